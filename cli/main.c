@@ -1,0 +1,46 @@
+/* s2emu: the command-line front end. One table of commands; each parses its
+ * own options and returns 0 (ok), 1 (a check failed) or 2 (bad input). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct cli_command commands[] = {
+	{ "variants", "list the walker variants and what each does differently", cli_variants },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: s2emu [--help] [--version] COMMAND [ARGS]\n"
+		"\n"
+		"s2emu runs an independent reimplementation of arm64 KVM's stage-2\n"
+		"page-table code in a simulated machine and checks refcounts, TLB\n"
+		"maintenance and cache maintenance at every step.\n"
+		"\n"
+		"commands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n's2emu COMMAND --help' describes a command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("s2emu %s\n", S2EMU_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "s2emu: unknown command '%s' (try 's2emu --help')\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,87 @@
+/* s2hyp_pool: the machine's table pages.
+ *
+ * A pool hands out granule-sized, zeroed pages at known physical addresses,
+ * keeps KVM-style refcounts on them, and never gives host memory back while
+ * the pool lives: a freed page stays readable (quarantined) so that a walk
+ * through it is something the checker can observe and report, not undefined
+ * behaviour in the emulator. Freed pages are reused only after a quarantine
+ * of later frees, and every reuse bumps the page's generation so that a TLB
+ * entry remembering an older generation is recognisably stale.
+ *
+ * s2hyp_pool_mm_ops is a complete s2pt_mm_ops with no machine behind it
+ * (stores are plain, TLBIs and barriers do nothing): for unit tests and the
+ * walker benchmark. Misuse (a put below zero, a get on a freed page, a free
+ * of a freed page) is counted, never fatal.
+ */
+#ifndef S2HYP_POOL_H
+#define S2HYP_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/s2_types.h"
+#include "walker/s2pt.h"
+
+enum s2hyp_page_state {
+	S2HYP_PAGE_UNUSED = 0,	/* never allocated */
+	S2HYP_PAGE_LIVE,
+	S2HYP_PAGE_FREED,	/* quarantined or on the free list */
+};
+
+struct s2hyp_pool_errors {
+	unsigned long put_below_zero;
+	unsigned long get_on_freed;
+	unsigned long put_on_freed;
+	unsigned long double_free;
+	unsigned long bad_address;	/* a pointer or PA outside the pool */
+};
+
+struct s2hyp_pool_page {
+	int32_t refcount;
+	uint8_t state;		/* enum s2hyp_page_state */
+	uint32_t gen;		/* bumped on every allocation */
+};
+
+struct s2hyp_pool;
+
+/* Pages at PA base.. (base aligned to 16 granules), at most max_bytes. NULL
+ * on a bad argument or when the host has no memory. */
+struct s2hyp_pool *s2hyp_pool_new(unsigned granule_shift, s2_pa_t base,
+				  uint64_t max_bytes);
+void s2hyp_pool_delete(struct s2hyp_pool *p);
+
+void *s2hyp_pool_alloc(struct s2hyp_pool *p);
+/* nr contiguous pages aligned to nr pages, for concatenated roots. */
+void *s2hyp_pool_alloc_exact(struct s2hyp_pool *p, unsigned nr);
+void s2hyp_pool_free(struct s2hyp_pool *p, void *page);
+void s2hyp_pool_get(struct s2hyp_pool *p, void *addr);
+/* Returns true when this put freed the page. */
+bool s2hyp_pool_put(struct s2hyp_pool *p, void *addr);
+
+/* NULL outside the pool. */
+struct s2hyp_pool_page *s2hyp_pool_page_of(struct s2hyp_pool *p, const void *addr);
+struct s2hyp_pool_page *s2hyp_pool_page_at(struct s2hyp_pool *p, s2_pa_t pa);
+void *s2hyp_pool_va(struct s2hyp_pool *p, s2_pa_t pa);
+s2_pa_t s2hyp_pool_pa(struct s2hyp_pool *p, const void *va);
+bool s2hyp_pool_contains_pa(const struct s2hyp_pool *p, s2_pa_t pa);
+/* The page-aligned start of the page holding addr. */
+void *s2hyp_pool_page_base(struct s2hyp_pool *p, const void *addr);
+
+struct s2hyp_pool_stats {
+	unsigned long allocs;
+	unsigned long frees;
+	unsigned long live;		/* pages allocated and not freed */
+	unsigned long high_water;	/* pages ever carved from the arena */
+};
+void s2hyp_pool_stats(const struct s2hyp_pool *p, struct s2hyp_pool_stats *st);
+const struct s2hyp_pool_errors *s2hyp_pool_errors(const struct s2hyp_pool *p);
+/* Call fn on every live page. */
+void s2hyp_pool_for_each_live(struct s2hyp_pool *p,
+			      void (*fn)(void *arg, void *page, struct s2hyp_pool_page *pg),
+			      void *arg);
+
+/* mm ops over a pool; ctx is the struct s2hyp_pool *. */
+extern const struct s2pt_mm_ops s2hyp_pool_mm_ops;
+
+#endif

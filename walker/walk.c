@@ -1,0 +1,177 @@
+/* The generic visitor walk, and the table of walker variants. */
+#include "walker/s2pt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/s2_bits.h"
+#include "walker/s2pt_internal.h"
+
+struct walk_data {
+	struct s2pt *pt;
+	const struct s2pt_walker *w;
+	uint64_t start;
+	uint64_t addr;
+	uint64_t end;
+};
+
+static int walk_table(struct walk_data *d, s2_pte_t *table, s2_level_t level,
+		      unsigned nr_entries);
+
+static bool walk_continue(const struct s2pt_walker *w, int ret)
+{
+	/* Outside a fault, EAGAIN only means "this entry needed nothing". */
+	if (ret == S2_EAGAIN)
+		return !(w->flags & S2PT_WALK_HANDLE_FAULT);
+	return ret == 0;
+}
+
+static int visit(struct walk_data *d, s2_pte_t *ptep, s2_level_t level)
+{
+	struct s2pt *pt = d->pt;
+	const struct s2pt_walker *w = d->w;
+	struct s2pt_visit_ctx ctx = {
+		.ptep = ptep,
+		.old = s2pt__read_pte(ptep),
+		.arg = w->arg,
+		.pt = pt,
+		.start = d->start,
+		.addr = d->addr,
+		.end = d->end,
+		.level = level,
+		.flags = w->flags,
+	};
+	bool table = s2pt_pte_is_table(ctx.old, level);
+	int ret = 0;
+
+	if (table && (w->flags & S2PT_WALK_TABLE_PRE)) {
+		ret = w->cb(&ctx, S2PT_WALK_TABLE_PRE);
+		/*
+		 * v6.4+ re-reads the entry so that a pre visitor that replaced the
+		 * table is not followed into the freed subtree. The 2021 code
+		 * descends through the value read before the visitor, which the
+		 * anchor/follow scheme relies on.
+		 */
+		if (pt->reload_after_pre) {
+			ctx.old = s2pt__read_pte(ptep);
+			table = s2pt_pte_is_table(ctx.old, level);
+		}
+	} else if (!table && (w->flags & S2PT_WALK_LEAF)) {
+		ret = w->cb(&ctx, S2PT_WALK_LEAF);
+		/* A leaf visitor may have installed a table: descend into it. */
+		ctx.old = s2pt__read_pte(ptep);
+		table = s2pt_pte_is_table(ctx.old, level);
+	}
+
+	if (!walk_continue(w, ret))
+		return ret;
+	if (!table) {
+		uint64_t size = s2pt_granule_size(&pt->geom, level);
+		d->addr = s2_align_down(d->addr, size) + size;
+		return 0;
+	}
+
+	s2_pte_t *child = pt->ops->phys_to_virt(pt->ctx, s2pt_pte_oa(&pt->geom, ctx.old));
+	ret = walk_table(d, child, level + 1, s2pt_ptes_per_table(&pt->geom));
+	if (!walk_continue(w, ret))
+		return ret;
+
+	if (w->flags & S2PT_WALK_TABLE_POST) {
+		ret = w->cb(&ctx, S2PT_WALK_TABLE_POST);
+		if (!walk_continue(w, ret))
+			return ret;
+	}
+	return 0;
+}
+
+static int walk_table(struct walk_data *d, s2_pte_t *table, s2_level_t level,
+		      unsigned nr_entries)
+{
+	unsigned shift = s2pt_level_shift(&d->pt->geom, level);
+	unsigned idx = (unsigned)((d->addr >> shift) & (nr_entries - 1));
+
+	for (; idx < nr_entries && d->addr < d->end; idx++) {
+		int ret = visit(d, &table[idx], level);
+		if (ret && !walk_continue(d->w, ret))
+			return ret;
+	}
+	return 0;
+}
+
+int s2pt_walk(struct s2pt *pt, uint64_t addr, uint64_t size,
+	      const struct s2pt_walker *w)
+{
+	const struct s2pt_geom *g = &pt->geom;
+	uint64_t page = (uint64_t)1 << g->granule_shift;
+	uint64_t limit = s2_bit(g->ipa_bits);
+	uint64_t end = addr + size;
+
+	if (end < addr || end > limit)
+		return S2_ERANGE;
+	struct walk_data d = {
+		.pt = pt,
+		.w = w,
+		.start = s2_align_down(addr, page),
+		.addr = s2_align_down(addr, page),
+		.end = s2_align_up(end, page),
+	};
+	/* Concatenated roots form one table of nr_roots pages at the start level. */
+	int ret = walk_table(&d, pt->pgd, g->start_level,
+			     s2pt_ptes_per_table(g) * g->nr_roots);
+	return ret == S2_EAGAIN && !(w->flags & S2PT_WALK_HANDLE_FAULT) ? 0 : ret;
+}
+
+/* ------------------------------------------------------------------ */
+
+struct variant_info {
+	const char *name;
+	const char *desc;
+};
+
+static const struct variant_info variants[S2PT_NR_VARIANTS] = {
+#define S2PT_VARIANT_INFO(id, vname, vdesc) [id] = { vname, vdesc },
+	S2PT_VARIANT_TABLE(S2PT_VARIANT_INFO)
+#undef S2PT_VARIANT_INFO
+};
+
+const char *s2pt_variant_name(enum s2pt_variant v)
+{
+	return (unsigned)v < S2PT_NR_VARIANTS ? variants[v].name : "?";
+}
+
+const char *s2pt_variant_desc(enum s2pt_variant v)
+{
+	return (unsigned)v < S2PT_NR_VARIANTS ? variants[v].desc : "?";
+}
+
+bool s2pt_variant_is_buggy(enum s2pt_variant v)
+{
+	return strncmp(s2pt_variant_desc(v), "BUGGY", 5) == 0;
+}
+
+int s2pt_variant_parse(const char *name, enum s2pt_variant *v)
+{
+	for (unsigned i = 0; i < S2PT_NR_VARIANTS; i++) {
+		if (strcmp(name, variants[i].name) == 0) {
+			*v = (enum s2pt_variant)i;
+			return 0;
+		}
+	}
+	return S2_EINVAL;
+}
+
+const char *s2pt_variant_list(char *buf, size_t size)
+{
+	size_t off = 0;
+
+	if (size)
+		buf[0] = '\0';
+	for (unsigned i = 0; i < S2PT_NR_VARIANTS && off < size; i++) {
+		int n = snprintf(buf + off, size - off, "%s%s", i ? ", " : "",
+				 variants[i].name);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	return buf;
+}
