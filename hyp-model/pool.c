@@ -234,6 +234,16 @@ s2_pa_t s2hyp_pool_pa(struct s2hyp_pool *p, const void *va)
 	return s2_pa(p->base + (uint64_t)((const uint8_t *)va - p->arena));
 }
 
+bool s2hyp_pool_index(const struct s2hyp_pool *p, const void *addr, uint64_t *idx)
+{
+	return index_of(p, addr, idx);
+}
+
+void *s2hyp_pool_page_by_index(struct s2hyp_pool *p, uint64_t idx)
+{
+	return idx < p->nr_pages ? page_va(p, idx) : NULL;
+}
+
 void *s2hyp_pool_page_base(struct s2hyp_pool *p, const void *addr)
 {
 	uint64_t idx;

@@ -65,6 +65,10 @@ struct s2hyp_pool_page *s2hyp_pool_page_at(struct s2hyp_pool *p, s2_pa_t pa);
 void *s2hyp_pool_va(struct s2hyp_pool *p, s2_pa_t pa);
 s2_pa_t s2hyp_pool_pa(struct s2hyp_pool *p, const void *va);
 bool s2hyp_pool_contains_pa(const struct s2hyp_pool *p, s2_pa_t pa);
+/* Pages are numbered from 0 in address order; false outside the pool. */
+bool s2hyp_pool_index(const struct s2hyp_pool *p, const void *addr, uint64_t *idx);
+void *s2hyp_pool_page_by_index(struct s2hyp_pool *p, uint64_t idx);
+
 /* The page-aligned start of the page holding addr. */
 void *s2hyp_pool_page_base(struct s2hyp_pool *p, const void *addr);
 

@@ -272,6 +272,8 @@ static int map_try_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 	/* v5.10-v5.13 stage2_map_walker_try_leaf: put the old, store, then get. */
 	if (s2pt_pte_valid(ctx->old))
 		clear_put_pte(pt, ctx);
+	else if (s2pt_pte_is_counted(ctx->old))
+		put_page(pt, ctx->ptep);	/* an owner annotation gives its reference back */
 	new_leaf_cmos(pt, new, ctx->level);
 	set_pte(pt, ctx->ptep, new, true);
 	get_page(pt, ctx->ptep);
@@ -310,6 +312,8 @@ static int map_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 	}
 	if (s2pt_pte_valid(ctx->old))
 		clear_put_pte(pt, ctx);
+	else if (s2pt_pte_is_counted(ctx->old))
+		put_page(pt, ctx->ptep);
 	set_pte(pt, ctx->ptep, table, true);
 	get_page(pt, ctx->ptep);
 	return 0;
@@ -587,8 +591,8 @@ int s2pt_relax_perms(struct s2pt_locked l, s2_ipa_t ipa, enum s2pt_prot prot)
 		d.set |= S2PT_PTE_S2AP_W;
 	if (prot & S2PT_PROT_X)
 		d.clr |= S2PT_PTE_XN;
-	uint64_t page = (uint64_t)1 << pt->geom.granule_shift;
-	int ret = update_attrs(pt, s2_ipa_get(ipa), page, &d, S2PT_WALK_HANDLE_FAULT);
+	/* Size 1, as KVM: the page holding ipa, even when ipa is not aligned. */
+	int ret = update_attrs(pt, s2_ipa_get(ipa), 1, &d, S2PT_WALK_HANDLE_FAULT);
 	/* Only this CPU faulted on the old permissions; others pick up the new
 	 * ones on their own fault (kvm_pgtable_stage2_relax_perms). */
 	if (!ret || ret == S2_EAGAIN)
@@ -600,10 +604,10 @@ int s2pt_mkyoung(struct s2pt_locked l, s2_ipa_t ipa, s2_pte_t *old)
 {
 	struct s2pt *pt = l.pt;
 	struct attr_data d = { .set = S2PT_PTE_AF };
-	uint64_t page = (uint64_t)1 << pt->geom.granule_shift;
 
-	/* No TLBI: a translation with AF clear is never cached. */
-	int ret = update_attrs(pt, s2_ipa_get(ipa), page, &d, S2PT_WALK_HANDLE_FAULT);
+	/* No TLBI: a translation with AF clear is never cached. Size 1: the page
+	 * holding ipa, even when ipa is not aligned. */
+	int ret = update_attrs(pt, s2_ipa_get(ipa), 1, &d, S2PT_WALK_HANDLE_FAULT);
 	if (old)
 		*old = d.visited ? d.old : 0;
 	return ret;
