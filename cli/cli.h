@@ -9,6 +9,7 @@ struct cli_command {
 };
 
 int cli_variants(int argc, char **argv);
+int cli_rules(int argc, char **argv);
 
 /* Print a JSON string literal (quotes and escapes included). */
 void cli_json_string(const char *s);

@@ -7,6 +7,7 @@
 
 static const struct cli_command commands[] = {
 	{ "variants", "list the walker variants and what each does differently", cli_variants },
+	{ "rules", "list the rules the checker enforces", cli_rules },
 };
 
 static void usage(FILE *f)

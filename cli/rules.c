@@ -1,0 +1,57 @@
+/* s2emu rules: the checker's rules, from the one table in s2hyp_rules.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "hyp-model/s2hyp_rules.h"
+
+int cli_rules(int argc, char **argv)
+{
+	enum { TEXT, JSON, MARKDOWN } fmt = TEXT;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			fmt = JSON;
+		} else if (!strcmp(argv[i], "--markdown")) {
+			fmt = MARKDOWN;
+		} else if (!strcmp(argv[i], "--help")) {
+			printf("usage: s2emu rules [--json | --markdown]\n\n"
+			       "Lists the rules the checker enforces: the stable name used in\n"
+			       "reports, traces and expect lines, what it means, and its source.\n"
+			       "--markdown prints the table docs/checks.md carries.\n");
+			return 0;
+		} else {
+			fprintf(stderr, "s2emu rules: unknown option '%s'\n", argv[i]);
+			return 2;
+		}
+	}
+	if (fmt == JSON)
+		printf("[");
+	if (fmt == MARKDOWN)
+		printf("| rule | meaning | source |\n| --- | --- | --- |\n");
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++) {
+		const char *name = s2hyp_rule_name((enum s2hyp_rule)r);
+		const char *meaning = s2hyp_rule_meaning((enum s2hyp_rule)r);
+		const char *source = s2hyp_rule_source((enum s2hyp_rule)r);
+		switch (fmt) {
+		case TEXT:
+			printf("%-28s %s\n%-28s (%s)\n", name, meaning, "", source);
+			break;
+		case MARKDOWN:
+			printf("| `%s` | %s | %s |\n", name, meaning, source);
+			break;
+		case JSON:
+			printf("%s\n  {\"name\": ", r ? "," : "");
+			cli_json_string(name);
+			printf(", \"meaning\": ");
+			cli_json_string(meaning);
+			printf(", \"source\": ");
+			cli_json_string(source);
+			printf("}");
+			break;
+		}
+	}
+	if (fmt == JSON)
+		printf("\n]\n");
+	return 0;
+}

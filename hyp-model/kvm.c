@@ -1,0 +1,417 @@
+/* KVM around the walker: the MMU lock, the stage-2 fault handler
+ * (user_mem_abort), dirty logging, MMU notifiers, VM destroy. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/s2_bits.h"
+#include "hyp-model/s2hyp_internal.h"
+
+void s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa, uint64_t size)
+{
+	m->locked = true;
+	m->op = op;
+	m->op_thread = thread;
+	m->op_ipa = ipa;
+	m->op_size = size;
+	m->stats.hyp_ops++;
+	s2hyp__event(m, HOST_THREAD, EV_OP_BEGIN, ipa, size, thread >= 0, op);
+}
+
+void s2hyp__unlock(struct s2hyp *m)
+{
+	/* The refcount convention holds whenever the lock is free: inside an
+	 * operation every ordering is transiently off by one. */
+	if (m->cfg.check)
+		s2hyp__check_refcounts(m);
+	else
+		m->touched_n = 0;
+	m->locked = false;
+	m->op = OP_NONE;
+	m->op_thread = HOST_THREAD;
+}
+
+/* ------------------------------------------------------------------ */
+/* Host pages                                                          */
+/* ------------------------------------------------------------------ */
+
+static struct host_page *host_page(struct s2hyp *m, uint64_t pfn, bool create)
+{
+	if (create && (m->hpages_n + 1) * 2 > m->hpages_cap) {
+		uint64_t ncap = m->hpages_cap ? m->hpages_cap * 2 : 1024;
+		struct host_page *n = calloc(ncap, sizeof(*n));
+		if (!n)
+			return NULL;
+		for (uint64_t i = 0; i < m->hpages_cap; i++) {
+			if (!m->hpages[i].pfn)
+				continue;
+			uint64_t j = (m->hpages[i].pfn * 0x9e3779b97f4a7c15ull) & (ncap - 1);
+			while (n[j].pfn)
+				j = (j + 1) & (ncap - 1);
+			n[j] = m->hpages[i];
+		}
+		free(m->hpages);
+		m->hpages = n;
+		m->hpages_cap = ncap;
+	}
+	if (!m->hpages_cap)
+		return NULL;
+	uint64_t j = (pfn * 0x9e3779b97f4a7c15ull) & (m->hpages_cap - 1);
+	while (m->hpages[j].pfn && m->hpages[j].pfn != pfn)
+		j = (j + 1) & (m->hpages_cap - 1);
+	if (!m->hpages[j].pfn) {
+		if (!create)
+			return NULL;
+		m->hpages[j].pfn = pfn;
+		m->hpages_n++;
+	}
+	return &m->hpages[j];
+}
+
+/* The fault handler pins the page while it maps it (gfn_to_pfn) and lets it
+ * go afterwards (kvm_release_pfn_clean): stage 2 holds no reference. */
+void s2hyp__host_page_get(struct s2hyp *m, uint64_t pa)
+{
+	struct host_page *h = host_page(m, pa >> 12, true);
+	if (h)
+		h->refcount++;
+}
+
+void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa)
+{
+	struct host_page *h = host_page(m, pa >> 12, false);
+	if (h)
+		h->refcount--;
+}
+
+/* ------------------------------------------------------------------ */
+/* The fault handler                                                   */
+/* ------------------------------------------------------------------ */
+
+static uint64_t backing_bytes(const struct s2hyp *m, enum s2hyp_backing b)
+{
+	const struct s2pt_geom *g = &m->geom;
+	switch (b) {
+	case S2HYP_BACKING_THP:
+		/* A PMD-sized page of the host's granule. */
+		return s2pt_granule_size(g, 2);
+	case S2HYP_BACKING_HUGETLB_2M:
+		return 2ull << 20;
+	case S2HYP_BACKING_HUGETLB_1G:
+		return 1ull << 30;
+	case S2HYP_BACKING_4K:
+		break;
+	}
+	return 4096;
+}
+
+/* fault_supports_stage2_huge_mapping(): the block must sit inside the slot,
+ * and IPA and host address must have the same offset in it. */
+static bool block_fits(const struct slot *s, uint64_t ipa, uint64_t hva, uint64_t size)
+{
+	uint64_t base = s2_align_down(ipa, size);
+	return (ipa & (size - 1)) == (hva & (size - 1)) && base >= s->d.ipa &&
+	       base + size <= s->d.ipa + s->d.size;
+}
+
+static uint64_t mapping_size(const struct s2hyp *m, const struct slot *s, uint64_t ipa)
+{
+	const struct s2pt_geom *g = &m->geom;
+	uint64_t page = s2pt_granule_size(g, S2_LEVEL_MAX);
+	uint64_t hva = s->d.hva + (ipa - s->d.ipa);
+
+	/* Dirty logging tracks pages: it forces page mappings. */
+	if (s->d.dirty_log)
+		return page;
+	uint64_t limit = backing_bytes(m, s->d.backing);
+	for (s2_level_t l = g->min_block_level; l < S2_LEVEL_MAX; l++) {
+		uint64_t size = s2pt_granule_size(g, l);
+		if (size <= limit && block_fits(s, ipa, hva, size))
+			return size;
+	}
+	return page;
+}
+
+static bool topup(struct s2hyp *m, unsigned pages)
+{
+	int ret = s2pt_memcache_topup(&m->pt, &m->mc, pages);
+	if (ret) {
+		s2hyp__fail(m, "the memcache could not be topped up: table pages exhausted");
+		return false;
+	}
+	return true;
+}
+
+static void mark_dirty(struct slot *s, uint64_t ipa, unsigned shift)
+{
+	s->dirty[(ipa - s->d.ipa) >> shift] = 1;
+}
+
+bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
+{
+	const struct s2hyp_vcpu_op *o = &v->prog[v->pc];
+	const struct s2pt_geom *g = &m->geom;
+	struct s2pt_locked l = s2pt_locked(&m->pt);
+	struct slot *s = s2hyp__slot_of_ipa(m, o->ipa);
+	bool write = o->access == S2HYP_ACC_WRITE, exec = o->access == S2HYP_ACC_EXEC;
+
+	/* Outside guest RAM, or a write to a read-only slot: an MMIO exit. */
+	if (!s || (write && s->d.readonly))
+		return true;
+
+	if (v->fault == FAULT_ACCESS_FLAG) {
+		s2hyp__lock(m, OP_FAULT_AF, (int)v->id, o->ipa, s2pt_granule_size(g, S2_LEVEL_MAX));
+		s2pt_mkyoung(l, s2_ipa(o->ipa), NULL);
+		s2hyp__unlock(m);
+		return false;
+	}
+
+	uint64_t size = mapping_size(m, s, o->ipa);
+	uint64_t ipa = s2_align_down(o->ipa, size);
+	uint64_t fault_granule = s2pt_granule_size(g, v->fault_level);
+	bool logging = s->d.dirty_log;
+
+	if (write && logging)
+		mark_dirty(s, o->ipa, g->granule_shift);
+
+	if (v->fault == FAULT_PERMISSION && fault_granule == size) {
+		enum s2pt_prot add = write ? S2PT_PROT_W : exec ? S2PT_PROT_X : S2PT_PROT_R;
+		s2hyp__lock(m, OP_FAULT_RELAX, (int)v->id, ipa, size);
+		s2pt_relax_perms(l, s2_ipa(o->ipa), add);
+		m->stats.relaxes++;
+		s2hyp__unlock(m);
+		return false;
+	}
+
+	unsigned prot = S2PT_PROT_R;
+	/* A read fault on a dirty-logged slot maps read-only, so the first write
+	 * is seen. */
+	if (!s->d.readonly && !(logging && !write))
+		prot |= S2PT_PROT_W;
+	/* With DIC, no icache maintenance is ever needed: map executable up front. */
+	if (exec || m->cfg.dic)
+		prot |= S2PT_PROT_X;
+	uint64_t pa = s->pa + (ipa - s->d.ipa);
+
+	s2hyp__lock(m, OP_FAULT_MAP, (int)v->id, ipa, size);
+	if (!topup(m, s2pt_memcache_min_pages(g))) {
+		s2hyp__unlock(m);
+		return false;
+	}
+	s2hyp__host_page_get(m, pa);
+	int ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), (enum s2pt_prot)prot, &m->mc);
+	s2hyp__host_page_put(m, pa);
+	m->stats.maps++;
+	if (ret == S2_EAGAIN)
+		m->stats.map_eagain++;
+	else if (ret)
+		s2hyp__fail(m, "map of IPA %#llx+%#llx failed: %s", (unsigned long long)ipa,
+			    (unsigned long long)size, s2_err_msg(ret));
+	s2hyp__event(m, HOST_THREAD, EV_OP_END, (uint64_t)(int64_t)ret, 0, 0, 0);
+	s2hyp__unlock(m);
+	return false;
+}
+
+/* ------------------------------------------------------------------ */
+/* Host operations                                                     */
+/* ------------------------------------------------------------------ */
+
+/* kvm_flush_remote_tlbs(): the whole VMID. */
+static void flush_vmid(struct s2hyp *m)
+{
+	const struct s2pt_mm_ops *ops = &s2hyp__mm_ops;
+	ops->barrier(m, S2PT_DSB_ISHST);
+	ops->tlbi(m, S2PT_TLBI_VMALLS12E1IS, s2_ipa(0), -1);
+	ops->barrier(m, S2PT_DSB_ISH);
+	ops->barrier(m, S2PT_ISB);
+}
+
+static void host_write(struct s2hyp *m, const struct s2hyp_host_op *op)
+{
+	struct slot *s = s2hyp__slot_of_hva(m, op->addr);
+	uint8_t buf[4096];
+	uint64_t pa = s->pa + (op->addr - s->d.hva);
+
+	memset(buf, op->fill, sizeof(buf));
+	for (uint64_t done = 0; done < op->size;) {
+		uint64_t n = op->size - done < sizeof(buf) ? op->size - done : sizeof(buf);
+		int ret = s2cache_write(m->cache, (unsigned)s2hyp__host_cpu(m), s2_pa(pa + done), buf,
+					n, true);
+		if (ret) {
+			s2hyp__fail(m, "host write at PA %#llx failed: %s",
+				    (unsigned long long)(pa + done), s2_err_msg(ret));
+			return;
+		}
+		done += n;
+	}
+}
+
+/* Apply fn to the IPA ranges of the slots a host virtual range covers. */
+static void for_hva_range(struct s2hyp *m, uint64_t hva, uint64_t size,
+			  void (*fn)(struct s2hyp *m, uint64_t ipa, uint64_t size))
+{
+	for (unsigned i = 0; i < m->nr_slots && !m->stopped; i++) {
+		const struct slot *s = &m->slots[i];
+		uint64_t lo = hva > s->d.hva ? hva : s->d.hva;
+		uint64_t hi = hva + size < s->d.hva + s->d.size ? hva + size : s->d.hva + s->d.size;
+		if (lo >= hi)
+			continue;
+		fn(m, s->d.ipa + (lo - s->d.hva), hi - lo);
+	}
+}
+
+static void unmap_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
+{
+	s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
+	s2pt_unmap(s2pt_locked(&m->pt), s2_ipa(ipa), size);
+	m->stats.unmaps++;
+	s2hyp__unlock(m);
+	if (m->cfg.check)
+		s2hyp__check_unmapped(m, ipa, size);
+}
+
+static void age_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
+{
+	bool young;
+	s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
+	s2pt_test_clear_young(s2pt_locked(&m->pt), s2_ipa(ipa), size, true, &young);
+	s2hyp__unlock(m);
+}
+
+static void wrprotect_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
+{
+	s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
+	s2pt_wrprotect(s2pt_locked(&m->pt), s2_ipa(ipa), size);
+	flush_vmid(m);
+	s2hyp__unlock(m);
+}
+
+static void split_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
+{
+	/* Eager splitting refills the memcache as it goes (KVM's split cache). */
+	for (int tries = 0; tries < 1 << 20 && !m->stopped; tries++) {
+		if (!topup(m, S2PT_MEMCACHE_MAX))
+			return;
+		int ret = s2pt_split(s2pt_locked(&m->pt), s2_ipa(ipa), size, &m->mc);
+		if (ret != S2_ENOMEM) {
+			if (ret)
+				s2hyp__fail(m, "split failed: %s", s2_err_msg(ret));
+			return;
+		}
+	}
+}
+
+static void dirty_log_on(struct s2hyp *m, struct slot *s)
+{
+	s->d.dirty_log = true;
+	s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
+	if (m->cfg.eager_split)
+		split_range(m, s->d.ipa, s->d.size);
+	s2pt_wrprotect(s2pt_locked(&m->pt), s2_ipa(s->d.ipa), s->d.size);
+	flush_vmid(m);
+	s2hyp__unlock(m);
+}
+
+/* KVM_GET_DIRTY_LOG without manual protect: report, clear, protect again. */
+static void get_dirty_log(struct s2hyp *m, struct slot *s)
+{
+	const struct s2pt_geom *g = &m->geom;
+	uint64_t page = s2pt_granule_size(g, S2_LEVEL_MAX);
+	uint64_t n = s->d.size >> g->granule_shift;
+
+	s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
+	for (uint64_t i = 0; i < n; i++) {
+		if (!s->dirty[i])
+			continue;
+		s->dirty[i] = 0;
+		m->stats.dirty_pages++;
+		s2pt_wrprotect(s2pt_locked(&m->pt), s2_ipa(s->d.ipa + i * page), page);
+	}
+	flush_vmid(m);
+	s2hyp__unlock(m);
+}
+
+static void destroy(struct s2hyp *m)
+{
+	s2hyp__lock(m, OP_HOST, HOST_THREAD, 0, s2_bit(m->cfg.ipa_bits));
+	/* A VMID is flushed before it is reused; do it now so that no vCPU's
+	 * TLB or walk cache can point at the tables about to be freed. */
+	flush_vmid(m);
+	m->destroyed = true;
+	s2pt_memcache_free(&m->pt, &m->mc);
+	s2pt_destroy(s2pt_locked(&m->pt));
+	s2hyp__unlock(m);
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+		m->vcpus[i].state = V_DONE;
+	if (m->cfg.check)
+		s2hyp__check_leaks(m);
+}
+
+void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
+{
+	m->stats.host_ops++;
+	if (m->destroyed && op->kind != S2HYP_HOST_WRITE) {
+		s2hyp__fail(m, "host operation after the VM was destroyed");
+		return;
+	}
+	switch (op->kind) {
+	case S2HYP_HOST_WRITE:
+		host_write(m, op);
+		return;
+	case S2HYP_HOST_DIRTY_LOG_ON:
+		dirty_log_on(m, &m->slots[op->slot]);
+		return;
+	case S2HYP_HOST_DIRTY_LOG_OFF:
+		/* No walk: tables stay split until faults coalesce them. */
+		m->slots[op->slot].d.dirty_log = false;
+		return;
+	case S2HYP_HOST_GET_DIRTY_LOG:
+		get_dirty_log(m, &m->slots[op->slot]);
+		return;
+	case S2HYP_HOST_UNMAP_HVA:
+		for_hva_range(m, op->addr, op->size, unmap_range);
+		return;
+	case S2HYP_HOST_AGE_HVA:
+		for_hva_range(m, op->addr, op->size, age_range);
+		return;
+	case S2HYP_HOST_UNMAP_IPA:
+		unmap_range(m, op->addr, op->size);
+		return;
+	case S2HYP_HOST_WRPROTECT_IPA:
+		wrprotect_range(m, op->addr, op->size);
+		return;
+	case S2HYP_HOST_FLUSH_IPA:
+		s2hyp__lock(m, OP_HOST, HOST_THREAD, op->addr, op->size);
+		s2pt_flush(s2pt_locked(&m->pt), s2_ipa(op->addr), op->size);
+		s2hyp__unlock(m);
+		return;
+	case S2HYP_HOST_DESTROY:
+		destroy(m);
+		return;
+	}
+}
+
+int s2hyp_table_refcount(struct s2hyp *m, uint64_t ipa, int *refcount)
+{
+	const struct s2pt_geom *g = &m->geom;
+	if (!m->pt.pgd)
+		return S2_ENOENT;
+	/* Follow the live tables to the page holding ipa's last entry. */
+	s2_pte_t *table = m->pt.pgd;
+	s2_level_t level = g->start_level;
+	unsigned entries = s2pt_ptes_per_table(g) * g->nr_roots;
+	for (;;) {
+		unsigned idx = (unsigned)((ipa >> s2pt_level_shift(g, level)) & (entries - 1));
+		s2_pte_t pte = table[idx];
+		if (!s2pt_pte_is_table(pte, level)) {
+			struct s2hyp_pool_page *pg = s2hyp_pool_page_of(m->pool, &table[idx]);
+			if (!pg)
+				return S2_ENOENT;
+			*refcount = pg->refcount;
+			return 0;
+		}
+		table = s2hyp_pool_va(m->pool, s2pt_pte_oa(g, pte));
+		level++;
+		entries = s2pt_ptes_per_table(g);
+	}
+}

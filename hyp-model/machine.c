@@ -1,0 +1,1254 @@
+/* The machine: vCPUs with their TLBs, walk caches and hardware walkers,
+ * TLBI/DSB semantics, and the scheduler that interleaves them with the
+ * hypervisor's effects. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/s2_bits.h"
+#include "hyp-model/s2hyp_internal.h"
+
+/* Guest memory's host physical addresses start here; table pages elsewhere. */
+#define RAM_PA_BASE (1ull << 32)
+#define POOL_PA_BASE (1ull << 46)
+#define POOL_BYTES (1ull << 30)
+
+void s2hyp_config_init(struct s2hyp_config *cfg)
+{
+	*cfg = (struct s2hyp_config){
+		.granule_shift = 12,
+		.ipa_bits = 40,
+		.nr_vcpus = 2,
+		.line_bytes = 64,
+		.variant = S2PT_V_UPSTREAM,
+		.check = true,
+		.explore_evictions = true,
+		.explore_prefetch = true,
+		.max_faults_per_access = 16,
+	};
+}
+
+void s2hyp__fail(struct s2hyp *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->outcome == S2HYP_DONE) {
+		va_start(ap, fmt);
+		vsnprintf(m->error, sizeof(m->error), fmt, ap);
+		va_end(ap);
+		m->outcome = S2HYP_ERROR;
+	}
+	m->stopped = true;
+}
+
+uint64_t s2hyp__host_cpu(const struct s2hyp *m)
+{
+	return m->cfg.nr_vcpus;
+}
+
+/* ------------------------------------------------------------------ */
+/* Creation                                                            */
+/* ------------------------------------------------------------------ */
+
+static uint64_t backing_size(enum s2hyp_backing b)
+{
+	switch (b) {
+	case S2HYP_BACKING_THP:
+	case S2HYP_BACKING_HUGETLB_2M:
+		return 2ull << 20;
+	case S2HYP_BACKING_HUGETLB_1G:
+		return 1ull << 30;
+	case S2HYP_BACKING_4K:
+		break;
+	}
+	return 4096;
+}
+
+static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
+		       unsigned n, const char **why)
+{
+	uint64_t page = (uint64_t)1 << cfg->granule_shift;
+
+	if (n > S2HYP_MAX_SLOTS) {
+		*why = "too many memslots";
+		return S2_EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct s2hyp_memslot *s = &slots[i];
+		if (!s->size || !s2_is_aligned(s->ipa, page) || !s2_is_aligned(s->size, page) ||
+		    !s2_is_aligned(s->hva, page)) {
+			*why = "memslot IPA, size and host address must be page-aligned and size non-zero";
+			return S2_EINVAL;
+		}
+		if (s->ipa + s->size < s->ipa || s->ipa + s->size > s2_bit(cfg->ipa_bits)) {
+			*why = "memslot beyond the IPA space";
+			return S2_EINVAL;
+		}
+		if (s->hva + s->size < s->hva || s->hva + s->size > (1ull << 48)) {
+			*why = "memslot host address beyond 48 bits";
+			return S2_EINVAL;
+		}
+		if ((unsigned)s->backing > S2HYP_BACKING_HUGETLB_1G) {
+			*why = "unknown memslot backing";
+			return S2_EINVAL;
+		}
+		if (s->backing == S2HYP_BACKING_HUGETLB_1G || s->backing == S2HYP_BACKING_HUGETLB_2M) {
+			if (!s2_is_aligned(s->hva, backing_size(s->backing)) ||
+			    !s2_is_aligned(s->size, backing_size(s->backing))) {
+				*why = "a hugetlb memslot's host address and size must be aligned to its page size";
+				return S2_EINVAL;
+			}
+		}
+		for (unsigned j = 0; j < i; j++) {
+			const struct s2hyp_memslot *t = &slots[j];
+			if (s->ipa < t->ipa + t->size && t->ipa < s->ipa + s->size) {
+				*why = "memslots overlap in IPA";
+				return S2_EINVAL;
+			}
+			if (s->hva < t->hva + t->size && t->hva < s->hva + s->size) {
+				*why = "memslots overlap in host address";
+				return S2_EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
+		 unsigned nr_slots, struct s2hyp **out, const char **why)
+{
+	const char *dummy;
+	struct s2cache_config cc;
+	int ret;
+
+	if (!why)
+		why = &dummy;
+	*out = NULL;
+	if (cfg->nr_vcpus < 1 || cfg->nr_vcpus > S2HYP_MAX_VCPUS) {
+		*why = "number of vCPUs must be 1 to 16";
+		return S2_EINVAL;
+	}
+	if ((unsigned)cfg->variant >= S2PT_NR_VARIANTS) {
+		*why = "unknown walker variant";
+		return S2_EINVAL;
+	}
+	struct s2pt_geom g;
+	ret = s2pt_geom_init(&g, cfg->granule_shift, cfg->ipa_bits, why);
+	if (ret)
+		return ret;
+	ret = check_slots(cfg, slots, nr_slots, why);
+	if (ret)
+		return ret;
+
+	struct s2hyp *m = calloc(1, sizeof(*m));
+	if (!m) {
+		*why = "out of memory";
+		return S2_ENOMEM;
+	}
+	m->cfg = *cfg;
+	if (!m->cfg.max_faults_per_access)
+		m->cfg.max_faults_per_access = 16;
+	m->geom = g;
+	m->op_thread = HOST_THREAD;
+
+	s2cache_config_init(&cc);
+	cc.ncpus = cfg->nr_vcpus + 1;	/* the vCPUs, and the host's CPU */
+	cc.pa_bits = 48;
+	cc.line_bytes = cfg->line_bytes ? cfg->line_bytes : 64;
+	cc.idc = cfg->idc || cfg->fwb;	/* FWB implies IDC (Arm ARM, FEAT_S2FWB) */
+	cc.dic = cfg->dic;
+	ret = s2cache_create(&cc, &m->cache);
+	if (ret) {
+		*why = "bad cache configuration (line size must be a power of two, 16 to 2048)";
+		free(m);
+		return ret;
+	}
+	m->pool = s2hyp_pool_new(cfg->granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES);
+	if (!m->pool) {
+		*why = "cannot reserve table-page memory";
+		s2hyp_delete(m);
+		return S2_ENOMEM;
+	}
+	/* Guest RAM: host physical addresses keep the host virtual alignment,
+	 * as a THP or hugetlb page is physically contiguous and aligned. */
+	for (unsigned i = 0; i < nr_slots; i++) {
+		struct slot *s = &m->slots[i];
+		s->d = slots[i];
+		s->pa = RAM_PA_BASE + (slots[i].hva & ((1ull << 40) - 1));
+		s->dirty = calloc(slots[i].size >> cfg->granule_shift, 1);
+		if (!s->dirty) {
+			*why = "out of memory";
+			s2hyp_delete(m);
+			return S2_ENOMEM;
+		}
+	}
+	m->nr_slots = nr_slots;
+	for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
+		m->vcpus[i].id = i;
+		m->vcpus[i].state = V_DONE;
+	}
+	ret = s2pt_init(&m->pt, &g, &s2hyp__mm_ops, m, cfg->variant,
+			cfg->fwb ? S2PT_INIT_FWB : 0);
+	if (ret) {
+		*why = "cannot allocate the root tables";
+		s2hyp_delete(m);
+		return ret;
+	}
+	/* Roots are tables from the start; the checker knows where they sit. */
+	for (unsigned r = 0; r < g.nr_roots; r++) {
+		struct ghost_page *gp = s2hyp__ghost(m, s2hyp__pool_idx(m, (uint8_t *)m->pt.pgd +
+								    ((uint64_t)r << g.granule_shift)));
+		if (gp) {
+			gp->root = true;
+			gp->level = g.start_level;
+			gp->ipa = (uint64_t)r << (s2pt_level_shift(&g, g.start_level) + g.stride);
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+void s2hyp_delete(struct s2hyp *m)
+{
+	if (!m)
+		return;
+	for (unsigned i = 0; i < S2HYP_MAX_VCPUS; i++) {
+		free(m->vcpus[i].prog);
+		free(m->vcpus[i].tlb);
+		free(m->vcpus[i].wc);
+	}
+	for (unsigned i = 0; i < m->nr_slots; i++)
+		free(m->slots[i].dirty);
+	free(m->host_prog);
+	free(m->pending);
+	free(m->viol);
+	free(m->sched);
+	free(m->choices);
+	s2hyp__checker_free(m);
+	s2hyp_pool_delete(m->pool);
+	s2cache_destroy(m->cache);
+	free(m);
+}
+
+struct slot *s2hyp__slot_of_ipa(struct s2hyp *m, uint64_t ipa)
+{
+	for (unsigned i = 0; i < m->nr_slots; i++)
+		if (ipa >= m->slots[i].d.ipa && ipa - m->slots[i].d.ipa < m->slots[i].d.size)
+			return &m->slots[i];
+	return NULL;
+}
+
+struct slot *s2hyp__slot_of_hva(struct s2hyp *m, uint64_t hva)
+{
+	for (unsigned i = 0; i < m->nr_slots; i++)
+		if (hva >= m->slots[i].d.hva && hva - m->slots[i].d.hva < m->slots[i].d.size)
+			return &m->slots[i];
+	return NULL;
+}
+
+int s2hyp_set_host_program(struct s2hyp *m, const struct s2hyp_host_op *ops, size_t n,
+			   const char **why)
+{
+	const char *dummy;
+
+	if (!why)
+		why = &dummy;
+	for (size_t i = 0; i < n; i++) {
+		const struct s2hyp_host_op *o = &ops[i];
+		switch (o->kind) {
+		case S2HYP_HOST_WRITE: {
+			struct slot *s = s2hyp__slot_of_hva(m, o->addr);
+			if (!s || !o->size || o->addr + o->size > s->d.hva + s->d.size) {
+				*why = "host write outside any memslot";
+				return S2_EINVAL;
+			}
+			break;
+		}
+		case S2HYP_HOST_DIRTY_LOG_ON:
+		case S2HYP_HOST_DIRTY_LOG_OFF:
+		case S2HYP_HOST_GET_DIRTY_LOG:
+			if (o->slot >= m->nr_slots) {
+				*why = "no such memslot";
+				return S2_EINVAL;
+			}
+			break;
+		case S2HYP_HOST_UNMAP_HVA:
+		case S2HYP_HOST_AGE_HVA:
+			if (!o->size || o->addr + o->size < o->addr) {
+				*why = "empty or wrapping host address range";
+				return S2_EINVAL;
+			}
+			break;
+		case S2HYP_HOST_UNMAP_IPA:
+		case S2HYP_HOST_WRPROTECT_IPA:
+		case S2HYP_HOST_FLUSH_IPA:
+			if (!o->size || o->addr + o->size > s2_bit(m->cfg.ipa_bits) ||
+			    o->addr + o->size < o->addr) {
+				*why = "IPA range empty or beyond the IPA space";
+				return S2_EINVAL;
+			}
+			break;
+		case S2HYP_HOST_DESTROY:
+			break;
+		default:
+			*why = "unknown host operation";
+			return S2_EINVAL;
+		}
+	}
+	struct s2hyp_host_op *copy = n ? malloc(n * sizeof(*copy)) : NULL;
+	if (n && !copy) {
+		*why = "out of memory";
+		return S2_ENOMEM;
+	}
+	if (n)
+		memcpy(copy, ops, n * sizeof(*copy));
+	free(m->host_prog);
+	m->host_prog = copy;
+	m->host_n = n;
+	m->host_pc = 0;
+	return 0;
+}
+
+int s2hyp_set_vcpu_program(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vcpu_op *ops,
+			   size_t n, const char **why)
+{
+	const char *dummy;
+
+	if (!why)
+		why = &dummy;
+	if (vcpu >= m->cfg.nr_vcpus) {
+		*why = "no such vCPU";
+		return S2_EINVAL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct s2hyp_vcpu_op *o = &ops[i];
+		unsigned size = o->access == S2HYP_ACC_EXEC ? 4 : o->size;
+		if (size < 1 || size > 8 || (o->ipa & (size - 1)) || (size & (size - 1))) {
+			*why = "guest access size must be 1, 2, 4 or 8 and naturally aligned";
+			return S2_EINVAL;
+		}
+		if (o->ipa >= s2_bit(m->cfg.ipa_bits)) {
+			*why = "guest access beyond the IPA space";
+			return S2_EINVAL;
+		}
+		if ((unsigned)o->access > S2HYP_ACC_EXEC) {
+			*why = "unknown guest access";
+			return S2_EINVAL;
+		}
+	}
+	struct vcpu *v = &m->vcpus[vcpu];
+	struct s2hyp_vcpu_op *copy = n ? malloc(n * sizeof(*copy)) : NULL;
+	if (n && !copy) {
+		*why = "out of memory";
+		return S2_ENOMEM;
+	}
+	if (n)
+		memcpy(copy, ops, n * sizeof(*copy));
+	for (size_t i = 0; i < n; i++)
+		if (copy[i].access == S2HYP_ACC_EXEC)
+			copy[i].size = 4;
+	free(v->prog);
+	v->prog = copy;
+	v->nprog = n;
+	v->pc = 0;
+	v->state = n ? V_READY : V_DONE;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Events                                                              */
+/* ------------------------------------------------------------------ */
+
+void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
+		  uint64_t a, uint64_t b, unsigned level, unsigned flags)
+{
+	struct s2hyp_event *ring;
+	unsigned *n;
+
+	if (thread == MACHINE_THREAD) {
+		ring = m->mach_hist;
+		n = &m->mach_hist_n;
+	} else if (thread < 0) {
+		ring = m->host_hist;
+		n = &m->host_hist_n;
+	} else {
+		ring = m->vcpus[thread].hist;
+		n = &m->vcpus[thread].hist_n;
+	}
+	ring[*n % S2HYP_HISTORY] = (struct s2hyp_event){
+		.step = m->step, .thread = (int8_t)thread, .kind = (uint8_t)kind,
+		.level = (uint8_t)level, .flags = (uint8_t)flags, .a = a, .b = b,
+	};
+	(*n)++;
+}
+
+/* ------------------------------------------------------------------ */
+/* TLB and walk cache                                                  */
+/* ------------------------------------------------------------------ */
+
+static bool grow(void **arr, unsigned *cap, size_t elem, unsigned need)
+{
+	if (need <= *cap)
+		return true;
+	unsigned ncap = *cap ? *cap * 2 : 16;
+	while (ncap < need)
+		ncap *= 2;
+	void *p = realloc(*arr, (size_t)ncap * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+static struct tlb_entry *tlb_lookup(struct vcpu *v, uint64_t ipa)
+{
+	for (unsigned i = 0; i < v->tlb_n; i++) {
+		struct tlb_entry *e = &v->tlb[i];
+		if (ipa - e->ipa < e->size)
+			return e;
+	}
+	return NULL;
+}
+
+static void tlb_remove(struct vcpu *v, unsigned i)
+{
+	v->tlb[i] = v->tlb[--v->tlb_n];
+}
+
+static void wc_remove(struct vcpu *v, unsigned i)
+{
+	v->wc[i] = v->wc[--v->wc_n];
+}
+
+/* Whether a TLBI by IPA hits an entry covering [ipa0, ipa0 + size). The
+ * level hint is ignored: an implementation may, and the model does. */
+static bool tlbi_hits(enum s2pt_tlbi op, uint64_t ipa, uint64_t e_ipa, uint64_t e_size)
+{
+	switch (op) {
+	case S2PT_TLBI_VMALLS12E1IS:
+		return true;
+	case S2PT_TLBI_IPAS2E1IS:
+	case S2PT_TLBI_IPAS2E1:
+		return ipa - e_ipa < e_size;
+	case S2PT_TLBI_VMALLE1IS:
+	case S2PT_TLBI_VMALLE1:
+		break;	/* stage 1 only: the model's TLBs hold stage-2 translations */
+	}
+	return false;
+}
+
+static void tlbi_vcpu(struct vcpu *v, enum s2pt_tlbi op, uint64_t ipa)
+{
+	for (unsigned i = 0; i < v->tlb_n;) {
+		if (tlbi_hits(op, ipa, v->tlb[i].ipa, v->tlb[i].size))
+			tlb_remove(v, i);
+		else
+			i++;
+	}
+	for (unsigned i = 0; i < v->wc_n;) {
+		if (tlbi_hits(op, ipa, v->wc[i].ipa, v->wc[i].size))
+			wc_remove(v, i);
+		else
+			i++;
+	}
+}
+
+/*
+ * A TLBI takes effect on every TLB at once, but a walk already in flight may
+ * still fill the old translation until the DSB that completes the TLBI: keep
+ * it pending, and apply it again then (DDI 0487 D8.13.5).
+ */
+void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa)
+{
+	m->tlbi_seq++;
+	if (op == S2PT_TLBI_VMALLE1IS || op == S2PT_TLBI_VMALLE1)
+		return;
+	bool local = op == S2PT_TLBI_IPAS2E1;
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		/* A local TLBI runs on the faulting vCPU's physical CPU. */
+		if (local && (int)i != m->op_thread)
+			continue;
+		tlbi_vcpu(&m->vcpus[i], op, ipa);
+	}
+	if (local)
+		return;
+	if (!grow((void **)&m->pending, &m->pending_cap, sizeof(*m->pending), m->pending_n + 1)) {
+		s2hyp__fail(m, "out of memory");
+		return;
+	}
+	m->pending[m->pending_n++] = (struct pending_tlbi){ op, ipa, m->tlbi_seq };
+}
+
+/*
+ * A TLBI by IPA X invalidates every descriptor used to translate X, from the
+ * start level down. A walk in flight for another address Y that used one of
+ * the same descriptors (Y in the same start-level region) depends on an
+ * invalidated entry: the DSB completing the TLBI waits for it, which the
+ * model renders as a restart (DDI 0487 D8.13.5). KVM relies on this when it
+ * frees an emptied table after a TLBI of one address under it.
+ */
+static bool walk_hit_by(const struct s2pt_geom *g, const struct hw_walk *w,
+			const struct pending_tlbi *p)
+{
+	uint64_t region = s2pt_granule_size(g, g->start_level);
+	return w->start_seq < p->seq &&
+	       tlbi_hits(p->op, p->ipa, s2_align_down(w->ipa, region), region);
+}
+
+void s2hyp__dsb_complete(struct s2hyp *m)
+{
+	for (unsigned k = 0; k < m->pending_n; k++) {
+		const struct pending_tlbi *p = &m->pending[k];
+		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+			struct vcpu *v = &m->vcpus[i];
+			tlbi_vcpu(v, p->op, p->ipa);
+			if ((v->state == V_WALK || v->state == V_FILL) && walk_hit_by(&m->geom, &v->walk, p)) {
+				v->state = V_READY;
+				m->stats.vcpu[i].walk_restarts++;
+			}
+		}
+	}
+	m->pending_n = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The hardware walker and accesses                                    */
+/* ------------------------------------------------------------------ */
+
+static const struct s2hyp_vcpu_op *cur_op(const struct vcpu *v)
+{
+	return v->pc < v->nprog ? &v->prog[v->pc] : NULL;
+}
+
+static uint8_t prot_of_leaf(const struct s2hyp *m, s2_pte_t pte)
+{
+	return (uint8_t)s2pt_pte_prot(pte, m->cfg.fwb);
+}
+
+static void walk_start(struct s2hyp *m, struct vcpu *v, struct hw_walk *w, uint64_t ipa,
+		       bool speculative)
+{
+	const struct s2pt_geom *g = &m->geom;
+	*w = (struct hw_walk){
+		.ipa = ipa,
+		.level = g->start_level,
+		.table_pa = s2_pa_get(m->pt.pgd_pa),
+		.start_seq = m->tlbi_seq,
+		.speculative = speculative,
+	};
+	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, s2_pa(w->table_pa));
+	w->table_gen = pg ? pg->gen : 0;
+	/* Start from the deepest cached table for this address. */
+	for (unsigned i = 0; i < v->wc_n; i++) {
+		const struct wc_entry *e = &v->wc[i];
+		if (ipa - e->ipa < e->size && e->level > w->level) {
+			w->level = e->level;
+			w->table_pa = e->table_pa;
+			w->table_gen = e->gen;
+		}
+	}
+	if (!speculative)
+		m->stats.vcpu[v->id].walks++;
+}
+
+enum walk_result { WALK_MORE, WALK_LEAF, WALK_FAULT, WALK_ABORT };
+
+/* One descriptor read (DDI 0487 D8.2: one lookup per level). */
+static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_walk *w)
+{
+	const struct s2pt_geom *g = &m->geom;
+	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, s2_pa(w->table_pa));
+	unsigned shift = s2pt_level_shift(g, w->level);
+	unsigned entries = s2pt_ptes_per_table(g);
+	if (w->level == g->start_level && w->table_pa == s2_pa_get(m->pt.pgd_pa))
+		entries *= g->nr_roots;
+	unsigned idx = (unsigned)((w->ipa >> shift) & (entries - 1));
+	uint64_t dpa = w->table_pa + idx * sizeof(s2_pte_t);
+
+	if (!pg || pg->state != S2HYP_PAGE_LIVE || pg->gen != w->table_gen) {
+		if (m->cfg.check)
+			s2hyp__violation(m, S2HYP_RULE_WALK_AFTER_FREE, (int)v->id, w->ipa, dpa, w->level,
+					 "vCPU %u's hardware walk reads a descriptor from table page %#llx, %s",
+					 v->id, (unsigned long long)w->table_pa,
+					 !pg ? "outside the table pool" :
+					 pg->state != S2HYP_PAGE_LIVE ? "which has been freed" :
+					 "which was freed and reused since the walk cached it");
+		return WALK_ABORT;
+	}
+	s2_pte_t pte = *(volatile s2_pte_t *)s2hyp_pool_va(m->pool, s2_pa(dpa));
+	s2hyp__event(m, (int)v->id, EV_WALK_READ, dpa, pte, (unsigned)w->level, 0);
+	if (!s2pt_pte_valid(pte)) {
+		w->leaf_level = w->level;
+		return WALK_FAULT;
+	}
+	if (s2pt_pte_is_table(pte, w->level)) {
+		uint64_t next = s2_pa_get(s2pt_pte_oa(g, pte));
+		struct s2hyp_pool_page *npg = s2hyp_pool_page_at(m->pool, s2_pa(next));
+		uint64_t size = s2pt_granule_size(g, w->level);
+		if (grow((void **)&v->wc, &v->wc_cap, sizeof(*v->wc), v->wc_n + 1)) {
+			/* One cached descriptor per table: replace an older one. */
+			unsigned i;
+			for (i = 0; i < v->wc_n; i++)
+				if (v->wc[i].ipa == s2_align_down(w->ipa, size) && v->wc[i].size == size)
+					break;
+			if (i == v->wc_n)
+				v->wc_n++;
+			v->wc[i] = (struct wc_entry){
+				.ipa = s2_align_down(w->ipa, size), .size = size, .table_pa = next,
+				.gen = npg ? npg->gen : 0, .level = (s2_level_t)(w->level + 1),
+			};
+		}
+		w->level++;
+		w->table_pa = next;
+		w->table_gen = npg ? npg->gen : 0;
+		return WALK_MORE;
+	}
+	w->leaf = pte;
+	w->leaf_level = w->level;
+	return WALK_LEAF;
+}
+
+static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
+{
+	const struct s2pt_geom *g = &m->geom;
+	uint64_t size = s2pt_granule_size(g, w->leaf_level);
+	struct tlb_entry e = {
+		.ipa = s2_align_down(w->ipa, size),
+		.size = size,
+		.oa = s2_pa_get(s2pt_pte_oa(g, w->leaf)),
+		.level = (uint8_t)w->leaf_level,
+		.prot = prot_of_leaf(m, w->leaf),
+	};
+	/* The same translation again replaces itself. */
+	for (unsigned i = 0; i < v->tlb_n; i++) {
+		struct tlb_entry *t = &v->tlb[i];
+		if (t->ipa == e.ipa && t->size == e.size && t->oa == e.oa) {
+			t->prot = e.prot;
+			return;
+		}
+	}
+	if (m->cfg.check)
+		s2hyp__check_tlb_fill(m, v, &e);
+	if (!grow((void **)&v->tlb, &v->tlb_cap, sizeof(*v->tlb), v->tlb_n + 1)) {
+		s2hyp__fail(m, "out of memory");
+		return;
+	}
+	v->tlb[v->tlb_n++] = e;
+	m->stats.vcpu[v->id].tlb_fills++;
+	s2hyp__event(m, (int)v->id, EV_TLB_FILL, e.ipa, e.oa, (unsigned)e.level, 0);
+}
+
+static enum s2cache_mt cache_mt(uint8_t prot)
+{
+	if (prot & S2PT_PROT_DEVICE)
+		return S2CACHE_MT_DEVICE;
+	if (prot & S2PT_PROT_NC)
+		return S2CACHE_MT_NORMAL_NC;
+	return S2CACHE_MT_NORMAL_WB;
+}
+
+static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2_level_t level)
+{
+	const struct s2hyp_vcpu_op *o = cur_op(v);
+	v->state = V_FAULT;
+	v->fault = kind;
+	v->fault_level = level;
+	/* Met an entry another thread is changing under the lock right now. */
+	v->fault_in_window = kind == FAULT_TRANSLATION && m->locked && m->op == OP_FAULT_MAP &&
+			     m->op_thread != (int)v->id && o->ipa - m->op_ipa < m->op_size;
+	s2hyp__event(m, (int)v->id, EV_FAULT, o->ipa, 0, (unsigned)level, kind);
+	struct s2hyp_vcpu_stats *vs = &m->stats.vcpu[v->id];
+	switch (kind) {
+	case FAULT_TRANSLATION: vs->faults_translation++; break;
+	case FAULT_PERMISSION: vs->faults_permission++; break;
+	case FAULT_ACCESS_FLAG: vs->faults_access_flag++; break;
+	case FAULT_NONE: break;
+	}
+	if (v->fault_in_window)
+		vs->faults_in_window++;
+}
+
+static void finish_item(struct vcpu *v)
+{
+	v->pc++;
+	v->faults_this_access = 0;
+	v->state = v->pc < v->nprog ? V_READY : V_DONE;
+}
+
+static bool allowed(uint8_t prot, enum s2hyp_access a)
+{
+	switch (a) {
+	case S2HYP_ACC_READ: return prot & S2PT_PROT_R;
+	case S2HYP_ACC_WRITE: return prot & S2PT_PROT_W;
+	case S2HYP_ACC_EXEC: return prot & S2PT_PROT_X;
+	}
+	return false;
+}
+
+static void do_access(struct s2hyp *m, struct vcpu *v, const struct tlb_entry *e)
+{
+	const struct s2hyp_vcpu_op *o = cur_op(v);
+	uint64_t pa = e->oa + (o->ipa - e->ipa);
+	bool cacheable = s2cache_cacheable(cache_mt(e->prot), o->mmu_on, m->cfg.fwb);
+	struct s2cache_check chk;
+	int ret = 0;
+
+	s2hyp__event(m, (int)v->id, EV_ACCESS, o->ipa, pa, e->level,
+		     (unsigned)o->access | (cacheable ? 4u : 0u));
+	m->stats.vcpu[v->id].accesses++;
+	switch (o->access) {
+	case S2HYP_ACC_READ: {
+		uint8_t buf[8];
+		ret = s2cache_read(m->cache, v->id, s2_pa(pa), buf, o->size, cacheable,
+				   m->cfg.check ? &chk : NULL);
+		if (!ret && m->cfg.check && chk.stale)
+			s2hyp__violation(m, S2HYP_RULE_STALE_DATA, (int)v->id, o->ipa, pa, e->level,
+					 "vCPU %u %s read of IPA %#llx (PA %#llx) returned data of version %llu; "
+					 "the latest write is version %llu",
+					 v->id, cacheable ? "cacheable" : "non-cacheable (MMU off)",
+					 (unsigned long long)o->ipa, (unsigned long long)pa,
+					 (unsigned long long)chk.ver_returned,
+					 (unsigned long long)chk.ver_latest);
+		break;
+	}
+	case S2HYP_ACC_WRITE: {
+		uint8_t buf[8];
+		for (unsigned i = 0; i < 8; i++)
+			buf[i] = (uint8_t)(o->value >> (8 * i));
+		ret = s2cache_write(m->cache, v->id, s2_pa(pa), buf, o->size, cacheable);
+		break;
+	}
+	case S2HYP_ACC_EXEC: {
+		uint32_t insn;
+		ret = s2cache_fetch(m->cache, v->id, s2_pa(pa), &insn, m->cfg.check ? &chk : NULL);
+		if (!ret && m->cfg.check && chk.stale)
+			s2hyp__violation(m, S2HYP_RULE_STALE_INSN, (int)v->id, o->ipa, pa, e->level,
+					 "vCPU %u fetched a stale instruction at IPA %#llx (PA %#llx): "
+					 "version %llu, the latest write is version %llu",
+					 v->id, (unsigned long long)o->ipa, (unsigned long long)pa,
+					 (unsigned long long)chk.ver_returned,
+					 (unsigned long long)chk.ver_latest);
+		break;
+	}
+	}
+	if (ret)
+		s2hyp__fail(m, "memory access at PA %#llx failed: %s", (unsigned long long)pa,
+			    s2_err_msg(ret));
+	finish_item(v);
+}
+
+/* The next step of a vCPU's current item: lookup+access, or one walk step,
+ * or the TLB fill, or (outside any operation) its fault handler. */
+static void vcpu_step(struct s2hyp *m, struct vcpu *v)
+{
+	const struct s2hyp_vcpu_op *o = cur_op(v);
+
+	switch (v->state) {
+	case V_READY:
+	case V_ACCESS: {
+		struct tlb_entry *e = tlb_lookup(v, o->ipa);
+		if (e) {
+			if (!allowed(e->prot, o->access)) {
+				take_fault(m, v, FAULT_PERMISSION, (s2_level_t)e->level);
+				return;
+			}
+			do_access(m, v, e);
+			return;
+		}
+		walk_start(m, v, &v->walk, o->ipa, false);
+		v->state = V_WALK;
+		/* fall through: the first descriptor read is part of this step */
+	}
+	/* fall through */
+	case V_WALK:
+		switch (walk_step(m, v, &v->walk)) {
+		case WALK_MORE:
+			return;
+		case WALK_LEAF:
+			if (!(v->walk.leaf & S2PT_PTE_AF)) {
+				/* A descriptor with AF clear faults and is never cached. */
+				take_fault(m, v, FAULT_ACCESS_FLAG, v->walk.leaf_level);
+				return;
+			}
+			v->state = V_FILL;
+			return;
+		case WALK_FAULT:
+			take_fault(m, v, FAULT_TRANSLATION, v->walk.leaf_level);
+			return;
+		case WALK_ABORT:
+			v->state = V_READY;
+			return;
+		}
+		return;
+	case V_FILL:
+		tlb_fill(m, v, &v->walk);
+		v->state = V_ACCESS;
+		return;
+	case V_FAULT:
+		if (++v->faults_this_access > m->cfg.max_faults_per_access) {
+			snprintf(m->error, sizeof(m->error),
+				 "vCPU %u: the access to IPA %#llx faulted %u times without progress",
+				 v->id, (unsigned long long)o->ipa, m->cfg.max_faults_per_access);
+			m->outcome = S2HYP_LIVELOCK;
+			m->stopped = true;
+			return;
+		}
+		if (s2hyp__handle_fault(m, v)) {
+			m->stats.vcpu[v->id].mmio++;
+			finish_item(v);
+		} else if (v->state == V_FAULT) {
+			v->state = V_READY;
+		}
+		return;
+	case V_DONE:
+		return;
+	}
+}
+
+/* A speculative walk, done in one step: it fills the TLB or gives up
+ * silently, never faults (DDI 0487 D8.16: speculative walks). */
+static void prefetch(struct s2hyp *m, struct vcpu *v, uint64_t ipa)
+{
+	struct hw_walk w;
+	walk_start(m, v, &w, ipa, true);
+	s2hyp__event(m, (int)v->id, EV_PREFETCH, ipa, 0, 0, 0);
+	for (;;) {
+		enum walk_result r = walk_step(m, v, &w);
+		if (r == WALK_MORE)
+			continue;
+		if (r == WALK_LEAF && (w.leaf & S2PT_PTE_AF))
+			tlb_fill(m, v, &w);
+		return;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Scheduling                                                          */
+/* ------------------------------------------------------------------ */
+
+static unsigned min_phase(const struct s2hyp *m)
+{
+	unsigned p = ~0u;
+	if (m->host_pc < m->host_n && m->host_prog[m->host_pc].phase < p)
+		p = m->host_prog[m->host_pc].phase;
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		if (v->pc < v->nprog && v->prog[v->pc].phase < p)
+			p = v->prog[v->pc].phase;
+	}
+	return p;
+}
+
+static bool vcpu_enabled(const struct s2hyp *m, const struct vcpu *v, unsigned minp)
+{
+	switch (v->state) {
+	case V_READY:
+		return v->prog[v->pc].phase <= minp;
+	case V_ACCESS:
+	case V_WALK:
+	case V_FILL:
+		return true;
+	case V_FAULT:
+		return !m->locked;
+	case V_DONE:
+		break;
+	}
+	return false;
+}
+
+static void push_choice(struct s2hyp *m, unsigned *n, enum s2hyp_choice_kind k, unsigned vcpu)
+{
+	if (!grow((void **)&m->choices, &m->choices_cap, sizeof(*m->choices), *n + 1))
+		return;
+	m->choices[(*n)++] = (struct s2hyp_choice){ (uint8_t)k, (uint8_t)vcpu, 0 };
+}
+
+/* The enabled choices; *mandatory counts those that are not optional
+ * (evictions and speculation alone do not keep a run going). */
+static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
+{
+	unsigned n = 0;
+	unsigned minp = min_phase(m);
+
+	if (in_op)
+		push_choice(m, &n, S2HYP_CH_HYP, 0);
+	else if (m->host_pc < m->host_n && m->host_prog[m->host_pc].phase <= minp)
+		push_choice(m, &n, S2HYP_CH_HOST, 0);
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+		if (vcpu_enabled(m, &m->vcpus[i], minp))
+			push_choice(m, &n, S2HYP_CH_VCPU, i);
+	*mandatory = n;
+	if (!n && !in_op)
+		return 0;
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		if (m->cfg.explore_prefetch && v->nprog && v->state != V_DONE)
+			push_choice(m, &n, S2HYP_CH_PREFETCH, i);
+		if (m->cfg.explore_evictions && v->tlb_n + v->wc_n)
+			push_choice(m, &n, S2HYP_CH_TLB_EVICT, i);
+	}
+	if (m->cfg.explore_evictions && s2cache_resident_count(m->cache))
+		push_choice(m, &n, S2HYP_CH_DC_EVICT, 0);
+	return n;
+}
+
+static unsigned arg_candidates(struct s2hyp *m, const struct s2hyp_choice *c)
+{
+	const struct vcpu *v = &m->vcpus[c->vcpu];
+	switch (c->kind) {
+	case S2HYP_CH_PREFETCH: return (unsigned)v->nprog;
+	case S2HYP_CH_TLB_EVICT: return v->tlb_n + v->wc_n;
+	case S2HYP_CH_DC_EVICT: return (unsigned)s2cache_resident_count(m->cache);
+	default: return 0;
+	}
+}
+
+static void record(struct s2hyp *m, const struct s2hyp_choice *c)
+{
+	if (!m->recording)
+		return;
+	if (m->sched_n == m->sched_cap) {
+		size_t ncap = m->sched_cap ? m->sched_cap * 2 : 256;
+		void *p = realloc(m->sched, ncap * sizeof(*m->sched));
+		if (!p) {
+			s2hyp__fail(m, "out of memory recording the schedule");
+			return;
+		}
+		m->sched = p;
+		m->sched_cap = ncap;
+	}
+	m->sched[m->sched_n++] = *c;
+}
+
+/* Choose among n enabled choices; fills *c with the decision (arg included). */
+static bool decide(struct s2hyp *m, unsigned n, struct s2hyp_choice *c)
+{
+	unsigned idx = m->st->choose(m->st->arg, m->choices, n, m->step);
+	if (idx >= n) {
+		m->outcome = S2HYP_DIVERGED;
+		snprintf(m->error, sizeof(m->error), "the schedule diverged at step %llu",
+			 (unsigned long long)m->step);
+		m->stopped = true;
+		return false;
+	}
+	*c = m->choices[idx];
+	unsigned cand = arg_candidates(m, c);
+	if (cand) {
+		unsigned a = m->st->pick_arg ? m->st->pick_arg(m->st->arg, cand) : 0;
+		if (a >= cand) {
+			m->outcome = S2HYP_DIVERGED;
+			snprintf(m->error, sizeof(m->error), "the schedule diverged at step %llu",
+				 (unsigned long long)m->step);
+			m->stopped = true;
+			return false;
+		}
+		c->arg = a;
+	}
+	record(m, c);
+	m->step++;
+	m->stats.steps++;
+	return true;
+}
+
+static void exec_choice(struct s2hyp *m, const struct s2hyp_choice *c)
+{
+	struct vcpu *v = &m->vcpus[c->vcpu];
+
+	switch (c->kind) {
+	case S2HYP_CH_HYP:
+		return;
+	case S2HYP_CH_HOST: {
+		const struct s2hyp_host_op *op = &m->host_prog[m->host_pc];
+		s2hyp__run_host_op(m, op);
+		m->host_pc++;
+		return;
+	}
+	case S2HYP_CH_VCPU:
+		vcpu_step(m, v);
+		return;
+	case S2HYP_CH_PREFETCH:
+		prefetch(m, v, v->prog[c->arg].ipa);
+		return;
+	case S2HYP_CH_TLB_EVICT:
+		if (c->arg < v->tlb_n) {
+			s2hyp__event(m, (int)v->id, EV_TLB_EVICT, v->tlb[c->arg].ipa, 0,
+				     v->tlb[c->arg].level, 0);
+			tlb_remove(v, c->arg);
+		} else {
+			wc_remove(v, c->arg - v->tlb_n);
+		}
+		return;
+	case S2HYP_CH_DC_EVICT: {
+		s2_pa_t line;
+		if (!s2cache_resident_line(m->cache, c->arg, &line)) {
+			s2hyp__event(m, MACHINE_THREAD, EV_DC_EVICT, s2_pa_get(line), 0, 0, 0);
+			s2cache_evict(m->cache, line);
+		}
+		return;
+	}
+	}
+}
+
+static bool limit_reached(const struct s2hyp *m)
+{
+	return m->cfg.max_steps && m->step >= m->cfg.max_steps;
+}
+
+void s2hyp__sched_point(struct s2hyp *m)
+{
+	struct s2hyp_choice c;
+	unsigned mandatory;
+
+	while (!m->stopped && !limit_reached(m)) {
+		unsigned n = enumerate(m, true, &mandatory);
+		if (!decide(m, n, &c) || c.kind == S2HYP_CH_HYP)
+			return;
+		exec_choice(m, &c);
+	}
+}
+
+enum s2hyp_outcome s2hyp_run(struct s2hyp *m, const struct s2hyp_strategy *st)
+{
+	struct s2hyp_choice c;
+	unsigned mandatory;
+
+	m->st = st;
+	while (!m->stopped) {
+		if (limit_reached(m)) {
+			m->outcome = S2HYP_STEP_LIMIT;
+			break;
+		}
+		unsigned n = enumerate(m, false, &mandatory);
+		if (!mandatory)
+			break;
+		if (!decide(m, n, &c))
+			break;
+		exec_choice(m, &c);
+	}
+	if (!m->stopped && m->outcome == S2HYP_DONE) {
+		/* Nothing is enabled, yet something has not finished: a bug of ours. */
+		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+			if (m->vcpus[i].state != V_DONE)
+				s2hyp__fail(m, "vCPU %u cannot make progress", i);
+		if (m->host_pc < m->host_n)
+			s2hyp__fail(m, "the host program cannot make progress");
+	}
+	m->st = NULL;
+	return m->outcome;
+}
+
+void s2hyp_record_schedule(struct s2hyp *m, bool on)
+{
+	m->recording = on;
+}
+
+const struct s2hyp_choice *s2hyp_schedule(const struct s2hyp *m, size_t *n)
+{
+	*n = m->sched_n;
+	return m->sched;
+}
+
+void s2hyp_stop_on_violation(struct s2hyp *m, bool on)
+{
+	m->stop_on_violation = on;
+}
+
+const struct s2hyp_stats *s2hyp_stats(const struct s2hyp *m)
+{
+	return &m->stats;
+}
+
+const char *s2hyp_error(const struct s2hyp *m)
+{
+	return m->error;
+}
+
+struct s2pt *s2hyp_pgtable(struct s2hyp *m)
+{
+	return &m->pt;
+}
+
+const char *s2hyp_outcome_name(enum s2hyp_outcome o)
+{
+	switch (o) {
+	case S2HYP_DONE: return "done";
+	case S2HYP_STEP_LIMIT: return "step-limit";
+	case S2HYP_LIVELOCK: return "livelock";
+	case S2HYP_DIVERGED: return "diverged";
+	case S2HYP_ERROR: return "error";
+	}
+	return "?";
+}
+
+/* ------------------------------------------------------------------ */
+/* Strategies                                                          */
+/* ------------------------------------------------------------------ */
+
+void s2hyp_rng_seed(struct s2hyp_rng *r, uint64_t seed)
+{
+	/* splitmix64 to spread any seed over both words */
+	for (int i = 0; i < 2; i++) {
+		seed += 0x9e3779b97f4a7c15ull;
+		uint64_t z = seed;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		r->s[i] = z ^ (z >> 31);
+	}
+	if (!r->s[0] && !r->s[1])
+		r->s[0] = 1;
+}
+
+uint64_t s2hyp_rng_next(struct s2hyp_rng *r)
+{
+	/* xorshift128+ */
+	uint64_t a = r->s[0], b = r->s[1];
+	r->s[0] = b;
+	a ^= a << 23;
+	r->s[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+	return r->s[1] + b;
+}
+
+bool s2hyp_choice_is_background(const struct s2hyp_choice *c)
+{
+	return c->kind == S2HYP_CH_PREFETCH || c->kind == S2HYP_CH_TLB_EVICT ||
+	       c->kind == S2HYP_CH_DC_EVICT;
+}
+
+/* Uniform over the threads that can move, with all background events
+ * (evictions, speculative walks) together counting as one more thread:
+ * otherwise they would outnumber real progress and empty every TLB. The
+ * enumeration lists background choices last. */
+static unsigned random_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
+			      uint64_t step)
+{
+	unsigned fg = 0;
+	(void)step;
+	while (fg < n && !s2hyp_choice_is_background(&choices[fg]))
+		fg++;
+	unsigned r = (unsigned)(s2hyp_rng_next(arg) % (fg + (fg < n)));
+	if (r < fg)
+		return r;
+	return fg + (unsigned)(s2hyp_rng_next(arg) % (n - fg));
+}
+
+static unsigned random_pick(void *arg, unsigned n)
+{
+	return (unsigned)(s2hyp_rng_next(arg) % n);
+}
+
+const struct s2hyp_strategy s2hyp_strategy_random_template = {
+	random_choose, random_pick, NULL,
+};
+
+static unsigned seq_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
+			   uint64_t step)
+{
+	(void)arg;
+	(void)choices;
+	(void)n;
+	(void)step;
+	return 0;
+}
+
+static unsigned seq_pick(void *arg, unsigned n)
+{
+	(void)arg;
+	(void)n;
+	return 0;
+}
+
+const struct s2hyp_strategy s2hyp_strategy_sequential = { seq_choose, seq_pick, NULL };
+
+static unsigned replay_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
+			      uint64_t step)
+{
+	struct s2hyp_replay *r = arg;
+	(void)step;
+	if (r->pos >= r->n) {
+		/* Past the recorded schedule: finish without interleaving. */
+		return 0;
+	}
+	const struct s2hyp_choice *want = &r->sched[r->pos];
+	for (unsigned i = 0; i < n; i++) {
+		if (choices[i].kind == want->kind && choices[i].vcpu == want->vcpu) {
+			r->pos++;
+			return i;
+		}
+	}
+	r->diverged = true;
+	r->diverged_at = r->pos;
+	return n;
+}
+
+static unsigned replay_pick(void *arg, unsigned n)
+{
+	struct s2hyp_replay *r = arg;
+	if (!r->pos || r->pos > r->n)
+		return 0;
+	unsigned a = r->sched[r->pos - 1].arg;
+	if (a >= n) {
+		r->diverged = true;
+		r->diverged_at = r->pos - 1;
+	}
+	return a;
+}
+
+const struct s2hyp_strategy s2hyp_strategy_replay_template = {
+	replay_choose, replay_pick, NULL,
+};
+
+/* ------------------------------------------------------------------ */
+/* Choices as text                                                     */
+/* ------------------------------------------------------------------ */
+
+int s2hyp_format_choice(char *buf, size_t size, const struct s2hyp_choice *c)
+{
+	switch (c->kind) {
+	case S2HYP_CH_HYP: return snprintf(buf, size, "hyp");
+	case S2HYP_CH_HOST: return snprintf(buf, size, "host");
+	case S2HYP_CH_VCPU: return snprintf(buf, size, "v%u", c->vcpu);
+	case S2HYP_CH_PREFETCH: return snprintf(buf, size, "prefetch:v%u:%u", c->vcpu, c->arg);
+	case S2HYP_CH_TLB_EVICT: return snprintf(buf, size, "tlb-evict:v%u:%u", c->vcpu, c->arg);
+	case S2HYP_CH_DC_EVICT: return snprintf(buf, size, "dc-evict:%u", c->arg);
+	}
+	return snprintf(buf, size, "?");
+}
+
+void s2hyp_print_choice(FILE *f, const struct s2hyp_choice *c)
+{
+	char buf[48];
+	s2hyp_format_choice(buf, sizeof(buf), c);
+	fputs(buf, f);
+}
+
+int s2hyp_parse_choice(const char *s, struct s2hyp_choice *c)
+{
+	unsigned v, a;
+	char tail;
+
+	*c = (struct s2hyp_choice){ 0 };
+	if (!strcmp(s, "hyp")) {
+		c->kind = S2HYP_CH_HYP;
+	} else if (!strcmp(s, "host")) {
+		c->kind = S2HYP_CH_HOST;
+	} else if (sscanf(s, "v%u%c", &v, &tail) == 1 && v < S2HYP_MAX_VCPUS) {
+		c->kind = S2HYP_CH_VCPU;
+		c->vcpu = (uint8_t)v;
+	} else if (sscanf(s, "prefetch:v%u:%u%c", &v, &a, &tail) == 2 && v < S2HYP_MAX_VCPUS) {
+		c->kind = S2HYP_CH_PREFETCH;
+		c->vcpu = (uint8_t)v;
+		c->arg = a;
+	} else if (sscanf(s, "tlb-evict:v%u:%u%c", &v, &a, &tail) == 2 && v < S2HYP_MAX_VCPUS) {
+		c->kind = S2HYP_CH_TLB_EVICT;
+		c->vcpu = (uint8_t)v;
+		c->arg = a;
+	} else if (sscanf(s, "dc-evict:%u%c", &a, &tail) == 1) {
+		c->kind = S2HYP_CH_DC_EVICT;
+		c->arg = a;
+	} else {
+		return S2_EPARSE;
+	}
+	return 0;
+}

@@ -1,0 +1,289 @@
+/* s2hyp: the machine and the hypervisor around the walker.
+ *
+ * A machine has several vCPUs, each with a stage-2 TLB, a walk cache and a
+ * hardware walker that reads the live tables one descriptor at a time; a
+ * memory system from cache-model/; a VM whose stage-2 tables are built by
+ * walker/ through mm ops that are the machine's; KVM's fault handler,
+ * memslots, dirty logging and MMU notifiers; and a checker that enforces the
+ * rules of s2hyp_rules.h at every step.
+ *
+ * Work comes as programs: one for the host (VMM and kernel events) and one
+ * per vCPU (guest accesses). Every item has a phase: an item starts only when
+ * every item of a lower phase, in every program, is done.
+ *
+ * Interleaving. The hypervisor runs one operation at a time (the MMU lock is
+ * exclusive). Each effect of an operation (PTE store, TLBI, DSB, CMO, page
+ * free) is a scheduling point: the scheduler may run any number of vCPU
+ * steps (a descriptor read, a TLB fill, an access, a chosen eviction, a
+ * speculative walk) before the effect happens. Outside operations it picks
+ * which thread moves next; a vCPU that faults runs KVM's fault handler as the
+ * next operation of its own. The choices form the schedule: printing it and
+ * running it again gives the identical outcome.
+ *
+ * All state is behind struct s2hyp *: one process can run many machines.
+ */
+#ifndef S2HYP_H
+#define S2HYP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/s2_types.h"
+#include "hyp-model/s2hyp_rules.h"
+#include "walker/s2pt.h"
+
+#define S2HYP_MAX_VCPUS 16
+#define S2HYP_MAX_SLOTS 32
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                       */
+/* ------------------------------------------------------------------ */
+
+struct s2hyp_config {
+	unsigned granule_shift;		/* 12, 14, 16 */
+	unsigned ipa_bits;
+	unsigned nr_vcpus;		/* 1..S2HYP_MAX_VCPUS */
+	bool fwb;			/* FEAT_S2FWB */
+	bool idc, dic;			/* CTR_EL0.IDC / DIC */
+	unsigned line_bytes;		/* dcache/icache line */
+	enum s2pt_variant variant;
+	bool eager_split;		/* dirty logging on splits every block at once */
+	bool check;			/* the checker on (off: for speed figures) */
+	bool explore_evictions;		/* TLB and dcache evictions are choices */
+	bool explore_prefetch;		/* speculative walks are choices */
+	unsigned max_faults_per_access;	/* a livelock guard */
+	uint64_t max_steps;		/* 0: unlimited */
+};
+
+/* Defaults: 4K granule, 40-bit IPA, 2 vCPUs, 64-byte lines, upstream,
+ * checker on, evictions and prefetch explored. */
+void s2hyp_config_init(struct s2hyp_config *cfg);
+
+/* ------------------------------------------------------------------ */
+/* Programs                                                            */
+/* ------------------------------------------------------------------ */
+
+enum s2hyp_backing {
+	S2HYP_BACKING_4K,
+	S2HYP_BACKING_THP,		/* transparent huge pages: 2M */
+	S2HYP_BACKING_HUGETLB_2M,
+	S2HYP_BACKING_HUGETLB_1G,
+};
+
+struct s2hyp_memslot {
+	uint64_t ipa;
+	uint64_t size;
+	uint64_t hva;			/* host virtual address of the slot's start */
+	enum s2hyp_backing backing;
+	bool readonly;
+	bool dirty_log;			/* dirty logging on from the start */
+};
+
+enum s2hyp_host_kind {
+	S2HYP_HOST_WRITE,		/* the VMM writes guest memory (cacheable) */
+	S2HYP_HOST_DIRTY_LOG_ON,	/* write-protect the slot, flush */
+	S2HYP_HOST_DIRTY_LOG_OFF,	/* no walk at all */
+	S2HYP_HOST_GET_DIRTY_LOG,	/* report and write-protect dirty pages again */
+	S2HYP_HOST_UNMAP_HVA,		/* MMU notifier: unmap a host range */
+	S2HYP_HOST_AGE_HVA,		/* MMU notifier: test and clear young */
+	S2HYP_HOST_UNMAP_IPA,		/* unmap an IPA range directly */
+	S2HYP_HOST_WRPROTECT_IPA,
+	S2HYP_HOST_FLUSH_IPA,		/* clean+invalidate the range to PoC (kvm_toggle_cache) */
+	S2HYP_HOST_DESTROY,		/* tear the VM down; checks leaks */
+};
+
+struct s2hyp_host_op {
+	enum s2hyp_host_kind kind;
+	unsigned phase;
+	unsigned slot;			/* DIRTY_LOG_* */
+	uint64_t addr;			/* hva (WRITE, *_HVA) or ipa (*_IPA) */
+	uint64_t size;
+	uint8_t fill;			/* WRITE: the byte written */
+	const char *src;		/* where it came from (trace file:line), may be NULL */
+};
+
+enum s2hyp_access {
+	S2HYP_ACC_READ,
+	S2HYP_ACC_WRITE,
+	S2HYP_ACC_EXEC,
+};
+
+struct s2hyp_vcpu_op {
+	enum s2hyp_access access;
+	unsigned phase;
+	uint64_t ipa;
+	unsigned size;			/* 1..8 (EXEC: 4) */
+	bool mmu_on;			/* guest stage 1 enabled: data accesses cacheable */
+	uint64_t value;			/* WRITE */
+	const char *src;
+};
+
+/* ------------------------------------------------------------------ */
+/* Scheduling                                                          */
+/* ------------------------------------------------------------------ */
+
+enum s2hyp_choice_kind {
+	S2HYP_CH_HYP,		/* the hypervisor's next effect happens */
+	S2HYP_CH_HOST,		/* the host starts its next operation */
+	S2HYP_CH_VCPU,		/* vCPU arg0 takes its next step */
+	S2HYP_CH_PREFETCH,	/* vCPU arg0 starts a speculative walk of address arg1 of its program */
+	S2HYP_CH_TLB_EVICT,	/* vCPU arg0 drops TLB entry arg1 */
+	S2HYP_CH_DC_EVICT,	/* the dcache evicts resident line arg1 */
+	S2HYP_NR_CHOICE_KINDS
+};
+
+struct s2hyp_choice {
+	uint8_t kind;		/* enum s2hyp_choice_kind */
+	uint8_t vcpu;
+	uint32_t arg;		/* which entry, line or address (see pick_arg) */
+};
+
+/*
+ * A scheduling strategy. choose() gets the enabled choices (arg 0) and
+ * returns an index; for the evict/prefetch kinds the machine then asks
+ * pick_arg(n) which of n candidates. The fuzzer supplies its own.
+ */
+struct s2hyp_strategy {
+	unsigned (*choose)(void *arg, const struct s2hyp_choice *choices, unsigned n,
+			   uint64_t step);
+	unsigned (*pick_arg)(void *arg, unsigned n);
+	void *arg;
+};
+
+/* Evictions and speculative walks: events no program asked for. */
+bool s2hyp_choice_is_background(const struct s2hyp_choice *c);
+
+/* Built-in strategies. */
+struct s2hyp_rng {
+	uint64_t s[2];
+};
+void s2hyp_rng_seed(struct s2hyp_rng *r, uint64_t seed);
+uint64_t s2hyp_rng_next(struct s2hyp_rng *r);
+/* Uniform over the threads that can move, background events counting as
+ * one more thread. arg: struct s2hyp_rng *. */
+extern const struct s2hyp_strategy s2hyp_strategy_random_template;
+/* Run each operation to its end with no interleaving; threads in order. */
+extern const struct s2hyp_strategy s2hyp_strategy_sequential;
+/* Follow a recorded schedule; arg: struct s2hyp_replay *. */
+struct s2hyp_replay {
+	const struct s2hyp_choice *sched;
+	size_t n;
+	size_t pos;
+	bool diverged;		/* the schedule named a choice not enabled */
+	size_t diverged_at;
+};
+extern const struct s2hyp_strategy s2hyp_strategy_replay_template;
+
+/* ------------------------------------------------------------------ */
+/* Results                                                             */
+/* ------------------------------------------------------------------ */
+
+#define S2HYP_HISTORY 12	/* events kept per thread for reports */
+
+struct s2hyp_event {
+	uint64_t step;
+	int8_t thread;		/* -1 the hypervisor, -2 the memory system, else a vCPU */
+	uint8_t kind;		/* enum s2hyp_event_kind (internal) */
+	uint8_t level;
+	uint8_t flags;
+	uint64_t a, b;
+};
+
+struct s2hyp_violation {
+	enum s2hyp_rule rule;
+	uint64_t step;
+	int thread;		/* -1 the hypervisor, else the vCPU */
+	uint64_t ipa;
+	uint64_t pa;
+	s2_level_t level;
+	char detail[256];
+	/* the last events of every thread at the time, oldest first: [0] the
+	 * hypervisor, [1 + i] vCPU i, [S2HYP_MAX_VCPUS + 1] the memory system */
+	unsigned nr_events[S2HYP_MAX_VCPUS + 2];
+	struct s2hyp_event events[S2HYP_MAX_VCPUS + 2][S2HYP_HISTORY];
+};
+
+struct s2hyp_vcpu_stats {
+	uint64_t accesses;
+	uint64_t faults_translation, faults_permission, faults_access_flag;
+	uint64_t faults_in_window;	/* translation faults taken while another thread's
+					 * map of the same address was in progress */
+	uint64_t walks, walk_restarts, tlb_fills;
+	uint64_t mmio;
+};
+
+struct s2hyp_stats {
+	uint64_t steps;
+	uint64_t hyp_ops;
+	uint64_t host_ops;
+	uint64_t pte_stores, tlbis, dsbs, cmos, cmo_bytes;
+	uint64_t maps, map_eagain, relaxes, unmaps;
+	uint64_t mappings_by_level[S2_LEVEL_MAX + 2];	/* leaves made, index level + 1 */
+	uint64_t coalesces;		/* tables replaced by a block */
+	uint64_t table_pages_allocated, table_pages_freed;
+	uint64_t dirty_pages;
+	uint64_t violations[S2HYP_NR_RULES];
+	struct s2hyp_vcpu_stats vcpu[S2HYP_MAX_VCPUS];
+};
+
+enum s2hyp_outcome {
+	S2HYP_DONE = 0,		/* every program ran to its end */
+	S2HYP_STEP_LIMIT,	/* max_steps reached */
+	S2HYP_LIVELOCK,		/* an access faulted max_faults_per_access times */
+	S2HYP_DIVERGED,		/* a replayed schedule did not fit */
+	S2HYP_ERROR,		/* an operation failed (e.g. memcache exhausted) */
+};
+
+/* ------------------------------------------------------------------ */
+/* The machine                                                         */
+/* ------------------------------------------------------------------ */
+
+struct s2hyp;
+
+/* S2_EINVAL with *why set for an impossible configuration or slot layout. */
+int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
+		 unsigned nr_slots, struct s2hyp **out, const char **why);
+void s2hyp_delete(struct s2hyp *m);
+
+/* Programs are copied. S2_EINVAL for an item outside every memslot (host
+ * ops on hva/ipa), a bad size or slot number, with *why set. */
+int s2hyp_set_host_program(struct s2hyp *m, const struct s2hyp_host_op *ops, size_t n,
+			   const char **why);
+int s2hyp_set_vcpu_program(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vcpu_op *ops,
+			   size_t n, const char **why);
+
+/* Keep the schedule (the choices made) for printing or replay. */
+void s2hyp_record_schedule(struct s2hyp *m, bool on);
+const struct s2hyp_choice *s2hyp_schedule(const struct s2hyp *m, size_t *n);
+
+/* Run to the end (or a limit) under the strategy. */
+enum s2hyp_outcome s2hyp_run(struct s2hyp *m, const struct s2hyp_strategy *st);
+/* Stop at the first violation (the fuzzer's setting). */
+void s2hyp_stop_on_violation(struct s2hyp *m, bool on);
+
+const struct s2hyp_stats *s2hyp_stats(const struct s2hyp *m);
+/* The first violation of each rule that fired, in order of firing. */
+unsigned s2hyp_nr_violations(const struct s2hyp *m);
+const struct s2hyp_violation *s2hyp_violation(const struct s2hyp *m, unsigned i);
+bool s2hyp_rule_fired(const struct s2hyp *m, enum s2hyp_rule r);
+const char *s2hyp_outcome_name(enum s2hyp_outcome o);
+/* Why the run stopped early, when it did. */
+const char *s2hyp_error(const struct s2hyp *m);
+
+/* The walker's page table, and the leaf that maps ipa now. */
+struct s2pt *s2hyp_pgtable(struct s2hyp *m);
+/* The refcount of the table page holding the leaf (or last entry) of ipa. */
+int s2hyp_table_refcount(struct s2hyp *m, uint64_t ipa, int *refcount);
+
+/* Reports: text for people, JSON for programs. */
+void s2hyp_print_event(FILE *f, const struct s2hyp_event *e);
+void s2hyp_print_violation(FILE *f, const struct s2hyp_violation *v);
+void s2hyp_print_violation_json(FILE *f, const struct s2hyp_violation *v);
+void s2hyp_print_choice(FILE *f, const struct s2hyp_choice *c);
+/* "hyp", "host", "v1", "prefetch:v0:3", "tlb-evict:v1:0", "dc-evict:5" */
+int s2hyp_format_choice(char *buf, size_t size, const struct s2hyp_choice *c);
+int s2hyp_parse_choice(const char *s, struct s2hyp_choice *c);
+
+#endif

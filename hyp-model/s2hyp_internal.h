@@ -1,0 +1,255 @@
+/* The machine's internals, shared by the sources of hyp-model/ (prefix s2hyp__). */
+#ifndef S2HYP_INTERNAL_H
+#define S2HYP_INTERNAL_H
+
+#include "cache-model/s2cache.h"
+#include "hyp-model/s2hyp.h"
+#include "hyp-model/s2hyp_pool.h"
+#include "walker/s2pt.h"
+
+#define HOST_THREAD (-1)
+#define MACHINE_THREAD (-2)	/* the memory system: evictions */
+
+enum s2hyp_event_kind {
+	EV_PTE_STORE,		/* a = pa of entry, b = new value */
+	EV_TLBI,		/* a = op, b = ipa */
+	EV_DSB,			/* a = barrier */
+	EV_CMO,			/* a = op (s2cache), b = pa, level = log2 size */
+	EV_FREE,		/* a = pa of the table page */
+	EV_WALK_READ,		/* a = pa of the descriptor, b = its value */
+	EV_TLB_FILL,		/* a = ipa, b = oa */
+	EV_TLB_EVICT,		/* a = ipa */
+	EV_ACCESS,		/* a = ipa, b = pa, flags = access */
+	EV_FAULT,		/* a = ipa, flags = fault kind, level */
+	EV_OP_BEGIN,		/* a = ipa/addr, b = size, flags = op kind */
+	EV_OP_END,		/* a = return value */
+	EV_DC_EVICT,		/* a = line pa */
+	EV_PREFETCH,		/* a = ipa */
+	EV_NR
+};
+
+enum fault_kind {
+	FAULT_NONE,
+	FAULT_TRANSLATION,
+	FAULT_PERMISSION,
+	FAULT_ACCESS_FLAG,
+};
+
+/* The operation under the MMU lock, for attributing faults to its window. */
+enum op_kind {
+	OP_NONE,
+	OP_FAULT_MAP,
+	OP_FAULT_RELAX,
+	OP_FAULT_AF,
+	OP_HOST,
+};
+
+struct tlb_entry {
+	uint64_t ipa;		/* aligned to size */
+	uint64_t size;
+	uint64_t oa;
+	uint8_t level;
+	uint8_t prot;		/* enum s2pt_prot: R/W/X, DEVICE, NC */
+};
+
+/* A cached table descriptor: the table for [ipa, ipa + size) is at table_pa. */
+struct wc_entry {
+	uint64_t ipa;
+	uint64_t size;		/* granule of the level holding the descriptor */
+	uint64_t table_pa;
+	uint32_t gen;		/* generation of the page when it was cached */
+	s2_level_t level;	/* level of the table pointed to */
+};
+
+enum vcpu_state {
+	V_READY,		/* the next program item may start */
+	V_WALK,			/* a hardware walk is in progress */
+	V_FILL,			/* the walk found a leaf: fill the TLB */
+	V_ACCESS,		/* the TLB holds a translation: do the access */
+	V_FAULT,		/* waiting for the MMU lock to handle a fault */
+	V_DONE,
+};
+
+struct hw_walk {
+	uint64_t ipa;
+	s2_level_t level;
+	uint64_t table_pa;
+	uint32_t table_gen;
+	uint64_t start_seq;	/* TLBI sequence when the walk started */
+	bool speculative;
+	s2_pte_t leaf;		/* V_FILL: the descriptor found */
+	s2_level_t leaf_level;
+};
+
+struct vcpu {
+	unsigned id;
+	struct s2hyp_vcpu_op *prog;
+	size_t nprog;
+	size_t pc;
+	enum vcpu_state state;
+	struct hw_walk walk;
+	bool spec_walk;		/* a speculative walk is in flight (separate from walk) */
+	struct hw_walk spec;
+	enum fault_kind fault;
+	s2_level_t fault_level;
+	bool fault_in_window;
+	unsigned faults_this_access;
+	struct tlb_entry *tlb;
+	unsigned tlb_n, tlb_cap;
+	struct wc_entry *wc;
+	unsigned wc_n, wc_cap;
+	unsigned prefetch_rr;
+	struct s2hyp_event hist[S2HYP_HISTORY];
+	unsigned hist_n;	/* total events recorded (ring index = n % HISTORY) */
+};
+
+/* Checker state of one entry (casemate-style ghost state). */
+enum ghost_state {
+	GHOST_INVALID_CLEAN = 0,	/* invalid, and no TLB can hold what it held */
+	GHOST_VALID,
+	GHOST_INVALID_UNCLEAN,		/* written invalid; TLBI not yet issued */
+	GHOST_TLBI_PENDING,		/* TLBI issued; awaiting the DSB that completes it */
+};
+
+struct ghost_pte {
+	uint8_t state;
+	s2_pte_t last_valid;		/* what a TLB might still hold */
+};
+
+/* Checker state of one table page. */
+struct ghost_page {
+	bool linked_ever;		/* some entry pointed to it */
+	bool unlink_clean;		/* the entry that pointed to it went through
+					 * invalid + TLBI + DSB since */
+	bool touched;			/* changed under the current lock: check refcount */
+	bool root;
+	s2_level_t level;
+	uint64_t ipa;			/* base IPA the page translates */
+	struct ghost_pte *ptes;		/* lazily allocated, one per entry */
+};
+
+struct unclean {
+	uint64_t pool_idx;		/* page index in the pool */
+	unsigned idx;			/* entry index */
+	uint64_t tlbi_seq;		/* when TLBI_PENDING: the TLBI that covers it */
+};
+
+struct pending_tlbi {
+	enum s2pt_tlbi op;
+	uint64_t ipa;
+	uint64_t seq;
+};
+
+struct host_page {
+	uint64_t pfn;
+	int32_t refcount;
+	int32_t mapcount;
+};
+
+struct slot {
+	struct s2hyp_memslot d;
+	uint64_t pa;			/* host physical address of the slot's start */
+	uint8_t *dirty;			/* dirty-log bitmap, one byte per page */
+};
+
+struct s2hyp {
+	struct s2hyp_config cfg;
+	struct s2pt_geom geom;
+	struct s2pt pt;
+	struct s2hyp_pool *pool;
+	struct s2cache *cache;
+	struct s2pt_memcache mc;
+	struct slot slots[S2HYP_MAX_SLOTS];
+	unsigned nr_slots;
+	struct vcpu vcpus[S2HYP_MAX_VCPUS];
+
+	struct s2hyp_host_op *host_prog;
+	size_t host_n, host_pc;
+	struct s2hyp_event host_hist[S2HYP_HISTORY];
+	unsigned host_hist_n;
+	struct s2hyp_event mach_hist[S2HYP_HISTORY];
+	unsigned mach_hist_n;
+
+	/* The MMU lock: held by one operation at a time. */
+	bool locked;
+	enum op_kind op;
+	int op_thread;
+	uint64_t op_ipa, op_size;
+
+	const struct s2hyp_strategy *st;
+	uint64_t step;
+	uint64_t tlbi_seq;		/* TLBIs issued so far */
+	struct pending_tlbi *pending;
+	unsigned pending_n, pending_cap;
+
+	/* Checker. */
+	struct ghost_page *ghost;	/* one per pool page, grown on demand */
+	uint64_t ghost_cap;
+	struct unclean *unclean;
+	unsigned unclean_n, unclean_cap;
+	uint64_t *touched;		/* pool page indices touched under the lock */
+	unsigned touched_n, touched_cap;
+	struct host_page *hpages;	/* open-addressed by pfn */
+	uint64_t hpages_cap, hpages_n;
+	struct s2hyp_pool_errors pool_err_seen;
+
+	struct s2hyp_stats stats;
+	struct s2hyp_violation *viol;
+	unsigned viol_n, viol_cap;
+	bool stop_on_violation;
+	bool stopped;			/* a violation asked to stop */
+	bool destroyed;
+	enum s2hyp_outcome outcome;
+	char error[160];
+
+	bool recording;
+	struct s2hyp_choice *sched;
+	size_t sched_n, sched_cap;
+
+	struct s2hyp_choice *choices;	/* scratch for enumeration */
+	unsigned choices_cap;
+};
+
+/* machine.c */
+void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
+		  uint64_t a, uint64_t b, unsigned level, unsigned flags);
+/* A scheduling point inside an operation: vCPU steps may run, then return. */
+void s2hyp__sched_point(struct s2hyp *m);
+void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa);
+void s2hyp__dsb_complete(struct s2hyp *m);
+struct slot *s2hyp__slot_of_ipa(struct s2hyp *m, uint64_t ipa);
+struct slot *s2hyp__slot_of_hva(struct s2hyp *m, uint64_t hva);
+uint64_t s2hyp__host_cpu(const struct s2hyp *m);
+void s2hyp__fail(struct s2hyp *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* mmops.c */
+extern const struct s2pt_mm_ops s2hyp__mm_ops;
+uint64_t s2hyp__pool_idx(struct s2hyp *m, const void *addr);
+
+/* kvm.c */
+/* Returns true when the access is an MMIO exit (no memory behind it). */
+bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v);
+void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op);
+void s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa, uint64_t size);
+void s2hyp__unlock(struct s2hyp *m);
+void s2hyp__host_page_get(struct s2hyp *m, uint64_t pa);
+void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa);
+
+/* checker.c */
+void s2hyp__violation(struct s2hyp *m, enum s2hyp_rule rule, int thread, uint64_t ipa,
+		      uint64_t pa, s2_level_t level, const char *fmt, ...)
+	__attribute__((format(printf, 7, 8)));
+struct ghost_page *s2hyp__ghost(struct s2hyp *m, uint64_t pool_idx);
+void s2hyp__check_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new);
+void s2hyp__check_tlbi(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa);
+void s2hyp__check_dsb(struct s2hyp *m);
+void s2hyp__check_free(struct s2hyp *m, void *page);
+void s2hyp__check_refcounts(struct s2hyp *m);
+void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size);
+void s2hyp__check_tlb_fill(struct s2hyp *m, struct vcpu *v, const struct tlb_entry *e);
+void s2hyp__check_pool_errors(struct s2hyp *m);
+void s2hyp__check_leaks(struct s2hyp *m);
+void s2hyp__touch(struct s2hyp *m, uint64_t pool_idx);
+void s2hyp__checker_free(struct s2hyp *m);
+
+#endif

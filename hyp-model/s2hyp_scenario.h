@@ -1,0 +1,45 @@
+/* s2hyp_scenario: a machine configuration with its memslots and programs,
+ * and the named built-in scenarios (the seed coalescing scenario, a
+ * map/unmap race, a dirty-logging cycle, an MMU-notifier unmap racing a
+ * fault). Traces build the same structure. */
+#ifndef S2HYP_SCENARIO_H
+#define S2HYP_SCENARIO_H
+
+#include "hyp-model/s2hyp.h"
+
+struct s2hyp_scenario {
+	struct s2hyp_config cfg;
+	struct s2hyp_memslot slots[S2HYP_MAX_SLOTS];
+	unsigned nr_slots;
+	struct s2hyp_host_op *host;
+	size_t nhost, host_cap;
+	struct s2hyp_vcpu_op *vcpu[S2HYP_MAX_VCPUS];
+	size_t nvcpu[S2HYP_MAX_VCPUS], vcpu_cap[S2HYP_MAX_VCPUS];
+};
+
+/* Names of the built-in scenarios, NULL-terminated. */
+extern const char *const s2hyp_scenario_names[];
+/* One line each, in the same order. */
+extern const char *const s2hyp_scenario_descs[];
+
+void s2hyp_scenario_init(struct s2hyp_scenario *sc);
+void s2hyp_scenario_free(struct s2hyp_scenario *sc);
+int s2hyp_scenario_add_host(struct s2hyp_scenario *sc, const struct s2hyp_host_op *op);
+int s2hyp_scenario_add_vcpu(struct s2hyp_scenario *sc, unsigned vcpu,
+			    const struct s2hyp_vcpu_op *op);
+
+/* Build a named scenario for nr_vcpus vCPUs (2..4 typical) and a variant;
+ * S2_EINVAL for an unknown name. cfg is set to the defaults with these. */
+int s2hyp_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,
+			 enum s2pt_variant variant);
+
+/* A machine running the scenario's programs; *why on failure. */
+int s2hyp_scenario_instantiate(const struct s2hyp_scenario *sc, struct s2hyp **m,
+			       const char **why);
+
+/* The seed scenario's layout, for tests and reports. */
+#define S2HYP_SEED_IPA   0x40000000ull
+#define S2HYP_SEED_HVA   0x7f0000000000ull
+#define S2HYP_SEED_IMAGE_PAGES 4	/* pages 1..4 of block 0 hold the host's image */
+
+#endif

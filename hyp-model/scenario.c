@@ -1,0 +1,211 @@
+/* Built-in scenarios. Each is a small program per thread, in phases. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hyp-model/s2hyp_scenario.h"
+
+#define SZ_4K 0x1000ull
+#define SZ_2M 0x200000ull
+
+const char *const s2hyp_scenario_names[] = {
+	"seed", "map-unmap-race", "dirty-log-cycle", "notifier-race", NULL,
+};
+
+const char *const s2hyp_scenario_descs[] = {
+	"THP slot mapped with 2M blocks; dirty logging splits it; every 8th page written; "
+	"logging off; a host image in untouched pages; a vCPU with its MMU off faults and "
+	"coalesces the block while the others keep accessing it",
+	"a vCPU maps a 2M block and uses it while the host unmaps and the vCPUs fault it back",
+	"dirty logging on, writes, the dirty log read and reprotected, writes again, logging off",
+	"an MMU-notifier unmap of a host range racing the fault that maps it",
+	NULL,
+};
+
+void s2hyp_scenario_init(struct s2hyp_scenario *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	s2hyp_config_init(&sc->cfg);
+}
+
+void s2hyp_scenario_free(struct s2hyp_scenario *sc)
+{
+	free(sc->host);
+	for (unsigned i = 0; i < S2HYP_MAX_VCPUS; i++)
+		free(sc->vcpu[i]);
+	memset(sc, 0, sizeof(*sc));
+}
+
+static int push(void **arr, size_t *n, size_t *cap, size_t elem, const void *item)
+{
+	if (*n == *cap) {
+		size_t ncap = *cap ? *cap * 2 : 16;
+		void *p = realloc(*arr, ncap * elem);
+		if (!p)
+			return S2_ENOMEM;
+		*arr = p;
+		*cap = ncap;
+	}
+	memcpy((char *)*arr + *n * elem, item, elem);
+	(*n)++;
+	return 0;
+}
+
+int s2hyp_scenario_add_host(struct s2hyp_scenario *sc, const struct s2hyp_host_op *op)
+{
+	return push((void **)&sc->host, &sc->nhost, &sc->host_cap, sizeof(*op), op);
+}
+
+int s2hyp_scenario_add_vcpu(struct s2hyp_scenario *sc, unsigned vcpu,
+			    const struct s2hyp_vcpu_op *op)
+{
+	if (vcpu >= S2HYP_MAX_VCPUS)
+		return S2_EINVAL;
+	return push((void **)&sc->vcpu[vcpu], &sc->nvcpu[vcpu], &sc->vcpu_cap[vcpu],
+		    sizeof(*op), op);
+}
+
+static void host(struct s2hyp_scenario *sc, unsigned phase, enum s2hyp_host_kind k,
+		 uint64_t addr, uint64_t size, uint8_t fill)
+{
+	struct s2hyp_host_op op = { .kind = k, .phase = phase, .addr = addr, .size = size,
+				    .fill = fill };
+	s2hyp_scenario_add_host(sc, &op);
+}
+
+static void acc(struct s2hyp_scenario *sc, unsigned vcpu, unsigned phase,
+		enum s2hyp_access a, uint64_t ipa, bool mmu_on)
+{
+	struct s2hyp_vcpu_op op = { .access = a, .phase = phase, .ipa = ipa, .size = 8,
+				    .mmu_on = mmu_on, .value = ipa ^ 0x5a5a5a5a };
+	s2hyp_scenario_add_vcpu(sc, vcpu, &op);
+}
+
+static void one_slot(struct s2hyp_scenario *sc, uint64_t size, enum s2hyp_backing b)
+{
+	sc->slots[0] = (struct s2hyp_memslot){
+		.ipa = S2HYP_SEED_IPA, .size = size, .hva = S2HYP_SEED_HVA, .backing = b,
+	};
+	sc->nr_slots = 1;
+}
+
+static void build_seed(struct s2hyp_scenario *sc, unsigned nv)
+{
+	const uint64_t base = S2HYP_SEED_IPA;
+
+	one_slot(sc, 2 * SZ_2M, S2HYP_BACKING_THP);
+	/* Phase 0: the guest touches both blocks: 2M mappings. */
+	acc(sc, 0, 0, S2HYP_ACC_READ, base, true);
+	acc(sc, 0, 0, S2HYP_ACC_READ, base + SZ_2M, true);
+	/* Phase 1: dirty logging on write-protects the slot. */
+	host(sc, 1, S2HYP_HOST_DIRTY_LOG_ON, 0, 0, 0);
+	/* Phase 2: every 8th page of block 0 written: the block is split. */
+	for (unsigned p = 0; p < 512; p += 8)
+		acc(sc, 0, 2, S2HYP_ACC_WRITE, base + p * SZ_4K, true);
+	/* Phase 3: logging off; the VMM loads an image into untouched pages. */
+	host(sc, 3, S2HYP_HOST_DIRTY_LOG_OFF, 0, 0, 0);
+	host(sc, 3, S2HYP_HOST_WRITE, S2HYP_SEED_HVA + SZ_4K,
+	     S2HYP_SEED_IMAGE_PAGES * SZ_4K, 0xa5);
+	/* Phase 4: vCPU 1, MMU off, reads the image: its fault coalesces the
+	 * block while the other vCPUs keep using the pages already mapped. */
+	for (unsigned p = 1; p <= S2HYP_SEED_IMAGE_PAGES; p++)
+		acc(sc, 1 % nv, 4, S2HYP_ACC_READ, base + p * SZ_4K, false);
+	for (unsigned v = 0; v < nv; v++) {
+		if (v == 1 % nv)
+			continue;
+		for (unsigned r = 0; r < 2; r++)
+			for (unsigned p = 0; p < 40; p += 8)
+				acc(sc, v, 4, (p / 8 + v) % 2 ? S2HYP_ACC_WRITE : S2HYP_ACC_READ,
+				    base + (p + 8 * v) * SZ_4K, true);
+		/* A page no one mapped: after the coalesce it needs the block,
+		 * while this vCPU's TLB may still hold its page translations. */
+		acc(sc, v, 4, S2HYP_ACC_READ, base + (8 * v + 3) * SZ_4K, true);
+	}
+	/* Phase 5: the VM goes away; everything must come back. */
+	host(sc, 5, S2HYP_HOST_DESTROY, 0, 0, 0);
+}
+
+static void build_map_unmap_race(struct s2hyp_scenario *sc, unsigned nv)
+{
+	const uint64_t base = S2HYP_SEED_IPA;
+
+	one_slot(sc, SZ_2M, S2HYP_BACKING_THP);
+	acc(sc, 0, 0, S2HYP_ACC_WRITE, base, true);
+	for (unsigned v = 0; v < nv; v++)
+		for (unsigned p = 0; p < 4; p++)
+			acc(sc, v, 1, p % 2 ? S2HYP_ACC_WRITE : S2HYP_ACC_READ,
+			    base + (p * 64 + v) * SZ_4K, true);
+	host(sc, 1, S2HYP_HOST_UNMAP_IPA, base + 64 * SZ_4K, 64 * SZ_4K, 0);
+	host(sc, 2, S2HYP_HOST_DESTROY, 0, 0, 0);
+}
+
+static void build_dirty_log_cycle(struct s2hyp_scenario *sc, unsigned nv)
+{
+	const uint64_t base = S2HYP_SEED_IPA;
+
+	one_slot(sc, SZ_2M, S2HYP_BACKING_THP);
+	acc(sc, 0, 0, S2HYP_ACC_READ, base, true);
+	host(sc, 1, S2HYP_HOST_DIRTY_LOG_ON, 0, 0, 0);
+	for (unsigned v = 0; v < nv; v++)
+		for (unsigned p = 0; p < 4; p++)
+			acc(sc, v, 2, S2HYP_ACC_WRITE, base + (p * 16 + v) * SZ_4K, true);
+	host(sc, 3, S2HYP_HOST_GET_DIRTY_LOG, 0, 0, 0);
+	for (unsigned v = 0; v < nv; v++)
+		for (unsigned p = 0; p < 4; p++)
+			acc(sc, v, 4, S2HYP_ACC_WRITE, base + (p * 16 + v) * SZ_4K, true);
+	host(sc, 5, S2HYP_HOST_DIRTY_LOG_OFF, 0, 0, 0);
+	acc(sc, 0, 6, S2HYP_ACC_READ, base + 300 * SZ_4K, true);
+	host(sc, 7, S2HYP_HOST_DESTROY, 0, 0, 0);
+}
+
+static void build_notifier_race(struct s2hyp_scenario *sc, unsigned nv)
+{
+	const uint64_t base = S2HYP_SEED_IPA;
+
+	one_slot(sc, SZ_2M, S2HYP_BACKING_4K);
+	for (unsigned v = 0; v < nv; v++)
+		for (unsigned p = 0; p < 3; p++)
+			acc(sc, v, 0, S2HYP_ACC_WRITE, base + (p + 4 * v) * SZ_4K, true);
+	host(sc, 0, S2HYP_HOST_UNMAP_HVA, S2HYP_SEED_HVA, 8 * SZ_4K, 0);
+	for (unsigned v = 0; v < nv; v++)
+		acc(sc, v, 1, S2HYP_ACC_READ, base + 4 * v * SZ_4K, true);
+	host(sc, 2, S2HYP_HOST_DESTROY, 0, 0, 0);
+}
+
+int s2hyp_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,
+			 enum s2pt_variant variant)
+{
+	s2hyp_scenario_init(sc);
+	if (nr_vcpus < 1 || nr_vcpus > S2HYP_MAX_VCPUS)
+		return S2_EINVAL;
+	sc->cfg.nr_vcpus = nr_vcpus;
+	sc->cfg.variant = variant;
+	if (!strcmp(name, "seed"))
+		build_seed(sc, nr_vcpus);
+	else if (!strcmp(name, "map-unmap-race"))
+		build_map_unmap_race(sc, nr_vcpus);
+	else if (!strcmp(name, "dirty-log-cycle"))
+		build_dirty_log_cycle(sc, nr_vcpus);
+	else if (!strcmp(name, "notifier-race"))
+		build_notifier_race(sc, nr_vcpus);
+	else
+		return S2_EINVAL;
+	return 0;
+}
+
+int s2hyp_scenario_instantiate(const struct s2hyp_scenario *sc, struct s2hyp **out,
+			       const char **why)
+{
+	struct s2hyp *m;
+	int ret = s2hyp_create(&sc->cfg, sc->slots, sc->nr_slots, &m, why);
+	if (ret)
+		return ret;
+	ret = s2hyp_set_host_program(m, sc->host, sc->nhost, why);
+	for (unsigned v = 0; !ret && v < sc->cfg.nr_vcpus; v++)
+		ret = s2hyp_set_vcpu_program(m, v, sc->vcpu[v], sc->nvcpu[v], why);
+	if (ret) {
+		s2hyp_delete(m);
+		return ret;
+	}
+	*out = m;
+	return 0;
+}
