@@ -24,6 +24,7 @@ static const struct {
 	{ "install-first", S2PT_V_INSTALL_FIRST, false },
 	{ "upstream", S2PT_V_UPSTREAM, false },
 	{ "install-first-nocmo", S2PT_V_INSTALL_FIRST_NOCMO, true },
+	{ "upstream-nocmo", S2PT_V_UPSTREAM_NOCMO, true },
 	{ "anchor-leak", S2PT_V_ANCHOR_LEAK, true },
 	{ "install-first-anchor-leak", S2PT_V_INSTALL_FIRST_LEAK, true },
 	{ "upstream-2021-tlbi-ipa", S2PT_V_MERGE_TLBI_IPA, true },
@@ -135,7 +136,7 @@ static void test_buggy_flags(void **state)
 		assert_int_equal(strstr(desc, "BUGGY") != NULL, expected[i].buggy);
 		buggy += expected[i].buggy;
 	}
-	assert_int_equal(buggy, 6);
+	assert_int_equal(buggy, 7);
 }
 
 /* Names and descriptions are distinct, and out-of-range ids are "?". */
@@ -165,7 +166,8 @@ static void test_init_every_variant(void **state)
 		struct s2pt pt;
 		assert_int_equal(fake_mm_init(fm, &pt, 12, 40, (enum s2pt_variant)v, 0), 0);
 		assert_int_equal(pt.variant, v);
-		bool reload = v == S2PT_V_UPSTREAM || v == S2PT_V_FREE_LEAK;
+		bool reload = v == S2PT_V_UPSTREAM || v == S2PT_V_FREE_LEAK ||
+			      v == S2PT_V_UPSTREAM_NOCMO;
 		assert_int_equal(pt.reload_after_pre, reload);
 		s2pt_destroy(s2pt_locked(&pt));
 		fake_mm_fini(fm);

@@ -20,7 +20,8 @@ enum order {
 
 struct variant_props {
 	enum order order;
-	bool cmo_on_install;	/* CMOs of a newly visible block */
+	bool cmo_on_install;	/* install-first: CMOs of the block installed in pre */
+	bool cmo_on_leaf;	/* CMOs of every other newly visible leaf */
 	bool put_anchor;	/* 2021: drop the anchor's reference in post */
 	bool get_on_install;	/* install-first: take a reference for the block */
 	bool tlbi_vmid_on_merge;/* else only the anchor's IPA (the pre-v5.12 bug) */
@@ -34,6 +35,7 @@ static struct variant_props props_of(enum s2pt_variant v)
 	struct variant_props p = {
 		.order = ORDER_2021,
 		.cmo_on_install = true,
+		.cmo_on_leaf = true,
 		.put_anchor = true,
 		.tlbi_vmid_on_merge = true,
 		.free_last_ref = true,
@@ -63,6 +65,12 @@ static struct variant_props props_of(enum s2pt_variant v)
 		p.order = ORDER_UPSTREAM;
 		p.reload_after_pre = true;
 		p.lock_marker = true;
+		break;
+	case S2PT_V_UPSTREAM_NOCMO:
+		p.order = ORDER_UPSTREAM;
+		p.reload_after_pre = true;
+		p.lock_marker = true;
+		p.cmo_on_leaf = false;
 		break;
 	case S2PT_V_NO_RELOAD:
 		p.order = ORDER_UPSTREAM;
@@ -165,6 +173,8 @@ static void new_leaf_cmos(struct s2pt *pt, s2_pte_t new, s2_level_t level)
 {
 	s2_pa_t pa = s2pt_pte_oa(&pt->geom, new);
 
+	if (!props_of(pt->variant).cmo_on_leaf)
+		return;
 	if (pt->ops->dcache_clean_inval_poc && pte_cacheable(pt, new) && !pt->fwb)
 		pt->ops->dcache_clean_inval_poc(pt->ctx, pa, granule(pt, level));
 	if (pt->ops->icache_inval_pou && pte_executable(new))

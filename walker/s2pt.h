@@ -266,6 +266,8 @@ struct s2pt_mm_ops {
 	  "v6.4+: break (lock marker, TLBI VMID, put), CMO, make the block in the pre visitor; reload the entry; free the unlinked table") \
 	X(S2PT_V_INSTALL_FIRST_NOCMO, "install-first-nocmo", \
 	  "BUGGY: install-first as first posted, without the CMOs of a newly visible page") \
+	X(S2PT_V_UPSTREAM_NOCMO,      "upstream-nocmo", \
+	  "BUGGY: upstream without the CMOs between break and make: no dcache clean to PoC, no icache invalidation") \
 	X(S2PT_V_ANCHOR_LEAK,         "anchor-leak", \
 	  "BUGGY: upstream-2021 without the put of the anchor's reference: its table page never drains") \
 	X(S2PT_V_INSTALL_FIRST_LEAK,  "install-first-anchor-leak", \
