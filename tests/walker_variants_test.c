@@ -121,7 +121,7 @@ static void test_list_truncates(void **state)
 	}
 }
 
-/* Buggy variants are exactly the six bug reproductions; each one's
+/* Buggy variants are exactly the bug reproductions listed above; each one's
  * description says BUGGY, the correct ones' do not. */
 static void test_buggy_flags(void **state)
 {
