@@ -21,8 +21,9 @@ struct s2hyp_pool {
 	uint64_t base;		/* PA of arena[0] */
 	uint64_t nr_pages;	/* capacity */
 	uint64_t next;		/* bump index */
-	struct s2hyp_pool_page *pages;
-	uint64_t *fifo;		/* freed page indices, a ring */
+	struct s2hyp_pool_page *pages;	/* metadata of pages [0, meta_cap) */
+	uint64_t *fifo;		/* freed page indices, a ring of meta_cap slots */
+	uint64_t meta_cap;
 	uint64_t fifo_head, fifo_len;
 	struct s2hyp_pool_stats st;
 	struct s2hyp_pool_errors err;
@@ -48,8 +49,11 @@ struct s2hyp_pool *s2hyp_pool_new(unsigned granule_shift, s2_pa_t base,
 	p->map_len = (size_t)(p->nr_pages * page + align);
 	p->map = mmap(NULL, p->map_len, PROT_READ | PROT_WRITE,
 		      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	p->pages = calloc(p->nr_pages, sizeof(*p->pages));
-	p->fifo = calloc(p->nr_pages, sizeof(*p->fifo));
+	/* Metadata grows with the pages carved out (see grow_meta): a machine
+	 * that uses a few tables pays for a few. */
+	p->meta_cap = 64;
+	p->pages = calloc(p->meta_cap, sizeof(*p->pages));
+	p->fifo = calloc(p->meta_cap, sizeof(*p->fifo));
 	if (p->map == MAP_FAILED || !p->pages || !p->fifo) {
 		if (p->map != MAP_FAILED)
 			munmap(p->map, p->map_len);
@@ -72,10 +76,37 @@ void s2hyp_pool_delete(struct s2hyp_pool *p)
 	free(p);
 }
 
+/* Room for metadata of pages [0, need). */
+static bool grow_meta(struct s2hyp_pool *p, uint64_t need)
+{
+	if (need <= p->meta_cap)
+		return true;
+	uint64_t ncap = p->meta_cap;
+	while (ncap < need)
+		ncap *= 2;
+	if (ncap > p->nr_pages)
+		ncap = p->nr_pages;
+	struct s2hyp_pool_page *pages = realloc(p->pages, ncap * sizeof(*pages));
+	if (!pages)
+		return false;
+	memset(pages + p->meta_cap, 0, (ncap - p->meta_cap) * sizeof(*pages));
+	p->pages = pages;
+	uint64_t *fifo = malloc(ncap * sizeof(*fifo));
+	if (!fifo)
+		return false;
+	for (uint64_t i = 0; i < p->fifo_len; i++)
+		fifo[i] = p->fifo[(p->fifo_head + i) % p->meta_cap];
+	free(p->fifo);
+	p->fifo = fifo;
+	p->fifo_head = 0;
+	p->meta_cap = ncap;
+	return true;
+}
+
 static bool index_of(const struct s2hyp_pool *p, const void *addr, uint64_t *idx)
 {
 	uintptr_t a = (uintptr_t)addr, lo = (uintptr_t)p->arena;
-	if (a < lo || a >= lo + p->nr_pages * p->page_size)
+	if (a < lo || a >= lo + p->next * p->page_size)
 		return false;
 	*idx = (uint64_t)(a - lo) >> p->shift;
 	return true;
@@ -103,9 +134,9 @@ void *s2hyp_pool_alloc(struct s2hyp_pool *p)
 
 	if (p->fifo_len > POOL_QUARANTINE) {
 		idx = p->fifo[p->fifo_head];
-		p->fifo_head = (p->fifo_head + 1) % p->nr_pages;
+		p->fifo_head = (p->fifo_head + 1) % p->meta_cap;
 		p->fifo_len--;
-	} else if (p->next < p->nr_pages) {
+	} else if (p->next < p->nr_pages && grow_meta(p, p->next + 1)) {
 		idx = p->next++;
 		p->st.high_water = p->next;
 	} else {
@@ -122,7 +153,7 @@ void *s2hyp_pool_alloc_exact(struct s2hyp_pool *p, unsigned nr)
 	/* Roots are rare: carve them fresh, aligned, from the bump pointer. The
 	 * pages skipped for alignment simply stay unused. */
 	uint64_t idx = s2_align_up(p->next, nr);
-	if (idx + nr > p->nr_pages)
+	if (idx + nr > p->nr_pages || !grow_meta(p, idx + nr))
 		return NULL;
 	p->next = idx + nr;
 	p->st.high_water = p->next;
@@ -136,7 +167,7 @@ static void release(struct s2hyp_pool *p, uint64_t idx)
 	struct s2hyp_pool_page *pg = &p->pages[idx];
 	pg->state = S2HYP_PAGE_FREED;
 	pg->refcount = 0;
-	p->fifo[(p->fifo_head + p->fifo_len) % p->nr_pages] = idx;
+	p->fifo[(p->fifo_head + p->fifo_len) % p->meta_cap] = idx;
 	p->fifo_len++;
 	p->st.frees++;
 	p->st.live--;
@@ -205,7 +236,7 @@ struct s2hyp_pool_page *s2hyp_pool_page_of(struct s2hyp_pool *p, const void *add
 bool s2hyp_pool_contains_pa(const struct s2hyp_pool *p, s2_pa_t pa)
 {
 	uint64_t v = s2_pa_get(pa);
-	return v >= p->base && v - p->base < (p->nr_pages << p->shift);
+	return v >= p->base && v - p->base < (p->next << p->shift);
 }
 
 struct s2hyp_pool_page *s2hyp_pool_page_at(struct s2hyp_pool *p, s2_pa_t pa)
@@ -241,7 +272,7 @@ bool s2hyp_pool_index(const struct s2hyp_pool *p, const void *addr, uint64_t *id
 
 void *s2hyp_pool_page_by_index(struct s2hyp_pool *p, uint64_t idx)
 {
-	return idx < p->nr_pages ? page_va(p, idx) : NULL;
+	return idx < p->next ? page_va(p, idx) : NULL;
 }
 
 void *s2hyp_pool_page_base(struct s2hyp_pool *p, const void *addr)
