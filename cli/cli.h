@@ -2,6 +2,10 @@
 #ifndef S2EMU_CLI_H
 #define S2EMU_CLI_H
 
+#include <stdint.h>
+
+#include "hyp-model/s2hyp.h"
+
 struct cli_command {
 	const char *name;
 	const char *summary;
@@ -10,6 +14,16 @@ struct cli_command {
 
 int cli_variants(int argc, char **argv);
 int cli_rules(int argc, char **argv);
+
+int cli_run(int argc, char **argv);
+
+/* Parse a number in [min, max] for option opt; prints the error. */
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+		  uint64_t *out);
+/* Consume a machine option at argv[*i] (advancing *i past its value):
+ * 1 consumed, 0 not a machine option, -1 bad value (error printed). */
+int cli_machine_option(int argc, char **argv, int *i, struct s2hyp_config *cfg, const char *cmd);
+extern const char *const cli_machine_options_help;
 
 /* Print a JSON string literal (quotes and escapes included). */
 void cli_json_string(const char *s);

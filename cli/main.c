@@ -6,6 +6,7 @@
 #include "cli/cli.h"
 
 static const struct cli_command commands[] = {
+	{ "run", "run a built-in scenario with every rule checked", cli_run },
 	{ "variants", "list the walker variants and what each does differently", cli_variants },
 	{ "rules", "list the rules the checker enforces", cli_rules },
 };

@@ -1,0 +1,78 @@
+/* Machine speed on the seed scenario (4 vCPUs, random schedules), with the
+ * checker on and off, and the translation faults other vCPUs take per
+ * coalesce under each correct 2021-era ordering. NAME VALUE UNIT lines. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "hyp-model/s2hyp_scenario.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct result {
+	uint64_t steps;
+	uint64_t window;
+	uint64_t coalesces;
+	double secs;
+};
+
+/* Run seeds until `budget` seconds pass (at least min_runs runs). */
+static struct result run_seed(enum s2pt_variant v, bool check, double budget, unsigned min_runs)
+{
+	struct result r = { 0 };
+	double t0 = now_s();
+	for (uint64_t seed = 1;; seed++) {
+		struct s2hyp_scenario sc;
+		struct s2hyp *m;
+		struct s2hyp_rng rng;
+		struct s2hyp_strategy st = s2hyp_strategy_random_template;
+		const char *why;
+
+		if (s2hyp_scenario_build(&sc, "seed", 4, v) ||
+		    (sc.cfg.check = check, s2hyp_scenario_instantiate(&sc, &m, &why))) {
+			fprintf(stderr, "hyp_bench: cannot build the seed scenario\n");
+			exit(1);
+		}
+		s2hyp_rng_seed(&rng, seed);
+		st.arg = &rng;
+		if (s2hyp_run(m, &st) != S2HYP_DONE) {
+			fprintf(stderr, "hyp_bench: seed %llu did not complete: %s\n",
+				(unsigned long long)seed, s2hyp_error(m));
+			exit(1);
+		}
+		const struct s2hyp_stats *s = s2hyp_stats(m);
+		r.steps += s->steps;
+		r.coalesces += s->coalesces;
+		for (unsigned i = 0; i < 4; i++)
+			r.window += s->vcpu[i].faults_in_window;
+		s2hyp_delete(m);
+		s2hyp_scenario_free(&sc);
+		r.secs = now_s() - t0;
+		if (seed >= min_runs && r.secs >= budget)
+			return r;
+	}
+}
+
+int main(void)
+{
+	struct result checked = run_seed(S2PT_V_UPSTREAM, true, 2.0, 10);
+	struct result unchecked = run_seed(S2PT_V_UPSTREAM, false, 2.0, 10);
+	struct result old = run_seed(S2PT_V_UPSTREAM_2021, true, 0, 400);
+	struct result first = run_seed(S2PT_V_INSTALL_FIRST, true, 0, 400);
+
+	printf("# hyp: seed scenario, 4 vCPUs, random schedules; a step is one scheduler choice,\n"
+	       "# machine set-up and tear-down included\n");
+	printf("hyp.steps_per_s_checked %.0f steps/s\n", checked.steps / checked.secs);
+	printf("hyp.steps_per_s_unchecked %.0f steps/s\n", unchecked.steps / unchecked.secs);
+	printf("# translation faults other vCPUs took inside another's map, per coalesce, 400 seeds\n");
+	printf("hyp.spurious_faults_upstream_2021 %.2f faults\n",
+	       (double)old.window / (double)old.coalesces);
+	printf("hyp.spurious_faults_install_first %.2f faults\n",
+	       (double)first.window / (double)first.coalesces);
+	return 0;
+}

@@ -1,0 +1,117 @@
+/* Options shared by the commands that run a machine. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+		  uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	if (!s || !*s || *s == '-') {
+		fprintf(stderr, "s2emu %s: %s needs a number\n", cmd, opt);
+		return -1;
+	}
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || *end || v < min || v > max) {
+		fprintf(stderr, "s2emu %s: %s '%s' is not a number from %llu to %llu\n", cmd, opt, s,
+			(unsigned long long)min, (unsigned long long)max);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+static const char *arg_of(int argc, char **argv, int *i, const char *cmd)
+{
+	if (*i + 1 >= argc) {
+		fprintf(stderr, "s2emu %s: %s needs a value\n", cmd, argv[*i]);
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+int cli_machine_option(int argc, char **argv, int *i, struct s2hyp_config *cfg, const char *cmd)
+{
+	const char *o = argv[*i];
+	const char *v;
+	uint64_t n;
+
+	if (!strcmp(o, "--walker")) {
+		if (!(v = arg_of(argc, argv, i, cmd)))
+			return -1;
+		if (s2pt_variant_parse(v, &cfg->variant)) {
+			char list[512];
+			fprintf(stderr, "s2emu %s: unknown walker '%s' (valid: %s)\n", cmd, v,
+				s2pt_variant_list(list, sizeof(list)));
+			return -1;
+		}
+		return 1;
+	}
+	if (!strcmp(o, "--vcpus")) {
+		if (!(v = arg_of(argc, argv, i, cmd)) ||
+		    cli_parse_u64(cmd, o, v, 1, S2HYP_MAX_VCPUS, &n))
+			return -1;
+		cfg->nr_vcpus = (unsigned)n;
+		return 1;
+	}
+	if (!strcmp(o, "--granule")) {
+		if (!(v = arg_of(argc, argv, i, cmd)))
+			return -1;
+		if (!strcmp(v, "4k") || !strcmp(v, "4K"))
+			cfg->granule_shift = 12;
+		else if (!strcmp(v, "16k") || !strcmp(v, "16K"))
+			cfg->granule_shift = 14;
+		else if (!strcmp(v, "64k") || !strcmp(v, "64K"))
+			cfg->granule_shift = 16;
+		else {
+			fprintf(stderr, "s2emu %s: --granule must be 4k, 16k or 64k, not '%s'\n", cmd, v);
+			return -1;
+		}
+		return 1;
+	}
+	if (!strcmp(o, "--ipa-bits")) {
+		if (!(v = arg_of(argc, argv, i, cmd)) || cli_parse_u64(cmd, o, v, 32, 52, &n))
+			return -1;
+		cfg->ipa_bits = (unsigned)n;
+		return 1;
+	}
+	if (!strcmp(o, "--line-size")) {
+		if (!(v = arg_of(argc, argv, i, cmd)) || cli_parse_u64(cmd, o, v, 16, 2048, &n))
+			return -1;
+		cfg->line_bytes = (unsigned)n;
+		return 1;
+	}
+	if (!strcmp(o, "--max-steps")) {
+		if (!(v = arg_of(argc, argv, i, cmd)) || cli_parse_u64(cmd, o, v, 1, UINT64_MAX, &n))
+			return -1;
+		cfg->max_steps = n;
+		return 1;
+	}
+	if (!strcmp(o, "--fwb")) { cfg->fwb = true; return 1; }
+	if (!strcmp(o, "--idc")) { cfg->idc = true; return 1; }
+	if (!strcmp(o, "--dic")) { cfg->dic = true; return 1; }
+	if (!strcmp(o, "--eager-split")) { cfg->eager_split = true; return 1; }
+	if (!strcmp(o, "--no-evictions")) { cfg->explore_evictions = false; return 1; }
+	if (!strcmp(o, "--no-prefetch")) { cfg->explore_prefetch = false; return 1; }
+	if (!strcmp(o, "--unchecked")) { cfg->check = false; return 1; }
+	return 0;
+}
+
+const char *const cli_machine_options_help =
+	"machine options:\n"
+	"  --walker NAME       walker variant (see 's2emu variants'); default upstream\n"
+	"  --vcpus N           number of vCPUs, 1 to 16\n"
+	"  --granule 4k|16k|64k  translation granule; default 4k\n"
+	"  --ipa-bits N        IPA size, 32 to 48 (52 with 64k); default 40\n"
+	"  --fwb               FEAT_S2FWB: stage-2 forces write-back, no clean to PoC needed\n"
+	"  --idc, --dic        CTR_EL0.IDC / CTR_EL0.DIC\n"
+	"  --line-size N       cache line size in bytes; default 64\n"
+	"  --eager-split       dirty logging on splits every block at once\n"
+	"  --no-evictions      TLB and dcache evictions are not explored\n"
+	"  --no-prefetch       speculative walks are not explored\n"
+	"  --max-steps N       stop a run after N steps\n"
+	"  --unchecked         turn the checker off (for speed measurements)\n";
