@@ -43,6 +43,9 @@
 #define BCACHE		256	/* direct-mapped block cache entries (512 MiB of blocks) */
 #define MAP_EMPTY	UINT64_MAX
 
+/* Out of line, so that the public entry points hold only their fast paths. */
+#define SLOW_PATH	__attribute__((noinline, cold))
+
 /* Line flags. */
 enum {
 	L_VALID = 1u << 0,	/* the dcache holds the line */
@@ -103,7 +106,7 @@ struct s2cache__slot {
 	void *val;
 };
 
-/* Open addressing, linear probing, never deletes: frames live until destroy. */
+/* Open addressing, linear probing, never deletes: blocks live until destroy. */
 struct s2cache__map {
 	struct s2cache__slot *slot;
 	size_t cap, n;
@@ -120,28 +123,39 @@ struct s2cache__iblks {
 	size_t n, cap;
 };
 
+/* A block cache entry; bn is never a real block number while unused. */
+struct s2cache__bce {
+	uint64_t bn;
+	struct s2cache__blk *blk;
+};
+
 struct s2cache {
-	struct s2cache_config cfg;
+	/* What the fast paths read, first: one host cache line. */
+	unsigned ncpus;
 	unsigned line;		/* bytes */
 	unsigned line_shift;
+	uint32_t hot_flags;	/* flags of a line a write can update in place */
+	size_t off_slabs, slab;
+	uint64_t ver;
+	bool fast_write;	/* byte granules and no PoU copies: writes can go in place */
+
+	struct s2cache_config cfg;
 	unsigned nlines;	/* lines per frame */
 	unsigned gshift;	/* log2 of the granule */
 	uint64_t gall;		/* granule bits that exist in a line */
 	uint64_t pa_limit;
 	bool split;		/* PoU copies are tracked: PoU above PoC and IDC = 0 */
 	bool track_unpou;	/* IDC = 0: the dcache must be cleaned to PoU for fetches */
-	uint32_t hot_flags;	/* flags of a line a write can update in place */
 
-	size_t off_slabs, slab, frame_size;
+	size_t frame_size;
 	size_t off_pou_data, pou_size;
 	size_t off_il, off_il_data, iblk_size;
 
-	uint64_t ver;
 	uint64_t ndirty;
 	uint64_t bytes;
 	uint64_t nframes;
 	struct s2cache__map blks;
-	struct s2cache__blk *bcache[BCACHE];	/* recently used blocks, by bn % BCACHE */
+	struct s2cache__bce bcache[BCACHE];	/* recently used blocks, by bn % BCACHE */
 	struct s2cache__res *res;
 	size_t nres, rescap;
 	struct s2cache__iblks icl[S2CACHE_MAX_CPUS];	/* icache blocks per CPU */
@@ -328,10 +342,10 @@ static inline uint64_t full_mask(const struct s2cache *c, unsigned off, size_t l
 
 static inline struct s2cache__blk *blk_find(const struct s2cache *c, uint64_t bn)
 {
-	struct s2cache__blk *b = c->bcache[bn % BCACHE];
+	const struct s2cache__bce *e = &c->bcache[bn % BCACHE];
 
-	if (b && b->bn == bn)
-		return b;
+	if (e->bn == bn)
+		return e->blk;
 	return map_get(&c->blks, bn);
 }
 
@@ -358,7 +372,7 @@ static inline struct s2cache__frame *frame_get(struct s2cache *c, uint64_t fn)
 			return NULL;
 		}
 	}
-	c->bcache[bn % BCACHE] = b;
+	c->bcache[bn % BCACHE] = (struct s2cache__bce){ bn, b };
 	struct s2cache__frame *f = b->fr[fn % BLK_FRAMES];
 	if (!f) {
 		f = zalloc(c, c->frame_size);
@@ -735,10 +749,13 @@ int s2cache_create(const struct s2cache_config *cfg, struct s2cache **out)
 	    !pow2_in(cfg->line_bytes, 16, 2048) || !pow2_in(cfg->zva_bytes, 16, 2048))
 		return S2_EINVAL;
 
-	struct s2cache *c = calloc(1, sizeof(*c));
+	/* Aligned so that the fields the fast paths read share a host line. */
+	size_t hsize = s2_align_up(sizeof(struct s2cache), HOST_LINE);
+	struct s2cache *c = aligned_alloc(HOST_LINE, hsize);
 	if (!c)
 		return S2_ENOMEM;
-	c->bytes = sizeof(*c);
+	memset(c, 0, hsize);
+	c->bytes = hsize;
 	c->cfg = *cfg;
 	c->line = cfg->line_bytes;
 	c->line_shift = log2u(c->line);
@@ -750,6 +767,10 @@ int s2cache_create(const struct s2cache_config *cfg, struct s2cache **out)
 	c->split = cfg->pou_before_poc && !cfg->idc;
 	c->track_unpou = !cfg->idc;
 	c->hot_flags = L_VALID | L_DIRTY | (c->track_unpou ? L_UNPOU : 0);
+	c->ncpus = cfg->ncpus;
+	c->fast_write = !c->split && !c->gshift;
+	for (size_t i = 0; i < BCACHE; i++)
+		c->bcache[i].bn = MAP_EMPTY;
 
 	c->off_slabs = s2_align_up(sizeof(struct s2cache__frame) +
 				   cfg->ncpus * sizeof(struct s2cache__iblk *), HOST_LINE);
@@ -873,8 +894,8 @@ static int line_write(struct s2cache *c, uint64_t a, const uint8_t *src, size_t 
 	return S2_OK;
 }
 
-static __attribute__((noinline)) int write_slow(struct s2cache *c, unsigned cpu, uint64_t a, const uint8_t *src,
-		      size_t n, bool cacheable)
+static SLOW_PATH int write_slow(struct s2cache *c, unsigned cpu, uint64_t a,
+				const uint8_t *src, size_t n, bool cacheable)
 {
 	int err;
 
@@ -898,42 +919,45 @@ static __attribute__((noinline)) int write_slow(struct s2cache *c, unsigned cpu,
 
 /*
  * The line a cacheable access within one line can use without any state
- * change but the access itself, or NULL. Kept small: over a large memory
- * each access waits for a host cache miss on the line, and only a short
- * path lets the host overlap the misses of consecutive accesses.
+ * change but the access itself, or NULL. Kept to a few instructions: over
+ * a large memory each access waits for a host cache miss on the line, and
+ * the host overlaps the misses of consecutive accesses only when each
+ * access is short. A hit in the block cache means the address was valid
+ * when the block was made, and a line never crosses the PA limit.
  */
 static inline struct s2cache__line *hot_line(const struct s2cache *c, unsigned cpu,
-					     uint64_t a, size_t n, unsigned off)
+					     uint64_t a, size_t n)
 {
-	if (cpu >= c->cfg.ncpus || !n || n > c->line - off || a >= c->pa_limit)
-		return NULL;
 	uint64_t fn = a >> PAGE_SHIFT;
-	const struct s2cache__blk *b = c->bcache[(fn / BLK_FRAMES) % BCACHE];
-	if (!b || b->bn != fn / BLK_FRAMES || !b->fr[fn % BLK_FRAMES])
+	const struct s2cache__bce *e = &c->bcache[(fn / BLK_FRAMES) % BCACHE];
+
+	if (cpu >= c->ncpus || n - 1 >= c->line - (a & (c->line - 1)) ||
+	    e->bn != fn / BLK_FRAMES)
 		return NULL;
-	return fr_line(c, b->fr[fn % BLK_FRAMES], (a & (PAGE_SIZE - 1)) >> c->line_shift);
+	const struct s2cache__frame *f = e->blk->fr[fn % BLK_FRAMES];
+	if (!f)
+		return NULL;
+	return fr_line(c, f, (a & (PAGE_SIZE - 1)) >> c->line_shift);
 }
 
 int s2cache_write(struct s2cache *c, unsigned cpu, s2_pa_t pa, const void *buf,
 		  size_t n, bool cacheable)
 {
 	uint64_t a = s2_pa_get(pa);
-	unsigned off = (unsigned)(a & (c->line - 1));
 	struct s2cache__line *l;
 
-	/* Fast path: a dirty resident line no icache holds, no PoU copy to
-	 * keep. A line never crosses the PA limit, so neither can n. */
-	if (cacheable && buf && !c->split && (l = hot_line(c, cpu, a, n, off)) &&
+	/* Fast path: a dirty resident line no icache holds, byte granules,
+	 * no PoU copy to keep. */
+	if (cacheable && buf && c->fast_write && (l = hot_line(c, cpu, a, n)) &&
 	    l->flags == c->hot_flags && !l->icpu) {
-		uint64_t touch = touch_mask(c, off, n);
-		if (full_mask(c, off, n) == touch) {
-			copy(l_dc(l) + off, buf, n);
-			l->dc_stale &= ~touch;
-			l->orphan &= ~touch;
-			l->mem_stale |= touch;
-			l->dc_ver = l->latest = ++c->ver;
-			return S2_OK;
-		}
+		unsigned off = (unsigned)(a & (c->line - 1));
+		uint64_t touch = span_mask(off, (unsigned)(off + n - 1));
+		copy(l_dc(l) + off, buf, n);
+		l->dc_stale &= ~touch;
+		l->orphan &= ~touch;
+		l->mem_stale |= touch;
+		l->dc_ver = l->latest = ++c->ver;
+		return S2_OK;
 	}
 	return write_slow(c, cpu, a, buf, n, cacheable);
 }
@@ -974,8 +998,8 @@ static void check_finish(const struct s2cache *c, struct s2cache_check *chk,
 	peek_fresh(c, a, chk->fresh, chk->fresh_len);
 }
 
-static __attribute__((noinline)) int read_slow(struct s2cache *c, unsigned cpu, uint64_t a, uint8_t *dst,
-		     size_t n, bool cacheable, struct s2cache_check *chk)
+static SLOW_PATH int read_slow(struct s2cache *c, unsigned cpu, uint64_t a, uint8_t *dst,
+			       size_t n, bool cacheable, struct s2cache_check *chk)
 {
 	uint64_t start = a;
 	size_t done = 0;
@@ -1032,14 +1056,12 @@ int s2cache_read(struct s2cache *c, unsigned cpu, s2_pa_t pa, void *buf, size_t 
 		 bool cacheable, struct s2cache_check *chk)
 {
 	uint64_t a = s2_pa_get(pa);
-	unsigned off = (unsigned)(a & (c->line - 1));
 	struct s2cache__line *l;
 
-	/* Fast path: a resident line whose bytes read are fresh. */
-	if (cacheable && (l = hot_line(c, cpu, a, n, off)) && (l->flags & L_VALID) &&
-	    !(l->dc_stale & touch_mask(c, off, n))) {
+	/* Fast path: a resident line that is entirely fresh. */
+	if (cacheable && (l = hot_line(c, cpu, a, n)) && (l->flags & L_VALID) && !l->dc_stale) {
 		if (buf)
-			copy(buf, l_dc(l) + off, n);
+			copy(buf, l_dc(l) + (a & (c->line - 1)), n);
 		check_init(chk);
 		return S2_OK;
 	}

@@ -8,8 +8,9 @@
  * a mask of the granules where it lacks the latest write. A write stamps a
  * new version and marks the granules it touched stale in every other copy,
  * so "is this copy stale?" is one AND, never a byte comparison. The bytes
- * are kept too, with a ghost copy of the latest-written data, so that a
- * report can show what was returned and what should have been.
+ * are kept too, and the latest value of every byte stays retrievable even
+ * after a lost write, so that a report can show what was returned and what
+ * should have been.
  *
  * A granule is max(1, line_bytes / 64) bytes: byte-exact for 64-byte lines.
  *

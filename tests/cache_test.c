@@ -123,8 +123,7 @@ static bool guest_nc_read_page_stale(struct s2cache *c, uint64_t pa)
 static void test_bad_configs(void **state)
 {
 	struct s2cache_config cfg;
-	struct s2cache *c = (struct s2cache *)state;	/* poisoned: must be cleared */
-	(void)state;
+	struct s2cache *c = (struct s2cache *)state;	/* any non-NULL: must be cleared */
 
 	cfg = cfg_n(1);
 	cfg.line_bytes = 48;
