@@ -7,6 +7,7 @@
 
 static const struct cli_command commands[] = {
 	{ "run", "run a built-in scenario with every rule checked", cli_run },
+	{ "replay", "replay traces with every rule checked", cli_replay },
 	{ "variants", "list the walker variants and what each does differently", cli_variants },
 	{ "rules", "list the rules the checker enforces", cli_rules },
 };

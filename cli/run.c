@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "hyp-model/s2hyp_scenario.h"
+#include "traces/s2trace.h"
 
 struct totals {
 	unsigned runs;
@@ -34,6 +35,9 @@ static void usage(FILE *f)
 		   "  --seed S            first seed of the random strategy; default 1\n"
 		   "  --runs N            run N seeds (S, S+1, ...); default 1\n"
 		   "  --schedule          print the schedule of a single run (one choice a line)\n"
+		   "  --record FILE       write the run (the first in which a rule fired, else the\n"
+		   "                      first) as a trace with its schedule and expect lines;\n"
+		   "                      's2emu replay FILE' reproduces it exactly\n"
 		   "  --json              JSON instead of text\n%s\n"
 		   "exit status: 0 no rule fired, 1 a rule fired or a run did not complete,\n"
 		   "2 bad usage.\n", cli_machine_options_help);
@@ -197,6 +201,40 @@ static void print_json(const struct totals *t, const char *name, const struct s2
 	printf("]}\n");
 }
 
+/* The run as a trace: its scenario, its schedule, and expect lines for what
+ * happened, so that replaying it checks it is still the same. */
+static int write_record(const char *path, const struct s2hyp_scenario *sc, const struct s2hyp *m,
+			const char *name, uint64_t seed, bool random)
+{
+	FILE *f = fopen(path, "w");
+	char comment[200];
+	size_t n;
+
+	if (!f) {
+		fprintf(stderr, "s2emu run: cannot write %s\n", path);
+		return -1;
+	}
+	snprintf(comment, sizeof(comment), "recorded by s2emu %s: run %s, %s seed %llu",
+		 S2EMU_VERSION, name, random ? "random" : "sequential", (unsigned long long)seed);
+	const struct s2hyp_choice *sched = s2hyp_schedule(m, &n);
+	/* Replay is sequential by default: a sequential run needs no schedule. */
+	int ret = s2trace_write_scenario(f, sc, sched, random ? n : 0, comment);
+	const struct s2hyp_stats *st = s2hyp_stats(m);
+	bool any = false;
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		if (st->violations[r]) {
+			fprintf(f, "expect fired rule=%s\n", s2hyp_rule_name((enum s2hyp_rule)r));
+			any = true;
+		}
+	if (!any)
+		fprintf(f, "expect clean\n");
+	if (fclose(f) || ret) {
+		fprintf(stderr, "s2emu run: cannot write %s\n", path);
+		return -1;
+	}
+	return 0;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -209,6 +247,8 @@ int cli_run(int argc, char **argv)
 	struct s2hyp_config cfg;
 	const char *name = NULL;
 	bool json = false, random = true, show_sched = false;
+	const char *record = NULL;
+	bool recorded = false;
 	uint64_t seed = 1, runs = 1;
 
 	s2hyp_config_init(&cfg);
@@ -226,6 +266,12 @@ int cli_run(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(o, "--schedule")) {
 			show_sched = true;
+		} else if (!strcmp(o, "--record")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "s2emu run: --record needs a file\n");
+				return 2;
+			}
+			record = argv[++i];
 		} else if (!strcmp(o, "--strategy")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "s2emu run: --strategy needs a value\n");
@@ -299,9 +345,22 @@ int cli_run(int argc, char **argv)
 		struct s2hyp_strategy st = s2hyp_strategy_random_template;
 		s2hyp_rng_seed(&rng, seed + k);
 		st.arg = &rng;
-		s2hyp_record_schedule(m, show_sched && runs == 1);
+		s2hyp_record_schedule(m, (show_sched && runs == 1) || (record && !recorded));
 		enum s2hyp_outcome o = s2hyp_run(m, random ? &st : &s2hyp_strategy_sequential);
 		add_run(t, m, o, seed + k);
+		if (record && !recorded && (s2hyp_nr_violations(m) || k + 1 == runs || k == 0)) {
+			/* Keep the first run; replace it by the first one that fires. */
+			if (k == 0 || s2hyp_nr_violations(m)) {
+				if (write_record(record, &sc, m, name, seed + k, random)) {
+					s2hyp_delete(m);
+					s2hyp_scenario_free(&sc);
+					free(t);
+					return 2;
+				}
+			}
+			if (s2hyp_nr_violations(m))
+				recorded = true;
+		}
 		if (show_sched && runs == 1 && !json) {
 			size_t n;
 			const struct s2hyp_choice *s = s2hyp_schedule(m, &n);

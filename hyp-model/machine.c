@@ -247,6 +247,48 @@ struct slot *s2hyp__slot_of_hva(struct s2hyp *m, uint64_t hva)
 	return NULL;
 }
 
+int s2hyp_check_host_op(const struct s2hyp *m, const struct s2hyp_host_op *o, const char **why)
+{
+	switch (o->kind) {
+	case S2HYP_HOST_WRITE: {
+		struct slot *s = s2hyp__slot_of_hva((struct s2hyp *)m, o->addr);
+		if (!s || !o->size || o->addr + o->size > s->d.hva + s->d.size) {
+			*why = "host write outside any memslot";
+			return S2_EINVAL;
+		}
+		return 0;
+	}
+	case S2HYP_HOST_DIRTY_LOG_ON:
+	case S2HYP_HOST_DIRTY_LOG_OFF:
+	case S2HYP_HOST_GET_DIRTY_LOG:
+		if (o->slot >= m->nr_slots) {
+			*why = "no such memslot";
+			return S2_EINVAL;
+		}
+		return 0;
+	case S2HYP_HOST_UNMAP_HVA:
+	case S2HYP_HOST_AGE_HVA:
+		if (!o->size || o->addr + o->size < o->addr) {
+			*why = "empty or wrapping host address range";
+			return S2_EINVAL;
+		}
+		return 0;
+	case S2HYP_HOST_UNMAP_IPA:
+	case S2HYP_HOST_WRPROTECT_IPA:
+	case S2HYP_HOST_FLUSH_IPA:
+		if (!o->size || o->addr + o->size > s2_bit(m->cfg.ipa_bits) ||
+		    o->addr + o->size < o->addr) {
+			*why = "IPA range empty or beyond the IPA space";
+			return S2_EINVAL;
+		}
+		return 0;
+	case S2HYP_HOST_DESTROY:
+		return 0;
+	}
+	*why = "unknown host operation";
+	return S2_EINVAL;
+}
+
 int s2hyp_set_host_program(struct s2hyp *m, const struct s2hyp_host_op *ops, size_t n,
 			   const char **why)
 {
@@ -255,46 +297,9 @@ int s2hyp_set_host_program(struct s2hyp *m, const struct s2hyp_host_op *ops, siz
 	if (!why)
 		why = &dummy;
 	for (size_t i = 0; i < n; i++) {
-		const struct s2hyp_host_op *o = &ops[i];
-		switch (o->kind) {
-		case S2HYP_HOST_WRITE: {
-			struct slot *s = s2hyp__slot_of_hva(m, o->addr);
-			if (!s || !o->size || o->addr + o->size > s->d.hva + s->d.size) {
-				*why = "host write outside any memslot";
-				return S2_EINVAL;
-			}
-			break;
-		}
-		case S2HYP_HOST_DIRTY_LOG_ON:
-		case S2HYP_HOST_DIRTY_LOG_OFF:
-		case S2HYP_HOST_GET_DIRTY_LOG:
-			if (o->slot >= m->nr_slots) {
-				*why = "no such memslot";
-				return S2_EINVAL;
-			}
-			break;
-		case S2HYP_HOST_UNMAP_HVA:
-		case S2HYP_HOST_AGE_HVA:
-			if (!o->size || o->addr + o->size < o->addr) {
-				*why = "empty or wrapping host address range";
-				return S2_EINVAL;
-			}
-			break;
-		case S2HYP_HOST_UNMAP_IPA:
-		case S2HYP_HOST_WRPROTECT_IPA:
-		case S2HYP_HOST_FLUSH_IPA:
-			if (!o->size || o->addr + o->size > s2_bit(m->cfg.ipa_bits) ||
-			    o->addr + o->size < o->addr) {
-				*why = "IPA range empty or beyond the IPA space";
-				return S2_EINVAL;
-			}
-			break;
-		case S2HYP_HOST_DESTROY:
-			break;
-		default:
-			*why = "unknown host operation";
-			return S2_EINVAL;
-		}
+		int ret = s2hyp_check_host_op(m, &ops[i], why);
+		if (ret)
+			return ret;
 	}
 	struct s2hyp_host_op *copy = n ? malloc(n * sizeof(*copy)) : NULL;
 	if (n && !copy) {
@@ -310,6 +315,30 @@ int s2hyp_set_host_program(struct s2hyp *m, const struct s2hyp_host_op *ops, siz
 	return 0;
 }
 
+int s2hyp_check_vcpu_op(const struct s2hyp *m, unsigned vcpu, const struct s2hyp_vcpu_op *o,
+			const char **why)
+{
+	unsigned size = o->access == S2HYP_ACC_EXEC ? 4 : o->size;
+
+	if (vcpu >= m->cfg.nr_vcpus) {
+		*why = "no such vCPU (see the vcpus of the configuration)";
+		return S2_EINVAL;
+	}
+	if (size < 1 || size > 8 || (o->ipa & (size - 1)) || (size & (size - 1))) {
+		*why = "guest access size must be 1, 2, 4 or 8 and naturally aligned";
+		return S2_EINVAL;
+	}
+	if (o->ipa >= s2_bit(m->cfg.ipa_bits)) {
+		*why = "guest access beyond the IPA space";
+		return S2_EINVAL;
+	}
+	if ((unsigned)o->access > S2HYP_ACC_EXEC) {
+		*why = "unknown guest access";
+		return S2_EINVAL;
+	}
+	return 0;
+}
+
 int s2hyp_set_vcpu_program(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vcpu_op *ops,
 			   size_t n, const char **why)
 {
@@ -322,20 +351,9 @@ int s2hyp_set_vcpu_program(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vc
 		return S2_EINVAL;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct s2hyp_vcpu_op *o = &ops[i];
-		unsigned size = o->access == S2HYP_ACC_EXEC ? 4 : o->size;
-		if (size < 1 || size > 8 || (o->ipa & (size - 1)) || (size & (size - 1))) {
-			*why = "guest access size must be 1, 2, 4 or 8 and naturally aligned";
-			return S2_EINVAL;
-		}
-		if (o->ipa >= s2_bit(m->cfg.ipa_bits)) {
-			*why = "guest access beyond the IPA space";
-			return S2_EINVAL;
-		}
-		if ((unsigned)o->access > S2HYP_ACC_EXEC) {
-			*why = "unknown guest access";
-			return S2_EINVAL;
-		}
+		int ret = s2hyp_check_vcpu_op(m, vcpu, &ops[i], why);
+		if (ret)
+			return ret;
 	}
 	struct vcpu *v = &m->vcpus[vcpu];
 	struct s2hyp_vcpu_op *copy = n ? malloc(n * sizeof(*copy)) : NULL;
@@ -575,6 +593,14 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 					 !pg ? "outside the table pool" :
 					 pg->state != S2HYP_PAGE_LIVE ? "which has been freed" :
 					 "which was freed and reused since the walk cached it");
+		/* Forget the cached pointer that led here (reported above), or
+		 * every retry of the access would take the same path forever. */
+		for (unsigned i = 0; i < v->wc_n;) {
+			if (v->wc[i].table_pa == w->table_pa)
+				wc_remove(v, i);
+			else
+				i++;
+		}
 		return WALK_ABORT;
 	}
 	s2_pte_t pte = *(volatile s2_pte_t *)s2hyp_pool_va(m->pool, s2_pa(dpa));
@@ -1058,6 +1084,16 @@ void s2hyp_stop_on_violation(struct s2hyp *m, bool on)
 const struct s2hyp_stats *s2hyp_stats(const struct s2hyp *m)
 {
 	return &m->stats;
+}
+
+bool s2hyp_destroyed(const struct s2hyp *m)
+{
+	return m->destroyed;
+}
+
+const struct s2hyp_config *s2hyp_config(const struct s2hyp *m)
+{
+	return &m->cfg;
 }
 
 const char *s2hyp_error(const struct s2hyp *m)

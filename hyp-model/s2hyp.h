@@ -254,6 +254,12 @@ int s2hyp_set_host_program(struct s2hyp *m, const struct s2hyp_host_op *ops, siz
 int s2hyp_set_vcpu_program(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vcpu_op *ops,
 			   size_t n, const char **why);
 
+/* Check one item as the set_*_program calls do (for a reader that wants to
+ * name the line of a bad item). */
+int s2hyp_check_host_op(const struct s2hyp *m, const struct s2hyp_host_op *op, const char **why);
+int s2hyp_check_vcpu_op(const struct s2hyp *m, unsigned vcpu, const struct s2hyp_vcpu_op *op,
+			const char **why);
+
 /* Keep the schedule (the choices made) for printing or replay. */
 void s2hyp_record_schedule(struct s2hyp *m, bool on);
 const struct s2hyp_choice *s2hyp_schedule(const struct s2hyp *m, size_t *n);
@@ -269,6 +275,9 @@ unsigned s2hyp_nr_violations(const struct s2hyp *m);
 const struct s2hyp_violation *s2hyp_violation(const struct s2hyp *m, unsigned i);
 bool s2hyp_rule_fired(const struct s2hyp *m, enum s2hyp_rule r);
 const char *s2hyp_outcome_name(enum s2hyp_outcome o);
+/* Whether a DESTROY host operation has run (the tables are gone). */
+bool s2hyp_destroyed(const struct s2hyp *m);
+const struct s2hyp_config *s2hyp_config(const struct s2hyp *m);
 /* Why the run stopped early, when it did. */
 const char *s2hyp_error(const struct s2hyp *m);
 

@@ -1,0 +1,895 @@
+/* The trace reader: one line at a time, every word accounted for. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache-model/s2cache.h"
+#include "common/s2_bits.h"
+#include "traces/s2trace.h"
+
+#define MAX_WORDS 64
+#define MAX_LINE 65536
+
+struct word {
+	char *key;
+	char *val;	/* NULL for a bare word */
+	bool used;
+};
+
+struct s2trace_reader {
+	FILE *f;
+	bool own;
+	char name[256];
+	unsigned line;
+	bool header_seen;
+	bool event_seen;	/* config, memslot and schedule must come before */
+	bool config_seen;
+	bool have_phase;
+	uint64_t last_phase;
+	unsigned next_slot;
+	char *buf;
+	size_t cap;
+	struct word w[MAX_WORDS];
+	unsigned nw;
+	struct s2hyp_choice sched[S2TRACE_MAX_SCHEDULE_LINE];
+	char err[600];
+};
+
+static const char *const host_names[] = {
+	[S2HYP_HOST_WRITE] = "write", [S2HYP_HOST_DIRTY_LOG_ON] = "dirty-log-on",
+	[S2HYP_HOST_DIRTY_LOG_OFF] = "dirty-log-off", [S2HYP_HOST_GET_DIRTY_LOG] = "get-dirty-log",
+	[S2HYP_HOST_UNMAP_HVA] = "unmap-hva", [S2HYP_HOST_AGE_HVA] = "age-hva",
+	[S2HYP_HOST_UNMAP_IPA] = "unmap-ipa", [S2HYP_HOST_WRPROTECT_IPA] = "wrprotect-ipa",
+	[S2HYP_HOST_FLUSH_IPA] = "flush-ipa", [S2HYP_HOST_DESTROY] = "destroy",
+};
+
+static const char *const backing_names[] = {
+	[S2HYP_BACKING_4K] = "4k", [S2HYP_BACKING_THP] = "thp",
+	[S2HYP_BACKING_HUGETLB_2M] = "hugetlb-2m", [S2HYP_BACKING_HUGETLB_1G] = "hugetlb-1g",
+};
+
+const char *s2trace_host_name(enum s2hyp_host_kind k)
+{
+	return (unsigned)k < S2_ARRAY_SIZE(host_names) ? host_names[k] : "?";
+}
+
+const char *s2trace_backing_name(enum s2hyp_backing b)
+{
+	return (unsigned)b < S2_ARRAY_SIZE(backing_names) ? backing_names[b] : "?";
+}
+
+static int fail(struct s2trace_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int fail(struct s2trace_reader *r, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(r->err, sizeof(r->err), "%s:%u: %s", r->name, r->line, msg);
+	return S2_EPARSE;
+}
+
+struct s2trace_reader *s2trace_reader_new(FILE *f, const char *name)
+{
+	struct s2trace_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->f = f;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	return r;
+}
+
+int s2trace_open(const char *path, struct s2trace_reader **out, char *err, size_t errlen)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return S2_EIO;
+	}
+	struct s2trace_reader *r = s2trace_reader_new(f, path);
+	if (!r) {
+		if (f != stdin)
+			fclose(f);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return S2_ENOMEM;
+	}
+	r->own = f != stdin;
+	*out = r;
+	return 0;
+}
+
+void s2trace_close(struct s2trace_reader *r)
+{
+	if (!r)
+		return;
+	if (r->own)
+		fclose(r->f);
+	free(r->buf);
+	free(r);
+}
+
+const char *s2trace_error(const struct s2trace_reader *r)
+{
+	return r->err;
+}
+
+const char *s2trace_name(const struct s2trace_reader *r)
+{
+	return r->name;
+}
+
+/* ------------------------------------------------------------------ */
+/* Words and values                                                    */
+/* ------------------------------------------------------------------ */
+
+/* Read the next line without its comment; 0 at end of file. */
+static int read_line(struct s2trace_reader *r)
+{
+	size_t n = 0;
+	int c;
+
+	for (;;) {
+		c = getc(r->f);
+		if (c == EOF && n == 0 && feof(r->f))
+			return 0;
+		if (c == EOF || c == '\n')
+			break;
+		if (n + 1 >= r->cap) {
+			if (r->cap >= MAX_LINE) {
+				r->line++;
+				return fail(r, "line longer than %d bytes", MAX_LINE);
+			}
+			size_t ncap = r->cap ? r->cap * 2 : 256;
+			char *p = realloc(r->buf, ncap);
+			if (!p)
+				return fail(r, "out of memory");
+			r->buf = p;
+			r->cap = ncap;
+		}
+		if (c == '\0') {
+			r->line++;
+			return fail(r, "NUL byte in a text line");
+		}
+		r->buf[n++] = (char)c;
+	}
+	if (ferror(r->f)) {
+		r->line++;
+		return fail(r, "read error");
+	}
+	if (!r->buf) {
+		r->buf = malloc(1);
+		if (!r->buf)
+			return fail(r, "out of memory");
+		r->cap = 1;
+	}
+	r->buf[n] = '\0';
+	r->line++;
+	char *hash = strchr(r->buf, '#');
+	if (hash)
+		*hash = '\0';
+	return 1;
+}
+
+static int split(struct s2trace_reader *r)
+{
+	char *p = r->buf;
+	r->nw = 0;
+	for (;;) {
+		while (*p == ' ' || *p == '\t' || *p == '\r')
+			p++;
+		if (!*p)
+			return 0;
+		if (r->nw == MAX_WORDS)
+			return fail(r, "more than %d words on a line", MAX_WORDS);
+		struct word *w = &r->w[r->nw++];
+		w->key = p;
+		w->val = NULL;
+		w->used = false;
+		while (*p && *p != ' ' && *p != '\t' && *p != '\r') {
+			if (*p == '=' && !w->val) {
+				*p = '\0';
+				w->val = p + 1;
+			}
+			p++;
+		}
+		if (*p)
+			*p++ = '\0';
+	}
+}
+
+static struct word *find(struct s2trace_reader *r, const char *key)
+{
+	for (unsigned i = 0; i < r->nw; i++) {
+		if (!strcmp(r->w[i].key, key)) {
+			r->w[i].used = true;
+			return &r->w[i];
+		}
+	}
+	return NULL;
+}
+
+static int parse_num(struct s2trace_reader *r, const char *key, const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-' || *s == '+')
+		return fail(r, "%s needs a number", key);
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno)
+		return fail(r, "%s=%s: number too large", key, s);
+	unsigned shift = 0;
+	if (*end == 'K' || *end == 'k')
+		shift = 10;
+	else if (*end == 'M')
+		shift = 20;
+	else if (*end == 'G')
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end)
+		return fail(r, "%s=%s: not a number", key, s);
+	if (shift && v > (UINT64_MAX >> shift))
+		return fail(r, "%s=%s: number too large", key, s);
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+/* A number for key, within [min, max]; *out untouched when absent and not required. */
+static int num(struct s2trace_reader *r, const char *key, bool required, uint64_t min,
+	       uint64_t max, uint64_t *out)
+{
+	struct word *w = find(r, key);
+	if (!w) {
+		if (required)
+			return fail(r, "%s needs %s=", r->w[0].key, key);
+		return 0;
+	}
+	uint64_t v;
+	int ret = parse_num(r, key, w->val, &v);
+	if (ret)
+		return ret;
+	if (v < min || v > max)
+		return fail(r, "%s=%s is out of range (%llu to %llu)", key, w->val,
+			    (unsigned long long)min, (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+static int flag(struct s2trace_reader *r, const char *key, bool *out)
+{
+	struct word *w = find(r, key);
+	if (!w)
+		return 0;
+	if (w->val)
+		return fail(r, "%s takes no value", key);
+	*out = true;
+	return 0;
+}
+
+static int boolean(struct s2trace_reader *r, const char *key, bool *out, bool *given)
+{
+	struct word *w = find(r, key);
+	if (!w)
+		return 0;
+	if (w->val && (!strcmp(w->val, "1") || !strcmp(w->val, "on") || !strcmp(w->val, "yes")))
+		*out = true;
+	else if (w->val && (!strcmp(w->val, "0") || !strcmp(w->val, "off") || !strcmp(w->val, "no")))
+		*out = false;
+	else
+		return fail(r, "%s must be 0 or 1", key);
+	if (given)
+		*given = true;
+	return 0;
+}
+
+/* Every word must have been used: anything else is unknown. */
+static int all_used(struct s2trace_reader *r, unsigned from)
+{
+	for (unsigned i = from; i < r->nw; i++)
+		if (!r->w[i].used)
+			return fail(r, "unknown %s '%s' for %s", r->w[i].val ? "key" : "word",
+				    r->w[i].key, r->w[0].key);
+	return 0;
+}
+
+static int index_of(const char *const *names, unsigned n, const char *s)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (names[i] && !strcmp(names[i], s))
+			return (int)i;
+	return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lines                                                               */
+/* ------------------------------------------------------------------ */
+
+static int parse_config(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	struct s2hyp_config *c = &ev->config.cfg;
+	unsigned *given = &ev->config.given;
+	uint64_t v;
+	int ret;
+
+	s2hyp_config_init(c);
+	*given = 0;
+	struct word *w = find(r, "granule");
+	if (w) {
+		if (!w->val)
+			return fail(r, "granule needs a value");
+		if (!strcmp(w->val, "4k") || !strcmp(w->val, "4K"))
+			c->granule_shift = 12;
+		else if (!strcmp(w->val, "16k") || !strcmp(w->val, "16K"))
+			c->granule_shift = 14;
+		else if (!strcmp(w->val, "64k") || !strcmp(w->val, "64K"))
+			c->granule_shift = 16;
+		else
+			return fail(r, "granule must be 4k, 16k or 64k, not '%s'", w->val);
+		*given |= S2T_CFG_GRANULE;
+	}
+	v = c->ipa_bits;
+	if ((ret = num(r, "ipa-bits", false, 32, 52, &v)))
+		return ret;
+	if (v != c->ipa_bits)
+		*given |= S2T_CFG_IPA_BITS;
+	c->ipa_bits = (unsigned)v;
+	v = 0;
+	if ((ret = num(r, "vcpus", false, 1, S2HYP_MAX_VCPUS, &v)))
+		return ret;
+	if (v) {
+		c->nr_vcpus = (unsigned)v;
+		*given |= S2T_CFG_VCPUS;
+	}
+	v = 0;
+	if ((ret = num(r, "line", false, 16, 2048, &v)))
+		return ret;
+	if (v) {
+		if (v & (v - 1))
+			return fail(r, "line=%llu is not a power of two", (unsigned long long)v);
+		c->line_bytes = (unsigned)v;
+		*given |= S2T_CFG_LINE;
+	}
+	w = find(r, "walker");
+	if (w) {
+		if (!w->val || s2pt_variant_parse(w->val, &c->variant)) {
+			char list[512];
+			return fail(r, "unknown walker '%s' (valid: %s)", w->val ? w->val : "",
+				    s2pt_variant_list(list, sizeof(list)));
+		}
+		*given |= S2T_CFG_WALKER;
+	}
+	bool g = false;
+	if ((ret = boolean(r, "fwb", &c->fwb, &g)))
+		return ret;
+	*given |= g ? S2T_CFG_FWB : 0;
+	g = false;
+	if ((ret = boolean(r, "idc", &c->idc, &g)))
+		return ret;
+	*given |= g ? S2T_CFG_IDC : 0;
+	g = false;
+	if ((ret = boolean(r, "dic", &c->dic, &g)))
+		return ret;
+	*given |= g ? S2T_CFG_DIC : 0;
+	g = false;
+	if ((ret = boolean(r, "eager-split", &c->eager_split, &g)))
+		return ret;
+	*given |= g ? S2T_CFG_EAGER_SPLIT : 0;
+	return all_used(r, 1);
+}
+
+static int parse_memslot(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	struct s2hyp_memslot *s = &ev->memslot.slot;
+	uint64_t id;
+	int ret;
+
+	*s = (struct s2hyp_memslot){ 0 };
+	if (r->nw < 2 || r->w[1].val)
+		return fail(r, "memslot needs its number first");
+	r->w[1].used = true;
+	if ((ret = parse_num(r, "memslot", r->w[1].key, &id)))
+		return ret;
+	if (id != r->next_slot)
+		return fail(r, "memslot %llu: slots are numbered 0, 1, ... in order (expected %u)",
+			    (unsigned long long)id, r->next_slot);
+	if (id >= S2HYP_MAX_SLOTS)
+		return fail(r, "more than %d memslots", S2HYP_MAX_SLOTS);
+	ev->memslot.id = (unsigned)id;
+	if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &s->ipa)) ||
+	    (ret = num(r, "size", true, 1, UINT64_MAX, &s->size)) ||
+	    (ret = num(r, "hva", true, 0, UINT64_MAX, &s->hva)))
+		return ret;
+	struct word *w = find(r, "backing");
+	if (w) {
+		int b = w->val ? index_of(backing_names, S2_ARRAY_SIZE(backing_names), w->val) : -1;
+		if (b < 0)
+			return fail(r, "backing must be 4k, thp, hugetlb-2m or hugetlb-1g");
+		s->backing = (enum s2hyp_backing)b;
+	}
+	if ((ret = flag(r, "readonly", &s->readonly)) || (ret = flag(r, "dirty-log", &s->dirty_log)))
+		return ret;
+	r->next_slot++;
+	return all_used(r, 2);
+}
+
+static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	struct s2hyp_host_op *o = &ev->host;
+	uint64_t v = 0;
+	int ret;
+
+	*o = (struct s2hyp_host_op){ 0 };
+	if (r->nw < 2 || r->w[1].val)
+		return fail(r, "host needs an operation (write, dirty-log-on, ...)");
+	r->w[1].used = true;
+	int k = index_of(host_names, S2_ARRAY_SIZE(host_names), r->w[1].key);
+	if (k < 0)
+		return fail(r, "unknown host operation '%s'", r->w[1].key);
+	o->kind = (enum s2hyp_host_kind)k;
+	switch (o->kind) {
+	case S2HYP_HOST_WRITE:
+		if ((ret = num(r, "hva", true, 0, UINT64_MAX, &o->addr)) ||
+		    (ret = num(r, "size", true, 1, 1ull << 40, &o->size)) ||
+		    (ret = num(r, "fill", false, 0, 255, &v)))
+			return ret;
+		o->fill = (uint8_t)v;
+		break;
+	case S2HYP_HOST_DIRTY_LOG_ON:
+	case S2HYP_HOST_DIRTY_LOG_OFF:
+	case S2HYP_HOST_GET_DIRTY_LOG:
+		if ((ret = num(r, "slot", true, 0, S2HYP_MAX_SLOTS - 1, &v)))
+			return ret;
+		o->slot = (unsigned)v;
+		break;
+	case S2HYP_HOST_UNMAP_HVA:
+	case S2HYP_HOST_AGE_HVA:
+		if ((ret = num(r, "hva", true, 0, UINT64_MAX, &o->addr)) ||
+		    (ret = num(r, "size", true, 1, UINT64_MAX, &o->size)))
+			return ret;
+		break;
+	case S2HYP_HOST_UNMAP_IPA:
+	case S2HYP_HOST_WRPROTECT_IPA:
+	case S2HYP_HOST_FLUSH_IPA:
+		if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &o->addr)) ||
+		    (ret = num(r, "size", true, 1, UINT64_MAX, &o->size)))
+			return ret;
+		break;
+	case S2HYP_HOST_DESTROY:
+		break;
+	}
+	return all_used(r, 2);
+}
+
+int s2trace_esr_access(uint64_t esr, enum s2hyp_access *a)
+{
+	unsigned ec = (unsigned)s2_field_get(esr, 31, 26);
+	switch (ec) {
+	case 0x20:	/* instruction abort from a lower EL */
+	case 0x21:
+		*a = S2HYP_ACC_EXEC;
+		return 0;
+	case 0x24:	/* data abort from a lower EL */
+	case 0x25:
+		/* ISS.S1PTW (bit 7): the stage-1 walk read a descriptor; WnR (bit 6)
+		 * is then meaningless. */
+		*a = (esr & (1u << 7)) || !(esr & (1u << 6)) ? S2HYP_ACC_READ : S2HYP_ACC_WRITE;
+		return 0;
+	default:
+		return S2_EINVAL;
+	}
+}
+
+static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	struct s2hyp_vcpu_op *o = &ev->vcpu.op;
+	uint64_t v;
+	int ret;
+
+	*o = (struct s2hyp_vcpu_op){ .size = 8, .mmu_on = true };
+	ev->vcpu.fault = false;
+	ev->vcpu.esr = ev->vcpu.pc = 0;
+	if (r->nw < 3 || r->w[1].val || r->w[2].val)
+		return fail(r, "vcpu needs a number and an access: vcpu N read|write|exec|fault ...");
+	r->w[1].used = r->w[2].used = true;
+	if ((ret = parse_num(r, "vcpu", r->w[1].key, &v)))
+		return ret;
+	if (v >= S2HYP_MAX_VCPUS)
+		return fail(r, "vcpu %llu: at most %d vCPUs", (unsigned long long)v, S2HYP_MAX_VCPUS);
+	ev->vcpu.vcpu = (unsigned)v;
+	const char *a = r->w[2].key;
+	if (!strcmp(a, "read"))
+		o->access = S2HYP_ACC_READ;
+	else if (!strcmp(a, "write"))
+		o->access = S2HYP_ACC_WRITE;
+	else if (!strcmp(a, "exec"))
+		o->access = S2HYP_ACC_EXEC;
+	else if (!strcmp(a, "fault"))
+		ev->vcpu.fault = true;
+	else
+		return fail(r, "unknown vcpu access '%s' (read, write, exec, fault)", a);
+	if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &o->ipa)))
+		return ret;
+	if (ev->vcpu.fault) {
+		if ((ret = num(r, "esr", true, 0, UINT64_MAX, &ev->vcpu.esr)) ||
+		    (ret = num(r, "pc", false, 0, UINT64_MAX, &ev->vcpu.pc)))
+			return ret;
+		if (s2trace_esr_access(ev->vcpu.esr, &o->access))
+			return fail(r, "esr=%#llx is not a data or instruction abort",
+				    (unsigned long long)ev->vcpu.esr);
+		/* The faulting address is the page the access was in. */
+		o->size = 1;
+	}
+	v = o->size;
+	if ((ret = num(r, "size", false, 1, 8, &v)))
+		return ret;
+	if (v & (v - 1))
+		return fail(r, "size=%llu: an access is 1, 2, 4 or 8 bytes", (unsigned long long)v);
+	o->size = (unsigned)v;
+	if (o->access == S2HYP_ACC_EXEC)
+		o->size = 4;
+	if (o->ipa & (o->size - 1))
+		return fail(r, "ipa=%#llx is not aligned to the access size %u",
+			    (unsigned long long)o->ipa, o->size);
+	if (o->access == S2HYP_ACC_WRITE && (ret = num(r, "value", !ev->vcpu.fault, 0, UINT64_MAX,
+							 &o->value)))
+		return ret;
+	struct word *w = find(r, "mmu");
+	if (w) {
+		if (!w->val || (strcmp(w->val, "on") && strcmp(w->val, "off")))
+			return fail(r, "mmu must be on or off");
+		o->mmu_on = !strcmp(w->val, "on");
+	}
+	return all_used(r, 3);
+}
+
+static int parse_mmio(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	uint64_t v;
+	int ret;
+
+	ev->mmio.write = false;
+	if ((ret = num(r, "vcpu", true, 0, S2HYP_MAX_VCPUS - 1, &v)) ||
+	    (ret = num(r, "ipa", true, 0, UINT64_MAX, &ev->mmio.ipa)) ||
+	    (ret = flag(r, "write", &ev->mmio.write)))
+		return ret;
+	ev->mmio.vcpu = (unsigned)v;
+	return all_used(r, 1);
+}
+
+static const char *const effect_names[] = {
+	[S2T_EFF_VTCR] = "vtcr", [S2T_EFF_VTTBR] = "vttbr", [S2T_EFF_ALLOC] = "alloc",
+	[S2T_EFF_FREE] = "free", [S2T_EFF_PTE_WRITE] = "pte-write", [S2T_EFF_PTE_READ] = "pte-read",
+	[S2T_EFF_DSB] = "dsb", [S2T_EFF_ISB] = "isb", [S2T_EFF_TLBI] = "tlbi", [S2T_EFF_DC] = "dc",
+	[S2T_EFF_IC] = "ic", [S2T_EFF_LOCK] = "lock", [S2T_EFF_UNLOCK] = "unlock",
+};
+
+static const char *const dsb_names[] = {
+	[S2PT_DSB_ISHST] = "ishst", [S2PT_DSB_ISH] = "ish", [S2PT_DSB_NSHST] = "nshst",
+	[S2PT_DSB_NSH] = "nsh", [S2PT_DSB_SY] = "sy",
+};
+
+static const char *const tlbi_names[] = {
+	[S2PT_TLBI_VMALLS12E1IS] = "vmalls12e1is", [S2PT_TLBI_IPAS2E1IS] = "ipas2e1is",
+	[S2PT_TLBI_IPAS2E1] = "ipas2e1", [S2PT_TLBI_VMALLE1IS] = "vmalle1is",
+	[S2PT_TLBI_VMALLE1] = "vmalle1",
+};
+
+static const char *const dc_names[] = {
+	[S2CACHE_DC_CIVAC] = "civac", [S2CACHE_DC_CVAC] = "cvac", [S2CACHE_DC_IVAC] = "ivac",
+	[S2CACHE_DC_CVAU] = "cvau",
+};
+
+static const char *const ic_names[] = {
+	[S2CACHE_IC_IVAU] = "ivau", [S2CACHE_IC_IALLU] = "iallu", [S2CACHE_IC_IALLUIS] = "ialluis",
+};
+
+static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	uint64_t v;
+	int ret, k;
+
+	memset(&ev->effect, 0, sizeof(ev->effect));
+	ev->effect.level = -128;
+	if (r->nw < 3 || r->w[1].val || r->w[2].val)
+		return fail(r, "effect needs a thread number and an operation");
+	r->w[1].used = r->w[2].used = true;
+	if ((ret = parse_num(r, "effect", r->w[1].key, &v)))
+		return ret;
+	if (v > 255)
+		return fail(r, "effect thread %llu: at most 256 threads", (unsigned long long)v);
+	ev->effect.thread = (unsigned)v;
+	k = index_of(effect_names, S2_ARRAY_SIZE(effect_names), r->w[2].key);
+	if (k < 0)
+		return fail(r, "unknown effect '%s'", r->w[2].key);
+	ev->effect.kind = (enum s2trace_effect_kind)k;
+	unsigned next = 3;
+	switch (ev->effect.kind) {
+	case S2T_EFF_VTCR:
+	case S2T_EFF_VTTBR:
+		ret = num(r, "value", true, 0, UINT64_MAX, &ev->effect.value);
+		break;
+	case S2T_EFF_ALLOC:
+	case S2T_EFF_FREE:
+		ret = num(r, "pa", true, 0, UINT64_MAX, &ev->effect.pa);
+		break;
+	case S2T_EFF_PTE_WRITE:
+	case S2T_EFF_PTE_READ:
+		if ((ret = num(r, "pa", true, 0, UINT64_MAX, &ev->effect.pa)) ||
+		    (ret = num(r, "value", true, 0, UINT64_MAX, &ev->effect.value)))
+			return ret;
+		if (ev->effect.pa & 7)
+			return fail(r, "pa=%#llx: a descriptor is 8-byte aligned",
+				    (unsigned long long)ev->effect.pa);
+		if (ev->effect.kind == S2T_EFF_PTE_WRITE)
+			ret = flag(r, "release", &ev->effect.release);
+		break;
+	case S2T_EFF_DSB:
+		if (r->nw < 4 || r->w[3].val ||
+		    (k = index_of(dsb_names, S2_ARRAY_SIZE(dsb_names), r->w[3].key)) < 0)
+			return fail(r, "dsb needs a domain: ish, ishst, nsh, nshst or sy");
+		r->w[3].used = true;
+		ev->effect.op = (unsigned)k;
+		next = 4;
+		break;
+	case S2T_EFF_TLBI:
+		if (r->nw < 4 || r->w[3].val ||
+		    (k = index_of(tlbi_names, S2_ARRAY_SIZE(tlbi_names), r->w[3].key)) < 0)
+			return fail(r, "tlbi needs an operation: vmalls12e1is, ipas2e1is, ipas2e1, vmalle1is or vmalle1");
+		r->w[3].used = true;
+		ev->effect.op = (unsigned)k;
+		next = 4;
+		if (k == S2PT_TLBI_IPAS2E1IS || k == S2PT_TLBI_IPAS2E1) {
+			if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &ev->effect.ipa)))
+				return ret;
+			v = 0;
+			if (find(r, "level")) {
+				if ((ret = num(r, "level", true, 0, 3, &v)))
+					return ret;
+				ev->effect.level = (int)v;
+			}
+		}
+		v = 0;
+		ret = num(r, "vmid", false, 0, 65535, &v);
+		ev->effect.vmid = (unsigned)v;
+		break;
+	case S2T_EFF_DC:
+	case S2T_EFF_IC: {
+		bool dc = ev->effect.kind == S2T_EFF_DC;
+		const char *const *names = dc ? dc_names : ic_names;
+		unsigned n = dc ? S2_ARRAY_SIZE(dc_names) : S2_ARRAY_SIZE(ic_names);
+		if (r->nw < 4 || r->w[3].val || (k = index_of(names, n, r->w[3].key)) < 0)
+			return fail(r, dc ? "dc needs an operation: civac, cvac, ivac or cvau" :
+					    "ic needs an operation: ivau, iallu or ialluis");
+		r->w[3].used = true;
+		ev->effect.op = (unsigned)k;
+		next = 4;
+		bool ranged = dc || k == S2CACHE_IC_IVAU;
+		if ((ret = num(r, "pa", ranged, 0, UINT64_MAX, &ev->effect.pa)) ||
+		    (ret = num(r, "size", ranged, 1, 1ull << 40, &ev->effect.size)))
+			return ret;
+		break;
+	}
+	case S2T_EFF_ISB:
+	case S2T_EFF_LOCK:
+	case S2T_EFF_UNLOCK:
+		ret = 0;
+		break;
+	}
+	if (ret)
+		return ret;
+	return all_used(r, next);
+}
+
+static const char *const expect_names[] = {
+	[S2T_EXP_MAPPED] = "mapped", [S2T_EXP_UNMAPPED] = "unmapped", [S2T_EXP_FIRED] = "fired",
+	[S2T_EXP_CLEAN] = "clean", [S2T_EXP_FAULTS] = "faults", [S2T_EXP_REFCOUNT] = "refcount",
+};
+
+static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	uint64_t v;
+	int ret, k;
+
+	memset(&ev->expect, 0, sizeof(ev->expect));
+	ev->expect.level = -128;
+	ev->expect.prot = -1;
+	ev->expect.rule = -1;
+	ev->expect.fault_kind = -1;
+	ev->expect.vcpu = -1;
+	if (r->nw < 2 || r->w[1].val ||
+	    (k = index_of(expect_names, S2_ARRAY_SIZE(expect_names), r->w[1].key)) < 0)
+		return fail(r, "expect needs: mapped, unmapped, fired, clean, faults or refcount");
+	r->w[1].used = true;
+	ev->expect.kind = (enum s2trace_expect_kind)k;
+	switch (ev->expect.kind) {
+	case S2T_EXP_MAPPED: {
+		if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &ev->expect.ipa)))
+			return ret;
+		if (find(r, "level")) {
+			if ((ret = num(r, "level", true, 0, 3, &v)))
+				return ret;
+			ev->expect.level = (int)v;
+		}
+		struct word *w = find(r, "prot");
+		if (w) {
+			int prot = 0;
+			for (const char *p = w->val ? w->val : ""; *p; p++) {
+				if (*p == 'r')
+					prot |= S2PT_PROT_R;
+				else if (*p == 'w')
+					prot |= S2PT_PROT_W;
+				else if (*p == 'x')
+					prot |= S2PT_PROT_X;
+				else
+					return fail(r, "prot is made of r, w and x, not '%s'", w->val);
+			}
+			if (!w->val || !*w->val)
+				return fail(r, "prot needs a value (r, w, x)");
+			ev->expect.prot = prot;
+		}
+		break;
+	}
+	case S2T_EXP_UNMAPPED:
+		if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &ev->expect.ipa)))
+			return ret;
+		break;
+	case S2T_EXP_FIRED: {
+		struct word *w = find(r, "rule");
+		if (!w || !w->val)
+			return fail(r, "expect fired needs rule=NAME");
+		ev->expect.rule = s2hyp_rule_parse(w->val);
+		if (ev->expect.rule < 0)
+			return fail(r, "unknown rule '%s' (see 's2emu rules')", w->val);
+		break;
+	}
+	case S2T_EXP_CLEAN:
+		break;
+	case S2T_EXP_FAULTS: {
+		if ((ret = num(r, "max", true, 0, UINT64_MAX, &ev->expect.max)))
+			return ret;
+		struct word *w = find(r, "kind");
+		if (w) {
+			static const char *const kinds[] = { "translation", "permission", "access-flag" };
+			if (!w->val || (k = index_of(kinds, 3, w->val)) < 0)
+				return fail(r, "kind must be translation, permission or access-flag");
+			ev->expect.fault_kind = k;
+		}
+		if (find(r, "vcpu")) {
+			if ((ret = num(r, "vcpu", true, 0, S2HYP_MAX_VCPUS - 1, &v)))
+				return ret;
+			ev->expect.vcpu = (int)v;
+		}
+		break;
+	}
+	case S2T_EXP_REFCOUNT:
+		if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &ev->expect.ipa)) ||
+		    (ret = num(r, "value", true, 0, 1u << 20, &v)))
+			return ret;
+		ev->expect.value = (int64_t)v;
+		break;
+	}
+	return all_used(r, 2);
+}
+
+static int parse_schedule(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	if (r->nw - 1 > S2TRACE_MAX_SCHEDULE_LINE)
+		return fail(r, "more than %d choices on one schedule line", S2TRACE_MAX_SCHEDULE_LINE);
+	unsigned n = 0;
+	for (unsigned i = 1; i < r->nw; i++) {
+		if (r->w[i].val)
+			return fail(r, "schedule choice '%s=%s' is not a choice", r->w[i].key, r->w[i].val);
+		if (s2hyp_parse_choice(r->w[i].key, &r->sched[n]))
+			return fail(r, "'%s' is not a schedule choice (hyp, host, vN, prefetch:vN:K, "
+				       "tlb-evict:vN:K, dc-evict:K)", r->w[i].key);
+		n++;
+	}
+	ev->schedule.choices = r->sched;
+	ev->schedule.n = n;
+	return 0;
+}
+
+int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	for (;;) {
+		int ret = read_line(r);
+		if (ret <= 0) {
+			if (ret == 0 && !r->header_seen) {
+				if (!r->line)
+					r->line = 1;
+				return fail(r, "empty trace: no 's2emu-trace 1' header");
+			}
+			return ret;
+		}
+		if ((ret = split(r)))
+			return ret;
+		if (!r->nw)
+			continue;
+		const char *kw = r->w[0].key;
+		r->w[0].used = true;
+		memset(ev, 0, sizeof(*ev));
+		ev->line = r->line;
+		if (!r->header_seen) {
+			uint64_t v;
+			if (strcmp(kw, "s2emu-trace") || r->nw != 2 || r->w[1].val)
+				return fail(r, "not an s2emu trace: the first line must be 's2emu-trace 1'");
+			if (parse_num(r, "version", r->w[1].key, &v))
+				return S2_EPARSE;
+			if (v != S2TRACE_VERSION)
+				return fail(r, "trace version %llu is not supported (this reader knows version %d)",
+					    (unsigned long long)v, S2TRACE_VERSION);
+			r->header_seen = true;
+			continue;
+		}
+		if (!strcmp(kw, "config")) {
+			if (r->event_seen || r->config_seen)
+				return fail(r, "config must come once, before the first event");
+			if (r->next_slot)
+				return fail(r, "config must come before the memslots");
+			r->config_seen = true;
+			ev->kind = S2T_CONFIG;
+			ret = parse_config(r, ev);
+		} else if (!strcmp(kw, "memslot")) {
+			if (r->event_seen)
+				return fail(r, "memslots must come before the first event");
+			ev->kind = S2T_MEMSLOT;
+			ret = parse_memslot(r, ev);
+		} else if (!strcmp(kw, "schedule")) {
+			if (r->event_seen)
+				return fail(r, "schedule lines must come before the first event");
+			ev->kind = S2T_SCHEDULE;
+			ret = parse_schedule(r, ev);
+		} else if (!strcmp(kw, "phase")) {
+			ev->kind = S2T_PHASE;
+			r->event_seen = true;
+			if (r->nw == 1) {
+				ev->phase.next = true;
+				ev->phase.n = r->have_phase ? r->last_phase + 1 : 0;
+			} else if (r->nw == 2 && !r->w[1].val) {
+				r->w[1].used = true;
+				if ((ret = parse_num(r, "phase", r->w[1].key, &ev->phase.n)))
+					return ret;
+				if (r->have_phase && ev->phase.n < r->last_phase)
+					return fail(r, "phase %llu after phase %llu: phases never decrease",
+						    (unsigned long long)ev->phase.n,
+						    (unsigned long long)r->last_phase);
+			} else {
+				return fail(r, "phase takes one number");
+			}
+			r->have_phase = true;
+			r->last_phase = ev->phase.n;
+			ret = 0;
+		} else if (!strcmp(kw, "host")) {
+			ev->kind = S2T_HOST;
+			r->event_seen = true;
+			ret = parse_host(r, ev);
+		} else if (!strcmp(kw, "vcpu")) {
+			ev->kind = S2T_VCPU;
+			r->event_seen = true;
+			ret = parse_vcpu(r, ev);
+		} else if (!strcmp(kw, "mmio")) {
+			ev->kind = S2T_MMIO;
+			r->event_seen = true;
+			ret = parse_mmio(r, ev);
+		} else if (!strcmp(kw, "effect")) {
+			ev->kind = S2T_EFFECT;
+			r->event_seen = true;
+			ret = parse_effect(r, ev);
+		} else if (!strcmp(kw, "expect")) {
+			ev->kind = S2T_EXPECT;
+			r->event_seen = true;
+			ret = parse_expect(r, ev);
+		} else if (!strcmp(kw, "s2emu-trace")) {
+			return fail(r, "a second 's2emu-trace' header");
+		} else {
+			return fail(r, "unknown event '%s'", kw);
+		}
+		if (ret)
+			return ret;
+		return 1;
+	}
+}

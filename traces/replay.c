@@ -1,0 +1,564 @@
+/* Replay: a trace drives the machine with every rule checked.
+ *
+ * The trace is read one event at a time and run in chunks; a chunk ends only
+ * between phases (or at an expect line), so memory stays flat however long
+ * the trace is, and the result is the same as running it whole. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/s2_bits.h"
+#include "traces/s2trace.h"
+
+#define CHUNK_EVENTS 4096
+
+struct chunk {
+	struct s2hyp_host_op *host;
+	size_t nhost, host_cap;
+	struct s2hyp_vcpu_op *vcpu[S2HYP_MAX_VCPUS];
+	size_t nvcpu[S2HYP_MAX_VCPUS], vcpu_cap[S2HYP_MAX_VCPUS];
+	size_t n;
+};
+
+struct replay {
+	struct s2trace_reader *r;
+	struct s2trace_result *res;
+	const struct s2trace_replay_opts *opts;
+	struct s2hyp_config cfg;
+	struct s2hyp_memslot slots[S2HYP_MAX_SLOTS];
+	unsigned nr_slots;
+	struct s2hyp_choice *sched;
+	size_t nsched, sched_cap;
+	struct s2hyp_replay rp;
+	struct s2hyp_strategy st;
+	struct s2hyp *m;
+	struct chunk c;
+	/* Internal phase numbers: an explicit `phase N` block shares one; an
+	 * event outside any block gets its own. */
+	unsigned ip;
+	bool in_block;
+	uint64_t block_n;
+	bool stop;
+};
+
+static int bad(struct replay *rp, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(struct replay *rp, unsigned line, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(rp->res->error, sizeof(rp->res->error), "%s:%u: %s", s2trace_name(rp->r), line, msg);
+	rp->res->bad_input = true;
+	rp->stop = true;
+	return 2;
+}
+
+static void failure(struct replay *rp, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void failure(struct replay *rp, unsigned line, const char *fmt, ...)
+{
+	struct s2trace_result *res = rp->res;
+	if (res->expects_failed + 1 <= S2TRACE_MAX_FAILURES) {
+		struct s2trace_failure *f = &res->failures[res->expects_failed];
+		f->line = line;
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+		va_end(ap);
+	}
+	res->expects_failed++;
+}
+
+static bool grow(void **arr, size_t *cap, size_t elem, size_t need)
+{
+	if (need <= *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	void *p = realloc(*arr, ncap * elem);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+static int make_machine(struct replay *rp, unsigned line)
+{
+	const char *why = "";
+	if (rp->opts && rp->opts->have_walker)
+		rp->cfg.variant = rp->opts->walker;
+	rp->res->cfg = rp->cfg;
+	if (s2hyp_create(&rp->cfg, rp->slots, rp->nr_slots, &rp->m, &why))
+		return bad(rp, line, "configuration or memslots: %s", why);
+	rp->rp = (struct s2hyp_replay){ .sched = rp->sched, .n = rp->nsched };
+	if (rp->nsched) {
+		rp->st = s2hyp_strategy_replay_template;
+		rp->st.arg = &rp->rp;
+	} else {
+		rp->st = s2hyp_strategy_sequential;
+	}
+	return 0;
+}
+
+/* Run what the chunk holds to its end. */
+static void run_chunk(struct replay *rp)
+{
+	struct chunk *c = &rp->c;
+	const char *why = "";
+
+	if (!c->n || rp->stop)
+		return;
+	if (s2hyp_set_host_program(rp->m, c->host, c->nhost, &why)) {
+		bad(rp, 0, "%s", why);
+		return;
+	}
+	for (unsigned v = 0; v < rp->cfg.nr_vcpus; v++) {
+		if (s2hyp_set_vcpu_program(rp->m, v, c->vcpu[v], c->nvcpu[v], &why)) {
+			bad(rp, 0, "%s", why);
+			return;
+		}
+		c->nvcpu[v] = 0;
+	}
+	c->nhost = 0;
+	c->n = 0;
+	enum s2hyp_outcome o = s2hyp_run(rp->m, &rp->st);
+	rp->res->outcome = o;
+	if (o != S2HYP_DONE) {
+		if (o == S2HYP_DIVERGED || rp->rp.diverged)
+			failure(rp, 0, "the schedule diverged at choice %zu: it names a choice that "
+				       "is not possible at that point", rp->rp.diverged_at + 1);
+		else
+			failure(rp, 0, "the run stopped: %s: %s", s2hyp_outcome_name(o),
+				s2hyp_error(rp->m));
+		rp->stop = true;
+	}
+}
+
+static unsigned phase_for(struct replay *rp)
+{
+	if (rp->in_block)
+		return rp->ip;
+	/* A sequential event: a chunk may end before it. */
+	if (rp->c.n >= CHUNK_EVENTS)
+		run_chunk(rp);
+	return ++rp->ip;
+}
+
+static void on_phase(struct replay *rp, const struct s2trace_event *ev)
+{
+	if (rp->in_block && ev->phase.n == rp->block_n)
+		return;
+	if (rp->c.n >= CHUNK_EVENTS)
+		run_chunk(rp);
+	rp->in_block = true;
+	rp->block_n = ev->phase.n;
+	rp->ip++;
+}
+
+static int add_host(struct replay *rp, const struct s2trace_event *ev)
+{
+	struct chunk *c = &rp->c;
+	const char *why = "";
+	struct s2hyp_host_op op = ev->host;
+
+	if (s2hyp_check_host_op(rp->m, &op, &why))
+		return bad(rp, ev->line, "%s", why);
+	op.phase = phase_for(rp);
+	if (!grow((void **)&c->host, &c->host_cap, sizeof(op), c->nhost + 1))
+		return bad(rp, ev->line, "out of memory");
+	c->host[c->nhost++] = op;
+	c->n++;
+	rp->res->host_events++;
+	return 0;
+}
+
+static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
+{
+	struct chunk *c = &rp->c;
+	const char *why = "";
+	unsigned v = ev->vcpu.vcpu;
+	struct s2hyp_vcpu_op op = ev->vcpu.op;
+
+	if (s2hyp_check_vcpu_op(rp->m, v, &op, &why))
+		return bad(rp, ev->line, "vcpu %u: %s", v, why);
+	op.phase = phase_for(rp);
+	if (!grow((void **)&c->vcpu[v], &c->vcpu_cap[v], sizeof(op), c->nvcpu[v] + 1))
+		return bad(rp, ev->line, "out of memory");
+	c->vcpu[v][c->nvcpu[v]++] = op;
+	c->n++;
+	rp->res->vcpu_events++;
+	return 0;
+}
+
+static const char *const fault_kinds[] = { "translation", "permission", "access-flag" };
+
+static void check_expect(struct replay *rp, const struct s2trace_event *ev)
+{
+	struct s2trace_result *res = rp->res;
+	const struct s2hyp_stats *st = s2hyp_stats(rp->m);
+	unsigned line = ev->line;
+	unsigned before = res->expects_failed;
+
+	res->expects++;
+	switch (ev->expect.kind) {
+	case S2T_EXP_MAPPED:
+	case S2T_EXP_UNMAPPED:
+	case S2T_EXP_REFCOUNT: {
+		if (s2hyp_destroyed(rp->m)) {
+			failure(rp, line, "the VM was destroyed before this expectation");
+			break;
+		}
+		if (ev->expect.ipa >= s2_bit(rp->cfg.ipa_bits)) {
+			failure(rp, line, "ipa %#llx is beyond the IPA space",
+				(unsigned long long)ev->expect.ipa);
+			break;
+		}
+		if (ev->expect.kind == S2T_EXP_REFCOUNT) {
+			int rc = 0;
+			if (s2hyp_table_refcount(rp->m, ev->expect.ipa, &rc))
+				failure(rp, line, "no table page holds an entry for ipa %#llx",
+					(unsigned long long)ev->expect.ipa);
+			else if (rc != ev->expect.value)
+				failure(rp, line, "the table page holding ipa %#llx has refcount %d, not %lld",
+					(unsigned long long)ev->expect.ipa, rc,
+					(long long)ev->expect.value);
+			break;
+		}
+		s2_pte_t pte;
+		s2_level_t level;
+		struct s2pt *pt = s2hyp_pgtable(rp->m);
+		s2pt_get_leaf(pt, s2_ipa(ev->expect.ipa), &pte, &level);
+		bool mapped = s2pt_pte_is_leaf(pte, level);
+		if (ev->expect.kind == S2T_EXP_UNMAPPED) {
+			if (mapped)
+				failure(rp, line, "ipa %#llx is mapped at level %d",
+					(unsigned long long)ev->expect.ipa, level);
+			break;
+		}
+		if (!mapped) {
+			failure(rp, line, "ipa %#llx is not mapped", (unsigned long long)ev->expect.ipa);
+			break;
+		}
+		if (ev->expect.level != -128 && ev->expect.level != level)
+			failure(rp, line, "ipa %#llx is mapped at level %d, not %d",
+				(unsigned long long)ev->expect.ipa, level, ev->expect.level);
+		int prot = s2pt_pte_prot(pte, rp->cfg.fwb) & (S2PT_PROT_R | S2PT_PROT_W | S2PT_PROT_X);
+		if (ev->expect.prot >= 0 && prot != ev->expect.prot)
+			failure(rp, line, "ipa %#llx is mapped %s%s%s, not %s%s%s",
+				(unsigned long long)ev->expect.ipa, prot & S2PT_PROT_R ? "r" : "",
+				prot & S2PT_PROT_W ? "w" : "", prot & S2PT_PROT_X ? "x" : "",
+				ev->expect.prot & S2PT_PROT_R ? "r" : "",
+				ev->expect.prot & S2PT_PROT_W ? "w" : "",
+				ev->expect.prot & S2PT_PROT_X ? "x" : "");
+		break;
+	}
+	case S2T_EXP_FIRED:
+		res->expected_rule[ev->expect.rule] = true;
+		if (!st->violations[ev->expect.rule])
+			failure(rp, line, "rule %s did not fire",
+				s2hyp_rule_name((enum s2hyp_rule)ev->expect.rule));
+		break;
+	case S2T_EXP_CLEAN:
+		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+			if (st->violations[r]) {
+				failure(rp, line, "rule %s fired", s2hyp_rule_name((enum s2hyp_rule)r));
+				break;
+			}
+		break;
+	case S2T_EXP_FAULTS: {
+		uint64_t n = 0;
+		for (unsigned v = 0; v < rp->cfg.nr_vcpus; v++) {
+			if (ev->expect.vcpu >= 0 && (unsigned)ev->expect.vcpu != v)
+				continue;
+			const struct s2hyp_vcpu_stats *vs = &st->vcpu[v];
+			uint64_t k[3] = { vs->faults_translation, vs->faults_permission,
+					  vs->faults_access_flag };
+			for (unsigned i = 0; i < 3; i++)
+				if (ev->expect.fault_kind < 0 || (unsigned)ev->expect.fault_kind == i)
+					n += k[i];
+		}
+		if (n > ev->expect.max)
+			failure(rp, line, "%llu %s faults, more than %llu", (unsigned long long)n,
+				ev->expect.fault_kind >= 0 ? fault_kinds[ev->expect.fault_kind] : "",
+				(unsigned long long)ev->expect.max);
+		break;
+	}
+	}
+	if (res->expects_failed == before)
+		res->expects_met++;
+}
+
+static int handle(struct replay *rp, const struct s2trace_event *ev)
+{
+	switch (ev->kind) {
+	case S2T_CONFIG:
+		rp->cfg = ev->config.cfg;
+		return 0;
+	case S2T_MEMSLOT:
+		rp->slots[rp->nr_slots++] = ev->memslot.slot;
+		return 0;
+	case S2T_SCHEDULE:
+		if (!grow((void **)&rp->sched, &rp->sched_cap, sizeof(*rp->sched),
+			  rp->nsched + ev->schedule.n))
+			return bad(rp, ev->line, "out of memory");
+		memcpy(rp->sched + rp->nsched, ev->schedule.choices,
+		       ev->schedule.n * sizeof(*rp->sched));
+		rp->nsched += ev->schedule.n;
+		return 0;
+	default:
+		break;
+	}
+	if (!rp->m) {
+		int ret = make_machine(rp, ev->line);
+		if (ret)
+			return ret;
+	}
+	rp->res->events++;
+	switch (ev->kind) {
+	case S2T_PHASE:
+		rp->res->events--;
+		on_phase(rp, ev);
+		return 0;
+	case S2T_HOST:
+		return add_host(rp, ev);
+	case S2T_VCPU:
+		return add_vcpu(rp, ev);
+	case S2T_MMIO:
+		rp->res->mmio_events++;
+		return 0;
+	case S2T_EFFECT:
+		return bad(rp, ev->line, "effect events are not replayed by this version of s2emu "
+					 "(see the note in docs/trace-format.md)");
+	case S2T_EXPECT:
+		rp->res->events--;
+		run_chunk(rp);
+		if (!rp->stop)
+			check_expect(rp, ev);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
+		   struct s2trace_result *res)
+{
+	struct replay rp = { .res = res, .opts = o };
+	struct s2trace_event ev;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	snprintf(res->name, sizeof(res->name), "%s", path);
+	s2hyp_config_init(&rp.cfg);
+	if (s2trace_open(path, &rp.r, res->error, sizeof(res->error))) {
+		res->bad_input = true;
+		return 2;
+	}
+	while (!rp.stop && (ret = s2trace_next(rp.r, &ev)) > 0)
+		handle(&rp, &ev);
+	if (!rp.stop && ret < 0) {
+		snprintf(res->error, sizeof(res->error), "%s", s2trace_error(rp.r));
+		res->bad_input = true;
+	}
+	if (!res->bad_input && !rp.m)
+		make_machine(&rp, 0);
+	run_chunk(&rp);
+	if (rp.m) {
+		const struct s2hyp_stats *st = s2hyp_stats(rp.m);
+		res->stats = *st;
+		res->cfg = *s2hyp_config(rp.m);
+		res->geom_granule_shift = res->cfg.granule_shift;
+		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+			if (st->violations[r] && !res->expected_rule[r])
+				res->unexpected_rules++;
+		res->nr_violations = s2hyp_nr_violations(rp.m);
+		res->violations = calloc(res->nr_violations ? res->nr_violations : 1,
+					 sizeof(*res->violations));
+		for (unsigned i = 0; res->violations && i < res->nr_violations; i++)
+			res->violations[i] = *s2hyp_violation(rp.m, i);
+		s2hyp_delete(rp.m);
+	}
+	s2trace_close(rp.r);
+	free(rp.sched);
+	free(rp.c.host);
+	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++)
+		free(rp.c.vcpu[v]);
+	if (res->bad_input)
+		return 2;
+	return res->expects_failed || res->unexpected_rules ? 1 : 0;
+}
+
+void s2trace_result_free(struct s2trace_result *res)
+{
+	free(res->violations);
+	res->violations = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reports                                                             */
+/* ------------------------------------------------------------------ */
+
+static const char *size_name(unsigned granule_shift, unsigned idx, char *buf, size_t n)
+{
+	struct s2pt_geom g = { .granule_shift = granule_shift, .stride = granule_shift - 3 };
+	uint64_t size = s2pt_granule_size(&g, (s2_level_t)(idx - 1));
+	if (size >= 1ull << 30)
+		snprintf(buf, n, "%lluG", (unsigned long long)(size >> 30));
+	else if (size >= 1ull << 20)
+		snprintf(buf, n, "%lluM", (unsigned long long)(size >> 20));
+	else
+		snprintf(buf, n, "%lluK", (unsigned long long)(size >> 10));
+	return buf;
+}
+
+static void fault_totals(const struct s2trace_result *res, uint64_t k[4])
+{
+	k[0] = k[1] = k[2] = k[3] = 0;
+	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++) {
+		k[0] += res->stats.vcpu[v].faults_translation;
+		k[1] += res->stats.vcpu[v].faults_permission;
+		k[2] += res->stats.vcpu[v].faults_access_flag;
+		k[3] += res->stats.vcpu[v].faults_in_window;
+	}
+}
+
+void s2trace_print_result(FILE *f, const struct s2trace_result *res)
+{
+	char buf[16];
+	uint64_t k[4];
+	const struct s2hyp_stats *st = &res->stats;
+
+	if (res->bad_input) {
+		fprintf(f, "%s\n", res->error);
+		return;
+	}
+	fault_totals(res, k);
+	fprintf(f, "%s: %llu events (%llu host, %llu vcpu, %llu mmio), %llu expectations; "
+		   "walker %s, %u vCPUs, %uK granule\n",
+		res->name, (unsigned long long)res->events, (unsigned long long)res->host_events,
+		(unsigned long long)res->vcpu_events, (unsigned long long)res->mmio_events,
+		(unsigned long long)res->expects, s2pt_variant_name(res->cfg.variant),
+		res->cfg.nr_vcpus, 1u << (res->cfg.granule_shift - 10));
+	fprintf(f, "  faults:      %llu translation, %llu permission, %llu access-flag "
+		   "(%llu in another thread's map)\n",
+		(unsigned long long)k[0], (unsigned long long)k[1], (unsigned long long)k[2],
+		(unsigned long long)k[3]);
+	fprintf(f, "  mappings:   ");
+	bool any = false;
+	for (unsigned l = 0; l < S2_LEVEL_MAX + 2; l++)
+		if (st->mappings_by_level[l]) {
+			fprintf(f, " %s x%llu", size_name(res->geom_granule_shift, l, buf, sizeof(buf)),
+				(unsigned long long)st->mappings_by_level[l]);
+			any = true;
+		}
+	fprintf(f, "%s\n", any ? "" : " none");
+	fprintf(f, "  maintenance: %llu TLBIs, %llu DSBs, %llu CMOs\n",
+		(unsigned long long)st->tlbis, (unsigned long long)st->dsbs,
+		(unsigned long long)st->cmos);
+	fprintf(f, "  rules:      ");
+	any = false;
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		if (st->violations[r]) {
+			fprintf(f, " %s (%s)", s2hyp_rule_name((enum s2hyp_rule)r),
+				res->expected_rule[r] ? "expected" : "UNEXPECTED");
+			any = true;
+		}
+	fprintf(f, "%s\n", any ? "" : " none fired");
+	fprintf(f, "  expectations: %u met, %u failed\n", res->expects_met, res->expects_failed);
+	for (unsigned i = 0; i < res->expects_failed && i < S2TRACE_MAX_FAILURES; i++) {
+		if (res->failures[i].line)
+			fprintf(f, "  FAILED %s:%u: %s\n", res->name, res->failures[i].line,
+				res->failures[i].msg);
+		else
+			fprintf(f, "  FAILED %s: %s\n", res->name, res->failures[i].msg);
+	}
+	for (unsigned i = 0; i < res->nr_violations; i++)
+		if (!res->expected_rule[res->violations[i].rule]) {
+			fputc('\n', f);
+			s2hyp_print_violation(f, &res->violations[i]);
+		}
+	fprintf(f, "  result: %s\n", res->expects_failed || res->unexpected_rules ? "FAILED" : "ok");
+}
+
+static void json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
+{
+	char buf[16];
+	uint64_t k[4];
+	const struct s2hyp_stats *st = &res->stats;
+
+	fprintf(f, "{\"trace\": ");
+	json_string(f, res->name);
+	if (res->bad_input) {
+		fprintf(f, ", \"result\": \"bad-input\", \"error\": ");
+		json_string(f, res->error);
+		fprintf(f, "}\n");
+		return;
+	}
+	fault_totals(res, k);
+	fprintf(f, ", \"result\": \"%s\", \"walker\": \"%s\", \"vcpus\": %u, \"granule\": %u, "
+		   "\"events\": %llu, \"host_events\": %llu, \"vcpu_events\": %llu, "
+		   "\"mmio_events\": %llu, \"faults\": {\"translation\": %llu, \"permission\": %llu, "
+		   "\"access_flag\": %llu, \"in_window\": %llu}, \"tlbis\": %llu, \"dsbs\": %llu, "
+		   "\"cmos\": %llu, \"mappings\": {",
+		res->expects_failed || res->unexpected_rules ? "failed" : "ok",
+		s2pt_variant_name(res->cfg.variant), res->cfg.nr_vcpus, 1u << res->cfg.granule_shift,
+		(unsigned long long)res->events, (unsigned long long)res->host_events,
+		(unsigned long long)res->vcpu_events, (unsigned long long)res->mmio_events,
+		(unsigned long long)k[0], (unsigned long long)k[1], (unsigned long long)k[2],
+		(unsigned long long)k[3], (unsigned long long)st->tlbis,
+		(unsigned long long)st->dsbs, (unsigned long long)st->cmos);
+	bool first = true;
+	for (unsigned l = 0; l < S2_LEVEL_MAX + 2; l++)
+		if (st->mappings_by_level[l]) {
+			fprintf(f, "%s\"%s\": %llu", first ? "" : ", ",
+				size_name(res->geom_granule_shift, l, buf, sizeof(buf)),
+				(unsigned long long)st->mappings_by_level[l]);
+			first = false;
+		}
+	fprintf(f, "}, \"rules\": {");
+	first = true;
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		if (st->violations[r]) {
+			fprintf(f, "%s\"%s\": {\"count\": %llu, \"expected\": %s}", first ? "" : ", ",
+				s2hyp_rule_name((enum s2hyp_rule)r),
+				(unsigned long long)st->violations[r],
+				res->expected_rule[r] ? "true" : "false");
+			first = false;
+		}
+	fprintf(f, "}, \"expectations\": {\"met\": %u, \"failed\": %u, \"failures\": [",
+		res->expects_met, res->expects_failed);
+	for (unsigned i = 0; i < res->expects_failed && i < S2TRACE_MAX_FAILURES; i++) {
+		fprintf(f, "%s{\"line\": %u, \"message\": ", i ? ", " : "", res->failures[i].line);
+		json_string(f, res->failures[i].msg);
+		fputc('}', f);
+	}
+	fprintf(f, "]}, \"violations\": [");
+	for (unsigned i = 0; i < res->nr_violations; i++) {
+		if (i)
+			fprintf(f, ", ");
+		s2hyp_print_violation_json(f, &res->violations[i]);
+	}
+	fprintf(f, "]}\n");
+}

@@ -1,0 +1,173 @@
+/* s2trace: the trace format of docs/trace-format.md (version 1): a
+ * streaming reader, a writer, and replay with every rule checked.
+ *
+ * The reader checks each line's syntax and hands out one event at a time,
+ * so memory does not grow with the length of a trace. Every error is one
+ * line "FILE:LINE: problem". */
+#ifndef S2TRACE_H
+#define S2TRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hyp-model/s2hyp.h"
+#include "hyp-model/s2hyp_scenario.h"
+
+#define S2TRACE_VERSION 1
+#define S2TRACE_MAX_SCHEDULE_LINE 4096	/* choices on one schedule line */
+
+enum s2trace_kind {
+	S2T_CONFIG,
+	S2T_MEMSLOT,
+	S2T_PHASE,
+	S2T_HOST,
+	S2T_VCPU,
+	S2T_MMIO,
+	S2T_EFFECT,
+	S2T_SCHEDULE,
+	S2T_EXPECT,
+};
+
+/* Which config keys a line gave (the others keep their defaults). */
+enum s2trace_config_keys {
+	S2T_CFG_GRANULE = 1 << 0, S2T_CFG_IPA_BITS = 1 << 1, S2T_CFG_VCPUS = 1 << 2,
+	S2T_CFG_WALKER = 1 << 3, S2T_CFG_FWB = 1 << 4, S2T_CFG_IDC = 1 << 5,
+	S2T_CFG_DIC = 1 << 6, S2T_CFG_LINE = 1 << 7, S2T_CFG_EAGER_SPLIT = 1 << 8,
+};
+
+enum s2trace_effect_kind {
+	S2T_EFF_VTCR, S2T_EFF_VTTBR, S2T_EFF_ALLOC, S2T_EFF_FREE, S2T_EFF_PTE_WRITE,
+	S2T_EFF_PTE_READ, S2T_EFF_DSB, S2T_EFF_ISB, S2T_EFF_TLBI, S2T_EFF_DC, S2T_EFF_IC,
+	S2T_EFF_LOCK, S2T_EFF_UNLOCK,
+};
+
+enum s2trace_expect_kind {
+	S2T_EXP_MAPPED, S2T_EXP_UNMAPPED, S2T_EXP_FIRED, S2T_EXP_CLEAN, S2T_EXP_FAULTS,
+	S2T_EXP_REFCOUNT,
+};
+
+struct s2trace_event {
+	enum s2trace_kind kind;
+	unsigned line;
+	union {
+		struct {
+			unsigned given;		/* enum s2trace_config_keys */
+			struct s2hyp_config cfg;
+		} config;
+		struct {
+			unsigned id;
+			struct s2hyp_memslot slot;
+		} memslot;
+		struct {
+			uint64_t n;
+			bool next;		/* "phase" with no number */
+		} phase;
+		struct s2hyp_host_op host;
+		struct {
+			unsigned vcpu;
+			struct s2hyp_vcpu_op op;
+			bool fault;		/* a "fault" line: op decoded from esr */
+			uint64_t esr, pc;
+		} vcpu;
+		struct {
+			unsigned vcpu;
+			uint64_t ipa;
+			bool write;
+		} mmio;
+		struct {
+			unsigned thread;
+			enum s2trace_effect_kind kind;
+			uint64_t pa, value, size, ipa;
+			int level;		/* -128: none given */
+			unsigned op;		/* enum s2pt_barrier / s2pt_tlbi / s2cache_op */
+			bool release;
+			unsigned vmid;
+		} effect;
+		struct {
+			const struct s2hyp_choice *choices;	/* valid until the next call */
+			unsigned n;
+		} schedule;
+		struct {
+			enum s2trace_expect_kind kind;
+			uint64_t ipa;
+			int level;		/* -128: any */
+			int prot;		/* -1: any; else S2PT_PROT_R|W|X */
+			int rule;
+			uint64_t max;
+			int fault_kind;		/* -1: all; 0 translation, 1 permission, 2 access-flag */
+			int vcpu;		/* -1: all */
+			int64_t value;
+		} expect;
+	};
+};
+
+struct s2trace_reader;
+
+/* Read from a file ("-" is standard input), or from an open stream that
+ * the reader does not close. */
+int s2trace_open(const char *path, struct s2trace_reader **r, char *err, size_t errlen);
+struct s2trace_reader *s2trace_reader_new(FILE *f, const char *name);
+void s2trace_close(struct s2trace_reader *r);
+/* 1: *ev holds the next event; 0: end of file; negative: an error, with
+ * s2trace_error() saying "FILE:LINE: problem". */
+int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev);
+const char *s2trace_error(const struct s2trace_reader *r);
+const char *s2trace_name(const struct s2trace_reader *r);
+
+/* The access a guest tried, from an ESR_EL2 value (data or instruction
+ * abort; a stage-1 walk is a read). S2_EINVAL for another exception class. */
+int s2trace_esr_access(uint64_t esr, enum s2hyp_access *a);
+
+/* Names shared by reader and writer. */
+const char *s2trace_host_name(enum s2hyp_host_kind k);
+const char *s2trace_backing_name(enum s2hyp_backing b);
+
+/* Write a scenario (and a schedule, if any) as a trace that replays to the
+ * identical outcome. comment, if non-NULL, goes at the top. */
+int s2trace_write_scenario(FILE *f, const struct s2hyp_scenario *sc,
+			   const struct s2hyp_choice *sched, size_t nsched, const char *comment);
+
+/* ------------------------------------------------------------------ */
+/* Replay                                                              */
+/* ------------------------------------------------------------------ */
+
+struct s2trace_replay_opts {
+	bool have_walker;		/* override the trace's walker */
+	enum s2pt_variant walker;
+};
+
+#define S2TRACE_MAX_FAILURES 16
+
+struct s2trace_failure {
+	unsigned line;
+	char msg[200];
+};
+
+struct s2trace_result {
+	char name[256];
+	struct s2hyp_config cfg;
+	uint64_t events, host_events, vcpu_events, mmio_events, expects;
+	enum s2hyp_outcome outcome;
+	bool bad_input;			/* exit 2: error holds FILE:LINE: problem */
+	char error[600];
+	struct s2hyp_stats stats;
+	unsigned expects_met, expects_failed;
+	struct s2trace_failure failures[S2TRACE_MAX_FAILURES];
+	bool expected_rule[S2HYP_NR_RULES];
+	unsigned unexpected_rules;
+	unsigned nr_violations;
+	struct s2hyp_violation *violations;	/* the first of each rule; owned */
+	unsigned geom_granule_shift;
+};
+
+/* Replay one trace. Returns 0 (all held), 1 (an expectation failed or a
+ * rule fired unexpectedly) or 2 (bad input), as the command's exit status.
+ * res must be released with s2trace_result_free. */
+int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
+		   struct s2trace_result *res);
+void s2trace_result_free(struct s2trace_result *res);
+void s2trace_print_result(FILE *f, const struct s2trace_result *res);
+void s2trace_print_result_json(FILE *f, const struct s2trace_result *res);
+
+#endif
