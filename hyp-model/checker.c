@@ -232,6 +232,33 @@ static void new_leaf_checks(struct s2hyp *m, s2_pte_t old, s2_pte_t new, uint64_
 				 (unsigned long long)sum.stale_icache);
 }
 
+/* A table becomes reachable at level with base ipa; so does everything an
+ * unlinked subtree under it already holds. */
+static void link_subtree(struct s2hyp *m, s2_pte_t table, s2_level_t level, uint64_t ipa,
+			 int depth)
+{
+	s2_pa_t pa = s2pt_pte_oa(&m->geom, table);
+	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, pa);
+	if (!pg || pg->state != S2HYP_PAGE_LIVE || level > S2_LEVEL_MAX || depth > 4)
+		return;
+	void *va = s2hyp_pool_va(m->pool, pa);
+	struct ghost_page *child = s2hyp__ghost(m, s2hyp__pool_idx(m, va));
+	if (!child)
+		return;
+	bool was_unknown = child->level < 0;
+	child->level = level;
+	child->ipa = ipa;
+	child->linked_ever = true;
+	child->unlink_clean = false;
+	if (!was_unknown || level == S2_LEVEL_MAX)
+		return;
+	const s2_pte_t *t = va;
+	for (unsigned i = 0; i < s2pt_ptes_per_table(&m->geom); i++)
+		if (s2pt_pte_is_table(t[i], level))
+			link_subtree(m, t[i], (s2_level_t)(level + 1),
+				     ipa + (uint64_t)i * s2pt_granule_size(&m->geom, level), depth + 1);
+}
+
 void s2hyp__check_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new)
 {
 	uint64_t pidx = s2hyp__pool_idx(m, ptep);
@@ -250,6 +277,11 @@ void s2hyp__check_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t 
 					s2hyp_pool_page_base(m->pool, ptep))));
 		return;
 	}
+	s2hyp__touch(m, pidx);
+	/* A page no entry links yet (an effect trace building a subtree before
+	 * publishing it) is invisible to every walker: nothing to check. */
+	if (gp->level < 0)
+		return;
 	struct ghost_pte *ptes = ghost_ptes(m, gp);
 	if (!ptes)
 		return;
@@ -258,7 +290,6 @@ void s2hyp__check_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t 
 	uint64_t ipa = entry_ipa(m, gp, idx);
 	bool ov = s2pt_pte_valid(old), nv = s2pt_pte_valid(new);
 
-	s2hyp__touch(m, pidx);
 	if (ov && nv) {
 		if (bbm_differs(m, old, new, level))
 			s2hyp__violation(m, S2HYP_RULE_BBM, HOST_THREAD, ipa, pa, level,
@@ -290,14 +321,7 @@ void s2hyp__check_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t 
 		gs->last_valid = new;
 	}
 	if (nv && s2pt_pte_is_table(new, level)) {
-		struct ghost_page *child = s2hyp__ghost(m, s2hyp__pool_idx(m,
-			s2hyp_pool_va(m->pool, s2pt_pte_oa(&m->geom, new))));
-		if (child) {
-			child->level = (s2_level_t)(level + 1);
-			child->ipa = ipa;
-			child->linked_ever = true;
-			child->unlink_clean = false;
-		}
+		link_subtree(m, new, (s2_level_t)(level + 1), ipa, 0);
 	} else if (nv) {
 		new_leaf_checks(m, ov ? old : 0, new, ipa, level);
 	}

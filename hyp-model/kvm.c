@@ -22,7 +22,7 @@ void s2hyp__unlock(struct s2hyp *m)
 {
 	/* The refcount convention holds whenever the lock is free: inside an
 	 * operation every ordering is transiently off by one. */
-	if (m->cfg.check)
+	if (m->cfg.check && !m->effect_mode)
 		s2hyp__check_refcounts(m);
 	else
 		m->touched_n = 0;

@@ -226,6 +226,7 @@ void s2hyp_delete(struct s2hyp *m)
 	free(m->sched);
 	free(m->choices);
 	s2hyp__checker_free(m);
+	free(m->emap);
 	s2hyp_pool_delete(m->pool);
 	s2cache_destroy(m->cache);
 	free(m);
@@ -1027,7 +1028,9 @@ void s2hyp__sched_point(struct s2hyp *m)
 	struct s2hyp_choice c;
 	unsigned mandatory;
 
-	while (!m->stopped && !limit_reached(m)) {
+	/* Effects applied outside a run (an effect trace) have no one to
+	 * interleave with. */
+	while (m->st && !m->stopped && !limit_reached(m)) {
 		unsigned n = enumerate(m, true, &mandatory);
 		if (!decide(m, n, &c) || c.kind == S2HYP_CH_HYP)
 			return;

@@ -140,6 +140,11 @@ struct pending_tlbi {
 	uint64_t seq;
 };
 
+struct effect_map {
+	uint64_t tpn;			/* trace page number + 1; 0 = empty slot */
+	void *page;			/* the pool page standing for it */
+};
+
 struct host_page {
 	uint64_t pfn;
 	int32_t refcount;
@@ -201,6 +206,12 @@ struct s2hyp {
 	bool destroyed;
 	enum s2hyp_outcome outcome;
 	char error[160];
+
+	/* Effect mode: the tables are written by a trace, not by our walker. */
+	bool effect_mode;
+	struct effect_map *emap;	/* trace page number -> pool page */
+	uint64_t emap_cap, emap_n;
+	uint64_t eff_root;		/* the trace's VTTBR base, 0 if none yet */
 
 	bool recording;
 	struct s2hyp_choice *sched;

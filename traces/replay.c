@@ -39,6 +39,8 @@ struct replay {
 	bool in_block;
 	uint64_t block_n;
 	bool stop;
+	bool effects;		/* an effect trace */
+	bool have_root;
 };
 
 static int bad(struct replay *rp, unsigned line, const char *fmt, ...)
@@ -197,6 +199,82 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	return 0;
 }
 
+/* The first effect of a trace must give the geometry: the table-page pool
+ * is made for the trace's granule. */
+static int begin_effects(struct replay *rp, const struct s2trace_event *ev)
+{
+	struct s2pt_geom g;
+	const char *why = "";
+
+	if (ev->effect.kind != S2T_EFF_VTCR)
+		return bad(rp, ev->line, "an effect trace starts with its vtcr effect");
+	if (s2pt_geom_from_vtcr(&g, ev->effect.value, &why))
+		return bad(rp, ev->line, "vtcr value=%#llx: %s", (unsigned long long)ev->effect.value, why);
+	rp->cfg.granule_shift = g.granule_shift;
+	/* The machine wants an IPA size KVM would use; the trace's own geometry
+	 * replaces it below. */
+	rp->cfg.ipa_bits = g.ipa_bits < 32 ? 32 : g.ipa_bits > 48 && g.granule_shift != 16 ? 48 : g.ipa_bits;
+	int ret = make_machine(rp, ev->line);
+	if (ret)
+		return ret;
+	if (s2hyp_effect_begin(rp->m, ev->effect.value, &why))
+		return bad(rp, ev->line, "vtcr: %s", why);
+	rp->effects = true;
+	return 0;
+}
+
+static int apply_effect(struct replay *rp, const struct s2trace_event *ev)
+{
+	const char *why = "";
+	int ret = 0;
+
+	switch (ev->effect.kind) {
+	case S2T_EFF_VTCR:
+		if (rp->res->events > 1)
+			return bad(rp, ev->line, "one vtcr per trace, as its first effect");
+		return 0;
+	case S2T_EFF_VTTBR:
+		ret = s2hyp_effect_vttbr(rp->m, ev->effect.value, &why);
+		rp->have_root = !ret;
+		break;
+	case S2T_EFF_ALLOC:
+		ret = s2hyp_effect_alloc(rp->m, ev->effect.pa, &why);
+		break;
+	case S2T_EFF_FREE:
+		ret = s2hyp_effect_free(rp->m, ev->effect.pa, &why);
+		break;
+	case S2T_EFF_PTE_WRITE:
+		if (!rp->have_root)
+			return bad(rp, ev->line, "pte-write before the vttbr effect");
+		ret = s2hyp_effect_pte_write(rp->m, ev->effect.pa, ev->effect.value,
+					     ev->effect.release, &why);
+		break;
+	case S2T_EFF_DSB:
+		s2hyp_effect_barrier(rp->m, (enum s2pt_barrier)ev->effect.op);
+		break;
+	case S2T_EFF_ISB:
+		s2hyp_effect_barrier(rp->m, S2PT_ISB);
+		break;
+	case S2T_EFF_TLBI:
+		s2hyp_effect_tlbi(rp->m, (enum s2pt_tlbi)ev->effect.op, ev->effect.ipa,
+				  ev->effect.level);
+		break;
+	case S2T_EFF_DC:
+	case S2T_EFF_IC:
+		ret = s2hyp_effect_cmo(rp->m, ev->effect.op, ev->effect.pa, ev->effect.size, &why);
+		break;
+	case S2T_EFF_PTE_READ:
+	case S2T_EFF_LOCK:
+	case S2T_EFF_UNLOCK:
+		/* Reads change nothing; the lock only matters to KVM's refcount
+		 * rule, which effect traces do not get. */
+		break;
+	}
+	if (ret)
+		return bad(rp, ev->line, "%s %s", "effect:", why);
+	return 0;
+}
+
 static const char *const fault_kinds[] = { "translation", "permission", "access-flag" };
 
 static void check_expect(struct replay *rp, const struct s2trace_event *ev)
@@ -315,11 +393,18 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 	default:
 		break;
 	}
-	if (!rp->m) {
+	if (ev->kind == S2T_EFFECT && !rp->m) {
+		int ret = begin_effects(rp, ev);
+		if (ret)
+			return ret;
+	} else if (!rp->m) {
 		int ret = make_machine(rp, ev->line);
 		if (ret)
 			return ret;
 	}
+	if ((ev->kind == S2T_EFFECT) != rp->effects &&
+	    (ev->kind == S2T_EFFECT || ev->kind == S2T_HOST || ev->kind == S2T_VCPU))
+		return bad(rp, ev->line, "a trace holds high-level events or effect events, not both");
 	rp->res->events++;
 	switch (ev->kind) {
 	case S2T_PHASE:
@@ -334,8 +419,7 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 		rp->res->mmio_events++;
 		return 0;
 	case S2T_EFFECT:
-		return bad(rp, ev->line, "effect events are not replayed by this version of s2emu "
-					 "(see the note in docs/trace-format.md)");
+		return apply_effect(rp, ev);
 	case S2T_EXPECT:
 		rp->res->events--;
 		run_chunk(rp);
@@ -375,6 +459,7 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 		res->stats = *st;
 		res->cfg = *s2hyp_config(rp.m);
 		res->geom_granule_shift = res->cfg.granule_shift;
+		res->effect_trace = rp.effects;
 		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
 			if (st->violations[r] && !res->expected_rule[r])
 				res->unexpected_rules++;
@@ -440,12 +525,17 @@ void s2trace_print_result(FILE *f, const struct s2trace_result *res)
 		return;
 	}
 	fault_totals(res, k);
-	fprintf(f, "%s: %llu events (%llu host, %llu vcpu, %llu mmio), %llu expectations; "
-		   "walker %s, %u vCPUs, %uK granule\n",
-		res->name, (unsigned long long)res->events, (unsigned long long)res->host_events,
-		(unsigned long long)res->vcpu_events, (unsigned long long)res->mmio_events,
-		(unsigned long long)res->expects, s2pt_variant_name(res->cfg.variant),
-		res->cfg.nr_vcpus, 1u << (res->cfg.granule_shift - 10));
+	if (res->effect_trace)
+		fprintf(f, "%s: %llu effect events, %llu expectations; an effect trace, %uK granule\n",
+			res->name, (unsigned long long)res->events, (unsigned long long)res->expects,
+			1u << (res->cfg.granule_shift - 10));
+	else
+		fprintf(f, "%s: %llu events (%llu host, %llu vcpu, %llu mmio), %llu expectations; "
+			   "walker %s, %u vCPUs, %uK granule\n",
+			res->name, (unsigned long long)res->events, (unsigned long long)res->host_events,
+			(unsigned long long)res->vcpu_events, (unsigned long long)res->mmio_events,
+			(unsigned long long)res->expects, s2pt_variant_name(res->cfg.variant),
+			res->cfg.nr_vcpus, 1u << (res->cfg.granule_shift - 10));
 	fprintf(f, "  faults:      %llu translation, %llu permission, %llu access-flag "
 		   "(%llu in another thread's map)\n",
 		(unsigned long long)k[0], (unsigned long long)k[1], (unsigned long long)k[2],
@@ -517,6 +607,7 @@ void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 		return;
 	}
 	fault_totals(res, k);
+	fprintf(f, ", \"effect_trace\": %s", res->effect_trace ? "true" : "false");
 	fprintf(f, ", \"result\": \"%s\", \"walker\": \"%s\", \"vcpus\": %u, \"granule\": %u, "
 		   "\"events\": %llu, \"host_events\": %llu, \"vcpu_events\": %llu, "
 		   "\"mmio_events\": %llu, \"faults\": {\"translation\": %llu, \"permission\": %llu, "

@@ -159,6 +159,7 @@ struct s2trace_result {
 	unsigned nr_violations;
 	struct s2hyp_violation *violations;	/* the first of each rule; owned */
 	unsigned geom_granule_shift;
+	bool effect_trace;		/* effect events, not high-level ones */
 };
 
 /* Replay one trace. Returns 0 (all held), 1 (an expectation failed or a
