@@ -1185,13 +1185,24 @@ int s2cache_cmo(struct s2cache *c, unsigned cpu, enum s2cache_op op, s2_pa_t pa,
 				return err;
 		return S2_OK;
 	}
+	/* Data-cache operations only act on resident lines: a 2M block or a
+	 * page without one has nothing to maintain, which makes a clean of a
+	 * 1G block cost what is resident in it, not 16M line look-ups. */
+	bool dc_only = op != S2CACHE_IC_IVAU;
 	for (uint64_t la = s2_align_down(a, c->line); la < end;) {
+		uint64_t bsize = (uint64_t)BLK_FRAMES << PAGE_SHIFT;
+		uint64_t bend = s2_align_down(la, bsize) + bsize;
+		const struct s2cache__blk *b = blk_find(c, la >> BLK_SHIFT);
+		if (!b || (dc_only && !b->cnt.v[CNT_RES])) {
+			la = bend;
+			continue;
+		}
 		uint64_t pend = s2_align_down(la, PAGE_SIZE) + PAGE_SIZE;
 		if (pend > end)
 			pend = end;
 		/* Untouched pages hold nothing to maintain. */
-		struct s2cache__frame *f = frame_find(c, la >> PAGE_SHIFT);
-		if (f)
+		struct s2cache__frame *f = b->fr[(la >> PAGE_SHIFT) % BLK_FRAMES];
+		if (f && (!dc_only || f->cnt.v[CNT_RES]))
 			for (; la < pend; la += c->line)
 				line_op(c, cpu, op, f, (la & (PAGE_SIZE - 1)) >> c->line_shift);
 		la = s2_align_up(pend, c->line);
