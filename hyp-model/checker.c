@@ -458,41 +458,84 @@ void s2hyp__check_refcounts(struct s2hyp *m)
 	m->touched_n = 0;
 }
 
+static void report_stale_after_unmap(struct s2hyp *m, unsigned i, const struct tlb_entry *e,
+				     uint64_t ipa, uint64_t size)
+{
+	s2hyp__violation(m, S2HYP_RULE_TLBI_AFTER_UNMAP, (int)i, e->ipa, e->oa, (s2_level_t)e->level,
+			 "after unmapping [%#llx, %#llx) vCPU %u's TLB still translates IPA %#llx -> "
+			 "PA %#llx (level %u)",
+			 (unsigned long long)ipa, (unsigned long long)(ipa + size), i,
+			 (unsigned long long)e->ipa, (unsigned long long)e->oa, e->level);
+}
+
 void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size)
 {
+	const struct s2pt_geom *g = &m->geom;
+	uint64_t page = s2pt_granule_size(g, S2_LEVEL_MAX);
+
 	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
 		const struct vcpu *v = &m->vcpus[i];
+		/* Probe every leaf position in the range when that is cheaper than
+		 * looking at every entry. */
+		if (size / page < v->tlb_n) {
+			for (s2_level_t l = g->min_block_level; l <= S2_LEVEL_MAX; l++) {
+				uint64_t gs = s2pt_granule_size(g, l);
+				if (!v->tlb_per_level[l])
+					continue;
+				for (uint64_t a = s2_align_down(ipa, gs); a < ipa + size; a += gs) {
+					int k = s2hyp__tlb_find(m, v, a, l);
+					if (k >= 0)
+						report_stale_after_unmap(m, i, &v->tlb[k], ipa, size);
+				}
+			}
+			continue;
+		}
 		for (unsigned k = 0; k < v->tlb_n; k++) {
 			const struct tlb_entry *e = &v->tlb[k];
 			if (e->ipa < ipa + size && ipa < e->ipa + e->size)
-				s2hyp__violation(m, S2HYP_RULE_TLBI_AFTER_UNMAP, (int)i, e->ipa, e->oa,
-						 (s2_level_t)e->level,
-						 "after unmapping [%#llx, %#llx) vCPU %u's TLB still "
-						 "translates IPA %#llx -> PA %#llx (level %u)",
-						 (unsigned long long)ipa, (unsigned long long)(ipa + size),
-						 i, (unsigned long long)e->ipa,
-						 (unsigned long long)e->oa, e->level);
+				report_stale_after_unmap(m, i, e, ipa, size);
 		}
 	}
 }
 
+static void conflict(struct s2hyp *m, const struct vcpu *v, const struct tlb_entry *t,
+		     const struct tlb_entry *e)
+{
+	bool same_map = t->oa - t->ipa == e->oa - e->ipa;
+	uint8_t mt = S2PT_PROT_DEVICE | S2PT_PROT_NC;
+	if (t->size == e->size && same_map && (t->prot & mt) == (e->prot & mt))
+		return;
+	s2hyp__violation(m, S2HYP_RULE_TLB_CONFLICT, (int)v->id, e->ipa, e->oa, (s2_level_t)e->level,
+			 "vCPU %u's TLB holds IPA %#llx -> PA %#llx (%s) and now also "
+			 "IPA %#llx -> PA %#llx (%s)",
+			 v->id, (unsigned long long)t->ipa, (unsigned long long)t->oa,
+			 t->size >= (1ull << 21) ? "block" : "page",
+			 (unsigned long long)e->ipa, (unsigned long long)e->oa,
+			 e->size >= (1ull << 21) ? "block" : "page");
+}
+
 void s2hyp__check_tlb_fill(struct s2hyp *m, struct vcpu *v, const struct tlb_entry *e)
 {
+	const struct s2pt_geom *g = &m->geom;
+	bool smaller = false;
+
+	/* Entries as large or larger than the new one that contain it. */
+	for (s2_level_t l = g->min_block_level; l <= (s2_level_t)e->level; l++) {
+		if (!v->tlb_per_level[l])
+			continue;
+		int k = s2hyp__tlb_find(m, v, s2_align_down(e->ipa, s2pt_granule_size(g, l)), l);
+		if (k >= 0)
+			conflict(m, v, &v->tlb[k], e);
+	}
+	for (s2_level_t l = (s2_level_t)(e->level + 1); l <= S2_LEVEL_MAX; l++)
+		smaller |= v->tlb_per_level[l] != 0;
+	if (!smaller)
+		return;
+	/* Smaller entries inside a new block. */
 	for (unsigned k = 0; k < v->tlb_n; k++) {
 		const struct tlb_entry *t = &v->tlb[k];
-		if (!(t->ipa < e->ipa + e->size && e->ipa < t->ipa + t->size))
-			continue;
-		bool same_map = t->oa - t->ipa == e->oa - e->ipa;
-		uint8_t mt = S2PT_PROT_DEVICE | S2PT_PROT_NC;
-		if (t->size != e->size || !same_map || (t->prot & mt) != (e->prot & mt))
-			s2hyp__violation(m, S2HYP_RULE_TLB_CONFLICT, (int)v->id, e->ipa, e->oa,
-					 (s2_level_t)e->level,
-					 "vCPU %u's TLB holds IPA %#llx -> PA %#llx (%s) and now also "
-					 "IPA %#llx -> PA %#llx (%s)",
-					 v->id, (unsigned long long)t->ipa, (unsigned long long)t->oa,
-					 t->size >= (1ull << 21) ? "block" : "page",
-					 (unsigned long long)e->ipa, (unsigned long long)e->oa,
-					 e->size >= (1ull << 21) ? "block" : "page");
+		if (t->size < e->size && t->ipa - e->ipa < e->size)
+			conflict(m, v, t, e);
 	}
 }
 

@@ -42,6 +42,8 @@ void s2hyp__fail(struct s2hyp *m, const char *fmt, ...)
 	m->stopped = true;
 }
 
+static void tidx_free(struct tidx *t);
+
 uint64_t s2hyp__host_cpu(const struct s2hyp *m)
 {
 	return m->cfg.nr_vcpus;
@@ -217,6 +219,8 @@ void s2hyp_delete(struct s2hyp *m)
 		free(m->vcpus[i].prog);
 		free(m->vcpus[i].tlb);
 		free(m->vcpus[i].wc);
+		tidx_free(&m->vcpus[i].tlb_idx);
+		tidx_free(&m->vcpus[i].wc_idx);
 	}
 	for (unsigned i = 0; i < m->nr_slots; i++)
 		free(m->slots[i].dirty);
@@ -421,24 +425,143 @@ static bool grow(void **arr, unsigned *cap, size_t elem, unsigned need)
 	return true;
 }
 
-static struct tlb_entry *tlb_lookup(struct vcpu *v, uint64_t ipa)
+static uint32_t tidx_slot(const struct tidx *t, uint64_t key)
 {
-	for (unsigned i = 0; i < v->tlb_n; i++) {
-		struct tlb_entry *e = &v->tlb[i];
-		if (ipa - e->ipa < e->size)
-			return e;
+	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (t->cap - 1);
+}
+
+static int tidx_get(const struct tidx *t, uint64_t key)
+{
+	if (!t->cap)
+		return -1;
+	for (uint32_t i = tidx_slot(t, key);; i = (i + 1) & (t->cap - 1)) {
+		if (!t->keys[i])
+			return -1;
+		if (t->keys[i] == key)
+			return (int)t->vals[i];
+	}
+}
+
+static bool tidx_put(struct tidx *t, uint64_t key, uint32_t val)
+{
+	if ((t->n + 1) * 2 > t->cap) {
+		uint32_t ncap = t->cap ? t->cap * 2 : 64;
+		uint64_t *keys = calloc(ncap, sizeof(*keys));
+		uint32_t *vals = malloc(ncap * sizeof(*vals));
+		if (!keys || !vals) {
+			free(keys);
+			free(vals);
+			return false;
+		}
+		struct tidx old = *t;
+		*t = (struct tidx){ keys, vals, ncap, 0 };
+		for (uint32_t i = 0; i < old.cap; i++)
+			if (old.keys[i])
+				tidx_put(t, old.keys[i], old.vals[i]);
+		free(old.keys);
+		free(old.vals);
+	}
+	uint32_t i = tidx_slot(t, key);
+	while (t->keys[i] && t->keys[i] != key)
+		i = (i + 1) & (t->cap - 1);
+	if (!t->keys[i])
+		t->n++;
+	t->keys[i] = key;
+	t->vals[i] = val;
+	return true;
+}
+
+static void tidx_del(struct tidx *t, uint64_t key)
+{
+	if (!t->cap)
+		return;
+	uint32_t i = tidx_slot(t, key);
+	while (t->keys[i] != key) {
+		if (!t->keys[i])
+			return;
+		i = (i + 1) & (t->cap - 1);
+	}
+	/* Backward shift: move later members of the probe run into the hole. */
+	for (uint32_t j = (i + 1) & (t->cap - 1); t->keys[j]; j = (j + 1) & (t->cap - 1)) {
+		uint32_t home = tidx_slot(t, t->keys[j]);
+		if (((j - home) & (t->cap - 1)) >= ((j - i) & (t->cap - 1))) {
+			t->keys[i] = t->keys[j];
+			t->vals[i] = t->vals[j];
+			i = j;
+		}
+	}
+	t->keys[i] = 0;
+	t->n--;
+}
+
+static void tidx_clear(struct tidx *t)
+{
+	if (t->cap)
+		memset(t->keys, 0, t->cap * sizeof(*t->keys));
+	t->n = 0;
+}
+
+static void tidx_free(struct tidx *t)
+{
+	free(t->keys);
+	free(t->vals);
+	*t = (struct tidx){ 0 };
+}
+
+static uint64_t entry_key(uint64_t ipa, s2_level_t level)
+{
+	return ipa | (uint64_t)(level + 1);
+}
+
+int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_aligned,
+		    s2_level_t level)
+{
+	(void)m;
+	return tidx_get(&v->tlb_idx, entry_key(ipa_aligned, level));
+}
+
+/* One probe per level a leaf can sit at. */
+struct tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa)
+{
+	const struct s2pt_geom *g = &m->geom;
+	for (s2_level_t l = S2_LEVEL_MAX; l >= g->min_block_level; l--) {
+		if (!v->tlb_per_level[l])
+			continue;
+		int i = s2hyp__tlb_find(m, v, s2_align_down(ipa, s2pt_granule_size(g, l)), l);
+		if (i >= 0)
+			return &v->tlb[i];
 	}
 	return NULL;
 }
 
 static void tlb_remove(struct vcpu *v, unsigned i)
 {
-	v->tlb[i] = v->tlb[--v->tlb_n];
+	struct tlb_entry *e = &v->tlb[i];
+	tidx_del(&v->tlb_idx, entry_key(e->ipa, (s2_level_t)e->level));
+	v->tlb_per_level[e->level]--;
+	if (i != --v->tlb_n) {
+		v->tlb[i] = v->tlb[v->tlb_n];
+		tidx_put(&v->tlb_idx, entry_key(v->tlb[i].ipa, (s2_level_t)v->tlb[i].level), i);
+	}
 }
 
 static void wc_remove(struct vcpu *v, unsigned i)
 {
-	v->wc[i] = v->wc[--v->wc_n];
+	struct wc_entry *e = &v->wc[i];
+	tidx_del(&v->wc_idx, entry_key(e->ipa, e->level));
+	if (i != --v->wc_n) {
+		v->wc[i] = v->wc[v->wc_n];
+		tidx_put(&v->wc_idx, entry_key(v->wc[i].ipa, v->wc[i].level), i);
+	}
+}
+
+static void tlb_clear(struct vcpu *v)
+{
+	v->tlb_n = 0;
+	memset(v->tlb_per_level, 0, sizeof(v->tlb_per_level));
+	tidx_clear(&v->tlb_idx);
+	v->wc_n = 0;
+	tidx_clear(&v->wc_idx);
 }
 
 /* Whether a TLBI by IPA hits an entry covering [ipa0, ipa0 + size). The
@@ -458,19 +581,30 @@ static bool tlbi_hits(enum s2pt_tlbi op, uint64_t ipa, uint64_t e_ipa, uint64_t 
 	return false;
 }
 
-static void tlbi_vcpu(struct vcpu *v, enum s2pt_tlbi op, uint64_t ipa)
+static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, uint64_t ipa)
 {
-	for (unsigned i = 0; i < v->tlb_n;) {
-		if (tlbi_hits(op, ipa, v->tlb[i].ipa, v->tlb[i].size))
-			tlb_remove(v, i);
-		else
-			i++;
+	const struct s2pt_geom *g = &m->geom;
+
+	if (op == S2PT_TLBI_VMALLS12E1IS) {
+		tlb_clear(v);
+		return;
 	}
-	for (unsigned i = 0; i < v->wc_n;) {
-		if (tlbi_hits(op, ipa, v->wc[i].ipa, v->wc[i].size))
-			wc_remove(v, i);
-		else
-			i++;
+	if (!tlbi_hits(op, ipa, ipa, 1))
+		return;
+	/* By IPA: the leaf translating ipa at each size, and the cached table
+	 * descriptors on its path. */
+	for (s2_level_t l = g->min_block_level; l <= S2_LEVEL_MAX; l++) {
+		if (!v->tlb_per_level[l])
+			continue;
+		int i = s2hyp__tlb_find(m, v, s2_align_down(ipa, s2pt_granule_size(g, l)), l);
+		if (i >= 0)
+			tlb_remove(v, (unsigned)i);
+	}
+	for (s2_level_t l = (s2_level_t)(g->start_level + 1); l <= S2_LEVEL_MAX && v->wc_n; l++) {
+		uint64_t size = s2pt_granule_size(g, (s2_level_t)(l - 1));
+		int i = tidx_get(&v->wc_idx, entry_key(s2_align_down(ipa, size), l));
+		if (i >= 0)
+			wc_remove(v, (unsigned)i);
 	}
 }
 
@@ -489,7 +623,7 @@ void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa)
 		/* A local TLBI runs on the faulting vCPU's physical CPU. */
 		if (local && (int)i != m->op_thread)
 			continue;
-		tlbi_vcpu(&m->vcpus[i], op, ipa);
+		tlbi_vcpu(m, &m->vcpus[i], op, ipa);
 	}
 	if (local)
 		return;
@@ -522,7 +656,7 @@ void s2hyp__dsb_complete(struct s2hyp *m)
 		const struct pending_tlbi *p = &m->pending[k];
 		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
 			struct vcpu *v = &m->vcpus[i];
-			tlbi_vcpu(v, p->op, p->ipa);
+			tlbi_vcpu(m, v, p->op, p->ipa);
 			if ((v->state == V_WALK || v->state == V_FILL) && walk_hit_by(&m->geom, &v->walk, p)) {
 				v->state = V_READY;
 				m->stats.vcpu[i].walk_restarts++;
@@ -560,12 +694,15 @@ static void walk_start(struct s2hyp *m, struct vcpu *v, struct hw_walk *w, uint6
 	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, s2_pa(w->table_pa));
 	w->table_gen = pg ? pg->gen : 0;
 	/* Start from the deepest cached table for this address. */
-	for (unsigned i = 0; i < v->wc_n; i++) {
-		const struct wc_entry *e = &v->wc[i];
-		if (ipa - e->ipa < e->size && e->level > w->level) {
+	for (s2_level_t l = S2_LEVEL_MAX; l > g->start_level && v->wc_n; l--) {
+		uint64_t size = s2pt_granule_size(g, (s2_level_t)(l - 1));
+		int i = tidx_get(&v->wc_idx, entry_key(s2_align_down(ipa, size), l));
+		if (i >= 0) {
+			const struct wc_entry *e = &v->wc[i];
 			w->level = e->level;
 			w->table_pa = e->table_pa;
 			w->table_gen = e->gen;
+			break;
 		}
 	}
 	if (!speculative)
@@ -616,12 +753,15 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 		uint64_t size = s2pt_granule_size(g, w->level);
 		if (grow((void **)&v->wc, &v->wc_cap, sizeof(*v->wc), v->wc_n + 1)) {
 			/* One cached descriptor per table: replace an older one. */
-			unsigned i;
-			for (i = 0; i < v->wc_n; i++)
-				if (v->wc[i].ipa == s2_align_down(w->ipa, size) && v->wc[i].size == size)
-					break;
-			if (i == v->wc_n)
-				v->wc_n++;
+			uint64_t key = entry_key(s2_align_down(w->ipa, size), (s2_level_t)(w->level + 1));
+			int i = tidx_get(&v->wc_idx, key);
+			if (i < 0) {
+				i = (int)v->wc_n++;
+				if (!tidx_put(&v->wc_idx, key, (uint32_t)i)) {
+					s2hyp__fail(m, "out of memory");
+					return WALK_ABORT;
+				}
+			}
 			v->wc[i] = (struct wc_entry){
 				.ipa = s2_align_down(w->ipa, size), .size = size, .table_pa = next,
 				.gen = npg ? npg->gen : 0, .level = (s2_level_t)(w->level + 1),
@@ -649,12 +789,10 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 		.prot = prot_of_leaf(m, w->leaf),
 	};
 	/* The same translation again replaces itself. */
-	for (unsigned i = 0; i < v->tlb_n; i++) {
-		struct tlb_entry *t = &v->tlb[i];
-		if (t->ipa == e.ipa && t->size == e.size && t->oa == e.oa) {
-			t->prot = e.prot;
-			return;
-		}
+	int same = s2hyp__tlb_find(m, v, e.ipa, (s2_level_t)e.level);
+	if (same >= 0 && v->tlb[same].oa == e.oa) {
+		v->tlb[same].prot = e.prot;
+		return;
 	}
 	if (m->cfg.check)
 		s2hyp__check_tlb_fill(m, v, &e);
@@ -662,7 +800,18 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 		s2hyp__fail(m, "out of memory");
 		return;
 	}
-	v->tlb[v->tlb_n++] = e;
+	if (same >= 0) {
+		/* Another translation of the same range (reported as a conflict
+		 * above): it takes the old one's place. */
+		v->tlb[same] = e;
+	} else {
+		if (!tidx_put(&v->tlb_idx, entry_key(e.ipa, (s2_level_t)e.level), v->tlb_n)) {
+			s2hyp__fail(m, "out of memory");
+			return;
+		}
+		v->tlb[v->tlb_n++] = e;
+		v->tlb_per_level[e.level]++;
+	}
 	m->stats.vcpu[v->id].tlb_fills++;
 	s2hyp__event(m, (int)v->id, EV_TLB_FILL, e.ipa, e.oa, (unsigned)e.level, 0);
 }
@@ -775,7 +924,7 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 	switch (v->state) {
 	case V_READY:
 	case V_ACCESS: {
-		struct tlb_entry *e = tlb_lookup(v, o->ipa);
+		struct tlb_entry *e = s2hyp__tlb_lookup(m, v, o->ipa);
 		if (e) {
 			if (!allowed(e->prot, o->access)) {
 				take_fault(m, v, FAULT_PERMISSION, (s2_level_t)e->level);
@@ -805,6 +954,17 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 			take_fault(m, v, FAULT_TRANSLATION, v->walk.leaf_level);
 			return;
 		case WALK_ABORT:
+			/* The walk read a freed page (reported): retry, but not
+			 * forever when a live entry still points there. */
+			if (++v->faults_this_access > m->cfg.max_faults_per_access) {
+				snprintf(m->error, sizeof(m->error),
+					 "vCPU %u: the walk for IPA %#llx read a freed table page %u times",
+					 v->id, (unsigned long long)o->ipa,
+					 m->cfg.max_faults_per_access);
+				m->outcome = S2HYP_LIVELOCK;
+				m->stopped = true;
+				return;
+			}
 			v->state = V_READY;
 			return;
 		}

@@ -61,6 +61,16 @@ struct wc_entry {
 	s2_level_t level;	/* level of the table pointed to */
 };
 
+/* An index from a key (an aligned address with a level in its low bits) to
+ * a position in an entry array: open addressing, linear probing, deletion
+ * by backward shift. Keys are never 0. */
+struct tidx {
+	uint64_t *keys;
+	uint32_t *vals;
+	uint32_t cap;		/* a power of two, or 0 */
+	uint32_t n;
+};
+
 enum vcpu_state {
 	V_READY,		/* the next program item may start */
 	V_WALK,			/* a hardware walk is in progress */
@@ -96,8 +106,11 @@ struct vcpu {
 	unsigned faults_this_access;
 	struct tlb_entry *tlb;
 	unsigned tlb_n, tlb_cap;
+	struct tidx tlb_idx;		/* (ipa | level + 1) -> tlb[] position */
+	unsigned tlb_per_level[S2_LEVEL_MAX + 1];
 	struct wc_entry *wc;
 	unsigned wc_n, wc_cap;
+	struct tidx wc_idx;		/* (ipa | level + 1) -> wc[] position */
 	unsigned prefetch_rr;
 	struct s2hyp_event hist[S2HYP_HISTORY];
 	unsigned hist_n;	/* total events recorded (ring index = n % HISTORY) */
@@ -232,6 +245,11 @@ struct slot *s2hyp__slot_of_ipa(struct s2hyp *m, uint64_t ipa);
 struct slot *s2hyp__slot_of_hva(struct s2hyp *m, uint64_t hva);
 uint64_t s2hyp__host_cpu(const struct s2hyp *m);
 void s2hyp__fail(struct s2hyp *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The TLB entry of v that translates ipa, or NULL; a TLB entry's key. */
+struct tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa);
+int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_aligned,
+		    s2_level_t level);
 
 /* mmops.c */
 extern const struct s2pt_mm_ops s2hyp__mm_ops;
