@@ -149,6 +149,14 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 		return S2_ENOMEM;
 	}
 	m->cfg = *cfg;
+	/* hyp or host, a step per vCPU, and the background choices. */
+	m->choices_cap = 2 + 3 * cfg->nr_vcpus + 1;
+	m->choices = calloc(m->choices_cap, sizeof(*m->choices));
+	if (!m->choices) {
+		free(m);
+		*why = "out of memory";
+		return S2_ENOMEM;
+	}
 	if (!m->cfg.max_faults_per_access)
 		m->cfg.max_faults_per_access = 16;
 	m->geom = g;
@@ -1045,10 +1053,11 @@ static bool vcpu_enabled(const struct s2hyp *m, const struct vcpu *v, unsigned m
 	return false;
 }
 
-static void push_choice(struct s2hyp *m, unsigned *n, enum s2hyp_choice_kind k, unsigned vcpu)
+/* The list is sized at creation for every choice that can be enabled at
+ * once: no check on the hot path. */
+static inline void push_choice(struct s2hyp *m, unsigned *n, enum s2hyp_choice_kind k,
+			       unsigned vcpu)
 {
-	if (!grow((void **)&m->choices, &m->choices_cap, sizeof(*m->choices), *n + 1))
-		return;
 	m->choices[(*n)++] = (struct s2hyp_choice){ (uint8_t)k, (uint8_t)vcpu, 0 };
 }
 

@@ -137,6 +137,7 @@ struct ghost_page {
 	bool touched;			/* changed under the current lock: check refcount */
 	bool root;
 	s2_level_t level;
+	int32_t counted;		/* counted entries (KVM's convention), kept per store */
 	uint64_t ipa;			/* base IPA the page translates */
 	struct ghost_pte *ptes;		/* lazily allocated, one per entry */
 };
