@@ -9,7 +9,8 @@
 #include "common/s2_bits.h"
 #include "traces/s2trace.h"
 
-#define MAX_WORDS 64
+/* A schedule line holds up to S2TRACE_MAX_SCHEDULE_LINE choices after its keyword. */
+#define MAX_WORDS (S2TRACE_MAX_SCHEDULE_LINE + 1)
 #define MAX_LINE 65536
 
 struct word {
@@ -133,7 +134,7 @@ static int read_line(struct s2trace_reader *r)
 	int c;
 
 	for (;;) {
-		c = getc(r->f);
+		c = getc_unlocked(r->f);	/* one reader per stream: no locking per byte */
 		if (c == EOF && n == 0 && feof(r->f))
 			return 0;
 		if (c == EOF || c == '\n')
@@ -217,8 +218,16 @@ static int parse_num(struct s2trace_reader *r, const char *key, const char *s, u
 	char *end;
 	if (!s || !*s || *s == '-' || *s == '+')
 		return fail(r, "%s needs a number", key);
+	/* Decimal unless 0x: base 0 would read a leading zero as octal, and a
+	 * bare suffix ("K") has no digit at all. */
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	const char *digits = hex ? s + 2 : s;
+	size_t ndigits = strspn(digits, hex ? "0123456789abcdefABCDEF" : "0123456789");
 	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
+	unsigned long long v = strtoull(digits, &end, hex ? 16 : 10);
+	/* strtoull would also take a second 0x after the first. */
+	if (!ndigits || end != digits + ndigits)
+		return fail(r, "%s=%s: not a number", key, s);
 	if (errno)
 		return fail(r, "%s=%s: number too large", key, s);
 	unsigned shift = 0;
@@ -332,10 +341,10 @@ static int parse_config(struct s2trace_reader *r, struct s2trace_event *ev)
 		*given |= S2T_CFG_GRANULE;
 	}
 	v = c->ipa_bits;
+	if (find(r, "ipa-bits"))
+		*given |= S2T_CFG_IPA_BITS;
 	if ((ret = num(r, "ipa-bits", false, 32, 52, &v)))
 		return ret;
-	if (v != c->ipa_bits)
-		*given |= S2T_CFG_IPA_BITS;
 	c->ipa_bits = (unsigned)v;
 	v = 0;
 	if ((ret = num(r, "vcpus", false, 1, S2HYP_MAX_VCPUS, &v)))
