@@ -325,6 +325,7 @@ int s2hyp_set_host_program(struct s2hyp *m, const struct s2hyp_host_op *ops, siz
 	m->host_prog = copy;
 	m->host_n = n;
 	m->host_pc = 0;
+	m->minp_valid = false;
 	return 0;
 }
 
@@ -384,6 +385,7 @@ int s2hyp_set_vcpu_program(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vc
 	v->nprog = n;
 	v->pc = 0;
 	v->state = n ? V_READY : V_DONE;
+	m->minp_valid = false;
 	return 0;
 }
 
@@ -854,8 +856,9 @@ static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2
 		vs->faults_in_window++;
 }
 
-static void finish_item(struct vcpu *v)
+static void finish_item(struct s2hyp *m, struct vcpu *v)
 {
+	m->minp_valid = false;
 	v->pc++;
 	v->faults_this_access = 0;
 	v->state = v->pc < v->nprog ? V_READY : V_DONE;
@@ -920,7 +923,7 @@ static void do_access(struct s2hyp *m, struct vcpu *v, const struct tlb_entry *e
 	if (ret)
 		s2hyp__fail(m, "memory access at PA %#llx failed: %s", (unsigned long long)pa,
 			    s2_err_msg(ret));
-	finish_item(v);
+	finish_item(m, v);
 }
 
 /* The next step of a vCPU's current item: lookup+access, or one walk step,
@@ -992,7 +995,7 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 		}
 		if (s2hyp__handle_fault(m, v)) {
 			m->stats.vcpu[v->id].mmio++;
-			finish_item(v);
+			finish_item(m, v);
 		} else if (v->state == V_FAULT) {
 			v->state = V_READY;
 		}
@@ -1023,8 +1026,11 @@ static void prefetch(struct s2hyp *m, struct vcpu *v, uint64_t ipa)
 /* Scheduling                                                          */
 /* ------------------------------------------------------------------ */
 
-static unsigned min_phase(const struct s2hyp *m)
+static unsigned min_phase(struct s2hyp *m)
 {
+	/* Only finishing an item (or loading programs) changes it. */
+	if (m->minp_valid)
+		return m->minp;
 	unsigned p = ~0u;
 	if (m->host_pc < m->host_n && m->host_prog[m->host_pc].phase < p)
 		p = m->host_prog[m->host_pc].phase;
@@ -1033,6 +1039,8 @@ static unsigned min_phase(const struct s2hyp *m)
 		if (v->pc < v->nprog && v->prog[v->pc].phase < p)
 			p = v->prog[v->pc].phase;
 	}
+	m->minp = p;
+	m->minp_valid = true;
 	return p;
 }
 
@@ -1159,6 +1167,7 @@ static void exec_choice(struct s2hyp *m, const struct s2hyp_choice *c)
 		const struct s2hyp_host_op *op = &m->host_prog[m->host_pc];
 		s2hyp__run_host_op(m, op);
 		m->host_pc++;
+		m->minp_valid = false;
 		return;
 	}
 	case S2HYP_CH_VCPU:

@@ -195,6 +195,8 @@ struct s2hyp {
 	int op_thread;
 	uint64_t op_ipa, op_size;
 
+	unsigned minp;			/* lowest phase of an unfinished item */
+	bool minp_valid;
 	const struct s2hyp_strategy *st;
 	uint64_t step;
 	uint64_t tlbi_seq;		/* TLBIs issued so far */
