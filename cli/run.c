@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "common/s2_text.h"
 #include "hyp-model/s2hyp_scenario.h"
 #include "traces/s2trace.h"
 
@@ -80,14 +81,7 @@ static void add_run(struct totals *t, struct s2hyp *m, enum s2hyp_outcome o, uin
 
 static const char *size_name(const struct s2pt_geom *g, unsigned idx, char *buf, size_t n)
 {
-	uint64_t size = s2pt_granule_size(g, (s2_level_t)(idx - 1));
-	if (size >= 1ull << 30)
-		snprintf(buf, n, "%lluG", (unsigned long long)(size >> 30));
-	else if (size >= 1ull << 20)
-		snprintf(buf, n, "%lluM", (unsigned long long)(size >> 20));
-	else
-		snprintf(buf, n, "%lluK", (unsigned long long)(size >> 10));
-	return buf;
+	return s2_size_name(s2pt_granule_size(g, (s2_level_t)(idx - 1)), buf, n);
 }
 
 static void print_text(const struct totals *t, const char *name, const struct s2hyp_config *cfg,

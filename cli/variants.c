@@ -2,21 +2,12 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/s2_text.h"
 #include "walker/s2pt.h"
 
 void cli_json_string(const char *s)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
+	s2_json_string(stdout, s);
 }
 
 int cli_variants(int argc, char **argv)

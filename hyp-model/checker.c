@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/s2_bits.h"
+#include "common/s2_text.h"
 #include "hyp-model/s2hyp_internal.h"
 
 struct rule_info {
@@ -64,14 +65,8 @@ void s2hyp__violation(struct s2hyp *m, enum s2hyp_rule rule, int thread, uint64_
 		m->stopped = true;
 	if (m->stats.violations[rule] > 1)
 		return;	/* the first of each rule carries the report */
-	if (m->viol_n == m->viol_cap) {
-		unsigned ncap = m->viol_cap ? m->viol_cap * 2 : 4;
-		void *p = realloc(m->viol, ncap * sizeof(*m->viol));
-		if (!p)
-			return;
-		m->viol = p;
-		m->viol_cap = ncap;
-	}
+	if (!s2hyp__grow((void **)&m->viol, &m->viol_cap, sizeof(*m->viol), m->viol_n + 1))
+		return;
 	struct s2hyp_violation *v = &m->viol[m->viol_n++];
 	memset(v, 0, sizeof(*v));
 	v->rule = rule;
@@ -143,7 +138,7 @@ void s2hyp__checker_free(struct s2hyp *m)
 	free(m->ghost);
 	free(m->unclean);
 	free(m->touched);
-	free(m->hpages);
+	s2hyp__map_free(&m->hpages);
 }
 
 void s2hyp__touch(struct s2hyp *m, uint64_t idx)
@@ -151,14 +146,9 @@ void s2hyp__touch(struct s2hyp *m, uint64_t idx)
 	struct ghost_page *gp = s2hyp__ghost(m, idx);
 	if (!gp || gp->touched)
 		return;
-	if (m->touched_n == m->touched_cap) {
-		unsigned ncap = m->touched_cap ? m->touched_cap * 2 : 64;
-		void *p = realloc(m->touched, ncap * sizeof(*m->touched));
-		if (!p)
-			return;
-		m->touched = p;
-		m->touched_cap = ncap;
-	}
+	if (!s2hyp__grow((void **)&m->touched, &m->touched_cap, sizeof(*m->touched),
+			 m->touched_n + 1))
+		return;
 	gp->touched = true;
 	m->touched[m->touched_n++] = idx;
 }
@@ -190,14 +180,9 @@ static bool bbm_differs(const struct s2hyp *m, s2_pte_t a, s2_pte_t b, s2_level_
 
 static void add_unclean(struct s2hyp *m, uint64_t pidx, unsigned idx)
 {
-	if (m->unclean_n == m->unclean_cap) {
-		unsigned ncap = m->unclean_cap ? m->unclean_cap * 2 : 64;
-		void *p = realloc(m->unclean, ncap * sizeof(*m->unclean));
-		if (!p)
-			return;
-		m->unclean = p;
-		m->unclean_cap = ncap;
-	}
+	if (!s2hyp__grow((void **)&m->unclean, &m->unclean_cap, sizeof(*m->unclean),
+			 m->unclean_n + 1))
+		return;
 	m->unclean[m->unclean_n++] = (struct unclean){ pidx, idx, 0 };
 }
 
@@ -590,14 +575,13 @@ void s2hyp__check_leaks(struct s2hyp *m)
 {
 	struct leak_scan ls = { m, 0 };
 	s2hyp_pool_for_each_live(m->pool, leak_page, &ls);
-	for (uint64_t i = 0; i < m->hpages_cap; i++) {
-		const struct host_page *h = &m->hpages[i];
-		if (h->pfn && h->refcount)
-			s2hyp__violation(m, S2HYP_RULE_LEAK, HOST_THREAD, 0, h->pfn << 12, -1,
-					 "host page %#llx still holds %d reference(s) taken by the "
-					 "fault handler after the VM was destroyed",
-					 (unsigned long long)(h->pfn << 12), h->refcount);
-	}
+	uint32_t pos = 0;
+	uint64_t pfn, refs;
+	while (s2hyp__map_next(&m->hpages, &pos, &pfn, &refs))
+		s2hyp__violation(m, S2HYP_RULE_LEAK, HOST_THREAD, 0, pfn << 12, -1,
+				 "host page %#llx still holds %llu reference(s) taken by the "
+				 "fault handler after the VM was destroyed",
+				 (unsigned long long)(pfn << 12), (unsigned long long)refs);
 }
 
 /* ------------------------------------------------------------------ */
@@ -711,27 +695,12 @@ void s2hyp_print_violation(FILE *f, const struct s2hyp_violation *v)
 	}
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 void s2hyp_print_violation_json(FILE *f, const struct s2hyp_violation *v)
 {
 	char buf[160];
 
 	fprintf(f, "{\"rule\": ");
-	json_str(f, s2hyp_rule_name(v->rule));
+	s2_json_string(f, s2hyp_rule_name(v->rule));
 	fprintf(f, ", \"step\": %llu, \"thread\": ", (unsigned long long)v->step);
 	if (v->thread < 0)
 		fprintf(f, "\"hypervisor\"");
@@ -739,7 +708,7 @@ void s2hyp_print_violation_json(FILE *f, const struct s2hyp_violation *v)
 		fprintf(f, "\"vcpu%d\"", v->thread);
 	fprintf(f, ", \"ipa\": \"%#llx\", \"pa\": \"%#llx\", \"level\": %d, \"detail\": ",
 		(unsigned long long)v->ipa, (unsigned long long)v->pa, v->level);
-	json_str(f, v->detail);
+	s2_json_string(f, v->detail);
 	fprintf(f, ", \"events\": {");
 	bool first = true;
 	for (unsigned t = 0; t <= S2HYP_MAX_VCPUS + 1; t++) {
@@ -756,7 +725,7 @@ void s2hyp_print_violation_json(FILE *f, const struct s2hyp_violation *v)
 			format_event(buf, sizeof(buf), &v->events[t][i]);
 			fprintf(f, "%s{\"step\": %llu, \"event\": ", i ? ", " : "",
 				(unsigned long long)v->events[t][i].step);
-			json_str(f, buf);
+			s2_json_string(f, buf);
 			fputc('}', f);
 		}
 		fputc(']', f);

@@ -12,47 +12,12 @@
 #include "common/s2_bits.h"
 #include "hyp-model/s2hyp_internal.h"
 
-static uint64_t hash(uint64_t tpn)
-{
-	return tpn * 0x9e3779b97f4a7c15ull;
-}
-
-static struct effect_map *emap_slot(struct s2hyp *m, uint64_t tpn)
-{
-	if (!m->emap_cap)
-		return NULL;
-	uint64_t j = hash(tpn) & (m->emap_cap - 1);
-	while (m->emap[j].tpn && m->emap[j].tpn != tpn + 1)
-		j = (j + 1) & (m->emap_cap - 1);
-	return &m->emap[j];
-}
-
-static bool emap_grow(struct s2hyp *m)
-{
-	if ((m->emap_n + 1) * 2 <= m->emap_cap)
-		return true;
-	uint64_t ncap = m->emap_cap ? m->emap_cap * 2 : 256;
-	struct effect_map *n = calloc(ncap, sizeof(*n));
-	if (!n)
-		return false;
-	for (uint64_t i = 0; i < m->emap_cap; i++) {
-		if (!m->emap[i].tpn)
-			continue;
-		uint64_t j = hash(m->emap[i].tpn - 1) & (ncap - 1);
-		while (n[j].tpn)
-			j = (j + 1) & (ncap - 1);
-		n[j] = m->emap[i];
-	}
-	free(m->emap);
-	m->emap = n;
-	m->emap_cap = ncap;
-	return true;
-}
-
+/* Keys are page numbers + 1: page 0 is a valid trace address. */
 static void *page_of(struct s2hyp *m, uint64_t pa)
 {
-	struct effect_map *e = emap_slot(m, pa >> m->geom.granule_shift);
-	return e && e->tpn ? e->page : NULL;
+	uint64_t v;
+	return s2hyp__map_get(&m->emap, (pa >> m->geom.granule_shift) + 1, &v) ?
+		(void *)(uintptr_t)v : NULL;
 }
 
 int s2hyp_effect_begin(struct s2hyp *m, uint64_t vtcr, const char **why)
@@ -84,20 +49,15 @@ int s2hyp_effect_alloc(struct s2hyp *m, uint64_t pa, const char **why)
 		*why = "alloc of a page that is already a live table page";
 		return S2_EINVAL;
 	}
-	if (!emap_grow(m)) {
-		*why = "out of memory";
-		return S2_ENOMEM;
-	}
 	void *p = s2hyp__mm_ops.zalloc_page(m);
 	if (!p) {
 		*why = "the table-page pool is exhausted";
 		return S2_ENOMEM;
 	}
-	struct effect_map *e = emap_slot(m, pa >> m->geom.granule_shift);
-	if (!e->tpn)
-		m->emap_n++;
-	e->tpn = (pa >> m->geom.granule_shift) + 1;
-	e->page = p;
+	if (!s2hyp__map_put(&m->emap, (pa >> m->geom.granule_shift) + 1, (uintptr_t)p)) {
+		*why = "out of memory";
+		return S2_ENOMEM;
+	}
 	struct ghost_page *gp = s2hyp__ghost(m, s2hyp__pool_idx(m, p));
 	if (gp)
 		gp->level = -1;	/* unknown until something links it */

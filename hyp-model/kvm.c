@@ -35,75 +35,30 @@ void s2hyp__unlock(struct s2hyp *m)
 /* Host pages                                                          */
 /* ------------------------------------------------------------------ */
 
-static struct host_page *host_page(struct s2hyp *m, uint64_t pfn, bool create)
-{
-	if (create && (m->hpages_n + 1) * 2 > m->hpages_cap) {
-		uint64_t ncap = m->hpages_cap ? m->hpages_cap * 2 : 1024;
-		struct host_page *n = calloc(ncap, sizeof(*n));
-		if (!n)
-			return NULL;
-		for (uint64_t i = 0; i < m->hpages_cap; i++) {
-			if (!m->hpages[i].pfn)
-				continue;
-			uint64_t j = (m->hpages[i].pfn * 0x9e3779b97f4a7c15ull) & (ncap - 1);
-			while (n[j].pfn)
-				j = (j + 1) & (ncap - 1);
-			n[j] = m->hpages[i];
-		}
-		free(m->hpages);
-		m->hpages = n;
-		m->hpages_cap = ncap;
-	}
-	if (!m->hpages_cap)
-		return NULL;
-	uint64_t j = (pfn * 0x9e3779b97f4a7c15ull) & (m->hpages_cap - 1);
-	while (m->hpages[j].pfn && m->hpages[j].pfn != pfn)
-		j = (j + 1) & (m->hpages_cap - 1);
-	if (!m->hpages[j].pfn) {
-		if (!create)
-			return NULL;
-		m->hpages[j].pfn = pfn;
-		m->hpages_n++;
-	}
-	return &m->hpages[j];
-}
-
 /* The fault handler pins the page while it maps it (gfn_to_pfn) and lets it
  * go afterwards (kvm_release_pfn_clean): stage 2 holds no reference. */
 void s2hyp__host_page_get(struct s2hyp *m, uint64_t pa)
 {
-	struct host_page *h = host_page(m, pa >> 12, true);
-	if (h)
-		h->refcount++;
+	uint64_t refs = 0;
+	s2hyp__map_get(&m->hpages, pa >> 12, &refs);
+	if (!s2hyp__map_put(&m->hpages, pa >> 12, refs + 1))
+		s2hyp__fail(m, "out of memory");
 }
 
 void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa)
 {
-	struct host_page *h = host_page(m, pa >> 12, false);
-	if (h)
-		h->refcount--;
+	uint64_t refs = 0;
+	if (!s2hyp__map_get(&m->hpages, pa >> 12, &refs))
+		return;
+	if (refs <= 1)
+		s2hyp__map_del(&m->hpages, pa >> 12);
+	else
+		s2hyp__map_put(&m->hpages, pa >> 12, refs - 1);
 }
 
 /* ------------------------------------------------------------------ */
 /* The fault handler                                                   */
 /* ------------------------------------------------------------------ */
-
-static uint64_t backing_bytes(const struct s2hyp *m, enum s2hyp_backing b)
-{
-	const struct s2pt_geom *g = &m->geom;
-	switch (b) {
-	case S2HYP_BACKING_THP:
-		/* A PMD-sized page of the host's granule. */
-		return s2pt_granule_size(g, 2);
-	case S2HYP_BACKING_HUGETLB_2M:
-		return 2ull << 20;
-	case S2HYP_BACKING_HUGETLB_1G:
-		return 1ull << 30;
-	case S2HYP_BACKING_4K:
-		break;
-	}
-	return 4096;
-}
 
 /* fault_supports_stage2_huge_mapping(): the block must sit inside the slot,
  * and IPA and host address must have the same offset in it. */
@@ -123,7 +78,7 @@ static uint64_t mapping_size(const struct s2hyp *m, const struct slot *s, uint64
 	/* Dirty logging tracks pages: it forces page mappings. */
 	if (s->d.dirty_log)
 		return page;
-	uint64_t limit = backing_bytes(m, s->d.backing);
+	uint64_t limit = s2hyp__backing_bytes(m->geom.granule_shift, s->d.backing);
 	for (s2_level_t l = g->min_block_level; l < S2_LEVEL_MAX; l++) {
 		uint64_t size = s2pt_granule_size(g, l);
 		if (size <= limit && block_fits(s, ipa, hva, size))

@@ -42,8 +42,6 @@ void s2hyp__fail(struct s2hyp *m, const char *fmt, ...)
 	m->stopped = true;
 }
 
-static void tidx_free(struct tidx *t);
-
 uint64_t s2hyp__host_cpu(const struct s2hyp *m)
 {
 	return m->cfg.nr_vcpus;
@@ -53,10 +51,12 @@ uint64_t s2hyp__host_cpu(const struct s2hyp *m)
 /* Creation                                                            */
 /* ------------------------------------------------------------------ */
 
-static uint64_t backing_size(enum s2hyp_backing b)
+uint64_t s2hyp__backing_bytes(unsigned granule_shift, enum s2hyp_backing b)
 {
 	switch (b) {
 	case S2HYP_BACKING_THP:
+		/* A PMD-sized page of the host's granule. */
+		return 1ull << (2 * granule_shift - 3);
 	case S2HYP_BACKING_HUGETLB_2M:
 		return 2ull << 20;
 	case S2HYP_BACKING_HUGETLB_1G:
@@ -64,7 +64,7 @@ static uint64_t backing_size(enum s2hyp_backing b)
 	case S2HYP_BACKING_4K:
 		break;
 	}
-	return 4096;
+	return 1ull << granule_shift;
 }
 
 static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
@@ -96,8 +96,8 @@ static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslo
 			return S2_EINVAL;
 		}
 		if (s->backing == S2HYP_BACKING_HUGETLB_1G || s->backing == S2HYP_BACKING_HUGETLB_2M) {
-			if (!s2_is_aligned(s->hva, backing_size(s->backing)) ||
-			    !s2_is_aligned(s->size, backing_size(s->backing))) {
+			if (!s2_is_aligned(s->hva, s2hyp__backing_bytes(cfg->granule_shift, s->backing)) ||
+			    !s2_is_aligned(s->size, s2hyp__backing_bytes(cfg->granule_shift, s->backing))) {
 				*why = "a hugetlb memslot's host address and size must be aligned to its page size";
 				return S2_EINVAL;
 			}
@@ -227,8 +227,8 @@ void s2hyp_delete(struct s2hyp *m)
 		free(m->vcpus[i].prog);
 		free(m->vcpus[i].tlb);
 		free(m->vcpus[i].wc);
-		tidx_free(&m->vcpus[i].tlb_idx);
-		tidx_free(&m->vcpus[i].wc_idx);
+		s2hyp__map_free(&m->vcpus[i].tlb_idx);
+		s2hyp__map_free(&m->vcpus[i].wc_idx);
 	}
 	for (unsigned i = 0; i < m->nr_slots; i++)
 		free(m->slots[i].dirty);
@@ -238,7 +238,7 @@ void s2hyp_delete(struct s2hyp *m)
 	free(m->sched);
 	free(m->choices);
 	s2hyp__checker_free(m);
-	free(m->emap);
+	s2hyp__map_free(&m->emap);
 	s2hyp_pool_delete(m->pool);
 	s2cache_destroy(m->cache);
 	free(m);
@@ -420,102 +420,10 @@ void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
 /* TLB and walk cache                                                  */
 /* ------------------------------------------------------------------ */
 
-static bool grow(void **arr, unsigned *cap, size_t elem, unsigned need)
+static int idx_get(const struct s2hyp__map *t, uint64_t key)
 {
-	if (need <= *cap)
-		return true;
-	unsigned ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	void *p = realloc(*arr, (size_t)ncap * elem);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
-}
-
-static uint32_t tidx_slot(const struct tidx *t, uint64_t key)
-{
-	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (t->cap - 1);
-}
-
-static int tidx_get(const struct tidx *t, uint64_t key)
-{
-	if (!t->cap)
-		return -1;
-	for (uint32_t i = tidx_slot(t, key);; i = (i + 1) & (t->cap - 1)) {
-		if (!t->keys[i])
-			return -1;
-		if (t->keys[i] == key)
-			return (int)t->vals[i];
-	}
-}
-
-static bool tidx_put(struct tidx *t, uint64_t key, uint32_t val)
-{
-	if ((t->n + 1) * 2 > t->cap) {
-		uint32_t ncap = t->cap ? t->cap * 2 : 64;
-		uint64_t *keys = calloc(ncap, sizeof(*keys));
-		uint32_t *vals = malloc(ncap * sizeof(*vals));
-		if (!keys || !vals) {
-			free(keys);
-			free(vals);
-			return false;
-		}
-		struct tidx old = *t;
-		*t = (struct tidx){ keys, vals, ncap, 0 };
-		for (uint32_t i = 0; i < old.cap; i++)
-			if (old.keys[i])
-				tidx_put(t, old.keys[i], old.vals[i]);
-		free(old.keys);
-		free(old.vals);
-	}
-	uint32_t i = tidx_slot(t, key);
-	while (t->keys[i] && t->keys[i] != key)
-		i = (i + 1) & (t->cap - 1);
-	if (!t->keys[i])
-		t->n++;
-	t->keys[i] = key;
-	t->vals[i] = val;
-	return true;
-}
-
-static void tidx_del(struct tidx *t, uint64_t key)
-{
-	if (!t->cap)
-		return;
-	uint32_t i = tidx_slot(t, key);
-	while (t->keys[i] != key) {
-		if (!t->keys[i])
-			return;
-		i = (i + 1) & (t->cap - 1);
-	}
-	/* Backward shift: move later members of the probe run into the hole. */
-	for (uint32_t j = (i + 1) & (t->cap - 1); t->keys[j]; j = (j + 1) & (t->cap - 1)) {
-		uint32_t home = tidx_slot(t, t->keys[j]);
-		if (((j - home) & (t->cap - 1)) >= ((j - i) & (t->cap - 1))) {
-			t->keys[i] = t->keys[j];
-			t->vals[i] = t->vals[j];
-			i = j;
-		}
-	}
-	t->keys[i] = 0;
-	t->n--;
-}
-
-static void tidx_clear(struct tidx *t)
-{
-	if (t->cap)
-		memset(t->keys, 0, t->cap * sizeof(*t->keys));
-	t->n = 0;
-}
-
-static void tidx_free(struct tidx *t)
-{
-	free(t->keys);
-	free(t->vals);
-	*t = (struct tidx){ 0 };
+	uint64_t v;
+	return s2hyp__map_get(t, key, &v) ? (int)v : -1;
 }
 
 static uint64_t entry_key(uint64_t ipa, s2_level_t level)
@@ -527,7 +435,7 @@ int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_al
 		    s2_level_t level)
 {
 	(void)m;
-	return tidx_get(&v->tlb_idx, entry_key(ipa_aligned, level));
+	return idx_get(&v->tlb_idx, entry_key(ipa_aligned, level));
 }
 
 /* One probe per level a leaf can sit at. */
@@ -547,21 +455,21 @@ struct tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v,
 static void tlb_remove(struct vcpu *v, unsigned i)
 {
 	struct tlb_entry *e = &v->tlb[i];
-	tidx_del(&v->tlb_idx, entry_key(e->ipa, (s2_level_t)e->level));
+	s2hyp__map_del(&v->tlb_idx, entry_key(e->ipa, (s2_level_t)e->level));
 	v->tlb_per_level[e->level]--;
 	if (i != --v->tlb_n) {
 		v->tlb[i] = v->tlb[v->tlb_n];
-		tidx_put(&v->tlb_idx, entry_key(v->tlb[i].ipa, (s2_level_t)v->tlb[i].level), i);
+		s2hyp__map_put(&v->tlb_idx, entry_key(v->tlb[i].ipa, (s2_level_t)v->tlb[i].level), i);
 	}
 }
 
 static void wc_remove(struct vcpu *v, unsigned i)
 {
 	struct wc_entry *e = &v->wc[i];
-	tidx_del(&v->wc_idx, entry_key(e->ipa, e->level));
+	s2hyp__map_del(&v->wc_idx, entry_key(e->ipa, e->level));
 	if (i != --v->wc_n) {
 		v->wc[i] = v->wc[v->wc_n];
-		tidx_put(&v->wc_idx, entry_key(v->wc[i].ipa, v->wc[i].level), i);
+		s2hyp__map_put(&v->wc_idx, entry_key(v->wc[i].ipa, v->wc[i].level), i);
 	}
 }
 
@@ -569,9 +477,9 @@ static void tlb_clear(struct vcpu *v)
 {
 	v->tlb_n = 0;
 	memset(v->tlb_per_level, 0, sizeof(v->tlb_per_level));
-	tidx_clear(&v->tlb_idx);
+	s2hyp__map_clear(&v->tlb_idx);
 	v->wc_n = 0;
-	tidx_clear(&v->wc_idx);
+	s2hyp__map_clear(&v->wc_idx);
 }
 
 /* Whether a TLBI by IPA hits an entry covering [ipa0, ipa0 + size). The
@@ -612,7 +520,7 @@ static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, 
 	}
 	for (s2_level_t l = (s2_level_t)(g->start_level + 1); l <= S2_LEVEL_MAX && v->wc_n; l++) {
 		uint64_t size = s2pt_granule_size(g, (s2_level_t)(l - 1));
-		int i = tidx_get(&v->wc_idx, entry_key(s2_align_down(ipa, size), l));
+		int i = idx_get(&v->wc_idx, entry_key(s2_align_down(ipa, size), l));
 		if (i >= 0)
 			wc_remove(v, (unsigned)i);
 	}
@@ -637,7 +545,7 @@ void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa)
 	}
 	if (local)
 		return;
-	if (!grow((void **)&m->pending, &m->pending_cap, sizeof(*m->pending), m->pending_n + 1)) {
+	if (!s2hyp__grow((void **)&m->pending, &m->pending_cap, sizeof(*m->pending), m->pending_n + 1)) {
 		s2hyp__fail(m, "out of memory");
 		return;
 	}
@@ -706,7 +614,7 @@ static void walk_start(struct s2hyp *m, struct vcpu *v, struct hw_walk *w, uint6
 	/* Start from the deepest cached table for this address. */
 	for (s2_level_t l = S2_LEVEL_MAX; l > g->start_level && v->wc_n; l--) {
 		uint64_t size = s2pt_granule_size(g, (s2_level_t)(l - 1));
-		int i = tidx_get(&v->wc_idx, entry_key(s2_align_down(ipa, size), l));
+		int i = idx_get(&v->wc_idx, entry_key(s2_align_down(ipa, size), l));
 		if (i >= 0) {
 			const struct wc_entry *e = &v->wc[i];
 			w->level = e->level;
@@ -761,13 +669,13 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 		uint64_t next = s2_pa_get(s2pt_pte_oa(g, pte));
 		struct s2hyp_pool_page *npg = s2hyp_pool_page_at(m->pool, s2_pa(next));
 		uint64_t size = s2pt_granule_size(g, w->level);
-		if (grow((void **)&v->wc, &v->wc_cap, sizeof(*v->wc), v->wc_n + 1)) {
+		if (s2hyp__grow((void **)&v->wc, &v->wc_cap, sizeof(*v->wc), v->wc_n + 1)) {
 			/* One cached descriptor per table: replace an older one. */
 			uint64_t key = entry_key(s2_align_down(w->ipa, size), (s2_level_t)(w->level + 1));
-			int i = tidx_get(&v->wc_idx, key);
+			int i = idx_get(&v->wc_idx, key);
 			if (i < 0) {
 				i = (int)v->wc_n++;
-				if (!tidx_put(&v->wc_idx, key, (uint32_t)i)) {
+				if (!s2hyp__map_put(&v->wc_idx, key, (uint32_t)i)) {
 					s2hyp__fail(m, "out of memory");
 					return WALK_ABORT;
 				}
@@ -806,7 +714,7 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 	}
 	if (m->cfg.check)
 		s2hyp__check_tlb_fill(m, v, &e);
-	if (!grow((void **)&v->tlb, &v->tlb_cap, sizeof(*v->tlb), v->tlb_n + 1)) {
+	if (!s2hyp__grow((void **)&v->tlb, &v->tlb_cap, sizeof(*v->tlb), v->tlb_n + 1)) {
 		s2hyp__fail(m, "out of memory");
 		return;
 	}
@@ -815,7 +723,7 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 		 * above): it takes the old one's place. */
 		v->tlb[same] = e;
 	} else {
-		if (!tidx_put(&v->tlb_idx, entry_key(e.ipa, (s2_level_t)e.level), v->tlb_n)) {
+		if (!s2hyp__map_put(&v->tlb_idx, entry_key(e.ipa, (s2_level_t)e.level), v->tlb_n)) {
 			s2hyp__fail(m, "out of memory");
 			return;
 		}

@@ -61,15 +61,23 @@ struct wc_entry {
 	s2_level_t level;	/* level of the table pointed to */
 };
 
-/* An index from a key (an aligned address with a level in its low bits) to
- * a position in an entry array: open addressing, linear probing, deletion
- * by backward shift. Keys are never 0. */
-struct tidx {
-	uint64_t *keys;
-	uint32_t *vals;
+/* map.c: a map from non-zero 64-bit keys to 64-bit values. */
+struct s2hyp__map {
+	uint64_t *keys;		/* 0: an empty slot */
+	uint64_t *vals;
 	uint32_t cap;		/* a power of two, or 0 */
 	uint32_t n;
 };
+
+bool s2hyp__map_get(const struct s2hyp__map *t, uint64_t key, uint64_t *val);
+bool s2hyp__map_put(struct s2hyp__map *t, uint64_t key, uint64_t val);
+void s2hyp__map_del(struct s2hyp__map *t, uint64_t key);
+/* Iterate: *pos starts at 0; false at the end. */
+bool s2hyp__map_next(const struct s2hyp__map *t, uint32_t *pos, uint64_t *key, uint64_t *val);
+void s2hyp__map_clear(struct s2hyp__map *t);
+void s2hyp__map_free(struct s2hyp__map *t);
+/* Room for need elements in *arr (capacity doubling). */
+bool s2hyp__grow(void **arr, unsigned *cap, size_t elem, unsigned need);
 
 enum vcpu_state {
 	V_READY,		/* the next program item may start */
@@ -106,11 +114,11 @@ struct vcpu {
 	unsigned faults_this_access;
 	struct tlb_entry *tlb;
 	unsigned tlb_n, tlb_cap;
-	struct tidx tlb_idx;		/* (ipa | level + 1) -> tlb[] position */
+	struct s2hyp__map tlb_idx;		/* (ipa | level + 1) -> tlb[] position */
 	unsigned tlb_per_level[S2_LEVEL_MAX + 1];
 	struct wc_entry *wc;
 	unsigned wc_n, wc_cap;
-	struct tidx wc_idx;		/* (ipa | level + 1) -> wc[] position */
+	struct s2hyp__map wc_idx;		/* (ipa | level + 1) -> wc[] position */
 	unsigned prefetch_rr;
 	struct s2hyp_event hist[S2HYP_HISTORY];
 	unsigned hist_n;	/* total events recorded (ring index = n % HISTORY) */
@@ -152,17 +160,6 @@ struct pending_tlbi {
 	enum s2pt_tlbi op;
 	uint64_t ipa;
 	uint64_t seq;
-};
-
-struct effect_map {
-	uint64_t tpn;			/* trace page number + 1; 0 = empty slot */
-	void *page;			/* the pool page standing for it */
-};
-
-struct host_page {
-	uint64_t pfn;
-	int32_t refcount;
-	int32_t mapcount;
 };
 
 struct slot {
@@ -210,8 +207,7 @@ struct s2hyp {
 	unsigned unclean_n, unclean_cap;
 	uint64_t *touched;		/* pool page indices touched under the lock */
 	unsigned touched_n, touched_cap;
-	struct host_page *hpages;	/* open-addressed by pfn */
-	uint64_t hpages_cap, hpages_n;
+	struct s2hyp__map hpages;	/* pfn -> references the fault handler holds */
 	struct s2hyp_pool_errors pool_err_seen;
 
 	struct s2hyp_stats stats;
@@ -225,8 +221,7 @@ struct s2hyp {
 
 	/* Effect mode: the tables are written by a trace, not by our walker. */
 	bool effect_mode;
-	struct effect_map *emap;	/* trace page number -> pool page */
-	uint64_t emap_cap, emap_n;
+	struct s2hyp__map emap;		/* trace page number -> pool page */
 	uint64_t eff_root;		/* the trace's VTTBR base, 0 if none yet */
 
 	bool recording;
@@ -247,6 +242,8 @@ void s2hyp__dsb_complete(struct s2hyp *m);
 struct slot *s2hyp__slot_of_ipa(struct s2hyp *m, uint64_t ipa);
 struct slot *s2hyp__slot_of_hva(struct s2hyp *m, uint64_t hva);
 uint64_t s2hyp__host_cpu(const struct s2hyp *m);
+/* How much one host page of this backing maps. */
+uint64_t s2hyp__backing_bytes(unsigned granule_shift, enum s2hyp_backing b);
 void s2hyp__fail(struct s2hyp *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The TLB entry of v that translates ipa, or NULL; a TLB entry's key. */

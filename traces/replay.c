@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/s2_bits.h"
+#include "common/s2_text.h"
 #include "traces/s2trace.h"
 
 #define CHUNK_EVENTS 4096
@@ -490,17 +491,11 @@ void s2trace_result_free(struct s2trace_result *res)
 /* Reports                                                             */
 /* ------------------------------------------------------------------ */
 
+/* The leaf size of mappings_by_level[idx] (level idx - 1). */
 static const char *size_name(unsigned granule_shift, unsigned idx, char *buf, size_t n)
 {
 	struct s2pt_geom g = { .granule_shift = granule_shift, .stride = granule_shift - 3 };
-	uint64_t size = s2pt_granule_size(&g, (s2_level_t)(idx - 1));
-	if (size >= 1ull << 30)
-		snprintf(buf, n, "%lluG", (unsigned long long)(size >> 30));
-	else if (size >= 1ull << 20)
-		snprintf(buf, n, "%lluM", (unsigned long long)(size >> 20));
-	else
-		snprintf(buf, n, "%lluK", (unsigned long long)(size >> 10));
-	return buf;
+	return s2_size_name(s2pt_granule_size(&g, (s2_level_t)(idx - 1)), buf, n);
 }
 
 static void fault_totals(const struct s2trace_result *res, uint64_t k[4])
@@ -577,21 +572,6 @@ void s2trace_print_result(FILE *f, const struct s2trace_result *res)
 	fprintf(f, "  result: %s\n", res->expects_failed || res->unexpected_rules ? "FAILED" : "ok");
 }
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 {
 	char buf[16];
@@ -599,10 +579,10 @@ void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 	const struct s2hyp_stats *st = &res->stats;
 
 	fprintf(f, "{\"trace\": ");
-	json_string(f, res->name);
+	s2_json_string(f, res->name);
 	if (res->bad_input) {
 		fprintf(f, ", \"result\": \"bad-input\", \"error\": ");
-		json_string(f, res->error);
+		s2_json_string(f, res->error);
 		fprintf(f, "}\n");
 		return;
 	}
@@ -642,7 +622,7 @@ void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 		res->expects_met, res->expects_failed);
 	for (unsigned i = 0; i < res->expects_failed && i < S2TRACE_MAX_FAILURES; i++) {
 		fprintf(f, "%s{\"line\": %u, \"message\": ", i ? ", " : "", res->failures[i].line);
-		json_string(f, res->failures[i].msg);
+		s2_json_string(f, res->failures[i].msg);
 		fputc('}', f);
 	}
 	fprintf(f, "]}, \"violations\": [");

@@ -1,0 +1,29 @@
+#include "common/s2_text.h"
+
+void s2_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
+const char *s2_size_name(uint64_t bytes, char *buf, size_t n)
+{
+	if (bytes >= (1ull << 30) && !(bytes & ((1ull << 30) - 1)))
+		snprintf(buf, n, "%lluG", (unsigned long long)(bytes >> 30));
+	else if (bytes >= (1ull << 20) && !(bytes & ((1ull << 20) - 1)))
+		snprintf(buf, n, "%lluM", (unsigned long long)(bytes >> 20));
+	else if (bytes >= 1024 && !(bytes & 1023))
+		snprintf(buf, n, "%lluK", (unsigned long long)(bytes >> 10));
+	else
+		snprintf(buf, n, "%llu", (unsigned long long)bytes);
+	return buf;
+}
