@@ -437,7 +437,7 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 {
 	struct replay rp = { .res = res, .opts = o };
 	struct s2trace_event ev;
-	int ret;
+	int ret = 0;
 
 	memset(res, 0, sizeof(*res));
 	snprintf(res->name, sizeof(res->name), "%s", path);
