@@ -643,9 +643,9 @@ static int format_event(char *buf, size_t size, const struct s2hyp_event *e)
 		return snprintf(buf, size, "%s %s%s IPA %#llx PA %#llx", name,
 				access_names[e->flags & 3], e->flags & 4 ? "" : " (non-cacheable)", a, b);
 	case EV_FAULT:
-		return snprintf(buf, size, "%s %s L%u IPA %#llx", name,
+		return snprintf(buf, size, "%s %s L%u IPA %#llx ESR %#llx", name,
 				e->flags < S2_ARRAY_SIZE(fault_names) ? fault_names[e->flags] : "?",
-				e->level, a);
+				e->level, a, b);
 	case EV_OP_BEGIN:
 		return snprintf(buf, size, "%s %s %#llx+%#llx (%s)", name,
 				e->flags < S2_ARRAY_SIZE(op_names) ? op_names[e->flags] : "?", a, b,

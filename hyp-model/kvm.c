@@ -332,6 +332,9 @@ void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 	case S2HYP_HOST_UNMAP_IPA:
 		unmap_range(m, op->addr, op->size);
 		return;
+	case S2HYP_HOST_AGE_IPA:
+		age_range(m, op->addr, op->size);
+		return;
 	case S2HYP_HOST_WRPROTECT_IPA:
 		wrprotect_range(m, op->addr, op->size);
 		return;

@@ -289,6 +289,7 @@ int s2hyp_check_host_op(const struct s2hyp *m, const struct s2hyp_host_op *o, co
 	case S2HYP_HOST_UNMAP_IPA:
 	case S2HYP_HOST_WRPROTECT_IPA:
 	case S2HYP_HOST_FLUSH_IPA:
+	case S2HYP_HOST_AGE_IPA:
 		if (!o->size || o->addr + o->size > s2_bit(m->cfg.ipa_bits) ||
 		    o->addr + o->size < o->addr) {
 			*why = "IPA range empty or beyond the IPA space";
@@ -743,6 +744,28 @@ static enum s2cache_mt cache_mt(uint8_t prot)
 	return S2CACHE_MT_NORMAL_WB;
 }
 
+/*
+ * ESR_EL2 of a stage-2 abort from a lower EL (DDI 0487 D17, ESR_EL2): EC 0x24
+ * data abort or 0x20 instruction abort, IL set, ISS.WnR for a write, and the
+ * fault status: translation 0b0001LL, access flag 0b0010LL, permission
+ * 0b0011LL, LL the level.
+ */
+uint64_t s2hyp_fault_esr(unsigned kind, s2_level_t level, enum s2hyp_access a)
+{
+	uint64_t ec = a == S2HYP_ACC_EXEC ? 0x20 : 0x24;
+	uint64_t fsc = (uint64_t)(level & 3);
+	switch (kind) {
+	case FAULT_TRANSLATION: fsc |= 0x04; break;
+	case FAULT_ACCESS_FLAG: fsc |= 0x08; break;
+	case FAULT_PERMISSION: fsc |= 0x0c; break;
+	default: return 0;
+	}
+	uint64_t esr = ec << 26 | 1ull << 25 | fsc;
+	if (a == S2HYP_ACC_WRITE)
+		esr |= 1ull << 6;
+	return esr;
+}
+
 static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2_level_t level)
 {
 	const struct s2hyp_vcpu_op *o = cur_op(v);
@@ -752,7 +775,8 @@ static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2
 	/* Met an entry another thread is changing under the lock right now. */
 	v->fault_in_window = kind == FAULT_TRANSLATION && m->locked && m->op == OP_FAULT_MAP &&
 			     m->op_thread != (int)v->id && o->ipa - m->op_ipa < m->op_size;
-	s2hyp__event(m, (int)v->id, EV_FAULT, o->ipa, 0, (unsigned)level, kind);
+	v->esr = s2hyp_fault_esr(kind, level, o->access);
+	s2hyp__event(m, (int)v->id, EV_FAULT, o->ipa, v->esr, (unsigned)level, kind);
 	struct s2hyp_vcpu_stats *vs = &m->stats.vcpu[v->id];
 	switch (kind) {
 	case FAULT_TRANSLATION: vs->faults_translation++; break;

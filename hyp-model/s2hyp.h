@@ -92,6 +92,7 @@ enum s2hyp_host_kind {
 	S2HYP_HOST_WRPROTECT_IPA,
 	S2HYP_HOST_FLUSH_IPA,		/* clean+invalidate the range to PoC (kvm_toggle_cache) */
 	S2HYP_HOST_DESTROY,		/* tear the VM down; checks leaks */
+	S2HYP_HOST_AGE_IPA,		/* test and clear young over an IPA range */
 };
 
 struct s2hyp_host_op {
@@ -151,6 +152,10 @@ struct s2hyp_strategy {
 	unsigned (*pick_arg)(void *arg, unsigned n);
 	void *arg;
 };
+
+/* The ESR_EL2 value of a stage-2 fault: kind 1 translation, 2 permission,
+ * 3 access flag (the order of the fault statistics), at level, for an access. */
+uint64_t s2hyp_fault_esr(unsigned kind, s2_level_t level, enum s2hyp_access a);
 
 /* Evictions and speculative walks: events no program asked for. */
 bool s2hyp_choice_is_background(const struct s2hyp_choice *c);

@@ -110,6 +110,7 @@ struct vcpu {
 	struct hw_walk spec;
 	enum fault_kind fault;
 	s2_level_t fault_level;
+	uint64_t esr;		/* the syndrome of the last fault */
 	bool fault_in_window;
 	unsigned faults_this_access;
 	struct tlb_entry *tlb;

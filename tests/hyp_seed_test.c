@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "hyp-model/s2hyp_scenario.h"
+#include "traces/s2trace.h"
 
 #define RANDOM_RUNS 40
 
@@ -232,6 +233,29 @@ static void test_other_scenarios_clean(void **state)
 			}
 }
 
+/* Faults carry the ESR_EL2 a real stage-2 abort would: EC, IL, WnR, and the
+ * fault status code with its level; the trace reader decodes it back. */
+static void test_fault_esr(void **state)
+{
+	(void)state;
+	/* EC 0x24 (DABT, lower EL) << 26 | IL | FSC: translation level 3 */
+	assert_int_equal(s2hyp_fault_esr(1, 3, S2HYP_ACC_READ), 0x92000007);
+	/* a write: WnR (bit 6); permission at level 2: FSC 0b001110 */
+	assert_int_equal(s2hyp_fault_esr(2, 2, S2HYP_ACC_WRITE), 0x9200004e);
+	/* access flag at level 3: FSC 0b001011 */
+	assert_int_equal(s2hyp_fault_esr(3, 3, S2HYP_ACC_READ), 0x9200000b);
+	/* an instruction abort: EC 0x20, no WnR */
+	assert_int_equal(s2hyp_fault_esr(1, 1, S2HYP_ACC_EXEC), 0x82000005);
+	for (unsigned a = S2HYP_ACC_READ; a <= S2HYP_ACC_EXEC; a++)
+		for (unsigned k = 1; k <= 3; k++)
+			for (int l = 0; l <= 3; l++) {
+				enum s2hyp_access back;
+				uint64_t esr = s2hyp_fault_esr(k, (s2_level_t)l, (enum s2hyp_access)a);
+				assert_int_equal(s2trace_esr_access(esr, &back), 0);
+				assert_int_equal(back, a);
+			}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +266,7 @@ int main(void)
 		cmocka_unit_test(test_replay_divergence_detected),
 		cmocka_unit_test(test_choice_text_round_trip),
 		cmocka_unit_test(test_other_scenarios_clean),
+		cmocka_unit_test(test_fault_esr),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,6 +44,7 @@ static const char *const host_names[] = {
 	[S2HYP_HOST_UNMAP_HVA] = "unmap-hva", [S2HYP_HOST_AGE_HVA] = "age-hva",
 	[S2HYP_HOST_UNMAP_IPA] = "unmap-ipa", [S2HYP_HOST_WRPROTECT_IPA] = "wrprotect-ipa",
 	[S2HYP_HOST_FLUSH_IPA] = "flush-ipa", [S2HYP_HOST_DESTROY] = "destroy",
+	[S2HYP_HOST_AGE_IPA] = "age-ipa",
 };
 
 static const char *const backing_names[] = {
@@ -463,6 +464,7 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 	case S2HYP_HOST_UNMAP_IPA:
 	case S2HYP_HOST_WRPROTECT_IPA:
 	case S2HYP_HOST_FLUSH_IPA:
+	case S2HYP_HOST_AGE_IPA:
 		if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &o->addr)) ||
 		    (ret = num(r, "size", true, 1, UINT64_MAX, &o->size)))
 			return ret;
@@ -758,8 +760,14 @@ static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
 	case S2T_EXP_CLEAN:
 		break;
 	case S2T_EXP_FAULTS: {
-		if ((ret = num(r, "max", true, 0, UINT64_MAX, &ev->expect.max)))
+		ev->expect.max = UINT64_MAX;
+		if ((ret = num(r, "max", false, 0, UINT64_MAX, &ev->expect.max)) ||
+		    (ret = num(r, "min", false, 0, UINT64_MAX, &ev->expect.min)))
 			return ret;
+		if (!find(r, "max") && !find(r, "min"))
+			return fail(r, "expect faults needs max= or min=");
+		if (ev->expect.min > ev->expect.max)
+			return fail(r, "expect faults: min is above max");
 		struct word *w = find(r, "kind");
 		if (w) {
 			static const char *const kinds[] = { "translation", "permission", "access-flag" };

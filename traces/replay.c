@@ -367,6 +367,10 @@ static void check_expect(struct replay *rp, const struct s2trace_event *ev)
 			failure(rp, line, "%llu %s faults, more than %llu", (unsigned long long)n,
 				ev->expect.fault_kind >= 0 ? fault_kinds[ev->expect.fault_kind] : "",
 				(unsigned long long)ev->expect.max);
+		else if (n < ev->expect.min)
+			failure(rp, line, "%llu %s faults, fewer than %llu", (unsigned long long)n,
+				ev->expect.fault_kind >= 0 ? fault_kinds[ev->expect.fault_kind] : "",
+				(unsigned long long)ev->expect.min);
 		break;
 	}
 	}

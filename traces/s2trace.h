@@ -95,6 +95,7 @@ struct s2trace_event {
 			int prot;		/* -1: any; else S2PT_PROT_R|W|X */
 			int rule;
 			uint64_t max;
+			uint64_t min;
 			int fault_kind;		/* -1: all; 0 translation, 1 permission, 2 access-flag */
 			int vcpu;		/* -1: all */
 			int64_t value;

@@ -44,6 +44,7 @@ static void write_host_op(FILE *f, const struct s2hyp_host_op *o)
 	case S2HYP_HOST_UNMAP_IPA:
 	case S2HYP_HOST_WRPROTECT_IPA:
 	case S2HYP_HOST_FLUSH_IPA:
+	case S2HYP_HOST_AGE_IPA:
 		fprintf(f, " ipa=%#llx size=%#llx", (unsigned long long)o->addr,
 			(unsigned long long)o->size);
 		break;
