@@ -7,14 +7,16 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: s2emu replay [--walker NAME] [--json] FILE...\n\n"
+	fprintf(f, "usage: s2emu replay [--walker NAME] [--json] [--record OUT] FILE...\n\n"
 		   "Replays each trace (docs/trace-format.md) with every rule checked and\n"
 		   "prints a summary: events, faults by kind, mappings by size, TLBIs and\n"
 		   "CMOs, the rules that fired and whether each was expected, and the\n"
 		   "expectations met or failed, with a report of each unexpected violation.\n"
 		   "'-' reads standard input.\n\n"
 		   "  --walker NAME   use this walker variant instead of the trace's\n"
-		   "  --json          one JSON object per trace, in a JSON array\n\n"
+		   "  --json          one JSON object per trace, in a JSON array\n"
+		   "  --record OUT    write the run (one trace) to OUT: its events, the schedule\n"
+		   "                  taken, and expect lines for what happened\n\n"
 		   "exit status: 0 every expectation held and no rule fired unexpectedly,\n"
 		   "1 an expectation failed or a rule fired unexpectedly, 2 bad input or usage.\n");
 }
@@ -32,6 +34,12 @@ int cli_replay(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(o, "--json")) {
 			json = true;
+		} else if (!strcmp(o, "--record")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "s2emu replay: --record needs a file\n");
+				return 2;
+			}
+			opts.record = argv[++i];
 		} else if (!strcmp(o, "--walker")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "s2emu replay: --walker needs a value\n");
@@ -55,12 +63,16 @@ int cli_replay(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (opts.record && nfiles > 1) {
+		fprintf(stderr, "s2emu replay: --record takes one trace at a time\n");
+		return 2;
+	}
 	if (json)
 		printf("[");
 	int k = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
-		if (!strcmp(o, "--walker")) {
+		if (!strcmp(o, "--walker") || !strcmp(o, "--record")) {
 			i++;
 			continue;
 		}

@@ -41,6 +41,7 @@ struct replay {
 	uint64_t block_n;
 	bool stop;
 	bool effects;		/* an effect trace */
+	struct s2hyp_scenario rec;	/* with --record: every event so far */
 	bool have_root;
 };
 
@@ -100,6 +101,12 @@ static int make_machine(struct replay *rp, unsigned line)
 	rp->res->cfg = rp->cfg;
 	if (s2hyp_create(&rp->cfg, rp->slots, rp->nr_slots, &rp->m, &why))
 		return bad(rp, line, "configuration or memslots: %s", why);
+	if (rp->opts && rp->opts->record) {
+		rp->rec.cfg = rp->cfg;
+		memcpy(rp->rec.slots, rp->slots, sizeof(rp->slots));
+		rp->rec.nr_slots = rp->nr_slots;
+		s2hyp_record_schedule(rp->m, true);
+	}
 	rp->rp = (struct s2hyp_replay){ .sched = rp->sched, .n = rp->nsched };
 	if (rp->nsched) {
 		rp->st = s2hyp_strategy_replay_template;
@@ -174,7 +181,8 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 	if (s2hyp_check_host_op(rp->m, &op, &why))
 		return bad(rp, ev->line, "%s", why);
 	op.phase = phase_for(rp);
-	if (!grow((void **)&c->host, &c->host_cap, sizeof(op), c->nhost + 1))
+	if (!grow((void **)&c->host, &c->host_cap, sizeof(op), c->nhost + 1) ||
+	    (rp->opts && rp->opts->record && s2hyp_scenario_add_host(&rp->rec, &op)))
 		return bad(rp, ev->line, "out of memory");
 	c->host[c->nhost++] = op;
 	c->n++;
@@ -192,7 +200,8 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	if (s2hyp_check_vcpu_op(rp->m, v, &op, &why))
 		return bad(rp, ev->line, "vcpu %u: %s", v, why);
 	op.phase = phase_for(rp);
-	if (!grow((void **)&c->vcpu[v], &c->vcpu_cap[v], sizeof(op), c->nvcpu[v] + 1))
+	if (!grow((void **)&c->vcpu[v], &c->vcpu_cap[v], sizeof(op), c->nvcpu[v] + 1) ||
+	    (rp->opts && rp->opts->record && s2hyp_scenario_add_vcpu(&rp->rec, v, &op)))
 		return bad(rp, ev->line, "out of memory");
 	c->vcpu[v][c->nvcpu[v]++] = op;
 	c->n++;
@@ -207,6 +216,8 @@ static int begin_effects(struct replay *rp, const struct s2trace_event *ev)
 	struct s2pt_geom g;
 	const char *why = "";
 
+	if (rp->opts && rp->opts->record)
+		return bad(rp, ev->line, "--record writes high-level traces; an effect trace is its own record");
 	if (ev->effect.kind != S2T_EFF_VTCR)
 		return bad(rp, ev->line, "an effect trace starts with its vtcr effect");
 	if (s2pt_geom_from_vtcr(&g, ev->effect.value, &why))
@@ -436,6 +447,34 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 	}
 }
 
+/* The replayed run as a trace of its own: the events in their phases, the
+ * schedule the machine took, and its outcome as expect lines. */
+static void write_record(struct replay *rp, const char *path)
+{
+	FILE *f = fopen(rp->opts->record, "w");
+	char comment[320];
+	size_t n;
+
+	if (!f) {
+		bad(rp, 0, "cannot write %s", rp->opts->record);
+		return;
+	}
+	snprintf(comment, sizeof(comment), "recorded by s2emu replay of %s", path);
+	const struct s2hyp_choice *sched = s2hyp_schedule(rp->m, &n);
+	int ret = s2trace_write_scenario(f, &rp->rec, sched, n, comment);
+	const struct s2hyp_stats *st = s2hyp_stats(rp->m);
+	bool any = false;
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		if (st->violations[r]) {
+			fprintf(f, "expect fired rule=%s\n", s2hyp_rule_name((enum s2hyp_rule)r));
+			any = true;
+		}
+	if (!any)
+		fprintf(f, "expect clean\n");
+	if (fclose(f) || ret)
+		bad(rp, 0, "cannot write %s", rp->opts->record);
+}
+
 int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 		   struct s2trace_result *res)
 {
@@ -459,6 +498,8 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	if (!res->bad_input && !rp.m)
 		make_machine(&rp, 0);
 	run_chunk(&rp);
+	if (rp.m && o && o->record && !res->bad_input)
+		write_record(&rp, path);
 	if (rp.m) {
 		const struct s2hyp_stats *st = s2hyp_stats(rp.m);
 		res->stats = *st;
@@ -476,6 +517,7 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 		s2hyp_delete(rp.m);
 	}
 	s2trace_close(rp.r);
+	s2hyp_scenario_free(&rp.rec);
 	free(rp.sched);
 	free(rp.c.host);
 	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++)

@@ -136,6 +136,9 @@ int s2trace_write_scenario(FILE *f, const struct s2hyp_scenario *sc,
 struct s2trace_replay_opts {
 	bool have_walker;		/* override the trace's walker */
 	enum s2pt_variant walker;
+	/* Write the run to this file: its events, the schedule taken and expect
+	 * lines for its outcome. Memory then grows with the trace. */
+	const char *record;
 };
 
 #define S2TRACE_MAX_FAILURES 16

@@ -23,4 +23,9 @@ r = json.load(sys.stdin)
 assert len(r) >= 12, len(r)
 assert all(x["result"] == "ok" for x in r), [x["trace"] for x in r if x["result"] != "ok"]
 ' || { echo "corpus: JSON output wrong"; fail=1; }
+# A recorded replay replays to the same outcome, under another walker too.
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+"$S2EMU" replay --walker upstream-nocmo --record "$tmp/r.s2t" traces/corpus/mmu-off-image.s2t >/dev/null 2>&1
+grep -q "^expect fired rule=stale-data" "$tmp/r.s2t" && "$S2EMU" replay "$tmp/r.s2t" >/dev/null 2>&1 \
+    || { echo "corpus: replay --record did not reproduce the run"; fail=1; }
 exit $fail
