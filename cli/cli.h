@@ -17,6 +17,8 @@ int cli_rules(int argc, char **argv);
 
 int cli_run(int argc, char **argv);
 int cli_replay(int argc, char **argv);
+int cli_import_ftrace(int argc, char **argv);
+int cli_import_casemate(int argc, char **argv);
 
 /* Parse a number in [min, max] for option opt; prints the error. */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,

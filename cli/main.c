@@ -8,6 +8,8 @@
 static const struct cli_command commands[] = {
 	{ "run", "run a built-in scenario with every rule checked", cli_run },
 	{ "replay", "replay traces with every rule checked", cli_replay },
+	{ "import-ftrace", "convert Linux ftrace text of KVM events into a trace", cli_import_ftrace },
+	{ "import-casemate", "convert a casemate transition log into effect events", cli_import_casemate },
 	{ "variants", "list the walker variants and what each does differently", cli_variants },
 	{ "rules", "list the rules the checker enforces", cli_rules },
 };
@@ -23,7 +25,7 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+		fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].summary);
 	fprintf(f, "\n's2emu COMMAND --help' describes a command.\n");
 }
 

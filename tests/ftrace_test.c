@@ -1,0 +1,1194 @@
+/* ftrace_test: the ftrace importer. ESR decoding checked against the Arm
+ * layout of ESR_EL2 for stage-2 aborts (DDI 0487 D24.2.45):
+ *
+ *   63    56 55      32 31  26 25 24  23 22 21 20  16 15 14 13 12 11 10  9  8  7    6    5      0
+ *   | RES0  |   ISS2   |  EC  |IL|ISV| SAS |SSE| SRT |SF|AR|VN| SET |FnV|EA|CM|S1PTW|WnR| DFSC  |
+ *
+ *   EC 0x20/0x21 instruction abort (lower EL / same EL), 0x24/0x25 data abort;
+ *   DFSC 0b0001LL translation, 0b0010LL access flag, 0b0011LL permission at
+ *   level LL; 0b101011 translation at level -1 (FEAT_LPA2).
+ *
+ * then the line prefix of both text formats, every event kind, vCPU
+ * attribution, ordering, the layout, and every bad-input path.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/s2_err.h"
+#include "traces/s2trace_ftrace.h"
+
+/* ------------------------------------------------------------------ */
+/* ESR decoding                                                        */
+/* ------------------------------------------------------------------ */
+
+#define IL (1u << 25)
+
+static uint64_t esr_of(unsigned ec, uint32_t iss)
+{
+	return (uint64_t)ec << 26 | IL | iss;
+}
+
+/* Each abort class decodes to its kind and EL; other classes are refused. */
+static void test_esr_classes(void **state)
+{
+	static const struct {
+		unsigned ec;
+		int ret;
+		enum s2trace_abort abort;
+		bool lower;
+	} cases[] = {
+		{ 0x20, 0, S2TRACE_ABORT_INSN, true },
+		{ 0x21, 0, S2TRACE_ABORT_INSN, false },
+		{ 0x24, 0, S2TRACE_ABORT_DATA, true },
+		{ 0x25, 0, S2TRACE_ABORT_DATA, false },
+		{ 0x00, S2_EINVAL, 0, false },	/* unknown */
+		{ 0x01, S2_EINVAL, 0, false },	/* WFx */
+		{ 0x16, S2_EINVAL, 0, false },	/* HVC64 */
+		{ 0x18, S2_EINVAL, 0, false },	/* SYS64 */
+		{ 0x22, S2_EINVAL, 0, false },	/* PC alignment */
+		{ 0x26, S2_EINVAL, 0, false },	/* SP alignment */
+		{ 0x3c, S2_EINVAL, 0, false },	/* BRK64 */
+		{ 0x3f, S2_EINVAL, 0, false },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct s2trace_esr d;
+		int ret = s2trace_esr_decode(esr_of(cases[i].ec, 0x07), &d);
+		assert_int_equal(ret, cases[i].ret);
+		if (ret)
+			continue;
+		assert_int_equal(d.ec, cases[i].ec);
+		assert_int_equal(d.abort, cases[i].abort);
+		assert_int_equal(d.lower_el, cases[i].lower);
+		assert_int_equal(d.fsc, S2TRACE_FSC_TRANSLATION);
+		assert_int_equal(d.level, 3);
+	}
+}
+
+/* Every one of the 64 fault status codes, data and instruction aborts alike. */
+static void test_esr_fsc_every_code(void **state)
+{
+	struct want {
+		enum s2trace_fsc fsc;
+		bool has_level;
+		int level;
+	} want[64];
+	(void)state;
+	for (unsigned c = 0; c < 64; c++)
+		want[c] = (struct want){ S2TRACE_FSC_RESERVED, false, 0 };
+	/* 0b00TTLL: type TT (address size, translation, access flag,
+	 * permission) at level LL. */
+	for (unsigned ll = 0; ll < 4; ll++) {
+		want[0x00 | ll] = (struct want){ S2TRACE_FSC_ADDR_SIZE, true, (int)ll };
+		want[0x04 | ll] = (struct want){ S2TRACE_FSC_TRANSLATION, true, (int)ll };
+		want[0x08 | ll] = (struct want){ S2TRACE_FSC_ACCESS_FLAG, true, (int)ll };
+		want[0x0c | ll] = (struct want){ S2TRACE_FSC_PERMISSION, true, (int)ll };
+		want[0x14 | ll] = (struct want){ S2TRACE_FSC_EXTERNAL_WALK, true, (int)ll };
+		want[0x1c | ll] = (struct want){ S2TRACE_FSC_ECC_WALK, true, (int)ll };
+		want[0x24 | ll] = (struct want){ S2TRACE_FSC_GPF_WALK, true, (int)ll };
+	}
+	want[0x10] = (struct want){ S2TRACE_FSC_EXTERNAL, false, 0 };
+	want[0x11] = (struct want){ S2TRACE_FSC_TAG_CHECK, false, 0 };
+	want[0x12] = (struct want){ S2TRACE_FSC_EXTERNAL_WALK, false, 0 };	/* level -2 */
+	want[0x13] = (struct want){ S2TRACE_FSC_EXTERNAL_WALK, true, -1 };
+	want[0x18] = (struct want){ S2TRACE_FSC_ECC, false, 0 };
+	want[0x1b] = (struct want){ S2TRACE_FSC_ECC_WALK, true, -1 };
+	want[0x21] = (struct want){ S2TRACE_FSC_ALIGNMENT, false, 0 };
+	want[0x22] = (struct want){ S2TRACE_FSC_GPF_WALK, false, 0 };	/* level -2 */
+	want[0x23] = (struct want){ S2TRACE_FSC_GPF_WALK, true, -1 };
+	want[0x28] = (struct want){ S2TRACE_FSC_GPF, false, 0 };
+	want[0x29] = (struct want){ S2TRACE_FSC_ADDR_SIZE, true, -1 };
+	want[0x2a] = (struct want){ S2TRACE_FSC_TRANSLATION, false, 0 };	/* level -2 */
+	want[0x2b] = (struct want){ S2TRACE_FSC_TRANSLATION, true, -1 };
+	want[0x2c] = (struct want){ S2TRACE_FSC_ADDR_SIZE, false, 0 };	/* level -2 */
+	want[0x30] = (struct want){ S2TRACE_FSC_TLB_CONFLICT, false, 0 };
+	want[0x31] = (struct want){ S2TRACE_FSC_ATOMIC_HW_UPDATE, false, 0 };
+	want[0x34] = (struct want){ S2TRACE_FSC_IMPDEF, false, 0 };
+	want[0x35] = (struct want){ S2TRACE_FSC_IMPDEF, false, 0 };
+
+	for (unsigned ec = 0x20; ec <= 0x25; ec++) {
+		if (ec == 0x22 || ec == 0x23)
+			continue;
+		for (unsigned c = 0; c < 64; c++) {
+			struct s2trace_esr d;
+			assert_int_equal(s2trace_esr_decode(esr_of(ec, c), &d), 0);
+			assert_int_equal(d.fsc_raw, c);
+			assert_int_equal(d.fsc, want[c].fsc);
+			assert_int_equal(d.has_level, want[c].has_level);
+			assert_int_equal(d.level, want[c].level);
+		}
+	}
+}
+
+/* WnR is the guest's write only on a data abort not on a stage-1 walk; the
+ * other ISS bits decode where they exist. */
+static void test_esr_iss_bits(void **state)
+{
+	static const struct {
+		unsigned ec;
+		uint32_t iss;
+		bool write, s1ptw, cm, fnv, isv;
+		unsigned bytes;
+	} cases[] = {
+		{ 0x24, 0x06, false, false, false, false, false, 0 },
+		{ 0x24, 1u << 6 | 0x06, true, false, false, false, false, 0 },
+		{ 0x24, 1u << 7 | 1u << 6 | 0x06, false, true, false, false, false, 0 },
+		{ 0x24, 1u << 8 | 1u << 6 | 0x0f, true, false, true, false, false, 0 },
+		{ 0x24, 1u << 10 | 0x07, false, false, false, true, false, 0 },
+		{ 0x24, 1u << 24 | 0u << 22 | 0x07, false, false, false, false, true, 1 },
+		{ 0x24, 1u << 24 | 1u << 22 | 0x07, false, false, false, false, true, 2 },
+		{ 0x24, 1u << 24 | 2u << 22 | 0x07, false, false, false, false, true, 4 },
+		{ 0x24, 1u << 24 | 3u << 22 | 1u << 6 | 0x07, true, false, false, false, true, 8 },
+		/* SAS without ISV means nothing. */
+		{ 0x24, 3u << 22 | 0x07, false, false, false, false, false, 0 },
+		{ 0x25, 1u << 6 | 0x0e, true, false, false, false, false, 0 },
+		/* Instruction aborts: bit 6, 8 and 24 are not WnR, CM, ISV. */
+		{ 0x20, 1u << 24 | 1u << 8 | 1u << 6 | 0x06, false, false, false, false, false, 0 },
+		{ 0x20, 1u << 7 | 0x07, false, true, false, false, false, 0 },
+		{ 0x21, 1u << 10 | 0x0f, false, false, false, true, false, 0 },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct s2trace_esr d;
+		assert_int_equal(s2trace_esr_decode(esr_of(cases[i].ec, cases[i].iss), &d), 0);
+		assert_int_equal(d.write, cases[i].write);
+		assert_int_equal(d.s1ptw, cases[i].s1ptw);
+		assert_int_equal(d.cm, cases[i].cm);
+		assert_int_equal(d.fnv, cases[i].fnv);
+		assert_int_equal(d.isv, cases[i].isv);
+		assert_int_equal(d.access_bytes, cases[i].bytes);
+	}
+}
+
+/* Syndromes as a 6.12 host prints them in kvm_guest_fault. */
+static void test_esr_real_values(void **state)
+{
+	struct s2trace_esr d;
+	(void)state;
+
+	/* str x1, [x0]: ISV, 8 bytes, X1, 64-bit, write, translation L2. */
+	assert_int_equal(s2trace_esr_decode(0x93c18046, &d), 0);
+	assert_true(d.isv && d.write && d.access_bytes == 8 && d.lower_el);
+	assert_int_equal(d.fsc, S2TRACE_FSC_TRANSLATION);
+	assert_int_equal(d.level, 2);
+	/* The first fetch of a guest with its MMU off: translation at L1. */
+	assert_int_equal(s2trace_esr_decode(0x82000005, &d), 0);
+	assert_int_equal(d.abort, S2TRACE_ABORT_INSN);
+	assert_int_equal(d.level, 1);
+	assert_false(d.write);
+	/* stp to a write-protected block: permission at L2, no ISV. */
+	assert_int_equal(s2trace_esr_decode(0x9200004e, &d), 0);
+	assert_true(d.write && !d.isv);
+	assert_int_equal(d.fsc, S2TRACE_FSC_PERMISSION);
+	/* A read that finds the access flag clear at L2. */
+	assert_int_equal(s2trace_esr_decode(0x93c3800a, &d), 0);
+	assert_false(d.write);
+	assert_int_equal(d.fsc, S2TRACE_FSC_ACCESS_FLAG);
+	/* ISS2 bits above 31 do not change the decoding. */
+	assert_int_equal(s2trace_esr_decode(0x0000001293c18046ull, &d), 0);
+	assert_int_equal(d.fsc, S2TRACE_FSC_TRANSLATION);
+	assert_true(d.write);
+}
+
+/* Every class has a distinct name; beyond the enum is "?". */
+static void test_fsc_names(void **state)
+{
+	(void)state;
+	for (unsigned i = 0; i < S2TRACE_NR_FSC; i++) {
+		const char *n = s2trace_fsc_name((enum s2trace_fsc)i);
+		assert_non_null(n);
+		assert_string_not_equal(n, "?");
+		for (unsigned j = 0; j < i; j++)
+			assert_string_not_equal(n, s2trace_fsc_name((enum s2trace_fsc)j));
+	}
+	assert_string_equal(s2trace_fsc_name(S2TRACE_NR_FSC), "?");
+	assert_string_equal(s2trace_fsc_name(S2TRACE_FSC_PERMISSION), "permission");
+}
+
+/* ------------------------------------------------------------------ */
+/* The line prefix                                                     */
+/* ------------------------------------------------------------------ */
+
+static void assert_prefix(const char *line, const char *comm, long pid, unsigned cpu,
+			  uint64_t ts, const char *event, const char *payload)
+{
+	struct s2trace_ftrace_line l;
+
+	assert_int_equal(s2trace_ftrace_parse_line(line, &l), 0);
+	assert_int_equal(l.comm_len, strlen(comm));
+	assert_memory_equal(l.comm, comm, strlen(comm));
+	assert_int_equal(l.pid, pid);
+	assert_int_equal(l.cpu, cpu);
+	assert_int_equal(l.ts_ns, ts);
+	assert_int_equal(l.event_len, strlen(event));
+	assert_memory_equal(l.event, event, strlen(event));
+	assert_string_equal(l.payload, payload);
+}
+
+/* trace-cmd report: no flags column, event names padded. */
+static void test_prefix_trace_cmd(void **state)
+{
+	(void)state;
+	assert_prefix("       CPU 0/KVM-4212  [001] 3817.402871: kvm_entry:           PC: 0x0000000040000000",
+		      "CPU 0/KVM", 4212, 1, 3817402871000ull, "kvm_entry", "PC: 0x0000000040000000");
+	assert_prefix("            bash-4301  [003] 3817.402113: print:               tracing_mark_write: hi",
+		      "bash", 4301, 3, 3817402113000ull, "print", "tracing_mark_write: hi");
+	/* With latency flags (trace-cmd report -l, and newer versions). */
+	assert_prefix("  CPU 1/KVM-4213  [002] d..1. 12.000000500: kvm_exit: TRAP: HSR_EC: 0x0024",
+		      "CPU 1/KVM", 4213, 2, 12000000500ull, "kvm_exit", "TRAP: HSR_EC: 0x0024");
+}
+
+/* /sys/kernel/tracing/trace: flags column, and the tgid column when
+ * record-tgid is on. */
+static void test_prefix_raw(void **state)
+{
+	(void)state;
+	assert_prefix("     CPU 0/KVM-4212    [001] d..2.  3817.402871: kvm_entry: PC: 0x0000000040000000",
+		      "CPU 0/KVM", 4212, 1, 3817402871000ull, "kvm_entry", "PC: 0x0000000040000000");
+	assert_prefix("    Binder:640_4-2066  (  640) [005] .... 261187.017446: tracing_mark_write: B|640|x",
+		      "Binder:640_4", 2066, 5, 261187017446000ull, "tracing_mark_write", "B|640|x");
+	assert_prefix("          <idle>-0       (-------) [000] dNh1. 5.5: irq_handler_entry: irq=1",
+		      "<idle>", 0, 0, 5500000000ull, "irq_handler_entry", "irq=1");
+	assert_prefix("           <...>-77      [003] ...1.  9.000001: kvm_age_hva: mmu notifier",
+		      "<...>", 77, 3, 9000001000ull, "kvm_age_hva", "mmu notifier");
+	/* Dashes, digits and brackets in the task name. */
+	assert_prefix(" kworker/u8:2-[x]-9-31 [000] .....  1.000000: workqueue_execute_start: work",
+		      "kworker/u8:2-[x]-9", 31, 0, 1000000000ull, "workqueue_execute_start", "work");
+}
+
+/* The function tracer has no event name; nanosecond and counter clocks. */
+static void test_prefix_function_and_clocks(void **state)
+{
+	(void)state;
+	assert_prefix("  qemu-system-aar-4180  [000] ..... 100.000001: do_sys_open <-do_syscall_64",
+		      "qemu-system-aar", 4180, 0, 100000001000ull, "function", "do_sys_open <-do_syscall_64");
+	assert_prefix("  a-1  [000] 7.123456789: x: y", "a", 1, 0, 7123456789ull, "x", "y");
+	/* Digits past nanoseconds are dropped, not rounded. */
+	assert_prefix("  a-1  [000] 7.1234567899: x: y", "a", 1, 0, 7123456789ull, "x", "y");
+	/* A counter clock: kept as it is, only the order matters. */
+	assert_prefix("  a-1  [000] 123456789: x: y", "a", 1, 0, 123456789ull, "x", "y");
+	assert_prefix("  a-1  [000] 1.5: x:", "a", 1, 0, 1500000000ull, "x", "");
+}
+
+/* Headers, comments and damaged prefixes are not events. */
+static void test_prefix_not_events(void **state)
+{
+	static const char *const lines[] = {
+		"", "   ", "# tracer: nop", "#           TASK-PID     CPU#  |||||  TIMESTAMP  FUNCTION",
+		"cpus=4", "CPU 0 is empty", "version = 6", "CPU:3 [LOST 12 EVENTS]",
+		"a-1 [000] x: y",		/* no timestamp */
+		"a-1[000] 1.0: x: y",		/* no blank before the CPU field */
+		"a 1 [000] 1.0: x: y",		/* no pid */
+		"-1 [000] 1.0: x: y",		/* no task name */
+		"a-1 [] 1.0: x: y", "a-1 [0x] 1.0: x: y", "a-1 [000] 1.: x: y",
+		"a-1 [000] 1.0 x: y",		/* no colon after the timestamp */
+		"a-1 [000] .......... 1.0: x: y",	/* flags too long */
+		"a-1 [000] 123456789012345678901.0: x: y",
+		" 1)   0.345 us    |  kvm_handle_guest_abort();",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		struct s2trace_ftrace_line l;
+		assert_int_equal(s2trace_ftrace_parse_line(lines[i], &l), S2_ENOENT);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Import helpers                                                      */
+/* ------------------------------------------------------------------ */
+
+#define LAYOUT \
+	"config granule=4k ipa-bits=40\n" \
+	"memslot 0 ipa=0x40000000 size=8M hva=0xffff7be00000 backing=thp\n" \
+	"memslot 1 ipa=0x80000000 size=2M hva=0xffff70000000 backing=4k readonly\n"
+
+#define V0 "       CPU 0/KVM-4212  [001] "
+#define V1 "       CPU 1/KVM-4213  [002] "
+#define HOST "  qemu-system-aar-4180  [000] "
+
+struct imported {
+	int ret;
+	char *out;
+	char err[512];
+	struct s2trace_ftrace_stats st;
+	size_t nr_unused;
+	char unused[8][40];
+	uint64_t unused_count[8];
+};
+
+struct opts {
+	const char *layout;
+	const char *memslot;
+	unsigned vcpus;
+	bool phases;
+};
+
+static FILE *text_file(const char *text, char **copy)
+{
+	/* fmemopen refuses a zero-size buffer, so an empty text is given as
+	 * one empty line, which imports the same. */
+	*copy = strdup(*text ? text : "\n");
+	assert_non_null(*copy);
+	FILE *f = fmemopen(*copy, strlen(*copy), "r");
+	assert_non_null(f);
+	return f;
+}
+
+static struct imported *import_opts(const char *text, const struct opts *o)
+{
+	struct imported *r = calloc(1, sizeof(*r));
+	struct s2trace_ftrace *imp;
+	char *copy;
+	size_t len;
+	FILE *f;
+
+	assert_non_null(r);
+	assert_int_equal(s2trace_ftrace_create(&imp), 0);
+	r->ret = 0;
+	if (o->layout) {
+		f = text_file(o->layout, &copy);
+		r->ret = s2trace_ftrace_read_layout(imp, f, "lay");
+		fclose(f);
+		free(copy);
+	}
+	if (!r->ret && o->memslot)
+		r->ret = s2trace_ftrace_add_memslot(imp, o->memslot);
+	if (!r->ret && o->vcpus)
+		r->ret = s2trace_ftrace_set_vcpus(imp, o->vcpus);
+	s2trace_ftrace_set_phases(imp, o->phases);
+	if (!r->ret) {
+		f = text_file(text, &copy);
+		r->ret = s2trace_ftrace_read(imp, f, "ft");
+		fclose(f);
+		free(copy);
+	}
+	if (!r->ret) {
+		FILE *out = open_memstream(&r->out, &len);
+		assert_non_null(out);
+		r->ret = s2trace_ftrace_write(imp, out);
+		fclose(out);
+	}
+	if (!r->ret) {
+		r->st = *s2trace_ftrace_stats(imp);
+		r->nr_unused = s2trace_ftrace_nr_unused(imp);
+		for (size_t i = 0; i < r->nr_unused && i < 8; i++)
+			snprintf(r->unused[i], sizeof(r->unused[i]), "%s",
+				 s2trace_ftrace_unused(imp, i, &r->unused_count[i]));
+		assert_null(s2trace_ftrace_unused(imp, r->nr_unused, NULL));
+	}
+	snprintf(r->err, sizeof(r->err), "%s", s2trace_ftrace_error(imp));
+	s2trace_ftrace_destroy(imp);
+	return r;
+}
+
+static struct imported *import(const char *text)
+{
+	struct opts o = { .layout = LAYOUT };
+	return import_opts(text, &o);
+}
+
+static void done(struct imported *r)
+{
+	free(r->out);
+	free(r);
+}
+
+/* The output lines that start with prefix (before any comment). */
+static unsigned count_lines(const char *out, const char *prefix)
+{
+	unsigned n = 0;
+	size_t len = strlen(prefix);
+
+	for (const char *l = out; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		if (!strncmp(l, prefix, len))
+			n++;
+	return n;
+}
+
+/* A whole line, its trailing comment aside. */
+static bool has_line(const char *out, const char *line)
+{
+	size_t len = strlen(line);
+
+	for (const char *l = out; l && *l; l = strchr(l, '\n'), l = l ? l + 1 : NULL)
+		if (!strncmp(l, line, len)) {
+			const char *rest = l + len;
+			while (*rest == ' ')
+				rest++;
+			if (*rest == '\n' || *rest == '#' || !*rest)
+				return true;
+		}
+	return false;
+}
+
+/* The event lines of the output in order: comments, the header, config
+ * and memslot lines dropped. */
+static char *event_lines(const char *out)
+{
+	char *buf = calloc(1, strlen(out) + 1);
+	char *w = buf;
+
+	assert_non_null(buf);
+	for (const char *l = out; *l;) {
+		const char *nl = strchr(l, '\n');
+		size_t n = nl ? (size_t)(nl - l) : strlen(l);
+		const char *hash = memchr(l, '#', n);
+		size_t keep = hash ? (size_t)(hash - l) : n;
+		while (keep && l[keep - 1] == ' ')
+			keep--;
+		if (keep && strncmp(l, "s2emu-trace ", 12) && strncmp(l, "config", 6) &&
+		    strncmp(l, "memslot ", 8)) {
+			memcpy(w, l, keep);
+			w += keep;
+			*w++ = '\n';
+		}
+		l += n + (nl ? 1 : 0);
+	}
+	return buf;
+}
+
+static void assert_events(const char *out, const char *want)
+{
+	char *got = event_lines(out);
+	assert_string_equal(got, want);
+	free(got);
+}
+
+static void assert_fails(struct imported *r, int err, const char *where, const char *what)
+{
+	assert_int_equal(r->ret, err);
+	if (strncmp(r->err, where, strlen(where)) || !strstr(r->err, what))
+		fail_msg("error '%s' does not start with '%s' and name '%s'", r->err, where, what);
+	done(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Events                                                              */
+/* ------------------------------------------------------------------ */
+
+/* A guest fault in RAM is a fault line with the traced ipa, esr and pc;
+ * attribution events give nothing; the header carries the layout. */
+static void test_guest_fault(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		"cpus=4\n"
+		V0 "1.000000: kvm_exit:            TRAP: HSR_EC: 0x0024 (DABT_LOW), PC: 0xffff800080a3c1e8\n"
+		V0 "1.000001: kvm_guest_fault:     ipa 0x40400000, hsr 0x93c18046, hxfar 0xffff000000400000, pc 0xffff800080a3c1e8\n"
+		V0 "1.000050: kvm_entry:           PC: 0xffff800080a3c1e8\n");
+	assert_int_equal(r->ret, 0);
+	assert_int_equal(strncmp(r->out, "s2emu-trace 1\n", 14), 0);
+	assert_true(has_line(r->out, "config granule=4k ipa-bits=40 vcpus=1"));
+	assert_true(has_line(r->out, "memslot 0 ipa=0x40000000 size=8M hva=0xffff7be00000 backing=thp"));
+	assert_true(has_line(r->out, "memslot 1 ipa=0x80000000 size=2M hva=0xffff70000000 backing=4k readonly"));
+	assert_events(r->out, "vcpu 0 fault ipa=0x40400000 esr=0x93c18046 pc=0xffff800080a3c1e8\n");
+	assert_non_null(strstr(r->out, "# write translation level 2"));
+	assert_int_equal(r->st.events, 3);
+	assert_int_equal(r->st.used, 3);
+	assert_int_equal(r->st.vcpu_lines, 1);
+	assert_int_equal(r->st.vcpus, 1);
+	done(r);
+}
+
+/* kvm_access_fault after its access-flag kvm_guest_fault is the same fault;
+ * alone (or after another page's fault) it is a read of that page. */
+static void test_access_fault(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		V1 "1.0: kvm_guest_fault: ipa 0x40405000, hsr 0x93c3800a, hxfar 0xffff000000405000, pc 0xffff800080b31c14\n"
+		V1 "1.1: kvm_access_fault: IPA: 40405000\n"
+		V1 "1.2: kvm_entry: PC: 0xffff800080b31c14\n"
+		V1 "2.0: kvm_access_fault: IPA: 40600000\n"
+		V1 "3.0: kvm_guest_fault: ipa 0x40405000, hsr 0x9200000a, hxfar 0x0, pc 0x0\n"
+		V1 "3.1: kvm_access_fault: IPA: 40406000\n");
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "vcpu 1 fault ipa=0x40405000 esr=0x93c3800a pc=0xffff800080b31c14\n"
+		      "vcpu 1 read ipa=0x40600000\n"
+		      "vcpu 1 fault ipa=0x40405000 esr=0x9200000a pc=0x0\n"
+		      "vcpu 1 read ipa=0x40406000\n");
+	assert_non_null(strstr(r->out, "kvm_access_fault without its kvm_guest_fault"));
+	assert_int_equal(r->st.vcpus, 2);
+	done(r);
+}
+
+/*
+ * Notifier ranges against the slots' host addresses:
+ *
+ *   hva 0xffff70000000 [slot 1, 2M)   0xffff7be00000 [slot 0, 8M) 0xffff7c600000
+ *   a: inside slot 0          -> unmap-hva
+ *   b: straddles slot 0's end -> unmap-hva (KVM clips it itself)
+ *   c: between the slots      -> counted outside guest memory, no line
+ */
+static void test_unmap_and_age(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		HOST "1.0: kvm_unmap_hva_range: mmu notifier unmap range: 0x00ffff7c400000 -- 0x00ffff7c600000\n"
+		HOST "2.0: kvm_unmap_hva_range: mmu notifier unmap range: 0x00ffff7c5ff000 -- 0x00ffff7c800000\n"
+		HOST "3.0: kvm_unmap_hva_range: mmu notifier unmap range: 0x00ffff71000000 -- 0x00ffff71021000\n"
+		"  kswapd0-85  [003] 4.0: kvm_age_hva: mmu notifier age hva: 0xffff7c200000 -- 0xffff7c400000\n"
+		"  kswapd0-85  [003] 5.0: kvm_test_age_hva: mmu notifier test age hva: 0x00ffff7c201234\n"
+		"  kswapd0-85  [003] 6.0: kvm_test_age_hva: mmu notifier test age hva: 0x00000000001000\n"
+		"  kswapd0-85  [003] 7.0: kvm_age_hva: mmu notifier age hva: 0x1000 -- 0x2000\n");
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "host unmap-hva hva=0xffff7c400000 size=2M\n"
+		      "host unmap-hva hva=0xffff7c5ff000 size=2052K\n"
+		      "host age-hva hva=0xffff7c200000 size=2M\n"
+		      "host age-hva hva=0xffff7c201000 size=4K\n");
+	assert_non_null(strstr(r->out, "# kvm_unmap_hva_range: slot 0 ipa 0x40600000+2M"));
+	assert_non_null(strstr(r->out, "slot 0 ipa 0x407ff000+4K"));
+	assert_non_null(strstr(r->out, "# notifier events outside guest memory: 3"));
+	assert_int_equal(r->st.outside_guest, 3);
+	assert_int_equal(r->st.host_lines, 4);
+	assert_int_equal(r->st.vcpus, 1);
+	done(r);
+}
+
+/* Older kernels: kvm_set_spte_hva and kvm_unmap_hva unmap one host page,
+ * whose size is the config's granule. */
+static void test_old_page_notifiers(void **state)
+{
+	(void)state;
+	struct opts o = { .layout = "config granule=16k\n"
+				    "memslot 0 ipa=0x40000000 size=8M hva=0xffff7be00000 backing=4k\n" };
+	struct imported *r = import_opts(
+		HOST "1.0: kvm_set_spte_hva: mmu notifier set pte hva: 0x00ffff7be05000\n"
+		HOST "2.0: kvm_unmap_hva: mmu notifier unmap hva: 0xffff7be08000\n"
+		HOST "3.0: kvm_set_spte_hva: mmu notifier set pte hva: 0x00aaaa00000000\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "host unmap-hva hva=0xffff7be04000 size=16K\n"
+		      "host unmap-hva hva=0xffff7be08000 size=16K\n");
+	assert_non_null(strstr(r->out, "# kvm_set_spte_hva:"));
+	assert_int_equal(r->st.outside_guest, 1);
+	done(r);
+}
+
+/*
+ * MMIO: a fault outside every slot (or a write to a read-only slot) is an
+ * mmio line at ipa | FAR[11:0], and the kvm_mmio lines of the same access
+ * are not counted twice; a kvm_mmio without its fault is its own line.
+ */
+static void test_mmio(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		V0 "1.0: kvm_guest_fault: ipa 0x9000000, hsr 0x93810045, hxfar 0xffff800081a50000, pc 0xffff80008071c3a0\n"
+		V0 "1.1: kvm_mmio: mmio write len 4 gpa 0x9000000 val 0x53\n"
+		V0 "1.2: kvm_userspace_exit: reason KVM_EXIT_MMIO (6)\n"
+		V0 "1.3: kvm_entry: PC: 0xffff80008071c3a4\n"
+		V1 "2.0: kvm_guest_fault: ipa 0x9000000, hsr 0x93800005, hxfar 0xffff800081a50018, pc 0x1\n"
+		V1 "2.1: kvm_mmio: mmio unsatisfied-read len 4 gpa 0x9000018 val 0x0\n"
+		V1 "2.2: kvm_mmio: mmio read len 4 gpa 0x9000018 val 0x90\n"
+		V1 "2.3: kvm_entry: PC: 0x2\n"
+		V1 "3.0: kvm_mmio: mmio write len 4 gpa 0x9000100 val 0x1\n"
+		V1 "3.1: kvm_mmio: mmio read len 8 gpa 0x9000200 val 0x1\n"
+		/* A write to read-only slot 1 is MMIO; a read of it is not. */
+		V0 "4.0: kvm_guest_fault: ipa 0x80001000, hsr 0x92000047, hxfar 0xffff000040001008, pc 0x3\n"
+		V0 "4.1: kvm_mmio: mmio write len 8 gpa 0x80001008 val 0x0\n"
+		V0 "5.0: kvm_guest_fault: ipa 0x80001000, hsr 0x92000007, hxfar 0xffff000040001008, pc 0x4\n"
+		/* FnV: FAR is not valid, the page address stands. */
+		V0 "6.0: kvm_guest_fault: ipa 0xa000000, hsr 0x92000445, hxfar 0xdead, pc 0x5\n"
+		/* An instruction fetch from MMIO: KVM injects an abort. */
+		V0 "7.0: kvm_guest_fault: ipa 0xa000000, hsr 0x82000005, hxfar 0xa000010, pc 0xa000010\n");
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "mmio vcpu=0 ipa=0x9000000 write\n"
+		      "mmio vcpu=1 ipa=0x9000018\n"
+		      "mmio vcpu=1 ipa=0x9000100 write\n"
+		      "mmio vcpu=1 ipa=0x9000200\n"
+		      "mmio vcpu=0 ipa=0x80001008 write\n"
+		      "vcpu 0 fault ipa=0x80001000 esr=0x92000007 pc=0x4\n"
+		      "mmio vcpu=0 ipa=0xa000000 write\n"
+		      "mmio vcpu=0 ipa=0xa000010\n");
+	assert_non_null(strstr(r->out, "# kvm_guest_fault: a write to a read-only memslot"));
+	assert_non_null(strstr(r->out, "KVM injects an abort"));
+	assert_int_equal(r->st.mmio_lines, 7);
+	assert_int_equal(r->st.vcpu_lines, 1);
+	assert_int_equal(r->st.unused, 1);
+	done(r);
+}
+
+/* Without a layout, a fault is MMIO when KVM follows it with kvm_mmio of
+ * the same page on the same thread; the header says slots are missing. */
+static void test_mmio_without_layout(void **state)
+{
+	(void)state;
+	struct opts o = { 0 };
+	struct imported *r = import_opts(
+		V0 "1.0: kvm_guest_fault: ipa 0x9000000, hsr 0x93810045, hxfar 0xffff800081a50004, pc 0x1\n"
+		V1 "1.05: kvm_guest_fault: ipa 0x40000000, hsr 0x92000046, hxfar 0x0, pc 0x2\n"
+		V0 "1.1: kvm_mmio: mmio write len 4 gpa 0x9000004 val 0x53\n"
+		V1 "1.2: kvm_mmio: mmio write len 4 gpa 0x9001000 val 0x53\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "mmio vcpu=0 ipa=0x9000004 write\n"
+		      "vcpu 1 fault ipa=0x40000000 esr=0x92000046 pc=0x2\n"
+		      "mmio vcpu=1 ipa=0x9001000 write\n");
+	assert_non_null(strstr(r->out, "# no memslot layout was given"));
+	assert_true(has_line(r->out, "config vcpus=2"));
+	assert_int_equal(count_lines(r->out, "memslot"), 0);
+	done(r);
+}
+
+/* kvm_toggle_cache flushes every slot when the state changes, and only
+ * then; kvm_set_way_flush always does. */
+static void test_cache_flushes(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		V0 "1.0: kvm_toggle_cache: VM op at 0xffff800080001234 (cache was off, now on)\n"
+		V0 "2.0: kvm_toggle_cache: VM op at 0xffff800080001234 (cache was on, now on)\n"
+		V0 "3.0: kvm_toggle_cache: VM op at 0xffff800080001234 (cache was on, now off)\n"
+		V1 "4.0: kvm_set_way_flush: S/W flush at 0x0000000040001000 (cache off)\n");
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "host flush-ipa ipa=0x40000000 size=8M\n"
+		      "host flush-ipa ipa=0x80000000 size=2M\n"
+		      "host flush-ipa ipa=0x40000000 size=8M\n"
+		      "host flush-ipa ipa=0x80000000 size=2M\n"
+		      "host flush-ipa ipa=0x40000000 size=8M\n"
+		      "host flush-ipa ipa=0x80000000 size=2M\n");
+	assert_non_null(strstr(r->out, "caches turned on"));
+	assert_non_null(strstr(r->out, "caches stay on, no flush"));
+	assert_non_null(strstr(r->out, "caches turned off"));
+	assert_non_null(strstr(r->out, "# kvm_set_way_flush (vcpu 1"));
+	assert_int_equal(r->st.host_lines, 6);
+	assert_int_equal(r->st.vcpus, 2);
+	done(r);
+}
+
+/* Markers in both formats become comments; "s2emu: host ..." markers also
+ * become host events; a kernel trace_printk is not a marker. */
+static void test_markers(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		"  bash-1  [000] 1.0: tracing_mark_write: raw marker\n"
+		"  bash-1  [000] 2.0: print:                tracing_mark_write: trace-cmd marker\n"
+		"  bash-1  [000] 3.0: print: 0xffff8000802a1b2c: no symbols\n"
+		"  bash-1  [000] 4.0: print: do_work: a trace_printk\n"
+		"  bash-1  [000] 5.0: tracing_mark_write: s2emu: host dirty-log-on slot=1\n"
+		"  bash-1  [000] 6.0: tracing_mark_write: s2emu:   host get-dirty-log slot=0\n"
+		"  bash-1  [000] 7.0: tracing_mark_write: s2emu: host dirty-log-off slot=0\n"
+		"  bash-1  [000] 8.0: tracing_mark_write: ctrl\x01x\n");
+	assert_int_equal(r->ret, 0);
+	assert_true(has_line(r->out, "# marker: raw marker"));
+	assert_true(has_line(r->out, "# marker: trace-cmd marker"));
+	assert_true(has_line(r->out, "# marker: no symbols"));
+	assert_true(has_line(r->out, "# marker: ctrl?x"));
+	assert_events(r->out,
+		      "host dirty-log-on slot=1\n"
+		      "host get-dirty-log slot=0\n"
+		      "host dirty-log-off slot=0\n");
+	assert_int_equal(r->st.markers, 7);
+	assert_int_equal(r->nr_unused, 1);
+	assert_string_equal(r->unused[0], "print");
+	done(r);
+}
+
+/*
+ * vCPU numbers: "CPU N/KVM" gives N, even on lines where trace-cmd shows
+ * "<...>"; other vCPU threads take the free numbers in order of their
+ * first event (in time, not in the file); host-only threads are not vCPUs.
+ */
+static void test_vcpu_numbering(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		"  vcpu-thread-900  [000] 5.0: kvm_entry: PC: 0x1\n"
+		"  vcpu-thread-800  [000] 4.0: kvm_entry: PC: 0x1\n"
+		"  <...>-4212  [000] 6.0: kvm_guest_fault: ipa 0x40000000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		"  CPU 0/KVM-4212  [000] 7.0: kvm_entry: PC: 0x1\n"
+		"  vcpu-thread-800  [000] 8.0: kvm_guest_fault: ipa 0x40001000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		"  vcpu-thread-900  [000] 9.0: kvm_guest_fault: ipa 0x40002000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		"  CPU 3/KVM-4215  [000] 9.5: kvm_guest_fault: ipa 0x40003000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		HOST "10.0: kvm_unmap_hva_range: mmu notifier unmap range: 0xffff7be00000 -- 0xffff7be01000\n");
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "vcpu 0 fault ipa=0x40000000 esr=0x92000046 pc=0x1\n"
+		      "vcpu 1 fault ipa=0x40001000 esr=0x92000046 pc=0x1\n"
+		      "vcpu 2 fault ipa=0x40002000 esr=0x92000046 pc=0x1\n"
+		      "vcpu 3 fault ipa=0x40003000 esr=0x92000046 pc=0x1\n"
+		      "host unmap-hva hva=0xffff7be00000 size=4K\n");
+	assert_int_equal(r->st.vcpus, 4);
+	assert_true(has_line(r->out, "config granule=4k ipa-bits=40 vcpus=4"));
+	done(r);
+}
+
+/* --vcpus and the layout's vcpus= set the config; --vcpus wins; a layout
+ * config that already says the right number is copied as written. */
+static void test_vcpus_setting(void **state)
+{
+	(void)state;
+	const char *one = V0 "1.0: kvm_entry: PC: 0x1\n";
+	struct opts o = { .layout = LAYOUT, .vcpus = 4 };
+	struct imported *r = import_opts(one, &o);
+	assert_int_equal(r->ret, 0);
+	assert_true(has_line(r->out, "config granule=4k ipa-bits=40 vcpus=4"));
+	assert_int_equal(r->st.vcpus, 4);
+	done(r);
+
+	o.layout = "config vcpus=3 walker=upstream-2021 # as recorded\n";
+	o.vcpus = 0;
+	r = import_opts(one, &o);
+	assert_int_equal(r->ret, 0);
+	assert_true(has_line(r->out, "config vcpus=3 walker=upstream-2021"));
+	assert_non_null(strstr(r->out, "# as recorded"));
+	done(r);
+
+	o.vcpus = 2;
+	r = import_opts(one, &o);
+	assert_int_equal(r->ret, 0);
+	assert_true(has_line(r->out, "config walker=upstream-2021 vcpus=2"));
+	done(r);
+
+	/* No vCPU at all still gives a valid config. */
+	o = (struct opts){ .layout = LAYOUT };
+	r = import_opts("cpus=1\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_true(has_line(r->out, "config granule=4k ipa-bits=40 vcpus=1"));
+	assert_int_equal(r->st.events, 0);
+	done(r);
+}
+
+/* trace-cmd merges CPUs by time, but a text from several buffers can be out
+ * of order: events are sorted by timestamp, equal ones keep file order. */
+static void test_ordering(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		V1 "3.000000: kvm_guest_fault: ipa 0x40003000, hsr 0x92000046, hxfar 0x0, pc 0x3\n"
+		V0 "1.000000: kvm_guest_fault: ipa 0x40001000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		V1 "2.000000: kvm_guest_fault: ipa 0x40002000, hsr 0x92000046, hxfar 0x0, pc 0x2\n"
+		V0 "2.000000: kvm_guest_fault: ipa 0x40004000, hsr 0x92000046, hxfar 0x0, pc 0x4\n"
+		V0 "1.999999999: kvm_guest_fault: ipa 0x40005000, hsr 0x92000046, hxfar 0x0, pc 0x5\n"
+		"  bash-1  [003] 0.5: tracing_mark_write: first\n");
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "vcpu 0 fault ipa=0x40001000 esr=0x92000046 pc=0x1\n"
+		      "vcpu 0 fault ipa=0x40005000 esr=0x92000046 pc=0x5\n"
+		      "vcpu 1 fault ipa=0x40002000 esr=0x92000046 pc=0x2\n"
+		      "vcpu 0 fault ipa=0x40004000 esr=0x92000046 pc=0x4\n"
+		      "vcpu 1 fault ipa=0x40003000 esr=0x92000046 pc=0x3\n");
+	const char *m = strstr(r->out, "# marker: first");
+	assert_non_null(m);
+	assert_true(m < strstr(r->out, "vcpu 0 fault"));
+	done(r);
+}
+
+/* Events of kinds the importer cannot use are counted by name, in order of
+ * first appearance, listed at the end; headers are not events at all. */
+static void test_unused(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		"# tracer: nop\n#\ncpus=4\nCPU 2 is empty\n\n"
+		V0 "1.0: kvm_userspace_exit: reason KVM_EXIT_MMIO (6)\n"
+		V0 "1.1: kvm_wfx_arm64: guest executed wfi at: 0xffff800080f3a8c4\n"
+		V0 "1.2: kvm_userspace_exit: reason KVM_EXIT_MMIO (6)\n"
+		"  sshd-99  [002] ..... 1.3: sched_switch: prev_comm=sshd\n"
+		"  sshd-99  [002] ..... 1.4: do_sys_open <-do_syscall_64\n"
+		V0 "1.5: kvm_userspace_exit: reason KVM_EXIT_MMIO (6)\n");
+	assert_int_equal(r->ret, 0);
+	assert_int_equal(r->st.lines, 11);
+	assert_int_equal(r->st.events, 6);
+	assert_int_equal(r->st.unused, 6);
+	assert_int_equal(r->st.used, 0);
+	assert_int_equal(r->nr_unused, 4);
+	assert_string_equal(r->unused[0], "kvm_userspace_exit");
+	assert_int_equal(r->unused_count[0], 3);
+	assert_string_equal(r->unused[1], "kvm_wfx_arm64");
+	assert_string_equal(r->unused[2], "sched_switch");
+	assert_string_equal(r->unused[3], "function");
+	assert_true(has_line(r->out, "# unused: kvm_userspace_exit x3"));
+	assert_true(has_line(r->out, "# unused: function x1"));
+	assert_true(has_line(r->out, "# 6 events: 0 used, 6 unused"));
+	/* A thread with only unused events is no vCPU. */
+	assert_int_equal(r->st.vcpus, 1);
+	done(r);
+}
+
+/* --phases: a new phase when the thread changes to one already in the
+ * current phase; comments and attribution events do not count. */
+static void test_phases(void **state)
+{
+	(void)state;
+	struct opts o = { .layout = LAYOUT, .phases = true };
+	struct imported *r = import_opts(
+		V0 "1.0: kvm_guest_fault: ipa 0x40000000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		V0 "1.1: kvm_entry: PC: 0x1\n"
+		V0 "2.0: kvm_guest_fault: ipa 0x40001000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		V1 "3.0: kvm_guest_fault: ipa 0x40002000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		"  bash-1  [003] 3.5: tracing_mark_write: note\n"
+		V0 "4.0: kvm_guest_fault: ipa 0x40003000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		HOST "5.0: kvm_unmap_hva_range: mmu notifier unmap range: 0xffff7be00000 -- 0xffff7be01000\n"
+		V1 "6.0: kvm_guest_fault: ipa 0x40004000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		V1 "6.1: kvm_toggle_cache: VM op at 0x1 (cache was off, now on)\n"
+		V0 "7.0: kvm_guest_fault: ipa 0x40005000, hsr 0x92000046, hxfar 0x0, pc 0x1\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "phase 1\n"
+		      "vcpu 0 fault ipa=0x40000000 esr=0x92000046 pc=0x1\n"
+		      "vcpu 0 fault ipa=0x40001000 esr=0x92000046 pc=0x1\n"
+		      "vcpu 1 fault ipa=0x40002000 esr=0x92000046 pc=0x1\n"
+		      "phase 2\n"
+		      "vcpu 0 fault ipa=0x40003000 esr=0x92000046 pc=0x1\n"
+		      "host unmap-hva hva=0xffff7be00000 size=4K\n"
+		      "vcpu 1 fault ipa=0x40004000 esr=0x92000046 pc=0x1\n"
+		      "phase 3\n"
+		      "host flush-ipa ipa=0x40000000 size=8M\n"
+		      "host flush-ipa ipa=0x80000000 size=2M\n"
+		      "vcpu 0 fault ipa=0x40005000 esr=0x92000046 pc=0x1\n");
+	assert_int_equal(r->st.phases, 3);
+	done(r);
+
+	/* Without --phases there are none. */
+	o.phases = false;
+	r = import_opts(V0 "1.0: kvm_guest_fault: ipa 0x40000000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+			V1 "1.1: kvm_guest_fault: ipa 0x40000000, hsr 0x92000046, hxfar 0x0, pc 0x1\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_int_equal(count_lines(r->out, "phase"), 0);
+	assert_int_equal(r->st.phases, 0);
+	done(r);
+}
+
+/* Memslots from --memslot follow the layout's, numbered on; numbers in
+ * trace syntax; comments and a header in a layout are fine. */
+static void test_memslot_option(void **state)
+{
+	(void)state;
+	struct opts o = { .layout = "# a comment\ns2emu-trace 1\n\n" LAYOUT,
+			  .memslot = "ipa=0x100000000,size=1G,hva=0xfffe00000000,backing=hugetlb-1g,dirty-log" };
+	struct imported *r = import_opts(
+		HOST "1.0: kvm_unmap_hva_range: mmu notifier unmap range: 0xfffe00200000 -- 0xfffe00400000\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_true(has_line(r->out, "memslot 2 ipa=0x100000000 size=1G hva=0xfffe00000000 backing=hugetlb-1g dirty-log"));
+	assert_non_null(strstr(r->out, "slot 2 ipa 0x100200000+2M"));
+	done(r);
+
+	o = (struct opts){ .memslot = "size=2M, ipa=1073741824 ,hva=0x7f0000000000,backing=4k" };
+	r = import_opts(V0 "1.0: kvm_guest_fault: ipa 0x40000000, hsr 0x92000046, hxfar 0x0, pc 0x1\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_true(has_line(r->out, "memslot 0 size=2M ipa=1073741824 hva=0x7f0000000000 backing=4k"));
+	assert_events(r->out, "vcpu 0 fault ipa=0x40000000 esr=0x92000046 pc=0x1\n");
+	done(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Bad input                                                           */
+/* ------------------------------------------------------------------ */
+
+/* A malformed line of every known event names its line and its event. */
+static void test_malformed_events(void **state)
+{
+	static const struct {
+		const char *line;
+		const char *what;
+	} cases[] = {
+		{ V0 "1.0: kvm_guest_fault: ipa 0x1, hsr 0x92000046, pc 0x1", "kvm_guest_fault" },
+		{ V0 "1.0: kvm_guest_fault: ipa 0x1, hsr 0x92000046, hxfar 0x0, pc 0x1 x", "kvm_guest_fault" },
+		{ V0 "1.0: kvm_guest_fault: ipa 0x11112222333344445, hsr 0x1, hxfar 0x0, pc 0x1", "kvm_guest_fault" },
+		{ V0 "1.0: kvm_guest_fault: ipa zz, hsr 0x92000046, hxfar 0x0, pc 0x1", "kvm_guest_fault" },
+		{ V0 "1.0: kvm_guest_fault: ipa 0x40000000, hsr 0x5e000000, hxfar 0x0, pc 0x1", "is not an abort" },
+		{ V0 "1.0: kvm_access_fault: IPA 40000000", "kvm_access_fault" },
+		{ V0 "1.0: kvm_access_fault: IPA: ", "kvm_access_fault" },
+		{ HOST "1.0: kvm_unmap_hva_range: mmu notifier unmap range: 0x1000", "kvm_unmap_hva_range" },
+		{ HOST "1.0: kvm_unmap_hva_range: mmu notifier unmap range: 0x2000 -- 0x1000", "is not above start" },
+		{ HOST "1.0: kvm_unmap_hva_range: mmu notifier unmap range: 0x2000 -- 0x2000", "is not above start" },
+		{ HOST "1.0: kvm_age_hva: mmu notifier age hva: 0x1000 - 0x2000", "kvm_age_hva" },
+		{ HOST "1.0: kvm_test_age_hva: mmu notifier test age hva:", "kvm_test_age_hva" },
+		{ HOST "1.0: kvm_set_spte_hva: mmu notifier set pte hva: 0xg", "kvm_set_spte_hva" },
+		{ HOST "1.0: kvm_unmap_hva: mmu notifier unmap hva 0x1000", "kvm_unmap_hva" },
+		{ V0 "1.0: kvm_mmio: mmio poke len 4 gpa 0x9000000 val 0x0", "kvm_mmio" },
+		{ V0 "1.0: kvm_mmio: mmio write len four gpa 0x9000000 val 0x0", "kvm_mmio" },
+		{ V0 "1.0: kvm_toggle_cache: VM op at 0x1 (cache was off, now maybe)", "kvm_toggle_cache" },
+		{ V0 "1.0: kvm_set_way_flush: S/W flush at 0x1 (cache on", "kvm_set_way_flush" },
+		{ V0 "1.0: kvm_entry: PC 0x1", "kvm_entry" },
+		{ V0 "1.0: kvm_exit: TRAP: HSR_EC: 0x0024 (DABT_LOW)", "kvm_exit" },
+		{ V0 "1.0: kvm_exit: TRAP, PC: 0x1", "kvm_exit" },
+		{ "  bash-1  [000] 1.0: tracing_mark_write: s2emu: host dirty-log-on", "marker" },
+		{ "  bash-1  [000] 1.0: tracing_mark_write: s2emu: host destroy", "marker" },
+		/* Not an event line, but damaged kvm events are refused. */
+		{ "CPU 0/KVM-4212 [001] kvm_guest_fault: ipa 0x1", "kvm_guest_fault line without" },
+		{ "garbage kvm_exit: TRAP", "kvm_exit line without" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char text[512];
+		/* Two good lines first, so the error must name line 3. */
+		snprintf(text, sizeof(text), "cpus=4\n" V0 "0.5: kvm_entry: PC: 0x1\n%s\n" V0
+			 "9.0: kvm_entry: PC: 0x1\n", cases[i].line);
+		struct imported *r = import(text);
+		if (r->ret != S2_EPARSE || strncmp(r->err, "ft:3: ", 6) || !strstr(r->err, cases[i].what))
+			fail_msg("case %zu: ret %d, error '%s', want ft:3: ... %s", i, r->ret, r->err,
+				 cases[i].what);
+		done(r);
+	}
+}
+
+/* Events that need the layout say so, naming their line. */
+static void test_missing_layout(void **state)
+{
+	static const char *const lines[] = {
+		HOST "1.0: kvm_unmap_hva_range: mmu notifier unmap range: 0x1000 -- 0x2000",
+		HOST "1.0: kvm_age_hva: mmu notifier age hva: 0x1000 -- 0x2000",
+		HOST "1.0: kvm_test_age_hva: mmu notifier test age hva: 0x1000",
+		HOST "1.0: kvm_set_spte_hva: mmu notifier set pte hva: 0x1000",
+		V0 "1.0: kvm_toggle_cache: VM op at 0x1 (cache was off, now on)",
+		V0 "1.0: kvm_set_way_flush: S/W flush at 0x1 (cache on)",
+		"  bash-1  [000] 1.0: tracing_mark_write: s2emu: host dirty-log-on slot=0",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		char text[512];
+		struct opts o = { 0 };
+		snprintf(text, sizeof(text), "cpus=4\n%s\n", lines[i]);
+		assert_fails(import_opts(text, &o), S2_EPARSE, "ft:2: ", "needs the memslot layout");
+	}
+	/* A toggle that changes nothing needs none. */
+	struct opts o = { 0 };
+	struct imported *r = import_opts(V0 "1.0: kvm_toggle_cache: VM op at 0x1 (cache was on, now on)\n", &o);
+	assert_int_equal(r->ret, 0);
+	done(r);
+	/* A marker naming a slot the layout lacks. */
+	assert_fails(import("\n  bash-1  [000] 1.0: tracing_mark_write: s2emu: host dirty-log-on slot=2\n"),
+		     S2_EPARSE, "ft:2: ", "memslot 2; the layout has 2");
+}
+
+/* vCPU numbers that cannot be: beyond --vcpus or the layout's vcpus,
+ * beyond what s2emu models, one name on two threads, a renamed thread. */
+static void test_bad_vcpus(void **state)
+{
+	(void)state;
+	struct opts o = { .layout = LAYOUT, .vcpus = 1 };
+	assert_fails(import_opts(V0 "1.0: kvm_entry: PC: 0x1\n" V1 "2.0: kvm_entry: PC: 0x1\n", &o),
+		     S2_EPARSE, "ft:2: ", "vCPU 1 is beyond --vcpus 1");
+	o = (struct opts){ .layout = "config vcpus=1\n" };
+	assert_fails(import_opts(V0 "1.0: kvm_entry: PC: 0x1\n" V1 "2.0: kvm_entry: PC: 0x1\n", &o),
+		     S2_EPARSE, "ft:2: ", "beyond the layout's vcpus=1");
+	assert_fails(import("  CPU 16/KVM-5000  [000] 1.0: kvm_entry: PC: 0x1\n"), S2_EPARSE, "ft:1: ",
+		     "at most 16 vCPUs");
+	assert_fails(import(V0 "1.0: kvm_entry: PC: 0x1\n  CPU 0/KVM-5000  [000] 2.0: kvm_entry: PC: 0x1\n"),
+		     S2_EPARSE, "ft:2: ", "both CPU 0/KVM");
+	assert_fails(import(V0 "1.0: kvm_entry: PC: 0x1\n  CPU 1/KVM-4212  [000] 2.0: kvm_entry: PC: 0x1\n"),
+		     S2_EPARSE, "ft:2: ", "thread 4212 is CPU 1/KVM here and CPU 0/KVM at line 1");
+
+	/* Seventeen vCPU threads. */
+	char text[17 * 64] = "";
+	for (int i = 0; i < 17; i++)
+		snprintf(text + strlen(text), sizeof(text) - strlen(text),
+			 "  t-%d  [000] %d.0: kvm_entry: PC: 0x1\n", 100 + i, i + 1);
+	assert_fails(import(text), S2_EPARSE, "ft:17: ", "beyond the 16");
+
+	struct s2trace_ftrace *imp;
+	assert_int_equal(s2trace_ftrace_create(&imp), 0);
+	assert_int_equal(s2trace_ftrace_set_vcpus(imp, 0), S2_EINVAL);
+	assert_int_equal(s2trace_ftrace_set_vcpus(imp, 17), S2_EINVAL);
+	assert_non_null(strstr(s2trace_ftrace_error(imp), "--vcpus: 17"));
+	assert_int_equal(s2trace_ftrace_set_vcpus(imp, 16), 0);
+	s2trace_ftrace_destroy(imp);
+}
+
+/* Every bad layout line names its file and line. */
+static void test_bad_layout(void **state)
+{
+	static const struct {
+		const char *layout;
+		const char *where, *what;
+	} cases[] = {
+		{ "config ipa-bits=40\nmemslot 0 ipa=0 size=4K hva=0 backing=4k\nhost destroy\n", "lay:3: ", "not 'host'" },
+		{ "s2emu-trace 2\n", "lay:1: ", "version 1" },
+		{ "config vcpus=2\ns2emu-trace 1\n", "lay:2: ", "not 's2emu-trace'" },
+		{ "config colour=blue\n", "lay:1: ", "unknown config word 'colour=blue'" },
+		{ "config granule\n", "lay:1: ", "unknown config word 'granule'" },
+		{ "config granule=8k\n", "lay:1: ", "granule '8k'" },
+		{ "config ipa-bits=60\n", "lay:1: ", "ipa-bits '60'" },
+		{ "config vcpus=0\n", "lay:1: ", "vcpus '0'" },
+		{ "config vcpus=17\n", "lay:1: ", "vcpus '17'" },
+		{ "config fwb=2\n", "lay:1: ", "fwb '2'" },
+		{ "config line=48\n", "lay:1: ", "line '48'" },
+		{ "config walker=\n", "lay:1: ", "walker '' is empty" },
+		{ "config vcpus=2 vcpus=2\n", "lay:1: ", "given twice" },
+		{ "config\nconfig\n", "lay:2: ", "a second config line (lay:1 has one)" },
+		{ "memslot 1 ipa=0 size=4K hva=0 backing=4k\n", "lay:1: ", "must be 0" },
+		{ "memslot\n", "lay:1: ", "must be 0" },
+		{ "memslot 0 ipa=0 size=4K hva=0\n", "lay:1: ", "needs backing=" },
+		{ "memslot 0 ipa=0 size=4K backing=4k\n", "lay:1: ", "needs hva=" },
+		{ "memslot 0 ipa=0 size=4K hva=0 backing=5k\n", "lay:1: ", "backing '5k'" },
+		{ "memslot 0 ipa=0 size=4K hva=0 backing=4k colour=red\n", "lay:1: ", "unknown memslot word" },
+		{ "memslot 0 ipa=0 ipa=0 size=4K hva=0 backing=4k\n", "lay:1: ", "'ipa' given twice" },
+		{ "memslot 0 ipa=0 size=4K hva=0 backing=4k readonly readonly\n", "lay:1: ", "'readonly' given twice" },
+		{ "memslot 0 ipa=0x1000 size=4k hva=0 backing=4k\n", "lay:1: ", "size '4k' is not a number" },
+		{ "memslot 0 ipa=0x1000 size=99999999999999999999 hva=0 backing=4k\n", "lay:1: ", "out of range" },
+		{ "memslot 0 ipa=0x1000 size=0xffffffffffffG hva=0 backing=4k\n", "lay:1: ", "out of range" },
+		{ "memslot 0 ipa=0x1000 size=0 hva=0 backing=4k\n", "lay:1: ", "zero" },
+		{ "memslot 0 ipa=0xfffffffffffff000 size=8K hva=0 backing=4k\n", "lay:1: ", "wraps" },
+		{ "memslot 0 ipa=0x1800 size=4K hva=0 backing=4k\n", "lay:1: ", "4K-aligned" },
+		{ "memslot 0 ipa=0 size=2M hva=0 backing=thp\nmemslot 1 ipa=1M size=2M hva=0 backing=thp\n",
+		  "lay:2: ", "overlaps memslot 0" },
+		{ "memslot 0 ipa=a b c d e f g h i j k l m n o p q r s t u v w x y z 1 2 3 4 5 6 7 8\n", "lay:1: ",
+		  "more than 32 words" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct opts o = { .layout = cases[i].layout };
+		struct imported *r = import_opts("cpus=1\n", &o);
+		if (r->ret != S2_EPARSE || strncmp(r->err, cases[i].where, strlen(cases[i].where)) ||
+		    !strstr(r->err, cases[i].what))
+			fail_msg("case %zu: ret %d, error '%s', want %s... %s", i, r->ret, r->err,
+				 cases[i].where, cases[i].what);
+		done(r);
+	}
+	/* A slot beyond the IPA space is found once the config is known. */
+	struct opts o = { .layout = "memslot 0 ipa=0xffc0000000 size=2G hva=0 backing=4k\n"
+				    "config ipa-bits=40\n" };
+	assert_fails(import_opts("cpus=1\n", &o), S2_EPARSE, "lay:1: ", "beyond the 40-bit IPA space");
+}
+
+/* --memslot problems name the option and what was given. */
+static void test_bad_memslot_option(void **state)
+{
+	static const char *const specs[] = {
+		"ipa=0,size=4K,hva=0", "ipa=0,size=4K,hva=0,backing=4k,what", "ipa=0 # x",
+		"ipa=0,size=0x,hva=0,backing=4k",
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		struct opts o = { .memslot = specs[i] };
+		struct imported *r = import_opts("cpus=1\n", &o);
+		assert_int_not_equal(r->ret, 0);
+		assert_int_equal(strncmp(r->err, "--memslot: ", 11), 0);
+		done(r);
+	}
+	struct opts o = { .layout = LAYOUT, .memslot = "ipa=0x40100000,size=4K,hva=0,backing=4k" };
+	assert_fails(import_opts("cpus=1\n", &o), S2_EPARSE, "--memslot: ",
+		     "overlaps memslot 0 (in 'ipa=0x40100000,size=4K,hva=0,backing=4k')");
+}
+
+/* A NUL byte, a second read, writing before reading: errors, not crashes. */
+static void test_bad_streams(void **state)
+{
+	static const char nul[] = V0 "1.0: kvm_entry: PC: 0x1\nab\0cd\n";
+	struct s2trace_ftrace *imp;
+	char buf[sizeof(nul)];
+	(void)state;
+
+	memcpy(buf, nul, sizeof(nul));
+	assert_int_equal(s2trace_ftrace_create(&imp), 0);
+	assert_int_equal(s2trace_ftrace_finish(imp), S2_EINVAL);
+	FILE *f = fmemopen(buf, sizeof(nul) - 1, "r");
+	assert_int_equal(s2trace_ftrace_read(imp, f, "nul"), S2_EPARSE);
+	assert_string_equal(s2trace_ftrace_error(imp), "nul:2: NUL byte in the line");
+	rewind(f);
+	assert_int_equal(s2trace_ftrace_read(imp, f, "again"), S2_EINVAL);
+	fclose(f);
+	s2trace_ftrace_destroy(imp);
+
+	/* An empty text is a valid, empty import. */
+	struct imported *r = import("");
+	assert_int_equal(r->ret, 0);
+	assert_int_equal(r->st.events, 0);
+	done(r);
+
+	/* A line longer than any trace line. */
+	size_t big = (1u << 20) + 16;
+	char *text = malloc(big + 1);
+	assert_non_null(text);
+	memset(text, 'x', big);
+	text[big] = 0;
+	r = import(text);
+	assert_int_equal(r->ret, S2_EPARSE);
+	assert_non_null(strstr(r->err, "ft:1: line longer"));
+	done(r);
+	free(text);
+}
+
+/* The seed corpus file imports as the scenario it describes. */
+static void test_seed_corpus(void **state)
+{
+	(void)state;
+	FILE *lf = fopen("traces/corpus/ftrace-6.12-seed.layout", "r");
+	FILE *tf = fopen("traces/corpus/ftrace-6.12-seed.txt", "r");
+	if (!lf || !tf) {
+		/* Run from elsewhere than the repository root. */
+		if (lf)
+			fclose(lf);
+		if (tf)
+			fclose(tf);
+		skip();
+	}
+	struct s2trace_ftrace *imp;
+	char *out = NULL;
+	size_t len;
+	assert_int_equal(s2trace_ftrace_create(&imp), 0);
+	assert_int_equal(s2trace_ftrace_read_layout(imp, lf, "layout"), 0);
+	assert_int_equal(s2trace_ftrace_read(imp, tf, "seed"), 0);
+	FILE *o = open_memstream(&out, &len);
+	assert_int_equal(s2trace_ftrace_write(imp, o), 0);
+	fclose(o);
+	const struct s2trace_ftrace_stats *st = s2trace_ftrace_stats(imp);
+	assert_int_equal(st->vcpus, 2);
+	assert_int_equal(st->vcpu_lines, 16);
+	assert_int_equal(st->mmio_lines, 2);
+	assert_int_equal(st->outside_guest, 1);
+	assert_int_equal(count_lines(out, "vcpu 0 fault"), 9);
+	assert_int_equal(count_lines(out, "vcpu 1 fault"), 7);
+	assert_int_equal(count_lines(out, "host dirty-log-"), 2);
+	assert_int_equal(count_lines(out, "host get-dirty-log slot=0"), 1);
+	assert_int_equal(count_lines(out, "host unmap-hva"), 1);
+	assert_int_equal(count_lines(out, "host age-hva"), 2);
+	/* Permission faults at level 2 come before the level-3 ones. */
+	assert_true(strstr(out, "esr=0x93c1804e") < strstr(out, "esr=0x93c18047"));
+	free(out);
+	fclose(lf);
+	fclose(tf);
+	s2trace_ftrace_destroy(imp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_esr_classes),
+		cmocka_unit_test(test_esr_fsc_every_code),
+		cmocka_unit_test(test_esr_iss_bits),
+		cmocka_unit_test(test_esr_real_values),
+		cmocka_unit_test(test_fsc_names),
+		cmocka_unit_test(test_prefix_trace_cmd),
+		cmocka_unit_test(test_prefix_raw),
+		cmocka_unit_test(test_prefix_function_and_clocks),
+		cmocka_unit_test(test_prefix_not_events),
+		cmocka_unit_test(test_guest_fault),
+		cmocka_unit_test(test_access_fault),
+		cmocka_unit_test(test_unmap_and_age),
+		cmocka_unit_test(test_old_page_notifiers),
+		cmocka_unit_test(test_mmio),
+		cmocka_unit_test(test_mmio_without_layout),
+		cmocka_unit_test(test_cache_flushes),
+		cmocka_unit_test(test_markers),
+		cmocka_unit_test(test_vcpu_numbering),
+		cmocka_unit_test(test_vcpus_setting),
+		cmocka_unit_test(test_ordering),
+		cmocka_unit_test(test_unused),
+		cmocka_unit_test(test_phases),
+		cmocka_unit_test(test_memslot_option),
+		cmocka_unit_test(test_malformed_events),
+		cmocka_unit_test(test_missing_layout),
+		cmocka_unit_test(test_bad_vcpus),
+		cmocka_unit_test(test_bad_layout),
+		cmocka_unit_test(test_bad_memslot_option),
+		cmocka_unit_test(test_bad_streams),
+		cmocka_unit_test(test_seed_corpus),
+	};
+	return cmocka_run_group_tests_name("ftrace", tests, NULL, NULL);
+}

@@ -1,0 +1,1993 @@
+/* ftrace: the importer of Linux ftrace text with arm64 KVM events.
+ *
+ * Three stages. Reading parses every line at once (so a malformed line is
+ * reported with its number before anything is written) and keeps the events
+ * that matter. Finishing sorts them by time, gives each its thread (a vCPU
+ * number or the host) and decides what each becomes. Writing prints those
+ * decisions. docs/ftrace-import.md is the user's view of the same.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/s2_bits.h"
+#include "common/s2_err.h"
+#include "traces/s2trace_ftrace.h"
+
+/* ------------------------------------------------------------------ */
+/* ESR decoding                                                        */
+/* ------------------------------------------------------------------ */
+
+#define NO_LEVEL 9	/* marks a code that names no level (or level -2, FEAT_D128) */
+
+/* DFSC/IFSC, ISS [5:0], DDI 0487 D24.2.45 (ESR_EL2): class and lookup level.
+ * Codes without an entry are reserved. */
+#define F(kind, lvl) { 1, S2TRACE_FSC_##kind, lvl }
+static const struct {
+	uint8_t assigned;
+	uint8_t fsc;	/* enum s2trace_fsc */
+	int8_t level;
+} fsc_table[64] = {
+	[0x00] = F(ADDR_SIZE, 0),	[0x01] = F(ADDR_SIZE, 1),
+	[0x02] = F(ADDR_SIZE, 2),	[0x03] = F(ADDR_SIZE, 3),
+	[0x04] = F(TRANSLATION, 0),	[0x05] = F(TRANSLATION, 1),
+	[0x06] = F(TRANSLATION, 2),	[0x07] = F(TRANSLATION, 3),
+	/* Level 0 access-flag and permission faults exist since FEAT_LPA2. */
+	[0x08] = F(ACCESS_FLAG, 0),	[0x09] = F(ACCESS_FLAG, 1),
+	[0x0a] = F(ACCESS_FLAG, 2),	[0x0b] = F(ACCESS_FLAG, 3),
+	[0x0c] = F(PERMISSION, 0),	[0x0d] = F(PERMISSION, 1),
+	[0x0e] = F(PERMISSION, 2),	[0x0f] = F(PERMISSION, 3),
+	[0x10] = F(EXTERNAL, NO_LEVEL),
+	[0x11] = F(TAG_CHECK, NO_LEVEL),
+	[0x12] = F(EXTERNAL_WALK, NO_LEVEL),
+	[0x13] = F(EXTERNAL_WALK, -1),
+	[0x14] = F(EXTERNAL_WALK, 0),	[0x15] = F(EXTERNAL_WALK, 1),
+	[0x16] = F(EXTERNAL_WALK, 2),	[0x17] = F(EXTERNAL_WALK, 3),
+	[0x18] = F(ECC, NO_LEVEL),
+	[0x1b] = F(ECC_WALK, -1),
+	[0x1c] = F(ECC_WALK, 0),	[0x1d] = F(ECC_WALK, 1),
+	[0x1e] = F(ECC_WALK, 2),	[0x1f] = F(ECC_WALK, 3),
+	[0x21] = F(ALIGNMENT, NO_LEVEL),
+	[0x22] = F(GPF_WALK, NO_LEVEL),
+	[0x23] = F(GPF_WALK, -1),
+	[0x24] = F(GPF_WALK, 0),	[0x25] = F(GPF_WALK, 1),
+	[0x26] = F(GPF_WALK, 2),	[0x27] = F(GPF_WALK, 3),
+	[0x28] = F(GPF, NO_LEVEL),
+	/* FEAT_LPA2 adds level -1; FEAT_D128's level -2 is beyond s2_level_t. */
+	[0x29] = F(ADDR_SIZE, -1),
+	[0x2a] = F(TRANSLATION, NO_LEVEL),
+	[0x2b] = F(TRANSLATION, -1),
+	[0x2c] = F(ADDR_SIZE, NO_LEVEL),
+	[0x30] = F(TLB_CONFLICT, NO_LEVEL),
+	[0x31] = F(ATOMIC_HW_UPDATE, NO_LEVEL),
+	[0x34] = F(IMPDEF, NO_LEVEL),
+	[0x35] = F(IMPDEF, NO_LEVEL),
+};
+#undef F
+
+int s2trace_esr_decode(uint64_t esr, struct s2trace_esr *out)
+{
+	unsigned ec = (unsigned)s2_field_get(esr, 31, 26);
+	struct s2trace_esr d = { .esr = esr, .ec = ec };
+
+	switch (ec) {
+	case S2TRACE_EC_IABT_LOW:
+	case S2TRACE_EC_IABT_CUR:
+		d.abort = S2TRACE_ABORT_INSN;
+		break;
+	case S2TRACE_EC_DABT_LOW:
+	case S2TRACE_EC_DABT_CUR:
+		d.abort = S2TRACE_ABORT_DATA;
+		break;
+	default:
+		return S2_EINVAL;
+	}
+	d.lower_el = ec == S2TRACE_EC_IABT_LOW || ec == S2TRACE_EC_DABT_LOW;
+	d.fsc_raw = (unsigned)s2_field_get(esr, 5, 0);
+	if (fsc_table[d.fsc_raw].assigned) {
+		d.fsc = (enum s2trace_fsc)fsc_table[d.fsc_raw].fsc;
+		d.has_level = fsc_table[d.fsc_raw].level != NO_LEVEL;
+		d.level = d.has_level ? (s2_level_t)fsc_table[d.fsc_raw].level : 0;
+	} else {
+		d.fsc = S2TRACE_FSC_RESERVED;
+	}
+	d.s1ptw = s2_field_get(esr, 7, 7);
+	d.fnv = s2_field_get(esr, 10, 10);
+	if (d.abort == S2TRACE_ABORT_DATA) {
+		/* With S1PTW the access was the walker's descriptor read, not the
+		 * guest's own; WnR then says nothing about the guest's access. */
+		d.write = s2_field_get(esr, 6, 6) && !d.s1ptw;
+		d.cm = s2_field_get(esr, 8, 8);
+		d.isv = s2_field_get(esr, 24, 24);
+		if (d.isv)
+			d.access_bytes = 1u << s2_field_get(esr, 23, 22);
+	}
+	*out = d;
+	return 0;
+}
+
+static const char *const fsc_names[] = {
+#define S2TRACE_FSC_NAME(id, name) name,
+	S2TRACE_FSC_TABLE(S2TRACE_FSC_NAME)
+#undef S2TRACE_FSC_NAME
+};
+
+const char *s2trace_fsc_name(enum s2trace_fsc fsc)
+{
+	return (unsigned)fsc < S2TRACE_NR_FSC ? fsc_names[fsc] : "?";
+}
+
+/* ------------------------------------------------------------------ */
+/* Scanning text                                                       */
+/* ------------------------------------------------------------------ */
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static const char *skip_blanks(const char *p)
+{
+	while (is_blank(*p))
+		p++;
+	return p;
+}
+
+/*
+ * A cursor over a payload that stops at the first mismatch: the decoders
+ * write the expected text as a sequence of calls and test ok once.
+ */
+struct scan {
+	const char *p;
+	bool ok;
+};
+
+static void sc_lit(struct scan *s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	if (s->ok && !strncmp(s->p, lit, n))
+		s->p += n;
+	else
+		s->ok = false;
+}
+
+/* Hexadecimal with or without 0x: the kernel prints %#x of 0 as "0x0" and
+ * libtraceevent (glibc) as "0", and some formats have no prefix at all. */
+static uint64_t sc_hex(struct scan *s)
+{
+	uint64_t v = 0;
+	unsigned sig = 0;
+	const char *p = s->p;
+
+	if (!s->ok)
+		return 0;
+	if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X') && hex_val(p[2]) >= 0)
+		p += 2;
+	if (hex_val(*p) < 0) {
+		s->ok = false;
+		return 0;
+	}
+	for (; hex_val(*p) >= 0; p++) {
+		if (v || hex_val(*p))
+			sig++;
+		if (sig > 16) {
+			s->ok = false;
+			return 0;
+		}
+		v = v << 4 | (uint64_t)hex_val(*p);
+	}
+	s->p = p;
+	return v;
+}
+
+static uint64_t sc_dec(struct scan *s)
+{
+	uint64_t v = 0;
+	const char *p = s->p;
+
+	if (!s->ok || !is_digit(*p)) {
+		s->ok = false;
+		return 0;
+	}
+	for (; is_digit(*p); p++) {
+		unsigned d = (unsigned)(*p - '0');
+		if (v > (UINT64_MAX - d) / 10) {
+			s->ok = false;
+			return 0;
+		}
+		v = v * 10 + d;
+	}
+	s->p = p;
+	return v;
+}
+
+/* One of words (a NULL-terminated list); the index, or 0 after a mismatch. */
+static unsigned sc_word(struct scan *s, const char *const *words)
+{
+	if (!s->ok)
+		return 0;
+	/* Longest first would matter if one word prefixed another followed by
+	 * the same text; callers list "unsatisfied-read" before "read". */
+	for (unsigned i = 0; words[i]; i++) {
+		size_t n = strlen(words[i]);
+		if (!strncmp(s->p, words[i], n)) {
+			s->p += n;
+			return i;
+		}
+	}
+	s->ok = false;
+	return 0;
+}
+
+static void sc_end(struct scan *s)
+{
+	if (s->ok && *skip_blanks(s->p))
+		s->ok = false;
+}
+
+/* ------------------------------------------------------------------ */
+/* The line prefix                                                     */
+/* ------------------------------------------------------------------ */
+
+static bool is_ident(char c)
+{
+	return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+
+/* "SECONDS.FRACTION:" (any number of fraction digits, nanoseconds kept) or
+ * a bare counter "N:" from a counter trace clock, kept as it is. */
+static bool parse_timestamp(const char **pp, uint64_t *ns)
+{
+	const char *p = *pp;
+	uint64_t sec = 0, frac = 0;
+	unsigned nd = 0, nf = 0;
+
+	for (; is_digit(*p); p++, nd++) {
+		if (nd >= 20 || sec > (UINT64_MAX - 9) / 10)
+			return false;
+		sec = sec * 10 + (uint64_t)(*p - '0');
+	}
+	if (!nd)
+		return false;
+	if (*p == '.') {
+		p++;
+		for (; is_digit(*p); p++, nf++)
+			if (nf < 9)
+				frac = frac * 10 + (uint64_t)(*p - '0');
+		if (!nf)
+			return false;
+		for (unsigned i = nf; i < 9; i++)
+			frac *= 10;
+		if (sec > (UINT64_MAX - frac) / 1000000000u)
+			return false;
+		sec = sec * 1000000000u + frac;
+	}
+	if (*p != ':')
+		return false;
+	*pp = p + 1;
+	*ns = sec;
+	return true;
+}
+
+/* The prefix around one candidate CPU field "[NNN]" at br. */
+static bool parse_prefix_at(const char *start, const char *br, struct s2trace_ftrace_line *out)
+{
+	const char *p = br + 1, *q;
+	unsigned cpu = 0, nd = 0;
+	long pid = 0;
+
+	for (; is_digit(*p); p++) {
+		if (++nd > 6)
+			return false;
+		cpu = cpu * 10 + (unsigned)(*p - '0');
+	}
+	if (!nd || *p != ']')
+		return false;
+	p++;
+
+	/* Backwards from the CPU field: blanks, an optional "(tgid)", the pid. */
+	q = br - 1;
+	if (q < start || !is_blank(*q))
+		return false;
+	while (q >= start && is_blank(*q))
+		q--;
+	if (q >= start && *q == ')') {
+		q--;
+		while (q >= start && (is_blank(*q) || is_digit(*q) || *q == '-'))
+			q--;
+		if (q < start || *q != '(')
+			return false;
+		q--;
+		while (q >= start && is_blank(*q))
+			q--;
+	}
+	const char *pid_end = q + 1;
+	nd = 0;
+	while (q >= start && is_digit(*q)) {
+		q--;
+		nd++;
+	}
+	if (!nd || nd > 9 || q <= start || *q != '-')
+		return false;
+	for (const char *d = q + 1; d < pid_end; d++)
+		pid = pid * 10 + (*d - '0');
+
+	/* Forwards: optional flags ("d..1."), then the timestamp. */
+	uint64_t ts;
+	p = skip_blanks(p);
+	if (!parse_timestamp(&p, &ts)) {
+		const char *f = p;
+		while (*p && !is_blank(*p) && *p != ':' && p - f <= 8)
+			p++;
+		if (p == f || p - f > 8 || !is_blank(*p))
+			return false;
+		p = skip_blanks(p);
+		if (!parse_timestamp(&p, &ts))
+			return false;
+	}
+	p = skip_blanks(p);
+
+	const char *ev = p;
+	while (is_ident(*p))
+		p++;
+	if (p > ev && *p == ':' && (!p[1] || is_blank(p[1]))) {
+		out->event = ev;
+		out->event_len = (size_t)(p - ev);
+		out->payload = skip_blanks(p + 1);
+	} else {
+		/* The function tracer prints "func <-caller" with no event name. */
+		out->event = "function";
+		out->event_len = strlen("function");
+		out->payload = ev;
+	}
+	out->comm = start;
+	out->comm_len = (size_t)(q - start);
+	out->pid = pid;
+	out->cpu = cpu;
+	out->ts_ns = ts;
+	return true;
+}
+
+int s2trace_ftrace_parse_line(const char *line, struct s2trace_ftrace_line *out)
+{
+	const char *s = skip_blanks(line);
+
+	if (!*s || *s == '#')
+		return S2_ENOENT;
+	/* The task name may itself hold a '[': try every one. */
+	for (const char *br = strchr(s, '['); br; br = strchr(br + 1, '['))
+		if (parse_prefix_at(s, br, out))
+			return 0;
+	return S2_ENOENT;
+}
+
+/* ------------------------------------------------------------------ */
+/* The importer's state                                                */
+/* ------------------------------------------------------------------ */
+
+enum ev_kind {
+	EV_GUEST_FAULT,
+	EV_ACCESS_FAULT,
+	EV_UNMAP_RANGE,
+	EV_UNMAP_PAGE,		/* kvm_set_spte_hva, kvm_unmap_hva (older kernels) */
+	EV_AGE_RANGE,
+	EV_TEST_AGE,
+	EV_MMIO,
+	EV_TOGGLE_CACHE,
+	EV_SET_WAY_FLUSH,
+	EV_ENTRY,
+	EV_EXIT,
+	EV_MARKER,
+};
+
+/* kvm_mmio's type, in __print_symbolic order. */
+enum { MMIO_UNSAT_READ, MMIO_READ, MMIO_WRITE };
+
+/* Host events a marker "s2emu: host ..." asks for (see add_marker). */
+enum { CMD_NONE, CMD_DIRTY_LOG_ON, CMD_DIRTY_LOG_OFF, CMD_GET_DIRTY_LOG };
+
+/* What an event becomes, decided by finish(). */
+enum out_kind {
+	OUT_NONE,		/* nothing: vCPU attribution, or part of an earlier event */
+	OUT_FAULT,		/* vcpu N fault */
+	OUT_MMIO,		/* mmio vcpu=N */
+	OUT_READ,		/* vcpu N read (an access fault) */
+	OUT_UNMAP,		/* host unmap-hva */
+	OUT_AGE,		/* host age-hva */
+	OUT_OUTSIDE,		/* a notifier event outside guest memory: counted only */
+	OUT_FLUSH,		/* host flush-ipa over each memslot */
+	OUT_COMMENT,		/* a comment only */
+	OUT_MARKER,		/* # marker:, and a host line for an s2emu command */
+};
+
+enum mmio_why { WHY_OUTSIDE, WHY_READONLY, WHY_KVM_MMIO, WHY_FOLLOWED };
+
+#define HOST_THREAD (-1)
+
+struct fev {
+	uint64_t ts;
+	uint64_t seq;		/* file order: the tie-break that keeps the sort stable */
+	unsigned long line;
+	long pid;
+	uint8_t kind;		/* enum ev_kind */
+	uint8_t sub;		/* kvm_mmio type; toggle: was | now << 1; S/W: cache on; marker command */
+	uint8_t out;		/* enum out_kind */
+	uint8_t why;		/* enum mmio_why */
+	bool vcpu_only;		/* an event only a vCPU thread emits */
+	const char *name;	/* the tracepoint's name */
+	int thread;		/* HOST_THREAD or a vCPU number */
+	unsigned phase;		/* > 0: a phase line goes before this event */
+	uint64_t a, b, c, d;	/* fields, see the decoders */
+	uint64_t out_addr;
+	size_t next_same;	/* the next event of the same pid (SIZE_MAX: none) */
+	char *text;		/* marker text */
+};
+
+struct thr {
+	long pid;
+	int named;		/* N of "CPU N/KVM", -1 if never so named */
+	unsigned long named_line;
+	bool vcpu;		/* emitted an event only a vCPU thread emits */
+	int number;		/* the vCPU number given, -1 none yet */
+	size_t scan_next;
+};
+
+struct slot {
+	uint64_t ipa, size, hva;
+	bool readonly;
+	char *text;		/* the memslot line as written out */
+	const char *src;	/* where it came from, for errors */
+	unsigned long line;
+};
+
+struct unused {
+	char *name;
+	uint64_t count;
+};
+
+struct s2trace_ftrace {
+	char err[512];
+	bool read_done, finished, phases;
+
+	/* Layout. */
+	struct slot slots[S2TRACE_FTRACE_MAX_SLOTS];
+	unsigned nr_slots;
+	char **srcs;		/* names of layout files, owned */
+	size_t nr_srcs;
+	char *config_words;	/* the config line's words, vcpus= taken out */
+	char *config_text;	/* the config line as written */
+	unsigned config_vcpus;	/* 0: the layout has no vcpus= */
+	unsigned ipa_bits;
+	uint64_t page;		/* the host page size: the config's granule */
+	const char *config_src;
+	unsigned long config_line;
+	unsigned opt_vcpus;	/* 0: not given */
+	char *layout_name;	/* for the header comment */
+
+	/* The ftrace text. */
+	char *name;
+	struct fev *ev;
+	size_t nr_ev, cap_ev;
+	struct thr *thr;	/* open addressing on pid */
+	size_t cap_thr, nr_thr;
+	struct unused *unused;
+	size_t nr_unused, cap_unused;
+
+	struct s2trace_ftrace_stats stats;
+};
+
+static int fail(struct s2trace_ftrace *imp, int err, const char *name, unsigned long line,
+		const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (line)
+		n = snprintf(imp->err, sizeof(imp->err), "%s:%lu: ", name, line);
+	else
+		n = snprintf(imp->err, sizeof(imp->err), "%s: ", name);
+	if (n < 0 || (size_t)n >= sizeof(imp->err))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(imp->err + n, sizeof(imp->err) - (size_t)n, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+static int oom(struct s2trace_ftrace *imp, const char *name)
+{
+	return fail(imp, S2_ENOMEM, name ? name : "s2emu", 0, "out of memory");
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = 0;
+	}
+	return d;
+}
+
+int s2trace_ftrace_create(struct s2trace_ftrace **out)
+{
+	struct s2trace_ftrace *imp = calloc(1, sizeof(*imp));
+
+	if (!imp)
+		return S2_ENOMEM;
+	imp->ipa_bits = 40;
+	imp->page = 4096;
+	*out = imp;
+	return 0;
+}
+
+void s2trace_ftrace_destroy(struct s2trace_ftrace *imp)
+{
+	if (!imp)
+		return;
+	for (unsigned i = 0; i < imp->nr_slots; i++)
+		free(imp->slots[i].text);
+	for (size_t i = 0; i < imp->nr_srcs; i++)
+		free(imp->srcs[i]);
+	free(imp->srcs);
+	free(imp->config_words);
+	free(imp->config_text);
+	free(imp->layout_name);
+	free(imp->name);
+	for (size_t i = 0; i < imp->nr_ev; i++)
+		free(imp->ev[i].text);
+	free(imp->ev);
+	free(imp->thr);
+	for (size_t i = 0; i < imp->nr_unused; i++)
+		free(imp->unused[i].name);
+	free(imp->unused);
+	free(imp);
+}
+
+const char *s2trace_ftrace_error(const struct s2trace_ftrace *imp)
+{
+	return imp->err;
+}
+
+int s2trace_ftrace_set_vcpus(struct s2trace_ftrace *imp, unsigned n)
+{
+	if (n < 1 || n > S2TRACE_FTRACE_MAX_VCPUS)
+		return fail(imp, S2_EINVAL, "--vcpus", 0, "%u is not from 1 to %u", n,
+			    S2TRACE_FTRACE_MAX_VCPUS);
+	imp->opt_vcpus = n;
+	return 0;
+}
+
+void s2trace_ftrace_set_phases(struct s2trace_ftrace *imp, bool on)
+{
+	imp->phases = on;
+}
+
+const struct s2trace_ftrace_stats *s2trace_ftrace_stats(const struct s2trace_ftrace *imp)
+{
+	return &imp->stats;
+}
+
+size_t s2trace_ftrace_nr_unused(const struct s2trace_ftrace *imp)
+{
+	return imp->nr_unused;
+}
+
+const char *s2trace_ftrace_unused(const struct s2trace_ftrace *imp, size_t i, uint64_t *count)
+{
+	if (i >= imp->nr_unused)
+		return NULL;
+	if (count)
+		*count = imp->unused[i].count;
+	return imp->unused[i].name;
+}
+
+/* ------------------------------------------------------------------ */
+/* Layout: config and memslot lines                                    */
+/* ------------------------------------------------------------------ */
+
+/* A number in trace syntax: decimal or 0x hexadecimal, optionally K, M or G
+ * (powers of 1024). NULL on success, else what is wrong. */
+static const char *trace_number(const char *s, size_t n, uint64_t *out)
+{
+	uint64_t v = 0, mul = 1;
+	size_t i = 0;
+	bool hex = false;
+
+	if (n && (s[n - 1] == 'K' || s[n - 1] == 'M' || s[n - 1] == 'G')) {
+		mul = s[n - 1] == 'K' ? 1ull << 10 : s[n - 1] == 'M' ? 1ull << 20 : 1ull << 30;
+		n--;
+	}
+	if (n > 2 && s[0] == '0' && s[1] == 'x') {
+		hex = true;
+		i = 2;
+	}
+	if (i == n)
+		return "is not a number";
+	for (; i < n; i++) {
+		int d = hex ? hex_val(s[i]) : is_digit(s[i]) ? s[i] - '0' : -1;
+		unsigned base = hex ? 16 : 10;
+		if (d < 0)
+			return "is not a number";
+		if (v > (UINT64_MAX - (unsigned)d) / base)
+			return "is out of range";
+		v = v * base + (unsigned)d;
+	}
+	if (v > UINT64_MAX / mul)
+		return "is out of range";
+	*out = v * mul;
+	return NULL;
+}
+
+/* The words of a line, comment removed: a copy the caller frees, with
+ * pointers into it. */
+#define MAX_WORDS 32
+struct words {
+	char *buf;
+	char *w[MAX_WORDS];
+	unsigned n;
+};
+
+static int split_words(const char *line, char sep, struct words *ws)
+{
+	char *p;
+
+	ws->n = 0;
+	ws->buf = strdup(line);
+	if (!ws->buf)
+		return S2_ENOMEM;
+	if ((p = strchr(ws->buf, '#')))
+		*p = 0;
+	p = ws->buf;
+	for (;;) {
+		while (*p == sep || is_blank(*p))
+			*p++ = 0;
+		if (!*p)
+			return 0;
+		if (ws->n == MAX_WORDS)
+			return S2_E2BIG;
+		ws->w[ws->n++] = p;
+		while (*p && *p != sep && !is_blank(*p))
+			p++;
+	}
+}
+
+/* "key=value" with a known key: the value, or NULL. */
+static const char *value_of(const char *word, const char *key)
+{
+	size_t n = strlen(key);
+
+	return !strncmp(word, key, n) && word[n] == '=' ? word + n + 1 : NULL;
+}
+
+static bool slots_overlap(const struct slot *a, uint64_t ipa, uint64_t size)
+{
+	return ipa < a->ipa + a->size && a->ipa < ipa + size;
+}
+
+/* The words of a memslot line after its number. */
+static int add_slot(struct s2trace_ftrace *imp, char *const *w, unsigned n, const char *src,
+		    unsigned long line, const char *text)
+{
+	static const char *const backings[] = { "4k", "thp", "hugetlb-2m", "hugetlb-1g", NULL };
+	static const char *const keys[] = { "ipa", "size", "hva", "backing" };
+	uint64_t val[3] = { 0 };
+	bool seen[4] = { false }, readonly = false, dirty = false;
+
+	if (imp->nr_slots == S2TRACE_FTRACE_MAX_SLOTS)
+		return fail(imp, S2_EPARSE, src, line, "more than %u memslots",
+			    S2TRACE_FTRACE_MAX_SLOTS);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned k;
+		const char *v = NULL;
+
+		if (!strcmp(w[i], "readonly") || !strcmp(w[i], "dirty-log")) {
+			bool *flag = w[i][0] == 'r' ? &readonly : &dirty;
+			if (*flag)
+				return fail(imp, S2_EPARSE, src, line, "'%s' given twice", w[i]);
+			*flag = true;
+			continue;
+		}
+		for (k = 0; k < 4; k++)
+			if ((v = value_of(w[i], keys[k])))
+				break;
+		if (k == 4)
+			return fail(imp, S2_EPARSE, src, line, "unknown memslot word '%s'", w[i]);
+		if (seen[k])
+			return fail(imp, S2_EPARSE, src, line, "'%s' given twice", keys[k]);
+		seen[k] = true;
+		if (k == 3) {
+			struct scan s = { v, true };
+			sc_word(&s, backings);
+			if (!s.ok || *s.p)
+				return fail(imp, S2_EPARSE, src, line,
+					    "backing '%s' is not 4k, thp, hugetlb-2m or hugetlb-1g", v);
+			continue;
+		}
+		const char *why = trace_number(v, strlen(v), &val[k]);
+		if (why)
+			return fail(imp, S2_EPARSE, src, line, "%s '%s' %s", keys[k], v, why);
+	}
+	for (unsigned k = 0; k < 4; k++)
+		if (!seen[k])
+			return fail(imp, S2_EPARSE, src, line, "memslot needs %s=", keys[k]);
+
+	uint64_t ipa = val[0], size = val[1], hva = val[2];
+	if (!size || ipa + size < ipa || hva + size < hva)
+		return fail(imp, S2_EPARSE, src, line, "memslot size is zero or wraps around");
+	/* KVM takes memslots in whole host pages; 4K is the smallest. */
+	if ((ipa | size | hva) & 0xfff)
+		return fail(imp, S2_EPARSE, src, line, "memslot ipa, size and hva must be 4K-aligned");
+	for (unsigned i = 0; i < imp->nr_slots; i++)
+		if (slots_overlap(&imp->slots[i], ipa, size))
+			return fail(imp, S2_EPARSE, src, line, "memslot overlaps memslot %u", i);
+
+	struct slot *s = &imp->slots[imp->nr_slots];
+	if (!(s->text = strdup(text)))
+		return oom(imp, src);
+	s->ipa = ipa;
+	s->size = size;
+	s->hva = hva;
+	s->readonly = readonly;
+	s->src = src;
+	s->line = line;
+	imp->nr_slots++;
+	return 0;
+}
+
+static int add_config(struct s2trace_ftrace *imp, char *const *w, unsigned n, const char *src,
+		      unsigned long line, const char *text)
+{
+	static const char *const keys[] = { "granule", "ipa-bits", "vcpus", "walker", "fwb",
+					    "idc", "dic", "line", "eager-split", NULL };
+	bool seen[9] = { false };
+	size_t len = 1;
+	char *words;
+
+	if (imp->config_text)
+		return fail(imp, S2_EPARSE, src, line, "a second config line (%s:%lu has one)",
+			    imp->config_src, imp->config_line);
+	for (unsigned i = 0; i < n; i++)
+		len += strlen(w[i]) + 1;
+	if (!(words = calloc(1, len)))
+		return oom(imp, src);
+	for (unsigned i = 0; i < n; i++) {
+		const char *eq = strchr(w[i], '=');
+		unsigned k;
+		uint64_t v = 0;
+
+		for (k = 0; keys[k]; k++)
+			if (eq && (size_t)(eq - w[i]) == strlen(keys[k]) &&
+			    !strncmp(w[i], keys[k], strlen(keys[k])))
+				break;
+		if (!keys[k]) {
+			free(words);
+			return fail(imp, S2_EPARSE, src, line, "unknown config word '%s'", w[i]);
+		}
+		if (seen[k]) {
+			free(words);
+			return fail(imp, S2_EPARSE, src, line, "'%s' given twice", keys[k]);
+		}
+		seen[k] = true;
+		const char *val = eq + 1;
+		const char *why = NULL;
+		switch (k) {
+		case 0:	/* granule */
+			if (!strcmp(val, "4k"))
+				imp->page = 4096;
+			else if (!strcmp(val, "16k"))
+				imp->page = 16384;
+			else if (!strcmp(val, "64k"))
+				imp->page = 65536;
+			else
+				why = "is not 4k, 16k or 64k";
+			break;
+		case 3:	/* walker: the replay knows the names */
+			if (!*val)
+				why = "is empty";
+			break;
+		default:
+			why = trace_number(val, strlen(val), &v);
+			if (why)
+				break;
+			if (k == 1 && (v < 32 || v > 52))
+				why = "is not from 32 to 52";
+			else if (k == 2 && (v < 1 || v > S2TRACE_FTRACE_MAX_VCPUS))
+				why = "is not from 1 to 16";
+			else if (k == 7 && (v < 16 || v > 2048 || (v & (v - 1))))
+				why = "is not a power of two from 16 to 2048";
+			else if (k != 1 && k != 2 && k != 7 && v > 1)
+				why = "is not 0 or 1";
+			break;
+		}
+		if (why) {
+			free(words);
+			return fail(imp, S2_EPARSE, src, line, "%s '%s' %s", keys[k], val, why);
+		}
+		if (k == 1)
+			imp->ipa_bits = (unsigned)v;
+		if (k == 2) {
+			imp->config_vcpus = (unsigned)v;
+			continue;
+		}
+		strcat(words, " ");
+		strcat(words, w[i]);
+	}
+	imp->config_words = words;
+	if (!(imp->config_text = strdup(text)))
+		return oom(imp, src);
+	imp->config_src = src;
+	imp->config_line = line;
+	return 0;
+}
+
+static char *trim_line(char *line)
+{
+	size_t n = strlen(line);
+
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r' || is_blank(line[n - 1])))
+		line[--n] = 0;
+	return line;
+}
+
+/* A line longer than this is not a trace line; refusing it bounds memory. */
+#define MAX_LINE (1u << 20)
+
+static int read_line(FILE *f, char **buf, size_t *cap, const char *name, unsigned long lineno,
+		     struct s2trace_ftrace *imp, bool *eof)
+{
+	errno = 0;
+	ssize_t n = getline(buf, cap, f);
+
+	*eof = false;
+	if (n < 0) {
+		if (ferror(f))
+			return fail(imp, S2_EIO, name, lineno, "read error: %s",
+				    strerror(errno ? errno : EIO));
+		*eof = true;
+		return 0;
+	}
+	if ((size_t)n > MAX_LINE)
+		return fail(imp, S2_EPARSE, name, lineno, "line longer than %u bytes", MAX_LINE);
+	/* A NUL inside the line would hide the rest of it from every parser. */
+	if (strlen(*buf) != (size_t)n)
+		return fail(imp, S2_EPARSE, name, lineno, "NUL byte in the line");
+	return 0;
+}
+
+int s2trace_ftrace_read_layout(struct s2trace_ftrace *imp, FILE *f, const char *name)
+{
+	char *buf = NULL, *src, **srcs;
+	size_t cap = 0;
+	unsigned long lineno = 0;
+	bool header_ok = true;
+	int ret = 0;
+
+	srcs = realloc(imp->srcs, (imp->nr_srcs + 1) * sizeof(*srcs));
+	if (!srcs)
+		return oom(imp, name);
+	imp->srcs = srcs;
+	if (!(src = strdup(name)))
+		return oom(imp, name);
+	imp->srcs[imp->nr_srcs++] = src;
+	if (!imp->layout_name && !(imp->layout_name = strdup(name)))
+		return oom(imp, name);
+
+	for (;;) {
+		struct words ws;
+		bool eof;
+
+		lineno++;
+		if ((ret = read_line(f, &buf, &cap, src, lineno, imp, &eof)) || eof)
+			break;
+		trim_line(buf);
+		ret = split_words(buf, ' ', &ws);
+		if (ret == S2_ENOMEM) {
+			ret = oom(imp, src);
+			break;
+		}
+		if (ret) {
+			free(ws.buf);
+			ret = fail(imp, S2_EPARSE, src, lineno, "more than %u words", MAX_WORDS);
+			break;
+		}
+		if (!ws.n) {
+			free(ws.buf);
+			continue;
+		}
+		const char *text = skip_blanks(buf);
+		if (!strcmp(ws.w[0], "s2emu-trace") && header_ok) {
+			if (ws.n != 2 || strcmp(ws.w[1], "1"))
+				ret = fail(imp, S2_EPARSE, src, lineno,
+					   "this importer writes version 1, not '%s'", text);
+		} else if (!strcmp(ws.w[0], "config")) {
+			ret = add_config(imp, ws.w + 1, ws.n - 1, src, lineno, text);
+		} else if (!strcmp(ws.w[0], "memslot")) {
+			uint64_t num;
+			if (ws.n < 2 || trace_number(ws.w[1], strlen(ws.w[1]), &num) ||
+			    num != imp->nr_slots)
+				ret = fail(imp, S2_EPARSE, src, lineno,
+					   "memslot number must be %u (slots are numbered in order)",
+					   imp->nr_slots);
+			else
+				ret = add_slot(imp, ws.w + 2, ws.n - 2, src, lineno, text);
+		} else {
+			ret = fail(imp, S2_EPARSE, src, lineno,
+				   "a layout holds config and memslot lines, not '%s'", ws.w[0]);
+		}
+		header_ok = false;
+		free(ws.buf);
+		if (ret)
+			break;
+	}
+	free(buf);
+	return ret;
+}
+
+int s2trace_ftrace_add_memslot(struct s2trace_ftrace *imp, const char *spec)
+{
+	struct words ws;
+	char *text;
+	size_t len;
+	int ret;
+
+	if (strchr(spec, '#') || strchr(spec, '\n'))
+		return fail(imp, S2_EINVAL, "--memslot", 0, "'%s' is not key=value,...", spec);
+	ret = split_words(spec, ',', &ws);
+	if (ret == S2_ENOMEM)
+		return oom(imp, "--memslot");
+	if (ret) {
+		free(ws.buf);
+		return fail(imp, S2_EINVAL, "--memslot", 0, "more than %u words", MAX_WORDS);
+	}
+	len = strlen("memslot 99") + 1;
+	for (unsigned i = 0; i < ws.n; i++)
+		len += strlen(ws.w[i]) + 1;
+	if (!(text = malloc(len))) {
+		free(ws.buf);
+		return oom(imp, "--memslot");
+	}
+	int n = snprintf(text, len, "memslot %u", imp->nr_slots);
+	for (unsigned i = 0; i < ws.n && n > 0 && (size_t)n < len; i++)
+		n += snprintf(text + n, len - (size_t)n, " %s", ws.w[i]);
+	ret = add_slot(imp, ws.w, ws.n, "--memslot", 0, text);
+	if (ret)
+		/* The message names the option; add what was given. */
+		snprintf(imp->err + strlen(imp->err), sizeof(imp->err) - strlen(imp->err),
+			 " (in '%s')", spec);
+	free(text);
+	free(ws.buf);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Events                                                              */
+/* ------------------------------------------------------------------ */
+
+static int ev_fail(struct s2trace_ftrace *imp, unsigned long line, const char *event,
+		   const char *want)
+{
+	return fail(imp, S2_EPARSE, imp->name, line, "malformed %s: expected '%s'", event, want);
+}
+
+static int dec_guest_fault(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	struct scan s = { p, true };
+	struct s2trace_esr d;
+
+	sc_lit(&s, "ipa ");
+	e->a = sc_hex(&s);
+	sc_lit(&s, ", hsr ");
+	e->b = sc_hex(&s);
+	sc_lit(&s, ", hxfar ");
+	e->c = sc_hex(&s);
+	sc_lit(&s, ", pc ");
+	e->d = sc_hex(&s);
+	sc_end(&s);
+	if (!s.ok)
+		return ev_fail(imp, e->line, "kvm_guest_fault",
+			       "ipa 0x.., hsr 0x.., hxfar 0x.., pc 0x..");
+	if (s2trace_esr_decode(e->b, &d))
+		return fail(imp, S2_EPARSE, imp->name, e->line,
+			    "kvm_guest_fault: hsr %#" PRIx64 " is not an abort (EC %#x)", e->b,
+			    (unsigned)s2_field_get(e->b, 31, 26));
+	return 0;
+}
+
+static int dec_access_fault(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	struct scan s = { p, true };
+
+	sc_lit(&s, "IPA: ");
+	e->a = sc_hex(&s);
+	sc_end(&s);
+	return s.ok ? 0 : ev_fail(imp, e->line, "kvm_access_fault", "IPA: ..");
+}
+
+static int dec_range(struct s2trace_ftrace *imp, const char *p, struct fev *e, const char *event,
+		     const char *lead)
+{
+	struct scan s = { p, true };
+
+	sc_lit(&s, lead);
+	e->a = sc_hex(&s);
+	sc_lit(&s, " -- ");
+	e->b = sc_hex(&s);
+	sc_end(&s);
+	if (!s.ok) {
+		char want[96];
+		snprintf(want, sizeof(want), "%s0x.. -- 0x..", lead);
+		return ev_fail(imp, e->line, event, want);
+	}
+	if (e->b <= e->a)
+		return fail(imp, S2_EPARSE, imp->name, e->line,
+			    "%s: end %#" PRIx64 " is not above start %#" PRIx64, event, e->b, e->a);
+	return 0;
+}
+
+static int dec_unmap_range(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	return dec_range(imp, p, e, "kvm_unmap_hva_range", "mmu notifier unmap range: ");
+}
+
+static int dec_age_range(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	return dec_range(imp, p, e, "kvm_age_hva", "mmu notifier age hva: ");
+}
+
+static int dec_one_hva(struct s2trace_ftrace *imp, const char *p, struct fev *e, const char *event,
+		       const char *lead)
+{
+	struct scan s = { p, true };
+
+	sc_lit(&s, lead);
+	e->a = sc_hex(&s);
+	sc_end(&s);
+	if (!s.ok) {
+		char want[96];
+		snprintf(want, sizeof(want), "%s0x..", lead);
+		return ev_fail(imp, e->line, event, want);
+	}
+	return 0;
+}
+
+static int dec_test_age(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	return dec_one_hva(imp, p, e, "kvm_test_age_hva", "mmu notifier test age hva: ");
+}
+
+static int dec_set_spte(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	return dec_one_hva(imp, p, e, "kvm_set_spte_hva", "mmu notifier set pte hva: ");
+}
+
+static int dec_unmap_hva(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	return dec_one_hva(imp, p, e, "kvm_unmap_hva", "mmu notifier unmap hva: ");
+}
+
+static int dec_mmio(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	static const char *const types[] = { "unsatisfied-read", "read", "write", NULL };
+	struct scan s = { p, true };
+
+	sc_lit(&s, "mmio ");
+	e->sub = (uint8_t)sc_word(&s, types);
+	sc_lit(&s, " len ");
+	e->b = sc_dec(&s);
+	sc_lit(&s, " gpa ");
+	e->a = sc_hex(&s);
+	sc_lit(&s, " val ");
+	e->c = sc_hex(&s);
+	sc_end(&s);
+	if (!s.ok)
+		return ev_fail(imp, e->line, "kvm_mmio",
+			       "mmio read|write|unsatisfied-read len N gpa 0x.. val 0x..");
+	return 0;
+}
+
+static int dec_toggle_cache(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	static const char *const onoff[] = { "off", "on", NULL };
+	struct scan s = { p, true };
+	unsigned was, now;
+
+	sc_lit(&s, "VM op at ");
+	e->a = sc_hex(&s);
+	sc_lit(&s, " (cache was ");
+	was = sc_word(&s, onoff);
+	sc_lit(&s, ", now ");
+	now = sc_word(&s, onoff);
+	sc_lit(&s, ")");
+	sc_end(&s);
+	if (!s.ok)
+		return ev_fail(imp, e->line, "kvm_toggle_cache",
+			       "VM op at 0x.. (cache was on|off, now on|off)");
+	e->sub = (uint8_t)(was | now << 1);
+	return 0;
+}
+
+static int dec_set_way_flush(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	static const char *const onoff[] = { "off", "on", NULL };
+	struct scan s = { p, true };
+
+	sc_lit(&s, "S/W flush at ");
+	e->a = sc_hex(&s);
+	sc_lit(&s, " (cache ");
+	e->sub = (uint8_t)sc_word(&s, onoff);
+	sc_lit(&s, ")");
+	sc_end(&s);
+	return s.ok ? 0 : ev_fail(imp, e->line, "kvm_set_way_flush", "S/W flush at 0x.. (cache on|off)");
+}
+
+static int dec_entry(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	struct scan s = { p, true };
+
+	sc_lit(&s, "PC: ");
+	e->a = sc_hex(&s);
+	sc_end(&s);
+	return s.ok ? 0 : ev_fail(imp, e->line, "kvm_entry", "PC: 0x..");
+}
+
+/* Only the vCPU matters here, so any kernel's layout of the reason is
+ * accepted as long as the line ends with the PC, as all of them do. */
+static int dec_exit(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	const char *pc = NULL;
+
+	for (const char *q = strstr(p, "PC: "); q; q = strstr(q + 1, "PC: "))
+		pc = q;
+	if (pc) {
+		struct scan s = { pc + 4, true };
+		e->a = sc_hex(&s);
+		sc_end(&s);
+		if (s.ok && strstr(p, "HSR_EC: "))
+			return 0;
+	}
+	return ev_fail(imp, e->line, "kvm_exit", "REASON: HSR_EC: 0x.. (CLASS), PC: 0x..");
+}
+
+typedef int (*decoder_fn)(struct s2trace_ftrace *imp, const char *payload, struct fev *e);
+
+/*
+ * The events the importer uses: name, kind, decoder, and whether only a vCPU
+ * thread emits it (such an event makes its thread a vCPU).
+ */
+#define FTRACE_EVENTS(X) \
+	X("kvm_guest_fault",	 EV_GUEST_FAULT,   dec_guest_fault,   true)  \
+	X("kvm_access_fault",	 EV_ACCESS_FAULT,  dec_access_fault,  true)  \
+	X("kvm_unmap_hva_range", EV_UNMAP_RANGE,   dec_unmap_range,   false) \
+	X("kvm_set_spte_hva",	 EV_UNMAP_PAGE,	   dec_set_spte,      false) \
+	X("kvm_unmap_hva",	 EV_UNMAP_PAGE,	   dec_unmap_hva,     false) \
+	X("kvm_age_hva",	 EV_AGE_RANGE,	   dec_age_range,     false) \
+	X("kvm_test_age_hva",	 EV_TEST_AGE,	   dec_test_age,      false) \
+	X("kvm_mmio",		 EV_MMIO,	   dec_mmio,	      true)  \
+	X("kvm_toggle_cache",	 EV_TOGGLE_CACHE,  dec_toggle_cache,  true)  \
+	X("kvm_set_way_flush",	 EV_SET_WAY_FLUSH, dec_set_way_flush, true)  \
+	X("kvm_entry",		 EV_ENTRY,	   dec_entry,	      true)  \
+	X("kvm_exit",		 EV_EXIT,	   dec_exit,	      true)
+
+static const struct known_event {
+	const char *name;
+	enum ev_kind kind;
+	decoder_fn decode;
+	bool vcpu_only;
+} known_events[] = {
+#define KNOWN_EVENT(name, kind, fn, vcpu) { name, kind, fn, vcpu },
+	FTRACE_EVENTS(KNOWN_EVENT)
+#undef KNOWN_EVENT
+};
+
+static const struct known_event *find_known(const char *name, size_t n)
+{
+	for (size_t i = 0; i < S2_ARRAY_SIZE(known_events); i++)
+		if (strlen(known_events[i].name) == n && !strncmp(known_events[i].name, name, n))
+			return &known_events[i];
+	return NULL;
+}
+
+/* A line that is not an event but names a known kvm event as "name:" is a
+ * damaged event line, not a header: refuse it rather than lose it. */
+static const char *damaged_event(const char *line)
+{
+	for (size_t i = 0; i < S2_ARRAY_SIZE(known_events); i++) {
+		size_t n = strlen(known_events[i].name);
+		for (const char *q = strstr(line, known_events[i].name); q;
+		     q = strstr(q + 1, known_events[i].name))
+			if ((q == line || !is_ident(q[-1])) && q[n] == ':')
+				return known_events[i].name;
+	}
+	return NULL;
+}
+
+static struct thr *find_thread(struct s2trace_ftrace *imp, long pid)
+{
+	size_t h;
+
+	if (!imp->cap_thr)
+		return NULL;
+	h = (size_t)pid & (imp->cap_thr - 1);
+	while (imp->thr[h].pid >= 0 && imp->thr[h].pid != pid)
+		h = (h + 1) & (imp->cap_thr - 1);
+	return &imp->thr[h];
+}
+
+/* The thread of pid, added if new; NULL only when out of memory. */
+static struct thr *thread_of(struct s2trace_ftrace *imp, long pid)
+{
+	struct thr *t = find_thread(imp, pid);
+
+	if (t && t->pid == pid)
+		return t;
+	if ((imp->nr_thr + 1) * 2 > imp->cap_thr) {
+		size_t cap = imp->cap_thr ? imp->cap_thr * 2 : 64;
+		struct thr *old = imp->thr;
+		size_t old_cap = imp->cap_thr;
+
+		if (!(imp->thr = calloc(cap, sizeof(*imp->thr)))) {
+			imp->thr = old;
+			return NULL;
+		}
+		imp->cap_thr = cap;
+		for (size_t i = 0; i < cap; i++)
+			imp->thr[i].pid = -1;
+		for (size_t i = 0; i < old_cap; i++)
+			if (old[i].pid >= 0)
+				*find_thread(imp, old[i].pid) = old[i];
+		free(old);
+		t = find_thread(imp, pid);
+	}
+	*t = (struct thr){ .pid = pid, .named = -1, .number = -1 };
+	imp->nr_thr++;
+	return t;
+}
+
+/* QEMU names its vCPU threads "CPU N/KVM". */
+static int vcpu_name(const char *comm, size_t n)
+{
+	static const char pre[] = "CPU ", post[] = "/KVM";
+	size_t i = strlen(pre);
+	int v = 0;
+
+	if (n <= strlen(pre) + strlen(post) || strncmp(comm, pre, strlen(pre)) ||
+	    strncmp(comm + n - strlen(post), post, strlen(post)))
+		return -1;
+	for (; i < n - strlen(post); i++) {
+		if (!is_digit(comm[i]) || v > 100000)
+			return -1;
+		v = v * 10 + (comm[i] - '0');
+	}
+	return v;
+}
+
+static int count_unused(struct s2trace_ftrace *imp, const char *name, size_t n)
+{
+	imp->stats.unused++;
+	for (size_t i = 0; i < imp->nr_unused; i++)
+		if (strlen(imp->unused[i].name) == n && !strncmp(imp->unused[i].name, name, n)) {
+			imp->unused[i].count++;
+			return 0;
+		}
+	if (imp->nr_unused == imp->cap_unused) {
+		size_t cap = imp->cap_unused ? imp->cap_unused * 2 : 16;
+		struct unused *u = realloc(imp->unused, cap * sizeof(*u));
+		if (!u)
+			return oom(imp, imp->name);
+		imp->unused = u;
+		imp->cap_unused = cap;
+	}
+	if (!(imp->unused[imp->nr_unused].name = dup_n(name, n)))
+		return oom(imp, imp->name);
+	imp->unused[imp->nr_unused++].count = 1;
+	return 0;
+}
+
+static struct fev *new_event(struct s2trace_ftrace *imp)
+{
+	if (imp->nr_ev == imp->cap_ev) {
+		size_t cap = imp->cap_ev ? imp->cap_ev * 2 : 256;
+		struct fev *e = realloc(imp->ev, cap * sizeof(*e));
+		if (!e)
+			return NULL;
+		imp->ev = e;
+		imp->cap_ev = cap;
+	}
+	struct fev *e = &imp->ev[imp->nr_ev];
+	memset(e, 0, sizeof(*e));
+	return e;
+}
+
+/*
+ * A marker "s2emu: host dirty-log-on slot=N" (or dirty-log-off,
+ * get-dirty-log) becomes that host event: KVM has no tracepoint for these
+ * ioctls, so a test harness that wants them replayed says so in the trace.
+ */
+static int marker_command(struct s2trace_ftrace *imp, const char *text, struct fev *e)
+{
+	static const char *const cmds[] = { "dirty-log-on", "dirty-log-off", "get-dirty-log", NULL };
+	struct scan s = { text, true };
+	unsigned c;
+
+	if (strncmp(text, "s2emu:", 6))
+		return 0;
+	s.p = skip_blanks(text + 6);
+	sc_lit(&s, "host ");
+	c = sc_word(&s, cmds);
+	sc_lit(&s, " slot=");
+	e->a = sc_dec(&s);
+	sc_end(&s);
+	if (!s.ok)
+		return fail(imp, S2_EPARSE, imp->name, e->line,
+			    "marker: expected 's2emu: host dirty-log-on|dirty-log-off|get-dirty-log slot=N'");
+	e->sub = (uint8_t)(CMD_DIRTY_LOG_ON + c);
+	return 0;
+}
+
+static int add_marker(struct s2trace_ftrace *imp, const struct s2trace_ftrace_line *l,
+		      const char *text, unsigned long lineno)
+{
+	struct fev *e = new_event(imp);
+
+	if (!e || !(e->text = strdup(text)))
+		return oom(imp, imp->name);
+	e->kind = EV_MARKER;
+	e->line = lineno;
+	e->ts = l->ts_ns;
+	e->seq = imp->nr_ev;
+	e->pid = l->pid;
+	imp->nr_ev++;
+	return marker_command(imp, text, e);
+}
+
+/* The text of a marker, or NULL: raw trace prints "tracing_mark_write: TEXT";
+ * trace-cmd prints the print event as "print: tracing_mark_write: TEXT" (or
+ * the address of the function when it has no symbols). */
+static const char *marker_text(const struct s2trace_ftrace_line *l)
+{
+	static const char mark[] = "tracing_mark_write";
+	const char *p = l->payload;
+
+	if (l->event_len == strlen(mark) && !strncmp(l->event, mark, strlen(mark)))
+		return p;
+	if (l->event_len != 5 || strncmp(l->event, "print", 5))
+		return NULL;
+	if (!strncmp(p, mark, strlen(mark)) && p[strlen(mark)] == ':')
+		return skip_blanks(p + strlen(mark) + 1);
+	struct scan s = { p, true };
+	if (!strncmp(p, "0x", 2)) {
+		sc_hex(&s);
+		if (s.ok && *s.p == ':')
+			return skip_blanks(s.p + 1);
+	}
+	return NULL;
+}
+
+static int read_event(struct s2trace_ftrace *imp, const char *line, unsigned long lineno)
+{
+	struct s2trace_ftrace_line l;
+	const struct known_event *k;
+	const char *mark;
+	struct thr *t;
+
+	if (s2trace_ftrace_parse_line(line, &l)) {
+		const char *name = damaged_event(line);
+		if (name)
+			return fail(imp, S2_EPARSE, imp->name, lineno,
+				    "%s line without the 'task-pid [cpu] timestamp:' prefix", name);
+		return 0;
+	}
+	imp->stats.events++;
+	if (!(t = thread_of(imp, l.pid)))
+		return oom(imp, imp->name);
+	int named = vcpu_name(l.comm, l.comm_len);
+	if (named >= 0) {
+		if (t->named >= 0 && t->named != named)
+			return fail(imp, S2_EPARSE, imp->name, lineno,
+				    "thread %ld is CPU %d/KVM here and CPU %d/KVM at line %lu",
+				    l.pid, named, t->named, t->named_line);
+		if (t->named < 0) {
+			t->named = named;
+			t->named_line = lineno;
+		}
+	}
+
+	if ((mark = marker_text(&l)))
+		return add_marker(imp, &l, mark, lineno);
+	if (!(k = find_known(l.event, l.event_len)))
+		return count_unused(imp, l.event, l.event_len);
+
+	struct fev *e = new_event(imp);
+	if (!e)
+		return oom(imp, imp->name);
+	e->kind = (uint8_t)k->kind;
+	e->vcpu_only = k->vcpu_only;
+	e->name = k->name;
+	e->line = lineno;
+	e->ts = l.ts_ns;
+	e->seq = imp->nr_ev;
+	e->pid = l.pid;
+	int ret = k->decode(imp, l.payload, e);
+	if (ret)
+		return ret;
+	imp->nr_ev++;
+	if (k->vcpu_only)
+		t->vcpu = true;
+	return 0;
+}
+
+int s2trace_ftrace_read(struct s2trace_ftrace *imp, FILE *f, const char *name)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	int ret = 0;
+
+	if (imp->read_done)
+		return fail(imp, S2_EINVAL, name, 0, "an importer reads one ftrace text");
+	imp->read_done = true;
+	if (!(imp->name = strdup(name)))
+		return oom(imp, name);
+	for (;;) {
+		bool eof;
+		unsigned long lineno = (unsigned long)imp->stats.lines + 1;
+
+		if ((ret = read_line(f, &buf, &cap, imp->name, lineno, imp, &eof)) || eof)
+			break;
+		imp->stats.lines++;
+		if ((ret = read_event(imp, trim_line(buf), lineno)))
+			break;
+	}
+	free(buf);
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Finishing: order, threads, decisions                                */
+/* ------------------------------------------------------------------ */
+
+static int by_time(const void *pa, const void *pb)
+{
+	const struct fev *a = pa, *b = pb;
+
+	if (a->ts != b->ts)
+		return a->ts < b->ts ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* vCPU numbers: "CPU N/KVM" gives N; other vCPU threads get the free numbers
+ * in order of their first event. */
+static int number_vcpus(struct s2trace_ftrace *imp)
+{
+	long owner[S2TRACE_FTRACE_MAX_VCPUS];
+
+	for (unsigned i = 0; i < S2TRACE_FTRACE_MAX_VCPUS; i++)
+		owner[i] = -1;
+	for (size_t i = 0; i < imp->nr_ev; i++) {
+		struct fev *e = &imp->ev[i];
+		struct thr *t = find_thread(imp, e->pid);
+		if (!t->vcpu || t->named < 0 || t->number >= 0)
+			continue;
+		if (t->named >= S2TRACE_FTRACE_MAX_VCPUS)
+			return fail(imp, S2_EPARSE, imp->name, e->line,
+				    "CPU %d/KVM: s2emu models at most %u vCPUs", t->named,
+				    S2TRACE_FTRACE_MAX_VCPUS);
+		if (owner[t->named] >= 0)
+			return fail(imp, S2_EPARSE, imp->name, e->line,
+				    "threads %ld and %ld are both CPU %d/KVM (a trace of two VMs?"
+				    " keep one VMM's threads)", owner[t->named], e->pid, t->named);
+		owner[t->named] = e->pid;
+		t->number = t->named;
+	}
+	for (size_t i = 0; i < imp->nr_ev; i++) {
+		struct fev *e = &imp->ev[i];
+		struct thr *t = find_thread(imp, e->pid);
+		if (!t->vcpu || t->number >= 0)
+			continue;
+		unsigned n = 0;
+		while (n < S2TRACE_FTRACE_MAX_VCPUS && owner[n] >= 0)
+			n++;
+		if (n == S2TRACE_FTRACE_MAX_VCPUS)
+			return fail(imp, S2_EPARSE, imp->name, e->line,
+				    "thread %ld would be a vCPU beyond the %u s2emu models", e->pid,
+				    S2TRACE_FTRACE_MAX_VCPUS);
+		owner[n] = e->pid;
+		t->number = (int)n;
+	}
+	return 0;
+}
+
+static const struct slot *slot_of_ipa(const struct s2trace_ftrace *imp, uint64_t ipa)
+{
+	for (unsigned i = 0; i < imp->nr_slots; i++)
+		if (ipa >= imp->slots[i].ipa && ipa - imp->slots[i].ipa < imp->slots[i].size)
+			return &imp->slots[i];
+	return NULL;
+}
+
+static bool hva_in_guest(const struct s2trace_ftrace *imp, uint64_t start, uint64_t end)
+{
+	for (unsigned i = 0; i < imp->nr_slots; i++)
+		if (start < imp->slots[i].hva + imp->slots[i].size && imp->slots[i].hva < end)
+			return true;
+	return false;
+}
+
+/* The stage-2 fault address register gives 4K pages whatever the granule. */
+#define FAULT_PAGE(ipa) ((ipa) >> 12)
+
+struct vstate {
+	bool af;		/* an access-flag fault whose kvm_access_fault may follow */
+	uint64_t af_page;
+	bool mmio;		/* an MMIO fault whose kvm_mmio may follow */
+	uint64_t mmio_page;
+	bool read;		/* an MMIO read whose completion may follow */
+	uint64_t read_gpa;
+};
+
+static void decide_fault(struct s2trace_ftrace *imp, struct fev *e, struct vstate *v)
+{
+	struct s2trace_esr d;
+	bool mmio;
+
+	s2trace_esr_decode(e->b, &d);	/* checked when read */
+	if (imp->nr_slots) {
+		const struct slot *s = slot_of_ipa(imp, e->a);
+		/* kvm_handle_guest_abort: no memslot, or a write to a read-only
+		 * one, goes to io_mem_abort. */
+		mmio = !s || (s->readonly && d.write);
+		e->why = !s ? WHY_OUTSIDE : WHY_READONLY;
+	} else {
+		/* No layout: an MMIO fault is the one KVM follows with kvm_mmio. */
+		const struct fev *n = e->next_same == SIZE_MAX ? NULL : &imp->ev[e->next_same];
+		mmio = n && n->kind == EV_MMIO && n->sub != MMIO_READ &&
+		       FAULT_PAGE(n->a) == FAULT_PAGE(e->a);
+		e->why = WHY_FOLLOWED;
+	}
+	if (!mmio) {
+		e->out = OUT_FAULT;
+		v->af = d.fsc == S2TRACE_FSC_ACCESS_FLAG;
+		v->af_page = FAULT_PAGE(e->a);
+		return;
+	}
+	e->out = OUT_MMIO;
+	/* KVM completes the page address with FAR's low 12 bits, as here. */
+	e->out_addr = e->a | (d.fnv ? 0 : (e->c & 0xfff));
+	e->sub = d.write;
+	v->mmio = true;
+	v->mmio_page = FAULT_PAGE(e->a);
+}
+
+static void decide_mmio(struct fev *e, struct vstate *v)
+{
+	if (e->sub == MMIO_READ) {
+		/* The completion of a read: part of an access already written. */
+		if (v->read && v->read_gpa == e->a) {
+			v->read = false;
+			e->out = OUT_NONE;
+			return;
+		}
+	} else if (v->mmio && v->mmio_page == FAULT_PAGE(e->a)) {
+		v->mmio = false;
+		v->read = e->sub == MMIO_UNSAT_READ;
+		v->read_gpa = e->a;
+		e->out = OUT_NONE;
+		return;
+	}
+	v->read = e->sub == MMIO_UNSAT_READ;
+	v->read_gpa = e->a;
+	e->out = OUT_MMIO;
+	e->why = WHY_KVM_MMIO;
+	e->out_addr = e->a;
+	e->sub = e->sub == MMIO_WRITE;
+}
+
+static int need_slots(struct s2trace_ftrace *imp, const struct fev *e, const char *what)
+{
+	if (imp->nr_slots)
+		return 0;
+	return fail(imp, S2_EPARSE, imp->name, e->line,
+		    "%s needs the memslot layout (--layout FILE or --memslot)", what);
+}
+
+static int decide(struct s2trace_ftrace *imp)
+{
+	struct vstate vs[S2TRACE_FTRACE_MAX_VCPUS];
+	int ret;
+
+	memset(vs, 0, sizeof(vs));
+	for (size_t i = 0; i < imp->nr_ev; i++) {
+		struct fev *e = &imp->ev[i];
+		struct vstate *v = e->thread >= 0 ? &vs[e->thread] : NULL;
+
+		switch ((enum ev_kind)e->kind) {
+		case EV_GUEST_FAULT:
+			v->af = v->mmio = false;
+			decide_fault(imp, e, v);
+			break;
+		case EV_ACCESS_FAULT:
+			if (v->af && v->af_page == FAULT_PAGE(e->a)) {
+				e->out = OUT_NONE;
+			} else {
+				e->out = OUT_READ;
+				e->out_addr = e->a;
+			}
+			v->af = false;
+			break;
+		case EV_MMIO:
+			decide_mmio(e, v);
+			break;
+		case EV_ENTRY:
+			/* Back in the guest: whatever the exit did is over. */
+			memset(v, 0, sizeof(*v));
+			e->out = OUT_NONE;
+			break;
+		case EV_EXIT:
+			e->out = OUT_NONE;
+			break;
+		case EV_UNMAP_RANGE:
+		case EV_AGE_RANGE:
+			if ((ret = need_slots(imp, e, e->kind == EV_UNMAP_RANGE ?
+						"kvm_unmap_hva_range" : "kvm_age_hva")))
+				return ret;
+			e->out_addr = e->a;
+			e->out = !hva_in_guest(imp, e->a, e->b) ? OUT_OUTSIDE :
+				 e->kind == EV_UNMAP_RANGE ? OUT_UNMAP : OUT_AGE;
+			break;
+		case EV_UNMAP_PAGE:
+		case EV_TEST_AGE:
+			if ((ret = need_slots(imp, e, e->kind == EV_TEST_AGE ? "kvm_test_age_hva" :
+						"kvm_set_spte_hva")))
+				return ret;
+			/* One host page: KVM turns the address into the page's gfn. */
+			e->out_addr = s2_align_down(e->a, imp->page);
+			e->b = e->out_addr + imp->page;
+			e->out = !hva_in_guest(imp, e->out_addr, e->b) ? OUT_OUTSIDE :
+				 e->kind == EV_UNMAP_PAGE ? OUT_UNMAP : OUT_AGE;
+			break;
+		case EV_TOGGLE_CACHE:
+			/* kvm_toggle_cache flushes the VM only when the state changes. */
+			if ((e->sub & 1) == (e->sub >> 1)) {
+				e->out = OUT_COMMENT;
+				break;
+			}
+			if ((ret = need_slots(imp, e, "kvm_toggle_cache")))
+				return ret;
+			e->out = OUT_FLUSH;
+			break;
+		case EV_SET_WAY_FLUSH:
+			if ((ret = need_slots(imp, e, "kvm_set_way_flush")))
+				return ret;
+			e->out = OUT_FLUSH;
+			break;
+		case EV_MARKER:
+			if (e->sub != CMD_NONE && (ret = need_slots(imp, e, "an 's2emu:' marker")))
+				return ret;
+			if (e->sub != CMD_NONE && e->a >= imp->nr_slots)
+				return fail(imp, S2_EPARSE, imp->name, e->line,
+					    "marker names memslot %" PRIu64 "; the layout has %u",
+					    e->a, imp->nr_slots);
+			e->out = OUT_MARKER;
+			break;
+		}
+		if (e->out == OUT_OUTSIDE)
+			imp->stats.outside_guest++;
+	}
+	return 0;
+}
+
+/* The thread of the lines an event becomes: flushes, notifiers and marker
+ * commands are the host's even when a vCPU thread ran them. */
+static int out_thread(const struct fev *e)
+{
+	return e->out == OUT_FAULT || e->out == OUT_MMIO || e->out == OUT_READ ? e->thread
+									   : HOST_THREAD;
+}
+
+static bool emits_event(const struct fev *e)
+{
+	return e->out == OUT_FAULT || e->out == OUT_MMIO || e->out == OUT_READ ||
+	       e->out == OUT_UNMAP || e->out == OUT_AGE || e->out == OUT_FLUSH ||
+	       (e->out == OUT_MARKER && e->sub != CMD_NONE);
+}
+
+/*
+ * Phases: a new one starts when the thread changes to one that already has
+ * an event in the current phase. Events of different threads that follow
+ * one another in time may then run in either order (the races the emulator
+ * explores), while an event never moves before one that preceded it with a
+ * third thread's event in between.
+ */
+static void assign_phases(struct s2trace_ftrace *imp)
+{
+	unsigned phase = 0;
+	uint32_t members = 0;	/* host is bit 0, vCPU n bit n + 1 */
+	int last = -2;
+
+	for (size_t i = 0; i < imp->nr_ev; i++) {
+		struct fev *e = &imp->ev[i];
+		if (!emits_event(e))
+			continue;
+		int t = out_thread(e);
+		uint32_t bit = (uint32_t)1 << (t + 1);
+		if (!phase || (t != last && (members & bit))) {
+			e->phase = ++phase;
+			members = 0;
+		}
+		members |= bit;
+		last = t;
+	}
+	imp->stats.phases = phase;
+}
+
+int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
+{
+	int ret;
+	int max_vcpu = -1;
+	const struct fev *max_ev = NULL;
+
+	if (imp->finished)
+		return 0;
+	if (!imp->read_done)
+		return fail(imp, S2_EINVAL, "s2emu", 0, "no ftrace text read");
+	for (unsigned i = 0; i < imp->nr_slots; i++) {
+		const struct slot *s = &imp->slots[i];
+		if (s->ipa + s->size - 1 > s2_genmask(imp->ipa_bits - 1, 0))
+			return fail(imp, S2_EPARSE, s->src, s->line,
+				    "memslot %u ends beyond the %u-bit IPA space", i, imp->ipa_bits);
+	}
+	if (imp->nr_ev)		/* qsort's array may not be NULL, even when empty */
+		qsort(imp->ev, imp->nr_ev, sizeof(*imp->ev), by_time);
+	if ((ret = number_vcpus(imp)))
+		return ret;
+	for (size_t i = imp->nr_ev; i-- > 0;) {
+		struct fev *e = &imp->ev[i];
+		struct thr *t = find_thread(imp, e->pid);
+		e->next_same = t->scan_next ? t->scan_next - 1 : SIZE_MAX;
+		t->scan_next = i + 1;
+		e->thread = e->vcpu_only ? t->number : HOST_THREAD;
+	}
+	for (size_t i = 0; i < imp->nr_ev; i++)
+		if (imp->ev[i].thread > max_vcpu) {
+			max_vcpu = imp->ev[i].thread;
+			max_ev = &imp->ev[i];
+		}
+
+	unsigned vcpus = imp->opt_vcpus ? imp->opt_vcpus : imp->config_vcpus;
+	if (vcpus && max_vcpu >= (int)vcpus)
+		return fail(imp, S2_EPARSE, imp->name, max_ev->line,
+			    imp->opt_vcpus ? "vCPU %d is beyond --vcpus %u" :
+					     "vCPU %d is beyond the layout's vcpus=%u",
+			    max_vcpu, vcpus);
+	imp->stats.vcpus = vcpus ? vcpus : (unsigned)(max_vcpu + 1 > 0 ? max_vcpu + 1 : 1);
+
+	if ((ret = decide(imp)))
+		return ret;
+	if (imp->phases)
+		assign_phases(imp);
+	imp->stats.used = imp->stats.events - imp->stats.unused;
+	for (size_t i = 0; i < imp->nr_ev; i++) {
+		const struct fev *e = &imp->ev[i];
+		imp->stats.vcpu_lines += e->out == OUT_FAULT || e->out == OUT_READ;
+		imp->stats.mmio_lines += e->out == OUT_MMIO;
+		imp->stats.host_lines += e->out == OUT_UNMAP || e->out == OUT_AGE ||
+					 (e->out == OUT_MARKER && e->sub != CMD_NONE);
+		if (e->out == OUT_FLUSH)
+			imp->stats.host_lines += imp->nr_slots;
+		imp->stats.markers += e->out == OUT_MARKER;
+	}
+	imp->finished = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+/* Text inside a comment: a control character (a newline in a file name)
+ * would end the comment and start a line the reader refuses. */
+static void put_clean(FILE *f, const char *s)
+{
+	for (; *s; s++)
+		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+/* A size as the trace format writes it: 2M rather than 0x200000. */
+static const char *fmt_size(char *buf, size_t n, uint64_t v)
+{
+	if (v && !(v & ((1ull << 30) - 1)))
+		snprintf(buf, n, "%" PRIu64 "G", v >> 30);
+	else if (v && !(v & ((1ull << 20) - 1)))
+		snprintf(buf, n, "%" PRIu64 "M", v >> 20);
+	else if (v && !(v & ((1ull << 10) - 1)))
+		snprintf(buf, n, "%" PRIu64 "K", v >> 10);
+	else
+		snprintf(buf, n, "0x%" PRIx64, v);
+	return buf;
+}
+
+static void write_fault(FILE *f, const struct fev *e)
+{
+	struct s2trace_esr d;
+
+	s2trace_esr_decode(e->b, &d);
+	fprintf(f, "vcpu %d fault ipa=0x%" PRIx64 " esr=0x%" PRIx64 " pc=0x%" PRIx64 "  # %s%s %s",
+		e->thread, e->a, e->b, e->d, d.abort == S2TRACE_ABORT_INSN ? "exec" :
+		d.write ? "write" : "read", d.s1ptw ? " (stage-1 walk)" : "",
+		s2trace_fsc_name(d.fsc));
+	if (d.has_level)
+		fprintf(f, " level %d", d.level);
+	fprintf(f, "\n");
+}
+
+static void write_mmio(FILE *f, const struct fev *e)
+{
+	static const char *const why[] = {
+		[WHY_OUTSIDE] = "kvm_guest_fault outside every memslot",
+		[WHY_READONLY] = "kvm_guest_fault: a write to a read-only memslot",
+		[WHY_KVM_MMIO] = "kvm_mmio",
+		[WHY_FOLLOWED] = "kvm_guest_fault followed by kvm_mmio",
+	};
+	const char *note = "";
+
+	if (e->kind == EV_GUEST_FAULT) {
+		struct s2trace_esr d;
+		s2trace_esr_decode(e->b, &d);
+		if (d.abort == S2TRACE_ABORT_INSN || d.s1ptw)
+			note = " (KVM injects an abort: no MMIO emulation)";
+	}
+	fprintf(f, "mmio vcpu=%d ipa=0x%" PRIx64 "%s  # %s%s\n", e->thread, e->out_addr,
+		e->sub ? " write" : "", why[e->why], note);
+}
+
+static void write_hva(FILE *f, const struct s2trace_ftrace *imp, const struct fev *e,
+		      const char *op)
+{
+	char sz[32];
+	unsigned shown = 0;
+
+	fprintf(f, "host %s hva=0x%" PRIx64 " size=%s  # %s:", op, e->out_addr,
+		fmt_size(sz, sizeof(sz), e->b - e->out_addr), e->name);
+	for (unsigned i = 0; i < imp->nr_slots; i++) {
+		const struct slot *s = &imp->slots[i];
+		uint64_t lo = e->out_addr > s->hva ? e->out_addr : s->hva;
+		uint64_t hi = e->b < s->hva + s->size ? e->b : s->hva + s->size;
+		if (lo >= hi)
+			continue;
+		if (shown++ == 3) {
+			fprintf(f, " ...");
+			break;
+		}
+		fprintf(f, " slot %u ipa 0x%" PRIx64 "+%s", i, s->ipa + (lo - s->hva),
+			fmt_size(sz, sizeof(sz), hi - lo));
+	}
+	if (e->kind == EV_TEST_AGE)
+		fprintf(f, " (KVM only tests the flag)");
+	fprintf(f, "\n");
+}
+
+static void write_flush(FILE *f, const struct s2trace_ftrace *imp, const struct fev *e)
+{
+	char sz[32];
+
+	if (e->kind == EV_TOGGLE_CACHE)
+		fprintf(f, "# kvm_toggle_cache (vcpu %d, pc 0x%" PRIx64 "): caches turned %s;"
+			" KVM cleans and invalidates the whole VM to PoC\n",
+			e->thread, e->a, (e->sub >> 1) ? "on" : "off");
+	else
+		fprintf(f, "# kvm_set_way_flush (vcpu %d, pc 0x%" PRIx64 ", caches %s): the guest"
+			" used set/way maintenance; KVM flushes the whole VM to PoC\n",
+			e->thread, e->a, e->sub ? "on" : "off");
+	for (unsigned i = 0; i < imp->nr_slots; i++)
+		fprintf(f, "host flush-ipa ipa=0x%" PRIx64 " size=%s\n", imp->slots[i].ipa,
+			fmt_size(sz, sizeof(sz), imp->slots[i].size));
+}
+
+static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct fev *e)
+{
+	static const char *const cmds[] = {
+		[CMD_DIRTY_LOG_ON] = "dirty-log-on", [CMD_DIRTY_LOG_OFF] = "dirty-log-off",
+		[CMD_GET_DIRTY_LOG] = "get-dirty-log",
+	};
+
+	if (e->phase)
+		fprintf(f, "phase %u\n", e->phase);
+	switch ((enum out_kind)e->out) {
+	case OUT_NONE:
+	case OUT_OUTSIDE:
+		break;
+	case OUT_FAULT:
+		write_fault(f, e);
+		break;
+	case OUT_MMIO:
+		write_mmio(f, e);
+		break;
+	case OUT_READ:
+		fprintf(f, "vcpu %d read ipa=0x%" PRIx64 "  # kvm_access_fault without its"
+			" kvm_guest_fault: the access is not known, a read stands for it\n",
+			e->thread, e->out_addr);
+		break;
+	case OUT_UNMAP:
+		write_hva(f, imp, e, "unmap-hva");
+		break;
+	case OUT_AGE:
+		write_hva(f, imp, e, "age-hva");
+		break;
+	case OUT_FLUSH:
+		write_flush(f, imp, e);
+		break;
+	case OUT_COMMENT:
+		fprintf(f, "# kvm_toggle_cache (vcpu %d, pc 0x%" PRIx64 "): caches stay %s, no flush\n",
+			e->thread, e->a, (e->sub & 1) ? "on" : "off");
+		break;
+	case OUT_MARKER:
+		fprintf(f, "# marker: ");
+		put_clean(f, e->text);
+		fputc('\n', f);
+		if (e->sub != CMD_NONE)
+			fprintf(f, "host %s slot=%" PRIu64 "\n", cmds[e->sub], e->a);
+		break;
+	}
+}
+
+int s2trace_ftrace_write(struct s2trace_ftrace *imp, FILE *f)
+{
+	const struct s2trace_ftrace_stats *st = &imp->stats;
+	int ret;
+
+	if ((ret = s2trace_ftrace_finish(imp)))
+		return ret;
+	fprintf(f, "s2emu-trace 1\n");
+	fprintf(f, "# imported by s2emu import-ftrace from ");
+	put_clean(f, imp->name);
+	if (imp->layout_name) {
+		fprintf(f, "\n# layout: ");
+		put_clean(f, imp->layout_name);
+	}
+	fputc('\n', f);
+	if (!imp->nr_slots)
+		fprintf(f, "# no memslot layout was given: add memslot lines before replaying\n");
+	/* The layout's config line as written, unless vcpus must be set. */
+	if (imp->config_text && imp->config_vcpus == st->vcpus)
+		fprintf(f, "%s\n", imp->config_text);
+	else
+		fprintf(f, "config%s vcpus=%u\n", imp->config_words ? imp->config_words : "",
+			st->vcpus);
+	for (unsigned i = 0; i < imp->nr_slots; i++)
+		fprintf(f, "%s\n", imp->slots[i].text);
+	fprintf(f, "\n");
+	for (size_t i = 0; i < imp->nr_ev; i++)
+		write_event(f, imp, &imp->ev[i]);
+	fprintf(f, "\n# %" PRIu64 " events: %" PRIu64 " used, %" PRIu64 " unused\n", st->events,
+		st->used, st->unused);
+	if (st->outside_guest)
+		fprintf(f, "# notifier events outside guest memory: %" PRIu64 "\n",
+			st->outside_guest);
+	for (size_t i = 0; i < imp->nr_unused; i++)
+		fprintf(f, "# unused: %s x%" PRIu64 "\n", imp->unused[i].name, imp->unused[i].count);
+	errno = 0;
+	if (fflush(f) || ferror(f))
+		return fail(imp, S2_EIO, "output", 0, "write error: %s",
+			    strerror(errno ? errno : EIO));
+	return 0;
+}
