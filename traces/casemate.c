@@ -1,0 +1,1047 @@
+/* casemate transition logs: a reader of their s-expressions and a
+ * converter to effect events. The syntax follows what casemate's tracer
+ * prints (src/lib/src/trace.c in rems-project/casemate) and what its
+ * offline checker accepts (src/casemate-check-c/src/parser.c); see
+ * s2trace_casemate.h for the shape of a record. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/s2_bits.h"
+#include "common/s2_err.h"
+#include "traces/s2trace_casemate.h"
+
+#define MAX_ITEMS 16		/* fields of one record; casemate's have at most 7 */
+
+/* ------------------------------------------------------------------ */
+/* Tokens                                                              */
+/* ------------------------------------------------------------------ */
+
+enum tok { T_EOF, T_OPEN, T_CLOSE, T_ATOM, T_STRING };
+
+/* One field of a record as written: "(key value)" or a bare value. */
+struct item {
+	bool keyed;
+	bool string;		/* the value was in double quotes */
+	unsigned line;
+	char key[S2TRACE_CM_MAX_TEXT];
+	char val[S2TRACE_CM_MAX_TEXT];
+};
+
+struct s2trace_cm_reader {
+	FILE *f;
+	char name[256];
+	unsigned line;		/* of the next character */
+	int back;		/* a character pushed back, or EOF */
+	bool have_back;
+	char tok[S2TRACE_CM_MAX_TEXT];
+	unsigned tok_line;
+	struct item items[MAX_ITEMS];
+	unsigned nitems;
+	char err[600];
+};
+
+static int fail_at(struct s2trace_cm_reader *r, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail_at(struct s2trace_cm_reader *r, unsigned line, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(r->err, sizeof(r->err), "%s:%u: %s", r->name, line, msg);
+	return S2_EPARSE;
+}
+
+struct s2trace_cm_reader *s2trace_cm_reader_new(FILE *f, const char *name)
+{
+	struct s2trace_cm_reader *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	r->f = f;
+	r->line = 1;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	return r;
+}
+
+void s2trace_cm_reader_free(struct s2trace_cm_reader *r)
+{
+	free(r);
+}
+
+const char *s2trace_cm_error(const struct s2trace_cm_reader *r)
+{
+	return r->err;
+}
+
+static int get(struct s2trace_cm_reader *r)
+{
+	if (r->have_back) {
+		r->have_back = false;
+		return r->back;
+	}
+	return getc(r->f);
+}
+
+static void unget(struct s2trace_cm_reader *r, int c)
+{
+	r->back = c;
+	r->have_back = true;
+}
+
+static bool is_space(int c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Skip blanks, counting lines; the first other character (or EOF). */
+static int skip_space(struct s2trace_cm_reader *r)
+{
+	int c;
+	while ((c = get(r)) != EOF && is_space(c))
+		if (c == '\n')
+			r->line++;
+	return c;
+}
+
+static int read_error(struct s2trace_cm_reader *r)
+{
+	snprintf(r->err, sizeof(r->err), "%s:%u: read error", r->name, r->line);
+	return S2_EIO;
+}
+
+/* The next token: its kind, or a negative error. Atoms and strings leave
+ * their text in r->tok. */
+static int next_token(struct s2trace_cm_reader *r)
+{
+	int c = skip_space(r);
+	size_t n = 0;
+
+	r->tok_line = r->line;
+	r->tok[0] = '\0';
+	if (c == EOF)
+		return ferror(r->f) ? read_error(r) : T_EOF;
+	if (c == '(')
+		return T_OPEN;
+	if (c == ')')
+		return T_CLOSE;
+	if (c == '"') {
+		/* casemate prints strings without escapes, on one line. */
+		while ((c = get(r)) != '"') {
+			if (c == EOF || c == '\n')
+				return fail_at(r, r->line, "a string is not closed on its line");
+			if (c == '\t')
+				c = ' ';
+			if (c < 0x20 || c > 0x7e)
+				return fail_at(r, r->line, "byte 0x%02x inside a string", c);
+			if (n + 1 >= sizeof(r->tok))
+				return fail_at(r, r->line, "a string longer than %zu bytes",
+					       sizeof(r->tok) - 1);
+			r->tok[n++] = (char)c;
+		}
+		r->tok[n] = '\0';
+		return T_STRING;
+	}
+	for (;;) {
+		if (c <= 0x20 || c > 0x7e)
+			return fail_at(r, r->line, "byte 0x%02x where a word or '(' belongs", c);
+		if (n + 1 >= sizeof(r->tok))
+			return fail_at(r, r->line, "a word longer than %zu bytes", sizeof(r->tok) - 1);
+		r->tok[n++] = (char)c;
+		c = get(r);
+		if (c == EOF || is_space(c) || c == '(' || c == ')' || c == '"') {
+			if (c != EOF)
+				unget(r, c);
+			else if (ferror(r->f))
+				return read_error(r);
+			break;
+		}
+	}
+	r->tok[n] = '\0';
+	return T_ATOM;
+}
+
+static const char *tok_name(int t)
+{
+	switch (t) {
+	case T_EOF:
+		return "the end of the log";
+	case T_OPEN:
+		return "'('";
+	case T_CLOSE:
+		return "')'";
+	default:
+		return "a value";
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Numbers and words                                                   */
+/* ------------------------------------------------------------------ */
+
+/* casemate prints addresses and values in hexadecimal and reads them as
+ * hexadecimal with or without 0x; ids and thread ids are decimal. */
+static int parse_u64(const char *s, unsigned base, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return S2_EINVAL;
+	for (; *s; s++) {
+		unsigned d;
+		if (*s >= '0' && *s <= '9')
+			d = (unsigned)(*s - '0');
+		else if (*s >= 'a' && *s <= 'f')
+			d = (unsigned)(*s - 'a' + 10);
+		else if (*s >= 'A' && *s <= 'F')
+			d = (unsigned)(*s - 'A' + 10);
+		else
+			return S2_EINVAL;
+		if (d >= base)
+			return S2_EINVAL;
+		if (v > (UINT64_MAX - d) / base)
+			return S2_ERANGE;
+		v = v * base + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static void lower_copy(char *dst, const char *src, size_t n)
+{
+	size_t i;
+	for (i = 0; i + 1 < n && src[i]; i++)
+		dst[i] = (src[i] >= 'A' && src[i] <= 'Z') ? (char)(src[i] - 'A' + 'a') : src[i];
+	dst[i] = '\0';
+}
+
+/* ------------------------------------------------------------------ */
+/* Records                                                             */
+/* ------------------------------------------------------------------ */
+
+enum ftype {
+	F_DEC,		/* decimal unless 0x */
+	F_HEX,		/* hexadecimal, 0x optional */
+	F_WORD,		/* an enumeration word */
+	F_SRC,		/* "file:line", or an integer key */
+};
+
+/* Where a field's value goes in the record. */
+enum fdest {
+	D_ID, D_TID, D_SRC, D_ADDRESS, D_SIZE, D_VALUE, D_ORDER, D_WHAT, D_DOMAIN, D_LEVEL,
+	D_END,		/* ends a list of fields */
+};
+
+struct fspec {
+	const char *key;	/* NULL: only ever written bare */
+	const char *alias;
+	enum ftype type;
+	enum fdest dest;
+	bool required;
+};
+
+#define ID_TID { "id", NULL, F_DEC, D_ID, true }, { "tid", "thread", F_DEC, D_TID, true }
+#define SRC { "src", NULL, F_SRC, D_SRC, false }
+#define END { NULL, NULL, F_DEC, D_END, false }
+
+static const struct fspec f_mem_write[] = {
+	ID_TID, { "mem-order", NULL, F_WORD, D_ORDER, true },
+	{ "address", NULL, F_HEX, D_ADDRESS, true }, { "value", NULL, F_HEX, D_VALUE, true }, SRC, END,
+};
+static const struct fspec f_mem_read[] = {
+	ID_TID, { "address", NULL, F_HEX, D_ADDRESS, true }, { "value", NULL, F_HEX, D_VALUE, true },
+	SRC, END,
+};
+static const struct fspec f_mem_range[] = {
+	ID_TID, { "address", NULL, F_HEX, D_ADDRESS, true }, { "size", NULL, F_HEX, D_SIZE, true },
+	SRC, END,
+};
+static const struct fspec f_mem_set[] = {
+	ID_TID, { "address", NULL, F_HEX, D_ADDRESS, true }, { "size", NULL, F_HEX, D_SIZE, true },
+	{ "value", NULL, F_HEX, D_VALUE, true }, SRC, END,
+};
+static const struct fspec f_sysreg[] = {
+	ID_TID, { "sysreg", NULL, F_WORD, D_WHAT, true }, { "value", NULL, F_HEX, D_VALUE, true },
+	SRC, END,
+};
+static const struct fspec f_barrier[] = {
+	ID_TID, { NULL, NULL, F_WORD, D_WHAT, true }, { "kind", NULL, F_WORD, D_DOMAIN, false },
+	SRC, END,
+};
+/* Newer casemate prints the Xt operand as (value X); older versions printed
+ * (addr X) (level L) with L the TTL hint, which is the same operand split. */
+static const struct fspec f_tlbi[] = {
+	ID_TID, { NULL, NULL, F_WORD, D_WHAT, true }, { "value", "addr", F_HEX, D_VALUE, false },
+	{ "level", NULL, F_DEC, D_LEVEL, false }, SRC, END,
+};
+static const struct fspec f_hint[] = {
+	ID_TID, { "kind", NULL, F_WORD, D_WHAT, true }, { "location", NULL, F_HEX, D_ADDRESS, true },
+	{ "value", NULL, F_HEX, D_VALUE, true }, SRC, END,
+};
+static const struct fspec f_lock[] = {
+	ID_TID, { "address", NULL, F_HEX, D_ADDRESS, true }, SRC, END,
+};
+static const struct fspec f_unknown[] = { ID_TID, SRC, END };
+
+static const struct {
+	const char *name;
+	enum s2trace_cm_kind kind;
+	const struct fspec *fields;
+} kinds[] = {
+	{ "mem-write", S2T_CM_MEM_WRITE, f_mem_write },
+	{ "mem-read", S2T_CM_MEM_READ, f_mem_read },
+	{ "mem-init", S2T_CM_MEM_INIT, f_mem_range },
+	{ "mem-free", S2T_CM_MEM_FREE, f_mem_range },
+	{ "mem-set", S2T_CM_MEM_SET, f_mem_set },
+	{ "sysreg-write", S2T_CM_SYSREG_WRITE, f_sysreg },
+	{ "msr", S2T_CM_SYSREG_WRITE, f_sysreg },
+	{ "barrier", S2T_CM_BARRIER, f_barrier },
+	{ "tlbi", S2T_CM_TLBI, f_tlbi },
+	{ "hint", S2T_CM_HINT, f_hint },
+	{ "lock", S2T_CM_LOCK, f_lock },
+	{ "trylock", S2T_CM_TRYLOCK, f_lock },
+	{ "unlock", S2T_CM_UNLOCK, f_lock },
+};
+
+/* TLBIs without an address operand, and ones that need it; any other
+ * operation may have one or not (the converter does not map those). */
+static const char *const tlbi_whole[] = {
+	"vmalls12e1", "vmalls12e1is", "vmalle1", "vmalle1is", "alle1", "alle1is", "alle2", "alle2is",
+};
+static const char *const tlbi_by_addr[] = {
+	"ipas2e1is", "ipas2e1", "ipas2le1is", "ipas2le1", "vae2is", "vae2", "vale2is", "vale2",
+};
+
+static bool in_list(const char *const *list, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(list[i], s))
+			return true;
+	return false;
+}
+
+static bool spec_matches(const struct fspec *f, const char *key)
+{
+	return (f->key && !strcasecmp(f->key, key)) || (f->alias && !strcasecmp(f->alias, key));
+}
+
+struct level {
+	bool given;
+	uint64_t v;
+};
+
+/* Put one field's value where it belongs. */
+static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
+		 const struct fspec *f, const struct item *it, struct level *level)
+{
+	const char *key = it->keyed ? it->key : (f->key ? f->key : "operation");
+	uint64_t v = 0;
+	int ret;
+
+	switch (f->type) {
+	case F_DEC:
+	case F_HEX:
+		if (it->string)
+			return fail_at(r, it->line, "%s: (%s) takes a number, not a string", rec->name, key);
+		ret = parse_u64(it->val, f->type == F_HEX ? 16 : 10, &v);
+		if (ret == S2_ERANGE)
+			return fail_at(r, it->line, "%s: (%s %s): number too large", rec->name, key, it->val);
+		if (ret)
+			return fail_at(r, it->line, "%s: (%s %s): not a number", rec->name, key, it->val);
+		break;
+	case F_WORD:
+		if (it->string)
+			return fail_at(r, it->line, "%s: (%s) takes a word, not a string", rec->name, key);
+		if (strlen(it->val) >= S2TRACE_CM_MAX_NAME)
+			return fail_at(r, it->line, "%s: '%.40s...' is too long for (%s)", rec->name,
+				       it->val, key);
+		break;
+	case F_SRC:
+		if (it->string) {
+			snprintf(rec->src, sizeof(rec->src), "%s", it->val);
+		} else {
+			if (parse_u64(it->val, 10, &rec->src_key))
+				return fail_at(r, it->line, "%s: (src %s): a location is a string or "
+					       "a decimal key", rec->name, it->val);
+			rec->src_is_key = true;
+		}
+		rec->have_src = true;
+		return 0;
+	}
+	switch (f->dest) {
+	case D_ID:
+		rec->id = v;
+		break;
+	case D_TID:
+		rec->tid = v;
+		break;
+	case D_ADDRESS:
+		rec->address = v;
+		break;
+	case D_SIZE:
+		rec->size = v;
+		break;
+	case D_VALUE:
+		rec->value = v;
+		rec->have_operand = true;
+		break;
+	case D_LEVEL:
+		level->given = true;
+		level->v = v;
+		break;
+	case D_ORDER:
+		if (!strcasecmp(it->val, "release"))
+			rec->release = true;
+		else if (strcasecmp(it->val, "plain"))
+			return fail_at(r, it->line, "mem-order is plain or release, not '%s'", it->val);
+		break;
+	case D_WHAT:
+		lower_copy(rec->what, it->val, sizeof(rec->what));
+		break;
+	case D_DOMAIN:
+		lower_copy(rec->domain, it->val, sizeof(rec->domain));
+		break;
+	case D_SRC:
+	case D_END:
+		break;
+	}
+	return 0;
+}
+
+/* Match the items read to the fields of the record's kind: "(key value)"
+ * by name, a bare string as the source location, any other bare value to
+ * the first field not yet given, in casemate's order. */
+static int interpret(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
+		     const struct fspec *fields)
+{
+	const struct item *given[MAX_ITEMS] = { 0 };
+	unsigned nf = 0, src = ~0u;
+	struct level level = { false, 0 };
+	bool unknown = rec->kind == S2T_CM_UNKNOWN;
+	int ret;
+
+	while (fields[nf].dest != D_END) {
+		if (fields[nf].dest == D_SRC)
+			src = nf;
+		nf++;
+	}
+	for (unsigned i = 0; i < r->nitems; i++) {
+		const struct item *it = &r->items[i];
+		unsigned k = nf;
+		if (it->keyed) {
+			for (k = 0; k < nf && !spec_matches(&fields[k], it->key); k++)
+				;
+			if (k == nf) {
+				if (unknown)
+					continue;
+				return fail_at(r, it->line, "%s has no field (%s)", rec->name, it->key);
+			}
+		} else if (it->string) {
+			k = src;
+		} else {
+			for (k = 0; k < nf && (given[k] || fields[k].type == F_SRC); k++)
+				;
+			if (k == nf) {
+				if (unknown)
+					continue;
+				return fail_at(r, it->line, "%s: unexpected '%s' after its last field",
+					       rec->name, it->val);
+			}
+		}
+		if (given[k])
+			return fail_at(r, it->line, "%s: (%s) given twice", rec->name,
+				       fields[k].key ? fields[k].key : "operation");
+		given[k] = it;
+	}
+	for (unsigned k = 0; k < nf; k++) {
+		if (!given[k]) {
+			if (fields[k].required)
+				return fail_at(r, rec->line, "%s has no %s", rec->name,
+					       fields[k].key ? fields[k].key : "operation");
+			continue;
+		}
+		if ((ret = store(r, rec, &fields[k], given[k], &level)))
+			return ret;
+	}
+
+	switch (rec->kind) {
+	case S2T_CM_BARRIER:
+		if (strcmp(rec->what, "dsb") && strcmp(rec->what, "isb"))
+			return fail_at(r, rec->line, "a barrier is dsb or isb, not '%s'", rec->what);
+		if (!strcmp(rec->what, "dsb") && !rec->domain[0])
+			return fail_at(r, rec->line, "dsb needs its kind: (kind ish), ishst, nsh or sy");
+		if (!strcmp(rec->what, "isb") && rec->domain[0])
+			return fail_at(r, rec->line, "isb takes no kind");
+		break;
+	case S2T_CM_TLBI:
+		if (level.v > 15)
+			return fail_at(r, rec->line, "tlbi: level %llu does not fit the 4-bit TTL field",
+				       (unsigned long long)level.v);
+		if (level.given && !rec->have_operand)
+			return fail_at(r, rec->line, "tlbi: a level without an address");
+		rec->value |= level.v << 44;
+		if (rec->have_operand && in_list(tlbi_whole, S2_ARRAY_SIZE(tlbi_whole), rec->what))
+			return fail_at(r, rec->line, "tlbi %s takes no address", rec->what);
+		if (!rec->have_operand && in_list(tlbi_by_addr, S2_ARRAY_SIZE(tlbi_by_addr), rec->what))
+			return fail_at(r, rec->line, "tlbi %s needs its address: (value X)", rec->what);
+		break;
+	default:
+		rec->have_operand = false;
+		break;
+	}
+	return 0;
+}
+
+/* A "! message" line: casemate's own verdict on the step before it. */
+static int read_verdict(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
+{
+	size_t n = 0;
+	int c;
+
+	rec->kind = S2T_CM_VERDICT;
+	rec->line = r->line;
+	snprintf(rec->name, sizeof(rec->name), "!");
+	while ((c = get(r)) == ' ' || c == '\t')
+		;
+	for (; c != EOF && c != '\n'; c = get(r)) {
+		if (c == '\0')
+			return fail_at(r, r->line, "NUL byte");
+		if (c == '\r')
+			continue;
+		if (n + 1 < sizeof(rec->message))
+			rec->message[n++] = (c < 0x20 || c > 0x7e) ? '?' : (char)c;
+	}
+	if (c == '\n')
+		r->line++;
+	else if (ferror(r->f))
+		return read_error(r);
+	rec->message[n] = '\0';
+	return 1;
+}
+
+int s2trace_cm_next(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
+{
+	int t, c;
+
+	memset(rec, 0, sizeof(*rec));
+	c = skip_space(r);
+	if (c == '!')
+		return read_verdict(r, rec);
+	if (c == EOF)
+		return ferror(r->f) ? read_error(r) : 0;
+	if (c == '\0')
+		return fail_at(r, r->line, "NUL byte");
+	if (c != '(') {
+		if (c == ')')
+			return fail_at(r, r->line, "')' closes nothing");
+		return fail_at(r, r->line, "a record starts with '(', not '%c'",
+			       c > 0x20 && c < 0x7f ? c : '?');
+	}
+	rec->line = r->line;
+	if ((t = next_token(r)) < 0)
+		return t;
+	if (t != T_ATOM)
+		return fail_at(r, r->tok_line, "a record starts with the name of its transition, not %s",
+			       tok_name(t));
+	if (strlen(r->tok) >= S2TRACE_CM_MAX_NAME)
+		return fail_at(r, r->tok_line, "transition name '%.40s...' is too long", r->tok);
+	lower_copy(rec->name, r->tok, sizeof(rec->name));
+
+	r->nitems = 0;
+	for (;;) {
+		if ((t = next_token(r)) < 0)
+			return t;
+		if (t == T_CLOSE)
+			break;
+		if (t == T_EOF)
+			return fail_at(r, rec->line, "the log ends inside this record");
+		if (r->nitems == MAX_ITEMS)
+			return fail_at(r, r->tok_line, "%s: more than %d fields", rec->name, MAX_ITEMS);
+		struct item *it = &r->items[r->nitems++];
+		it->line = r->tok_line;
+		it->keyed = t == T_OPEN;
+		if (t == T_OPEN) {
+			if ((t = next_token(r)) < 0)
+				return t;
+			if (t != T_ATOM)
+				return fail_at(r, r->tok_line, "%s: a field starts with its name, not %s",
+					       rec->name, tok_name(t));
+			snprintf(it->key, sizeof(it->key), "%s", r->tok);
+			if ((t = next_token(r)) < 0)
+				return t;
+			if (t == T_EOF)
+				return fail_at(r, rec->line, "the log ends inside this record");
+			if (t == T_CLOSE)
+				return fail_at(r, r->tok_line, "%s: field (%s) has no value", rec->name,
+					       it->key);
+			if (t != T_ATOM && t != T_STRING)
+				return fail_at(r, r->tok_line, "%s: field (%s) holds %s, not a value",
+					       rec->name, it->key, tok_name(t));
+		}
+		it->string = t == T_STRING;
+		snprintf(it->val, sizeof(it->val), "%s", r->tok);
+		if (it->keyed) {
+			if ((t = next_token(r)) < 0)
+				return t;
+			if (t == T_EOF)
+				return fail_at(r, rec->line, "the log ends inside this record");
+			if (t != T_CLOSE)
+				return fail_at(r, r->tok_line, "%s: field (%s) has more than one value",
+					       rec->name, it->key);
+		}
+	}
+
+	const struct fspec *fields = f_unknown;
+	rec->kind = S2T_CM_UNKNOWN;
+	for (size_t i = 0; i < S2_ARRAY_SIZE(kinds); i++)
+		if (!strcmp(rec->name, kinds[i].name)) {
+			rec->kind = kinds[i].kind;
+			fields = kinds[i].fields;
+		}
+	int ret = interpret(r, rec, fields);
+	return ret ? ret : 1;
+}
+
+uint64_t s2trace_cm_tlbi_ipa(uint64_t operand)
+{
+	return s2_field_get(operand, 39, 0) << 12;
+}
+
+int s2trace_cm_tlbi_level(uint64_t operand)
+{
+	/* TTL: [3:2] the granule (0: no hint), [1:0] the level, where 0 is
+	 * reserved and means no hint either (FEAT_TTL). */
+	unsigned ttl = (unsigned)s2_field_get(operand, 47, 44);
+	if (!(ttl >> 2) || !(ttl & 3))
+		return -1;
+	return (int)(ttl & 3);
+}
+
+/* ------------------------------------------------------------------ */
+/* Conversion                                                          */
+/* ------------------------------------------------------------------ */
+
+#define MAX_INIT_PAGES 512		/* table pages one mem-init or mem-free may cover */
+#define MAX_SET_BYTES (64u << 10)	/* bytes one mem-set may cover */
+
+static const char R_THREAD[] = "a thread id above 255, the most an effect trace has";
+static const char R_HINT[] = "a ghost-state hint (ownership or lock association): "
+			     "no hardware effect to check";
+static const char R_TRYLOCK[] = "the record does not say whether the lock was taken";
+static const char R_SECOND_LOCK[] = "a lock other than the first one seen: "
+				    "effect traces have one MMU lock";
+static const char R_UNKNOWN[] = "a transition this importer does not know";
+static const char R_SYSREG[] = "not a stage-2 register (only vttbr_el2 and vtcr_el2 have effects)";
+static const char R_DSB[] = "a DSB domain the effects do not have (ish, ishst, nsh, nshst, sy)";
+static const char R_TLBI[] = "a TLBI the effects do not have (vmalls12e1is, ipas2e1is, ipas2e1, "
+			     "vmalle1is, vmalle1, and alle1is as vmalls12e1is)";
+static const char R_UNALIGNED[] = "not 8-byte aligned, so not a descriptor";
+static const char R_NOT_TABLE[] = "outside every table page (no mem-init covers it)";
+static const char R_PAGES[] = "not whole table pages of the granule";
+static const char R_TOO_BIG[] = "more pages or bytes than one record may cover here";
+
+/* Table pages by page number: open addressing, linear probing. */
+struct pageset {
+	uint64_t *slot;		/* page number + 1; 0 is empty */
+	size_t cap, n;
+};
+
+static size_t ps_home(const struct pageset *s, uint64_t key)
+{
+	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (s->cap - 1);
+}
+
+static size_t ps_find(const struct pageset *s, uint64_t key)
+{
+	size_t i = ps_home(s, key);
+	while (s->slot[i] && s->slot[i] != key)
+		i = (i + 1) & (s->cap - 1);
+	return i;
+}
+
+static bool ps_has(const struct pageset *s, uint64_t page)
+{
+	return s->cap && s->slot[ps_find(s, page + 1)];
+}
+
+static int ps_add(struct pageset *s, uint64_t page)
+{
+	if (2 * (s->n + 1) > s->cap) {
+		struct pageset big = { calloc(s->cap ? 2 * s->cap : 64, sizeof(uint64_t)),
+				       s->cap ? 2 * s->cap : 64, 0 };
+		if (!big.slot)
+			return S2_ENOMEM;
+		for (size_t i = 0; i < s->cap; i++)
+			if (s->slot[i]) {
+				big.slot[ps_find(&big, s->slot[i])] = s->slot[i];
+				big.n++;
+			}
+		free(s->slot);
+		*s = big;
+	}
+	size_t i = ps_find(s, page + 1);
+	if (!s->slot[i]) {
+		s->slot[i] = page + 1;
+		s->n++;
+	}
+	return 0;
+}
+
+/* Remove, then move later entries of the run back so no probe stops short. */
+static void ps_del(struct pageset *s, uint64_t page)
+{
+	if (!s->cap)
+		return;
+	size_t i = ps_find(s, page + 1);
+	if (!s->slot[i])
+		return;
+	s->slot[i] = 0;
+	s->n--;
+	for (size_t j = (i + 1) & (s->cap - 1); s->slot[j]; j = (j + 1) & (s->cap - 1)) {
+		size_t h = ps_home(s, s->slot[j]);
+		/* Entry j may fill hole i if its home is not in (i, j]. */
+		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
+			s->slot[i] = s->slot[j];
+			s->slot[j] = 0;
+			i = j;
+		}
+	}
+}
+
+struct conv {
+	FILE *out;
+	struct s2trace_cm_result *res;
+	unsigned gshift;		/* table page size */
+	struct pageset tables;
+	bool have_lock;
+	uint64_t lock;
+	unsigned lines;			/* effect lines of the current record */
+};
+
+static void src_comment(struct conv *c, const struct s2trace_cm_record *rec)
+{
+	if (rec->have_src && rec->src_is_key)
+		fprintf(c->out, "  # src: key %llu (id %llu)", (unsigned long long)rec->src_key,
+			(unsigned long long)rec->id);
+	else if (rec->have_src)
+		fprintf(c->out, "  # src: %s (id %llu)", rec->src, (unsigned long long)rec->id);
+	else
+		fprintf(c->out, "  # id %llu", (unsigned long long)rec->id);
+}
+
+/* One effect line: the first of a record carries its source and id. */
+static void effect(struct conv *c, const struct s2trace_cm_record *rec, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void effect(struct conv *c, const struct s2trace_cm_record *rec, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(c->out, "effect %llu ", (unsigned long long)rec->tid);
+	va_start(ap, fmt);
+	vfprintf(c->out, fmt, ap);
+	va_end(ap);
+	if (!c->lines++)
+		src_comment(c, rec);
+	fputc('\n', c->out);
+	c->res->effects++;
+}
+
+static void unused(struct conv *c, const struct s2trace_cm_record *rec, const char *reason)
+{
+	struct s2trace_cm_result *res = c->res;
+	char what[sizeof(res->groups[0].what)];
+
+	snprintf(what, sizeof(what), "%s%s%s%s%s", rec->name, rec->what[0] ? " " : "", rec->what,
+		 rec->domain[0] ? " " : "", rec->domain);
+	fprintf(c->out, "# unused: %s: %s", what, reason);
+	src_comment(c, rec);
+	fputc('\n', c->out);
+	res->unused++;
+	unsigned g;
+	for (g = 0; g < res->ngroups; g++)
+		if (res->groups[g].reason == reason && !strcmp(res->groups[g].what, what))
+			break;
+	if (g == res->ngroups) {
+		if (g == S2TRACE_CM_MAX_UNUSED) {
+			res->ungrouped++;
+			return;
+		}
+		res->ngroups++;
+		snprintf(res->groups[g].what, sizeof(res->groups[g].what), "%s", what);
+		res->groups[g].reason = reason;
+	}
+	if (res->groups[g].count < S2TRACE_CM_UNUSED_LINES)
+		res->groups[g].lines[res->groups[g].count] = rec->line;
+	res->groups[g].count++;
+}
+
+static unsigned granule_of(uint64_t vtcr)
+{
+	switch (s2_field_get(vtcr, 15, 14)) {	/* VTCR_EL2.TG0 */
+	case 1:
+		return 16;
+	case 2:
+		return 14;
+	default:
+		return 12;
+	}
+}
+
+/* mem-init and mem-free: whole table pages of the granule. */
+static int map_pages(struct conv *c, const struct s2trace_cm_record *rec)
+{
+	uint64_t g = s2_bit(c->gshift), n = rec->size >> c->gshift;
+	bool init = rec->kind == S2T_CM_MEM_INIT;
+
+	if (!rec->size || (rec->address | rec->size) & (g - 1) || rec->address + rec->size < rec->address) {
+		unused(c, rec, R_PAGES);
+		return 0;
+	}
+	if (n > MAX_INIT_PAGES) {
+		unused(c, rec, R_TOO_BIG);
+		return 0;
+	}
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t pa = rec->address + i * g, page = pa >> c->gshift;
+		if (init) {
+			if (ps_add(&c->tables, page))
+				return S2_ENOMEM;
+			effect(c, rec, "alloc pa=%#llx", (unsigned long long)pa);
+		} else if (ps_has(&c->tables, page)) {
+			/* casemate frees any memory; only table pages are ours to free. */
+			ps_del(&c->tables, page);
+			effect(c, rec, "free pa=%#llx", (unsigned long long)pa);
+		}
+	}
+	if (!c->lines)
+		unused(c, rec, R_NOT_TABLE);
+	return 0;
+}
+
+static void map_access(struct conv *c, const struct s2trace_cm_record *rec)
+{
+	if (rec->address & 7) {
+		unused(c, rec, R_UNALIGNED);
+		return;
+	}
+	if (!ps_has(&c->tables, rec->address >> c->gshift)) {
+		unused(c, rec, R_NOT_TABLE);
+		return;
+	}
+	if (rec->kind == S2T_CM_MEM_READ) {
+		effect(c, rec, "pte-read pa=%#llx value=%#llx", (unsigned long long)rec->address,
+		       (unsigned long long)rec->value);
+		return;
+	}
+	if (!c->res->saw_vttbr)
+		c->res->write_before_vttbr = true;
+	effect(c, rec, "pte-write pa=%#llx value=%#llx%s", (unsigned long long)rec->address,
+	       (unsigned long long)rec->value, rec->release ? " release" : "");
+}
+
+/* mem-set: casemate's shorthand for a store of the byte to every word. */
+static void map_set(struct conv *c, const struct s2trace_cm_record *rec)
+{
+	if ((rec->address | rec->size) & 7 || rec->address + rec->size < rec->address) {
+		unused(c, rec, R_UNALIGNED);
+		return;
+	}
+	if (rec->size > MAX_SET_BYTES) {
+		unused(c, rec, R_TOO_BIG);
+		return;
+	}
+	uint64_t word = (rec->value & 0xff) * 0x0101010101010101ull;
+	for (uint64_t pa = rec->address; pa < rec->address + rec->size; pa += 8)
+		if (ps_has(&c->tables, pa >> c->gshift)) {
+			if (!c->res->saw_vttbr)
+				c->res->write_before_vttbr = true;
+			effect(c, rec, "pte-write pa=%#llx value=%#llx", (unsigned long long)pa,
+			       (unsigned long long)word);
+		}
+	if (!c->lines)
+		unused(c, rec, R_NOT_TABLE);
+}
+
+static void map_tlbi(struct conv *c, const struct s2trace_cm_record *rec)
+{
+	const char *op = rec->what;
+
+	if (!strcmp(op, "vmalls12e1is") || !strcmp(op, "vmalle1is") || !strcmp(op, "vmalle1")) {
+		effect(c, rec, "tlbi %s", op);
+	} else if (!strcmp(op, "alle1is")) {
+		/* Every VMID's EL1&0 entries: at least what vmalls12e1is removes. */
+		fprintf(c->out, "# casemate tlbi alle1is, taken as vmalls12e1is:\n");
+		effect(c, rec, "tlbi vmalls12e1is");
+	} else if ((!strcmp(op, "ipas2e1is") || !strcmp(op, "ipas2e1")) && rec->have_operand) {
+		int level = s2trace_cm_tlbi_level(rec->value);
+		char lv[24] = "";
+		if (level >= 0)
+			snprintf(lv, sizeof(lv), " level=%d", level);
+		effect(c, rec, "tlbi %s ipa=%#llx%s", op,
+		       (unsigned long long)s2trace_cm_tlbi_ipa(rec->value), lv);
+	} else {
+		unused(c, rec, R_TLBI);
+	}
+}
+
+static int map_record(struct conv *c, const struct s2trace_cm_record *rec)
+{
+	struct s2trace_cm_result *res = c->res;
+
+	c->lines = 0;
+	if (rec->kind == S2T_CM_VERDICT) {
+		fprintf(c->out, "# casemate: ! %s\n", rec->message);
+		res->verdicts++;
+		return 0;
+	}
+	res->records++;
+	if (rec->tid > 255) {
+		unused(c, rec, R_THREAD);
+		return 0;
+	}
+	switch (rec->kind) {
+	case S2T_CM_MEM_WRITE:
+	case S2T_CM_MEM_READ:
+		map_access(c, rec);
+		break;
+	case S2T_CM_MEM_INIT:
+	case S2T_CM_MEM_FREE: {
+		int ret = map_pages(c, rec);
+		if (ret)
+			return ret;
+		break;
+	}
+	case S2T_CM_MEM_SET:
+		map_set(c, rec);
+		break;
+	case S2T_CM_SYSREG_WRITE:
+		if (!strcmp(rec->what, "vttbr_el2")) {
+			res->saw_vttbr = true;
+			effect(c, rec, "vttbr value=%#llx", (unsigned long long)rec->value);
+		} else if (!strcmp(rec->what, "vtcr_el2")) {
+			/* The granule sizes table pages; it cannot change under them. */
+			if (!c->tables.n && !res->saw_vtcr)
+				c->gshift = granule_of(rec->value);
+			res->saw_vtcr = true;
+			effect(c, rec, "vtcr value=%#llx", (unsigned long long)rec->value);
+		} else {
+			unused(c, rec, R_SYSREG);
+		}
+		break;
+	case S2T_CM_BARRIER:
+		if (!strcmp(rec->what, "isb"))
+			effect(c, rec, "isb");
+		else if (!strcmp(rec->domain, "ish") || !strcmp(rec->domain, "ishst") ||
+			 !strcmp(rec->domain, "nsh") || !strcmp(rec->domain, "nshst") ||
+			 !strcmp(rec->domain, "sy"))
+			effect(c, rec, "dsb %s", rec->domain);
+		else
+			unused(c, rec, R_DSB);
+		break;
+	case S2T_CM_TLBI:
+		map_tlbi(c, rec);
+		break;
+	case S2T_CM_HINT:
+		unused(c, rec, R_HINT);
+		break;
+	case S2T_CM_LOCK:
+	case S2T_CM_UNLOCK:
+		if (!c->have_lock) {
+			c->have_lock = true;
+			c->lock = rec->address;
+		}
+		if (rec->address == c->lock)
+			effect(c, rec, "%s", rec->kind == S2T_CM_LOCK ? "lock" : "unlock");
+		else
+			unused(c, rec, R_SECOND_LOCK);
+		break;
+	case S2T_CM_TRYLOCK:
+		unused(c, rec, R_TRYLOCK);
+		break;
+	case S2T_CM_UNKNOWN:
+	case S2T_CM_VERDICT:
+		unused(c, rec, R_UNKNOWN);
+		break;
+	}
+	if (c->lines)
+		res->mapped++;
+	return 0;
+}
+
+void s2trace_cm_print_unused(FILE *f, const char *prefix, const struct s2trace_cm_result *res)
+{
+	if (!res->unused)
+		return;
+	fprintf(f, "%s%llu of %llu transitions map to no effect:\n", prefix,
+		(unsigned long long)res->unused, (unsigned long long)res->records);
+	for (unsigned g = 0; g < res->ngroups; g++) {
+		const struct s2trace_cm_unused *u = &res->groups[g];
+		fprintf(f, "%s  %llu x %s (line%s", prefix, (unsigned long long)u->count, u->what,
+			u->count > 1 ? "s" : "");
+		for (unsigned i = 0; i < u->count && i < S2TRACE_CM_UNUSED_LINES; i++)
+			fprintf(f, "%s %u", i ? "," : "", u->lines[i]);
+		fprintf(f, "%s): %s\n", u->count > S2TRACE_CM_UNUSED_LINES ? ", ..." : "", u->reason);
+	}
+	if (res->ungrouped)
+		fprintf(f, "%s  %llu more of other kinds\n", prefix, (unsigned long long)res->ungrouped);
+}
+
+int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2trace_cm_opts *o,
+		       struct s2trace_cm_result *res)
+{
+	struct s2trace_cm_record rec;
+	struct conv c = { .out = out, .res = res, .gshift = 12 };
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	struct s2trace_cm_reader *r = s2trace_cm_reader_new(in, name);
+	if (!r) {
+		snprintf(res->error, sizeof(res->error), "%s: out of memory", name);
+		return S2_ENOMEM;
+	}
+	fprintf(out, "s2emu-trace 1\n# imported by s2emu import-casemate from the casemate log %s\n",
+		name);
+	if (o && o->have_vtcr) {
+		c.gshift = granule_of(o->vtcr);
+		res->saw_vtcr = true;
+		fprintf(out, "effect 0 vtcr value=%#llx  # given with --vtcr\n",
+			(unsigned long long)o->vtcr);
+		res->effects++;
+	}
+	while ((ret = s2trace_cm_next(r, &rec)) == 1)
+		if ((ret = map_record(&c, &rec)))
+			break;
+	if (ret == S2_ENOMEM)
+		snprintf(res->error, sizeof(res->error), "%s: out of memory", name);
+	else if (ret)
+		snprintf(res->error, sizeof(res->error), "%s", s2trace_cm_error(r));
+	s2trace_cm_reader_free(r);
+	free(c.tables.slot);
+	if (ret)
+		return ret;
+
+	if (!res->saw_vtcr)
+		fprintf(out, "# note: the log writes no vtcr_el2; replay needs one "
+			     "(import again with --vtcr VALUE)\n");
+	if (res->write_before_vttbr)
+		fprintf(out, "# note: table entries are written before the first vttbr_el2 write "
+			     "(casemate logs build a table before installing it)\n");
+	s2trace_cm_print_unused(out, "# unused: ", res);
+	fprintf(out, "# %llu transitions: %llu mapped to %llu effects, %llu unused; "
+		     "%llu casemate verdicts\n",
+		(unsigned long long)res->records, (unsigned long long)res->mapped,
+		(unsigned long long)res->effects, (unsigned long long)res->unused,
+		(unsigned long long)res->verdicts);
+	if (fflush(out) || ferror(out)) {
+		snprintf(res->error, sizeof(res->error), "%s: cannot write the converted trace", name);
+		return S2_EIO;
+	}
+	return 0;
+}
