@@ -15,8 +15,10 @@ int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min,
 		fprintf(stderr, "s2emu %s: %s needs a number\n", cmd, opt);
 		return -1;
 	}
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno || *end || v < min || v > max) {
+	/* Decimal unless 0x: a leading zero is not octal here. */
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	unsigned long long v = strtoull(hex ? s + 2 : s, &end, hex ? 16 : 10);
+	if (errno || *end || end == (hex ? s + 2 : s) || v < min || v > max) {
 		fprintf(stderr, "s2emu %s: %s '%s' is not a number from %llu to %llu\n", cmd, opt, s,
 			(unsigned long long)min, (unsigned long long)max);
 		return -1;

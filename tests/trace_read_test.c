@@ -698,7 +698,7 @@ static void test_numbers(void **state)
 		uint64_t v;
 	} nums[] = {
 		{ "0", 0 }, { "42", 42 }, { "0x2a", 42 }, { "0X2A", 42 }, { "0x0", 0 },
-		{ "1K", 1024 }, { "1k", 1024 }, { "16K", 16384 }, { "2M", 2 << 20 },
+		{ "1K", 1024 }, { "1k", 1024 }, { "1m", 1 << 20 }, { "1g", 1ull << 30 }, { "16K", 16384 }, { "2M", 2 << 20 },
 		{ "1G", 1ull << 30 }, { "0x10K", 16 << 10 }, { "0x2M", 2 << 20 },
 		{ "18446744073709551615", UINT64_MAX }, { "0xffffffffffffffff", UINT64_MAX },
 		{ "17179869183G", 17179869183ull << 30 }, { "010", 10 }, { "0009", 9 },
@@ -842,7 +842,7 @@ static void test_errors_numbers(void **state)
 		{ HDR "host unmap-ipa ipa=12ab size=1\n", 2, "not a number" },
 		{ HDR "host unmap-ipa ipa=0 size=1T\n", 2, "size=1T: not a number" },
 		{ HDR "host unmap-ipa ipa=0 size=1KB\n", 2, "not a number" },
-		{ HDR "host unmap-ipa ipa=0 size=1m\n", 2, "not a number" },
+		{ HDR "host unmap-ipa ipa=0 size=1t\n", 2, "size=1t: not a number" },
 		{ HDR "host unmap-ipa ipa=0 size=K\n", 2, "size=K: not a number" },
 		{ HDR "host unmap-ipa ipa=M size=1\n", 2, "ipa=M: not a number" },
 		{ HDR "host unmap-ipa ipa=0x0x5 size=1\n", 2, "ipa=0x0x5: not a number" },

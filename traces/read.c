@@ -200,6 +200,9 @@ static int split(struct s2trace_reader *r)
 		}
 		if (*p)
 			*p++ = '\0';
+		for (unsigned i = 0; i + 1 < r->nw; i++)
+			if (w->val && r->w[i].val && !strcmp(r->w[i].key, w->key))
+				return fail(r, "key '%s' given twice", w->key);
 	}
 }
 
@@ -234,9 +237,9 @@ static int parse_num(struct s2trace_reader *r, const char *key, const char *s, u
 	unsigned shift = 0;
 	if (*end == 'K' || *end == 'k')
 		shift = 10;
-	else if (*end == 'M')
+	else if (*end == 'M' || *end == 'm')
 		shift = 20;
-	else if (*end == 'G')
+	else if (*end == 'G' || *end == 'g')
 		shift = 30;
 	if (shift)
 		end++;

@@ -498,6 +498,11 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	if (!res->bad_input && !rp.m)
 		make_machine(&rp, 0);
 	run_chunk(&rp);
+	/* A recorded schedule is used to its end when the run reproduces; what
+	 * is left means the trace and its schedule no longer fit. */
+	if (rp.m && !res->bad_input && !rp.stop && rp.nsched && rp.rp.pos < rp.nsched)
+		failure(&rp, 0, "the schedule has %zu of its %zu choices left unused at the end",
+			rp.nsched - rp.rp.pos, rp.nsched);
 	if (rp.m && o && o->record && !res->bad_input)
 		write_record(&rp, path);
 	if (rp.m) {
