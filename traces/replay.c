@@ -98,6 +98,10 @@ static int make_machine(struct replay *rp, unsigned line)
 	const char *why = "";
 	if (rp->opts && rp->opts->have_walker)
 		rp->cfg.variant = rp->opts->walker;
+	/* Without a schedule replay is sequential: the first enabled choice is
+	 * always taken, never a background one, so listing them is waste. */
+	if (!rp->nsched)
+		rp->cfg.explore_evictions = rp->cfg.explore_prefetch = false;
 	rp->res->cfg = rp->cfg;
 	if (s2hyp_create(&rp->cfg, rp->slots, rp->nr_slots, &rp->m, &why))
 		return bad(rp, line, "configuration or memslots: %s", why);
