@@ -25,7 +25,7 @@ endif
 ALL_CFLAGS := $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 
-MODULES   := common walker cache-model hyp-model traces
+MODULES   := common walker cache-model hyp-model traces fuzz guest
 LIB_SRCS  := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_SRCS  := $(wildcard cli/*.c)
@@ -41,7 +41,18 @@ BENCH_SUPPORT_OBJS := $(BENCH_SUPPORT:%.c=$(BUILD)/obj/%.o)
 
 LIB       := $(BUILD)/libs2emu.a
 BIN       := $(BUILD)/s2emu
-LIBS      := -lm
+
+# guest/ runs AArch64 code under Unicorn and disassembles with Capstone
+# (scripts/install-deps.sh installs both from Debian).
+EMU_CFLAGS := $(shell pkg-config --cflags unicorn capstone 2>/dev/null)
+EMU_LIBS   := $(shell pkg-config --libs unicorn capstone 2>/dev/null || echo -lunicorn -lcapstone)
+LIBS      := $(EMU_LIBS) -lpthread -lm
+
+# Example guests, assembled with the Debian cross binutils. They are plain
+# binaries, the same for every BUILD, so they always go to build/guests.
+CROSS     ?= aarch64-linux-gnu-
+GUEST_SRCS := $(wildcard guests/*.S)
+GUEST_BINS := $(GUEST_SRCS:guests/%.S=build/guests/%.bin)
 
 CMOCKA_CFLAGS := $(shell pkg-config --cflags cmocka 2>/dev/null)
 CMOCKA_LIBS   := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
@@ -53,12 +64,19 @@ endif
 
 .PHONY: all test check bench clean install deps
 .SECONDARY:
-all: $(BIN)
+all: $(BIN) $(GUEST_BINS)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(CMOCKA_CFLAGS) $(EMU_CFLAGS) -MMD -MP -c $< -o $@
+
+build/guests/%.bin: guests/%.S guests/guest.ld $(wildcard guests/*.inc)
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CROSS)as -I guests -o build/guests/$*.o $<
+	$(Q)$(CROSS)ld --no-warn-rwx-segments -T guests/guest.ld -o build/guests/$*.elf build/guests/$*.o
+	$(Q)$(CROSS)objcopy -O binary build/guests/$*.elf $@
 
 $(LIB): $(LIB_OBJS)
 	@echo "  AR      $@"
@@ -78,13 +96,13 @@ $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_SUPPORT_OBJS) $(LIB)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(BENCH_SUPPORT_OBJS) $(LIB) $(LIBS)
 
-test: $(BIN) $(TEST_BINS)
+test: $(BIN) $(TEST_BINS) $(GUEST_BINS)
 	$(Q)scripts/run-tests.sh $(BIN) $(TEST_BINS)
 
 check:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/san SAN=1 OPT='-O1 -g' test
 
-bench: $(BENCH_BINS)
+bench: $(BENCH_BINS) $(GUEST_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
 
 install: $(BIN) $(LIB)

@@ -16,8 +16,10 @@ int cli_variants(int argc, char **argv);
 int cli_rules(int argc, char **argv);
 
 int cli_run(int argc, char **argv);
+int cli_run_guest(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_import_ftrace(int argc, char **argv);
+int cli_fuzz(int argc, char **argv);
 int cli_import_casemate(int argc, char **argv);
 
 /* Parse a number in [min, max] for option opt; prints the error. */

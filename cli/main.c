@@ -7,7 +7,9 @@
 
 static const struct cli_command commands[] = {
 	{ "run", "run a built-in scenario with every rule checked", cli_run },
+	{ "run-guest", "run AArch64 guest code on the vCPUs, stage 2 ours (Unicorn)", cli_run_guest },
 	{ "replay", "replay traces with every rule checked", cli_replay },
+	{ "fuzz", "search interleavings for rule violations and shrink what fires", cli_fuzz },
 	{ "import-ftrace", "convert Linux ftrace text of KVM events into a trace", cli_import_ftrace },
 	{ "import-casemate", "convert a casemate transition log into effect events", cli_import_casemate },
 	{ "variants", "list the walker variants and what each does differently", cli_variants },

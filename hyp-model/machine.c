@@ -386,6 +386,7 @@ int s2hyp_set_vcpu_program(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vc
 	v->nprog = n;
 	v->pc = 0;
 	v->state = n ? V_READY : V_DONE;
+	v->drv = NULL;
 	m->minp_valid = false;
 	return 0;
 }
@@ -458,6 +459,7 @@ static void tlb_remove(struct vcpu *v, unsigned i)
 	struct tlb_entry *e = &v->tlb[i];
 	s2hyp__map_del(&v->tlb_idx, entry_key(e->ipa, (s2_level_t)e->level));
 	v->tlb_per_level[e->level]--;
+	v->tlb_gen++;
 	if (i != --v->tlb_n) {
 		v->tlb[i] = v->tlb[v->tlb_n];
 		s2hyp__map_put(&v->tlb_idx, entry_key(v->tlb[i].ipa, (s2_level_t)v->tlb[i].level), i);
@@ -476,6 +478,7 @@ static void wc_remove(struct vcpu *v, unsigned i)
 
 static void tlb_clear(struct vcpu *v)
 {
+	v->tlb_gen++;
 	v->tlb_n = 0;
 	memset(v->tlb_per_level, 0, sizeof(v->tlb_per_level));
 	s2hyp__map_clear(&v->tlb_idx);
@@ -710,6 +713,8 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 	/* The same translation again replaces itself. */
 	int same = s2hyp__tlb_find(m, v, e.ipa, (s2_level_t)e.level);
 	if (same >= 0 && v->tlb[same].oa == e.oa) {
+		if (v->tlb[same].prot != e.prot)
+			v->tlb_gen++;
 		v->tlb[same].prot = e.prot;
 		return;
 	}
@@ -723,6 +728,7 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 		/* Another translation of the same range (reported as a conflict
 		 * above): it takes the old one's place. */
 		v->tlb[same] = e;
+		v->tlb_gen++;
 	} else {
 		if (!s2hyp__map_put(&v->tlb_idx, entry_key(e.ipa, (s2_level_t)e.level), v->tlb_n)) {
 			s2hyp__fail(m, "out of memory");
@@ -790,6 +796,10 @@ static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2
 
 static void finish_item(struct s2hyp *m, struct vcpu *v)
 {
+	if (v->drv) {
+		s2hyp__drv_finish(m, v);
+		return;
+	}
 	m->minp_valid = false;
 	v->pc++;
 	v->faults_this_access = 0;
@@ -867,10 +877,19 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 	switch (v->state) {
 	case V_READY:
 	case V_ACCESS: {
+		/* A driven vCPU runs guest code until an access its TLB cannot
+		 * serve; that access then takes the path of a program item. */
+		if (v->drv && !s2hyp__drv_next(m, v))
+			return;
 		struct tlb_entry *e = s2hyp__tlb_lookup(m, v, o->ipa);
 		if (e) {
 			if (!allowed(e->prot, o->access)) {
 				take_fault(m, v, FAULT_PERMISSION, (s2_level_t)e->level);
+				return;
+			}
+			if (v->drv) {
+				/* Usable now: the driver retries it on its next run. */
+				v->state = V_ACCESS;
 				return;
 			}
 			do_access(m, v, e);
@@ -1035,6 +1054,10 @@ static unsigned arg_candidates(struct s2hyp *m, const struct s2hyp_choice *c)
 	const struct vcpu *v = &m->vcpus[c->vcpu];
 	switch (c->kind) {
 	case S2HYP_CH_PREFETCH: return (unsigned)v->nprog;
+	/* A driven vCPU about to run guest code: the quantum is a choice. */
+	case S2HYP_CH_VCPU:
+		return v->drv && (v->state == V_READY || v->state == V_ACCESS) ?
+		       v->drv->nr_quanta : 0;
 	case S2HYP_CH_TLB_EVICT: return v->tlb_n + v->wc_n;
 	case S2HYP_CH_DC_EVICT: return (unsigned)s2cache_resident_count(m->cache);
 	default: return 0;
@@ -1103,6 +1126,7 @@ static void exec_choice(struct s2hyp *m, const struct s2hyp_choice *c)
 		return;
 	}
 	case S2HYP_CH_VCPU:
+		v->drv_q = c->arg;
 		vcpu_step(m, v);
 		return;
 	case S2HYP_CH_PREFETCH:
@@ -1357,7 +1381,11 @@ int s2hyp_format_choice(char *buf, size_t size, const struct s2hyp_choice *c)
 	switch (c->kind) {
 	case S2HYP_CH_HYP: return snprintf(buf, size, "hyp");
 	case S2HYP_CH_HOST: return snprintf(buf, size, "host");
-	case S2HYP_CH_VCPU: return snprintf(buf, size, "v%u", c->vcpu);
+	case S2HYP_CH_VCPU:
+		/* The quantum of a driven vCPU; a program's step has none. */
+		if (c->arg)
+			return snprintf(buf, size, "v%u:%u", c->vcpu, c->arg);
+		return snprintf(buf, size, "v%u", c->vcpu);
 	case S2HYP_CH_PREFETCH: return snprintf(buf, size, "prefetch:v%u:%u", c->vcpu, c->arg);
 	case S2HYP_CH_TLB_EVICT: return snprintf(buf, size, "tlb-evict:v%u:%u", c->vcpu, c->arg);
 	case S2HYP_CH_DC_EVICT: return snprintf(buf, size, "dc-evict:%u", c->arg);
@@ -1415,7 +1443,7 @@ int s2hyp_parse_choice(const char *s, struct s2hyp_choice *c)
 		c->kind = S2HYP_CH_HOST;
 		return 0;
 	}
-	if (s[0] == 'v' && parse_vcpu_arg(s, false, c)) {
+	if (s[0] == 'v' && (parse_vcpu_arg(s, false, c) || parse_vcpu_arg(s, true, c))) {
 		c->kind = S2HYP_CH_VCPU;
 		return 0;
 	}

@@ -292,6 +292,84 @@ struct s2pt *s2hyp_pgtable(struct s2hyp *m);
 int s2hyp_table_refcount(struct s2hyp *m, uint64_t ipa, int *refcount);
 
 /* ------------------------------------------------------------------ */
+/* Driven vCPUs: accesses from running code instead of a program       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A vCPU may take its accesses from a driver (guest/ runs AArch64 code
+ * under Unicorn this way). Where a program vCPU would start its next item
+ * (or retry its current one after a walk and fill), the machine calls
+ * run(): the driver executes code for the quantum the scheduler picked
+ * (q < nr_quanta, recorded as the step's arg), making each access through
+ * s2hyp_vcpu_access() while the vCPU's TLB translates it. Every return
+ * sets op->phase, the vCPU's phase, which gates it like an item's phase.
+ */
+enum s2hyp_drv_status {
+	S2HYP_DRV_YIELD,	/* the quantum ended */
+	S2HYP_DRV_ACCESS,	/* *op needs a translation the TLB does not give: the
+				 * machine walks, fills or faults in scheduled steps,
+				 * then runs the driver again, which retries it */
+	S2HYP_DRV_DONE,		/* the vCPU has finished */
+	S2HYP_DRV_ERROR,	/* the driver cannot go on: the run stops */
+};
+
+struct s2hyp_vcpu_driver {
+	enum s2hyp_drv_status (*run)(void *arg, unsigned vcpu, unsigned q,
+				     struct s2hyp_vcpu_op *op);
+	/* The access handed over was outside guest RAM: an MMIO exit, which
+	 * the driver completes itself. */
+	void (*mmio)(void *arg, unsigned vcpu, const struct s2hyp_vcpu_op *op);
+	unsigned nr_quanta;	/* 1 or more */
+};
+
+/* drv must outlive the machine's runs. Replaces any program. */
+int s2hyp_set_vcpu_driver(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vcpu_driver *drv,
+			  void *arg, const char **why);
+
+/* The leaf vcpu's TLB holds for ipa: its range, output, permissions, and
+ * the host address of its output when that is guest RAM (else UINT64_MAX). */
+struct s2hyp_translation {
+	uint64_t ipa, size, pa, hva;
+	unsigned prot;		/* enum s2pt_prot */
+	s2_level_t level;
+};
+/* S2_ENOENT when the TLB holds none. */
+int s2hyp_vcpu_translate(const struct s2hyp *m, unsigned vcpu, uint64_t ipa,
+			 struct s2hyp_translation *t);
+/* Changes whenever an entry leaves vcpu's TLB or changes in place: a driver
+ * caching translations revalidates them when it moves. */
+uint64_t s2hyp_vcpu_tlb_gen(const struct s2hyp *m, unsigned vcpu);
+
+/* What a driven access returned against the latest writes. */
+struct s2hyp_access_check {
+	bool stale;
+	uint64_t pa;
+	uint64_t ver_returned, ver_latest;
+	uint8_t fresh[16];	/* the latest-written bytes, when stale */
+};
+/* An icache fill no instruction asked for: no report, not counted. */
+#define S2HYP_ACCESS_SPECULATIVE 1u
+/*
+ * An access of a driven vCPU through its TLB, checked like a program's
+ * (stale-data, stale-instruction): size 1..16 bytes inside one TLB entry;
+ * READ fills buf, WRITE takes buf, EXEC fetches 4 bytes through the vCPU's
+ * icache. S2_ENOENT (nothing done) when the TLB does not allow it.
+ * chk may be NULL.
+ */
+int s2hyp_vcpu_access(struct s2hyp *m, unsigned vcpu, enum s2hyp_access a, uint64_t ipa,
+		      void *buf, unsigned size, bool mmu_on, unsigned flags,
+		      struct s2hyp_access_check *chk);
+/* A cache maintenance instruction of a driven vCPU at EL1 (op: an enum
+ * s2cache_op as encoded; DC IVAC acts as DC CIVAC under stage 2, IC IALLU
+ * is broadcast as KVM sets HCR_EL2.FB, DC ZVA is a write). S2_ENOENT when
+ * the TLB does not translate ipa (IC IALLU* need no address). */
+int s2hyp_vcpu_cmo(struct s2hyp *m, unsigned vcpu, unsigned op, uint64_t ipa, bool mmu_on);
+
+/* The VMM writes bytes to guest memory through the host's cacheable
+ * mapping (loading an image). S2_EINVAL outside every memslot. */
+int s2hyp_host_write(struct s2hyp *m, uint64_t hva, const void *buf, size_t n);
+
+/* ------------------------------------------------------------------ */
 /* Effect mode: another hypervisor's effects, checked by the same rules  */
 /* ------------------------------------------------------------------ */
 

@@ -123,6 +123,11 @@ struct vcpu {
 	unsigned prefetch_rr;
 	struct s2hyp_event hist[S2HYP_HISTORY];
 	unsigned hist_n;	/* total events recorded (ring index = n % HISTORY) */
+	/* Driven vCPUs (driver.c): prog is one item, the access handed over. */
+	const struct s2hyp_vcpu_driver *drv;
+	void *drv_arg;
+	unsigned drv_q;		/* the quantum the scheduler picked for this step */
+	uint64_t tlb_gen;	/* bumped when an entry leaves the TLB or changes */
 };
 
 /* Checker state of one entry (casemate-style ghost state). */
@@ -255,6 +260,12 @@ int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_al
 /* mmops.c */
 extern const struct s2pt_mm_ops s2hyp__mm_ops;
 uint64_t s2hyp__pool_idx(struct s2hyp *m, const void *addr);
+
+/* driver.c */
+/* Run v's driver; true when it handed over an access (now v->prog[0]). */
+bool s2hyp__drv_next(struct s2hyp *m, struct vcpu *v);
+/* v's handed-over access was an MMIO exit: the driver completes it. */
+void s2hyp__drv_finish(struct s2hyp *m, struct vcpu *v);
 
 /* kvm.c */
 /* Returns true when the access is an MMIO exit (no memory behind it). */

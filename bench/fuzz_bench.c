@@ -1,0 +1,68 @@
+/* The fuzzer's speed: schedules a second under the random and PCT
+ * strategies on the seed scenario (2 vCPUs, upstream walker, machine set-up
+ * and tear-down included), steps a second, and the exhaustive search of the
+ * small coalescing race with its reduction. NAME VALUE UNIT lines. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fuzz/s2fuzz.h"
+
+static struct s2fuzz_result run(const struct s2hyp_scenario *sc, enum s2fuzz_strategy s,
+				double secs)
+{
+	struct s2fuzz_opts o;
+	struct s2fuzz_result r;
+	char err[256] = "";
+
+	s2fuzz_opts_init(&o, s);
+	if (secs > 0) {
+		o.runs = 1000000000;
+		o.time_limit = secs;
+	}
+	if (s2fuzz_run(sc, &o, &r, err, sizeof(err))) {
+		fprintf(stderr, "fuzz_bench: %s\n", err);
+		exit(1);
+	}
+	if (r.found || r.incomplete) {
+		fprintf(stderr, "fuzz_bench: a correct walker failed: %s\n",
+			r.found ? s2hyp_rule_name(r.rule) : r.error);
+		exit(1);
+	}
+	return r;
+}
+
+int main(void)
+{
+	struct s2hyp_scenario seed, small;
+
+	if (s2fuzz_scenario_build(&seed, "seed", 2, S2PT_V_UPSTREAM)) {
+		fprintf(stderr, "fuzz_bench: no seed scenario\n");
+		return 1;
+	}
+	s2fuzz_scenario_coalesce_race(&small, S2PT_V_UPSTREAM_2021);
+
+	struct s2fuzz_result rnd = run(&seed, S2FUZZ_RANDOM, 2.0);
+	struct s2fuzz_result pct = run(&seed, S2FUZZ_PCT, 2.0);
+	struct s2fuzz_result ex = run(&small, S2FUZZ_EXHAUSTIVE, 0);
+	if (!ex.complete) {
+		fprintf(stderr, "fuzz_bench: the exhaustive search did not complete\n");
+		return 1;
+	}
+
+	printf("# fuzz: seed scenario, 2 vCPUs, upstream walker, one process; a schedule is a\n"
+	       "# whole run from a fresh machine\n");
+	printf("fuzz.random_schedules_per_s %.0f schedules/s\n", rnd.runs / rnd.secs);
+	printf("fuzz.pct_schedules_per_s %.0f schedules/s\n", pct.runs / pct.secs);
+	printf("fuzz.steps_per_s %.0f steps/s\n", rnd.steps / rnd.secs);
+	printf("# exhaustive search of coalesce-race (upstream-2021, 2 vCPUs, 4K, one 2M block),\n"
+	       "# no background choices, sleep-set reduction\n");
+	printf("fuzz.exhaustive_small_s %.2f s\n", ex.secs);
+	printf("fuzz.exhaustive_small_schedules %llu schedules\n", (unsigned long long)ex.runs);
+	printf("fuzz.exhaustive_small_classes %llu schedules\n", (unsigned long long)ex.terminal);
+	s2fuzz_result_free(&rnd);
+	s2fuzz_result_free(&pct);
+	s2fuzz_result_free(&ex);
+	s2hyp_scenario_free(&seed);
+	s2hyp_scenario_free(&small);
+	return 0;
+}

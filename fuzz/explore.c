@@ -1,0 +1,472 @@
+/*
+ * Exhaustive search: a stateless depth-first search over schedules with
+ * sleep sets (Godefroid, "Partial-Order Methods for the Verification of
+ * Concurrent Systems", LNCS 1032, chapter 5).
+ *
+ * The search tree's nodes are decision points; a path is a schedule
+ * prefix. Each run re-creates the machine and follows the current path
+ * (a machine is cheap to build, and nothing else can restore one), then
+ * extends it with the first choice that is neither asleep nor beyond a
+ * bound, to the end of the run. Backtracking moves the deepest node to its
+ * next candidate.
+ *
+ * Sleep sets: after the subtree of transition t at node s is explored,
+ * every later sibling u's subtree starts with t asleep if t and u are
+ * independent: any schedule u..t.. there is equivalent to one t..u.. that
+ * was already explored. A transition stays asleep down the path for as
+ * long as the transitions taken are independent of it, and is never taken
+ * while asleep. Each class of equivalent interleavings (Mazurkiewicz
+ * trace) is then run to its end once; a run whose every enabled choice is
+ * asleep stops early ("blocked").
+ *
+ * Footprints come from hyp-model/s2hyp_footprint.h. The footprint of a
+ * transition at a node is the one observed when it ran there; a sleeping
+ * transition keeps the footprint it had where it was explored, which is
+ * still its footprint wherever it sleeps, since only transitions
+ * independent of it have run since.
+ *
+ * Bounds. The number of background choices in a schedule, and its length
+ * (--max-steps), are the same for every interleaving of a class, so sleep
+ * sets stay sound under them. A preemption bound is not: a schedule within
+ * the bound may be equivalent only to schedules beyond it. So a transition
+ * whose subtree lost a branch to the preemption bound is never put to
+ * sleep for its siblings: what it stands for was not covered.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz/s2fuzz_internal.h"
+#include "hyp-model/s2hyp_footprint.h"
+
+enum { T_UNTRIED, T_EXPLORED, T_ASLEEP, T_CUT };
+
+struct xt {
+	struct s2hyp_choice_key key;
+	uint32_t idx;		/* index among the machine's enabled choices */
+	uint32_t arg;
+	int thread;		/* for preemptions: 0 the hypervisor, 1 + v, -1 background */
+};
+
+struct xs {
+	struct s2hyp_choice_key key;
+	struct s2hyp_footprint fp;
+	bool complete;		/* its subtree lost nothing to the preemption bound */
+};
+
+struct xnode {
+	struct xt *en;
+	uint8_t *state;
+	unsigned nen;
+	unsigned cur;
+	unsigned nchoices;	/* the machine's count, to notice nondeterminism */
+	struct xs *sleep;
+	unsigned nsleep;
+	struct xs *done;
+	unsigned ndone, done_cap;
+	unsigned preempts, bg;
+	int last_thread;
+	bool last_enabled;
+	bool subtree_cut;
+	bool fp_valid;
+	struct s2hyp_footprint fp;	/* of en[cur] */
+};
+
+struct explorer {
+	const struct s2hyp_scenario *sc;
+	const struct s2fuzz_opts *o;
+	struct s2fuzz_result *res;
+	struct s2hyp *m;
+	struct xnode *nodes;
+	unsigned nnodes, cap;
+	unsigned depth;		/* decisions made in this run */
+	struct s2hyp_fp_mark mark;
+	bool marked;
+	uint32_t pick;
+	bool blocked, end_cut, broken, oom;
+	struct xt *tmp;
+	unsigned ntmp, tmp_cap;
+};
+
+static void node_free(struct xnode *nd)
+{
+	free(nd->en);
+	free(nd->state);
+	free(nd->sleep);
+	free(nd->done);
+}
+
+static bool in_list(const struct xs *l, unsigned n, const struct s2hyp_choice_key *k)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (s2hyp_choice_key_equal(&l[i].key, k))
+			return true;
+	return false;
+}
+
+static bool in_tmp(const struct explorer *x, const struct s2hyp_choice_key *k)
+{
+	for (unsigned i = 0; i < x->ntmp; i++)
+		if (s2hyp_choice_key_equal(&x->tmp[i].key, k))
+			return true;
+	return false;
+}
+
+static bool push_tmp(struct explorer *x, const struct xt *t)
+{
+	if (x->ntmp == x->tmp_cap) {
+		unsigned cap = x->tmp_cap ? x->tmp_cap * 2 : 64;
+		void *p = realloc(x->tmp, cap * sizeof(*x->tmp));
+		if (!p)
+			return false;
+		x->tmp = p;
+		x->tmp_cap = cap;
+	}
+	x->tmp[x->ntmp++] = *t;
+	return true;
+}
+
+/* Every enabled transition: a choice with arguments once per argument
+ * (two speculative walks of one address are one transition). */
+static bool expand(struct explorer *x, const struct s2hyp_choice *choices, unsigned n)
+{
+	x->ntmp = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct s2hyp_choice c = choices[i];
+		bool bg = s2hyp_choice_is_background(&c);
+		struct xt t = { .idx = i, .thread = bg ? -1 : c.kind == S2HYP_CH_VCPU ? 1 + c.vcpu : 0 };
+		/* Without a background budget they are never enabled anyway. */
+		unsigned na = bg && !x->o->background ? 0 : s2hyp_choice_nargs(x->m, &c);
+		if (bg && !na)
+			continue;
+		unsigned first = x->ntmp;
+		for (unsigned a = 0; a < (na ? na : 1); a++) {
+			c.arg = a;
+			t.arg = a;
+			if (s2hyp_choice_key(x->m, &c, &t.key))
+				return false;
+			bool dup = false;
+			if (c.kind == S2HYP_CH_PREFETCH)
+				for (unsigned j = first; j < x->ntmp && !dup; j++)
+					dup = s2hyp_choice_key_equal(&x->tmp[j].key, &t.key);
+			if (!dup && !push_tmp(x, &t))
+				return false;
+		}
+	}
+	return true;
+}
+
+static bool is_preemption(const struct xnode *nd, const struct xt *t)
+{
+	return t->thread >= 0 && nd->last_thread >= 0 && t->thread != nd->last_thread &&
+	       nd->last_enabled;
+}
+
+static bool allowed(const struct explorer *x, const struct xnode *nd, const struct xt *t)
+{
+	return x->o->preemptions < 0 || !is_preemption(nd, t) ||
+	       nd->preempts < (unsigned)x->o->preemptions;
+}
+
+/* The next candidate at a node, marking what it passes over. */
+static bool next_candidate(struct explorer *x, struct xnode *nd)
+{
+	for (unsigned i = 0; i < nd->nen; i++) {
+		if (nd->state[i] != T_UNTRIED)
+			continue;
+		if (in_list(nd->sleep, nd->nsleep, &nd->en[i].key)) {
+			nd->state[i] = T_ASLEEP;
+			x->res->pruned++;
+			continue;
+		}
+		if (!allowed(x, nd, &nd->en[i])) {
+			nd->state[i] = T_CUT;
+			nd->subtree_cut = true;
+			x->res->bound_cut++;
+			continue;
+		}
+		nd->cur = i;
+		nd->fp_valid = false;
+		return true;
+	}
+	return false;
+}
+
+static bool add_sleep(struct xnode *nd, const struct xs *s, unsigned cap)
+{
+	if (nd->nsleep == cap)
+		return false;
+	nd->sleep[nd->nsleep] = *s;
+	nd->sleep[nd->nsleep].complete = true;
+	nd->nsleep++;
+	return true;
+}
+
+/* A new node at the end of the path, from the machine's enabled choices. */
+static bool new_node(struct explorer *x, unsigned n)
+{
+	if (x->nnodes == x->cap) {
+		unsigned cap = x->cap ? x->cap * 2 : 256;
+		void *p = realloc(x->nodes, cap * sizeof(*x->nodes));
+		if (!p)
+			return false;
+		x->nodes = p;
+		x->cap = cap;
+	}
+	struct xnode *nd = &x->nodes[x->nnodes];
+	memset(nd, 0, sizeof(*nd));
+	nd->last_thread = -1;
+	nd->nchoices = n;
+	unsigned bound = x->o->background;
+	if (x->nnodes) {
+		const struct xnode *p = &x->nodes[x->nnodes - 1];
+		const struct xt *t = &p->en[p->cur];
+		nd->preempts = p->preempts + is_preemption(p, t);
+		nd->bg = p->bg + (t->thread < 0);
+		nd->last_thread = t->thread >= 0 ? t->thread : p->last_thread;
+	}
+	if (x->nnodes && !x->o->no_reduction) {
+		/* What slept at the parent, and what it explored before its
+		 * current choice, sleep here if independent of that choice. */
+		const struct xnode *p = &x->nodes[x->nnodes - 1];
+		unsigned cap = p->nsleep + p->ndone;
+		nd->sleep = malloc((cap ? cap : 1) * sizeof(*nd->sleep));
+		if (!nd->sleep)
+			return false;
+		for (unsigned i = 0; i < p->nsleep; i++)
+			if (s2hyp_footprints_independent(&p->sleep[i].fp, &p->fp) &&
+			    in_tmp(x, &p->sleep[i].key))
+				add_sleep(nd, &p->sleep[i], cap);
+		for (unsigned i = 0; i < p->ndone; i++)
+			if (p->done[i].complete &&
+			    s2hyp_footprints_independent(&p->done[i].fp, &p->fp) &&
+			    in_tmp(x, &p->done[i].key))
+				add_sleep(nd, &p->done[i], cap);
+	}
+	nd->en = malloc((x->ntmp ? x->ntmp : 1) * sizeof(*nd->en));
+	nd->state = calloc(x->ntmp ? x->ntmp : 1, 1);
+	if (!nd->en || !nd->state) {
+		node_free(nd);
+		return false;
+	}
+	for (unsigned i = 0; i < x->ntmp; i++) {
+		const struct xt *t = &x->tmp[i];
+		/* Beyond the background bound a background choice is not
+		 * enabled at all: the bound is the same for a whole class. */
+		if (t->thread < 0 && nd->bg >= bound)
+			continue;
+		nd->last_enabled |= t->thread >= 0 && t->thread == nd->last_thread;
+		nd->en[nd->nen++] = *t;
+	}
+	x->nnodes++;
+	return true;
+}
+
+/* The footprint of the choice just run, now that it has happened. */
+static void finish_previous(struct explorer *x)
+{
+	if (!x->marked)
+		return;
+	struct xnode *nd = &x->nodes[x->depth - 1];
+	s2hyp_footprint_observe(x->m, &x->mark, &nd->fp);
+	x->res->mispredicted += nd->fp.mispredicted;
+	nd->fp_valid = true;
+	x->marked = false;
+}
+
+/* Only background choices read "run" (a thread finishing its last item may
+ * end the run and disable them all): without them, it orders nothing. */
+static void drop_run(struct s2hyp_footprint *fp)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < fp->n; i++)
+		if (fp->acc[i].loc != S2HYP_FP_RUN)
+			fp->acc[k++] = fp->acc[i];
+	fp->n = k;
+}
+
+static unsigned take(struct explorer *x, struct xnode *nd, const struct s2hyp_choice *choices)
+{
+	const struct xt *t = &nd->en[nd->cur];
+	x->pick = t->arg;
+	if (!nd->fp_valid) {
+		struct s2hyp_choice c = choices[t->idx];
+		c.arg = t->arg;
+		if (s2hyp_choice_footprint(x->m, &c, &nd->fp))
+			nd->fp.global = true;
+		if (!x->o->background)
+			drop_run(&nd->fp);
+		s2hyp_footprint_mark(x->m, &c, &x->mark);
+		x->marked = true;
+	}
+	x->depth++;
+	return t->idx;
+}
+
+static unsigned x_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
+			 uint64_t step)
+{
+	struct explorer *x = arg;
+	(void)step;
+
+	finish_previous(x);
+	if (x->depth < x->nnodes) {
+		/* Replaying the path: the machine must offer what it offered. */
+		struct xnode *nd = &x->nodes[x->depth];
+		const struct xt *t = &nd->en[nd->cur];
+		if (nd->nchoices != n || t->idx >= n || choices[t->idx].kind != t->key.kind ||
+		    (t->key.kind != S2HYP_CH_DC_EVICT && choices[t->idx].vcpu != t->key.vcpu)) {
+			x->broken = true;
+			return n;
+		}
+		return take(x, nd, choices);
+	}
+	if (!expand(x, choices, n) || !new_node(x, n)) {
+		x->oom = true;
+		return n;
+	}
+	struct xnode *nd = &x->nodes[x->nnodes - 1];
+	if (!next_candidate(x, nd)) {
+		/* Everything enabled is asleep or beyond the bound. */
+		x->blocked = true;
+		x->end_cut = nd->subtree_cut;
+		node_free(nd);
+		x->nnodes--;
+		return n;
+	}
+	return take(x, nd, choices);
+}
+
+static unsigned x_pick(void *arg, unsigned n)
+{
+	struct explorer *x = arg;
+	(void)n;
+	return x->pick;
+}
+
+/* After a run: record the deepest choice as explored and move on to the
+ * next candidate, popping exhausted nodes. False when the search is over. */
+static bool backtrack(struct explorer *x)
+{
+	bool child_cut = x->end_cut;
+
+	while (x->nnodes) {
+		struct xnode *nd = &x->nodes[x->nnodes - 1];
+		nd->subtree_cut |= child_cut;
+		if (nd->ndone == nd->done_cap) {
+			unsigned cap = nd->done_cap ? nd->done_cap * 2 : 8;
+			void *p = realloc(nd->done, cap * sizeof(*nd->done));
+			if (!p) {
+				x->oom = true;
+				return false;
+			}
+			nd->done = p;
+			nd->done_cap = cap;
+		}
+		struct xs *s = &nd->done[nd->ndone++];
+		s->key = nd->en[nd->cur].key;
+		s->fp = nd->fp;
+		if (!nd->fp_valid)
+			s->fp.global = true;
+		s->complete = !child_cut;
+		nd->state[nd->cur] = T_EXPLORED;
+		if (next_candidate(x, nd))
+			return true;
+		child_cut = nd->subtree_cut;
+		node_free(nd);
+		x->nnodes--;
+	}
+	return false;
+}
+
+static int path_schedule(const struct explorer *x, struct s2fuzz_result *res)
+{
+	res->sched = malloc((x->depth ? x->depth : 1) * sizeof(*res->sched));
+	if (!res->sched)
+		return S2_ENOMEM;
+	for (unsigned d = 0; d < x->depth; d++) {
+		const struct xt *t = &x->nodes[d].en[x->nodes[d].cur];
+		res->sched[d] = (struct s2hyp_choice){ t->key.kind, t->key.vcpu, t->arg };
+	}
+	res->nsched = x->depth;
+	return 0;
+}
+
+int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
+		    struct s2fuzz_result *res, char *err, size_t errlen)
+{
+	struct explorer x = { .sc = sc, .o = o, .res = res };
+	struct s2hyp_strategy st = { x_choose, x_pick, &x };
+	double t0 = s2fuzz__now();
+	int ret = 0;
+
+	for (;;) {
+		if ((o->runs && res->runs >= o->runs) ||
+		    (o->time_limit > 0 && s2fuzz__now() - t0 >= o->time_limit)) {
+			res->limited = true;
+			break;
+		}
+		if ((ret = s2fuzz__instantiate(sc, &x.m, err, errlen)))
+			break;
+		x.depth = 0;
+		x.blocked = x.end_cut = x.marked = false;
+		enum s2hyp_outcome out = s2hyp_run(x.m, &st);
+		finish_previous(&x);
+		const struct s2hyp_stats *stats = s2hyp_stats(x.m);
+		res->runs++;
+		res->distinct = res->runs;
+		res->steps += stats->steps;
+		if (x.depth > res->max_depth)
+			res->max_depth = x.depth;
+		if (x.broken || x.oom) {
+			snprintf(err, errlen, "%s", x.oom ? "out of memory" :
+				 "a run did not repeat the choices of the one before: the machine "
+				 "is not deterministic");
+			ret = x.oom ? S2_ENOMEM : S2_EIO;
+			s2hyp_delete(x.m);
+			break;
+		}
+		/* A blocked run is abandoned at its last decision; whatever
+		 * the machine did after that was not scheduled. */
+		if (!x.blocked && s2hyp_nr_violations(x.m)) {
+			res->found = true;
+			res->rule = s2hyp_violation(x.m, 0)->rule;
+			res->fired_runs[res->rule]++;
+			res->terminal++;
+			ret = path_schedule(&x, res);
+			s2hyp_delete(x.m);
+			break;
+		}
+		if (x.blocked) {
+			res->blocked++;
+		} else {
+			if (o->visit)
+				o->visit(o->visit_arg, x.m);
+			res->terminal++;
+			if (out != S2HYP_DONE && !res->incomplete++)
+				snprintf(res->error, sizeof(res->error), "schedule %llu: %s: %s",
+					 (unsigned long long)res->runs, s2hyp_outcome_name(out),
+					 s2hyp_error(x.m));
+		}
+		s2hyp_delete(x.m);
+		x.m = NULL;
+		if (o->progress) {
+			struct s2fuzz_progress p = { res->runs, res->runs, res->steps,
+						     s2fuzz__now() - t0, 0 };
+			o->progress(o->progress_arg, &p);
+		}
+		if (!backtrack(&x)) {
+			if (x.oom) {
+				snprintf(err, errlen, "out of memory");
+				ret = S2_ENOMEM;
+			} else {
+				res->complete = true;
+			}
+			break;
+		}
+	}
+	for (unsigned i = 0; i < x.nnodes; i++)
+		node_free(&x.nodes[i]);
+	free(x.nodes);
+	free(x.tmp);
+	return ret;
+}

@@ -1,0 +1,402 @@
+/* The fuzzer's driver: seeds, worker processes, the summary, and the
+ * counterexample handed to the shrinker. */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/s2_err.h"
+#include "fuzz/s2fuzz_internal.h"
+
+const char *s2fuzz_strategy_name(enum s2fuzz_strategy s)
+{
+	switch (s) {
+	case S2FUZZ_RANDOM: return "random";
+	case S2FUZZ_PCT: return "pct";
+	case S2FUZZ_EXHAUSTIVE: return "exhaustive";
+	}
+	return "?";
+}
+
+int s2fuzz_strategy_parse(const char *name, enum s2fuzz_strategy *s)
+{
+	for (int i = S2FUZZ_RANDOM; i <= S2FUZZ_EXHAUSTIVE; i++)
+		if (!strcmp(name, s2fuzz_strategy_name((enum s2fuzz_strategy)i))) {
+			*s = (enum s2fuzz_strategy)i;
+			return 0;
+		}
+	return S2_EINVAL;
+}
+
+void s2fuzz_opts_init(struct s2fuzz_opts *o, enum s2fuzz_strategy s)
+{
+	*o = (struct s2fuzz_opts){
+		.strategy = s,
+		.seed = 1,
+		.runs = s == S2FUZZ_EXHAUSTIVE ? 1000000 : 200,
+		.depth = 3,
+		.background = s == S2FUZZ_PCT ? 8 : 0,
+		.preemptions = -1,
+		.jobs = 1,
+		.shrink = true,
+		.shrink_runs = 20000,
+	};
+}
+
+/* ------------------------------------------------------------------ */
+/* One seed                                                            */
+/* ------------------------------------------------------------------ */
+
+int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o, uint64_t seed,
+		    uint64_t steps_hint, struct s2fuzz_seed_result *r, struct s2hyp_choice **sched,
+		    size_t *nsched)
+{
+	struct s2hyp *m;
+	struct s2hyp_rng rng;
+	struct s2fuzz__pct pct;
+	struct s2hyp_strategy inner;
+	struct s2fuzz__hashing hs = { .inner = &inner, .h = 0xcbf29ce484222325ull };
+	struct s2hyp_strategy st = s2fuzz__hashing_template;
+	int ret;
+
+	memset(r, 0, sizeof(*r));
+	r->seed = seed;
+	r->rule = -1;
+	if ((ret = s2fuzz__instantiate(sc, &m, NULL, 0)))
+		return ret;
+	if (o->strategy == S2FUZZ_PCT) {
+		uint64_t k = steps_hint ? steps_hint : s2fuzz__sequential_steps(sc);
+		s2fuzz__pct_init(&pct, sc->cfg.nr_vcpus, o->depth, k + o->background, o->background,
+				 seed);
+		inner = s2fuzz__pct_template;
+		inner.arg = &pct;
+	} else {
+		s2hyp_rng_seed(&rng, seed);
+		inner = s2hyp_strategy_random_template;
+		inner.arg = &rng;
+	}
+	st.arg = &hs;
+	s2hyp_record_schedule(m, sched != NULL);
+	r->outcome = (uint8_t)s2hyp_run(m, &st);
+	const struct s2hyp_stats *stats = s2hyp_stats(m);
+	r->steps = stats->steps;
+	r->sched_hash = s2fuzz__mix(hs.h, r->steps);
+	for (unsigned i = 0; i < S2HYP_NR_RULES; i++)
+		if (stats->violations[i])
+			r->fired |= 1u << i;
+	if (s2hyp_nr_violations(m))
+		r->rule = (int16_t)s2hyp_violation(m, 0)->rule;
+	if (sched) {
+		size_t n;
+		const struct s2hyp_choice *s = s2hyp_schedule(m, &n);
+		*sched = malloc((n ? n : 1) * sizeof(**sched));
+		if (!*sched) {
+			s2hyp_delete(m);
+			return S2_ENOMEM;
+		}
+		memcpy(*sched, s, n * sizeof(**sched));
+		*nsched = n;
+	}
+	s2hyp_delete(m);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The summary                                                         */
+/* ------------------------------------------------------------------ */
+
+/* Distinct schedule hashes: open addressing, 0 stands for "empty". */
+struct hashset {
+	uint64_t *v;
+	size_t cap, n;
+};
+
+static bool hashset_add(struct hashset *s, uint64_t h)
+{
+	h = h ? h : 1;
+	if ((s->n + 1) * 2 > s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 1024;
+		uint64_t *v = calloc(cap, sizeof(*v));
+		if (!v)
+			return false;
+		for (size_t i = 0; i < s->cap; i++) {
+			if (!s->v[i])
+				continue;
+			size_t j = (s->v[i] * 0x9e3779b97f4a7c15ull) >> 20 & (cap - 1);
+			while (v[j])
+				j = (j + 1) & (cap - 1);
+			v[j] = s->v[i];
+		}
+		free(s->v);
+		s->v = v;
+		s->cap = cap;
+	}
+	size_t j = (h * 0x9e3779b97f4a7c15ull) >> 20 & (s->cap - 1);
+	while (s->v[j] && s->v[j] != h)
+		j = (j + 1) & (s->cap - 1);
+	if (s->v[j])
+		return false;
+	s->v[j] = h;
+	s->n++;
+	return true;
+}
+
+struct driver {
+	const struct s2hyp_scenario *sc;
+	const struct s2fuzz_opts *o;
+	struct s2fuzz_result *res;
+	struct hashset seen;
+	unsigned rules;
+	double t0;
+	size_t seeds_cap;
+};
+
+static void absorb(struct driver *d, const struct s2fuzz_seed_result *r)
+{
+	struct s2fuzz_result *res = d->res;
+
+	res->runs++;
+	res->steps += r->steps;
+	hashset_add(&d->seen, r->sched_hash);
+	res->distinct = d->seen.n;
+	if (r->rule >= 0 && r->rule < S2HYP_NR_RULES) {
+		if (!res->fired_runs[r->rule]++) {
+			d->rules++;
+			res->first_seed[r->rule] = r->seed;
+		} else if (r->seed < res->first_seed[r->rule]) {
+			res->first_seed[r->rule] = r->seed;
+		}
+		if (!res->found || r->seed < res->seed) {
+			res->found = true;
+			res->seed = r->seed;
+			res->rule = (enum s2hyp_rule)r->rule;
+		}
+	} else if (r->outcome != S2HYP_DONE) {
+		if (!res->incomplete++)
+			snprintf(res->error, sizeof(res->error), "seed %llu: the run ended: %s",
+				 (unsigned long long)r->seed,
+				 s2hyp_outcome_name((enum s2hyp_outcome)r->outcome));
+	}
+	if (d->o->keep_seeds) {
+		if (res->nseeds == d->seeds_cap) {
+			size_t cap = d->seeds_cap ? d->seeds_cap * 2 : 256;
+			void *p = realloc(res->seeds, cap * sizeof(*res->seeds));
+			if (p) {
+				res->seeds = p;
+				d->seeds_cap = cap;
+			}
+		}
+		if (res->nseeds < d->seeds_cap)
+			res->seeds[res->nseeds++] = *r;
+	}
+	if (d->o->progress) {
+		struct s2fuzz_progress p = { res->runs, res->distinct, res->steps,
+					     s2fuzz__now() - d->t0, d->rules };
+		d->o->progress(d->o->progress_arg, &p);
+	}
+}
+
+static bool out_of_time(const struct driver *d)
+{
+	return d->o->time_limit > 0 && s2fuzz__now() - d->t0 >= d->o->time_limit;
+}
+
+static int run_here(struct driver *d, uint64_t k)
+{
+	for (uint64_t i = 0; i < d->o->runs; i++) {
+		struct s2fuzz_seed_result r;
+		if (out_of_time(d)) {
+			d->res->limited = true;
+			return 0;
+		}
+		int ret = s2fuzz_run_seed(d->sc, d->o, d->o->seed + i, k, &r, NULL, NULL);
+		if (ret)
+			return ret;
+		absorb(d, &r);
+	}
+	return 0;
+}
+
+static bool write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* A worker runs seeds seed+j, seed+j+jobs, ... and writes each result;
+ * a result is one record per seed, so the parent's summary does not
+ * depend on how the seeds were shared out. */
+static void worker(struct driver *d, unsigned j, unsigned jobs, uint64_t k, int fd)
+{
+	for (uint64_t i = j; i < d->o->runs; i += jobs) {
+		struct s2fuzz_seed_result r;
+		if (out_of_time(d))
+			break;
+		if (s2fuzz_run_seed(d->sc, d->o, d->o->seed + i, k, &r, NULL, NULL) ||
+		    !write_all(fd, &r, sizeof(r)))
+			_exit(1);
+	}
+	_exit(0);
+}
+
+static int run_workers(struct driver *d, uint64_t k, char *err, size_t errlen)
+{
+	unsigned jobs = d->o->jobs;
+	struct pollfd pfd[64];
+	pid_t pid[64];
+	size_t have[64] = { 0 };
+	struct s2fuzz_seed_result buf[64];
+	unsigned live = 0;
+	int ret = 0;
+
+	if (jobs > 64)
+		jobs = 64;
+	if ((uint64_t)jobs > d->o->runs)
+		jobs = (unsigned)d->o->runs;
+	for (unsigned j = 0; j < jobs; j++) {
+		int p[2];
+		if (pipe(p)) {
+			snprintf(err, errlen, "cannot create a pipe: %s", strerror(errno));
+			ret = S2_EIO;
+			jobs = j;
+			break;
+		}
+		fflush(NULL);
+		pid[j] = fork();
+		if (pid[j] < 0) {
+			snprintf(err, errlen, "cannot fork a worker: %s", strerror(errno));
+			close(p[0]);
+			close(p[1]);
+			ret = S2_EIO;
+			jobs = j;
+			break;
+		}
+		if (!pid[j]) {
+			close(p[0]);
+			for (unsigned i = 0; i < j; i++)
+				close(pfd[i].fd);
+			worker(d, j, jobs, k, p[1]);
+		}
+		close(p[1]);
+		pfd[j] = (struct pollfd){ .fd = p[0], .events = POLLIN };
+		live++;
+	}
+	while (live) {
+		if (poll(pfd, jobs, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			snprintf(err, errlen, "poll: %s", strerror(errno));
+			ret = S2_EIO;
+			break;
+		}
+		for (unsigned j = 0; j < jobs; j++) {
+			if (pfd[j].fd < 0 || !(pfd[j].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t r = read(pfd[j].fd, (char *)&buf[j] + have[j], sizeof(buf[j]) - have[j]);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				close(pfd[j].fd);
+				pfd[j].fd = -1;
+				live--;
+				continue;
+			}
+			have[j] += (size_t)r;
+			if (have[j] == sizeof(buf[j])) {
+				absorb(d, &buf[j]);
+				have[j] = 0;
+			}
+		}
+	}
+	for (unsigned j = 0; j < jobs; j++) {
+		int status;
+		if (pfd[j].fd >= 0)
+			close(pfd[j].fd);
+		while (waitpid(pid[j], &status, 0) < 0 && errno == EINTR)
+			;
+		if (!ret && (!WIFEXITED(status) || WEXITSTATUS(status))) {
+			snprintf(err, errlen, "worker %u failed", j);
+			ret = S2_EIO;
+		}
+	}
+	if (!ret && out_of_time(d) && d->res->runs < d->o->runs)
+		d->res->limited = true;
+	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* Entry point                                                         */
+/* ------------------------------------------------------------------ */
+
+static int cmp_seed(const void *a, const void *b)
+{
+	const struct s2fuzz_seed_result *x = a, *y = b;
+	return x->seed < y->seed ? -1 : x->seed > y->seed;
+}
+
+int s2fuzz_run(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
+	       struct s2fuzz_result *res, char *err, size_t errlen)
+{
+	struct driver d = { .sc = sc, .o = o, .res = res, .t0 = s2fuzz__now() };
+	struct s2hyp *m;
+	int ret;
+
+	memset(res, 0, sizeof(*res));
+	res->strategy = o->strategy;
+	/* A scenario the machine refuses is bad input, not a failed run. */
+	if ((ret = s2fuzz__instantiate(sc, &m, err, errlen)))
+		return ret;
+	s2hyp_delete(m);
+
+	if (o->strategy == S2FUZZ_EXHAUSTIVE) {
+		ret = s2fuzz__explore(sc, o, res, err, errlen);
+	} else {
+		uint64_t k = o->strategy == S2FUZZ_PCT ? s2fuzz__sequential_steps(sc) : 0;
+		ret = o->jobs > 1 && o->runs > 1 ? run_workers(&d, k, err, errlen) : run_here(&d, k);
+		if (!ret && res->found) {
+			struct s2fuzz_seed_result r;
+			ret = s2fuzz_run_seed(sc, o, res->seed, k, &r, &res->sched, &res->nsched);
+		}
+		if (res->seeds)
+			qsort(res->seeds, res->nseeds, sizeof(*res->seeds), cmp_seed);
+	}
+	free(d.seen.v);
+	res->secs = s2fuzz__now() - d.t0;
+	if (ret) {
+		if (!err[0])
+			snprintf(err, errlen, "%s", s2_err_msg(ret));
+		return ret;
+	}
+	if (res->found && o->shrink) {
+		ret = s2fuzz_shrink(sc, res->sched, res->nsched, res->rule, o->shrink_runs, &res->cex);
+		if (ret) {
+			snprintf(err, errlen, "the counterexample does not reproduce: %s",
+				 s2_err_msg(ret));
+			return ret;
+		}
+		res->cex.seed = res->seed;
+		res->have_cex = true;
+	}
+	return 0;
+}
+
+void s2fuzz_result_free(struct s2fuzz_result *res)
+{
+	free(res->sched);
+	free(res->seeds);
+	if (res->have_cex)
+		s2fuzz_cex_free(&res->cex);
+	memset(res, 0, sizeof(*res));
+}

@@ -1,0 +1,206 @@
+/* s2fuzz: searching the interleavings of a scenario for rule violations.
+ *
+ * Three strategies drive the machine's scheduler (docs/fuzzing.md):
+ * - random: the machine's uniform-over-threads strategy, one seed a run;
+ * - pct: probabilistic concurrency testing (Burckhardt et al., ASPLOS
+ *   2010): random thread priorities, d-1 random priority change points;
+ * - exhaustive: every interleaving up to the bounds, by a stateless
+ *   depth-first search with sleep sets over the independence relation of
+ *   hyp-model/s2hyp_footprint.h, so that steps on unrelated entries, pages
+ *   and lines are not permuted.
+ * Each run creates a machine from the scenario and runs it to its end (or
+ * to the first violation). When a rule fires, the counterexample is shrunk
+ * (fewer choices, fewer program items, fewer vCPUs; the same rule must
+ * still fire first) and can be written as a trace that `s2emu replay`
+ * reproduces exactly.
+ *
+ * Random and pct results depend only on the scenario, the options and the
+ * seed: seed k gives the same run whatever the number of worker processes.
+ * All state is behind the caller's structures: no globals.
+ */
+#ifndef S2FUZZ_H
+#define S2FUZZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hyp-model/s2hyp.h"
+#include "hyp-model/s2hyp_scenario.h"
+
+enum s2fuzz_strategy {
+	S2FUZZ_RANDOM,
+	S2FUZZ_PCT,
+	S2FUZZ_EXHAUSTIVE,
+};
+
+const char *s2fuzz_strategy_name(enum s2fuzz_strategy s);
+/* S2_EINVAL for an unknown name. */
+int s2fuzz_strategy_parse(const char *name, enum s2fuzz_strategy *s);
+
+/* ------------------------------------------------------------------ */
+/* Scenarios                                                           */
+/* ------------------------------------------------------------------ */
+
+/* The built-in scenarios of s2hyp_scenario.h and the fuzzer's own small
+ * ones, NULL-terminated; one-line descriptions in the same order. */
+extern const char *const s2fuzz_scenario_names[];
+extern const char *const s2fuzz_scenario_descs[];
+
+/* Build a named scenario; S2_EINVAL for an unknown name. sc is
+ * initialised either way (free it with s2hyp_scenario_free). */
+int s2fuzz_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,
+			  enum s2pt_variant variant);
+
+/* The small configuration for exhaustive search: 2 vCPUs, 4K granule, one
+ * 2M THP region mapped with pages while dirty logging was on; after it is
+ * turned off, vCPU 0's fault coalesces the table into a block while vCPU 1
+ * reads pages inside it. Also available by name ("coalesce-race"). */
+void s2fuzz_scenario_coalesce_race(struct s2hyp_scenario *sc, enum s2pt_variant variant);
+
+/* A deep copy (dst initialised here). */
+int s2fuzz_scenario_copy(struct s2hyp_scenario *dst, const struct s2hyp_scenario *src);
+/* Program items of every thread. */
+size_t s2fuzz_scenario_items(const struct s2hyp_scenario *sc);
+
+/* ------------------------------------------------------------------ */
+/* Options and results                                                 */
+/* ------------------------------------------------------------------ */
+
+struct s2fuzz_progress {
+	uint64_t runs;
+	uint64_t distinct;	/* distinct schedules so far */
+	uint64_t steps;
+	double secs;
+	unsigned rules;		/* distinct rules fired so far */
+};
+
+struct s2fuzz_opts {
+	enum s2fuzz_strategy strategy;
+	uint64_t seed;		/* random, pct: the first seed */
+	uint64_t runs;		/* random, pct: seeds seed .. seed+runs-1;
+				 * exhaustive: schedules at most (0: no limit) */
+	double time_limit;	/* seconds, 0: none */
+	unsigned depth;		/* pct: the bug depth d (d-1 change points), >= 1 */
+	unsigned background;	/* pct: background events a run may take;
+				 * exhaustive: background choices a schedule may hold */
+	int preemptions;	/* exhaustive: preemption bound, -1: none */
+	bool no_reduction;	/* exhaustive: every interleaving, no sleep sets (to
+				 * measure the reduction, or to check it) */
+	unsigned jobs;		/* random, pct: worker processes (1: in this one) */
+	bool shrink;		/* shrink the first counterexample */
+	unsigned shrink_runs;	/* shrinking budget in runs */
+	bool keep_seeds;	/* random, pct: keep every seed's result */
+	void (*progress)(void *arg, const struct s2fuzz_progress *p);
+	void *progress_arg;
+	/* exhaustive: called on the machine of every schedule run to its end
+	 * (not those the reduction stopped early), before it is deleted */
+	void (*visit)(void *arg, const struct s2hyp *m);
+	void *visit_arg;
+};
+
+/* Defaults for a strategy: seed 1, 200 runs (exhaustive: 1000000
+ * schedules), depth 3, background 8 for pct and 0 for exhaustive, no
+ * preemption bound, 1 job, shrinking on with 20000 runs. */
+void s2fuzz_opts_init(struct s2fuzz_opts *o, enum s2fuzz_strategy s);
+
+/* What one seed did. */
+struct s2fuzz_seed_result {
+	uint64_t seed;
+	uint64_t steps;
+	uint64_t sched_hash;	/* of the choices made */
+	uint32_t fired;		/* bit r: rule r fired */
+	int16_t rule;		/* the first rule that fired (the run stops there), -1 */
+	uint8_t outcome;	/* enum s2hyp_outcome */
+};
+
+/* A shrunk counterexample. */
+struct s2fuzz_cex {
+	struct s2hyp_scenario sc;
+	struct s2hyp_choice *sched;
+	size_t nsched;
+	enum s2hyp_rule rule;		/* the rule that fires first */
+	uint32_t fired;			/* every rule a full replay fires (bit r) */
+	struct s2hyp_violation viol;	/* the first violation of rule */
+	/* where it came from, and what shrinking did */
+	uint64_t seed;
+	size_t items_before, items_after;
+	unsigned vcpus_before, vcpus_after;
+	size_t choices_before, choices_after;
+	unsigned shrink_runs;
+};
+
+struct s2fuzz_result {
+	enum s2fuzz_strategy strategy;
+	uint64_t runs;			/* schedules run */
+	uint64_t steps;
+	uint64_t distinct;		/* distinct schedules */
+	uint64_t incomplete;		/* runs that ended in an error, a livelock or the step limit */
+	char error[240];		/* the first of them */
+	uint64_t fired_runs[S2HYP_NR_RULES];	/* runs whose first violation was rule r */
+	uint64_t first_seed[S2HYP_NR_RULES];	/* random, pct: the lowest such seed */
+	double secs;
+	bool limited;			/* stopped by --runs or --time before the end */
+
+	bool found;			/* some rule fired */
+	enum s2hyp_rule rule;		/* in the lowest seed (exhaustive: the first schedule) that fired */
+	uint64_t seed;
+	struct s2hyp_choice *sched;	/* that run's schedule (owned) */
+	size_t nsched;
+	bool have_cex;			/* shrinking ran (opts.shrink) */
+	struct s2fuzz_cex cex;
+
+	/* exhaustive */
+	bool complete;			/* the bounded space was covered entirely */
+	uint64_t terminal;		/* schedules run to their end: one per class of
+					 * equivalent interleavings */
+	uint64_t blocked;		/* runs cut short: every choice left was asleep */
+	uint64_t pruned;		/* branches the reduction did not explore */
+	uint64_t bound_cut;		/* branches the preemption bound did not explore */
+	uint64_t mispredicted;		/* footprints observation had to widen */
+	unsigned max_depth;
+
+	struct s2fuzz_seed_result *seeds;	/* opts.keep_seeds: one per seed, in order */
+	size_t nseeds;
+};
+
+/*
+ * Fuzz a scenario. Returns 0 (res filled, whether or not a rule fired) or
+ * an error with err set: S2_EINVAL for a scenario the machine refuses,
+ * S2_ENOMEM, S2_EIO when a worker process failed.
+ */
+int s2fuzz_run(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
+	       struct s2fuzz_result *res, char *err, size_t errlen);
+void s2fuzz_result_free(struct s2fuzz_result *res);
+
+/* One random or pct run of one seed, with its schedule if sched is non-NULL
+ * (malloc'd). steps_hint is pct's estimate of a run's length (0: measure it
+ * with a sequential run). */
+int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o, uint64_t seed,
+		    uint64_t steps_hint, struct s2fuzz_seed_result *r, struct s2hyp_choice **sched,
+		    size_t *nsched);
+
+/* ------------------------------------------------------------------ */
+/* Shrinking and reports                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Shrink a run in which rule fired first: its scenario and schedule. Every
+ * candidate is run again from scratch; it is kept when the same rule still
+ * fires first. At most budget runs. out is filled (and owns its data) on 0;
+ * S2_EINVAL when the given run does not fire rule.
+ */
+int s2fuzz_shrink(const struct s2hyp_scenario *sc, const struct s2hyp_choice *sched, size_t n,
+		  enum s2hyp_rule rule, unsigned budget, struct s2fuzz_cex *out);
+void s2fuzz_cex_free(struct s2fuzz_cex *c);
+
+/* The counterexample as a trace with its schedule and an `expect fired`
+ * line for every rule a replay fires. */
+int s2fuzz_cex_write(FILE *f, const struct s2fuzz_cex *c, const char *comment);
+/* For people: the rule, the program of every thread in phases, the
+ * schedule, the violation report and the entry or line involved. */
+void s2fuzz_cex_print(FILE *f, const struct s2fuzz_cex *c);
+void s2fuzz_cex_print_json(FILE *f, const struct s2fuzz_cex *c);
+
+#endif

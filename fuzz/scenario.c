@@ -1,0 +1,88 @@
+/* Scenarios for the fuzzer: the machine's built-ins, the small
+ * coalescing race that exhaustive search covers, and deep copies. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fuzz/s2fuzz.h"
+
+#define SZ_4K 0x1000ull
+#define SZ_2M 0x200000ull
+
+const char *const s2fuzz_scenario_names[] = {
+	"seed", "map-unmap-race", "dirty-log-cycle", "notifier-race", "coalesce-race", NULL,
+};
+
+const char *const s2fuzz_scenario_descs[] = {
+	"the seed coalescing scenario (see 's2emu run --help')",
+	"a vCPU maps a 2M block and uses it while the host unmaps part of it",
+	"dirty logging on, writes, the dirty log read and reprotected, writes again, logging off",
+	"an MMU-notifier unmap of a host range racing the fault that maps it",
+	"small enough for exhaustive search: vCPU 0's fault coalesces a table of two pages "
+	"into a 2M block while vCPU 1 reads those pages",
+	NULL,
+};
+
+void s2fuzz_scenario_coalesce_race(struct s2hyp_scenario *sc, enum s2pt_variant variant)
+{
+	const uint64_t base = S2HYP_SEED_IPA;
+	struct s2hyp_vcpu_op rd = { .access = S2HYP_ACC_READ, .size = 8, .mmu_on = true };
+	struct s2hyp_host_op h = { .kind = S2HYP_HOST_DIRTY_LOG_OFF, .phase = 1 };
+
+	s2hyp_scenario_init(sc);
+	sc->cfg.nr_vcpus = 2;
+	sc->cfg.variant = variant;
+	/* Logging on from the start: the first faults map pages, not the block. */
+	sc->slots[0] = (struct s2hyp_memslot){ .ipa = base, .size = SZ_2M, .hva = S2HYP_SEED_HVA,
+					       .backing = S2HYP_BACKING_THP, .dirty_log = true };
+	sc->nr_slots = 1;
+	for (unsigned p = 0; p < 2; p++) {
+		rd.ipa = base + p * SZ_4K;
+		s2hyp_scenario_add_vcpu(sc, 0, &rd);
+	}
+	s2hyp_scenario_add_host(sc, &h);
+	/* Phase 2: page 2 was never mapped; its fault finds a table where a
+	 * block fits and replaces it, while vCPU 1 walks into that table. */
+	rd.phase = 2;
+	rd.ipa = base + 2 * SZ_4K;
+	s2hyp_scenario_add_vcpu(sc, 0, &rd);
+	for (unsigned p = 2; p-- > 0;) {
+		rd.ipa = base + p * SZ_4K;
+		s2hyp_scenario_add_vcpu(sc, 1, &rd);
+	}
+	h = (struct s2hyp_host_op){ .kind = S2HYP_HOST_DESTROY, .phase = 3 };
+	s2hyp_scenario_add_host(sc, &h);
+}
+
+int s2fuzz_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,
+			  enum s2pt_variant variant)
+{
+	if (!strcmp(name, "coalesce-race")) {
+		s2fuzz_scenario_coalesce_race(sc, variant);
+		return 0;
+	}
+	return s2hyp_scenario_build(sc, name, nr_vcpus, variant);
+}
+
+int s2fuzz_scenario_copy(struct s2hyp_scenario *dst, const struct s2hyp_scenario *src)
+{
+	s2hyp_scenario_init(dst);
+	dst->cfg = src->cfg;
+	memcpy(dst->slots, src->slots, sizeof(dst->slots));
+	dst->nr_slots = src->nr_slots;
+	for (size_t i = 0; i < src->nhost; i++)
+		if (s2hyp_scenario_add_host(dst, &src->host[i]))
+			return S2_ENOMEM;
+	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++)
+		for (size_t i = 0; i < src->nvcpu[v]; i++)
+			if (s2hyp_scenario_add_vcpu(dst, v, &src->vcpu[v][i]))
+				return S2_ENOMEM;
+	return 0;
+}
+
+size_t s2fuzz_scenario_items(const struct s2hyp_scenario *sc)
+{
+	size_t n = sc->nhost;
+	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++)
+		n += sc->nvcpu[v];
+	return n;
+}

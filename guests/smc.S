@@ -1,0 +1,3 @@
+/* Self-modifying code without cache maintenance. */
+	.equ MAINT, 0
+	.include "smc.inc"
