@@ -213,15 +213,7 @@ static int write_record(const char *path, const struct s2hyp_scenario *sc, const
 	const struct s2hyp_choice *sched = s2hyp_schedule(m, &n);
 	/* Replay is sequential by default: a sequential run needs no schedule. */
 	int ret = s2trace_write_scenario(f, sc, sched, random ? n : 0, comment);
-	const struct s2hyp_stats *st = s2hyp_stats(m);
-	bool any = false;
-	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-		if (st->violations[r]) {
-			fprintf(f, "expect fired rule=%s\n", s2hyp_rule_name((enum s2hyp_rule)r));
-			any = true;
-		}
-	if (!any)
-		fprintf(f, "expect clean\n");
+	ret |= s2trace_write_outcome(f, s2hyp_stats(m));
 	if (fclose(f) || ret) {
 		fprintf(stderr, "s2emu run: cannot write %s\n", path);
 		return -1;

@@ -466,15 +466,7 @@ static void write_record(struct replay *rp, const char *path)
 	snprintf(comment, sizeof(comment), "recorded by s2emu replay of %s", path);
 	const struct s2hyp_choice *sched = s2hyp_schedule(rp->m, &n);
 	int ret = s2trace_write_scenario(f, &rp->rec, sched, n, comment);
-	const struct s2hyp_stats *st = s2hyp_stats(rp->m);
-	bool any = false;
-	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-		if (st->violations[r]) {
-			fprintf(f, "expect fired rule=%s\n", s2hyp_rule_name((enum s2hyp_rule)r));
-			any = true;
-		}
-	if (!any)
-		fprintf(f, "expect clean\n");
+	ret |= s2trace_write_outcome(f, s2hyp_stats(rp->m));
 	if (fclose(f) || ret)
 		bad(rp, 0, "cannot write %s", rp->opts->record);
 }

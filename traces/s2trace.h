@@ -129,6 +129,10 @@ const char *s2trace_backing_name(enum s2hyp_backing b);
 int s2trace_write_scenario(FILE *f, const struct s2hyp_scenario *sc,
 			   const struct s2hyp_choice *sched, size_t nsched, const char *comment);
 
+/* Expect lines for a run's outcome: "expect fired rule=NAME" for each rule
+ * that fired, or "expect clean". */
+int s2trace_write_outcome(FILE *f, const struct s2hyp_stats *st);
+
 /* ------------------------------------------------------------------ */
 /* Replay                                                              */
 /* ------------------------------------------------------------------ */

@@ -100,3 +100,17 @@ int s2trace_write_scenario(FILE *f, const struct s2hyp_scenario *sc,
 	}
 	return ferror(f) ? S2_EIO : 0;
 }
+
+int s2trace_write_outcome(FILE *f, const struct s2hyp_stats *st)
+{
+	bool any = false;
+
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		if (st->violations[r]) {
+			fprintf(f, "expect fired rule=%s\n", s2hyp_rule_name((enum s2hyp_rule)r));
+			any = true;
+		}
+	if (!any)
+		fprintf(f, "expect clean\n");
+	return ferror(f) ? S2_EIO : 0;
+}
