@@ -2,7 +2,8 @@
 # into one static library; tests/<name>_test.c and bench/<name>_bench.c are
 # one binary each, linked against it. New files need no edit here.
 #
-#   make            build/s2emu and build/libs2emu.a
+#   make            build/s2emu, build/libs2emu.a and the example guests
+#                   (build/guests/*.bin, from guests/*.S)
 #   make test       build and run every tests/*_test.c
 #   make check      the same tests under ASan + UBSan (in build/san)
 #   make bench      print every figure as NAME VALUE UNIT

@@ -9,7 +9,6 @@
  * TLB cannot serve must find no Unicorn mapping (regions mirror TLB
  * entries), and anything else that needs the machine waits for the next
  * block boundary. */
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 

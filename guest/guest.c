@@ -7,8 +7,6 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "cache-model/s2cache.h"
-#include "common/s2_bits.h"
 #include "guest/s2guest_internal.h"
 #include "hyp-model/s2hyp_scenario.h"
 #include "traces/s2trace.h"

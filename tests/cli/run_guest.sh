@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# s2emu run-guest end to end: exit status, the reports a person reads, the
+# same run twice from one seed, a recorded trace that replay accepts, and
+# bad usage answered with exit status 2.
+set -u
+fail=0
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+G=build/guests
+expect() {  # name, wanted status, pattern the output must hold, command...
+    local name=$1 want=$2 pat=$3; shift 3
+    out=$("$@" 2>&1); rc=$?
+    if [ $rc -ne "$want" ] || ! grep -q -- "$pat" <<<"$out"; then
+        echo "run_guest: $name: rc=$rc (want $want), '$pat' not in:"; echo "$out" | head -20; fail=1
+    fi
+}
+expect clean 0 "rules: none fired" "$S2EMU" run-guest $G/boot.bin
+expect nocmo 1 "stale data: a 8-byte read of IPA 0x40002000" \
+    "$S2EMU" run-guest $G/boot.bin --walker upstream-nocmo --idc
+expect fwb 0 "vCPU 0: exited 0 " "$S2EMU" run-guest $G/boot.bin --walker upstream-nocmo --fwb
+expect smc 1 "the icache gives d2800020 movz x0, #0x1, memory holds d2800040 movz x0, #0x2" \
+    "$S2EMU" run-guest $G/smc.bin
+expect smc-dic 1 "rules: none fired" "$S2EMU" run-guest $G/smc.bin --dic
+expect mmu 1 "mmu-on-refused at PC 0x40000028 (msr sctlr_el1, x1)" "$S2EMU" run-guest $G/mmu.bin
+expect exit-codes 1 "vCPU 2: exited 0x42" "$S2EMU" run-guest $G/exit.bin --vcpus 3
+expect seed 0 "1 coalesces" "$S2EMU" run-guest $G/seed.bin --vm guests/seed.vm --vcpus 3 --seed 5
+expect fault-pc 1 "at PC 0x40000044 (f9400023 ldr x3, \[x1\]): translation fault on a read of IPA 0x40400000" \
+    "$S2EMU" run-guest $G/rw.bin --vcpus 1 --backing 4k
+expect json 1 '"end": "exited", "exit_code": 65' "$S2EMU" run-guest $G/exit.bin --json
+expect timeout 1 "timeout at PC" "$S2EMU" run-guest $G/spin.bin --vcpus 1 --timeout 1
+
+# One seed, one run: the same output twice (but for the time it took).
+a=$("$S2EMU" run-guest $G/smp.bin --vcpus 3 --seed 9 --schedule | grep -v "^outcome")
+b=$("$S2EMU" run-guest $G/smp.bin --vcpus 3 --seed 9 --schedule | grep -v "^outcome")
+[ "$a" = "$b" ] || { echo "run_guest: seed 9 gave two different runs"; fail=1; }
+grep -q "^v[0-9]:[0-9]" <<<"$a" || { echo "run_guest: no quantum in the schedule"; fail=1; }
+
+# The recorded accesses replay through the same fault handler.
+"$S2EMU" run-guest $G/rw.bin --vcpus 1 --backing 4k --dirty-log --record "$tmp/rw.s2t" >/dev/null
+out=$("$S2EMU" replay "$tmp/rw.s2t" 2>&1); rc=$?
+if [ $rc -ne 0 ] || ! grep -q "2 translation, 1 permission" <<<"$out"; then
+    echo "run_guest: replay of the record: rc=$rc"; echo "$out"; fail=1
+fi
+
+# Bad usage and bad images: one line, status 2.
+# A header whose entry point lies below its load address.
+printf 's2guest1\000\000\000\100\000\000\000\000\000\000\377\077\000\000\000\000\000\000\000\000\000\000\000\000' > "$tmp/bad.bin"
+for args in "" "$tmp/none.bin" "$G/boot.bin --backing 3k" "$G/boot.bin --vcpus 0" \
+            "$G/boot.bin --load 0x1000" "$G/boot.bin --mem 12Q" "$tmp/bad.bin" \
+            "$G/boot.bin --vm $tmp/none.s2t" "$G/boot.bin --frob"; do
+    # shellcheck disable=SC2086
+    "$S2EMU" run-guest $args >/dev/null 2>&1; rc=$?
+    [ $rc -eq 2 ] || { echo "run_guest: 'run-guest $args' gave $rc, not 2"; fail=1; }
+done
+printf 's2emu-trace 1\nvcpu 0 read ipa=0x1000\n' > "$tmp/vm.s2t"
+expect vm-vcpu 2 "a VM file holds memslot, phase and host lines" \
+    "$S2EMU" run-guest $G/boot.bin --vm "$tmp/vm.s2t"
+exit $fail
