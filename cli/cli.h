@@ -25,6 +25,9 @@ int cli_import_casemate(int argc, char **argv);
 /* Parse a number in [min, max] for option opt; prints the error. */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
 		  uint64_t *out);
+/* The same, with an optional K, M or G suffix (powers of 1024). */
+int cli_parse_size(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+		   uint64_t *out);
 /* Consume a machine option at argv[*i] (advancing *i past its value):
  * 1 consumed, 0 not a machine option, -1 bad value (error printed). */
 int cli_machine_option(int argc, char **argv, int *i, struct s2hyp_config *cfg, const char *cmd);

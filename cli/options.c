@@ -6,19 +6,58 @@
 
 #include "cli/cli.h"
 
+/* Digits in decimal, or hex after 0x, then an optional K, M or G (either
+ * case, powers of 1024) when sizes are allowed. */
+static bool parse_number(const char *s, bool size, uint64_t *out)
+{
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	const char *digits = hex ? s + 2 : s;
+	char *end;
+
+	if (!*digits || *digits == '-' || *digits == '+' || *digits == ' ')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(digits, &end, hex ? 16 : 10);
+	if (errno || end == digits)
+		return false;
+	unsigned shift = 0;
+	if (size && (*end == 'K' || *end == 'k'))
+		shift = 10;
+	else if (size && (*end == 'M' || *end == 'm'))
+		shift = 20;
+	else if (size && (*end == 'G' || *end == 'g'))
+		shift = 30;
+	if (shift)
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+int cli_parse_size(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
+		   uint64_t *out)
+{
+	uint64_t v;
+	if (!s || !parse_number(s, true, &v) || v < min || v > max) {
+		fprintf(stderr, "s2emu %s: %s needs a size from %llu to %llu, such as 4096, 64K or "
+				"128M, not '%s'\n", cmd, opt, (unsigned long long)min,
+			(unsigned long long)max, s ? s : "");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,
 		  uint64_t *out)
 {
-	char *end;
-	errno = 0;
+	uint64_t v;
 	if (!s || !*s || *s == '-') {
 		fprintf(stderr, "s2emu %s: %s needs a number\n", cmd, opt);
 		return -1;
 	}
-	/* Decimal unless 0x: a leading zero is not octal here. */
-	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-	unsigned long long v = strtoull(hex ? s + 2 : s, &end, hex ? 16 : 10);
-	if (errno || *end || end == (hex ? s + 2 : s) || v < min || v > max) {
+	if (!parse_number(s, false, &v) || v < min || v > max) {
 		fprintf(stderr, "s2emu %s: %s '%s' is not a number from %llu to %llu\n", cmd, opt, s,
 			(unsigned long long)min, (unsigned long long)max);
 		return -1;

@@ -40,31 +40,6 @@ static void usage(FILE *f)
 		"2 bad usage or image.\n", cli_machine_options_help);
 }
 
-static int parse_size(const char *opt, const char *s, uint64_t *out)
-{
-	char *end;
-	if (!s || *s < '0' || *s > '9')
-		goto bad;
-	unsigned long long v = strtoull(s, &end, 0);
-	unsigned shift = 0;
-	if (*end == 'K' || *end == 'k')
-		shift = 10;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30;
-	if (shift)
-		end++;
-	if (*end || v > (1ull << 48) >> shift)
-		goto bad;
-	*out = (uint64_t)v << shift;
-	return 0;
-bad:
-	fprintf(stderr, "s2emu run-guest: %s needs a size such as 4096, 64K or 128M, not '%s'\n", opt,
-		s ? s : "");
-	return -1;
-}
-
 static int parse_backing(const char *s, enum s2hyp_backing *b)
 {
 	static const struct { const char *name; enum s2hyp_backing b; } names[] = {
@@ -405,7 +380,7 @@ static int parse(int argc, char **argv, struct opts *o, struct s2guest_config *c
 			}
 			i++;
 		} else if (!strcmp(a, "--mem")) {
-			if (parse_size(a, v, &o->mem))
+			if (cli_parse_size("run-guest", a, v, 1, 1ull << 48, &o->mem))
 				return 2;
 			i++;
 		} else if (!strcmp(a, "--backing")) {
