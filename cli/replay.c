@@ -1,6 +1,8 @@
 /* s2emu replay: run traces with every rule checked. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "traces/s2trace.h"
@@ -19,6 +21,30 @@ static void usage(FILE *f)
 		   "                  taken, and expect lines for what happened\n\n"
 		   "exit status: 0 every expectation held and no rule fired unexpectedly,\n"
 		   "1 an expectation failed or a rule fired unexpectedly, 2 bad input or usage.\n");
+}
+
+struct progress {
+	const char *name;
+	struct timespec t0, last;
+};
+
+static double since(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(b->tv_sec - a->tv_sec) + (b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+/* At most five times a second, on a terminal only. */
+static void show_progress(void *arg, uint64_t events)
+{
+	struct progress *p = arg;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (since(&p->last, &now) < 0.2)
+		return;
+	p->last = now;
+	double dt = since(&p->t0, &now);
+	fprintf(stderr, "\r%s: %llu events, %.0f events/s   ", p->name, (unsigned long long)events,
+		dt > 0 ? events / dt : 0.0);
 }
 
 int cli_replay(int argc, char **argv)
@@ -79,7 +105,16 @@ int cli_replay(int argc, char **argv)
 		if (o[0] == '-' && o[1])
 			continue;
 		struct s2trace_result res;
+		struct progress pr = { .name = o };
+		if (isatty(STDERR_FILENO)) {
+			clock_gettime(CLOCK_MONOTONIC, &pr.t0);
+			pr.last = pr.t0;
+			opts.progress = show_progress;
+			opts.progress_arg = &pr;
+		}
 		int st = s2trace_replay(o, &opts, &res);
+		if (opts.progress)
+			fprintf(stderr, "\r%70s\r", "");
 		if (json) {
 			printf("%s\n", k++ ? "," : "");
 			s2trace_print_result_json(stdout, &res);

@@ -144,6 +144,8 @@ static void run_chunk(struct replay *rp)
 	c->n = 0;
 	enum s2hyp_outcome o = s2hyp_run(rp->m, &rp->st);
 	rp->res->outcome = o;
+	if (rp->opts && rp->opts->progress)
+		rp->opts->progress(rp->opts->progress_arg, rp->res->events);
 	if (o != S2HYP_DONE) {
 		if (o == S2HYP_DIVERGED || rp->rp.diverged)
 			failure(rp, 0, "the schedule diverged at choice %zu: it names a choice that "

@@ -143,6 +143,9 @@ struct s2trace_replay_opts {
 	/* Write the run to this file: its events, the schedule taken and expect
 	 * lines for its outcome. Memory then grows with the trace. */
 	const char *record;
+	/* Called after each chunk run, with the events read so far. */
+	void (*progress)(void *arg, uint64_t events);
+	void *progress_arg;
 };
 
 #define S2TRACE_MAX_FAILURES 16
