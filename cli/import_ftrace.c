@@ -43,6 +43,10 @@ static void usage(FILE *f)
 		"  --phases          group events into phases so that neighbouring events of\n"
 		"                    different threads may interleave on replay (default: a\n"
 		"                    sequential trace)\n"
+		"  --image FILE      the guest image, with --image-va: each fault whose PC\n"
+		"  --image-va ADDR   falls in it gets its instruction, disassembled, in the\n"
+		"                    fault line's comment (ADDR: the virtual address of the\n"
+		"                    image's first byte)\n"
 		"  -o FILE           write the trace to FILE (default: standard output)\n"
 		"  --help            this text\n"
 		"\n"
@@ -100,10 +104,54 @@ static void summary(const struct s2trace_ftrace *imp, const char *name)
 	}
 }
 
+/* The whole image file, for disassembling faulting PCs. */
+static int load_image(struct s2trace_ftrace *imp, const char *path, uint64_t va)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (!f) {
+		bad("%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	for (;;) {
+		if (len == cap) {
+			cap = cap ? cap * 2 : 1 << 16;
+			uint8_t *p = cap <= (1u << 30) ? realloc(buf, cap) : NULL;
+			if (!p) {
+				bad("%s: too large or out of memory", path);
+				free(buf);
+				fclose(f);
+				return -1;
+			}
+			buf = p;
+		}
+		size_t n = fread(buf + len, 1, cap - len, f);
+		len += n;
+		if (n == 0)
+			break;
+	}
+	int err = ferror(f);
+	fclose(f);
+	if (err || !len) {
+		bad("%s: cannot read%s", path, err ? "" : ": empty");
+		free(buf);
+		return -1;
+	}
+	int ret = s2trace_ftrace_set_image(imp, buf, len, va);
+	free(buf);
+	if (ret)
+		lib_error(imp);
+	return ret ? -1 : 0;
+}
+
 int cli_import_ftrace(int argc, char **argv)
 {
 	struct s2trace_ftrace *imp = NULL;
-	const char *input = NULL, *output = NULL;
+	const char *input = NULL, *output = NULL, *image = NULL;
+	uint64_t image_va = 0;
+	bool have_va = false;
 	FILE *in = NULL, *out = NULL;
 	int ret = 2;
 
@@ -123,6 +171,17 @@ int cli_import_ftrace(int argc, char **argv)
 			goto out;
 		} else if (!strcmp(o, "--phases")) {
 			s2trace_ftrace_set_phases(imp, true);
+		} else if (!strcmp(o, "--image") || !strcmp(o, "--image-va")) {
+			if (!has_val) {
+				bad("%s needs a value", o);
+				goto out;
+			}
+			if (!strcmp(o, "--image"))
+				image = argv[++i];
+			else if (cli_parse_u64(CMD, o, argv[++i], 0, UINT64_MAX, &image_va))
+				goto out;
+			else
+				have_va = true;
 		} else if (!strcmp(o, "--layout") || !strcmp(o, "--memslot") ||
 			   !strcmp(o, "--vcpus") || !strcmp(o, "-o")) {
 			if (!has_val) {
@@ -169,6 +228,12 @@ int cli_import_ftrace(int argc, char **argv)
 		bad("needs a FILE (try 's2emu import-ftrace --help')");
 		goto out;
 	}
+	if (!!image != have_va) {
+		bad("--image and --image-va go together");
+		goto out;
+	}
+	if (image && load_image(imp, image, image_va))
+		goto out;
 
 	if (!(in = open_in(input))) {
 		bad("%s: cannot open: %s", input, strerror(errno));

@@ -6,6 +6,7 @@
  * number or the host) and decides what each becomes. Writing prints those
  * decisions. docs/ftrace-import.md is the user's view of the same.
  */
+#include <capstone/capstone.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -468,6 +469,13 @@ struct s2trace_ftrace {
 	char err[512];
 	bool read_done, finished, phases;
 
+	/* The guest image, to show each fault's instruction. */
+	uint8_t *image;
+	size_t image_len;
+	uint64_t image_va;
+	csh cs;
+	bool cs_ok;
+
 	/* Layout. */
 	struct slot slots[S2TRACE_FTRACE_MAX_SLOTS];
 	unsigned nr_slots;
@@ -552,6 +560,9 @@ void s2trace_ftrace_destroy(struct s2trace_ftrace *imp)
 	free(imp->srcs);
 	free(imp->config_words);
 	free(imp->config_text);
+	free(imp->image);
+	if (imp->cs_ok)
+		cs_close(&imp->cs);
 	free(imp->layout_name);
 	free(imp->name);
 	for (size_t i = 0; i < imp->nr_ev; i++)
@@ -1826,7 +1837,45 @@ static const char *fmt_size(char *buf, size_t n, uint64_t v)
 	return buf;
 }
 
-static void write_fault(FILE *f, const struct fev *e)
+/* "; pc: ldr x3, [x1], #8" when the image holds the faulting PC. */
+static void write_insn(FILE *f, const struct s2trace_ftrace *imp, uint64_t pc)
+{
+	cs_insn *insn;
+
+	if (!imp->cs_ok || pc < imp->image_va || pc & 3 || pc - imp->image_va + 4 > imp->image_len)
+		return;
+	if (cs_disasm(imp->cs, imp->image + (pc - imp->image_va), 4, pc, 1, &insn) != 1) {
+		fprintf(f, "; pc: .inst 0x%08x", (unsigned)(imp->image[pc - imp->image_va] |
+			imp->image[pc - imp->image_va + 1] << 8 |
+			imp->image[pc - imp->image_va + 2] << 16 |
+			(unsigned)imp->image[pc - imp->image_va + 3] << 24));
+		return;
+	}
+	fprintf(f, "; pc: %s%s%s", insn->mnemonic, insn->op_str[0] ? " " : "", insn->op_str);
+	cs_free(insn, 1);
+}
+
+int s2trace_ftrace_set_image(struct s2trace_ftrace *imp, const uint8_t *img, size_t len,
+			     uint64_t va)
+{
+	uint8_t *copy = malloc(len ? len : 1);
+	if (!copy)
+		return S2_ENOMEM;
+	memcpy(copy, img, len);
+	free(imp->image);
+	imp->image = copy;
+	imp->image_len = len;
+	imp->image_va = va;
+	if (!imp->cs_ok)
+		imp->cs_ok = cs_open(CS_ARCH_ARM64, CS_MODE_ARM, &imp->cs) == CS_ERR_OK;
+	if (!imp->cs_ok) {
+		snprintf(imp->err, sizeof(imp->err), "the disassembler (Capstone) cannot start");
+		return S2_EINVAL;
+	}
+	return 0;
+}
+
+static void write_fault(FILE *f, const struct s2trace_ftrace *imp, const struct fev *e)
 {
 	struct s2trace_esr d;
 
@@ -1837,6 +1886,7 @@ static void write_fault(FILE *f, const struct fev *e)
 		s2trace_fsc_name(d.fsc));
 	if (d.has_level)
 		fprintf(f, " level %d", d.level);
+	write_insn(f, imp, e->d);
 	fprintf(f, "\n");
 }
 
@@ -1917,7 +1967,7 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 	case OUT_OUTSIDE:
 		break;
 	case OUT_FAULT:
-		write_fault(f, e);
+		write_fault(f, imp, e);
 		break;
 	case OUT_MMIO:
 		write_mmio(f, e);

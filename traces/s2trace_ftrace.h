@@ -180,6 +180,12 @@ int s2trace_ftrace_set_vcpus(struct s2trace_ftrace *imp, unsigned n);
 void s2trace_ftrace_set_phases(struct s2trace_ftrace *imp, bool on);
 
 /* Read the ftrace text (once per importer). */
+/* The guest image (its bytes, and the virtual address of its first byte):
+ * each fault whose PC falls in it gets its instruction, disassembled, in
+ * the fault line's comment. The bytes are copied. */
+int s2trace_ftrace_set_image(struct s2trace_ftrace *imp, const uint8_t *img, size_t len,
+			     uint64_t va);
+
 int s2trace_ftrace_read(struct s2trace_ftrace *imp, FILE *f, const char *name);
 
 /* Order the events and check that they can be written (vCPU numbers, a

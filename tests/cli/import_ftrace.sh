@@ -65,4 +65,15 @@ if "$S2EMU" --help | grep -q '^  replay '; then
     rc=$?
     [ "$rc" -ne 2 ] || fail "replay refused the imported trace: $(head -3 "$tmp/replay.out")"
 fi
+# With the guest image, each fault's PC is disassembled in its comment: an
+# image of NOPs with one LDR at the PC of the level-3 write fault.
+for i in $(seq 1024); do printf '\x1f\x20\x03\xd5'; done >"$tmp/img"
+printf '\x23\x84\x40\xf8' | dd of="$tmp/img" bs=1 seek=$((0x1f0)) conv=notrunc 2>/dev/null
+"$S2EMU" import-ftrace --layout traces/corpus/ftrace-6.12-seed.layout --image "$tmp/img" \
+    --image-va 0xffff800080a3c000 traces/corpus/ftrace-6.12-seed.txt 2>/dev/null >"$tmp/img.s2t" \
+    || fail "import with --image failed"
+grep -q "pc=0xffff800080a3c1f0 .*; pc: ldr x3, \[x1\], #8" "$tmp/img.s2t" || fail "no disassembled LDR"
+grep -q "pc=0xffff800080a3c1e8 .*; pc: nop" "$tmp/img.s2t" || fail "no disassembled NOP"
+"$S2EMU" import-ftrace --image "$tmp/img" traces/corpus/ftrace-6.12-seed.txt >/dev/null 2>&1
+[ $? -eq 2 ] || fail "--image without --image-va accepted"
 exit 0
