@@ -324,6 +324,45 @@ struct opts {
 	enum s2hyp_backing backing;
 };
 
+/* The run as a guest-code trace: its machine, the image (by path, with its
+ * size), the schedule taken, the host program and the outcome; 's2emu
+ * replay' runs the image again under that schedule. */
+static int write_record(const char *path, const struct opts *o, const struct s2guest_config *cfg,
+			struct s2guest *g)
+{
+	struct s2hyp_scenario sc;
+	char comment[400];
+	size_t n;
+	int ret = 0;
+
+	s2hyp_scenario_init(&sc);
+	sc.cfg = cfg->machine;
+	memcpy(sc.slots, cfg->slots, sizeof(sc.slots));
+	sc.nr_slots = cfg->nr_slots;
+	for (size_t i = 0; i < cfg->nhost && !ret; i++)
+		ret = s2hyp_scenario_add_host(&sc, &cfg->host[i]);
+	snprintf(comment, sizeof(comment), "recorded by s2emu %s run-guest %s: %s strategy, seed %llu",
+		 S2EMU_VERSION, o->image, o->random ? "random" : "sequential",
+		 (unsigned long long)o->seed);
+	FILE *f = fopen(path, "w");
+	const struct s2hyp_choice *sched = s2hyp_schedule(s2guest_machine(g), &n);
+	if (f && !ret) {
+		ret = s2trace_write_header(f, &sc, sched, n, comment);
+		fprintf(f, "guest image=%s load=%#llx entry=%#llx size=%zu\n", o->image,
+			(unsigned long long)cfg->load_ipa, (unsigned long long)cfg->entry_ipa,
+			cfg->image_size);
+		ret |= s2trace_write_events(f, &sc);
+		ret |= s2trace_write_outcome(f, s2hyp_stats(s2guest_machine(g)));
+	}
+	if (!f || fclose(f) || ret) {
+		fprintf(stderr, "s2emu run-guest: cannot write %s\n", path);
+		ret = -1;
+	}
+	s2hyp_scenario_free(&sc);
+	return ret;
+}
+
+
 static int parse(int argc, char **argv, struct opts *o, struct s2guest_config *cfg)
 {
 	for (int i = 1; i < argc; i++) {
@@ -467,7 +506,7 @@ int cli_run_guest(int argc, char **argv)
 	struct s2hyp_strategy st = s2hyp_strategy_random_template;
 	s2hyp_rng_seed(&rng, o.seed);
 	st.arg = &rng;
-	s2hyp_record_schedule(s2guest_machine(g), o.show_sched);
+	s2hyp_record_schedule(s2guest_machine(g), o.show_sched || o.record);
 	double t0 = now_s();
 	enum s2hyp_outcome out = s2guest_run(g, o.random ? &st : &s2hyp_strategy_sequential);
 	double secs = now_s() - t0;
@@ -491,20 +530,8 @@ int cli_run_guest(int argc, char **argv)
 		if (vr->end != S2GUEST_EXITED || vr->exit_code)
 			status = 1;
 	}
-	if (o.record) {
-		char comment[400];
-		snprintf(comment, sizeof(comment),
-			 "recorded by s2emu %s run-guest %s: %s strategy, seed %llu; the accesses "
-			 "that reached the hypervisor (run the guest again to reproduce it exactly)",
-			 S2EMU_VERSION, o.image, o.random ? "random" : "sequential",
-			 (unsigned long long)o.seed);
-		FILE *f = fopen(o.record, "w");
-		int bad = !f || s2guest_write_trace(g, f, comment);
-		if ((f && fclose(f)) || bad) {
-			fprintf(stderr, "s2emu run-guest: cannot write %s\n", o.record);
-			status = 2;
-		}
-	}
+	if (o.record && write_record(o.record, &o, &cfg, g))
+		status = 2;
 	s2guest_delete(g);
 out:
 	free(image);

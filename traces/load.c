@@ -113,6 +113,9 @@ static int handle(struct loader *l, const struct s2trace_event *ev)
 	case S2T_EFFECT:
 		return bad(l, ev->line, "effect events do not drive the hypervisor model: "
 					"only a high-level trace can be loaded as a scenario");
+	case S2T_GUEST:
+		return bad(l, ev->line, "a guest-code trace runs with 's2emu replay'; the fuzzer "
+					"takes traces of high-level events");
 	case S2T_MMIO:
 	case S2T_EXPECT:
 		/* An exit that maps nothing; checks the loader's user makes itself. */

@@ -35,6 +35,8 @@ struct s2trace_reader {
 	struct word w[MAX_WORDS];
 	unsigned nw;
 	struct s2hyp_choice sched[S2TRACE_MAX_SCHEDULE_LINE];
+	char guest_image[1024];
+	bool guest_seen;
 	char err[600];
 };
 
@@ -795,6 +797,24 @@ static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
 	return all_used(r, 2);
 }
 
+static int parse_guest(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	int ret;
+	struct word *w = find(r, "image");
+
+	if (!w || !w->val || !*w->val)
+		return fail(r, "guest needs image=PATH");
+	if (strlen(w->val) >= sizeof(r->guest_image))
+		return fail(r, "guest image path longer than %zu bytes", sizeof(r->guest_image) - 1);
+	strcpy(r->guest_image, w->val);
+	ev->guest.image = r->guest_image;
+	if ((ret = num(r, "load", true, 0, UINT64_MAX, &ev->guest.load)) ||
+	    (ret = num(r, "entry", true, 0, UINT64_MAX, &ev->guest.entry)) ||
+	    (ret = num(r, "size", true, 1, UINT64_MAX, &ev->guest.size)))
+		return ret;
+	return all_used(r, 1);
+}
+
 static int parse_schedule(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	if (r->nw - 1 > S2TRACE_MAX_SCHEDULE_LINE)
@@ -858,6 +878,12 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 				return fail(r, "memslots must come before the first event");
 			ev->kind = S2T_MEMSLOT;
 			ret = parse_memslot(r, ev);
+		} else if (!strcmp(kw, "guest")) {
+			if (r->event_seen || r->guest_seen)
+				return fail(r, "guest must come once, before the first event");
+			r->guest_seen = true;
+			ev->kind = S2T_GUEST;
+			ret = parse_guest(r, ev);
 		} else if (!strcmp(kw, "schedule")) {
 			if (r->event_seen)
 				return fail(r, "schedule lines must come before the first event");

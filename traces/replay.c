@@ -9,6 +9,7 @@
 
 #include "common/s2_bits.h"
 #include "common/s2_text.h"
+#include "guest/s2guest.h"
 #include "traces/s2trace.h"
 
 #define CHUNK_EVENTS 4096
@@ -41,6 +42,15 @@ struct replay {
 	uint64_t block_n;
 	bool stop;
 	bool effects;		/* an effect trace */
+	/* A guest-code trace: the image runs on the vCPUs; the trace holds the
+	 * host program and the expectations, checked after the run. */
+	bool guest;
+	unsigned guest_line;
+	char guest_image[1024];
+	uint64_t guest_load, guest_entry, guest_size;
+	struct s2hyp_scenario gsc;
+	struct s2trace_event *gexp;
+	size_t ngexp, gexp_cap;
 	struct s2hyp_scenario rec;	/* with --record: every event so far */
 	bool have_root;
 };
@@ -395,6 +405,163 @@ static void check_expect(struct replay *rp, const struct s2trace_event *ev)
 		res->expects_met++;
 }
 
+/* What the result keeps of the machine once the run is over. */
+static void finish_result(struct replay *rp)
+{
+	struct s2trace_result *res = rp->res;
+	const struct s2hyp_stats *st = s2hyp_stats(rp->m);
+
+	res->stats = *st;
+	res->cfg = *s2hyp_config(rp->m);
+	res->geom_granule_shift = res->cfg.granule_shift;
+	res->effect_trace = rp->effects;
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		if (st->violations[r] && !res->expected_rule[r])
+			res->unexpected_rules++;
+	res->nr_violations = s2hyp_nr_violations(rp->m);
+	res->violations = calloc(res->nr_violations ? res->nr_violations : 1,
+				 sizeof(*res->violations));
+	for (unsigned i = 0; res->violations && i < res->nr_violations; i++)
+		res->violations[i] = *s2hyp_violation(rp->m, i);
+}
+
+/* Guest mode: the host program is kept whole (the guest machine takes it at
+ * creation), expectations wait for the end of the run. */
+static int guest_event(struct replay *rp, const struct s2trace_event *ev)
+{
+	switch (ev->kind) {
+	case S2T_PHASE:
+		on_phase(rp, ev);
+		return 0;
+	case S2T_HOST: {
+		struct s2hyp_host_op op = ev->host;
+		op.phase = rp->in_block ? rp->ip : ++rp->ip;
+		rp->res->events++;
+		rp->res->host_events++;
+		if (s2hyp_scenario_add_host(&rp->gsc, &op))
+			return bad(rp, ev->line, "out of memory");
+		return 0;
+	}
+	case S2T_EXPECT:
+		if (!grow((void **)&rp->gexp, &rp->gexp_cap, sizeof(*ev), rp->ngexp + 1))
+			return bad(rp, ev->line, "out of memory");
+		rp->gexp[rp->ngexp++] = *ev;
+		return 0;
+	default:
+		return bad(rp, ev->line, "a guest-code trace holds host events and expectations "
+					 "only: its vCPUs run the image");
+	}
+}
+
+static int read_all(const char *path, uint8_t **data, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	size_t cap = 1 << 16, len = 0;
+	uint8_t *buf = malloc(cap);
+	while (buf) {
+		if (len == cap) {
+			uint8_t *p = cap < (1u << 30) ? realloc(buf, cap * 2) : NULL;
+			if (!p) {
+				free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = p;
+			cap *= 2;
+		}
+		size_t got = fread(buf + len, 1, cap - len, f);
+		len += got;
+		if (!got)
+			break;
+	}
+	bool err = ferror(f) || !buf;
+	fclose(f);
+	if (err) {
+		free(buf);
+		return -1;
+	}
+	*data = buf;
+	*n = len;
+	return 0;
+}
+
+/* The image path as written, else beside the trace. */
+static int load_image(struct replay *rp, const char *trace, uint8_t **data, size_t *n)
+{
+	if (!read_all(rp->guest_image, data, n))
+		return 0;
+	const char *slash = strrchr(trace, '/');
+	if (rp->guest_image[0] == '/' || !slash)
+		return -1;
+	char path[2048];
+	snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - trace), trace, rp->guest_image);
+	return read_all(path, data, n);
+}
+
+static void run_guest(struct replay *rp, const char *trace)
+{
+	uint8_t *image = NULL;
+	size_t size = 0;
+	char err[300];
+	struct s2guest_config gc;
+	struct s2guest *g;
+
+	if (load_image(rp, trace, &image, &size)) {
+		bad(rp, rp->guest_line, "cannot read the guest image %s", rp->guest_image);
+		return;
+	}
+	if (size != rp->guest_size) {
+		bad(rp, rp->guest_line, "the guest image %s has %zu bytes, not the %llu recorded",
+		    rp->guest_image, size, (unsigned long long)rp->guest_size);
+		free(image);
+		return;
+	}
+	s2guest_config_init(&gc);
+	gc.machine = rp->cfg;
+	if (rp->opts && rp->opts->have_walker)
+		gc.machine.variant = rp->opts->walker;
+	memcpy(gc.slots, rp->slots, sizeof(gc.slots));
+	gc.nr_slots = rp->nr_slots;
+	gc.host = rp->gsc.host;
+	gc.nhost = rp->gsc.nhost;
+	gc.image = image;
+	gc.image_size = size;
+	gc.load_ipa = rp->guest_load;
+	gc.entry_ipa = rp->guest_entry;
+	rp->res->cfg = gc.machine;
+	snprintf(rp->res->guest_image, sizeof(rp->res->guest_image), "%s", rp->guest_image);
+	int ret = s2guest_create(&gc, &g, err, sizeof(err));
+	free(image);
+	if (ret) {
+		bad(rp, rp->guest_line, "%s", err);
+		return;
+	}
+	rp->rp = (struct s2hyp_replay){ .sched = rp->sched, .n = rp->nsched };
+	if (rp->nsched) {
+		rp->st = s2hyp_strategy_replay_template;
+		rp->st.arg = &rp->rp;
+	} else {
+		rp->st = s2hyp_strategy_sequential;
+	}
+	enum s2hyp_outcome o = s2guest_run(g, &rp->st);
+	rp->res->outcome = o;
+	rp->m = s2guest_machine(g);
+	if (o != S2HYP_DONE)
+		failure(rp, 0, o == S2HYP_DIVERGED || rp->rp.diverged ?
+			"the schedule diverged: it names a choice that is not possible at that point" :
+			"the guest run stopped early: %s", s2hyp_error(rp->m));
+	else if (rp->nsched && rp->rp.pos < rp->nsched)
+		failure(rp, 0, "the schedule has %zu of its %zu choices left unused at the end",
+			rp->nsched - rp->rp.pos, rp->nsched);
+	for (size_t i = 0; i < rp->ngexp; i++)
+		check_expect(rp, &rp->gexp[i]);
+	finish_result(rp);
+	rp->m = NULL;
+	s2guest_delete(g);
+}
+
 static int handle(struct replay *rp, const struct s2trace_event *ev)
 {
 	switch (ev->kind) {
@@ -412,9 +579,19 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 		       ev->schedule.n * sizeof(*rp->sched));
 		rp->nsched += ev->schedule.n;
 		return 0;
+	case S2T_GUEST:
+		rp->guest = true;
+		rp->guest_line = ev->line;
+		snprintf(rp->guest_image, sizeof(rp->guest_image), "%s", ev->guest.image);
+		rp->guest_load = ev->guest.load;
+		rp->guest_entry = ev->guest.entry;
+		rp->guest_size = ev->guest.size;
+		return 0;
 	default:
 		break;
 	}
+	if (rp->guest)
+		return guest_event(rp, ev);
 	if (ev->kind == S2T_EFFECT && !rp->m) {
 		int ret = begin_effects(rp, ev);
 		if (ret)
@@ -493,9 +670,14 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 		snprintf(res->error, sizeof(res->error), "%s", s2trace_error(rp.r));
 		res->bad_input = true;
 	}
-	if (!res->bad_input && !rp.m)
-		make_machine(&rp, 0);
-	run_chunk(&rp);
+	if (rp.guest) {
+		if (!res->bad_input && !rp.stop)
+			run_guest(&rp, path);
+	} else {
+		if (!res->bad_input && !rp.m)
+			make_machine(&rp, 0);
+		run_chunk(&rp);
+	}
 	/* A recorded schedule is used to its end when the run reproduces; what
 	 * is left means the trace and its schedule no longer fit. */
 	if (rp.m && !res->bad_input && !rp.stop && rp.nsched && rp.rp.pos < rp.nsched)
@@ -504,23 +686,13 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	if (rp.m && o && o->record && !res->bad_input)
 		write_record(&rp, path);
 	if (rp.m) {
-		const struct s2hyp_stats *st = s2hyp_stats(rp.m);
-		res->stats = *st;
-		res->cfg = *s2hyp_config(rp.m);
-		res->geom_granule_shift = res->cfg.granule_shift;
-		res->effect_trace = rp.effects;
-		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-			if (st->violations[r] && !res->expected_rule[r])
-				res->unexpected_rules++;
-		res->nr_violations = s2hyp_nr_violations(rp.m);
-		res->violations = calloc(res->nr_violations ? res->nr_violations : 1,
-					 sizeof(*res->violations));
-		for (unsigned i = 0; res->violations && i < res->nr_violations; i++)
-			res->violations[i] = *s2hyp_violation(rp.m, i);
+		finish_result(&rp);
 		s2hyp_delete(rp.m);
 	}
 	s2trace_close(rp.r);
 	s2hyp_scenario_free(&rp.rec);
+	s2hyp_scenario_free(&rp.gsc);
+	free(rp.gexp);
 	free(rp.sched);
 	free(rp.c.host);
 	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++)
@@ -569,7 +741,13 @@ void s2trace_print_result(FILE *f, const struct s2trace_result *res)
 		return;
 	}
 	fault_totals(res, k);
-	if (res->effect_trace)
+	if (res->guest_image[0])
+		fprintf(f, "%s: guest code %s on %u vCPUs, %llu host events, %llu expectations; "
+			   "walker %s, %uK granule\n",
+			res->name, res->guest_image, res->cfg.nr_vcpus,
+			(unsigned long long)res->host_events, (unsigned long long)res->expects,
+			s2pt_variant_name(res->cfg.variant), 1u << (res->cfg.granule_shift - 10));
+	else if (res->effect_trace)
 		fprintf(f, "%s: %llu effect events, %llu expectations; an effect trace, %uK granule\n",
 			res->name, (unsigned long long)res->events, (unsigned long long)res->expects,
 			1u << (res->cfg.granule_shift - 10));
@@ -636,7 +814,8 @@ void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 		return;
 	}
 	fault_totals(res, k);
-	fprintf(f, ", \"effect_trace\": %s", res->effect_trace ? "true" : "false");
+	fprintf(f, ", \"effect_trace\": %s, \"guest_image\": ", res->effect_trace ? "true" : "false");
+	s2_json_string(f, res->guest_image);
 	fprintf(f, ", \"result\": \"%s\", \"walker\": \"%s\", \"vcpus\": %u, \"granule\": %u, "
 		   "\"events\": %llu, \"host_events\": %llu, \"vcpu_events\": %llu, "
 		   "\"mmio_events\": %llu, \"faults\": {\"translation\": %llu, \"permission\": %llu, "

@@ -27,6 +27,7 @@ enum s2trace_kind {
 	S2T_EFFECT,
 	S2T_SCHEDULE,
 	S2T_EXPECT,
+	S2T_GUEST,
 };
 
 /* Which config keys a line gave (the others keep their defaults). */
@@ -89,6 +90,11 @@ struct s2trace_event {
 			unsigned n;
 		} schedule;
 		struct {
+			const char *image;	/* a path; valid until the next call */
+			uint64_t load, entry;
+			uint64_t size;		/* the image's size in bytes, checked */
+		} guest;
+		struct {
 			enum s2trace_expect_kind kind;
 			uint64_t ipa;
 			int level;		/* -128: any */
@@ -128,6 +134,12 @@ const char *s2trace_backing_name(enum s2hyp_backing b);
  * identical outcome. comment, if non-NULL, goes at the top. */
 int s2trace_write_scenario(FILE *f, const struct s2hyp_scenario *sc,
 			   const struct s2hyp_choice *sched, size_t nsched, const char *comment);
+
+/* The same in two parts: the header (comment, version, config, memslots,
+ * schedule), after which a guest line may follow; then the events. */
+int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
+			 const struct s2hyp_choice *sched, size_t nsched, const char *comment);
+int s2trace_write_events(FILE *f, const struct s2hyp_scenario *sc);
 
 /* Expect lines for a run's outcome: "expect fired rule=NAME" for each rule
  * that fired, or "expect clean". */
@@ -171,6 +183,7 @@ struct s2trace_result {
 	struct s2hyp_violation *violations;	/* the first of each rule; owned */
 	unsigned geom_granule_shift;
 	bool effect_trace;		/* effect events, not high-level ones */
+	char guest_image[1024];		/* a guest-code trace: its image, else "" */
 };
 
 /* Replay one trace. Returns 0 (all held), 1 (an expectation failed or a

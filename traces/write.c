@@ -54,11 +54,10 @@ static void write_host_op(FILE *f, const struct s2hyp_host_op *o)
 	fputc('\n', f);
 }
 
-int s2trace_write_scenario(FILE *f, const struct s2hyp_scenario *sc,
-			   const struct s2hyp_choice *sched, size_t nsched, const char *comment)
+int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
+			 const struct s2hyp_choice *sched, size_t nsched, const char *comment)
 {
 	const struct s2hyp_config *c = &sc->cfg;
-	size_t hpc = 0, vpc[S2HYP_MAX_VCPUS] = { 0 };
 
 	if (comment)
 		fprintf(f, "# %s\n", comment);
@@ -81,6 +80,14 @@ int s2trace_write_scenario(FILE *f, const struct s2hyp_scenario *sc,
 		if (i % CHOICES_PER_LINE == CHOICES_PER_LINE - 1 || i + 1 == nsched)
 			fputc('\n', f);
 	}
+	return ferror(f) ? S2_EIO : 0;
+}
+
+int s2trace_write_events(FILE *f, const struct s2hyp_scenario *sc)
+{
+	const struct s2hyp_config *c = &sc->cfg;
+	size_t hpc = 0, vpc[S2HYP_MAX_VCPUS] = { 0 };
+
 	/* Phases in increasing order; each thread keeps its own order. */
 	for (;;) {
 		unsigned p = ~0u;
@@ -99,6 +106,13 @@ int s2trace_write_scenario(FILE *f, const struct s2hyp_scenario *sc,
 				write_vcpu_op(f, v, &sc->vcpu[v][vpc[v]++]);
 	}
 	return ferror(f) ? S2_EIO : 0;
+}
+
+int s2trace_write_scenario(FILE *f, const struct s2hyp_scenario *sc,
+			   const struct s2hyp_choice *sched, size_t nsched, const char *comment)
+{
+	int ret = s2trace_write_header(f, sc, sched, nsched, comment);
+	return ret ? ret : s2trace_write_events(f, sc);
 }
 
 int s2trace_write_outcome(FILE *f, const struct s2hyp_stats *st)

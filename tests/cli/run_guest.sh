@@ -34,12 +34,28 @@ b=$("$S2EMU" run-guest $G/smp.bin --vcpus 3 --seed 9 --schedule | grep -v "^outc
 [ "$a" = "$b" ] || { echo "run_guest: seed 9 gave two different runs"; fail=1; }
 grep -q "^v[0-9]:[0-9]" <<<"$a" || { echo "run_guest: no quantum in the schedule"; fail=1; }
 
-# The recorded accesses replay through the same fault handler.
+# A recorded run replays exactly: the image again under the recorded
+# schedule (every choice used, the same faults and findings).
 "$S2EMU" run-guest $G/rw.bin --vcpus 1 --backing 4k --dirty-log --record "$tmp/rw.s2t" >/dev/null
 out=$("$S2EMU" replay "$tmp/rw.s2t" 2>&1); rc=$?
 if [ $rc -ne 0 ] || ! grep -q "2 translation, 1 permission" <<<"$out"; then
     echo "run_guest: replay of the record: rc=$rc"; echo "$out"; fail=1
 fi
+"$S2EMU" run-guest $G/boot.bin --vcpus 2 --seed 4 --walker upstream-nocmo --record "$tmp/boot.s2t" >/dev/null
+grep -q "^guest image=" "$tmp/boot.s2t" && grep -q "^expect fired rule=stale-data" "$tmp/boot.s2t" \
+    || { echo "run_guest: the boot record lacks its guest line or outcome"; fail=1; }
+"$S2EMU" replay "$tmp/boot.s2t" >/dev/null 2>&1 \
+    || { echo "run_guest: the boot record did not replay to its outcome"; fail=1; }
+# Under a walker with the CMOs, the recorded findings are gone: it fails.
+if "$S2EMU" replay --walker upstream "$tmp/boot.s2t" >/dev/null 2>&1; then
+    echo "run_guest: the boot record passed under the upstream walker"; fail=1
+fi
+# A changed image is refused with the line of the guest line.
+cp $G/boot.bin "$tmp/img.bin" && printf 'x' >>"$tmp/img.bin"
+sed "s|^guest image=[^ ]*|guest image=$tmp/img.bin|" "$tmp/boot.s2t" >"$tmp/changed.s2t"
+out=$("$S2EMU" replay "$tmp/changed.s2t" 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "changed.s2t:[0-9]*: the guest image .* bytes, not the" <<<"$out" \
+    || { echo "run_guest: a changed image: rc=$rc $out"; fail=1; }
 
 # Bad usage and bad images: one line, status 2.
 # A header whose entry point lies below its load address.
