@@ -16,10 +16,13 @@ cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 FUZZ_TIME=${FUZZ_TIME:-10}
 OUT=build/fuzz
-MODULES="common walker cache-model hyp-model traces"
+# Every module of the library: replay reaches guest/, ftrace uses Capstone.
+MODULES="common walker cache-model hyp-model traces fuzz guest"
+EMU_CFLAGS=$(pkg-config --cflags unicorn capstone 2>/dev/null || true)
+EMU_LIBS=$(pkg-config --libs unicorn capstone 2>/dev/null || echo "-lunicorn -lcapstone")
 # Warnings are the normal builds' business (-Werror there); here they would
 # only stop the fuzzer over a compiler difference.
-CFLAGS="-std=c11 -D_DEFAULT_SOURCE -I. -DS2EMU_VERSION=\"fuzz\" -g -O1 -fno-omit-frame-pointer"
+CFLAGS="-std=c11 -D_DEFAULT_SOURCE -I. -DS2EMU_VERSION=\"fuzz\" -g -O1 -fno-omit-frame-pointer $EMU_CFLAGS"
 SAN="address,undefined"
 
 command -v "$CLANG" >/dev/null || { echo "fuzz-smoke: no $CLANG (scripts/install-deps.sh)" >&2; exit 1; }
@@ -56,7 +59,7 @@ for harness in tests/fuzz/*_fuzz.c; do
     fi
     bin="$OUT/${name}_fuzz"
     echo "  LD      $bin"
-    "$CLANG" $CFLAGS -fsanitize=fuzzer,$SAN "$harness" "$OUT/libs2emu-fuzz.a" -lm -o "$bin"
+    "$CLANG" $CFLAGS -fsanitize=fuzzer,$SAN "$harness" "$OUT/libs2emu-fuzz.a" $EMU_LIBS -lpthread -lm -o "$bin"
     work="$OUT/corpus/$name"
     mkdir -p "$work"
     seeds=()
