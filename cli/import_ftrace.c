@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "common/s2_file.h"
 #include "common/s2_err.h"
 #include "traces/s2trace_ftrace.h"
 
@@ -107,35 +108,12 @@ static void summary(const struct s2trace_ftrace *imp, const char *name)
 /* The whole image file, for disassembling faulting PCs. */
 static int load_image(struct s2trace_ftrace *imp, const char *path, uint64_t va)
 {
-	FILE *f = fopen(path, "rb");
 	uint8_t *buf = NULL;
-	size_t len = 0, cap = 0;
+	size_t len = 0;
+	int err = s2_read_file(path, &buf, &len);
 
-	if (!f) {
-		bad("%s: cannot open: %s", path, strerror(errno));
-		return -1;
-	}
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 1 << 16;
-			uint8_t *p = cap <= (1u << 30) ? realloc(buf, cap) : NULL;
-			if (!p) {
-				bad("%s: too large or out of memory", path);
-				free(buf);
-				fclose(f);
-				return -1;
-			}
-			buf = p;
-		}
-		size_t n = fread(buf + len, 1, cap - len, f);
-		len += n;
-		if (n == 0)
-			break;
-	}
-	int err = ferror(f);
-	fclose(f);
 	if (err || !len) {
-		bad("%s: cannot read%s", path, err ? "" : ": empty");
+		bad("%s: cannot read%s", path, err == S2_ENOMEM ? ": too large" : err ? "" : ": empty");
 		free(buf);
 		return -1;
 	}

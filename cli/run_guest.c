@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "common/s2_file.h"
 #include "guest/s2guest.h"
 #include "traces/s2trace.h"
 
@@ -111,39 +112,14 @@ static int load_vm(const char *path, struct s2guest_config *cfg, struct s2hyp_ho
 
 static int read_file(const char *path, uint8_t **data, size_t *n)
 {
-	FILE *f = fopen(path, "rb");
-	if (!f) {
-		fprintf(stderr, "s2emu run-guest: cannot open %s\n", path);
-		return -1;
-	}
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *buf = malloc(cap);
-	while (buf) {
-		len += fread(buf + len, 1, cap - len, f);
-		if (len < cap)
-			break;
-		if (cap >= (1u << 30)) {
-			free(buf);
-			buf = NULL;
-			break;
-		}
-		uint8_t *p = realloc(buf, cap *= 2);
-		if (!p) {
-			free(buf);
-			buf = NULL;
-		}
-		buf = p;
-	}
-	bool bad = ferror(f) || !buf;
-	fclose(f);
-	if (bad || !len) {
+	int ret = s2_read_file(path, data, n);
+	if (ret || !*n) {
 		fprintf(stderr, "s2emu run-guest: cannot read %s%s\n", path,
-			!bad && !len ? ": empty" : "");
-		free(buf);
+			ret ? (ret == S2_ENOMEM ? ": too large" : "") : ": empty");
+		if (!ret)
+			free(*data);
 		return -1;
 	}
-	*data = buf;
-	*n = len;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/s2_bits.h"
+#include "common/s2_file.h"
 #include "common/s2_text.h"
 #include "guest/s2guest.h"
 #include "traces/s2trace.h"
@@ -453,51 +454,17 @@ static int guest_event(struct replay *rp, const struct s2trace_event *ev)
 	}
 }
 
-static int read_all(const char *path, uint8_t **data, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return -1;
-	size_t cap = 1 << 16, len = 0;
-	uint8_t *buf = malloc(cap);
-	while (buf) {
-		if (len == cap) {
-			uint8_t *p = cap < (1u << 30) ? realloc(buf, cap * 2) : NULL;
-			if (!p) {
-				free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = p;
-			cap *= 2;
-		}
-		size_t got = fread(buf + len, 1, cap - len, f);
-		len += got;
-		if (!got)
-			break;
-	}
-	bool err = ferror(f) || !buf;
-	fclose(f);
-	if (err) {
-		free(buf);
-		return -1;
-	}
-	*data = buf;
-	*n = len;
-	return 0;
-}
-
 /* The image path as written, else beside the trace. */
 static int load_image(struct replay *rp, const char *trace, uint8_t **data, size_t *n)
 {
-	if (!read_all(rp->guest_image, data, n))
+	if (!s2_read_file(rp->guest_image, data, n))
 		return 0;
 	const char *slash = strrchr(trace, '/');
 	if (rp->guest_image[0] == '/' || !slash)
 		return -1;
 	char path[2048];
 	snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - trace), trace, rp->guest_image);
-	return read_all(path, data, n);
+	return s2_read_file(path, data, n);
 }
 
 static void run_guest(struct replay *rp, const char *trace)
