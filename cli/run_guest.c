@@ -116,8 +116,10 @@ static int read_file(const char *path, uint8_t **data, size_t *n)
 	if (ret || !*n) {
 		fprintf(stderr, "s2emu run-guest: cannot read %s%s\n", path,
 			ret ? (ret == S2_ENOMEM ? ": too large" : "") : ": empty");
-		if (!ret)
+		if (!ret) {
 			free(*data);
+			*data = NULL;	/* the caller frees what it holds */
+		}
 		return -1;
 	}
 	return 0;

@@ -58,6 +58,10 @@ out=$("$S2EMU" replay "$tmp/changed.s2t" 2>&1); rc=$?
     || { echo "run_guest: a changed image: rc=$rc $out"; fail=1; }
 
 # Bad usage and bad images: one line, status 2.
+: >"$tmp/empty.bin"
+out=$("$S2EMU" run-guest "$tmp/empty.bin" 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "cannot read .*: empty" <<<"$out" \
+    || { echo "run_guest: an empty image: rc=$rc $out"; fail=1; }
 # A header whose entry point lies below its load address.
 printf 's2guest1\000\000\000\100\000\000\000\000\000\000\377\077\000\000\000\000\000\000\000\000\000\000\000\000' > "$tmp/bad.bin"
 for args in "" "$tmp/none.bin" "$G/boot.bin --backing 3k" "$G/boot.bin --vcpus 0" \
