@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/s2_clock.h"
 #include "cache-model/s2cache.h"
 
 #define SPAN		(64ull << 20)	/* memory the random accesses cover */
@@ -13,14 +14,6 @@
 #define ACCESSES	(8u << 20)
 #define CHUNK		(2ull << 20)	/* one KVM block clean */
 #define FETCH_SPAN	(1ull << 20)
-
-static double now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
-}
 
 /* xorshift64: cheap enough not to weigh on the figure it drives. */
 static uint64_t rnd(uint64_t *s)
@@ -43,7 +36,7 @@ static double host_floor_ns(uint64_t *seed)
 	if (!m)
 		return 0;
 	memset(m, 1, SPAN);
-	double t0 = now_ns();
+	double t0 = s2_now_ns();
 	for (unsigned i = 0; i < ACCESSES; i++) {
 		uint64_t r = rnd(seed), v = r;
 		uint8_t *p = m + ((r >> 8) & (SPAN - 1) & ~7ull);
@@ -54,7 +47,7 @@ static double host_floor_ns(uint64_t *seed)
 			memcpy(p, &v, 8);
 		}
 	}
-	double t = (now_ns() - t0) / ACCESSES;
+	double t = (s2_now_ns() - t0) / ACCESSES;
 	printf("# (host floor sink %llu)\n", (unsigned long long)(sink & 1));
 	free(m);
 	return t;
@@ -91,7 +84,7 @@ int main(void)
 	printf("cache.bytes_per_touched_page %.0f bytes\n", (double)st.bytes / (double)st.frames);
 
 	/* Random 8-byte cacheable accesses, half reads, half writes. */
-	double t0 = now_ns();
+	double t0 = s2_now_ns();
 	for (unsigned i = 0; i < ACCESSES; i++) {
 		uint64_t r = rnd(&seed);
 		uint64_t a = BASE + ((r >> 8) & (SPAN - 1) & ~7ull), v = r;
@@ -104,14 +97,14 @@ int main(void)
 		if (err)
 			die("access", err);
 	}
-	double t1 = now_ns();
+	double t1 = s2_now_ns();
 	printf("cache.access_ns %.1f ns\n", (t1 - t0) / ACCESSES);
 	printf("# host floor: %.1f ns for the same accesses to a plain 64 MiB array\n",
 	       host_floor_ns(&seed));
 
 	/* The same with a check on every read, as the checker runs it. */
 	struct s2cache_check chk;
-	t0 = now_ns();
+	t0 = s2_now_ns();
 	for (unsigned i = 0; i < ACCESSES; i++) {
 		uint64_t r = rnd(&seed);
 		uint64_t a = BASE + ((r >> 8) & (SPAN - 1) & ~7ull), v = r;
@@ -124,11 +117,11 @@ int main(void)
 		if (err)
 			die("access", err);
 	}
-	t1 = now_ns();
+	t1 = s2_now_ns();
 	printf("cache.checked_access_ns %.1f ns\n", (t1 - t0) / ACCESSES);
 
 	/* Instruction fetches over 1 MiB of code from 4 CPUs (icache hits). */
-	t0 = now_ns();
+	t0 = s2_now_ns();
 	for (unsigned i = 0; i < ACCESSES / 4; i++) {
 		uint64_t r = rnd(&seed);
 		uint32_t insn;
@@ -138,7 +131,7 @@ int main(void)
 			die("fetch", err);
 		sink += insn;
 	}
-	t1 = now_ns();
+	t1 = s2_now_ns();
 	printf("cache.fetch_ns %.1f ns\n", (t1 - t0) / (ACCESSES / 4));
 
 	/* DC CIVAC over 2 MiB of dirty lines, as KVM cleans a new block. */
@@ -148,10 +141,10 @@ int main(void)
 		for (uint64_t p = 0; p < CHUNK; p += sizeof(page))
 			if ((err = s2cache_write(c, 0, s2_pa(BASE + a + p), page, sizeof(page), true)))
 				die("dirty", err);
-		t0 = now_ns();
+		t0 = s2_now_ns();
 		if ((err = s2cache_cmo(c, 0, S2CACHE_DC_CIVAC, s2_pa(BASE + a), CHUNK)))
 			die("cmo", err);
-		cmo_ns += now_ns() - t0;
+		cmo_ns += s2_now_ns() - t0;
 		lines += CHUNK / s2cache_line_bytes(c);
 	}
 	printf("cache.cmo_ns_per_line %.1f ns\n", cmo_ns / (double)lines);

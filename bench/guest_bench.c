@@ -8,17 +8,11 @@
 
 #include <unicorn/unicorn.h>
 
+#include "common/s2_clock.h"
 #include "guest/s2guest.h"
 
 #define GUESTS "build/guests/"
 #define REPEAT 5
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct image {
 	uint8_t *bytes;
@@ -70,9 +64,9 @@ static struct result run_guest(const struct image *im, enum s2hyp_backing backin
 		fprintf(stderr, "guest_bench: %s\n", err);
 		exit(1);
 	}
-	double t0 = now_s();
+	double t0 = s2_now_s();
 	enum s2hyp_outcome o = s2guest_run(g, &s2hyp_strategy_sequential);
-	struct result r = { now_s() - t0, 0 };
+	struct result r = { s2_now_s() - t0, 0 };
 	const struct s2guest_vcpu_result *v = s2guest_vcpu(g, 0);
 	if (o != S2HYP_DONE || v->end != S2GUEST_EXITED) {
 		fprintf(stderr, "guest_bench: the guest did not exit: %s %s\n", s2hyp_outcome_name(o),
@@ -124,13 +118,13 @@ static double run_bare(const struct image *im)
 		exit(1);
 	}
 	uc_reg_write(uc, UC_ARM64_REG_X0, &zero);
-	double t0 = now_s();
+	double t0 = s2_now_s();
 	while (!b.done) {
 		if (uc_emu_start(uc, pc, 0xfffffffffffffffcull, 0, 0))
 			break;
 		uc_reg_read(uc, UC_ARM64_REG_PC, &pc);
 	}
-	double secs = now_s() - t0;
+	double secs = s2_now_s() - t0;
 	uc_close(uc);
 	return secs;
 }

@@ -5,14 +5,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/s2_clock.h"
 #include "hyp-model/s2hyp_scenario.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 struct result {
 	uint64_t steps;
@@ -25,7 +19,7 @@ struct result {
 static struct result run_seed(enum s2pt_variant v, bool check, double budget, unsigned min_runs)
 {
 	struct result r = { 0 };
-	double t0 = now_s();
+	double t0 = s2_now_s();
 	for (uint64_t seed = 1;; seed++) {
 		struct s2hyp_scenario sc;
 		struct s2hyp *m;
@@ -52,7 +46,7 @@ static struct result run_seed(enum s2pt_variant v, bool check, double budget, un
 			r.window += s->vcpu[i].faults_in_window;
 		s2hyp_delete(m);
 		s2hyp_scenario_free(&sc);
-		r.secs = now_s() - t0;
+		r.secs = s2_now_s() - t0;
 		if (seed >= min_runs && r.secs >= budget)
 			return r;
 	}

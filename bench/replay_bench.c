@@ -10,15 +10,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/s2_clock.h"
 #include "hyp-model/s2hyp.h"
 #include "traces/s2trace.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static const struct {
 	const char *backing;
@@ -75,7 +69,7 @@ static int replay_in_child(const char *path, struct measure *out)
 	int pipefd[2];
 	if (pipe(pipefd))
 		return -1;
-	double t0 = now_s();
+	double t0 = s2_now_s();
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
@@ -98,7 +92,7 @@ static int replay_in_child(const char *path, struct measure *out)
 		close(pipefd[0]);
 		return -1;
 	}
-	out->secs = now_s() - t0;
+	out->secs = s2_now_s() - t0;
 	out->rss_mib = ru.ru_maxrss / 1024.0;
 	if (read(pipefd[0], &out->events, sizeof(out->events)) != sizeof(out->events))
 		out->events = 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "common/s2_clock.h"
 #include "hyp-model/s2hyp_pool.h"
 #include "walker/s2pt.h"
 
@@ -12,13 +13,6 @@
 #define SZ_2M (2ull << 20)
 #define IPA_BASE (1ull << 32)
 #define PA_BASE (1ull << 36)
-
-static double now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e9 + ts.tv_nsec;
-}
 
 struct run {
 	struct s2hyp_pool *pool;
@@ -50,7 +44,7 @@ static void teardown(struct run *r)
 static double map_gib(struct run *r, uint64_t pa_skew)
 {
 	struct s2pt_locked l = s2pt_locked(&r->pt);
-	double t0 = now_ns();
+	double t0 = s2_now_ns();
 	for (uint64_t off = 0; off < GIB; off += SZ_2M) {
 		if (s2pt_memcache_topup(&r->pt, &r->mc, 4) ||
 		    s2pt_map(l, s2_ipa(IPA_BASE + off), SZ_2M, s2_pa(PA_BASE + pa_skew + off),
@@ -59,17 +53,17 @@ static double map_gib(struct run *r, uint64_t pa_skew)
 			exit(1);
 		}
 	}
-	return now_ns() - t0;
+	return s2_now_ns() - t0;
 }
 
 static double unmap_gib(struct run *r)
 {
-	double t0 = now_ns();
+	double t0 = s2_now_ns();
 	if (s2pt_unmap(s2pt_locked(&r->pt), s2_ipa(IPA_BASE), GIB)) {
 		fprintf(stderr, "walker_bench: unmap failed\n");
 		exit(1);
 	}
-	return now_ns() - t0;
+	return s2_now_ns() - t0;
 }
 
 static int cmp_double(const void *a, const void *b)

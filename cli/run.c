@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/s2_clock.h"
 #include "cli/cli.h"
 #include "common/s2_text.h"
 #include "hyp-model/s2hyp_scenario.h"
@@ -221,13 +222,6 @@ static int write_record(const char *path, const struct s2hyp_scenario *sc, const
 	return 0;
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 int cli_run(int argc, char **argv)
 {
 	struct s2hyp_config cfg;
@@ -307,7 +301,7 @@ int cli_run(int argc, char **argv)
 		return 2;
 	}
 	bool tty = isatty(STDERR_FILENO) && runs > 1;
-	double t0 = now_s(), last = t0;
+	double t0 = s2_now_s(), last = t0;
 	for (uint64_t k = 0; k < runs; k++) {
 		struct s2hyp_scenario sc;
 		struct s2hyp *m;
@@ -358,7 +352,7 @@ int cli_run(int argc, char **argv)
 		}
 		s2hyp_delete(m);
 		s2hyp_scenario_free(&sc);
-		double now = now_s();
+		double now = s2_now_s();
 		if (tty && now - last > 0.2) {
 			unsigned fired = 0;
 			for (unsigned r = 0; r < S2HYP_NR_RULES; r++)

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/s2_clock.h"
 #include "cli/cli.h"
 #include "common/s2_file.h"
 #include "guest/s2guest.h"
@@ -123,13 +124,6 @@ static int read_file(const char *path, uint8_t **data, size_t *n)
 		return -1;
 	}
 	return 0;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int fired_rules(struct s2hyp *m)
@@ -485,9 +479,9 @@ int cli_run_guest(int argc, char **argv)
 	s2hyp_rng_seed(&rng, o.seed);
 	st.arg = &rng;
 	s2hyp_record_schedule(s2guest_machine(g), o.show_sched || o.record);
-	double t0 = now_s();
+	double t0 = s2_now_s();
 	enum s2hyp_outcome out = s2guest_run(g, o.random ? &st : &s2hyp_strategy_sequential);
-	double secs = now_s() - t0;
+	double secs = s2_now_s() - t0;
 
 	if (o.json)
 		print_json(g, o.image, &cfg, o.random, o.seed, out, secs);

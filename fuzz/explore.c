@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/s2_clock.h"
 #include "fuzz/s2fuzz_internal.h"
 #include "hyp-model/s2hyp_footprint.h"
 
@@ -396,12 +397,12 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 {
 	struct explorer x = { .sc = sc, .o = o, .res = res };
 	struct s2hyp_strategy st = { x_choose, x_pick, &x };
-	double t0 = s2fuzz__now();
+	double t0 = s2_now_s();
 	int ret = 0;
 
 	for (;;) {
 		if ((o->runs && res->runs >= o->runs) ||
-		    (o->time_limit > 0 && s2fuzz__now() - t0 >= o->time_limit)) {
+		    (o->time_limit > 0 && s2_now_s() - t0 >= o->time_limit)) {
 			res->limited = true;
 			break;
 		}
@@ -451,7 +452,7 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 		x.m = NULL;
 		if (o->progress) {
 			struct s2fuzz_progress p = { res->runs, res->runs, res->steps,
-						     s2fuzz__now() - t0, 0 };
+						     s2_now_s() - t0, 0 };
 			o->progress(o->progress_arg, &p);
 		}
 		if (!backtrack(&x)) {

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/s2_clock.h"
 #include "common/s2_err.h"
 #include "fuzz/s2fuzz_internal.h"
 
@@ -194,14 +195,14 @@ static void absorb(struct driver *d, const struct s2fuzz_seed_result *r)
 	}
 	if (d->o->progress) {
 		struct s2fuzz_progress p = { res->runs, res->distinct, res->steps,
-					     s2fuzz__now() - d->t0, d->rules };
+					     s2_now_s() - d->t0, d->rules };
 		d->o->progress(d->o->progress_arg, &p);
 	}
 }
 
 static bool out_of_time(const struct driver *d)
 {
-	return d->o->time_limit > 0 && s2fuzz__now() - d->t0 >= d->o->time_limit;
+	return d->o->time_limit > 0 && s2_now_s() - d->t0 >= d->o->time_limit;
 }
 
 static int run_here(struct driver *d, uint64_t k)
@@ -349,7 +350,7 @@ static int cmp_seed(const void *a, const void *b)
 int s2fuzz_run(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
 	       struct s2fuzz_result *res, char *err, size_t errlen)
 {
-	struct driver d = { .sc = sc, .o = o, .res = res, .t0 = s2fuzz__now() };
+	struct driver d = { .sc = sc, .o = o, .res = res, .t0 = s2_now_s() };
 	struct s2hyp *m;
 	int ret;
 
@@ -373,7 +374,7 @@ int s2fuzz_run(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
 			qsort(res->seeds, res->nseeds, sizeof(*res->seeds), cmp_seed);
 	}
 	free(d.seen.v);
-	res->secs = s2fuzz__now() - d.t0;
+	res->secs = s2_now_s() - d.t0;
 	if (ret) {
 		if (!err[0])
 			snprintf(err, errlen, "%s", s2_err_msg(ret));

@@ -7,7 +7,6 @@
 #define S2FUZZ_MAX_DEPTH 64
 #define S2FUZZ_THREADS (S2HYP_MAX_VCPUS + 2)
 
-double s2fuzz__now(void);
 uint64_t s2fuzz__mix(uint64_t h, uint64_t v);
 
 /* A machine for the scenario, stopping at the first violation. */

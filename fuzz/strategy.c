@@ -7,13 +7,6 @@
 
 #include "fuzz/s2fuzz_internal.h"
 
-double s2fuzz__now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 uint64_t s2fuzz__mix(uint64_t h, uint64_t v)
 {
 	/* FNV-1a over the 8 bytes, then a final avalanche when read. */
