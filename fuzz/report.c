@@ -20,27 +20,6 @@ int s2fuzz_cex_write(FILE *f, const struct s2fuzz_cex *c, const char *comment)
 
 static const char *const access_names[] = { "read", "write", "exec" };
 
-static void print_host_op(FILE *f, const struct s2hyp_host_op *o)
-{
-	fprintf(f, "%s", s2trace_host_name(o->kind));
-	switch (o->kind) {
-	case S2HYP_HOST_WRITE:
-		fprintf(f, " hva=%#llx size=%#llx fill=%#x", (unsigned long long)o->addr,
-			(unsigned long long)o->size, o->fill);
-		break;
-	case S2HYP_HOST_DIRTY_LOG_ON:
-	case S2HYP_HOST_DIRTY_LOG_OFF:
-	case S2HYP_HOST_GET_DIRTY_LOG:
-		fprintf(f, " slot=%u", o->slot);
-		break;
-	case S2HYP_HOST_DESTROY:
-		break;
-	default:
-		fprintf(f, " %#llx+%#llx", (unsigned long long)o->addr, (unsigned long long)o->size);
-		break;
-	}
-}
-
 static void print_program(FILE *f, const struct s2hyp_scenario *sc)
 {
 	size_t hpc = 0, vpc[S2HYP_MAX_VCPUS] = { 0 };
@@ -59,7 +38,7 @@ static void print_program(FILE *f, const struct s2hyp_scenario *sc)
 			fprintf(f, "    host:   ");
 			for (bool first = true; hpc < sc->nhost && sc->host[hpc].phase == p; first = false) {
 				fprintf(f, "%s", first ? "" : "; ");
-				print_host_op(f, &sc->host[hpc++]);
+				s2trace_print_host_op(f, &sc->host[hpc++]);
 			}
 			fputc('\n', f);
 		}

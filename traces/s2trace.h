@@ -135,6 +135,9 @@ const char *s2trace_backing_name(enum s2hyp_backing b);
 int s2trace_write_scenario(FILE *f, const struct s2hyp_scenario *sc,
 			   const struct s2hyp_choice *sched, size_t nsched, const char *comment);
 
+/* A host operation's words as a trace line writes them after "host ". */
+void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o);
+
 /* The same in two parts: the header (comment, version, config, memslots,
  * schedule), after which a guest line may follow; then the events. */
 int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,

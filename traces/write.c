@@ -23,9 +23,9 @@ static void write_vcpu_op(FILE *f, unsigned v, const struct s2hyp_vcpu_op *o)
 	fputc('\n', f);
 }
 
-static void write_host_op(FILE *f, const struct s2hyp_host_op *o)
+void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 {
-	fprintf(f, "host %s", s2trace_host_name(o->kind));
+	fprintf(f, "%s", s2trace_host_name(o->kind));
 	switch (o->kind) {
 	case S2HYP_HOST_WRITE:
 		fprintf(f, " hva=%#llx size=%#llx fill=%#x", (unsigned long long)o->addr,
@@ -51,6 +51,12 @@ static void write_host_op(FILE *f, const struct s2hyp_host_op *o)
 	case S2HYP_HOST_DESTROY:
 		break;
 	}
+}
+
+static void write_host_op(FILE *f, const struct s2hyp_host_op *o)
+{
+	fputs("host ", f);
+	s2trace_print_host_op(f, o);
 	fputc('\n', f);
 }
 
