@@ -9,6 +9,7 @@
 #include <unicorn/unicorn.h>
 
 #include "common/s2_clock.h"
+#include "common/s2_file.h"
 #include "guest/s2guest.h"
 
 #define GUESTS "build/guests/"
@@ -25,14 +26,10 @@ static void load_image(const char *name, struct image *im)
 	char path[256];
 	const char *why = NULL;
 	snprintf(path, sizeof(path), GUESTS "%s.bin", name);
-	FILE *f = fopen(path, "rb");
-	im->bytes = malloc(1 << 20);
-	if (!f || !im->bytes) {
+	if (s2_read_file(path, &im->bytes, &im->size)) {
 		fprintf(stderr, "guest_bench: cannot read %s (run make first)\n", path);
 		exit(1);
 	}
-	im->size = fread(im->bytes, 1, 1 << 20, f);
-	fclose(f);
 	if (s2guest_image_header(im->bytes, im->size, &im->load, &im->entry, &why) != 1) {
 		fprintf(stderr, "guest_bench: %s has no image header\n", path);
 		exit(1);

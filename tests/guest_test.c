@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/s2_file.h"
 #include "guest/s2guest.h"
 #include "traces/s2trace.h"
 
@@ -30,13 +31,8 @@ static void load_image(const char *name, struct image *im)
 	char path[256];
 	const char *why = NULL;
 	snprintf(path, sizeof(path), GUESTS "%s.bin", name);
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		fail_msg("cannot open %s: run 'make' first", path);
-	im->bytes = malloc(1 << 20);
-	assert_non_null(im->bytes);
-	im->size = fread(im->bytes, 1, 1 << 20, f);
-	fclose(f);
+	if (s2_read_file(path, &im->bytes, &im->size))
+		fail_msg("cannot read %s: run 'make' first", path);
 	assert_true(im->size > 0);
 	assert_int_equal(s2guest_image_header(im->bytes, im->size, &im->load, &im->entry, &why), 1);
 }
