@@ -85,6 +85,8 @@ void s2hyp__violation(struct s2hyp *m, enum s2hyp_rule rule, int thread, uint64_
 			  m->vcpus[i].hist_n);
 	copy_ring(v->events[S2HYP_MAX_VCPUS + 1], &v->nr_events[S2HYP_MAX_VCPUS + 1],
 		  m->mach_hist, m->mach_hist_n);
+	if (m->obs.violation)
+		m->obs.violation(m->obs.arg, v);
 }
 
 unsigned s2hyp_nr_violations(const struct s2hyp *m)
@@ -162,6 +164,33 @@ static unsigned entry_index(const struct s2hyp *m, const s2_pte_t *ptep)
 static uint64_t entry_ipa(const struct s2hyp *m, const struct ghost_page *gp, unsigned idx)
 {
 	return gp->ipa + (uint64_t)idx * s2pt_granule_size(&m->geom, gp->level);
+}
+
+int s2hyp_entry_at(const struct s2hyp *m, uint64_t pa, struct s2hyp_entry *e)
+{
+	uint64_t pidx;
+	s2_pa_t at = s2_pa(pa & ~(uint64_t)7);
+
+	/* Asked first: a miss in s2hyp_pool_va counts as a pool error. */
+	if (!s2hyp_pool_contains_pa(m->pool, at))
+		return S2_ENOENT;
+	const s2_pte_t *ptep = s2hyp_pool_va(m->pool, at);
+	if (!ptep || !s2hyp_pool_index(m->pool, ptep, &pidx))
+		return S2_ENOENT;
+	unsigned idx = entry_index(m, ptep);
+	const struct ghost_page *gp = pidx < m->ghost_cap ? &m->ghost[pidx] : NULL;
+	*e = (struct s2hyp_entry){ .level = -2, .value = *ptep, .ghost = S2HYP_GHOST_INVALID_CLEAN };
+	if (gp && (gp->linked_ever || gp->root)) {
+		e->level = gp->level;
+		e->ipa = entry_ipa(m, gp, idx);
+	}
+	switch (gp && gp->ptes ? gp->ptes[idx].state : GHOST_INVALID_CLEAN) {
+	case GHOST_VALID: e->ghost = S2HYP_GHOST_VALID; break;
+	case GHOST_INVALID_UNCLEAN: e->ghost = S2HYP_GHOST_INVALID_UNCLEAN; break;
+	case GHOST_TLBI_PENDING: e->ghost = S2HYP_GHOST_TLBI_PENDING; break;
+	default: break;
+	}
+	return 0;
 }
 
 /* What break-before-make protects: the output address, the size (a table
@@ -614,7 +643,7 @@ static const char *const op_names[] = {
 	[OP_FAULT_AF] = "fault-af", [OP_HOST] = "host",
 };
 
-static int format_event(char *buf, size_t size, const struct s2hyp_event *e)
+int s2hyp_format_event(char *buf, size_t size, const struct s2hyp_event *e)
 {
 	const char *name = e->kind < EV_NR ? event_names[e->kind] : "?";
 	unsigned long long a = (unsigned long long)e->a, b = (unsigned long long)e->b;
@@ -659,7 +688,7 @@ static int format_event(char *buf, size_t size, const struct s2hyp_event *e)
 void s2hyp_print_event(FILE *f, const struct s2hyp_event *e)
 {
 	char buf[160];
-	format_event(buf, sizeof(buf), e);
+	s2hyp_format_event(buf, sizeof(buf), e);
 	fprintf(f, "step %llu: %s", (unsigned long long)e->step, buf);
 }
 
@@ -722,7 +751,7 @@ void s2hyp_print_violation_json(FILE *f, const struct s2hyp_violation *v)
 			fprintf(f, "%s\"vcpu%u\": [", first ? "" : ", ", t - 1);
 		first = false;
 		for (unsigned i = 0; i < v->nr_events[t]; i++) {
-			format_event(buf, sizeof(buf), &v->events[t][i]);
+			s2hyp_format_event(buf, sizeof(buf), &v->events[t][i]);
 			fprintf(f, "%s{\"step\": %llu, \"event\": ", i ? ", " : "",
 				(unsigned long long)v->events[t][i].step);
 			s2_json_string(f, buf);

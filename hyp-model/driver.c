@@ -146,6 +146,21 @@ int s2hyp_vcpu_translate(const struct s2hyp *m, unsigned vcpu, uint64_t ipa,
 	return 0;
 }
 
+unsigned s2hyp_vcpu_tlb(const struct s2hyp *m, unsigned vcpu, struct s2hyp_translation *out,
+			unsigned max)
+{
+	if (vcpu >= m->cfg.nr_vcpus)
+		return 0;
+	const struct vcpu *v = &m->vcpus[vcpu];
+	for (unsigned i = 0; i < v->tlb_n && i < max; i++)
+		out[i] = (struct s2hyp_translation){
+			.ipa = v->tlb[i].ipa, .size = v->tlb[i].size, .pa = v->tlb[i].oa,
+			.hva = UINT64_MAX, .prot = v->tlb[i].prot,
+			.level = (s2_level_t)v->tlb[i].level,
+		};
+	return v->tlb_n;
+}
+
 uint64_t s2hyp_vcpu_tlb_gen(const struct s2hyp *m, unsigned vcpu)
 {
 	return vcpu < m->cfg.nr_vcpus ? m->vcpus[vcpu].tlb_gen : 0;

@@ -395,6 +395,22 @@ int s2hyp_set_vcpu_program(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vc
 /* Events                                                              */
 /* ------------------------------------------------------------------ */
 
+/* The program item an event of thread serves, for observers. */
+static const char *event_src(const struct s2hyp *m, int thread)
+{
+	const struct vcpu *v = NULL;
+
+	if (thread >= 0)
+		v = &m->vcpus[thread];
+	else if (thread == HOST_THREAD && m->locked && m->op_thread >= 0)
+		v = &m->vcpus[m->op_thread];
+	else if (thread == HOST_THREAD && m->locked)
+		return m->host_pc < m->host_n ? m->host_prog[m->host_pc].src : NULL;
+	if (!v || v->drv || v->pc >= v->nprog)
+		return NULL;
+	return v->prog[v->pc].src;
+}
+
 void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
 		  uint64_t a, uint64_t b, unsigned level, unsigned flags)
 {
@@ -415,7 +431,14 @@ void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
 		.step = m->step, .thread = (int8_t)thread, .kind = (uint8_t)kind,
 		.level = (uint8_t)level, .flags = (uint8_t)flags, .a = a, .b = b,
 	};
+	if (m->obs.event)
+		m->obs.event(m->obs.arg, &ring[*n % S2HYP_HISTORY], event_src(m, thread));
 	(*n)++;
+}
+
+void s2hyp_set_observer(struct s2hyp *m, const struct s2hyp_observer *obs)
+{
+	m->obs = obs ? *obs : (struct s2hyp_observer){ 0 };
 }
 
 /* ------------------------------------------------------------------ */
@@ -1120,6 +1143,8 @@ static void exec_choice(struct s2hyp *m, const struct s2hyp_choice *c)
 		return;
 	case S2HYP_CH_HOST: {
 		const struct s2hyp_host_op *op = &m->host_prog[m->host_pc];
+		if (m->obs.host_op)
+			m->obs.host_op(m->obs.arg, op);
 		s2hyp__run_host_op(m, op);
 		m->host_pc++;
 		m->minp_valid = false;

@@ -187,10 +187,28 @@ extern const struct s2hyp_strategy s2hyp_strategy_replay_template;
 
 #define S2HYP_HISTORY 12	/* events kept per thread for reports */
 
+enum s2hyp_event_kind {
+	S2HYP_EV_PTE_STORE,	/* a = pa of entry, b = new value, flags = release */
+	S2HYP_EV_TLBI,		/* a = op (enum s2pt_tlbi), b = ipa */
+	S2HYP_EV_DSB,		/* a = barrier */
+	S2HYP_EV_CMO,		/* a = op (enum s2cache_op), b = pa, level = log2 size */
+	S2HYP_EV_FREE,		/* a = pa of the table page */
+	S2HYP_EV_WALK_READ,	/* a = pa of the descriptor, b = its value */
+	S2HYP_EV_TLB_FILL,	/* a = ipa, b = oa */
+	S2HYP_EV_TLB_EVICT,	/* a = ipa */
+	S2HYP_EV_ACCESS,	/* a = ipa, b = pa, flags = access | 4 when cacheable */
+	S2HYP_EV_FAULT,		/* a = ipa, b = ESR, flags = fault kind, level */
+	S2HYP_EV_OP_BEGIN,	/* a = ipa/addr, b = size, flags = op kind, level = from a vCPU */
+	S2HYP_EV_OP_END,	/* a = return value */
+	S2HYP_EV_DC_EVICT,	/* a = line pa */
+	S2HYP_EV_PREFETCH,	/* a = ipa */
+	S2HYP_NR_EVENT_KINDS
+};
+
 struct s2hyp_event {
 	uint64_t step;
 	int8_t thread;		/* -1 the hypervisor, -2 the memory system, else a vCPU */
-	uint8_t kind;		/* enum s2hyp_event_kind (internal) */
+	uint8_t kind;		/* enum s2hyp_event_kind */
 	uint8_t level;
 	uint8_t flags;
 	uint64_t a, b;
@@ -388,7 +406,52 @@ void s2hyp_effect_tlbi(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa, int lev
 /* op: an enum s2cache_op */
 int s2hyp_effect_cmo(struct s2hyp *m, unsigned op, uint64_t pa, uint64_t size, const char **why);
 
+/* ------------------------------------------------------------------ */
+/* Observing a run                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Callbacks for tools that draw or analyse a run (s2emu report). Any may
+ * be NULL. event: every event as it is recorded, after its effect on the
+ * machine and the checker; src is the `src` of the program item it serves
+ * (the vCPU's access; for the hypervisor the host operation or the faulting
+ * vCPU's access), NULL for background events. host_op: the host starts an
+ * operation. violation: the first violation of each rule, as it fires.
+ * Callbacks may query the machine but must not change it.
+ */
+struct s2hyp_observer {
+	void (*event)(void *arg, const struct s2hyp_event *e, const char *src);
+	void (*host_op)(void *arg, const struct s2hyp_host_op *op);
+	void (*violation)(void *arg, const struct s2hyp_violation *v);
+	void *arg;
+};
+/* Copied; NULL stops observing. */
+void s2hyp_set_observer(struct s2hyp *m, const struct s2hyp_observer *obs);
+
+/* The checker's ghost state of a descriptor (casemate's three states, with
+ * the TLBI issued but not yet completed by a DSB apart). */
+enum s2hyp_ghost_state {
+	S2HYP_GHOST_VALID,
+	S2HYP_GHOST_INVALID_UNCLEAN,	/* written invalid; no TLBI yet */
+	S2HYP_GHOST_TLBI_PENDING,	/* TLBI issued; no DSB yet */
+	S2HYP_GHOST_INVALID_CLEAN,
+};
+struct s2hyp_entry {
+	uint64_t ipa;			/* the first IPA it translates */
+	s2_level_t level;		/* of the table holding it; -2 when unknown */
+	uint64_t value;			/* the descriptor now */
+	enum s2hyp_ghost_state ghost;
+};
+/* The descriptor at host physical address pa. S2_ENOENT when pa is not in
+ * a table page. */
+int s2hyp_entry_at(const struct s2hyp *m, uint64_t pa, struct s2hyp_entry *e);
+/* vCPU vcpu's TLB: up to max leaf entries into out (hva left UINT64_MAX);
+ * returns how many it holds. */
+unsigned s2hyp_vcpu_tlb(const struct s2hyp *m, unsigned vcpu, struct s2hyp_translation *out,
+			unsigned max);
+
 /* Reports: text for people, JSON for programs. */
+int s2hyp_format_event(char *buf, size_t size, const struct s2hyp_event *e);
 void s2hyp_print_event(FILE *f, const struct s2hyp_event *e);
 void s2hyp_print_violation(FILE *f, const struct s2hyp_violation *v);
 void s2hyp_print_violation_json(FILE *f, const struct s2hyp_violation *v);

@@ -10,23 +10,22 @@
 #define HOST_THREAD (-1)
 #define MACHINE_THREAD (-2)	/* the memory system: evictions */
 
-enum s2hyp_event_kind {
-	EV_PTE_STORE,		/* a = pa of entry, b = new value */
-	EV_TLBI,		/* a = op, b = ipa */
-	EV_DSB,			/* a = barrier */
-	EV_CMO,			/* a = op (s2cache), b = pa, level = log2 size */
-	EV_FREE,		/* a = pa of the table page */
-	EV_WALK_READ,		/* a = pa of the descriptor, b = its value */
-	EV_TLB_FILL,		/* a = ipa, b = oa */
-	EV_TLB_EVICT,		/* a = ipa */
-	EV_ACCESS,		/* a = ipa, b = pa, flags = access */
-	EV_FAULT,		/* a = ipa, flags = fault kind, level */
-	EV_OP_BEGIN,		/* a = ipa/addr, b = size, flags = op kind */
-	EV_OP_END,		/* a = return value */
-	EV_DC_EVICT,		/* a = line pa */
-	EV_PREFETCH,		/* a = ipa */
-	EV_NR
-};
+/* Short names, inside hyp-model, for the public event kinds. */
+#define EV_PTE_STORE S2HYP_EV_PTE_STORE
+#define EV_TLBI S2HYP_EV_TLBI
+#define EV_DSB S2HYP_EV_DSB
+#define EV_CMO S2HYP_EV_CMO
+#define EV_FREE S2HYP_EV_FREE
+#define EV_WALK_READ S2HYP_EV_WALK_READ
+#define EV_TLB_FILL S2HYP_EV_TLB_FILL
+#define EV_TLB_EVICT S2HYP_EV_TLB_EVICT
+#define EV_ACCESS S2HYP_EV_ACCESS
+#define EV_FAULT S2HYP_EV_FAULT
+#define EV_OP_BEGIN S2HYP_EV_OP_BEGIN
+#define EV_OP_END S2HYP_EV_OP_END
+#define EV_DC_EVICT S2HYP_EV_DC_EVICT
+#define EV_PREFETCH S2HYP_EV_PREFETCH
+#define EV_NR S2HYP_NR_EVENT_KINDS
 
 enum fault_kind {
 	FAULT_NONE,
@@ -229,6 +228,8 @@ struct s2hyp {
 	bool effect_mode;
 	struct s2hyp__map emap;		/* trace page number -> pool page */
 	uint64_t eff_root;		/* the trace's VTTBR base, 0 if none yet */
+
+	struct s2hyp_observer obs;	/* s2hyp_set_observer; zero when none */
 
 	bool recording;
 	struct s2hyp_choice *sched;

@@ -267,6 +267,107 @@ static void test_fault_esr(void **state)
 			}
 }
 
+/* What an observer saw of one run. */
+struct seen {
+	struct s2hyp *m;
+	uint64_t by_kind[S2HYP_NR_EVENT_KINDS];
+	uint64_t ghost_mismatch;	/* a store whose ghost state disagrees with its value */
+	uint64_t with_src, host_ops;
+	unsigned violations;
+	enum s2hyp_rule first_rule;
+	uint64_t last_step;
+	bool out_of_order;
+	unsigned tlb_at_violation, tlb_checked;
+};
+
+static void seen_event(void *arg, const struct s2hyp_event *e, const char *src)
+{
+	struct seen *s = arg;
+	struct s2hyp_entry ent;
+
+	s->by_kind[e->kind]++;
+	if (e->step < s->last_step)
+		s->out_of_order = true;
+	s->last_step = e->step;
+	if (src)
+		s->with_src++;
+	if (e->kind == S2HYP_EV_PTE_STORE) {
+		assert_int_equal(s2hyp_entry_at(s->m, e->a, &ent), 0);
+		assert_true(ent.value == e->b);
+		bool valid = e->b & 1;
+		if (valid != (ent.ghost == S2HYP_GHOST_VALID))
+			s->ghost_mismatch++;
+	}
+}
+
+static void seen_host(void *arg, const struct s2hyp_host_op *op)
+{
+	struct seen *s = arg;
+	(void)op;
+	s->host_ops++;
+}
+
+static void seen_violation(void *arg, const struct s2hyp_violation *v)
+{
+	struct seen *s = arg;
+	struct s2hyp_translation t[64], one;
+
+	if (!s->violations++)
+		s->first_rule = v->rule;
+	unsigned n = s2hyp_vcpu_tlb(s->m, 0, t, 64);
+	s->tlb_at_violation = n;
+	for (unsigned i = 0; i < n && i < 64; i++) {
+		assert_int_equal(s2hyp_vcpu_translate(s->m, 0, t[i].ipa, &one), 0);
+		assert_true(one.pa == t[i].pa && one.size == t[i].size);
+		s->tlb_checked++;
+	}
+}
+
+/* An observer sees every event the statistics count, in step order, each
+ * program item's events with its src, the host's operations, the first
+ * violation of each rule as it fires with the TLB of that moment, and
+ * ghost states that follow the stored values. */
+static void test_observer_sees_the_run(void **state)
+{
+	(void)state;
+	struct s2hyp_scenario sc;
+	struct s2hyp *m;
+	const char *why = NULL;
+	struct seen s = { 0 };
+	static const char src[] = "test:1";
+
+	assert_int_equal(s2hyp_scenario_build(&sc, "seed", 2, S2PT_V_INSTALL_FIRST_NOCMO), 0);
+	for (size_t i = 0; i < sc.nvcpu[0]; i++)
+		sc.vcpu[0][i].src = src;
+	for (size_t i = 0; i < sc.nhost; i++)
+		sc.host[i].src = src;
+	assert_int_equal(s2hyp_scenario_instantiate(&sc, &m, &why), 0);
+	s.m = m;
+	s2hyp_set_observer(m, &(struct s2hyp_observer){ .event = seen_event, .host_op = seen_host,
+							 .violation = seen_violation, .arg = &s });
+	assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
+	const struct s2hyp_stats *st = s2hyp_stats(m);
+	assert_true(st->pte_stores > 0);
+	assert_true(s.by_kind[S2HYP_EV_PTE_STORE] == st->pte_stores);
+	assert_true(s.by_kind[S2HYP_EV_TLBI] == st->tlbis);
+	assert_true(s.by_kind[S2HYP_EV_DSB] == st->dsbs);
+	assert_true(s.by_kind[S2HYP_EV_CMO] == st->cmos);
+	assert_true(s.by_kind[S2HYP_EV_OP_BEGIN] == st->hyp_ops);
+	assert_true(s.host_ops == sc.nhost);
+	assert_true(s.with_src > 0);
+	assert_false(s.out_of_order);
+	assert_int_equal(s.ghost_mismatch, 0);
+	assert_int_equal(s.violations, s2hyp_nr_violations(m));
+	assert_int_equal(s.first_rule, S2HYP_RULE_DCACHE_CLEAN);
+	assert_int_equal(s.tlb_checked, s.tlb_at_violation < 64 ? s.tlb_at_violation : 64);
+	/* Not a table page: no entry there. */
+	struct s2hyp_entry ent;
+	assert_int_equal(s2hyp_entry_at(m, 0x10, &ent), S2_ENOENT);
+	s2hyp_set_observer(m, NULL);
+	s2hyp_delete(m);
+	s2hyp_scenario_free(&sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +379,7 @@ int main(void)
 		cmocka_unit_test(test_choice_text_round_trip),
 		cmocka_unit_test(test_other_scenarios_clean),
 		cmocka_unit_test(test_fault_esr),
+		cmocka_unit_test(test_observer_sees_the_run),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
