@@ -32,6 +32,9 @@ int cli_parse_size(const char *cmd, const char *opt, const char *s, uint64_t min
  * 1 consumed, 0 not a machine option, -1 bad value (error printed). */
 int cli_machine_option(int argc, char **argv, int *i, struct s2hyp_config *cfg, const char *cmd);
 extern const char *const cli_machine_options_help;
+/* What the generic scenario generator may choose (enum s2fuzz_gen_pick):
+ * everything except what the machine options in argv fix. */
+unsigned cli_gen_pick(int argc, char **argv);
 
 /* Print a JSON string literal (quotes and escapes included). */
 void cli_json_string(const char *s);

@@ -12,11 +12,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: s2emu fuzz SCENARIO [options]\n\n"
+	fprintf(f, "usage: s2emu fuzz [SCENARIO] [options]\n\n"
 		   "Runs a scenario under many interleavings with every rule checked. When a\n"
 		   "rule fires, the run is shrunk (fewer choices, program items and vCPUs, the\n"
 		   "same rule firing first), written as a trace that 's2emu replay' reproduces,\n"
-		   "and explained. SCENARIO is a trace file of high-level events or one of:\n");
+		   "and explained. SCENARIO is a trace file of high-level events or one of\n"
+		   "these (default: random, the generic generator; the machine options given\n"
+		   "fix what it would otherwise choose):\n");
 	for (unsigned i = 0; s2fuzz_scenario_names[i]; i++)
 		fprintf(f, "  %-16s %s\n", s2fuzz_scenario_names[i], s2fuzz_scenario_descs[i]);
 	fprintf(f, "\noptions:\n"
@@ -80,10 +82,17 @@ static void print_summary(const struct s2fuzz_result *r, const struct s2fuzz_opt
 {
 	double n = r->runs ? (double)r->runs : 1.0;
 
-	printf("fuzz %s: walker %s, %u vCPU%s, %uK granule%s%s%s\n", name,
-	       s2pt_variant_name(cfg->variant), cfg->nr_vcpus, cfg->nr_vcpus == 1 ? "" : "s",
-	       1u << (cfg->granule_shift - 10), cfg->fwb ? ", FWB" : "", cfg->idc ? ", IDC" : "",
-	       cfg->dic ? ", DIC" : "");
+	if (o->generate)
+		printf("fuzz %s: walker %s, a generated scenario a seed (%s%s%s chosen by the seed)\n",
+		       name, s2pt_variant_name(cfg->variant),
+		       o->gen_pick & S2FUZZ_GEN_GRANULE ? "granule, " : "",
+		       o->gen_pick & S2FUZZ_GEN_VCPUS ? "vCPUs, " : "",
+		       o->gen_pick & S2FUZZ_GEN_MACHINE ? "FWB, memslots, programs" : "memslots, programs");
+	else
+		printf("fuzz %s: walker %s, %u vCPU%s, %uK granule%s%s%s\n", name,
+		       s2pt_variant_name(cfg->variant), cfg->nr_vcpus, cfg->nr_vcpus == 1 ? "" : "s",
+		       1u << (cfg->granule_shift - 10), cfg->fwb ? ", FWB" : "", cfg->idc ? ", IDC" : "",
+		       cfg->dic ? ", DIC" : "");
 	printf("strategy:  %s", s2fuzz_strategy_name(o->strategy));
 	if (o->strategy == S2FUZZ_PCT)
 		printf(", depth %u, %u background events a run", o->depth, o->background);
@@ -313,10 +322,8 @@ int cli_fuzz(int argc, char **argv)
 				return 2;
 		}
 	}
-	if (!name) {
-		usage(stderr);
-		return 2;
-	}
+	if (!name)
+		name = "random";
 
 	s2fuzz_opts_init(&o, strategy);
 	o.seed = seed;
@@ -337,7 +344,13 @@ int cli_fuzz(int argc, char **argv)
 	struct s2hyp_scenario sc;
 	char err[700] = "";
 	char sname[200];
-	if (is_builtin(name)) {
+	if (!strcmp(name, "random")) {
+		/* A new scenario every seed; sc is only the base configuration. */
+		s2hyp_scenario_init(&sc);
+		sc.cfg = cfg;
+		o.generate = true;
+		o.gen_pick = cli_gen_pick(argc, argv);
+	} else if (is_builtin(name)) {
 		s2fuzz_scenario_build(&sc, name, cfg.nr_vcpus, cfg.variant);
 		if (strcmp(name, "coalesce-race")) {
 			sc.cfg = cfg;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "fuzz/s2fuzz.h"
 
 /* Digits in decimal, or hex after 0x, then an optional K, M or G (either
  * case, powers of 1024) when sizes are allowed. */
@@ -156,3 +157,18 @@ const char *const cli_machine_options_help =
 	"  --no-prefetch       speculative walks are not explored\n"
 	"  --max-steps N       stop a run after N steps\n"
 	"  --unchecked         turn the checker off (for speed measurements)\n";
+
+unsigned cli_gen_pick(int argc, char **argv)
+{
+	unsigned pick = S2FUZZ_GEN_ALL;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--granule"))
+			pick &= ~(unsigned)S2FUZZ_GEN_GRANULE;
+		else if (!strcmp(argv[i], "--vcpus"))
+			pick &= ~(unsigned)S2FUZZ_GEN_VCPUS;
+		else if (!strcmp(argv[i], "--fwb") || !strcmp(argv[i], "--eager-split"))
+			pick &= ~(unsigned)S2FUZZ_GEN_MACHINE;
+	}
+	return pick;
+}

@@ -9,6 +9,7 @@
 #include "common/s2_clock.h"
 #include "cli/cli.h"
 #include "common/s2_text.h"
+#include "fuzz/s2fuzz.h"
 #include "hyp-model/s2hyp_scenario.h"
 #include "traces/s2trace.h"
 
@@ -32,6 +33,9 @@ static void usage(FILE *f)
 		   "of the first violation of each.\n\nscenarios:\n");
 	for (unsigned i = 0; s2hyp_scenario_names[i]; i++)
 		fprintf(f, "  %-16s %s\n", s2hyp_scenario_names[i], s2hyp_scenario_descs[i]);
+	fprintf(f, "  %-16s %s\n", "random",
+		"the generic generator: seed S+k makes run k's scenario (granule, vCPUs, FWB\n"
+		"                   and eager splitting too, unless given as options)");
 	fprintf(f, "\noptions:\n"
 		   "  --strategy sequential|random  how steps interleave; default random\n"
 		   "  --seed S            first seed of the random strategy; default 1\n"
@@ -80,8 +84,14 @@ static void add_run(struct totals *t, struct s2hyp *m, enum s2hyp_outcome o, uin
 		t->fired[r] += st->violations[r] > 0;
 }
 
+/* A mapping size by its level index (level + 1); g NULL: the runs had
+ * different granules, name the level instead. */
 static const char *size_name(const struct s2pt_geom *g, unsigned idx, char *buf, size_t n)
 {
+	if (!g) {
+		snprintf(buf, n, "L%d", (int)idx - 1);
+		return buf;
+	}
 	return s2_size_name(s2pt_granule_size(g, (s2_level_t)(idx - 1)), buf, n);
 }
 
@@ -91,9 +101,15 @@ static void print_text(const struct totals *t, const char *name, const struct s2
 	double n = t->runs ? t->runs : 1;
 	char buf[16];
 
-	printf("scenario %s: walker %s, %u vCPUs, %uK granule, %u-bit IPA%s%s%s\n", name,
-	       s2pt_variant_name(cfg->variant), cfg->nr_vcpus, 1u << (cfg->granule_shift - 10),
-	       cfg->ipa_bits, cfg->fwb ? ", FWB" : "", cfg->idc ? ", IDC" : "", cfg->dic ? ", DIC" : "");
+	if (!g)
+		printf("scenario %s: walker %s, a generated scenario a seed (granule, vCPUs, FWB, "
+		       "memslots and programs chosen by the seed)\n", name,
+		       s2pt_variant_name(cfg->variant));
+	else
+		printf("scenario %s: walker %s, %u vCPUs, %uK granule, %u-bit IPA%s%s%s\n", name,
+		       s2pt_variant_name(cfg->variant), cfg->nr_vcpus,
+		       1u << (cfg->granule_shift - 10), cfg->ipa_bits, cfg->fwb ? ", FWB" : "",
+		       cfg->idc ? ", IDC" : "", cfg->dic ? ", DIC" : "");
 	if (random)
 		printf("strategy random, seeds %llu..%llu\n", (unsigned long long)seed,
 		       (unsigned long long)(seed + t->runs - 1));
@@ -291,6 +307,10 @@ int cli_run(int argc, char **argv)
 	}
 	if (!random)
 		runs = 1;
+	unsigned gen_pick = cli_gen_pick(argc, argv);
+	/* What the summary shows: the first run's configuration (the generic
+	 * generator may choose the granule, vCPUs, FWB per seed). */
+	struct s2hyp_config shown = cfg;
 
 	struct totals *t = calloc(1, sizeof(*t));
 	struct s2pt_geom g;
@@ -305,16 +325,28 @@ int cli_run(int argc, char **argv)
 	for (uint64_t k = 0; k < runs; k++) {
 		struct s2hyp_scenario sc;
 		struct s2hyp *m;
-		if (s2hyp_scenario_build(&sc, name, cfg.nr_vcpus, cfg.variant)) {
+		if (!strcmp(name, "random")) {
+			/* The generic generator: seed S+k makes the scenario, and
+			 * the same seed drives the random strategy. */
+			if (s2fuzz_scenario_generate(&sc, &cfg, gen_pick, seed + k)) {
+				fprintf(stderr, "s2emu run: out of memory\n");
+				s2hyp_scenario_free(&sc);
+				free(t);
+				return 2;
+			}
+		} else if (s2hyp_scenario_build(&sc, name, cfg.nr_vcpus, cfg.variant)) {
 			fprintf(stderr, "s2emu run: unknown scenario '%s' (valid:", name);
 			for (unsigned i = 0; s2hyp_scenario_names[i]; i++)
 				fprintf(stderr, " %s", s2hyp_scenario_names[i]);
-			fprintf(stderr, ")\n");
+			fprintf(stderr, " random)\n");
 			s2hyp_scenario_free(&sc);
 			free(t);
 			return 2;
+		} else {
+			sc.cfg = cfg;
 		}
-		sc.cfg = cfg;
+		if (k == 0)
+			shown = sc.cfg;
 		if (s2hyp_scenario_instantiate(&sc, &m, &why)) {
 			fprintf(stderr, "s2emu run: %s: %s\n", name, why);
 			s2hyp_scenario_free(&sc);
@@ -365,10 +397,18 @@ int cli_run(int argc, char **argv)
 	}
 	if (tty)
 		fprintf(stderr, "\r%60s\r", "");
+	if (s2pt_geom_init(&g, shown.granule_shift, shown.ipa_bits, &why)) {
+		fprintf(stderr, "s2emu run: %s\n", why);
+		free(t);
+		return 2;
+	}
+	/* Generated runs may differ in granule: mappings by level then. */
+	const struct s2pt_geom *gp = !strcmp(name, "random") && runs > 1 &&
+				     (gen_pick & S2FUZZ_GEN_GRANULE) ? NULL : &g;
 	if (json)
-		print_json(t, name, &cfg, &g, random, seed);
+		print_json(t, name, &shown, gp, random, seed);
 	else
-		print_text(t, name, &cfg, &g, random, seed);
+		print_text(t, name, &shown, gp, random, seed);
 	int status = 0;
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
 		if (t->fired[r])

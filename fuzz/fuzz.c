@@ -63,11 +63,25 @@ int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 	struct s2hyp_strategy st = s2fuzz__hashing_template;
 	int ret;
 
+	struct s2hyp_scenario gen;
+
 	memset(r, 0, sizeof(*r));
 	r->seed = seed;
 	r->rule = -1;
-	if ((ret = s2fuzz__instantiate(sc, &m, NULL, 0)))
+	if (o->generate) {
+		if ((ret = s2fuzz_scenario_generate(&gen, &sc->cfg, o->gen_pick, seed))) {
+			s2hyp_scenario_free(&gen);
+			return ret;
+		}
+		sc = &gen;
+		steps_hint = 0;
+	}
+	ret = s2fuzz__instantiate(sc, &m, NULL, 0);
+	if (ret) {
+		if (o->generate)
+			s2hyp_scenario_free(&gen);
 		return ret;
+	}
 	if (o->strategy == S2FUZZ_PCT) {
 		uint64_t k = steps_hint ? steps_hint : s2fuzz__sequential_steps(sc);
 		s2fuzz__pct_init(&pct, sc->cfg.nr_vcpus, o->depth, k + o->background, o->background,
@@ -96,12 +110,16 @@ int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 		*sched = malloc((n ? n : 1) * sizeof(**sched));
 		if (!*sched) {
 			s2hyp_delete(m);
+			if (o->generate)
+				s2hyp_scenario_free(&gen);
 			return S2_ENOMEM;
 		}
 		memcpy(*sched, s, n * sizeof(**sched));
 		*nsched = n;
 	}
 	s2hyp_delete(m);
+	if (o->generate)
+		s2hyp_scenario_free(&gen);
 	return 0;
 }
 
@@ -354,11 +372,33 @@ int s2fuzz_run(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
 	struct s2hyp *m;
 	int ret;
 
+	struct s2hyp_scenario gen;
+	bool have_gen = false;
+
 	memset(res, 0, sizeof(*res));
 	res->strategy = o->strategy;
+	if (o->generate) {
+		/* Exhaustive search covers the first seed's scenario; random and
+		 * pct make one a seed, and the one that fired is shrunk. */
+		if ((ret = s2fuzz_scenario_generate(&gen, &sc->cfg, o->gen_pick, o->seed))) {
+			s2hyp_scenario_free(&gen);
+			return ret;
+		}
+		have_gen = true;
+		if (o->strategy == S2FUZZ_EXHAUSTIVE) {
+			struct s2fuzz_opts eo = *o;
+			eo.generate = false;
+			ret = s2fuzz_run(&gen, &eo, res, err, errlen);
+			s2hyp_scenario_free(&gen);
+			return ret;
+		}
+	}
 	/* A scenario the machine refuses is bad input, not a failed run. */
-	if ((ret = s2fuzz__instantiate(sc, &m, err, errlen)))
+	if ((ret = s2fuzz__instantiate(have_gen ? &gen : sc, &m, err, errlen))) {
+		if (have_gen)
+			s2hyp_scenario_free(&gen);
 		return ret;
+	}
 	s2hyp_delete(m);
 
 	if (o->strategy == S2FUZZ_EXHAUSTIVE) {
@@ -375,13 +415,27 @@ int s2fuzz_run(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
 	}
 	free(d.seen.v);
 	res->secs = s2_now_s() - d.t0;
+	if (have_gen)
+		s2hyp_scenario_free(&gen);
 	if (ret) {
 		if (!err[0])
 			snprintf(err, errlen, "%s", s2_err_msg(ret));
 		return ret;
 	}
 	if (res->found && o->shrink) {
-		ret = s2fuzz_shrink(sc, res->sched, res->nsched, res->rule, o->shrink_runs, &res->cex);
+		const struct s2hyp_scenario *fired = sc;
+		/* Generated: the scenario of the seed that fired. */
+		if (o->generate) {
+			if ((ret = s2fuzz_scenario_generate(&gen, &sc->cfg, o->gen_pick, res->seed))) {
+				s2hyp_scenario_free(&gen);
+				return ret;
+			}
+			fired = &gen;
+		}
+		ret = s2fuzz_shrink(fired, res->sched, res->nsched, res->rule, o->shrink_runs,
+				    &res->cex);
+		if (o->generate)
+			s2hyp_scenario_free(&gen);
 		if (ret) {
 			snprintf(err, errlen, "the counterexample does not reproduce: %s",
 				 s2_err_msg(ret));

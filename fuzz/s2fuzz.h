@@ -59,6 +59,23 @@ int s2fuzz_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned 
  * reads pages inside it. Also available by name ("coalesce-race"). */
 void s2fuzz_scenario_coalesce_race(struct s2hyp_scenario *sc, enum s2pt_variant variant);
 
+/*
+ * The generic generator (fuzz/generate.c, docs/fuzzing.md): a whole
+ * scenario from a seed, with base's configuration except what pick says
+ * to choose at random. Built-in name "random". Every scenario it makes is
+ * one the correct variants pass: pages keep one class (data, code, image),
+ * and the host writes only pages no vCPU touches in that phase, then
+ * unmaps them.
+ */
+enum s2fuzz_gen_pick {
+	S2FUZZ_GEN_GRANULE = 1 << 0,	/* 4K, 16K or 64K */
+	S2FUZZ_GEN_VCPUS = 1 << 1,	/* 2 to 4 */
+	S2FUZZ_GEN_MACHINE = 1 << 2,	/* FWB, eager splitting */
+	S2FUZZ_GEN_ALL = 7,
+};
+int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_config *base,
+			     unsigned pick, uint64_t seed);
+
 /* A deep copy (dst initialised here). */
 int s2fuzz_scenario_copy(struct s2hyp_scenario *dst, const struct s2hyp_scenario *src);
 /* Program items of every thread. */
@@ -98,6 +115,11 @@ struct s2fuzz_opts {
 	 * (not those the reduction stopped early), before it is deleted */
 	void (*visit)(void *arg, const struct s2hyp *m);
 	void *visit_arg;
+	/* random, pct: a new scenario for every seed from the generic
+	 * generator, with the scenario given as the base configuration
+	 * (exhaustive: the scenario of the first seed) */
+	bool generate;
+	unsigned gen_pick;	/* enum s2fuzz_gen_pick */
 };
 
 /* Defaults for a strategy: seed 1, 200 runs (exhaustive: 1000000

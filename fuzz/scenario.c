@@ -9,10 +9,13 @@
 #define SZ_2M 0x200000ull
 
 const char *const s2fuzz_scenario_names[] = {
-	"seed", "map-unmap-race", "dirty-log-cycle", "notifier-race", "coalesce-race", NULL,
+	"random", "seed", "map-unmap-race", "dirty-log-cycle", "notifier-race", "coalesce-race",
+	NULL,
 };
 
 const char *const s2fuzz_scenario_descs[] = {
+	"the generic generator: a new scenario every seed (slots of every backing, every "
+	"granule, vCPUs sharing pages, host operations between them); the default",
 	"the seed coalescing scenario (see 's2emu run --help')",
 	"a vCPU maps a 2M block and uses it while the host unmaps part of it",
 	"dirty logging on, writes, the dirty log read and reprotected, writes again, logging off",
@@ -56,6 +59,13 @@ void s2fuzz_scenario_coalesce_race(struct s2hyp_scenario *sc, enum s2pt_variant 
 int s2fuzz_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,
 			  enum s2pt_variant variant)
 {
+	if (!strcmp(name, "random")) {
+		struct s2hyp_config cfg;
+		s2hyp_config_init(&cfg);
+		cfg.nr_vcpus = nr_vcpus;
+		cfg.variant = variant;
+		return s2fuzz_scenario_generate(sc, &cfg, S2FUZZ_GEN_ALL & ~S2FUZZ_GEN_VCPUS, 1);
+	}
 	if (!strcmp(name, "coalesce-race")) {
 		s2fuzz_scenario_coalesce_race(sc, variant);
 		return 0;

@@ -77,5 +77,16 @@ bad "neither a built-in scenario nor a file" no-such-scenario
 bad "one scenario at a time" seed map-unmap-race
 printf 's2emu-trace 1\nvcpu 0 read\n' > "$tmp/bad.s2t"
 bad "bad.s2t:2: " "$tmp/bad.s2t"
-"$S2EMU" fuzz >/dev/null 2>&1; [ $? -eq 2 ] || { echo "fuzz: no scenario"; fail=1; }
+# No scenario: the generic generator, a new scenario every seed.
+out=$("$S2EMU" fuzz --runs 30 2>&1); rc=$?
+if [ $rc -ne 0 ] || ! grep -q "none fired" <<<"$out" || ! grep -q "generated scenario" <<<"$out"; then
+    echo "fuzz: no scenario, upstream: rc=$rc"; echo "$out"; fail=1
+fi
+out=$("$S2EMU" fuzz --walker upstream-noreload --runs 200 --out "$tmp/g.s2t" 2>&1); rc=$?
+if [ $rc -ne 1 ] || ! grep -q "walk-after-free" <<<"$out"; then
+    echo "fuzz: generated, upstream-noreload: rc=$rc"; echo "$out"; fail=1
+fi
+"$S2EMU" replay "$tmp/g.s2t" >/dev/null 2>&1 || { echo "fuzz: generated counterexample does not replay"; fail=1; }
+out=$("$S2EMU" run random --runs 20 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "none fired" <<<"$out" || { echo "fuzz: run random: rc=$rc"; echo "$out"; fail=1; }
 exit $fail

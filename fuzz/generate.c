@@ -1,0 +1,356 @@
+/* The generic scenario generator: a seed gives a whole scenario (granule,
+ * memslots, vCPU programs, host operations), so that the fuzzer can look
+ * for bugs no one wrote a scenario for.
+ *
+ * What it varies: memslots of every backing (4K pages, THP, hugetlb 2M and,
+ * with the 4K granule, 1G), some starting mid-block or with a host address
+ * whose offset in a block differs from the IPA's (so blocks do not fit
+ * there); pages chosen in clusters inside a few blocks and at block edges,
+ * so that accesses share tables and ranges cross entries and levels;
+ * several vCPUs reading, writing and executing the same pages in the same
+ * phase; host operations between them over ranges that start mid-block
+ * (unmap through the MMU notifier and directly, write-protect, age, flush,
+ * dirty logging on, get and off, host writes, destroy).
+ *
+ * What it avoids, because the correct code would be blamed for the
+ * guest's or the VMM's own mistakes (docs/checks.md, stale-data "Limit"):
+ * each page has one class for the whole scenario. Data pages are read and
+ * written with the guest's MMU on; code pages are read and executed, never
+ * written by the guest; image pages are read and written with the MMU off
+ * only. The host writes a page only in a phase in which no vCPU touches
+ * it, and always unmaps it through the MMU notifier right after (as a VMM
+ * changing guest memory behind the guest's back must).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/s2_bits.h"
+#include "fuzz/s2fuzz.h"
+
+#define GEN_IPA_BASE 0x40000000ull
+#define GEN_HVA_BASE 0x7f0000000000ull
+#define GEN_MAX_PAGES 24
+#define GEN_MAX_PHASES 8
+
+enum page_class { PC_DATA, PC_CODE, PC_IMAGE };
+
+struct gen_page {
+	uint64_t ipa;
+	unsigned slot;
+	enum page_class cls;
+	bool readonly_share;	/* only ever read: a page every vCPU shares read-only */
+};
+
+struct gen {
+	struct s2hyp_rng rng;
+	struct s2hyp_scenario *sc;
+	uint64_t page, block;
+	struct gen_page pages[GEN_MAX_PAGES];
+	unsigned npages;
+	/* per phase: pages the host writes (no vCPU may touch them then) */
+	uint32_t host_written[GEN_MAX_PHASES];
+	bool logging[S2HYP_MAX_SLOTS];
+};
+
+static uint64_t rnd(struct gen *g, uint64_t n)
+{
+	return n ? s2hyp_rng_next(&g->rng) % n : 0;
+}
+
+static bool chance(struct gen *g, unsigned percent)
+{
+	return rnd(g, 100) < percent;
+}
+
+/* Memslots: 1 to 3, each in its own 4-block window of IPA and host address. */
+static void gen_slots(struct gen *g)
+{
+	struct s2hyp_scenario *sc = g->sc;
+	unsigned n = 1 + (unsigned)rnd(g, 3);
+	bool small = g->page == 0x1000;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct s2hyp_memslot *s = &sc->slots[i];
+		uint64_t win = 4 * g->block;
+		enum s2hyp_backing b = (enum s2hyp_backing)rnd(g, 3);
+		if (small && chance(g, 5) && n == 1)
+			b = S2HYP_BACKING_HUGETLB_1G;
+		if (b == S2HYP_BACKING_HUGETLB_1G)
+			win = 4ull << 30;
+		*s = (struct s2hyp_memslot){
+			.ipa = GEN_IPA_BASE + i * win,
+			.hva = GEN_HVA_BASE + i * (win > (1ull << 32) ? win : (1ull << 32)),
+			.backing = b,
+			.size = (1 + rnd(g, 2)) * g->block,
+		};
+		if (b == S2HYP_BACKING_HUGETLB_1G) {
+			s->size = 1ull << 30;
+		} else if (b == S2HYP_BACKING_HUGETLB_2M) {
+			/* Its host pages are 2M whatever the granule: keep the
+			 * size and host address aligned to them. */
+			s->size = s2_align_up(s->size, 2ull << 20);
+		} else {
+			/* Slot edges inside a block: blocks at the edge do not fit. */
+			if (chance(g, 30)) {
+				uint64_t off = (1 + rnd(g, 7)) * g->page;
+				s->ipa += off;
+				s->hva += off;
+				s->size -= off;
+			}
+			if (chance(g, 20))
+				s->size -= (1 + rnd(g, 7)) * g->page;
+			/* Host address offset in a block unlike the IPA's: pages only. */
+			if (chance(g, 15))
+				s->hva += g->page;
+		}
+		s->readonly = chance(g, 8);
+		s->dirty_log = chance(g, 30);
+		g->logging[i] = s->dirty_log;
+	}
+	sc->nr_slots = n;
+}
+
+/* A page of a slot: in a cluster near a block's start, near a block edge,
+ * or anywhere. */
+static uint64_t pick_ipa(struct gen *g, const struct s2hyp_memslot *s)
+{
+	uint64_t first = s2_align_down(s->ipa, g->block);
+	uint64_t nblocks = (s->ipa + s->size - first + g->block - 1) / g->block;
+	uint64_t blk = first + rnd(g, nblocks) * g->block;
+	uint64_t ipa;
+
+	switch (rnd(g, 3)) {
+	case 0:
+		ipa = blk + rnd(g, 8) * g->page;
+		break;
+	case 1:
+		ipa = blk + g->block - (1 + rnd(g, 4)) * g->page;
+		break;
+	default:
+		ipa = blk + rnd(g, g->block / g->page) * g->page;
+		break;
+	}
+	if (ipa < s->ipa)
+		ipa = s->ipa + rnd(g, 4) * g->page;
+	if (ipa >= s->ipa + s->size)
+		ipa = s->ipa + s->size - (1 + rnd(g, 4)) * g->page;
+	return ipa;
+}
+
+static void gen_pages(struct gen *g)
+{
+	unsigned want = 4 + (unsigned)rnd(g, GEN_MAX_PAGES - 8);
+
+	for (unsigned tries = 0; g->npages < want && tries < 4 * GEN_MAX_PAGES; tries++) {
+		unsigned si = (unsigned)rnd(g, g->sc->nr_slots);
+		uint64_t ipa = pick_ipa(g, &g->sc->slots[si]);
+		bool dup = false;
+		for (unsigned i = 0; i < g->npages; i++)
+			dup |= g->pages[i].ipa == ipa;
+		if (dup)
+			continue;
+		struct gen_page *p = &g->pages[g->npages++];
+		unsigned c = (unsigned)rnd(g, 10);
+		p->ipa = ipa;
+		p->slot = si;
+		p->cls = c < 6 ? PC_DATA : c < 9 ? PC_CODE : PC_IMAGE;
+		p->readonly_share = p->cls == PC_DATA && chance(g, 25);
+	}
+}
+
+static enum s2hyp_access pick_access(struct gen *g, const struct gen_page *p)
+{
+	switch (p->cls) {
+	case PC_DATA:
+		return p->readonly_share || chance(g, 50) ? S2HYP_ACC_READ : S2HYP_ACC_WRITE;
+	case PC_CODE:
+		return chance(g, 60) ? S2HYP_ACC_EXEC : S2HYP_ACC_READ;
+	case PC_IMAGE:
+		return chance(g, 70) ? S2HYP_ACC_READ : S2HYP_ACC_WRITE;
+	}
+	return S2HYP_ACC_READ;
+}
+
+static void add_access(struct gen *g, unsigned v, unsigned phase, const struct gen_page *p,
+		       enum s2hyp_access a)
+{
+	struct s2hyp_vcpu_op op = {
+		.access = a, .phase = phase, .size = a == S2HYP_ACC_EXEC ? 4 : 8,
+		.mmu_on = p->cls != PC_IMAGE,
+	};
+	op.ipa = p->ipa + rnd(g, g->page / 64) * 64 + (a == S2HYP_ACC_EXEC ? 4 * rnd(g, 2) : 0);
+	op.value = s2hyp_rng_next(&g->rng);
+	s2hyp_scenario_add_vcpu(g->sc, v, &op);
+}
+
+/* A range for a host operation: from a chosen page, often mid-block, over
+ * a few pages or across a block edge, clipped to the slot. */
+static void pick_range(struct gen *g, const struct s2hyp_memslot **sp, uint64_t *ipa,
+		       uint64_t *size)
+{
+	const struct gen_page *p = &g->pages[rnd(g, g->npages)];
+	const struct s2hyp_memslot *s = &g->sc->slots[p->slot];
+	uint64_t start = p->ipa - rnd(g, 3) * g->page, end;
+
+	switch (rnd(g, 4)) {
+	case 0:
+		end = start + g->page;
+		break;
+	case 1:
+		end = start + (1 + rnd(g, 16)) * g->page;
+		break;
+	case 2:	/* across the next block edge */
+		end = s2_align_down(start, g->block) + g->block + (1 + rnd(g, 4)) * g->page;
+		break;
+	default: /* a whole block, not aligned */
+		end = start + g->block;
+		break;
+	}
+	if (start < s->ipa)
+		start = s->ipa;
+	if (end > s->ipa + s->size)
+		end = s->ipa + s->size;
+	if (end <= start)
+		end = start + g->page;
+	*sp = s;
+	*ipa = start;
+	*size = end - start;
+}
+
+static void add_host(struct gen *g, enum s2hyp_host_kind k, unsigned phase, unsigned slot,
+		     uint64_t addr, uint64_t size, uint8_t fill)
+{
+	struct s2hyp_host_op op = { .kind = k, .phase = phase, .slot = slot, .addr = addr,
+				    .size = size, .fill = fill };
+	s2hyp_scenario_add_host(g->sc, &op);
+}
+
+static unsigned slot_index(const struct gen *g, const struct s2hyp_memslot *s)
+{
+	return (unsigned)(s - g->sc->slots);
+}
+
+static void gen_host_op(struct gen *g, unsigned phase)
+{
+	const struct s2hyp_memslot *s;
+	uint64_t ipa, size;
+	unsigned si;
+
+	pick_range(g, &s, &ipa, &size);
+	si = slot_index(g, s);
+	switch (rnd(g, 10)) {
+	case 0:
+		add_host(g, S2HYP_HOST_UNMAP_HVA, phase, 0, s->hva + (ipa - s->ipa), size, 0);
+		break;
+	case 1:
+		add_host(g, S2HYP_HOST_UNMAP_IPA, phase, 0, ipa, size, 0);
+		break;
+	case 2:
+		add_host(g, S2HYP_HOST_WRPROTECT_IPA, phase, 0, ipa, size, 0);
+		break;
+	case 3:
+		if (chance(g, 50))
+			add_host(g, S2HYP_HOST_AGE_HVA, phase, 0, s->hva + (ipa - s->ipa), size, 0);
+		else
+			add_host(g, S2HYP_HOST_AGE_IPA, phase, 0, ipa, size, 0);
+		break;
+	case 4:
+		add_host(g, S2HYP_HOST_FLUSH_IPA, phase, 0, ipa, size, 0);
+		break;
+	case 5:
+	case 6:
+	case 7:
+		/* Dirty logging: on, then get (any number of times), then off. */
+		if (!g->logging[si]) {
+			add_host(g, S2HYP_HOST_DIRTY_LOG_ON, phase, si, 0, 0, 0);
+			g->logging[si] = true;
+		} else if (chance(g, 40)) {
+			add_host(g, S2HYP_HOST_GET_DIRTY_LOG, phase, si, 0, 0, 0);
+		} else {
+			if (chance(g, 50))
+				add_host(g, S2HYP_HOST_GET_DIRTY_LOG, phase, si, 0, 0, 0);
+			add_host(g, S2HYP_HOST_DIRTY_LOG_OFF, phase, si, 0, 0, 0);
+			g->logging[si] = false;
+		}
+		break;
+	default: {
+		/* The VMM rewrites a page no vCPU touches in this phase, then
+		 * unmaps it through the MMU notifier. */
+		unsigned pi = (unsigned)rnd(g, g->npages);
+		const struct gen_page *p = &g->pages[pi];
+		const struct s2hyp_memslot *ps = &g->sc->slots[p->slot];
+		if (p->cls == PC_DATA && p->readonly_share)
+			break;
+		uint64_t hva = ps->hva + (p->ipa - ps->ipa);
+		add_host(g, S2HYP_HOST_WRITE, phase, 0, hva, g->page, (uint8_t)(1 + rnd(g, 255)));
+		add_host(g, S2HYP_HOST_UNMAP_HVA, phase, 0, hva, g->page, 0);
+		g->host_written[phase] |= 1u << pi;
+		break;
+	}
+	}
+}
+
+/* The accesses of one phase: every vCPU touches a few pages, and often two
+ * vCPUs touch the same page at once with different access types. */
+static void gen_accesses(struct gen *g, unsigned phase, unsigned nv)
+{
+	for (unsigned v = 0; v < nv; v++) {
+		unsigned n = 1 + (unsigned)rnd(g, 4);
+		for (unsigned i = 0; i < n; i++) {
+			unsigned pi = (unsigned)rnd(g, g->npages);
+			if (g->host_written[phase] & (1u << pi))
+				continue;
+			const struct gen_page *p = &g->pages[pi];
+			add_access(g, v, phase, p, pick_access(g, p));
+			/* The same page, another vCPU, another access type. */
+			if (nv > 1 && chance(g, 35)) {
+				unsigned w = (v + 1 + (unsigned)rnd(g, nv - 1)) % nv;
+				add_access(g, w, phase, p, pick_access(g, p));
+			}
+		}
+	}
+}
+
+int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_config *base,
+			     unsigned pick, uint64_t seed)
+{
+	struct gen *g = calloc(1, sizeof(*g));
+	static const unsigned granules[] = { 12, 14, 16 };
+
+	s2hyp_scenario_init(sc);
+	if (!g)
+		return S2_ENOMEM;
+	sc->cfg = *base;
+	g->sc = sc;
+	s2hyp_rng_seed(&g->rng, seed ^ 0x5eed5cea7105ull);
+	if (pick & S2FUZZ_GEN_GRANULE)
+		sc->cfg.granule_shift = granules[rnd(g, 3)];
+	if (pick & S2FUZZ_GEN_VCPUS)
+		sc->cfg.nr_vcpus = 2 + (unsigned)rnd(g, 3);
+	if (pick & S2FUZZ_GEN_MACHINE) {
+		sc->cfg.eager_split = false; /* TODO */
+		sc->cfg.fwb = chance(g, 20);
+	}
+	g->page = 1ull << sc->cfg.granule_shift;
+	g->block = 1ull << (2 * sc->cfg.granule_shift - 3);
+	if (sc->cfg.ipa_bits < 40)
+		sc->cfg.ipa_bits = 40;
+
+	gen_slots(g);
+	gen_pages(g);
+
+	unsigned nphases = 3 + (unsigned)rnd(g, GEN_MAX_PHASES - 4);
+	/* Host operations first, so that each phase's accesses know which pages
+	 * the host rewrites in it. Phase 0 is the guest's alone. */
+	for (unsigned ph = 1; ph < nphases; ph++) {
+		unsigned n = (unsigned)rnd(g, 3);
+		for (unsigned i = 0; i < n; i++)
+			gen_host_op(g, ph);
+	}
+	for (unsigned ph = 0; ph < nphases; ph++)
+		gen_accesses(g, ph, sc->cfg.nr_vcpus);
+	if (chance(g, 85))
+		add_host(g, S2HYP_HOST_DESTROY, nphases, 0, 0, 0, 0);
+	free(g);
+	return 0;
+}

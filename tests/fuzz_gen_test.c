@@ -1,0 +1,191 @@
+/* The generic scenario generator: a seed gives one scenario, always the
+ * same; the scenarios are valid and cover every granule, backing and the
+ * sharing patterns the generator promises; the correct variants fire
+ * nothing over many of them, and every known-buggy variant is found from
+ * the generator alone, with the rule docs/checks.md names for it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fuzz/s2fuzz.h"
+
+static void generate(struct s2hyp_scenario *sc, uint64_t seed)
+{
+	struct s2hyp_config cfg;
+	s2hyp_config_init(&cfg);
+	assert_int_equal(s2fuzz_scenario_generate(sc, &cfg, S2FUZZ_GEN_ALL, seed), 0);
+}
+
+static bool same_scenario(const struct s2hyp_scenario *a, const struct s2hyp_scenario *b)
+{
+	if (memcmp(&a->cfg, &b->cfg, sizeof(a->cfg)) || a->nr_slots != b->nr_slots ||
+	    memcmp(a->slots, b->slots, a->nr_slots * sizeof(a->slots[0])) || a->nhost != b->nhost)
+		return false;
+	if (a->nhost && memcmp(a->host, b->host, a->nhost * sizeof(a->host[0])))
+		return false;
+	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++)
+		if (a->nvcpu[v] != b->nvcpu[v] ||
+		    (a->nvcpu[v] && memcmp(a->vcpu[v], b->vcpu[v], a->nvcpu[v] * sizeof(a->vcpu[v][0]))))
+			return false;
+	return true;
+}
+
+/* The same seed gives the same scenario; another seed another one. */
+static void test_generate_deterministic(void **state)
+{
+	struct s2hyp_scenario a, b, c;
+	(void)state;
+
+	generate(&a, 7);
+	generate(&b, 7);
+	generate(&c, 8);
+	assert_true(same_scenario(&a, &b));
+	assert_false(same_scenario(&a, &c));
+	s2hyp_scenario_free(&a);
+	s2hyp_scenario_free(&b);
+	s2hyp_scenario_free(&c);
+}
+
+/* Over 300 seeds every scenario is accepted by the machine, and together
+ * they hold every granule and backing, slots that start mid-block, two
+ * vCPUs touching one page in one phase with different access types, a
+ * page several vCPUs only read, MMU-off accesses, and every host operation
+ * the generator promises. */
+static void test_generate_covers(void **state)
+{
+	bool granule[17] = { 0 }, backing[4] = { 0 }, mid_block = false, mixed = false;
+	bool shared_ro = false, mmu_off = false, host[S2HYP_HOST_AGE_IPA + 1] = { 0 };
+	(void)state;
+
+	for (uint64_t seed = 1; seed <= 300; seed++) {
+		struct s2hyp_scenario sc;
+		struct s2hyp *m;
+		const char *why = "";
+		generate(&sc, seed);
+		if (s2hyp_scenario_instantiate(&sc, &m, &why))
+			fail_msg("seed %llu: %s", (unsigned long long)seed, why);
+		s2hyp_delete(m);
+		uint64_t page = 1ull << sc.cfg.granule_shift, block = page << (sc.cfg.granule_shift - 3);
+		granule[sc.cfg.granule_shift] = true;
+		for (unsigned i = 0; i < sc.nr_slots; i++) {
+			backing[sc.slots[i].backing] = true;
+			mid_block |= (sc.slots[i].ipa & (block - 1)) != 0;
+		}
+		for (size_t i = 0; i < sc.nhost; i++)
+			host[sc.host[i].kind] = true;
+		for (unsigned v = 0; v < sc.cfg.nr_vcpus; v++) {
+			for (size_t i = 0; i < sc.nvcpu[v]; i++) {
+				const struct s2hyp_vcpu_op *x = &sc.vcpu[v][i];
+				mmu_off |= !x->mmu_on;
+				for (unsigned w = v + 1; w < sc.cfg.nr_vcpus; w++) {
+					for (size_t j = 0; j < sc.nvcpu[w]; j++) {
+						const struct s2hyp_vcpu_op *y = &sc.vcpu[w][j];
+						if (x->phase != y->phase || x->ipa / page != y->ipa / page)
+							continue;
+						mixed |= x->access != y->access;
+						shared_ro |= x->access == S2HYP_ACC_READ &&
+							     y->access == S2HYP_ACC_READ;
+					}
+				}
+			}
+		}
+		s2hyp_scenario_free(&sc);
+	}
+	assert_true(granule[12] && granule[14] && granule[16]);
+	for (unsigned b = 0; b < 4; b++)
+		assert_true(backing[b]);
+	assert_true(mid_block);
+	assert_true(mixed);
+	assert_true(shared_ro);
+	assert_true(mmu_off);
+	const enum s2hyp_host_kind kinds[] = {
+		S2HYP_HOST_WRITE, S2HYP_HOST_DIRTY_LOG_ON, S2HYP_HOST_DIRTY_LOG_OFF,
+		S2HYP_HOST_GET_DIRTY_LOG, S2HYP_HOST_UNMAP_HVA, S2HYP_HOST_AGE_HVA,
+		S2HYP_HOST_UNMAP_IPA, S2HYP_HOST_WRPROTECT_IPA, S2HYP_HOST_FLUSH_IPA,
+		S2HYP_HOST_DESTROY, S2HYP_HOST_AGE_IPA,
+	};
+	for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		assert_true(host[kinds[k]]);
+}
+
+static void fuzz_generated(enum s2pt_variant v, uint64_t runs, struct s2fuzz_result *r)
+{
+	struct s2hyp_scenario base;
+	struct s2fuzz_opts o;
+	char err[256] = "";
+
+	s2hyp_scenario_init(&base);
+	base.cfg.variant = v;
+	s2fuzz_opts_init(&o, S2FUZZ_RANDOM);
+	o.generate = true;
+	o.gen_pick = S2FUZZ_GEN_ALL;
+	o.runs = runs;
+	o.shrink = false;
+	if (s2fuzz_run(&base, &o, r, err, sizeof(err)))
+		fail_msg("%s: %s", s2pt_variant_name(v), err);
+	s2hyp_scenario_free(&base);
+}
+
+/* The correct variants fire nothing over 400 generated scenarios, and
+ * every run completes. */
+static void test_generate_correct_variants_clean(void **state)
+{
+	const enum s2pt_variant ok[] = { S2PT_V_UPSTREAM, S2PT_V_UPSTREAM_2021, S2PT_V_INSTALL_FIRST };
+	(void)state;
+
+	for (unsigned i = 0; i < 3; i++) {
+		struct s2fuzz_result r;
+		fuzz_generated(ok[i], 400, &r);
+		if (r.found)
+			fail_msg("%s: %s fired (seed %llu)", s2pt_variant_name(ok[i]),
+				 s2hyp_rule_name(r.rule), (unsigned long long)r.seed);
+		assert_int_equal(r.incomplete, 0);
+		assert_int_equal(r.runs, 400);
+		s2fuzz_result_free(&r);
+	}
+}
+
+/* Every buggy variant is found from generated scenarios alone, by the
+ * rule that names its bug (the first to fire in some run). */
+static void test_generate_finds_every_buggy_variant(void **state)
+{
+	const struct {
+		enum s2pt_variant v;
+		enum s2hyp_rule rule;
+	} bugs[] = {
+		{ S2PT_V_INSTALL_FIRST_NOCMO, S2HYP_RULE_DCACHE_CLEAN },
+		{ S2PT_V_UPSTREAM_NOCMO, S2HYP_RULE_DCACHE_CLEAN },
+		{ S2PT_V_ANCHOR_LEAK, S2HYP_RULE_REFCOUNT },
+		{ S2PT_V_INSTALL_FIRST_LEAK, S2HYP_RULE_REFCOUNT },
+		{ S2PT_V_MERGE_TLBI_IPA, S2HYP_RULE_TLBI_BEFORE_FREE },
+		{ S2PT_V_NO_RELOAD, S2HYP_RULE_WALK_AFTER_FREE },
+		{ S2PT_V_FREE_LEAK, S2HYP_RULE_REFCOUNT },
+	};
+	(void)state;
+
+	for (unsigned b = 0; b < sizeof(bugs) / sizeof(bugs[0]); b++) {
+		struct s2fuzz_result r;
+		fuzz_generated(bugs[b].v, 400, &r);
+		if (!r.found)
+			fail_msg("%s: not found in 400 generated scenarios", s2pt_variant_name(bugs[b].v));
+		assert_true(r.fired_runs[bugs[b].rule] > 0);
+		s2fuzz_result_free(&r);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_generate_deterministic),
+		cmocka_unit_test(test_generate_covers),
+		cmocka_unit_test(test_generate_correct_variants_clean),
+		cmocka_unit_test(test_generate_finds_every_buggy_variant),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
