@@ -1,10 +1,16 @@
 # s2emu: plain Makefile. Every module is a directory of .c files that goes
-# into one static library; tests/<name>_test.c and bench/<name>_bench.c are
-# one binary each, linked against it. New files need no edit here.
+# into its own static archive, build/lib/libMODULE.a; layers.txt says which
+# modules each module may use, and so which archives a binary links.
+# tests/<name>_test.c and bench/<name>_bench.c are one binary each, linked
+# with the archives of the modules they include (and what those may use)
+# and their own support files (tests/x.c when they include tests/x.h).
+# New files, and new module directories listed in layers.txt, need no edit
+# here. build/libs2emu.a holds every module, for `make install`.
 #
 #   make            build/s2emu, build/libs2emu.a and the example guests
 #                   (build/guests/*.bin, from guests/*.S)
-#   make test       build and run every tests/*_test.c
+#   make test       the layering check (scripts/layers.sh), then build and
+#                   run every tests/*_test.c
 #   make check      the same tests under ASan + UBSan (in build/san)
 #   make bench      print every figure as NAME VALUE UNIT
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -26,28 +32,35 @@ endif
 ALL_CFLAGS := $(CFLAGS_BASE) $(OPT) $(SANFLAGS) $(CFLAGS)
 ALL_LDFLAGS := $(SANFLAGS) $(LDFLAGS)
 
-MODULES   := common walker cache-model hyp-model traces fuzz guest
+# The modules present, bottom up, and for each binary NAME the modules it
+# links (USES_NAME, top down), their pkg-config packages (PKGS_NAME) and its
+# support sources (SUPPORT_NAME): generated from layers.txt and the includes.
+ifeq ($(filter clean deps,$(MAKECMDGOALS)),)
+-include $(BUILD)/layers.mk
+endif
+MODULES   := $(LAYER_MODULES)
 LIB_SRCS  := $(foreach m,$(MODULES),$(wildcard $(m)/*.c))
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 CLI_SRCS  := $(wildcard cli/*.c)
 CLI_OBJS  := $(CLI_SRCS:%.c=$(BUILD)/obj/%.o)
 TEST_SRCS := $(wildcard tests/*_test.c)
 TEST_BINS := $(TEST_SRCS:tests/%.c=$(BUILD)/tests/%)
-TEST_SUPPORT := $(filter-out $(TEST_SRCS),$(wildcard tests/*.c))
-TEST_SUPPORT_OBJS := $(TEST_SUPPORT:%.c=$(BUILD)/obj/%.o)
 BENCH_SRCS := $(wildcard bench/*_bench.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
-BENCH_SUPPORT := $(filter-out $(BENCH_SRCS),$(wildcard bench/*.c))
-BENCH_SUPPORT_OBJS := $(BENCH_SUPPORT:%.c=$(BUILD)/obj/%.o)
 
 LIB       := $(BUILD)/libs2emu.a
 BIN       := $(BUILD)/s2emu
 
 # guest/ runs AArch64 code under Unicorn and disassembles with Capstone
-# (scripts/install-deps.sh installs both from Debian).
+# (scripts/install-deps.sh installs both from Debian); layers.txt names the
+# packages each module links.
 EMU_CFLAGS := $(shell pkg-config --cflags unicorn capstone 2>/dev/null)
-EMU_LIBS   := $(shell pkg-config --libs unicorn capstone 2>/dev/null || echo -lunicorn -lcapstone)
-LIBS      := $(EMU_LIBS) -lpthread -lm
+LIBS      := -lpthread -lm
+
+# The archives and libraries a binary NAME links.
+libs_of = $(foreach m,$(USES_$(1)),$(BUILD)/lib/lib$(m).a)
+pkglibs_of = $(if $(PKGS_$(1)),$(shell pkg-config --libs $(PKGS_$(1)) 2>/dev/null || echo $(addprefix -l,$(PKGS_$(1)))))
+support_of = $(SUPPORT_$(1):%.c=$(BUILD)/obj/%.o)
 
 # Example guests, assembled with the Debian cross binutils. They are plain
 # binaries, the same for every BUILD, so they always go to build/guests.
@@ -63,9 +76,23 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all test check bench clean install deps
+.PHONY: all test check bench clean install deps layers
 .SECONDARY:
+.SECONDEXPANSION:
 all: $(BIN) $(GUEST_BINS)
+
+$(BUILD)/layers.mk: layers.txt scripts/layers.sh $(wildcard tests/*.[ch] bench/*.[ch])
+	@mkdir -p $(dir $@)
+	$(Q)scripts/layers.sh mk > $@.tmp && mv $@.tmp $@
+
+# One archive per module.
+define module_archive
+$(BUILD)/lib/lib$(1).a: $(patsubst %.c,$(BUILD)/obj/%.o,$(wildcard $(1)/*.c))
+	@mkdir -p $$(dir $$@)
+	@echo "  AR      $$@"
+	$(Q)rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach m,$(MODULES),$(eval $(call module_archive,$(m))))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -83,21 +110,26 @@ $(LIB): $(LIB_OBJS)
 	@echo "  AR      $@"
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BIN): $(CLI_OBJS) $(LIB)
+$(BIN): $(CLI_OBJS) $(call libs_of,s2emu) $(LIB)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(LIB) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJS) $(call libs_of,s2emu) $(call pkglibs_of,s2emu) $(LIBS)
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_SUPPORT_OBJS) $(LIB)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $$(call support_of,$$*) $$(call libs_of,$$*)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(TEST_SUPPORT_OBJS) $(LIB) $(CMOCKA_LIBS) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(call support_of,$*) $(call libs_of,$*) $(CMOCKA_LIBS) $(call pkglibs_of,$*) $(LIBS)
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_SUPPORT_OBJS) $(LIB)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $$(call support_of,$$*) $$(call libs_of,$$*)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(BENCH_SUPPORT_OBJS) $(LIB) $(LIBS)
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(call support_of,$*) $(call libs_of,$*) $(call pkglibs_of,$*) $(LIBS)
 
-test: $(BIN) $(TEST_BINS) $(GUEST_BINS)
+# The layering check: no module includes a header of a module layers.txt
+# does not let it use.
+layers:
+	$(Q)scripts/layers.sh check
+
+test: layers $(BIN) $(TEST_BINS) $(GUEST_BINS)
 	$(Q)scripts/run-tests.sh $(BIN) $(TEST_BINS)
 
 check:

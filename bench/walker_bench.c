@@ -6,7 +6,7 @@
 #include <time.h>
 
 #include "common/s2_clock.h"
-#include "hyp-model/s2hyp_pool.h"
+#include "pool/s2pool.h"
 #include "walker/s2pt.h"
 
 #define GIB (1ull << 30)
@@ -15,7 +15,7 @@
 #define PA_BASE (1ull << 36)
 
 struct run {
-	struct s2hyp_pool *pool;
+	struct s2pool *pool;
 	struct s2pt pt;
 	struct s2pt_memcache mc;
 };
@@ -23,9 +23,9 @@ struct run {
 static void setup(struct run *r)
 {
 	struct s2pt_geom g;
-	r->pool = s2hyp_pool_new(12, s2_pa(1ull << 44), 64ull << 20);
+	r->pool = s2pool_new(12, s2_pa(1ull << 44), 64ull << 20);
 	if (!r->pool || s2pt_geom_init(&g, 12, 40, NULL) ||
-	    s2pt_init(&r->pt, &g, &s2hyp_pool_mm_ops, r->pool, S2PT_V_UPSTREAM, 0)) {
+	    s2pt_init(&r->pt, &g, &s2pool_mm_ops, r->pool, S2PT_V_UPSTREAM, 0)) {
 		fprintf(stderr, "walker_bench: set-up failed\n");
 		exit(1);
 	}
@@ -36,7 +36,7 @@ static void teardown(struct run *r)
 {
 	s2pt_memcache_free(&r->pt, &r->mc);
 	s2pt_destroy(s2pt_locked(&r->pt));
-	s2hyp_pool_delete(r->pool);
+	s2pool_delete(r->pool);
 }
 
 /* Map 1 GiB in 2M steps (one memcache top-up each, as a fault would), with

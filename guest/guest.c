@@ -9,7 +9,6 @@
 
 #include "guest/s2guest_internal.h"
 #include "hyp-model/s2hyp_scenario.h"
-#include "traces/s2trace.h"
 
 void s2guest_config_init(struct s2guest_config *cfg)
 {
@@ -518,17 +517,16 @@ void s2guest_print_report_json(FILE *f, const struct s2guest_report *r)
 /* The trace                                                           */
 /* ------------------------------------------------------------------ */
 
-int s2guest_write_trace(const struct s2guest *g, FILE *f, const char *comment)
+int s2guest_trace_scenario(const struct s2guest *g, struct s2hyp_scenario *sc)
 {
-	struct s2hyp_scenario sc;
 	int ret = 0;
 
 	if (!g->cfg.record)
 		return S2_EINVAL;
-	s2hyp_scenario_init(&sc);
-	sc.cfg = g->cfg.machine;
-	memcpy(sc.slots, g->cfg.slots, sizeof(sc.slots));
-	sc.nr_slots = g->cfg.nr_slots;
+	s2hyp_scenario_init(sc);
+	sc->cfg = g->cfg.machine;
+	memcpy(sc->slots, g->cfg.slots, sizeof(sc->slots));
+	sc->nr_slots = g->cfg.nr_slots;
 	/* Phase 0: the image load, before anything the guest does. The
 	 * bytes are not kept: the cache model's versions only need a write. */
 	const struct s2hyp_memslot *s = slot_of_ipa(&g->cfg, g->cfg.load_ipa, g->cfg.image_size);
@@ -536,11 +534,11 @@ int s2guest_write_trace(const struct s2guest *g, FILE *f, const char *comment)
 		.kind = S2HYP_HOST_WRITE, .phase = 0, .addr = s->hva + (g->cfg.load_ipa - s->ipa),
 		.size = g->cfg.image_size, .fill = g->image[0],
 	};
-	ret |= s2hyp_scenario_add_host(&sc, &load);
+	ret |= s2hyp_scenario_add_host(sc, &load);
 	for (size_t i = 0; i < g->cfg.nhost; i++) {
 		struct s2hyp_host_op op = g->cfg.host[i];
 		op.phase++;
-		ret |= s2hyp_scenario_add_host(&sc, &op);
+		ret |= s2hyp_scenario_add_host(sc, &op);
 	}
 	for (unsigned v = 0; v < g->nr_vcpus; v++) {
 		const struct gcpu *c = &g->cpu[v];
@@ -553,10 +551,12 @@ int s2guest_write_trace(const struct s2guest *g, FILE *f, const char *comment)
 				op.size = 1;
 				op.value &= 0xff;
 			}
-			ret |= s2hyp_scenario_add_vcpu(&sc, v, &op);
+			ret |= s2hyp_scenario_add_vcpu(sc, v, &op);
 		}
 	}
-	ret = ret ? S2_ENOMEM : s2trace_write_scenario(f, &sc, NULL, 0, comment);
-	s2hyp_scenario_free(&sc);
-	return ret;
+	if (ret) {
+		s2hyp_scenario_free(sc);
+		return S2_ENOMEM;
+	}
+	return 0;
 }

@@ -164,11 +164,14 @@ void s2guest_print_report(FILE *f, const struct s2guest_report *r);
 void s2guest_print_report_json(FILE *f, const struct s2guest_report *r);
 
 /*
- * The run as a trace (docs/trace-format.md): configuration, memslots, the
- * image write, the host program, and each vCPU's accesses that reached the
- * hypervisor (its TLB misses and MMIO exits) in order, with their phases.
- * Needs cfg.record. The guest's other accesses are not in it.
+ * The run as a scenario, for the trace writer (traces/, docs/trace-format.md):
+ * configuration, memslots, the image write, the host program, and each
+ * vCPU's accesses that reached the hypervisor (its TLB misses and MMIO
+ * exits) in order, with their phases. Needs cfg.record (else S2_EINVAL).
+ * The guest's other accesses are not in it. On success the caller frees *sc
+ * with s2hyp_scenario_free.
  */
-int s2guest_write_trace(const struct s2guest *g, FILE *f, const char *comment);
+struct s2hyp_scenario;
+int s2guest_trace_scenario(const struct s2guest *g, struct s2hyp_scenario *sc);
 
 #endif

@@ -252,10 +252,10 @@ static void link_subtree(struct s2hyp *m, s2_pte_t table, s2_level_t level, uint
 			 int depth)
 {
 	s2_pa_t pa = s2pt_pte_oa(&m->geom, table);
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, pa);
-	if (!pg || pg->state != S2HYP_PAGE_LIVE || level > S2_LEVEL_MAX || depth > 4)
+	struct s2pool_page *pg = s2pool_page_at(m->pool, pa);
+	if (!pg || pg->state != S2POOL_PAGE_LIVE || level > S2_LEVEL_MAX || depth > 4)
 		return;
-	void *va = s2hyp_pool_va(m->pool, pa);
+	void *va = s2pool_va(m->pool, pa);
 	struct ghost_page *child = s2hyp__ghost(m, s2hyp__pool_idx(m, va));
 	if (!child)
 		return;
@@ -277,18 +277,18 @@ void s2hyp__check_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t 
 {
 	uint64_t pidx = s2hyp__pool_idx(m, ptep);
 	struct ghost_page *gp = s2hyp__ghost(m, pidx);
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_of(m->pool, ptep);
+	struct s2pool_page *pg = s2pool_page_of(m->pool, ptep);
 
 	if (!gp || !pg)
 		return;
 	unsigned idx = entry_index(m, ptep);
-	uint64_t pa = s2_pa_get(s2hyp_pool_pa(m->pool, ptep));
-	if (pg->state != S2HYP_PAGE_LIVE) {
+	uint64_t pa = s2_pa_get(s2pool_pa(m->pool, ptep));
+	if (pg->state != S2POOL_PAGE_LIVE) {
 		s2hyp__violation(m, S2HYP_RULE_WALK_AFTER_FREE, HOST_THREAD, 0, pa, -1,
 				 "the hypervisor writes entry %#llx in table page %#llx, which has been freed",
 				 (unsigned long long)pa,
-				 (unsigned long long)s2_pa_get(s2hyp_pool_pa(m->pool,
-					s2hyp_pool_page_base(m->pool, ptep))));
+				 (unsigned long long)s2_pa_get(s2pool_pa(m->pool,
+					s2pool_page_base(m->pool, ptep))));
 		return;
 	}
 	s2hyp__touch(m, pidx);
@@ -347,10 +347,10 @@ void s2hyp__check_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t 
  * held when the table below is empty. */
 static bool table_empty(struct s2hyp *m, s2_pte_t table)
 {
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, s2pt_pte_oa(&m->geom, table));
-	if (!pg || pg->state != S2HYP_PAGE_LIVE)
+	struct s2pool_page *pg = s2pool_page_at(m->pool, s2pt_pte_oa(&m->geom, table));
+	if (!pg || pg->state != S2POOL_PAGE_LIVE)
 		return true;
-	const s2_pte_t *t = s2hyp_pool_va(m->pool, s2pt_pte_oa(&m->geom, table));
+	const s2_pte_t *t = s2pool_va(m->pool, s2pt_pte_oa(&m->geom, table));
 	for (unsigned i = 0; i < s2pt_ptes_per_table(&m->geom); i++)
 		if (s2pt_pte_valid(t[i]))
 			return false;
@@ -387,10 +387,10 @@ void s2hyp__check_tlbi(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa)
 static void mark_subtree_clean(struct s2hyp *m, s2_pte_t table, s2_level_t level, int depth)
 {
 	s2_pa_t pa = s2pt_pte_oa(&m->geom, table);
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, pa);
-	if (!pg || pg->state != S2HYP_PAGE_LIVE || depth > 4)
+	struct s2pool_page *pg = s2pool_page_at(m->pool, pa);
+	if (!pg || pg->state != S2POOL_PAGE_LIVE || depth > 4)
 		return;
-	void *va = s2hyp_pool_va(m->pool, pa);
+	void *va = s2pool_va(m->pool, pa);
 	struct ghost_page *gp = s2hyp__ghost(m, s2hyp__pool_idx(m, va));
 	if (!gp)
 		return;
@@ -425,7 +425,7 @@ void s2hyp__check_dsb(struct s2hyp *m)
 void s2hyp__check_free(struct s2hyp *m, void *page)
 {
 	struct ghost_page *gp = s2hyp__ghost(m, s2hyp__pool_idx(m, page));
-	uint64_t pa = s2_pa_get(s2hyp_pool_pa(m->pool, page));
+	uint64_t pa = s2_pa_get(s2pool_pa(m->pool, page));
 
 	if (!gp)
 		return;
@@ -452,11 +452,11 @@ void s2hyp__check_refcounts(struct s2hyp *m)
 	for (unsigned k = 0; k < m->touched_n; k++) {
 		uint64_t idx = m->touched[k];
 		struct ghost_page *gp = s2hyp__ghost(m, idx);
-		void *page = s2hyp_pool_page_by_index(m->pool, idx);
-		struct s2hyp_pool_page *pg = page ? s2hyp_pool_page_of(m->pool, page) : NULL;
+		void *page = s2pool_page_by_index(m->pool, idx);
+		struct s2pool_page *pg = page ? s2pool_page_of(m->pool, page) : NULL;
 		if (gp)
 			gp->touched = false;
-		if (!pg || pg->state != S2HYP_PAGE_LIVE)
+		if (!pg || pg->state != S2POOL_PAGE_LIVE)
 			continue;
 		/* Kept per store (every store goes through the checker); the
 		 * recount confirms a mismatch before it is reported. */
@@ -464,7 +464,7 @@ void s2hyp__check_refcounts(struct s2hyp *m)
 			continue;
 		unsigned counted = s2pt_table_counted_entries(&m->pt, page);
 		if (pg->refcount != (int32_t)(1 + counted)) {
-			uint64_t pa = s2_pa_get(s2hyp_pool_pa(m->pool, page));
+			uint64_t pa = s2_pa_get(s2pool_pa(m->pool, page));
 			s2hyp__violation(m, S2HYP_RULE_REFCOUNT, HOST_THREAD, gp ? gp->ipa : 0, pa,
 					 gp ? gp->level : -1,
 					 "table page %#llx (level %d, IPA %#llx) has refcount %d but "
@@ -560,8 +560,8 @@ void s2hyp__check_tlb_fill(struct s2hyp *m, struct vcpu *v, const struct tlb_ent
 
 void s2hyp__check_pool_errors(struct s2hyp *m)
 {
-	const struct s2hyp_pool_errors *e = s2hyp_pool_errors(m->pool);
-	struct s2hyp_pool_errors *seen = &m->pool_err_seen;
+	const struct s2pool_errors *e = s2pool_errors(m->pool);
+	struct s2pool_errors *seen = &m->pool_err_seen;
 	const char *what = NULL;
 
 	if (e->double_free != seen->double_free)
@@ -584,12 +584,12 @@ struct leak_scan {
 	unsigned n;
 };
 
-static void leak_page(void *arg, void *page, struct s2hyp_pool_page *pg)
+static void leak_page(void *arg, void *page, struct s2pool_page *pg)
 {
 	struct leak_scan *ls = arg;
 	struct s2hyp *m = ls->m;
 	struct ghost_page *gp = s2hyp__ghost(m, s2hyp__pool_idx(m, page));
-	uint64_t pa = s2_pa_get(s2hyp_pool_pa(m->pool, page));
+	uint64_t pa = s2_pa_get(s2pool_pa(m->pool, page));
 
 	ls->n++;
 	s2hyp__violation(m, S2HYP_RULE_LEAK, HOST_THREAD, gp ? gp->ipa : 0, pa,
@@ -603,7 +603,7 @@ static void leak_page(void *arg, void *page, struct s2hyp_pool_page *pg)
 void s2hyp__check_leaks(struct s2hyp *m)
 {
 	struct leak_scan ls = { m, 0 };
-	s2hyp_pool_for_each_live(m->pool, leak_page, &ls);
+	s2pool_for_each_live(m->pool, leak_page, &ls);
 	uint32_t pos = 0;
 	uint64_t pfn, refs;
 	while (s2hyp__map_next(&m->hpages, &pos, &pfn, &refs))

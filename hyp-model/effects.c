@@ -44,8 +44,8 @@ int s2hyp_effect_alloc(struct s2hyp *m, uint64_t pa, const char **why)
 		return S2_EINVAL;
 	}
 	void *cur = page_of(m, pa);
-	struct s2hyp_pool_page *pg = cur ? s2hyp_pool_page_of(m->pool, cur) : NULL;
-	if (pg && pg->state == S2HYP_PAGE_LIVE) {
+	struct s2pool_page *pg = cur ? s2pool_page_of(m->pool, cur) : NULL;
+	if (pg && pg->state == S2POOL_PAGE_LIVE) {
 		*why = "alloc of a page that is already a live table page";
 		return S2_EINVAL;
 	}
@@ -89,7 +89,7 @@ int s2hyp_effect_vttbr(struct s2hyp *m, uint64_t vttbr, const char **why)
 	m->eff_root = base;
 	/* Lookups (expect lines, hardware walks) go through the trace's root. */
 	m->pt.pgd = page_of(m, base);
-	m->pt.pgd_pa = s2hyp_pool_pa(m->pool, m->pt.pgd);
+	m->pt.pgd_pa = s2pool_pa(m->pool, m->pt.pgd);
 	return 0;
 }
 
@@ -124,7 +124,7 @@ int s2hyp_effect_pte_write(struct s2hyp *m, uint64_t pa, uint64_t value, bool re
 	if ((value & 3) == 3 && (!gp || gp->level < S2_LEVEL_MAX)) {
 		void *child = page_of(m, s2_pa_get(s2pt_pte_oa(g, value)));
 		if (child) {
-			s2_pa_t cpa = s2hyp_pool_pa(m->pool, child);
+			s2_pa_t cpa = s2pool_pa(m->pool, child);
 			pte = (value & ~s2_genmask(47, g->granule_shift)) |
 			      (s2_pa_get(cpa) & s2_genmask(47, g->granule_shift));
 		} else if (gp && gp->level >= 0) {

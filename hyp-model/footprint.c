@@ -132,7 +132,7 @@ static void walk_begin(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa
 	const struct s2pt_geom *g = &m->geom;
 	*w = (struct hw_walk){ .ipa = ipa, .level = g->start_level,
 			       .table_pa = s2_pa_get(m->pt.pgd_pa) };
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, s2_pa(w->table_pa));
+	struct s2pool_page *pg = s2pool_page_at(m->pool, s2_pa(w->table_pa));
 	w->table_gen = pg ? pg->gen : 0;
 	for (unsigned i = 0; i < v->wc_n; i++) {
 		const struct wc_entry *e = &v->wc[i];
@@ -158,21 +158,21 @@ static enum step_result walk_fp(const struct s2hyp *m, unsigned vid, struct hw_w
 	if (w->level == g->start_level && w->table_pa == s2_pa_get(m->pt.pgd_pa))
 		entries *= g->nr_roots;
 	uint64_t dpa = w->table_pa + ((w->ipa >> shift) & (entries - 1)) * sizeof(s2_pte_t);
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, s2_pa(w->table_pa));
+	struct s2pool_page *pg = s2pool_page_at(m->pool, s2_pa(w->table_pa));
 
 	add(fp, S2HYP_FP_PAGE, false, s2_align_down(w->table_pa, granule(m)),
 	    s2_align_down(dpa, granule(m)) + granule(m));
-	if (!pg || pg->state != S2HYP_PAGE_LIVE || pg->gen != w->table_gen) {
+	if (!pg || pg->state != S2POOL_PAGE_LIVE || pg->gen != w->table_gen) {
 		/* The walk aborts and forgets the cached pointers to the page. */
 		add_vcpu(fp, S2HYP_FP_WC, true, vid);
 		return STEP_END;
 	}
 	add(fp, S2HYP_FP_DESC, false, dpa, dpa + sizeof(s2_pte_t));
-	s2_pte_t pte = *(volatile const s2_pte_t *)s2hyp_pool_va(m->pool, s2_pa(dpa));
+	s2_pte_t pte = *(volatile const s2_pte_t *)s2pool_va(m->pool, s2_pa(dpa));
 	if (!s2pt_pte_valid(pte) || !s2pt_pte_is_table(pte, w->level))
 		return STEP_END;
 	uint64_t next = s2_pa_get(s2pt_pte_oa(g, pte));
-	struct s2hyp_pool_page *npg = s2hyp_pool_page_at(m->pool, s2_pa(next));
+	struct s2pool_page *npg = s2pool_page_at(m->pool, s2_pa(next));
 	add(fp, S2HYP_FP_PAGE, false, s2_align_down(next, granule(m)),
 	    s2_align_down(next, granule(m)) + granule(m));
 	add_vcpu(fp, S2HYP_FP_WC, true, vid);
@@ -326,8 +326,8 @@ static bool is_vcpu_choice(const struct s2hyp_choice *c)
 
 static uint64_t pool_frees(const struct s2hyp *m)
 {
-	struct s2hyp_pool_stats st;
-	s2hyp_pool_stats(m->pool, &st);
+	struct s2pool_stats st;
+	s2pool_stats(m->pool, &st);
 	return st.frees;
 }
 
@@ -352,8 +352,8 @@ void s2hyp_footprint_mark(const struct s2hyp *m, const struct s2hyp_choice *c,
 static int desc_level(const struct s2hyp *m, uint64_t pa)
 {
 	uint64_t idx;
-	if (!s2hyp_pool_contains_pa(m->pool, s2_pa(pa)) ||
-	    !s2hyp_pool_index(m->pool, s2hyp_pool_va(m->pool, s2_pa(pa)), &idx) ||
+	if (!s2pool_contains_pa(m->pool, s2_pa(pa)) ||
+	    !s2pool_index(m->pool, s2pool_va(m->pool, s2_pa(pa)), &idx) ||
 	    idx >= m->ghost_cap)
 		return -128;
 	s2_level_t l = m->ghost[idx].level;

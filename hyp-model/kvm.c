@@ -362,13 +362,13 @@ int s2hyp_table_refcount(struct s2hyp *m, uint64_t ipa, int *refcount)
 		unsigned idx = (unsigned)((ipa >> s2pt_level_shift(g, level)) & (entries - 1));
 		s2_pte_t pte = table[idx];
 		if (!s2pt_pte_is_table(pte, level)) {
-			struct s2hyp_pool_page *pg = s2hyp_pool_page_of(m->pool, &table[idx]);
+			struct s2pool_page *pg = s2pool_page_of(m->pool, &table[idx]);
 			if (!pg)
 				return S2_ENOENT;
 			*refcount = pg->refcount;
 			return 0;
 		}
-		table = s2hyp_pool_va(m->pool, s2pt_pte_oa(g, pte));
+		table = s2pool_va(m->pool, s2pt_pte_oa(g, pte));
 		level++;
 		entries = s2pt_ptes_per_table(g);
 	}

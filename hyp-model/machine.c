@@ -174,7 +174,7 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 		free(m);
 		return ret;
 	}
-	m->pool = s2hyp_pool_new(cfg->granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES);
+	m->pool = s2pool_new(cfg->granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES);
 	if (!m->pool) {
 		*why = "cannot reserve table-page memory";
 		s2hyp_delete(m);
@@ -239,7 +239,7 @@ void s2hyp_delete(struct s2hyp *m)
 	free(m->choices);
 	s2hyp__checker_free(m);
 	s2hyp__map_free(&m->emap);
-	s2hyp_pool_delete(m->pool);
+	s2pool_delete(m->pool);
 	s2cache_destroy(m->cache);
 	free(m);
 }
@@ -636,7 +636,7 @@ static void walk_start(struct s2hyp *m, struct vcpu *v, struct hw_walk *w, uint6
 		.start_seq = m->tlbi_seq,
 		.speculative = speculative,
 	};
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, s2_pa(w->table_pa));
+	struct s2pool_page *pg = s2pool_page_at(m->pool, s2_pa(w->table_pa));
 	w->table_gen = pg ? pg->gen : 0;
 	/* Start from the deepest cached table for this address. */
 	for (s2_level_t l = S2_LEVEL_MAX; l > g->start_level && v->wc_n; l--) {
@@ -660,7 +660,7 @@ enum walk_result { WALK_MORE, WALK_LEAF, WALK_FAULT, WALK_ABORT };
 static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_walk *w)
 {
 	const struct s2pt_geom *g = &m->geom;
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, s2_pa(w->table_pa));
+	struct s2pool_page *pg = s2pool_page_at(m->pool, s2_pa(w->table_pa));
 	unsigned shift = s2pt_level_shift(g, w->level);
 	unsigned entries = s2pt_ptes_per_table(g);
 	if (w->level == g->start_level && w->table_pa == s2_pa_get(m->pt.pgd_pa))
@@ -668,13 +668,13 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 	unsigned idx = (unsigned)((w->ipa >> shift) & (entries - 1));
 	uint64_t dpa = w->table_pa + idx * sizeof(s2_pte_t);
 
-	if (!pg || pg->state != S2HYP_PAGE_LIVE || pg->gen != w->table_gen) {
+	if (!pg || pg->state != S2POOL_PAGE_LIVE || pg->gen != w->table_gen) {
 		if (m->cfg.check)
 			s2hyp__violation(m, S2HYP_RULE_WALK_AFTER_FREE, (int)v->id, w->ipa, dpa, w->level,
 					 "vCPU %u's hardware walk reads a descriptor from table page %#llx, %s",
 					 v->id, (unsigned long long)w->table_pa,
 					 !pg ? "outside the table pool" :
-					 pg->state != S2HYP_PAGE_LIVE ? "which has been freed" :
+					 pg->state != S2POOL_PAGE_LIVE ? "which has been freed" :
 					 "which was freed and reused since the walk cached it");
 		/* Forget the cached pointer that led here (reported above), or
 		 * every retry of the access would take the same path forever. */
@@ -686,7 +686,7 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 		}
 		return WALK_ABORT;
 	}
-	s2_pte_t pte = *(volatile s2_pte_t *)s2hyp_pool_va(m->pool, s2_pa(dpa));
+	s2_pte_t pte = *(volatile s2_pte_t *)s2pool_va(m->pool, s2_pa(dpa));
 	s2hyp__event(m, (int)v->id, EV_WALK_READ, dpa, pte, (unsigned)w->level, 0);
 	if (!s2pt_pte_valid(pte)) {
 		w->leaf_level = w->level;
@@ -694,7 +694,7 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 	}
 	if (s2pt_pte_is_table(pte, w->level)) {
 		uint64_t next = s2_pa_get(s2pt_pte_oa(g, pte));
-		struct s2hyp_pool_page *npg = s2hyp_pool_page_at(m->pool, s2_pa(next));
+		struct s2pool_page *npg = s2pool_page_at(m->pool, s2_pa(next));
 		uint64_t size = s2pt_granule_size(g, w->level);
 		if (s2hyp__grow((void **)&v->wc, &v->wc_cap, sizeof(*v->wc), v->wc_n + 1)) {
 			/* One cached descriptor per table: replace an older one. */

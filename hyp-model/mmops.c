@@ -8,13 +8,13 @@
 uint64_t s2hyp__pool_idx(struct s2hyp *m, const void *addr)
 {
 	uint64_t idx;
-	return s2hyp_pool_index(m->pool, addr, &idx) ? idx : UINT64_MAX;
+	return s2pool_index(m->pool, addr, &idx) ? idx : UINT64_MAX;
 }
 
 static void *mm_zalloc_page(void *ctx)
 {
 	struct s2hyp *m = ctx;
-	void *p = s2hyp_pool_alloc(m->pool);
+	void *p = s2pool_alloc(m->pool);
 	if (p) {
 		m->stats.table_pages_allocated++;
 		struct ghost_page *g = s2hyp__ghost(m, s2hyp__pool_idx(m, p));
@@ -31,13 +31,13 @@ static void *mm_zalloc_page(void *ctx)
 static void *mm_zalloc_pages_exact(void *ctx, unsigned nr)
 {
 	struct s2hyp *m = ctx;
-	return s2hyp_pool_alloc_exact(m->pool, nr);
+	return s2pool_alloc_exact(m->pool, nr);
 }
 
 static void freed(struct s2hyp *m, void *page)
 {
 	m->stats.table_pages_freed++;
-	s2hyp__event(m, HOST_THREAD, EV_FREE, s2_pa_get(s2hyp_pool_pa(m->pool, page)), 0, 0, 0);
+	s2hyp__event(m, HOST_THREAD, EV_FREE, s2_pa_get(s2pool_pa(m->pool, page)), 0, 0, 0);
 }
 
 static void mm_free_page(void *ctx, void *page)
@@ -46,7 +46,7 @@ static void mm_free_page(void *ctx, void *page)
 	s2hyp__sched_point(m);
 	if (m->cfg.check)
 		s2hyp__check_free(m, page);
-	s2hyp_pool_free(m->pool, page);
+	s2pool_free(m->pool, page);
 	freed(m, page);
 	if (m->cfg.check)
 		s2hyp__check_pool_errors(m);
@@ -56,7 +56,7 @@ static void mm_free_pages_exact(void *ctx, void *pages, unsigned nr)
 {
 	struct s2hyp *m = ctx;
 	for (unsigned i = 0; i < nr; i++)
-		s2hyp_pool_free(m->pool, (uint8_t *)pages + ((uint64_t)i << m->geom.granule_shift));
+		s2pool_free(m->pool, (uint8_t *)pages + ((uint64_t)i << m->geom.granule_shift));
 	if (m->cfg.check)
 		s2hyp__check_pool_errors(m);
 }
@@ -64,7 +64,7 @@ static void mm_free_pages_exact(void *ctx, void *pages, unsigned nr)
 static void mm_get_page(void *ctx, void *addr)
 {
 	struct s2hyp *m = ctx;
-	s2hyp_pool_get(m->pool, addr);
+	s2pool_get(m->pool, addr);
 	if (m->cfg.check) {
 		s2hyp__touch(m, s2hyp__pool_idx(m, addr));
 		s2hyp__check_pool_errors(m);
@@ -74,16 +74,16 @@ static void mm_get_page(void *ctx, void *addr)
 static void mm_put_page(void *ctx, void *addr)
 {
 	struct s2hyp *m = ctx;
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_of(m->pool, addr);
-	void *base = s2hyp_pool_page_base(m->pool, addr);
+	struct s2pool_page *pg = s2pool_page_of(m->pool, addr);
+	void *base = s2pool_page_base(m->pool, addr);
 
 	/* Every put is a step: it is how long a walk over the old subtree
 	 * takes that makes the 2021 ordering's invalid window long. The put
 	 * that frees a page is a free, which vCPUs may observe. */
 	s2hyp__sched_point(m);
-	if (m->cfg.check && pg && pg->state == S2HYP_PAGE_LIVE && pg->refcount == 1)
+	if (m->cfg.check && pg && pg->state == S2POOL_PAGE_LIVE && pg->refcount == 1)
 		s2hyp__check_free(m, base);
-	if (s2hyp_pool_put(m->pool, addr))
+	if (s2pool_put(m->pool, addr))
 		freed(m, base);
 	if (m->cfg.check) {
 		s2hyp__touch(m, s2hyp__pool_idx(m, addr));
@@ -94,26 +94,26 @@ static void mm_put_page(void *ctx, void *addr)
 static int mm_page_count(void *ctx, void *addr)
 {
 	struct s2hyp *m = ctx;
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_of(m->pool, addr);
+	struct s2pool_page *pg = s2pool_page_of(m->pool, addr);
 	return pg ? pg->refcount : 0;
 }
 
 static void *mm_phys_to_virt(void *ctx, s2_pa_t pa)
 {
 	struct s2hyp *m = ctx;
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(m->pool, pa);
-	if (m->cfg.check && (!pg || pg->state != S2HYP_PAGE_LIVE))
+	struct s2pool_page *pg = s2pool_page_at(m->pool, pa);
+	if (m->cfg.check && (!pg || pg->state != S2POOL_PAGE_LIVE))
 		s2hyp__violation(m, S2HYP_RULE_WALK_AFTER_FREE, HOST_THREAD, 0, s2_pa_get(pa), -1,
 				 "the hypervisor's walk descends into table page %#llx, which %s",
 				 (unsigned long long)s2_pa_get(pa),
 				 pg ? "has been freed" : "is not a table page");
-	return s2hyp_pool_va(m->pool, pa);
+	return s2pool_va(m->pool, pa);
 }
 
 static s2_pa_t mm_virt_to_phys(void *ctx, void *va)
 {
 	struct s2hyp *m = ctx;
-	return s2hyp_pool_pa(m->pool, va);
+	return s2pool_pa(m->pool, va);
 }
 
 static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
@@ -128,7 +128,7 @@ static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
 	else
 		*(volatile s2_pte_t *)ptep = pte;
 	m->stats.pte_stores++;
-	s2hyp__event(m, HOST_THREAD, EV_PTE_STORE, s2_pa_get(s2hyp_pool_pa(m->pool, ptep)), pte,
+	s2hyp__event(m, HOST_THREAD, EV_PTE_STORE, s2_pa_get(s2pool_pa(m->pool, ptep)), pte,
 		     0, release);
 }
 

@@ -4,7 +4,7 @@
 
 #include "cache-model/s2cache.h"
 #include "hyp-model/s2hyp.h"
-#include "hyp-model/s2hyp_pool.h"
+#include "pool/s2pool.h"
 #include "walker/s2pt.h"
 
 #define HOST_THREAD (-1)
@@ -177,7 +177,7 @@ struct s2hyp {
 	struct s2hyp_config cfg;
 	struct s2pt_geom geom;
 	struct s2pt pt;
-	struct s2hyp_pool *pool;
+	struct s2pool *pool;
 	struct s2cache *cache;
 	struct s2pt_memcache mc;
 	struct slot slots[S2HYP_MAX_SLOTS];
@@ -213,7 +213,7 @@ struct s2hyp {
 	uint64_t *touched;		/* pool page indices touched under the lock */
 	unsigned touched_n, touched_cap;
 	struct s2hyp__map hpages;	/* pfn -> references the fault handler holds */
-	struct s2hyp_pool_errors pool_err_seen;
+	struct s2pool_errors pool_err_seen;
 
 	struct s2hyp_stats stats;
 	struct s2hyp_violation *viol;

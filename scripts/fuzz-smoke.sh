@@ -16,8 +16,8 @@ cd "$(dirname "$0")/.."
 CLANG=${CLANG:-clang}
 FUZZ_TIME=${FUZZ_TIME:-10}
 OUT=build/fuzz
-# Every module of the library: replay reaches guest/, ftrace uses Capstone.
-MODULES="common walker cache-model hyp-model traces fuzz guest"
+# Every module in layers.txt (the one list of modules), bottom up.
+MODULES=$(scripts/layers.sh mk | sed -n "s/^LAYER_MODULES := //p")
 EMU_CFLAGS=$(pkg-config --cflags unicorn capstone 2>/dev/null || true)
 EMU_LIBS=$(pkg-config --libs unicorn capstone 2>/dev/null || echo "-lunicorn -lcapstone")
 # Warnings are the normal builds' business (-Werror there); here they would

@@ -20,63 +20,63 @@ static void *f_zalloc_page(void *ctx)
 {
 	struct fake_mm *fm = ctx;
 	logf_(fm, "alloc");
-	return s2hyp_pool_alloc(fm->pool);
+	return s2pool_alloc(fm->pool);
 }
 
 static void *f_zalloc_pages_exact(void *ctx, unsigned nr)
 {
 	struct fake_mm *fm = ctx;
-	return s2hyp_pool_alloc_exact(fm->pool, nr);
+	return s2pool_alloc_exact(fm->pool, nr);
 }
 
 static void f_free_page(void *ctx, void *page)
 {
 	struct fake_mm *fm = ctx;
 	logf_(fm, "freed");
-	s2hyp_pool_free(fm->pool, page);
+	s2pool_free(fm->pool, page);
 }
 
 static void f_free_pages_exact(void *ctx, void *pages, unsigned nr)
 {
 	struct fake_mm *fm = ctx;
-	s2hyp_pool_mm_ops.free_pages_exact(fm->pool, pages, nr);
+	s2pool_mm_ops.free_pages_exact(fm->pool, pages, nr);
 }
 
 static void f_get_page(void *ctx, void *addr)
 {
 	struct fake_mm *fm = ctx;
 	logf_(fm, "get");
-	s2hyp_pool_get(fm->pool, addr);
+	s2pool_get(fm->pool, addr);
 }
 
 static void f_put_page(void *ctx, void *addr)
 {
 	struct fake_mm *fm = ctx;
 	logf_(fm, "put");
-	if (s2hyp_pool_put(fm->pool, addr))
+	if (s2pool_put(fm->pool, addr))
 		logf_(fm, "freed");
 }
 
 static int f_page_count(void *ctx, void *addr)
 {
 	struct fake_mm *fm = ctx;
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_of(fm->pool, addr);
+	struct s2pool_page *pg = s2pool_page_of(fm->pool, addr);
 	return pg ? pg->refcount : 0;
 }
 
 static void *f_phys_to_virt(void *ctx, s2_pa_t pa)
 {
 	struct fake_mm *fm = ctx;
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_at(fm->pool, pa);
-	if (pg && pg->state != S2HYP_PAGE_LIVE)
+	struct s2pool_page *pg = s2pool_page_at(fm->pool, pa);
+	if (pg && pg->state != S2POOL_PAGE_LIVE)
 		logf_(fm, "walk-freed");
-	return s2hyp_pool_va(fm->pool, pa);
+	return s2pool_va(fm->pool, pa);
 }
 
 static s2_pa_t f_virt_to_phys(void *ctx, void *va)
 {
 	struct fake_mm *fm = ctx;
-	return s2hyp_pool_pa(fm->pool, va);
+	return s2pool_pa(fm->pool, va);
 }
 
 static const char *kind_of(struct fake_mm *fm, s2_pte_t pte, s2_level_t *level)
@@ -102,7 +102,7 @@ static void f_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
 	s2_level_t lv;
 	const char *k = kind_of(fm, pte, &lv);
 	logf_(fm, "%s:%s", release ? "set.rel" : "set", k);
-	s2hyp_pool_mm_ops.set_pte(fm->pool, ptep, pte, release);
+	s2pool_mm_ops.set_pte(fm->pool, ptep, pte, release);
 }
 
 static const char *const tlbi_names[] = {
@@ -182,7 +182,7 @@ int fake_mm_init(struct fake_mm *fm, struct s2pt *pt, unsigned granule_shift,
 	int ret = s2pt_geom_init(&g, granule_shift, ipa_bits, NULL);
 	if (ret)
 		return ret;
-	fm->pool = s2hyp_pool_new(granule_shift, s2_pa(1ull << 40), 256ull << 20);
+	fm->pool = s2pool_new(granule_shift, s2_pa(1ull << 40), 256ull << 20);
 	if (!fm->pool)
 		return S2_ENOMEM;
 	fm->pt = pt;
@@ -193,7 +193,7 @@ int fake_mm_init(struct fake_mm *fm, struct s2pt *pt, unsigned granule_shift,
 
 void fake_mm_fini(struct fake_mm *fm)
 {
-	s2hyp_pool_delete(fm->pool);
+	s2pool_delete(fm->pool);
 	fm->pool = NULL;
 }
 
@@ -248,7 +248,7 @@ struct rc_check {
 	unsigned bad;
 };
 
-static void check_page(void *arg, void *page, struct s2hyp_pool_page *pg)
+static void check_page(void *arg, void *page, struct s2pool_page *pg)
 {
 	struct rc_check *c = arg;
 	unsigned counted = s2pt_table_counted_entries(c->fm->pt, page);
@@ -259,6 +259,6 @@ static void check_page(void *arg, void *page, struct s2hyp_pool_page *pg)
 unsigned fake_mm_refcount_mismatches(struct fake_mm *fm)
 {
 	struct rc_check c = { fm, 0 };
-	s2hyp_pool_for_each_live(fm->pool, check_page, &c);
+	s2pool_for_each_live(fm->pool, check_page, &c);
 	return c.bad;
 }

@@ -11,13 +11,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "hyp-model/s2hyp_pool.h"
+#include "pool/s2pool.h"
 #include "walker/s2pt.h"
 
 #define FAKE_LOG_MAX 8192
 
 struct fake_mm {
-	struct s2hyp_pool *pool;
+	struct s2pool *pool;
 	struct s2pt *pt;	/* to decode levels of stores */
 	bool record;
 	unsigned n;

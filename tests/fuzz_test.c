@@ -348,10 +348,10 @@ struct pages {
 	uint64_t sum;
 };
 
-static void page_hash(void *arg, void *page, struct s2hyp_pool_page *pg)
+static void page_hash(void *arg, void *page, struct s2pool_page *pg)
 {
 	struct pages *p = arg;
-	uint64_t h = mix(mix(0, s2_pa_get(s2hyp_pool_pa(p->m->pool, page))), (uint64_t)pg->refcount);
+	uint64_t h = mix(mix(0, s2_pa_get(s2pool_pa(p->m->pool, page))), (uint64_t)pg->refcount);
 	const uint64_t *w = page;
 	for (unsigned i = 0; i < 512; i++)
 		h = mix(h, w[i]);
@@ -404,7 +404,7 @@ static uint64_t outcome_hash(const struct s2hyp *m)
 		lines += mix(mix(mix(s2_pa_get(pa), li.dirty), li.stale_mem * 3 + li.stale_dc),
 			     li.icache_cpus);
 	}
-	s2hyp_pool_for_each_live(m->pool, page_hash, &pages);
+	s2pool_for_each_live(m->pool, page_hash, &pages);
 	return mix(mix(h, lines), pages.sum);
 }
 

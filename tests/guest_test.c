@@ -722,7 +722,10 @@ static void test_record_trace(void **state)
 	int fd = mkstemp(path);
 	assert_true(fd >= 0);
 	FILE *f = fdopen(fd, "w");
-	assert_int_equal(s2guest_write_trace(g, f, "guest_test"), 0);
+	struct s2hyp_scenario sc;
+	assert_int_equal(s2guest_trace_scenario(g, &sc), 0);
+	assert_int_equal(s2trace_write_scenario(f, &sc, NULL, 0, "guest_test"), 0);
+	s2hyp_scenario_free(&sc);
 	fclose(f);
 
 	struct s2trace_result res;

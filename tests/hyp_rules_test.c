@@ -586,7 +586,7 @@ static void *unlink_l3(struct s2hyp *m, bool with_tlbi)
 	struct path p = path_of(m, BASE);
 	assert_non_null(p.entry[2 + 1]);
 	s2_pte_t *l2e = p.entry[2 + 1];
-	void *l3 = s2hyp_pool_va(m->pool, s2pt_pte_oa(&m->geom, *l2e));
+	void *l3 = s2pool_va(m->pool, s2pt_pte_oa(&m->geom, *l2e));
 	ops->set_pte(m, l2e, 0, false);
 	if (with_tlbi)
 		tlbi_sync(m, S2PT_TLBI_VMALLS12E1IS, 0, -1);
@@ -610,7 +610,7 @@ static void test_double_free_unlinked_table_twice(void **state)
 		hyp_begin(m);
 		void *l3 = unlink_l3(m, true);
 		s2pt_free_unlinked(&m->pt, l3, 2);
-		assert_int_equal(s2hyp_pool_page_of(m->pool, l3)->state, S2HYP_PAGE_FREED);
+		assert_int_equal(s2pool_page_of(m->pool, l3)->state, S2POOL_PAGE_FREED);
 		if (buggy)
 			s2pt_free_unlinked(&m->pt, l3, 2);
 		hyp_end(m);
@@ -796,7 +796,7 @@ static void test_walk_after_free_linked_table(void **state)
 		struct s2hyp_scenario sc;
 		struct s2hyp *m = machine_with_pages(&sc);
 		struct path p = path_of(m, BASE);
-		void *l3 = s2hyp_pool_page_base(m->pool, p.leaf);
+		void *l3 = s2pool_page_base(m->pool, p.leaf);
 		hyp_begin(m);
 		if (!buggy)
 			s2hyp__mm_ops.get_page(m, l3);
@@ -808,8 +808,8 @@ static void test_walk_after_free_linked_table(void **state)
 			s2hyp__mm_ops.get_page(m, l3);
 		}
 		hyp_end(m);
-		assert_int_equal(s2hyp_pool_page_of(m->pool, l3)->state,
-				 buggy ? S2HYP_PAGE_FREED : S2HYP_PAGE_LIVE);
+		assert_int_equal(s2pool_page_of(m->pool, l3)->state,
+				 buggy ? S2POOL_PAGE_FREED : S2POOL_PAGE_LIVE);
 		assert_fired_exactly(m, buggy ? R_TLBI_FREE | R_WAF : 0, "extra put");
 
 		const struct s2hyp_vcpu_op rd = { .access = S2HYP_ACC_READ, .ipa = BASE + 2 * PG,
@@ -989,7 +989,7 @@ static void test_tlbi_before_free_needs_the_dsb(void **state)
 		hyp_begin(m);
 		struct path p = path_of(m, BASE);
 		s2_pte_t *l2e = p.entry[2 + 1];
-		void *l3 = s2hyp_pool_va(m->pool, s2pt_pte_oa(&m->geom, *l2e));
+		void *l3 = s2pool_va(m->pool, s2pt_pte_oa(&m->geom, *l2e));
 		ops->set_pte(m, l2e, 0, false);
 		ops->barrier(m, S2PT_DSB_ISHST);
 		ops->tlbi(m, S2PT_TLBI_VMALLS12E1IS, s2_ipa(0), -1);

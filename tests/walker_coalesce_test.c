@@ -73,10 +73,10 @@ static void assert_block_mapped(struct fx *f)
 
 static unsigned long live_after_destroy(struct fx *f)
 {
-	struct s2hyp_pool_stats st;
+	struct s2pool_stats st;
 	s2pt_memcache_free(&f->pt, &f->mc);
 	s2pt_destroy(s2pt_locked(&f->pt));
-	s2hyp_pool_stats(f->fm.pool, &st);
+	s2pool_stats(f->fm.pool, &st);
 	return st.live;
 }
 

@@ -87,7 +87,7 @@ static enum s2pt_variant variant_of(void **state)
 
 static void assert_pool_clean(struct fx *f)
 {
-	const struct s2hyp_pool_errors *e = s2hyp_pool_errors(f->fm.pool);
+	const struct s2pool_errors *e = s2pool_errors(f->fm.pool);
 	if (e->put_below_zero || e->get_on_freed || e->put_on_freed ||
 	    e->double_free || e->bad_address)
 		fail_msg("pool misuse: put<0 %lu get-freed %lu put-freed %lu double-free %lu bad-addr %lu",
@@ -114,12 +114,12 @@ static int chk(struct fx *f, int ret)
 /* Destroy: every page (tables, roots, memcache) back, no misuse. */
 static void fx_done(struct fx *f)
 {
-	struct s2hyp_pool_stats st;
+	struct s2pool_stats st;
 	check(f);
 	s2pt_memcache_free(&f->pt, &f->mc);
 	s2pt_destroy(f->l);
 	assert_null(f->pt.pgd);
-	s2hyp_pool_stats(f->fm.pool, &st);
+	s2pool_stats(f->fm.pool, &st);
 	assert_int_equal(st.live, 0);
 	assert_int_equal(st.allocs, st.frees);
 	assert_pool_clean(f);
@@ -195,13 +195,13 @@ static void raw_walk(struct fx *f, const s2_pte_t *table, int level, unsigned nr
 			continue;
 		if (level < 3 && (pte & 2)) {
 			s2_pa_t cpa = s2_pa(raw_oa(f, pte));
-			struct s2hyp_pool_page *pg = s2hyp_pool_page_at(f->fm.pool, cpa);
+			struct s2pool_page *pg = s2pool_page_at(f->fm.pool, cpa);
 			assert_non_null(pg);
-			if (pg->state != S2HYP_PAGE_LIVE)
+			if (pg->state != S2POOL_PAGE_LIVE)
 				fail_msg("table entry at IPA %#llx L%d points to a freed page",
 					 (unsigned long long)ipa, level);
 			s->t[level + 1]++;
-			raw_walk(f, s2hyp_pool_va(f->fm.pool, cpa), level + 1,
+			raw_walk(f, s2pool_va(f->fm.pool, cpa), level + 1,
 				 1u << (f->gs - 3), ipa, s, fn, arg);
 		} else {
 			s->l[level]++;
@@ -246,8 +246,8 @@ static void assert_empty(struct fx *f)
 
 static unsigned live_tables(struct fx *f)
 {
-	struct s2hyp_pool_stats st;
-	s2hyp_pool_stats(f->fm.pool, &st);
+	struct s2pool_stats st;
+	s2pool_stats(f->fm.pool, &st);
 	return (unsigned)st.live - f->mc.nr;
 }
 
@@ -342,7 +342,7 @@ static s2_pte_t *raw_ptep(struct fx *f, uint64_t ipa, int level)
 		if (l == level)
 			return ptep;
 		assert_true((*ptep & 3) == 3);
-		table = s2hyp_pool_va(f->fm.pool, s2_pa(raw_oa(f, *ptep)));
+		table = s2pool_va(f->fm.pool, s2_pa(raw_oa(f, *ptep)));
 	}
 }
 
@@ -788,8 +788,8 @@ static void append(char *buf, size_t n, const char *tok)
 static void test_unmap_last_page_frees_tables(void **state)
 {
 	struct fx *f = fx_param(state, 0);
-	struct s2hyp_pool_stats before, after;
-	s2hyp_pool_stats(f->fm.pool, &before);
+	struct s2pool_stats before, after;
+	s2pool_stats(f->fm.pool, &before);
 	assert_int_equal(map(f, f->ipa, f->page, f->pa, S2PT_PROT_RW), 0);
 	quiet(f);
 	assert_int_equal(unmap(f, f->ipa, f->page), 0);
@@ -804,7 +804,7 @@ static void test_unmap_last_page_frees_tables(void **state)
 	}
 	assert_string_equal(fake_mm_log(&f->fm, "tlbi:ipas2e1is,dc,freed"), want_log);
 	assert_empty(f);
-	s2hyp_pool_stats(f->fm.pool, &after);
+	s2pool_stats(f->fm.pool, &after);
 	assert_int_equal(after.live - f->mc.nr, before.live);
 	assert_unmapped(f, f->ipa, f->pt.geom.start_level);
 	fx_done(f);
@@ -1519,13 +1519,13 @@ static void test_destroy_frees_everything(void **state)
 	assert_int_equal(unmap(f, f->ipa + b, p), 0);
 	topup(f);
 	assert_int_equal(chk(f, s2pt_split(f->l, s2_ipa(f->ipa), p, &f->mc)), 0);
-	struct s2hyp_pool_stats st;
-	s2hyp_pool_stats(f->fm.pool, &st);
+	struct s2pool_stats st;
+	s2pool_stats(f->fm.pool, &st);
 	assert_true(st.live > g->nr_roots + f->mc.nr);
 	s2pt_memcache_free(&f->pt, &f->mc);
 	fake_mm_clear_log(&f->fm);
 	s2pt_destroy(f->l);
-	s2hyp_pool_stats(f->fm.pool, &st);
+	s2pool_stats(f->fm.pool, &st);
 	assert_int_equal(st.live, 0);
 	assert_int_equal(st.allocs, st.frees);
 	assert_pool_clean(f);

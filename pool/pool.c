@@ -1,6 +1,6 @@
 /* The table-page pool: one reserved arena, a bump pointer, and a FIFO of
  * freed pages that is only drawn from once it is longer than the quarantine. */
-#include "hyp-model/s2hyp_pool.h"
+#include "pool/s2pool.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +12,7 @@
 #define POOL_QUARANTINE 64
 #define POOL_MAX_ROOTS 16
 
-struct s2hyp_pool {
+struct s2pool {
 	unsigned shift;
 	uint64_t page_size;
 	uint8_t *arena;		/* aligned to POOL_MAX_ROOTS pages */
@@ -21,15 +21,15 @@ struct s2hyp_pool {
 	uint64_t base;		/* PA of arena[0] */
 	uint64_t nr_pages;	/* capacity */
 	uint64_t next;		/* bump index */
-	struct s2hyp_pool_page *pages;	/* metadata of pages [0, meta_cap) */
+	struct s2pool_page *pages;	/* metadata of pages [0, meta_cap) */
 	uint64_t *fifo;		/* freed page indices, a ring of meta_cap slots */
 	uint64_t meta_cap;
 	uint64_t fifo_head, fifo_len;
-	struct s2hyp_pool_stats st;
-	struct s2hyp_pool_errors err;
+	struct s2pool_stats st;
+	struct s2pool_errors err;
 };
 
-struct s2hyp_pool *s2hyp_pool_new(unsigned granule_shift, s2_pa_t base,
+struct s2pool *s2pool_new(unsigned granule_shift, s2_pa_t base,
 				  uint64_t max_bytes)
 {
 	uint64_t page = (uint64_t)1 << granule_shift;
@@ -38,7 +38,7 @@ struct s2hyp_pool *s2hyp_pool_new(unsigned granule_shift, s2_pa_t base,
 	if ((granule_shift != 12 && granule_shift != 14 && granule_shift != 16) ||
 	    !s2_is_aligned(s2_pa_get(base), align) || max_bytes < align)
 		return NULL;
-	struct s2hyp_pool *p = calloc(1, sizeof(*p));
+	struct s2pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
 	p->shift = granule_shift;
@@ -66,7 +66,7 @@ struct s2hyp_pool *s2hyp_pool_new(unsigned granule_shift, s2_pa_t base,
 	return p;
 }
 
-void s2hyp_pool_delete(struct s2hyp_pool *p)
+void s2pool_delete(struct s2pool *p)
 {
 	if (!p)
 		return;
@@ -77,7 +77,7 @@ void s2hyp_pool_delete(struct s2hyp_pool *p)
 }
 
 /* Room for metadata of pages [0, need). */
-static bool grow_meta(struct s2hyp_pool *p, uint64_t need)
+static bool grow_meta(struct s2pool *p, uint64_t need)
 {
 	if (need <= p->meta_cap)
 		return true;
@@ -86,7 +86,7 @@ static bool grow_meta(struct s2hyp_pool *p, uint64_t need)
 		ncap *= 2;
 	if (ncap > p->nr_pages)
 		ncap = p->nr_pages;
-	struct s2hyp_pool_page *pages = realloc(p->pages, ncap * sizeof(*pages));
+	struct s2pool_page *pages = realloc(p->pages, ncap * sizeof(*pages));
 	if (!pages)
 		return false;
 	memset(pages + p->meta_cap, 0, (ncap - p->meta_cap) * sizeof(*pages));
@@ -103,7 +103,7 @@ static bool grow_meta(struct s2hyp_pool *p, uint64_t need)
 	return true;
 }
 
-static bool index_of(const struct s2hyp_pool *p, const void *addr, uint64_t *idx)
+static bool index_of(const struct s2pool *p, const void *addr, uint64_t *idx)
 {
 	uintptr_t a = (uintptr_t)addr, lo = (uintptr_t)p->arena;
 	if (a < lo || a >= lo + p->next * p->page_size)
@@ -112,15 +112,15 @@ static bool index_of(const struct s2hyp_pool *p, const void *addr, uint64_t *idx
 	return true;
 }
 
-static void *page_va(const struct s2hyp_pool *p, uint64_t idx)
+static void *page_va(const struct s2pool *p, uint64_t idx)
 {
 	return p->arena + (idx << p->shift);
 }
 
-static void take(struct s2hyp_pool *p, uint64_t idx)
+static void take(struct s2pool *p, uint64_t idx)
 {
-	struct s2hyp_pool_page *pg = &p->pages[idx];
-	pg->state = S2HYP_PAGE_LIVE;
+	struct s2pool_page *pg = &p->pages[idx];
+	pg->state = S2POOL_PAGE_LIVE;
 	pg->refcount = 1;
 	pg->gen++;
 	memset(page_va(p, idx), 0, p->page_size);
@@ -128,7 +128,7 @@ static void take(struct s2hyp_pool *p, uint64_t idx)
 	p->st.live++;
 }
 
-void *s2hyp_pool_alloc(struct s2hyp_pool *p)
+void *s2pool_alloc(struct s2pool *p)
 {
 	uint64_t idx;
 
@@ -146,7 +146,7 @@ void *s2hyp_pool_alloc(struct s2hyp_pool *p)
 	return page_va(p, idx);
 }
 
-void *s2hyp_pool_alloc_exact(struct s2hyp_pool *p, unsigned nr)
+void *s2pool_alloc_exact(struct s2pool *p, unsigned nr)
 {
 	if (nr == 0 || nr > POOL_MAX_ROOTS)
 		return NULL;
@@ -162,10 +162,10 @@ void *s2hyp_pool_alloc_exact(struct s2hyp_pool *p, unsigned nr)
 	return page_va(p, idx);
 }
 
-static void release(struct s2hyp_pool *p, uint64_t idx)
+static void release(struct s2pool *p, uint64_t idx)
 {
-	struct s2hyp_pool_page *pg = &p->pages[idx];
-	pg->state = S2HYP_PAGE_FREED;
+	struct s2pool_page *pg = &p->pages[idx];
+	pg->state = S2POOL_PAGE_FREED;
 	pg->refcount = 0;
 	p->fifo[(p->fifo_head + p->fifo_len) % p->meta_cap] = idx;
 	p->fifo_len++;
@@ -173,7 +173,7 @@ static void release(struct s2hyp_pool *p, uint64_t idx)
 	p->st.live--;
 }
 
-void s2hyp_pool_free(struct s2hyp_pool *p, void *page)
+void s2pool_free(struct s2pool *p, void *page)
 {
 	uint64_t idx;
 
@@ -181,14 +181,14 @@ void s2hyp_pool_free(struct s2hyp_pool *p, void *page)
 		p->err.bad_address++;
 		return;
 	}
-	if (p->pages[idx].state != S2HYP_PAGE_LIVE) {
+	if (p->pages[idx].state != S2POOL_PAGE_LIVE) {
 		p->err.double_free++;
 		return;
 	}
 	release(p, idx);
 }
 
-void s2hyp_pool_get(struct s2hyp_pool *p, void *addr)
+void s2pool_get(struct s2pool *p, void *addr)
 {
 	uint64_t idx;
 
@@ -196,14 +196,14 @@ void s2hyp_pool_get(struct s2hyp_pool *p, void *addr)
 		p->err.bad_address++;
 		return;
 	}
-	if (p->pages[idx].state != S2HYP_PAGE_LIVE) {
+	if (p->pages[idx].state != S2POOL_PAGE_LIVE) {
 		p->err.get_on_freed++;
 		return;
 	}
 	p->pages[idx].refcount++;
 }
 
-bool s2hyp_pool_put(struct s2hyp_pool *p, void *addr)
+bool s2pool_put(struct s2pool *p, void *addr)
 {
 	uint64_t idx;
 
@@ -211,8 +211,8 @@ bool s2hyp_pool_put(struct s2hyp_pool *p, void *addr)
 		p->err.bad_address++;
 		return false;
 	}
-	struct s2hyp_pool_page *pg = &p->pages[idx];
-	if (pg->state != S2HYP_PAGE_LIVE) {
+	struct s2pool_page *pg = &p->pages[idx];
+	if (pg->state != S2POOL_PAGE_LIVE) {
 		p->err.put_on_freed++;
 		return false;
 	}
@@ -227,35 +227,35 @@ bool s2hyp_pool_put(struct s2hyp_pool *p, void *addr)
 	return false;
 }
 
-struct s2hyp_pool_page *s2hyp_pool_page_of(struct s2hyp_pool *p, const void *addr)
+struct s2pool_page *s2pool_page_of(struct s2pool *p, const void *addr)
 {
 	uint64_t idx;
 	return index_of(p, addr, &idx) ? &p->pages[idx] : NULL;
 }
 
-bool s2hyp_pool_contains_pa(const struct s2hyp_pool *p, s2_pa_t pa)
+bool s2pool_contains_pa(const struct s2pool *p, s2_pa_t pa)
 {
 	uint64_t v = s2_pa_get(pa);
 	return v >= p->base && v - p->base < (p->next << p->shift);
 }
 
-struct s2hyp_pool_page *s2hyp_pool_page_at(struct s2hyp_pool *p, s2_pa_t pa)
+struct s2pool_page *s2pool_page_at(struct s2pool *p, s2_pa_t pa)
 {
-	if (!s2hyp_pool_contains_pa(p, pa))
+	if (!s2pool_contains_pa(p, pa))
 		return NULL;
 	return &p->pages[(s2_pa_get(pa) - p->base) >> p->shift];
 }
 
-void *s2hyp_pool_va(struct s2hyp_pool *p, s2_pa_t pa)
+void *s2pool_va(struct s2pool *p, s2_pa_t pa)
 {
-	if (!s2hyp_pool_contains_pa(p, pa)) {
+	if (!s2pool_contains_pa(p, pa)) {
 		p->err.bad_address++;
 		return NULL;
 	}
 	return p->arena + (s2_pa_get(pa) - p->base);
 }
 
-s2_pa_t s2hyp_pool_pa(struct s2hyp_pool *p, const void *va)
+s2_pa_t s2pool_pa(struct s2pool *p, const void *va)
 {
 	uint64_t idx;
 	if (!index_of(p, va, &idx)) {
@@ -265,38 +265,38 @@ s2_pa_t s2hyp_pool_pa(struct s2hyp_pool *p, const void *va)
 	return s2_pa(p->base + (uint64_t)((const uint8_t *)va - p->arena));
 }
 
-bool s2hyp_pool_index(const struct s2hyp_pool *p, const void *addr, uint64_t *idx)
+bool s2pool_index(const struct s2pool *p, const void *addr, uint64_t *idx)
 {
 	return index_of(p, addr, idx);
 }
 
-void *s2hyp_pool_page_by_index(struct s2hyp_pool *p, uint64_t idx)
+void *s2pool_page_by_index(struct s2pool *p, uint64_t idx)
 {
 	return idx < p->next ? page_va(p, idx) : NULL;
 }
 
-void *s2hyp_pool_page_base(struct s2hyp_pool *p, const void *addr)
+void *s2pool_page_base(struct s2pool *p, const void *addr)
 {
 	uint64_t idx;
 	return index_of(p, addr, &idx) ? page_va(p, idx) : NULL;
 }
 
-void s2hyp_pool_stats(const struct s2hyp_pool *p, struct s2hyp_pool_stats *st)
+void s2pool_stats(const struct s2pool *p, struct s2pool_stats *st)
 {
 	*st = p->st;
 }
 
-const struct s2hyp_pool_errors *s2hyp_pool_errors(const struct s2hyp_pool *p)
+const struct s2pool_errors *s2pool_errors(const struct s2pool *p)
 {
 	return &p->err;
 }
 
-void s2hyp_pool_for_each_live(struct s2hyp_pool *p,
-			      void (*fn)(void *arg, void *page, struct s2hyp_pool_page *pg),
+void s2pool_for_each_live(struct s2pool *p,
+			      void (*fn)(void *arg, void *page, struct s2pool_page *pg),
 			      void *arg)
 {
 	for (uint64_t i = 0; i < p->next; i++)
-		if (p->pages[i].state == S2HYP_PAGE_LIVE)
+		if (p->pages[i].state == S2POOL_PAGE_LIVE)
 			fn(arg, page_va(p, i), &p->pages[i]);
 }
 
@@ -304,50 +304,50 @@ void s2hyp_pool_for_each_live(struct s2hyp_pool *p,
 
 static void *op_zalloc_page(void *ctx)
 {
-	return s2hyp_pool_alloc(ctx);
+	return s2pool_alloc(ctx);
 }
 
 static void *op_zalloc_pages_exact(void *ctx, unsigned nr)
 {
-	return s2hyp_pool_alloc_exact(ctx, nr);
+	return s2pool_alloc_exact(ctx, nr);
 }
 
 static void op_free_page(void *ctx, void *page)
 {
-	s2hyp_pool_free(ctx, page);
+	s2pool_free(ctx, page);
 }
 
 static void op_free_pages_exact(void *ctx, void *pages, unsigned nr)
 {
-	struct s2hyp_pool *p = ctx;
+	struct s2pool *p = ctx;
 	for (unsigned i = 0; i < nr; i++)
-		s2hyp_pool_free(p, (uint8_t *)pages + ((uint64_t)i << p->shift));
+		s2pool_free(p, (uint8_t *)pages + ((uint64_t)i << p->shift));
 }
 
 static void op_get_page(void *ctx, void *addr)
 {
-	s2hyp_pool_get(ctx, addr);
+	s2pool_get(ctx, addr);
 }
 
 static void op_put_page(void *ctx, void *addr)
 {
-	s2hyp_pool_put(ctx, addr);
+	s2pool_put(ctx, addr);
 }
 
 static int op_page_count(void *ctx, void *addr)
 {
-	struct s2hyp_pool_page *pg = s2hyp_pool_page_of(ctx, addr);
+	struct s2pool_page *pg = s2pool_page_of(ctx, addr);
 	return pg ? pg->refcount : 0;
 }
 
 static void *op_phys_to_virt(void *ctx, s2_pa_t pa)
 {
-	return s2hyp_pool_va(ctx, pa);
+	return s2pool_va(ctx, pa);
 }
 
 static s2_pa_t op_virt_to_phys(void *ctx, void *va)
 {
-	return s2hyp_pool_pa(ctx, va);
+	return s2pool_pa(ctx, va);
 }
 
 static void op_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
@@ -369,7 +369,7 @@ static void op_barrier(void *ctx, enum s2pt_barrier b)
 	(void)ctx; (void)b;
 }
 
-const struct s2pt_mm_ops s2hyp_pool_mm_ops = {
+const struct s2pt_mm_ops s2pool_mm_ops = {
 	.zalloc_page = op_zalloc_page,
 	.zalloc_pages_exact = op_zalloc_pages_exact,
 	.free_page = op_free_page,
