@@ -171,11 +171,11 @@ int s2hyp_entry_at(const struct s2hyp *m, uint64_t pa, struct s2hyp_entry *e)
 	uint64_t pidx;
 	s2_pa_t at = s2_pa(pa & ~(uint64_t)7);
 
-	/* Asked first: a miss in s2hyp_pool_va counts as a pool error. */
-	if (!s2hyp_pool_contains_pa(m->pool, at))
+	/* Asked first: a miss in s2pool_va counts as a pool error. */
+	if (!s2pool_contains_pa(m->pool, at))
 		return S2_ENOENT;
-	const s2_pte_t *ptep = s2hyp_pool_va(m->pool, at);
-	if (!ptep || !s2hyp_pool_index(m->pool, ptep, &pidx))
+	const s2_pte_t *ptep = s2pool_va(m->pool, at);
+	if (!ptep || !s2pool_index(m->pool, ptep, &pidx))
 		return S2_ENOENT;
 	unsigned idx = entry_index(m, ptep);
 	const struct ghost_page *gp = pidx < m->ghost_cap ? &m->ghost[pidx] : NULL;
