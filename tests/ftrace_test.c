@@ -810,9 +810,9 @@ static void test_unused(void **state)
 	assert_int_equal(r->unused_count[0], 3);
 	assert_string_equal(r->unused[1], "kvm_wfx_arm64");
 	assert_string_equal(r->unused[2], "sched_switch");
-	assert_string_equal(r->unused[3], "function");
+	assert_string_equal(r->unused[3], "function do_sys_open");
 	assert_true(has_line(r->out, "# unused: kvm_userspace_exit x3"));
-	assert_true(has_line(r->out, "# unused: function x1"));
+	assert_true(has_line(r->out, "# unused: function do_sys_open x1"));
 	assert_true(has_line(r->out, "# 6 events: 0 used, 6 unused"));
 	/* A thread with only unused events is no vCPU. */
 	assert_int_equal(r->st.vcpus, 1);
@@ -954,7 +954,7 @@ static void test_missing_layout(void **state)
 		char text[512];
 		struct opts o = { 0 };
 		snprintf(text, sizeof(text), "cpus=4\n%s\n", lines[i]);
-		assert_fails(import_opts(text, &o), S2_EPARSE, "ft:2: ", "needs the memslot layout");
+		assert_fails(import_opts(text, &o), S2_EPARSE, "ft:2: ", "needs the memslots, and the trace has no s2emu-memslot marker");
 	}
 	/* A toggle that changes nothing needs none. */
 	struct opts o = { 0 };
@@ -1156,6 +1156,141 @@ static void test_seed_corpus(void **state)
 	s2trace_ftrace_destroy(imp);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* The capture kit's markers and the function tracers                  */
+/* ------------------------------------------------------------------ */
+
+#define KIT "          kvmrun-386     [001] .....    "
+#define KIT1 "          kvmrun-388     [000] .....    "
+
+/* A kit trace needs no layout: s2emu-vcpus, s2emu-memslot and s2emu-host
+ * give the header; flag changes are dirty-log events; phases are sections. */
+static void test_kit_markers(void **state)
+{
+	(void)state;
+	struct opts o = { 0 };
+	struct imported *r = import_opts(
+		KIT "1.0: tracing_mark_write: s2emu-host vhe=0 fwb=0 range-tlbi=0 idc=1 dic=0 hw-dirty=0\n"
+		KIT "1.1: tracing_mark_write: s2emu-vcpus n=2\n"
+		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=thp\n"
+		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=raw\n"
+		KIT "1.4: kvm_guest_fault: ipa 0x80200000, hsr 0x93cc8046, hxfar 0x80200000, pc 0x80000060\n"
+		KIT "1.5: kvm_entry: PC: 0x80000060\n"
+		KIT "1.6: tracing_mark_write: s2emu-phase name=pass_done pass=1 vcpus=2\n"
+		KIT "1.7: tracing_mark_write: s2emu-phase name=dirty_log_on slot=0\n"
+		KIT "1.8: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=dirty backing=thp\n"
+		KIT "1.9: tracing_mark_write: s2emu-phase name=resume next_pass=2\n"
+		KIT "2.0: tracing_mark_write: s2emu-phase name=get_dirty_log slot=0 dirty_pages=3\n"
+		KIT "2.1: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=thp\n"
+		KIT "2.2: tracing_mark_write: s2emu-phase name=resume next_pass=2\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_true(has_line(r->out, "config fwb=0 idc=1 dic=0 vcpus=2"));
+	assert_true(has_line(r->out, "memslot 0 ipa=0x80000000 size=64M hva=0xffffa3400000 backing=thp"));
+	assert_true(has_line(r->out, "section pass1"));
+	assert_true(has_line(r->out, "section after-pass1"));
+	assert_true(has_line(r->out, "section pass2"));
+	assert_true(has_line(r->out, "host dirty-log-on slot=0"));
+	assert_true(has_line(r->out, "host get-dirty-log slot=0"));
+	assert_true(has_line(r->out, "host dirty-log-off slot=0"));
+	assert_true(has_line(r->out, "vcpu 0 fault ipa=0x80200000 esr=0x93cc8046 pc=0x80000060"));
+	/* The same section twice in a row is written once. */
+	const char *p = strstr(r->out, "section pass2");
+	assert_non_null(p);
+	assert_null(strstr(p + 1, "section pass2"));
+	assert_int_equal(r->st.host_lines, 3);
+	assert_int_equal(r->st.sections, 3);
+	done(r);
+}
+
+/* A layout wins over the markers; a marker of a slot the layout lacks, a
+ * slot that moves, or a damaged s2emu- marker is an error at its line. */
+static void test_kit_marker_errors(void **state)
+{
+	static const struct {
+		const char *line, *what;
+	} bad[] = {
+		{ "s2emu-memslot slot=0 gpa=0x1000 size=0x1000 hva=0x1000 flags=none", "backing=" },
+		{ "s2emu-memslot slot=0 gpa=0x1000 size=0x1000 hva=0x1000 flags=odd backing=4k", "flags=" },
+		{ "s2emu-memslot slot=0 gpa=banana size=0x1000 hva=0x1000 flags=none backing=4k", "gpa 'banana'" },
+		{ "s2emu-memslot slot=1 gpa=0x1000 size=0x1000 hva=0x1000 flags=none backing=4k", "memslot 1 before memslot 0" },
+		{ "s2emu-vcpus n=17", "not from 1 to 16" },
+		{ "s2emu-phase name=resume", "needs next_pass=" },
+		{ "s2emu-host vhe=1", "needs fwb=" },
+		{ "s2emu-bogus x=1", "unknown s2emu- marker" },
+	};
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char text[512];
+		struct opts o = { 0 };
+		snprintf(text, sizeof(text), "cpus=2\n" KIT "1.0: tracing_mark_write: %s\n",
+			 bad[i].line);
+		assert_fails(import_opts(text, &o), S2_EPARSE, "ft:2: ", bad[i].what);
+	}
+	struct opts o = { .layout = LAYOUT };
+	assert_fails(import_opts(KIT "1.0: tracing_mark_write: s2emu-memslot slot=2 gpa=0x1000 "
+				 "size=0x1000 hva=0x1000 flags=none backing=4k\n", &o),
+		     S2_EPARSE, "ft:1: ", "not in the layout");
+	assert_fails(import_opts(KIT "1.0: tracing_mark_write: s2emu-memslot slot=0 gpa=0x1000 "
+				 "size=0x1000 hva=0x1000 flags=none backing=4k\n", &o),
+		     S2_EPARSE, "ft:1: ", "memslot 0 moves");
+}
+
+/* function_graph text: events and markers nested as comments are read as
+ * events; calls are counted by function name; ends and arrows are no events. */
+static void test_function_graph(void **state)
+{
+	(void)state;
+	struct opts o = { 0 };
+#define FG "   63.906767 |   0)   kvmrun-406   |"
+	struct imported *r = import_opts(
+		"# tracer: function_graph\n"
+		"#\n"
+		FG "               |  /* s2emu-vcpus n=1 */\n"
+		FG "               |  /* s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffaca00000 flags=none backing=thp */\n"
+		FG " + 66.272 us   |  kvm_arch_prepare_memory_region();\n"
+		FG "               |  /* kvm_exit: TRAP: HSR_EC: 0x0024 (DABT_LOW), PC: 0x0000000080000060 */\n"
+		FG "               |  kvm_handle_guest_abort() {\n"
+		FG "               |  /* kvm_guest_fault: ipa 0x80200000, hsr 0x93cc8046, hxfar 0x80200000, pc 0x00000080000060 */\n"
+		FG "               |    stage2_map_walker() {\n"
+		FG "   7.440 us    |      stage2_leaf_mapping_allowed();\n"
+		FG " ! 183.712 us  |    } /* stage2_map_walker */\n"
+		FG " ! 726.048 us  |  } /* kvm_handle_guest_abort */\n"
+		" ------------------------------------------\n"
+		"  0)   kvmrun-406   =>   kvmrun-407  \n"
+		" ------------------------------------------\n"
+		FG "               |  /* kvm_wfx_arm64: guest executed wfi at: 0x1 */\n", &o);
+#undef FG
+	assert_int_equal(r->ret, 0);
+	assert_true(has_line(r->out, "memslot 0 ipa=0x80000000 size=64M hva=0xffffaca00000 backing=thp"));
+	assert_true(has_line(r->out, "vcpu 0 fault ipa=0x80200000 esr=0x93cc8046 pc=0x80000060"));
+	assert_true(has_line(r->out, "# unused: function stage2_map_walker x1"));
+	assert_true(has_line(r->out, "# unused: function kvm_handle_guest_abort x1"));
+	assert_true(has_line(r->out, "# unused: kvm_wfx_arm64 x1"));
+	assert_int_equal(r->st.vcpus, 1);
+	done(r);
+	/* Without funcgraph-proc a used event has no thread: refused. */
+	struct opts o2 = { .layout = LAYOUT };
+	assert_fails(import_opts("  0)               |  /* kvm_guest_fault: ipa 0x40000000, hsr "
+				 "0x92000046, hxfar 0x0, pc 0x1 */\n", &o2),
+		     S2_EPARSE, "ft:1: ", "funcgraph-proc");
+}
+
+/* The function tracer's "func <-caller" lines are counted by function. */
+static void test_function_tracer(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		KIT "1.0: stage2_map_walker <-kvm_pgtable_walk\n"
+		KIT "1.1: stage2_map_walker <-kvm_pgtable_walk\n"
+		KIT1 "1.2: __kvm_tlb_flush_vmid_range <-kvm_tlb_flush_vmid_range\n");
+	assert_int_equal(r->ret, 0);
+	assert_true(has_line(r->out, "# unused: function stage2_map_walker x2"));
+	assert_true(has_line(r->out, "# unused: function __kvm_tlb_flush_vmid_range x1"));
+	assert_int_equal(r->st.events, 3);
+	done(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1189,6 +1324,10 @@ int main(void)
 		cmocka_unit_test(test_bad_memslot_option),
 		cmocka_unit_test(test_bad_streams),
 		cmocka_unit_test(test_seed_corpus),
+		cmocka_unit_test(test_kit_markers),
+		cmocka_unit_test(test_kit_marker_errors),
+		cmocka_unit_test(test_function_graph),
+		cmocka_unit_test(test_function_tracer),
 	};
 	return cmocka_run_group_tests_name("ftrace", tests, NULL, NULL);
 }

@@ -292,6 +292,20 @@ static void test_phase(void **state)
 	rd_close(&rd);
 }
 
+/* A section line names the statistics that follow; bad names are refused. */
+static void test_section(void **state)
+{
+	(void)state;
+	struct s2trace_event ev = one("section after-pass2");
+	assert_int_equal(ev.kind, S2T_SECTION);
+	assert_string_equal(ev.section.name, "after-pass2");
+	bad(HDR "section\n", 2, "one name");
+	bad(HDR "section a b\n", 2, "one name");
+	bad(HDR "section a=b\n", 2, "one name");
+	bad(HDR "section a/b\n", 2, "letters, digits");
+	bad(HDR "section 0123456789012345678901234567890123456789012345678\n", 2, "at most");
+}
+
 /* Every host operation with its keys. */
 static void test_host_ops(void **state)
 {
@@ -1500,6 +1514,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_header_comments_blank),
+		cmocka_unit_test(test_section),
 		cmocka_unit_test(test_config_each_key),
 		cmocka_unit_test(test_memslot_backings_flags),
 		cmocka_unit_test(test_phase),

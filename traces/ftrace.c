@@ -403,8 +403,23 @@ enum ev_kind {
 /* kvm_mmio's type, in __print_symbolic order. */
 enum { MMIO_UNSAT_READ, MMIO_READ, MMIO_WRITE };
 
-/* Host events a marker "s2emu: host ..." asks for (see add_marker). */
-enum { CMD_NONE, CMD_DIRTY_LOG_ON, CMD_DIRTY_LOG_OFF, CMD_GET_DIRTY_LOG };
+/* What a marker asks for: host events of "s2emu: host ..." (see add_marker),
+ * and the facts of the capture kit's "s2emu-..." markers (see kit_marker). */
+enum {
+	CMD_NONE, CMD_DIRTY_LOG_ON, CMD_DIRTY_LOG_OFF, CMD_GET_DIRTY_LOG,
+	CMD_MEMSLOT,		/* s2emu-memslot: a slot, or a change of its flags */
+	CMD_VCPUS,		/* s2emu-vcpus n=N */
+	CMD_HOST,		/* s2emu-host: the host's features */
+	CMD_SECTION,		/* a named part of the run (why: enum section, b: number) */
+	CMD_EAGER,		/* eager splitting is on */
+};
+
+/* The parts of a capture kit run, named after its VMM's phase markers. */
+enum section { SEC_PASS, SEC_AFTER_PASS, SEC_DIRTY_LOGGING };
+
+/* s2emu-host features: bits of fev.a. */
+enum { FEAT_VHE = 1, FEAT_FWB = 2, FEAT_RANGE_TLBI = 4, FEAT_IDC = 8, FEAT_DIC = 16,
+       FEAT_HW_DIRTY = 32 };
 
 /* What an event becomes, decided by finish(). */
 enum out_kind {
@@ -441,6 +456,8 @@ struct fev {
 	uint64_t out_addr;
 	size_t next_same;	/* the next event of the same pid (SIZE_MAX: none) */
 	char *text;		/* marker text */
+	uint8_t mflags;		/* s2emu-memslot: 0 none, 1 dirty, 2 ro */
+	uint8_t mbacking;	/* s2emu-memslot: index in kit_backings */
 };
 
 struct thr {
@@ -490,6 +507,12 @@ struct s2trace_ftrace {
 	unsigned long config_line;
 	unsigned opt_vcpus;	/* 0: not given */
 	char *layout_name;	/* for the header comment */
+	unsigned layout_slots;	/* slots from the layout and --memslot */
+	unsigned marker_vcpus;	/* s2emu-vcpus, 0: none */
+	bool have_host;		/* an s2emu-host marker gave the features */
+	unsigned host_feat;	/* FEAT_* */
+	bool eager;		/* the eager_split_chunk marker */
+	uint64_t last_ts;	/* function_graph lines without a timestamp take it */
 
 	/* The ftrace text. */
 	char *name;
@@ -1330,6 +1353,164 @@ static struct fev *new_event(struct s2trace_ftrace *imp)
 	return e;
 }
 
+/* The backings the capture kit's VMM names, and what a memslot line says. */
+static const char *const kit_backings[] = { "4k", "thp", "hugetlb", NULL };
+static const char *const kit_backing_words[] = { "4k", "thp", "hugetlb-2m" };
+
+static int kit_fail(struct s2trace_ftrace *imp, const struct fev *e, const char *what)
+{
+	return fail(imp, S2_EPARSE, imp->name, e->line, "marker: %s", what);
+}
+
+/* "key=NUMBER" among ws: the number, or an error naming the marker. */
+static int kit_num(struct s2trace_ftrace *imp, const struct fev *e, const struct words *ws,
+		   const char *key, bool need, uint64_t *out)
+{
+	for (unsigned i = 1; i < ws->n; i++) {
+		const char *v = value_of(ws->w[i], key);
+		if (!v)
+			continue;
+		if (trace_number(v, strlen(v), out)) {
+			char msg[96];
+			snprintf(msg, sizeof(msg), "%s '%s' is not a number", key, v);
+			return kit_fail(imp, e, msg);
+		}
+		return 0;
+	}
+	if (need) {
+		char msg[96];
+		snprintf(msg, sizeof(msg), "%s needs %s=", ws->w[0], key);
+		return kit_fail(imp, e, msg);
+	}
+	return S2_ENOENT;
+}
+
+static const char *kit_word(const struct words *ws, const char *key)
+{
+	for (unsigned i = 1; i < ws->n; i++) {
+		const char *v = value_of(ws->w[i], key);
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
+static int kit_memslot(struct s2trace_ftrace *imp, const struct words *ws, struct fev *e)
+{
+	static const char *const flags[] = { "none", "dirty", "ro", NULL };
+	const char *f = kit_word(ws, "flags"), *b = kit_word(ws, "backing");
+	int ret;
+
+	if ((ret = kit_num(imp, e, ws, "slot", true, &e->a)) ||
+	    (ret = kit_num(imp, e, ws, "gpa", true, &e->b)) ||
+	    (ret = kit_num(imp, e, ws, "size", true, &e->c)) ||
+	    (ret = kit_num(imp, e, ws, "hva", true, &e->d)))
+		return ret;
+	struct scan sf = { f ? f : "", true }, sb = { b ? b : "", true };
+	e->mflags = (uint8_t)sc_word(&sf, flags);
+	e->mbacking = (uint8_t)sc_word(&sb, kit_backings);
+	if (!f || !sf.ok || *sf.p)
+		return kit_fail(imp, e, "s2emu-memslot needs flags=none|dirty|ro");
+	if (!b || !sb.ok || *sb.p)
+		return kit_fail(imp, e, "s2emu-memslot needs backing=4k|thp|hugetlb");
+	if (e->a >= S2TRACE_FTRACE_MAX_SLOTS)
+		return kit_fail(imp, e, "s2emu-memslot slot= is beyond the 32 memslots s2emu models");
+	e->sub = CMD_MEMSLOT;
+	return 0;
+}
+
+/* s2emu-phase name=...: the parts of the run, and the VMM's dirty-log reads.
+ * The other names (doorbell, madvise, reclaim, ...) are notes: the kernel's
+ * own events show what they did. */
+static int kit_phase(struct s2trace_ftrace *imp, const struct words *ws, struct fev *e)
+{
+	const char *name = kit_word(ws, "name");
+	uint64_t n = 0;
+	int ret;
+
+	if (!name)
+		return kit_fail(imp, e, "s2emu-phase needs name=");
+	if (!strcmp(name, "start")) {
+		e->sub = CMD_SECTION;
+		e->why = SEC_PASS;
+		e->b = 1;
+	} else if (!strcmp(name, "resume") || !strcmp(name, "pass_done")) {
+		bool resume = name[0] == 'r';
+		if ((ret = kit_num(imp, e, ws, resume ? "next_pass" : "pass", true, &n)))
+			return ret;
+		e->sub = CMD_SECTION;
+		e->why = resume ? SEC_PASS : SEC_AFTER_PASS;
+		e->b = n;
+	} else if (!strcmp(name, "dirty_log_on") && kit_word(ws, "by")) {
+		/* Linux guests: a VMM thread turns logging on while the guest runs. */
+		e->sub = CMD_SECTION;
+		e->why = SEC_DIRTY_LOGGING;
+	} else if (!strcmp(name, "get_dirty_log")) {
+		if ((ret = kit_num(imp, e, ws, "slot", true, &e->a)))
+			return ret;
+		e->sub = CMD_GET_DIRTY_LOG;
+	} else if (!strcmp(name, "eager_split_chunk")) {
+		e->sub = CMD_EAGER;
+	}
+	return 0;
+}
+
+static int kit_host(struct s2trace_ftrace *imp, const struct words *ws, struct fev *e)
+{
+	static const char *const keys[] = { "vhe", "fwb", "range-tlbi", "idc", "dic", "hw-dirty" };
+	uint64_t v;
+	int ret;
+
+	e->a = 0;
+	for (unsigned k = 0; k < S2_ARRAY_SIZE(keys); k++) {
+		if ((ret = kit_num(imp, e, ws, keys[k], true, &v)))
+			return ret;
+		if (v > 1)
+			return kit_fail(imp, e, "s2emu-host features are 0 or 1");
+		e->a |= v << k;
+	}
+	e->sub = CMD_HOST;
+	return 0;
+}
+
+/*
+ * The capture kit's VMM describes its run in markers (shared/capture):
+ * s2emu-vcpus n=N; s2emu-memslot slot= gpa= size= hva= flags= backing=
+ * before each KVM_SET_USER_MEMORY_REGION; s2emu-phase name=...; and its
+ * init script's s2emu-host with the features the kernel detected.
+ */
+static int kit_marker(struct s2trace_ftrace *imp, const char *text, struct fev *e)
+{
+	struct words ws;
+	int ret = split_words(text, ' ', &ws);
+
+	if (ret == S2_ENOMEM) {
+		free(ws.buf);
+		return oom(imp, imp->name);
+	}
+	if (ret || !ws.n) {
+		free(ws.buf);
+		return kit_fail(imp, e, "an s2emu- marker of more than 32 words");
+	}
+	if (!strcmp(ws.w[0], "s2emu-vcpus")) {
+		ret = kit_num(imp, e, &ws, "n", true, &e->a);
+		if (!ret && (e->a < 1 || e->a > S2TRACE_FTRACE_MAX_VCPUS))
+			ret = kit_fail(imp, e, "s2emu-vcpus n= is not from 1 to 16");
+		e->sub = CMD_VCPUS;
+	} else if (!strcmp(ws.w[0], "s2emu-memslot")) {
+		ret = kit_memslot(imp, &ws, e);
+	} else if (!strcmp(ws.w[0], "s2emu-phase")) {
+		ret = kit_phase(imp, &ws, e);
+	} else if (!strcmp(ws.w[0], "s2emu-host")) {
+		ret = kit_host(imp, &ws, e);
+	} else {
+		ret = kit_fail(imp, e, "unknown s2emu- marker (s2emu-vcpus, s2emu-memslot, "
+				       "s2emu-phase, s2emu-host)");
+	}
+	free(ws.buf);
+	return ret;
+}
+
 /*
  * A marker "s2emu: host dirty-log-on slot=N" (or dirty-log-off,
  * get-dirty-log) becomes that host event: KVM has no tracepoint for these
@@ -1341,6 +1522,8 @@ static int marker_command(struct s2trace_ftrace *imp, const char *text, struct f
 	struct scan s = { text, true };
 	unsigned c;
 
+	if (!strncmp(text, "s2emu-", 6))
+		return kit_marker(imp, text, e);
 	if (strncmp(text, "s2emu:", 6))
 		return 0;
 	s.p = skip_blanks(text + 6);
@@ -1395,7 +1578,133 @@ static const char *marker_text(const struct s2trace_ftrace_line *l)
 	return NULL;
 }
 
-static int read_event(struct s2trace_ftrace *imp, const char *line, unsigned long lineno)
+/* What a line of the function_graph tracer is. */
+enum fg_kind {
+	FG_NOT,			/* not such a line */
+	FG_SKIP,		/* a function's end, an interrupt arrow, a context switch */
+	FG_CALL,		/* a function called: l->event is its name */
+	FG_EVENT,		/* an event, nested as a comment: l->event, l->payload */
+	FG_MARK,		/* a trace marker, nested as a comment: l->payload */
+};
+
+/*
+ * A line of the function_graph tracer, with the options the capture kit
+ * sets (funcgraph-abstime, funcgraph-proc, funcgraph-tail):
+ *
+ *   " 45.123456 |   1)  kvmrun-365    |               |  stage2_map_walker() {"
+ *   " 45.123456 |   1)  kvmrun-365    |   1.234 us    |  } /\* stage2_map_walker *\/"
+ *   " 45.123456 |   1)  kvmrun-365    |               |  /\* kvm_guest_fault: ipa .. *\/"
+ *
+ * The timestamp is optional (a line without takes the last one seen); the
+ * task is needed to tell vCPUs apart. The line is edited in place.
+ */
+static enum fg_kind fgraph_line(struct s2trace_ftrace *imp, char *line, struct s2trace_ftrace_line *l)
+{
+	char *p = (char *)skip_blanks(line), *f[2];
+	unsigned nf = 0, cpu = 0, nd = 0;
+	uint64_t ts = imp->last_ts;
+	const char *q = p;
+
+	if (parse_timestamp(&q, &ts))
+		return FG_NOT;	/* "N:" is an event line's timestamp, not this */
+	q = p;
+	if (is_digit(*q)) {
+		/* "45.123456 |": the absolute time, without the colon. */
+		const char *r = q;
+		while (is_digit(*r) || *r == '.')
+			r++;
+		char tmp[40];
+		if (r - q >= (long)sizeof(tmp) - 1)
+			return FG_NOT;
+		memcpy(tmp, q, (size_t)(r - q));
+		tmp[r - q] = ':';
+		tmp[r - q + 1] = 0;
+		const char *t = tmp;
+		r = skip_blanks(r);
+		if (*r == '|' && parse_timestamp(&t, &ts))
+			p = (char *)skip_blanks(r + 1);
+	}
+	/* The CPU: "1)". */
+	for (q = p; is_digit(*q); q++)
+		cpu = cpu * 10 + (unsigned)(*q - '0'), nd++;
+	if (!nd || nd > 6 || *q != ')')
+		return FG_NOT;
+	p = (char *)q + 1;
+	/* The rest: "task-pid | duration | body" or "duration | body"; a bar
+	 * inside the body (event text) belongs to it. */
+	for (char *c = p; *c && nf < 2; c++)
+		if (*c == '|')
+			f[nf++] = c;
+	if (!nf)
+		return FG_SKIP;		/* "1)  a-1 => b-2" */
+	const char *comm = NULL;
+	size_t comm_len = 0;
+	long pid = -1;
+	char *a = (char *)skip_blanks(p), *z = f[0];
+	while (z > a && is_blank(z[-1]))
+		z--;
+	char *dash = z;
+	while (dash > a && is_digit(dash[-1]))
+		dash--;
+	if (dash > a + 1 && dash < z && dash[-1] == '-' && z - dash <= 9) {
+		pid = strtol(dash, NULL, 10);
+		comm = a;
+		comm_len = (size_t)(dash - 1 - a);
+	}
+	if (comm && nf < 2)
+		return FG_SKIP;
+	char *body = (char *)skip_blanks(f[comm ? 1 : 0] + 1);
+	imp->last_ts = ts;
+	*l = (struct s2trace_ftrace_line){ .comm = comm ? comm : "", .comm_len = comm_len,
+					   .pid = pid, .cpu = cpu, .ts_ns = ts };
+	size_t n = strlen(body);
+	if (!strncmp(body, "/*", 2) && n >= 4 && !strcmp(body + n - 2, "*/")) {
+		body[n - 2] = 0;
+		char *in = (char *)skip_blanks(body + 2);
+		for (size_t m = strlen(in); m && is_blank(in[m - 1]); m--)
+			in[m - 1] = 0;
+		const char *e = in;
+		while (is_ident(*e))
+			e++;
+		/* "name: text" is an event; "s2emu: ..." and any other text are
+		 * markers (function_graph drops "tracing_mark_write:"). */
+		if (e > in && *e == ':' && (!e[1] || is_blank(e[1])) &&
+		    (e - in != 5 || strncmp(in, "s2emu", 5))) {
+			l->event = in;
+			l->event_len = (size_t)(e - in);
+			l->payload = skip_blanks(e + 1);
+			return FG_EVENT;
+		}
+		l->event = "tracing_mark_write";
+		l->event_len = strlen(l->event);
+		l->payload = in;
+		return FG_MARK;
+	}
+	const char *e = body;
+	while (is_ident(*e) || *e == '.')
+		e++;
+	if (e > body && e[0] == '(' && e[1] == ')' && (e[2] == ';' || !strcmp(e + 2, " {"))) {
+		l->event = body;
+		l->event_len = (size_t)(e - body);
+		l->payload = "";
+		return FG_CALL;
+	}
+	return FG_SKIP;
+}
+
+/* One call of a traced kernel function: counted by name. */
+static int count_call(struct s2trace_ftrace *imp, const char *fn, size_t n)
+{
+	char name[160];
+
+	if (n > sizeof(name) - 10)
+		n = sizeof(name) - 10;
+	memcpy(name, "function ", 9);
+	memcpy(name + 9, fn, n);
+	return count_unused(imp, name, n + 9);
+}
+
+static int read_event(struct s2trace_ftrace *imp, char *line, unsigned long lineno)
 {
 	struct s2trace_ftrace_line l;
 	const struct known_event *k;
@@ -1403,11 +1712,42 @@ static int read_event(struct s2trace_ftrace *imp, const char *line, unsigned lon
 	struct thr *t;
 
 	if (s2trace_ftrace_parse_line(line, &l)) {
-		const char *name = damaged_event(line);
-		if (name)
+		enum fg_kind fk = fgraph_line(imp, line, &l);
+		if (fk == FG_SKIP)
+			return 0;
+		if (fk == FG_CALL) {
+			imp->stats.events++;
+			return count_call(imp, l.event, l.event_len);
+		}
+		if (fk == FG_NOT) {
+			const char *name = damaged_event(line);
+			if (name)
+				return fail(imp, S2_EPARSE, imp->name, lineno,
+					    "%s line without the 'task-pid [cpu] timestamp:' prefix",
+					    name);
+			return 0;
+		}
+		if (l.pid < 0) {
+			imp->stats.events++;
+			if (fk == FG_MARK)
+				return fail(imp, S2_EPARSE, imp->name, lineno,
+					    "function_graph line without its task: record with "
+					    "options/funcgraph-proc");
+			if (!find_known(l.event, l.event_len))
+				return count_unused(imp, l.event, l.event_len);
 			return fail(imp, S2_EPARSE, imp->name, lineno,
-				    "%s line without the 'task-pid [cpu] timestamp:' prefix", name);
-		return 0;
+				    "function_graph line without its task: record with "
+				    "options/funcgraph-proc");
+		}
+	} else if (l.event_len == strlen("function") && !strncmp(l.event, "function", 8)) {
+		/* The function tracer: "func <-caller". */
+		const char *e = l.payload;
+		while (is_ident(*e) || *e == '.')
+			e++;
+		imp->stats.events++;
+		if (e > l.payload && !strncmp(skip_blanks(e), "<-", 2))
+			return count_call(imp, l.payload, (size_t)(e - l.payload));
+		return count_unused(imp, "function", strlen("function"));
 	}
 	imp->stats.events++;
 	if (!(t = thread_of(imp, l.pid)))
@@ -1457,6 +1797,7 @@ int s2trace_ftrace_read(struct s2trace_ftrace *imp, FILE *f, const char *name)
 	if (imp->read_done)
 		return fail(imp, S2_EINVAL, name, 0, "an importer reads one ftrace text");
 	imp->read_done = true;
+	imp->layout_slots = imp->nr_slots;
 	if (!(imp->name = strdup(name)))
 		return oom(imp, name);
 	for (;;) {
@@ -1613,12 +1954,19 @@ static void decide_mmio(struct fev *e, struct vstate *v)
 	e->sub = e->sub == MMIO_WRITE;
 }
 
+/* A marker that becomes a host event line. */
+static bool host_cmd(const struct fev *e)
+{
+	return e->kind == EV_MARKER && e->sub >= CMD_DIRTY_LOG_ON && e->sub <= CMD_GET_DIRTY_LOG;
+}
+
 static int need_slots(struct s2trace_ftrace *imp, const struct fev *e, const char *what)
 {
 	if (imp->nr_slots)
 		return 0;
 	return fail(imp, S2_EPARSE, imp->name, e->line,
-		    "%s needs the memslot layout (--layout FILE or --memslot)", what);
+		    "%s needs the memslots, and the trace has no s2emu-memslot marker:"
+		    " give --layout FILE or --memslot", what);
 }
 
 static int decide(struct s2trace_ftrace *imp)
@@ -1692,9 +2040,9 @@ static int decide(struct s2trace_ftrace *imp)
 			e->out = OUT_FLUSH;
 			break;
 		case EV_MARKER:
-			if (e->sub != CMD_NONE && (ret = need_slots(imp, e, "an 's2emu:' marker")))
+			if (host_cmd(e) && (ret = need_slots(imp, e, "a dirty-log marker")))
 				return ret;
-			if (e->sub != CMD_NONE && e->a >= imp->nr_slots)
+			if (host_cmd(e) && e->a >= imp->nr_slots)
 				return fail(imp, S2_EPARSE, imp->name, e->line,
 					    "marker names memslot %" PRIu64 "; the layout has %u",
 					    e->a, imp->nr_slots);
@@ -1719,7 +2067,7 @@ static bool emits_event(const struct fev *e)
 {
 	return e->out == OUT_FAULT || e->out == OUT_MMIO || e->out == OUT_READ ||
 	       e->out == OUT_UNMAP || e->out == OUT_AGE || e->out == OUT_FLUSH ||
-	       (e->out == OUT_MARKER && e->sub != CMD_NONE);
+	       (e->out == OUT_MARKER && host_cmd(e));
 }
 
 /*
@@ -1751,6 +2099,110 @@ static void assign_phases(struct s2trace_ftrace *imp)
 	imp->stats.phases = phase;
 }
 
+static const char *fmt_size(char *buf, size_t n, uint64_t v);
+
+/* A memslot from an s2emu-memslot marker, as if a layout had it. */
+static int marker_slot(struct s2trace_ftrace *imp, const struct fev *e)
+{
+	char text[256], sz[32];
+	struct words ws;
+	int ret;
+
+	snprintf(text, sizeof(text), "memslot %u ipa=0x%" PRIx64 " size=%s hva=0x%" PRIx64
+		 " backing=%s%s%s", imp->nr_slots, e->b, fmt_size(sz, sizeof(sz), e->c), e->d,
+		 kit_backing_words[e->mbacking], e->mflags == 2 ? " readonly" : "",
+		 e->mflags == 1 ? " dirty-log" : "");
+	if ((ret = split_words(text, ' ', &ws))) {
+		free(ws.buf);
+		return oom(imp, imp->name);
+	}
+	ret = add_slot(imp, ws.w + 2, ws.n - 2, imp->name, e->line, text);
+	free(ws.buf);
+	return ret;
+}
+
+/*
+ * The capture kit's markers, in time order: memslots (the first marker of a
+ * slot makes it, unless the layout has it; a later one that turns dirty
+ * logging on or off is that host event), vCPUs, features, eager splitting.
+ */
+static int apply_markers(struct s2trace_ftrace *imp)
+{
+	bool dirty[S2TRACE_FTRACE_MAX_SLOTS] = { false };
+	bool seen[S2TRACE_FTRACE_MAX_SLOTS] = { false };
+	bool have_section = false;
+	uint8_t last_why = 0;
+	uint64_t last_n = 0;
+	int ret;
+
+	for (unsigned i = 0; i < imp->nr_slots; i++)
+		dirty[i] = strstr(imp->slots[i].text, " dirty-log") != NULL;
+	for (size_t i = 0; i < imp->nr_ev; i++) {
+		struct fev *e = &imp->ev[i];
+		if (e->kind != EV_MARKER)
+			continue;
+		switch (e->sub) {
+		case CMD_VCPUS:
+			if (imp->marker_vcpus && imp->marker_vcpus != e->a)
+				return fail(imp, S2_EPARSE, imp->name, e->line,
+					    "marker: s2emu-vcpus n=%" PRIu64 " after n=%u", e->a,
+					    imp->marker_vcpus);
+			imp->marker_vcpus = (unsigned)e->a;
+			e->sub = CMD_NONE;
+			break;
+		case CMD_HOST:
+			imp->have_host = true;
+			imp->host_feat = (unsigned)e->a;
+			e->sub = CMD_NONE;
+			break;
+		case CMD_EAGER:
+			imp->eager = true;
+			e->sub = CMD_NONE;
+			break;
+		case CMD_SECTION:
+			/* "resume next_pass=1" after the read pass stays in pass 1. */
+			if (have_section && e->why == last_why && e->b == last_n)
+				e->sub = CMD_NONE;
+			have_section = true;
+			last_why = e->why;
+			last_n = e->b;
+			break;
+		case CMD_MEMSLOT: {
+			unsigned n = (unsigned)e->a;
+			bool want = e->mflags == 1;
+			if (!seen[n] && n >= imp->nr_slots) {
+				if (imp->layout_slots)
+					return fail(imp, S2_EPARSE, imp->name, e->line,
+						    "marker: memslot %u is not in the layout, which has %u",
+						    n, imp->layout_slots);
+				if (n != imp->nr_slots)
+					return fail(imp, S2_EPARSE, imp->name, e->line,
+						    "marker: memslot %u before memslot %u", n,
+						    imp->nr_slots);
+				if ((ret = marker_slot(imp, e)))
+					return ret;
+				dirty[n] = want;
+			}
+			const struct slot *s = &imp->slots[n];
+			if (s->ipa != e->b || s->size != e->c || s->hva != e->d)
+				return fail(imp, S2_EPARSE, imp->name, e->line,
+					    "marker: memslot %u moves (to ipa 0x%" PRIx64 " size 0x%" PRIx64
+					    " hva 0x%" PRIx64 "); s2emu's memslots stay where they are",
+					    n, e->b, e->c, e->d);
+			seen[n] = true;
+			e->sub = CMD_NONE;
+			if (want != dirty[n])
+				e->sub = want ? CMD_DIRTY_LOG_ON : CMD_DIRTY_LOG_OFF;
+			dirty[n] = want;
+			break;
+		}
+		default:
+			break;
+		}
+	}
+	return 0;
+}
+
 int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 {
 	int ret;
@@ -1761,14 +2213,16 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 		return 0;
 	if (!imp->read_done)
 		return fail(imp, S2_EINVAL, "s2emu", 0, "no ftrace text read");
+	if (imp->nr_ev)		/* qsort's array may not be NULL, even when empty */
+		qsort(imp->ev, imp->nr_ev, sizeof(*imp->ev), by_time);
+	if ((ret = apply_markers(imp)))
+		return ret;
 	for (unsigned i = 0; i < imp->nr_slots; i++) {
 		const struct slot *s = &imp->slots[i];
 		if (s->ipa + s->size - 1 > s2_genmask(imp->ipa_bits - 1, 0))
 			return fail(imp, S2_EPARSE, s->src, s->line,
 				    "memslot %u ends beyond the %u-bit IPA space", i, imp->ipa_bits);
 	}
-	if (imp->nr_ev)		/* qsort's array may not be NULL, even when empty */
-		qsort(imp->ev, imp->nr_ev, sizeof(*imp->ev), by_time);
 	if ((ret = number_vcpus(imp)))
 		return ret;
 	for (size_t i = imp->nr_ev; i-- > 0;) {
@@ -1784,11 +2238,13 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 			max_ev = &imp->ev[i];
 		}
 
-	unsigned vcpus = imp->opt_vcpus ? imp->opt_vcpus : imp->config_vcpus;
+	unsigned vcpus = imp->opt_vcpus ? imp->opt_vcpus : imp->config_vcpus ? imp->config_vcpus :
+			 imp->marker_vcpus;
 	if (vcpus && max_vcpu >= (int)vcpus)
 		return fail(imp, S2_EPARSE, imp->name, max_ev->line,
 			    imp->opt_vcpus ? "vCPU %d is beyond --vcpus %u" :
-					     "vCPU %d is beyond the layout's vcpus=%u",
+			    imp->config_vcpus ? "vCPU %d is beyond the layout's vcpus=%u" :
+			    "vCPU %d is beyond the s2emu-vcpus marker's n=%u",
 			    max_vcpu, vcpus);
 	imp->stats.vcpus = vcpus ? vcpus : (unsigned)(max_vcpu + 1 > 0 ? max_vcpu + 1 : 1);
 
@@ -1802,7 +2258,8 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 		imp->stats.vcpu_lines += e->out == OUT_FAULT || e->out == OUT_READ;
 		imp->stats.mmio_lines += e->out == OUT_MMIO;
 		imp->stats.host_lines += e->out == OUT_UNMAP || e->out == OUT_AGE ||
-					 (e->out == OUT_MARKER && e->sub != CMD_NONE);
+					 (e->out == OUT_MARKER && host_cmd(e));
+		imp->stats.sections += e->out == OUT_MARKER && e->sub == CMD_SECTION;
 		if (e->out == OUT_FLUSH)
 			imp->stats.host_lines += imp->nr_slots;
 		imp->stats.markers += e->out == OUT_MARKER;
@@ -1994,10 +2451,47 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 		fprintf(f, "# marker: ");
 		put_clean(f, e->text);
 		fputc('\n', f);
-		if (e->sub != CMD_NONE)
+		if (host_cmd(e))
 			fprintf(f, "host %s slot=%" PRIu64 "\n", cmds[e->sub], e->a);
+		if (e->sub == CMD_SECTION && e->why == SEC_DIRTY_LOGGING)
+			fprintf(f, "section dirty-logging\n");
+		else if (e->sub == CMD_SECTION)
+			fprintf(f, "section %spass%" PRIu64 "\n",
+				e->why == SEC_AFTER_PASS ? "after-" : "", e->b);
 		break;
 	}
+}
+
+/* Whether the layout's config line gave key. */
+static bool config_has(const struct s2trace_ftrace *imp, const char *key)
+{
+	size_t n = strlen(key);
+
+	for (const char *p = imp->config_words; p && (p = strstr(p, key)); p += n)
+		if (p[-1] == ' ' && p[n] == '=')
+			return true;
+	return false;
+}
+
+/* Config words the capture's markers give (the host's features, eager
+ * splitting) and the layout does not. */
+static void config_extra(const struct s2trace_ftrace *imp, char *buf, size_t n)
+{
+	static const struct {
+		const char *key;
+		unsigned feat;
+	} feats[] = {
+		{ "fwb", FEAT_FWB }, { "idc", FEAT_IDC }, { "dic", FEAT_DIC },
+	};
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; imp->have_host && i < S2_ARRAY_SIZE(feats); i++)
+		if (!config_has(imp, feats[i].key))
+			len += (size_t)snprintf(buf + len, n - len, " %s=%d", feats[i].key,
+						!!(imp->host_feat & feats[i].feat));
+	if (imp->eager && !config_has(imp, "eager-split") && len < n)
+		snprintf(buf + len, n - len, " eager-split=1");
 }
 
 int s2trace_ftrace_write(struct s2trace_ftrace *imp, FILE *f)
@@ -2017,12 +2511,15 @@ int s2trace_ftrace_write(struct s2trace_ftrace *imp, FILE *f)
 	fputc('\n', f);
 	if (!imp->nr_slots)
 		fprintf(f, "# no memslot layout was given: add memslot lines before replaying\n");
-	/* The layout's config line as written, unless vcpus must be set. */
-	if (imp->config_text && imp->config_vcpus == st->vcpus)
+	/* The layout's config line as written, unless vcpus must be set or
+	 * markers add what the layout does not say. */
+	char extra[160];
+	config_extra(imp, extra, sizeof(extra));
+	if (imp->config_text && imp->config_vcpus == st->vcpus && !extra[0])
 		fprintf(f, "%s\n", imp->config_text);
 	else
-		fprintf(f, "config%s vcpus=%u\n", imp->config_words ? imp->config_words : "",
-			st->vcpus);
+		fprintf(f, "config%s%s vcpus=%u\n", imp->config_words ? imp->config_words : "",
+			extra, st->vcpus);
 	for (unsigned i = 0; i < imp->nr_slots; i++)
 		fprintf(f, "%s\n", imp->slots[i].text);
 	fprintf(f, "\n");

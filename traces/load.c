@@ -118,7 +118,9 @@ static int handle(struct loader *l, const struct s2trace_event *ev)
 					"takes traces of high-level events");
 	case S2T_MMIO:
 	case S2T_EXPECT:
-		/* An exit that maps nothing; checks the loader's user makes itself. */
+	case S2T_SECTION:
+		/* An exit that maps nothing; checks the loader's user makes itself;
+		 * a name for statistics. */
 		return 0;
 	}
 	return bad(l, ev->line, "unknown event");

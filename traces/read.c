@@ -36,6 +36,7 @@ struct s2trace_reader {
 	unsigned nw;
 	struct s2hyp_choice sched[S2TRACE_MAX_SCHEDULE_LINE];
 	char guest_image[1024];
+	char section[48];
 	bool guest_seen;
 	char err[600];
 };
@@ -815,6 +816,25 @@ static int parse_guest(struct s2trace_reader *r, struct s2trace_event *ev)
 	return all_used(r, 1);
 }
 
+/* "section NAME": statistics from here on are counted under NAME. */
+static int parse_section(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	if (r->nw != 2 || r->w[1].val)
+		return fail(r, "section takes one name");
+	const char *n = r->w[1].key;
+	size_t len = strlen(n);
+	if (len >= sizeof(r->section))
+		return fail(r, "a section name is at most %zu characters", sizeof(r->section) - 1);
+	for (const char *c = n; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
+			return fail(r, "section name '%s': letters, digits, '-', '_' and '.' only", n);
+	memcpy(r->section, n, len + 1);
+	r->w[1].used = true;
+	ev->section.name = r->section;
+	return 0;
+}
+
 static int parse_schedule(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	if (r->nw - 1 > S2TRACE_MAX_SCHEDULE_LINE)
@@ -929,6 +949,10 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 			ev->kind = S2T_EXPECT;
 			r->event_seen = true;
 			ret = parse_expect(r, ev);
+		} else if (!strcmp(kw, "section")) {
+			ev->kind = S2T_SECTION;
+			r->event_seen = true;
+			ret = parse_section(r, ev);
 		} else if (!strcmp(kw, "s2emu-trace")) {
 			return fail(r, "a second 's2emu-trace' header");
 		} else {

@@ -443,6 +443,8 @@ static int guest_event(struct replay *rp, const struct s2trace_event *ev)
 			return bad(rp, ev->line, "out of memory");
 		return 0;
 	}
+	case S2T_SECTION:
+		return 0;
 	case S2T_EXPECT:
 		if (!grow((void **)&rp->gexp, &rp->gexp_cap, sizeof(*ev), rp->ngexp + 1))
 			return bad(rp, ev->line, "out of memory");
@@ -583,6 +585,9 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 		return add_vcpu(rp, ev);
 	case S2T_MMIO:
 		rp->res->mmio_events++;
+		return 0;
+	case S2T_SECTION:
+		rp->res->events--;
 		return 0;
 	case S2T_EFFECT:
 		return apply_effect(rp, ev);

@@ -28,6 +28,7 @@ enum s2trace_kind {
 	S2T_SCHEDULE,
 	S2T_EXPECT,
 	S2T_GUEST,
+	S2T_SECTION,
 };
 
 /* Which config keys a line gave (the others keep their defaults). */
@@ -89,6 +90,9 @@ struct s2trace_event {
 			const struct s2hyp_choice *choices;	/* valid until the next call */
 			unsigned n;
 		} schedule;
+		struct {
+			const char *name;	/* valid until the next call */
+		} section;
 		struct {
 			const char *image;	/* a path; valid until the next call */
 			uint64_t load, entry;

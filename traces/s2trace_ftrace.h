@@ -152,6 +152,7 @@ struct s2trace_ftrace_stats {
 	uint64_t host_lines;		/* output: host ... lines */
 	uint64_t markers;		/* output: # marker: comments */
 	uint64_t phases;		/* output: phase lines */
+	uint64_t sections;		/* output: section lines */
 	unsigned vcpus;			/* the config's vcpus in the output */
 };
 

@@ -46,7 +46,7 @@ expect2() {
 sed '5s/hsr 0x[0-9a-f]*/hsr banana/' "$seed" >"$tmp/broken.txt"
 expect2 "$tmp/broken.txt:5: malformed kvm_guest_fault" --layout "$layout" -o "$tmp/never.s2t" "$tmp/broken.txt"
 [ -e "$tmp/never.s2t" ] && fail "a failed import left its output file"
-expect2 "$seed:24: an 's2emu:' marker needs the memslot layout" --vcpus 2 "$seed"
+expect2 "$seed:24: a dirty-log marker needs the memslots, and the trace has no s2emu-memslot marker" --vcpus 2 "$seed"
 printf 'memslot 0 ipa=0x40000000 size=8M hva=0 backing=huge\n' >"$tmp/bad.layout"
 expect2 "$tmp/bad.layout:1: backing 'huge'" --layout "$tmp/bad.layout" "$seed"
 expect2 "$tmp/missing.txt: cannot open" --layout "$layout" "$tmp/missing.txt"
