@@ -351,15 +351,8 @@ int cli_fuzz(int argc, char **argv)
 		o.generate = true;
 		o.gen_pick = cli_gen_pick(argc, argv);
 	} else if (is_builtin(name)) {
-		s2fuzz_scenario_build(&sc, name, cfg.nr_vcpus, cfg.variant);
-		if (strcmp(name, "coalesce-race")) {
-			sc.cfg = cfg;
-		} else {
-			/* Its programs are written for its own two vCPUs. */
-			unsigned nv = sc.cfg.nr_vcpus;
-			sc.cfg = cfg;
-			sc.cfg.nr_vcpus = nv;
-		}
+		/* Shaped by the options (coalesce-race keeps its two vCPUs). */
+		s2fuzz_scenario_build_cfg(&sc, name, &cfg);
 	} else if (access(name, F_OK) == 0) {
 		if (s2trace_load_scenario(name, &sc, NULL, NULL, err, sizeof(err))) {
 			fprintf(stderr, "%s\n", err);

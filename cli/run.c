@@ -334,7 +334,7 @@ int cli_run(int argc, char **argv)
 				free(t);
 				return 2;
 			}
-		} else if (s2hyp_scenario_build(&sc, name, cfg.nr_vcpus, cfg.variant)) {
+		} else if (s2hyp_scenario_build_cfg(&sc, name, &cfg)) {
 			fprintf(stderr, "s2emu run: unknown scenario '%s' (valid:", name);
 			for (unsigned i = 0; s2hyp_scenario_names[i]; i++)
 				fprintf(stderr, " %s", s2hyp_scenario_names[i]);
@@ -342,8 +342,6 @@ int cli_run(int argc, char **argv)
 			s2hyp_scenario_free(&sc);
 			free(t);
 			return 2;
-		} else {
-			sc.cfg = cfg;
 		}
 		if (k == 0)
 			shown = sc.cfg;

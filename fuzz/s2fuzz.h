@@ -54,10 +54,15 @@ int s2fuzz_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned 
 			  enum s2pt_variant variant);
 
 /* The small configuration for exhaustive search: 2 vCPUs, 4K granule, one
- * 2M THP region mapped with pages while dirty logging was on; after it is
+ * 2M THP region (a level-2 block of the granule with _cfg) mapped with pages while dirty logging was on; after it is
  * turned off, vCPU 0's fault coalesces the table into a block while vCPU 1
  * reads pages inside it. Also available by name ("coalesce-race"). */
 void s2fuzz_scenario_coalesce_race(struct s2hyp_scenario *sc, enum s2pt_variant variant);
+/* The same with a whole configuration (2 vCPUs whatever it says): pages of
+ * its granule, a block of its level 2; and any built-in by name. */
+void s2fuzz_scenario_coalesce_race_cfg(struct s2hyp_scenario *sc, const struct s2hyp_config *cfg);
+int s2fuzz_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
+			      const struct s2hyp_config *cfg);
 
 /*
  * The generic generator (fuzz/generate.c, docs/fuzzing.md): a whole

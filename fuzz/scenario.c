@@ -5,9 +5,6 @@
 
 #include "fuzz/s2fuzz.h"
 
-#define SZ_4K 0x1000ull
-#define SZ_2M 0x200000ull
-
 const char *const s2fuzz_scenario_names[] = {
 	"random", "seed", "map-unmap-race", "dirty-log-cycle", "notifier-race", "coalesce-race",
 	NULL,
@@ -25,52 +22,69 @@ const char *const s2fuzz_scenario_descs[] = {
 	NULL,
 };
 
-void s2fuzz_scenario_coalesce_race(struct s2hyp_scenario *sc, enum s2pt_variant variant)
+void s2fuzz_scenario_coalesce_race_cfg(struct s2hyp_scenario *sc, const struct s2hyp_config *cfg)
 {
 	const uint64_t base = S2HYP_SEED_IPA;
+	const uint64_t page = 1ull << cfg->granule_shift;
+	const uint64_t block = 1ull << (2 * cfg->granule_shift - 3);
 	struct s2hyp_vcpu_op rd = { .access = S2HYP_ACC_READ, .size = 8, .mmu_on = true };
 	struct s2hyp_host_op h = { .kind = S2HYP_HOST_DIRTY_LOG_OFF, .phase = 1 };
 
 	s2hyp_scenario_init(sc);
+	sc->cfg = *cfg;
 	sc->cfg.nr_vcpus = 2;
-	sc->cfg.variant = variant;
 	/* Logging on from the start: the first faults map pages, not the block. */
-	sc->slots[0] = (struct s2hyp_memslot){ .ipa = base, .size = SZ_2M, .hva = S2HYP_SEED_HVA,
+	sc->slots[0] = (struct s2hyp_memslot){ .ipa = base, .size = block, .hva = S2HYP_SEED_HVA,
 					       .backing = S2HYP_BACKING_THP, .dirty_log = true };
 	sc->nr_slots = 1;
 	for (unsigned p = 0; p < 2; p++) {
-		rd.ipa = base + p * SZ_4K;
+		rd.ipa = base + p * page;
 		s2hyp_scenario_add_vcpu(sc, 0, &rd);
 	}
 	s2hyp_scenario_add_host(sc, &h);
 	/* Phase 2: page 2 was never mapped; its fault finds a table where a
 	 * block fits and replaces it, while vCPU 1 walks into that table. */
 	rd.phase = 2;
-	rd.ipa = base + 2 * SZ_4K;
+	rd.ipa = base + 2 * page;
 	s2hyp_scenario_add_vcpu(sc, 0, &rd);
 	for (unsigned p = 2; p-- > 0;) {
-		rd.ipa = base + p * SZ_4K;
+		rd.ipa = base + p * page;
 		s2hyp_scenario_add_vcpu(sc, 1, &rd);
 	}
 	h = (struct s2hyp_host_op){ .kind = S2HYP_HOST_DESTROY, .phase = 3 };
 	s2hyp_scenario_add_host(sc, &h);
 }
 
+void s2fuzz_scenario_coalesce_race(struct s2hyp_scenario *sc, enum s2pt_variant variant)
+{
+	struct s2hyp_config cfg;
+
+	s2hyp_config_init(&cfg);
+	cfg.variant = variant;
+	s2fuzz_scenario_coalesce_race_cfg(sc, &cfg);
+}
+
+int s2fuzz_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
+			      const struct s2hyp_config *cfg)
+{
+	if (!strcmp(name, "random"))
+		return s2fuzz_scenario_generate(sc, cfg, S2FUZZ_GEN_ALL & ~S2FUZZ_GEN_VCPUS, 1);
+	if (!strcmp(name, "coalesce-race")) {
+		s2fuzz_scenario_coalesce_race_cfg(sc, cfg);
+		return 0;
+	}
+	return s2hyp_scenario_build_cfg(sc, name, cfg);
+}
+
 int s2fuzz_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,
 			  enum s2pt_variant variant)
 {
-	if (!strcmp(name, "random")) {
-		struct s2hyp_config cfg;
-		s2hyp_config_init(&cfg);
-		cfg.nr_vcpus = nr_vcpus;
-		cfg.variant = variant;
-		return s2fuzz_scenario_generate(sc, &cfg, S2FUZZ_GEN_ALL & ~S2FUZZ_GEN_VCPUS, 1);
-	}
-	if (!strcmp(name, "coalesce-race")) {
-		s2fuzz_scenario_coalesce_race(sc, variant);
-		return 0;
-	}
-	return s2hyp_scenario_build(sc, name, nr_vcpus, variant);
+	struct s2hyp_config cfg;
+
+	s2hyp_config_init(&cfg);
+	cfg.nr_vcpus = nr_vcpus;
+	cfg.variant = variant;
+	return s2fuzz_scenario_build_cfg(sc, name, &cfg);
 }
 
 int s2fuzz_scenario_copy(struct s2hyp_scenario *dst, const struct s2hyp_scenario *src)

@@ -33,6 +33,12 @@ int s2hyp_scenario_add_vcpu(struct s2hyp_scenario *sc, unsigned vcpu,
 int s2hyp_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,
 			 enum s2pt_variant variant);
 
+/* The same for a whole configuration (cfg is copied into sc->cfg): the
+ * scenario's addresses and sizes follow its granule (pages of it, blocks
+ * of its level 2), so that each does what it says with 4K, 16K and 64K. */
+int s2hyp_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
+			     const struct s2hyp_config *cfg);
+
 /* A machine running the scenario's programs; *why on failure. */
 int s2hyp_scenario_instantiate(const struct s2hyp_scenario *sc, struct s2hyp **m,
 			       const char **why);

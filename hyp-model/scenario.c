@@ -4,9 +4,6 @@
 
 #include "hyp-model/s2hyp_scenario.h"
 
-#define SZ_4K 0x1000ull
-#define SZ_2M 0x200000ull
-
 const char *const s2hyp_scenario_names[] = {
 	"seed", "map-unmap-race", "dirty-log-cycle", "notifier-race", NULL,
 };
@@ -80,6 +77,19 @@ static void acc(struct s2hyp_scenario *sc, unsigned vcpu, unsigned phase,
 	s2hyp_scenario_add_vcpu(sc, vcpu, &op);
 }
 
+/* The sizes a scenario is written in: its granule's page and level-2 block
+ * (4K and 2M, 16K and 32M, 64K and 512M), and pages per block. */
+struct geo {
+	uint64_t page, block, n;
+};
+
+static struct geo geo_of(unsigned granule_shift)
+{
+	struct geo g = { 1ull << granule_shift, 1ull << (2 * granule_shift - 3), 0 };
+	g.n = g.block / g.page;
+	return g;
+}
+
 static void one_slot(struct s2hyp_scenario *sc, uint64_t size, enum s2hyp_backing b)
 {
 	sc->slots[0] = (struct s2hyp_memslot){
@@ -88,108 +98,128 @@ static void one_slot(struct s2hyp_scenario *sc, uint64_t size, enum s2hyp_backin
 	sc->nr_slots = 1;
 }
 
-static void build_seed(struct s2hyp_scenario *sc, unsigned nv)
+/* Block 0's pages are named by index; the 4K figures of the comments scale
+ * with the granule (page 8 of 512 is page 32 of 2048 with 16K). */
+static void build_seed(struct s2hyp_scenario *sc, unsigned nv, struct geo g)
 {
-	const uint64_t base = S2HYP_SEED_IPA;
+	const uint64_t base = S2HYP_SEED_IPA, P = g.page;
+	const uint64_t st = g.n / 64;	/* 64 pages of block 0 written: every 8th with 4K */
 
-	one_slot(sc, 2 * SZ_2M, S2HYP_BACKING_THP);
-	/* Phase 0: the guest touches both blocks: 2M mappings. */
+	one_slot(sc, 2 * g.block, S2HYP_BACKING_THP);
+	/* Phase 0: the guest touches both blocks: block mappings. */
 	acc(sc, 0, 0, S2HYP_ACC_READ, base, true);
-	acc(sc, 0, 0, S2HYP_ACC_READ, base + SZ_2M, true);
+	acc(sc, 0, 0, S2HYP_ACC_READ, base + g.block, true);
 	/* Phase 1: dirty logging on write-protects the slot. */
 	host(sc, 1, S2HYP_HOST_DIRTY_LOG_ON, 0, 0, 0);
-	/* Phase 2: every 8th page of block 0 written: the block is split. */
-	for (unsigned p = 0; p < 512; p += 8)
-		acc(sc, 0, 2, S2HYP_ACC_WRITE, base + p * SZ_4K, true);
+	/* Phase 2: every st-th page of block 0 written: the block is split. */
+	for (uint64_t p = 0; p < g.n; p += st)
+		acc(sc, 0, 2, S2HYP_ACC_WRITE, base + p * P, true);
 	/* Phase 3: logging off; the VMM loads an image into untouched pages. */
 	host(sc, 3, S2HYP_HOST_DIRTY_LOG_OFF, 0, 0, 0);
-	host(sc, 3, S2HYP_HOST_WRITE, S2HYP_SEED_HVA + SZ_4K,
-	     S2HYP_SEED_IMAGE_PAGES * SZ_4K, 0xa5);
+	host(sc, 3, S2HYP_HOST_WRITE, S2HYP_SEED_HVA + P, S2HYP_SEED_IMAGE_PAGES * P, 0xa5);
 	/* Phase 4: vCPU 1, MMU off, reads the image: its fault coalesces the
 	 * block while the other vCPUs keep using the pages already mapped. */
 	for (unsigned p = 1; p <= S2HYP_SEED_IMAGE_PAGES; p++)
-		acc(sc, 1 % nv, 4, S2HYP_ACC_READ, base + p * SZ_4K, false);
+		acc(sc, 1 % nv, 4, S2HYP_ACC_READ, base + p * P, false);
 	for (unsigned v = 0; v < nv; v++) {
 		if (v == 1 % nv)
 			continue;
 		for (unsigned r = 0; r < 2; r++)
-			for (unsigned p = 0; p < 40; p += 8)
-				acc(sc, v, 4, (p / 8 + v) % 2 ? S2HYP_ACC_WRITE : S2HYP_ACC_READ,
-				    base + (p + 8 * v) * SZ_4K, true);
+			for (unsigned k = 0; k < 5; k++)
+				acc(sc, v, 4, (k + v) % 2 ? S2HYP_ACC_WRITE : S2HYP_ACC_READ,
+				    base + (k + v) * st * P, true);
 		/* A page no one mapped: after the coalesce it needs the block,
 		 * while this vCPU's TLB may still hold its page translations. */
-		acc(sc, v, 4, S2HYP_ACC_READ, base + (8 * v + 3) * SZ_4K, true);
+		acc(sc, v, 4, S2HYP_ACC_READ, base + (v * st + 3) * P, true);
 	}
 	/* Phase 5: the VM goes away; everything must come back. */
 	host(sc, 5, S2HYP_HOST_DESTROY, 0, 0, 0);
 }
 
-static void build_map_unmap_race(struct s2hyp_scenario *sc, unsigned nv)
+static void build_map_unmap_race(struct s2hyp_scenario *sc, unsigned nv, struct geo g)
 {
-	const uint64_t base = S2HYP_SEED_IPA;
+	const uint64_t base = S2HYP_SEED_IPA, P = g.page, eighth = g.n / 8;
 
-	one_slot(sc, SZ_2M, S2HYP_BACKING_THP);
+	one_slot(sc, g.block, S2HYP_BACKING_THP);
 	acc(sc, 0, 0, S2HYP_ACC_WRITE, base, true);
 	for (unsigned v = 0; v < nv; v++)
 		for (unsigned p = 0; p < 4; p++)
 			acc(sc, v, 1, p % 2 ? S2HYP_ACC_WRITE : S2HYP_ACC_READ,
-			    base + (p * 64 + v) * SZ_4K, true);
-	host(sc, 1, S2HYP_HOST_UNMAP_IPA, base + 64 * SZ_4K, 64 * SZ_4K, 0);
+			    base + (p * eighth + v) * P, true);
+	host(sc, 1, S2HYP_HOST_UNMAP_IPA, base + eighth * P, eighth * P, 0);
 	host(sc, 2, S2HYP_HOST_DESTROY, 0, 0, 0);
 }
 
-static void build_dirty_log_cycle(struct s2hyp_scenario *sc, unsigned nv)
+static void build_dirty_log_cycle(struct s2hyp_scenario *sc, unsigned nv, struct geo g)
 {
-	const uint64_t base = S2HYP_SEED_IPA;
+	const uint64_t base = S2HYP_SEED_IPA, P = g.page, st = g.n / 32;
 
-	one_slot(sc, SZ_2M, S2HYP_BACKING_THP);
+	one_slot(sc, g.block, S2HYP_BACKING_THP);
 	acc(sc, 0, 0, S2HYP_ACC_READ, base, true);
 	host(sc, 1, S2HYP_HOST_DIRTY_LOG_ON, 0, 0, 0);
 	for (unsigned v = 0; v < nv; v++)
 		for (unsigned p = 0; p < 4; p++)
-			acc(sc, v, 2, S2HYP_ACC_WRITE, base + (p * 16 + v) * SZ_4K, true);
+			acc(sc, v, 2, S2HYP_ACC_WRITE, base + (p * st + v) * P, true);
 	host(sc, 3, S2HYP_HOST_GET_DIRTY_LOG, 0, 0, 0);
 	for (unsigned v = 0; v < nv; v++)
 		for (unsigned p = 0; p < 4; p++)
-			acc(sc, v, 4, S2HYP_ACC_WRITE, base + (p * 16 + v) * SZ_4K, true);
+			acc(sc, v, 4, S2HYP_ACC_WRITE, base + (p * st + v) * P, true);
 	host(sc, 5, S2HYP_HOST_DIRTY_LOG_OFF, 0, 0, 0);
-	acc(sc, 0, 6, S2HYP_ACC_READ, base + 300 * SZ_4K, true);
+	/* A page never written (page 300 of 512 with 4K): its fault after
+	 * logging off coalesces the block. */
+	acc(sc, 0, 6, S2HYP_ACC_READ, base + (g.n * 300 / 512) * P, true);
 	host(sc, 7, S2HYP_HOST_DESTROY, 0, 0, 0);
 }
 
-static void build_notifier_race(struct s2hyp_scenario *sc, unsigned nv)
+static void build_notifier_race(struct s2hyp_scenario *sc, unsigned nv, struct geo g)
 {
-	const uint64_t base = S2HYP_SEED_IPA;
+	const uint64_t base = S2HYP_SEED_IPA, P = g.page;
 
-	one_slot(sc, SZ_2M, S2HYP_BACKING_4K);
+	one_slot(sc, g.block, S2HYP_BACKING_4K);
 	for (unsigned v = 0; v < nv; v++)
 		for (unsigned p = 0; p < 3; p++)
-			acc(sc, v, 0, S2HYP_ACC_WRITE, base + (p + 4 * v) * SZ_4K, true);
-	host(sc, 0, S2HYP_HOST_UNMAP_HVA, S2HYP_SEED_HVA, 8 * SZ_4K, 0);
+			acc(sc, v, 0, S2HYP_ACC_WRITE, base + (p + 4 * v) * P, true);
+	host(sc, 0, S2HYP_HOST_UNMAP_HVA, S2HYP_SEED_HVA, 8 * P, 0);
 	for (unsigned v = 0; v < nv; v++)
-		acc(sc, v, 1, S2HYP_ACC_READ, base + 4 * v * SZ_4K, true);
+		acc(sc, v, 1, S2HYP_ACC_READ, base + 4 * v * P, true);
 	host(sc, 2, S2HYP_HOST_DESTROY, 0, 0, 0);
+}
+
+int s2hyp_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
+			     const struct s2hyp_config *cfg)
+{
+	unsigned nv = cfg->nr_vcpus;
+	struct geo g;
+
+	s2hyp_scenario_init(sc);
+	if (nv < 1 || nv > S2HYP_MAX_VCPUS)
+		return S2_EINVAL;
+	if (cfg->granule_shift != 12 && cfg->granule_shift != 14 && cfg->granule_shift != 16)
+		return S2_EINVAL;
+	sc->cfg = *cfg;
+	g = geo_of(cfg->granule_shift);
+	if (!strcmp(name, "seed"))
+		build_seed(sc, nv, g);
+	else if (!strcmp(name, "map-unmap-race"))
+		build_map_unmap_race(sc, nv, g);
+	else if (!strcmp(name, "dirty-log-cycle"))
+		build_dirty_log_cycle(sc, nv, g);
+	else if (!strcmp(name, "notifier-race"))
+		build_notifier_race(sc, nv, g);
+	else
+		return S2_EINVAL;
+	return 0;
 }
 
 int s2hyp_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,
 			 enum s2pt_variant variant)
 {
-	s2hyp_scenario_init(sc);
-	if (nr_vcpus < 1 || nr_vcpus > S2HYP_MAX_VCPUS)
-		return S2_EINVAL;
-	sc->cfg.nr_vcpus = nr_vcpus;
-	sc->cfg.variant = variant;
-	if (!strcmp(name, "seed"))
-		build_seed(sc, nr_vcpus);
-	else if (!strcmp(name, "map-unmap-race"))
-		build_map_unmap_race(sc, nr_vcpus);
-	else if (!strcmp(name, "dirty-log-cycle"))
-		build_dirty_log_cycle(sc, nr_vcpus);
-	else if (!strcmp(name, "notifier-race"))
-		build_notifier_race(sc, nr_vcpus);
-	else
-		return S2_EINVAL;
-	return 0;
+	struct s2hyp_config cfg;
+
+	s2hyp_config_init(&cfg);
+	cfg.nr_vcpus = nr_vcpus;
+	cfg.variant = variant;
+	return s2hyp_scenario_build_cfg(sc, name, &cfg);
 }
 
 int s2hyp_scenario_instantiate(const struct s2hyp_scenario *sc, struct s2hyp **out,
