@@ -8,10 +8,13 @@
 
 #include "common/s2_clock.h"
 #include "cache-model/s2cache.h"
+#include "common/s2_err.h"
 
 #define SPAN		(64ull << 20)	/* memory the random accesses cover */
 #define BASE		0x40000000ull
 #define ACCESSES	(8u << 20)
+#define ROUND		(1u << 20)	/* accesses per timed round */
+#define ROUNDS		8		/* rounds of each, interleaved */
 #define CHUNK		(2ull << 20)	/* one KVM block clean */
 #define FETCH_SPAN	(1ull << 20)
 
@@ -28,29 +31,20 @@ static uint64_t rnd(uint64_t *s)
 
 /* The same random 8-byte accesses on a plain array: what the host's
  * memory allows, so cache.access_ns can be read against it. */
-static double host_floor_ns(uint64_t *seed)
+static double array_round(uint8_t *m, uint64_t *seed, uint64_t *sink)
 {
-	uint8_t *m = malloc(SPAN);
-	uint64_t sink = 0;
-
-	if (!m)
-		return 0;
-	memset(m, 1, SPAN);
 	double t0 = s2_now_ns();
-	for (unsigned i = 0; i < ACCESSES; i++) {
+	for (unsigned i = 0; i < ROUND; i++) {
 		uint64_t r = rnd(seed), v = r;
 		uint8_t *p = m + ((r >> 8) & (SPAN - 1) & ~7ull);
 		if (r & 1) {
 			memcpy(&v, p, 8);
-			sink += v;
+			*sink += v;
 		} else {
 			memcpy(p, &v, 8);
 		}
 	}
-	double t = (s2_now_ns() - t0) / ACCESSES;
-	printf("# (host floor sink %llu)\n", (unsigned long long)(sink & 1));
-	free(m);
-	return t;
+	return (s2_now_ns() - t0) / ROUND;
 }
 
 static void die(const char *what, int err)
@@ -73,38 +67,63 @@ int main(void)
 	if ((err = s2cache_create(&cfg, &c)))
 		die("create", err);
 
-	/* Touch every page so the timed loop measures hits, not allocation. */
+	/* First touch as a run makes it: one 8-byte write per page (a
+	 * descriptor, a guest's first store) over 64 MiB. */
+	for (uint64_t a = 0; a < SPAN; a += sizeof(page))
+		if ((err = s2cache_write(c, 0, s2_pa(BASE + a), &seed, 8, true)))
+			die("touch", err);
+	s2cache_get_stats(c, &st);
+	printf("# one line written in each of %llu pages: %llu bytes\n",
+	       (unsigned long long)st.frames, (unsigned long long)st.bytes);
+	printf("cache.bytes_per_touched_page %.0f bytes\n", (double)st.bytes / (double)st.frames);
+
+	/* Then every line, so the timed loop measures hits, not allocation. */
 	for (uint64_t a = 0; a < SPAN; a += sizeof(page))
 		if ((err = s2cache_write(c, 0, s2_pa(BASE + a), page, sizeof(page), true)))
 			die("touch", err);
 	s2cache_get_stats(c, &st);
-	printf("# %llu pages touched, %llu lines resident, %llu bytes\n",
+	printf("# every line written: %llu pages, %llu lines resident, %llu bytes\n",
 	       (unsigned long long)st.frames, (unsigned long long)st.resident,
 	       (unsigned long long)st.bytes);
-	printf("cache.bytes_per_touched_page %.0f bytes\n", (double)st.bytes / (double)st.frames);
+	printf("cache.bytes_per_resident_line %.0f bytes\n", (double)st.bytes / (double)st.resident);
 
-	/* Random 8-byte cacheable accesses, half reads, half writes. */
-	double t0 = s2_now_ns();
-	for (unsigned i = 0; i < ACCESSES; i++) {
-		uint64_t r = rnd(&seed);
-		uint64_t a = BASE + ((r >> 8) & (SPAN - 1) & ~7ull), v = r;
-		if (r & 1) {
-			err = s2cache_read(c, (unsigned)(r >> 1) & 3, s2_pa(a), &v, 8, true, NULL);
-			sink += v;
-		} else {
-			err = s2cache_write(c, (unsigned)(r >> 1) & 3, s2_pa(a), &v, 8, true);
+	/* Random 8-byte cacheable accesses, half reads, half writes, in rounds
+	 * interleaved with the same accesses to a plain 64 MiB array, so that
+	 * both see the same load from other processes; the best round of each. */
+	uint8_t *arr = malloc(SPAN);
+	if (!arr)
+		die("array", S2_ENOMEM);
+	memset(arr, 1, SPAN);
+	double best = 1e30, best_arr = 1e30;
+	for (unsigned round = 0; round < ROUNDS; round++) {
+		double t0 = s2_now_ns();
+		for (unsigned i = 0; i < ROUND; i++) {
+			uint64_t r = rnd(&seed);
+			uint64_t a = BASE + ((r >> 8) & (SPAN - 1) & ~7ull), v = r;
+			if (r & 1) {
+				err = s2cache_read(c, (unsigned)(r >> 1) & 3, s2_pa(a), &v, 8, true, NULL);
+				sink += v;
+			} else {
+				err = s2cache_write(c, (unsigned)(r >> 1) & 3, s2_pa(a), &v, 8, true);
+			}
+			if (err)
+				die("access", err);
 		}
-		if (err)
-			die("access", err);
+		double t = (s2_now_ns() - t0) / ROUND;
+		if (t < best)
+			best = t;
+		t = array_round(arr, &seed, &sink);
+		if (t < best_arr)
+			best_arr = t;
 	}
-	double t1 = s2_now_ns();
-	printf("cache.access_ns %.1f ns\n", (t1 - t0) / ACCESSES);
-	printf("# host floor: %.1f ns for the same accesses to a plain 64 MiB array\n",
-	       host_floor_ns(&seed));
+	free(arr);
+	printf("cache.access_ns %.1f ns\n", best);
+	printf("# the same accesses to a plain 64 MiB array: %.1f ns\n", best_arr);
+	printf("cache.access_ratio_to_array %.2f ratio\n", best / best_arr);
 
 	/* The same with a check on every read, as the checker runs it. */
 	struct s2cache_check chk;
-	t0 = s2_now_ns();
+	double t0 = s2_now_ns();
 	for (unsigned i = 0; i < ACCESSES; i++) {
 		uint64_t r = rnd(&seed);
 		uint64_t a = BASE + ((r >> 8) & (SPAN - 1) & ~7ull), v = r;
@@ -117,7 +136,7 @@ int main(void)
 		if (err)
 			die("access", err);
 	}
-	t1 = s2_now_ns();
+	double t1 = s2_now_ns();
 	printf("cache.checked_access_ns %.1f ns\n", (t1 - t0) / ACCESSES);
 
 	/* Instruction fetches over 1 MiB of code from 4 CPUs (icache hits). */

@@ -2,14 +2,20 @@
  *
  * Layout. Memory is a hash of 2 MiB blocks, each a table of 4 KiB frames
  * allocated on first touch; a block's counters mirror its frames', so
- * range questions cost per block. A frame is one allocation of per-line
- * slabs: the line's metadata (64 bytes), its dcache data and memory at the
- * PoC, contiguous so that an access touches adjacent host cache lines of
- * one host page. Random accesses over a large memory are bound by host
- * cache misses; this keeps them to about one per access. The PoU copies
- * (only when the PoU is above the PoC and IDC is 0), each CPU's icache
- * lines for the page and the ghost page are separate allocations made on
- * first use.
+ * range questions cost per block. A line exists only once it is touched
+ * (written, read cacheably or fetched): its record holds its metadata (64
+ * bytes), its dcache data and its memory at the PoC, contiguous so that an
+ * access touches adjacent host cache lines. A line without a record is in
+ * the initial state: zero in memory, in no cache. The records of one page
+ * sit in one array in line order; the block's entry for the page holds
+ * that array and a bitmap of the lines that have a record, so a line's
+ * record is found by a popcount, without reading the frame. Random
+ * accesses over a large memory are bound by host cache misses: the block
+ * table stays in the host caches, so an access costs about one miss. The
+ * frame (counters, PoU copies, icache blocks, ghost) is read only off the
+ * fast paths. The PoU copies (only when the PoU is above the PoC and IDC
+ * is 0), each CPU's icache lines for the page and the ghost page are
+ * separate allocations made on first use.
  *
  * Staleness. Every copy of a line has `ver`, the newest write it reflects,
  * and `stale`, the granules where it lacks the latest write. A write clears
@@ -77,6 +83,15 @@ struct s2cache__copy {
 	uint64_t ver, stale;
 };
 
+/* A page's line records: the array (line order) and which lines have one.
+ * Followed by c->have_words - 1 more words of the bitmap when lines are
+ * shorter than 64 bytes. */
+struct s2cache__ent {
+	uint8_t *recs;
+	uint64_t have[];
+};
+
+/* Followed by the BLK_FRAMES page entries, c->ent_size bytes each. */
 struct s2cache__blk {
 	uint64_t bn;
 	struct s2cache__counts cnt;
@@ -88,6 +103,7 @@ struct s2cache__blk {
 struct s2cache__frame {
 	uint64_t fn;
 	struct s2cache__blk *blk;
+	struct s2cache__ent *ent;	/* the page's entry in its block */
 	struct s2cache__copy *pou;	/* PoU copies: metadata then data */
 	uint8_t *ghost;		/* latest values of orphan granules, by page offset */
 	struct s2cache__counts cnt;
@@ -135,7 +151,7 @@ struct s2cache {
 	unsigned line;		/* bytes */
 	unsigned line_shift;
 	uint32_t hot_flags;	/* flags of a line a write can update in place */
-	size_t off_slabs, slab;
+	size_t off_ents, ent_size, slab;
 	uint64_t ver;
 	bool fast_write;	/* byte granules and no PoU copies: writes can go in place */
 
@@ -147,7 +163,10 @@ struct s2cache {
 	bool split;		/* PoU copies are tracked: PoU above PoC and IDC = 0 */
 	bool track_unpou;	/* IDC = 0: the dcache must be cleaned to PoU for fetches */
 
-	size_t frame_size;
+	size_t frame_size, blk_size;
+	unsigned have_words;	/* 64-bit words of a page's line bitmap */
+	uint64_t have_all;	/* the first word when every line of a page exists */
+	struct s2cache__line *dflt;	/* an untouched line: read-only, all zero */
 	size_t off_pou_data, pou_size;
 	size_t off_il, off_il_data, iblk_size;
 
@@ -262,10 +281,80 @@ static int map_put(struct s2cache *c, struct s2cache__map *m, uint64_t key, void
 
 /* ---- Frame layout helpers --------------------------------------------- */
 
+static inline struct s2cache__ent *blk_ent(const struct s2cache *c,
+					   const struct s2cache__blk *b, size_t k)
+{
+	return (struct s2cache__ent *)((uintptr_t)b + c->off_ents + k * c->ent_size);
+}
+
+/* Portable popcount: the baseline x86-64 target has no instruction. */
+static inline unsigned popcount64(uint64_t x)
+{
+#ifdef __POPCNT__
+	return (unsigned)__builtin_popcountll(x);
+#endif
+	x = x - ((x >> 1) & 0x5555555555555555ull);
+	x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+	x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0Full;
+	return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* Records before line li in the page's array. */
+static inline size_t ent_rank(const struct s2cache__ent *e, size_t li)
+{
+	size_t w = li >> 6, n = popcount64(e->have[w] & (s2_bit((unsigned)(li & 63)) - 1));
+
+	while (w--)
+		n += popcount64(e->have[w]);
+	return n;
+}
+
+static inline bool ent_has(const struct s2cache__ent *e, size_t li)
+{
+	return (e->have[li >> 6] >> (li & 63)) & 1;
+}
+
+static inline size_t ent_count(const struct s2cache *c, const struct s2cache__ent *e)
+{
+	size_t n = 0;
+
+	for (unsigned w = 0; w < c->have_words; w++)
+		n += popcount64(e->have[w]);
+	return n;
+}
+
+/* Records an array of n has room for: the next power of two. */
+static inline size_t rec_cap(size_t n)
+{
+	size_t cap = 1;
+
+	while (cap < n)
+		cap <<= 1;
+	return n ? cap : 0;
+}
+
+/* The record of line li of a page, or NULL while the line is untouched. */
+static inline struct s2cache__line *ent_line(const struct s2cache *c,
+					     const struct s2cache__ent *e, size_t li)
+{
+	if (!ent_has(e, li))
+		return NULL;
+	return (struct s2cache__line *)(e->recs + ent_rank(e, li) * c->slab);
+}
+
 static inline struct s2cache__line *fr_line(const struct s2cache *c,
 					    const struct s2cache__frame *f, size_t li)
 {
-	return (struct s2cache__line *)((uintptr_t)f + c->off_slabs + li * c->slab);
+	return ent_line(c, f->ent, li);
+}
+
+/* The line, or the all-zero untouched line: for paths that only read. */
+static inline const struct s2cache__line *fr_line_ro(const struct s2cache *c,
+						     const struct s2cache__frame *f, size_t li)
+{
+	const struct s2cache__line *l = fr_line(c, f, li);
+
+	return l ? l : c->dflt;
 }
 
 static inline struct s2cache__iblk **fr_ic(const struct s2cache *c,
@@ -363,12 +452,12 @@ static inline struct s2cache__frame *frame_get(struct s2cache *c, uint64_t fn)
 	struct s2cache__blk *b = blk_find(c, bn);
 
 	if (!b) {
-		b = zalloc(c, sizeof(*b));
+		b = zalloc(c, c->blk_size);
 		if (!b)
 			return NULL;
 		b->bn = bn;
 		if (map_put(c, &c->blks, bn, b)) {
-			zfree(c, b, sizeof(*b));
+			zfree(c, b, c->blk_size);
 			return NULL;
 		}
 	}
@@ -380,10 +469,45 @@ static inline struct s2cache__frame *frame_get(struct s2cache *c, uint64_t fn)
 			return NULL;
 		f->fn = fn;
 		f->blk = b;
+		f->ent = blk_ent(c, b, fn % BLK_FRAMES);
 		b->fr[fn % BLK_FRAMES] = f;
 		c->nframes++;
 	}
 	return f;
+}
+
+/*
+ * The record of line li, made on first touch; NULL only when out of
+ * memory. Making one moves the page's other records, so a pointer to a
+ * line of this page taken before the call must be looked up again.
+ */
+static struct s2cache__line *line_get(struct s2cache *c, struct s2cache__frame *f, size_t li)
+{
+	struct s2cache__ent *e = f->ent;
+	size_t at = ent_rank(e, li), slab = c->slab;
+
+	if (ent_has(e, li))
+		return (struct s2cache__line *)(e->recs + at * slab);
+	size_t n = ent_count(c, e), cap = rec_cap(n);
+	if (n == cap) {
+		size_t ncap = cap ? cap * 2 : 1;
+		uint8_t *r = aligned_alloc(HOST_LINE, ncap * slab);
+		if (!r)
+			return NULL;
+		if (n) {
+			memcpy(r, e->recs, at * slab);
+			memcpy(r + (at + 1) * slab, e->recs + at * slab, (n - at) * slab);
+		}
+		free(e->recs);
+		e->recs = r;
+		c->bytes += (ncap - cap) * slab;
+	} else {
+		memmove(e->recs + (at + 1) * slab, e->recs + at * slab, (n - at) * slab);
+	}
+	struct s2cache__line *l = (struct s2cache__line *)(e->recs + at * slab);
+	memset(l, 0, slab);
+	e->have[li >> 6] |= s2_bit((unsigned)(li & 63));
+	return l;
 }
 
 /* ---- Flags with their counters ---------------------------------------- */
@@ -717,7 +841,7 @@ static void ic_inval_all(struct s2cache *c, unsigned cpu)
 		/* ic_drop takes ib off the list with its last line. */
 		for (size_t li = 0; li < c->nlines && ib->nlines; li++) {
 			struct s2cache__line *l = fr_line(c, f, li);
-			if (l->icpu & s2_bit(cpu))
+			if (l && (l->icpu & s2_bit(cpu)))
 				ic_drop(c, f, li, l, cpu);
 		}
 	}
@@ -772,10 +896,18 @@ int s2cache_create(const struct s2cache_config *cfg, struct s2cache **out)
 	for (size_t i = 0; i < BCACHE; i++)
 		c->bcache[i].bn = MAP_EMPTY;
 
-	c->off_slabs = s2_align_up(sizeof(struct s2cache__frame) +
-				   cfg->ncpus * sizeof(struct s2cache__iblk *), HOST_LINE);
 	c->slab = s2_align_up(sizeof(struct s2cache__line) + 2 * (size_t)c->line, HOST_LINE);
-	c->frame_size = c->off_slabs + c->nlines * c->slab;
+	c->frame_size = sizeof(struct s2cache__frame) + cfg->ncpus * sizeof(struct s2cache__iblk *);
+	c->have_words = (c->nlines + 63) / 64;
+	c->have_all = c->nlines >= 64 ? ~(uint64_t)0 : s2_bit(c->nlines) - 1;
+	c->ent_size = sizeof(struct s2cache__ent) + c->have_words * sizeof(uint64_t);
+	c->off_ents = s2_align_up(sizeof(struct s2cache__blk), HOST_LINE);
+	c->blk_size = c->off_ents + BLK_FRAMES * c->ent_size;
+	c->dflt = zalloc(c, c->slab);
+	if (!c->dflt) {
+		free(c);
+		return S2_ENOMEM;
+	}
 	c->off_pou_data = s2_align_up(c->nlines * sizeof(struct s2cache__copy), HOST_LINE);
 	c->pou_size = c->off_pou_data + PAGE_SIZE;
 	c->off_il = s2_align_up(sizeof(struct s2cache__iblk), sizeof(struct s2cache__copy));
@@ -808,15 +940,17 @@ void s2cache_destroy(struct s2cache *c)
 				zfree(c, fr_ic(c, f)[cpu], c->iblk_size);
 			zfree(c, f->pou, c->pou_size);
 			zfree(c, f->ghost, PAGE_SIZE);
+			zfree(c, f->ent->recs, rec_cap(ent_count(c, f->ent)) * c->slab);
 			zfree(c, f, c->frame_size);
 		}
-		zfree(c, b, sizeof(*b));
+		zfree(c, b, c->blk_size);
 	}
 	map_free(&c->blks);
 	for (unsigned cpu = 0; cpu < S2CACHE_MAX_CPUS; cpu++)
 		free(c->icl[cpu].v);
 	free(c->res);
 	zfree(c, c->lostbuf, (size_t)S2CACHE_LOST_LOG * 2 * c->line);
+	zfree(c, c->dflt, c->slab);
 	free(c);
 }
 
@@ -839,7 +973,9 @@ static int line_write(struct s2cache *c, uint64_t a, const uint8_t *src, size_t 
 	size_t poff = a & (PAGE_SIZE - 1);
 	size_t li = poff >> c->line_shift;
 	unsigned off = (unsigned)(a & (c->line - 1));
-	struct s2cache__line *l = fr_line(c, f, li);
+	struct s2cache__line *l = line_get(c, f, li);
+	if (!l)
+		return S2_ENOMEM;
 	uint64_t touch = touch_mask(c, off, len);
 	uint64_t full = full_mask(c, off, len);
 	uint64_t orphaned = 0;
@@ -934,10 +1070,17 @@ static inline struct s2cache__line *hot_line(const struct s2cache *c, unsigned c
 	if (cpu >= c->ncpus || n - 1 >= c->line - (a & (c->line - 1)) ||
 	    e->bn != fn / BLK_FRAMES)
 		return NULL;
-	const struct s2cache__frame *f = e->blk->fr[fn % BLK_FRAMES];
-	if (!f)
+	const struct s2cache__ent *pe = blk_ent(c, e->blk, fn % BLK_FRAMES);
+	size_t li = (a & (PAGE_SIZE - 1)) >> c->line_shift;
+	if (c->have_words != 1)
+		return ent_line(c, pe, li);
+	/* Lines of 64 bytes or more: one bitmap word, and in a page whose
+	 * every line exists the record's index is the line's. */
+	uint64_t have = pe->have[0];
+	if (!((have >> li) & 1))
 		return NULL;
-	return fr_line(c, f, (a & (PAGE_SIZE - 1)) >> c->line_shift);
+	size_t k = have == c->have_all ? li : popcount64(have & (s2_bit((unsigned)li) - 1));
+	return (struct s2cache__line *)(pe->recs + k * c->slab);
 }
 
 int s2cache_write(struct s2cache *c, unsigned cpu, s2_pa_t pa, const void *buf,
@@ -1021,12 +1164,16 @@ static SLOW_PATH int read_slow(struct s2cache *c, unsigned cpu, uint64_t a, uint
 		if (f) {
 			size_t poff = a & (PAGE_SIZE - 1);
 			size_t li = poff >> c->line_shift;
-			struct s2cache__line *l = fr_line(c, f, li);
+			const struct s2cache__line *l = fr_line_ro(c, f, li);
 			const uint8_t *src;
 			uint64_t stale, ver;
 			if (cacheable) {
-				if (!(l->flags & L_VALID) && (err = dc_fill(c, f, li, l)))
+				struct s2cache__line *w = line_get(c, f, li);
+				if (!w)
+					return S2_ENOMEM;
+				if (!(w->flags & L_VALID) && (err = dc_fill(c, f, li, w)))
 					return err;
+				l = w;
 				src = l_dc(l);
 				stale = l->dc_stale;
 				ver = l->dc_ver;
@@ -1085,7 +1232,7 @@ int s2cache_fetch(struct s2cache *c, unsigned cpu, s2_pa_t pa, uint32_t *insn,
 	size_t poff = a & (PAGE_SIZE - 1);
 	size_t li = poff >> c->line_shift;
 	unsigned off = (unsigned)(a & (c->line - 1));
-	struct s2cache__line *l = fr_line(c, f, li);
+	const struct s2cache__line *l = fr_line_ro(c, f, li);
 	const uint8_t *p;
 	uint64_t stale, ver;
 
@@ -1096,8 +1243,14 @@ int s2cache_fetch(struct s2cache *c, unsigned cpu, s2_pa_t pa, uint32_t *insn,
 		stale = v.stale;
 		ver = v.ver;
 	} else {
-		if (!(l->icpu & s2_bit(cpu)) && (err = ic_fill(c, f, li, l, cpu)))
-			return err;
+		if (!(l->icpu & s2_bit(cpu))) {
+			struct s2cache__line *w = line_get(c, f, li);
+			if (!w)
+				return S2_ENOMEM;
+			if ((err = ic_fill(c, f, li, w, cpu)))
+				return err;
+			l = w;
+		}
 		struct s2cache__iblk *ib = fr_ic(c, f)[cpu];
 		p = ib_data(c, ib) + poff;
 		stale = ib_copy(c, ib, li)->stale;
@@ -1126,6 +1279,10 @@ static void line_op(struct s2cache *c, unsigned cpu, enum s2cache_op op,
 		    struct s2cache__frame *f, size_t li)
 {
 	struct s2cache__line *l = fr_line(c, f, li);
+
+	/* An untouched line is in no cache: nothing to maintain. */
+	if (!l)
+		return;
 
 	switch (op) {
 	case S2CACHE_DC_CVAC:
@@ -1241,7 +1398,8 @@ int s2cache_evict(struct s2cache *c, s2_pa_t pa)
 		return S2_ERANGE;
 	struct s2cache__frame *f = frame_find(c, a >> PAGE_SHIFT);
 	size_t li = (a & (PAGE_SIZE - 1)) >> c->line_shift;
-	if (!f || !(fr_line(c, f, li)->flags & L_VALID))
+	const struct s2cache__line *l = f ? fr_line(c, f, li) : NULL;
+	if (!l || !(l->flags & L_VALID))
 		return S2_ENOENT;
 	line_op(c, S2CACHE_NO_CPU, S2CACHE_EVICT, f, li);
 	return S2_OK;
@@ -1394,6 +1552,8 @@ int s2cache_summarize(const struct s2cache *c, s2_pa_t pa, uint64_t size,
 			for (uint64_t la = a; la < end && la < pend; la += c->line) {
 				size_t li = (la & (PAGE_SIZE - 1)) >> c->line_shift;
 				const struct s2cache__line *l = fr_line(c, f, li);
+				if (!l)
+					continue;
 				out->resident += !!(l->flags & L_VALID);
 				out->dirty += !!(l->flags & L_DIRTY);
 				out->unclean_pou += !!(l->flags & L_UNPOU);
@@ -1436,7 +1596,7 @@ int s2cache_peek(const struct s2cache *c, enum s2cache_view view, unsigned cpu,
 		} else {
 			size_t li = poff >> c->line_shift;
 			size_t off = poff & (c->line - 1);
-			const struct s2cache__line *l = fr_line(c, f, li);
+			const struct s2cache__line *l = fr_line_ro(c, f, li);
 			const uint8_t *src;
 			switch (view) {
 			case S2CACHE_VIEW_FRESH:
@@ -1508,6 +1668,8 @@ static bool verify_line(const struct s2cache *c, const struct s2cache__frame *f,
 			struct s2cache__counts *sum)
 {
 	const struct s2cache__line *l = fr_line(c, f, li);
+	if (!l)
+		return true;	/* untouched: counts nothing */
 	uint32_t fl = l->flags;
 	bool valid = fl & L_VALID, unpou = fl & L_UNPOU;
 
@@ -1559,7 +1721,13 @@ static bool verify_frame(const struct s2cache *c, const struct s2cache__blk *b,
 {
 	struct s2cache__counts sum = { { 0 } };
 
-	if (f->blk != b || f->fn / BLK_FRAMES != b->bn)
+	if (f->blk != b || f->fn / BLK_FRAMES != b->bn ||
+	    f->ent != blk_ent(c, b, f->fn % BLK_FRAMES))
+		return false;
+	/* Line bits only for lines that exist, and an array when any is set. */
+	if (c->nlines < 64 && (f->ent->have[0] >> c->nlines))
+		return false;
+	if (!ent_count(c, f->ent) != !f->ent->recs)
 		return false;
 	for (size_t li = 0; li < c->nlines; li++)
 		if (!verify_line(c, f, li, &sum))
@@ -1570,7 +1738,7 @@ static bool verify_frame(const struct s2cache *c, const struct s2cache__blk *b,
 		if (!ib)
 			continue;
 		for (size_t li = 0; li < c->nlines; li++)
-			held += !!(fr_line(c, f, li)->icpu & s2_bit(cpu));
+			held += fr_line(c, f, li) && (fr_line(c, f, li)->icpu & s2_bit(cpu));
 		if (ib->nlines != held)
 			return false;
 		if (held && (ib->list_idx >= c->icl[cpu].n || c->icl[cpu].v[ib->list_idx] != ib))
@@ -1595,8 +1763,11 @@ int s2cache_verify(const struct s2cache *c)
 		if (b->bn != c->blks.slot[i].key)
 			return S2_EIO;
 		for (size_t k = 0; k < BLK_FRAMES; k++) {
-			if (!b->fr[k])
+			if (!b->fr[k]) {
+				if (blk_ent(c, b, k)->recs)
+					return S2_EIO;
 				continue;
+			}
 			nframes++;
 			if (!verify_frame(c, b, b->fr[k], &sum))
 				return S2_EIO;
@@ -1608,6 +1779,10 @@ int s2cache_verify(const struct s2cache *c)
 	}
 	if (nframes != c->nframes || nres != c->nres || ndirty != c->ndirty)
 		return S2_EIO;
+	/* The untouched line every read-only path may return stays untouched. */
+	for (size_t i = 0; i < c->slab; i++)
+		if (((const uint8_t *)c->dflt)[i])
+			return S2_EIO;
 	for (unsigned cpu = 0; cpu < S2CACHE_MAX_CPUS; cpu++)
 		for (size_t i = 0; i < c->icl[cpu].n; i++)
 			if (cpu >= c->cfg.ncpus || !c->icl[cpu].v[i]->nlines ||
