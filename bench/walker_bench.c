@@ -66,6 +66,16 @@ static double unmap_gib(struct run *r)
 	return s2_now_ns() - t0;
 }
 
+/* The floor: a plain loop storing as many 4K descriptors (output address
+ * and attributes) into as many table pages, per descriptor. */
+static double store_loop(uint64_t *tables)
+{
+	double t0 = s2_now_ns();
+	for (uint64_t i = 0; i < GIB / 4096; i++)
+		*(volatile uint64_t *)&tables[i] = (PA_BASE + 4096 + (i << 12)) | 0x4ffull;
+	return (s2_now_ns() - t0) / (GIB / 4096);
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -75,12 +85,19 @@ static int cmp_double(const void *a, const void *b)
 int main(void)
 {
 	enum { REPS = 5 };
-	double m4[REPS], u4[REPS], m2[REPS], u2[REPS];
+	double m4[REPS], u4[REPS], m2[REPS], u2[REPS], st[REPS];
+	uint64_t *tables = calloc(GIB / 4096, sizeof(uint64_t));
+
+	if (!tables) {
+		fprintf(stderr, "walker_bench: no memory\n");
+		return 1;
+	}
 
 	/* The median of a few repetitions: the machine is shared and noisy. */
 	for (int i = 0; i < REPS; i++) {
 		struct run r;
 		setup(&r);
+		st[i] = store_loop(tables);
 		m4[i] = map_gib(&r, 4096) / (GIB / 4096);
 		u4[i] = unmap_gib(&r) / (GIB / 4096);
 		m2[i] = map_gib(&r, 0) / (GIB / SZ_2M);
@@ -91,8 +108,12 @@ int main(void)
 	qsort(u4, REPS, sizeof(double), cmp_double);
 	qsort(m2, REPS, sizeof(double), cmp_double);
 	qsort(u2, REPS, sizeof(double), cmp_double);
+	qsort(st, REPS, sizeof(double), cmp_double);
+	free(tables);
 	printf("# walker: variant upstream, 4K granule, 40-bit IPA, 1 GiB, median of %d\n", REPS);
 	printf("walker.map_4k_ns_per_pte %.1f ns\n", m4[REPS / 2]);
+	printf("# a plain loop storing as many descriptors: %.2f ns each\n", st[REPS / 2]);
+	printf("walker.map_ratio_to_store_loop %.1f ratio\n", m4[REPS / 2] / st[REPS / 2]);
 	printf("walker.unmap_4k_ns_per_pte %.1f ns\n", u4[REPS / 2]);
 	printf("walker.map_2m_ns_per_block %.1f ns\n", m2[REPS / 2]);
 	printf("walker.unmap_2m_ns_per_block %.1f ns\n", u2[REPS / 2]);

@@ -30,62 +30,29 @@ struct variant_props {
 	bool lock_marker;	/* break writes the locked marker instead of 0 */
 };
 
-static struct variant_props props_of(enum s2pt_variant v)
-{
-	struct variant_props p = {
-		.order = ORDER_2021,
-		.cmo_on_install = true,
-		.cmo_on_leaf = true,
-		.put_anchor = true,
-		.tlbi_vmid_on_merge = true,
-		.free_last_ref = true,
-	};
+/* What every variant does, by variant: looked up on every map and unmap, so
+ * a table rather than code. Columns: order, cmo_on_install, cmo_on_leaf,
+ * put_anchor, get_on_install, tlbi_vmid_on_merge, reload_after_pre,
+ * free_last_ref, lock_marker. */
+#define P(o, ci, cl, pa, gi, tv, rl, fl, lm) { ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm }
+static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
+	[S2PT_V_UPSTREAM_2021]       = P(2021, 1, 1, 1, 0, 1, 0, 1, 0),
+	[S2PT_V_ANCHOR_LEAK]         = P(2021, 1, 1, 0, 0, 1, 0, 1, 0),
+	[S2PT_V_MERGE_TLBI_IPA]      = P(2021, 1, 1, 1, 0, 0, 0, 1, 0),
+	[S2PT_V_INSTALL_FIRST]       = P(INSTALL_FIRST, 1, 1, 1, 0, 1, 0, 1, 0),
+	[S2PT_V_INSTALL_FIRST_NOCMO] = P(INSTALL_FIRST, 0, 1, 1, 0, 1, 0, 1, 0),
+	[S2PT_V_INSTALL_FIRST_LEAK]  = P(INSTALL_FIRST, 1, 1, 1, 1, 1, 0, 1, 0),
+	[S2PT_V_UPSTREAM]            = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
+	[S2PT_V_UPSTREAM_NOCMO]      = P(UPSTREAM, 1, 0, 1, 0, 1, 1, 1, 1),
+	[S2PT_V_NO_RELOAD]           = P(UPSTREAM, 1, 1, 1, 0, 1, 0, 1, 1),
+	[S2PT_V_FREE_LEAK]           = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 0, 1),
+	[S2PT_NR_VARIANTS]           = P(2021, 1, 1, 1, 0, 1, 0, 1, 0),
+};
+#undef P
 
-	switch (v) {
-	case S2PT_V_UPSTREAM_2021:
-		break;
-	case S2PT_V_ANCHOR_LEAK:
-		p.put_anchor = false;
-		break;
-	case S2PT_V_MERGE_TLBI_IPA:
-		p.tlbi_vmid_on_merge = false;
-		break;
-	case S2PT_V_INSTALL_FIRST:
-		p.order = ORDER_INSTALL_FIRST;
-		break;
-	case S2PT_V_INSTALL_FIRST_NOCMO:
-		p.order = ORDER_INSTALL_FIRST;
-		p.cmo_on_install = false;
-		break;
-	case S2PT_V_INSTALL_FIRST_LEAK:
-		p.order = ORDER_INSTALL_FIRST;
-		p.get_on_install = true;
-		break;
-	case S2PT_V_UPSTREAM:
-		p.order = ORDER_UPSTREAM;
-		p.reload_after_pre = true;
-		p.lock_marker = true;
-		break;
-	case S2PT_V_UPSTREAM_NOCMO:
-		p.order = ORDER_UPSTREAM;
-		p.reload_after_pre = true;
-		p.lock_marker = true;
-		p.cmo_on_leaf = false;
-		break;
-	case S2PT_V_NO_RELOAD:
-		p.order = ORDER_UPSTREAM;
-		p.lock_marker = true;
-		break;
-	case S2PT_V_FREE_LEAK:
-		p.order = ORDER_UPSTREAM;
-		p.reload_after_pre = true;
-		p.lock_marker = true;
-		p.free_last_ref = false;
-		break;
-	case S2PT_NR_VARIANTS:
-		break;
-	}
-	return p;
+static inline const struct variant_props *props_of(enum s2pt_variant v)
+{
+	return &variant_props[(unsigned)v < S2PT_NR_VARIANTS ? v : S2PT_NR_VARIANTS];
 }
 
 /* ------------------------------------------------------------------ */
@@ -173,7 +140,7 @@ static void new_leaf_cmos(struct s2pt *pt, s2_pte_t new, s2_level_t level)
 {
 	s2_pa_t pa = s2pt_pte_oa(&pt->geom, new);
 
-	if (!props_of(pt->variant).cmo_on_leaf)
+	if (!props_of(pt->variant)->cmo_on_leaf)
 		return;
 	if (pt->ops->dcache_clean_inval_poc && pte_cacheable(pt, new) && !pt->fwb)
 		pt->ops->dcache_clean_inval_poc(pt->ctx, pa, granule(pt, level));
@@ -446,7 +413,7 @@ int s2pt_map(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size, s2_pa_t pa,
 		.prot = prot,
 		.attrs = s2pt__leaf_attrs(prot, pt->fwb),
 		.mc = mc,
-		.vp = props_of(pt->variant),
+		.vp = *props_of(pt->variant),
 	};
 	unsigned flags = S2PT_WALK_LEAF | S2PT_WALK_TABLE_PRE | S2PT_WALK_HANDLE_FAULT;
 	if (d.vp.order != ORDER_UPSTREAM)
@@ -481,7 +448,7 @@ static void free_tree(struct s2pt *pt, s2_pte_t *table, s2_level_t level, unsign
 void s2pt_free_unlinked(struct s2pt *pt, void *table, s2_level_t level)
 {
 	free_tree(pt, table, level + 1, s2pt_ptes_per_table(&pt->geom));
-	if (props_of(pt->variant).free_last_ref)
+	if (props_of(pt->variant)->free_last_ref)
 		put_page(pt, table);
 }
 
@@ -709,7 +676,7 @@ static int split_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags 
 		set_pte(pt, &child[i], attrs | s2pt__oa_to_pte(g, s2_pa_add(oa, i * csize)), false);
 		get_page(pt, child);
 	}
-	break_pte(pt, ctx, props_of(pt->variant).lock_marker);
+	break_pte(pt, ctx, props_of(pt->variant)->lock_marker);
 	make_pte(pt, ctx->ptep, s2pt_pte_table(g, pt->ops->virt_to_phys(pt->ctx, child)));
 	barrier(pt, S2PT_DSB_ISHST);
 	return 0;
@@ -800,7 +767,7 @@ int s2pt_init(struct s2pt *pt, const struct s2pt_geom *g,
 		.ctx = ctx,
 		.variant = variant,
 		.fwb = (flags & S2PT_INIT_FWB) != 0,
-		.reload_after_pre = props_of(variant).reload_after_pre,
+		.reload_after_pre = props_of(variant)->reload_after_pre,
 	};
 	pt->pgd = ops->zalloc_pages_exact(ctx, g->nr_roots);
 	if (!pt->pgd)
