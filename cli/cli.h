@@ -21,6 +21,7 @@ int cli_replay(int argc, char **argv);
 int cli_import_ftrace(int argc, char **argv);
 int cli_fuzz(int argc, char **argv);
 int cli_import_casemate(int argc, char **argv);
+int cli_report(int argc, char **argv);
 
 /* Parse a number in [min, max] for option opt; prints the error. */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,

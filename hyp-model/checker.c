@@ -86,7 +86,7 @@ void s2hyp__violation(struct s2hyp *m, enum s2hyp_rule rule, int thread, uint64_
 	copy_ring(v->events[S2HYP_MAX_VCPUS + 1], &v->nr_events[S2HYP_MAX_VCPUS + 1],
 		  m->mach_hist, m->mach_hist_n);
 	if (m->obs.violation)
-		m->obs.violation(m->obs.arg, v);
+		m->obs.violation(m->obs.arg, m, v);
 }
 
 unsigned s2hyp_nr_violations(const struct s2hyp *m)

@@ -432,7 +432,7 @@ void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
 		.level = (uint8_t)level, .flags = (uint8_t)flags, .a = a, .b = b,
 	};
 	if (m->obs.event)
-		m->obs.event(m->obs.arg, &ring[*n % S2HYP_HISTORY], event_src(m, thread));
+		m->obs.event(m->obs.arg, m, &ring[*n % S2HYP_HISTORY], event_src(m, thread));
 	(*n)++;
 }
 
@@ -1144,7 +1144,7 @@ static void exec_choice(struct s2hyp *m, const struct s2hyp_choice *c)
 	case S2HYP_CH_HOST: {
 		const struct s2hyp_host_op *op = &m->host_prog[m->host_pc];
 		if (m->obs.host_op)
-			m->obs.host_op(m->obs.arg, op);
+			m->obs.host_op(m->obs.arg, m, op);
 		s2hyp__run_host_op(m, op);
 		m->host_pc++;
 		m->minp_valid = false;

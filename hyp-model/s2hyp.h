@@ -420,9 +420,10 @@ int s2hyp_effect_cmo(struct s2hyp *m, unsigned op, uint64_t pa, uint64_t size, c
  * Callbacks may query the machine but must not change it.
  */
 struct s2hyp_observer {
-	void (*event)(void *arg, const struct s2hyp_event *e, const char *src);
-	void (*host_op)(void *arg, const struct s2hyp_host_op *op);
-	void (*violation)(void *arg, const struct s2hyp_violation *v);
+	void (*event)(void *arg, const struct s2hyp *m, const struct s2hyp_event *e,
+		      const char *src);
+	void (*host_op)(void *arg, const struct s2hyp *m, const struct s2hyp_host_op *op);
+	void (*violation)(void *arg, const struct s2hyp *m, const struct s2hyp_violation *v);
 	void *arg;
 };
 /* Copied; NULL stops observing. */

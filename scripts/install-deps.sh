@@ -3,7 +3,7 @@
 # packages. Idempotent: packages already present are left alone.
 set -eu
 PKGS="build-essential pkg-config clang valgrind libcmocka-dev libunicorn-dev \
-libcapstone-dev binutils-aarch64-linux-gnu libclang-rt-dev"
+libcapstone-dev binutils-aarch64-linux-gnu libclang-rt-dev chromium"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" \

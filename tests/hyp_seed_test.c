@@ -280,7 +280,8 @@ struct seen {
 	unsigned tlb_at_violation, tlb_checked;
 };
 
-static void seen_event(void *arg, const struct s2hyp_event *e, const char *src)
+static void seen_event(void *arg, const struct s2hyp *m, const struct s2hyp_event *e,
+		       const char *src)
 {
 	struct seen *s = arg;
 	struct s2hyp_entry ent;
@@ -292,7 +293,8 @@ static void seen_event(void *arg, const struct s2hyp_event *e, const char *src)
 	if (src)
 		s->with_src++;
 	if (e->kind == S2HYP_EV_PTE_STORE) {
-		assert_int_equal(s2hyp_entry_at(s->m, e->a, &ent), 0);
+		assert_ptr_equal(m, s->m);
+		assert_int_equal(s2hyp_entry_at(m, e->a, &ent), 0);
 		assert_true(ent.value == e->b);
 		bool valid = e->b & 1;
 		if (valid != (ent.ghost == S2HYP_GHOST_VALID))
@@ -300,24 +302,25 @@ static void seen_event(void *arg, const struct s2hyp_event *e, const char *src)
 	}
 }
 
-static void seen_host(void *arg, const struct s2hyp_host_op *op)
+static void seen_host(void *arg, const struct s2hyp *m, const struct s2hyp_host_op *op)
 {
 	struct seen *s = arg;
 	(void)op;
+	assert_ptr_equal(m, s->m);
 	s->host_ops++;
 }
 
-static void seen_violation(void *arg, const struct s2hyp_violation *v)
+static void seen_violation(void *arg, const struct s2hyp *m, const struct s2hyp_violation *v)
 {
 	struct seen *s = arg;
 	struct s2hyp_translation t[64], one;
 
 	if (!s->violations++)
 		s->first_rule = v->rule;
-	unsigned n = s2hyp_vcpu_tlb(s->m, 0, t, 64);
+	unsigned n = s2hyp_vcpu_tlb(m, 0, t, 64);
 	s->tlb_at_violation = n;
 	for (unsigned i = 0; i < n && i < 64; i++) {
-		assert_int_equal(s2hyp_vcpu_translate(s->m, 0, t[i].ipa, &one), 0);
+		assert_int_equal(s2hyp_vcpu_translate(m, 0, t[i].ipa, &one), 0);
 		assert_true(one.pa == t[i].pa && one.size == t[i].size);
 		s->tlb_checked++;
 	}

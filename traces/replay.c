@@ -21,6 +21,8 @@ struct chunk {
 	struct s2hyp_vcpu_op *vcpu[S2HYP_MAX_VCPUS];
 	size_t nvcpu[S2HYP_MAX_VCPUS], vcpu_cap[S2HYP_MAX_VCPUS];
 	size_t n;
+	char **srcs;		/* with an observer: the items' "FILE:LINE" */
+	size_t nsrcs, srcs_cap;
 };
 
 struct replay {
@@ -116,6 +118,8 @@ static int make_machine(struct replay *rp, unsigned line)
 	rp->res->cfg = rp->cfg;
 	if (s2hyp_create(&rp->cfg, rp->slots, rp->nr_slots, &rp->m, &why))
 		return bad(rp, line, "configuration or memslots: %s", why);
+	if (rp->opts && rp->opts->observer)
+		s2hyp_set_observer(rp->m, rp->opts->observer);
 	if (rp->opts && rp->opts->record) {
 		rp->rec.cfg = rp->cfg;
 		memcpy(rp->rec.slots, rp->slots, sizeof(rp->slots));
@@ -130,6 +134,34 @@ static int make_machine(struct replay *rp, unsigned line)
 		rp->st = s2hyp_strategy_sequential;
 	}
 	return 0;
+}
+
+static void free_srcs(struct chunk *c)
+{
+	for (size_t i = 0; i < c->nsrcs; i++)
+		free(c->srcs[i]);
+	c->nsrcs = 0;
+}
+
+/* An item's place in the trace, for an observer; false when out of memory. */
+static bool item_src(struct replay *rp, unsigned line, const char **src)
+{
+	struct chunk *c = &rp->c;
+	const char *name = s2trace_name(rp->r);
+	size_t len = strlen(name) + 16;
+
+	*src = NULL;
+	if (!rp->opts || !rp->opts->observer)
+		return true;
+	if (!grow((void **)&c->srcs, &c->srcs_cap, sizeof(*c->srcs), c->nsrcs + 1))
+		return false;
+	char *s = malloc(len);
+	if (!s)
+		return false;
+	snprintf(s, len, "%s:%u", name, line);
+	c->srcs[c->nsrcs++] = s;
+	*src = s;
+	return true;
 }
 
 /* Run what the chunk holds to its end. */
@@ -154,6 +186,7 @@ static void run_chunk(struct replay *rp)
 	c->nhost = 0;
 	c->n = 0;
 	enum s2hyp_outcome o = s2hyp_run(rp->m, &rp->st);
+	free_srcs(c);
 	rp->res->outcome = o;
 	if (rp->opts && rp->opts->progress)
 		rp->opts->progress(rp->opts->progress_arg, rp->res->events);
@@ -198,7 +231,8 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 	if (s2hyp_check_host_op(rp->m, &op, &why))
 		return bad(rp, ev->line, "%s", why);
 	op.phase = phase_for(rp);
-	if (!grow((void **)&c->host, &c->host_cap, sizeof(op), c->nhost + 1) ||
+	if (!item_src(rp, ev->line, &op.src) ||
+	    !grow((void **)&c->host, &c->host_cap, sizeof(op), c->nhost + 1) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_host(&rp->rec, &op)))
 		return bad(rp, ev->line, "out of memory");
 	c->host[c->nhost++] = op;
@@ -217,7 +251,8 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	if (s2hyp_check_vcpu_op(rp->m, v, &op, &why))
 		return bad(rp, ev->line, "vcpu %u: %s", v, why);
 	op.phase = phase_for(rp);
-	if (!grow((void **)&c->vcpu[v], &c->vcpu_cap[v], sizeof(op), c->nvcpu[v] + 1) ||
+	if (!item_src(rp, ev->line, &op.src) ||
+	    !grow((void **)&c->vcpu[v], &c->vcpu_cap[v], sizeof(op), c->nvcpu[v] + 1) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_vcpu(&rp->rec, v, &op)))
 		return bad(rp, ev->line, "out of memory");
 	c->vcpu[v][c->nvcpu[v]++] = op;
@@ -666,6 +701,8 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	s2hyp_scenario_free(&rp.gsc);
 	free(rp.gexp);
 	free(rp.sched);
+	free_srcs(&rp.c);
+	free(rp.c.srcs);
 	free(rp.c.host);
 	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++)
 		free(rp.c.vcpu[v]);

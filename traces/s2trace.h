@@ -162,6 +162,9 @@ struct s2trace_replay_opts {
 	/* Write the run to this file: its events, the schedule taken and expect
 	 * lines for its outcome. Memory then grows with the trace. */
 	const char *record;
+	/* Watches the machine (s2hyp_set_observer); each host and vCPU item
+	 * then carries src "FILE:LINE", its line in the trace. */
+	const struct s2hyp_observer *observer;
 	/* Called after each chunk run, with the events read so far. */
 	void (*progress)(void *arg, uint64_t events);
 	void *progress_arg;
