@@ -37,6 +37,9 @@ static void usage(FILE *f)
 		   "                      fuzz-SCENARIO-RULE.s2t in the current directory\n"
 		   "  --no-shrink         report the run as found; write no trace\n"
 		   "  --shrink-runs N     shrinking budget in runs; default 20000\n"
+		   "  --against VARIANT   differential shrinking: every step must keep the\n"
+		   "                      counterexample clean on this walker (default upstream;\n"
+		   "                      none: off)\n"
 		   "  --json              JSON instead of text\n%s\n"
 		   "exit status: 0 no rule fired, 1 a rule fired or a run did not complete,\n"
 		   "2 bad usage or input.\n", cli_machine_options_help);
@@ -242,6 +245,7 @@ int cli_fuzz(int argc, char **argv)
 	enum s2fuzz_strategy strategy = S2FUZZ_RANDOM;
 	uint64_t seed = 1, runs = 0, depth = 3, background = ~0ull, bound = ~0ull, jobs = 1;
 	uint64_t shrink_runs = 20000;
+	int against = S2PT_V_UPSTREAM;
 	double time_limit = 0;
 
 	s2hyp_config_init(&cfg);
@@ -271,6 +275,22 @@ int cli_fuzz(int argc, char **argv)
 				fprintf(stderr, "s2emu fuzz: unknown strategy '%s' (valid: random, pct, "
 						"exhaustive)\n", argv[i]);
 				return 2;
+			}
+		} else if (!strcmp(a, "--against")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "s2emu fuzz: --against needs a walker variant or none\n");
+				return 2;
+			}
+			enum s2pt_variant v;
+			if (!strcmp(argv[++i], "none")) {
+				against = -1;
+			} else if (s2pt_variant_parse(argv[i], &v)) {
+				char list[512];
+				fprintf(stderr, "s2emu fuzz: --against: unknown walker '%s' (valid: none, "
+						"%s)\n", argv[i], s2pt_variant_list(list, sizeof(list)));
+				return 2;
+			} else {
+				against = (int)v;
 			}
 		} else if (!strcmp(a, "--out")) {
 			if (i + 1 >= argc || !argv[i + 1][0]) {
@@ -338,6 +358,7 @@ int cli_fuzz(int argc, char **argv)
 	o.shrink = shrink;
 	o.no_reduction = no_reduction;
 	o.shrink_runs = (unsigned)shrink_runs;
+	o.against = against;
 
 	/* The scenario: a built-in shaped by the machine options, or a trace
 	 * whose configuration the options given explicitly override. */

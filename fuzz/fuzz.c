@@ -44,6 +44,7 @@ void s2fuzz_opts_init(struct s2fuzz_opts *o, enum s2fuzz_strategy s)
 		.jobs = 1,
 		.shrink = true,
 		.shrink_runs = 20000,
+		.against = S2PT_V_UPSTREAM,
 	};
 }
 
@@ -432,8 +433,8 @@ int s2fuzz_run(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
 			}
 			fired = &gen;
 		}
-		ret = s2fuzz_shrink(fired, res->sched, res->nsched, res->rule, o->shrink_runs,
-				    &res->cex);
+		ret = s2fuzz_shrink_against(fired, res->sched, res->nsched, res->rule, o->against,
+					    o->shrink_runs, &res->cex);
 		if (o->generate)
 			s2hyp_scenario_free(&gen);
 		if (ret) {

@@ -6,8 +6,33 @@
 #include "fuzz/s2fuzz_internal.h"
 #include "traces/s2trace.h"
 
+/* The rules of a mask, space-separated ("nothing" for none). */
+static void print_rules(FILE *f, uint32_t mask, const char *sep)
+{
+	bool first = true;
+	if (mask == ~0u) {
+		fprintf(f, "(the run could not be made)");
+		return;
+	}
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		if (mask & (1u << r)) {
+			fprintf(f, "%s%s", first ? "" : sep, s2hyp_rule_name((enum s2hyp_rule)r));
+			first = false;
+		}
+	if (first)
+		fprintf(f, "nothing");
+}
+
 int s2fuzz_cex_write(FILE *f, const struct s2fuzz_cex *c, const char *comment)
 {
+	char buf[400];
+
+	if (c->against >= 0) {
+		snprintf(buf, sizeof(buf), "%s%s%s with --walker %s", comment ? comment : "",
+			 comment ? "; " : "", c->against_fired ? "also fires" : "fires nothing",
+			 s2pt_variant_name((enum s2pt_variant)c->against));
+		comment = buf;
+	}
 	int ret = s2trace_write_scenario(f, &c->sc, c->sched, c->nsched, comment);
 	if (ret)
 		return ret;
@@ -94,6 +119,18 @@ void s2fuzz_cex_print(FILE *f, const struct s2fuzz_cex *c)
 	fprintf(f, "  walker %s, %u vCPU%s, %uK granule%s\n", s2pt_variant_name(c->sc.cfg.variant),
 		c->sc.cfg.nr_vcpus, c->sc.cfg.nr_vcpus == 1 ? "" : "s",
 		1u << (c->sc.cfg.granule_shift - 10), c->sc.cfg.fwb ? ", FWB" : "");
+	if (c->against >= 0 && !c->against_fired_before) {
+		fprintf(f, "  checked against %s: the same program and schedule fire ",
+			s2pt_variant_name((enum s2pt_variant)c->against));
+		print_rules(f, c->against_fired, ", ");
+		fprintf(f, " there (%u shrinking step%s undone because %s fired)\n", c->undone,
+			c->undone == 1 ? "" : "s", s2pt_variant_name((enum s2pt_variant)c->against));
+	} else if (c->against >= 0) {
+		fprintf(f, "  checked against %s: the run found fires ",
+			s2pt_variant_name((enum s2pt_variant)c->against));
+		print_rules(f, c->against_fired_before, ", ");
+		fprintf(f, " there too, so it was shrunk on its rule alone\n");
+	}
 	fprintf(f, "program (each thread in order; phases in order):\n");
 	print_program(f, &c->sc);
 	fprintf(f, "schedule: ");
@@ -120,6 +157,20 @@ void s2fuzz_cex_print(FILE *f, const struct s2fuzz_cex *c)
 	}
 }
 
+static void print_rules_json(FILE *f, uint32_t mask)
+{
+	bool first = true;
+	if (mask == ~0u) {
+		fprintf(f, "\"(not run)\"");
+		return;
+	}
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		if (mask & (1u << r)) {
+			fprintf(f, "%s\"%s\"", first ? "" : ", ", s2hyp_rule_name((enum s2hyp_rule)r));
+			first = false;
+		}
+}
+
 void s2fuzz_cex_print_json(FILE *f, const struct s2fuzz_cex *c)
 {
 	fprintf(f, "{\"rule\": \"%s\", \"seed\": %llu, \"items\": %zu, \"items_before\": %zu, "
@@ -140,7 +191,18 @@ void s2fuzz_cex_print_json(FILE *f, const struct s2fuzz_cex *c)
 			fprintf(f, "%s\"%s\"", first ? "" : ", ", s2hyp_rule_name((enum s2hyp_rule)r));
 			first = false;
 		}
-	fprintf(f, "], \"violation\": ");
+	fprintf(f, "], \"against\": ");
+	if (c->against >= 0) {
+		fprintf(f, "{\"variant\": \"%s\", \"undone\": %u, \"fired_before\": [",
+			s2pt_variant_name((enum s2pt_variant)c->against), c->undone);
+		print_rules_json(f, c->against_fired_before);
+		fprintf(f, "], \"fired\": [");
+		print_rules_json(f, c->against_fired);
+		fprintf(f, "]}");
+	} else {
+		fprintf(f, "null");
+	}
+	fprintf(f, ", \"violation\": ");
 	s2hyp_print_violation_json(f, &c->viol);
 	fputc('}', f);
 }

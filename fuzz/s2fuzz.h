@@ -125,11 +125,14 @@ struct s2fuzz_opts {
 	 * (exhaustive: the scenario of the first seed) */
 	bool generate;
 	unsigned gen_pick;	/* enum s2fuzz_gen_pick */
+	/* The reference variant for differential shrinking (-1: none; the
+	 * default is upstream) */
+	int against;
 };
 
 /* Defaults for a strategy: seed 1, 200 runs (exhaustive: 1000000
  * schedules), depth 3, background 8 for pct and 0 for exhaustive, no
- * preemption bound, 1 job, shrinking on with 20000 runs. */
+ * preemption bound, 1 job, shrinking on with 20000 runs, against upstream. */
 void s2fuzz_opts_init(struct s2fuzz_opts *o, enum s2fuzz_strategy s);
 
 /* What one seed did. */
@@ -156,6 +159,12 @@ struct s2fuzz_cex {
 	unsigned vcpus_before, vcpus_after;
 	size_t choices_before, choices_after;
 	unsigned shrink_runs;
+	/* Differential shrinking: the reference variant (-1: none), the rules
+	 * it fires on the run found and on the result (bit r; ~0: it could not
+	 * run), and the shrinking steps undone because the reference fired. */
+	int against;
+	uint32_t against_fired_before, against_fired;
+	unsigned undone;
 };
 
 struct s2fuzz_result {
@@ -220,6 +229,17 @@ int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
  */
 int s2fuzz_shrink(const struct s2hyp_scenario *sc, const struct s2hyp_choice *sched, size_t n,
 		  enum s2hyp_rule rule, unsigned budget, struct s2fuzz_cex *out);
+/*
+ * Differential shrinking: the same, and every candidate kept must also
+ * fire nothing on the reference variant against (the same scenario and
+ * schedule, followed as far as it fits, run to the end); a step that
+ * breaks that is undone. When the run given already fires on the
+ * reference, shrinking keeps only the rule (out->against_fired_before
+ * says so). against -1, or the scenario's own variant: s2fuzz_shrink.
+ */
+int s2fuzz_shrink_against(const struct s2hyp_scenario *sc, const struct s2hyp_choice *sched,
+			  size_t n, enum s2hyp_rule rule, int against, unsigned budget,
+			  struct s2fuzz_cex *out);
 void s2fuzz_cex_free(struct s2fuzz_cex *c);
 
 /* The counterexample as a trace with its schedule and an `expect fired`

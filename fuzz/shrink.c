@@ -26,7 +26,43 @@ struct shrinker {
 	enum s2hyp_rule rule;
 	unsigned runs, budget;
 	bool oom;
+	int against;		/* the reference variant a candidate must pass, -1: none */
+	unsigned undone;	/* candidates that fired but also fired on the reference */
 };
+
+/*
+ * The candidate's scenario and schedule on the reference variant, the
+ * schedule followed as far as it fits (the reference's walker makes other
+ * effects) and to the end: the rules that fire there (bit r), or ~0 when
+ * the run cannot be made.
+ */
+static uint32_t reference_fires(const struct s2hyp_scenario *sc, int against,
+				const struct s2hyp_choice *sched, size_t n)
+{
+	struct s2hyp_scenario ref = *sc;
+	struct s2fuzz__follow f;
+	struct s2hyp_strategy st = s2fuzz__follow_template;
+	struct s2hyp *m;
+	uint32_t fired = 0;
+
+	/* Only the configuration differs: the programs are shared, not owned. */
+	ref.cfg.variant = (enum s2pt_variant)against;
+	if (s2fuzz__instantiate(&ref, &m, NULL, 0))
+		return ~0u;
+	s2hyp_stop_on_violation(m, false);
+	s2fuzz__follow_init(&f, sched, n);
+	st.arg = &f;
+	s2hyp_run(m, &st);
+	const struct s2hyp_stats *stats = s2hyp_stats(m);
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		if (stats->violations[r])
+			fired |= 1u << r;
+	if (f.oom)
+		fired = ~0u;
+	s2fuzz__follow_free(&f);
+	s2hyp_delete(m);
+	return fired;
+}
 
 /* Run a candidate (cand: a scenario to adopt, or NULL for the current one
  * with another schedule). Adopted on success, freed otherwise. */
@@ -54,6 +90,26 @@ static bool try(struct shrinker *s, struct s2hyp_scenario *cand, const struct s2
 		goto reject;
 	}
 	size_t n = s2fuzz__follow_exact_len(&f);
+	/* Differential: a step that makes the reference fire too no longer
+	 * shows the bug; it is undone. */
+	if (s->against >= 0) {
+		struct s2hyp_choice *exact = malloc((n ? n : 1) * sizeof(*exact));
+		if (!exact) {
+			s->oom = true;
+			s2fuzz__follow_free(&f);
+			goto reject;
+		}
+		for (size_t i = 0; i < n; i++)
+			exact[i] = f.steps[i].c;
+		s->runs++;
+		uint32_t ref = reference_fires(sc, s->against, exact, n);
+		free(exact);
+		if (ref) {
+			s->undone++;
+			s2fuzz__follow_free(&f);
+			goto reject;
+		}
+	}
 	struct s2hyp_choice *sched = malloc((n ? n : 1) * sizeof(*sched));
 	if (!sched) {
 		s->oom = true;
@@ -335,10 +391,20 @@ static int final_run(struct s2fuzz_cex *out)
 int s2fuzz_shrink(const struct s2hyp_scenario *sc, const struct s2hyp_choice *sched, size_t n,
 		  enum s2hyp_rule rule, unsigned budget, struct s2fuzz_cex *out)
 {
-	struct shrinker s = { .rule = rule, .budget = budget + 1 };
+	return s2fuzz_shrink_against(sc, sched, n, rule, -1, budget, out);
+}
+
+int s2fuzz_shrink_against(const struct s2hyp_scenario *sc, const struct s2hyp_choice *sched,
+			  size_t n, enum s2hyp_rule rule, int against, unsigned budget,
+			  struct s2fuzz_cex *out)
+{
+	struct shrinker s = { .rule = rule, .budget = budget + 1, .against = -1 };
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	out->against = -1;
+	if (against >= 0 && against == (int)sc->cfg.variant)
+		against = -1;	/* nothing to compare with */
 	if ((ret = s2fuzz_scenario_copy(&s.sc, sc))) {
 		s2hyp_scenario_free(&s.sc);
 		return ret;
@@ -347,6 +413,15 @@ int s2fuzz_shrink(const struct s2hyp_scenario *sc, const struct s2hyp_choice *sc
 	if (!try(&s, NULL, sched, n)) {
 		s2hyp_scenario_free(&s.sc);
 		return S2_EINVAL;
+	}
+	/* From here on every step must keep the reference clean, if the run
+	 * found keeps it clean (else the scenario shows nothing the reference
+	 * does not, and shrinking keeps only the rule). */
+	if (against >= 0) {
+		out->against = against;
+		out->against_fired_before = reference_fires(&s.sc, against, s.sched, s.n);
+		if (!out->against_fired_before)
+			s.against = against;
 	}
 	out->items_before = s2fuzz_scenario_items(sc);
 	out->vcpus_before = sc->cfg.nr_vcpus;
@@ -369,6 +444,9 @@ int s2fuzz_shrink(const struct s2hyp_scenario *sc, const struct s2hyp_choice *sc
 	out->vcpus_after = out->sc.cfg.nr_vcpus;
 	out->choices_after = s.n;
 	out->shrink_runs = s.runs;
+	out->undone = s.undone;
+	if (against >= 0)
+		out->against_fired = reference_fires(&out->sc, against, out->sched, out->nsched);
 	if ((ret = final_run(out))) {
 		s2fuzz_cex_free(out);
 		return ret;

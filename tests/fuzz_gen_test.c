@@ -242,6 +242,103 @@ static void test_builtins_every_granule(void **state)
 	}
 }
 
+/*
+ * Differential shrinking. install-first-anchor-leak breaks the refcount on
+ * a coalescing fault. The program: vCPU 0 writes page 0 while dirty
+ * logging is on (a page mapping, a dirty line), the host flushes page 0
+ * (the line is clean again), logging off, vCPU 0's read of page 2
+ * coalesces. Reference upstream-nocmo has no CMO on a new mapping: it is
+ * clean on the program, but fires dcache-clean-before-visible once the
+ * flush is gone. Shrinking without a reference drops the flush; against
+ * upstream-nocmo the step is undone, and the result still fires refcount
+ * and fires nothing on the reference.
+ */
+static void diff_scenario(struct s2hyp_scenario *sc)
+{
+	struct s2hyp_vcpu_op w = { .access = S2HYP_ACC_WRITE, .ipa = 0x40000000, .size = 8,
+				   .mmu_on = true, .value = 1 };
+	struct s2hyp_vcpu_op r = { .access = S2HYP_ACC_READ, .phase = 2, .ipa = 0x40002000,
+				   .size = 8, .mmu_on = true };
+	struct s2hyp_host_op h[] = {
+		{ .kind = S2HYP_HOST_FLUSH_IPA, .phase = 1, .addr = 0x40000000, .size = 0x1000 },
+		{ .kind = S2HYP_HOST_DIRTY_LOG_OFF, .phase = 1 },
+		{ .kind = S2HYP_HOST_DESTROY, .phase = 3 },
+	};
+
+	s2hyp_scenario_init(sc);
+	sc->cfg.variant = S2PT_V_INSTALL_FIRST_LEAK;
+	sc->slots[0] = (struct s2hyp_memslot){ .ipa = 0x40000000, .size = 0x200000,
+					       .hva = 0x7f0000000000, .backing = S2HYP_BACKING_THP,
+					       .dirty_log = true };
+	sc->nr_slots = 1;
+	s2hyp_scenario_add_vcpu(sc, 0, &w);
+	s2hyp_scenario_add_vcpu(sc, 0, &r);
+	r.ipa = 0x40000000;
+	s2hyp_scenario_add_vcpu(sc, 1, &r);
+	for (unsigned i = 0; i < 3; i++)
+		s2hyp_scenario_add_host(sc, &h[i]);
+}
+
+static bool has_flush(const struct s2hyp_scenario *sc)
+{
+	for (size_t i = 0; i < sc->nhost; i++)
+		if (sc->host[i].kind == S2HYP_HOST_FLUSH_IPA)
+			return true;
+	return false;
+}
+
+static void test_differential_shrinking(void **state)
+{
+	struct s2hyp_scenario sc;
+	struct s2fuzz_cex plain, diff;
+	(void)state;
+
+	diff_scenario(&sc);
+	assert_int_equal(s2fuzz_shrink(&sc, NULL, 0, S2HYP_RULE_REFCOUNT, 1000, &plain), 0);
+	assert_int_equal(plain.against, -1);
+	assert_false(has_flush(&plain.sc));
+
+	assert_int_equal(s2fuzz_shrink_against(&sc, NULL, 0, S2HYP_RULE_REFCOUNT,
+					       S2PT_V_UPSTREAM_NOCMO, 1000, &diff), 0);
+	assert_int_equal(diff.against, S2PT_V_UPSTREAM_NOCMO);
+	assert_int_equal(diff.against_fired_before, 0);
+	assert_int_equal(diff.against_fired, 0);
+	assert_true(diff.undone > 0);
+	assert_true(has_flush(&diff.sc));
+	assert_int_equal(diff.rule, S2HYP_RULE_REFCOUNT);
+	assert_true(diff.items_after < diff.items_before);
+
+	/* The reference is the variant under test: nothing to compare. */
+	struct s2fuzz_cex same;
+	assert_int_equal(s2fuzz_shrink_against(&sc, NULL, 0, S2HYP_RULE_REFCOUNT,
+					       S2PT_V_INSTALL_FIRST_LEAK, 1000, &same), 0);
+	assert_int_equal(same.against, -1);
+	s2fuzz_cex_free(&same);
+	s2fuzz_cex_free(&plain);
+	s2fuzz_cex_free(&diff);
+	s2hyp_scenario_free(&sc);
+}
+
+/* A run that already fires on the reference is shrunk on its rule alone,
+ * and the counterexample says so. */
+static void test_differential_reference_fires_too(void **state)
+{
+	struct s2hyp_scenario sc;
+	struct s2fuzz_cex c;
+	(void)state;
+
+	diff_scenario(&sc);
+	sc.nhost = 2;	/* no destroy */
+	sc.host[0].kind = S2HYP_HOST_AGE_IPA;	/* no flush: the line stays dirty */
+	assert_int_equal(s2fuzz_shrink_against(&sc, NULL, 0, S2HYP_RULE_REFCOUNT,
+					       S2PT_V_UPSTREAM_NOCMO, 1000, &c), 0);
+	assert_int_equal(c.against, S2PT_V_UPSTREAM_NOCMO);
+	assert_true(c.against_fired_before & (1u << S2HYP_RULE_DCACHE_CLEAN));
+	assert_int_equal(c.undone, 0);
+	s2fuzz_cex_free(&c);
+	s2hyp_scenario_free(&sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -250,6 +347,8 @@ int main(void)
 		cmocka_unit_test(test_generate_correct_variants_clean),
 		cmocka_unit_test(test_generate_finds_every_buggy_variant),
 		cmocka_unit_test(test_builtins_every_granule),
+		cmocka_unit_test(test_differential_shrinking),
+		cmocka_unit_test(test_differential_reference_fires_too),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

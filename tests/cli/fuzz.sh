@@ -73,6 +73,7 @@ bad "--time" seed --time -1
 bad "--jobs" seed --jobs 0
 bad "unknown option '--frob'" seed --frob
 bad "unknown walker" seed --walker nope
+bad "--against: unknown walker 'nope'" seed --against nope
 bad "neither a built-in scenario nor a file" no-such-scenario
 bad "one scenario at a time" seed map-unmap-race
 printf 's2emu-trace 1\nvcpu 0 read\n' > "$tmp/bad.s2t"
@@ -87,6 +88,10 @@ if [ $rc -ne 1 ] || ! grep -q "walk-after-free" <<<"$out"; then
     echo "fuzz: generated, upstream-noreload: rc=$rc"; echo "$out"; fail=1
 fi
 "$S2EMU" replay "$tmp/g.s2t" >/dev/null 2>&1 || { echo "fuzz: generated counterexample does not replay"; fail=1; }
+grep -q "checked against upstream: the same program and schedule fire nothing" <<<"$out" || {
+    echo "fuzz: the report does not name the reference"; echo "$out"; fail=1; }
+head -1 "$tmp/g.s2t" | grep -q "fires nothing with --walker upstream" || {
+    echo "fuzz: the trace does not name the reference"; fail=1; }
 out=$("$S2EMU" run random --runs 20 2>&1); rc=$?
 [ $rc -eq 0 ] && grep -q "none fired" <<<"$out" || { echo "fuzz: run random: rc=$rc"; echo "$out"; fail=1; }
 exit $fail
