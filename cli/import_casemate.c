@@ -15,12 +15,12 @@ static void usage(FILE *f)
 		   "prints for pKVM: mem-write, mem-init, barrier, tlbi, sysreg-write, lock,\n"
 		   "...) into low-level effect events of docs/trace-format.md, on standard\n"
 		   "output or in OUT. Each effect keeps the record's thread id, and its\n"
-		   "source location and id as a comment. Records with no effect (hints,\n"
-		   "trylocks, other system registers, writes outside table pages, ...) are\n"
-		   "kept as '# unused:' comments and summed up at the end and on standard\n"
-		   "error. '-' reads standard input.\n\n"
-		   "  --vtcr VALUE   write this VTCR_EL2 first; casemate logs rarely carry one,\n"
-		   "                 and its TG0 sets the size of table pages (default 4K)\n"
+		   "source location and id as a comment. The few records with nothing to\n"
+		   "check (reads and frees of memory no mem-init covers, MAIR_EL2) are kept\n"
+		   "as '# unused:' comments and summed up at the end and on standard error;\n"
+		   "an unknown or damaged record is an error. '-' reads standard input.\n\n"
+		   "  --vtcr VALUE   write this VTCR_EL2 first; casemate logs rarely carry one\n"
+		   "                 (without: 4K pages, 48-bit IPA, start level 0)\n"
 		   "  -o OUT         write the trace to OUT instead of standard output\n\n"
 		   "exit status: 0 converted, 2 bad input or usage.\n");
 }
@@ -99,7 +99,8 @@ int cli_import_casemate(int argc, char **argv)
 	char prefix[300];
 	snprintf(prefix, sizeof(prefix), "s2emu import-casemate: %s: ", path);
 	if (!res.saw_vtcr)
-		fprintf(stderr, "%sthe log writes no vtcr_el2; give --vtcr for a trace that replays\n",
+		fprintf(stderr, "%sthe log writes no vtcr_el2; replay takes a 4K granule and a 48-bit IPA "
+			"space (--vtcr gives another)\n",
 			prefix);
 	s2trace_cm_print_unused(stderr, prefix, &res);
 	return 0;

@@ -9,7 +9,7 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: s2emu replay [--walker NAME] [--json] [--record OUT] FILE...\n\n"
+	fprintf(f, "usage: s2emu replay [--walker NAME] [--json] [--record OUT] [--ignore-ttl] FILE...\n\n"
 		   "Replays each trace (docs/trace-format.md) with every rule checked and\n"
 		   "prints a summary: events, faults by kind, mappings by size, TLBIs and\n"
 		   "CMOs, the rules that fired and whether each was expected, and the\n"
@@ -18,7 +18,9 @@ static void usage(FILE *f)
 		   "  --walker NAME   use this walker variant instead of the trace's\n"
 		   "  --json          one JSON object per trace, in a JSON array\n"
 		   "  --record OUT    write the run (one trace) to OUT: its events, the schedule\n"
-		   "                  taken, and expect lines for what happened\n\n"
+		   "                  taken, and expect lines for what happened\n"
+		   "  --ignore-ttl    effect traces: take TLBI level hints as no hint (the\n"
+		   "                  tlbi-ttl rule never fires)\n\n"
 		   "exit status: 0 every expectation held and no rule fired unexpectedly,\n"
 		   "1 an expectation failed or a rule fired unexpectedly, 2 bad input or usage.\n");
 }
@@ -60,6 +62,8 @@ int cli_replay(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(o, "--json")) {
 			json = true;
+		} else if (!strcmp(o, "--ignore-ttl")) {
+			opts.ignore_ttl = true;
 		} else if (!strcmp(o, "--record")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "s2emu replay: --record needs a file\n");

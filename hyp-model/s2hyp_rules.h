@@ -42,7 +42,31 @@
 	  "DDI 0487 B2.4 (coherency); the purpose of every CMO above") \
 	X(S2HYP_RULE_STALE_INSN, "stale-instruction", \
 	  "no instruction fetch returns an instruction older than the latest write to it", \
-	  "DDI 0487 B2.4.4 (concurrent modification and execution)")
+	  "DDI 0487 B2.4.4 (concurrent modification and execution)") \
+	X(S2HYP_RULE_TLBI_TTL, "tlbi-ttl", \
+	  "a TLBI's TTL hint names the level of the leaf entry it is meant to remove (a wrong hint may leave it cached)", \
+	  "DDI 0487 D8.16 FEAT_TTL (TLBI operand TTL field)") \
+	X(S2HYP_RULE_TLBI_S1_AFTER_IPA, "tlbi-stage1-after-ipa", \
+	  "a stage-2 entry invalidated by IPA is clean only once the VMID's stage-1 entries are invalidated too (VMALLE1IS after the IPA TLBI's DSB)", \
+	  "DDI 0487 D8.14 (TLB maintenance of stage 2: combined stage 1+2 entries); KVM __kvm_tlb_flush_vmid_ipa") \
+	X(S2HYP_RULE_VMID_REUSE, "vmid-reuse", \
+	  "a VMID (at EL2, an ASID or the untagged TTBR0_EL2) serves one root at a time: another root gets it only after its entries were invalidated", \
+	  "DDI 0487 D8.17 (VMID and ASID use); casemate duplicate (VM/AS)ID") \
+	X(S2HYP_RULE_VMID_CHANGE, "vmid-change", \
+	  "a live root keeps its VMID (or ASID): it moves to another only after the old one's entries were invalidated", \
+	  "DDI 0487 D8.17; casemate root already associated with an (VM/AS)ID") \
+	X(S2HYP_RULE_TTBR_ASID, "ttbr-asid", \
+	  "TTBR0_EL2.ASID [63:48] is zero unless HCR_EL2.E2H is 1 (RES0 otherwise)", \
+	  "DDI 0487 D19 TTBR0_EL2") \
+	X(S2HYP_RULE_UNLOCKED_WRITE, "unlocked-write", \
+	  "a store to a live table is made by a thread holding the lock that protects its tree", \
+	  "pKVM/KVM MMU lock protocol; casemate must write to pte while holding owner lock") \
+	X(S2HYP_RULE_UNLOCK_UNCLEAN, "unlock-unclean", \
+	  "an unlock leaves no entry of the trees it protects broken without a completed TLBI", \
+	  "KVM/pKVM: TLB maintenance finishes before the MMU lock is dropped") \
+	X(S2HYP_RULE_TABLE_REUSE, "table-reuse", \
+	  "a table page has one parent: it is linked again only after its old entry is invalid and clean, or its old tree released", \
+	  "DDI 0487 D8.14 (TLB maintenance); casemate double-use pte")
 
 enum s2hyp_rule {
 #define S2HYP_RULE_ENUM(id, name, meaning, source) id,

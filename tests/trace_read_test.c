@@ -956,7 +956,7 @@ static void test_errors_missing_and_values(void **state)
 		{ HDR "effect 0 dsb osh\n", 2, "dsb needs a domain" },
 		{ HDR "effect 0 dsb kind=ish\n", 2, "dsb needs a domain" },
 		{ HDR "effect 0 tlbi\n", 2, "tlbi needs an operation" },
-		{ HDR "effect 0 tlbi alle1is\n", 2, "tlbi needs an operation" },
+		{ HDR "effect 0 tlbi alle3is\n", 2, "tlbi needs an operation" },
 		{ HDR "effect 0 tlbi ipas2e1is\n", 2, "effect needs ipa=" },
 		{ HDR "effect 0 tlbi ipas2e1 level=1\n", 2, "effect needs ipa=" },
 		{ HDR "effect 0 dc\n", 2, "dc needs an operation" },

@@ -10,6 +10,7 @@
 
 #include "common/s2_bits.h"
 #include "common/s2_err.h"
+#include "hyp-model/s2hyp_effect.h"
 #include "traces/s2trace_casemate.h"
 
 #define MAX_ITEMS 16		/* fields of one record; casemate's have at most 7 */
@@ -631,21 +632,11 @@ int s2trace_cm_tlbi_level(uint64_t operand)
 #define MAX_INIT_PAGES 512		/* table pages one mem-init or mem-free may cover */
 #define MAX_SET_BYTES (64u << 10)	/* bytes one mem-set may cover */
 
-static const char R_THREAD[] = "a thread id above 255, the most an effect trace has";
-static const char R_HINT[] = "a ghost-state hint (ownership or lock association): "
-			     "no hardware effect to check";
-static const char R_TRYLOCK[] = "the record does not say whether the lock was taken";
-static const char R_SECOND_LOCK[] = "a lock other than the first one seen: "
-				    "effect traces have one MMU lock";
-static const char R_UNKNOWN[] = "a transition this importer does not know";
-static const char R_SYSREG[] = "not a stage-2 register (only vttbr_el2 and vtcr_el2 have effects)";
-static const char R_DSB[] = "a DSB domain the effects do not have (ish, ishst, nsh, nshst, sy)";
-static const char R_TLBI[] = "a TLBI the effects do not have (vmalls12e1is, ipas2e1is, ipas2e1, "
-			     "vmalle1is, vmalle1, and alle1is as vmalls12e1is)";
-static const char R_UNALIGNED[] = "not 8-byte aligned, so not a descriptor";
-static const char R_NOT_TABLE[] = "outside every table page (no mem-init covers it)";
-static const char R_PAGES[] = "not whole table pages of the granule";
-static const char R_TOO_BIG[] = "more pages or bytes than one record may cover here";
+/* Records that change nothing s2emu checks: listed, never dropped silently. */
+static const char R_READ_UNTRACKED[] = "a read of memory no mem-init covers: not a table";
+static const char R_FREE_UNTRACKED[] = "a free of memory no mem-init covers: not a table";
+static const char R_SET_UNTRACKED[] = "a mem-set of memory no mem-init covers: not a table";
+static const char R_MAIR[] = "MAIR_EL2 holds no translation state the rules use";
 
 /* Table pages by page number: open addressing, linear probing. */
 struct pageset {
@@ -718,10 +709,9 @@ static void ps_del(struct pageset *s, uint64_t page)
 struct conv {
 	FILE *out;
 	struct s2trace_cm_result *res;
+	const char *name;
 	unsigned gshift;		/* table page size */
 	struct pageset tables;
-	bool have_lock;
-	uint64_t lock;
 	unsigned lines;			/* effect lines of the current record */
 };
 
@@ -794,146 +784,207 @@ static unsigned granule_of(uint64_t vtcr)
 	}
 }
 
-/* mem-init and mem-free: whole table pages of the granule. */
+/* An error of the log: the record cannot be imported as written. */
+static int reject(struct conv *c, const struct s2trace_cm_record *rec, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int reject(struct conv *c, const struct s2trace_cm_record *rec, const char *fmt, ...)
+{
+	char msg[300];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(c->res->error, sizeof(c->res->error), "%s:%u: %s", c->name, rec->line, msg);
+	return S2_EPARSE;
+}
+
+/* mem-init and mem-free: whole pages of the granule. mem-init makes memory
+ * the checker tracks (a table page, or one to be); mem-free gives it back. */
 static int map_pages(struct conv *c, const struct s2trace_cm_record *rec)
 {
 	uint64_t g = s2_bit(c->gshift), n = rec->size >> c->gshift;
 	bool init = rec->kind == S2T_CM_MEM_INIT;
+	uint64_t run = 0, start = 0;
 
-	if (!rec->size || (rec->address | rec->size) & (g - 1) || rec->address + rec->size < rec->address) {
-		unused(c, rec, R_PAGES);
-		return 0;
-	}
-	if (n > MAX_INIT_PAGES) {
-		unused(c, rec, R_TOO_BIG);
-		return 0;
-	}
-	for (uint64_t i = 0; i < n; i++) {
-		uint64_t pa = rec->address + i * g, page = pa >> c->gshift;
-		if (init) {
-			if (ps_add(&c->tables, page))
+	if (!rec->size || (rec->address | rec->size) & (g - 1) || rec->address + rec->size < rec->address)
+		return reject(c, rec, "%s of %#llx+%#llx: not whole %lluK pages", rec->name,
+			      (unsigned long long)rec->address, (unsigned long long)rec->size,
+			      (unsigned long long)(g >> 10));
+	if (n > MAX_INIT_PAGES)
+		return reject(c, rec, "%s of %llu pages: more than %u in one record", rec->name,
+			      (unsigned long long)n, MAX_INIT_PAGES);
+	if (init) {
+		for (uint64_t i = 0; i < n; i++)
+			if (ps_add(&c->tables, (rec->address >> c->gshift) + i))
 				return S2_ENOMEM;
-			effect(c, rec, "alloc pa=%#llx", (unsigned long long)pa);
-		} else if (ps_has(&c->tables, page)) {
-			/* casemate frees any memory; only table pages are ours to free. */
-			ps_del(&c->tables, page);
-			effect(c, rec, "free pa=%#llx", (unsigned long long)pa);
+		if (n > 1)
+			effect(c, rec, "alloc pa=%#llx size=%#llx", (unsigned long long)rec->address,
+			       (unsigned long long)rec->size);
+		else
+			effect(c, rec, "alloc pa=%#llx", (unsigned long long)rec->address);
+		return 0;
+	}
+	/* Free the tracked pages, in runs. */
+	for (uint64_t i = 0; i <= n; i++) {
+		uint64_t pa = rec->address + i * g;
+		bool tracked = i < n && ps_has(&c->tables, pa >> c->gshift);
+		if (tracked) {
+			if (!run++)
+				start = pa;
+			ps_del(&c->tables, pa >> c->gshift);
+		} else if (run) {
+			effect(c, rec, "free pa=%#llx size=%#llx", (unsigned long long)start,
+			       (unsigned long long)(run * g));
+			run = 0;
 		}
 	}
 	if (!c->lines)
-		unused(c, rec, R_NOT_TABLE);
+		unused(c, rec, R_FREE_UNTRACKED);
 	return 0;
 }
 
-static void map_access(struct conv *c, const struct s2trace_cm_record *rec)
+static int map_access(struct conv *c, const struct s2trace_cm_record *rec)
 {
-	if (rec->address & 7) {
-		unused(c, rec, R_UNALIGNED);
-		return;
-	}
-	if (!ps_has(&c->tables, rec->address >> c->gshift)) {
-		unused(c, rec, R_NOT_TABLE);
-		return;
-	}
+	bool tracked = ps_has(&c->tables, rec->address >> c->gshift);
+
+	if (rec->address & 7)
+		return reject(c, rec, "%s of %#llx: a descriptor is 8-byte aligned", rec->name,
+			      (unsigned long long)rec->address);
 	if (rec->kind == S2T_CM_MEM_READ) {
-		effect(c, rec, "pte-read pa=%#llx value=%#llx", (unsigned long long)rec->address,
-		       (unsigned long long)rec->value);
-		return;
+		if (!tracked)
+			unused(c, rec, R_READ_UNTRACKED);
+		else
+			effect(c, rec, "pte-read pa=%#llx value=%#llx", (unsigned long long)rec->address,
+			       (unsigned long long)rec->value);
+		return 0;
 	}
-	if (!c->res->saw_vttbr)
-		c->res->write_before_vttbr = true;
-	effect(c, rec, "pte-write pa=%#llx value=%#llx%s", (unsigned long long)rec->address,
-	       (unsigned long long)rec->value, rec->release ? " release" : "");
+	/* A store to untracked memory is not a table store; the checker
+	 * counts it (a later mem-init may make it a table). */
+	effect(c, rec, "%s pa=%#llx value=%#llx%s", tracked ? "pte-write" : "write",
+	       (unsigned long long)rec->address, (unsigned long long)rec->value,
+	       rec->release ? " release" : "");
+	return 0;
 }
 
 /* mem-set: casemate's shorthand for a store of the byte to every word. */
-static void map_set(struct conv *c, const struct s2trace_cm_record *rec)
+static int map_set(struct conv *c, const struct s2trace_cm_record *rec)
 {
-	if ((rec->address | rec->size) & 7 || rec->address + rec->size < rec->address) {
-		unused(c, rec, R_UNALIGNED);
-		return;
-	}
-	if (rec->size > MAX_SET_BYTES) {
-		unused(c, rec, R_TOO_BIG);
-		return;
-	}
+	if ((rec->address | rec->size) & 7 || rec->address + rec->size < rec->address)
+		return reject(c, rec, "mem-set of %#llx+%#llx: not whole descriptors",
+			      (unsigned long long)rec->address, (unsigned long long)rec->size);
+	if (rec->size > MAX_SET_BYTES)
+		return reject(c, rec, "mem-set of %#llx bytes: more than %u in one record",
+			      (unsigned long long)rec->size, MAX_SET_BYTES);
 	uint64_t word = (rec->value & 0xff) * 0x0101010101010101ull;
 	for (uint64_t pa = rec->address; pa < rec->address + rec->size; pa += 8)
-		if (ps_has(&c->tables, pa >> c->gshift)) {
-			if (!c->res->saw_vttbr)
-				c->res->write_before_vttbr = true;
+		if (ps_has(&c->tables, pa >> c->gshift))
 			effect(c, rec, "pte-write pa=%#llx value=%#llx", (unsigned long long)pa,
 			       (unsigned long long)word);
-		}
 	if (!c->lines)
-		unused(c, rec, R_NOT_TABLE);
+		unused(c, rec, R_SET_UNTRACKED);
+	return 0;
 }
 
-static void map_tlbi(struct conv *c, const struct s2trace_cm_record *rec)
+static int map_tlbi(struct conv *c, const struct s2trace_cm_record *rec)
 {
-	const char *op = rec->what;
+	int op = s2eff_tlbi_parse(rec->what);
 
-	if (!strcmp(op, "vmalls12e1is") || !strcmp(op, "vmalle1is") || !strcmp(op, "vmalle1")) {
-		effect(c, rec, "tlbi %s", op);
-	} else if (!strcmp(op, "alle1is")) {
-		/* Every VMID's EL1&0 entries: at least what vmalls12e1is removes. */
-		fprintf(c->out, "# casemate tlbi alle1is, taken as vmalls12e1is:\n");
-		effect(c, rec, "tlbi vmalls12e1is");
-	} else if ((!strcmp(op, "ipas2e1is") || !strcmp(op, "ipas2e1")) && rec->have_operand) {
-		int level = s2trace_cm_tlbi_level(rec->value);
-		char lv[24] = "";
-		if (level >= 0)
-			snprintf(lv, sizeof(lv), " level=%d", level);
-		effect(c, rec, "tlbi %s ipa=%#llx%s", op,
-		       (unsigned long long)s2trace_cm_tlbi_ipa(rec->value), lv);
-	} else {
-		unused(c, rec, R_TLBI);
+	if (op < 0)
+		return reject(c, rec, "tlbi %s: an operation s2emu does not know", rec->what);
+	if (!s2eff_tlbi_by_addr((enum s2eff_tlbi)op)) {
+		effect(c, rec, "tlbi %s", rec->what);
+		return 0;
 	}
+	int level = s2trace_cm_tlbi_level(rec->value);
+	char lv[24] = "", asid[24] = "";
+	if (level >= 0)
+		snprintf(lv, sizeof(lv), " level=%d", level);
+	if (op >= S2EFF_TLBI_VAE2IS) {
+		/* VA[55:12] in Xt[43:0], ASID in Xt[63:48]. */
+		if (rec->value >> 48)
+			snprintf(asid, sizeof(asid), " asid=%u", (unsigned)(rec->value >> 48));
+		effect(c, rec, "tlbi %s va=%#llx%s%s", rec->what,
+		       (unsigned long long)(s2_field_get(rec->value, 43, 0) << 12), lv, asid);
+	} else {
+		effect(c, rec, "tlbi %s ipa=%#llx%s", rec->what,
+		       (unsigned long long)s2trace_cm_tlbi_ipa(rec->value), lv);
+	}
+	return 0;
+}
+
+static int map_hint(struct conv *c, const struct s2trace_cm_record *rec)
+{
+	static const char *const hint_kinds[][2] = {
+		{ "set_root_lock", "set-root-lock" }, { "set_owner_root", "set-owner-root" },
+		{ "release_table", "release-table" },
+	};
+	for (size_t i = 0; i < S2_ARRAY_SIZE(hint_kinds); i++)
+		if (!strcmp(rec->what, hint_kinds[i][0])) {
+			if (!ps_has(&c->tables, rec->address >> c->gshift))
+				return reject(c, rec, "hint %s names %#llx, which no mem-init covers",
+					      rec->what, (unsigned long long)rec->address);
+			effect(c, rec, "hint kind=%s pa=%#llx value=%#llx", hint_kinds[i][1],
+			       (unsigned long long)rec->address, (unsigned long long)rec->value);
+			return 0;
+		}
+	return reject(c, rec, "hint %s: a kind s2emu does not know", rec->what);
+}
+
+static int map_sysreg(struct conv *c, const struct s2trace_cm_record *rec)
+{
+	struct s2trace_cm_result *res = c->res;
+	int r = s2eff_sysreg_parse(rec->what);
+
+	if (r < 0)
+		return reject(c, rec, "sysreg-write %s: a register s2emu does not know", rec->what);
+	if (r == S2EFF_VTTBR_EL2) {
+		res->saw_vttbr = true;
+		effect(c, rec, "vttbr value=%#llx", (unsigned long long)rec->value);
+	} else if (r == S2EFF_VTCR_EL2) {
+		/* The granule sizes tracked pages; it cannot change under them. */
+		if (!c->tables.n && !res->saw_vtcr)
+			c->gshift = granule_of(rec->value);
+		res->saw_vtcr = true;
+		effect(c, rec, "vtcr value=%#llx", (unsigned long long)rec->value);
+	} else if (r == S2EFF_MAIR_EL2) {
+		unused(c, rec, R_MAIR);
+	} else {
+		effect(c, rec, "sysreg name=%s value=%#llx", rec->what, (unsigned long long)rec->value);
+	}
+	return 0;
 }
 
 static int map_record(struct conv *c, const struct s2trace_cm_record *rec)
 {
 	struct s2trace_cm_result *res = c->res;
+	int ret = 0;
 
 	c->lines = 0;
 	if (rec->kind == S2T_CM_VERDICT) {
 		fprintf(c->out, "# casemate: ! %s\n", rec->message);
 		res->verdicts++;
+		snprintf(res->verdict, sizeof(res->verdict), "%s", rec->message);
 		return 0;
 	}
 	res->records++;
-	if (rec->tid > 255) {
-		unused(c, rec, R_THREAD);
-		return 0;
-	}
+	if (rec->tid >= S2EFF_MAX_THREADS)
+		return reject(c, rec, "thread id %llu: effect traces have threads 0 to %d",
+			      (unsigned long long)rec->tid, S2EFF_MAX_THREADS - 1);
 	switch (rec->kind) {
 	case S2T_CM_MEM_WRITE:
 	case S2T_CM_MEM_READ:
-		map_access(c, rec);
+		ret = map_access(c, rec);
 		break;
 	case S2T_CM_MEM_INIT:
-	case S2T_CM_MEM_FREE: {
-		int ret = map_pages(c, rec);
-		if (ret)
-			return ret;
+	case S2T_CM_MEM_FREE:
+		ret = map_pages(c, rec);
 		break;
-	}
 	case S2T_CM_MEM_SET:
-		map_set(c, rec);
+		ret = map_set(c, rec);
 		break;
 	case S2T_CM_SYSREG_WRITE:
-		if (!strcmp(rec->what, "vttbr_el2")) {
-			res->saw_vttbr = true;
-			effect(c, rec, "vttbr value=%#llx", (unsigned long long)rec->value);
-		} else if (!strcmp(rec->what, "vtcr_el2")) {
-			/* The granule sizes table pages; it cannot change under them. */
-			if (!c->tables.n && !res->saw_vtcr)
-				c->gshift = granule_of(rec->value);
-			res->saw_vtcr = true;
-			effect(c, rec, "vtcr value=%#llx", (unsigned long long)rec->value);
-		} else {
-			unused(c, rec, R_SYSREG);
-		}
+		ret = map_sysreg(c, rec);
 		break;
 	case S2T_CM_BARRIER:
 		if (!strcmp(rec->what, "isb"))
@@ -943,36 +994,30 @@ static int map_record(struct conv *c, const struct s2trace_cm_record *rec)
 			 !strcmp(rec->domain, "sy"))
 			effect(c, rec, "dsb %s", rec->domain);
 		else
-			unused(c, rec, R_DSB);
+			ret = reject(c, rec, "dsb %s: a domain s2emu does not know (ish, ishst, nsh, "
+				     "nshst, sy)", rec->domain);
 		break;
 	case S2T_CM_TLBI:
-		map_tlbi(c, rec);
+		ret = map_tlbi(c, rec);
 		break;
 	case S2T_CM_HINT:
-		unused(c, rec, R_HINT);
+		ret = map_hint(c, rec);
 		break;
 	case S2T_CM_LOCK:
 	case S2T_CM_UNLOCK:
-		if (!c->have_lock) {
-			c->have_lock = true;
-			c->lock = rec->address;
-		}
-		if (rec->address == c->lock)
-			effect(c, rec, "%s", rec->kind == S2T_CM_LOCK ? "lock" : "unlock");
-		else
-			unused(c, rec, R_SECOND_LOCK);
-		break;
 	case S2T_CM_TRYLOCK:
-		unused(c, rec, R_TRYLOCK);
+		effect(c, rec, "%s addr=%#llx", rec->kind == S2T_CM_LOCK ? "lock" :
+		       rec->kind == S2T_CM_UNLOCK ? "unlock" : "trylock",
+		       (unsigned long long)rec->address);
 		break;
 	case S2T_CM_UNKNOWN:
 	case S2T_CM_VERDICT:
-		unused(c, rec, R_UNKNOWN);
+		ret = reject(c, rec, "%s: a transition s2emu does not know", rec->name);
 		break;
 	}
 	if (c->lines)
 		res->mapped++;
-	return 0;
+	return ret;
 }
 
 void s2trace_cm_print_unused(FILE *f, const char *prefix, const struct s2trace_cm_result *res)
@@ -997,7 +1042,7 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 		       struct s2trace_cm_result *res)
 {
 	struct s2trace_cm_record rec;
-	struct conv c = { .out = out, .res = res, .gshift = 12 };
+	struct conv c = { .out = out, .res = res, .name = name, .gshift = 12 };
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -1020,7 +1065,7 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 			break;
 	if (ret == S2_ENOMEM)
 		snprintf(res->error, sizeof(res->error), "%s: out of memory", name);
-	else if (ret)
+	else if (ret && !res->error[0])
 		snprintf(res->error, sizeof(res->error), "%s", s2trace_cm_error(r));
 	s2trace_cm_reader_free(r);
 	free(c.tables.slot);
@@ -1028,11 +1073,8 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 		return ret;
 
 	if (!res->saw_vtcr)
-		fprintf(out, "# note: the log writes no vtcr_el2; replay needs one "
-			     "(import again with --vtcr VALUE)\n");
-	if (res->write_before_vttbr)
-		fprintf(out, "# note: table entries are written before the first vttbr_el2 write "
-			     "(casemate logs build a table before installing it)\n");
+		fprintf(out, "# note: the log writes no vtcr_el2: replay takes a 4K granule and a "
+			     "48-bit IPA space (--vtcr VALUE gives another)\n");
 	s2trace_cm_print_unused(out, "# unused: ", res);
 	fprintf(out, "# %llu transitions: %llu mapped to %llu effects, %llu unused; "
 		     "%llu casemate verdicts\n",

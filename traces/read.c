@@ -582,17 +582,18 @@ static const char *const effect_names[] = {
 	[S2T_EFF_FREE] = "free", [S2T_EFF_PTE_WRITE] = "pte-write", [S2T_EFF_PTE_READ] = "pte-read",
 	[S2T_EFF_DSB] = "dsb", [S2T_EFF_ISB] = "isb", [S2T_EFF_TLBI] = "tlbi", [S2T_EFF_DC] = "dc",
 	[S2T_EFF_IC] = "ic", [S2T_EFF_LOCK] = "lock", [S2T_EFF_UNLOCK] = "unlock",
+	[S2T_EFF_TRYLOCK] = "trylock", [S2T_EFF_WRITE] = "write", [S2T_EFF_SYSREG] = "sysreg",
+	[S2T_EFF_HINT] = "hint",
+};
+
+static const char *const hint_names[] = {
+	[S2EFF_HINT_SET_ROOT_LOCK] = "set-root-lock", [S2EFF_HINT_SET_OWNER_ROOT] = "set-owner-root",
+	[S2EFF_HINT_RELEASE_TABLE] = "release-table",
 };
 
 static const char *const dsb_names[] = {
 	[S2PT_DSB_ISHST] = "ishst", [S2PT_DSB_ISH] = "ish", [S2PT_DSB_NSHST] = "nshst",
 	[S2PT_DSB_NSH] = "nsh", [S2PT_DSB_SY] = "sy",
-};
-
-static const char *const tlbi_names[] = {
-	[S2PT_TLBI_VMALLS12E1IS] = "vmalls12e1is", [S2PT_TLBI_IPAS2E1IS] = "ipas2e1is",
-	[S2PT_TLBI_IPAS2E1] = "ipas2e1", [S2PT_TLBI_VMALLE1IS] = "vmalle1is",
-	[S2PT_TLBI_VMALLE1] = "vmalle1",
 };
 
 static const char *const dc_names[] = {
@@ -631,8 +632,33 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 		break;
 	case S2T_EFF_ALLOC:
 	case S2T_EFF_FREE:
-		ret = num(r, "pa", true, 0, UINT64_MAX, &ev->effect.pa);
+		if ((ret = num(r, "pa", true, 0, UINT64_MAX, &ev->effect.pa)))
+			return ret;
+		ev->effect.size = 0;
+		ret = num(r, "size", false, 1, 1ull << 40, &ev->effect.size);
 		break;
+	case S2T_EFF_SYSREG: {
+		struct word *w = find(r, "name");
+		if (!w || !w->val || (k = s2eff_sysreg_parse(w->val)) < 0)
+			return fail(r, "sysreg needs name=: vtcr_el2, vttbr_el2, tcr_el2, ttbr0_el2, "
+				       "hcr_el2, sctlr_el2 or mair_el2");
+		w->used = true;
+		ev->effect.op = (unsigned)k;
+		ret = num(r, "value", true, 0, UINT64_MAX, &ev->effect.value);
+		break;
+	}
+	case S2T_EFF_HINT: {
+		struct word *w = find(r, "kind");
+		if (!w || !w->val || (k = index_of(hint_names, S2_ARRAY_SIZE(hint_names), w->val)) < 0)
+			return fail(r, "hint needs kind=: set-root-lock, set-owner-root or release-table");
+		w->used = true;
+		ev->effect.op = (unsigned)k;
+		if ((ret = num(r, "pa", true, 0, UINT64_MAX, &ev->effect.pa)))
+			return ret;
+		ret = num(r, "value", k != S2EFF_HINT_RELEASE_TABLE, 0, UINT64_MAX, &ev->effect.value);
+		break;
+	}
+	case S2T_EFF_WRITE:
 	case S2T_EFF_PTE_WRITE:
 	case S2T_EFF_PTE_READ:
 		if ((ret = num(r, "pa", true, 0, UINT64_MAX, &ev->effect.pa)) ||
@@ -641,7 +667,7 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 		if (ev->effect.pa & 7)
 			return fail(r, "pa=%#llx: a descriptor is 8-byte aligned",
 				    (unsigned long long)ev->effect.pa);
-		if (ev->effect.kind == S2T_EFF_PTE_WRITE)
+		if (ev->effect.kind != S2T_EFF_PTE_READ)
 			ret = flag(r, "release", &ev->effect.release);
 		break;
 	case S2T_EFF_DSB:
@@ -652,15 +678,17 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 		ev->effect.op = (unsigned)k;
 		next = 4;
 		break;
-	case S2T_EFF_TLBI:
-		if (r->nw < 4 || r->w[3].val ||
-		    (k = index_of(tlbi_names, S2_ARRAY_SIZE(tlbi_names), r->w[3].key)) < 0)
-			return fail(r, "tlbi needs an operation: vmalls12e1is, ipas2e1is, ipas2e1, vmalle1is or vmalle1");
+	case S2T_EFF_TLBI: {
+		if (r->nw < 4 || r->w[3].val || (k = s2eff_tlbi_parse(r->w[3].key)) < 0)
+			return fail(r, "tlbi needs an operation: vmalls12e1is, ipas2e1is, ipas2le1is, "
+				       "vmalle1is, alle1is, vae2is, vale2is, alle2is, or one of them "
+				       "without is");
 		r->w[3].used = true;
 		ev->effect.op = (unsigned)k;
 		next = 4;
-		if (k == S2PT_TLBI_IPAS2E1IS || k == S2PT_TLBI_IPAS2E1) {
-			if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &ev->effect.ipa)))
+		bool el2 = k >= S2EFF_TLBI_VAE2IS;
+		if (s2eff_tlbi_by_addr((enum s2eff_tlbi)k)) {
+			if ((ret = num(r, el2 ? "va" : "ipa", true, 0, UINT64_MAX, &ev->effect.ipa)))
 				return ret;
 			v = 0;
 			if (find(r, "level")) {
@@ -670,9 +698,11 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 			}
 		}
 		v = 0;
-		ret = num(r, "vmid", false, 0, 65535, &v);
+		ev->effect.have_vmid = find(r, el2 ? "asid" : "vmid") != NULL;
+		ret = num(r, el2 ? "asid" : "vmid", false, 0, 65535, &v);
 		ev->effect.vmid = (unsigned)v;
 		break;
+	}
 	case S2T_EFF_DC:
 	case S2T_EFF_IC: {
 		bool dc = ev->effect.kind == S2T_EFF_DC;
@@ -691,9 +721,13 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 		break;
 	}
 	case S2T_EFF_ISB:
+		ret = 0;
+		break;
 	case S2T_EFF_LOCK:
 	case S2T_EFF_UNLOCK:
-		ret = 0;
+	case S2T_EFF_TRYLOCK:
+		ev->effect.have_addr = find(r, "addr") != NULL;
+		ret = num(r, "addr", false, 0, UINT64_MAX - 1, &ev->effect.pa);
 		break;
 	}
 	if (ret)

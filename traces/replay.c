@@ -55,7 +55,7 @@ struct replay {
 	struct s2trace_event *gexp;
 	size_t ngexp, gexp_cap;
 	struct s2hyp_scenario rec;	/* with --record: every event so far */
-	bool have_root;
+	struct s2eff *eff;		/* an effect trace's checker */
 };
 
 static int bad(struct replay *rp, unsigned line, const char *fmt, ...)
@@ -261,77 +261,81 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	return 0;
 }
 
-/* The first effect of a trace must give the geometry: the table-page pool
- * is made for the trace's granule. */
+/* An effect trace is checked by the effect checker, in the trace's own
+ * terms; the machine is made only for what every trace shares. */
 static int begin_effects(struct replay *rp, const struct s2trace_event *ev)
 {
-	struct s2pt_geom g;
-	const char *why = "";
-
 	if (rp->opts && rp->opts->record)
 		return bad(rp, ev->line, "--record writes high-level traces; an effect trace is its own record");
-	if (ev->effect.kind != S2T_EFF_VTCR)
-		return bad(rp, ev->line, "an effect trace starts with its vtcr effect");
-	if (s2pt_geom_from_vtcr(&g, ev->effect.value, &why))
-		return bad(rp, ev->line, "vtcr value=%#llx: %s", (unsigned long long)ev->effect.value, why);
-	rp->cfg.granule_shift = g.granule_shift;
-	/* The machine wants an IPA size KVM would use; the trace's own geometry
-	 * replaces it below. */
-	rp->cfg.ipa_bits = g.ipa_bits < 32 ? 32 : g.ipa_bits > 48 && g.granule_shift != 16 ? 48 : g.ipa_bits;
 	int ret = make_machine(rp, ev->line);
 	if (ret)
 		return ret;
-	if (s2hyp_effect_begin(rp->m, ev->effect.value, &why))
-		return bad(rp, ev->line, "vtcr: %s", why);
+	rp->eff = s2eff_new();
+	if (!rp->eff)
+		return bad(rp, ev->line, "out of memory");
+	s2eff_set_ignore_ttl(rp->eff, rp->opts && rp->opts->ignore_ttl);
 	rp->effects = true;
 	return 0;
 }
 
 static int apply_effect(struct replay *rp, const struct s2trace_event *ev)
 {
+	const struct s2eff_at at = { ev->line, ev->effect.thread };
+	struct s2eff *e = rp->eff;
 	const char *why = "";
+	uint64_t lock = ev->effect.have_addr ? ev->effect.pa : UINT64_MAX;
+	uint64_t size = ev->effect.size ? ev->effect.size : UINT64_C(1) << s2eff_page_shift(e);
 	int ret = 0;
 
 	switch (ev->effect.kind) {
 	case S2T_EFF_VTCR:
-		if (rp->res->events > 1)
-			return bad(rp, ev->line, "one vtcr per trace, as its first effect");
-		return 0;
+		ret = s2eff_sysreg(e, at, S2EFF_VTCR_EL2, ev->effect.value, &why);
+		break;
 	case S2T_EFF_VTTBR:
-		ret = s2hyp_effect_vttbr(rp->m, ev->effect.value, &why);
-		rp->have_root = !ret;
+		ret = s2eff_sysreg(e, at, S2EFF_VTTBR_EL2, ev->effect.value, &why);
+		break;
+	case S2T_EFF_SYSREG:
+		ret = s2eff_sysreg(e, at, (enum s2eff_sysreg)ev->effect.op, ev->effect.value, &why);
 		break;
 	case S2T_EFF_ALLOC:
-		ret = s2hyp_effect_alloc(rp->m, ev->effect.pa, &why);
+		ret = s2eff_init(e, at, ev->effect.pa, size, &why);
 		break;
 	case S2T_EFF_FREE:
-		ret = s2hyp_effect_free(rp->m, ev->effect.pa, &why);
+		ret = s2eff_release(e, at, ev->effect.pa, size, &why);
 		break;
 	case S2T_EFF_PTE_WRITE:
-		if (!rp->have_root)
-			return bad(rp, ev->line, "pte-write before the vttbr effect");
-		ret = s2hyp_effect_pte_write(rp->m, ev->effect.pa, ev->effect.value,
-					     ev->effect.release, &why);
+	case S2T_EFF_WRITE:
+		ret = s2eff_write(e, at, ev->effect.pa, ev->effect.value, ev->effect.release,
+				  ev->effect.kind == S2T_EFF_WRITE, &why);
+		break;
+	case S2T_EFF_PTE_READ:
+		ret = s2eff_read(e, at, ev->effect.pa, ev->effect.value, &why);
 		break;
 	case S2T_EFF_DSB:
-		s2hyp_effect_barrier(rp->m, (enum s2pt_barrier)ev->effect.op);
+		s2eff_dsb(e, at, (enum s2eff_dsb)ev->effect.op);
 		break;
 	case S2T_EFF_ISB:
-		s2hyp_effect_barrier(rp->m, S2PT_ISB);
+		s2eff_isb(e, at);
 		break;
 	case S2T_EFF_TLBI:
-		s2hyp_effect_tlbi(rp->m, (enum s2pt_tlbi)ev->effect.op, ev->effect.ipa,
-				  ev->effect.level);
+		s2eff_tlbi(e, at, (enum s2eff_tlbi)ev->effect.op, ev->effect.ipa,
+			   ev->effect.level == -128 ? -1 : ev->effect.level,
+			   ev->effect.have_vmid ? (int)ev->effect.vmid : -1);
 		break;
 	case S2T_EFF_DC:
 	case S2T_EFF_IC:
-		ret = s2hyp_effect_cmo(rp->m, ev->effect.op, ev->effect.pa, ev->effect.size, &why);
+		s2eff_cmo(e, at);
 		break;
-	case S2T_EFF_PTE_READ:
 	case S2T_EFF_LOCK:
+	case S2T_EFF_TRYLOCK:
+		ret = s2eff_lock(e, at, lock, ev->effect.kind == S2T_EFF_TRYLOCK, &why);
+		break;
 	case S2T_EFF_UNLOCK:
-		/* Reads change nothing; the lock only matters to KVM's refcount
-		 * rule, which effect traces do not get. */
+		ret = s2eff_unlock(e, at, lock, &why);
+		break;
+	case S2T_EFF_HINT:
+		ret = s2eff_hint(e, at, (enum s2eff_hint)ev->effect.op, ev->effect.pa,
+				 ev->effect.value, &why);
 		break;
 	}
 	if (ret)
@@ -341,9 +345,63 @@ static int apply_effect(struct replay *rp, const struct s2trace_event *ev)
 
 static const char *const fault_kinds[] = { "translation", "permission", "access-flag" };
 
+/* An effect trace's expectations: rules of the effect checker, and the
+ * tables as the last stage-2 root installed walks them. */
+static void check_effect_expect(struct replay *rp, const struct s2trace_event *ev)
+{
+	const struct s2eff_stats *st = s2eff_stats(rp->eff);
+	unsigned line = ev->line;
+	int level = 0;
+	uint64_t desc = 0;
+
+	switch (ev->expect.kind) {
+	case S2T_EXP_FIRED:
+		rp->res->expected_rule[ev->expect.rule] = true;
+		if (!st->violations[ev->expect.rule])
+			failure(rp, line, "rule %s did not fire",
+				s2hyp_rule_name((enum s2hyp_rule)ev->expect.rule));
+		break;
+	case S2T_EXP_CLEAN:
+		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+			if (st->violations[r]) {
+				failure(rp, line, "rule %s fired", s2hyp_rule_name((enum s2hyp_rule)r));
+				break;
+			}
+		break;
+	case S2T_EXP_MAPPED:
+	case S2T_EXP_UNMAPPED: {
+		int found = s2eff_lookup(rp->eff, ev->expect.ipa, &level, &desc);
+		if (found < 0)
+			failure(rp, line, "no stage-2 root was installed (vttbr) before this expectation");
+		else if (ev->expect.kind == S2T_EXP_UNMAPPED && found)
+			failure(rp, line, "ipa %#llx is mapped at level %d",
+				(unsigned long long)ev->expect.ipa, level);
+		else if (ev->expect.kind == S2T_EXP_MAPPED && !found)
+			failure(rp, line, "ipa %#llx is not mapped", (unsigned long long)ev->expect.ipa);
+		else if (ev->expect.kind == S2T_EXP_MAPPED && ev->expect.level != -128 &&
+			 ev->expect.level != level)
+			failure(rp, line, "ipa %#llx is mapped at level %d, not %d",
+				(unsigned long long)ev->expect.ipa, level, ev->expect.level);
+		break;
+	}
+	case S2T_EXP_FAULTS:
+	case S2T_EXP_REFCOUNT:
+		failure(rp, line, "an effect trace has no vCPUs and no refcounts to expect");
+		break;
+	}
+}
+
 static void check_expect(struct replay *rp, const struct s2trace_event *ev)
 {
 	struct s2trace_result *res = rp->res;
+	if (rp->eff) {
+		unsigned before = res->expects_failed;
+		res->expects++;
+		check_effect_expect(rp, ev);
+		if (res->expects_failed == before)
+			res->expects_met++;
+		return;
+	}
 	const struct s2hyp_stats *st = s2hyp_stats(rp->m);
 	unsigned line = ev->line;
 	unsigned before = res->expects_failed;
@@ -451,6 +509,22 @@ static void finish_result(struct replay *rp)
 	res->cfg = *s2hyp_config(rp->m);
 	res->geom_granule_shift = res->cfg.granule_shift;
 	res->effect_trace = rp->effects;
+	if (rp->eff) {
+		const struct s2eff_stats *es = s2eff_stats(rp->eff);
+		res->eff_stats = *es;
+		memcpy(res->stats.violations, es->violations, sizeof(es->violations));
+		res->stats.tlbis = es->tlbis;
+		res->stats.dsbs = es->dsbs;
+		res->stats.cmos = es->cmos;
+		res->geom_granule_shift = s2eff_page_shift(rp->eff);
+		res->cfg.granule_shift = res->geom_granule_shift;
+		res->nr_eff_violations = s2eff_nr_violations(rp->eff);
+		res->eff_violations = calloc(res->nr_eff_violations ? res->nr_eff_violations : 1,
+					     sizeof(*res->eff_violations));
+		for (unsigned i = 0; res->eff_violations && i < res->nr_eff_violations; i++)
+			res->eff_violations[i] = *s2eff_violation(rp->eff, i);
+	}
+	st = &res->stats;
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
 		if (st->violations[r] && !res->expected_rule[r])
 			res->unexpected_rules++;
@@ -696,6 +770,7 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 		finish_result(&rp);
 		s2hyp_delete(rp.m);
 	}
+	s2eff_free(rp.eff);
 	s2trace_close(rp.r);
 	s2hyp_scenario_free(&rp.rec);
 	s2hyp_scenario_free(&rp.gsc);
@@ -715,6 +790,8 @@ void s2trace_result_free(struct s2trace_result *res)
 {
 	free(res->violations);
 	res->violations = NULL;
+	free(res->eff_violations);
+	res->eff_violations = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -805,6 +882,11 @@ void s2trace_print_result(FILE *f, const struct s2trace_result *res)
 			fputc('\n', f);
 			s2hyp_print_violation(f, &res->violations[i]);
 		}
+	for (unsigned i = 0; i < res->nr_eff_violations; i++)
+		if (!res->expected_rule[res->eff_violations[i].rule]) {
+			fputc('\n', f);
+			s2eff_print_violation(f, res->name, &res->eff_violations[i]);
+		}
 	fprintf(f, "  result: %s\n", res->expects_failed || res->unexpected_rules ? "FAILED" : "ok");
 }
 
@@ -867,6 +949,11 @@ void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 		if (i)
 			fprintf(f, ", ");
 		s2hyp_print_violation_json(f, &res->violations[i]);
+	}
+	for (unsigned i = 0; i < res->nr_eff_violations; i++) {
+		if (i || res->nr_violations)
+			fprintf(f, ", ");
+		s2eff_print_violation_json(f, res->name, &res->eff_violations[i]);
 	}
 	fprintf(f, "]}\n");
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "hyp-model/s2hyp.h"
+#include "hyp-model/s2hyp_effect.h"
 #include "hyp-model/s2hyp_scenario.h"
 
 #define S2TRACE_VERSION 1
@@ -41,7 +42,8 @@ enum s2trace_config_keys {
 enum s2trace_effect_kind {
 	S2T_EFF_VTCR, S2T_EFF_VTTBR, S2T_EFF_ALLOC, S2T_EFF_FREE, S2T_EFF_PTE_WRITE,
 	S2T_EFF_PTE_READ, S2T_EFF_DSB, S2T_EFF_ISB, S2T_EFF_TLBI, S2T_EFF_DC, S2T_EFF_IC,
-	S2T_EFF_LOCK, S2T_EFF_UNLOCK,
+	S2T_EFF_LOCK, S2T_EFF_UNLOCK, S2T_EFF_TRYLOCK, S2T_EFF_WRITE, S2T_EFF_SYSREG,
+	S2T_EFF_HINT,
 };
 
 enum s2trace_expect_kind {
@@ -82,9 +84,13 @@ struct s2trace_event {
 			enum s2trace_effect_kind kind;
 			uint64_t pa, value, size, ipa;
 			int level;		/* -128: none given */
-			unsigned op;		/* enum s2pt_barrier / s2pt_tlbi / s2cache_op */
+			/* enum s2pt_barrier / s2eff_tlbi / s2cache_op / s2eff_sysreg /
+			 * s2eff_hint */
+			unsigned op;
 			bool release;
+			bool have_vmid;		/* tlbi: vmid= (or asid= at EL2) given */
 			unsigned vmid;
+			bool have_addr;		/* lock, unlock, trylock: addr= given (in pa) */
 		} effect;
 		struct {
 			const struct s2hyp_choice *choices;	/* valid until the next call */
@@ -168,6 +174,9 @@ struct s2trace_replay_opts {
 	/* Called after each chunk run, with the events read so far. */
 	void (*progress)(void *arg, uint64_t events);
 	void *progress_arg;
+	/* Effect traces: take TLBI level hints as no hint (never a tlbi-ttl
+	 * violation). */
+	bool ignore_ttl;
 };
 
 #define S2TRACE_MAX_FAILURES 16
@@ -193,6 +202,11 @@ struct s2trace_result {
 	struct s2hyp_violation *violations;	/* the first of each rule; owned */
 	unsigned geom_granule_shift;
 	bool effect_trace;		/* effect events, not high-level ones */
+	/* An effect trace: the checker's counts, and the first violation of
+	 * each rule in the trace's terms (owned). */
+	struct s2eff_stats eff_stats;
+	unsigned nr_eff_violations;
+	struct s2eff_violation *eff_violations;
 	char guest_image[1024];		/* a guest-code trace: its image, else "" */
 };
 

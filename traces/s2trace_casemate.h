@@ -112,7 +112,7 @@ struct s2trace_cm_result {
 	struct s2trace_cm_unused groups[S2TRACE_CM_MAX_UNUSED];
 	uint64_t ungrouped;	/* unused records past the last group */
 	bool saw_vtcr, saw_vttbr;
-	bool write_before_vttbr;	/* a table entry written before any vttbr */
+	char verdict[S2TRACE_CM_MAX_TEXT];	/* casemate's last "!" line, or "" */
 	char error[600];	/* on failure: "NAME:LINE: problem" */
 };
 

@@ -22,7 +22,7 @@ check vcpu "no such vCPU" "s2emu-trace 1\nconfig vcpus=1\nvcpu 3 read ipa=0x1000
 check slot "memslots overlap" "s2emu-trace 1\nmemslot 0 ipa=0x0 size=2M hva=0x1000000\nmemslot 1 ipa=0x100000 size=2M hva=0x8000000\nvcpu 0 read ipa=0\n"
 check phase "phases never decrease" "s2emu-trace 1\nphase 3\nphase 1\n"
 check hostw "host write outside any memslot" "s2emu-trace 1\nhost write hva=0x1000 size=4K\n"
-check effect "starts with its vtcr" "s2emu-trace 1\neffect 0 alloc pa=0x1000\n"
+check effect "outside every page" "s2emu-trace 1\neffect 0 pte-write pa=0x1000 value=3\n"
 check mixed "not both" "s2emu-trace 1\neffect 0 vtcr value=0x80023558\nvcpu 0 read ipa=0\n"
 check rule "unknown rule" "s2emu-trace 1\nexpect fired rule=nope\n"
 # Usage errors.
