@@ -117,6 +117,32 @@ static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslo
 	return 0;
 }
 
+/*
+ * The table-page pool of the last machine deleted, kept for the next one.
+ * A fuzzer builds a machine per schedule: reserving 1 GiB and faulting its
+ * pages in again each time was a quarter of a schedule, in the kernel. A
+ * pool given back is reset (s2pool_reset), so a machine on it starts as
+ * on a new pool. One slot, exchanged atomically: machines may live in
+ * several threads.
+ */
+static struct s2pool *spare_pool;
+
+static struct s2pool *pool_take(unsigned granule_shift)
+{
+	struct s2pool *p = __atomic_exchange_n(&spare_pool, NULL, __ATOMIC_ACQ_REL);
+
+	if (p && s2pool_reset(p, granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES))
+		return p;
+	s2pool_delete(p);
+	return s2pool_new(granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES);
+}
+
+static void pool_give(struct s2pool *p)
+{
+	if (p)
+		s2pool_delete(__atomic_exchange_n(&spare_pool, p, __ATOMIC_ACQ_REL));
+}
+
 int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
 		 unsigned nr_slots, struct s2hyp **out, const char **why)
 {
@@ -174,7 +200,7 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 		free(m);
 		return ret;
 	}
-	m->pool = s2pool_new(cfg->granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES);
+	m->pool = pool_take(cfg->granule_shift);
 	if (!m->pool) {
 		*why = "cannot reserve table-page memory";
 		s2hyp_delete(m);
@@ -239,7 +265,7 @@ void s2hyp_delete(struct s2hyp *m)
 	free(m->choices);
 	s2hyp__checker_free(m);
 	s2hyp__map_free(&m->emap);
-	s2pool_delete(m->pool);
+	pool_give(m->pool);
 	s2cache_destroy(m->cache);
 	free(m);
 }

@@ -76,6 +76,28 @@ void s2pool_delete(struct s2pool *p)
 	free(p);
 }
 
+/* Committed memory a reset keeps: what a typical machine uses, so that a
+ * machine built on a reset pool touches no new host pages. */
+#define POOL_KEEP_BYTES (64ull << 20)
+
+bool s2pool_reset(struct s2pool *p, unsigned granule_shift, s2_pa_t base, uint64_t max_bytes)
+{
+	uint64_t align = ((uint64_t)1 << granule_shift) * POOL_MAX_ROOTS;
+
+	if (granule_shift != p->shift || s2_pa_get(base) != p->base ||
+	    s2_align_down(max_bytes, align) >> granule_shift != p->nr_pages)
+		return false;
+	uint64_t used = p->next << p->shift;
+	if (used > POOL_KEEP_BYTES)
+		madvise(p->arena + POOL_KEEP_BYTES, (size_t)(used - POOL_KEEP_BYTES), MADV_DONTNEED);
+	memset(p->pages, 0, (size_t)p->meta_cap * sizeof(*p->pages));
+	p->next = 0;
+	p->fifo_head = p->fifo_len = 0;
+	p->st = (struct s2pool_stats){ 0 };
+	p->err = (struct s2pool_errors){ 0 };
+	return true;
+}
+
 /* Room for metadata of pages [0, need). */
 static bool grow_meta(struct s2pool *p, uint64_t need)
 {

@@ -50,6 +50,13 @@ struct s2pool;
 struct s2pool *s2pool_new(unsigned granule_shift, s2_pa_t base,
 				  uint64_t max_bytes);
 void s2pool_delete(struct s2pool *p);
+/*
+ * Make p what s2pool_new(granule_shift, base, max_bytes) would return,
+ * without a new reservation: no page allocated, counters and errors zero,
+ * generations restarted; the host memory already committed stays (up to
+ * 64 MiB). False, with p unchanged, when p has another geometry.
+ */
+bool s2pool_reset(struct s2pool *p, unsigned granule_shift, s2_pa_t base, uint64_t max_bytes);
 
 void *s2pool_alloc(struct s2pool *p);
 /* nr contiguous pages aligned to nr pages, for concatenated roots. */
