@@ -16,6 +16,7 @@ int cli_variants(int argc, char **argv);
 int cli_rules(int argc, char **argv);
 
 int cli_run(int argc, char **argv);
+int cli_host(int argc, char **argv);
 int cli_run_guest(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_import_ftrace(int argc, char **argv);

@@ -7,6 +7,7 @@
 
 static const struct cli_command commands[] = {
 	{ "run", "run a built-in scenario with every rule checked", cli_run },
+	{ "host", "run a host memory-management scenario (COW, pins, THP) under a COW policy", cli_host },
 	{ "run-guest", "run AArch64 guest code on the vCPUs, stage 2 ours (Unicorn)", cli_run_guest },
 	{ "replay", "replay traces with every rule checked", cli_replay },
 	{ "fuzz", "search interleavings for rule violations and shrink what fires", cli_fuzz },

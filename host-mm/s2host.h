@@ -1,0 +1,291 @@
+/* s2host: the host's memory management under a VM, as Linux does it for
+ * anonymous memory: folios (small and 2 MiB THP) with refcount, per-subpage
+ * and entire mapcounts, pincount and AnonExclusive; the shared zero page; the
+ * swap cache as a reference; processes with page tables (PTE and PMD
+ * mappings); fork, munmap, MADV_DONTNEED, mprotect, clear_refs, uffd-wp;
+ * THP split and khugepaged collapse; migration and KSM as "replace the page";
+ * GUP (get and pin) and a DMA device that uses pinned pages; the COW write
+ * fault with the page-reuse policy of a chosen kernel era; and MMU-notifier
+ * callbacks announced on every unmap or replacement.
+ *
+ * It knows nothing of stage 2: a secondary MMU (KVM in hyp-model) registers
+ * a notifier and takes pages through s2host_gup().
+ *
+ * Addresses (hva) are bytes in a process's address space of
+ * cfg.nr_pages * 4 KiB; page frame numbers (pfn) are model-internal and are
+ * never reused, so a stale one always names the folio it named before.
+ * Page contents are one 64-bit value per 4 KiB page, enough to tell who
+ * wrote what.
+ *
+ * Every host invariant of ../shared/ref/host-mm.md that the model can break
+ * is a rule (s2host_rules.h); the model records violations and goes on.
+ * All state is behind the handle; errors are negative enum s2_err values.
+ */
+#ifndef S2HOST_H
+#define S2HOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "host-mm/s2host_rules.h"
+
+#define S2HOST_PAGE_SHIFT	12
+#define S2HOST_PAGE_SIZE	(1ull << S2HOST_PAGE_SHIFT)
+#define S2HOST_THP_ORDER	9
+#define S2HOST_THP_PAGES	(1u << S2HOST_THP_ORDER)
+#define S2HOST_THP_SIZE		(S2HOST_PAGE_SIZE << S2HOST_THP_ORDER)
+#define S2HOST_PIN_BIAS		1024	/* GUP_PIN_COUNTING_BIAS, 1U << 10 */
+#define S2HOST_ZERO_PFN		0	/* the shared zero page */
+#define S2HOST_NO_PFN		UINT64_MAX
+
+/*
+ * The COW reuse policy: when a write fault on a read-only anonymous page
+ * reuses the page (makes it writable in place) instead of copying it. Each is
+ * a kernel era (docs/host-mm.md):
+ *   MAP0   2.6-4.4   mapcount + swapcount == 1
+ *   MAP1   4.5       MAP0 for small pages; a PTE-mapped THP subpage always
+ *                    copied; a PMD THP needs mapcount == 1 && refcount == 1
+ *   MAP2   4.6-5.7   THP by page_trans_huge_mapcount (max over subpages)
+ *   MAP2F  5.8       MAP2, and a FOLL_GET GUP on a COW mapping breaks COW
+ *   CNT    5.9-5.17  small pages: refcount == 1; PMD THP and swap-in still
+ *                    by mapcount; pinned pages copied for the child at fork
+ *   CNT2   5.18      refcount everywhere (PMD THP PTE-mapped and the subpage
+ *                    copied); LRU batches drained before the test
+ *   AE     5.19+     AnonExclusive: an exclusive page is always reused; R/O
+ *                    pins unshare; fork, KSM, swap-out and migration refuse
+ *                    to drop exclusivity of a pinned page
+ */
+#define S2HOST_POLICY_TABLE(X) \
+	X(S2HOST_POL_MAP0, "MAP0", "2.6-4.4", "reuse if mapcount + swapcount == 1") \
+	X(S2HOST_POL_MAP1, "MAP1", "4.5", "THP refcount redesign: PTE-mapped THP always copied, PMD THP reused only if refcount == 1") \
+	X(S2HOST_POL_MAP2, "MAP2", "4.6-5.7", "THP reuse by page_trans_huge_mapcount") \
+	X(S2HOST_POL_MAP2F, "MAP2+F", "5.8", "MAP2, and GUP with FOLL_GET on a COW mapping breaks COW first") \
+	X(S2HOST_POL_CNT, "CNT", "5.9-5.17", "small pages reused only if refcount == 1; PMD THP and swap-in by mapcount") \
+	X(S2HOST_POL_CNT2, "CNT2", "5.18", "refcount rule everywhere, LRU batches drained first") \
+	X(S2HOST_POL_AE, "AE", "5.19+", "AnonExclusive pages reused; R/O pins unshare; exclusivity survives write-protection")
+
+enum s2host_policy {
+#define S2HOST_POL_ENUM(id, name, kernels, rule) id,
+	S2HOST_POLICY_TABLE(S2HOST_POL_ENUM)
+#undef S2HOST_POL_ENUM
+	S2HOST_NR_POLICIES
+};
+
+const char *s2host_policy_name(enum s2host_policy p);
+const char *s2host_policy_kernels(enum s2host_policy p);
+const char *s2host_policy_rule(enum s2host_policy p);
+/* "CNT", "cnt" and "POL-CNT" all name S2HOST_POL_CNT; -1 if unknown. */
+int s2host_policy_parse(const char *name);
+
+struct s2host;
+
+struct s2host_config {
+	enum s2host_policy policy;
+	unsigned nr_pages;	/* pages of each process's address space, a multiple of 512 */
+	/*
+	 * clear_refs leaves pinned PTEs writable (fs/proc/task_mmu.c
+	 * pte_is_pinned, 5.11). s2host_config_init sets it from the policy:
+	 * false before CNT2 (the era before it was added), true from CNT2.
+	 */
+	bool clear_refs_skips_pinned;
+	/* Check the whole model (refcounts, pins) after every operation. */
+	bool check_every_op;
+};
+
+/* Defaults for a policy: 4096 pages (16 MiB) per process, full checks. */
+void s2host_config_init(struct s2host_config *cfg, enum s2host_policy policy);
+
+/* -EINVAL on a bad configuration, -ENOMEM. */
+int s2host_create(const struct s2host_config *cfg, struct s2host **out);
+void s2host_destroy(struct s2host *h);
+const struct s2host_config *s2host_config(const struct s2host *h);
+
+/* ---- MMU notifiers ------------------------------------------------------ */
+
+/* Why an invalidation happens (include/linux/mmu_notifier.h). KVM unmaps on
+ * every kind; the kind is for reports. */
+#define S2HOST_MN_TABLE(X) \
+	X(S2HOST_MN_UNMAP, "unmap") \
+	X(S2HOST_MN_CLEAR, "clear") \
+	X(S2HOST_MN_PROTECTION_VMA, "protection-vma") \
+	X(S2HOST_MN_PROTECTION_PAGE, "protection-page") \
+	X(S2HOST_MN_SOFT_DIRTY, "soft-dirty") \
+	X(S2HOST_MN_MIGRATE, "migrate")
+
+enum s2host_mn_event {
+#define S2HOST_MN_ENUM(id, name) id,
+	S2HOST_MN_TABLE(S2HOST_MN_ENUM)
+#undef S2HOST_MN_ENUM
+	S2HOST_NR_MN_EVENTS
+};
+const char *s2host_mn_event_name(enum s2host_mn_event e);
+
+/*
+ * A secondary MMU's callbacks. Ranges are [start, end) in hva bytes of
+ * process mm. invalidate_start is called before the host changes or removes
+ * any PTE in the range, invalidate_end after; between them the old page is
+ * still allocated, after end it may be freed. clear_young clears the
+ * secondary MMU's access flags and tells whether any was set; test_young
+ * only tests. release: the process is gone.
+ */
+struct s2host_notifier {
+	void (*invalidate_start)(void *arg, int mm, uint64_t start, uint64_t end,
+				 enum s2host_mn_event ev);
+	void (*invalidate_end)(void *arg, int mm, uint64_t start, uint64_t end,
+			       enum s2host_mn_event ev);
+	bool (*clear_young)(void *arg, int mm, uint64_t start, uint64_t end);
+	bool (*test_young)(void *arg, int mm, uint64_t start, uint64_t end);
+	void (*release)(void *arg, int mm);
+};
+
+#define S2HOST_MAX_NOTIFIERS 4	/* per process */
+
+/* -EBUSY when the process has S2HOST_MAX_NOTIFIERS already. */
+int s2host_notifier_register(struct s2host *h, int mm, const struct s2host_notifier *n,
+			     void *arg);
+
+/* ---- Processes and their address space --------------------------------- */
+
+/* A new process with an empty address space; its id (>= 0) or -ENOMEM. */
+int s2host_mm_create(struct s2host *h);
+/* fork(): the child's id, or a negative error. */
+int s2host_fork(struct s2host *h, int parent);
+/* exit(): everything unmapped, notifiers released. */
+int s2host_exit(struct s2host *h, int mm);
+
+enum {
+	S2HOST_PROT_READ = 1u << 0,
+	S2HOST_PROT_WRITE = 1u << 1,
+	S2HOST_MAP_THP = 1u << 2,	/* write faults on whole empty 2 MiB ranges get a THP */
+	S2HOST_MAP_UFFD_WP = 1u << 3,	/* registered with userfaultfd in write-protect mode */
+};
+
+/* Private anonymous mapping of [hva, hva + size), page aligned. */
+int s2host_mmap(struct s2host *h, int mm, uint64_t hva, uint64_t size, unsigned flags);
+int s2host_munmap(struct s2host *h, int mm, uint64_t hva, uint64_t size);
+int s2host_madv_dontneed(struct s2host *h, int mm, uint64_t hva, uint64_t size);
+/* Changes the protection; PMDs partly covered are split first. Making a
+ * range writable leaves its PTEs read-only (the write fault decides). */
+int s2host_mprotect(struct s2host *h, int mm, uint64_t hva, uint64_t size, unsigned prot);
+/* echo 4 > /proc/PID/clear_refs: soft-dirty tracking write-protects every
+ * writable PTE (pinned ones left alone if clear_refs_skips_pinned). */
+int s2host_clear_refs(struct s2host *h, int mm);
+/* UFFDIO_WRITEPROTECT: protect sets uffd-wp and write-protects; unprotect
+ * clears uffd-wp and leaves the write bit to the fault handler. */
+int s2host_uffd_wp(struct s2host *h, int mm, uint64_t hva, uint64_t size, bool protect);
+
+/* ---- CPU accesses (with the fault handler) ------------------------------ */
+
+/*
+ * A process's load or store at hva: faults are taken as the host would
+ * (anonymous fault, zero page for reads, COW write fault, swap-in). -EFAULT
+ * with no mapping or no permission, -EAGAIN when a write hits a uffd-wp
+ * protected page (the userfaultfd handler would be told; nothing written).
+ */
+int s2host_read(struct s2host *h, int mm, uint64_t hva, uint64_t *value);
+int s2host_write(struct s2host *h, int mm, uint64_t hva, uint64_t value);
+
+/* ---- GUP and the DMA device --------------------------------------------- */
+
+enum {
+	S2HOST_FOLL_WRITE = 1u << 0,
+	S2HOST_FOLL_PIN = 1u << 1,	/* pin_user_pages (else get_user_pages) */
+	S2HOST_FOLL_LONGTERM = 1u << 2,
+	S2HOST_FOLL_FORCE = 1u << 3,
+	S2HOST_FOLL_FAST_ONLY = 1u << 4, /* get_user_page_fast_only: no fault, -EAGAIN instead */
+};
+
+/* A GUP result: the reference is released with s2host_unref(h, id). */
+struct s2host_gup_result {
+	unsigned id;		/* the reference */
+	uint64_t pfn;
+	bool writable;		/* the host PTE was writable when taken */
+	bool huge;		/* mapped by a PMD (a 2 MiB block could map it) */
+};
+
+/*
+ * get_user_pages / pin_user_pages for one page of process mm: faults the
+ * page in as the policy's GUP did (write fault for FOLL_WRITE, forced COW
+ * break under MAP2+F, unshare of an R/O pin under AE), then takes the
+ * reference. -EFAULT without a mapping or permission; -EAGAIN for
+ * FOLL_FAST_ONLY when a fault would be needed.
+ */
+int s2host_gup(struct s2host *h, int mm, uint64_t hva, unsigned foll,
+	       struct s2host_gup_result *out);
+/* put_page / unpin_user_page of a GUP reference. -ENOENT if not held. */
+int s2host_unref(struct s2host *h, unsigned id);
+/* Access through a held reference: a pipe read (vmsplice), O_DIRECT or a
+ * DMA device. Writes need a reference taken with FOLL_WRITE. */
+int s2host_ref_read(struct s2host *h, unsigned id, uint64_t *value);
+int s2host_ref_write(struct s2host *h, unsigned id, uint64_t value);
+/* A driver's put_page on a page it holds no reference to (a bug to catch). */
+int s2host_put_page(struct s2host *h, uint64_t pfn);
+
+/* ---- Host events that replace or unmap pages ---------------------------- */
+
+/* __split_huge_pmd: the PMD covering hva becomes 512 PTEs of the same folio. */
+int s2host_split_pmd(struct s2host *h, int mm, uint64_t hva);
+/* split_huge_page of the folio holding pfn: -EBUSY with unexpected
+ * references (pins, GUP); PMD mappings are split first. */
+int s2host_split_folio(struct s2host *h, uint64_t pfn);
+/* khugepaged: collapse the 2 MiB range at hva into a new THP. -EBUSY when a
+ * page has references beyond its mappings, -ENOENT when not all populated. */
+int s2host_collapse(struct s2host *h, int mm, uint64_t hva);
+/* Migrate (or NUMA-balance) the small page mapped at hva to a new page.
+ * -EBUSY with unexpected references. */
+int s2host_migrate(struct s2host *h, int mm, uint64_t hva);
+/* KSM merges the page at hva into a (read-only, shared) KSM page. */
+int s2host_ksm_merge(struct s2host *h, int mm, uint64_t hva);
+/* Reclaim: add the page at hva to the swap cache and unmap it everywhere;
+ * free it if nothing else holds it. -EBUSY if pinned (from CNT). */
+int s2host_swap_out(struct s2host *h, int mm, uint64_t hva);
+/* A fresh page waits in a CPU's LRU batch: one transient reference
+ * (lru_cache_add), until s2host_lru_drain() (lru_add_drain). */
+int s2host_lru_add(struct s2host *h, int mm, uint64_t hva);
+int s2host_lru_drain(struct s2host *h);
+/* Reclaim aging of [hva, hva+size): clears young bits and the secondary
+ * MMUs' access flags; true if anything was young. */
+bool s2host_age(struct s2host *h, int mm, uint64_t hva, uint64_t size);
+
+/* ---- Inspection ----------------------------------------------------------- */
+
+struct s2host_pte_view {
+	bool present, writable, dirty, young, soft_dirty, uffd_wp;
+	bool huge;	/* mapped by a PMD */
+	bool swap;	/* a swap entry */
+	uint64_t pfn;	/* S2HOST_NO_PFN when not present */
+};
+int s2host_lookup(const struct s2host *h, int mm, uint64_t hva, struct s2host_pte_view *out);
+
+struct s2host_page_view {
+	bool freed, anon, ksm, zero, large, swapcache, anon_exclusive, maybe_dma_pinned;
+	int refcount, entire_mapcount, pincount, mapcount;	/* mapcount: of this subpage */
+	uint64_t head;
+	uint64_t value;
+};
+int s2host_page(const struct s2host *h, uint64_t pfn, struct s2host_page_view *out);
+bool s2host_mm_has_pinned(const struct s2host *h, int mm);
+
+struct s2host_stats {
+	uint64_t ops, faults, cow_copies, cow_reuses, unshares, zero_maps;
+	uint64_t invalidations, folios_allocated, folios_freed;
+	uint64_t violations[S2HOST_NR_RULES];
+};
+const struct s2host_stats *s2host_stats(const struct s2host *h);
+
+struct s2host_violation {
+	enum s2host_rule rule;
+	uint64_t op;		/* the operation (s2host_stats.ops) it fired in */
+	int mm;			/* -1 if none */
+	uint64_t hva, pfn;
+	char what[200];
+};
+unsigned s2host_nr_violations(const struct s2host *h);
+const struct s2host_violation *s2host_violation(const struct s2host *h, unsigned i);
+
+/* Check every invariant now (done after each operation unless
+ * check_every_op is off); returns the number of new violations. */
+unsigned s2host_check(struct s2host *h);
+
+#endif

@@ -1,0 +1,111 @@
+/* s2host internals shared by the files of host-mm/. */
+#ifndef S2HOST_INTERNAL_H
+#define S2HOST_INTERNAL_H
+
+#include "host-mm/s2host.h"
+
+/* PTE and PMD bits. */
+enum {
+	PTE_PRESENT = 1u << 0,
+	PTE_WRITE = 1u << 1,
+	PTE_DIRTY = 1u << 2,
+	PTE_YOUNG = 1u << 3,
+	PTE_SOFT_DIRTY = 1u << 4,
+	PTE_UFFD_WP = 1u << 5,
+	PTE_SWAP = 1u << 6,	/* not present; pfn holds the swap slot */
+};
+
+/* Per-page VMA bits (a VMA is the run of pages with equal bits). */
+enum {
+	VMA_MAPPED = 1u << 0,
+	VMA_WRITE = 1u << 1,
+	VMA_THP = 1u << 2,
+	VMA_UFFD_WP = 1u << 3,
+};
+
+struct s2host__folio {
+	uint64_t head;		/* first pfn */
+	unsigned order;		/* 0 or S2HOST_THP_ORDER */
+	int ref;		/* _refcount */
+	int entire;		/* PMD mappings (entire / compound mapcount) */
+	int pincount;		/* _pincount, large folios only */
+	int owner;		/* the mm whose anon_vma holds it (rmap) */
+	unsigned slot;		/* swap slot while in the swap cache */
+	bool anon, ksm, zero, swapcache, lru_batch;
+	bool freed;		/* refcount reached 0 */
+	bool dead;		/* split into small folios (not freed) */
+	bool reported;		/* a refcount violation was reported */
+};
+
+struct s2host__page {
+	unsigned folio;
+	int mapcount;		/* PTE mappings of this page */
+	bool ae;		/* PageAnonExclusive (kept under POL-AE only) */
+	uint64_t value;		/* contents */
+	unsigned writer;	/* index into the write log; 0: never written */
+};
+
+struct s2host__pte {
+	uint64_t pfn;
+	unsigned fl;
+};
+
+struct s2host__mm {
+	bool alive;
+	int parent;
+	uint64_t fork_op;	/* the operation that created it by fork */
+	bool has_pinned;	/* MMF_HAS_PINNED */
+	struct s2host__pte *pte;	/* nr_pages */
+	struct s2host__pte *pmd;	/* nr_pages / 512 */
+	uint8_t *vma;		/* nr_pages */
+	struct s2host_notifier mn[S2HOST_MAX_NOTIFIERS];
+	void *mn_arg[S2HOST_MAX_NOTIFIERS];
+	unsigned nr_mn;
+};
+
+struct s2host__ref {
+	bool live;
+	bool pin, longterm, write;
+	bool detached;		/* its process unmapped the address itself */
+	bool broken;		/* pin-stable already reported */
+	int mm;
+	uint64_t vpn, pfn;
+};
+
+struct s2host__slot {
+	uint64_t value;
+	unsigned writer;
+	uint64_t pfn;		/* in the swap cache, or S2HOST_NO_PFN */
+	int count;		/* swap PTEs naming it */
+};
+
+struct s2host__write {
+	int mm;			/* the writer (for a device: the process it works for) */
+	uint64_t op;
+};
+
+struct s2host {
+	struct s2host_config cfg;
+	struct s2host__folio *folio;
+	unsigned nr_folio, cap_folio;
+	struct s2host__page *page;
+	uint64_t nr_page, cap_page;
+	struct s2host__mm *mm;
+	unsigned nr_mm, cap_mm;
+	struct s2host__ref *ref;
+	unsigned nr_ref, cap_ref;
+	struct s2host__slot *slot;
+	unsigned nr_slot, cap_slot;
+	struct s2host__write *wlog;
+	unsigned nr_wlog, cap_wlog;
+	uint64_t *puts;		/* pfns whose mapping reference drops after the invalidation */
+	unsigned nr_puts, cap_puts;
+	struct s2host_violation *viol;
+	unsigned nr_viol, cap_viol;
+	int *scratch;		/* per folio, for the checks */
+	unsigned cap_scratch;
+	struct s2host_stats stats;
+	bool oom;
+};
+
+#endif

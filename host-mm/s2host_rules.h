@@ -1,0 +1,42 @@
+/* s2host_rules: the invariants the host memory model checks, in one table.
+ *
+ * Each row: enum id, stable name (used in reports and tests), what it means,
+ * and where it comes from (../shared/ref/host-mm.md names them INV-*). The
+ * enum and the name table are generated from it; tests assert on the enum. */
+#ifndef S2HOST_RULES_H
+#define S2HOST_RULES_H
+
+#define S2HOST_RULE_TABLE(X) \
+	X(S2HOST_RULE_PIN_STABLE, "pin-stable", \
+	  "a long-term pinned anon page stays mapped at the pinned address in its process until the pin is dropped, unless that process unmaps it itself", \
+	  "INV-PIN-STABLE; LKML 2016 vfio THP regression; LKML 2021 page_count vs wp_page_copy") \
+	X(S2HOST_RULE_FORK_PIN, "fork-pin", \
+	  "after fork, a child never shares a page its parent holds pinned: it gets a copy or nothing", \
+	  "INV-FORK-PIN; mm: Do early cow for pinned pages during fork() for ptes (70e806e4e645)") \
+	X(S2HOST_RULE_COW_ISOLATION, "cow-isolation", \
+	  "no process reads, through a mapping or a GUP reference, a write another process made after they forked apart", \
+	  "INV-COW-NOLEAK; CVE-2020-29374 (vmsplice); COW fixes part 1 cover") \
+	X(S2HOST_RULE_RMAP_OWNER, "rmap-owner", \
+	  "a large folio is moved to one process's anon_vma on COW reuse only when no other process maps any of its subpages", \
+	  "INV-RMAP-OWNER; Kirill Shutemov's counterexample in the 2016 vfio thread") \
+	X(S2HOST_RULE_REFCOUNT, "refcount", \
+	  "every folio's refcount covers its mappings, pins (1024 each on a small folio), GUP references and swap cache; pincount never exceeds refcount", \
+	  "INV-REF-GE-MAP, INV-PIN-ACCOUNT; include/linux/mm.h GUP_PIN_COUNTING_BIAS") \
+	X(S2HOST_RULE_USE_AFTER_FREE, "use-after-free", \
+	  "no folio is freed while mapped or referenced, and nothing reads or writes a freed folio", \
+	  "INV-REF-GE-MAP; INV-S2-NOREF")
+
+enum s2host_rule {
+#define S2HOST_RULE_ENUM(id, name, meaning, source) id,
+	S2HOST_RULE_TABLE(S2HOST_RULE_ENUM)
+#undef S2HOST_RULE_ENUM
+	S2HOST_NR_RULES
+};
+
+const char *s2host_rule_name(enum s2host_rule r);
+const char *s2host_rule_meaning(enum s2host_rule r);
+const char *s2host_rule_source(enum s2host_rule r);
+/* -1 for an unknown name. */
+int s2host_rule_parse(const char *name);
+
+#endif

@@ -1,0 +1,29 @@
+/* s2host_scenario: the host-side scenarios of ../shared/ref/host-mm.md
+ * (S1.x, S2.x, S4.x), each with the rules the specification says fire
+ * under each COW policy. */
+#ifndef S2HOST_SCENARIO_H
+#define S2HOST_SCENARIO_H
+
+#include <stddef.h>
+
+#include "host-mm/s2host.h"
+
+struct s2host_scenario {
+	const char *name;	/* "s1.4-clear-refs" */
+	const char *spec;	/* the specification's scenario: "S1.4" */
+	const char *desc;	/* one line */
+	/* Rules (1u << enum s2host_rule) expected to fire, per policy. */
+	unsigned expect[S2HOST_NR_POLICIES];
+	/* Runs the steps on h; writes what was observed, in words, to out. */
+	int (*run)(struct s2host *h, char *out, size_t n);
+};
+
+unsigned s2host_nr_scenarios(void);
+const struct s2host_scenario *s2host_scenario(unsigned i);
+/* -1 if no scenario has that name. */
+int s2host_scenario_find(const char *name);
+
+/* The rules (mask) that fired in h so far. */
+unsigned s2host_fired(const struct s2host *h);
+
+#endif

@@ -1,0 +1,344 @@
+/* The host-side scenarios of ../shared/ref/host-mm.md, step by step, with
+ * the rules its matrix (section 6) says fire under each policy. */
+#include <stdio.h>
+#include <string.h>
+
+#include "host-mm/s2host_scenario.h"
+
+#define K4 S2HOST_PAGE_SIZE
+#define M1 (S2HOST_THP_SIZE / 2)
+#define M2 S2HOST_THP_SIZE
+#define RW (S2HOST_PROT_READ | S2HOST_PROT_WRITE)
+#define PIN_LT_W (S2HOST_FOLL_PIN | S2HOST_FOLL_LONGTERM | S2HOST_FOLL_WRITE)
+
+/* A step that must not fail: its error ends the scenario. */
+#define TRY(x)                          \
+	do {                            \
+		int err_ = (x);         \
+		if (err_ < 0)           \
+			return err_;    \
+	} while (0)
+
+#define PS (1u << S2HOST_RULE_PIN_STABLE)
+#define FP (1u << S2HOST_RULE_FORK_PIN)
+#define CI (1u << S2HOST_RULE_COW_ISOLATION)
+#define RM (1u << S2HOST_RULE_RMAP_OWNER)
+
+unsigned s2host_fired(const struct s2host *h)
+{
+	const struct s2host_stats *st = s2host_stats(h);
+	unsigned mask = 0;
+	for (unsigned r = 0; r < S2HOST_NR_RULES; r++)
+		if (st->violations[r])
+			mask |= 1u << r;
+	return mask;
+}
+
+static int new_process(struct s2host *h, uint64_t size, unsigned flags)
+{
+	int p = s2host_mm_create(h);
+	if (p < 0)
+		return p;
+	int err = s2host_mmap(h, p, 0, size, flags);
+	return err < 0 ? err : p;
+}
+
+/* S1.1: vfio pins a page of a PMD-mapped THP; a write-protect (here
+ * mprotect RO then RW) makes the PMD read-only; the process writes. */
+static int s1_1(struct s2host *h, char *out, size_t n)
+{
+	struct s2host_gup_result g;
+	uint64_t v;
+	int p = new_process(h, M2, RW | S2HOST_MAP_THP);
+
+	TRY(p);
+	TRY(s2host_write(h, p, K4, 1));
+	TRY(s2host_gup(h, p, K4, PIN_LT_W, &g));
+	TRY(s2host_ref_write(h, g.id, 2));
+	TRY(s2host_mprotect(h, p, 0, M2, S2HOST_PROT_READ));
+	TRY(s2host_mprotect(h, p, 0, M2, RW));
+	TRY(s2host_write(h, p, K4, 3));
+	TRY(s2host_ref_write(h, g.id, 4));
+	TRY(s2host_read(h, p, K4, &v));
+	snprintf(out, n, "after the device's DMA write of 4 the process reads %llu (%s)",
+		 (unsigned long long)v, v == 4 ? "one page" : "it COWed away from the pinned THP");
+	return 0;
+}
+
+/* S1.2: a PTE-mapped THP shared by fork, each half unmapped by one side;
+ * the child's write finds every subpage mapcount at 1. */
+static int s1_2(struct s2host *h, char *out, size_t n)
+{
+	int p = new_process(h, M2, RW | S2HOST_MAP_THP);
+
+	TRY(p);
+	TRY(s2host_write(h, p, 0, 1));
+	TRY(s2host_split_pmd(h, p, 0));
+	int c = s2host_fork(h, p);
+	TRY(c);
+	TRY(s2host_munmap(h, c, 0, M1));
+	TRY(s2host_munmap(h, p, M1, M1));
+	uint64_t reuses = s2host_stats(h)->cow_reuses;
+	TRY(s2host_write(h, c, M1 + K4, 2));
+	snprintf(out, n, "the child's write %s the shared THP's subpage",
+		 s2host_stats(h)->cow_reuses > reuses ? "reused" : "copied");
+	return 0;
+}
+
+/* S1.3: the child takes a read GUP reference (vmsplice) and unmaps; the
+ * parent writes; the child reads the pipe. how: 0 small, 1 THP, 2 swap. */
+static int vmsplice(struct s2host *h, char *out, size_t n, int how)
+{
+	struct s2host_gup_result g;
+	uint64_t v, size = how == 1 ? M2 : K4;
+	int p = new_process(h, size, RW | (how == 1 ? S2HOST_MAP_THP : 0));
+
+	TRY(p);
+	TRY(s2host_write(h, p, 0, 1));
+	int c = s2host_fork(h, p);
+	TRY(c);
+	TRY(s2host_gup(h, c, 0, 0, &g));
+	TRY(s2host_munmap(h, c, 0, size));
+	if (how == 2)
+		TRY(s2host_swap_out(h, p, 0));
+	TRY(s2host_write(h, p, 0, 2));
+	TRY(s2host_ref_read(h, g.id, &v));
+	snprintf(out, n, "the child reads %llu from the pipe (%s)", (unsigned long long)v,
+		 v == 2 ? "the parent's write after fork leaked" : "its own snapshot");
+	return 0;
+}
+
+static int s1_3(struct s2host *h, char *out, size_t n)
+{
+	return vmsplice(h, out, n, 0);
+}
+
+static int s1_3_thp(struct s2host *h, char *out, size_t n)
+{
+	return vmsplice(h, out, n, 1);
+}
+
+static int s1_3_swap(struct s2host *h, char *out, size_t n)
+{
+	return vmsplice(h, out, n, 2);
+}
+
+/* S1.4: a device pins a page; a write-protect that is not fork (how: 0
+ * clear_refs, 1 mprotect RO then RW, 2 uffd-wp then unprotect); the process
+ * writes; the device reads. */
+static int wp_pinned(struct s2host *h, char *out, size_t n, int how)
+{
+	struct s2host_gup_result g;
+	uint64_t v;
+	int p = new_process(h, K4, RW | (how == 2 ? S2HOST_MAP_UFFD_WP : 0));
+
+	TRY(p);
+	TRY(s2host_write(h, p, 0, 1));
+	TRY(s2host_gup(h, p, 0, PIN_LT_W, &g));
+	if (how == 0) {
+		TRY(s2host_clear_refs(h, p));
+	} else if (how == 1) {
+		TRY(s2host_mprotect(h, p, 0, K4, S2HOST_PROT_READ));
+		TRY(s2host_mprotect(h, p, 0, K4, RW));
+	} else {
+		TRY(s2host_uffd_wp(h, p, 0, K4, true));
+		TRY(s2host_uffd_wp(h, p, 0, K4, false));
+	}
+	TRY(s2host_write(h, p, 0, 2));
+	TRY(s2host_ref_read(h, g.id, &v));
+	snprintf(out, n, "the device reads %llu after the process wrote 2 (%s)",
+		 (unsigned long long)v, v == 2 ? "one page" : "the process moved to a copy");
+	return 0;
+}
+
+static int s1_4_clear_refs(struct s2host *h, char *out, size_t n)
+{
+	return wp_pinned(h, out, n, 0);
+}
+
+static int s1_4_mprotect(struct s2host *h, char *out, size_t n)
+{
+	return wp_pinned(h, out, n, 1);
+}
+
+static int s1_4_uffd_wp(struct s2host *h, char *out, size_t n)
+{
+	return wp_pinned(h, out, n, 2);
+}
+
+/* S1.5: a fresh page still in a CPU's LRU batch (a transient reference)
+ * is write-protected by clear_refs and written again. */
+static int s1_5(struct s2host *h, char *out, size_t n)
+{
+	int p = new_process(h, K4, RW);
+
+	TRY(p);
+	TRY(s2host_write(h, p, 0, 1));
+	TRY(s2host_lru_add(h, p, 0));
+	TRY(s2host_clear_refs(h, p));
+	TRY(s2host_write(h, p, 0, 2));
+	snprintf(out, n, "%llu COW copies, %llu reuses (a copy here costs only time)",
+		 (unsigned long long)s2host_stats(h)->cow_copies,
+		 (unsigned long long)s2host_stats(h)->cow_reuses);
+	return 0;
+}
+
+/* S2.1: the VMM pins guest RAM for vfio and forks; then writes. */
+static int s2_1(struct s2host *h, char *out, size_t n)
+{
+	struct s2host_gup_result g;
+	uint64_t v;
+	int p = new_process(h, K4, RW);
+
+	TRY(p);
+	TRY(s2host_write(h, p, 0, 1));
+	TRY(s2host_gup(h, p, 0, PIN_LT_W, &g));
+	TRY(s2host_fork(h, p));
+	TRY(s2host_write(h, p, 0, 2));
+	TRY(s2host_ref_read(h, g.id, &v));
+	snprintf(out, n, "the device reads %llu after the parent wrote 2 (%s)",
+		 (unsigned long long)v, v == 2 ? "one page" : "the parent moved to a copy");
+	return 0;
+}
+
+/* S2.2: a read-only long-term pin of a page shared with a child. */
+static int s2_2(struct s2host *h, char *out, size_t n)
+{
+	struct s2host_gup_result g;
+	uint64_t v;
+	int p = new_process(h, K4, RW);
+
+	TRY(p);
+	TRY(s2host_write(h, p, 0, 1));
+	TRY(s2host_fork(h, p));
+	TRY(s2host_gup(h, p, 0, S2HOST_FOLL_PIN | S2HOST_FOLL_LONGTERM, &g));
+	TRY(s2host_write(h, p, 0, 2));
+	TRY(s2host_ref_read(h, g.id, &v));
+	snprintf(out, n, "the device reads %llu after the process wrote 2 (%s)",
+		 (unsigned long long)v, v == 2 ? "one page" : "stale: the pin is on the old page");
+	return 0;
+}
+
+/* S2.4: migration and KSM try to replace a pinned page. */
+static int s2_4(struct s2host *h, char *out, size_t n)
+{
+	struct s2host_gup_result g;
+	int p = new_process(h, 2 * K4, RW);
+
+	TRY(p);
+	TRY(s2host_write(h, p, 0, 1));
+	TRY(s2host_write(h, p, K4, 1));
+	TRY(s2host_gup(h, p, 0, PIN_LT_W, &g));
+	int mig = s2host_migrate(h, p, 0);
+	int ksm = s2host_ksm_merge(h, p, 0);
+	int other = s2host_migrate(h, p, K4);
+	snprintf(out, n, "pinned page: migration %s, KSM %s; unpinned page: migration %s",
+		 mig ? "refused" : "moved it", ksm ? "refused" : "merged it",
+		 other ? "refused" : "moved it");
+	return 0;
+}
+
+/* S4.2: a pinned PMD-mapped THP; mprotect of half splits the PMD; a
+ * split of the folio must fail; DMA and the process still share the page. */
+static int s4_2(struct s2host *h, char *out, size_t n)
+{
+	struct s2host_gup_result g;
+	uint64_t v;
+	int p = new_process(h, M2, RW | S2HOST_MAP_THP);
+
+	TRY(p);
+	TRY(s2host_write(h, p, K4, 1));
+	TRY(s2host_gup(h, p, K4, PIN_LT_W, &g));
+	TRY(s2host_mprotect(h, p, M1, M1, S2HOST_PROT_READ));
+	int split = s2host_split_folio(h, g.pfn);
+	TRY(s2host_ref_write(h, g.id, 5));
+	TRY(s2host_read(h, p, K4, &v));
+	snprintf(out, n, "split_huge_page %s; the process reads %llu after the device wrote 5",
+		 split ? "refused" : "split the pinned folio", (unsigned long long)v);
+	return 0;
+}
+
+/* S4.3: khugepaged meets a transient GUP reference, then retries. */
+static int s4_3(struct s2host *h, char *out, size_t n)
+{
+	struct s2host_gup_result g;
+	int p = new_process(h, M2, RW);
+
+	TRY(p);
+	for (uint64_t a = 0; a < M2; a += K4)
+		TRY(s2host_write(h, p, a, a / K4));
+	TRY(s2host_gup(h, p, 5 * K4, 0, &g));
+	int first = s2host_collapse(h, p, 0);
+	TRY(s2host_unref(h, g.id));
+	int second = s2host_collapse(h, p, 0);
+	struct s2host_pte_view pv;
+	TRY(s2host_lookup(h, p, 0, &pv));
+	snprintf(out, n, "collapse with the reference held: %s; after it is dropped: %s (%s)",
+		 first ? "refused" : "done", second ? "refused" : "done",
+		 pv.huge ? "PMD-mapped" : "still PTEs");
+	return 0;
+}
+
+/*                         MAP0 MAP1 MAP2 MAP2F CNT CNT2 AE */
+static const struct s2host_scenario scenarios[] = {
+	{ "s1.1-vfio-thp", "S1.1",
+	  "a pinned THP is write-protected and written: 4.5 and 5.18 copy it away from the device",
+	  { 0, PS, 0, 0, 0, PS, 0 }, s1_1 },
+	{ "s1.2-kirill", "S1.2",
+	  "a PTE-mapped THP half-unmapped by parent and child: reuse moves the folio to one anon_vma",
+	  { 0, 0, RM, RM, 0, 0, 0 }, s1_2 },
+	{ "s1.3-vmsplice", "S1.3",
+	  "the child vmsplices a page and unmaps it; the parent's later write leaks to the pipe",
+	  { CI, CI, CI, 0, 0, 0, 0 }, s1_3 },
+	{ "s1.3-vmsplice-thp", "S1.3",
+	  "S1.3 with a PMD-mapped THP: still leaks under the mapcount PMD rule until 5.18",
+	  { CI, 0, CI, 0, CI, 0, 0 }, s1_3_thp },
+	{ "s1.3-vmsplice-swap", "S1.3",
+	  "S1.3 with the page swapped out before the write: swap-in reuses by mapcount until 5.18",
+	  { CI, CI, CI, 0, CI, 0, 0 }, s1_3_swap },
+	{ "s1.4-clear-refs", "S1.4",
+	  "clear_refs write-protects a pinned page; the write copies it under page_count == 1",
+	  { 0, 0, 0, 0, PS, 0, 0 }, s1_4_clear_refs },
+	{ "s1.4-mprotect", "S1.4",
+	  "mprotect RO then RW of a pinned page; the write copies it under page_count == 1",
+	  { 0, 0, 0, 0, PS, PS, 0 }, s1_4_mprotect },
+	{ "s1.4-uffd-wp", "S1.4",
+	  "uffd-wp protect then unprotect of a pinned page; the write copies it under page_count == 1",
+	  { 0, 0, 0, 0, PS, PS, 0 }, s1_4_uffd_wp },
+	{ "s1.5-lru-batch", "S1.5",
+	  "a transient LRU-batch reference at a write fault: an unnecessary COW under CNT only",
+	  { 0, 0, 0, 0, 0, 0, 0 }, s1_5 },
+	{ "s2.1-fork-pin", "S2.1",
+	  "fork with a pinned page: before 5.9 the parent's next write copies it away from the device",
+	  { FP | PS, FP | PS, FP | PS, FP | PS, 0, 0, 0 }, s2_1 },
+	{ "s2.2-ro-pin", "S2.2",
+	  "a read-only pin of a page shared with a child: only AE's unshare keeps it coherent",
+	  { PS, PS, PS, PS, PS, PS, 0 }, s2_2 },
+	{ "s2.4-migrate-pin", "S2.4",
+	  "migration and KSM refuse a pinned page (the refcount check) and move an unpinned one",
+	  { 0, 0, 0, 0, 0, 0, 0 }, s2_4 },
+	{ "s4.2-split-pin", "S4.2",
+	  "a pinned THP: a PMD split is allowed, split_huge_page is refused, DMA stays coherent",
+	  { 0, 0, 0, 0, 0, 0, 0 }, s4_2 },
+	{ "s4.3-collapse-ref", "S4.3",
+	  "khugepaged refuses to collapse while a GUP reference is held and collapses after",
+	  { 0, 0, 0, 0, 0, 0, 0 }, s4_3 },
+};
+
+unsigned s2host_nr_scenarios(void)
+{
+	return sizeof(scenarios) / sizeof(scenarios[0]);
+}
+
+const struct s2host_scenario *s2host_scenario(unsigned i)
+{
+	return i < s2host_nr_scenarios() ? &scenarios[i] : NULL;
+}
+
+int s2host_scenario_find(const char *name)
+{
+	for (unsigned i = 0; i < s2host_nr_scenarios(); i++)
+		if (!strcmp(name, scenarios[i].name))
+			return (int)i;
+	return -1;
+}

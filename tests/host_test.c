@@ -1,0 +1,698 @@
+/* host_test: the host memory model (host-mm/): counters, faults, GUP and
+ * pins, fork, THP, notifiers; each host rule fired and its passing twin;
+ * every scenario under every COW policy against the specification's matrix. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/s2_err.h"
+#include "host-mm/s2host.h"
+#include "host-mm/s2host_scenario.h"
+
+#define K4 S2HOST_PAGE_SIZE
+#define M2 S2HOST_THP_SIZE
+#define RW (S2HOST_PROT_READ | S2HOST_PROT_WRITE)
+#define PIN_LT_W (S2HOST_FOLL_PIN | S2HOST_FOLL_LONGTERM | S2HOST_FOLL_WRITE)
+
+static struct s2host *mk(enum s2host_policy pol)
+{
+	struct s2host_config cfg;
+	struct s2host *h = NULL;
+
+	s2host_config_init(&cfg, pol);
+	cfg.nr_pages = 1024;
+	assert_int_equal(s2host_create(&cfg, &h), 0);
+	return h;
+}
+
+/* A process with [0, size) mapped. */
+static int proc(struct s2host *h, uint64_t size, unsigned flags)
+{
+	int p = s2host_mm_create(h);
+	assert_true(p >= 0);
+	assert_int_equal(s2host_mmap(h, p, 0, size, flags), 0);
+	return p;
+}
+
+static struct s2host_pte_view pte(struct s2host *h, int mm, uint64_t hva)
+{
+	struct s2host_pte_view v;
+	assert_int_equal(s2host_lookup(h, mm, hva, &v), 0);
+	return v;
+}
+
+static struct s2host_page_view page(struct s2host *h, uint64_t pfn)
+{
+	struct s2host_page_view v;
+	assert_int_equal(s2host_page(h, pfn, &v), 0);
+	return v;
+}
+
+static unsigned fired(struct s2host *h, enum s2host_rule r)
+{
+	return (unsigned)s2host_stats(h)->violations[r];
+}
+
+/* ---- Counters and faults ---------------------------------------------------- */
+
+/* A read of never-written anonymous memory maps the shared zero page
+ * read-only; the first write replaces it with a fresh exclusive page. */
+static void test_zero_page_then_write(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int p = proc(h, K4, RW);
+	uint64_t v = 99;
+
+	assert_int_equal(s2host_read(h, p, 0, &v), 0);
+	assert_int_equal(v, 0);
+	assert_true(pte(h, p, 0).pfn == S2HOST_ZERO_PFN);
+	assert_false(pte(h, p, 0).writable);
+	assert_int_equal(s2host_write(h, p, 0, 7), 0);
+	struct s2host_pte_view e = pte(h, p, 0);
+	assert_true(e.writable && e.dirty);
+	assert_true(e.pfn != S2HOST_ZERO_PFN);
+	struct s2host_page_view pg = page(h, e.pfn);
+	assert_int_equal(pg.refcount, 1);
+	assert_int_equal(pg.mapcount, 1);
+	assert_true(pg.anon_exclusive);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* A pin on a small folio adds GUP_PIN_COUNTING_BIAS to the refcount; on a
+ * large folio it adds 1 and counts in pincount. Both read as maybe pinned,
+ * a plain GUP reference does not. */
+static void test_pin_bias(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int p = proc(h, K4, RW);
+	int q = s2host_mm_create(h);
+	struct s2host_gup_result g, pin, big;
+
+	assert_int_equal(s2host_mmap(h, q, 0, M2, RW | S2HOST_MAP_THP), 0);
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, 0, &g), 0);
+	assert_int_equal(page(h, g.pfn).refcount, 2);
+	assert_false(page(h, g.pfn).maybe_dma_pinned);
+	assert_int_equal(s2host_gup(h, p, 0, PIN_LT_W, &pin), 0);
+	assert_int_equal(page(h, g.pfn).refcount, 2 + S2HOST_PIN_BIAS);
+	assert_true(page(h, g.pfn).maybe_dma_pinned);
+	assert_true(s2host_mm_has_pinned(h, p));
+
+	assert_int_equal(s2host_write(h, q, K4, 1), 0);
+	assert_true(pte(h, q, K4).huge);
+	assert_int_equal(s2host_gup(h, q, K4, PIN_LT_W, &big), 0);
+	assert_true(big.huge && big.writable);
+	struct s2host_page_view pg = page(h, big.pfn);
+	assert_true(pg.large);
+	assert_int_equal(pg.refcount, 2);
+	assert_int_equal(pg.pincount, 1);
+	assert_true(pg.maybe_dma_pinned);
+
+	assert_int_equal(s2host_unref(h, pin.id), 0);
+	assert_int_equal(s2host_unref(h, big.id), 0);
+	assert_int_equal(page(h, g.pfn).refcount, 2);
+	assert_int_equal(page(h, big.pfn).pincount, 0);
+	assert_int_equal(s2host_unref(h, pin.id), S2_ENOENT);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* Fork shares each page read-only (mapcount and refcount 2) and clears
+ * AnonExclusive; a PMD is shared whole. */
+static void test_fork_shares(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int p = proc(h, M2 + K4, RW);
+
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	uint64_t pfn = pte(h, p, 0).pfn;
+	int c = s2host_fork(h, p);
+	assert_true(c > p);
+	assert_false(pte(h, p, 0).writable);
+	assert_false(pte(h, c, 0).writable);
+	assert_true(pte(h, c, 0).pfn == pfn);
+	assert_int_equal(page(h, pfn).mapcount, 2);
+	assert_int_equal(page(h, pfn).refcount, 2);
+	assert_false(page(h, pfn).anon_exclusive);
+	s2host_destroy(h);
+
+	h = mk(S2HOST_POL_AE);
+	p = proc(h, M2, RW | S2HOST_MAP_THP);
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	c = s2host_fork(h, p);
+	struct s2host_page_view pg = page(h, pte(h, c, 0).pfn);
+	assert_true(pte(h, c, 0).huge);
+	assert_int_equal(pg.entire_mapcount, 2);
+	assert_int_equal(pg.refcount, 2);
+	s2host_destroy(h);
+}
+
+/* split_huge_pmd keeps the folio: the PMD mapping becomes 512 PTE
+ * mappings, one reference each; split_huge_page then makes small folios. */
+static void test_thp_split(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int p = proc(h, M2, RW | S2HOST_MAP_THP);
+
+	assert_int_equal(s2host_write(h, p, 3 * K4, 5), 0);
+	uint64_t pfn = pte(h, p, 3 * K4).pfn;
+	assert_int_equal(s2host_split_pmd(h, p, 0), 0);
+	struct s2host_page_view pg = page(h, pfn);
+	assert_true(pg.large);
+	assert_int_equal(pg.entire_mapcount, 0);
+	assert_int_equal(pg.mapcount, 1);
+	assert_int_equal(pg.refcount, (int)S2HOST_THP_PAGES);
+	assert_true(pte(h, p, 3 * K4).writable && !pte(h, p, 3 * K4).huge);
+	assert_int_equal(s2host_munmap(h, p, 0, K4), 0);
+	assert_int_equal(s2host_split_folio(h, pfn), 0);
+	pg = page(h, pfn);
+	assert_false(pg.large);
+	assert_int_equal(pg.refcount, 1);
+	assert_int_equal(pg.value, 5);
+	assert_true(page(h, pfn - 3).freed);	/* the unmapped first subpage */
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* khugepaged refuses a range with a GUP reference and collapses it after;
+ * the contents move into the new THP. */
+static void test_collapse(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_CNT);
+	int p = proc(h, M2, RW);
+	struct s2host_gup_result g;
+
+	for (uint64_t a = 0; a < M2; a += K4)
+		assert_int_equal(s2host_write(h, p, a, a), 0);
+	uint64_t old = pte(h, p, 8 * K4).pfn;
+	assert_int_equal(s2host_gup(h, p, 8 * K4, 0, &g), 0);
+	assert_int_equal(s2host_collapse(h, p, 0), S2_EBUSY);
+	assert_int_equal(s2host_unref(h, g.id), 0);
+	assert_int_equal(s2host_collapse(h, p, 0), 0);
+	assert_true(pte(h, p, 8 * K4).huge);
+	assert_int_equal(page(h, pte(h, p, 8 * K4).pfn).value, 8 * K4);
+	assert_true(page(h, old).freed);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* Swap-out leaves a page someone else references in the swap cache (one
+ * more reference); a read fault maps it back read-only. */
+static void test_swap_cache_reference(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int p = proc(h, 2 * K4, RW);
+	struct s2host_gup_result g;
+	uint64_t v;
+
+	assert_int_equal(s2host_write(h, p, 0, 3), 0);
+	assert_int_equal(s2host_write(h, p, K4, 4), 0);
+	uint64_t alone = pte(h, p, K4).pfn;
+	assert_int_equal(s2host_swap_out(h, p, K4), 0);
+	assert_true(pte(h, p, K4).swap);
+	assert_true(page(h, alone).freed);
+	assert_int_equal(s2host_read(h, p, K4, &v), 0);
+	assert_int_equal(v, 4);
+
+	assert_int_equal(s2host_gup(h, p, 0, 0, &g), 0);
+	assert_int_equal(s2host_swap_out(h, p, 0), 0);
+	struct s2host_page_view pg = page(h, g.pfn);
+	assert_true(pg.swapcache && !pg.freed);
+	assert_int_equal(pg.refcount, 2);	/* swap cache + GUP */
+	assert_int_equal(s2host_read(h, p, 0, &v), 0);
+	assert_true(pte(h, p, 0).pfn == g.pfn && !pte(h, p, 0).writable);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* FOLL_FAST_ONLY never faults: it fails on a read-only PTE for a write. */
+static void test_gup_fast_only(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int p = proc(h, K4, RW);
+	struct s2host_gup_result g;
+	uint64_t v;
+
+	assert_int_equal(s2host_gup(h, p, 0, S2HOST_FOLL_FAST_ONLY, &g), S2_EAGAIN);
+	assert_int_equal(s2host_read(h, p, 0, &v), 0);
+	assert_int_equal(s2host_gup(h, p, 0, S2HOST_FOLL_FAST_ONLY | S2HOST_FOLL_WRITE, &g),
+			 S2_EAGAIN);
+	assert_int_equal(s2host_gup(h, p, 0, S2HOST_FOLL_FAST_ONLY, &g), 0);
+	assert_true(g.pfn == S2HOST_ZERO_PFN && !g.writable);
+	assert_int_equal(s2host_gup(h, p, 0, S2HOST_FOLL_WRITE, &g), 0);
+	assert_true(g.writable && g.pfn != S2HOST_ZERO_PFN);
+	s2host_destroy(h);
+}
+
+/* uffd-wp: a write to a protected page is refused (the handler would be
+ * told); after unprotect the write fault makes it writable. */
+static void test_uffd_wp(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int p = proc(h, K4, RW | S2HOST_MAP_UFFD_WP);
+
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_uffd_wp(h, p, 0, K4, true), 0);
+	assert_true(pte(h, p, 0).uffd_wp && !pte(h, p, 0).writable);
+	assert_int_equal(s2host_write(h, p, 0, 2), S2_EAGAIN);
+	assert_int_equal(s2host_uffd_wp(h, p, 0, K4, false), 0);
+	assert_int_equal(s2host_write(h, p, 0, 2), 0);
+	assert_true(pte(h, p, 0).writable);
+	s2host_destroy(h);
+}
+
+/* ---- Notifiers -------------------------------------------------------------- */
+
+struct mn_log {
+	unsigned starts, ends, depth, max_depth, young, releases;
+	uint64_t start, end;
+	enum s2host_mn_event last;
+};
+
+static void mn_start(void *arg, int mm, uint64_t start, uint64_t end, enum s2host_mn_event ev)
+{
+	struct mn_log *l = arg;
+	(void)mm;
+	l->starts++;
+	l->depth++;
+	if (l->depth > l->max_depth)
+		l->max_depth = l->depth;
+	l->start = start;
+	l->end = end;
+	l->last = ev;
+}
+
+static void mn_end(void *arg, int mm, uint64_t start, uint64_t end, enum s2host_mn_event ev)
+{
+	struct mn_log *l = arg;
+	(void)mm;
+	(void)start;
+	(void)end;
+	(void)ev;
+	l->ends++;
+	l->depth--;
+}
+
+static bool mn_young(void *arg, int mm, uint64_t start, uint64_t end)
+{
+	struct mn_log *l = arg;
+	(void)mm;
+	(void)start;
+	(void)end;
+	l->young++;
+	return true;
+}
+
+static void mn_release(void *arg, int mm)
+{
+	(void)mm;
+	((struct mn_log *)arg)->releases++;
+}
+
+static const struct s2host_notifier mn = { mn_start, mn_end, mn_young, NULL, mn_release };
+
+/* Every unmap and every replacement is bracketed by invalidate start and
+ * end over the page; aging asks the secondary MMU; exit releases. */
+static void test_notifier_brackets(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int p = proc(h, 4 * K4, RW);
+	struct mn_log l = { 0 };
+
+	assert_int_equal(s2host_notifier_register(h, p, &mn, &l), 0);
+	assert_int_equal(s2host_write(h, p, K4, 1), 0);
+	assert_int_equal(l.starts, 0);
+	int c = s2host_fork(h, p);
+	assert_int_equal(l.starts, 1);
+	assert_int_equal(l.last, S2HOST_MN_PROTECTION_PAGE);
+	assert_int_equal(s2host_write(h, p, K4, 2), 0);	/* COW copy */
+	assert_int_equal(l.starts, 2);
+	assert_int_equal(l.last, S2HOST_MN_CLEAR);
+	assert_true(l.start == K4 && l.end == 2 * K4);
+	assert_int_equal(s2host_migrate(h, p, K4), 0);
+	assert_int_equal(l.starts, 3);
+	assert_int_equal(s2host_munmap(h, p, K4, K4), 0);
+	assert_int_equal(l.last, S2HOST_MN_UNMAP);
+	assert_int_equal(l.starts, l.ends);
+	assert_int_equal(l.max_depth, 1);
+	assert_true(s2host_age(h, p, 0, 4 * K4));
+	assert_int_equal(l.young, 1);
+	assert_int_equal(s2host_exit(h, p), 0);
+	assert_int_equal(l.releases, 1);
+	assert_int_equal(l.starts, l.ends);
+	(void)c;
+	s2host_destroy(h);
+}
+
+/* ---- Rules: each fired, each with its passing twin ---------------------- */
+
+/* pin-stable fires when clear_refs + a write copies a pinned page (CNT)... */
+static void test_rule_pin_stable_fires(void **state)
+{
+	(void)state;
+	struct s2host_config cfg;
+	struct s2host *h;
+	struct s2host_gup_result g;
+
+	s2host_config_init(&cfg, S2HOST_POL_CNT);
+	cfg.nr_pages = 512;
+	assert_int_equal(s2host_create(&cfg, &h), 0);
+	int p = proc(h, K4, RW);
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, PIN_LT_W, &g), 0);
+	assert_int_equal(s2host_clear_refs(h, p), 0);
+	assert_int_equal(fired(h, S2HOST_RULE_PIN_STABLE), 0);
+	assert_int_equal(s2host_write(h, p, 0, 2), 0);
+	assert_int_equal(fired(h, S2HOST_RULE_PIN_STABLE), 1);
+	assert_true(pte(h, p, 0).pfn != g.pfn);
+	s2host_destroy(h);
+}
+
+/* ...and not when clear_refs leaves pinned pages alone, nor when the
+ * process itself unmaps the pinned address and maps something new. */
+static void test_rule_pin_stable_passes(void **state)
+{
+	(void)state;
+	struct s2host_config cfg;
+	struct s2host *h;
+	struct s2host_gup_result g;
+
+	s2host_config_init(&cfg, S2HOST_POL_CNT);
+	cfg.nr_pages = 512;
+	cfg.clear_refs_skips_pinned = true;
+	assert_int_equal(s2host_create(&cfg, &h), 0);
+	int p = proc(h, K4, RW);
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, PIN_LT_W, &g), 0);
+	assert_int_equal(s2host_clear_refs(h, p), 0);
+	assert_true(pte(h, p, 0).writable);
+	assert_int_equal(s2host_write(h, p, 0, 2), 0);
+	assert_int_equal(s2host_munmap(h, p, 0, K4), 0);
+	assert_int_equal(s2host_mmap(h, p, 0, K4, RW), 0);
+	assert_int_equal(s2host_write(h, p, 0, 3), 0);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* fork-pin fires when fork shares a pinned page (before 5.9)... */
+static void test_rule_fork_pin_fires(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_MAP2);
+	struct s2host_gup_result g;
+	int p = proc(h, K4, RW);
+
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, PIN_LT_W, &g), 0);
+	int c = s2host_fork(h, p);
+	assert_int_equal(fired(h, S2HOST_RULE_FORK_PIN), 1);
+	assert_true(pte(h, c, 0).pfn == g.pfn);
+	s2host_destroy(h);
+}
+
+/* ...and not when fork copies it for the child at once (5.9+). */
+static void test_rule_fork_pin_passes(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_CNT);
+	struct s2host_gup_result g;
+	uint64_t v;
+	int p = proc(h, K4, RW);
+
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, PIN_LT_W, &g), 0);
+	int c = s2host_fork(h, p);
+	assert_true(pte(h, c, 0).pfn != g.pfn);
+	assert_true(pte(h, p, 0).writable);
+	assert_int_equal(s2host_read(h, c, 0, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* cow-isolation fires when a child reads, through a GUP reference, a value
+ * its parent wrote after the fork (MAP0 reuses the page by mapcount although
+ * the child still references it: the vmsplice leak)... */
+static void test_rule_cow_isolation_fires(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_MAP0);
+	struct s2host_gup_result g;
+	uint64_t v;
+	int p = proc(h, K4, RW);
+
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	int c = s2host_fork(h, p);
+	assert_int_equal(s2host_gup(h, c, 0, 0, &g), 0);
+	assert_int_equal(s2host_munmap(h, c, 0, K4), 0);
+	assert_int_equal(s2host_write(h, p, 0, 2), 0);
+	assert_int_equal(fired(h, S2HOST_RULE_COW_ISOLATION), 0);
+	assert_int_equal(s2host_ref_read(h, g.id, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(fired(h, S2HOST_RULE_COW_ISOLATION), 1);
+	s2host_destroy(h);
+}
+
+/* ...and not for values written before the fork, nor for a process's own
+ * writes, nor under a refcount policy where the parent copies. */
+static void test_rule_cow_isolation_passes(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_CNT);
+	struct s2host_gup_result g;
+	uint64_t v;
+	int p = proc(h, 2 * K4, RW);
+
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	int c = s2host_fork(h, p);
+	assert_int_equal(s2host_read(h, c, 0, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(s2host_write(h, c, K4, 5), 0);
+	assert_int_equal(s2host_read(h, c, K4, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(s2host_gup(h, c, 0, 0, &g), 0);
+	assert_int_equal(s2host_munmap(h, c, 0, K4), 0);
+	assert_int_equal(s2host_write(h, p, 0, 2), 0);
+	assert_int_equal(s2host_ref_read(h, g.id, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* rmap-owner fires on Kirill's counterexample under MAP2, not under CNT2. */
+static void test_rule_rmap_owner(void **state)
+{
+	(void)state;
+	for (int pol = S2HOST_POL_MAP2; pol <= S2HOST_POL_CNT2; pol += S2HOST_POL_CNT2 - S2HOST_POL_MAP2) {
+		struct s2host *h = mk((enum s2host_policy)pol);
+		int p = proc(h, M2, RW | S2HOST_MAP_THP);
+		assert_int_equal(s2host_write(h, p, 0, 1), 0);
+		assert_int_equal(s2host_split_pmd(h, p, 0), 0);
+		int c = s2host_fork(h, p);
+		assert_int_equal(s2host_munmap(h, c, 0, M2 / 2), 0);
+		assert_int_equal(s2host_munmap(h, p, M2 / 2, M2 / 2), 0);
+		assert_int_equal(s2host_write(h, c, M2 / 2, 2), 0);
+		assert_int_equal(fired(h, S2HOST_RULE_RMAP_OWNER), pol == S2HOST_POL_MAP2);
+		s2host_destroy(h);
+	}
+}
+
+/* refcount fires when a driver drops a reference it never took while the
+ * page is still mapped and GUP-referenced (refcount below what holds it)... */
+static void test_rule_refcount_fires(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	struct s2host_gup_result g;
+	int p = proc(h, K4, RW);
+
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, 0, &g), 0);
+	assert_int_equal(s2host_put_page(h, g.pfn), 0);
+	assert_int_equal(fired(h, S2HOST_RULE_REFCOUNT), 1);
+	assert_int_equal(fired(h, S2HOST_RULE_USE_AFTER_FREE), 0);
+	s2host_destroy(h);
+}
+
+/* ...and stays quiet through GUP, pins, fork, COW, split and unmap. */
+static void test_rule_refcount_passes(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	struct s2host_gup_result g, q;
+	int p = proc(h, M2, RW | S2HOST_MAP_THP);
+
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, 0, &g), 0);
+	assert_int_equal(s2host_gup(h, p, K4, PIN_LT_W, &q), 0);
+	int c = s2host_fork(h, p);
+	assert_int_equal(s2host_write(h, c, 0, 2), 0);
+	assert_false(pte(h, p, 0).huge);	/* a pinned THP is split at fork */
+	assert_int_equal(s2host_unref(h, g.id), 0);
+	assert_int_equal(s2host_munmap(h, c, 0, M2), 0);
+	assert_int_equal(s2host_unref(h, q.id), 0);
+	assert_int_equal(s2host_munmap(h, p, 0, M2), 0);
+	assert_int_equal(s2host_check(h), 0);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	assert_true(s2host_stats(h)->folios_freed >= 2);
+	s2host_destroy(h);
+}
+
+/* use-after-free fires when extra puts free a mapped page and the process
+ * then reads it... */
+static void test_rule_use_after_free_fires(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	uint64_t v;
+	int p = proc(h, K4, RW);
+
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	uint64_t pfn = pte(h, p, 0).pfn;
+	assert_int_equal(s2host_put_page(h, pfn), 0);
+	assert_true(page(h, pfn).freed);
+	assert_int_equal(fired(h, S2HOST_RULE_USE_AFTER_FREE), 1);
+	assert_int_equal(s2host_read(h, p, 0, &v), 0);
+	assert_int_equal(fired(h, S2HOST_RULE_USE_AFTER_FREE), 2);
+	s2host_destroy(h);
+}
+
+/* ...and not when a GUP reference outlives the unmap: the page is freed
+ * only when the last reference goes. */
+static void test_rule_use_after_free_passes(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	struct s2host_gup_result g;
+	uint64_t v;
+	int p = proc(h, K4, RW);
+
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, 0, &g), 0);
+	assert_int_equal(s2host_munmap(h, p, 0, K4), 0);
+	assert_false(page(h, g.pfn).freed);
+	assert_int_equal(s2host_ref_read(h, g.id, &v), 0);
+	assert_int_equal(v, 1);
+	assert_int_equal(s2host_unref(h, g.id), 0);
+	assert_true(page(h, g.pfn).freed);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* ---- Names and scenarios --------------------------------------------------- */
+
+/* Policies parse by their spec names, with or without POL-, any case. */
+static void test_policy_names(void **state)
+{
+	(void)state;
+	assert_int_equal(s2host_policy_parse("POL-MAP2+F"), S2HOST_POL_MAP2F);
+	assert_int_equal(s2host_policy_parse("cnt2"), S2HOST_POL_CNT2);
+	assert_int_equal(s2host_policy_parse("AE"), S2HOST_POL_AE);
+	assert_int_equal(s2host_policy_parse("CNT3"), -1);
+	for (unsigned p = 0; p < S2HOST_NR_POLICIES; p++)
+		assert_int_equal(s2host_policy_parse(s2host_policy_name(p)), (int)p);
+	for (unsigned r = 0; r < S2HOST_NR_RULES; r++)
+		assert_int_equal(s2host_rule_parse(s2host_rule_name(r)), (int)r);
+}
+
+/* Every scenario under every policy completes and fires exactly the rules
+ * the specification's matrix lists; every rule fires in some scenario. */
+static void test_scenario_matrix(void **state)
+{
+	(void)state;
+	unsigned seen = 0;
+
+	for (unsigned i = 0; i < s2host_nr_scenarios(); i++) {
+		const struct s2host_scenario *sc = s2host_scenario(i);
+		for (unsigned p = 0; p < S2HOST_NR_POLICIES; p++) {
+			struct s2host_config cfg;
+			struct s2host *h;
+			char out[256];
+			s2host_config_init(&cfg, p);
+			assert_int_equal(s2host_create(&cfg, &h), 0);
+			int err = sc->run(h, out, sizeof(out));
+			if (err || s2host_fired(h) != sc->expect[p])
+				print_error("%s under %s: err %d, fired %#x, expected %#x\n", sc->name,
+					    s2host_policy_name(p), err, s2host_fired(h), sc->expect[p]);
+			assert_int_equal(err, 0);
+			assert_int_equal(s2host_fired(h), sc->expect[p]);
+			seen |= s2host_fired(h);
+			s2host_destroy(h);
+		}
+	}
+	assert_int_equal(seen & ((1u << S2HOST_RULE_REFCOUNT) - 1),
+			 (1u << S2HOST_RULE_REFCOUNT) - 1);
+}
+
+/* Bad arguments are errors, never crashes. */
+static void test_bad_arguments(void **state)
+{
+	(void)state;
+	struct s2host_config cfg;
+	struct s2host *h;
+	struct s2host_gup_result g;
+
+	s2host_config_init(&cfg, S2HOST_POL_AE);
+	cfg.nr_pages = 100;
+	assert_int_equal(s2host_create(&cfg, &h), S2_EINVAL);
+	assert_null(h);
+	h = mk(S2HOST_POL_AE);
+	int p = proc(h, K4, RW);
+	assert_int_equal(s2host_mmap(h, p, 1, K4, RW), S2_EINVAL);
+	assert_int_equal(s2host_mmap(h, p, 0, 1ull << 40, RW), S2_ERANGE);
+	assert_int_equal(s2host_mmap(h, p, 0, K4, RW), S2_EBUSY);
+	assert_int_equal(s2host_write(h, p, K4, 1), S2_EFAULT);
+	assert_int_equal(s2host_write(h, 7, 0, 1), S2_EINVAL);
+	assert_int_equal(s2host_gup(h, p, 2 * K4, 0, &g), S2_EFAULT);
+	assert_int_equal(s2host_mprotect(h, p, 0, 2 * K4, RW), S2_ENOENT);
+	assert_int_equal(s2host_fork(h, -1), S2_EINVAL);
+	assert_int_equal(s2host_split_folio(h, 1ull << 40), S2_EINVAL);
+	assert_int_equal(s2host_mprotect(h, p, 0, K4, S2HOST_PROT_READ), 0);
+	assert_int_equal(s2host_write(h, p, 0, 1), S2_EFAULT);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_zero_page_then_write),
+		cmocka_unit_test(test_pin_bias),
+		cmocka_unit_test(test_fork_shares),
+		cmocka_unit_test(test_thp_split),
+		cmocka_unit_test(test_collapse),
+		cmocka_unit_test(test_swap_cache_reference),
+		cmocka_unit_test(test_gup_fast_only),
+		cmocka_unit_test(test_uffd_wp),
+		cmocka_unit_test(test_notifier_brackets),
+		cmocka_unit_test(test_rule_pin_stable_fires),
+		cmocka_unit_test(test_rule_pin_stable_passes),
+		cmocka_unit_test(test_rule_fork_pin_fires),
+		cmocka_unit_test(test_rule_fork_pin_passes),
+		cmocka_unit_test(test_rule_cow_isolation_fires),
+		cmocka_unit_test(test_rule_cow_isolation_passes),
+		cmocka_unit_test(test_rule_rmap_owner),
+		cmocka_unit_test(test_rule_refcount_fires),
+		cmocka_unit_test(test_rule_refcount_passes),
+		cmocka_unit_test(test_rule_use_after_free_fires),
+		cmocka_unit_test(test_rule_use_after_free_passes),
+		cmocka_unit_test(test_policy_names),
+		cmocka_unit_test(test_scenario_matrix),
+		cmocka_unit_test(test_bad_arguments),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
