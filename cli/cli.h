@@ -3,6 +3,7 @@
 #define S2EMU_CLI_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hyp-model/s2hyp.h"
 
@@ -37,6 +38,28 @@ extern const char *const cli_machine_options_help;
 /* What the generic scenario generator may choose (enum s2fuzz_gen_pick):
  * everything except what the machine options in argv fix. */
 unsigned cli_gen_pick(int argc, char **argv);
+
+/* The end of an output: flush f, check it for write errors and close it
+ * (standard output too, as the last thing a command writes). path names it
+ * in the message, NULL for standard output. Prints "s2emu CMD: cannot
+ * write PATH: why" (cmd NULL: "s2emu: ...") and returns -1 when anything written was lost. */
+int cli_close_output(const char *cmd, FILE *f, const char *path);
+/* Before long work: check that path can be written (the file is created to
+ * find out and removed again if it did not exist). Prints the error. */
+int cli_check_writable(const char *cmd, const char *path);
+
+/* An output that appears only when it is whole (the importers): writes go
+ * to an anonymous temporary file; commit copies it to path (NULL: standard
+ * output) and checks the copy; abort drops it and leaves path untouched.
+ * open checks up front that path can be written. Each prints its errors
+ * and returns -1 on failure. */
+struct cli_output {
+	FILE *f;		/* write here between open and commit */
+	const char *path;
+};
+int cli_output_open(const char *cmd, struct cli_output *o, const char *path);
+int cli_output_commit(const char *cmd, struct cli_output *o);
+void cli_output_abort(struct cli_output *o);
 
 /* Print a JSON string literal (quotes and escapes included). */
 void cli_json_string(const char *s);

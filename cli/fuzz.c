@@ -226,14 +226,30 @@ static int write_cex(const char *path, const struct s2fuzz_result *r, const char
 			 "shrunk", S2EMU_VERSION, name, s2fuzz_strategy_name(o->strategy),
 			 (unsigned long long)r->seed);
 	int ret = s2fuzz_cex_write(f, &r->cex, comment);
-	if (fclose(f) || ret) {
-		fprintf(stderr, "s2emu fuzz: cannot write %s\n", path);
+	/* The writer fails only when f's error flag is set, which this reports. */
+	(void)ret;
+	if (cli_close_output("fuzz", f, path))
 		return -1;
-	}
 	struct s2trace_result tr;
 	*replay_ok = s2trace_replay(path, NULL, &tr) == 0;
 	s2trace_result_free(&tr);
 	return 0;
+}
+
+/* Whether a strategy-specific option does anything under strategy s. */
+static bool option_applies(const char *opt, enum s2fuzz_strategy s)
+{
+	bool r = s == S2FUZZ_RANDOM, p = s == S2FUZZ_PCT, e = s == S2FUZZ_EXHAUSTIVE;
+
+	if (!strcmp(opt, "--depth"))
+		return p;
+	if (!strcmp(opt, "--bound") || !strcmp(opt, "--no-reduction"))
+		return e;
+	if (!strcmp(opt, "--background"))
+		return p || e;
+	if (!strcmp(opt, "--seed") || !strcmp(opt, "--jobs"))
+		return r || p;
+	return true;	/* --runs, --shrink-runs: every strategy */
 }
 
 int cli_fuzz(int argc, char **argv)
@@ -247,6 +263,8 @@ int cli_fuzz(int argc, char **argv)
 	uint64_t shrink_runs = 20000;
 	int against = S2PT_V_UPSTREAM;
 	double time_limit = 0;
+	const char *given[16];		/* strategy-specific options, as typed */
+	unsigned ngiven = 0;
 
 	s2hyp_config_init(&cfg);
 	for (int i = 1; i < argc; i++) {
@@ -266,6 +284,8 @@ int cli_fuzz(int argc, char **argv)
 			shrink = false;
 		} else if (!strcmp(a, "--no-reduction")) {
 			no_reduction = true;
+			if (ngiven < 16)
+				given[ngiven++] = a;
 		} else if (!strcmp(a, "--strategy")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "s2emu fuzz: --strategy needs a value\n");
@@ -334,6 +354,8 @@ int cli_fuzz(int argc, char **argv)
 			return 2;
 		}
 		if (num) {
+			if (ngiven < 16)
+				given[ngiven++] = a;
 			if (i + 1 >= argc) {
 				fprintf(stderr, "s2emu fuzz: %s needs a value\n", a);
 				return 2;
@@ -344,6 +366,19 @@ int cli_fuzz(int argc, char **argv)
 	}
 	if (!name)
 		name = "random";
+	if (!shrink && shrink_runs != 20000) {
+		fprintf(stderr, "s2emu fuzz: --shrink-runs does nothing with --no-shrink\n");
+		return 2;
+	}
+	for (unsigned k = 0; k < ngiven; k++)
+		if (!option_applies(given[k], strategy)) {
+			fprintf(stderr, "s2emu fuzz: %s does nothing with --strategy %s (see "
+					"'s2emu fuzz --help')\n", given[k], s2fuzz_strategy_name(strategy));
+			return 2;
+		}
+	/* Found before the search, not after it. */
+	if (out && cli_check_writable("fuzz", out))
+		return 2;
 
 	s2fuzz_opts_init(&o, strategy);
 	o.seed = seed;
@@ -376,7 +411,7 @@ int cli_fuzz(int argc, char **argv)
 		s2fuzz_scenario_build_cfg(&sc, name, &cfg);
 	} else if (access(name, F_OK) == 0) {
 		if (s2trace_load_scenario(name, &sc, NULL, NULL, err, sizeof(err))) {
-			fprintf(stderr, "%s\n", err);
+			fprintf(stderr, "s2emu fuzz: %s\n", err);
 			s2hyp_scenario_free(&sc);
 			return 2;
 		}

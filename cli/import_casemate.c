@@ -71,30 +71,25 @@ int cli_import_casemate(int argc, char **argv)
 		fprintf(stderr, "s2emu import-casemate: %s: cannot open: %s\n", path, strerror(errno));
 		return 2;
 	}
-	FILE *out = out_path ? fopen(out_path, "w") : stdout;
-	if (!out) {
-		fprintf(stderr, "s2emu import-casemate: %s: cannot write: %s\n", out_path,
-			strerror(errno));
+	/* Nothing reaches OUT or standard output unless the whole log converts. */
+	struct cli_output out;
+	if (cli_output_open("import-casemate", &out, out_path)) {
 		if (in != stdin)
 			fclose(in);
 		return 2;
 	}
 
 	struct s2trace_cm_result res;
-	int ret = s2trace_cm_convert(in, path, out, &opts, &res);
+	int ret = s2trace_cm_convert(in, path, out.f, &opts, &res);
 	if (in != stdin)
 		fclose(in);
-	if (out_path && fclose(out) && !ret) {
-		snprintf(res.error, sizeof(res.error), "%s: cannot write", out_path);
-		ret = S2_EIO;
-	}
 	if (ret) {
 		fprintf(stderr, "s2emu import-casemate: %s\n", res.error);
-		/* Half a trace would look like a whole one. */
-		if (out_path)
-			unlink(out_path);
+		cli_output_abort(&out);
 		return 2;
 	}
+	if (cli_output_commit("import-casemate", &out))
+		return 2;
 
 	char prefix[300];
 	snprintf(prefix, sizeof(prefix), "s2emu import-casemate: %s: ", path);

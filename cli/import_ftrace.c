@@ -130,7 +130,8 @@ int cli_import_ftrace(int argc, char **argv)
 	const char *input = NULL, *output = NULL, *image = NULL;
 	uint64_t image_va = 0;
 	bool have_va = false;
-	FILE *in = NULL, *out = NULL;
+	FILE *in = NULL;
+	struct cli_output out = { 0 };
 	int ret = 2;
 
 	if (s2trace_ftrace_create(&imp)) {
@@ -217,37 +218,24 @@ int cli_import_ftrace(int argc, char **argv)
 		bad("%s: cannot open: %s", input, strerror(errno));
 		goto out;
 	}
+	if (cli_output_open(CMD, &out, output))
+		goto out;
 	if (s2trace_ftrace_read(imp, in, strcmp(input, "-") ? input : "<stdin>") ||
 	    s2trace_ftrace_finish(imp)) {
 		lib_error(imp);
 		goto out;
 	}
-	/* Only now: a failed import leaves no output file behind. */
-	if (output && !(out = fopen(output, "w"))) {
-		bad("%s: cannot create: %s", output, strerror(errno));
-		goto out;
-	}
-	if (s2trace_ftrace_write(imp, out ? out : stdout)) {
+	/* Nothing reaches the output unless the whole import succeeds. */
+	if (s2trace_ftrace_write(imp, out.f)) {
 		lib_error(imp);
 		goto out;
 	}
-	if (out) {
-		FILE *f = out;
-		out = NULL;
-		if (fclose(f)) {
-			bad("%s: write error: %s", output, strerror(errno));
-			remove(output);
-			goto out;
-		}
-	}
+	if (cli_output_commit(CMD, &out))
+		goto out;
 	summary(imp, input);
 	ret = 0;
 out:
-	if (out) {
-		/* A half-written trace would replay as if it were whole. */
-		fclose(out);
-		remove(output);
-	}
+	cli_output_abort(&out);
 	close_in(in);
 	s2trace_ftrace_destroy(imp);
 	return ret;

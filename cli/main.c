@@ -41,15 +41,21 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
-		return 0;
+		return cli_close_output(NULL, stdout, NULL) ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
 		printf("s2emu %s\n", S2EMU_VERSION);
-		return 0;
+		return cli_close_output(NULL, stdout, NULL) ? 2 : 0;
 	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+		if (!strcmp(argv[1], commands[i].name)) {
+			int rc = commands[i].run(argc - 1, argv + 1);
+			/* Output that did not reach its file is an error, whatever
+			 * the command concluded. */
+			if (cli_close_output(commands[i].name, stdout, NULL))
+				return 2;
+			return rc;
+		}
 	fprintf(stderr, "s2emu: unknown command '%s' (try 's2emu --help')\n", argv[1]);
 	return 2;
 }

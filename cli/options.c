@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "fuzz/s2fuzz.h"
@@ -171,4 +172,113 @@ unsigned cli_gen_pick(int argc, char **argv)
 			pick &= ~(unsigned)S2FUZZ_GEN_MACHINE;
 	}
 	return pick;
+}
+
+/* Standard output is closed once; a second close reports the first's result. */
+static bool stdout_closed;
+static int stdout_result;
+
+/* err: an errno a write already met (0 none), reported instead of later ones. */
+static int close_output(const char *cmd, FILE *f, const char *path, int err)
+{
+	if (f == stdout) {
+		if (stdout_closed)
+			return stdout_result;
+		stdout_closed = true;
+	}
+	errno = 0;
+	if (fflush(f) && !err)
+		err = errno ? errno : -1;
+	if (ferror(f) && !err)
+		err = -1;	/* an earlier write failed; its errno is gone */
+	if (fclose(f) && !err)
+		err = errno ? errno : -1;
+	if (err) {
+		fprintf(stderr, "s2emu%s%s: cannot write %s: %s\n", cmd ? " " : "", cmd ? cmd : "",
+			path ? path : "standard output", err > 0 ? strerror(err) : "a write failed");
+	}
+	if (f == stdout)
+		stdout_result = err ? -1 : 0;
+	return err ? -1 : 0;
+}
+
+int cli_close_output(const char *cmd, FILE *f, const char *path)
+{
+	return close_output(cmd, f, path, 0);
+}
+
+int cli_check_writable(const char *cmd, const char *path)
+{
+	struct stat st;
+	bool existed = stat(path, &st) == 0;
+	FILE *f = fopen(path, "a");
+
+	if (!f) {
+		fprintf(stderr, "s2emu %s: cannot write %s: %s\n", cmd, path, strerror(errno));
+		return -1;
+	}
+	fclose(f);
+	if (!existed)
+		remove(path);
+	return 0;
+}
+
+int cli_output_open(const char *cmd, struct cli_output *o, const char *path)
+{
+	o->path = path;
+	o->f = NULL;
+	if (path && cli_check_writable(cmd, path))
+		return -1;
+	o->f = tmpfile();
+	if (!o->f) {
+		fprintf(stderr, "s2emu %s: cannot create a temporary file: %s\n", cmd, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void cli_output_abort(struct cli_output *o)
+{
+	if (o->f)
+		fclose(o->f);
+	o->f = NULL;
+}
+
+int cli_output_commit(const char *cmd, struct cli_output *o)
+{
+	FILE *tmp = o->f;
+	char buf[65536];
+	size_t n;
+
+	o->f = NULL;
+	if (fflush(tmp) || ferror(tmp) || fseek(tmp, 0, SEEK_SET)) {
+		fprintf(stderr, "s2emu %s: cannot write a temporary file: %s\n", cmd, strerror(errno));
+		fclose(tmp);
+		return -1;
+	}
+	FILE *dst = o->path ? fopen(o->path, "w") : stdout;
+	if (!dst) {
+		fprintf(stderr, "s2emu %s: cannot write %s: %s\n", cmd, o->path, strerror(errno));
+		fclose(tmp);
+		return -1;
+	}
+	int werr = 0;
+	while ((n = fread(buf, 1, sizeof(buf), tmp)) > 0) {
+		if (fwrite(buf, 1, n, dst) != n) {
+			werr = errno ? errno : -1;
+			break;
+		}
+	}
+	bool read_failed = ferror(tmp);
+	fclose(tmp);
+	if (read_failed)
+		fprintf(stderr, "s2emu %s: cannot read back a temporary file\n", cmd);
+	if (close_output(cmd, dst, o->path, werr) || read_failed) {
+		struct stat st;
+		/* Half a file would look like a whole one; a device stays. */
+		if (o->path && stat(o->path, &st) == 0 && S_ISREG(st.st_mode))
+			remove(o->path);
+		return -1;
+	}
+	return 0;
 }

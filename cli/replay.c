@@ -97,6 +97,8 @@ int cli_replay(int argc, char **argv)
 		fprintf(stderr, "s2emu replay: --record takes one trace at a time\n");
 		return 2;
 	}
+	if (opts.record && cli_check_writable("replay", opts.record))
+		return 2;
 	if (json)
 		printf("[");
 	int k = 0;

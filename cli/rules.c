@@ -8,14 +8,18 @@
 
 int cli_rules(int argc, char **argv)
 {
-	enum { TEXT, JSON, MARKDOWN } fmt = TEXT;
+	enum format { TEXT, JSON, MARKDOWN } fmt = TEXT;
 	bool host = false;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json")) {
-			fmt = JSON;
-		} else if (!strcmp(argv[i], "--markdown")) {
-			fmt = MARKDOWN;
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "--markdown")) {
+			enum format f = argv[i][2] == 'j' ? JSON : MARKDOWN;
+			if (fmt != TEXT && fmt != f) {
+				fprintf(stderr, "s2emu rules: --json and --markdown are two formats; "
+						"give one\n");
+				return 2;
+			}
+			fmt = f;
 		} else if (!strcmp(argv[i], "--host")) {
 			host = true;
 		} else if (!strcmp(argv[i], "--help")) {

@@ -235,11 +235,9 @@ static int write_record(const char *path, const struct s2hyp_scenario *sc, const
 	/* Replay is sequential by default: a sequential run needs no schedule. */
 	int ret = s2trace_write_scenario(f, sc, sched, random ? n : 0, comment);
 	ret |= s2trace_write_outcome(f, s2hyp_stats(m));
-	if (fclose(f) || ret) {
-		fprintf(stderr, "s2emu run: cannot write %s\n", path);
-		return -1;
-	}
-	return 0;
+	/* The writers fail only when f's error flag is set, which this reports. */
+	(void)ret;
+	return cli_close_output("run", f, path);
 }
 
 int cli_run(int argc, char **argv)
@@ -250,6 +248,7 @@ int cli_run(int argc, char **argv)
 	const char *record = NULL;
 	bool recorded = false;
 	uint64_t seed = 1, runs = 1;
+	const char *seed_opt = NULL;	/* --seed or --runs as typed */
 
 	/* host memory-management scenarios run on host-mm alone (cli/host.c) */
 	for (int i = 1; i < argc; i++)
@@ -292,6 +291,7 @@ int cli_run(int argc, char **argv)
 			}
 		} else if (!strcmp(o, "--seed") || !strcmp(o, "--runs")) {
 			uint64_t *dst = o[2] == 's' ? &seed : &runs;
+			seed_opt = o;
 			if (i + 1 >= argc) {
 				fprintf(stderr, "s2emu run: %s needs a value\n", o);
 				return 2;
@@ -313,8 +313,18 @@ int cli_run(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!random)
-		runs = 1;
+	/* Options that would do nothing are usage errors. */
+	if (!random && seed_opt) {
+		fprintf(stderr, "s2emu run: %s does nothing with --strategy sequential\n", seed_opt);
+		return 2;
+	}
+	if (show_sched && (runs > 1 || json)) {
+		fprintf(stderr, "s2emu run: --schedule prints the schedule of a single run as text "
+				"(not with %s)\n", json ? "--json" : "--runs N above 1");
+		return 2;
+	}
+	if (record && cli_check_writable("run", record))
+		return 2;
 	unsigned gen_pick = cli_gen_pick(argc, argv);
 	/* What the summary shows: the first run's configuration (the generic
 	 * generator may choose the granule, vCPUs, FWB per seed). */

@@ -1,5 +1,6 @@
 /* s2emu run-guest: an AArch64 image on the machine's vCPUs under Unicorn,
  * with stage 2 ours and every rule checked. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -316,18 +317,27 @@ static int write_record(const char *path, const struct opts *o, const struct s2g
 	snprintf(comment, sizeof(comment), "recorded by s2emu %s run-guest %s: %s strategy, seed %llu",
 		 S2EMU_VERSION, o->image, o->random ? "random" : "sequential",
 		 (unsigned long long)o->seed);
+	/* The image as seen from the trace: replay looks beside the trace first. */
+	char image[1024];
+	if (s2_path_relative_to(path, o->image, image, sizeof(image)))
+		snprintf(image, sizeof(image), "%s", o->image);
 	FILE *f = fopen(path, "w");
 	const struct s2hyp_choice *sched = s2hyp_schedule(s2guest_machine(g), &n);
 	if (f && !ret) {
 		ret = s2trace_write_header(f, &sc, sched, n, comment);
-		fprintf(f, "guest image=%s load=%#llx entry=%#llx size=%zu\n", o->image,
+		fprintf(f, "guest image=%s load=%#llx entry=%#llx size=%zu\n", image,
 			(unsigned long long)cfg->load_ipa, (unsigned long long)cfg->entry_ipa,
 			cfg->image_size);
 		ret |= s2trace_write_events(f, &sc);
 		ret |= s2trace_write_outcome(f, s2hyp_stats(s2guest_machine(g)));
 	}
-	if (!f || fclose(f) || ret) {
-		fprintf(stderr, "s2emu run-guest: cannot write %s\n", path);
+	if (!f) {
+		fprintf(stderr, "s2emu run-guest: cannot write %s: %s\n", path, strerror(errno));
+		ret = -1;
+	} else if (cli_close_output("run-guest", f, path)) {
+		ret = -1;
+	} else if (ret) {
+		fprintf(stderr, "s2emu run-guest: cannot write %s: %s\n", path, s2_err_msg(ret));
 		ret = -1;
 	}
 	s2hyp_scenario_free(&sc);
@@ -443,6 +453,8 @@ int cli_run_guest(int argc, char **argv)
 	int r = parse(argc, argv, &o, &cfg);
 	if (r >= 0)
 		return r;
+	if (o.record && cli_check_writable("run-guest", o.record))
+		return 2;
 	cfg.record = o.record != NULL;
 	if (o.vm) {
 		if (load_vm(o.vm, &cfg, &host, &nhost))

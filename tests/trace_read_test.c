@@ -400,7 +400,7 @@ static void test_vcpu_ops(void **state)
 	ev = one("vcpu 0 exec ipa=0x40000000");
 	assert_int_equal(ev.vcpu.op.access, S2HYP_ACC_EXEC);
 	assert_int_equal(ev.vcpu.op.size, 4);
-	ev = one("vcpu 0 exec ipa=0x40000004 size=8");
+	ev = one("vcpu 0 exec ipa=0x40000004 size=4");
 	assert_int_equal(ev.vcpu.op.size, 4);
 
 	/* Data abort, write (WnR), with a pc. */
@@ -1041,6 +1041,12 @@ static void test_errors_semantic(void **state)
 		{ HDR "vcpu 0 read ipa=0 size=3\n", 2, "size=3: an access is 1, 2, 4 or 8 bytes" },
 		{ HDR "vcpu 0 write ipa=0 size=6 value=0\n", 2, "size=6: an access is 1, 2, 4 or 8 bytes" },
 		{ HDR "vcpu 0 read ipa=0 size=7\n", 2, "an access is 1, 2, 4 or 8 bytes" },
+		{ HDR "vcpu 0 exec ipa=0 size=8\n", 2, "size=8: an instruction fetch is 4 bytes" },
+		{ HDR "vcpu 0 exec ipa=0 size=1\n", 2, "size=1: an instruction fetch is 4 bytes" },
+		{ HDR "vcpu 1 write ipa=0 value=0x1ffff size=1\n", 2,
+		  "value=0x1ffff does not fit in size=1" },
+		{ HDR "vcpu 1 write ipa=0 value=0x100000000 size=4\n", 2, "does not fit in size=4" },
+		{ HDR "phase 18446744073709551615\nphase\n", 3, "the phase number would wrap" },
 		{ HDR "vcpu 0 fault ipa=0 esr=0x5a000000\n", 2,
 		  "esr=0x5a000000 is not a data or instruction abort" },
 		{ HDR "vcpu 0 fault ipa=0 esr=0\n", 2, "esr=0 is not a data or instruction abort" },
@@ -1338,6 +1344,8 @@ static void test_roundtrip_every_field(void **state)
 		if (vo.access == S2HYP_ACC_EXEC)
 			vo.ipa &= ~3ull;
 		vo.ipa &= ~(uint64_t)(vo.size - 1);
+		if (vo.size < 8)
+			vo.value &= (1ull << (8 * vo.size)) - 1;
 		assert_int_equal(s2hyp_scenario_add_vcpu(&sc, k % 3, &vo), 0);
 		vo.phase = 2 * k + 1;
 		assert_int_equal(s2hyp_scenario_add_vcpu(&sc, (k + 1) % 3, &vo), 0);

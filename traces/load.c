@@ -10,6 +10,7 @@ struct loader {
 	struct s2trace_reader *r;
 	struct s2hyp_scenario *sc;
 	struct s2hyp *m;		/* checks items as replay would, to name the line */
+	unsigned cfg_line, slot_line[S2HYP_MAX_SLOTS];
 	struct s2hyp_choice *sched;
 	size_t nsched, sched_cap;
 	unsigned ip;			/* phase numbering, as replay does it */
@@ -38,9 +39,26 @@ static int need_machine(struct loader *l, unsigned line)
 	const char *why = "";
 	if (l->m)
 		return 0;
-	if (s2hyp_create(&l->sc->cfg, l->sc->slots, l->sc->nr_slots, &l->m, &why))
-		return bad(l, line, "configuration or memslots: %s", why);
+	if (s2hyp_create(&l->sc->cfg, l->sc->slots, l->sc->nr_slots, &l->m, &why)) {
+		unsigned c = s2trace_setup_culprit(&l->sc->cfg, l->sc->slots, l->sc->nr_slots);
+		if (c < l->sc->nr_slots)
+			return bad(l, l->slot_line[c], "memslot %u: %s", c, why);
+		return bad(l, l->cfg_line ? l->cfg_line : line, "configuration: %s", why);
+	}
 	return 0;
+}
+
+unsigned s2trace_setup_culprit(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
+			       unsigned nr_slots)
+{
+	/* The machine checks slots in order, each against the ones before. */
+	for (unsigned k = 0; k <= nr_slots; k++) {
+		struct s2hyp *m;
+		if (s2hyp_create(cfg, slots, k, &m, NULL))
+			return k ? k - 1 : nr_slots;
+		s2hyp_delete(m);
+	}
+	return nr_slots;
 }
 
 static unsigned phase_for(struct loader *l)
@@ -56,10 +74,12 @@ static int handle(struct loader *l, const struct s2trace_event *ev)
 	switch (ev->kind) {
 	case S2T_CONFIG:
 		l->sc->cfg = ev->config.cfg;
+		l->cfg_line = ev->line;
 		return 0;
 	case S2T_MEMSLOT:
 		if (l->sc->nr_slots >= S2HYP_MAX_SLOTS)
 			return bad(l, ev->line, "more than %d memslots", S2HYP_MAX_SLOTS);
+		l->slot_line[l->sc->nr_slots] = ev->line;
 		l->sc->slots[l->sc->nr_slots++] = ev->memslot.slot;
 		return 0;
 	case S2T_SCHEDULE: {

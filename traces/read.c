@@ -545,6 +545,8 @@ static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
 		return ret;
 	if (v & (v - 1))
 		return fail(r, "size=%llu: an access is 1, 2, 4 or 8 bytes", (unsigned long long)v);
+	if (o->access == S2HYP_ACC_EXEC && !ev->vcpu.fault && find(r, "size") && v != 4)
+		return fail(r, "size=%llu: an instruction fetch is 4 bytes", (unsigned long long)v);
 	o->size = (unsigned)v;
 	if (o->access == S2HYP_ACC_EXEC)
 		o->size = 4;
@@ -554,6 +556,9 @@ static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
 	if (o->access == S2HYP_ACC_WRITE && (ret = num(r, "value", !ev->vcpu.fault, 0, UINT64_MAX,
 							 &o->value)))
 		return ret;
+	if (o->size < 8 && o->value >> (8 * o->size))
+		return fail(r, "value=%#llx does not fit in size=%u", (unsigned long long)o->value,
+			    o->size);
 	struct word *w = find(r, "mmu");
 	if (w) {
 		if (!w->val || (strcmp(w->val, "on") && strcmp(w->val, "off")))
@@ -947,6 +952,9 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 			ev->kind = S2T_PHASE;
 			r->event_seen = true;
 			if (r->nw == 1) {
+				if (r->have_phase && r->last_phase == UINT64_MAX)
+					return fail(r, "phase after phase %llu: the phase number would wrap",
+						    (unsigned long long)r->last_phase);
 				ev->phase.next = true;
 				ev->phase.n = r->have_phase ? r->last_phase + 1 : 0;
 			} else if (r->nw == 2 && !r->w[1].val) {

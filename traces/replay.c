@@ -3,6 +3,7 @@
  * The trace is read one event at a time and run in chunks; a chunk ends only
  * between phases (or at an expect line), so memory stays flat however long
  * the trace is, and the result is the same as running it whole. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@ struct replay {
 	struct s2hyp_config cfg;
 	struct s2hyp_memslot slots[S2HYP_MAX_SLOTS];
 	unsigned nr_slots;
+	unsigned cfg_line, slot_line[S2HYP_MAX_SLOTS];	/* to name them in errors */
 	struct s2hyp_choice *sched;
 	size_t nsched, sched_cap;
 	struct s2hyp_replay rp;
@@ -116,8 +118,12 @@ static int make_machine(struct replay *rp, unsigned line)
 	if (!rp->nsched)
 		rp->cfg.explore_evictions = rp->cfg.explore_prefetch = false;
 	rp->res->cfg = rp->cfg;
-	if (s2hyp_create(&rp->cfg, rp->slots, rp->nr_slots, &rp->m, &why))
-		return bad(rp, line, "configuration or memslots: %s", why);
+	if (s2hyp_create(&rp->cfg, rp->slots, rp->nr_slots, &rp->m, &why)) {
+		unsigned c = s2trace_setup_culprit(&rp->cfg, rp->slots, rp->nr_slots);
+		if (c < rp->nr_slots)
+			return bad(rp, rp->slot_line[c], "memslot %u: %s", c, why);
+		return bad(rp, rp->cfg_line ? rp->cfg_line : line, "configuration: %s", why);
+	}
 	if (rp->opts && rp->opts->observer)
 		s2hyp_set_observer(rp->m, rp->opts->observer);
 	if (rp->opts && rp->opts->record) {
@@ -565,17 +571,15 @@ static int guest_event(struct replay *rp, const struct s2trace_event *ev)
 	}
 }
 
-/* The image path as written, else beside the trace. */
+/* The image beside the trace first (so that a trace replays from any
+ * directory), else the path as written, from the current directory. */
 static int load_image(struct replay *rp, const char *trace, uint8_t **data, size_t *n)
 {
-	if (!s2_read_file(rp->guest_image, data, n))
-		return 0;
-	const char *slash = strrchr(trace, '/');
-	if (rp->guest_image[0] == '/' || !slash)
-		return -1;
 	char path[2048];
-	snprintf(path, sizeof(path), "%.*s/%s", (int)(slash - trace), trace, rp->guest_image);
-	return s2_read_file(path, data, n);
+	s2_path_beside(trace, rp->guest_image, path, sizeof(path));
+	if (!s2_read_file(path, data, n))
+		return 0;
+	return s2_read_file(rp->guest_image, data, n);
 }
 
 static void run_guest(struct replay *rp, const char *trace)
@@ -645,8 +649,10 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 	switch (ev->kind) {
 	case S2T_CONFIG:
 		rp->cfg = ev->config.cfg;
+		rp->cfg_line = ev->line;
 		return 0;
 	case S2T_MEMSLOT:
+		rp->slot_line[rp->nr_slots] = ev->line;
 		rp->slots[rp->nr_slots++] = ev->memslot.slot;
 		return 0;
 	case S2T_SCHEDULE:
@@ -693,6 +699,9 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 	case S2T_VCPU:
 		return add_vcpu(rp, ev);
 	case S2T_MMIO:
+		if (ev->mmio.vcpu >= rp->cfg.nr_vcpus)
+			return bad(rp, ev->line, "mmio vcpu=%u: the configuration has %u vCPUs",
+				   ev->mmio.vcpu, rp->cfg.nr_vcpus);
 		rp->res->mmio_events++;
 		return 0;
 	case S2T_SECTION:
@@ -718,17 +727,26 @@ static void write_record(struct replay *rp, const char *path)
 	FILE *f = fopen(rp->opts->record, "w");
 	char comment[320];
 	size_t n;
+	int ret = 0;
 
-	if (!f) {
-		bad(rp, 0, "cannot write %s", rp->opts->record);
-		return;
+	if (f) {
+		snprintf(comment, sizeof(comment), "recorded by s2emu replay of %s", path);
+		const struct s2hyp_choice *sched = s2hyp_schedule(rp->m, &n);
+		ret = s2trace_write_scenario(f, &rp->rec, sched, n, comment);
+		ret |= s2trace_write_outcome(f, s2hyp_stats(rp->m));
+		errno = 0;
+		if (fflush(f) && !ret)
+			ret = S2_EIO;
+		if (fclose(f) && !ret)
+			ret = S2_EIO;
 	}
-	snprintf(comment, sizeof(comment), "recorded by s2emu replay of %s", path);
-	const struct s2hyp_choice *sched = s2hyp_schedule(rp->m, &n);
-	int ret = s2trace_write_scenario(f, &rp->rec, sched, n, comment);
-	ret |= s2trace_write_outcome(f, s2hyp_stats(rp->m));
-	if (fclose(f) || ret)
-		bad(rp, 0, "cannot write %s", rp->opts->record);
+	if (!f || ret) {
+		/* The output's fault, not the trace's: no FILE:LINE. */
+		snprintf(rp->res->error, sizeof(rp->res->error), "cannot write %s: %s",
+			 rp->opts->record, errno ? strerror(errno) : s2_err_msg(ret));
+		rp->res->bad_input = true;
+		rp->stop = true;
+	}
 }
 
 int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,

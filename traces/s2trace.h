@@ -213,6 +213,12 @@ struct s2trace_result {
 /* Replay one trace. Returns 0 (all held), 1 (an expectation failed or a
  * rule fired unexpectedly) or 2 (bad input), as the command's exit status.
  * res must be released with s2trace_result_free. */
+/* Which line of a set-up the machine refuses (s2hyp_create failed): the
+ * index of the first memslot that cannot join the ones before it, or
+ * nr_slots when the configuration alone is refused. */
+unsigned s2trace_setup_culprit(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
+			       unsigned nr_slots);
+
 int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 		   struct s2trace_result *res);
 void s2trace_result_free(struct s2trace_result *res);

@@ -16,8 +16,10 @@ static void write_vcpu_op(FILE *f, unsigned v, const struct s2hyp_vcpu_op *o)
 	fprintf(f, "vcpu %u %s ipa=%#llx", v, names[o->access], (unsigned long long)o->ipa);
 	if (o->access != S2HYP_ACC_EXEC && o->size != 8)
 		fprintf(f, " size=%u", o->size);
+	/* Only the access's bytes are stored; the reader refuses wider values. */
 	if (o->access == S2HYP_ACC_WRITE)
-		fprintf(f, " value=%#llx", (unsigned long long)o->value);
+		fprintf(f, " value=%#llx", (unsigned long long)(o->size < 8 ?
+			o->value & ((1ull << (8 * o->size)) - 1) : o->value));
 	if (!o->mmu_on && o->access != S2HYP_ACC_EXEC)
 		fprintf(f, " mmu=off");
 	fputc('\n', f);

@@ -25,11 +25,55 @@ check hostw "host write outside any memslot" "s2emu-trace 1\nhost write hva=0x10
 check effect "outside every page" "s2emu-trace 1\neffect 0 pte-write pa=0x1000 value=3\n"
 check mixed "not both" "s2emu-trace 1\neffect 0 vtcr value=0x80023558\nvcpu 0 read ipa=0\n"
 check rule "unknown rule" "s2emu-trace 1\nexpect fired rule=nope\n"
+# The same, naming the exact line: memslots and configuration (not line 0
+# or the first event's line), values out of range for the machine.
+check_at() {  # name, line, expected message fragment, trace text
+    printf '%b' "$4" > "$tmp/$1.s2t"
+    out=$("$S2EMU" replay "$tmp/$1.s2t" 2>&1); rc=$?
+    if [ $rc -ne 2 ] || ! grep -q "$tmp/$1.s2t:$2: .*$3" <<<"$out" || [ "$(wc -l <<<"$out")" -ne 1 ]; then
+        echo "bad_input: $1: want line $2 '$3': rc=$rc out=$out"; fail=1
+    fi
+}
+H="s2emu-trace 1\nconfig vcpus=2\n"
+check_at slot-line 4 "memslot 1: memslots overlap in IPA" "${H}memslot 0 ipa=0x0 size=2M hva=0x1000000\nmemslot 1 ipa=0x100000 size=2M hva=0x8000000\n\nvcpu 0 read ipa=0\n"
+check_at slot-noevent 3 "memslot 0: .*page-aligned" "${H}memslot 0 ipa=0x1 size=2M hva=0x1000000\n"
+check_at mmio-vcpu 4 "mmio vcpu=5: the configuration has 2 vCPUs" "${H}memslot 0 ipa=0x0 size=2M hva=0x1000000\nmmio vcpu=5 ipa=0x9000000 write\n"
+check_at value-size 3 "value=0x1ffff does not fit in size=1" "${H}vcpu 1 write ipa=0x0 value=0x1ffff size=1\n"
+check_at exec-size 3 "an instruction fetch is 4 bytes" "${H}vcpu 0 exec ipa=0x0 size=8\n"
+check_at phase-wrap 4 "phase number would wrap" "${H}phase 18446744073709551615\nphase\n"
+# The fuzzer reads traces the same way and says which command speaks.
+printf '%b' "${H}memslot 0 ipa=0x1 size=2M hva=0x1000000\nvcpu 0 read ipa=0\n" > "$tmp/fz.s2t"
+out=$("$S2EMU" fuzz "$tmp/fz.s2t" --runs 1 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "^s2emu fuzz: $tmp/fz.s2t:3: memslot 0" <<<"$out" \
+    || { echo "bad_input: fuzz of a bad trace: rc=$rc out=$out"; fail=1; }
 # Usage errors.
 "$S2EMU" replay >/dev/null 2>&1; [ $? -eq 2 ] || { echo "bad_input: replay with no file"; fail=1; }
 "$S2EMU" replay --bogus x >/dev/null 2>&1; [ $? -eq 2 ] || { echo "bad_input: bad option"; fail=1; }
 "$S2EMU" replay "$tmp/does-not-exist" 2>&1 | grep -q "cannot open" || { echo "bad_input: missing file"; fail=1; }
 "$S2EMU" run nope >/dev/null 2>&1; [ $? -eq 2 ] || { echo "bad_input: unknown scenario"; fail=1; }
 "$S2EMU" run seed --vcpus 0 >/dev/null 2>&1; [ $? -eq 2 ] || { echo "bad_input: --vcpus 0"; fail=1; }
+# Options that would do nothing where they are given are usage errors.
+usage() {  # expected message fragment, command...
+    local want=$1; shift
+    out=$("$S2EMU" "$@" 2>&1 >/dev/null); rc=$?
+    [ $rc -eq 2 ] && grep -q -- "$want" <<<"$out" || { echo "bad_input: $*: rc=$rc out=$out"; fail=1; }
+}
+usage "--schedule prints the schedule of a single run" run seed --schedule --runs 2
+usage "--schedule prints the schedule of a single run" run seed --schedule --json
+usage "--seed does nothing with --strategy sequential" run seed --strategy sequential --seed 3
+usage "--depth does nothing with --strategy random" fuzz seed --depth 2
+usage "--bound does nothing with --strategy random" fuzz seed --bound 1
+usage "--bound does nothing with --strategy pct" fuzz seed --strategy pct --bound 1
+usage "--depth does nothing with --strategy exhaustive" fuzz seed --strategy exhaustive --depth 2
+usage "--jobs does nothing with --strategy exhaustive" fuzz seed --strategy exhaustive --jobs 2
+usage "--no-reduction does nothing with --strategy pct" fuzz seed --strategy pct --no-reduction
+usage "--shrink-runs does nothing with --no-shrink" fuzz seed --no-shrink --shrink-runs 9
+usage "--json and --markdown are two formats" rules --json --markdown
+# An output path that cannot be written is found before any work is done.
+usage "s2emu fuzz: cannot write $tmp/no/such/dir/x.s2t" fuzz seed --runs 1000000000 --time 30 --out "$tmp/no/such/dir/x.s2t"
+usage "s2emu run: cannot write $tmp/no/x.s2t" run seed --record "$tmp/no/x.s2t"
+out=$("$S2EMU" replay --record "$tmp/no/x.s2t" traces/corpus/seed-upstream.s2t 2>&1); rc=$?
+[ $rc -eq 2 ] && [ "$out" = "s2emu replay: cannot write $tmp/no/x.s2t: No such file or directory" ] \
+    || { echo "bad_input: replay --record to a bad path: rc=$rc out=$out"; fail=1; }
 "$S2EMU" frob >/dev/null 2>&1; [ $? -eq 2 ] || { echo "bad_input: unknown command"; fail=1; }
 exit $fail

@@ -50,6 +50,19 @@ grep -q "^guest image=" "$tmp/boot.s2t" && grep -q "^expect fired rule=stale-dat
 if "$S2EMU" replay --walker upstream "$tmp/boot.s2t" >/dev/null 2>&1; then
     echo "run_guest: the boot record passed under the upstream walker"; fail=1
 fi
+# Guest-code traces find their image beside themselves: a record made in
+# another directory and the corpus's traces replay from anywhere.
+mkdir -p "$tmp/rec/deep" "$tmp/else"
+"$S2EMU" run-guest $G/boot.bin --vcpus 2 --seed 4 --walker upstream-nocmo \
+    --record "$tmp/rec/deep/b.s2t" >/dev/null
+grep -q "^guest image=\.\./" "$tmp/rec/deep/b.s2t" \
+    || { echo "run_guest: the record names its image from the current directory"; fail=1; }
+abs_s2emu=$(cd "$(dirname "$S2EMU")" && pwd)/$(basename "$S2EMU")
+for t in "$tmp/rec/deep/b.s2t" "$PWD/traces/corpus/guest-boot-upstream.s2t" \
+         "$PWD/traces/corpus/guest-boot-nocmo.s2t"; do
+    ( cd "$tmp/else" && "$abs_s2emu" replay "$t" >/dev/null 2>&1 ) \
+        || { echo "run_guest: $t does not replay from another directory"; fail=1; }
+done
 # A changed image is refused with the line of the guest line.
 cp $G/boot.bin "$tmp/img.bin" && printf 'x' >>"$tmp/img.bin"
 sed "s|^guest image=[^ ]*|guest image=$tmp/img.bin|" "$tmp/boot.s2t" >"$tmp/changed.s2t"
