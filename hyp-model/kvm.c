@@ -75,13 +75,16 @@ static uint64_t mapping_size(const struct s2hyp *m, const struct slot *s, uint64
 	uint64_t page = s2pt_granule_size(g, S2_LEVEL_MAX);
 	uint64_t hva = s->d.hva + (ipa - s->d.ipa);
 
-	/* Dirty logging tracks pages: it forces page mappings. */
-	if (s->d.dirty_log)
+	/* Dirty logging tracks pages: it forces page mappings (the bug of
+	 * kvm-dirty-log-blocks forgets it). */
+	if (s->d.dirty_log && m->cfg.variant != S2PT_V_LOG_BLOCKS)
 		return page;
 	uint64_t limit = s2hyp__backing_bytes(m->geom.granule_shift, s->d.backing);
 	for (s2_level_t l = g->min_block_level; l < S2_LEVEL_MAX; l++) {
 		uint64_t size = s2pt_granule_size(g, l);
-		if (size <= limit && block_fits(s, ipa, hva, size))
+		/* kvm-huge-unchecked: only the host page size was looked at. */
+		if (size <= limit && (block_fits(s, ipa, hva, size) ||
+				      m->cfg.variant == S2PT_V_HUGE_UNCHECKED))
 			return size;
 	}
 	return page;
@@ -263,7 +266,9 @@ static void dirty_log_on(struct s2hyp *m, struct slot *s)
 	if (m->cfg.eager_split)
 		split_range(m, s->d.ipa, s->d.size);
 	s2pt_wrprotect(s2pt_locked(&m->pt), s2_ipa(s->d.ipa), s->d.size);
-	flush_vmid(m);
+	/* kvm-dirty-log-noflush: writable translations stay in the TLBs. */
+	if (m->cfg.variant != S2PT_V_LOG_NO_FLUSH)
+		flush_vmid(m);
 	s2hyp__unlock(m);
 }
 

@@ -234,11 +234,14 @@ static void test_upstream_never_walks_freed_table(void **state)
 }
 
 /* A map of the same block twice, or with other permissions only, is EAGAIN
- * and changes nothing. */
+ * and changes nothing (except in upstream-2021-valid-leak, whose bug is to
+ * update the leaf in place: test_valid_update_leaks). */
 static void test_same_mapping_is_eagain(void **state)
 {
 	(void)state;
 	for (unsigned v = 0; v < S2PT_NR_VARIANTS; v++) {
+		if (v == S2PT_V_VALID_UPDATE_LEAK)
+			continue;
 		struct fx *f = setup_variant((enum s2pt_variant)v);
 		struct s2pt_locked l = s2pt_locked(&f->pt);
 		topup(f);
@@ -279,6 +282,79 @@ static void test_correct_variants_split_coalesce_cycles(void **state)
 	}
 }
 
+/* upstream-2021-valid-leak: a map that only adds permissions to a valid
+ * page updates it in place and takes a reference as for a new entry, so
+ * the table page's count is one too many; upstream-2021 returns EAGAIN
+ * and leaves the count right. */
+static void test_valid_update_leaks(void **state)
+{
+	(void)state;
+	const enum s2pt_variant vs[] = { S2PT_V_UPSTREAM_2021, S2PT_V_VALID_UPDATE_LEAK };
+	for (unsigned i = 0; i < 2; i++) {
+		struct fx *f = setup_variant(vs[i]);
+		struct s2pt_locked l = s2pt_locked(&f->pt);
+		topup(f);
+		assert_int_equal(s2pt_map(l, s2_ipa(BASE), SZ_4K, s2_pa(PA_BASE), S2PT_PROT_R,
+					  &f->mc), 0);
+		topup(f);
+		int ret = s2pt_map(l, s2_ipa(BASE), SZ_4K, s2_pa(PA_BASE), S2PT_PROT_RW, &f->mc);
+		assert_int_equal(ret, i ? 0 : S2_EAGAIN);
+		assert_int_equal(fake_mm_refcount_mismatches(&f->fm), i ? 1 : 0);
+		teardown_fx(f);
+	}
+}
+
+/* upstream-eagain-stops: a write-protect of a range whose first page is
+ * unmapped stops there and leaves the page after it writable; upstream
+ * goes on and protects it. */
+static void test_eagain_stops_wrprotect(void **state)
+{
+	(void)state;
+	const enum s2pt_variant vs[] = { S2PT_V_UPSTREAM, S2PT_V_EAGAIN_STOPS };
+	for (unsigned i = 0; i < 2; i++) {
+		struct fx *f = setup_variant(vs[i]);
+		struct s2pt_locked l = s2pt_locked(&f->pt);
+		s2_pte_t pte;
+		topup(f);
+		assert_int_equal(s2pt_map(l, s2_ipa(BASE + SZ_4K), SZ_4K, s2_pa(PA_BASE + SZ_4K),
+					  S2PT_PROT_RW, &f->mc), 0);
+		assert_int_equal(s2pt_wrprotect(l, s2_ipa(BASE), 2 * SZ_4K), i ? S2_EAGAIN : 0);
+		assert_int_equal(s2pt_get_leaf(&f->pt, s2_ipa(BASE + SZ_4K), &pte, NULL), 0);
+		assert_int_equal((pte & S2PT_PTE_S2AP_W) != 0, i == 1);
+		teardown_fx(f);
+	}
+}
+
+/* upstream-unmap-defer-tlbi: unmapping the only page of a table frees the
+ * table before any TLBI (one VMID TLBI comes after the walk); upstream
+ * TLBIs the page before the table is freed. */
+static void test_unmap_defer_tlbi_frees_first(void **state)
+{
+	(void)state;
+	const enum s2pt_variant vs[] = { S2PT_V_UPSTREAM, S2PT_V_UNMAP_DEFER_TLBI };
+	for (unsigned i = 0; i < 2; i++) {
+		struct fx *f = setup_variant(vs[i]);
+		struct s2pt_locked l = s2pt_locked(&f->pt);
+		topup(f);
+		assert_int_equal(s2pt_map(l, s2_ipa(BASE), SZ_4K, s2_pa(PA_BASE), S2PT_PROT_RW,
+					  &f->mc), 0);
+		fake_mm_clear_log(&f->fm);
+		assert_int_equal(s2pt_unmap(l, s2_ipa(BASE), SZ_4K), 0);
+		int freed = fake_mm_find(&f->fm, "freed", 0);
+		int tlbi = fake_mm_find(&f->fm, "tlbi:ipas2e1is@3", 0);
+		int vmid = fake_mm_find(&f->fm, "tlbi:vmalls12e1is", 0);
+		assert_true(freed >= 0);
+		if (i) {
+			assert_int_equal(tlbi, -1);
+			assert_true(vmid > freed);
+		} else {
+			assert_true(tlbi >= 0 && tlbi < freed);
+		}
+		assert_int_equal(fake_mm_refcount_mismatches(&f->fm), 0);
+		teardown_fx(f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +369,9 @@ int main(void)
 		cmocka_unit_test(test_noreload_walks_freed_table),
 		cmocka_unit_test(test_upstream_never_walks_freed_table),
 		cmocka_unit_test(test_same_mapping_is_eagain),
+		cmocka_unit_test(test_valid_update_leaks),
+		cmocka_unit_test(test_eagain_stops_wrprotect),
+		cmocka_unit_test(test_unmap_defer_tlbi_frees_first),
 		cmocka_unit_test(test_correct_variants_split_coalesce_cycles),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

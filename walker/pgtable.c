@@ -28,13 +28,19 @@ struct variant_props {
 	bool reload_after_pre;
 	bool free_last_ref;	/* free_unlinked drops the table's own reference */
 	bool lock_marker;	/* break writes the locked marker instead of 0 */
+	bool valid_update_leak;	/* 2021: a valid leaf updated in place takes a reference */
+	bool eagain_stops;	/* EAGAIN ends every walk */
+	bool defer_unmap_tlbi;	/* unmap: one TLBI after the walk, tables freed before it */
 };
 
 /* What every variant does, by variant: looked up on every map and unmap, so
  * a table rather than code. Columns: order, cmo_on_install, cmo_on_leaf,
  * put_anchor, get_on_install, tlbi_vmid_on_merge, reload_after_pre,
- * free_last_ref, lock_marker. */
-#define P(o, ci, cl, pa, gi, tv, rl, fl, lm) { ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm }
+ * free_last_ref, lock_marker; then the bugs of single operations
+ * (valid_update_leak, eagain_stops, defer_unmap_tlbi) through B(). */
+#define P(o, ci, cl, pa, gi, tv, rl, fl, lm) { ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, 0, 0, 0 }
+#define B(o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du) \
+	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du }
 static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_UPSTREAM_2021]       = P(2021, 1, 1, 1, 0, 1, 0, 1, 0),
 	[S2PT_V_ANCHOR_LEAK]         = P(2021, 1, 1, 0, 0, 1, 0, 1, 0),
@@ -46,9 +52,17 @@ static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_UPSTREAM_NOCMO]      = P(UPSTREAM, 1, 0, 1, 0, 1, 1, 1, 1),
 	[S2PT_V_NO_RELOAD]           = P(UPSTREAM, 1, 1, 1, 0, 1, 0, 1, 1),
 	[S2PT_V_FREE_LEAK]           = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 0, 1),
+	[S2PT_V_VALID_UPDATE_LEAK]   = B(2021, 1, 1, 1, 0, 1, 0, 1, 0, 1, 0, 0),
+	[S2PT_V_EAGAIN_STOPS]        = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0),
+	[S2PT_V_UNMAP_DEFER_TLBI]    = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1),
+	/* Bugs of KVM's fault handler and dirty logging (hyp-model/kvm.c). */
+	[S2PT_V_LOG_BLOCKS]          = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
+	[S2PT_V_LOG_NO_FLUSH]        = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
+	[S2PT_V_HUGE_UNCHECKED]      = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
 	[S2PT_NR_VARIANTS]           = P(2021, 1, 1, 1, 0, 1, 0, 1, 0),
 };
 #undef P
+#undef B
 
 static inline const struct variant_props *props_of(enum s2pt_variant v)
 {
@@ -237,6 +251,15 @@ static int map_try_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 	if (!leaf_fits(pt, ctx, phys))
 		return S2_E2BIG;
 	s2_pte_t new = s2pt__leaf_from_attrs(&pt->geom, ctx->level, s2_pa(phys), d->attrs);
+	/* v5.10 stage2_map_walker_try_leaf updated a valid leaf of the same
+	 * output in place (no break-before-make needed), then took the
+	 * reference of a new entry all the same: the table page leaks one. */
+	if (d->vp.valid_update_leak && s2pt_pte_valid(ctx->old) && ctx->old != new &&
+	    ((ctx->old ^ new) & ~PTE_PERMS) == 0) {
+		set_pte(pt, ctx->ptep, new, false);
+		get_page(pt, ctx->ptep);
+		return 0;
+	}
 	if (!pte_needs_update(ctx->old, new))
 		return S2_EAGAIN;
 
@@ -492,7 +515,14 @@ static int unmap_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags 
 	}
 
 	/* A block partly in the range goes whole; the rest faults back lazily. */
-	clear_put_pte(pt, ctx);
+	if (*(const bool *)ctx->arg) {
+		/* The deferred flush: cleared now, one TLBI after the walk; a
+		 * table page is freed below before any TLBI covers it. */
+		set_pte(pt, ctx->ptep, 0, false);
+		put_page(pt, ctx->ptep);
+	} else {
+		clear_put_pte(pt, ctx);
+	}
 	if (need_flush && pt->ops->dcache_clean_inval_poc)
 		pt->ops->dcache_clean_inval_poc(pt->ctx, s2pt_pte_oa(&pt->geom, ctx->old),
 						granule(pt, ctx->level));
@@ -503,9 +533,13 @@ static int unmap_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags 
 
 int s2pt_unmap(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size)
 {
-	struct s2pt_walker w = { unmap_visitor, NULL,
+	bool defer = props_of(l.pt->variant)->defer_unmap_tlbi;
+	struct s2pt_walker w = { unmap_visitor, &defer,
 				 S2PT_WALK_LEAF | S2PT_WALK_TABLE_POST };
-	return s2pt_walk(l.pt, s2_ipa_get(ipa), size, &w);
+	int ret = s2pt_walk(l.pt, s2_ipa_get(ipa), size, &w);
+	if (defer)
+		s2pt__tlbi_vmid(l.pt);
+	return ret;
 }
 
 /* ------------------------------------------------------------------ */
@@ -768,6 +802,7 @@ int s2pt_init(struct s2pt *pt, const struct s2pt_geom *g,
 		.variant = variant,
 		.fwb = (flags & S2PT_INIT_FWB) != 0,
 		.reload_after_pre = props_of(variant)->reload_after_pre,
+		.eagain_stops = props_of(variant)->eagain_stops,
 	};
 	pt->pgd = ops->zalloc_pages_exact(ctx, g->nr_roots);
 	if (!pt->pgd)

@@ -277,7 +277,19 @@ struct s2pt_mm_ops {
 	X(S2PT_V_NO_RELOAD,           "upstream-noreload", \
 	  "BUGGY: v6.2-v6.3: descends through the stale table pointer after the pre visitor freed it") \
 	X(S2PT_V_FREE_LEAK,           "upstream-free-leak", \
-	  "BUGGY: before 'Drop last page ref in free_removed': the unlinked table's own page is never freed")
+	  "BUGGY: before 'Drop last page ref in free_removed': the unlinked table's own page is never freed") \
+	X(S2PT_V_VALID_UPDATE_LEAK,   "upstream-2021-valid-leak", \
+	  "BUGGY: before 'Fix memory leak on stage2 update of a valid PTE' (v5.11): a map that updates a valid leaf in place takes a reference as for a new one") \
+	X(S2PT_V_EAGAIN_STOPS,        "upstream-eagain-stops", \
+	  "BUGGY: before 'Ignore EAGAIN for walks outside of a fault' (v6.3): a write-protect or other walk stops at the first invalid entry") \
+	X(S2PT_V_UNMAP_DEFER_TLBI,    "upstream-unmap-defer-tlbi", \
+	  "BUGGY: before 'Don't defer TLB invalidation when zapping table entries' (v6.9): unmap frees emptied tables before its one deferred TLBI") \
+	X(S2PT_V_LOG_BLOCKS,          "kvm-dirty-log-blocks", \
+	  "BUGGY: upstream walker; the fault handler maps blocks while dirty logging is on (no force_pte when logging_active)") \
+	X(S2PT_V_LOG_NO_FLUSH,        "kvm-dirty-log-noflush", \
+	  "BUGGY: upstream walker; turning dirty logging on write-protects the slot without flushing the TLBs (kvm_mmu_wp_memory_region)") \
+	X(S2PT_V_HUGE_UNCHECKED,      "kvm-huge-unchecked", \
+	  "BUGGY: before 'Fix unintended stage 2 PMD mappings' (v5.1): a block is mapped whether or not IPA and host address share their offset in it and it lies inside the slot")
 
 enum s2pt_variant {
 #define S2PT_VARIANT_ENUM(id, name, desc) id,
@@ -308,6 +320,7 @@ struct s2pt {
 	enum s2pt_variant variant;
 	bool fwb;		/* FEAT_S2FWB: MemAttr encoding and no CMO for data visibility */
 	bool reload_after_pre;	/* the walk re-reads an entry after its pre visitor */
+	bool eagain_stops;	/* EAGAIN ends every walk, not only a fault's (a bug) */
 };
 
 /* Proof that the caller holds the MMU lock (exclusive). */

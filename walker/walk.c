@@ -108,6 +108,14 @@ int s2pt_walk(struct s2pt *pt, uint64_t addr, uint64_t size,
 
 	if (end < addr || end > limit)
 		return S2_ERANGE;
+	/* The bug "Ignore EAGAIN for walks outside of a fault" fixed: every
+	 * walk behaved as a fault's. */
+	struct s2pt_walker stops;
+	if (pt->eagain_stops && !(w->flags & S2PT_WALK_HANDLE_FAULT)) {
+		stops = *w;
+		stops.flags |= S2PT_WALK_HANDLE_FAULT;
+		w = &stops;
+	}
 	struct walk_data d = {
 		.pt = pt,
 		.w = w,
