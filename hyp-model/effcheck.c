@@ -418,9 +418,7 @@ static int make_table_state(struct s2eff *e, struct epage *p)
 {
 	if (!p->unclean)
 		p->unclean = calloc(nr_entries(e), 1);
-	if (!p->wline)
-		p->wline = calloc(nr_entries(e), sizeof(*p->wline));
-	return p->unclean && p->wline ? 0 : S2_ENOMEM;
+	return p->unclean ? 0 : S2_ENOMEM;
 }
 
 static uint64_t entry_ia(const struct s2eff *e, const struct epage *p, unsigned idx)
@@ -672,16 +670,14 @@ static void check_make(struct s2eff *e, struct s2eff_at at, struct epage *p, uns
 
 /* A store to entry idx of table page p, which held old. */
 static void table_store(struct s2eff *e, struct s2eff_at at, struct epage *p, unsigned idx,
-			uint64_t old, uint64_t value)
+			uint64_t old, uint64_t value, unsigned wline)
 {
 	const struct s2pt_geom *g = geom_of(e, p);
 	int stage = stage_of(e, p);
 	bool live = reachable(e, p);
 	bool ov = s2pt_pte_valid(old), nv = s2pt_pte_valid(value);
 	uint64_t entry = p->pa + idx * 8ull;
-	unsigned wline = p->wline[idx];
 
-	p->wline[idx] = at.line;
 	if (live)
 		check_lock(e, at, p, idx);
 	if (ov && nv && bbm_differs(g, stage, old, value, p->level)) {
@@ -735,9 +731,11 @@ int s2eff_write(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t value
 	e->st.writes++;
 	unsigned idx = (unsigned)((pa & (page_size(e) - 1)) / 8);
 	uint64_t old = p->mem[idx];
+	unsigned wline = p->wline[idx];
 	p->mem[idx] = value;
+	p->wline[idx] = at.line;
 	if (p->level >= 0)
-		table_store(e, at, p, idx, old, value);
+		table_store(e, at, p, idx, old, value, wline);
 	return 0;
 }
 
@@ -818,13 +816,13 @@ int s2eff_init(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t size, 
 			check_gone(e, at, p, "initialised again");
 			forget_page(e, p);
 			memset(p->mem, 0, pg);
+			memset(p->wline, 0, nr_entries(e) * sizeof(*p->wline));
 			free(p->unclean);
-			free(p->wline);
 			p->unclean = NULL;
-			p->wline = NULL;
 		} else {
 			p = calloc(1, sizeof(*p));
 			if (!p || !(p->mem = calloc(nr_entries(e), 8)) ||
+			    !(p->wline = calloc(nr_entries(e), sizeof(*p->wline))) ||
 			    !s2hyp__map_put(&e->pages, (a >> e->gshift) + 1, (uintptr_t)p)) {
 				page_free(p);
 				*why = "out of memory";
