@@ -8,13 +8,15 @@
 #include "fuzz/s2fuzz.h"
 
 static struct s2fuzz_result run(const struct s2hyp_scenario *sc, enum s2fuzz_strategy s,
-				double secs)
+				double secs, unsigned background)
 {
 	struct s2fuzz_opts o;
 	struct s2fuzz_result r;
 	char err[256] = "";
 
 	s2fuzz_opts_init(&o, s);
+	if (s == S2FUZZ_EXHAUSTIVE)
+		o.background = background;
 	if (secs > 0) {
 		o.runs = 1000000000;
 		o.time_limit = secs;
@@ -41,10 +43,11 @@ int main(void)
 	}
 	s2fuzz_scenario_coalesce_race(&small, S2PT_V_UPSTREAM_2021);
 
-	struct s2fuzz_result rnd = run(&seed, S2FUZZ_RANDOM, 2.0);
-	struct s2fuzz_result pct = run(&seed, S2FUZZ_PCT, 2.0);
-	struct s2fuzz_result ex = run(&small, S2FUZZ_EXHAUSTIVE, 0);
-	if (!ex.complete) {
+	struct s2fuzz_result rnd = run(&seed, S2FUZZ_RANDOM, 2.0, 0);
+	struct s2fuzz_result pct = run(&seed, S2FUZZ_PCT, 2.0, 0);
+	struct s2fuzz_result ex = run(&small, S2FUZZ_EXHAUSTIVE, 0, 0);
+	struct s2fuzz_result bg1 = run(&small, S2FUZZ_EXHAUSTIVE, 0, 1);
+	if (!ex.complete || !bg1.complete) {
 		fprintf(stderr, "fuzz_bench: the exhaustive search did not complete\n");
 		return 1;
 	}
@@ -59,9 +62,13 @@ int main(void)
 	printf("fuzz.exhaustive_small_s %.2f s\n", ex.secs);
 	printf("fuzz.exhaustive_small_schedules %llu schedules\n", (unsigned long long)ex.runs);
 	printf("fuzz.exhaustive_small_classes %llu schedules\n", (unsigned long long)ex.terminal);
+	printf("# the same with one background choice (an eviction, a TLB or walk-cache loss)\n");
+	printf("fuzz.exhaustive_bg1_s %.2f s\n", bg1.secs);
+	printf("fuzz.exhaustive_bg1_schedules %llu schedules\n", (unsigned long long)bg1.runs);
 	s2fuzz_result_free(&rnd);
 	s2fuzz_result_free(&pct);
 	s2fuzz_result_free(&ex);
+	s2fuzz_result_free(&bg1);
 	s2hyp_scenario_free(&seed);
 	s2hyp_scenario_free(&small);
 	return 0;

@@ -918,6 +918,48 @@ int s2cache_create(const struct s2cache_config *cfg, struct s2cache **out)
 	return S2_OK;
 }
 
+static bool cfg_equal(const struct s2cache_config *a, const struct s2cache_config *b)
+{
+	return a->ncpus == b->ncpus && a->pa_bits == b->pa_bits &&
+	       a->line_bytes == b->line_bytes && a->zva_bytes == b->zva_bytes &&
+	       a->idc == b->idc && a->dic == b->dic && a->pou_before_poc == b->pou_before_poc &&
+	       a->on_lost == b->on_lost && a->on_lost_arg == b->on_lost_arg;
+}
+
+int s2cache_reset(struct s2cache *c, const struct s2cache_config *cfg)
+{
+	if (!cfg || !cfg_equal(cfg, &c->cfg))
+		return S2_EINVAL;
+	for (size_t i = 0; i < c->blks.cap; i++) {
+		if (c->blks.slot[i].key == MAP_EMPTY)
+			continue;
+		struct s2cache__blk *b = c->blks.slot[i].val;
+		for (size_t k = 0; k < BLK_FRAMES; k++) {
+			struct s2cache__frame *f = b->fr[k];
+			if (!f)
+				continue;
+			for (unsigned cpu = 0; cpu < c->cfg.ncpus; cpu++)
+				zfree(c, fr_ic(c, f)[cpu], c->iblk_size);
+			zfree(c, f->pou, c->pou_size);
+			zfree(c, f->ghost, PAGE_SIZE);
+			zfree(c, f->ent->recs, rec_cap(ent_count(c, f->ent)) * c->slab);
+			memset(f->ent, 0, c->ent_size);
+			zfree(c, f, c->frame_size);
+			b->fr[k] = NULL;
+		}
+		b->cnt = (struct s2cache__counts){ { 0 } };
+	}
+	for (unsigned cpu = 0; cpu < S2CACHE_MAX_CPUS; cpu++)
+		c->icl[cpu].n = 0;
+	c->nres = 0;
+	c->ndirty = 0;
+	c->nframes = 0;
+	c->ver = 0;
+	c->nlost = 0;
+	memset(c->lost, 0, sizeof(c->lost));
+	return S2_OK;
+}
+
 static void map_free(struct s2cache__map *m)
 {
 	free(m->slot);

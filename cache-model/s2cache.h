@@ -73,6 +73,14 @@ int s2cache_config_from_ctr(struct s2cache_config *cfg, uint64_t ctr_el0);
 /* -EINVAL on a bad configuration, -ENOMEM; *out is NULL on error. */
 int s2cache_create(const struct s2cache_config *cfg, struct s2cache **out);
 void s2cache_destroy(struct s2cache *c);
+/*
+ * Back to the state s2cache_create(cfg) gives: every line untouched, no
+ * lost write, version 0. The 2 MiB block tables stay allocated for the next
+ * use, so a model reset between short runs over the same memory does not
+ * allocate and zero them again. -EINVAL, with c unchanged, when cfg is not
+ * the configuration c was created with.
+ */
+int s2cache_reset(struct s2cache *c, const struct s2cache_config *cfg);
 
 /* ---- Memory attributes ------------------------------------------------ */
 

@@ -118,7 +118,8 @@ static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslo
 }
 
 /*
- * The table-page pool of the last machine deleted, kept for the next one.
+ * The table-page pool of the last machine deleted, kept for the next one,
+ * and its cache model likewise.
  * A fuzzer builds a machine per schedule: reserving 1 GiB and faulting its
  * pages in again each time was a quarter of a schedule, in the kernel. A
  * pool given back is reset (s2pool_reset), so a machine on it starts as
@@ -135,6 +136,27 @@ static struct s2pool *pool_take(unsigned granule_shift)
 		return p;
 	s2pool_delete(p);
 	return s2pool_new(granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES);
+}
+
+/* The same for the cache model: a reset keeps its block tables. */
+static struct s2cache *spare_cache;
+
+static int cache_take(const struct s2cache_config *cc, struct s2cache **out)
+{
+	struct s2cache *c = __atomic_exchange_n(&spare_cache, NULL, __ATOMIC_ACQ_REL);
+
+	if (c && !s2cache_reset(c, cc)) {
+		*out = c;
+		return 0;
+	}
+	s2cache_destroy(c);
+	return s2cache_create(cc, out);
+}
+
+static void cache_give(struct s2cache *c)
+{
+	if (c)
+		s2cache_destroy(__atomic_exchange_n(&spare_cache, c, __ATOMIC_ACQ_REL));
 }
 
 static void pool_give(struct s2pool *p)
@@ -194,7 +216,7 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 	cc.line_bytes = cfg->line_bytes ? cfg->line_bytes : 64;
 	cc.idc = cfg->idc || cfg->fwb;	/* FWB implies IDC (Arm ARM, FEAT_S2FWB) */
 	cc.dic = cfg->dic;
-	ret = s2cache_create(&cc, &m->cache);
+	ret = cache_take(&cc, &m->cache);
 	if (ret) {
 		*why = "bad cache configuration (line size must be a power of two, 16 to 2048)";
 		free(m);
@@ -266,7 +288,7 @@ void s2hyp_delete(struct s2hyp *m)
 	s2hyp__checker_free(m);
 	s2hyp__map_free(&m->emap);
 	pool_give(m->pool);
-	s2cache_destroy(m->cache);
+	cache_give(m->cache);
 	free(m);
 }
 

@@ -1024,6 +1024,47 @@ static void test_independent_models(void **state)
 	done(b);
 }
 
+/* A reset model is a new one: memory reads zero, nothing resident, no
+ * icache line, no lost write, version 0, and it works again after. */
+static void test_reset_is_a_new_model(void **state)
+{
+	struct s2cache_config cfg = cfg_n(2);
+	struct s2cache *c = mk(&cfg);
+	struct s2cache_stats st;
+	uint32_t insn;
+	bool stale;
+	(void)state;
+
+	for (unsigned i = 0; i < 64; i++)
+		wr64(c, HOST, IMG + i * 520, i + 1, true);
+	assert_int_equal(s2cache_cmo(c, HOST, S2CACHE_DC_CVAC, s2_pa(IMG), 4096), 0);
+	assert_int_equal(s2cache_fetch(c, GUEST, s2_pa(IMG), &insn, NULL), 0);
+	wr64(c, HOST, IMG + 8, 7, true);
+	assert_int_equal(s2cache_cmo(c, HOST, S2CACHE_DC_IVAC, s2_pa(IMG), 64), 0);
+	assert_int_equal(s2cache_lost_count(c), 1);
+
+	struct s2cache_config other = cfg;
+	other.line_bytes = 128;
+	assert_int_equal(s2cache_reset(c, &other), S2_EINVAL);
+	assert_int_equal(s2cache_lost_count(c), 1);	/* refused: unchanged */
+	assert_int_equal(s2cache_reset(c, &cfg), 0);
+	assert_int_equal(s2cache_verify(c), 0);
+	s2cache_get_stats(c, &st);
+	assert_int_equal(st.frames, 0);
+	assert_int_equal(st.resident, 0);
+	assert_int_equal(st.dirty, 0);
+	assert_int_equal(st.version, 0);
+	assert_int_equal(s2cache_lost_count(c), 0);
+	assert_false(s2cache_ic_stale(c, GUEST, s2_pa(IMG)));
+	assert_int_equal(rd64(c, HOST, IMG + 520, false, &stale), 0);
+	assert_false(stale);
+	/* And it models again. */
+	wr64(c, HOST, IMG, 5, true);
+	assert_true(s2cache_nc_read_stale(c, s2_pa(IMG)));
+	assert_int_equal(rd64(c, GUEST, IMG, true, &stale), 5);
+	assert_int_equal(s2cache_verify(c), 0);
+	done(c);
+}
 
 static uint64_t xs(uint64_t *s)
 {
@@ -1170,6 +1211,7 @@ int main(void)
 		cmocka_unit_test(test_wide_lines_granules),
 		T(test_peek_views),
 		cmocka_unit_test(test_independent_models),
+		cmocka_unit_test(test_reset_is_a_new_model),
 		cmocka_unit_test(test_random_ops_keep_invariants),
 	};
 #undef T
