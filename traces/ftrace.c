@@ -1256,6 +1256,16 @@ static const char *damaged_event(const char *line)
 	return NULL;
 }
 
+/* The known event whose name starts with the n bytes at name (a line cut
+ * inside its event name), or NULL. */
+static const char *cut_event_name(const char *name, size_t n)
+{
+	for (size_t i = 0; n && i < S2_ARRAY_SIZE(known_events); i++)
+		if (strlen(known_events[i].name) >= n && !strncmp(known_events[i].name, name, n))
+			return known_events[i].name;
+	return NULL;
+}
+
 static struct thr *find_thread(struct s2trace_ftrace *imp, long pid)
 {
 	size_t h;
@@ -1298,7 +1308,8 @@ static struct thr *thread_of(struct s2trace_ftrace *imp, long pid)
 	return t;
 }
 
-/* QEMU names its vCPU threads "CPU N/KVM". */
+/* QEMU names its vCPU threads "CPU N/KVM": N, -1 for any other name, -2
+ * for that name with a number no vCPU can have. */
 static int vcpu_name(const char *comm, size_t n)
 {
 	static const char pre[] = "CPU ", post[] = "/KVM";
@@ -1308,12 +1319,16 @@ static int vcpu_name(const char *comm, size_t n)
 	if (n <= strlen(pre) + strlen(post) || strncmp(comm, pre, strlen(pre)) ||
 	    strncmp(comm + n - strlen(post), post, strlen(post)))
 		return -1;
+	bool huge = false;
 	for (; i < n - strlen(post); i++) {
-		if (!is_digit(comm[i]) || v > 100000)
+		if (!is_digit(comm[i]))
 			return -1;
-		v = v * 10 + (comm[i] - '0');
+		if (v > 100000)
+			huge = true;
+		else
+			v = v * 10 + (comm[i] - '0');
 	}
-	return v;
+	return huge ? -2 : v;
 }
 
 static int count_unused(struct s2trace_ftrace *imp, const char *name, size_t n)
@@ -1747,12 +1762,23 @@ static int read_event(struct s2trace_ftrace *imp, char *line, unsigned long line
 		imp->stats.events++;
 		if (e > l.payload && !strncmp(skip_blanks(e), "<-", 2))
 			return count_call(imp, l.payload, (size_t)(e - l.payload));
+		/* Not "func <-caller" but the start of a kvm event's name and
+		 * nothing after it: the line was cut inside the event name. */
+		const char *cut = !*skip_blanks(e) ? cut_event_name(l.payload,
+								     (size_t)(e - l.payload)) : NULL;
+		if (cut)
+			return fail(imp, S2_EPARSE, imp->name, lineno,
+				    "the line ends inside an event name ('%.*s' of %s?): cut short",
+				    (int)(e - l.payload), l.payload, cut);
 		return count_unused(imp, "function", strlen("function"));
 	}
 	imp->stats.events++;
 	if (!(t = thread_of(imp, l.pid)))
 		return oom(imp, imp->name);
 	int named = vcpu_name(l.comm, l.comm_len);
+	if (named == -2)
+		return fail(imp, S2_EPARSE, imp->name, lineno,
+			    "thread '%.*s': no vCPU has that number", (int)l.comm_len, l.comm);
 	if (named >= 0) {
 		if (t->named >= 0 && t->named != named)
 			return fail(imp, S2_EPARSE, imp->name, lineno,
@@ -1807,8 +1833,18 @@ int s2trace_ftrace_read(struct s2trace_ftrace *imp, FILE *f, const char *name)
 		if ((ret = read_line(f, &buf, &cap, imp->name, lineno, imp, &eof)) || eof)
 			break;
 		imp->stats.lines++;
+		size_t before = imp->nr_ev;
+		bool cut = !strchr(buf, '\n');
 		if ((ret = read_event(imp, trim_line(buf), lineno)))
 			break;
+		/* A capture ends every line; a last line without its newline was
+		 * cut short, and a number at its end may have lost digits. */
+		if (cut && imp->nr_ev > before) {
+			ret = fail(imp, S2_EPARSE, imp->name, lineno,
+				   "the last line has no newline: cut short (its values may be "
+				   "incomplete)");
+			break;
+		}
 	}
 	free(buf);
 	return ret;

@@ -56,6 +56,21 @@ expect2 "unknown option '--bogus'" --bogus "$seed"
 expect2 "--layout needs a value" "$seed" --layout
 expect2 "needs a FILE"
 expect2 "--memslot: memslot needs hva=" --memslot ipa=0,size=4K,backing=4k "$seed"
+# Damaged lines are refused, not misread: a line cut inside its event name
+# (not a function-tracer line), a vCPU number no thread can have (not vCPU
+# 0), a last line cut short after "IPA: 4" (not an access to 0x4).
+head -71 "$seed" >"$tmp/cutname.txt"
+printf '       CPU 1/KVM-4213  [002] 3817.900404: kvm_access_fa\n' >>"$tmp/cutname.txt"
+expect2 "$tmp/cutname.txt:72: the line ends inside an event name" --layout "$layout" "$tmp/cutname.txt"
+sed '0,/CPU 0\/KVM/s//CPU 99999999999999999999999\/KVM/' "$seed" >"$tmp/hugecpu.txt"
+expect2 "$tmp/hugecpu.txt:[0-9]*: thread 'CPU 99999999999999999999999/KVM': no vCPU has that number" \
+    --layout "$layout" "$tmp/hugecpu.txt"
+head -71 "$seed" >"$tmp/cutipa.txt"
+printf '       CPU 1/KVM-4213  [002] 3817.900404: kvm_access_fault:    IPA: 4' >>"$tmp/cutipa.txt"
+expect2 "$tmp/cutipa.txt:72: the last line has no newline: cut short" --layout "$layout" "$tmp/cutipa.txt"
+# The same lines whole import.
+head -72 "$seed" >"$tmp/whole.txt"
+"$S2EMU" import-ftrace --layout "$layout" "$tmp/whole.txt" >/dev/null 2>&1 || fail "72 whole lines refused"
 # A directory opens but cannot be read.
 expect2 "$tmp:1: read error" "$tmp"
 
