@@ -65,7 +65,7 @@ void s2hyp__violation(struct s2hyp *m, enum s2hyp_rule rule, int thread, uint64_
 		m->stopped = true;
 	if (m->stats.violations[rule] > 1)
 		return;	/* the first of each rule carries the report */
-	if (!s2hyp__grow((void **)&m->viol, &m->viol_cap, sizeof(*m->viol), m->viol_n + 1))
+	if (!s2_grow((void **)&m->viol, &m->viol_cap, sizeof(*m->viol), m->viol_n + 1))
 		return;
 	struct s2hyp_violation *v = &m->viol[m->viol_n++];
 	memset(v, 0, sizeof(*v));
@@ -140,7 +140,7 @@ void s2hyp__checker_free(struct s2hyp *m)
 	free(m->ghost);
 	free(m->unclean);
 	free(m->touched);
-	s2hyp__map_free(&m->hpages);
+	s2_map_free(&m->hpages);
 }
 
 void s2hyp__touch(struct s2hyp *m, uint64_t idx)
@@ -148,7 +148,7 @@ void s2hyp__touch(struct s2hyp *m, uint64_t idx)
 	struct ghost_page *gp = s2hyp__ghost(m, idx);
 	if (!gp || gp->touched)
 		return;
-	if (!s2hyp__grow((void **)&m->touched, &m->touched_cap, sizeof(*m->touched),
+	if (!s2_grow((void **)&m->touched, &m->touched_cap, sizeof(*m->touched),
 			 m->touched_n + 1))
 		return;
 	gp->touched = true;
@@ -209,7 +209,7 @@ static bool bbm_differs(const struct s2hyp *m, s2_pte_t a, s2_pte_t b, s2_level_
 
 static void add_unclean(struct s2hyp *m, uint64_t pidx, unsigned idx)
 {
-	if (!s2hyp__grow((void **)&m->unclean, &m->unclean_cap, sizeof(*m->unclean),
+	if (!s2_grow((void **)&m->unclean, &m->unclean_cap, sizeof(*m->unclean),
 			 m->unclean_n + 1))
 		return;
 	m->unclean[m->unclean_n++] = (struct unclean){ pidx, idx, 0 };
@@ -606,7 +606,7 @@ void s2hyp__check_leaks(struct s2hyp *m)
 	s2pool_for_each_live(m->pool, leak_page, &ls);
 	uint32_t pos = 0;
 	uint64_t pfn, refs;
-	while (s2hyp__map_next(&m->hpages, &pos, &pfn, &refs))
+	while (s2_map_next(&m->hpages, &pos, &pfn, &refs))
 		s2hyp__violation(m, S2HYP_RULE_LEAK, HOST_THREAD, 0, pfn << 12, -1,
 				 "host page %#llx still holds %llu reference(s) taken by the "
 				 "fault handler after the VM was destroyed",

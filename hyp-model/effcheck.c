@@ -140,7 +140,7 @@ struct ethread {
 };
 
 struct s2eff {
-	struct s2hyp__map pages;	/* page number + 1 -> struct epage * */
+	struct s2_map pages;	/* page number + 1 -> struct epage * */
 	unsigned gshift;		/* tracked memory comes in these pages */
 	struct s2pt_geom s2g, s1g;
 	bool ignore_ttl;
@@ -208,9 +208,9 @@ void s2eff_free(struct s2eff *e)
 		return;
 	uint32_t pos = 0;
 	uint64_t k, v;
-	while (s2hyp__map_next(&e->pages, &pos, &k, &v))
+	while (s2_map_next(&e->pages, &pos, &k, &v))
 		page_free((struct epage *)(uintptr_t)v);
-	s2hyp__map_free(&e->pages);
+	s2_map_free(&e->pages);
 	free(e->roots);
 	free(e->tags);
 	free(e->uc);
@@ -257,7 +257,7 @@ static unsigned nr_entries(const struct s2eff *e)
 static struct epage *page_at(const struct s2eff *e, uint64_t pa)
 {
 	uint64_t v;
-	return s2hyp__map_get(&e->pages, (pa >> e->gshift) + 1, &v) ? (struct epage *)(uintptr_t)v :
+	return s2_map_get(&e->pages, (pa >> e->gshift) + 1, &v) ? (struct epage *)(uintptr_t)v :
 		NULL;
 }
 
@@ -325,7 +325,7 @@ static void fire(struct s2eff *e)
 	struct s2eff_violation *v = &e->cur;
 	if (e->st.violations[v->rule]++)
 		return;	/* the first of each rule carries the report */
-	if (!s2hyp__grow((void **)&e->viol, &e->viol_cap, sizeof(*e->viol), e->nviol + 1))
+	if (!s2_grow((void **)&e->viol, &e->viol_cap, sizeof(*e->viol), e->nviol + 1))
 		return;
 	e->viol[e->nviol++] = *v;
 }
@@ -572,7 +572,7 @@ static void break_entry(struct s2eff *e, struct s2eff_at at, struct epage *p, un
 	uint64_t entry = p->pa + idx * 8ull;
 	if (p->unclean[idx])
 		return;	/* still broken from before: its old value stays */
-	if (!s2hyp__grow((void **)&e->uc, &e->uc_cap, sizeof(*e->uc), e->nuc + 1))
+	if (!s2_grow((void **)&e->uc, &e->uc_cap, sizeof(*e->uc), e->nuc + 1))
 		return;
 	struct eunclean *u = &e->uc[e->nuc++];
 	memset(u, 0, sizeof(*u));
@@ -823,7 +823,7 @@ int s2eff_init(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t size, 
 			p = calloc(1, sizeof(*p));
 			if (!p || !(p->mem = calloc(nr_entries(e), 8)) ||
 			    !(p->wline = calloc(nr_entries(e), sizeof(*p->wline))) ||
-			    !s2hyp__map_put(&e->pages, (a >> e->gshift) + 1, (uintptr_t)p)) {
+			    !s2_map_put(&e->pages, (a >> e->gshift) + 1, (uintptr_t)p)) {
 				page_free(p);
 				*why = "out of memory";
 				return S2_ENOMEM;
@@ -857,7 +857,7 @@ int s2eff_release(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t siz
 		}
 		check_gone(e, at, p, "freed");
 		forget_page(e, p);
-		s2hyp__map_del(&e->pages, (a >> e->gshift) + 1);
+		s2_map_del(&e->pages, (a >> e->gshift) + 1);
 		page_free(p);
 	}
 	return 0;
@@ -872,7 +872,7 @@ static struct etag *tag_get(struct s2eff *e, int stage, unsigned id)
 	for (unsigned i = 0; i < e->ntags; i++)
 		if (e->tags[i].stage == stage && e->tags[i].id == id)
 			return &e->tags[i];
-	if (!s2hyp__grow((void **)&e->tags, &e->tags_cap, sizeof(*e->tags), e->ntags + 1))
+	if (!s2_grow((void **)&e->tags, &e->tags_cap, sizeof(*e->tags), e->ntags + 1))
 		return NULL;
 	struct etag *t = &e->tags[e->ntags++];
 	memset(t, 0, sizeof(*t));
@@ -913,7 +913,7 @@ static int root_for(struct s2eff *e, struct s2eff_at at, uint64_t pa, int stage,
 			return -1;
 		}
 	}
-	if (!s2hyp__grow((void **)&e->roots, &e->roots_cap, sizeof(*e->roots), e->nroots + 1)) {
+	if (!s2_grow((void **)&e->roots, &e->roots_cap, sizeof(*e->roots), e->nroots + 1)) {
 		*why = "out of memory";
 		return -1;
 	}
@@ -1239,7 +1239,7 @@ static struct elock *lock_get(struct s2eff *e, uint64_t addr)
 	for (unsigned i = 0; i < e->nlocks; i++)
 		if (e->locks[i].addr == addr)
 			return &e->locks[i];
-	if (!s2hyp__grow((void **)&e->locks, &e->locks_cap, sizeof(*e->locks), e->nlocks + 1))
+	if (!s2_grow((void **)&e->locks, &e->locks_cap, sizeof(*e->locks), e->nlocks + 1))
 		return NULL;
 	struct elock *l = &e->locks[e->nlocks++];
 	*l = (struct elock){ addr, -1, 0, 0 };

@@ -16,7 +16,7 @@
 static void *page_of(struct s2hyp *m, uint64_t pa)
 {
 	uint64_t v;
-	return s2hyp__map_get(&m->emap, (pa >> m->geom.granule_shift) + 1, &v) ?
+	return s2_map_get(&m->emap, (pa >> m->geom.granule_shift) + 1, &v) ?
 		(void *)(uintptr_t)v : NULL;
 }
 
@@ -54,7 +54,7 @@ int s2hyp_effect_alloc(struct s2hyp *m, uint64_t pa, const char **why)
 		*why = "the table-page pool is exhausted";
 		return S2_ENOMEM;
 	}
-	if (!s2hyp__map_put(&m->emap, (pa >> m->geom.granule_shift) + 1, (uintptr_t)p)) {
+	if (!s2_map_put(&m->emap, (pa >> m->geom.granule_shift) + 1, (uintptr_t)p)) {
 		*why = "out of memory";
 		return S2_ENOMEM;
 	}

@@ -40,20 +40,20 @@ void s2hyp__unlock(struct s2hyp *m)
 void s2hyp__host_page_get(struct s2hyp *m, uint64_t pa)
 {
 	uint64_t refs = 0;
-	s2hyp__map_get(&m->hpages, pa >> 12, &refs);
-	if (!s2hyp__map_put(&m->hpages, pa >> 12, refs + 1))
+	s2_map_get(&m->hpages, pa >> 12, &refs);
+	if (!s2_map_put(&m->hpages, pa >> 12, refs + 1))
 		s2hyp__fail(m, "out of memory");
 }
 
 void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa)
 {
 	uint64_t refs = 0;
-	if (!s2hyp__map_get(&m->hpages, pa >> 12, &refs))
+	if (!s2_map_get(&m->hpages, pa >> 12, &refs))
 		return;
 	if (refs <= 1)
-		s2hyp__map_del(&m->hpages, pa >> 12);
+		s2_map_del(&m->hpages, pa >> 12);
 	else
-		s2hyp__map_put(&m->hpages, pa >> 12, refs - 1);
+		s2_map_put(&m->hpages, pa >> 12, refs - 1);
 }
 
 /* ------------------------------------------------------------------ */

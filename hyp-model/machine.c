@@ -275,8 +275,8 @@ void s2hyp_delete(struct s2hyp *m)
 		free(m->vcpus[i].prog);
 		free(m->vcpus[i].tlb);
 		free(m->vcpus[i].wc);
-		s2hyp__map_free(&m->vcpus[i].tlb_idx);
-		s2hyp__map_free(&m->vcpus[i].wc_idx);
+		s2_map_free(&m->vcpus[i].tlb_idx);
+		s2_map_free(&m->vcpus[i].wc_idx);
 	}
 	for (unsigned i = 0; i < m->nr_slots; i++)
 		free(m->slots[i].dirty);
@@ -286,7 +286,7 @@ void s2hyp_delete(struct s2hyp *m)
 	free(m->sched);
 	free(m->choices);
 	s2hyp__checker_free(m);
-	s2hyp__map_free(&m->emap);
+	s2_map_free(&m->emap);
 	pool_give(m->pool);
 	cache_give(m->cache);
 	free(m);
@@ -493,10 +493,10 @@ void s2hyp_set_observer(struct s2hyp *m, const struct s2hyp_observer *obs)
 /* TLB and walk cache                                                  */
 /* ------------------------------------------------------------------ */
 
-static int idx_get(const struct s2hyp__map *t, uint64_t key)
+static int idx_get(const struct s2_map *t, uint64_t key)
 {
 	uint64_t v;
-	return s2hyp__map_get(t, key, &v) ? (int)v : -1;
+	return s2_map_get(t, key, &v) ? (int)v : -1;
 }
 
 static uint64_t entry_key(uint64_t ipa, s2_level_t level)
@@ -528,22 +528,22 @@ struct tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v,
 static void tlb_remove(struct vcpu *v, unsigned i)
 {
 	struct tlb_entry *e = &v->tlb[i];
-	s2hyp__map_del(&v->tlb_idx, entry_key(e->ipa, (s2_level_t)e->level));
+	s2_map_del(&v->tlb_idx, entry_key(e->ipa, (s2_level_t)e->level));
 	v->tlb_per_level[e->level]--;
 	v->tlb_gen++;
 	if (i != --v->tlb_n) {
 		v->tlb[i] = v->tlb[v->tlb_n];
-		s2hyp__map_put(&v->tlb_idx, entry_key(v->tlb[i].ipa, (s2_level_t)v->tlb[i].level), i);
+		s2_map_put(&v->tlb_idx, entry_key(v->tlb[i].ipa, (s2_level_t)v->tlb[i].level), i);
 	}
 }
 
 static void wc_remove(struct vcpu *v, unsigned i)
 {
 	struct wc_entry *e = &v->wc[i];
-	s2hyp__map_del(&v->wc_idx, entry_key(e->ipa, e->level));
+	s2_map_del(&v->wc_idx, entry_key(e->ipa, e->level));
 	if (i != --v->wc_n) {
 		v->wc[i] = v->wc[v->wc_n];
-		s2hyp__map_put(&v->wc_idx, entry_key(v->wc[i].ipa, v->wc[i].level), i);
+		s2_map_put(&v->wc_idx, entry_key(v->wc[i].ipa, v->wc[i].level), i);
 	}
 }
 
@@ -552,9 +552,9 @@ static void tlb_clear(struct vcpu *v)
 	v->tlb_gen++;
 	v->tlb_n = 0;
 	memset(v->tlb_per_level, 0, sizeof(v->tlb_per_level));
-	s2hyp__map_clear(&v->tlb_idx);
+	s2_map_clear(&v->tlb_idx);
 	v->wc_n = 0;
-	s2hyp__map_clear(&v->wc_idx);
+	s2_map_clear(&v->wc_idx);
 }
 
 /* Whether a TLBI by IPA hits an entry covering [ipa0, ipa0 + size). The
@@ -620,7 +620,7 @@ void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa)
 	}
 	if (local)
 		return;
-	if (!s2hyp__grow((void **)&m->pending, &m->pending_cap, sizeof(*m->pending), m->pending_n + 1)) {
+	if (!s2_grow((void **)&m->pending, &m->pending_cap, sizeof(*m->pending), m->pending_n + 1)) {
 		s2hyp__fail(m, "out of memory");
 		return;
 	}
@@ -744,13 +744,13 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 		uint64_t next = s2_pa_get(s2pt_pte_oa(g, pte));
 		struct s2pool_page *npg = s2pool_page_at(m->pool, s2_pa(next));
 		uint64_t size = s2pt_granule_size(g, w->level);
-		if (s2hyp__grow((void **)&v->wc, &v->wc_cap, sizeof(*v->wc), v->wc_n + 1)) {
+		if (s2_grow((void **)&v->wc, &v->wc_cap, sizeof(*v->wc), v->wc_n + 1)) {
 			/* One cached descriptor per table: replace an older one. */
 			uint64_t key = entry_key(s2_align_down(w->ipa, size), (s2_level_t)(w->level + 1));
 			int i = idx_get(&v->wc_idx, key);
 			if (i < 0) {
 				i = (int)v->wc_n++;
-				if (!s2hyp__map_put(&v->wc_idx, key, (uint32_t)i)) {
+				if (!s2_map_put(&v->wc_idx, key, (uint32_t)i)) {
 					s2hyp__fail(m, "out of memory");
 					return WALK_ABORT;
 				}
@@ -791,7 +791,7 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 	}
 	if (m->cfg.check)
 		s2hyp__check_tlb_fill(m, v, &e);
-	if (!s2hyp__grow((void **)&v->tlb, &v->tlb_cap, sizeof(*v->tlb), v->tlb_n + 1)) {
+	if (!s2_grow((void **)&v->tlb, &v->tlb_cap, sizeof(*v->tlb), v->tlb_n + 1)) {
 		s2hyp__fail(m, "out of memory");
 		return;
 	}
@@ -801,7 +801,7 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 		v->tlb[same] = e;
 		v->tlb_gen++;
 	} else {
-		if (!s2hyp__map_put(&v->tlb_idx, entry_key(e.ipa, (s2_level_t)e.level), v->tlb_n)) {
+		if (!s2_map_put(&v->tlb_idx, entry_key(e.ipa, (s2_level_t)e.level), v->tlb_n)) {
 			s2hyp__fail(m, "out of memory");
 			return;
 		}

@@ -3,6 +3,8 @@
 #define S2HYP_INTERNAL_H
 
 #include "cache-model/s2cache.h"
+#include "common/s2_map.h"
+#include "common/s2_vec.h"
 #include "hyp-model/s2hyp.h"
 #include "pool/s2pool.h"
 #include "walker/s2pt.h"
@@ -60,24 +62,6 @@ struct wc_entry {
 	s2_level_t level;	/* level of the table pointed to */
 };
 
-/* map.c: a map from non-zero 64-bit keys to 64-bit values. */
-struct s2hyp__map {
-	uint64_t *keys;		/* 0: an empty slot */
-	uint64_t *vals;
-	uint32_t cap;		/* a power of two, or 0 */
-	uint32_t n;
-};
-
-bool s2hyp__map_get(const struct s2hyp__map *t, uint64_t key, uint64_t *val);
-bool s2hyp__map_put(struct s2hyp__map *t, uint64_t key, uint64_t val);
-void s2hyp__map_del(struct s2hyp__map *t, uint64_t key);
-/* Iterate: *pos starts at 0; false at the end. */
-bool s2hyp__map_next(const struct s2hyp__map *t, uint32_t *pos, uint64_t *key, uint64_t *val);
-void s2hyp__map_clear(struct s2hyp__map *t);
-void s2hyp__map_free(struct s2hyp__map *t);
-/* Room for need elements in *arr (capacity doubling). */
-bool s2hyp__grow(void **arr, unsigned *cap, size_t elem, unsigned need);
-
 enum vcpu_state {
 	V_READY,		/* the next program item may start */
 	V_WALK,			/* a hardware walk is in progress */
@@ -114,11 +98,11 @@ struct vcpu {
 	unsigned faults_this_access;
 	struct tlb_entry *tlb;
 	unsigned tlb_n, tlb_cap;
-	struct s2hyp__map tlb_idx;		/* (ipa | level + 1) -> tlb[] position */
+	struct s2_map tlb_idx;		/* (ipa | level + 1) -> tlb[] position */
 	unsigned tlb_per_level[S2_LEVEL_MAX + 1];
 	struct wc_entry *wc;
 	unsigned wc_n, wc_cap;
-	struct s2hyp__map wc_idx;		/* (ipa | level + 1) -> wc[] position */
+	struct s2_map wc_idx;		/* (ipa | level + 1) -> wc[] position */
 	unsigned prefetch_rr;
 	struct s2hyp_event hist[S2HYP_HISTORY];
 	unsigned hist_n;	/* total events recorded (ring index = n % HISTORY) */
@@ -212,7 +196,7 @@ struct s2hyp {
 	unsigned unclean_n, unclean_cap;
 	uint64_t *touched;		/* pool page indices touched under the lock */
 	unsigned touched_n, touched_cap;
-	struct s2hyp__map hpages;	/* pfn -> references the fault handler holds */
+	struct s2_map hpages;	/* pfn -> references the fault handler holds */
 	struct s2pool_errors pool_err_seen;
 
 	struct s2hyp_stats stats;
@@ -226,7 +210,7 @@ struct s2hyp {
 
 	/* Effect mode: the tables are written by a trace, not by our walker. */
 	bool effect_mode;
-	struct s2hyp__map emap;		/* trace page number -> pool page */
+	struct s2_map emap;		/* trace page number -> pool page */
 	uint64_t eff_root;		/* the trace's VTTBR base, 0 if none yet */
 
 	struct s2hyp_observer obs;	/* s2hyp_set_observer; zero when none */

@@ -3,14 +3,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hyp-model/s2hyp_internal.h"
+#include "common/s2_map.h"
 
-static uint32_t slot(const struct s2hyp__map *t, uint64_t key)
+static uint32_t slot(const struct s2_map *t, uint64_t key)
 {
 	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (t->cap - 1);
 }
 
-bool s2hyp__map_get(const struct s2hyp__map *t, uint64_t key, uint64_t *val)
+bool s2_map_get(const struct s2_map *t, uint64_t key, uint64_t *val)
 {
 	if (!t->cap)
 		return false;
@@ -24,7 +24,7 @@ bool s2hyp__map_get(const struct s2hyp__map *t, uint64_t key, uint64_t *val)
 	}
 }
 
-bool s2hyp__map_put(struct s2hyp__map *t, uint64_t key, uint64_t val)
+bool s2_map_put(struct s2_map *t, uint64_t key, uint64_t val)
 {
 	if ((t->n + 1) * 2 > t->cap) {
 		uint32_t ncap = t->cap ? t->cap * 2 : 64;
@@ -35,11 +35,11 @@ bool s2hyp__map_put(struct s2hyp__map *t, uint64_t key, uint64_t val)
 			free(vals);
 			return false;
 		}
-		struct s2hyp__map old = *t;
-		*t = (struct s2hyp__map){ keys, vals, ncap, 0 };
+		struct s2_map old = *t;
+		*t = (struct s2_map){ keys, vals, ncap, 0 };
 		for (uint32_t i = 0; i < old.cap; i++)
 			if (old.keys[i])
-				s2hyp__map_put(t, old.keys[i], old.vals[i]);
+				s2_map_put(t, old.keys[i], old.vals[i]);
 		free(old.keys);
 		free(old.vals);
 	}
@@ -53,7 +53,7 @@ bool s2hyp__map_put(struct s2hyp__map *t, uint64_t key, uint64_t val)
 	return true;
 }
 
-void s2hyp__map_del(struct s2hyp__map *t, uint64_t key)
+void s2_map_del(struct s2_map *t, uint64_t key)
 {
 	if (!t->cap)
 		return;
@@ -77,7 +77,7 @@ void s2hyp__map_del(struct s2hyp__map *t, uint64_t key)
 	t->n--;
 }
 
-bool s2hyp__map_next(const struct s2hyp__map *t, uint32_t *pos, uint64_t *key, uint64_t *val)
+bool s2_map_next(const struct s2_map *t, uint32_t *pos, uint64_t *key, uint64_t *val)
 {
 	for (; *pos < t->cap; (*pos)++) {
 		if (t->keys[*pos]) {
@@ -90,31 +90,16 @@ bool s2hyp__map_next(const struct s2hyp__map *t, uint32_t *pos, uint64_t *key, u
 	return false;
 }
 
-void s2hyp__map_clear(struct s2hyp__map *t)
+void s2_map_clear(struct s2_map *t)
 {
 	if (t->cap)
 		memset(t->keys, 0, t->cap * sizeof(*t->keys));
 	t->n = 0;
 }
 
-void s2hyp__map_free(struct s2hyp__map *t)
+void s2_map_free(struct s2_map *t)
 {
 	free(t->keys);
 	free(t->vals);
-	*t = (struct s2hyp__map){ 0 };
-}
-
-bool s2hyp__grow(void **arr, unsigned *cap, size_t elem, unsigned need)
-{
-	if (need <= *cap)
-		return true;
-	unsigned ncap = *cap ? *cap * 2 : 16;
-	while (ncap < need)
-		ncap *= 2;
-	void *p = realloc(*arr, (size_t)ncap * elem);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
+	*t = (struct s2_map){ 0 };
 }

@@ -1,0 +1,155 @@
+/* s2hyp_checker: the checker, with its own handle.
+ *
+ * What it offers: ghost state for every stage-2 entry and table page
+ * (casemate-style: valid, invalid-unclean, TLBI pending, invalid-clean), and
+ * the rules of s2hyp_rules.h, each implemented in exactly one function of
+ * checker.c named after its row (rule_refcount, rule_walk_after_free, ...).
+ *
+ * Events go in, violations come out. The checker is told what happened
+ * (a PTE store, a TLBI, a DSB, a table page freed, a TLB fill with the
+ * entries it overlaps, a guest access with what the cache model said of it)
+ * and reports each violation to the sink given at creation. It reads the
+ * table pages (pool/), the walker's geometry and the cache model's summary
+ * of a range, all below it; it never calls back into the machine, so it can
+ * be driven without one (tests/checker_test.c does).
+ *
+ * Threads are -1 for the hypervisor and the vCPU number otherwise.
+ */
+#ifndef S2HYP_CHECKER_H
+#define S2HYP_CHECKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cache-model/s2cache.h"
+#include "hyp-model/s2hyp.h"
+#include "pool/s2pool.h"
+#include "walker/s2pt.h"
+
+struct s2hyp_checker;
+
+/* A TLB entry, as the machine's TLBs hold it and the checker sees it. */
+struct s2hyp_tlb_entry {
+	uint64_t ipa;		/* aligned to size */
+	uint64_t size;
+	uint64_t oa;
+	uint8_t level;
+	uint8_t prot;		/* enum s2pt_prot: R/W/X, DEVICE, NC */
+};
+
+struct s2hyp_checker_config {
+	const struct s2pt *pt;		/* the tables' geometry (may change, effect mode) */
+	struct s2pool *pool;		/* the table pages */
+	const struct s2cache *cache;	/* for what a new mapping exposes */
+	bool fwb, dic;			/* FEAT_S2FWB, CTR_EL0.DIC */
+	/* Counters the checker keeps: violations[], coalesces and
+	 * mappings_by_level[]; the rest is left alone. */
+	struct s2hyp_stats *stats;
+	/* Every violation: v is the recorded report for the first of its
+	 * rule (the sink may add the step and the event history), NULL for
+	 * later ones (counted only). */
+	void (*report)(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v);
+	void *arg;
+};
+
+/* NULL when out of memory. */
+struct s2hyp_checker *s2hyp_checker_new(const struct s2hyp_checker_config *cfg);
+void s2hyp_checker_delete(struct s2hyp_checker *c);
+
+unsigned s2hyp_checker_nr_violations(const struct s2hyp_checker *c);
+const struct s2hyp_violation *s2hyp_checker_violation(const struct s2hyp_checker *c, unsigned i);
+
+/* -- Table pages --------------------------------------------------------- */
+
+/* page was just allocated (zeroed): its ghost state starts afresh. */
+void s2hyp_checker_page_alloc(struct s2hyp_checker *c, void *page);
+/* page is a root table at level, translating from ipa. */
+void s2hyp_checker_page_root(struct s2hyp_checker *c, void *page, s2_level_t level, uint64_t ipa);
+/* page's level is not known until an entry links it (effect traces). */
+void s2hyp_checker_page_unlinked(struct s2hyp_checker *c, void *page);
+/* The level of page's entries: -1 unknown, -2 not a table page. */
+s2_level_t s2hyp_checker_page_level(struct s2hyp_checker *c, void *page);
+/* A reference was taken or dropped on page (its refcount is checked when
+ * the lock is released). */
+void s2hyp_checker_page_ref(struct s2hyp_checker *c, void *page);
+
+/* Where a vCPU's walk cache points: for frees. */
+struct s2hyp_wc_ref {
+	unsigned vcpu;
+	uint64_t ipa;
+	s2_level_t level;
+};
+/* page is about to be freed; refs are the walk-cache entries that still
+ * point at it. */
+void s2hyp_checker_page_free(struct s2hyp_checker *c, void *page,
+			     const struct s2hyp_wc_ref *refs, unsigned nr_refs);
+/* The pool's misuse counters may have moved (a double free, a put on a
+ * freed page...). Returns false when the walker passed an address outside
+ * the pool: the machine's error, not a rule. */
+bool s2hyp_checker_pool_errors(struct s2hyp_checker *c);
+/* The VM is being torn down: frees from here on are the teardown's. */
+void s2hyp_checker_destroying(struct s2hyp_checker *c);
+/* The VM is gone: every table page and host page reference must be. */
+void s2hyp_checker_destroyed(struct s2hyp_checker *c);
+
+/* The fault handler took or dropped a reference on a host page. */
+void s2hyp_checker_host_page_get(struct s2hyp_checker *c, uint64_t pa);
+void s2hyp_checker_host_page_put(struct s2hyp_checker *c, uint64_t pa);
+
+/* -- The hypervisor's effects ------------------------------------------- */
+
+/* The hypervisor stores new over old at ptep (before the store). */
+void s2hyp_checker_pte_store(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new);
+/* The hypervisor's own walk descends into the table page at pa. */
+void s2hyp_checker_hyp_descend(struct s2hyp_checker *c, s2_pa_t pa);
+/* A TLBI was issued; seq numbers TLBIs in order. */
+void s2hyp_checker_tlbi(struct s2hyp_checker *c, enum s2pt_tlbi op, uint64_t ipa, uint64_t seq);
+/* A DSB completed every TLBI issued before it. */
+void s2hyp_checker_dsb(struct s2hyp_checker *c);
+/* The MMU lock is released: the refcount convention holds again. */
+void s2hyp_checker_unlock(struct s2hyp_checker *c);
+/* The MMU lock is released without the refcount check (effect traces). */
+void s2hyp_checker_unlock_unchecked(struct s2hyp_checker *c);
+/* An unmap of [ipa, ipa + size) returned; left are the TLB entries of
+ * vCPU vcpu that still translate part of it. Called once per vCPU. */
+void s2hyp_checker_unmapped(struct s2hyp_checker *c, uint64_t ipa, uint64_t size, unsigned vcpu,
+			    const struct s2hyp_tlb_entry *left, unsigned nr_left);
+
+/* -- The vCPUs ----------------------------------------------------------- */
+
+/* vCPU vcpu's TLB takes e; overlap are the entries it already holds that
+ * overlap e (larger ones containing it, smaller ones inside it). */
+void s2hyp_checker_tlb_fill(struct s2hyp_checker *c, unsigned vcpu, const struct s2hyp_tlb_entry *e,
+			    const struct s2hyp_tlb_entry *overlap, unsigned nr_overlap);
+
+/* What a hardware walk found at the table page it was about to read. */
+enum s2hyp_table_state {
+	S2HYP_TABLE_LIVE,
+	S2HYP_TABLE_NOT_IN_POOL,	/* not a table page at all */
+	S2HYP_TABLE_FREED,
+	S2HYP_TABLE_REUSED,		/* freed and reused since the walk cached it */
+};
+/* vCPU vcpu's hardware walk for ipa reads the descriptor at dpa, at level,
+ * in the table page at table_pa, which is in state st. */
+void s2hyp_checker_walk_read(struct s2hyp_checker *c, unsigned vcpu, uint64_t ipa, uint64_t table_pa,
+			     uint64_t dpa, s2_level_t level, enum s2hyp_table_state st);
+
+/* A guest access by vCPU vcpu of ipa (PA pa, through a leaf at level) and
+ * what the cache model said of the data it returned. Writes are not
+ * checked. */
+void s2hyp_checker_access(struct s2hyp_checker *c, unsigned vcpu, enum s2hyp_access a, uint64_t ipa,
+			  uint64_t pa, s2_level_t level, bool cacheable,
+			  const struct s2cache_check *cc);
+
+/* -- Queries ------------------------------------------------------------- */
+
+/* The ghost view of the entry at ptep, a pointer into a table page. */
+struct s2hyp_checker_entry {
+	s2_level_t level;	/* of the table holding it; -2 when unknown */
+	uint64_t ipa;
+	enum s2hyp_ghost_state ghost;
+};
+void s2hyp_checker_entry(const struct s2hyp_checker *c, const s2_pte_t *ptep,
+			 struct s2hyp_checker_entry *e);
+
+#endif
