@@ -133,7 +133,7 @@ int s2hyp_vcpu_translate(const struct s2hyp *m, unsigned vcpu, uint64_t ipa,
 {
 	if (vcpu >= m->cfg.nr_vcpus)
 		return S2_EINVAL;
-	const struct tlb_entry *e = s2hyp__tlb_lookup(m, &m->vcpus[vcpu], ipa);
+	const struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, &m->vcpus[vcpu], ipa);
 	if (!e)
 		return S2_ENOENT;
 	*t = (struct s2hyp_translation){
@@ -166,27 +166,6 @@ uint64_t s2hyp_vcpu_tlb_gen(const struct s2hyp *m, unsigned vcpu)
 	return vcpu < m->cfg.nr_vcpus ? m->vcpus[vcpu].tlb_gen : 0;
 }
 
-static void report_stale(struct s2hyp *m, const struct vcpu *v, enum s2hyp_access a,
-			 uint64_t ipa, uint64_t pa, bool cacheable, const struct tlb_entry *e,
-			 const struct s2cache_check *cc)
-{
-	if (a == S2HYP_ACC_EXEC)
-		s2hyp__violation(m, S2HYP_RULE_STALE_INSN, (int)v->id, ipa, pa, (s2_level_t)e->level,
-				 "vCPU %u fetched a stale instruction at IPA %#llx (PA %#llx): "
-				 "version %llu, the latest write is version %llu",
-				 v->id, (unsigned long long)ipa, (unsigned long long)pa,
-				 (unsigned long long)cc->ver_returned,
-				 (unsigned long long)cc->ver_latest);
-	else
-		s2hyp__violation(m, S2HYP_RULE_STALE_DATA, (int)v->id, ipa, pa, (s2_level_t)e->level,
-				 "vCPU %u %s read of IPA %#llx (PA %#llx) returned data of version %llu; "
-				 "the latest write is version %llu",
-				 v->id, cacheable ? "cacheable" : "non-cacheable (MMU off)",
-				 (unsigned long long)ipa, (unsigned long long)pa,
-				 (unsigned long long)cc->ver_returned,
-				 (unsigned long long)cc->ver_latest);
-}
-
 int s2hyp_vcpu_access(struct s2hyp *m, unsigned vcpu, enum s2hyp_access a, uint64_t ipa,
 		      void *buf, unsigned size, bool mmu_on, unsigned flags,
 		      struct s2hyp_access_check *chk)
@@ -198,7 +177,7 @@ int s2hyp_vcpu_access(struct s2hyp *m, unsigned vcpu, enum s2hyp_access a, uint6
 	if (!size || size > 16)
 		return S2_EINVAL;
 	struct vcpu *v = &m->vcpus[vcpu];
-	const struct tlb_entry *e = s2hyp__tlb_lookup(m, v, ipa);
+	const struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, v, ipa);
 	if (!e || !permits(e->prot, a) || ipa - e->ipa + size > e->size)
 		return S2_ENOENT;
 
@@ -234,8 +213,8 @@ int s2hyp_vcpu_access(struct s2hyp *m, unsigned vcpu, enum s2hyp_access a, uint6
 			    s2_err_msg(ret));
 		return ret;
 	}
-	if (cc.stale && !spec && m->cfg.check)
-		report_stale(m, v, a, ipa, pa, cacheable, e, &cc);
+	if (!spec && m->cfg.check)
+		s2hyp_checker_access(m->chk, v->id, a, ipa, pa, (s2_level_t)e->level, cacheable, &cc);
 	if (chk) {
 		*chk = (struct s2hyp_access_check){
 			.stale = cc.stale, .pa = pa, .ver_returned = cc.ver_returned,
@@ -261,7 +240,7 @@ int s2hyp_vcpu_cmo(struct s2hyp *m, unsigned vcpu, unsigned op, uint64_t ipa, bo
 		return ret;
 	}
 	enum s2hyp_access need = o == S2CACHE_DC_ZVA ? S2HYP_ACC_WRITE : S2HYP_ACC_READ;
-	const struct tlb_entry *e = s2hyp__tlb_lookup(m, v, ipa);
+	const struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, v, ipa);
 	if (!e || !permits(e->prot, need))
 		return S2_ENOENT;
 	uint64_t pa = e->oa + (ipa - e->ipa);

@@ -58,9 +58,7 @@ int s2hyp_effect_alloc(struct s2hyp *m, uint64_t pa, const char **why)
 		*why = "out of memory";
 		return S2_ENOMEM;
 	}
-	struct ghost_page *gp = s2hyp__ghost(m, s2hyp__pool_idx(m, p));
-	if (gp)
-		gp->level = -1;	/* unknown until something links it */
+	s2hyp_checker_page_unlinked(m->chk, p);	/* level unknown until something links it */
 	return 0;
 }
 
@@ -77,14 +75,12 @@ int s2hyp_effect_vttbr(struct s2hyp *m, uint64_t vttbr, const char **why)
 	}
 	for (unsigned r = 0; r < g->nr_roots; r++) {
 		void *p = page_of(m, base + r * page);
-		struct ghost_page *gp = p ? s2hyp__ghost(m, s2hyp__pool_idx(m, p)) : NULL;
-		if (!gp) {
+		if (!p || s2hyp_checker_page_level(m->chk, p) == -2) {
 			*why = "VTTBR points at a page that was not allocated (alloc every root page first)";
 			return S2_EINVAL;
 		}
-		gp->root = true;
-		gp->level = g->start_level;
-		gp->ipa = (uint64_t)r << (s2pt_level_shift(g, g->start_level) + g->stride);
+		s2hyp_checker_page_root(m->chk, p, g->start_level,
+					(uint64_t)r << (s2pt_level_shift(g, g->start_level) + g->stride));
 	}
 	m->eff_root = base;
 	/* Lookups (expect lines, hardware walks) go through the trace's root. */
@@ -116,18 +112,19 @@ int s2hyp_effect_pte_write(struct s2hyp *m, uint64_t pa, uint64_t value, bool re
 		return S2_EINVAL;
 	}
 	s2_pte_t *ptep = (s2_pte_t *)(p + (pa & (page - 1)));
-	struct ghost_page *gp = s2hyp__ghost(m, s2hyp__pool_idx(m, p));
+	s2_level_t plevel = s2hyp_checker_page_level(m->chk, p);
+	bool known = plevel != -2;
 	s2_pte_t pte = value;
 	/* A table descriptor points at a trace page: translate it. A descriptor
 	 * with bit 1 set in a page whose level is not known yet is a table when
 	 * what it points at is one of the trace's table pages. */
-	if ((value & 3) == 3 && (!gp || gp->level < S2_LEVEL_MAX)) {
+	if ((value & 3) == 3 && (!known || plevel < S2_LEVEL_MAX)) {
 		void *child = page_of(m, s2_pa_get(s2pt_pte_oa(g, value)));
 		if (child) {
 			s2_pa_t cpa = s2pool_pa(m->pool, child);
 			pte = (value & ~s2_genmask(47, g->granule_shift)) |
 			      (s2_pa_get(cpa) & s2_genmask(47, g->granule_shift));
-		} else if (gp && gp->level >= 0) {
+		} else if (known && plevel >= 0) {
 			*why = "table descriptor pointing at a page that was never allocated";
 			return S2_EINVAL;
 		}

@@ -225,7 +225,7 @@ static void vcpu_fp(const struct s2hyp *m, const struct vcpu *v, struct s2hyp_fo
 		 * prefers is the machine's business; a conflict leaves several. */
 		bool hit = false;
 		for (unsigned i = 0; i < v->tlb_n; i++) {
-			const struct tlb_entry *e = &v->tlb[i];
+			const struct s2hyp_tlb_entry *e = &v->tlb[i];
 			if (o->ipa - e->ipa >= e->size)
 				continue;
 			hit = true;
@@ -351,12 +351,10 @@ void s2hyp_footprint_mark(const struct s2hyp *m, const struct s2hyp_choice *c,
  * it; -128 when unknown. */
 static int desc_level(const struct s2hyp *m, uint64_t pa)
 {
-	uint64_t idx;
+	s2_level_t l;
 	if (!s2pool_contains_pa(m->pool, s2_pa(pa)) ||
-	    !s2pool_index(m->pool, s2pool_va(m->pool, s2_pa(pa)), &idx) ||
-	    idx >= m->ghost_cap)
+	    !s2hyp_checker_ghost_level(m->chk, s2pool_va(m->pool, s2_pa(pa)), &l))
 		return -128;
-	s2_level_t l = m->ghost[idx].level;
 	return l >= m->geom.start_level && l <= S2_LEVEL_MAX ? l : -128;
 }
 

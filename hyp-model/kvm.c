@@ -23,9 +23,9 @@ void s2hyp__unlock(struct s2hyp *m)
 	/* The refcount convention holds whenever the lock is free: inside an
 	 * operation every ordering is transiently off by one. */
 	if (m->cfg.check && !m->effect_mode)
-		s2hyp__check_refcounts(m);
+		s2hyp_checker_unlock(m->chk);
 	else
-		m->touched_n = 0;
+		s2hyp_checker_unlock_unchecked(m->chk);
 	m->locked = false;
 	m->op = OP_NONE;
 	m->op_thread = HOST_THREAD;
@@ -39,21 +39,13 @@ void s2hyp__unlock(struct s2hyp *m)
  * go afterwards (kvm_release_pfn_clean): stage 2 holds no reference. */
 void s2hyp__host_page_get(struct s2hyp *m, uint64_t pa)
 {
-	uint64_t refs = 0;
-	s2_map_get(&m->hpages, pa >> 12, &refs);
-	if (!s2_map_put(&m->hpages, pa >> 12, refs + 1))
+	if (!s2hyp_checker_host_page_get(m->chk, pa))
 		s2hyp__fail(m, "out of memory");
 }
 
 void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa)
 {
-	uint64_t refs = 0;
-	if (!s2_map_get(&m->hpages, pa >> 12, &refs))
-		return;
-	if (refs <= 1)
-		s2_map_del(&m->hpages, pa >> 12);
-	else
-		s2_map_put(&m->hpages, pa >> 12, refs - 1);
+	s2hyp_checker_host_page_put(m->chk, pa);
 }
 
 /* ------------------------------------------------------------------ */
@@ -218,6 +210,14 @@ static void for_hva_range(struct s2hyp *m, uint64_t hva, uint64_t size,
 	}
 }
 
+/* The checker is told what every vCPU's TLB still holds of an unmapped range. */
+void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size)
+{
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+		s2hyp_checker_unmapped(m->chk, ipa, size, i, m->scratch,
+				       s2hyp__tlb_overlaps(m, &m->vcpus[i], ipa, size));
+}
+
 static void unmap_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 {
 	s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
@@ -298,13 +298,14 @@ static void destroy(struct s2hyp *m)
 	 * TLB or walk cache can point at the tables about to be freed. */
 	flush_vmid(m);
 	m->destroyed = true;
+	s2hyp_checker_destroying(m->chk);
 	s2pt_memcache_free(&m->pt, &m->mc);
 	s2pt_destroy(s2pt_locked(&m->pt));
 	s2hyp__unlock(m);
 	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
 		m->vcpus[i].state = V_DONE;
 	if (m->cfg.check)
-		s2hyp__check_leaks(m);
+		s2hyp_checker_destroyed(m->chk);
 }
 
 void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)

@@ -48,6 +48,73 @@ uint64_t s2hyp__host_cpu(const struct s2hyp *m)
 }
 
 /* ------------------------------------------------------------------ */
+/* The checker's reports                                               */
+/* ------------------------------------------------------------------ */
+
+static void copy_ring(struct s2hyp_event *dst, unsigned *n, const struct s2hyp_event *ring,
+		      unsigned total)
+{
+	unsigned k = total < S2HYP_HISTORY ? total : S2HYP_HISTORY;
+	for (unsigned i = 0; i < k; i++)
+		dst[i] = ring[(total - k + i) % S2HYP_HISTORY];
+	*n = k;
+}
+
+/* The checker's sink: a violation stops the run when asked to; the first
+ * of each rule gets the step and every thread's last events. */
+static void on_violation(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v)
+{
+	struct s2hyp *m = arg;
+
+	(void)rule;
+	if (m->stop_on_violation)
+		m->stopped = true;
+	if (!v)
+		return;
+	v->step = m->step;
+	copy_ring(v->events[0], &v->nr_events[0], m->host_hist, m->host_hist_n);
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+		copy_ring(v->events[i + 1], &v->nr_events[i + 1], m->vcpus[i].hist,
+			  m->vcpus[i].hist_n);
+	copy_ring(v->events[S2HYP_MAX_VCPUS + 1], &v->nr_events[S2HYP_MAX_VCPUS + 1],
+		  m->mach_hist, m->mach_hist_n);
+	if (m->obs.violation)
+		m->obs.violation(m->obs.arg, m, v);
+}
+
+unsigned s2hyp_nr_violations(const struct s2hyp *m)
+{
+	return s2hyp_checker_nr_violations(m->chk);
+}
+
+const struct s2hyp_violation *s2hyp_violation(const struct s2hyp *m, unsigned i)
+{
+	return s2hyp_checker_violation(m->chk, i);
+}
+
+bool s2hyp_rule_fired(const struct s2hyp *m, enum s2hyp_rule r)
+{
+	return (unsigned)r < S2HYP_NR_RULES && m->stats.violations[r] > 0;
+}
+
+int s2hyp_entry_at(const struct s2hyp *m, uint64_t pa, struct s2hyp_entry *e)
+{
+	uint64_t pidx;
+	s2_pa_t at = s2_pa(pa & ~(uint64_t)7);
+
+	/* Asked first: a miss in s2pool_va counts as a pool error. */
+	if (!s2pool_contains_pa(m->pool, at))
+		return S2_ENOENT;
+	const s2_pte_t *ptep = s2pool_va(m->pool, at);
+	if (!ptep || !s2pool_index(m->pool, ptep, &pidx))
+		return S2_ENOENT;
+	struct s2hyp_checker_entry ce;
+	s2hyp_checker_entry(m->chk, ptep, &ce);
+	*e = (struct s2hyp_entry){ .level = ce.level, .ipa = ce.ipa, .value = *ptep, .ghost = ce.ghost };
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Creation                                                            */
 /* ------------------------------------------------------------------ */
 
@@ -228,6 +295,16 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 		s2hyp_delete(m);
 		return S2_ENOMEM;
 	}
+	struct s2hyp_checker_config chk = {
+		.pt = &m->pt, .pool = m->pool, .cache = m->cache, .fwb = cfg->fwb, .dic = cfg->dic,
+		.stats = &m->stats, .report = on_violation, .arg = m,
+	};
+	m->chk = s2hyp_checker_new(&chk);
+	if (!m->chk) {
+		*why = "out of memory";
+		s2hyp_delete(m);
+		return S2_ENOMEM;
+	}
 	/* Guest RAM: host physical addresses keep the host virtual alignment,
 	 * as a THP or hugetlb page is physically contiguous and aligned. */
 	for (unsigned i = 0; i < nr_slots; i++) {
@@ -254,15 +331,10 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 		return ret;
 	}
 	/* Roots are tables from the start; the checker knows where they sit. */
-	for (unsigned r = 0; r < g.nr_roots; r++) {
-		struct ghost_page *gp = s2hyp__ghost(m, s2hyp__pool_idx(m, (uint8_t *)m->pt.pgd +
-								    ((uint64_t)r << g.granule_shift)));
-		if (gp) {
-			gp->root = true;
-			gp->level = g.start_level;
-			gp->ipa = (uint64_t)r << (s2pt_level_shift(&g, g.start_level) + g.stride);
-		}
-	}
+	for (unsigned r = 0; r < g.nr_roots; r++)
+		s2hyp_checker_page_root(m->chk, (uint8_t *)m->pt.pgd + ((uint64_t)r << g.granule_shift),
+					g.start_level,
+					(uint64_t)r << (s2pt_level_shift(&g, g.start_level) + g.stride));
 	*out = m;
 	return 0;
 }
@@ -282,10 +354,10 @@ void s2hyp_delete(struct s2hyp *m)
 		free(m->slots[i].dirty);
 	free(m->host_prog);
 	free(m->pending);
-	free(m->viol);
+	free(m->scratch);
 	free(m->sched);
 	free(m->choices);
-	s2hyp__checker_free(m);
+	s2hyp_checker_delete(m->chk);
 	s2_map_free(&m->emap);
 	pool_give(m->pool);
 	cache_give(m->cache);
@@ -512,7 +584,7 @@ int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_al
 }
 
 /* One probe per level a leaf can sit at. */
-struct tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa)
+struct s2hyp_tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa)
 {
 	const struct s2pt_geom *g = &m->geom;
 	for (s2_level_t l = S2_LEVEL_MAX; l >= g->min_block_level; l--) {
@@ -527,7 +599,7 @@ struct tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v,
 
 static void tlb_remove(struct vcpu *v, unsigned i)
 {
-	struct tlb_entry *e = &v->tlb[i];
+	struct s2hyp_tlb_entry *e = &v->tlb[i];
 	s2_map_del(&v->tlb_idx, entry_key(e->ipa, (s2_level_t)e->level));
 	v->tlb_per_level[e->level]--;
 	v->tlb_gen++;
@@ -716,14 +788,12 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 	unsigned idx = (unsigned)((w->ipa >> shift) & (entries - 1));
 	uint64_t dpa = w->table_pa + idx * sizeof(s2_pte_t);
 
-	if (!pg || pg->state != S2POOL_PAGE_LIVE || pg->gen != w->table_gen) {
+	enum s2hyp_table_state st = !pg ? S2HYP_TABLE_NOT_IN_POOL :
+				    pg->state != S2POOL_PAGE_LIVE ? S2HYP_TABLE_FREED :
+				    pg->gen != w->table_gen ? S2HYP_TABLE_REUSED : S2HYP_TABLE_LIVE;
+	if (st != S2HYP_TABLE_LIVE) {
 		if (m->cfg.check)
-			s2hyp__violation(m, S2HYP_RULE_WALK_AFTER_FREE, (int)v->id, w->ipa, dpa, w->level,
-					 "vCPU %u's hardware walk reads a descriptor from table page %#llx, %s",
-					 v->id, (unsigned long long)w->table_pa,
-					 !pg ? "outside the table pool" :
-					 pg->state != S2POOL_PAGE_LIVE ? "which has been freed" :
-					 "which was freed and reused since the walk cached it");
+			s2hyp_checker_walk_read(m->chk, v->id, w->ipa, w->table_pa, dpa, w->level, st);
 		/* Forget the cached pointer that led here (reported above), or
 		 * every retry of the access would take the same path forever. */
 		for (unsigned i = 0; i < v->wc_n;) {
@@ -770,11 +840,75 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 	return WALK_LEAF;
 }
 
+/* Room for n entries in m->scratch. */
+static bool scratch_room(struct s2hyp *m, unsigned n)
+{
+	return s2_grow((void **)&m->scratch, &m->scratch_cap, sizeof(*m->scratch), n);
+}
+
+/* The entries of v's TLB that overlap e, a new entry: into m->scratch, as
+ * large or larger ones containing it first (by level), then smaller ones
+ * inside it (in TLB order). */
+static unsigned tlb_fill_overlaps(struct s2hyp *m, const struct vcpu *v,
+				  const struct s2hyp_tlb_entry *e)
+{
+	const struct s2pt_geom *g = &m->geom;
+	bool smaller = false;
+	unsigned n = 0;
+
+	for (s2_level_t l = g->min_block_level; l <= (s2_level_t)e->level; l++) {
+		if (!v->tlb_per_level[l])
+			continue;
+		int k = s2hyp__tlb_find(m, v, s2_align_down(e->ipa, s2pt_granule_size(g, l)), l);
+		if (k >= 0 && scratch_room(m, n + 1))
+			m->scratch[n++] = v->tlb[k];
+	}
+	for (s2_level_t l = (s2_level_t)(e->level + 1); l <= S2_LEVEL_MAX; l++)
+		smaller |= v->tlb_per_level[l] != 0;
+	if (!smaller)
+		return n;
+	for (unsigned k = 0; k < v->tlb_n; k++) {
+		const struct s2hyp_tlb_entry *t = &v->tlb[k];
+		if (t->size < e->size && t->ipa - e->ipa < e->size && scratch_room(m, n + 1))
+			m->scratch[n++] = *t;
+	}
+	return n;
+}
+
+unsigned s2hyp__tlb_overlaps(struct s2hyp *m, const struct vcpu *v, uint64_t ipa, uint64_t size)
+{
+	const struct s2pt_geom *g = &m->geom;
+	uint64_t page = s2pt_granule_size(g, S2_LEVEL_MAX);
+	unsigned n = 0;
+
+	/* Probe every leaf position in the range when that is cheaper than
+	 * looking at every entry. */
+	if (size / page < v->tlb_n) {
+		for (s2_level_t l = g->min_block_level; l <= S2_LEVEL_MAX; l++) {
+			uint64_t gs = s2pt_granule_size(g, l);
+			if (!v->tlb_per_level[l])
+				continue;
+			for (uint64_t a = s2_align_down(ipa, gs); a < ipa + size; a += gs) {
+				int k = s2hyp__tlb_find(m, v, a, l);
+				if (k >= 0 && scratch_room(m, n + 1))
+					m->scratch[n++] = v->tlb[k];
+			}
+		}
+		return n;
+	}
+	for (unsigned k = 0; k < v->tlb_n; k++) {
+		const struct s2hyp_tlb_entry *e = &v->tlb[k];
+		if (e->ipa < ipa + size && ipa < e->ipa + e->size && scratch_room(m, n + 1))
+			m->scratch[n++] = *e;
+	}
+	return n;
+}
+
 static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 {
 	const struct s2pt_geom *g = &m->geom;
 	uint64_t size = s2pt_granule_size(g, w->leaf_level);
-	struct tlb_entry e = {
+	struct s2hyp_tlb_entry e = {
 		.ipa = s2_align_down(w->ipa, size),
 		.size = size,
 		.oa = s2_pa_get(s2pt_pte_oa(g, w->leaf)),
@@ -790,7 +924,7 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 		return;
 	}
 	if (m->cfg.check)
-		s2hyp__check_tlb_fill(m, v, &e);
+		s2hyp_checker_tlb_fill(m->chk, v->id, &e, m->scratch, tlb_fill_overlaps(m, v, &e));
 	if (!s2_grow((void **)&v->tlb, &v->tlb_cap, sizeof(*v->tlb), v->tlb_n + 1)) {
 		s2hyp__fail(m, "out of memory");
 		return;
@@ -887,7 +1021,7 @@ static bool allowed(uint8_t prot, enum s2hyp_access a)
 	return false;
 }
 
-static void do_access(struct s2hyp *m, struct vcpu *v, const struct tlb_entry *e)
+static void do_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_entry *e)
 {
 	const struct s2hyp_vcpu_op *o = cur_op(v);
 	uint64_t pa = e->oa + (o->ipa - e->ipa);
@@ -903,14 +1037,9 @@ static void do_access(struct s2hyp *m, struct vcpu *v, const struct tlb_entry *e
 		uint8_t buf[8];
 		ret = s2cache_read(m->cache, v->id, s2_pa(pa), buf, o->size, cacheable,
 				   m->cfg.check ? &chk : NULL);
-		if (!ret && m->cfg.check && chk.stale)
-			s2hyp__violation(m, S2HYP_RULE_STALE_DATA, (int)v->id, o->ipa, pa, e->level,
-					 "vCPU %u %s read of IPA %#llx (PA %#llx) returned data of version %llu; "
-					 "the latest write is version %llu",
-					 v->id, cacheable ? "cacheable" : "non-cacheable (MMU off)",
-					 (unsigned long long)o->ipa, (unsigned long long)pa,
-					 (unsigned long long)chk.ver_returned,
-					 (unsigned long long)chk.ver_latest);
+		if (!ret && m->cfg.check)
+			s2hyp_checker_access(m->chk, v->id, o->access, o->ipa, pa, (s2_level_t)e->level,
+					     cacheable, &chk);
 		break;
 	}
 	case S2HYP_ACC_WRITE: {
@@ -923,13 +1052,9 @@ static void do_access(struct s2hyp *m, struct vcpu *v, const struct tlb_entry *e
 	case S2HYP_ACC_EXEC: {
 		uint32_t insn;
 		ret = s2cache_fetch(m->cache, v->id, s2_pa(pa), &insn, m->cfg.check ? &chk : NULL);
-		if (!ret && m->cfg.check && chk.stale)
-			s2hyp__violation(m, S2HYP_RULE_STALE_INSN, (int)v->id, o->ipa, pa, e->level,
-					 "vCPU %u fetched a stale instruction at IPA %#llx (PA %#llx): "
-					 "version %llu, the latest write is version %llu",
-					 v->id, (unsigned long long)o->ipa, (unsigned long long)pa,
-					 (unsigned long long)chk.ver_returned,
-					 (unsigned long long)chk.ver_latest);
+		if (!ret && m->cfg.check)
+			s2hyp_checker_access(m->chk, v->id, o->access, o->ipa, pa, (s2_level_t)e->level,
+					     false, &chk);
 		break;
 	}
 	}
@@ -952,7 +1077,7 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 		 * serve; that access then takes the path of a program item. */
 		if (v->drv && !s2hyp__drv_next(m, v))
 			return;
-		struct tlb_entry *e = s2hyp__tlb_lookup(m, v, o->ipa);
+		struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, v, o->ipa);
 		if (e) {
 			if (!allowed(e->prot, o->access)) {
 				take_fault(m, v, FAULT_PERMISSION, (s2_level_t)e->level);

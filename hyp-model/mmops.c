@@ -1,5 +1,6 @@
 /* The walker's view of the machine: every effect is a scheduling point
  * (vCPUs may move first), then happens, then is checked. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/s2_bits.h"
@@ -17,13 +18,7 @@ static void *mm_zalloc_page(void *ctx)
 	void *p = s2pool_alloc(m->pool);
 	if (p) {
 		m->stats.table_pages_allocated++;
-		struct ghost_page *g = s2hyp__ghost(m, s2hyp__pool_idx(m, p));
-		if (g) {
-			struct ghost_pte *ptes = g->ptes;
-			*g = (struct ghost_page){ .ptes = ptes };
-			if (ptes)
-				memset(ptes, 0, sizeof(*ptes) * s2pt_ptes_per_table(&m->geom));
-		}
+		s2hyp_checker_page_alloc(m->chk, p);
 	}
 	return p;
 }
@@ -32,6 +27,30 @@ static void *mm_zalloc_pages_exact(void *ctx, unsigned nr)
 {
 	struct s2hyp *m = ctx;
 	return s2pool_alloc_exact(m->pool, nr);
+}
+
+/* The checker is told of a free, with the walk caches still pointing at
+ * the page. */
+static void check_free(struct s2hyp *m, void *page)
+{
+	struct s2hyp_wc_ref *refs = NULL;
+	unsigned n = 0, cap = 0;
+	uint64_t pa = s2_pa_get(s2pool_pa(m->pool, page));
+
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		for (unsigned k = 0; k < v->wc_n; k++)
+			if (v->wc[k].table_pa == pa && s2_grow((void **)&refs, &cap, sizeof(*refs), n + 1))
+				refs[n++] = (struct s2hyp_wc_ref){ i, v->wc[k].ipa, v->wc[k].level };
+	}
+	s2hyp_checker_page_free(m->chk, page, refs, n);
+	free(refs);
+}
+
+static void check_pool_errors(struct s2hyp *m)
+{
+	if (!s2hyp_checker_pool_errors(m->chk))
+		s2hyp__fail(m, "the walker passed an address outside the table pool");
 }
 
 static void freed(struct s2hyp *m, void *page)
@@ -45,11 +64,11 @@ static void mm_free_page(void *ctx, void *page)
 	struct s2hyp *m = ctx;
 	s2hyp__sched_point(m);
 	if (m->cfg.check)
-		s2hyp__check_free(m, page);
+		check_free(m, page);
 	s2pool_free(m->pool, page);
 	freed(m, page);
 	if (m->cfg.check)
-		s2hyp__check_pool_errors(m);
+		check_pool_errors(m);
 }
 
 static void mm_free_pages_exact(void *ctx, void *pages, unsigned nr)
@@ -58,7 +77,7 @@ static void mm_free_pages_exact(void *ctx, void *pages, unsigned nr)
 	for (unsigned i = 0; i < nr; i++)
 		s2pool_free(m->pool, (uint8_t *)pages + ((uint64_t)i << m->geom.granule_shift));
 	if (m->cfg.check)
-		s2hyp__check_pool_errors(m);
+		check_pool_errors(m);
 }
 
 static void mm_get_page(void *ctx, void *addr)
@@ -66,8 +85,8 @@ static void mm_get_page(void *ctx, void *addr)
 	struct s2hyp *m = ctx;
 	s2pool_get(m->pool, addr);
 	if (m->cfg.check) {
-		s2hyp__touch(m, s2hyp__pool_idx(m, addr));
-		s2hyp__check_pool_errors(m);
+		s2hyp_checker_page_ref(m->chk, addr);
+		check_pool_errors(m);
 	}
 }
 
@@ -82,12 +101,12 @@ static void mm_put_page(void *ctx, void *addr)
 	 * that frees a page is a free, which vCPUs may observe. */
 	s2hyp__sched_point(m);
 	if (m->cfg.check && pg && pg->state == S2POOL_PAGE_LIVE && pg->refcount == 1)
-		s2hyp__check_free(m, base);
+		check_free(m, base);
 	if (s2pool_put(m->pool, addr))
 		freed(m, base);
 	if (m->cfg.check) {
-		s2hyp__touch(m, s2hyp__pool_idx(m, addr));
-		s2hyp__check_pool_errors(m);
+		s2hyp_checker_page_ref(m->chk, addr);
+		check_pool_errors(m);
 	}
 }
 
@@ -101,12 +120,8 @@ static int mm_page_count(void *ctx, void *addr)
 static void *mm_phys_to_virt(void *ctx, s2_pa_t pa)
 {
 	struct s2hyp *m = ctx;
-	struct s2pool_page *pg = s2pool_page_at(m->pool, pa);
-	if (m->cfg.check && (!pg || pg->state != S2POOL_PAGE_LIVE))
-		s2hyp__violation(m, S2HYP_RULE_WALK_AFTER_FREE, HOST_THREAD, 0, s2_pa_get(pa), -1,
-				 "the hypervisor's walk descends into table page %#llx, which %s",
-				 (unsigned long long)s2_pa_get(pa),
-				 pg ? "has been freed" : "is not a table page");
+	if (m->cfg.check)
+		s2hyp_checker_hyp_descend(m->chk, pa);
 	return s2pool_va(m->pool, pa);
 }
 
@@ -122,7 +137,7 @@ static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
 	s2hyp__sched_point(m);
 	s2_pte_t old = *ptep;
 	if (m->cfg.check)
-		s2hyp__check_store(m, ptep, old, pte);
+		s2hyp_checker_pte_store(m->chk, ptep, old, pte);
 	if (release)
 		__atomic_store_n(ptep, pte, __ATOMIC_RELEASE);
 	else
@@ -139,7 +154,7 @@ static void mm_tlbi(void *ctx, enum s2pt_tlbi op, s2_ipa_t ipa, s2_level_t level
 	s2hyp__sched_point(m);
 	s2hyp__tlbi_apply(m, op, s2_ipa_get(ipa));
 	if (m->cfg.check)
-		s2hyp__check_tlbi(m, op, s2_ipa_get(ipa));
+		s2hyp_checker_tlbi(m->chk, op, s2_ipa_get(ipa), m->tlbi_seq);
 	m->stats.tlbis++;
 	s2hyp__event(m, HOST_THREAD, EV_TLBI, op, s2_ipa_get(ipa), 0, 0);
 }
@@ -154,7 +169,7 @@ static void mm_barrier(void *ctx, enum s2pt_barrier b)
 	s2hyp__sched_point(m);
 	s2hyp__dsb_complete(m);
 	if (m->cfg.check)
-		s2hyp__check_dsb(m);
+		s2hyp_checker_dsb(m->chk);
 	m->stats.dsbs++;
 	s2hyp__event(m, HOST_THREAD, EV_DSB, b, 0, 0, 0);
 }

@@ -69,6 +69,10 @@ void s2hyp_checker_page_root(struct s2hyp_checker *c, void *page, s2_level_t lev
 void s2hyp_checker_page_unlinked(struct s2hyp_checker *c, void *page);
 /* The level of page's entries: -1 unknown, -2 not a table page. */
 s2_level_t s2hyp_checker_page_level(struct s2hyp_checker *c, void *page);
+/* The level the ghost state holds for page, without creating any state:
+ * false when the checker has never seen it. (An allocated page no entry
+ * links yet says 0.) */
+bool s2hyp_checker_ghost_level(const struct s2hyp_checker *c, const void *page, s2_level_t *level);
 /* A reference was taken or dropped on page (its refcount is checked when
  * the lock is released). */
 void s2hyp_checker_page_ref(struct s2hyp_checker *c, void *page);
@@ -92,8 +96,9 @@ void s2hyp_checker_destroying(struct s2hyp_checker *c);
 /* The VM is gone: every table page and host page reference must be. */
 void s2hyp_checker_destroyed(struct s2hyp_checker *c);
 
-/* The fault handler took or dropped a reference on a host page. */
-void s2hyp_checker_host_page_get(struct s2hyp_checker *c, uint64_t pa);
+/* The fault handler took or dropped a reference on a host page (get is
+ * false when out of memory). */
+bool s2hyp_checker_host_page_get(struct s2hyp_checker *c, uint64_t pa);
 void s2hyp_checker_host_page_put(struct s2hyp_checker *c, uint64_t pa);
 
 /* -- The hypervisor's effects ------------------------------------------- */

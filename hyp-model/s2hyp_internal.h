@@ -6,6 +6,7 @@
 #include "common/s2_map.h"
 #include "common/s2_vec.h"
 #include "hyp-model/s2hyp.h"
+#include "hyp-model/s2hyp_checker.h"
 #include "pool/s2pool.h"
 #include "walker/s2pt.h"
 
@@ -43,14 +44,6 @@ enum op_kind {
 	OP_FAULT_RELAX,
 	OP_FAULT_AF,
 	OP_HOST,
-};
-
-struct tlb_entry {
-	uint64_t ipa;		/* aligned to size */
-	uint64_t size;
-	uint64_t oa;
-	uint8_t level;
-	uint8_t prot;		/* enum s2pt_prot: R/W/X, DEVICE, NC */
 };
 
 /* A cached table descriptor: the table for [ipa, ipa + size) is at table_pa. */
@@ -96,7 +89,7 @@ struct vcpu {
 	uint64_t esr;		/* the syndrome of the last fault */
 	bool fault_in_window;
 	unsigned faults_this_access;
-	struct tlb_entry *tlb;
+	struct s2hyp_tlb_entry *tlb;
 	unsigned tlb_n, tlb_cap;
 	struct s2_map tlb_idx;		/* (ipa | level + 1) -> tlb[] position */
 	unsigned tlb_per_level[S2_LEVEL_MAX + 1];
@@ -111,38 +104,6 @@ struct vcpu {
 	void *drv_arg;
 	unsigned drv_q;		/* the quantum the scheduler picked for this step */
 	uint64_t tlb_gen;	/* bumped when an entry leaves the TLB or changes */
-};
-
-/* Checker state of one entry (casemate-style ghost state). */
-enum ghost_state {
-	GHOST_INVALID_CLEAN = 0,	/* invalid, and no TLB can hold what it held */
-	GHOST_VALID,
-	GHOST_INVALID_UNCLEAN,		/* written invalid; TLBI not yet issued */
-	GHOST_TLBI_PENDING,		/* TLBI issued; awaiting the DSB that completes it */
-};
-
-struct ghost_pte {
-	uint8_t state;
-	s2_pte_t last_valid;		/* what a TLB might still hold */
-};
-
-/* Checker state of one table page. */
-struct ghost_page {
-	bool linked_ever;		/* some entry pointed to it */
-	bool unlink_clean;		/* the entry that pointed to it went through
-					 * invalid + TLBI + DSB since */
-	bool touched;			/* changed under the current lock: check refcount */
-	bool root;
-	s2_level_t level;
-	int32_t counted;		/* counted entries (KVM's convention), kept per store */
-	uint64_t ipa;			/* base IPA the page translates */
-	struct ghost_pte *ptes;		/* lazily allocated, one per entry */
-};
-
-struct unclean {
-	uint64_t pool_idx;		/* page index in the pool */
-	unsigned idx;			/* entry index */
-	uint64_t tlbi_seq;		/* when TLBI_PENDING: the TLBI that covers it */
 };
 
 struct pending_tlbi {
@@ -189,19 +150,13 @@ struct s2hyp {
 	struct pending_tlbi *pending;
 	unsigned pending_n, pending_cap;
 
-	/* Checker. */
-	struct ghost_page *ghost;	/* one per pool page, grown on demand */
-	uint64_t ghost_cap;
-	struct unclean *unclean;
-	unsigned unclean_n, unclean_cap;
-	uint64_t *touched;		/* pool page indices touched under the lock */
-	unsigned touched_n, touched_cap;
-	struct s2_map hpages;	/* pfn -> references the fault handler holds */
-	struct s2pool_errors pool_err_seen;
+	/* The checker: the machine tells it what happens (when cfg.check),
+	 * it reports violations to the machine's sink (machine.c). */
+	struct s2hyp_checker *chk;
+	struct s2hyp_tlb_entry *scratch;	/* TLB entries handed to the checker */
+	unsigned scratch_cap;
 
 	struct s2hyp_stats stats;
-	struct s2hyp_violation *viol;
-	unsigned viol_n, viol_cap;
 	bool stop_on_violation;
 	bool stopped;			/* a violation asked to stop */
 	bool destroyed;
@@ -238,7 +193,7 @@ uint64_t s2hyp__backing_bytes(unsigned granule_shift, enum s2hyp_backing b);
 void s2hyp__fail(struct s2hyp *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The TLB entry of v that translates ipa, or NULL; a TLB entry's key. */
-struct tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa);
+struct s2hyp_tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa);
 int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_aligned,
 		    s2_level_t level);
 
@@ -260,22 +215,12 @@ void s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa, uin
 void s2hyp__unlock(struct s2hyp *m);
 void s2hyp__host_page_get(struct s2hyp *m, uint64_t pa);
 void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa);
-
-/* checker.c */
-void s2hyp__violation(struct s2hyp *m, enum s2hyp_rule rule, int thread, uint64_t ipa,
-		      uint64_t pa, s2_level_t level, const char *fmt, ...)
-	__attribute__((format(printf, 7, 8)));
-struct ghost_page *s2hyp__ghost(struct s2hyp *m, uint64_t pool_idx);
-void s2hyp__check_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new);
-void s2hyp__check_tlbi(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa);
-void s2hyp__check_dsb(struct s2hyp *m);
-void s2hyp__check_free(struct s2hyp *m, void *page);
-void s2hyp__check_refcounts(struct s2hyp *m);
+/* An unmap of [ipa, ipa + size) returned: tell the checker what the TLBs hold of it. */
 void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size);
-void s2hyp__check_tlb_fill(struct s2hyp *m, struct vcpu *v, const struct tlb_entry *e);
-void s2hyp__check_pool_errors(struct s2hyp *m);
-void s2hyp__check_leaks(struct s2hyp *m);
-void s2hyp__touch(struct s2hyp *m, uint64_t pool_idx);
-void s2hyp__checker_free(struct s2hyp *m);
+
+/* checker glue, in machine.c */
+/* Hand the checker vCPU v's TLB entries that overlap [ipa, ipa + size):
+ * into m->scratch, their number returned. */
+unsigned s2hyp__tlb_overlaps(struct s2hyp *m, const struct vcpu *v, uint64_t ipa, uint64_t size);
 
 #endif

@@ -1,0 +1,425 @@
+/* The checker on its own (hyp-model/s2hyp_checker.h): no machine, no
+ * walker operations. Each test feeds it events by hand, over a table-page
+ * pool and a cache model, and looks at what comes out of its sink: for each
+ * rule a situation that fires it (and nothing else) next to the same
+ * situation done right, which fires nothing. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hyp-model/s2hyp_checker.h"
+
+#define POOL_BASE (1ull << 40)
+#define RAM 0x80000000ull
+#define IPA 0x40000000ull
+#define PG 0x1000ull
+
+struct fx {
+	struct s2pt pt;
+	struct s2pool *pool;
+	struct s2cache *cache;
+	struct s2hyp_stats stats;
+	struct s2hyp_checker *c;
+	unsigned fired;			/* bit per rule, every violation */
+	unsigned calls;			/* sink calls */
+	unsigned recorded;		/* of which carried a report */
+	void *root;			/* a level-2 table for IPA 0x40000000 */
+};
+
+static void sink(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v)
+{
+	struct fx *f = arg;
+	f->fired |= 1u << rule;
+	f->calls++;
+	if (v) {
+		assert_int_equal(v->rule, rule);
+		f->recorded++;
+	}
+}
+
+static struct fx *fx_new(bool fwb)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	const char *why;
+	struct s2cache_config cc;
+
+	assert_non_null(f);
+	assert_int_equal(s2pt_geom_init(&f->pt.geom, 12, 40, &why), 0);
+	f->pool = s2pool_new(12, s2_pa(POOL_BASE), 64 * PG);
+	assert_non_null(f->pool);
+	s2cache_config_init(&cc);
+	cc.ncpus = 2;
+	assert_int_equal(s2cache_create(&cc, &f->cache), 0);
+	struct s2hyp_checker_config cfg = {
+		.pt = &f->pt, .pool = f->pool, .cache = f->cache, .fwb = fwb,
+		.stats = &f->stats, .report = sink, .arg = f,
+	};
+	f->c = s2hyp_checker_new(&cfg);
+	assert_non_null(f->c);
+	f->root = s2pool_alloc(f->pool);
+	s2hyp_checker_page_alloc(f->c, f->root);
+	s2hyp_checker_page_root(f->c, f->root, 2, IPA);
+	return f;
+}
+
+static void fx_free(struct fx *f)
+{
+	s2hyp_checker_delete(f->c);
+	s2cache_destroy(f->cache);
+	s2pool_delete(f->pool);
+	free(f);
+}
+
+static s2_pte_t *entry(struct fx *f, void *table, unsigned i)
+{
+	(void)f;
+	return (s2_pte_t *)table + i;
+}
+
+/* The hypervisor stores pte at *p, the checker seeing it first. */
+static void store(struct fx *f, s2_pte_t *p, s2_pte_t pte)
+{
+	s2hyp_checker_pte_store(f->c, p, *p, pte);
+	*p = pte;
+}
+
+static s2_pte_t leaf(struct fx *f, s2_level_t level, uint64_t pa, unsigned prot)
+{
+	return s2pt_pte_leaf(&f->pt.geom, level, s2_pa(pa), (enum s2pt_prot)prot, false);
+}
+
+/* A level-3 table linked from root entry 0 (for IPA 0x40000000). */
+static void *linked_table(struct fx *f)
+{
+	void *t = s2pool_alloc(f->pool);
+	s2hyp_checker_page_alloc(f->c, t);
+	s2pool_get(f->pool, f->root);
+	store(f, entry(f, f->root, 0), s2pt_pte_table(&f->pt.geom, s2pool_pa(f->pool, t)));
+	return t;
+}
+
+static void invalidate(struct fx *f, uint64_t ipa)
+{
+	s2hyp_checker_tlbi(f->c, S2PT_TLBI_IPAS2E1IS, ipa, 1);
+	s2hyp_checker_dsb(f->c);
+}
+
+/* A valid block changed to another output address in place breaks
+ * break-before-make; a permission change in place does not. */
+static void test_bbm_in_place(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 1; bad++) {
+		struct fx *f = fx_new(false);
+		s2_pte_t *p = entry(f, f->root, 1);
+		store(f, p, leaf(f, 2, RAM, S2PT_PROT_R));
+		store(f, p, leaf(f, 2, bad ? RAM + (2ull << 20) : RAM, S2PT_PROT_RW));
+		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_BBM : 0);
+		if (bad)
+			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+					       "without going through an invalid entry"));
+		fx_free(f);
+	}
+}
+
+/* Invalid, then a new output address before the TLBI and DSB, breaks
+ * break-before-make; after TLBI + DSB it is clean. */
+static void test_bbm_through_invalid(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 1; bad++) {
+		struct fx *f = fx_new(false);
+		s2_pte_t *p = entry(f, f->root, 1);
+		store(f, p, leaf(f, 2, RAM, S2PT_PROT_RW));
+		store(f, p, 0);
+		if (!bad)
+			invalidate(f, IPA + (2ull << 20));
+		store(f, p, leaf(f, 2, RAM + (2ull << 20), S2PT_PROT_RW));
+		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_BBM : 0);
+		if (bad)
+			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+					       "was never issued"));
+		fx_free(f);
+	}
+}
+
+/* A table page freed after its entry was cleared but never TLBI'd fires
+ * tlbi-before-free; with TLBI + DSB first it passes. */
+static void test_tlbi_before_free(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 1; bad++) {
+		struct fx *f = fx_new(false);
+		void *t = linked_table(f);
+		store(f, entry(f, f->root, 0), 0);
+		if (!bad)
+			invalidate(f, IPA);
+		s2hyp_checker_page_free(f->c, t, NULL, 0);
+		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_TLBI_BEFORE_FREE : 0);
+		fx_free(f);
+	}
+}
+
+/* Teardown frees are not checked for TLBIs. */
+static void test_tlbi_before_free_teardown(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(false);
+	void *t = linked_table(f);
+	s2hyp_checker_destroying(f->c);
+	s2hyp_checker_page_free(f->c, t, NULL, 0);
+	assert_int_equal(f->fired, 0);
+	fx_free(f);
+}
+
+/* Every way of meeting a freed table page fires walk-after-free: a
+ * hardware walk, the hypervisor's walk, a store, a walk cache at the free;
+ * a live page meets nothing. */
+static void test_walk_after_free(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(false);
+	void *t = linked_table(f);
+	uint64_t tpa = s2_pa_get(s2pool_pa(f->pool, t));
+
+	s2hyp_checker_walk_read(f->c, 0, IPA, tpa, tpa, 3, S2HYP_TABLE_LIVE);
+	s2hyp_checker_hyp_descend(f->c, s2_pa(tpa));
+	store(f, entry(f, t, 0), leaf(f, 3, RAM, S2PT_PROT_RW));
+	assert_int_equal(f->fired, 0);
+
+	s2hyp_checker_walk_read(f->c, 1, IPA, tpa, tpa + 8, 3, S2HYP_TABLE_FREED);
+	assert_int_equal(f->fired, 1u << S2HYP_RULE_WALK_AFTER_FREE);
+	assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+			       "vCPU 1's hardware walk reads a descriptor"));
+	assert_int_equal(s2hyp_checker_violation(f->c, 0)->thread, 1);
+
+	s2pool_free(f->pool, t);
+	s2hyp_checker_hyp_descend(f->c, s2_pa(tpa));
+	store(f, entry(f, t, 1), 0);
+	struct s2hyp_wc_ref ref = { 0, IPA, 3 };
+	s2hyp_checker_page_free(f->c, f->root, &ref, 1);
+	/* Four violations of one rule: counted, the first one reported. */
+	assert_int_equal(f->stats.violations[S2HYP_RULE_WALK_AFTER_FREE], 4);
+	assert_int_equal(f->recorded, 1);
+	assert_int_equal(s2hyp_checker_nr_violations(f->c), 1);
+	fx_free(f);
+}
+
+/* A refcount that does not equal 1 + counted entries when the lock is
+ * released fires refcount; the matching get passes. */
+static void test_refcount(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 1; bad++) {
+		struct fx *f = fx_new(false);
+		void *t = linked_table(f);
+		store(f, entry(f, t, 3), leaf(f, 3, RAM, S2PT_PROT_RW));
+		if (!bad)
+			s2pool_get(f->pool, t);
+		s2hyp_checker_unlock(f->c);
+		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_REFCOUNT : 0);
+		fx_free(f);
+	}
+}
+
+/* Effect traces release the lock unchecked: no refcount rule. */
+static void test_refcount_unchecked(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(false);
+	void *t = linked_table(f);
+	store(f, entry(f, t, 3), leaf(f, 3, RAM, S2PT_PROT_RW));
+	s2hyp_checker_unlock_unchecked(f->c);
+	s2hyp_checker_unlock(f->c);
+	assert_int_equal(f->fired, 0);
+	fx_free(f);
+}
+
+/* A page freed twice fires double-free; freed once it passes. An address
+ * outside the pool is the caller's error, not a rule. */
+static void test_double_free(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 1; bad++) {
+		struct fx *f = fx_new(false);
+		void *t = s2pool_alloc(f->pool);
+		s2pool_free(f->pool, t);
+		if (bad)
+			s2pool_free(f->pool, t);
+		assert_true(s2hyp_checker_pool_errors(f->c));
+		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_DOUBLE_FREE : 0);
+		fx_free(f);
+	}
+	struct fx *f = fx_new(false);
+	assert_null(s2pool_va(f->pool, s2_pa(RAM)));
+	assert_false(s2hyp_checker_pool_errors(f->c));
+	assert_int_equal(f->fired, 0);
+	fx_free(f);
+}
+
+/* A table page or a host page reference left when the VM is gone fires
+ * leak; none left passes. */
+static void test_leak(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 2; bad++) {
+		struct fx *f = fx_new(false);
+		s2hyp_checker_host_page_get(f->c, RAM);
+		if (bad != 2)
+			s2hyp_checker_host_page_put(f->c, RAM);
+		if (bad != 1)
+			s2pool_free(f->pool, f->root);
+		s2hyp_checker_destroyed(f->c);
+		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_LEAK : 0);
+		if (bad)
+			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+					       bad == 1 ? "table page" : "host page"));
+		fx_free(f);
+	}
+}
+
+/* A TLB fill overlapping an entry of another size or output fires
+ * tlb-conflict; the same translation again passes. */
+static void test_tlb_conflict(void **state)
+{
+	(void)state;
+	struct s2hyp_tlb_entry block = { IPA, 2ull << 20, RAM, 2, S2PT_PROT_RW };
+	struct s2hyp_tlb_entry page = { IPA + PG, PG, RAM + PG, 3, S2PT_PROT_RW };
+	for (int bad = 0; bad <= 1; bad++) {
+		struct fx *f = fx_new(false);
+		s2hyp_checker_tlb_fill(f->c, 0, &block, bad ? &page : &block, 1);
+		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_TLB_CONFLICT : 0);
+		fx_free(f);
+	}
+}
+
+/* A TLB entry left in an unmapped range fires tlbi-after-unmap; none
+ * left passes. */
+static void test_tlbi_after_unmap(void **state)
+{
+	(void)state;
+	struct s2hyp_tlb_entry page = { IPA, PG, RAM, 3, S2PT_PROT_RW };
+	for (int bad = 0; bad <= 1; bad++) {
+		struct fx *f = fx_new(false);
+		s2hyp_checker_unmapped(f->c, IPA, PG, 1, &page, bad ? 1 : 0);
+		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_TLBI_AFTER_UNMAP : 0);
+		if (bad)
+			assert_int_equal(s2hyp_checker_violation(f->c, 0)->thread, 1);
+		fx_free(f);
+	}
+}
+
+/* A mapping made visible over a dirty line never cleaned to PoC fires
+ * dcache-clean-before-visible; cleaned first, or with FWB, it passes. */
+static void test_dcache_clean(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 2; bad++) {
+		struct fx *f = fx_new(bad == 2);
+		uint8_t b = 0x5a;
+		assert_int_equal(s2cache_write(f->cache, 1, s2_pa(RAM), &b, 1, true), 0);
+		if (bad == 0)
+			assert_int_equal(s2cache_cmo(f->cache, 1, S2CACHE_DC_CIVAC, s2_pa(RAM), PG), 0);
+		void *t = linked_table(f);
+		store(f, entry(f, t, 0), leaf(f, 3, RAM, S2PT_PROT_RW));
+		assert_int_equal(f->fired, bad == 1 ? 1u << S2HYP_RULE_DCACHE_CLEAN : 0);
+		assert_int_equal(f->stats.mappings_by_level[3 + 1], 1);
+		fx_free(f);
+	}
+}
+
+/* A page made executable while a CPU's icache holds an older copy fires
+ * icache-inval-before-exec; after IC IALLUIS it passes. */
+static void test_icache_inval(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 1; bad++) {
+		struct fx *f = fx_new(false);
+		uint32_t insn;
+		uint8_t b = 0x5a;
+		assert_int_equal(s2cache_fetch(f->cache, 0, s2_pa(RAM), &insn, NULL), 0);
+		assert_int_equal(s2cache_write(f->cache, 1, s2_pa(RAM), &b, 1, true), 0);
+		assert_int_equal(s2cache_cmo(f->cache, 1, S2CACHE_DC_CIVAC, s2_pa(RAM), PG), 0);
+		if (!bad)
+			assert_int_equal(s2cache_cmo(f->cache, 1, S2CACHE_IC_IALLUIS, s2_pa(0), 0), 0);
+		void *t = linked_table(f);
+		store(f, entry(f, t, 0), leaf(f, 3, RAM, S2PT_PROT_RWX));
+		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_ICACHE_INVAL : 0);
+		fx_free(f);
+	}
+}
+
+/* A read or a fetch the cache model found stale fires stale-data or
+ * stale-instruction; a fresh one, or a write, passes. */
+static void test_stale_access(void **state)
+{
+	(void)state;
+	struct s2cache_check stale = { .stale = true, .ver_returned = 1, .ver_latest = 2 };
+	struct s2cache_check fresh = { 0 };
+	struct fx *f = fx_new(false);
+
+	s2hyp_checker_access(f->c, 0, S2HYP_ACC_READ, IPA, RAM, 3, true, &fresh);
+	s2hyp_checker_access(f->c, 0, S2HYP_ACC_EXEC, IPA, RAM, 3, true, &fresh);
+	s2hyp_checker_access(f->c, 0, S2HYP_ACC_WRITE, IPA, RAM, 3, true, &stale);
+	assert_int_equal(f->fired, 0);
+	s2hyp_checker_access(f->c, 0, S2HYP_ACC_READ, IPA, RAM, 3, false, &stale);
+	assert_int_equal(f->fired, 1u << S2HYP_RULE_STALE_DATA);
+	assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail, "non-cacheable (MMU off)"));
+	s2hyp_checker_access(f->c, 1, S2HYP_ACC_EXEC, IPA, RAM, 3, true, &stale);
+	assert_int_equal(f->fired, 1u << S2HYP_RULE_STALE_DATA | 1u << S2HYP_RULE_STALE_INSN);
+	assert_int_equal(s2hyp_checker_nr_violations(f->c), 2);
+	fx_free(f);
+}
+
+/* The ghost view of an entry follows its stores, TLBIs and DSBs. */
+static void test_entry_ghost_state(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(false);
+	struct s2hyp_checker_entry e;
+	s2_pte_t *p = entry(f, f->root, 5);
+
+	store(f, p, leaf(f, 2, RAM, S2PT_PROT_RW));
+	s2hyp_checker_entry(f->c, p, &e);
+	assert_int_equal(e.ghost, S2HYP_GHOST_VALID);
+	assert_int_equal(e.level, 2);
+	assert_int_equal(e.ipa, IPA + 5 * (2ull << 20));
+	store(f, p, 0);
+	s2hyp_checker_entry(f->c, p, &e);
+	assert_int_equal(e.ghost, S2HYP_GHOST_INVALID_UNCLEAN);
+	s2hyp_checker_tlbi(f->c, S2PT_TLBI_VMALLS12E1IS, 0, 1);
+	s2hyp_checker_entry(f->c, p, &e);
+	assert_int_equal(e.ghost, S2HYP_GHOST_TLBI_PENDING);
+	s2hyp_checker_dsb(f->c);
+	s2hyp_checker_entry(f->c, p, &e);
+	assert_int_equal(e.ghost, S2HYP_GHOST_INVALID_CLEAN);
+	fx_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bbm_in_place),
+		cmocka_unit_test(test_bbm_through_invalid),
+		cmocka_unit_test(test_tlbi_before_free),
+		cmocka_unit_test(test_tlbi_before_free_teardown),
+		cmocka_unit_test(test_walk_after_free),
+		cmocka_unit_test(test_refcount),
+		cmocka_unit_test(test_refcount_unchecked),
+		cmocka_unit_test(test_double_free),
+		cmocka_unit_test(test_leak),
+		cmocka_unit_test(test_tlb_conflict),
+		cmocka_unit_test(test_tlbi_after_unmap),
+		cmocka_unit_test(test_dcache_clean),
+		cmocka_unit_test(test_icache_inval),
+		cmocka_unit_test(test_stale_access),
+		cmocka_unit_test(test_entry_ghost_state),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
