@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "common/s2_err.h"
 #include "host-mm/s2host_scenario.h"
+#include "hyp-model/s2hyp_kvmhost.h"
 
 static void usage(FILE *f)
 {
@@ -18,8 +19,12 @@ static void usage(FILE *f)
 		   "rules that fired, and whether that is what the specification lists for\n"
 		   "the policy.\n\nscenarios:\n");
 	for (unsigned i = 0; i < s2host_nr_scenarios(); i++)
-		fprintf(f, "  %-20s %s %s\n", s2host_scenario(i)->name, s2host_scenario(i)->spec,
+		fprintf(f, "  %-22s %s %s\n", s2host_scenario(i)->name, s2host_scenario(i)->spec,
 			s2host_scenario(i)->desc);
+	fprintf(f, "\nwith KVM's stage 2 over the host (its notifier, fault-in and retry):\n");
+	for (unsigned i = 0; i < s2hyp_kvm_nr_scenarios(); i++)
+		fprintf(f, "  %-22s %s %s\n", s2hyp_kvm_scenario(i)->name,
+			s2hyp_kvm_scenario(i)->spec, s2hyp_kvm_scenario(i)->desc);
 	fprintf(f, "\noptions:\n"
 		   "  --cow-policy P   the COW reuse policy (kernel era), or 'all'; default AE:\n");
 	for (unsigned p = 0; p < S2HOST_NR_POLICIES; p++)
@@ -29,41 +34,66 @@ static void usage(FILE *f)
 		   "exit status: 0 no rule fired, 1 a rule fired (or a step failed), 2 bad usage.\n");
 }
 
-static void print_mask(unsigned mask)
+/* A scenario of either table, as this command sees it. */
+struct any_scenario {
+	const char *name, *spec, *desc;
+	const unsigned *expect;
+	const struct s2host_scenario *host;
+	const struct s2hyp_kvm_scenario *kvm;
+};
+
+static bool find(const char *name, struct any_scenario *out)
 {
-	if (!mask)
-		printf("none");
-	for (unsigned r = 0, first = 1; r < S2HOST_NR_RULES; r++)
-		if (mask & (1u << r)) {
-			printf("%s%s", first ? "" : ", ", s2host_rule_name(r));
-			first = 0;
-		}
+	int i = s2host_scenario_find(name);
+	if (i >= 0) {
+		const struct s2host_scenario *sc = s2host_scenario((unsigned)i);
+		*out = (struct any_scenario){ sc->name, sc->spec, sc->desc, sc->expect, sc, NULL };
+		return true;
+	}
+	i = s2hyp_kvm_scenario_find(name);
+	if (i >= 0) {
+		const struct s2hyp_kvm_scenario *sc = s2hyp_kvm_scenario((unsigned)i);
+		*out = (struct any_scenario){ sc->name, sc->spec, sc->desc, sc->expect, NULL, sc };
+		return true;
+	}
+	return false;
 }
 
-static void json_mask(unsigned mask)
+/* Rule names of a mask: host rules in bits 0..15, KVM rules from bit 16. */
+static const char *mask_rule(unsigned bit)
 {
-	printf("[");
-	for (unsigned r = 0, first = 1; r < S2HOST_NR_RULES; r++)
-		if (mask & (1u << r)) {
-			printf("%s\"%s\"", first ? "" : ", ", s2host_rule_name(r));
+	if (bit < 16)
+		return bit < S2HOST_NR_RULES ? s2host_rule_name(bit) : NULL;
+	return bit - 16 < S2HYP_KVM_NR_RULES ? s2hyp_kvm_rule_name(bit - 16) : NULL;
+}
+
+static void print_mask(unsigned mask, bool json)
+{
+	printf(json ? "[" : "");
+	if (!mask && !json)
+		printf("none");
+	for (unsigned b = 0, first = 1; b < 32; b++)
+		if ((mask & (1u << b)) && mask_rule(b)) {
+			printf(json ? "%s\"%s\"" : "%s%s", first ? "" : ", ", mask_rule(b));
 			first = 0;
 		}
-	printf("]");
+	printf(json ? "]" : "");
 }
 
 /* One run; 0 clean, 1 a rule fired or a step failed, -1 out of memory. */
-static int run_one(unsigned si, enum s2host_policy pol, bool json, bool first)
+static int run_one(const struct any_scenario *sc, enum s2host_policy pol, bool json, bool first)
 {
-	const struct s2host_scenario *sc = s2host_scenario(si);
 	struct s2host_config cfg;
 	struct s2host *h;
+	struct s2hyp_kvm *k = NULL;
 	char out[256] = "";
 
 	s2host_config_init(&cfg, pol);
 	if (s2host_create(&cfg, &h))
 		return -1;
-	int err = sc->run(h, out, sizeof(out));
-	unsigned fired = s2host_fired(h), want = sc->expect[pol];
+	int err = sc->host ? sc->host->run(h, out, sizeof(out)) : sc->kvm->run(h, &k, out, sizeof(out));
+	unsigned fired = s2host_fired(h) | (k ? s2hyp_kvm_fired(k) : 0), want = sc->expect[pol];
+	unsigned nh = s2host_nr_violations(h), nk = k ? s2hyp_kvm_nr_violations(k) : 0;
 
 	if (json) {
 		printf("%s\n  {\"scenario\": \"%s\", \"policy\": \"%s\", \"kernels\": \"%s\", ",
@@ -76,15 +106,21 @@ static int run_one(unsigned si, enum s2host_policy pol, bool json, bool first)
 		printf(", \"outcome\": ");
 		cli_json_string(out);
 		printf(", \"fired\": ");
-		json_mask(fired);
+		print_mask(fired, true);
 		printf(", \"expected\": ");
-		json_mask(want);
+		print_mask(want, true);
 		printf(", \"violations\": [");
-		for (unsigned i = 0; i < s2host_nr_violations(h); i++) {
-			const struct s2host_violation *v = s2host_violation(h, i);
-			printf("%s{\"rule\": \"%s\", \"op\": %llu, \"what\": ", i ? ", " : "",
-			       s2host_rule_name(v->rule), (unsigned long long)v->op);
-			cli_json_string(v->what);
+		for (unsigned i = 0; i < nh + nk; i++) {
+			const char *rule, *what;
+			if (i < nh) {
+				rule = s2host_rule_name(s2host_violation(h, i)->rule);
+				what = s2host_violation(h, i)->what;
+			} else {
+				rule = s2hyp_kvm_rule_name(s2hyp_kvm_violation(k, i - nh)->rule);
+				what = s2hyp_kvm_violation(k, i - nh)->what;
+			}
+			printf("%s{\"rule\": \"%s\", \"what\": ", i ? ", " : "", rule);
+			cli_json_string(what);
 			printf("}");
 		}
 		printf("]}");
@@ -96,16 +132,20 @@ static int run_one(unsigned si, enum s2host_policy pol, bool json, bool first)
 		else
 			printf("  outcome:  %s\n", out);
 		printf("  fired:    ");
-		print_mask(fired);
+		print_mask(fired, false);
 		printf("\n  expected: ");
-		print_mask(want);
-		printf(" (%s)\n", fired == want ? "as the specification lists" : "DIFFERS from the specification");
-		for (unsigned i = 0; i < s2host_nr_violations(h); i++) {
-			const struct s2host_violation *v = s2host_violation(h, i);
-			printf("  violation: %s at op %llu: %s\n", s2host_rule_name(v->rule),
-			       (unsigned long long)v->op, v->what);
-		}
+		print_mask(want, false);
+		printf(" (%s)\n", fired == want && !err ? "as the specification lists"
+							: "DIFFERS from the specification");
+		for (unsigned i = 0; i < nh; i++)
+			printf("  violation: %s at op %llu: %s\n",
+			       s2host_rule_name(s2host_violation(h, i)->rule),
+			       (unsigned long long)s2host_violation(h, i)->op, s2host_violation(h, i)->what);
+		for (unsigned i = 0; i < nk; i++)
+			printf("  violation: %s: %s\n", s2hyp_kvm_rule_name(s2hyp_kvm_violation(k, i)->rule),
+			       s2hyp_kvm_violation(k, i)->what);
 	}
+	s2hyp_kvm_destroy(k);
 	s2host_destroy(h);
 	return err || fired ? 1 : 0;
 }
@@ -145,20 +185,19 @@ int cli_host(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	int si = s2host_scenario_find(name);
-	if (si < 0) {
+	struct any_scenario sc;
+	if (!find(name, &sc)) {
 		fprintf(stderr, "s2emu host: unknown scenario '%s' (s2emu host --help lists them)\n",
 			name);
 		return 2;
 	}
-	const struct s2host_scenario *sc = s2host_scenario((unsigned)si);
 	int status = 0;
 	if (json)
 		printf("[");
 	else
-		printf("scenario %s (%s): %s\n", sc->name, sc->spec, sc->desc);
+		printf("scenario %s (%s): %s\n", sc.name, sc.spec, sc.desc);
 	for (int p = all ? 0 : policy; p <= (all ? S2HOST_NR_POLICIES - 1 : policy); p++) {
-		int r = run_one((unsigned)si, (enum s2host_policy)p, json, p == (all ? 0 : policy));
+		int r = run_one(&sc, (enum s2host_policy)p, json, p == (all ? 0 : policy));
 		if (r < 0) {
 			fprintf(stderr, "s2emu host: out of memory\n");
 			return 2;

@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "host-mm/s2host_rules.h"
+#include "hyp-model/s2hyp_kvmhost.h"
 #include "hyp-model/s2hyp_rules.h"
 
 int cli_rules(int argc, char **argv)
@@ -27,8 +28,8 @@ int cli_rules(int argc, char **argv)
 			       "Lists the rules the checker enforces: the stable name used in\n"
 			       "reports, traces and expect lines, what it means, and its source.\n"
 			       "--markdown prints the table docs/checks.md carries.\n"
-			       "--host lists the host memory model's rules instead (host-mm/,\n"
-			       "docs/host-mm.md carries their table).\n");
+			       "--host lists the host memory model's rules and those of KVM over\n"
+			       "it instead (docs/host-mm.md carries their table).\n");
 			return 0;
 		} else {
 			fprintf(stderr, "s2emu rules: unknown option '%s'\n", argv[i]);
@@ -39,14 +40,24 @@ int cli_rules(int argc, char **argv)
 		printf("[");
 	if (fmt == MARKDOWN)
 		printf("| rule | meaning | source |\n| --- | --- | --- |\n");
-	unsigned nr = host ? S2HOST_NR_RULES : S2HYP_NR_RULES;
+	/* --host: host-mm's rules, then those of KVM over the host model */
+	unsigned nr = host ? S2HOST_NR_RULES + S2HYP_KVM_NR_RULES : S2HYP_NR_RULES;
 	for (unsigned r = 0; r < nr; r++) {
-		const char *name = host ? s2host_rule_name((enum s2host_rule)r)
-					: s2hyp_rule_name((enum s2hyp_rule)r);
-		const char *meaning = host ? s2host_rule_meaning((enum s2host_rule)r)
-					   : s2hyp_rule_meaning((enum s2hyp_rule)r);
-		const char *source = host ? s2host_rule_source((enum s2host_rule)r)
-					  : s2hyp_rule_source((enum s2hyp_rule)r);
+		const char *name, *meaning, *source;
+		if (!host) {
+			name = s2hyp_rule_name((enum s2hyp_rule)r);
+			meaning = s2hyp_rule_meaning((enum s2hyp_rule)r);
+			source = s2hyp_rule_source((enum s2hyp_rule)r);
+		} else if (r < S2HOST_NR_RULES) {
+			name = s2host_rule_name((enum s2host_rule)r);
+			meaning = s2host_rule_meaning((enum s2host_rule)r);
+			source = s2host_rule_source((enum s2host_rule)r);
+		} else {
+			enum s2hyp_kvm_rule k = (enum s2hyp_kvm_rule)(r - S2HOST_NR_RULES);
+			name = s2hyp_kvm_rule_name(k);
+			meaning = s2hyp_kvm_rule_meaning(k);
+			source = s2hyp_kvm_rule_source(k);
+		}
 		switch (fmt) {
 		case TEXT:
 			printf("%-28s %s\n%-28s (%s)\n", name, meaning, "", source);

@@ -11,6 +11,7 @@
 #include "common/s2_text.h"
 #include "fuzz/s2fuzz.h"
 #include "host-mm/s2host_scenario.h"
+#include "hyp-model/s2hyp_kvmhost.h"
 #include "hyp-model/s2hyp_scenario.h"
 #include "traces/s2trace.h"
 
@@ -40,6 +41,8 @@ static void usage(FILE *f)
 	fprintf(f, "\nhost memory-management scenarios (s2emu host --help; option --cow-policy P):\n");
 	for (unsigned i = 0; i < s2host_nr_scenarios(); i++)
 		fprintf(f, "  %-20s %s\n", s2host_scenario(i)->name, s2host_scenario(i)->spec);
+	for (unsigned i = 0; i < s2hyp_kvm_nr_scenarios(); i++)
+		fprintf(f, "  %-20s %s\n", s2hyp_kvm_scenario(i)->name, s2hyp_kvm_scenario(i)->spec);
 	fprintf(f, "\noptions:\n"
 		   "  --strategy sequential|random  how steps interleave; default random\n"
 		   "  --seed S            first seed of the random strategy; default 1\n"
@@ -252,7 +255,8 @@ int cli_run(int argc, char **argv)
 
 	/* host memory-management scenarios run on host-mm alone (cli/host.c) */
 	for (int i = 1; i < argc; i++)
-		if (argv[i][0] != '-' && s2host_scenario_find(argv[i]) >= 0)
+		if (argv[i][0] != '-' &&
+		    (s2host_scenario_find(argv[i]) >= 0 || s2hyp_kvm_scenario_find(argv[i]) >= 0))
 			return cli_host(argc, argv);
 	s2hyp_config_init(&cfg);
 	for (int i = 1; i < argc; i++) {

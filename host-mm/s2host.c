@@ -87,14 +87,16 @@ int s2host__reserve(struct s2host *h, uint64_t pages, unsigned folios)
 {
 	uint64_t np = h->cfg.nr_pages;
 
-	if (!grow((void **)&h->page, &h->cap_page, h->nr_page + pages, sizeof(*h->page)) ||
-	    !grow32((void **)&h->folio, &h->cap_folio, (uint64_t)h->nr_folio + folios,
+	/* room for one THP's alignment padding too */
+	if (!grow((void **)&h->page, &h->cap_page, h->nr_page + pages + 2 * S2HOST_THP_PAGES,
+		  sizeof(*h->page)) ||
+	    !grow32((void **)&h->folio, &h->cap_folio, (uint64_t)h->nr_folio + folios + 2,
 		    sizeof(*h->folio)) ||
 	    !grow32((void **)&h->ref, &h->cap_ref, h->nr_ref + 1ull, sizeof(*h->ref)) ||
 	    !grow32((void **)&h->slot, &h->cap_slot, h->nr_slot + 1ull, sizeof(*h->slot)) ||
 	    !grow32((void **)&h->wlog, &h->cap_wlog, h->nr_wlog + 2ull, sizeof(*h->wlog)) ||
 	    !grow32((void **)&h->puts, &h->cap_puts, np + S2HOST_THP_PAGES, sizeof(*h->puts)) ||
-	    !grow32((void **)&h->scratch, &h->cap_scratch, (uint64_t)h->nr_folio + folios,
+	    !grow32((void **)&h->scratch, &h->cap_scratch, (uint64_t)h->nr_folio + folios + 2,
 		    sizeof(*h->scratch)))
 		return S2_ENOMEM;
 	return 0;
@@ -148,9 +150,26 @@ struct s2host__folio *s2host__folio_of(struct s2host *h, uint64_t pfn)
 	return &h->folio[h->page[pfn].folio];
 }
 
-/* A new anonymous folio of 1 << order zeroed pages, refcount 1 (the caller's). */
+/* A new anonymous folio of 1 << order zeroed pages, refcount 1 (the
+ * caller's), physically aligned to its size as the buddy allocator's are
+ * (a stage-2 block needs that). The operation reserved the room. */
 uint64_t s2host__alloc(struct s2host *h, unsigned order, int owner)
 {
+	uint64_t align = 1ull << order;
+	if (h->nr_page % align) {
+		/* the gap: pages of a folio that is never used */
+		unsigned gi = h->nr_folio++;
+		memset(&h->folio[gi], 0, sizeof(h->folio[gi]));
+		h->folio[gi].head = h->nr_page;
+		h->folio[gi].dead = true;
+		while (h->nr_page % align) {
+			memset(&h->page[h->nr_page], 0, sizeof(h->page[0]));
+			h->page[h->nr_page++].folio = gi;
+		}
+	}
+	if (h->nr_page + align > h->cap_page || h->nr_folio >= h->cap_folio ||
+	    h->nr_folio >= h->cap_scratch)
+		abort();	/* an operation reserved too little: an emulator bug */
 	unsigned fi = h->nr_folio++;
 	uint64_t head = h->nr_page;
 	struct s2host__folio *f = &h->folio[fi];
@@ -905,12 +924,12 @@ static struct s2host__ref *ref_of(struct s2host *h, unsigned id)
 
 int s2host_unref(struct s2host *h, unsigned id)
 {
-	struct s2host__ref *r = ref_of(h, id);
-	if (!r)
+	if (!ref_of(h, id))
 		return S2_ENOENT;
-	int err = s2host__begin(h, 0, 0);
+	int err = s2host__begin(h, 0, 0);	/* may move the reference table */
 	if (err)
 		return err;
+	struct s2host__ref *r = ref_of(h, id);
 	struct s2host__folio *f = s2host__folio_of(h, r->pfn);
 	r->live = false;
 	if (r->pin && f->order) {
@@ -924,12 +943,12 @@ int s2host_unref(struct s2host *h, unsigned id)
 
 int s2host_ref_read(struct s2host *h, unsigned id, uint64_t *value)
 {
-	struct s2host__ref *r = ref_of(h, id);
-	if (!r)
+	if (!ref_of(h, id))
 		return S2_ENOENT;
-	int err = s2host__begin(h, 0, 0);
+	int err = s2host__begin(h, 0, 0);	/* may move the reference table */
 	if (err)
 		return err;
+	struct s2host__ref *r = ref_of(h, id);
 	observe(h, r->mm, r->vpn, r->pfn, "a GUP reference");
 	*value = h->page[r->pfn].value;
 	return s2host__end(h, 0);
@@ -942,10 +961,35 @@ int s2host_ref_write(struct s2host *h, unsigned id, uint64_t value)
 		return S2_ENOENT;
 	if (!r->write)
 		return S2_EINVAL;
+	int mm = r->mm;
+	uint64_t pfn = r->pfn;
 	int err = s2host__begin(h, 0, 0);
 	if (err)
 		return err;
-	store(h, r->mm, r->pfn, value);
+	store(h, mm, pfn, value);
+	return s2host__end(h, 0);
+}
+
+int s2host_pfn_read(struct s2host *h, int mm, uint64_t pfn, uint64_t *value)
+{
+	if (pfn >= h->nr_page || !s2host__mm_ok(h, mm))
+		return S2_EINVAL;
+	int err = s2host__begin(h, 0, 0);
+	if (err)
+		return err;
+	observe(h, mm, S2HOST_NO_PFN, pfn, "a secondary MMU");
+	*value = h->page[pfn].value;
+	return s2host__end(h, 0);
+}
+
+int s2host_pfn_write(struct s2host *h, int mm, uint64_t pfn, uint64_t value)
+{
+	if (pfn >= h->nr_page || !s2host__mm_ok(h, mm))
+		return S2_EINVAL;
+	int err = s2host__begin(h, 0, 0);
+	if (err)
+		return err;
+	store(h, mm, pfn, value);
 	return s2host__end(h, 0);
 }
 

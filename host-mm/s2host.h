@@ -219,6 +219,11 @@ int s2host_unref(struct s2host *h, unsigned id);
  * DMA device. Writes need a reference taken with FOLL_WRITE. */
 int s2host_ref_read(struct s2host *h, unsigned id, uint64_t *value);
 int s2host_ref_write(struct s2host *h, unsigned id, uint64_t value);
+/* A secondary MMU (a vCPU through stage 2) reads or writes page pfn
+ * directly, on behalf of process mm: checked like the process's own
+ * accesses (a freed page, another process's post-fork write). */
+int s2host_pfn_read(struct s2host *h, int mm, uint64_t pfn, uint64_t *value);
+int s2host_pfn_write(struct s2host *h, int mm, uint64_t pfn, uint64_t value);
 /* A driver's put_page on a page it holds no reference to (a bug to catch). */
 int s2host_put_page(struct s2host *h, uint64_t pfn);
 

@@ -22,8 +22,8 @@ grep -q 'fired:    pin-stable' "$tmp" || fail "s1.1-vfio-thp under MAP1 did not 
 grep -q 'fired:    none' "$tmp" || fail "s1.1-vfio-thp under AE: no 'fired: none'"
 
 # Every scenario under every policy shows what the specification lists.
-names=$("$S2EMU" host --help | awk '/^  s[0-9]/ { print $1 }')
-[ "$(printf '%s\n' "$names" | wc -l)" -ge 14 ] || fail "fewer than 14 host scenarios listed"
+names=$("$S2EMU" host --help | awk '/^  (s[0-9]|kvm-)/ { print $1 }')
+[ "$(printf '%s\n' "$names" | wc -l)" -ge 24 ] || fail "fewer than 24 host scenarios listed"
 for n in $names; do
 	set +e
 	"$S2EMU" host "$n" --cow-policy all > "$tmp" 2>&1

@@ -1,0 +1,456 @@
+/* KVM's memory side over host-mm: the fault-in/retry protocol and the MMU
+ * notifier, with stage 2 in the real walker over a table-page pool. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/s2_err.h"
+#include "hyp-model/s2hyp_kvmhost.h"
+#include "pool/s2pool.h"
+#include "walker/s2pt.h"
+
+#define PAGE S2HOST_PAGE_SIZE
+#define BLOCK S2HOST_THP_SIZE
+#define TABLE_BASE (1ull << 44)	/* table pages live far above guest pages */
+
+static const struct {
+	const char *name, *meaning, *source;
+} rules[S2HYP_KVM_NR_RULES] = {
+#define S2HYP_KVM_RULE_INFO(id, name, meaning, source) [id] = { name, meaning, source },
+	S2HYP_KVM_RULE_TABLE(S2HYP_KVM_RULE_INFO)
+#undef S2HYP_KVM_RULE_INFO
+};
+
+const char *s2hyp_kvm_rule_name(enum s2hyp_kvm_rule r)
+{
+	return (unsigned)r < S2HYP_KVM_NR_RULES ? rules[r].name : "?";
+}
+
+const char *s2hyp_kvm_rule_meaning(enum s2hyp_kvm_rule r)
+{
+	return (unsigned)r < S2HYP_KVM_NR_RULES ? rules[r].meaning : "?";
+}
+
+const char *s2hyp_kvm_rule_source(enum s2hyp_kvm_rule r)
+{
+	return (unsigned)r < S2HYP_KVM_NR_RULES ? rules[r].source : "?";
+}
+
+struct kslot {
+	uint64_t ipa, size, hva;
+};
+
+struct s2hyp_kvm {
+	struct s2hyp_kvm_config cfg;
+	struct s2host *host;
+	int mm;
+	struct s2pool *pool;
+	struct s2pt pt;
+	struct s2pt_memcache mc;
+	bool pt_ready;
+	struct kslot slot[S2HYP_KVM_MAX_SLOTS];
+	unsigned nr_slot;
+	/* kvm->mmu_invalidate_seq and mmu_invalidate_in_progress */
+	unsigned long seq;
+	unsigned in_progress;
+	struct s2hyp_kvm_stats stats;
+	struct s2hyp_kvm_violation *viol;
+	unsigned nr_viol, cap_viol;
+};
+
+void s2hyp_kvm_config_init(struct s2hyp_kvm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->ipa_bits = 40;
+}
+
+static void violate(struct s2hyp_kvm *k, enum s2hyp_kvm_rule rule, uint64_t ipa,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void violate(struct s2hyp_kvm *k, enum s2hyp_kvm_rule rule, uint64_t ipa,
+		    const char *fmt, ...)
+{
+	for (unsigned i = 0; i < k->nr_viol; i++)
+		if (k->viol[i].rule == rule && k->viol[i].ipa == ipa)
+			return;	/* once per leaf and rule */
+	k->stats.violations[rule]++;
+	if (k->nr_viol == k->cap_viol) {
+		unsigned cap = k->cap_viol ? 2 * k->cap_viol : 16;
+		void *p = realloc(k->viol, cap * sizeof(*k->viol));
+		if (!p)
+			return;
+		k->viol = p;
+		k->cap_viol = cap;
+	}
+	struct s2hyp_kvm_violation *v = &k->viol[k->nr_viol++];
+	va_list ap;
+	v->rule = rule;
+	v->ipa = ipa;
+	va_start(ap, fmt);
+	vsnprintf(v->what, sizeof(v->what), fmt, ap);
+	va_end(ap);
+}
+
+unsigned s2hyp_kvm_nr_violations(const struct s2hyp_kvm *k)
+{
+	return k->nr_viol;
+}
+
+const struct s2hyp_kvm_violation *s2hyp_kvm_violation(const struct s2hyp_kvm *k, unsigned i)
+{
+	return i < k->nr_viol ? &k->viol[i] : NULL;
+}
+
+const struct s2hyp_kvm_stats *s2hyp_kvm_stats(const struct s2hyp_kvm *k)
+{
+	return &k->stats;
+}
+
+/* ---- Stage-2 leaves and the check ------------------------------------ */
+
+int s2hyp_kvm_leaf(struct s2hyp_kvm *k, uint64_t ipa, struct s2hyp_kvm_leaf *out)
+{
+	s2_pte_t pte;
+	s2_level_t level;
+	struct s2pt_desc d;
+
+	memset(out, 0, sizeof(*out));
+	int err = s2pt_get_leaf(&k->pt, s2_ipa(ipa), &pte, &level);
+	if (err)
+		return err;
+	if (s2pt_pte_decode(&k->pt.geom, level, pte, false, &d) || !d.valid)
+		return 0;
+	out->size = s2pt_granule_size(&k->pt.geom, level);
+	out->valid = true;
+	out->writable = d.write;
+	out->pfn = (s2_pa_get(d.oa) + (ipa & (out->size - 1))) >> S2HOST_PAGE_SHIFT;
+	return 0;
+}
+
+static const struct kslot *slot_of_ipa(const struct s2hyp_kvm *k, uint64_t ipa)
+{
+	for (unsigned i = 0; i < k->nr_slot; i++)
+		if (ipa >= k->slot[i].ipa && ipa - k->slot[i].ipa < k->slot[i].size)
+			return &k->slot[i];
+	return NULL;
+}
+
+/* Every leaf against the host's page tables (only when no invalidation is
+ * in progress: between start and end the host is mid-change). */
+static void check_page(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa)
+{
+	struct s2hyp_kvm_leaf lf;
+	struct s2host_pte_view hp;
+	struct s2host_page_view pg;
+
+	if (s2hyp_kvm_leaf(k, ipa, &lf) || !lf.valid)
+		return;
+	uint64_t hva = s->hva + (ipa - s->ipa);
+	if (s2host_lookup(k->host, k->mm, hva, &hp))
+		return;
+	if (!s2host_page(k->host, lf.pfn, &pg) && pg.freed)
+		violate(k, S2HYP_KVM_RULE_S2_NOREF, ipa,
+			"stage 2 maps IPA %#llx to page %llu, which the host has freed",
+			(unsigned long long)ipa, (unsigned long long)lf.pfn);
+	if (!hp.present || hp.pfn != lf.pfn)
+		violate(k, S2HYP_KVM_RULE_S2_SUBSET, ipa,
+			"stage 2 maps IPA %#llx to page %llu but the host maps %s at hva %#llx",
+			(unsigned long long)ipa, (unsigned long long)lf.pfn,
+			hp.present ? "another page" : "nothing", (unsigned long long)hva);
+	else if (lf.writable && !hp.writable)
+		violate(k, S2HYP_KVM_RULE_S2_WRITABLE, ipa,
+			"stage 2 maps IPA %#llx writable while the host's PTE at %#llx is read-only",
+			(unsigned long long)ipa, (unsigned long long)hva);
+}
+
+unsigned s2hyp_kvm_check(struct s2hyp_kvm *k)
+{
+	unsigned before = k->nr_viol;
+	if (k->in_progress)
+		return 0;
+	for (unsigned i = 0; i < k->nr_slot; i++)
+		for (uint64_t off = 0; off < k->slot[i].size; off += PAGE)
+			check_page(k, &k->slot[i], k->slot[i].ipa + off);
+	return k->nr_viol - before;
+}
+
+/* ---- The MMU notifier -------------------------------------------------- */
+
+/* Call fn on the IPA range of every slot overlapping host [start, end). */
+static void for_hva(struct s2hyp_kvm *k, uint64_t start, uint64_t end,
+		    void (*fn)(struct s2hyp_kvm *, uint64_t ipa, uint64_t size, void *), void *arg)
+{
+	for (unsigned i = 0; i < k->nr_slot; i++) {
+		const struct kslot *s = &k->slot[i];
+		uint64_t lo = start > s->hva ? start : s->hva;
+		uint64_t hi = end < s->hva + s->size ? end : s->hva + s->size;
+		if (lo < hi)
+			fn(k, s->ipa + (lo - s->hva), hi - lo, arg);
+	}
+}
+
+static void unmap_ipa(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, void *arg)
+{
+	(void)arg;
+	s2pt_unmap(s2pt_locked(&k->pt), s2_ipa(ipa), size);
+	k->stats.unmaps++;
+}
+
+/* kvm_mmu_notifier_invalidate_range_start: in_progress++, then unmap
+ * (kvm_unmap_gfn_range) and flush, under the MMU lock. */
+static void mn_start(void *arg, int mm, uint64_t start, uint64_t end, enum s2host_mn_event ev)
+{
+	struct s2hyp_kvm *k = arg;
+	(void)mm;
+	(void)ev;
+	k->in_progress++;
+	k->stats.in_progress = k->in_progress;
+	k->stats.invalidations++;
+	for_hva(k, start, end, unmap_ipa, NULL);
+}
+
+/* kvm_mmu_invalidate_end: seq++ (before in_progress drops), in_progress--. */
+static void mn_end(void *arg, int mm, uint64_t start, uint64_t end, enum s2host_mn_event ev)
+{
+	struct s2hyp_kvm *k = arg;
+	(void)mm;
+	(void)start;
+	(void)end;
+	(void)ev;
+	k->seq++;
+	k->in_progress--;
+	k->stats.seq = k->seq;
+	k->stats.in_progress = k->in_progress;
+	s2hyp_kvm_check(k);
+}
+
+struct young_arg {
+	bool mkold, young;
+};
+
+static void age_ipa(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, void *arg)
+{
+	struct young_arg *y = arg;
+	bool young = false;
+	s2pt_test_clear_young(s2pt_locked(&k->pt), s2_ipa(ipa), size, y->mkold, &young);
+	y->young |= young;
+	k->stats.young_tests++;
+}
+
+static bool mn_clear_young(void *arg, int mm, uint64_t start, uint64_t end)
+{
+	struct young_arg y = { true, false };
+	(void)mm;
+	for_hva(arg, start, end, age_ipa, &y);
+	return y.young;
+}
+
+static bool mn_test_young(void *arg, int mm, uint64_t start, uint64_t end)
+{
+	struct young_arg y = { false, false };
+	(void)mm;
+	for_hva(arg, start, end, age_ipa, &y);
+	return y.young;
+}
+
+static void mn_release(void *arg, int mm)
+{
+	struct s2hyp_kvm *k = arg;
+	(void)mm;
+	for (unsigned i = 0; i < k->nr_slot; i++)
+		unmap_ipa(k, k->slot[i].ipa, k->slot[i].size, NULL);
+}
+
+static const struct s2host_notifier kvm_mn = {
+	mn_start, mn_end, mn_clear_young, mn_test_young, mn_release,
+};
+
+/* ---- Create, destroy, memslots ------------------------------------------ */
+
+int s2hyp_kvm_create(struct s2host *h, int mm, const struct s2hyp_kvm_config *cfg,
+		     struct s2hyp_kvm **out)
+{
+	struct s2pt_geom g;
+	const char *why;
+
+	*out = NULL;
+	if (s2pt_geom_init(&g, 12, cfg->ipa_bits, &why))
+		return S2_EINVAL;
+	struct s2hyp_kvm *k = calloc(1, sizeof(*k));
+	if (!k)
+		return S2_ENOMEM;
+	k->cfg = *cfg;
+	k->host = h;
+	k->mm = mm;
+	k->pool = s2pool_new(12, s2_pa(TABLE_BASE), 64ull << 20);
+	int err = k->pool ? s2pt_init(&k->pt, &g, &s2pool_mm_ops, k->pool, S2PT_V_UPSTREAM, 0)
+			  : S2_ENOMEM;
+	if (!err) {
+		k->pt_ready = true;
+		err = s2host_notifier_register(h, mm, &kvm_mn, k);
+	}
+	if (err) {
+		s2hyp_kvm_destroy(k);
+		return err;
+	}
+	*out = k;
+	return 0;
+}
+
+void s2hyp_kvm_destroy(struct s2hyp_kvm *k)
+{
+	if (!k)
+		return;
+	if (k->pt_ready) {
+		s2pt_memcache_free(&k->pt, &k->mc);
+		s2pt_destroy(s2pt_locked(&k->pt));
+	}
+	s2pool_delete(k->pool);
+	free(k->viol);
+	free(k);
+}
+
+int s2hyp_kvm_add_memslot(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, uint64_t hva)
+{
+	if (k->nr_slot == S2HYP_KVM_MAX_SLOTS)
+		return S2_EBUSY;
+	if (!size || (ipa | size | hva) % PAGE || ipa + size > (1ull << k->pt.geom.ipa_bits))
+		return S2_EINVAL;
+	for (unsigned i = 0; i < k->nr_slot; i++)
+		if (ipa < k->slot[i].ipa + k->slot[i].size && k->slot[i].ipa < ipa + size)
+			return S2_EBUSY;
+	k->slot[k->nr_slot++] = (struct kslot){ ipa, size, hva };
+	return 0;
+}
+
+/* ---- The fault handler ------------------------------------------------- */
+
+int s2hyp_kvm_fault_begin(struct s2hyp_kvm *k, uint64_t ipa, bool write,
+			  struct s2hyp_kvm_fault *f)
+{
+	const struct kslot *s = slot_of_ipa(k, ipa);
+	struct s2host_gup_result r, w;
+
+	if (!s)
+		return S2_EFAULT;
+	memset(f, 0, sizeof(*f));
+	f->ipa = ipa & ~(PAGE - 1);
+	f->hva = s->hva + (f->ipa - s->ipa);
+	f->write = write;
+	/* mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(); then GUP */
+	f->seq = k->seq;
+	int err = s2host_gup(k->host, k->mm, f->hva, write ? S2HOST_FOLL_WRITE : 0, &r);
+	if (err)
+		return S2_EFAULT;
+	if (!write && !r.writable &&
+	    !s2host_gup(k->host, k->mm, f->hva, S2HOST_FOLL_WRITE | S2HOST_FOLL_FAST_ONLY, &w)) {
+		/* hva_to_pfn(): a read fault may still map writable if the
+		 * fast writable GUP succeeds; keep that page instead */
+		s2host_unref(k->host, r.id);
+		r = w;
+	}
+	f->ref = r.id;
+	f->pfn = r.pfn;
+	f->writable = r.writable;
+	f->huge = r.huge;
+	return 0;
+}
+
+/* The largest leaf: a 2M block when the host maps a PMD there and the
+ * block fits the slot with equal offsets (transparent_hugepage_adjust). */
+static uint64_t leaf_size(const struct s2hyp_kvm *k, const struct s2hyp_kvm_fault *f)
+{
+	const struct kslot *s = slot_of_ipa(k, f->ipa);
+	uint64_t base = f->ipa & ~(BLOCK - 1);
+
+	if (f->huge && (f->ipa & (BLOCK - 1)) == (f->hva & (BLOCK - 1)) && base >= s->ipa &&
+	    base + BLOCK <= s->ipa + s->size)
+		return BLOCK;
+	return PAGE;
+}
+
+int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
+{
+	struct s2pt_locked l = s2pt_locked(&k->pt);
+	int ret = 0;
+
+	/* mmu_invalidate_retry(kvm, mmu_seq) under the MMU lock */
+	if (k->in_progress || k->seq != f->seq) {
+		if (!k->cfg.no_retry_check) {
+			k->stats.retries++;
+			s2host_unref(k->host, f->ref);
+			return S2_EAGAIN;
+		}
+		violate(k, S2HYP_KVM_RULE_S2_RETRY, f->ipa,
+			"fault on IPA %#llx installs page %llu although %s since it snapshotted "
+			"sequence %lu", (unsigned long long)f->ipa, (unsigned long long)f->pfn,
+			k->in_progress ? "an invalidation is in progress" : "an invalidation ended",
+			f->seq);
+	}
+	bool w = f->writable || k->cfg.map_writable_always;
+	if (w && !f->writable)
+		violate(k, S2HYP_KVM_RULE_S2_WRITABLE, f->ipa,
+			"fault on IPA %#llx maps page %llu writable, but GUP found it read-only",
+			(unsigned long long)f->ipa, (unsigned long long)f->pfn);
+	uint64_t size = leaf_size(k, f);
+	uint64_t ipa = f->ipa & ~(size - 1);
+	uint64_t pa = (f->pfn << S2HOST_PAGE_SHIFT) - (f->ipa - ipa);
+	enum s2pt_prot prot = w ? S2PT_PROT_RW : S2PT_PROT_R;
+	struct s2hyp_kvm_leaf lf;
+
+	s2hyp_kvm_leaf(k, f->ipa, &lf);
+	if (lf.valid && lf.pfn == f->pfn) {
+		/* the same page: a permission fault relaxes, anything else raced */
+		if (w && !lf.writable) {
+			s2pt_relax_perms(l, s2_ipa(f->ipa), S2PT_PROT_W);
+			k->stats.relaxes++;
+		}
+	} else if (s2pt_memcache_topup(&k->pt, &k->mc, s2pt_memcache_min_pages(&k->pt.geom))) {
+		ret = S2_ENOMEM;
+	} else {
+		ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), prot, &k->mc);
+		if (ret == S2_EAGAIN)
+			ret = 0;
+		k->stats.maps++;
+	}
+	/* kvm_release_faultin_page(): stage 2 keeps no reference */
+	s2host_unref(k->host, f->ref);
+	s2hyp_kvm_check(k);
+	return ret;
+}
+
+/* One guest access: stage 2, else the fault handler, until it goes through. */
+static int guest_access(struct s2hyp_kvm *k, uint64_t ipa, bool write, uint64_t *value)
+{
+	for (unsigned tries = 0; tries < 8; tries++) {
+		struct s2hyp_kvm_leaf lf;
+		struct s2hyp_kvm_fault f;
+		int err = s2hyp_kvm_leaf(k, ipa, &lf);
+		if (err)
+			return S2_EFAULT;
+		if (lf.valid && (!write || lf.writable))
+			return write ? s2host_pfn_write(k->host, k->mm, lf.pfn, *value)
+				     : s2host_pfn_read(k->host, k->mm, lf.pfn, value);
+		if (lf.valid)
+			k->stats.faults_permission++;
+		else
+			k->stats.faults_translation++;
+		if ((err = s2hyp_kvm_fault_begin(k, ipa, write, &f)))
+			return err;
+		err = s2hyp_kvm_fault_finish(k, &f);
+		if (err && err != S2_EAGAIN)
+			return err;
+	}
+	return S2_EAGAIN;
+}
+
+int s2hyp_kvm_guest_read(struct s2hyp_kvm *k, uint64_t ipa, uint64_t *value)
+{
+	return guest_access(k, ipa, false, value);
+}
+
+int s2hyp_kvm_guest_write(struct s2hyp_kvm *k, uint64_t ipa, uint64_t value)
+{
+	return guest_access(k, ipa, true, &value);
+}
