@@ -124,6 +124,7 @@ struct eunclean {
 	uint8_t inv, comb;	/* stage-2 (or EL2) invalidation; combined stage 1+2 */
 	uint64_t inv_pend[4], comb_pend[4];
 	unsigned inv_line, comb_line;
+	unsigned miss_line, miss_tag;	/* the last TLBI of the right kind for another tag */
 };
 
 struct elock {
@@ -335,6 +336,11 @@ static const char *stage_name(int stage)
 	return stage == 1 ? "EL2 stage 1" : "stage 2";
 }
 
+static const char *tag_kind(int stage)
+{
+	return stage == 1 ? "ASID" : "VMID";
+}
+
 static const char *ia_name(int stage)
 {
 	return stage == 1 ? "VA" : "IPA";
@@ -522,7 +528,7 @@ static void link_child(struct s2eff *e, struct s2eff_at at, struct epage *parent
 				      "%#llx (valid, or invalid without a completed TLBI)",
 				      (unsigned long long)entry, (unsigned long long)c->pa,
 				      (unsigned long long)c->parent);
-			related(v, c->link_line, "entry %#llx linked it here",
+			related(v, c->link_line, "it is linked from entry %#llx since here",
 				(unsigned long long)c->parent);
 			fire(e);
 		}
@@ -663,6 +669,10 @@ static void check_make(struct s2eff *e, struct s2eff_at at, struct epage *p, uns
 	related(v, u->brk.line, "thread %u broke it here (%#llx -> invalid)", u->brk.thread,
 		(unsigned long long)u->old);
 	related(v, u->inv_line, "the TLBI that covered it");
+	if (u->miss_line)
+		related(v, u->miss_line, "this TLBI applied to %s %u, not the entry's %s %u",
+			tag_kind(u->stage), u->miss_tag, tag_kind(u->stage),
+			u->root >= 0 ? e->roots[u->root].tag : 0);
 	related(v, u->comb_line, "the stage-1 TLBI, issued before the IPA TLBI completed");
 	fire(e);
 	clean_done(e, (unsigned)(u - e->uc));
@@ -784,7 +794,8 @@ static void check_gone(struct s2eff *e, struct s2eff_at at, struct epage *p, con
 		      !u ? "still links it" : u->inv == P_PENDING ?
 		      "that linked it is invalid but its TLBI is not completed by a DSB" :
 		      "that linked it is invalid but no TLBI covering it was issued");
-	related(v, p->link_line, "entry %#llx linked it here", (unsigned long long)p->parent);
+	related(v, p->link_line, "it is linked from entry %#llx since here",
+		(unsigned long long)p->parent);
 	if (u)
 		related(v, u->brk.line, "the entry was made invalid here");
 	fire(e);
@@ -880,11 +891,6 @@ static struct etag *tag_get(struct s2eff *e, int stage, unsigned id)
 	t->id = id;
 	t->owner = -1;
 	return t;
-}
-
-static const char *tag_kind(int stage)
-{
-	return stage == 1 ? "ASID" : "VMID";
 }
 
 /* The live root record of page pa at stage, or a new one. */
@@ -1080,7 +1086,7 @@ static bool table_empty(const struct s2eff *e, const struct epage *p, uint64_t d
 
 enum cover { C_NO, C_INV, C_COMB, C_BOTH };
 
-static enum cover covers(struct s2eff *e, struct s2eff_at at, const struct eunclean *u,
+static enum cover covers(struct s2eff *e, struct s2eff_at at, struct eunclean *u,
 			 enum s2eff_tlbi op, uint64_t addr, int level, unsigned tag)
 {
 	const struct eroot *rt = u->root >= 0 ? &e->roots[u->root] : NULL;
@@ -1094,9 +1100,13 @@ static enum cover covers(struct s2eff *e, struct s2eff_at at, const struct euncl
 		case S2EFF_TLBI_ALLE1IS:
 			return C_BOTH;
 		case S2EFF_TLBI_VMALLS12E1IS:
-			return rt->tag == tag ? C_BOTH : C_NO;
+			if (rt->tag != tag)
+				goto other_tag;
+			return C_BOTH;
 		case S2EFF_TLBI_VMALLE1IS:
-			return rt->tag == tag && u->inv == P_DONE ? C_COMB : C_NO;
+			if (rt->tag != tag)
+				goto other_tag;
+			return u->inv == P_DONE ? C_COMB : C_NO;
 		case S2EFF_TLBI_IPAS2E1IS:
 			by_addr = true;
 			break;
@@ -1107,7 +1117,7 @@ static enum cover covers(struct s2eff *e, struct s2eff_at at, const struct euncl
 			return C_NO;	/* EL2 regime, or this CPU only */
 		}
 		if (rt->tag != tag)
-			return C_NO;
+			goto other_tag;
 	} else {
 		switch (op) {
 		case S2EFF_TLBI_ALLE2IS:
@@ -1123,7 +1133,7 @@ static enum cover covers(struct s2eff *e, struct s2eff_at at, const struct euncl
 		}
 		/* Global entries (nG clear) match any ASID. */
 		if ((e->hcr & s2_bit(34)) && (u->old & s2_bit(11)) && rt->tag != tag)
-			return C_NO;
+			goto other_tag;
 	}
 	(void)by_addr;
 	if (addr - u->ia >= u->size)
@@ -1144,6 +1154,12 @@ static enum cover covers(struct s2eff *e, struct s2eff_at at, const struct euncl
 		return C_NO;
 	}
 	return C_INV;
+
+other_tag:
+	/* Kept for the report: maintenance that went to another VMID. */
+	u->miss_line = at.line;
+	u->miss_tag = tag;
+	return C_NO;
 }
 
 void s2eff_tlbi(struct s2eff *e, struct s2eff_at at, enum s2eff_tlbi op, uint64_t addr, int level,
@@ -1193,7 +1209,7 @@ void s2eff_dsb(struct s2eff *e, struct s2eff_at at, enum s2eff_dsb kind)
 	e->st.events++;
 	e->st.dsbs++;
 	/* Only a full DSB of the inner shareable domain (or the whole system)
-	 * completes this CPU's broadcast TLBIs (DDI 0487 D8.16, B2.3.12). */
+	 * completes this CPU's broadcast TLBIs (the barrier KVM issues after one). */
 	if (kind != S2EFF_DSB_ISH && kind != S2EFF_DSB_SY)
 		return;
 	for (unsigned i = 0; i < e->nuc;) {

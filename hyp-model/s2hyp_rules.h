@@ -45,19 +45,19 @@
 	  "DDI 0487 B2.4.4 (concurrent modification and execution)") \
 	X(S2HYP_RULE_TLBI_TTL, "tlbi-ttl", \
 	  "a TLBI's TTL hint names the level of the leaf entry it is meant to remove (a wrong hint may leave it cached)", \
-	  "DDI 0487 D8.16 FEAT_TTL (TLBI operand TTL field)") \
+	  "DDI 0487 FEAT_TTL (the TTL field of TLBI operands)") \
 	X(S2HYP_RULE_TLBI_S1_AFTER_IPA, "tlbi-stage1-after-ipa", \
 	  "a stage-2 entry invalidated by IPA is clean only once the VMID's stage-1 entries are invalidated too (VMALLE1IS after the IPA TLBI's DSB)", \
 	  "DDI 0487 D8.14 (TLB maintenance of stage 2: combined stage 1+2 entries); KVM __kvm_tlb_flush_vmid_ipa") \
 	X(S2HYP_RULE_VMID_REUSE, "vmid-reuse", \
 	  "a VMID (at EL2, an ASID or the untagged TTBR0_EL2) serves one root at a time: another root gets it only after its entries were invalidated", \
-	  "DDI 0487 D8.17 (VMID and ASID use); casemate duplicate (VM/AS)ID") \
+	  "DDI 0487 (VMIDs and ASIDs tag TLB entries); casemate duplicate (VM/AS)ID") \
 	X(S2HYP_RULE_VMID_CHANGE, "vmid-change", \
 	  "a live root keeps its VMID (or ASID): it moves to another only after the old one's entries were invalidated", \
-	  "DDI 0487 D8.17; casemate root already associated with an (VM/AS)ID") \
+	  "DDI 0487 (VMIDs and ASIDs tag TLB entries); casemate root already associated with an (VM/AS)ID") \
 	X(S2HYP_RULE_TTBR_ASID, "ttbr-asid", \
 	  "TTBR0_EL2.ASID [63:48] is zero unless HCR_EL2.E2H is 1 (RES0 otherwise)", \
-	  "DDI 0487 D19 TTBR0_EL2") \
+	  "DDI 0487 TTBR0_EL2 (ASID is RES0 when HCR_EL2.E2H is 0)") \
 	X(S2HYP_RULE_UNLOCKED_WRITE, "unlocked-write", \
 	  "a store to a live table is made by a thread holding the lock that protects its tree", \
 	  "pKVM/KVM MMU lock protocol; casemate must write to pte while holding owner lock") \

@@ -68,8 +68,29 @@ struct verdict {
 	int status;			/* replay's exit status */
 	char casemate[S2TRACE_CM_MAX_TEXT];
 	uint64_t fired[S2HYP_NR_RULES];
-	unsigned first_line;		/* of the first report */
+	unsigned line[S2HYP_NR_RULES];	/* the log line each rule's report names */
+	unsigned casemate_line;		/* the record casemate's "!" line follows */
 };
+
+/* The line of the last record before the "!" line, 0 without one. */
+static unsigned failing_record(const char *log)
+{
+	FILE *f = fopen(log, "r");
+	char buf[1024];
+	unsigned line = 0, last = 0;
+	assert_non_null(f);
+	while (fgets(buf, sizeof(buf), f)) {
+		line++;
+		if (buf[0] == '(')
+			last = line;
+		if (buf[0] == '!') {
+			fclose(f);
+			return last;
+		}
+	}
+	fclose(f);
+	return 0;
+}
 
 /* Import the log as shipped (no option) and replay it. */
 static void run_case(const char *name, struct verdict *v)
@@ -95,10 +116,20 @@ static void run_case(const char *name, struct verdict *v)
 	v->status = s2trace_replay(trace, NULL, &res);
 	if (res.bad_input)
 		fail_msg("%s: %s", name, res.error);
-	memcpy(v->fired, res.stats.violations, sizeof(v->fired));
-	v->first_line = res.nr_eff_violations ? res.eff_violations[0].at.line : 0;
 	s2trace_result_free(&res);
 	unlink(trace);
+
+	/* The log replayed directly: the same verdict, reported on its lines. */
+	int status = s2trace_replay(log, NULL, &res);
+	if (res.bad_input)
+		fail_msg("%s: %s", name, res.error);
+	assert_int_equal(status, v->status);
+	memcpy(v->fired, res.stats.violations, sizeof(v->fired));
+	memset(v->line, 0, sizeof(v->line));
+	for (unsigned i = 0; i < res.nr_eff_violations; i++)
+		v->line[res.eff_violations[i].rule] = res.eff_violations[i].at.line;
+	s2trace_result_free(&res);
+	v->casemate_line = failing_record(log);
 }
 
 /* Every shipped log imports and replays; the good ones are clean, the bad
@@ -126,6 +157,9 @@ static void test_peer(void **state)
 				fail_msg("%s: rule %s %s", c->name, s2hyp_rule_name((enum s2hyp_rule)r),
 					 v.fired[r] ? "fired, not in the table" : "did not fire");
 		assert_int_equal(v.status, c->casemate ? 1 : 0);
+		/* The rule of casemate's class fires at the record casemate rejects. */
+		if (c->casemate)
+			assert_int_equal(v.line[c->rules[0]], v.casemate_line);
 		if (c->difference)
 			stricter++;
 		else

@@ -708,6 +708,7 @@ static void ps_del(struct pageset *s, uint64_t page)
 
 struct conv {
 	FILE *out;
+	const struct s2trace_cm_opts *opts;
 	struct s2trace_cm_result *res;
 	const char *name;
 	unsigned gshift;		/* table page size */
@@ -741,6 +742,8 @@ static void effect(struct conv *c, const struct s2trace_cm_record *rec, const ch
 		src_comment(c, rec);
 	fputc('\n', c->out);
 	c->res->effects++;
+	if (c->opts && c->opts->on_effect)
+		c->opts->on_effect(c->opts->arg, rec->line);
 }
 
 static void unused(struct conv *c, const struct s2trace_cm_record *rec, const char *reason)
@@ -1038,11 +1041,23 @@ void s2trace_cm_print_unused(FILE *f, const char *prefix, const struct s2trace_c
 		fprintf(f, "%s  %llu more of other kinds\n", prefix, (unsigned long long)res->ungrouped);
 }
 
+bool s2trace_cm_sniff(FILE *f)
+{
+	long pos = ftell(f);
+	int c;
+	if (pos < 0)
+		return false;
+	while ((c = getc(f)) != EOF && (c == ' ' || c == '\t' || c == '\r' || c == '\n'))
+		;
+	fseek(f, pos, SEEK_SET);
+	return c == '(';
+}
+
 int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2trace_cm_opts *o,
 		       struct s2trace_cm_result *res)
 {
 	struct s2trace_cm_record rec;
-	struct conv c = { .out = out, .res = res, .name = name, .gshift = 12 };
+	struct conv c = { .out = out, .opts = o, .res = res, .name = name, .gshift = 12 };
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -1059,6 +1074,8 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 		fprintf(out, "effect 0 vtcr value=%#llx  # given with --vtcr\n",
 			(unsigned long long)o->vtcr);
 		res->effects++;
+		if (o->on_effect)
+			o->on_effect(o->arg, 0);
 	}
 	while ((ret = s2trace_cm_next(r, &rec)) == 1)
 		if ((ret = map_record(&c, &rec)))

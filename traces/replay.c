@@ -13,6 +13,7 @@
 #include "common/s2_text.h"
 #include "guest/s2guest.h"
 #include "traces/s2trace.h"
+#include "traces/s2trace_casemate.h"
 
 #define CHUNK_EVENTS 4096
 
@@ -58,7 +59,21 @@ struct replay {
 	size_t ngexp, gexp_cap;
 	struct s2hyp_scenario rec;	/* with --record: every event so far */
 	struct s2eff *eff;		/* an effect trace's checker */
+	/* A casemate log replayed directly: the converted trace in memory, and
+	 * for each of its lines the log's line (0: none). */
+	FILE *mem;
+	char *membuf;
+	unsigned *log_line;
+	size_t nlog_line, log_line_cap;
 };
+
+/* The input line a user knows: the casemate log's, for a converted trace. */
+static unsigned src_line(const struct replay *rp, unsigned line)
+{
+	if (!rp->log_line)
+		return line;
+	return line < rp->nlog_line ? rp->log_line[line] : 0;
+}
 
 static int bad(struct replay *rp, unsigned line, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -70,7 +85,8 @@ static int bad(struct replay *rp, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(rp->res->error, sizeof(rp->res->error), "%s:%u: %s", s2trace_name(rp->r), line, msg);
+	snprintf(rp->res->error, sizeof(rp->res->error), "%s:%u: %s", s2trace_name(rp->r),
+		 src_line(rp, line), msg);
 	rp->res->bad_input = true;
 	rp->stop = true;
 	return 2;
@@ -527,8 +543,13 @@ static void finish_result(struct replay *rp)
 		res->nr_eff_violations = s2eff_nr_violations(rp->eff);
 		res->eff_violations = calloc(res->nr_eff_violations ? res->nr_eff_violations : 1,
 					     sizeof(*res->eff_violations));
-		for (unsigned i = 0; res->eff_violations && i < res->nr_eff_violations; i++)
-			res->eff_violations[i] = *s2eff_violation(rp->eff, i);
+		for (unsigned i = 0; res->eff_violations && i < res->nr_eff_violations; i++) {
+			struct s2eff_violation *v = &res->eff_violations[i];
+			*v = *s2eff_violation(rp->eff, i);
+			v->at.line = src_line(rp, v->at.line);
+			for (unsigned k = 0; k < v->nrel; k++)
+				v->rel[k].line = src_line(rp, v->rel[k].line);
+		}
 	}
 	st = &res->stats;
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
@@ -749,6 +770,82 @@ static void write_record(struct replay *rp, const char *path)
 	}
 }
 
+static void note_effect(void *arg, unsigned log_line)
+{
+	struct replay *rp = arg;
+	if (grow((void **)&rp->log_line, &rp->log_line_cap, sizeof(*rp->log_line),
+		 rp->nlog_line + 1))
+		rp->log_line[rp->nlog_line] = log_line;
+	rp->nlog_line++;	/* counted even without room: checked below */
+}
+
+/* A casemate log is converted in memory and replayed as that trace; its
+ * reports name the log's lines. */
+static int open_casemate(struct replay *rp, FILE *in, const char *path)
+{
+	struct s2trace_result *res = rp->res;
+	struct s2trace_cm_result cm;
+	struct s2trace_cm_opts o = { .on_effect = note_effect, .arg = rp };
+	size_t len = 0;
+	FILE *out = open_memstream(&rp->membuf, &len);
+
+	if (!out) {
+		snprintf(res->error, sizeof(res->error), "%s: out of memory", path);
+		return -1;
+	}
+	int ret = s2trace_cm_convert(in, path, out, &o, &cm);
+	if (fclose(out) && !ret)
+		ret = S2_ENOMEM;
+	if (ret) {
+		snprintf(res->error, sizeof(res->error), "%s", cm.error[0] ? cm.error : "out of memory");
+		return -1;
+	}
+	if (rp->nlog_line > rp->log_line_cap) {
+		snprintf(res->error, sizeof(res->error), "%s: out of memory", path);
+		return -1;
+	}
+	/* The k-th effect line of the text is the k-th effect written. */
+	unsigned *per_effect = rp->log_line;
+	size_t neff = rp->nlog_line, lines = 1, k = 0;
+	for (size_t i = 0; i < len; i++)
+		lines += rp->membuf[i] == '\n';
+	rp->log_line = calloc(lines + 1, sizeof(*rp->log_line));
+	if (!rp->log_line) {
+		free(per_effect);
+		snprintf(res->error, sizeof(res->error), "%s: out of memory", path);
+		return -1;
+	}
+	unsigned line = 1;
+	for (const char *p = rp->membuf; p < rp->membuf + len; line++) {
+		if (!strncmp(p, "effect ", 7) && k < neff)
+			rp->log_line[line] = per_effect[k++];
+		const char *nl = memchr(p, '\n', (size_t)(rp->membuf + len - p));
+		p = nl ? nl + 1 : rp->membuf + len;
+	}
+	free(per_effect);
+	rp->nlog_line = lines + 1;
+	rp->log_line_cap = lines + 1;
+	rp->mem = fmemopen(rp->membuf, len ? len : 1, "r");
+	if (!rp->mem || !(rp->r = s2trace_reader_new(rp->mem, path))) {
+		snprintf(res->error, sizeof(res->error), "%s: out of memory", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int open_input(struct replay *rp, const char *path)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "r") : NULL;
+	if (f && s2trace_cm_sniff(f)) {
+		int ret = open_casemate(rp, f, path);
+		fclose(f);
+		return ret;
+	}
+	if (f)
+		fclose(f);
+	return s2trace_open(path, &rp->r, rp->res->error, sizeof(rp->res->error));
+}
+
 int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 		   struct s2trace_result *res)
 {
@@ -759,7 +856,7 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	memset(res, 0, sizeof(*res));
 	snprintf(res->name, sizeof(res->name), "%s", path);
 	s2hyp_config_init(&rp.cfg);
-	if (s2trace_open(path, &rp.r, res->error, sizeof(res->error))) {
+	if (open_input(&rp, path)) {
 		res->bad_input = true;
 		return 2;
 	}
@@ -790,6 +887,10 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	}
 	s2eff_free(rp.eff);
 	s2trace_close(rp.r);
+	if (rp.mem)
+		fclose(rp.mem);
+	free(rp.membuf);
+	free(rp.log_line);
 	s2hyp_scenario_free(&rp.rec);
 	s2hyp_scenario_free(&rp.gsc);
 	free(rp.gexp);

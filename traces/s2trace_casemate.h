@@ -89,7 +89,15 @@ int s2trace_cm_tlbi_level(uint64_t operand);
 struct s2trace_cm_opts {
 	bool have_vtcr;		/* write this VTCR_EL2 first (casemate logs rarely have one) */
 	uint64_t vtcr;
+	/* Called for every effect line written, in order, with the line of
+	 * the log record it comes from. */
+	void (*on_effect)(void *arg, unsigned log_line);
+	void *arg;
 };
+
+/* Whether the stream starts like a casemate log (its first non-blank byte
+ * is '('); the stream is left where it was. */
+bool s2trace_cm_sniff(FILE *f);
 
 #define S2TRACE_CM_MAX_UNUSED 32	/* distinct kinds of unused record listed */
 #define S2TRACE_CM_UNUSED_LINES 8	/* lines listed for each */

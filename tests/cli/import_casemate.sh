@@ -78,4 +78,22 @@ done
 run import-casemate --help >"$tmp/help"; rc=$?
 [ $rc -eq 0 ] && grep -q '^usage: s2emu import-casemate' "$tmp/help" || die "--help: exit $rc"
 set -e
+
+# replay takes a casemate log as it is and reports on the log's own lines.
+log=tests/data/casemate/expected/bad_bbm_missing_tlbi.log
+set +e
+out=$(run replay "$log"); rc=$?
+set -e
+[ $rc -eq 1 ] || die "replay of $log: exit $rc, not 1"
+grep -q "^$log:13: violation: break-before-make (thread 0, step 13)\$" <<<"$out" ||
+	die "no report on the log's line 13: $out"
+grep -q "^  $log:10: thread 0 broke it here (0xaaaadccc6003 -> invalid)\$" <<<"$out" ||
+	die "the report does not name the break on line 10: $out"
+run replay tests/data/casemate/expected/good_bbm.log >/dev/null || die "good_bbm.log is not clean"
+printf '(lock (id 0) (tid 0) (address 0x10))\n(future-step (id 1) (tid 0))\n' >"$tmp/unknown.log"
+set +e
+out=$(run replay "$tmp/unknown.log" 2>&1); rc=$?
+set -e
+[ $rc -eq 2 ] && grep -q "^s2emu replay: $tmp/unknown.log:2: future-step: a transition s2emu does not know" <<<"$out" ||
+	die "replay of an unknown record: exit $rc, $out"
 exit 0
