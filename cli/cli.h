@@ -22,6 +22,7 @@ int cli_run_guest(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_import_ftrace(int argc, char **argv);
 int cli_fuzz(int argc, char **argv);
+int cli_bugs(int argc, char **argv);
 int cli_import_casemate(int argc, char **argv);
 int cli_report(int argc, char **argv);
 

@@ -11,6 +11,7 @@ static const struct cli_command commands[] = {
 	{ "run-guest", "run AArch64 guest code on the vCPUs, stage 2 ours (Unicorn)", cli_run_guest },
 	{ "replay", "replay traces with every rule checked", cli_replay },
 	{ "fuzz", "search interleavings for rule violations and shrink what fires", cli_fuzz },
+	{ "bugs", "hunt the table of real Linux bugs from generated scenarios", cli_bugs },
 	{ "report", "draw a trace's run as an HTML page with an SVG timeline", cli_report },
 	{ "import-ftrace", "convert Linux ftrace text of KVM events into a trace", cli_import_ftrace },
 	{ "import-casemate", "convert a casemate transition log into effect events", cli_import_casemate },

@@ -250,4 +250,42 @@ int s2fuzz_cex_write(FILE *f, const struct s2fuzz_cex *c, const char *comment);
 void s2fuzz_cex_print(FILE *f, const struct s2fuzz_cex *c);
 void s2fuzz_cex_print_json(FILE *f, const struct s2fuzz_cex *c);
 
+/* ------------------------------------------------------------------ */
+/* The bug table (docs/bugs.md)                                         */
+/* ------------------------------------------------------------------ */
+
+/* A real Linux arm64 stage-2 bug, the buggy variant that reproduces it and
+ * the rule that names it (by name: the table may list a rule this build
+ * lacks, which then is never found). */
+struct s2fuzz_bug {
+	const char *variant;
+	const char *rule;
+	const char *commit;	/* the Linux commit that fixed it (title, release) */
+	const char *what;
+};
+/* NULL-terminated. */
+extern const struct s2fuzz_bug s2fuzz_bugs[];
+
+struct s2fuzz_hunt {
+	struct s2fuzz_result res;	/* the search (the counterexample if shrink) */
+	bool found;			/* the table's rule fired in some run */
+	uint64_t first_seed;		/* the first such seed */
+	uint64_t schedules;		/* generated scenarios run up to it */
+	uint64_t runs;
+	double secs, secs_to_find;	/* the whole search; up to the first find */
+	bool have_cex;			/* shrink: the first find, shrunk on the table's
+					 * rule against upstream */
+	struct s2fuzz_cex cex;
+};
+
+/*
+ * Hunt for a bug from the generic generator alone: random strategy, a
+ * generated scenario every seed from 1, at most runs seeds or time_limit
+ * seconds (0: none); shrink the first counterexample if asked. S2_EINVAL
+ * for an unknown variant.
+ */
+int s2fuzz_bug_hunt(const struct s2fuzz_bug *b, uint64_t runs, double time_limit, bool shrink,
+		    struct s2fuzz_hunt *h, char *err, size_t errlen);
+void s2fuzz_hunt_free(struct s2fuzz_hunt *h);
+
 #endif
