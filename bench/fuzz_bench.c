@@ -33,6 +33,39 @@ static struct s2fuzz_result run(const struct s2hyp_scenario *sc, enum s2fuzz_str
 	return r;
 }
 
+/* The generic generator: schedules a second with a new scenario each
+ * (upstream, 2 s), and how many rows of the bug table (docs/bugs.md) it
+ * finds, by the row's rule, within a fixed budget of scenarios each. */
+#define BUGS_BUDGET 1000
+static void generic(void)
+{
+	struct s2fuzz_bug clean = { "upstream", "refcount", "", "" };
+	struct s2fuzz_hunt h;
+	char err[256] = "";
+	unsigned found = 0, rows = 0;
+
+	if (s2fuzz_bug_hunt(&clean, 1000000000, 2.0, false, &h, err, sizeof(err)) || h.res.found) {
+		fprintf(stderr, "fuzz_bench: generated scenarios: %s\n",
+			err[0] ? err : "upstream fired");
+		exit(1);
+	}
+	printf("# the generic generator (s2emu fuzz with no scenario): upstream, a new\n"
+	       "# scenario every schedule\n");
+	printf("fuzz.generic_schedules_per_s %.0f schedules/s\n", h.runs / h.secs);
+	s2fuzz_hunt_free(&h);
+	for (const struct s2fuzz_bug *b = s2fuzz_bugs; b->variant; b++, rows++) {
+		if (s2fuzz_bug_hunt(b, BUGS_BUDGET, 0, false, &h, err, sizeof(err))) {
+			fprintf(stderr, "fuzz_bench: %s: %s\n", b->variant, err);
+			exit(1);
+		}
+		found += h.found;
+		s2fuzz_hunt_free(&h);
+	}
+	printf("# rows of the bug table found by their rule within %u generated scenarios each,\n"
+	       "# out of %u\n", BUGS_BUDGET, rows);
+	printf("fuzz.bugs_found %u bugs\n", found);
+}
+
 int main(void)
 {
 	struct s2hyp_scenario seed, small;
@@ -65,6 +98,7 @@ int main(void)
 	printf("# the same with one background choice (an eviction, a TLB or walk-cache loss)\n");
 	printf("fuzz.exhaustive_bg1_s %.2f s\n", bg1.secs);
 	printf("fuzz.exhaustive_bg1_schedules %llu schedules\n", (unsigned long long)bg1.runs);
+	generic();
 	s2fuzz_result_free(&rnd);
 	s2fuzz_result_free(&pct);
 	s2fuzz_result_free(&ex);
