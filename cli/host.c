@@ -12,6 +12,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: s2emu host SCENARIO [--cow-policy P|all] [--json]\n"
+		   "       s2emu host random [--cow-policy P|all] [--seed S] [--runs N] [--steps K] [--log]\n"
 		   "       s2emu run SCENARIO --cow-policy P   (the same, for host scenarios)\n\n"
 		   "Runs a host memory-management scenario of the host-mm specification: the\n"
 		   "VMM's pages, refcounts, pins, fork and COW, with the host rules checked\n"
@@ -30,7 +31,11 @@ static void usage(FILE *f)
 	for (unsigned p = 0; p < S2HOST_NR_POLICIES; p++)
 		fprintf(f, "                   %-7s %-9s %s\n", s2host_policy_name(p),
 			s2host_policy_kernels(p), s2host_policy_rule(p));
-	fprintf(f, "  --json           JSON instead of text\n\n"
+	fprintf(f, "  --json           JSON instead of text\n"
+		   "random: the generic generator draws a program of K host operations (default\n"
+		   "40) from each seed S..S+N-1 (default 1, 200 runs) and reports, per policy,\n"
+		   "the rules that fired and the first seed of each; --log prints the first\n"
+		   "firing run's program.\n\n"
 		   "exit status: 0 no rule fired, 1 a rule fired (or a step failed), 2 bad usage.\n");
 }
 
@@ -150,11 +155,78 @@ static int run_one(const struct any_scenario *sc, enum s2host_policy pol, bool j
 	return err || fired ? 1 : 0;
 }
 
+static void print_line(void *arg, const char *line)
+{
+	(void)arg;
+	printf("    %s\n", line);
+}
+
+/* s2emu host random: the generic generator over seeds, per policy. */
+static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs, uint64_t steps,
+		      bool log)
+{
+	int status = 0;
+
+	printf("generic host-event generator: %llu steps per run, seeds %llu..%llu\n",
+	       (unsigned long long)steps, (unsigned long long)seed,
+	       (unsigned long long)(seed + runs - 1));
+	for (int p = first_pol; p <= last_pol; p++) {
+		uint64_t hits[S2HOST_NR_RULES] = { 0 }, first[S2HOST_NR_RULES] = { 0 };
+		uint64_t logged = 0;
+		printf("policy %s (%s):", s2host_policy_name(p), s2host_policy_kernels(p));
+		for (uint64_t s = seed; s < seed + runs; s++) {
+			struct s2host_config cfg;
+			struct s2host *h;
+			s2host_config_init(&cfg, (enum s2host_policy)p);
+			cfg.nr_pages = 1024;
+			if (s2host_create(&cfg, &h) || s2host_random(h, s, (unsigned)steps, NULL, NULL)) {
+				s2host_destroy(h);
+				fprintf(stderr, "s2emu host: out of memory\n");
+				return 2;
+			}
+			unsigned m = s2host_fired(h);
+			for (unsigned r = 0; r < S2HOST_NR_RULES; r++)
+				if (m & (1u << r) && !hits[r]++)
+					first[r] = s;
+			if (m && !logged)
+				logged = s;
+			s2host_destroy(h);
+		}
+		unsigned any = 0;
+		for (unsigned r = 0; r < S2HOST_NR_RULES; r++)
+			if (hits[r]) {
+				printf("%s %s in %llu run(s), first seed %llu", any++ ? "," : "",
+				       s2host_rule_name(r), (unsigned long long)hits[r],
+				       (unsigned long long)first[r]);
+			}
+		printf("%s\n", any ? "" : " no rule fired");
+		status |= any ? 1 : 0;
+		if (log && logged) {
+			struct s2host_config cfg;
+			struct s2host *h;
+			s2host_config_init(&cfg, (enum s2host_policy)p);
+			cfg.nr_pages = 1024;
+			if (s2host_create(&cfg, &h))
+				return 2;
+			printf("  seed %llu:\n", (unsigned long long)logged);
+			s2host_random(h, logged, (unsigned)steps, print_line, NULL);
+			for (unsigned i = 0; i < s2host_nr_violations(h); i++)
+				printf("  violation: %s at op %llu: %s\n",
+				       s2host_rule_name(s2host_violation(h, i)->rule),
+				       (unsigned long long)s2host_violation(h, i)->op,
+				       s2host_violation(h, i)->what);
+			s2host_destroy(h);
+		}
+	}
+	return status;
+}
+
 int cli_host(int argc, char **argv)
 {
 	const char *name = NULL;
 	int policy = S2HOST_POL_AE;
-	bool all = false, json = false;
+	bool all = false, json = false, log = false;
+	uint64_t seed = 1, runs = 200, steps = 40;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help")) {
@@ -162,6 +234,19 @@ int cli_host(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(argv[i], "--json")) {
 			json = true;
+		} else if (!strcmp(argv[i], "--log")) {
+			log = true;
+		} else if (!strcmp(argv[i], "--seed") || !strcmp(argv[i], "--runs") ||
+			   !strcmp(argv[i], "--steps")) {
+			const char *opt = argv[i];
+			uint64_t *dst = opt[2] == 's' ? (opt[3] == 'e' ? &seed : &steps) : &runs;
+			if (i + 1 == argc) {
+				fprintf(stderr, "s2emu host: %s needs a value\n", opt);
+				return 2;
+			}
+			if (cli_parse_u64("host", opt, argv[++i], dst == &seed ? 0 : 1,
+					  dst == &seed ? UINT64_MAX / 2 : 1000000, dst))
+				return 2;
 		} else if (!strcmp(argv[i], "--cow-policy")) {
 			if (++i == argc) {
 				fprintf(stderr, "s2emu host: --cow-policy needs a value\n");
@@ -184,6 +269,14 @@ int cli_host(int argc, char **argv)
 	if (!name) {
 		usage(stderr);
 		return 2;
+	}
+	if (!strcmp(name, "random")) {
+		if (json) {
+			fprintf(stderr, "s2emu host: random has no --json output\n");
+			return 2;
+		}
+		return run_random(all ? 0 : policy, all ? S2HOST_NR_POLICIES - 1 : policy, seed, runs,
+				  steps, log);
 	}
 	struct any_scenario sc;
 	if (!find(name, &sc)) {

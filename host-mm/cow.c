@@ -130,8 +130,6 @@ void s2host__wp_fault(struct s2host *h, int mm, uint64_t vpn, bool unshare, bool
 	bool vma_w = m->vma[vpn] & VMA_WRITE;
 
 	(void)force;
-	if (f->zero && unshare)
-		return;	/* the zero page is never unshared */
 	if (!f->zero && can_reuse(h, mm, vpn, old, f)) {
 		if (is_ae(h))
 			h->page[old].ae = true;

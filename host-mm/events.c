@@ -102,7 +102,8 @@ int s2host_fork(struct s2host *h, int parent)
 	/* fork-pin: the child never shares a page the parent holds pinned */
 	for (unsigned i = 0; i < h->nr_ref; i++) {
 		const struct s2host__ref *r = &h->ref[i];
-		if (r->live && r->pin && r->mm == parent && s2host__mapped_pfn(h, child, r->vpn) == r->pfn)
+		if (r->live && r->pin && r->mm == parent && r->pfn != S2HOST_ZERO_PFN &&
+		    s2host__mapped_pfn(h, child, r->vpn) == r->pfn)
 			s2host__violate(h, S2HOST_RULE_FORK_PIN, child, r->vpn, r->pfn,
 					"child %d shares page %llu that parent %d holds pinned "
 					"(pin %u): the parent's next write will copy it away from "

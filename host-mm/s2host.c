@@ -878,7 +878,13 @@ int s2host_gup(struct s2host *h, int mm, uint64_t hva, unsigned foll,
 			/* gup_must_unshare(): R/O pin of a not-exclusive anon page */
 			uint64_t pfn = s2host__mapped_pfn(h, mm, vpn);
 			struct s2host__folio *f = s2host__folio_of(h, pfn);
-			unshare = f->anon && !f->ksm && !h->page[pfn].ae;
+			/* a KSM page is never exclusive, so it is unshared too */
+			unshare = f->anon && (f->ksm || !h->page[pfn].ae);
+			/* 6.2 "extend FAULT_FLAG_UNSHARE support to anything in a
+			 * COW mapping": a long-term R/O pin of the zero page gets
+			 * an exclusive page instead */
+			if (f->zero && (foll & S2HOST_FOLL_LONGTERM) && (vma & VMA_WRITE))
+				unshare = true;
 			need = unshare;
 		}
 		if (!need)

@@ -53,8 +53,9 @@
  *   CNT2   5.18      refcount everywhere (PMD THP PTE-mapped and the subpage
  *                    copied); LRU batches drained before the test
  *   AE     5.19+     AnonExclusive: an exclusive page is always reused; R/O
- *                    pins unshare; fork, KSM, swap-out and migration refuse
- *                    to drop exclusivity of a pinned page
+ *                    pins unshare (KSM pages too, and, as from 6.2, the
+ *                    zero page of a COW mapping); fork, KSM, swap-out and
+ *                    migration refuse to drop exclusivity of a pinned page
  */
 #define S2HOST_POLICY_TABLE(X) \
 	X(S2HOST_POL_MAP0, "MAP0", "2.6-4.4", "reuse if mapcount + swapcount == 1") \

@@ -23,6 +23,16 @@ const struct s2host_scenario *s2host_scenario(unsigned i);
 /* -1 if no scenario has that name. */
 int s2host_scenario_find(const char *name);
 
+/*
+ * The generic generator: a random program of steps host operations drawn
+ * from seed (over one process that forks up to two children, two small
+ * pages and a THP range, devices holding up to eight GUP references). Each
+ * step is described to log (when not NULL) as one line. Operations that
+ * fail are part of the program. Negative only if the world cannot be set up.
+ */
+int s2host_random(struct s2host *h, uint64_t seed, unsigned steps,
+		  void (*log)(void *arg, const char *line), void *arg);
+
 /* The rules (mask) that fired in h so far. */
 unsigned s2host_fired(const struct s2host *h);
 

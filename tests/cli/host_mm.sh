@@ -48,8 +48,18 @@ for r in runs:
 assert runs[0]["fired"] == ["cow-isolation"] and runs[6]["fired"] == [], runs
 ' || fail "bad --json output"
 
+# The generic generator: AE clean, CNT's pin break found.
+"$S2EMU" host random --cow-policy AE --runs 60 > "$tmp" || fail "host random found a break under AE"
+set +e
+"$S2EMU" host random --cow-policy CNT --runs 60 --log > "$tmp"; rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "host random under CNT exited $rc, expected 1"
+grep -q '^policy CNT.*pin-stable in' "$tmp" || fail "host random under CNT did not report pin-stable"
+grep -q '^  violation: pin-stable' "$tmp" || fail "host random --log printed no violation"
+
 # Bad input: exit 2 with one line.
-for args in "s1.1-vfio-thp --cow-policy CNT3" "no-such-scenario" "s1.1-vfio-thp --cow-policy"; do
+for args in "s1.1-vfio-thp --cow-policy CNT3" "no-such-scenario" "s1.1-vfio-thp --cow-policy" \
+	    "random --runs 0" "random --steps x"; do
 	set +e
 	# shellcheck disable=SC2086
 	err=$("$S2EMU" host $args 2>&1 >/dev/null); rc=$?

@@ -1,0 +1,224 @@
+/* The generic host-event generator: random programs of host operations
+ * (accesses, fork, exit, GUP and pins, DMA, unmap, mprotect, clear_refs,
+ * swap, migration, KSM, THP split and collapse, LRU batches) over a small
+ * world, so that a search over seeds finds each policy's known break
+ * without being told the scenario. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "host-mm/s2host_scenario.h"
+
+#define K4 S2HOST_PAGE_SIZE
+#define M2 S2HOST_THP_SIZE
+#define RW (S2HOST_PROT_READ | S2HOST_PROT_WRITE)
+#define SMALL_PAGES 2		/* small anonymous pages at hva 0 */
+#define THP_BASE M2		/* a THP-enabled 2 MiB at 2 MiB */
+#define MAX_PROCS 3
+#define MAX_REFS 8
+
+struct world {
+	struct s2host *h;
+	uint64_t rng;
+	int procs[MAX_PROCS];
+	unsigned nr_procs;
+	unsigned refs[MAX_REFS];
+	unsigned nr_refs;
+	void (*log)(void *, const char *);
+	void *log_arg;
+};
+
+/* splitmix64 */
+static uint64_t next(struct world *w)
+{
+	uint64_t z = (w->rng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+static unsigned pick(struct world *w, unsigned n)
+{
+	return (unsigned)(next(w) % n);
+}
+
+static void say(struct world *w, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void say(struct world *w, int err, const char *fmt, ...)
+{
+	char line[160];
+	va_list ap;
+
+	if (!w->log)
+		return;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (err && n > 0 && (size_t)n < sizeof(line))
+		snprintf(line + n, sizeof(line) - (size_t)n, " -> error %d", err);
+	w->log(w->log_arg, line);
+}
+
+/* An address: one of the small pages, or a page of the THP range. */
+static uint64_t addr(struct world *w)
+{
+	unsigned i = pick(w, SMALL_PAGES + 2);
+	return i < SMALL_PAGES ? i * K4 : THP_BASE + (i - SMALL_PAGES) * K4;
+}
+
+static int setup(struct world *w, int p)
+{
+	int err = s2host_mmap(w->h, p, 0, SMALL_PAGES * K4, RW);
+	return err ? err : s2host_mmap(w->h, p, THP_BASE, M2, RW | S2HOST_MAP_THP);
+}
+
+static void step(struct world *w)
+{
+	struct s2host *h = w->h;
+	unsigned pi = pick(w, w->nr_procs);
+	int p = w->procs[pi];
+	uint64_t a = addr(w), v;
+	struct s2host_gup_result g;
+	int err;
+
+	switch (pick(w, 16)) {
+	case 0:
+	case 1:
+	case 2:
+		v = 100 + pick(w, 900);
+		err = s2host_write(h, p, a, v);
+		say(w, err, "P%d write %#llx = %llu", p, (unsigned long long)a, (unsigned long long)v);
+		break;
+	case 3:
+		err = s2host_read(h, p, a, &v);
+		say(w, err, "P%d read %#llx", p, (unsigned long long)a);
+		break;
+	case 4:
+		if (w->nr_procs == MAX_PROCS) {
+			/* the youngest exits; its references stay with the devices */
+			int c = w->procs[--w->nr_procs];
+			err = s2host_exit(h, c);
+			say(w, err, "P%d exit", c);
+		} else {
+			err = s2host_fork(h, p);
+			if (err >= 0)
+				w->procs[w->nr_procs++] = err;
+			say(w, err < 0 ? err : 0, "P%d fork -> P%d", p, err);
+		}
+		break;
+	case 5:
+	case 6: {
+		static const unsigned kinds[] = {
+			0,
+			S2HOST_FOLL_PIN | S2HOST_FOLL_LONGTERM | S2HOST_FOLL_WRITE,
+			S2HOST_FOLL_PIN | S2HOST_FOLL_LONGTERM,
+		};
+		static const char *const names[] = { "get (vmsplice)", "pin W (vfio)", "pin R" };
+		unsigned k = pick(w, 3);
+		if (w->nr_refs == MAX_REFS)
+			break;
+		err = s2host_gup(h, p, a, kinds[k], &g);
+		if (!err)
+			w->refs[w->nr_refs++] = g.id;
+		say(w, err, "P%d gup %s %#llx -> ref %u", p, names[k], (unsigned long long)a,
+		    err ? 0 : g.id);
+		break;
+	}
+	case 7:
+		if (!w->nr_refs)
+			break;
+		{
+			unsigned r = pick(w, w->nr_refs);
+			unsigned id = w->refs[r];
+			if (pick(w, 2)) {
+				err = s2host_ref_read(h, id, &v);
+				say(w, err, "ref %u read", id);
+			} else {
+				v = 1000 + pick(w, 900);
+				err = s2host_ref_write(h, id, v);
+				say(w, err, "ref %u DMA write %llu", id, (unsigned long long)v);
+			}
+		}
+		break;
+	case 8:
+		if (!w->nr_refs)
+			break;
+		{
+			unsigned r = pick(w, w->nr_refs);
+			err = s2host_unref(h, w->refs[r]);
+			say(w, err, "ref %u put", w->refs[r]);
+			w->refs[r] = w->refs[--w->nr_refs];
+		}
+		break;
+	case 9:
+		if (pick(w, 2)) {
+			err = s2host_munmap(h, p, a, K4);
+			if (!err)
+				err = s2host_mmap(h, p, a, K4, RW | (a >= THP_BASE ? S2HOST_MAP_THP : 0));
+			say(w, err, "P%d munmap+mmap %#llx", p, (unsigned long long)a);
+		} else {
+			err = s2host_madv_dontneed(h, p, a, K4);
+			say(w, err, "P%d MADV_DONTNEED %#llx", p, (unsigned long long)a);
+		}
+		break;
+	case 10:
+		err = s2host_mprotect(h, p, a, K4, S2HOST_PROT_READ);
+		if (!err)
+			err = s2host_mprotect(h, p, a, K4, RW);
+		say(w, err, "P%d mprotect RO+RW %#llx", p, (unsigned long long)a);
+		break;
+	case 11:
+		err = s2host_clear_refs(h, p);
+		say(w, err, "P%d clear_refs", p);
+		break;
+	case 12:
+		switch (pick(w, 3)) {
+		case 0:
+			err = s2host_swap_out(h, p, a);
+			say(w, err, "P%d swap out %#llx", p, (unsigned long long)a);
+			break;
+		case 1:
+			err = s2host_migrate(h, p, a);
+			say(w, err, "P%d migrate %#llx", p, (unsigned long long)a);
+			break;
+		default:
+			err = s2host_ksm_merge(h, p, a);
+			say(w, err, "P%d KSM merge %#llx", p, (unsigned long long)a);
+			break;
+		}
+		break;
+	case 13:
+		if (pick(w, 2)) {
+			err = s2host_split_pmd(h, p, THP_BASE);
+			say(w, err, "P%d split PMD", p);
+		} else {
+			err = s2host_collapse(h, p, THP_BASE);
+			say(w, err, "P%d collapse", p);
+		}
+		break;
+	case 14:
+		err = s2host_lru_add(h, p, a);
+		say(w, err, "P%d LRU batch %#llx", p, (unsigned long long)a);
+		break;
+	default:
+		err = s2host_lru_drain(h);
+		say(w, err, "LRU drain");
+		break;
+	}
+}
+
+int s2host_random(struct s2host *h, uint64_t seed, unsigned steps,
+		  void (*log)(void *arg, const char *line), void *arg)
+{
+	struct world w = { .h = h, .rng = seed, .log = log, .log_arg = arg };
+	int p = s2host_mm_create(h);
+
+	if (p < 0)
+		return p;
+	int err = setup(&w, p);
+	if (err)
+		return err;
+	w.procs[w.nr_procs++] = p;
+	for (unsigned i = 0; i < steps; i++)
+		step(&w);
+	return 0;
+}
