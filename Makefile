@@ -138,10 +138,15 @@ check:
 bench: $(BENCH_BINS) $(GUEST_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
 
-install: $(BIN) $(LIB)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
-	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/s2emu
-	install -m 644 $(LIB) $(DESTDIR)$(PREFIX)/lib/libs2emu.a
+# The binary, libs2emu.a with its headers and libs2emu.pc, the man page, the
+# example guests and the corpus: scripts/install.sh says where.
+install: $(BIN) $(LIB) $(GUEST_BINS) $(BUILD)/s2emu.1
+	$(Q)DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' BUILD='$(BUILD)' VERSION='$(VERSION)' \
+	    MODULES='$(MODULES)' PKGS='$(PKGS_s2emu)' scripts/install.sh
+
+# s2emu(1) from docs/s2emu.md (go-md2man, from scripts/install-deps.sh).
+$(BUILD)/s2emu.1: docs/s2emu.md scripts/man.sh
+	$(Q)scripts/man.sh $(VERSION) < $< > $@.tmp && mv $@.tmp $@
 
 deps:
 	scripts/install-deps.sh
