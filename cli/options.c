@@ -225,6 +225,9 @@ int cli_check_writable(const char *cmd, const char *path)
 
 int cli_output_open(const char *cmd, struct cli_output *o, const char *path)
 {
+	/* "-o -" is standard output, as for every command. */
+	if (path && !strcmp(path, "-"))
+		path = NULL;
 	o->path = path;
 	o->f = NULL;
 	if (path && cli_check_writable(cmd, path))

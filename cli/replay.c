@@ -9,12 +9,19 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: s2emu replay [--walker NAME] [--json] [--record OUT] [--ignore-ttl] FILE...\n\n"
+	fprintf(f, "usage: s2emu replay [--from FORMAT] [--layout FILE] [--walker NAME] [--json]\n"
+		   "                    [--record OUT] [--ignore-ttl] FILE...\n\n"
 		   "Replays each trace (docs/trace-format.md) with every rule checked and\n"
 		   "prints a summary: events, faults by kind, mappings by size, TLBIs and\n"
 		   "CMOs, the rules that fired and whether each was expected, and the\n"
 		   "expectations met or failed, with a report of each unexpected violation.\n"
-		   "'-' reads standard input.\n\n"
+		   "'-' reads standard input. A casemate log or a Linux ftrace capture (with\n"
+		   "the capture kit's markers) is converted on the way, as import-casemate\n"
+		   "and import-ftrace would, without an intermediate file.\n\n"
+		   "  --from FORMAT   s2emu, casemate or ftrace; auto (the default) tells\n"
+		   "                  them apart by the first lines\n"
+		   "  --layout FILE   the memslots of an ftrace capture without the capture\n"
+		   "                  kit's markers (as import-ftrace --layout)\n"
 		   "  --walker NAME   use this walker variant instead of the trace's\n"
 		   "  --json          one JSON object per trace, in a JSON array\n"
 		   "  --record OUT    write the run (one trace) to OUT: its events, the schedule\n"
@@ -70,6 +77,26 @@ int cli_replay(int argc, char **argv)
 				return 2;
 			}
 			opts.record = argv[++i];
+		} else if (!strcmp(o, "--from")) {
+			const char *v = i + 1 < argc ? argv[++i] : NULL;
+			if (v && !strcmp(v, "auto"))
+				opts.from = S2TRACE_FMT_AUTO;
+			else if (v && !strcmp(v, "s2emu"))
+				opts.from = S2TRACE_FMT_NATIVE;
+			else if (v && !strcmp(v, "casemate"))
+				opts.from = S2TRACE_FMT_CASEMATE;
+			else if (v && !strcmp(v, "ftrace"))
+				opts.from = S2TRACE_FMT_FTRACE;
+			else {
+				fprintf(stderr, "s2emu replay: --from needs auto, s2emu, casemate or ftrace\n");
+				return 2;
+			}
+		} else if (!strcmp(o, "--layout")) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "s2emu replay: --layout needs a file\n");
+				return 2;
+			}
+			opts.ftrace_layout = argv[++i];
 		} else if (!strcmp(o, "--walker")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "s2emu replay: --walker needs a value\n");
@@ -104,7 +131,8 @@ int cli_replay(int argc, char **argv)
 	int k = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
-		if (!strcmp(o, "--walker") || !strcmp(o, "--record")) {
+		if (!strcmp(o, "--walker") || !strcmp(o, "--record") || !strcmp(o, "--from") ||
+		    !strcmp(o, "--layout")) {
 			i++;
 			continue;
 		}

@@ -889,6 +889,8 @@ int cli_report(int argc, char **argv)
 		p.first = end > MAX_DRAWN ? end - MAX_DRAWN : 0;
 		p.last = p.first + MAX_DRAWN;
 	}
+	if (out && !strcmp(out, "-"))
+		out = NULL;	/* "-o -": standard output */
 	p.f = out ? fopen(out, "w") : stdout;
 	if (!p.f) {
 		fprintf(stderr, "s2emu report: cannot write %s: %s\n", out, strerror(errno));

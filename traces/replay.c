@@ -59,12 +59,12 @@ struct replay {
 	size_t ngexp, gexp_cap;
 	struct s2hyp_scenario rec;	/* with --record: every event so far */
 	struct s2eff *eff;		/* an effect trace's checker */
-	/* A casemate log replayed directly: the converted trace in memory, and
-	 * for each of its lines the log's line (0: none). */
-	FILE *mem;
-	char *membuf;
+	/* The input, converted on the way when it is not an s2emu trace; for
+	 * a casemate log, the log's line of each line read (0: none). */
+	struct s2trace_source *src;
 	unsigned *log_line;
 	size_t nlog_line, log_line_cap;
+	uint64_t neffects;
 };
 
 /* The input line a user knows: the casemate log's, for a converted trace. */
@@ -770,80 +770,61 @@ static void write_record(struct replay *rp, const char *path)
 	}
 }
 
-static void note_effect(void *arg, unsigned log_line)
+/*
+ * Open path in its format (s2trace_source_open): an s2emu trace as it is, a
+ * casemate log or an ftrace capture converted on the way. A casemate log's
+ * reports name the log's lines (see note_line); an ftrace capture's name
+ * the converted trace's, so its name says so.
+ */
+static int open_input(struct replay *rp, const char *path)
 {
-	struct replay *rp = arg;
-	if (grow((void **)&rp->log_line, &rp->log_line_cap, sizeof(*rp->log_line),
-		 rp->nlog_line + 1))
-		rp->log_line[rp->nlog_line] = log_line;
-	rp->nlog_line++;	/* counted even without room: checked below */
-}
-
-/* A casemate log is converted in memory and replayed as that trace; its
- * reports name the log's lines. */
-static int open_casemate(struct replay *rp, FILE *in, const char *path)
-{
+	const struct s2trace_replay_opts *o = rp->opts;
 	struct s2trace_result *res = rp->res;
-	struct s2trace_cm_result cm;
-	struct s2trace_cm_opts o = { .on_effect = note_effect, .arg = rp };
-	size_t len = 0;
-	FILE *out = open_memstream(&rp->membuf, &len);
 
-	if (!out) {
+	if (s2trace_source_open(path, o ? o->from : S2TRACE_FMT_AUTO, o ? o->ftrace_layout : NULL,
+				&rp->src, res->error, sizeof(res->error)))
+		return -1;
+	enum s2trace_format fmt = s2trace_source_format(rp->src);
+	if (fmt == S2TRACE_FMT_FTRACE) {
+		char name[sizeof(res->name)];
+		snprintf(name, sizeof(name), "%s (imported)", path);
+		memcpy(res->name, name, sizeof(name));
+	}
+	if (fmt == S2TRACE_FMT_CASEMATE && !(rp->log_line = calloc(64, sizeof(*rp->log_line)))) {
 		snprintf(res->error, sizeof(res->error), "%s: out of memory", path);
 		return -1;
 	}
-	int ret = s2trace_cm_convert(in, path, out, &o, &cm);
-	if (fclose(out) && !ret)
-		ret = S2_ENOMEM;
-	if (ret) {
-		snprintf(res->error, sizeof(res->error), "%s", cm.error[0] ? cm.error : "out of memory");
-		return -1;
-	}
-	if (rp->nlog_line > rp->log_line_cap) {
-		snprintf(res->error, sizeof(res->error), "%s: out of memory", path);
-		return -1;
-	}
-	/* The k-th effect line of the text is the k-th effect written. */
-	unsigned *per_effect = rp->log_line;
-	size_t neff = rp->nlog_line, lines = 1, k = 0;
-	for (size_t i = 0; i < len; i++)
-		lines += rp->membuf[i] == '\n';
-	rp->log_line = calloc(lines + 1, sizeof(*rp->log_line));
-	if (!rp->log_line) {
-		free(per_effect);
-		snprintf(res->error, sizeof(res->error), "%s: out of memory", path);
-		return -1;
-	}
-	unsigned line = 1;
-	for (const char *p = rp->membuf; p < rp->membuf + len; line++) {
-		if (!strncmp(p, "effect ", 7) && k < neff)
-			rp->log_line[line] = per_effect[k++];
-		const char *nl = memchr(p, '\n', (size_t)(rp->membuf + len - p));
-		p = nl ? nl + 1 : rp->membuf + len;
-	}
-	free(per_effect);
-	rp->nlog_line = lines + 1;
-	rp->log_line_cap = lines + 1;
-	rp->mem = fmemopen(rp->membuf, len ? len : 1, "r");
-	if (!rp->mem || !(rp->r = s2trace_reader_new(rp->mem, path))) {
+	rp->log_line_cap = rp->log_line ? 64 : 0;
+	if (!(rp->r = s2trace_reader_new(s2trace_source_file(rp->src), res->name))) {
 		snprintf(res->error, sizeof(res->error), "%s: out of memory", path);
 		return -1;
 	}
 	return 0;
 }
 
-static int open_input(struct replay *rp, const char *path)
+/* A converted casemate log: the log's line of each effect line, as the
+ * reader meets it (the k-th effect line comes from the k-th effect the
+ * importer reported). Other lines map to no log line. */
+static int note_line(struct replay *rp, const struct s2trace_event *ev)
 {
-	FILE *f = strcmp(path, "-") ? fopen(path, "r") : NULL;
-	if (f && s2trace_cm_sniff(f)) {
-		int ret = open_casemate(rp, f, path);
-		fclose(f);
-		return ret;
+	if (!rp->log_line || ev->kind != S2T_EFFECT)
+		return 0;
+	unsigned log = s2trace_source_effect_line(rp->src, rp->neffects++);
+	if (ev->line >= rp->log_line_cap) {
+		size_t ncap = rp->log_line_cap;
+		while (ncap <= ev->line)
+			ncap *= 2;
+		unsigned *n = realloc(rp->log_line, ncap * sizeof(*n));
+		if (!n)
+			return bad(rp, ev->line, "out of memory");
+		memset(n + rp->log_line_cap, 0, (ncap - rp->log_line_cap) * sizeof(*n));
+		rp->log_line = n;
+		rp->log_line_cap = ncap;
 	}
-	if (f)
-		fclose(f);
-	return s2trace_open(path, &rp->r, rp->res->error, sizeof(rp->res->error));
+	rp->log_line[ev->line] = log;
+	if (ev->line >= rp->nlog_line)
+		rp->nlog_line = ev->line + 1;
+	return 0;
 }
 
 int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
@@ -858,14 +839,27 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	s2hyp_config_init(&rp.cfg);
 	if (open_input(&rp, path)) {
 		res->bad_input = true;
+		s2trace_close(rp.r);
+		s2trace_source_close(rp.src, NULL, 0);
+		free(rp.log_line);
 		return 2;
 	}
 	while (!rp.stop && (ret = s2trace_next(rp.r, &ev)) > 0)
-		handle(&rp, &ev);
+		if (!note_line(&rp, &ev))
+			handle(&rp, &ev);
 	if (!rp.stop && ret < 0) {
 		snprintf(res->error, sizeof(res->error), "%s", s2trace_error(rp.r));
 		res->bad_input = true;
 	}
+	/* A conversion that failed ended its output early: the importer's
+	 * error, which names the input's line, is the one to report. */
+	char cerr[sizeof(res->error)];
+	if (s2trace_source_close(rp.src, cerr, sizeof(cerr))) {
+		memcpy(res->error, cerr, sizeof(cerr));
+		res->bad_input = true;
+		rp.stop = true;
+	}
+	rp.src = NULL;
 	if (rp.guest) {
 		if (!res->bad_input && !rp.stop)
 			run_guest(&rp, path);
@@ -887,9 +881,6 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	}
 	s2eff_free(rp.eff);
 	s2trace_close(rp.r);
-	if (rp.mem)
-		fclose(rp.mem);
-	free(rp.membuf);
 	free(rp.log_line);
 	s2hyp_scenario_free(&rp.rec);
 	s2hyp_scenario_free(&rp.gsc);

@@ -162,7 +162,39 @@ int s2trace_write_outcome(FILE *f, const struct s2hyp_stats *st);
 /* Replay                                                              */
 /* ------------------------------------------------------------------ */
 
+/* What a file holds: an s2emu trace, or another tool's log that is
+ * converted on the way (AUTO: detected from the first lines). */
+enum s2trace_format {
+	S2TRACE_FMT_AUTO,
+	S2TRACE_FMT_NATIVE,	/* docs/trace-format.md */
+	S2TRACE_FMT_CASEMATE,	/* a casemate transition log (s2trace_casemate.h) */
+	S2TRACE_FMT_FTRACE,	/* a Linux ftrace capture with the capture kit's markers */
+};
+
+/*
+ * A trace to read whatever its format: s2trace_source_file() gives an
+ * s2emu trace, read from path ('-': standard input) or converted from it
+ * by the importer in a thread through a pipe, in constant memory for a
+ * casemate log. An ftrace capture without the capture kit's markers needs
+ * ftrace_layout (import-ftrace --layout), else NULL. Close with s2trace_source_close(), which returns the
+ * importer's error (S2_EPARSE ..., "NAME:LINE: problem" in err): a
+ * conversion that fails ends the trace where it failed.
+ */
+struct s2trace_source;
+int s2trace_source_open(const char *path, enum s2trace_format fmt, const char *ftrace_layout,
+			struct s2trace_source **s, char *err, size_t errlen);
+FILE *s2trace_source_file(const struct s2trace_source *s);
+enum s2trace_format s2trace_source_format(const struct s2trace_source *s);
+/* A casemate log: the log's line of the k-th effect line of the converted
+ * trace (waiting for the importer when it is behind the reader); 0 when
+ * unknown or not a casemate log. */
+unsigned s2trace_source_effect_line(struct s2trace_source *s, uint64_t k);
+int s2trace_source_close(struct s2trace_source *s, char *err, size_t errlen);
+
 struct s2trace_replay_opts {
+	/* The file's format; AUTO (0) detects it. */
+	enum s2trace_format from;
+	const char *ftrace_layout;	/* see s2trace_source_open */
 	bool have_walker;		/* override the trace's walker */
 	enum s2pt_variant walker;
 	/* Write the run to this file: its events, the schedule taken and expect
