@@ -84,7 +84,7 @@ static int get(struct s2trace_cm_reader *r)
 		r->have_back = false;
 		return r->back;
 	}
-	return getc(r->f);
+	return getc_unlocked(r->f);	/* one reader per stream: no locking per byte */
 }
 
 static void unget(struct s2trace_cm_reader *r, int c)
