@@ -597,8 +597,8 @@ void s2hyp_checker_pte_store(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t o
 	}
 	touch(c, pidx);
 	gp->counted += (int32_t)s2pt_pte_is_counted(new) - (int32_t)s2pt_pte_is_counted(old);
-	/* A page no entry links yet (an effect trace building a subtree before
-	 * publishing it) is invisible to every walker: nothing to check. */
+	/* A page no entry links yet is invisible to every walker: nothing to
+	 * check. */
 	if (gp->level < 0)
 		return;
 	struct ghost_pte *ptes = ghost_ptes(c, gp);

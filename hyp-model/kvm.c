@@ -22,7 +22,7 @@ void s2hyp__unlock(struct s2hyp *m)
 {
 	/* The refcount convention holds whenever the lock is free: inside an
 	 * operation every ordering is transiently off by one. */
-	if (m->cfg.check && !m->effect_mode)
+	if (m->cfg.check)
 		s2hyp_checker_unlock(m->chk);
 	else
 		s2hyp_checker_unlock_unchecked(m->chk);

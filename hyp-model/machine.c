@@ -358,7 +358,6 @@ void s2hyp_delete(struct s2hyp *m)
 	free(m->sched);
 	free(m->choices);
 	s2hyp_checker_delete(m->chk);
-	s2_map_free(&m->emap);
 	pool_give(m->pool);
 	cache_give(m->cache);
 	free(m);

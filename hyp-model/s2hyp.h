@@ -388,25 +388,6 @@ int s2hyp_vcpu_cmo(struct s2hyp *m, unsigned vcpu, unsigned op, uint64_t ipa, bo
 int s2hyp_host_write(struct s2hyp *m, uint64_t hva, const void *buf, size_t n);
 
 /* ------------------------------------------------------------------ */
-/* Effect mode: another hypervisor's effects, checked by the same rules  */
-/* ------------------------------------------------------------------ */
-
-/* From now on the tables are the trace's, with the geometry its VTCR_EL2
- * value gives (the machine must have been created with the same granule);
- * the rules that belong to KVM's own conventions (refcount, leak) are off.
- * Errors set *why and leave the machine unchanged. */
-int s2hyp_effect_begin(struct s2hyp *m, uint64_t vtcr, const char **why);
-int s2hyp_effect_alloc(struct s2hyp *m, uint64_t pa, const char **why);
-int s2hyp_effect_free(struct s2hyp *m, uint64_t pa, const char **why);
-int s2hyp_effect_vttbr(struct s2hyp *m, uint64_t vttbr, const char **why);
-int s2hyp_effect_pte_write(struct s2hyp *m, uint64_t pa, uint64_t value, bool release,
-			   const char **why);
-void s2hyp_effect_barrier(struct s2hyp *m, enum s2pt_barrier b);
-void s2hyp_effect_tlbi(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa, int level);
-/* op: an enum s2cache_op */
-int s2hyp_effect_cmo(struct s2hyp *m, unsigned op, uint64_t pa, uint64_t size, const char **why);
-
-/* ------------------------------------------------------------------ */
 /* Observing a run                                                     */
 /* ------------------------------------------------------------------ */
 

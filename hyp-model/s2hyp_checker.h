@@ -38,7 +38,7 @@ struct s2hyp_tlb_entry {
 };
 
 struct s2hyp_checker_config {
-	const struct s2pt *pt;		/* the tables' geometry (may change, effect mode) */
+	const struct s2pt *pt;		/* the tables' geometry */
 	struct s2pool *pool;		/* the table pages */
 	const struct s2cache *cache;	/* for what a new mapping exposes */
 	bool fwb, dic;			/* FEAT_S2FWB, CTR_EL0.DIC */

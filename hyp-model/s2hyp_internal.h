@@ -163,11 +163,6 @@ struct s2hyp {
 	enum s2hyp_outcome outcome;
 	char error[160];
 
-	/* Effect mode: the tables are written by a trace, not by our walker. */
-	bool effect_mode;
-	struct s2_map emap;		/* trace page number -> pool page */
-	uint64_t eff_root;		/* the trace's VTTBR base, 0 if none yet */
-
 	struct s2hyp_observer obs;	/* s2hyp_set_observer; zero when none */
 
 	bool recording;
