@@ -44,6 +44,9 @@ int s2host_fork(struct s2host *h, int parent)
 	bool early_cow = h->cfg.policy >= S2HOST_POL_CNT;
 
 	memcpy(C->vma, P->vma, n);
+	memcpy(C->vfile, P->vfile, n * sizeof(*C->vfile));
+	memcpy(C->voff, P->voff, n * sizeof(*C->voff));
+	memcpy(C->wp, P->wp, n);
 	s2host__inval_start(h, parent, 0, n, S2HOST_MN_PROTECTION_PAGE);
 	for (unsigned i = 0; i < n / S2HOST_THP_PAGES; i++) {
 		struct s2host__pte *pmd = &P->pmd[i];
@@ -65,6 +68,8 @@ int s2host_fork(struct s2host *h, int parent)
 	}
 	for (unsigned v = 0; v < n; v++) {
 		struct s2host__pte *pte = &P->pte[v];
+		if (P->vma[v] & VMA_SHARED)
+			continue;	/* shared file pages: the child faults them in */
 		if (pte->fl & PTE_SWAP) {
 			h->slot[pte->pfn].count++;
 			C->pte[v] = *pte;
@@ -222,7 +227,7 @@ int s2host_collapse(struct s2host *h, int mm, uint64_t hva)
 		if (m->vma[base + i] != m->vma[base] || !(pte->fl & PTE_PRESENT))
 			return s2host__end(h, S2_ENOENT);
 		struct s2host__folio *f = s2host__folio_of(h, pte->pfn);
-		if (f->zero || f->ksm || (pte->fl & PTE_UFFD_WP))
+		if (f->zero || f->ksm || !f->anon || (pte->fl & PTE_UFFD_WP))
 			return s2host__end(h, S2_ENOENT);
 		/* before 5.8 khugepaged refused pages shared across fork */
 		if (h->cfg.policy < S2HOST_POL_MAP2F && h->page[pte->pfn].mapcount != 1)

@@ -180,6 +180,7 @@ uint64_t s2host__alloc(struct s2host *h, unsigned order, int owner)
 	f->ref = 1;
 	f->anon = true;
 	f->owner = owner;
+	f->file = -1;
 	for (uint64_t i = 0; i < (1ull << order); i++) {
 		struct s2host__page *p = &h->page[h->nr_page++];
 		memset(p, 0, sizeof(*p));
@@ -312,7 +313,8 @@ static void observe(struct s2host *h, int reader, uint64_t vpn, uint64_t pfn, co
 		s2host__violate(h, S2HOST_RULE_USE_AFTER_FREE, reader, vpn, pfn,
 				"process %d reads freed page %llu through %s", reader,
 				(unsigned long long)pfn, how);
-	if (!visible(h, p->writer, reader))
+	/* shared memory is shared on purpose: only private pages are isolated */
+	if (s2host__folio_of(h, pfn)->anon && !visible(h, p->writer, reader))
 		s2host__violate(h, S2HOST_RULE_COW_ISOLATION, reader, vpn, pfn,
 				"process %d reads, through %s, value %llu that process %d wrote "
 				"after they forked apart", reader, how,
@@ -343,6 +345,7 @@ void s2host_config_init(struct s2host_config *cfg, enum s2host_policy policy)
 	cfg->nr_pages = 4096;
 	cfg->clear_refs_skips_pinned = policy >= S2HOST_POL_CNT2;
 	cfg->check_every_op = true;
+	cfg->uffd_markers = true;
 }
 
 int s2host_create(const struct s2host_config *cfg, struct s2host **out)
@@ -377,7 +380,13 @@ void s2host_destroy(struct s2host *h)
 		free(h->mm[i].pte);
 		free(h->mm[i].pmd);
 		free(h->mm[i].vma);
+		free(h->mm[i].vfile);
+		free(h->mm[i].voff);
+		free(h->mm[i].wp);
 	}
+	for (unsigned i = 0; i < h->nr_file; i++)
+		free(h->file[i].cache);
+	free(h->file);
 	free(h->mm);
 	free(h->folio);
 	free(h->page);
@@ -474,10 +483,16 @@ int s2host__new_mm(struct s2host *h, int parent)
 	m->pte = calloc(n, sizeof(*m->pte));
 	m->pmd = calloc(n / S2HOST_THP_PAGES, sizeof(*m->pmd));
 	m->vma = calloc(n, 1);
-	if (!m->pte || !m->pmd || !m->vma) {
+	m->vfile = calloc(n, sizeof(*m->vfile));
+	m->voff = calloc(n, sizeof(*m->voff));
+	m->wp = calloc(n, 1);
+	if (!m->pte || !m->pmd || !m->vma || !m->vfile || !m->voff || !m->wp) {
 		free(m->pte);
 		free(m->pmd);
 		free(m->vma);
+		free(m->vfile);
+		free(m->voff);
+		free(m->wp);
 		return S2_ENOMEM;
 	}
 	m->alive = true;
@@ -573,6 +588,11 @@ static void zap_pte(struct s2host *h, int mm, uint64_t vpn)
 	*pte = (struct s2host__pte){ 0, 0 };
 }
 
+void s2host__zap_pte(struct s2host *h, int mm, uint64_t vpn)
+{
+	zap_pte(h, mm, vpn);
+}
+
 /* The process unmaps [vpn, vpn+n) itself: its long-term pins there no
  * longer promise a stable mapping. */
 static void detach_pins(struct s2host *h, int mm, uint64_t vpn, uint64_t n)
@@ -619,8 +639,11 @@ int s2host_mmap(struct s2host *h, int mm, uint64_t hva, uint64_t size, unsigned 
 	uint8_t bits = VMA_MAPPED | (flags & S2HOST_PROT_WRITE ? VMA_WRITE : 0) |
 		       (flags & S2HOST_MAP_THP ? VMA_THP : 0) |
 		       (flags & S2HOST_MAP_UFFD_WP ? VMA_UFFD_WP : 0);
-	for (uint64_t v = vpn; v < vpn + n; v++)
+	for (uint64_t v = vpn; v < vpn + n; v++) {
 		h->mm[mm].vma[v] = bits;
+		h->mm[mm].vfile[v] = 0;
+		h->mm[mm].wp[v] = 0;
+	}
 	return s2host__end(h, 0);
 }
 
@@ -632,6 +655,7 @@ int s2host_munmap(struct s2host *h, int mm, uint64_t hva, uint64_t size)
 	uint64_t vpn = hva >> S2HOST_PAGE_SHIFT, n = size >> S2HOST_PAGE_SHIFT;
 	s2host__zap(h, mm, vpn, n, S2HOST_MN_UNMAP);
 	memset(h->mm[mm].vma + vpn, 0, n);
+	memset(h->mm[mm].wp + vpn, 0, n);
 	return s2host__end(h, 0);
 }
 
@@ -713,13 +737,17 @@ int s2host_uffd_wp(struct s2host *h, int mm, uint64_t hva, uint64_t size, bool p
 	for (uint64_t v = vpn; v < vpn + n; v++)
 		if (!(h->mm[mm].vma[v] & VMA_UFFD_WP))
 			return s2host__end(h, S2_ENOENT);
+	memset(h->mm[mm].wp + vpn, protect, n);
 	if (protect) {
 		wrprotect_range(h, mm, vpn, n, S2HOST_MN_PROTECTION_PAGE, PTE_UFFD_WP, 0, NULL);
 	} else {
 		/* mm/mprotect.c MM_CP_UFFD_WP_RESOLVE: the write bit is left to
 		 * the fault handler, so that COW is decided there. */
 		for (uint64_t v = vpn; v < vpn + n; v++) {
-			h->mm[mm].pte[v].fl &= ~(unsigned)PTE_UFFD_WP;
+			struct s2host__pte *pte = &h->mm[mm].pte[v];
+			pte->fl &= ~(unsigned)PTE_UFFD_WP;
+			if (pte->fl & PTE_MARKER)
+				*pte = (struct s2host__pte){ 0, 0 };
 			s2host__pmd(h, mm, v)->fl &= ~(unsigned)PTE_UFFD_WP;
 		}
 	}
@@ -778,6 +806,8 @@ int s2host__fault(struct s2host *h, int mm, uint64_t vpn, bool write, bool unsha
 		return S2_EFAULT;
 	if (write && !(vma & VMA_WRITE) && !force)
 		return S2_EFAULT;
+	if (vma & VMA_SHARED)
+		return s2host__shmem_fault(h, mm, vpn, write);
 	struct s2host__pte *pmd = s2host__pmd(h, mm, vpn);
 	if (pmd->fl & PTE_PRESENT) {
 		if (!write && !unshare) {
@@ -841,8 +871,17 @@ int s2host_write(struct s2host *h, int mm, uint64_t hva, uint64_t value)
 		return err;
 	uint64_t vpn = hva >> S2HOST_PAGE_SHIFT;
 	err = s2host__fault(h, mm, vpn, true, false, false);
-	if (!err)
-		store(h, mm, s2host__mapped_pfn(h, mm, vpn), value);
+	if (!err) {
+		uint64_t pfn = s2host__mapped_pfn(h, mm, vpn);
+		if ((h->mm[mm].vma[vpn] & VMA_UFFD_WP) && h->mm[mm].wp[vpn]) {
+			s2host__folio_of(h, pfn)->silent_write = true;
+			s2host__violate(h, S2HOST_RULE_UFFD_WP, mm, vpn, pfn,
+					"process %d writes %llu at 0x%llx, which its uffd monitor "
+					"write-protected, without the handler being told", mm,
+					(unsigned long long)value, (unsigned long long)hva);
+		}
+		store(h, mm, pfn, value);
+	}
 	return s2host__end(h, err);
 }
 
@@ -864,7 +903,8 @@ int s2host_gup(struct s2host *h, int mm, uint64_t hva, unsigned foll,
 	if (!(vma & VMA_MAPPED) || (write && !(vma & VMA_WRITE) && !force))
 		return s2host__end(h, S2_EFAULT);
 	/* 5.8 should_force_cow_break(): FOLL_GET on a COW mapping faults for write */
-	bool cow_break = h->cfg.policy == S2HOST_POL_MAP2F && !pin && (vma & VMA_WRITE);
+	bool cow_break = h->cfg.policy == S2HOST_POL_MAP2F && !pin && (vma & VMA_WRITE) &&
+			 !(vma & VMA_SHARED);
 	bool forced = false;
 	for (unsigned tries = 0;; tries++) {
 		if (tries > 3)
@@ -1095,7 +1135,7 @@ unsigned s2host_check(struct s2host *h)
 		struct s2host__folio *f = &h->folio[fi];
 		if (f->zero || f->dead || f->freed || f->reported)
 			continue;
-		int n = need[fi] + mapping_refs(h, f) + f->swapcache + f->lru_batch;
+		int n = need[fi] + mapping_refs(h, f) + f->swapcache + f->lru_batch + f->in_cache;
 		if (f->ref < n || f->pincount > f->ref) {
 			f->reported = true;
 			s2host__violate(h, S2HOST_RULE_REFCOUNT, -1, S2HOST_NO_PFN, f->head,

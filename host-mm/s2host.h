@@ -92,6 +92,13 @@ struct s2host_config {
 	bool clear_refs_skips_pinned;
 	/* Check the whole model (refcounts, pins) after every operation. */
 	bool check_every_op;
+	/*
+	 * userfaultfd write-protect on memfd mappings: true (the default) is
+	 * 5.19+: PTE markers keep uffd-wp across a zap and fault-around stays
+	 * out of registered ranges; false is the series before the fix, where
+	 * a hole punch drops the bit and fault-around maps the page again.
+	 */
+	bool uffd_markers;
 };
 
 /* Defaults for a policy: 4096 pages (16 MiB) per process, full checks. */
@@ -175,6 +182,28 @@ int s2host_clear_refs(struct s2host *h, int mm);
 /* UFFDIO_WRITEPROTECT: protect sets uffd-wp and write-protects; unprotect
  * clears uffd-wp and leaves the write bit to the fault handler. */
 int s2host_uffd_wp(struct s2host *h, int mm, uint64_t hva, uint64_t size, bool protect);
+
+/* ---- Shared memory (memfd) ------------------------------------------------ */
+
+/* A memfd of npages pages: its id (>= 0) or a negative error. */
+int s2host_memfd_create(struct s2host *h, unsigned npages);
+/* A shared mapping of pages [off, off + size/4K) of memfd fd at hva;
+ * flags as s2host_mmap (S2HOST_MAP_THP is ignored). Faults find the page in
+ * the file's cache or add a zeroed one; a read fault also maps nearby cached
+ * pages read-only (fault-around, a window of 16 pages), except in uffd-wp
+ * registered ranges under uffd_markers. */
+int s2host_mmap_memfd(struct s2host *h, int mm, uint64_t hva, uint64_t size, int fd,
+		      unsigned off, unsigned flags);
+/* fallocate(PUNCH_HOLE) in its two steps: unmap_mapping_range over every
+ * mapping (a uffd-wp PTE leaves a marker under uffd_markers), then, as a
+ * separate operation, the truncation: each page is unmapped again and
+ * removed from the cache. */
+int s2host_punch_unmap(struct s2host *h, int fd, unsigned off, unsigned npages);
+int s2host_punch_truncate(struct s2host *h, int fd, unsigned off, unsigned npages);
+/* Switch uffd_markers (before the first operation that uses uffd). */
+void s2host_set_uffd_markers(struct s2host *h, bool on);
+/* uffd-wp state of process mm's page at hva as its monitor sees it. */
+bool s2host_uffd_protected(const struct s2host *h, int mm, uint64_t hva);
 
 /* ---- CPU accesses (with the fault handler) ------------------------------ */
 

@@ -42,6 +42,10 @@ struct s2host__pte *s2host__pmd(struct s2host *h, int mm, uint64_t vpn);
 void s2host__split_pmd_locked(struct s2host *h, int mm, uint64_t vpn);
 int s2host__fault(struct s2host *h, int mm, uint64_t vpn, bool write, bool unshare, bool force);
 
+void s2host__zap_pte(struct s2host *h, int mm, uint64_t vpn);
+/* shmem.c: a fault in a shared memfd mapping */
+int s2host__shmem_fault(struct s2host *h, int mm, uint64_t vpn, bool write);
+
 /* cow.c: the policies' decisions */
 void s2host__wp_fault(struct s2host *h, int mm, uint64_t vpn, bool unshare, bool force);
 /* true when handled at the PMD; false when the PMD was split (fall back) */

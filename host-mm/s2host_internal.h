@@ -13,6 +13,7 @@ enum {
 	PTE_SOFT_DIRTY = 1u << 4,
 	PTE_UFFD_WP = 1u << 5,
 	PTE_SWAP = 1u << 6,	/* not present; pfn holds the swap slot */
+	PTE_MARKER = 1u << 7,	/* not present: PTE_MARKER_UFFD_WP (with PTE_UFFD_WP) */
 };
 
 /* Per-page VMA bits (a VMA is the run of pages with equal bits). */
@@ -21,6 +22,7 @@ enum {
 	VMA_WRITE = 1u << 1,
 	VMA_THP = 1u << 2,
 	VMA_UFFD_WP = 1u << 3,
+	VMA_SHARED = 1u << 4,	/* a shared mapping of a memfd (vfile, voff) */
 };
 
 struct s2host__folio {
@@ -32,6 +34,10 @@ struct s2host__folio {
 	int owner;		/* the mm whose anon_vma holds it (rmap) */
 	unsigned slot;		/* swap slot while in the swap cache */
 	bool anon, ksm, zero, swapcache, lru_batch;
+	bool in_cache;		/* in its file's page cache (one reference) */
+	bool silent_write;	/* written while uffd-wp protected, unseen by the monitor */
+	int file;		/* the memfd it belongs to, -1 for anonymous */
+	unsigned index;		/* its page offset in that file */
 	bool freed;		/* refcount reached 0 */
 	bool dead;		/* split into small folios (not freed) */
 	bool reported;		/* a refcount violation was reported */
@@ -58,6 +64,9 @@ struct s2host__mm {
 	struct s2host__pte *pte;	/* nr_pages */
 	struct s2host__pte *pmd;	/* nr_pages / 512 */
 	uint8_t *vma;		/* nr_pages */
+	uint16_t *vfile;	/* shared mappings: memfd + 1 of each page, 0 if anonymous */
+	uint32_t *voff;		/* and the page offset in it */
+	uint8_t *wp;		/* the uffd monitor's view: page write-protected */
 	struct s2host_notifier mn[S2HOST_MAX_NOTIFIERS];
 	void *mn_arg[S2HOST_MAX_NOTIFIERS];
 	unsigned nr_mn;
@@ -84,8 +93,16 @@ struct s2host__write {
 	uint64_t op;
 };
 
+struct s2host__file {
+	unsigned nr_pages;
+	uint64_t *cache;	/* pfn per page offset, or S2HOST_NO_PFN */
+	bool punching;		/* inode->i_private: a hole punch in progress */
+};
+
 struct s2host {
 	struct s2host_config cfg;
+	struct s2host__file *file;
+	unsigned nr_file, cap_file;
 	struct s2host__folio *folio;
 	unsigned nr_folio, cap_folio;
 	struct s2host__page *page;

@@ -24,7 +24,16 @@
 	  "INV-REF-GE-MAP, INV-PIN-ACCOUNT; include/linux/mm.h GUP_PIN_COUNTING_BIAS") \
 	X(S2HOST_RULE_USE_AFTER_FREE, "use-after-free", \
 	  "no folio is freed while mapped or referenced, and nothing reads or writes a freed folio", \
-	  "INV-REF-GE-MAP; INV-S2-NOREF")
+	  "INV-REF-GE-MAP; INV-S2-NOREF") \
+	X(S2HOST_RULE_UFFD_WP, "uffd-wp", \
+	  "no write lands at an address its uffd monitor write-protected until the monitor un-protects it", \
+	  "INV-UFFD-WP, INV-UFFD-NOTIFY; LKML 2020 uffd fault-around thread") \
+	X(S2HOST_RULE_FAULT_AROUND, "fault-around-uffd", \
+	  "fault-around maps only read-only, only into empty PTEs, and never in a uffd-wp registered range", \
+	  "INV-FAULTAROUND-UFFD; mm/shmem: handle uffd-wp special pte in page fault handler (9c28a205c061)") \
+	X(S2HOST_RULE_LOST_WRITE, "lost-write", \
+	  "a truncation never discards a write its uffd monitor was not told of", \
+	  "S5.1 (\"That's severe data loss\"); mm/shmem: persist uffd-wp bit across zapping (999dad824c39)")
 
 enum s2host_rule {
 #define S2HOST_RULE_ENUM(id, name, meaning, source) id,

@@ -279,6 +279,48 @@ static int s4_3(struct s2host *h, char *out, size_t n)
 	return 0;
 }
 
+/* S5.1: a hole punch in a uffd-wp protected memfd range races a read of
+ * a neighbour (fault-around) and a write. markers: the 5.19 fix. */
+static int punch(struct s2host *h, char *out, size_t n, bool markers)
+{
+	enum { X = 1, Y = 2, PAGES = 16 };
+	uint64_t v;
+
+	s2host_set_uffd_markers(h, markers);
+	int fd = s2host_memfd_create(h, PAGES);
+	TRY(fd);
+	int p = s2host_mm_create(h);
+	TRY(p);
+	TRY(s2host_mmap_memfd(h, p, 0, PAGES * K4, fd, 0, RW | S2HOST_MAP_UFFD_WP));
+	TRY(s2host_write(h, p, X * K4, 1));
+	TRY(s2host_write(h, p, Y * K4, 2));
+	TRY(s2host_madv_dontneed(h, p, Y * K4, K4));	/* Y: cached, not mapped */
+	TRY(s2host_uffd_wp(h, p, X * K4, K4, true));	/* the monitor protects X */
+	TRY(s2host_punch_unmap(h, fd, X, 1));		/* T0: pre-unmap of the hole */
+	TRY(s2host_read(h, p, Y * K4, &v));		/* T1: read fault near X */
+	int w = s2host_write(h, p, X * K4, 99);		/* T1: write X */
+	TRY(s2host_punch_truncate(h, fd, X, 1));	/* T0: truncation */
+	TRY(s2host_read(h, p, X * K4, &v));
+	snprintf(out, n, "T1's write of 99 to X %s; after the punch X reads %llu",
+		 w == 0 ? "went through, the monitor never told: then the truncation discarded it"
+			: "stopped at the uffd handler (the monitor is told)",
+		 (unsigned long long)v);
+	return 0;
+}
+
+static int s5_1(struct s2host *h, char *out, size_t n)
+{
+	return punch(h, out, n, true);
+}
+
+static int s5_1_pre(struct s2host *h, char *out, size_t n)
+{
+	return punch(h, out, n, false);
+}
+
+#define UW ((1u << S2HOST_RULE_UFFD_WP) | (1u << S2HOST_RULE_FAULT_AROUND) | \
+	    (1u << S2HOST_RULE_LOST_WRITE))
+
 /*                         MAP0 MAP1 MAP2 MAP2F CNT CNT2 AE */
 static const struct s2host_scenario scenarios[] = {
 	{ "s1.1-vfio-thp", "S1.1",
@@ -320,6 +362,12 @@ static const struct s2host_scenario scenarios[] = {
 	{ "s4.2-split-pin", "S4.2",
 	  "a pinned THP: a PMD split is allowed, split_huge_page is refused, DMA stays coherent",
 	  { 0, 0, 0, 0, 0, 0, 0 }, s4_2 },
+	{ "s5.1-punch-hole", "S5.1",
+	  "punch hole + fault-around + write on a uffd-wp memfd with PTE markers (5.19): the handler is told",
+	  { 0, 0, 0, 0, 0, 0, 0 }, s5_1 },
+	{ "s5.1-punch-hole-pre-fix", "S5.1",
+	  "the same before the fix: fault-around drops uffd-wp, the write is silent, the truncation loses it",
+	  { UW, UW, UW, UW, UW, UW, UW }, s5_1_pre },
 	{ "s4.3-collapse-ref", "S4.3",
 	  "khugepaged refuses to collapse while a GUP reference is held and collapses after",
 	  { 0, 0, 0, 0, 0, 0, 0 }, s4_3 },

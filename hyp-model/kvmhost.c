@@ -341,8 +341,8 @@ int s2hyp_kvm_fault_begin(struct s2hyp_kvm *k, uint64_t ipa, bool write,
 	/* mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(); then GUP */
 	f->seq = k->seq;
 	int err = s2host_gup(k->host, k->mm, f->hva, write ? S2HOST_FOLL_WRITE : 0, &r);
-	if (err)
-		return S2_EFAULT;
+	if (err)	/* -EAGAIN: a uffd-wp write waits for the userfaultfd handler */
+		return err == S2_EAGAIN ? S2_EAGAIN : S2_EFAULT;
 	if (!write && !r.writable &&
 	    !s2host_gup(k->host, k->mm, f->hva, S2HOST_FOLL_WRITE | S2HOST_FOLL_FAST_ONLY, &w)) {
 		/* hva_to_pfn(): a read fault may still map writable if the

@@ -252,6 +252,39 @@ static int s1_4_guest(struct s2host *h, struct s2hyp_kvm **k, char *out, size_t 
 	return 0;
 }
 
+/* S5.3: a live-snapshot monitor write-protects guest RAM with uffd-wp; the
+ * guest's write waits for the handler, which copies and un-protects. */
+static int s5_3(struct s2host *h, struct s2hyp_kvm **k, char *out, size_t n)
+{
+	struct s2hyp_kvm_leaf lf;
+	uint64_t v;
+	int p = vm(h, k, K4, S2HOST_MAP_UFFD_WP, NULL);
+
+	TRY(p);
+	TRY(s2hyp_kvm_guest_write(*k, GPA, 1));
+	TRY(s2host_uffd_wp(h, p, 0, K4, true));
+	bool unmapped = !s2hyp_kvm_leaf(*k, GPA, &lf) && !lf.valid;
+	/* under MAP2+F the read GUP breaks COW as a write: it waits too */
+	int rd = s2hyp_kvm_guest_read(*k, GPA, &v);
+	if (rd && rd != S2_EAGAIN)
+		return rd;
+	int blocked = s2hyp_kvm_guest_write(*k, GPA, 2);
+	TRY(s2hyp_kvm_leaf(*k, GPA, &lf));
+	bool ro = !lf.writable;
+	TRY(s2host_read(h, p, 0, &v));	/* the handler saves the page */
+	TRY(s2host_uffd_wp(h, p, 0, K4, false));
+	TRY(s2hyp_kvm_guest_write(*k, GPA, 2));
+	uint64_t after;
+	TRY(s2host_read(h, p, 0, &after));
+	snprintf(out, n, "protect %s stage 2;%s the guest's write %s with stage 2 %s; the handler "
+		 "saved %llu; after un-protect the write lands (%llu)",
+		 unmapped ? "unmapped" : "did NOT unmap",
+		 rd ? " the read waited for the handler (forced COW break);" : "",
+		 blocked == S2_EAGAIN ? "waited for the handler" : "went through",
+		 ro ? "read-only" : "WRITABLE", (unsigned long long)v, (unsigned long long)after);
+	return 0;
+}
+
 #define PS (1u << S2HOST_RULE_PIN_STABLE)
 #define UAF (1u << S2HOST_RULE_USE_AFTER_FREE)
 #define RACE (S2HYP_KVM_RULE_BIT(S2HYP_KVM_RULE_S2_RETRY) | \
@@ -289,6 +322,9 @@ static const struct s2hyp_kvm_scenario scenarios[] = {
 	{ "s3.6-split", "S3.6",
 	  "the host splits the PMD behind a stage-2 block: refaults map 4K leaves",
 	  { 0, 0, 0, 0, 0, 0, 0 }, s3_6 },
+	{ "s5.3-guest-uffd-wp", "S5.3",
+	  "a guest write to a uffd-wp protected page waits for the handler; stage 2 stays read-only",
+	  { 0, 0, 0, 0, 0, 0, 0 }, s5_3 },
 	{ "s1.4-clear-refs-guest", "S1.4",
 	  "S1.4 with the write made by the guest through stage 2",
 	  { 0, 0, 0, 0, PS, 0, 0 }, s1_4_guest },

@@ -87,7 +87,8 @@ struct s2hyp_kvm_fault {
 
 /* Snapshot the sequence and fault the page in through GUP (write faults
  * with FOLL_WRITE; read faults try a fast writable GUP after the read one).
- * -EFAULT outside every memslot or when the host refuses. */
+ * -EFAULT outside every memslot or when the host refuses; -EAGAIN when a
+ * write hits a uffd-wp protected page (the vCPU waits for the handler). */
 int s2hyp_kvm_fault_begin(struct s2hyp_kvm *k, uint64_t ipa, bool write,
 			  struct s2hyp_kvm_fault *f);
 /* Under the MMU lock: -EAGAIN if the retry check fails (the guest
@@ -95,7 +96,8 @@ int s2hyp_kvm_fault_begin(struct s2hyp_kvm *k, uint64_t ipa, bool write,
 int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f);
 
 /* A guest load or store at ipa: translated by stage 2, faulting (both
- * halves, retried) until it goes through. -EFAULT outside the memslots. */
+ * halves, retried) until it goes through. -EFAULT outside the memslots,
+ * -EAGAIN while the userfaultfd handler has not resolved a protected page. */
 int s2hyp_kvm_guest_read(struct s2hyp_kvm *k, uint64_t ipa, uint64_t *value);
 int s2hyp_kvm_guest_write(struct s2hyp_kvm *k, uint64_t ipa, uint64_t value);
 

@@ -593,6 +593,86 @@ static void test_rule_use_after_free_passes(void **state)
 	s2host_destroy(h);
 }
 
+/* ---- Shared memory, uffd-wp, fault-around ---------------------------------- */
+
+/* A memfd page written through one process's shared mapping is read
+ * through another's; a read fault maps cached neighbours read-only
+ * (fault-around) and never fills holes. */
+static void test_memfd_shared_and_fault_around(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int fd = s2host_memfd_create(h, 32);
+	int p = s2host_mm_create(h), q = s2host_mm_create(h);
+	uint64_t v;
+
+	assert_true(fd >= 0);
+	assert_int_equal(s2host_mmap_memfd(h, p, 0, 32 * K4, fd, 0, RW), 0);
+	assert_int_equal(s2host_mmap_memfd(h, q, 0, 32 * K4, fd, 0, RW), 0);
+	assert_int_equal(s2host_write(h, p, 3 * K4, 5), 0);
+	assert_int_equal(s2host_write(h, p, 4 * K4, 6), 0);
+	assert_int_equal(s2host_read(h, q, 3 * K4, &v), 0);
+	assert_int_equal(v, 5);
+	struct s2host_pte_view e = pte(h, q, 4 * K4);
+	assert_true(e.present && !e.writable);	/* fault-around, read-only */
+	assert_false(pte(h, q, 5 * K4).present);	/* a hole stays a hole */
+	assert_int_equal(s2host_write(h, q, 4 * K4, 7), 0);	/* wp_page_shared: no copy */
+	assert_true(pte(h, q, 4 * K4).pfn == pte(h, p, 4 * K4).pfn);
+	assert_int_equal(s2host_read(h, p, 4 * K4, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* uffd-wp, fault-around-uffd and lost-write fire in S5.1 before the fix
+ * (the hole punch drops the bit, fault-around maps the page back without
+ * it, the write is silent, the truncation discards it)... */
+static void test_rules_uffd_fire(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	char out[256];
+
+	assert_int_equal(s2host_scenario(s2host_scenario_find("s5.1-punch-hole-pre-fix"))->run(
+				 h, out, sizeof(out)), 0);
+	assert_int_equal(fired(h, S2HOST_RULE_FAULT_AROUND), 1);
+	assert_int_equal(fired(h, S2HOST_RULE_UFFD_WP), 1);
+	assert_int_equal(fired(h, S2HOST_RULE_LOST_WRITE), 1);
+	s2host_destroy(h);
+}
+
+/* ...and none with markers: the marker keeps uffd-wp across the zap,
+ * fault-around stays out, the write reaches the handler; after unprotect
+ * it goes through. */
+static void test_rules_uffd_pass(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int fd = s2host_memfd_create(h, 16);
+	int p = s2host_mm_create(h);
+	uint64_t v;
+
+	assert_int_equal(s2host_mmap_memfd(h, p, 0, 16 * K4, fd, 0, RW | S2HOST_MAP_UFFD_WP), 0);
+	assert_int_equal(s2host_write(h, p, K4, 1), 0);
+	assert_int_equal(s2host_write(h, p, 2 * K4, 2), 0);
+	assert_int_equal(s2host_madv_dontneed(h, p, 2 * K4, K4), 0);
+	assert_int_equal(s2host_uffd_wp(h, p, K4, K4, true), 0);
+	assert_int_equal(s2host_punch_unmap(h, fd, 1, 1), 0);
+	assert_true(s2host_uffd_protected(h, p, K4));
+	assert_false(pte(h, p, K4).present);
+	assert_int_equal(s2host_read(h, p, 2 * K4, &v), 0);
+	assert_false(pte(h, p, K4).present);	/* no fault-around here */
+	assert_int_equal(s2host_write(h, p, K4, 99), S2_EAGAIN);
+	assert_true(pte(h, p, K4).uffd_wp);	/* the marker's fault kept the bit */
+	assert_int_equal(s2host_uffd_wp(h, p, K4, K4, false), 0);
+	assert_int_equal(s2host_write(h, p, K4, 99), 0);
+	assert_int_equal(s2host_punch_truncate(h, fd, 1, 1), 0);
+	assert_int_equal(s2host_read(h, p, K4, &v), 0);
+	assert_int_equal(v, 0);	/* punched after the write: a plain discard */
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
 /* ---- Names and scenarios --------------------------------------------------- */
 
 /* Policies parse by their spec names, with or without POL-, any case. */
@@ -717,6 +797,9 @@ int main(void)
 		cmocka_unit_test(test_rule_refcount_passes),
 		cmocka_unit_test(test_rule_use_after_free_fires),
 		cmocka_unit_test(test_rule_use_after_free_passes),
+		cmocka_unit_test(test_memfd_shared_and_fault_around),
+		cmocka_unit_test(test_rules_uffd_fire),
+		cmocka_unit_test(test_rules_uffd_pass),
 		cmocka_unit_test(test_policy_names),
 		cmocka_unit_test(test_scenario_matrix),
 		cmocka_unit_test(test_random_finds_breaks),
