@@ -10,7 +10,7 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: s2emu replay [--from FORMAT] [--layout FILE] [--walker NAME] [--json]\n"
-		   "                    [--record OUT] [--ignore-ttl] FILE...\n\n"
+		   "                    [--record OUT] [--ignore-ttl] [--check-fix] FILE...\n\n"
 		   "Replays each trace (docs/trace-format.md) with every rule checked and\n"
 		   "prints a summary: events, faults by kind, mappings by size, TLBIs and\n"
 		   "CMOs, the rules that fired and whether each was expected, and the\n"
@@ -27,9 +27,18 @@ static void usage(FILE *f)
 		   "  --record OUT    write the run (one trace) to OUT: its events, the schedule\n"
 		   "                  taken, and expect lines for what happened\n"
 		   "  --ignore-ttl    effect traces: take TLBI level hints as no hint (the\n"
-		   "                  tlbi-ttl rule never fires)\n\n"
+		   "                  tlbi-ttl rule never fires)\n"
+		   "  --check-fix     FILE is a recorded counterexample (its 'expect fired' lines\n"
+		   "                  name the rules it broke) replayed on fixed code, usually\n"
+		   "                  with --walker: its schedule is followed as far as it\n"
+		   "                  applies, then the first enabled choice at each step; for\n"
+		   "                  each recorded rule it says 'fixed: rule X no longer\n"
+		   "                  fires' or 'not fixed: rule X still fires'; the trace's\n"
+		   "                  other expect lines (the buggy run's outcome) are not checked\n\n"
 		   "exit status: 0 every expectation held and no rule fired unexpectedly,\n"
-		   "1 an expectation failed or a rule fired unexpectedly, 2 bad input or usage.\n");
+		   "1 an expectation failed or a rule fired unexpectedly, 2 bad input or usage.\n"
+		   "With --check-fix: 0 fixed (no rule fires), 1 not fixed, 2 when a trace\n"
+		   "records no rule that fired.\n");
 }
 
 struct progress {
@@ -71,6 +80,8 @@ int cli_replay(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(o, "--ignore-ttl")) {
 			opts.ignore_ttl = true;
+		} else if (!strcmp(o, "--check-fix")) {
+			opts.check_fix = true;
 		} else if (!strcmp(o, "--record")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "s2emu replay: --record needs a file\n");
@@ -149,6 +160,12 @@ int cli_replay(int argc, char **argv)
 		int st = s2trace_replay(o, &opts, &res);
 		if (opts.progress)
 			fprintf(stderr, "\r%70s\r", "");
+		if (opts.check_fix && !res.bad_input) {
+			st = s2trace_fix_status(&res);
+			if (st == 2)
+				fprintf(stderr, "s2emu replay: --check-fix: %s records no rule that fired "
+						"(no 'expect fired' line): nothing to check a fix against\n", o);
+		}
 		if (json) {
 			printf("%s\n", k++ ? "," : "");
 			s2trace_print_result_json(stdout, &res);
@@ -156,6 +173,8 @@ int cli_replay(int argc, char **argv)
 			fprintf(stderr, "s2emu replay: %s\n", res.error);
 		} else {
 			s2trace_print_result(stdout, &res);
+			if (opts.check_fix)
+				s2trace_print_fix(stdout, &res);
 		}
 		if (st > status)
 			status = st;

@@ -1536,8 +1536,9 @@ static unsigned replay_choose(void *arg, const struct s2hyp_choice *choices, uns
 {
 	struct s2hyp_replay *r = arg;
 	(void)step;
-	if (r->pos >= r->n) {
-		/* Past the recorded schedule: finish without interleaving. */
+	if (r->pos >= r->n || (r->lenient && r->diverged)) {
+		/* Past the recorded schedule (or off it): finish without
+		 * interleaving, as the sequential strategy does. */
 		return 0;
 	}
 	const struct s2hyp_choice *want = &r->sched[r->pos];
@@ -1549,18 +1550,20 @@ static unsigned replay_choose(void *arg, const struct s2hyp_choice *choices, uns
 	}
 	r->diverged = true;
 	r->diverged_at = r->pos;
-	return n;
+	return r->lenient ? 0 : n;
 }
 
 static unsigned replay_pick(void *arg, unsigned n)
 {
 	struct s2hyp_replay *r = arg;
-	if (!r->pos || r->pos > r->n)
+	if (!r->pos || r->pos > r->n || (r->lenient && r->diverged))
 		return 0;
 	unsigned a = r->sched[r->pos - 1].arg;
 	if (a >= n) {
 		r->diverged = true;
 		r->diverged_at = r->pos - 1;
+		if (r->lenient)
+			return 0;
 	}
 	return a;
 }

@@ -178,6 +178,11 @@ struct s2hyp_replay {
 	size_t pos;
 	bool diverged;		/* the schedule named a choice not enabled */
 	size_t diverged_at;
+	/* Lenient (checking a fix against a schedule recorded on other code):
+	 * where the schedule names a choice that is not enabled, it is left
+	 * for good (diverged, diverged_at say where) and the run goes on with
+	 * the sequential strategy's choice instead of stopping. */
+	bool lenient;
 };
 extern const struct s2hyp_strategy s2hyp_strategy_replay_template;
 

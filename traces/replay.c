@@ -148,7 +148,8 @@ static int make_machine(struct replay *rp, unsigned line)
 		rp->rec.nr_slots = rp->nr_slots;
 		s2hyp_record_schedule(rp->m, true);
 	}
-	rp->rp = (struct s2hyp_replay){ .sched = rp->sched, .n = rp->nsched };
+	rp->rp = (struct s2hyp_replay){ .sched = rp->sched, .n = rp->nsched,
+					.lenient = rp->opts && rp->opts->check_fix };
 	if (rp->nsched) {
 		rp->st = s2hyp_strategy_replay_template;
 		rp->st.arg = &rp->rp;
@@ -413,9 +414,20 @@ static void check_effect_expect(struct replay *rp, const struct s2trace_event *e
 	}
 }
 
+static bool checking_fix(const struct replay *rp)
+{
+	return rp->opts && rp->opts->check_fix;
+}
+
 static void check_expect(struct replay *rp, const struct s2trace_event *ev)
 {
 	struct s2trace_result *res = rp->res;
+	if (checking_fix(rp)) {
+		/* The buggy run's outcome: only the rules it fired matter. */
+		if (ev->expect.kind == S2T_EXP_FIRED)
+			res->recorded_rule[ev->expect.rule] = true;
+		return;
+	}
 	if (rp->eff) {
 		unsigned before = res->expects_failed;
 		res->expects++;
@@ -641,7 +653,8 @@ static void run_guest(struct replay *rp, const char *trace)
 		bad(rp, rp->guest_line, "%s", err);
 		return;
 	}
-	rp->rp = (struct s2hyp_replay){ .sched = rp->sched, .n = rp->nsched };
+	rp->rp = (struct s2hyp_replay){ .sched = rp->sched, .n = rp->nsched,
+					.lenient = rp->opts && rp->opts->check_fix };
 	if (rp->nsched) {
 		rp->st = s2hyp_strategy_replay_template;
 		rp->st.arg = &rp->rp;
@@ -655,7 +668,7 @@ static void run_guest(struct replay *rp, const char *trace)
 		failure(rp, 0, o == S2HYP_DIVERGED || rp->rp.diverged ?
 			"the schedule diverged: it names a choice that is not possible at that point" :
 			"the guest run stopped early: %s", s2hyp_error(rp->m));
-	else if (rp->nsched && rp->rp.pos < rp->nsched)
+	else if (rp->nsched && rp->rp.pos < rp->nsched && !checking_fix(rp))
 		failure(rp, 0, "the schedule has %zu of its %zu choices left unused at the end",
 			rp->nsched - rp->rp.pos, rp->nsched);
 	for (size_t i = 0; i < rp->ngexp; i++)
@@ -870,9 +883,14 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	}
 	/* A recorded schedule is used to its end when the run reproduces; what
 	 * is left means the trace and its schedule no longer fit. */
-	if (rp.m && !res->bad_input && !rp.stop && rp.nsched && rp.rp.pos < rp.nsched)
+	if (rp.m && !res->bad_input && !rp.stop && rp.nsched && rp.rp.pos < rp.nsched &&
+	    !checking_fix(&rp))
 		failure(&rp, 0, "the schedule has %zu of its %zu choices left unused at the end",
 			rp.nsched - rp.rp.pos, rp.nsched);
+	res->check_fix = checking_fix(&rp);
+	res->sched_len = rp.nsched;
+	res->sched_diverged = rp.rp.diverged;
+	res->sched_applied = rp.rp.diverged ? rp.rp.diverged_at : rp.rp.pos;
 	if (rp.m && o && o->record && !res->bad_input)
 		write_record(&rp, path);
 	if (rp.m) {
@@ -1000,6 +1018,76 @@ void s2trace_print_result(FILE *f, const struct s2trace_result *res)
 	fprintf(f, "  result: %s\n", res->expects_failed || res->unexpected_rules ? "FAILED" : "ok");
 }
 
+int s2trace_fix_status(const struct s2trace_result *res)
+{
+	bool recorded = false, firing = false;
+
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++) {
+		recorded |= res->recorded_rule[r];
+		firing |= res->stats.violations[r] != 0;
+	}
+	if (!recorded)
+		return 2;
+	return firing || res->outcome != S2HYP_DONE ? 1 : 0;
+}
+
+void s2trace_print_fix(FILE *f, const struct s2trace_result *res)
+{
+	if (res->sched_len && res->sched_diverged)
+		fprintf(f, "  schedule: followed for %zu of its %zu choices; the next one names a "
+			   "step this code does not take, so the run went on with the first enabled "
+			   "choice at each step (as a sequential replay)\n",
+			res->sched_applied, res->sched_len);
+	else if (res->sched_len)
+		fprintf(f, "  schedule: followed for %zu of its %zu choices%s\n", res->sched_applied,
+			res->sched_len, res->sched_applied < res->sched_len ?
+			" (the run needed no more)" : "");
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++) {
+		const char *name = s2hyp_rule_name((enum s2hyp_rule)r);
+		bool fired = res->stats.violations[r] != 0;
+		if (res->recorded_rule[r])
+			fprintf(f, fired ? "  not fixed: rule %s still fires\n" :
+					   "  fixed: rule %s no longer fires\n", name);
+		else if (fired)
+			fprintf(f, "  not fixed: rule %s fires (the recorded run did not fire it)\n",
+				name);
+	}
+	if (res->outcome != S2HYP_DONE)
+		fprintf(f, "  not fixed: the run did not complete (%s)\n",
+			s2hyp_outcome_name(res->outcome));
+	switch (s2trace_fix_status(res)) {
+	case 0: fprintf(f, "  check-fix: fixed\n"); break;
+	case 1: fprintf(f, "  check-fix: NOT FIXED\n"); break;
+	default: fprintf(f, "  check-fix: nothing to check (the trace records no rule that fired)\n");
+	}
+}
+
+/* The "check_fix" member of a replay's JSON object. */
+static void print_fix_json(FILE *f, const struct s2trace_result *res)
+{
+	static const char *const status[] = { "fixed", "not-fixed", "nothing-to-check" };
+	fprintf(f, ", \"check_fix\": {\"status\": \"%s\", \"schedule_followed\": %zu, "
+		   "\"schedule_length\": %zu, \"diverged\": %s",
+		status[s2trace_fix_status(res)], res->sched_applied, res->sched_len,
+		res->sched_diverged ? "true" : "false");
+	for (int k = 0; k < 3; k++) {
+		static const char *const key[] = { "fixed", "still_fires", "new" };
+		bool first = true;
+		fprintf(f, ", \"%s\": [", key[k]);
+		for (unsigned r = 0; r < S2HYP_NR_RULES; r++) {
+			bool fired = res->stats.violations[r] != 0, rec = res->recorded_rule[r];
+			if ((k == 0 && rec && !fired) || (k == 1 && rec && fired) ||
+			    (k == 2 && !rec && fired)) {
+				fprintf(f, "%s\"%s\"", first ? "" : ", ",
+					s2hyp_rule_name((enum s2hyp_rule)r));
+				first = false;
+			}
+		}
+		fputc(']', f);
+	}
+	fputc('}', f);
+}
+
 void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 {
 	char buf[16];
@@ -1015,6 +1103,8 @@ void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 		return;
 	}
 	fault_totals(res, k);
+	if (res->check_fix)
+		print_fix_json(f, res);
 	fprintf(f, ", \"effect_trace\": %s, \"guest_image\": ", res->effect_trace ? "true" : "false");
 	s2_json_string(f, res->guest_image);
 	fprintf(f, ", \"result\": \"%s\", \"walker\": \"%s\", \"vcpus\": %u, \"granule\": %u, "

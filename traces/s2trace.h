@@ -209,6 +209,13 @@ struct s2trace_replay_opts {
 	/* Effect traces: take TLBI level hints as no hint (never a tlbi-ttl
 	 * violation). */
 	bool ignore_ttl;
+	/* Check a fix: the trace is a recorded counterexample replayed on other
+	 * code (another walker). Its schedule is followed as far as it applies,
+	 * then the sequential strategy's choices; its `expect fired` lines name
+	 * the rules the fix must stop (a rule that fires is unexpected), and
+	 * its other expect lines, which describe the buggy run, are not
+	 * checked. */
+	bool check_fix;
 };
 
 #define S2TRACE_MAX_FAILURES 16
@@ -240,21 +247,33 @@ struct s2trace_result {
 	unsigned nr_eff_violations;
 	struct s2eff_violation *eff_violations;
 	char guest_image[1024];		/* a guest-code trace: its image, else "" */
+	/* With check_fix: the rules the trace records as fired, how much of its
+	 * schedule applied (all of it unless diverged) and its length. */
+	bool check_fix;
+	bool recorded_rule[S2HYP_NR_RULES];
+	bool sched_diverged;
+	size_t sched_applied, sched_len;
 };
 
-/* Replay one trace. Returns 0 (all held), 1 (an expectation failed or a
- * rule fired unexpectedly) or 2 (bad input), as the command's exit status.
- * res must be released with s2trace_result_free. */
 /* Which line of a set-up the machine refuses (s2hyp_create failed): the
  * index of the first memslot that cannot join the ones before it, or
  * nr_slots when the configuration alone is refused. */
 unsigned s2trace_setup_culprit(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
 			       unsigned nr_slots);
 
+/* Replay one trace. Returns 0 (all held), 1 (an expectation failed or a
+ * rule fired unexpectedly) or 2 (bad input), as the command's exit status.
+ * res must be released with s2trace_result_free. */
 int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 		   struct s2trace_result *res);
 void s2trace_result_free(struct s2trace_result *res);
 void s2trace_print_result(FILE *f, const struct s2trace_result *res);
 void s2trace_print_result_json(FILE *f, const struct s2trace_result *res);
+/* A replay with check_fix: 0 fixed (no rule the trace recorded fires, nor
+ * any other), 1 not fixed, 2 nothing to check (the trace records no rule
+ * that fired). print_fix says so rule by rule, and how far the schedule
+ * applied; print_result_json includes it as "check_fix". */
+int s2trace_fix_status(const struct s2trace_result *res);
+void s2trace_print_fix(FILE *f, const struct s2trace_result *res);
 
 #endif
