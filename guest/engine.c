@@ -703,12 +703,6 @@ static enum s2hyp_access access_of(uc_mem_type type)
 	}
 }
 
-static bool permits(unsigned prot, enum s2hyp_access a)
-{
-	return a == S2HYP_ACC_READ ? prot & S2PT_PROT_R :
-	       a == S2HYP_ACC_WRITE ? prot & S2PT_PROT_W : prot & S2PT_PROT_X;
-}
-
 /* Unicorn has no mapping allowing the access: map the TLB's, or hand the
  * access to the machine. Returning false stops the engine at the faulting
  * instruction, which is what both need. */
@@ -735,7 +729,7 @@ static bool on_invalid(uc_engine *uc, uc_mem_type type, uint64_t addr, int size,
 		return false;
 	}
 	struct s2hyp_translation t;
-	if (!s2hyp_vcpu_translate(c->g->m, c->id, addr, &t) && permits(t.prot, a)) {
+	if (!s2hyp_vcpu_translate(c->g->m, c->id, addr, &t) && s2hyp_access_allowed(t.prot, a)) {
 		c->map = t;
 		c->stop = STOP_MAP;
 		return false;

@@ -99,25 +99,6 @@ void s2hyp__drv_finish(struct s2hyp *m, struct vcpu *v)
 /* What a running driver asks                                          */
 /* ------------------------------------------------------------------ */
 
-static bool permits(unsigned prot, enum s2hyp_access a)
-{
-	switch (a) {
-	case S2HYP_ACC_READ: return prot & S2PT_PROT_R;
-	case S2HYP_ACC_WRITE: return prot & S2PT_PROT_W;
-	case S2HYP_ACC_EXEC: return prot & S2PT_PROT_X;
-	}
-	return false;
-}
-
-static enum s2cache_mt leaf_mt(unsigned prot)
-{
-	if (prot & S2PT_PROT_DEVICE)
-		return S2CACHE_MT_DEVICE;
-	if (prot & S2PT_PROT_NC)
-		return S2CACHE_MT_NORMAL_NC;
-	return S2CACHE_MT_NORMAL_WB;
-}
-
 static uint64_t hva_of_pa(const struct s2hyp *m, uint64_t pa)
 {
 	for (unsigned i = 0; i < m->nr_slots; i++) {
@@ -178,46 +159,17 @@ int s2hyp_vcpu_access(struct s2hyp *m, unsigned vcpu, enum s2hyp_access a, uint6
 		return S2_EINVAL;
 	struct vcpu *v = &m->vcpus[vcpu];
 	const struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, v, ipa);
-	if (!e || !permits(e->prot, a) || ipa - e->ipa + size > e->size)
+	if (!e || !s2hyp_access_allowed(e->prot, a) || ipa - e->ipa + size > e->size)
 		return S2_ENOENT;
 
-	uint64_t pa = e->oa + (ipa - e->ipa);
-	bool cacheable = s2cache_cacheable(leaf_mt(e->prot), mmu_on, m->cfg.fwb);
-	bool spec = flags & S2HYP_ACCESS_SPECULATIVE;
-	bool check = m->cfg.check || chk;
-	struct s2cache_check cc = { 0 };
-	int ret = 0;
-
-	if (!spec) {
-		s2hyp__event(m, (int)v->id, EV_ACCESS, ipa, pa, e->level,
-			     (unsigned)a | (cacheable ? 4u : 0u));
-		m->stats.vcpu[v->id].accesses++;
-	}
-	switch (a) {
-	case S2HYP_ACC_READ:
-		ret = s2cache_read(m->cache, vcpu, s2_pa(pa), buf, size, cacheable,
-				   check ? &cc : NULL);
-		break;
-	case S2HYP_ACC_WRITE:
-		ret = s2cache_write(m->cache, vcpu, s2_pa(pa), buf, size, cacheable);
-		break;
-	case S2HYP_ACC_EXEC: {
-		uint32_t insn = 0;
-		ret = s2cache_fetch(m->cache, vcpu, s2_pa(pa), &insn, check ? &cc : NULL);
-		memcpy(buf, &insn, 4);
-		break;
-	}
-	}
-	if (ret) {
-		s2hyp__fail(m, "memory access at PA %#llx failed: %s", (unsigned long long)pa,
-			    s2_err_msg(ret));
+	struct s2cache_check cc;
+	int ret = s2hyp__guest_access(m, v, e, a, ipa, buf, size, mmu_on,
+				      flags & S2HYP_ACCESS_SPECULATIVE, chk ? &cc : NULL);
+	if (ret)
 		return ret;
-	}
-	if (!spec && m->cfg.check)
-		s2hyp_checker_access(m->chk, v->id, a, ipa, pa, (s2_level_t)e->level, cacheable, &cc);
 	if (chk) {
 		*chk = (struct s2hyp_access_check){
-			.stale = cc.stale, .pa = pa, .ver_returned = cc.ver_returned,
+			.stale = cc.stale, .pa = e->oa + (ipa - e->ipa), .ver_returned = cc.ver_returned,
 			.ver_latest = cc.ver_latest,
 		};
 		if (cc.stale)
@@ -241,13 +193,13 @@ int s2hyp_vcpu_cmo(struct s2hyp *m, unsigned vcpu, unsigned op, uint64_t ipa, bo
 	}
 	enum s2hyp_access need = o == S2CACHE_DC_ZVA ? S2HYP_ACC_WRITE : S2HYP_ACC_READ;
 	const struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, v, ipa);
-	if (!e || !permits(e->prot, need))
+	if (!e || !s2hyp_access_allowed(e->prot, need))
 		return S2_ENOENT;
 	uint64_t pa = e->oa + (ipa - e->ipa);
 	s2hyp__event(m, (int)v->id, EV_CMO, o, pa, 0, 0);
 	if (o == S2CACHE_DC_ZVA)
 		ret = s2cache_dc_zva(m->cache, vcpu, s2_pa(pa),
-				     s2cache_cacheable(leaf_mt(e->prot), mmu_on, m->cfg.fwb));
+				     s2cache_cacheable(s2hyp__leaf_mt(e->prot), mmu_on, m->cfg.fwb));
 	else
 		ret = s2cache_cmo(m->cache, vcpu, o, s2_pa(pa), 1);
 	if (ret)

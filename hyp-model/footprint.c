@@ -124,72 +124,31 @@ int s2hyp_choice_key(const struct s2hyp *m, const struct s2hyp_choice *c,
 /* Prediction                                                          */
 /* ------------------------------------------------------------------ */
 
-/* Where a hardware walk of ipa starts: as the machine's walk_start does,
- * at the deepest walk-cache entry that covers it, else at the root. */
-static void walk_begin(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa,
-		       struct hw_walk *w)
-{
-	const struct s2pt_geom *g = &m->geom;
-	*w = (struct hw_walk){ .ipa = ipa, .level = g->start_level,
-			       .table_pa = s2_pa_get(m->pt.pgd_pa) };
-	struct s2pool_page *pg = s2pool_page_at(m->pool, s2_pa(w->table_pa));
-	w->table_gen = pg ? pg->gen : 0;
-	for (unsigned i = 0; i < v->wc_n; i++) {
-		const struct wc_entry *e = &v->wc[i];
-		if (ipa - e->ipa < e->size && e->level > w->level) {
-			w->level = e->level;
-			w->table_pa = e->table_pa;
-			w->table_gen = e->gen;
-		}
-	}
-}
-
 enum step_result { STEP_MORE, STEP_END };
 
-/* One descriptor read of a walk, as the machine's walk_step does it:
- * what it reads, whether it caches a table descriptor, and where it goes
- * next (w is advanced). */
+/* One descriptor read of a walk, the hardware walker's own step
+ * (hwwalk.c): what it reads, whether it caches a table descriptor, and
+ * where it goes next (w is advanced). */
 static enum step_result walk_fp(const struct s2hyp *m, unsigned vid, struct hw_walk *w,
 				struct s2hyp_footprint *fp)
 {
-	const struct s2pt_geom *g = &m->geom;
-	unsigned shift = s2pt_level_shift(g, w->level);
-	unsigned entries = s2pt_ptes_per_table(g);
-	if (w->level == g->start_level && w->table_pa == s2_pa_get(m->pt.pgd_pa))
-		entries *= g->nr_roots;
-	uint64_t dpa = w->table_pa + ((w->ipa >> shift) & (entries - 1)) * sizeof(s2_pte_t);
-	struct s2pool_page *pg = s2pool_page_at(m->pool, s2_pa(w->table_pa));
+	struct hw_read r;
+	enum walk_result res = s2hyp__hw_step(m, w, &r);
 
-	add(fp, S2HYP_FP_PAGE, false, s2_align_down(w->table_pa, granule(m)),
-	    s2_align_down(dpa, granule(m)) + granule(m));
-	if (!pg || pg->state != S2POOL_PAGE_LIVE || pg->gen != w->table_gen) {
+	add(fp, S2HYP_FP_PAGE, false, s2_align_down(r.table_pa, granule(m)),
+	    s2_align_down(r.dpa, granule(m)) + granule(m));
+	if (res == WALK_ABORT) {
 		/* The walk aborts and forgets the cached pointers to the page. */
 		add_vcpu(fp, S2HYP_FP_WC, true, vid);
 		return STEP_END;
 	}
-	add(fp, S2HYP_FP_DESC, false, dpa, dpa + sizeof(s2_pte_t));
-	s2_pte_t pte = *(volatile const s2_pte_t *)s2pool_va(m->pool, s2_pa(dpa));
-	if (!s2pt_pte_valid(pte) || !s2pt_pte_is_table(pte, w->level))
+	add(fp, S2HYP_FP_DESC, false, r.dpa, r.dpa + sizeof(s2_pte_t));
+	if (res != WALK_MORE)
 		return STEP_END;
-	uint64_t next = s2_pa_get(s2pt_pte_oa(g, pte));
-	struct s2pool_page *npg = s2pool_page_at(m->pool, s2_pa(next));
-	add(fp, S2HYP_FP_PAGE, false, s2_align_down(next, granule(m)),
-	    s2_align_down(next, granule(m)) + granule(m));
+	add(fp, S2HYP_FP_PAGE, false, s2_align_down(w->table_pa, granule(m)),
+	    s2_align_down(w->table_pa, granule(m)) + granule(m));
 	add_vcpu(fp, S2HYP_FP_WC, true, vid);
-	w->level++;
-	w->table_pa = next;
-	w->table_gen = npg ? npg->gen : 0;
 	return STEP_MORE;
-}
-
-static bool allows(uint8_t prot, enum s2hyp_access a)
-{
-	switch (a) {
-	case S2HYP_ACC_READ: return prot & S2PT_PROT_R;
-	case S2HYP_ACC_WRITE: return prot & S2PT_PROT_W;
-	case S2HYP_ACC_EXEC: return prot & S2PT_PROT_X;
-	}
-	return false;
 }
 
 static void vcpu_fp(const struct s2hyp *m, const struct vcpu *v, struct s2hyp_footprint *fp)
@@ -229,7 +188,7 @@ static void vcpu_fp(const struct s2hyp *m, const struct vcpu *v, struct s2hyp_fo
 			if (o->ipa - e->ipa >= e->size)
 				continue;
 			hit = true;
-			if (!allows(e->prot, o->access))
+			if (!s2hyp_access_allowed(e->prot, o->access))
 				continue;
 			/* Finishing a thread's last item may end the run, which
 			 * disables every background choice (they read "run"). */
@@ -246,7 +205,7 @@ static void vcpu_fp(const struct s2hyp *m, const struct vcpu *v, struct s2hyp_fo
 			return;
 		struct hw_walk w;
 		add_vcpu(fp, S2HYP_FP_WC, false, v->id);
-		walk_begin(m, v, o->ipa, &w);
+		s2hyp__hw_begin(m, v, &w, o->ipa);
 		walk_fp(m, v->id, &w, fp);
 		return;
 	}
@@ -287,7 +246,7 @@ int s2hyp_choice_footprint(const struct s2hyp *m, const struct s2hyp_choice *c,
 		add_vcpu(fp, S2HYP_FP_TLB, true, v->id);
 		add_vcpu(fp, S2HYP_FP_WC, true, v->id);
 		struct hw_walk w;
-		walk_begin(m, v, v->prog[c->arg].ipa, &w);
+		s2hyp__hw_begin(m, v, &w, v->prog[c->arg].ipa);
 		for (int i = 0; i <= S2_LEVEL_MAX - S2_LEVEL_MIN + 1; i++)
 			if (walk_fp(m, v->id, &w, fp) == STEP_END)
 				return 0;

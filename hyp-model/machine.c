@@ -582,6 +582,12 @@ int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_al
 	return idx_get(&v->tlb_idx, entry_key(ipa_aligned, level));
 }
 
+int s2hyp__wc_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa, s2_level_t level)
+{
+	uint64_t size = s2pt_granule_size(&m->geom, (s2_level_t)(level - 1));
+	return idx_get(&v->wc_idx, entry_key(s2_align_down(ipa, size), level));
+}
+
 /* One probe per level a leaf can sit at. */
 struct s2hyp_tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa)
 {
@@ -747,96 +753,55 @@ static uint8_t prot_of_leaf(const struct s2hyp *m, s2_pte_t pte)
 static void walk_start(struct s2hyp *m, struct vcpu *v, struct hw_walk *w, uint64_t ipa,
 		       bool speculative)
 {
-	const struct s2pt_geom *g = &m->geom;
-	*w = (struct hw_walk){
-		.ipa = ipa,
-		.level = g->start_level,
-		.table_pa = s2_pa_get(m->pt.pgd_pa),
-		.start_seq = m->tlbi_seq,
-		.speculative = speculative,
-	};
-	struct s2pool_page *pg = s2pool_page_at(m->pool, s2_pa(w->table_pa));
-	w->table_gen = pg ? pg->gen : 0;
-	/* Start from the deepest cached table for this address. */
-	for (s2_level_t l = S2_LEVEL_MAX; l > g->start_level && v->wc_n; l--) {
-		uint64_t size = s2pt_granule_size(g, (s2_level_t)(l - 1));
-		int i = idx_get(&v->wc_idx, entry_key(s2_align_down(ipa, size), l));
-		if (i >= 0) {
-			const struct wc_entry *e = &v->wc[i];
-			w->level = e->level;
-			w->table_pa = e->table_pa;
-			w->table_gen = e->gen;
-			break;
-		}
-	}
+	s2hyp__hw_begin(m, v, w, ipa);
+	w->start_seq = m->tlbi_seq;
+	w->speculative = speculative;
 	if (!speculative)
 		m->stats.vcpu[v->id].walks++;
 }
 
-enum walk_result { WALK_MORE, WALK_LEAF, WALK_FAULT, WALK_ABORT };
-
-/* One descriptor read (DDI 0487 D8.2: one lookup per level). */
+/* One step of a vCPU's walk: the hardware walker's step (hwwalk.c), then
+ * what it does to the machine: the event, the walk cache, the checker. */
 static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_walk *w)
 {
 	const struct s2pt_geom *g = &m->geom;
-	struct s2pool_page *pg = s2pool_page_at(m->pool, s2_pa(w->table_pa));
-	unsigned shift = s2pt_level_shift(g, w->level);
-	unsigned entries = s2pt_ptes_per_table(g);
-	if (w->level == g->start_level && w->table_pa == s2_pa_get(m->pt.pgd_pa))
-		entries *= g->nr_roots;
-	unsigned idx = (unsigned)((w->ipa >> shift) & (entries - 1));
-	uint64_t dpa = w->table_pa + idx * sizeof(s2_pte_t);
+	struct hw_read r;
+	enum walk_result res = s2hyp__hw_step(m, w, &r);
 
-	enum s2hyp_table_state st = !pg ? S2HYP_TABLE_NOT_IN_POOL :
-				    pg->state != S2POOL_PAGE_LIVE ? S2HYP_TABLE_FREED :
-				    pg->gen != w->table_gen ? S2HYP_TABLE_REUSED : S2HYP_TABLE_LIVE;
-	if (st != S2HYP_TABLE_LIVE) {
+	if (res == WALK_ABORT) {
 		if (m->cfg.check)
-			s2hyp_checker_walk_read(m->chk, v->id, w->ipa, w->table_pa, dpa, w->level, st);
+			s2hyp_checker_walk_read(m->chk, v->id, w->ipa, r.table_pa, r.dpa, r.level, r.st);
 		/* Forget the cached pointer that led here (reported above), or
 		 * every retry of the access would take the same path forever. */
 		for (unsigned i = 0; i < v->wc_n;) {
-			if (v->wc[i].table_pa == w->table_pa)
+			if (v->wc[i].table_pa == r.table_pa)
 				wc_remove(v, i);
 			else
 				i++;
 		}
 		return WALK_ABORT;
 	}
-	s2_pte_t pte = *(volatile s2_pte_t *)s2pool_va(m->pool, s2_pa(dpa));
-	s2hyp__event(m, (int)v->id, EV_WALK_READ, dpa, pte, (unsigned)w->level, 0);
-	if (!s2pt_pte_valid(pte)) {
-		w->leaf_level = w->level;
-		return WALK_FAULT;
-	}
-	if (s2pt_pte_is_table(pte, w->level)) {
-		uint64_t next = s2_pa_get(s2pt_pte_oa(g, pte));
-		struct s2pool_page *npg = s2pool_page_at(m->pool, s2_pa(next));
-		uint64_t size = s2pt_granule_size(g, w->level);
-		if (s2_grow((void **)&v->wc, &v->wc_cap, sizeof(*v->wc), v->wc_n + 1)) {
-			/* One cached descriptor per table: replace an older one. */
-			uint64_t key = entry_key(s2_align_down(w->ipa, size), (s2_level_t)(w->level + 1));
-			int i = idx_get(&v->wc_idx, key);
-			if (i < 0) {
-				i = (int)v->wc_n++;
-				if (!s2_map_put(&v->wc_idx, key, (uint32_t)i)) {
-					s2hyp__fail(m, "out of memory");
-					return WALK_ABORT;
-				}
+	s2hyp__event(m, (int)v->id, EV_WALK_READ, r.dpa, r.pte, (unsigned)r.level, 0);
+	if (res != WALK_MORE)
+		return res;
+	uint64_t size = s2pt_granule_size(g, r.level);
+	if (s2_grow((void **)&v->wc, &v->wc_cap, sizeof(*v->wc), v->wc_n + 1)) {
+		/* One cached descriptor per table: replace an older one. */
+		uint64_t key = entry_key(s2_align_down(w->ipa, size), w->level);
+		int i = idx_get(&v->wc_idx, key);
+		if (i < 0) {
+			i = (int)v->wc_n++;
+			if (!s2_map_put(&v->wc_idx, key, (uint32_t)i)) {
+				s2hyp__fail(m, "out of memory");
+				return WALK_ABORT;
 			}
-			v->wc[i] = (struct wc_entry){
-				.ipa = s2_align_down(w->ipa, size), .size = size, .table_pa = next,
-				.gen = npg ? npg->gen : 0, .level = (s2_level_t)(w->level + 1),
-			};
 		}
-		w->level++;
-		w->table_pa = next;
-		w->table_gen = npg ? npg->gen : 0;
-		return WALK_MORE;
+		v->wc[i] = (struct wc_entry){
+			.ipa = s2_align_down(w->ipa, size), .size = size, .table_pa = w->table_pa,
+			.gen = w->table_gen, .level = w->level,
+		};
 	}
-	w->leaf = pte;
-	w->leaf_level = w->level;
-	return WALK_LEAF;
+	return WALK_MORE;
 }
 
 /* Room for n entries in m->scratch. */
@@ -945,7 +910,7 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 	s2hyp__event(m, (int)v->id, EV_TLB_FILL, e.ipa, e.oa, (unsigned)e.level, 0);
 }
 
-static enum s2cache_mt cache_mt(uint8_t prot)
+enum s2cache_mt s2hyp__leaf_mt(unsigned prot)
 {
 	if (prot & S2PT_PROT_DEVICE)
 		return S2CACHE_MT_DEVICE;
@@ -1010,56 +975,58 @@ static void finish_item(struct s2hyp *m, struct vcpu *v)
 	v->state = v->pc < v->nprog ? V_READY : V_DONE;
 }
 
-static bool allowed(uint8_t prot, enum s2hyp_access a)
+int s2hyp__guest_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_entry *e,
+			enum s2hyp_access a, uint64_t ipa, void *buf, unsigned size, bool mmu_on,
+			bool speculative, struct s2cache_check *cc)
 {
-	switch (a) {
-	case S2HYP_ACC_READ: return prot & S2PT_PROT_R;
-	case S2HYP_ACC_WRITE: return prot & S2PT_PROT_W;
-	case S2HYP_ACC_EXEC: return prot & S2PT_PROT_X;
+	uint64_t pa = e->oa + (ipa - e->ipa);
+	bool cacheable = s2cache_cacheable(s2hyp__leaf_mt(e->prot), mmu_on, m->cfg.fwb);
+	struct s2cache_check own = { 0 };
+	int ret = 0;
+
+	if (!cc && m->cfg.check)
+		cc = &own;
+	if (cc)
+		*cc = (struct s2cache_check){ 0 };
+	if (!speculative) {
+		s2hyp__event(m, (int)v->id, EV_ACCESS, ipa, pa, e->level,
+			     (unsigned)a | (cacheable ? 4u : 0u));
+		m->stats.vcpu[v->id].accesses++;
 	}
-	return false;
+	switch (a) {
+	case S2HYP_ACC_READ:
+		ret = s2cache_read(m->cache, v->id, s2_pa(pa), buf, size, cacheable, cc);
+		break;
+	case S2HYP_ACC_WRITE:
+		ret = s2cache_write(m->cache, v->id, s2_pa(pa), buf, size, cacheable);
+		break;
+	case S2HYP_ACC_EXEC: {
+		uint32_t insn = 0;
+		ret = s2cache_fetch(m->cache, v->id, s2_pa(pa), &insn, cc);
+		memcpy(buf, &insn, 4);
+		break;
+	}
+	}
+	if (ret) {
+		s2hyp__fail(m, "memory access at PA %#llx failed: %s", (unsigned long long)pa,
+			    s2_err_msg(ret));
+		return ret;
+	}
+	if (!speculative && m->cfg.check)
+		s2hyp_checker_access(m->chk, v->id, a, ipa, pa, (s2_level_t)e->level, cacheable, cc);
+	return 0;
 }
 
+/* A program item's access, through the one guest-access path. */
 static void do_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_entry *e)
 {
 	const struct s2hyp_vcpu_op *o = cur_op(v);
-	uint64_t pa = e->oa + (o->ipa - e->ipa);
-	bool cacheable = s2cache_cacheable(cache_mt(e->prot), o->mmu_on, m->cfg.fwb);
-	struct s2cache_check chk;
-	int ret = 0;
+	uint8_t buf[8];
 
-	s2hyp__event(m, (int)v->id, EV_ACCESS, o->ipa, pa, e->level,
-		     (unsigned)o->access | (cacheable ? 4u : 0u));
-	m->stats.vcpu[v->id].accesses++;
-	switch (o->access) {
-	case S2HYP_ACC_READ: {
-		uint8_t buf[8];
-		ret = s2cache_read(m->cache, v->id, s2_pa(pa), buf, o->size, cacheable,
-				   m->cfg.check ? &chk : NULL);
-		if (!ret && m->cfg.check)
-			s2hyp_checker_access(m->chk, v->id, o->access, o->ipa, pa, (s2_level_t)e->level,
-					     cacheable, &chk);
-		break;
-	}
-	case S2HYP_ACC_WRITE: {
-		uint8_t buf[8];
-		for (unsigned i = 0; i < 8; i++)
-			buf[i] = (uint8_t)(o->value >> (8 * i));
-		ret = s2cache_write(m->cache, v->id, s2_pa(pa), buf, o->size, cacheable);
-		break;
-	}
-	case S2HYP_ACC_EXEC: {
-		uint32_t insn;
-		ret = s2cache_fetch(m->cache, v->id, s2_pa(pa), &insn, m->cfg.check ? &chk : NULL);
-		if (!ret && m->cfg.check)
-			s2hyp_checker_access(m->chk, v->id, o->access, o->ipa, pa, (s2_level_t)e->level,
-					     false, &chk);
-		break;
-	}
-	}
-	if (ret)
-		s2hyp__fail(m, "memory access at PA %#llx failed: %s", (unsigned long long)pa,
-			    s2_err_msg(ret));
+	for (unsigned i = 0; i < 8; i++)
+		buf[i] = (uint8_t)(o->value >> (8 * i));
+	s2hyp__guest_access(m, v, e, o->access, o->ipa, buf, o->access == S2HYP_ACC_EXEC ? 4 : o->size,
+			    o->mmu_on, false, NULL);
 	finish_item(m, v);
 }
 
@@ -1078,7 +1045,7 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 			return;
 		struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, v, o->ipa);
 		if (e) {
-			if (!allowed(e->prot, o->access)) {
+			if (!s2hyp_access_allowed(e->prot, o->access)) {
 				take_fault(m, v, FAULT_PERMISSION, (s2_level_t)e->level);
 				return;
 			}

@@ -349,6 +349,10 @@ struct s2hyp_vcpu_driver {
 int s2hyp_set_vcpu_driver(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vcpu_driver *drv,
 			  void *arg, const char **why);
 
+/* Whether a leaf's prot (enum s2pt_prot) allows access a: the one
+ * permission check, of the machine, the footprints and the guest engine. */
+bool s2hyp_access_allowed(unsigned prot, enum s2hyp_access a);
+
 /* The leaf vcpu's TLB holds for ipa: its range, output, permissions, and
  * the host address of its output when that is guest RAM (else UINT64_MAX). */
 struct s2hyp_translation {

@@ -75,6 +75,24 @@ struct hw_walk {
 	s2_level_t leaf_level;
 };
 
+/* hwwalk.c: the hardware walker's start and its one step. */
+enum walk_result { WALK_MORE, WALK_LEAF, WALK_FAULT, WALK_ABORT };
+/* What one step read. */
+struct hw_read {
+	s2_level_t level;		/* of the table read */
+	uint64_t table_pa;		/* the table read */
+	uint64_t dpa;			/* the descriptor read */
+	enum s2hyp_table_state st;	/* of the table page; not LIVE: WALK_ABORT */
+	s2_pte_t pte;			/* the descriptor, when the page was live */
+};
+struct vcpu;
+/* w starts for ipa at v's deepest cached table covering it, else the root. */
+void s2hyp__hw_begin(const struct s2hyp *m, const struct vcpu *v, struct hw_walk *w, uint64_t ipa);
+/* Read one descriptor of w: MORE (w moved to the next table), LEAF
+ * (w->leaf, w->leaf_level), FAULT (invalid; w->leaf_level) or ABORT (the
+ * table page is not live). Changes nothing but w. */
+enum walk_result s2hyp__hw_step(const struct s2hyp *m, struct hw_walk *w, struct hw_read *r);
+
 struct vcpu {
 	unsigned id;
 	struct s2hyp_vcpu_op *prog;
@@ -187,6 +205,17 @@ uint64_t s2hyp__host_cpu(const struct s2hyp *m);
 uint64_t s2hyp__backing_bytes(unsigned granule_shift, enum s2hyp_backing b);
 void s2hyp__fail(struct s2hyp *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* v's walk-cache entry for the table at level translating ipa, or -1. */
+int s2hyp__wc_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa, s2_level_t level);
+/* The cache model's memory type for a leaf's prot (enum s2pt_prot). */
+enum s2cache_mt s2hyp__leaf_mt(unsigned prot);
+/* The one path of a guest access, a program item's or a driver's, once its
+ * TLB entry e allows it: the event, the cache model, the checker's
+ * stale-data and stale-instruction rules. A speculative access is neither
+ * an event nor checked. cc (may be NULL) receives the cache model's check. */
+int s2hyp__guest_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_entry *e,
+			enum s2hyp_access a, uint64_t ipa, void *buf, unsigned size, bool mmu_on,
+			bool speculative, struct s2cache_check *cc);
 /* The TLB entry of v that translates ipa, or NULL; a TLB entry's key. */
 struct s2hyp_tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa);
 int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_aligned,

@@ -83,6 +83,16 @@ static inline unsigned s2pt_ptes_per_table(const struct s2pt_geom *g)
 	return 1u << g->stride;
 }
 
+/* The table-index formula, the one copy: the index of the entry
+ * translating addr in a table at level. A root table at the start level is
+ * the nr_roots concatenated pages, indexed as one. */
+static inline unsigned s2pt_pte_index(const struct s2pt_geom *g, s2_level_t level, uint64_t addr,
+				      bool root)
+{
+	unsigned nr = s2pt_ptes_per_table(g) * (root ? g->nr_roots : 1);
+	return (unsigned)((addr >> s2pt_level_shift(g, level)) & (nr - 1));
+}
+
 /* Whether a block or page descriptor may appear at this level. */
 static inline bool s2pt_leaf_allowed_at(const struct s2pt_geom *g, s2_level_t level)
 {

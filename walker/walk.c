@@ -15,8 +15,7 @@ struct walk_data {
 	uint64_t end;
 };
 
-static int walk_table(struct walk_data *d, s2_pte_t *table, s2_level_t level,
-		      unsigned nr_entries);
+static int walk_table(struct walk_data *d, s2_pte_t *table, s2_level_t level, bool root);
 
 static bool walk_continue(const struct s2pt_walker *w, int ret)
 {
@@ -72,7 +71,7 @@ static int visit(struct walk_data *d, s2_pte_t *ptep, s2_level_t level)
 	}
 
 	s2_pte_t *child = pt->ops->phys_to_virt(pt->ctx, s2pt_pte_oa(&pt->geom, ctx.old));
-	ret = walk_table(d, child, level + 1, s2pt_ptes_per_table(&pt->geom));
+	ret = walk_table(d, child, level + 1, false);
 	if (!walk_continue(w, ret))
 		return ret;
 
@@ -84,11 +83,11 @@ static int visit(struct walk_data *d, s2_pte_t *ptep, s2_level_t level)
 	return 0;
 }
 
-static int walk_table(struct walk_data *d, s2_pte_t *table, s2_level_t level,
-		      unsigned nr_entries)
+static int walk_table(struct walk_data *d, s2_pte_t *table, s2_level_t level, bool root)
 {
-	unsigned shift = s2pt_level_shift(&d->pt->geom, level);
-	unsigned idx = (unsigned)((d->addr >> shift) & (nr_entries - 1));
+	const struct s2pt_geom *g = &d->pt->geom;
+	unsigned nr_entries = s2pt_ptes_per_table(g) * (root ? g->nr_roots : 1);
+	unsigned idx = s2pt_pte_index(g, level, d->addr, root);
 
 	for (; idx < nr_entries && d->addr < d->end; idx++) {
 		int ret = visit(d, &table[idx], level);
@@ -124,8 +123,7 @@ int s2pt_walk(struct s2pt *pt, uint64_t addr, uint64_t size,
 		.end = s2_align_up(end, page),
 	};
 	/* Concatenated roots form one table of nr_roots pages at the start level. */
-	int ret = walk_table(&d, pt->pgd, g->start_level,
-			     s2pt_ptes_per_table(g) * g->nr_roots);
+	int ret = walk_table(&d, pt->pgd, g->start_level, true);
 	return ret == S2_EAGAIN && !(w->flags & S2PT_WALK_HANDLE_FAULT) ? 0 : ret;
 }
 
