@@ -218,19 +218,6 @@ void s2hyp_checker_page_root(struct s2hyp_checker *c, void *page, s2_level_t lev
 	}
 }
 
-void s2hyp_checker_page_unlinked(struct s2hyp_checker *c, void *page)
-{
-	struct ghost_page *gp = ghost_of(c, page);
-	if (gp)
-		gp->level = -1;
-}
-
-s2_level_t s2hyp_checker_page_level(struct s2hyp_checker *c, void *page)
-{
-	struct ghost_page *gp = ghost_of(c, page);
-	return gp ? gp->level : -2;
-}
-
 bool s2hyp_checker_ghost_level(const struct s2hyp_checker *c, const void *page, s2_level_t *level)
 {
 	uint64_t idx = pool_idx(c, page);

@@ -65,10 +65,6 @@ const struct s2hyp_violation *s2hyp_checker_violation(const struct s2hyp_checker
 void s2hyp_checker_page_alloc(struct s2hyp_checker *c, void *page);
 /* page is a root table at level, translating from ipa. */
 void s2hyp_checker_page_root(struct s2hyp_checker *c, void *page, s2_level_t level, uint64_t ipa);
-/* page's level is not known until an entry links it (effect traces). */
-void s2hyp_checker_page_unlinked(struct s2hyp_checker *c, void *page);
-/* The level of page's entries: -1 unknown, -2 not a table page. */
-s2_level_t s2hyp_checker_page_level(struct s2hyp_checker *c, void *page);
 /* The level the ghost state holds for page, without creating any state:
  * false when the checker has never seen it. (An allocated page no entry
  * links yet says 0.) */
