@@ -1009,6 +1009,11 @@ static int map_record(struct conv *c, const struct s2trace_cm_record *rec)
 	case S2T_CM_LOCK:
 	case S2T_CM_UNLOCK:
 	case S2T_CM_TRYLOCK:
+		if (rec->address == UINT64_MAX) {
+			ret = reject(c, rec, "%s of lock %#llx: that address stands for the anonymous "
+				     "lock", rec->name, (unsigned long long)rec->address);
+			break;
+		}
 		effect(c, rec, "%s addr=%#llx", rec->kind == S2T_CM_LOCK ? "lock" :
 		       rec->kind == S2T_CM_UNLOCK ? "unlock" : "trylock",
 		       (unsigned long long)rec->address);
