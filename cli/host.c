@@ -13,6 +13,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: s2emu host SCENARIO [--cow-policy P|all] [--json]\n"
 		   "       s2emu host random [--cow-policy P|all] [--seed S] [--runs N] [--steps K] [--log]\n"
+		   "                         [--world anon|memfd] [--uffd-policy markers|pre-fix]\n"
 		   "       s2emu run SCENARIO --cow-policy P   (the same, for host scenarios)\n\n"
 		   "Runs a host memory-management scenario of the host-mm specification: the\n"
 		   "VMM's pages, refcounts, pins, fork and COW, with the host rules checked\n"
@@ -35,7 +36,9 @@ static void usage(FILE *f)
 		   "random: the generic generator draws a program of K host operations (default\n"
 		   "40) from each seed S..S+N-1 (default 1, 200 runs) and reports, per policy,\n"
 		   "the rules that fired and the first seed of each; --log prints the first\n"
-		   "firing run's program.\n\n"
+		   "firing run's program. --world memfd draws from a uffd-wp registered memfd\n"
+		   "world with hole punches instead; --uffd-policy pre-fix runs it without PTE\n"
+		   "markers (the uffd-wp series before 5.19).\n\n"
 		   "exit status: 0 no rule fired, 1 a rule fired (or a step failed), 2 bad usage.\n");
 }
 
@@ -163,11 +166,15 @@ static void print_line(void *arg, const char *line)
 
 /* s2emu host random: the generic generator over seeds, per policy. */
 static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs, uint64_t steps,
-		      bool log)
+		      bool log, bool memfd, bool markers)
 {
 	int status = 0;
+	int (*gen)(struct s2host *, uint64_t, unsigned, void (*)(void *, const char *), void *) =
+		memfd ? s2host_random_memfd : s2host_random;
 
-	printf("generic host-event generator: %llu steps per run, seeds %llu..%llu\n",
+	printf("generic host-event generator (%s world%s): %llu steps per run, seeds %llu..%llu\n",
+	       memfd ? "memfd" : "anonymous",
+	       memfd ? (markers ? ", uffd markers" : ", uffd before the fix") : "",
 	       (unsigned long long)steps, (unsigned long long)seed,
 	       (unsigned long long)(seed + runs - 1));
 	for (int p = first_pol; p <= last_pol; p++) {
@@ -179,7 +186,8 @@ static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs,
 			struct s2host *h;
 			s2host_config_init(&cfg, (enum s2host_policy)p);
 			cfg.nr_pages = 1024;
-			if (s2host_create(&cfg, &h) || s2host_random(h, s, (unsigned)steps, NULL, NULL)) {
+			cfg.uffd_markers = markers;
+			if (s2host_create(&cfg, &h) || gen(h, s, (unsigned)steps, NULL, NULL)) {
 				s2host_destroy(h);
 				fprintf(stderr, "s2emu host: out of memory\n");
 				return 2;
@@ -206,10 +214,11 @@ static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs,
 			struct s2host *h;
 			s2host_config_init(&cfg, (enum s2host_policy)p);
 			cfg.nr_pages = 1024;
+			cfg.uffd_markers = markers;
 			if (s2host_create(&cfg, &h))
 				return 2;
 			printf("  seed %llu:\n", (unsigned long long)logged);
-			s2host_random(h, logged, (unsigned)steps, print_line, NULL);
+			gen(h, logged, (unsigned)steps, print_line, NULL);
 			for (unsigned i = 0; i < s2host_nr_violations(h); i++)
 				printf("  violation: %s at op %llu: %s\n",
 				       s2host_rule_name(s2host_violation(h, i)->rule),
@@ -225,7 +234,7 @@ int cli_host(int argc, char **argv)
 {
 	const char *name = NULL;
 	int policy = S2HOST_POL_AE;
-	bool all = false, json = false, log = false;
+	bool all = false, json = false, log = false, memfd = false, markers = true;
 	uint64_t seed = 1, runs = 200, steps = 40;
 
 	for (int i = 1; i < argc; i++) {
@@ -236,6 +245,19 @@ int cli_host(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(argv[i], "--log")) {
 			log = true;
+		} else if (!strcmp(argv[i], "--world") || !strcmp(argv[i], "--uffd-policy")) {
+			const char *opt = argv[i];
+			const char *v = i + 1 < argc ? argv[++i] : "";
+			if (!strcmp(opt, "--world") && (!strcmp(v, "anon") || !strcmp(v, "memfd"))) {
+				memfd = !strcmp(v, "memfd");
+			} else if (!strcmp(opt, "--uffd-policy") &&
+				   (!strcmp(v, "markers") || !strcmp(v, "pre-fix"))) {
+				markers = !strcmp(v, "markers");
+			} else {
+				fprintf(stderr, "s2emu host: %s takes %s, not '%s'\n", opt,
+					opt[2] == 'w' ? "anon or memfd" : "markers or pre-fix", v);
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--seed") || !strcmp(argv[i], "--runs") ||
 			   !strcmp(argv[i], "--steps")) {
 			const char *opt = argv[i];
@@ -276,7 +298,7 @@ int cli_host(int argc, char **argv)
 			return 2;
 		}
 		return run_random(all ? 0 : policy, all ? S2HOST_NR_POLICIES - 1 : policy, seed, runs,
-				  steps, log);
+				  steps, log, memfd, markers);
 	}
 	struct any_scenario sc;
 	if (!find(name, &sc)) {

@@ -206,6 +206,66 @@ static void step(struct world *w)
 	}
 }
 
+/* The memfd world: a 4-page memfd mapped by P0 (uffd-wp registered, its
+ * monitor protecting and un-protecting pages) and by P1 (not registered),
+ * with hole punches whose two steps other operations can fall between. */
+int s2host_random_memfd(struct s2host *h, uint64_t seed, unsigned steps,
+			void (*log)(void *arg, const char *line), void *arg)
+{
+	enum { PAGES = 4 };
+	struct world w = { .h = h, .rng = seed, .log = log, .log_arg = arg };
+	int fd = s2host_memfd_create(h, PAGES);
+	int p[2] = { s2host_mm_create(h), s2host_mm_create(h) };
+	int punch = -1;	/* the page whose hole punch has unmapped but not truncated */
+
+	if (fd < 0 || p[0] < 0 || p[1] < 0)
+		return fd < 0 ? fd : p[0] < 0 ? p[0] : p[1];
+	int err = s2host_mmap_memfd(h, p[0], 0, PAGES * K4, fd, 0, RW | S2HOST_MAP_UFFD_WP);
+	if (!err)
+		err = s2host_mmap_memfd(h, p[1], 0, PAGES * K4, fd, 0, RW);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < steps; i++) {
+		unsigned who = pick(&w, 2), page = pick(&w, PAGES);
+		uint64_t a = page * K4, v;
+		switch (pick(&w, 7)) {
+		case 0:
+		case 1:
+			v = 100 + pick(&w, 900);
+			err = s2host_write(h, p[who], a, v);
+			say(&w, err, "P%d write page %u = %llu%s", p[who], page, (unsigned long long)v,
+			    err == -1 ? " (waits for the uffd handler)" : "");
+			break;
+		case 2:
+			err = s2host_read(h, p[who], a, &v);
+			say(&w, err, "P%d read page %u", p[who], page);
+			break;
+		case 3:
+			err = s2host_madv_dontneed(h, p[who], a, K4);
+			say(&w, err, "P%d MADV_DONTNEED page %u", p[who], page);
+			break;
+		case 4: {
+			bool on = pick(&w, 2);
+			err = s2host_uffd_wp(h, p[0], a, K4, on);
+			say(&w, err, "monitor %s page %u", on ? "write-protects" : "un-protects", page);
+			break;
+		}
+		default:
+			if (punch < 0) {
+				punch = (int)page;
+				err = s2host_punch_unmap(h, fd, page, 1);
+				say(&w, err, "punch hole page %u: unmap", page);
+			} else {
+				err = s2host_punch_truncate(h, fd, (unsigned)punch, 1);
+				say(&w, err, "punch hole page %d: truncate", punch);
+				punch = -1;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
 int s2host_random(struct s2host *h, uint64_t seed, unsigned steps,
 		  void (*log)(void *arg, const char *line), void *arg)
 {

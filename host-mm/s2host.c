@@ -664,7 +664,14 @@ int s2host_madv_dontneed(struct s2host *h, int mm, uint64_t hva, uint64_t size)
 	int err = range_ok(h, mm, hva, size);
 	if (err || (err = s2host__begin(h, 0, 0)))
 		return err;
-	s2host__zap(h, mm, hva >> S2HOST_PAGE_SHIFT, size >> S2HOST_PAGE_SHIFT, S2HOST_MN_CLEAR);
+	struct s2host__mm *m = &h->mm[mm];
+	uint64_t vpn = hva >> S2HOST_PAGE_SHIFT, n = size >> S2HOST_PAGE_SHIFT;
+	s2host__zap(h, mm, vpn, n, S2HOST_MN_CLEAR);
+	/* 999dad824c39: a zap keeps uffd-wp of file-backed PTEs as a marker
+	 * (only destroying the VMA or punching a hole drops it) */
+	for (uint64_t v = vpn; v < vpn + n && h->cfg.uffd_markers; v++)
+		if ((m->vma[v] & (VMA_SHARED | VMA_UFFD_WP)) == (VMA_SHARED | VMA_UFFD_WP) && m->wp[v])
+			m->pte[v] = (struct s2host__pte){ 0, PTE_MARKER | PTE_UFFD_WP };
 	return s2host__end(h, 0);
 }
 
@@ -740,6 +747,10 @@ int s2host_uffd_wp(struct s2host *h, int mm, uint64_t hva, uint64_t size, bool p
 	memset(h->mm[mm].wp + vpn, protect, n);
 	if (protect) {
 		wrprotect_range(h, mm, vpn, n, S2HOST_MN_PROTECTION_PAGE, PTE_UFFD_WP, 0, NULL);
+		/* fe2567eb5521: file-backed none PTEs get a marker */
+		for (uint64_t v = vpn; v < vpn + n && h->cfg.uffd_markers; v++)
+			if ((h->mm[mm].vma[v] & VMA_SHARED) && !h->mm[mm].pte[v].fl)
+				h->mm[mm].pte[v] = (struct s2host__pte){ 0, PTE_MARKER | PTE_UFFD_WP };
 	} else {
 		/* mm/mprotect.c MM_CP_UFFD_WP_RESOLVE: the write bit is left to
 		 * the fault handler, so that COW is decided there. */

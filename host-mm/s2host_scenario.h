@@ -33,6 +33,13 @@ int s2host_scenario_find(const char *name);
 int s2host_random(struct s2host *h, uint64_t seed, unsigned steps,
 		  void (*log)(void *arg, const char *line), void *arg);
 
+/* The same over a memfd world: a 4-page memfd mapped by a uffd-wp
+ * registered process (its monitor protecting and un-protecting pages) and
+ * by another process, with accesses, MADV_DONTNEED and hole punches whose
+ * unmap and truncation steps other operations fall between. */
+int s2host_random_memfd(struct s2host *h, uint64_t seed, unsigned steps,
+			void (*log)(void *arg, const char *line), void *arg);
+
 /* The rules (mask) that fired in h so far. */
 unsigned s2host_fired(const struct s2host *h);
 

@@ -745,6 +745,28 @@ static void test_random_finds_breaks(void **state)
 	}
 }
 
+/* The memfd generator finds the hole-punch window before the fix (the
+ * write goes through silently, fault-around maps into the registered
+ * range, the truncation loses the write) and nothing with markers. */
+static void test_random_memfd(void **state)
+{
+	(void)state;
+	for (int markers = 0; markers < 2; markers++) {
+		unsigned seen = 0;
+		for (uint64_t seed = 1; seed <= 400; seed++) {
+			struct s2host *h = mk(S2HOST_POL_AE);
+			s2host_set_uffd_markers(h, markers);
+			assert_int_equal(s2host_random_memfd(h, seed, 40, NULL, NULL), 0);
+			seen |= s2host_fired(h);
+			s2host_destroy(h);
+		}
+		assert_int_equal(seen, markers ? 0u
+					       : (1u << S2HOST_RULE_UFFD_WP) |
+							 (1u << S2HOST_RULE_FAULT_AROUND) |
+							 (1u << S2HOST_RULE_LOST_WRITE));
+	}
+}
+
 /* Bad arguments are errors, never crashes. */
 static void test_bad_arguments(void **state)
 {
@@ -803,6 +825,7 @@ int main(void)
 		cmocka_unit_test(test_policy_names),
 		cmocka_unit_test(test_scenario_matrix),
 		cmocka_unit_test(test_random_finds_breaks),
+		cmocka_unit_test(test_random_memfd),
 		cmocka_unit_test(test_bad_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,9 +57,17 @@ set -e
 grep -q '^policy CNT.*pin-stable in' "$tmp" || fail "host random under CNT did not report pin-stable"
 grep -q '^  violation: pin-stable' "$tmp" || fail "host random --log printed no violation"
 
+# The memfd world: markers clean, the series before the fix loses writes.
+"$S2EMU" host random --world memfd --runs 60 > "$tmp" || fail "memfd world fired with markers"
+set +e
+"$S2EMU" host random --world memfd --uffd-policy pre-fix --runs 60 > "$tmp"; rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "memfd world before the fix exited $rc, expected 1"
+grep -q 'lost-write in' "$tmp" || fail "memfd world before the fix found no lost write"
+
 # Bad input: exit 2 with one line.
 for args in "s1.1-vfio-thp --cow-policy CNT3" "no-such-scenario" "s1.1-vfio-thp --cow-policy" \
-	    "random --runs 0" "random --steps x"; do
+	    "random --runs 0" "random --steps x" "random --world file" "random --uffd-policy"; do
 	set +e
 	# shellcheck disable=SC2086
 	err=$("$S2EMU" host $args 2>&1 >/dev/null); rc=$?
