@@ -60,7 +60,7 @@ static int parse_backing(const char *s, enum s2hyp_backing *b)
 
 /* A VM description: memslot, phase and host lines of the trace format. */
 static int load_vm(const char *path, struct s2guest_config *cfg, struct s2hyp_host_op **host,
-		   size_t *nhost)
+		   size_t *nhost, unsigned *slot_line)
 {
 	struct s2trace_reader *r;
 	struct s2trace_event ev;
@@ -77,6 +77,7 @@ static int load_vm(const char *path, struct s2guest_config *cfg, struct s2hyp_ho
 	while ((ret = s2trace_next(r, &ev)) > 0) {
 		switch (ev.kind) {
 		case S2T_MEMSLOT:
+			slot_line[cfg->nr_slots] = ev.line;
 			cfg->slots[cfg->nr_slots++] = ev.memslot.slot;
 			continue;
 		case S2T_PHASE:
@@ -456,8 +457,9 @@ int cli_run_guest(int argc, char **argv)
 	if (o.record && cli_check_writable("run-guest", o.record))
 		return 2;
 	cfg.record = o.record != NULL;
+	unsigned slot_line[S2HYP_MAX_SLOTS];
 	if (o.vm) {
-		if (load_vm(o.vm, &cfg, &host, &nhost))
+		if (load_vm(o.vm, &cfg, &host, &nhost, slot_line))
 			goto out;
 	} else {
 		cfg.slots[0] = (struct s2hyp_memslot){
@@ -483,7 +485,12 @@ int cli_run_guest(int argc, char **argv)
 
 	struct s2guest *g;
 	if (s2guest_create(&cfg, &g, err, sizeof(err))) {
-		fprintf(stderr, "s2emu run-guest: %s: %s\n", o.image, err);
+		unsigned c = o.vm ? s2trace_setup_culprit(&cfg.machine, cfg.slots, cfg.nr_slots) : 0;
+		if (o.vm && c < cfg.nr_slots)
+			fprintf(stderr, "s2emu run-guest: %s:%u: memslot %u: %s\n", o.vm, slot_line[c],
+				c, err);
+		else
+			fprintf(stderr, "s2emu run-guest: %s: %s\n", o.image, err);
 		goto out;
 	}
 	struct s2hyp_rng rng;

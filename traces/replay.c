@@ -650,7 +650,12 @@ static void run_guest(struct replay *rp, const char *trace)
 	int ret = s2guest_create(&gc, &g, err, sizeof(err));
 	free(image);
 	if (ret) {
-		bad(rp, rp->guest_line, "%s", err);
+		/* A memslot the machine refuses is named by its own line. */
+		unsigned c = s2trace_setup_culprit(&gc.machine, gc.slots, gc.nr_slots);
+		if (c < gc.nr_slots)
+			bad(rp, rp->slot_line[c], "memslot %u: %s", c, err);
+		else
+			bad(rp, rp->guest_line, "%s", err);
 		return;
 	}
 	rp->rp = (struct s2hyp_replay){ .sched = rp->sched, .n = rp->nsched,

@@ -63,6 +63,14 @@ for t in "$tmp/rec/deep/b.s2t" "$PWD/traces/corpus/guest-boot-upstream.s2t" \
     ( cd "$tmp/else" && "$abs_s2emu" replay "$t" >/dev/null 2>&1 ) \
         || { echo "run_guest: $t does not replay from another directory"; fail=1; }
 done
+# A memslot the machine refuses is named by its line, in a VM file and in a
+# guest-code trace alike.
+printf 's2emu-trace 1\nmemslot 0 ipa=0x40000000 size=2M hva=0x7f0000000000 backing=thp\n# c\nmemslot 1 ipa=0x40000000 size=2M hva=0x7f1000000000 backing=thp\n' >"$tmp/ovl.vm"
+expect ovl-vm 2 "$tmp/ovl.vm:4: memslot 1: memslots overlap in IPA" \
+    "$S2EMU" run-guest $G/boot.bin --vm "$tmp/ovl.vm"
+printf 's2emu-trace 1\nconfig vcpus=2\nmemslot 0 ipa=0x40000000 size=2M hva=0x7f0000000000 backing=thp\nmemslot 1 ipa=0x40000000 size=2M hva=0x7f1000000000 backing=thp\nguest image=%s load=0x40000000 entry=0x40001000 size=24576\n' \
+    "$PWD/$G/boot.bin" >"$tmp/ovl.s2t"
+expect ovl-guest 2 "$tmp/ovl.s2t:4: memslot 1: memslots overlap in IPA" "$S2EMU" replay "$tmp/ovl.s2t"
 # A changed image is refused with the line of the guest line.
 cp $G/boot.bin "$tmp/img.bin" && printf 'x' >>"$tmp/img.bin"
 sed "s|^guest image=[^ ]*|guest image=$tmp/img.bin|" "$tmp/boot.s2t" >"$tmp/changed.s2t"
