@@ -1140,7 +1140,7 @@ static enum cover covers(struct s2eff *e, struct s2eff_at at, struct eunclean *u
 		return C_NO;
 	if (table && (last_level || !table_empty(e, page_at(e, u->page), u->old)))
 		return C_NO;
-	if (level >= 0 && !table && level != u->level) {
+	if (level != S2PT_TLBI_NO_LEVEL && !table && level != u->level) {
 		if (e->ignore_ttl)
 			return C_INV;
 		struct s2eff_violation *v =

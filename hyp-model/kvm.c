@@ -171,7 +171,7 @@ static void flush_vmid(struct s2hyp *m)
 {
 	const struct s2pt_mm_ops *ops = &s2hyp__mm_ops;
 	ops->barrier(m, S2PT_DSB_ISHST);
-	ops->tlbi(m, S2PT_TLBI_VMALLS12E1IS, s2_ipa(0), -1);
+	ops->tlbi(m, S2PT_TLBI_VMALLS12E1IS, s2_ipa(0), S2PT_TLBI_NO_LEVEL);
 	ops->barrier(m, S2PT_DSB_ISH);
 	ops->barrier(m, S2PT_ISB);
 }

@@ -29,6 +29,7 @@
 #include <stdio.h>
 
 #include "hyp-model/s2hyp_rules.h"
+#include "walker/s2pt.h"
 
 #define S2EFF_MAX_THREADS 256
 
@@ -133,8 +134,8 @@ int s2eff_write(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t value
 int s2eff_read(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t value, const char **why);
 void s2eff_dsb(struct s2eff *e, struct s2eff_at at, enum s2eff_dsb kind);
 void s2eff_isb(struct s2eff *e, struct s2eff_at at);
-/* addr: the IPA (stage 2) or VA (EL2) of a by-address TLBI; level -1: no
- * hint; tag -1: the VMID of the thread's VTTBR_EL2 (the ASID of its
+/* addr: the IPA (stage 2) or VA (EL2) of a by-address TLBI; level
+ * S2PT_TLBI_NO_LEVEL: no hint (-1 is a level, with LPA2); tag -1: the VMID of the thread's VTTBR_EL2 (the ASID of its
  * TTBR0_EL2 at EL2), else that VMID/ASID. */
 void s2eff_tlbi(struct s2eff *e, struct s2eff_at at, enum s2eff_tlbi op, uint64_t addr, int level,
 		int tag);

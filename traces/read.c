@@ -616,7 +616,7 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 	int ret, k;
 
 	memset(&ev->effect, 0, sizeof(ev->effect));
-	ev->effect.level = -128;
+	ev->effect.level = S2PT_TLBI_NO_LEVEL;
 	if (r->nw < 3 || r->w[1].val || r->w[2].val)
 		return fail(r, "effect needs a thread number and an operation");
 	r->w[1].used = r->w[2].used = true;

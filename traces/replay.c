@@ -342,7 +342,7 @@ static int apply_effect(struct replay *rp, const struct s2trace_event *ev)
 		break;
 	case S2T_EFF_TLBI:
 		s2eff_tlbi(e, at, (enum s2eff_tlbi)ev->effect.op, ev->effect.ipa,
-			   ev->effect.level == -128 ? -1 : ev->effect.level,
+			   ev->effect.level,
 			   ev->effect.have_vmid ? (int)ev->effect.vmid : -1);
 		break;
 	case S2T_EFF_DC:

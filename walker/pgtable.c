@@ -93,15 +93,13 @@ static void barrier(struct s2pt *pt, enum s2pt_barrier b)
 	pt->ops->barrier(pt->ctx, b);
 }
 
-#define S2PT_TLBI_NO_HINT ((s2_level_t)-128)
-
 void s2pt__tlbi_ipa(struct s2pt *pt, uint64_t ipa, s2_level_t level)
 {
 	barrier(pt, S2PT_DSB_ISHST);
 	pt->ops->tlbi(pt->ctx, S2PT_TLBI_IPAS2E1IS, s2_ipa(ipa), level);
 	barrier(pt, S2PT_DSB_ISH);
 	/* Stage-1 entries may combine the old stage-2 output: drop them too. */
-	pt->ops->tlbi(pt->ctx, S2PT_TLBI_VMALLE1IS, s2_ipa(0), S2PT_TLBI_NO_HINT);
+	pt->ops->tlbi(pt->ctx, S2PT_TLBI_VMALLE1IS, s2_ipa(0), S2PT_TLBI_NO_LEVEL);
 	barrier(pt, S2PT_DSB_ISH);
 	barrier(pt, S2PT_ISB);
 }
@@ -111,7 +109,7 @@ void s2pt__tlbi_ipa_local(struct s2pt *pt, uint64_t ipa, s2_level_t level)
 	barrier(pt, S2PT_DSB_NSHST);
 	pt->ops->tlbi(pt->ctx, S2PT_TLBI_IPAS2E1, s2_ipa(ipa), level);
 	barrier(pt, S2PT_DSB_NSH);
-	pt->ops->tlbi(pt->ctx, S2PT_TLBI_VMALLE1, s2_ipa(0), S2PT_TLBI_NO_HINT);
+	pt->ops->tlbi(pt->ctx, S2PT_TLBI_VMALLE1, s2_ipa(0), S2PT_TLBI_NO_LEVEL);
 	barrier(pt, S2PT_DSB_NSH);
 	barrier(pt, S2PT_ISB);
 }
@@ -119,7 +117,7 @@ void s2pt__tlbi_ipa_local(struct s2pt *pt, uint64_t ipa, s2_level_t level)
 void s2pt__tlbi_vmid(struct s2pt *pt)
 {
 	barrier(pt, S2PT_DSB_ISHST);
-	pt->ops->tlbi(pt->ctx, S2PT_TLBI_VMALLS12E1IS, s2_ipa(0), S2PT_TLBI_NO_HINT);
+	pt->ops->tlbi(pt->ctx, S2PT_TLBI_VMALLS12E1IS, s2_ipa(0), S2PT_TLBI_NO_LEVEL);
 	barrier(pt, S2PT_DSB_ISH);
 	barrier(pt, S2PT_ISB);
 }
@@ -592,7 +590,7 @@ int s2pt_wrprotect(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size)
 int s2pt_relax_perms(struct s2pt_locked l, s2_ipa_t ipa, enum s2pt_prot prot)
 {
 	struct s2pt *pt = l.pt;
-	struct attr_data d = { .level = S2PT_TLBI_NO_HINT };
+	struct attr_data d = { .level = S2PT_TLBI_NO_LEVEL };
 
 	if (prot & (S2PT_PROT_DEVICE | S2PT_PROT_NC))
 		return S2_EINVAL;

@@ -211,6 +211,11 @@ enum s2pt_tlbi {
 	S2PT_TLBI_VMALLE1,	/* stage 1 of the VMID, this CPU only */
 };
 
+/* A TLBI's level hint when it gives none (TTL 0). Not -1: with LPA2, -1
+ * is a real level. The one spelling, used by the walker, the machine, the
+ * effect-trace checker and the traces. */
+#define S2PT_TLBI_NO_LEVEL ((s2_level_t)-128)
+
 enum s2pt_barrier {
 	S2PT_DSB_ISHST,
 	S2PT_DSB_ISH,
