@@ -977,19 +977,27 @@ void s2trace_print_result(FILE *f, const struct s2trace_result *res)
 			(unsigned long long)res->vcpu_events, (unsigned long long)res->mmio_events,
 			(unsigned long long)res->expects, s2pt_variant_name(res->cfg.variant),
 			res->cfg.nr_vcpus, 1u << (res->cfg.granule_shift - 10));
-	fprintf(f, "  faults:      %llu translation, %llu permission, %llu access-flag "
-		   "(%llu in another thread's map)\n",
-		(unsigned long long)k[0], (unsigned long long)k[1], (unsigned long long)k[2],
-		(unsigned long long)k[3]);
-	fprintf(f, "  mappings:   ");
 	bool any = false;
-	for (unsigned l = 0; l < S2_LEVEL_MAX + 2; l++)
-		if (st->mappings_by_level[l]) {
-			fprintf(f, " %s x%llu", size_name(res->geom_granule_shift, l, buf, sizeof(buf)),
-				(unsigned long long)st->mappings_by_level[l]);
-			any = true;
-		}
-	fprintf(f, "%s\n", any ? "" : " none");
+	if (res->effect_trace) {
+		/* No vCPUs run: what the code stored is what there is to show. */
+		fprintf(f, "  stores:      %llu to tracked memory, %llu elsewhere (ignored)\n",
+			(unsigned long long)res->eff_stats.writes,
+			(unsigned long long)res->eff_stats.untracked_writes);
+	} else {
+		fprintf(f, "  faults:      %llu translation, %llu permission, %llu access-flag "
+			   "(%llu in another thread's map)\n",
+			(unsigned long long)k[0], (unsigned long long)k[1], (unsigned long long)k[2],
+			(unsigned long long)k[3]);
+		fprintf(f, "  mappings:   ");
+		for (unsigned l = 0; l < S2_LEVEL_MAX + 2; l++)
+			if (st->mappings_by_level[l]) {
+				fprintf(f, " %s x%llu",
+					size_name(res->geom_granule_shift, l, buf, sizeof(buf)),
+					(unsigned long long)st->mappings_by_level[l]);
+				any = true;
+			}
+		fprintf(f, "%s\n", any ? "" : " none");
+	}
 	fprintf(f, "  maintenance: %llu TLBIs, %llu DSBs, %llu CMOs\n",
 		(unsigned long long)st->tlbis, (unsigned long long)st->dsbs,
 		(unsigned long long)st->cmos);
