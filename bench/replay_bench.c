@@ -128,5 +128,7 @@ int main(int argc, char **argv)
 	printf("replay.events_per_s %.0f events/s\n", one.events / one.secs);
 	printf("replay.peak_rss_mib %.1f MiB\n", one.rss_mib);
 	printf("replay.peak_rss_mib_10x %.1f MiB\n", ten.rss_mib);
+	printf("# the trace ten times longer: %llu events in %.1f s\n", ten.events, ten.secs);
+	printf("replay.events_per_s_10x %.0f events/s\n", ten.events / ten.secs);
 	return 0;
 }
