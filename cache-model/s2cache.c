@@ -95,6 +95,8 @@ struct s2cache__ent {
 struct s2cache__blk {
 	uint64_t bn;
 	struct s2cache__counts cnt;
+	uint64_t resmap[BLK_FRAMES / 64];	/* frames holding a resident line */
+	uint64_t icmap[BLK_FRAMES / 64];	/* frames some icache holds a line of */
 	struct s2cache__frame *fr[BLK_FRAMES];
 };
 
@@ -106,6 +108,7 @@ struct s2cache__frame {
 	struct s2cache__ent *ent;	/* the page's entry in its block */
 	struct s2cache__copy *pou;	/* PoU copies: metadata then data */
 	uint8_t *ghost;		/* latest values of orphan granules, by page offset */
+	uint32_t ilines;	/* (CPU, line) icache entries of the page */
 	struct s2cache__counts cnt;
 };
 
@@ -391,6 +394,34 @@ static inline void cnt_add(struct s2cache__frame *f, unsigned id, int d)
 	f->blk->cnt.v[id] += (uint32_t)d;
 }
 
+/* A frame's bit in one of its block's maps (resmap, icmap). */
+static inline void fmap_set(uint64_t *map, const struct s2cache__frame *f, bool on)
+{
+	size_t k = f->fn % BLK_FRAMES;
+	uint64_t bit = s2_bit((unsigned)(k & 63));
+
+	if (on)
+		map[k / 64] |= bit;
+	else
+		map[k / 64] &= ~bit;
+}
+
+static inline void resmap_set(struct s2cache__frame *f, bool on)
+{
+	fmap_set(f->blk->resmap, f, on);
+}
+
+/* The first frame at or after k with its bit set; BLK_FRAMES if none. */
+static size_t fmap_next(const uint64_t *map, size_t k)
+{
+	for (size_t w = k / 64; w < BLK_FRAMES / 64; w++) {
+		uint64_t m = map[w] & (w == k / 64 ? ~(s2_bit((unsigned)(k & 63)) - 1) : ~0ull);
+		if (m)
+			return w * 64 + (size_t)__builtin_ctzll(m);
+	}
+	return BLK_FRAMES;
+}
+
 static inline uint64_t line_pa(const struct s2cache *c, const struct s2cache__frame *f, size_t li)
 {
 	return (f->fn << PAGE_SHIFT) | ((uint64_t)li << c->line_shift);
@@ -659,6 +690,8 @@ static int dc_fill(struct s2cache *c, struct s2cache__frame *f, size_t li,
 	l->dc_stale = l->mem_stale;
 	l->flags |= L_VALID;
 	cnt_add(f, CNT_RES, 1);
+	if (f->cnt.v[CNT_RES] == 1)
+		resmap_set(f, true);
 	return S2_OK;
 }
 
@@ -707,6 +740,8 @@ static void dc_drop(struct s2cache *c, unsigned cpu, enum s2cache_op op,
 	}
 	l->flags &= ~L_VALID;
 	cnt_add(f, CNT_RES, -1);
+	if (!f->cnt.v[CNT_RES])
+		resmap_set(f, false);
 }
 
 static void dc_clean_pou(struct s2cache *c, unsigned cpu, struct s2cache__frame *f,
@@ -789,6 +824,8 @@ static void ic_drop(struct s2cache *c, struct s2cache__frame *f, size_t li,
 		cnt_add(f, CNT_ISTALE, -1);
 	*il = (struct s2cache__copy){ 0, 0 };
 	l->icpu &= ~s2_bit(cpu);
+	if (!--f->ilines)
+		fmap_set(f->blk->icmap, f, false);
 	if (--ib->nlines == 0) {
 		size_t last = --list->n;
 		if (ib->list_idx != last) {
@@ -828,6 +865,8 @@ static int ic_fill(struct s2cache *c, struct s2cache__frame *f, size_t li,
 	if (il->stale)
 		cnt_add(f, CNT_ISTALE, 1);
 	l->icpu |= s2_bit(cpu);
+	if (!f->ilines++)
+		fmap_set(f->blk->icmap, f, true);
 	return S2_OK;
 }
 
@@ -948,6 +987,8 @@ int s2cache_reset(struct s2cache *c, const struct s2cache_config *cfg)
 			b->fr[k] = NULL;
 		}
 		b->cnt = (struct s2cache__counts){ { 0 } };
+		memset(b->resmap, 0, sizeof(b->resmap));
+		memset(b->icmap, 0, sizeof(b->icmap));
 	}
 	for (unsigned cpu = 0; cpu < S2CACHE_MAX_CPUS; cpu++)
 		c->icl[cpu].n = 0;
@@ -1396,6 +1437,20 @@ int s2cache_cmo(struct s2cache *c, unsigned cpu, enum s2cache_op op, s2_pa_t pa,
 			la = bend;
 			continue;
 		}
+		{
+			/* Straight to the next page holding a resident line (an
+			 * icache line for IC IVAU). */
+			size_t k = (la >> PAGE_SHIFT) % BLK_FRAMES;
+			size_t next = fmap_next(dc_only ? b->resmap : b->icmap, k);
+			if (next == BLK_FRAMES) {
+				la = bend;
+				continue;
+			}
+			if (next > k)
+				la = s2_align_down(la, bsize) + ((uint64_t)next << PAGE_SHIFT);
+			if (la >= end)
+				break;
+		}
 		uint64_t pend = s2_align_down(la, PAGE_SIZE) + PAGE_SIZE;
 		if (pend > end)
 			pend = end;
@@ -1774,6 +1829,7 @@ static bool verify_frame(const struct s2cache *c, const struct s2cache__blk *b,
 	for (size_t li = 0; li < c->nlines; li++)
 		if (!verify_line(c, f, li, &sum))
 			return false;
+	uint32_t ilines = 0;
 	for (unsigned cpu = 0; cpu < c->cfg.ncpus; cpu++) {
 		const struct s2cache__iblk *ib = fr_ic(c, f)[cpu];
 		uint32_t held = 0;
@@ -1785,7 +1841,10 @@ static bool verify_frame(const struct s2cache *c, const struct s2cache__blk *b,
 			return false;
 		if (held && (ib->list_idx >= c->icl[cpu].n || c->icl[cpu].v[ib->list_idx] != ib))
 			return false;
+		ilines += held;
 	}
+	if (ilines != f->ilines)
+		return false;
 	if (memcmp(&sum, &f->cnt, sizeof(sum)))
 		return false;
 	for (unsigned i = 0; i < CNT_N; i++)
@@ -1805,11 +1864,15 @@ int s2cache_verify(const struct s2cache *c)
 		if (b->bn != c->blks.slot[i].key)
 			return S2_EIO;
 		for (size_t k = 0; k < BLK_FRAMES; k++) {
+			bool res_bit = (b->resmap[k / 64] >> (k & 63)) & 1;
+			bool ic_bit = (b->icmap[k / 64] >> (k & 63)) & 1;
 			if (!b->fr[k]) {
-				if (blk_ent(c, b, k)->recs)
+				if (blk_ent(c, b, k)->recs || res_bit || ic_bit)
 					return S2_EIO;
 				continue;
 			}
+			if (res_bit != !!b->fr[k]->cnt.v[CNT_RES] || ic_bit != !!b->fr[k]->ilines)
+				return S2_EIO;
 			nframes++;
 			if (!verify_frame(c, b, b->fr[k], &sum))
 				return S2_EIO;
