@@ -128,6 +128,12 @@ int cli_machine_option(int argc, char **argv, int *i, struct s2hyp_config *cfg, 
 		cfg->line_bytes = (unsigned)n;
 		return 1;
 	}
+	if (!strcmp(o, "--no-progress")) {
+		if (!(v = arg_of(argc, argv, i, cmd)) || cli_parse_u64(cmd, o, v, 2, 1000, &n))
+			return -1;
+		cfg->no_progress_faults = (unsigned)n;
+		return 1;
+	}
 	if (!strcmp(o, "--max-steps")) {
 		if (!(v = arg_of(argc, argv, i, cmd)) || cli_parse_u64(cmd, o, v, 1, UINT64_MAX, &n))
 			return -1;
@@ -157,6 +163,8 @@ const char *const cli_machine_options_help =
 	"  --no-evictions      TLB and dcache evictions are not explored\n"
 	"  --no-prefetch       speculative walks are not explored\n"
 	"  --max-steps N       stop a run after N steps\n"
+	"  --no-progress N     no-progress fires at the same fault taken N times in a row\n"
+	"                      with no entry changed; default 4\n"
 	"  --unchecked         turn the checker off (for speed measurements)\n";
 
 unsigned cli_gen_pick(int argc, char **argv)

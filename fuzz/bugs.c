@@ -46,7 +46,7 @@ const struct s2fuzz_bug s2fuzz_bugs[] = {
 	  "arm: KVM: dirty page logging 2nd stage page fault (v4.1: force_pte when logging_active)",
 	  "the fault handler maps blocks while dirty logging is on: writes to the block's other "
 	  "pages go unrecorded" },
-	{ "kvm-dirty-log-noflush", "dirty-log-protect",
+	{ "kvm-dirty-log-noflush", "wrprotect-complete",
 	  "arm: KVM: dirty log read write protect support (v4.1: kvm_flush_remote_tlbs in "
 	  "kvm_mmu_wp_memory_region)",
 	  "turning dirty logging on write-protects the slot but flushes no TLB: writes through "
@@ -55,6 +55,10 @@ const struct s2fuzz_bug s2fuzz_bugs[] = {
 	  "KVM: arm/arm64: Fix unintended stage 2 PMD mappings (v5.1)",
 	  "a block is mapped without checking that IPA and host address share their offset in it "
 	  "and that it lies inside the memslot" },
+	{ "upstream-relax-notlbi", "no-progress",
+	  "modelled: the local TLBI of kvm_pgtable_stage2_relax_perms (KVM: arm64: Use local TLBI "
+	  "on permission relaxation, v6.2), removed",
+	  "a CPU whose TLB cached the entry that took the permission fault keeps faulting on it" },
 	{ NULL, NULL, NULL, NULL },
 };
 

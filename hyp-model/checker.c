@@ -57,6 +57,12 @@ struct s2hyp_checker {
 	struct s2_map hpages;		/* pfn -> references the fault handler holds */
 	struct s2pool_errors pool_err_seen;
 	bool destroying;
+	/* intent */
+	struct s2hyp_checker_slot slots[S2HYP_MAX_SLOTS];
+	unsigned nr_slots;
+	struct s2_map logged;		/* page IPA + 1 -> vCPU + 1: guest writes to logged
+					 * pages the next get-dirty-log must report */
+	bool aging;
 	struct s2hyp_violation *viol;
 	unsigned viol_n, viol_cap;
 };
@@ -85,6 +91,7 @@ void s2hyp_checker_delete(struct s2hyp_checker *c)
 	free(c->touched);
 	free(c->viol);
 	s2_map_free(&c->hpages);
+	s2_map_free(&c->logged);
 	free(c);
 }
 
@@ -503,6 +510,125 @@ static void rule_stale_instruction(struct s2hyp_checker *c, unsigned vcpu, uint6
 		       (unsigned long long)cc->ver_returned, (unsigned long long)cc->ver_latest);
 }
 
+/* unmap-complete: after unmapping [ipa, ipa + size) the tables still hold
+ * the valid leaf e over part of it. */
+static void rule_unmap_complete(struct s2hyp_checker *c, const struct s2hyp_tlb_entry *e,
+				uint64_t ipa, uint64_t size)
+{
+	report(c, S2HYP_RULE_UNMAP_COMPLETE, HYP_THREAD, e->ipa, e->oa, (s2_level_t)e->level,
+	       "after unmapping [%#llx, %#llx) the tables still map IPA %#llx -> PA %#llx "
+	       "(level %u)",
+	       (unsigned long long)ipa, (unsigned long long)(ipa + size),
+	       (unsigned long long)e->ipa, (unsigned long long)e->oa, e->level);
+}
+
+/* wrprotect-complete: after write-protecting [ipa, ipa + size), e still
+ * allows writes to part of it: a leaf (vcpu -1) or vCPU vcpu's TLB entry. */
+static void rule_wrprotect_complete(struct s2hyp_checker *c, int vcpu,
+				    const struct s2hyp_tlb_entry *e, uint64_t ipa, uint64_t size)
+{
+	char who[48];
+	if (vcpu < 0)
+		snprintf(who, sizeof(who), "the tables still map");
+	else
+		snprintf(who, sizeof(who), "vCPU %d's TLB still translates", vcpu);
+	report(c, S2HYP_RULE_WRPROTECT_COMPLETE, vcpu < 0 ? HYP_THREAD : vcpu, e->ipa, e->oa,
+	       (s2_level_t)e->level,
+	       "after write-protecting [%#llx, %#llx) %s IPA %#llx -> PA %#llx writable "
+	       "(level %u)",
+	       (unsigned long long)ipa, (unsigned long long)(ipa + size), who,
+	       (unsigned long long)e->ipa, (unsigned long long)e->oa, e->level);
+}
+
+/* dirty-log-complete: vCPU vcpu wrote the logged page at ipa, and the
+ * get-dirty-log of [lo, hi) did not report it. */
+static void rule_dirty_log_complete(struct s2hyp_checker *c, unsigned vcpu, uint64_t ipa,
+				    uint64_t lo, uint64_t hi)
+{
+	report(c, S2HYP_RULE_DIRTY_LOG_COMPLETE, (int)vcpu, ipa, 0, S2_LEVEL_MAX,
+	       "vCPU %u wrote the page at IPA %#llx while dirty logging was on, and the "
+	       "get-dirty-log of [%#llx, %#llx) does not report it: a migration would lose the write",
+	       vcpu, (unsigned long long)ipa, (unsigned long long)lo, (unsigned long long)hi);
+}
+
+/* dirty-log-protect: the writable translation e covers the logged page
+ * clean_page, which is not marked dirty. */
+static void rule_dirty_log_protect(struct s2hyp_checker *c, int vcpu,
+				   const struct s2hyp_tlb_entry *e, uint64_t clean_page)
+{
+	char who[48];
+	if (vcpu < 0)
+		snprintf(who, sizeof(who), "a writable leaf");
+	else
+		snprintf(who, sizeof(who), "a writable entry of vCPU %d's TLB", vcpu);
+	report(c, S2HYP_RULE_DIRTY_LOG_PROTECT, vcpu < 0 ? HYP_THREAD : vcpu, e->ipa, e->oa,
+	       (s2_level_t)e->level,
+	       "while dirty logging is on, %s maps IPA %#llx+%#llx -> PA %#llx over the page at "
+	       "IPA %#llx, which is not marked dirty: a write there goes unrecorded",
+	       who, (unsigned long long)e->ipa, (unsigned long long)e->size,
+	       (unsigned long long)e->oa, (unsigned long long)clean_page);
+}
+
+/* mapping-bounds: the leaf new maps [ipa, ipa + size) at level. */
+static void rule_mapping_bounds(struct s2hyp_checker *c, s2_pte_t new, uint64_t ipa,
+				s2_level_t level)
+{
+	uint64_t size = s2pt_granule_size(geom(c), level);
+	uint64_t oa = s2_pa_get(s2pt_pte_oa(geom(c), new));
+	const struct s2hyp_checker_slot *s = NULL;
+
+	if (!c->nr_slots)
+		return;
+	for (unsigned i = 0; i < c->nr_slots; i++)
+		if (ipa + size > c->slots[i].ipa && ipa < c->slots[i].ipa + c->slots[i].size)
+			s = &c->slots[i];
+	if (!s) {
+		/* Device mappings outside RAM are the VMM's business. */
+		if (s2pt_pte_memtype(new, c->cfg.fwb) == S2PT_MT_DEVICE)
+			return;
+		report(c, S2HYP_RULE_MAPPING_BOUNDS, HYP_THREAD, ipa, oa, level,
+		       "a leaf maps IPA %#llx+%#llx -> PA %#llx, which no memslot backs",
+		       (unsigned long long)ipa, (unsigned long long)size, (unsigned long long)oa);
+		return;
+	}
+	if (ipa < s->ipa || ipa + size > s->ipa + s->size)
+		report(c, S2HYP_RULE_MAPPING_BOUNDS, HYP_THREAD, ipa, oa, level,
+		       "a leaf maps IPA %#llx+%#llx, beyond its memslot [%#llx, %#llx)",
+		       (unsigned long long)ipa, (unsigned long long)size,
+		       (unsigned long long)s->ipa, (unsigned long long)(s->ipa + s->size));
+	else if (oa != s->pa + (ipa - s->ipa))
+		report(c, S2HYP_RULE_MAPPING_BOUNDS, HYP_THREAD, ipa, oa, level,
+		       "a leaf maps IPA %#llx to PA %#llx; its memslot puts that IPA at PA %#llx",
+		       (unsigned long long)ipa, (unsigned long long)oa,
+		       (unsigned long long)(s->pa + (ipa - s->ipa)));
+	else if (s->readonly && (new & S2PT_PTE_S2AP_W))
+		report(c, S2HYP_RULE_MAPPING_BOUNDS, HYP_THREAD, ipa, oa, level,
+		       "a leaf maps IPA %#llx of a read-only memslot writable",
+		       (unsigned long long)ipa);
+}
+
+/* age-only-af: an aging walk stored new over old. */
+static void rule_age_only_af(struct s2hyp_checker *c, s2_pte_t old, s2_pte_t new, uint64_t ipa,
+			     uint64_t pa, s2_level_t level)
+{
+	if (((old ^ new) & ~S2PT_PTE_AF) == 0)
+		return;
+	report(c, S2HYP_RULE_AGE_ONLY_AF, HYP_THREAD, ipa, pa, level,
+	       "aging changed the entry for IPA %#llx (level %d) from %#llx to %#llx: more than "
+	       "its access flag", (unsigned long long)ipa, level, (unsigned long long)old,
+	       (unsigned long long)new);
+}
+
+/* no-progress: vCPU vcpu faulted n times on the page of ipa, tables unchanged. */
+static void rule_no_progress(struct s2hyp_checker *c, unsigned vcpu, uint64_t ipa,
+			     const char *kind, s2_level_t level, unsigned n)
+{
+	report(c, S2HYP_RULE_NO_PROGRESS, (int)vcpu, ipa, 0, level,
+	       "vCPU %u took the same %s fault (level %d) on IPA %#llx %u times in a row while "
+	       "no entry changed: it can make no progress",
+	       vcpu, kind, level, (unsigned long long)ipa, n);
+}
+
 /* ------------------------------------------------------------------ */
 /* Events                                                              */
 /* ------------------------------------------------------------------ */
@@ -612,10 +738,14 @@ void s2hyp_checker_pte_store(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t o
 		gs->state = GHOST_VALID;
 		gs->last_valid = new;
 	}
+	if (c->aging)
+		rule_age_only_af(c, old, new, ipa, pa, level);
 	if (nv && s2pt_pte_is_table(new, level))
 		link_subtree(c, new, (s2_level_t)(level + 1), ipa, 0);
 	else if (nv)
 		new_leaf(c, ov ? old : 0, new, ipa, level);
+	if (nv && !s2pt_pte_is_table(new, level))
+		rule_mapping_bounds(c, new, ipa, level);
 }
 
 void s2hyp_checker_hyp_descend(struct s2hyp_checker *c, s2_pa_t pa)
@@ -760,6 +890,96 @@ void s2hyp_checker_unmapped(struct s2hyp_checker *c, uint64_t ipa, uint64_t size
 {
 	for (unsigned k = 0; k < nr_left; k++)
 		rule_tlbi_after_unmap(c, vcpu, &left[k], ipa, size);
+}
+
+void s2hyp_checker_slots(struct s2hyp_checker *c, const struct s2hyp_checker_slot *slots,
+			 unsigned n)
+{
+	c->nr_slots = n < S2HYP_MAX_SLOTS ? n : S2HYP_MAX_SLOTS;
+	if (c->nr_slots)
+		memcpy(c->slots, slots, c->nr_slots * sizeof(*slots));
+}
+
+void s2hyp_checker_unmap_left(struct s2hyp_checker *c, uint64_t ipa, uint64_t size,
+			      const struct s2hyp_tlb_entry *left, unsigned nr_left)
+{
+	for (unsigned k = 0; k < nr_left; k++)
+		rule_unmap_complete(c, &left[k], ipa, size);
+}
+
+void s2hyp_checker_wrprotect_left(struct s2hyp_checker *c, uint64_t ipa, uint64_t size, int vcpu,
+				  const struct s2hyp_tlb_entry *left, unsigned nr_left)
+{
+	for (unsigned k = 0; k < nr_left; k++)
+		rule_wrprotect_complete(c, vcpu, &left[k], ipa, size);
+}
+
+void s2hyp_checker_logged_write(struct s2hyp_checker *c, unsigned vcpu, uint64_t ipa)
+{
+	uint64_t page = s2pt_granule_size(geom(c), S2_LEVEL_MAX);
+	s2_map_put(&c->logged, s2_align_down(ipa, page) + 1, vcpu + 1);
+}
+
+void s2hyp_checker_dirty_log_read(struct s2hyp_checker *c, uint64_t ipa, uint64_t size,
+				  unsigned page_shift, const uint8_t *reported)
+{
+	uint32_t pos = 0;
+	uint64_t key, val;
+	uint64_t *done = NULL;
+	unsigned n = 0, cap = 0;
+
+	while (s2_map_next(&c->logged, &pos, &key, &val)) {
+		uint64_t page = key - 1;
+		if (page < ipa || page >= ipa + size)
+			continue;
+		if (!reported[(page - ipa) >> page_shift])
+			rule_dirty_log_complete(c, (unsigned)(val - 1), page, ipa, ipa + size);
+		if (s2_grow((void **)&done, &cap, sizeof(*done), n + 1))
+			done[n++] = key;
+	}
+	/* Reported (or found missing): the next read starts afresh. */
+	for (unsigned i = 0; i < n; i++)
+		s2_map_del(&c->logged, done[i]);
+	free(done);
+}
+
+void s2hyp_checker_dirty_log_stop(struct s2hyp_checker *c, uint64_t ipa, uint64_t size)
+{
+	uint8_t *none = NULL;
+	uint64_t page_shift = geom(c)->granule_shift;
+	uint32_t pos = 0;
+	uint64_t key, val;
+	bool any = false;
+
+	/* Writes made while logging was on and never read are the VMM's to
+	 * lose: forget them. */
+	while (s2_map_next(&c->logged, &pos, &key, &val))
+		any |= key - 1 >= ipa && key - 1 < ipa + size;
+	if (!any)
+		return;
+	none = calloc((size >> page_shift) + 1, 1);
+	if (!none)
+		return;
+	memset(none, 1, (size >> page_shift) + 1);
+	s2hyp_checker_dirty_log_read(c, ipa, size, (unsigned)page_shift, none);
+	free(none);
+}
+
+void s2hyp_checker_logged_writable(struct s2hyp_checker *c, int vcpu,
+				   const struct s2hyp_tlb_entry *e, uint64_t clean_page)
+{
+	rule_dirty_log_protect(c, vcpu, e, clean_page);
+}
+
+void s2hyp_checker_aging(struct s2hyp_checker *c, bool on)
+{
+	c->aging = on;
+}
+
+void s2hyp_checker_no_progress(struct s2hyp_checker *c, unsigned vcpu, uint64_t ipa,
+			       const char *kind, s2_level_t level, unsigned n)
+{
+	rule_no_progress(c, vcpu, ipa, kind, level, n);
 }
 
 void s2hyp_checker_tlb_fill(struct s2hyp_checker *c, unsigned vcpu, const struct s2hyp_tlb_entry *e,

@@ -159,6 +159,11 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 			    (unsigned long long)size, s2_err_msg(ret));
 	s2hyp__event(m, HOST_THREAD, EV_OP_END, (uint64_t)(int64_t)ret, 0, 0, 0);
 	s2hyp__unlock(m);
+	if (m->cfg.check && logging) {
+		unsigned nl = s2hyp__leaves(m, ipa, size, true);
+		for (unsigned k = 0; k < nl && !m->stopped; k++)
+			s2hyp__check_logged(m, -1, &m->scratch[k]);
+	}
 	return false;
 }
 
@@ -224,15 +229,33 @@ static void unmap_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 	s2pt_unmap(s2pt_locked(&m->pt), s2_ipa(ipa), size);
 	m->stats.unmaps++;
 	s2hyp__unlock(m);
-	if (m->cfg.check)
+	if (m->cfg.check) {
 		s2hyp__check_unmapped(m, ipa, size);
+		s2hyp_checker_unmap_left(m->chk, ipa, size, m->scratch,
+					 s2hyp__leaves(m, ipa, size, false));
+	}
+}
+
+/* What a write-protect of [ipa, ipa + size) must leave: no writable leaf,
+ * no writable TLB entry. */
+static void check_wrprotected(struct s2hyp *m, uint64_t ipa, uint64_t size)
+{
+	if (!m->cfg.check)
+		return;
+	s2hyp_checker_wrprotect_left(m->chk, ipa, size, -1, m->scratch,
+				     s2hyp__leaves(m, ipa, size, true));
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+		s2hyp_checker_wrprotect_left(m->chk, ipa, size, (int)i, m->scratch,
+					     s2hyp__tlb_writable(m, &m->vcpus[i], ipa, size));
 }
 
 static void age_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 {
 	bool young;
 	s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
+	s2hyp_checker_aging(m->chk, true);
 	s2pt_test_clear_young(s2pt_locked(&m->pt), s2_ipa(ipa), size, true, &young);
+	s2hyp_checker_aging(m->chk, false);
 	s2hyp__unlock(m);
 }
 
@@ -242,6 +265,7 @@ static void wrprotect_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 	s2pt_wrprotect(s2pt_locked(&m->pt), s2_ipa(ipa), size);
 	flush_vmid(m);
 	s2hyp__unlock(m);
+	check_wrprotected(m, ipa, size);
 }
 
 static void split_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
@@ -262,6 +286,7 @@ static void split_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 static void dirty_log_on(struct s2hyp *m, struct slot *s)
 {
 	s->d.dirty_log = true;
+	s->log_starting = true;
 	s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
 	if (m->cfg.eager_split)
 		split_range(m, s->d.ipa, s->d.size);
@@ -270,6 +295,8 @@ static void dirty_log_on(struct s2hyp *m, struct slot *s)
 	if (m->cfg.variant != S2PT_V_LOG_NO_FLUSH)
 		flush_vmid(m);
 	s2hyp__unlock(m);
+	s->log_starting = false;
+	check_wrprotected(m, s->d.ipa, s->d.size);
 }
 
 /* KVM_GET_DIRTY_LOG without manual protect: report, clear, protect again. */
@@ -279,6 +306,12 @@ static void get_dirty_log(struct s2hyp *m, struct slot *s)
 	uint64_t page = s2pt_granule_size(g, S2_LEVEL_MAX);
 	uint64_t n = s->d.size >> g->granule_shift;
 
+	uint8_t *reported = malloc(n ? n : 1);
+	if (!reported) {
+		s2hyp__fail(m, "out of memory");
+		return;
+	}
+	memcpy(reported, s->dirty, n);
 	s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
 	for (uint64_t i = 0; i < n; i++) {
 		if (!s->dirty[i])
@@ -289,6 +322,14 @@ static void get_dirty_log(struct s2hyp *m, struct slot *s)
 	}
 	flush_vmid(m);
 	s2hyp__unlock(m);
+	/* Every logged write is in what was reported, and what was reported
+	 * is write-protected again. */
+	if (m->cfg.check)
+		s2hyp_checker_dirty_log_read(m->chk, s->d.ipa, s->d.size, g->granule_shift, reported);
+	for (uint64_t i = 0; i < n && !m->stopped; i++)
+		if (reported[i])
+			check_wrprotected(m, s->d.ipa + i * page, page);
+	free(reported);
 }
 
 static void destroy(struct s2hyp *m)
@@ -325,6 +366,8 @@ void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 	case S2HYP_HOST_DIRTY_LOG_OFF:
 		/* No walk: tables stay split until faults coalesce them. */
 		m->slots[op->slot].d.dirty_log = false;
+		s2hyp_checker_dirty_log_stop(m->chk, m->slots[op->slot].d.ipa,
+					     m->slots[op->slot].d.size);
 		return;
 	case S2HYP_HOST_GET_DIRTY_LOG:
 		get_dirty_log(m, &m->slots[op->slot]);

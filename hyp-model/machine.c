@@ -274,6 +274,8 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 	}
 	if (!m->cfg.max_faults_per_access)
 		m->cfg.max_faults_per_access = 16;
+	if (!m->cfg.no_progress_faults)
+		m->cfg.no_progress_faults = 4;
 	m->geom = g;
 	m->op_thread = HOST_THREAD;
 
@@ -319,6 +321,13 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 		}
 	}
 	m->nr_slots = nr_slots;
+	{
+		struct s2hyp_checker_slot cs[S2HYP_MAX_SLOTS];
+		for (unsigned i = 0; i < nr_slots; i++)
+			cs[i] = (struct s2hyp_checker_slot){ slots[i].ipa, slots[i].size,
+							     m->slots[i].pa, slots[i].readonly };
+		s2hyp_checker_slots(m->chk, cs, nr_slots);
+	}
 	for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
 		m->vcpus[i].id = i;
 		m->vcpus[i].state = V_DONE;
@@ -868,6 +877,80 @@ unsigned s2hyp__tlb_overlaps(struct s2hyp *m, const struct vcpu *v, uint64_t ipa
 	return n;
 }
 
+static void collect_leaves(struct s2hyp *m, const s2_pte_t *table, s2_level_t level,
+			   uint64_t base, unsigned entries, uint64_t ipa, uint64_t end,
+			   bool writable_only, unsigned *n)
+{
+	const struct s2pt_geom *g = &m->geom;
+	uint64_t gs = s2pt_granule_size(g, level);
+
+	for (unsigned i = 0; i < entries; i++) {
+		uint64_t a = base + (uint64_t)i * gs;
+		if (a >= end || a + gs <= ipa)
+			continue;
+		s2_pte_t pte = table[i];
+		if (!s2pt_pte_valid(pte))
+			continue;
+		if (s2pt_pte_is_table(pte, level)) {
+			const s2_pte_t *child = s2pool_va(m->pool, s2pt_pte_oa(g, pte));
+			if (child)
+				collect_leaves(m, child, (s2_level_t)(level + 1), a,
+					       s2pt_ptes_per_table(g), ipa, end, writable_only, n);
+			continue;
+		}
+		if (writable_only && !(pte & S2PT_PTE_S2AP_W))
+			continue;
+		if (!scratch_room(m, *n + 1))
+			return;
+		m->scratch[(*n)++] = (struct s2hyp_tlb_entry){
+			.ipa = a, .size = gs, .oa = s2_pa_get(s2pt_pte_oa(g, pte)),
+			.level = (uint8_t)level, .prot = prot_of_leaf(m, pte),
+		};
+	}
+}
+
+unsigned s2hyp__leaves(struct s2hyp *m, uint64_t ipa, uint64_t size, bool writable_only)
+{
+	const struct s2pt_geom *g = &m->geom;
+	unsigned n = 0;
+
+	if (!m->pt.pgd)
+		return 0;
+	collect_leaves(m, m->pt.pgd, g->start_level, 0, s2pt_ptes_per_table(g) * g->nr_roots,
+		       ipa, ipa + size, writable_only, &n);
+	return n;
+}
+
+unsigned s2hyp__tlb_writable(struct s2hyp *m, const struct vcpu *v, uint64_t ipa, uint64_t size)
+{
+	unsigned n = s2hyp__tlb_overlaps(m, v, ipa, size), w = 0;
+	for (unsigned k = 0; k < n; k++)
+		if (m->scratch[k].prot & S2PT_PROT_W)
+			m->scratch[w++] = m->scratch[k];
+	return w;
+}
+
+void s2hyp__check_logged(struct s2hyp *m, int vcpu, const struct s2hyp_tlb_entry *e)
+{
+	uint64_t page = s2pt_granule_size(&m->geom, S2_LEVEL_MAX);
+
+	if (!(e->prot & S2PT_PROT_W))
+		return;
+	for (unsigned i = 0; i < m->nr_slots; i++) {
+		const struct slot *s = &m->slots[i];
+		if (!s->d.dirty_log || e->ipa >= s->d.ipa + s->d.size || s->d.ipa >= e->ipa + e->size)
+			continue;
+		uint64_t lo = e->ipa > s->d.ipa ? e->ipa : s->d.ipa;
+		uint64_t hi = e->ipa + e->size < s->d.ipa + s->d.size ? e->ipa + e->size :
+									s->d.ipa + s->d.size;
+		for (uint64_t a = lo; a < hi; a += page)
+			if (!s->dirty[(a - s->d.ipa) >> m->geom.granule_shift]) {
+				s2hyp_checker_logged_writable(m->chk, vcpu, e, a);
+				return;
+			}
+	}
+}
+
 static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 {
 	const struct s2pt_geom *g = &m->geom;
@@ -887,8 +970,13 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 		v->tlb[same].prot = e.prot;
 		return;
 	}
-	if (m->cfg.check)
+	if (m->cfg.check) {
 		s2hyp_checker_tlb_fill(m->chk, v->id, &e, m->scratch, tlb_fill_overlaps(m, v, &e));
+		/* Inside an operation the entry may be one its TLBI will take
+		 * away before it returns (what it leaves is checked then). */
+		if (!m->locked)
+			s2hyp__check_logged(m, (int)v->id, &e);
+	}
 	if (!s2_grow((void **)&v->tlb, &v->tlb_cap, sizeof(*v->tlb), v->tlb_n + 1)) {
 		s2hyp__fail(m, "out of memory");
 		return;
@@ -963,6 +1051,34 @@ static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2
 		vs->faults_in_window++;
 }
 
+/* no-progress: the same fault on the same page as the last one handled,
+ * with no entry stored anywhere since that handler began, counts one more;
+ * anything else starts the count again. True when the count reaches the
+ * bound (reported). */
+static bool no_progress(struct s2hyp *m, struct vcpu *v)
+{
+	static const char *const kinds[] = { "", "translation", "permission", "access-flag" };
+	const struct s2hyp_vcpu_op *o = cur_op(v);
+	uint64_t page = s2_align_down(o->ipa, s2pt_granule_size(&m->geom, S2_LEVEL_MAX));
+
+	if (v->np_count && v->np_page == page && v->np_kind == v->fault &&
+	    v->np_level == v->fault_level && v->np_stores == m->stats.pte_stores) {
+		v->np_count++;
+	} else {
+		v->np_count = 1;
+		v->np_page = page;
+		v->np_kind = (uint8_t)v->fault;
+		v->np_level = v->fault_level;
+	}
+	v->np_stores = m->stats.pte_stores;
+	if (v->np_count < m->cfg.no_progress_faults)
+		return false;
+	s2hyp_checker_no_progress(m->chk, v->id, o->ipa, kinds[v->fault & 3], v->fault_level,
+				  v->np_count);
+	v->np_count = 0;
+	return true;
+}
+
 static void finish_item(struct s2hyp *m, struct vcpu *v)
 {
 	if (v->drv) {
@@ -972,6 +1088,7 @@ static void finish_item(struct s2hyp *m, struct vcpu *v)
 	m->minp_valid = false;
 	v->pc++;
 	v->faults_this_access = 0;
+	v->np_count = 0;
 	v->state = v->pc < v->nprog ? V_READY : V_DONE;
 }
 
@@ -997,9 +1114,14 @@ int s2hyp__guest_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_
 	case S2HYP_ACC_READ:
 		ret = s2cache_read(m->cache, v->id, s2_pa(pa), buf, size, cacheable, cc);
 		break;
-	case S2HYP_ACC_WRITE:
+	case S2HYP_ACC_WRITE: {
 		ret = s2cache_write(m->cache, v->id, s2_pa(pa), buf, size, cacheable);
+		/* dirty-log-complete: the next get-dirty-log must report it. */
+		const struct slot *sl = s2hyp__slot_of_ipa(m, ipa);
+		if (!ret && m->cfg.check && sl && sl->d.dirty_log && !sl->log_starting)
+			s2hyp_checker_logged_write(m->chk, v->id, ipa);
 		break;
+	}
 	case S2HYP_ACC_EXEC: {
 		uint32_t insn = 0;
 		ret = s2cache_fetch(m->cache, v->id, s2_pa(pa), &insn, cc);
@@ -1104,6 +1226,11 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 				 v->id, (unsigned long long)o->ipa, m->cfg.max_faults_per_access);
 			m->outcome = S2HYP_LIVELOCK;
 			m->stopped = true;
+			return;
+		}
+		if (m->cfg.check && no_progress(m, v)) {
+			/* Reported: the access is given up, the run goes on. */
+			finish_item(m, v);
 			return;
 		}
 		if (s2hyp__handle_fault(m, v)) {

@@ -54,6 +54,8 @@ struct s2hyp_config {
 	bool explore_evictions;		/* TLB and dcache evictions are choices */
 	bool explore_prefetch;		/* speculative walks are choices */
 	unsigned max_faults_per_access;	/* a livelock guard */
+	unsigned no_progress_faults;	/* no-progress: the same fault this many times in a
+					 * row with no entry changed (0: the default, 4) */
 	uint64_t max_steps;		/* 0: unlimited */
 };
 

@@ -52,6 +52,13 @@ struct s2hyp_checker_config {
 	void *arg;
 };
 
+/* A memslot as mapping-bounds sees it: the IPA range, the host physical
+ * address of its start, and whether the guest may write it. */
+struct s2hyp_checker_slot {
+	uint64_t ipa, size, pa;
+	bool readonly;
+};
+
 /* NULL when out of memory. */
 struct s2hyp_checker *s2hyp_checker_new(const struct s2hyp_checker_config *cfg);
 void s2hyp_checker_delete(struct s2hyp_checker *c);
@@ -115,6 +122,40 @@ void s2hyp_checker_unlock_unchecked(struct s2hyp_checker *c);
  * vCPU vcpu that still translate part of it. Called once per vCPU. */
 void s2hyp_checker_unmapped(struct s2hyp_checker *c, uint64_t ipa, uint64_t size, unsigned vcpu,
 			    const struct s2hyp_tlb_entry *left, unsigned nr_left);
+
+/* -- Intent: what an operation was asked to do ------------------------- */
+
+/* The memslots every leaf must stay inside (mapping-bounds); none (the
+ * default, and effect traces): the rule is off. Copied. */
+void s2hyp_checker_slots(struct s2hyp_checker *c, const struct s2hyp_checker_slot *slots,
+			 unsigned n);
+/* An unmap of [ipa, ipa + size) returned; left are the valid leaves the
+ * tables still hold over part of it (as TLB-entry shapes). */
+void s2hyp_checker_unmap_left(struct s2hyp_checker *c, uint64_t ipa, uint64_t size,
+			      const struct s2hyp_tlb_entry *left, unsigned nr_left);
+/* A write-protect of [ipa, ipa + size) returned; left are the writable
+ * translations still covering part of it: leaves of the tables (vcpu -1)
+ * or entries of vCPU vcpu's TLB. */
+void s2hyp_checker_wrprotect_left(struct s2hyp_checker *c, uint64_t ipa, uint64_t size, int vcpu,
+				  const struct s2hyp_tlb_entry *left, unsigned nr_left);
+/* Dirty logging: a guest write of vCPU vcpu reached the page at ipa of a
+ * logged slot; a get-dirty-log of [ipa, ipa + size) returned reported (one
+ * byte a page of 1 << page_shift bytes); logging stopped over a range. */
+void s2hyp_checker_logged_write(struct s2hyp_checker *c, unsigned vcpu, uint64_t ipa);
+void s2hyp_checker_dirty_log_read(struct s2hyp_checker *c, uint64_t ipa, uint64_t size,
+				  unsigned page_shift, const uint8_t *reported);
+void s2hyp_checker_dirty_log_stop(struct s2hyp_checker *c, uint64_t ipa, uint64_t size);
+/* While logging is on, the writable translation e (a leaf: vcpu -1; else
+ * a TLB entry of vCPU vcpu) covers clean_page, a page not marked dirty. */
+void s2hyp_checker_logged_writable(struct s2hyp_checker *c, int vcpu,
+				   const struct s2hyp_tlb_entry *e, uint64_t clean_page);
+/* An aging walk begins (on) or ends: its stores may change only AF. */
+void s2hyp_checker_aging(struct s2hyp_checker *c, bool on);
+/* vCPU vcpu took the same fault (kind: "translation", "permission",
+ * "access-flag") on the page of ipa n times in a row while no entry
+ * changed anywhere. */
+void s2hyp_checker_no_progress(struct s2hyp_checker *c, unsigned vcpu, uint64_t ipa,
+			       const char *kind, s2_level_t level, unsigned n);
 
 /* -- The vCPUs ----------------------------------------------------------- */
 

@@ -107,6 +107,12 @@ struct vcpu {
 	uint64_t esr;		/* the syndrome of the last fault */
 	bool fault_in_window;
 	unsigned faults_this_access;
+	/* no-progress: the last fault handled (kind, level, page), how many
+	 * times in a row, and the PTE-store count when its handler began */
+	uint64_t np_page, np_stores;
+	uint8_t np_kind;
+	s2_level_t np_level;
+	unsigned np_count;
 	struct s2hyp_tlb_entry *tlb;
 	unsigned tlb_n, tlb_cap;
 	struct s2_map tlb_idx;		/* (ipa | level + 1) -> tlb[] position */
@@ -134,6 +140,8 @@ struct slot {
 	struct s2hyp_memslot d;
 	uint64_t pa;			/* host physical address of the slot's start */
 	uint8_t *dirty;			/* dirty-log bitmap, one byte per page */
+	bool log_starting;		/* dirty logging is being turned on: writes until it
+					 * returns are the VMM's first full copy's */
 };
 
 struct s2hyp {
@@ -241,6 +249,15 @@ void s2hyp__host_page_get(struct s2hyp *m, uint64_t pa);
 void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa);
 /* An unmap of [ipa, ipa + size) returned: tell the checker what the TLBs hold of it. */
 void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size);
+/* The valid leaves of the live tables over [ipa, ipa + size) (only the
+ * writable ones if asked), as TLB-entry shapes, into m->scratch. */
+unsigned s2hyp__leaves(struct s2hyp *m, uint64_t ipa, uint64_t size, bool writable_only);
+/* The entries of v's TLB over [ipa, ipa + size) that allow writes, into
+ * m->scratch. */
+unsigned s2hyp__tlb_writable(struct s2hyp *m, const struct vcpu *v, uint64_t ipa, uint64_t size);
+/* dirty-log-protect: a writable translation (vcpu -1: a leaf) over a
+ * logged slot must cover only pages marked dirty. */
+void s2hyp__check_logged(struct s2hyp *m, int vcpu, const struct s2hyp_tlb_entry *e);
 
 /* checker glue, in machine.c */
 /* Hand the checker vCPU v's TLB entries that overlap [ipa, ipa + size):

@@ -66,7 +66,28 @@
 	  "KVM/pKVM: TLB maintenance finishes before the MMU lock is dropped") \
 	X(S2HYP_RULE_TABLE_REUSE, "table-reuse", \
 	  "a table page has one parent: it is linked again only after its old entry is invalid and clean, or its old tree released", \
-	  "DDI 0487 D8.14 (TLB maintenance); casemate double-use pte")
+	  "DDI 0487 D8.14 (TLB maintenance); casemate double-use pte") \
+	X(S2HYP_RULE_UNMAP_COMPLETE, "unmap-complete", \
+	  "when an unmap returns, no valid leaf in the tables maps any part of the range", \
+	  "KVM kvm_pgtable_stage2_unmap / kvm_unmap_gfn_range contract (intent)") \
+	X(S2HYP_RULE_WRPROTECT_COMPLETE, "wrprotect-complete", \
+	  "when a write-protect returns (a host write-protect, dirty logging turned on, a dirty-log read), no writable leaf or vCPU TLB entry covers any part of the range", \
+	  "KVM kvm_pgtable_stage2_wrprotect + kvm_flush_remote_tlbs (intent); KVM: arm64: Ignore EAGAIN for walks outside of a fault") \
+	X(S2HYP_RULE_DIRTY_LOG_COMPLETE, "dirty-log-complete", \
+	  "every guest write to a dirty-logged slot is in the bitmap the next get-dirty-log returns", \
+	  "KVM_GET_DIRTY_LOG contract (intent): a VMM migrating the guest copies exactly those pages") \
+	X(S2HYP_RULE_DIRTY_LOG_PROTECT, "dirty-log-protect", \
+	  "while dirty logging is on, no writable leaf or vCPU TLB entry covers a page of the slot not yet marked dirty", \
+	  "KVM user_mem_abort: force_pte and mark_page_dirty while logging_active (intent)") \
+	X(S2HYP_RULE_MAPPING_BOUNDS, "mapping-bounds", \
+	  "a leaf maps only memory its memslot backs, at the slot's offset, with no more permission than the slot allows", \
+	  "KVM fault_supports_stage2_huge_mapping; KVM: arm/arm64: Fix unintended stage 2 PMD mappings") \
+	X(S2HYP_RULE_AGE_ONLY_AF, "age-only-af", \
+	  "aging (test and clear young) changes nothing in a leaf but its access flag", \
+	  "KVM kvm_pgtable_stage2_test_clear_young (intent)") \
+	X(S2HYP_RULE_NO_PROGRESS, "no-progress", \
+	  "no vCPU takes the same fault on the same page N times in a row while no entry changes (liveness)", \
+	  "KVM: a stage-2 fault is resolved or retried against changed tables, never spun on")
 
 enum s2hyp_rule {
 #define S2HYP_RULE_ENUM(id, name, meaning, source) id,

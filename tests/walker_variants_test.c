@@ -35,6 +35,7 @@ static const struct {
 	{ "upstream-unmap-defer-tlbi", S2PT_V_UNMAP_DEFER_TLBI, true },
 	{ "kvm-dirty-log-blocks", S2PT_V_LOG_BLOCKS, true },
 	{ "kvm-dirty-log-noflush", S2PT_V_LOG_NO_FLUSH, true },
+	{ "upstream-relax-notlbi", S2PT_V_RELAX_NO_TLBI, true },
 	{ "kvm-huge-unchecked", S2PT_V_HUGE_UNCHECKED, true },
 };
 
@@ -142,7 +143,7 @@ static void test_buggy_flags(void **state)
 		assert_int_equal(strstr(desc, "BUGGY") != NULL, expected[i].buggy);
 		buggy += expected[i].buggy;
 	}
-	assert_int_equal(buggy, 13);
+	assert_int_equal(buggy, 14);
 }
 
 /* Names and descriptions are distinct, and out-of-range ids are "?". */
@@ -175,6 +176,7 @@ static void test_init_every_variant(void **state)
 		bool reload = v == S2PT_V_UPSTREAM || v == S2PT_V_FREE_LEAK ||
 			      v == S2PT_V_UPSTREAM_NOCMO || v == S2PT_V_EAGAIN_STOPS ||
 			      v == S2PT_V_UNMAP_DEFER_TLBI || v == S2PT_V_LOG_BLOCKS ||
+			      v == S2PT_V_RELAX_NO_TLBI ||
 			      v == S2PT_V_LOG_NO_FLUSH || v == S2PT_V_HUGE_UNCHECKED;
 		assert_int_equal(pt.reload_after_pre, reload);
 		s2pt_destroy(s2pt_locked(&pt));

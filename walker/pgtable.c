@@ -31,16 +31,17 @@ struct variant_props {
 	bool valid_update_leak;	/* 2021: a valid leaf updated in place takes a reference */
 	bool eagain_stops;	/* EAGAIN ends every walk */
 	bool defer_unmap_tlbi;	/* unmap: one TLBI after the walk, tables freed before it */
+	bool relax_no_tlbi;	/* relax-perms leaves the faulting CPU's TLB alone */
 };
 
 /* What every variant does, by variant: looked up on every map and unmap, so
  * a table rather than code. Columns: order, cmo_on_install, cmo_on_leaf,
  * put_anchor, get_on_install, tlbi_vmid_on_merge, reload_after_pre,
  * free_last_ref, lock_marker; then the bugs of single operations
- * (valid_update_leak, eagain_stops, defer_unmap_tlbi) through B(). */
-#define P(o, ci, cl, pa, gi, tv, rl, fl, lm) { ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, 0, 0, 0 }
-#define B(o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du) \
-	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du }
+ * (valid_update_leak, eagain_stops, defer_unmap_tlbi, relax_no_tlbi) through B(). */
+#define P(o, ci, cl, pa, gi, tv, rl, fl, lm) { ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, 0, 0, 0, 0 }
+#define B(o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn) \
+	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn }
 static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_UPSTREAM_2021]       = P(2021, 1, 1, 1, 0, 1, 0, 1, 0),
 	[S2PT_V_ANCHOR_LEAK]         = P(2021, 1, 1, 0, 0, 1, 0, 1, 0),
@@ -52,9 +53,10 @@ static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_UPSTREAM_NOCMO]      = P(UPSTREAM, 1, 0, 1, 0, 1, 1, 1, 1),
 	[S2PT_V_NO_RELOAD]           = P(UPSTREAM, 1, 1, 1, 0, 1, 0, 1, 1),
 	[S2PT_V_FREE_LEAK]           = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 0, 1),
-	[S2PT_V_VALID_UPDATE_LEAK]   = B(2021, 1, 1, 1, 0, 1, 0, 1, 0, 1, 0, 0),
-	[S2PT_V_EAGAIN_STOPS]        = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0),
-	[S2PT_V_UNMAP_DEFER_TLBI]    = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1),
+	[S2PT_V_VALID_UPDATE_LEAK]   = B(2021, 1, 1, 1, 0, 1, 0, 1, 0, 1, 0, 0, 0),
+	[S2PT_V_EAGAIN_STOPS]        = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0, 0),
+	[S2PT_V_UNMAP_DEFER_TLBI]    = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 0),
+	[S2PT_V_RELAX_NO_TLBI]       = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 1),
 	/* Bugs of KVM's fault handler and dirty logging (hyp-model/kvm.c). */
 	[S2PT_V_LOG_BLOCKS]          = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
 	[S2PT_V_LOG_NO_FLUSH]        = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
@@ -604,7 +606,7 @@ int s2pt_relax_perms(struct s2pt_locked l, s2_ipa_t ipa, enum s2pt_prot prot)
 	int ret = update_attrs(pt, s2_ipa_get(ipa), 1, &d, S2PT_WALK_HANDLE_FAULT);
 	/* Only this CPU faulted on the old permissions; others pick up the new
 	 * ones on their own fault (kvm_pgtable_stage2_relax_perms). */
-	if (!ret || ret == S2_EAGAIN)
+	if ((!ret || ret == S2_EAGAIN) && !props_of(pt->variant)->relax_no_tlbi)
 		s2pt__tlbi_ipa_local(pt, s2_ipa_get(ipa), d.level);
 	return ret;
 }
