@@ -25,6 +25,10 @@ int cli_fuzz(int argc, char **argv);
 int cli_bugs(int argc, char **argv);
 int cli_import_casemate(int argc, char **argv);
 int cli_report(int argc, char **argv);
+/* s2emu fuzz --merge FILE...: called by cli_fuzz. */
+int cli_fuzz_merge(int argc, char **argv);
+/* "I/N" with 0 <= I < N: 0, else -1. */
+int cli_parse_shard(const char *s, unsigned *i, unsigned *n);
 
 /* Parse a number in [min, max] for option opt; prints the error. */
 int cli_parse_u64(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,

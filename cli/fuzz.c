@@ -40,7 +40,12 @@ static void usage(FILE *f)
 		   "  --against VARIANT   differential shrinking: every step must keep the\n"
 		   "                      counterexample clean on this walker (default upstream;\n"
 		   "                      none: off)\n"
-		   "  --json              JSON instead of text\n%s\n"
+		   "  --json              JSON instead of text\n"
+		   "  --shard I/N         run shard I (0..N-1) of the search split N ways: seeds by\n"
+		   "                      index mod N; exhaustive: subtrees by the candidates taken\n"
+		   "                      at the first choice points (docs/scale-out.md)\n"
+		   "  --merge FILE...     combine the --json results of the shards of one search\n"
+		   "                      into the result of the whole search (with --json: as JSON)\n%s\n"
 		   "exit status: 0 no rule fired, 1 a rule fired or a run did not complete,\n"
 		   "2 bad usage or input.\n", cli_machine_options_help);
 }
@@ -96,6 +101,9 @@ static void print_summary(const struct s2fuzz_result *r, const struct s2fuzz_opt
 		       s2pt_variant_name(cfg->variant), cfg->nr_vcpus, cfg->nr_vcpus == 1 ? "" : "s",
 		       1u << (cfg->granule_shift - 10), cfg->fwb ? ", FWB" : "", cfg->idc ? ", IDC" : "",
 		       cfg->dic ? ", DIC" : "");
+	if (o->nr_shards > 1)
+		printf("shard:     %u of %u (merge the --json results with s2emu fuzz --merge)\n",
+		       o->shard, o->nr_shards);
 	printf("strategy:  %s", s2fuzz_strategy_name(o->strategy));
 	if (o->strategy == S2FUZZ_PCT)
 		printf(", depth %u, %u background events a run", o->depth, o->background);
@@ -159,6 +167,40 @@ static void print_summary(const struct s2fuzz_result *r, const struct s2fuzz_opt
 	}
 }
 
+/* What --merge needs of a shard: for random and pct every seed's result
+ * (distinct schedules are counted over the union), for exhaustive where the
+ * search was split and which branch fired. */
+static void print_shard_json(const struct s2fuzz_result *r, const struct s2fuzz_opts *o)
+{
+	printf(", \"shard\": \"%u/%u\", \"found\": ", o->shard, o->nr_shards);
+	if (r->found) {
+		printf("{\"rule\": \"%s\", \"seed\": %llu, \"path\": [", s2hyp_rule_name(r->rule),
+		       (unsigned long long)r->seed);
+		for (size_t i = 0; i < r->nfound_path; i++)
+			printf("%s%u", i ? ", " : "", r->found_path[i]);
+		printf("]}");
+	} else {
+		printf("null");
+	}
+	if (o->strategy == S2FUZZ_EXHAUSTIVE) {
+		printf(", \"split_levels\": %u", r->split_levels);
+		return;
+	}
+	printf(", \"seeds\": [");
+	for (size_t i = 0; i < r->nseeds; i++) {
+		const struct s2fuzz_seed_result *sr = &r->seeds[i];
+		printf("%s\n  {\"seed\": %llu, \"hash\": \"%#llx\", \"steps\": %llu, \"rule\": ",
+		       i ? "," : "", (unsigned long long)sr->seed, (unsigned long long)sr->sched_hash,
+		       (unsigned long long)sr->steps);
+		if (sr->rule >= 0)
+			printf("\"%s\"", s2hyp_rule_name((enum s2hyp_rule)sr->rule));
+		else
+			printf("null");
+		printf(", \"outcome\": \"%s\"}", s2hyp_outcome_name((enum s2hyp_outcome)sr->outcome));
+	}
+	printf("]");
+}
+
 static void print_json(const struct s2fuzz_result *r, const struct s2fuzz_opts *o,
 		       const char *name, const struct s2hyp_config *cfg, const char *out,
 		       bool replay_ok)
@@ -190,7 +232,10 @@ static void print_json(const struct s2fuzz_result *r, const struct s2fuzz_opts *
 		       (unsigned long long)r->fired_runs[i]);
 		first = false;
 	}
-	printf("}, \"counterexample\": ");
+	printf("}");
+	if (o->nr_shards > 1)
+		print_shard_json(r, o);
+	printf(", \"counterexample\": ");
 	if (r->have_cex) {
 		printf("{\"trace\": ");
 		cli_json_string(out ? out : "");
@@ -265,7 +310,11 @@ int cli_fuzz(int argc, char **argv)
 	double time_limit = 0;
 	const char *given[16];		/* strategy-specific options, as typed */
 	unsigned ngiven = 0;
+	unsigned shard = 0, nr_shards = 0;
 
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--merge"))
+			return cli_fuzz_merge(argc, argv);
 	s2hyp_config_init(&cfg);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -328,6 +377,12 @@ int cli_fuzz(int argc, char **argv)
 			if (*end || end == argv[i] || !(time_limit > 0) || time_limit > 1e7) {
 				fprintf(stderr, "s2emu fuzz: --time '%s' is not a number of seconds "
 						"above 0\n", argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(a, "--shard")) {
+			if (i + 1 >= argc || cli_parse_shard(argv[++i], &shard, &nr_shards)) {
+				fprintf(stderr, "s2emu fuzz: --shard needs I/N with 0 <= I < N, such as "
+						"0/2, not '%s'\n", i < argc ? argv[i] : "");
 				return 2;
 			}
 		} else if (!strcmp(a, "--seed")) {
@@ -394,6 +449,10 @@ int cli_fuzz(int argc, char **argv)
 	o.no_reduction = no_reduction;
 	o.shrink_runs = (unsigned)shrink_runs;
 	o.against = against;
+	o.shard = shard;
+	o.nr_shards = nr_shards;
+	/* --merge recounts distinct schedules over every shard's seeds. */
+	o.keep_seeds = nr_shards > 1 && json;
 
 	/* The scenario: a built-in shaped by the machine options, or a trace
 	 * whose configuration the options given explicitly override. */

@@ -70,6 +70,11 @@ struct xnode {
 	bool subtree_cut;
 	bool fp_valid;
 	struct s2hyp_footprint fp;	/* of en[cur] */
+	/* Sharding: the choice points with several candidates above this node
+	 * on its path, and the code of the ordinals taken at them. */
+	unsigned level;
+	uint64_t code;
+	unsigned nawake;	/* candidates not asleep when it was made */
 };
 
 struct explorer {
@@ -84,6 +89,11 @@ struct explorer {
 	bool marked;
 	uint32_t pick;
 	bool blocked, end_cut, broken, oom;
+	/* Sharding: how many choice points with several candidates a path
+	 * passes before its code picks its shard; whether a run stopped in
+	 * another shard's subtree. */
+	unsigned split_levels;
+	bool probe;
 	struct xt *tmp;
 	unsigned ntmp, tmp_cap;
 };
@@ -168,21 +178,70 @@ static bool allowed(const struct explorer *x, const struct xnode *nd, const stru
 	       nd->preempts < (unsigned)x->o->preemptions;
 }
 
+static bool sharded(const struct explorer *x)
+{
+	return x->o->nr_shards > 1;
+}
+
+/* A choice point that can go two ways: two candidates not asleep. */
+static bool branching(const struct xnode *nd)
+{
+	return nd->nawake >= 2;
+}
+
+/* The code of a path that takes nd's current candidate: final below the
+ * split_levels-th choice point with several candidates. */
+static uint64_t code_after(const struct explorer *x, const struct xnode *nd)
+{
+	if (nd->level >= x->split_levels || !branching(nd))
+		return nd->code;
+	return nd->code * nd->nen + nd->cur;
+}
+
+/* A code's shard: mixed first (splitmix64's finaliser), so that sibling
+ * subtrees of every size spread over the shards. */
+static bool mine(const struct explorer *x, uint64_t code)
+{
+	code ^= code >> 30;
+	code *= 0xbf58476d1ce4e5b9ull;
+	code ^= code >> 27;
+	code *= 0x94d049bb133111ebull;
+	code ^= code >> 31;
+	return !sharded(x) || code % x->o->nr_shards == x->o->shard;
+}
+
+/* Whether the run under way is another shard's: its code, once final (or
+ * at its end), names the shard. */
+static bool foreign_run(const struct explorer *x)
+{
+	if (!sharded(x))
+		return false;
+	return !mine(x, x->depth ? code_after(x, &x->nodes[x->depth - 1]) : 0);
+}
+
+/* Whether what is skipped at nd is this shard's to count: below the split
+ * only one shard comes; above it every shard does, and nd's code picks one. */
+static bool counts_here(const struct explorer *x, const struct xnode *nd)
+{
+	return !sharded(x) || nd->level >= x->split_levels || mine(x, nd->code);
+}
+
 /* The next candidate at a node, marking what it passes over. */
 static bool next_candidate(struct explorer *x, struct xnode *nd)
 {
+	bool count = counts_here(x, nd);
 	for (unsigned i = 0; i < nd->nen; i++) {
 		if (nd->state[i] != T_UNTRIED)
 			continue;
 		if (in_list(nd->sleep, nd->nsleep, &nd->en[i].key)) {
 			nd->state[i] = T_ASLEEP;
-			x->res->pruned++;
+			x->res->pruned += count;
 			continue;
 		}
 		if (!allowed(x, nd, &nd->en[i])) {
 			nd->state[i] = T_CUT;
 			nd->subtree_cut = true;
-			x->res->bound_cut++;
+			x->res->bound_cut += count;
 			continue;
 		}
 		nd->cur = i;
@@ -222,6 +281,8 @@ static bool new_node(struct explorer *x, unsigned n)
 		const struct xnode *p = &x->nodes[x->nnodes - 1];
 		const struct xt *t = &p->en[p->cur];
 		nd->preempts = p->preempts + is_preemption(p, t);
+		nd->level = p->level + (p->level < x->split_levels && branching(p));
+		nd->code = code_after(x, p);
 		nd->bg = p->bg + (t->thread < 0);
 		nd->last_thread = t->thread >= 0 ? t->thread : p->last_thread;
 	}
@@ -257,6 +318,7 @@ static bool new_node(struct explorer *x, unsigned n)
 			continue;
 		nd->last_enabled |= t->thread >= 0 && t->thread == nd->last_thread;
 		nd->en[nd->nen++] = *t;
+		nd->nawake += !in_list(nd->sleep, nd->nsleep, &t->key);
 	}
 	x->nnodes++;
 	return true;
@@ -310,6 +372,14 @@ static unsigned x_choose(void *arg, const struct s2hyp_choice *choices, unsigned
 	(void)step;
 
 	finish_previous(x);
+	if (sharded(x) && x->depth && branching(&x->nodes[x->depth - 1]) &&
+	    x->nodes[x->depth - 1].level + 1 == x->split_levels && foreign_run(x)) {
+		/* The path's code is final, and another shard's: the first step
+		 * into its subtree has run and shown its footprint (its siblings'
+		 * sleep sets need it); stop here. */
+		x->probe = true;
+		return n;
+	}
 	if (x->depth < x->nnodes) {
 		/* Replaying the path: the machine must offer what it offered. */
 		struct xnode *nd = &x->nodes[x->depth];
@@ -392,6 +462,19 @@ static int path_schedule(const struct explorer *x, struct s2fuzz_result *res)
 	return 0;
 }
 
+/* Where the run sits in the search's order: the candidate taken at each
+ * node (the search takes them in increasing order). */
+static int path_ordinals(const struct explorer *x, struct s2fuzz_result *res)
+{
+	res->found_path = malloc((x->depth ? x->depth : 1) * sizeof(*res->found_path));
+	if (!res->found_path)
+		return S2_ENOMEM;
+	for (unsigned d = 0; d < x->depth; d++)
+		res->found_path[d] = x->nodes[d].cur;
+	res->nfound_path = x->depth;
+	return 0;
+}
+
 int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
 		    struct s2fuzz_result *res, char *err, size_t errlen)
 {
@@ -400,6 +483,13 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 	double t0 = s2_now_s();
 	int ret = 0;
 
+	/* Enough choice points that N shards get many subtrees each. */
+	if (sharded(&x)) {
+		x.split_levels = 9;
+		for (unsigned n = o->nr_shards - 1; n; n >>= 1)
+			x.split_levels++;
+		res->split_levels = x.split_levels;
+	}
 	for (;;) {
 		if ((o->runs && res->runs >= o->runs) ||
 		    (o->time_limit > 0 && s2_now_s() - t0 >= o->time_limit)) {
@@ -409,10 +499,17 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 		if ((ret = s2fuzz__instantiate(sc, &x.m, err, errlen)))
 			break;
 		x.depth = 0;
-		x.blocked = x.end_cut = x.marked = false;
+		x.blocked = x.end_cut = x.marked = x.probe = false;
 		enum s2hyp_outcome out = s2hyp_run(x.m, &st);
 		finish_previous(&x);
 		const struct s2hyp_stats *stats = s2hyp_stats(x.m);
+		if (!x.broken && !x.oom && foreign_run(&x)) {
+			/* Another shard's: not counted. Under a preemption bound,
+			 * what its subtree lost is unknown here, so it never sleeps
+			 * for its siblings (sound, but not the same search). */
+			x.end_cut = o->preemptions >= 0;
+			goto next;
+		}
 		res->runs++;
 		res->distinct = res->runs;
 		res->steps += stats->steps;
@@ -434,6 +531,8 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 			res->fired_runs[res->rule]++;
 			res->terminal++;
 			ret = path_schedule(&x, res);
+			if (!ret && sharded(&x))
+				ret = path_ordinals(&x, res);
 			s2hyp_delete(x.m);
 			break;
 		}
@@ -448,13 +547,14 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 					 (unsigned long long)res->runs, s2hyp_outcome_name(out),
 					 s2hyp_error(x.m));
 		}
-		s2hyp_delete(x.m);
-		x.m = NULL;
 		if (o->progress) {
 			struct s2fuzz_progress p = { res->runs, res->runs, res->steps,
 						     s2_now_s() - t0, 0 };
 			o->progress(o->progress_arg, &p);
 		}
+next:
+		s2hyp_delete(x.m);
+		x.m = NULL;
 		if (!backtrack(&x)) {
 			if (x.oom) {
 				snprintf(err, errlen, "out of memory");

@@ -224,9 +224,27 @@ static bool out_of_time(const struct driver *d)
 	return d->o->time_limit > 0 && s2_now_s() - d->t0 >= d->o->time_limit;
 }
 
+/* Sharding: this shard's t-th seed index, and how many it has. */
+static unsigned nr_shards(const struct s2fuzz_opts *o)
+{
+	return o->nr_shards > 1 ? o->nr_shards : 1;
+}
+
+static uint64_t owned_runs(const struct s2fuzz_opts *o)
+{
+	uint64_t n = nr_shards(o), s = o->nr_shards > 1 ? o->shard : 0;
+	return o->runs > s ? (o->runs - s + n - 1) / n : 0;
+}
+
+static uint64_t owned_index(const struct s2fuzz_opts *o, uint64_t t)
+{
+	return (o->nr_shards > 1 ? o->shard : 0) + t * nr_shards(o);
+}
+
 static int run_here(struct driver *d, uint64_t k)
 {
-	for (uint64_t i = 0; i < d->o->runs; i++) {
+	for (uint64_t t = 0; t < owned_runs(d->o); t++) {
+		uint64_t i = owned_index(d->o, t);
 		struct s2fuzz_seed_result r;
 		if (out_of_time(d)) {
 			d->res->limited = true;
@@ -260,7 +278,8 @@ static bool write_all(int fd, const void *buf, size_t n)
  * depend on how the seeds were shared out. */
 static void worker(struct driver *d, unsigned j, unsigned jobs, uint64_t k, int fd)
 {
-	for (uint64_t i = j; i < d->o->runs; i += jobs) {
+	for (uint64_t t = j; t < owned_runs(d->o); t += jobs) {
+		uint64_t i = owned_index(d->o, t);
 		struct s2fuzz_seed_result r;
 		if (out_of_time(d))
 			break;
@@ -283,8 +302,10 @@ static int run_workers(struct driver *d, uint64_t k, char *err, size_t errlen)
 
 	if (jobs > 64)
 		jobs = 64;
-	if ((uint64_t)jobs > d->o->runs)
-		jobs = (unsigned)d->o->runs;
+	if ((uint64_t)jobs > owned_runs(d->o))
+		jobs = (unsigned)owned_runs(d->o);
+	if (!jobs)
+		return 0;
 	for (unsigned j = 0; j < jobs; j++) {
 		int p[2];
 		if (pipe(p)) {
@@ -351,7 +372,7 @@ static int run_workers(struct driver *d, uint64_t k, char *err, size_t errlen)
 			ret = S2_EIO;
 		}
 	}
-	if (!ret && out_of_time(d) && d->res->runs < d->o->runs)
+	if (!ret && out_of_time(d) && d->res->runs < owned_runs(d->o))
 		d->res->limited = true;
 	return ret;
 }
@@ -406,7 +427,8 @@ int s2fuzz_run(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
 		ret = s2fuzz__explore(sc, o, res, err, errlen);
 	} else {
 		uint64_t k = o->strategy == S2FUZZ_PCT ? s2fuzz__sequential_steps(sc) : 0;
-		ret = o->jobs > 1 && o->runs > 1 ? run_workers(&d, k, err, errlen) : run_here(&d, k);
+		ret = o->jobs > 1 && owned_runs(o) > 1 ? run_workers(&d, k, err, errlen)
+						       : run_here(&d, k);
 		if (!ret && res->found) {
 			struct s2fuzz_seed_result r;
 			ret = s2fuzz_run_seed(sc, o, res->seed, k, &r, &res->sched, &res->nsched);
@@ -452,6 +474,7 @@ void s2fuzz_result_free(struct s2fuzz_result *res)
 {
 	free(res->sched);
 	free(res->seeds);
+	free(res->found_path);
 	if (res->have_cex)
 		s2fuzz_cex_free(&res->cex);
 	memset(res, 0, sizeof(*res));

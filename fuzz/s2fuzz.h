@@ -128,6 +128,15 @@ struct s2fuzz_opts {
 	/* The reference variant for differential shrinking (-1: none; the
 	 * default is upstream) */
 	int against;
+	/* One shard of a search split nr_shards ways (0 or 1: unsplit), so that
+	 * the shards together do exactly what the whole search does (see
+	 * docs/scale-out.md). random, pct: the seeds whose index from seed is
+	 * shard mod nr_shards. exhaustive: the runs whose code, the ordinals
+	 * taken at the first few choice points with several candidates on
+	 * their path (split_levels), is shard mod nr_shards; every shard walks
+	 * the tree above those points, and runs another shard's subtree one
+	 * step only, for the footprint the reduction needs, uncounted. */
+	unsigned shard, nr_shards;
 };
 
 /* Defaults for a strategy: seed 1, 200 runs (exhaustive: 1000000
@@ -196,6 +205,14 @@ struct s2fuzz_result {
 	uint64_t bound_cut;		/* branches the preemption bound did not explore */
 	uint64_t mispredicted;		/* footprints observation had to widen */
 	unsigned max_depth;
+	/* exhaustive, sharded: how many choice points with several candidates
+	 * a path passes before the ordinals taken there pick its shard; when a
+	 * rule fired, the ordinal taken at every choice of that run (the
+	 * lowest path over the shards, in lexicographic order, is the run an
+	 * unsplit search stops at) */
+	unsigned split_levels;
+	unsigned *found_path;
+	size_t nfound_path;
 
 	struct s2fuzz_seed_result *seeds;	/* opts.keep_seeds: one per seed, in order */
 	size_t nseeds;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every tests/fuzz/NAME_fuzz.c as a libFuzzer binary with ASan and
 # UBSan, linked against the library sources instrumented the same way, and
-# runs each for a short time on its seed corpus tests/fuzz/corpus/NAME/.
+# runs each for a short time on its seed corpus tests/fuzz/corpus/NAME/
+# (with tests/fuzz/NAME.dict as its dictionary when there is one).
 # New inputs go to build/fuzz/corpus/NAME (the seeds are only read); a
 # crash, leak, sanitizer report or timeout fails the script and leaves the
 # input in build/fuzz/.
@@ -64,9 +65,11 @@ for harness in tests/fuzz/*_fuzz.c; do
     mkdir -p "$work"
     seeds=()
     [ -d "tests/fuzz/corpus/$name" ] && seeds+=("tests/fuzz/corpus/$name")
+    dict=()
+    [ -f "tests/fuzz/$name.dict" ] && dict+=("-dict=../../tests/fuzz/$name.dict")
     echo "  FUZZ    $name for ${FUZZ_TIME}s"
     if ! (cd "$OUT" && "./${name}_fuzz" -max_total_time="$FUZZ_TIME" -timeout=10 \
-              -print_final_stats=1 "corpus/$name" "${seeds[@]/#/../../}") \
+              -print_final_stats=1 "${dict[@]}" "corpus/$name" "${seeds[@]/#/../../}") \
               >"$OUT/$name.log" 2>&1; then
         echo "fuzz-smoke: $name failed; the end of $OUT/$name.log:" >&2
         tail -30 "$OUT/$name.log" >&2

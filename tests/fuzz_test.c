@@ -798,6 +798,78 @@ static void test_cex_round_trip(void **state)
 	s2hyp_scenario_free(&sc);
 }
 
+/* Shards split a search exactly: random and pct shards run disjoint seeds
+ * whose union is the whole range, with the same per-seed results; the
+ * exhaustive shards of the small race add up to the whole search, class
+ * for class, and each shard does only part of it. */
+static void test_shards_add_up(void **state)
+{
+	(void)state;
+	struct s2hyp_scenario sc;
+	char err[256] = "";
+
+	build(&sc, "seed", S2PT_V_UPSTREAM);
+	for (int s = S2FUZZ_RANDOM; s <= S2FUZZ_PCT; s++) {
+		struct s2fuzz_result all, part[3];
+		struct s2fuzz_opts o;
+		s2fuzz_opts_init(&o, (enum s2fuzz_strategy)s);
+		o.runs = 10;
+		o.seed = 7;
+		o.keep_seeds = true;
+		assert_int_equal(s2fuzz_run(&sc, &o, &all, err, sizeof(err)), 0);
+		uint64_t runs = 0, steps = 0;
+		for (unsigned k = 0; k < 3; k++) {
+			o.shard = k;
+			o.nr_shards = 3;
+			o.jobs = k == 1 ? 2 : 1;
+			assert_int_equal(s2fuzz_run(&sc, &o, &part[k], err, sizeof(err)), 0);
+			runs += part[k].runs;
+			steps += part[k].steps;
+			for (size_t i = 0; i < part[k].nseeds; i++) {
+				const struct s2fuzz_seed_result *p = &part[k].seeds[i];
+				assert_int_equal((p->seed - 7) % 3, k);
+				assert_memory_equal(p, &all.seeds[p->seed - 7], sizeof(*p));
+			}
+		}
+		assert_int_equal(runs, all.runs);
+		assert_int_equal(steps, all.steps);
+		assert_int_equal(part[0].runs, 4);	/* seeds 7, 10, 13, 16 */
+		for (unsigned k = 0; k < 3; k++)
+			s2fuzz_result_free(&part[k]);
+		s2fuzz_result_free(&all);
+	}
+	s2hyp_scenario_free(&sc);
+
+	s2fuzz_scenario_coalesce_race(&sc, S2PT_V_INSTALL_FIRST);
+	for (unsigned n = 2; n <= 3; n++) {
+		struct s2fuzz_result all, part;
+		struct s2fuzz_opts o;
+		s2fuzz_opts_init(&o, S2FUZZ_EXHAUSTIVE);
+		assert_int_equal(s2fuzz_run(&sc, &o, &all, err, sizeof(err)), 0);
+		uint64_t runs = 0, steps = 0, terminal = 0, blocked = 0, pruned = 0;
+		for (unsigned k = 0; k < n; k++) {
+			o.shard = k;
+			o.nr_shards = n;
+			assert_int_equal(s2fuzz_run(&sc, &o, &part, err, sizeof(err)), 0);
+			assert_true(part.complete);
+			assert_true(part.runs < all.runs);
+			runs += part.runs;
+			steps += part.steps;
+			terminal += part.terminal;
+			blocked += part.blocked;
+			pruned += part.pruned;
+			s2fuzz_result_free(&part);
+		}
+		assert_int_equal(runs, all.runs);
+		assert_int_equal(steps, all.steps);
+		assert_int_equal(terminal, all.terminal);
+		assert_int_equal(blocked, all.blocked);
+		assert_int_equal(pruned, all.pruned);
+		s2fuzz_result_free(&all);
+	}
+	s2hyp_scenario_free(&sc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -812,6 +884,7 @@ int main(void)
 		cmocka_unit_test(test_reduction_loses_no_outcome),
 		cmocka_unit_test(test_load_trace),
 		cmocka_unit_test(test_cex_round_trip),
+		cmocka_unit_test(test_shards_add_up),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
