@@ -164,14 +164,24 @@ static void check_page(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa)
 			(unsigned long long)ipa, (unsigned long long)hva);
 }
 
+/* The leaves over guest [ipa, ipa + size) (clipped to the slots). */
+static void check_range(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size)
+{
+	if (k->in_progress)
+		return;
+	for (unsigned i = 0; i < k->nr_slot; i++) {
+		const struct kslot *s = &k->slot[i];
+		uint64_t lo = ipa > s->ipa ? ipa : s->ipa;
+		uint64_t hi = ipa + size < s->ipa + s->size ? ipa + size : s->ipa + s->size;
+		for (uint64_t a = lo; a < hi; a += PAGE)
+			check_page(k, s, a);
+	}
+}
+
 unsigned s2hyp_kvm_check(struct s2hyp_kvm *k)
 {
 	unsigned before = k->nr_viol;
-	if (k->in_progress)
-		return 0;
-	for (unsigned i = 0; i < k->nr_slot; i++)
-		for (uint64_t off = 0; off < k->slot[i].size; off += PAGE)
-			check_page(k, &k->slot[i], k->slot[i].ipa + off);
+	check_range(k, 0, UINT64_MAX / 2);
 	return k->nr_viol - before;
 }
 
@@ -210,19 +220,24 @@ static void mn_start(void *arg, int mm, uint64_t start, uint64_t end, enum s2hos
 	for_hva(k, start, end, unmap_ipa, NULL);
 }
 
-/* kvm_mmu_invalidate_end: seq++ (before in_progress drops), in_progress--. */
+static void check_ipa(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, void *arg)
+{
+	(void)arg;
+	check_range(k, ipa, size);
+}
+
+/* kvm_mmu_invalidate_end: seq++ (before in_progress drops), in_progress--,
+ * then the check of what the invalidation covered. */
 static void mn_end(void *arg, int mm, uint64_t start, uint64_t end, enum s2host_mn_event ev)
 {
 	struct s2hyp_kvm *k = arg;
 	(void)mm;
-	(void)start;
-	(void)end;
 	(void)ev;
 	k->seq++;
 	k->in_progress--;
 	k->stats.seq = k->seq;
 	k->stats.in_progress = k->in_progress;
-	s2hyp_kvm_check(k);
+	for_hva(k, start, end, check_ipa, NULL);
 }
 
 struct young_arg {
@@ -416,7 +431,7 @@ int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
 	}
 	/* kvm_release_faultin_page(): stage 2 keeps no reference */
 	s2host_unref(k->host, f->ref);
-	s2hyp_kvm_check(k);
+	check_range(k, ipa, size);
 	return ret;
 }
 
