@@ -293,7 +293,8 @@ static void print_json(struct s2guest *g, const char *image, const struct s2gues
 
 struct opts {
 	const char *image, *vm, *record;
-	bool json, random, show_sched, have_load, have_entry, dirty_log;
+	bool json, random, show_sched, have_load, have_entry, dirty_log, have_seed;
+	const char *ram_opt;	/* --mem, --backing or --ram-ipa as typed */
 	uint64_t seed, load, entry, mem, ram_ipa;
 	enum s2hyp_backing backing;
 };
@@ -387,6 +388,7 @@ static int parse(int argc, char **argv, struct opts *o, struct s2guest_config *c
 		} else if (!strcmp(a, "--seed")) {
 			if (cli_parse_u64("run-guest", a, v, 0, UINT64_MAX / 2, &o->seed))
 				return 2;
+			o->have_seed = true;
 			i++;
 		} else if (!strcmp(a, "--load") || !strcmp(a, "--entry") || !strcmp(a, "--ram-ipa")) {
 			if (cli_parse_u64("run-guest", a, v, 0, (1ull << 52) - 1, &n))
@@ -399,15 +401,18 @@ static int parse(int argc, char **argv, struct opts *o, struct s2guest_config *c
 				o->have_entry = true;
 			} else {
 				o->ram_ipa = n;
+				o->ram_opt = a;
 			}
 			i++;
 		} else if (!strcmp(a, "--mem")) {
 			if (cli_parse_size("run-guest", a, v, 1, 1ull << 48, &o->mem))
 				return 2;
+			o->ram_opt = a;
 			i++;
 		} else if (!strcmp(a, "--backing")) {
 			if (parse_backing(v, &o->backing))
 				return 2;
+			o->ram_opt = a;
 			i++;
 		} else if (!strcmp(a, "--timeout")) {
 			if (cli_parse_u64("run-guest", a, v, 0, 86400, &n))
@@ -432,6 +437,20 @@ static int parse(int argc, char **argv, struct opts *o, struct s2guest_config *c
 	}
 	if (!o->image) {
 		usage(stderr);
+		return 2;
+	}
+	/* Options that would do nothing are usage errors. */
+	if (!o->random && o->have_seed) {
+		fprintf(stderr, "s2emu run-guest: --seed does nothing with --strategy sequential\n");
+		return 2;
+	}
+	if (o->show_sched && o->json) {
+		fprintf(stderr, "s2emu run-guest: --schedule prints text; not with --json\n");
+		return 2;
+	}
+	if (o->vm && o->ram_opt) {
+		fprintf(stderr, "s2emu run-guest: %s does nothing with --vm (the VM file's memslots "
+				"are the guest's memory)\n", o->ram_opt);
 		return 2;
 	}
 	return -1;

@@ -69,6 +69,9 @@ usage "--jobs does nothing with --strategy exhaustive" fuzz seed --strategy exha
 usage "--no-reduction does nothing with --strategy pct" fuzz seed --strategy pct --no-reduction
 usage "--shrink-runs does nothing with --no-shrink" fuzz seed --no-shrink --shrink-runs 9
 usage "--json and --markdown are two formats" rules --json --markdown
+usage "--seed does nothing with --strategy sequential" run-guest build/guests/boot.bin --strategy sequential --seed 2
+usage "--schedule prints text; not with --json" run-guest build/guests/boot.bin --schedule --json
+usage "--mem does nothing with --vm" run-guest build/guests/seed.bin --vm guests/seed.vm --mem 64M
 # An output path that cannot be written is found before any work is done.
 usage "s2emu fuzz: cannot write $tmp/no/such/dir/x.s2t" fuzz seed --runs 1000000000 --time 30 --out "$tmp/no/such/dir/x.s2t"
 usage "s2emu run: cannot write $tmp/no/x.s2t" run seed --record "$tmp/no/x.s2t"
