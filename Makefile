@@ -13,6 +13,7 @@
 #                   run every tests/*_test.c
 #   make check      the same tests under ASan + UBSan (in build/san)
 #   make bench      print every figure as NAME VALUE UNIT
+#   make bugs       hunt the bug table from generated scenarios; docs/bugs.md
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION   := 0.1.0
@@ -76,7 +77,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all test check bench clean install deps layers
+.PHONY: all test check bench bugs clean install deps layers
 .SECONDARY:
 .SECONDEXPANSION:
 all: $(BIN) $(GUEST_BINS)
@@ -137,6 +138,11 @@ check:
 
 bench: $(BENCH_BINS) $(GUEST_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done
+
+# The bug table: hunt every real Linux bug of fuzz/bugs.c from generated
+# scenarios, regenerate docs/bugs.md and traces/corpus/bug-*.s2t.
+bugs: $(BIN)
+	$(Q)scripts/bugs.sh $(BIN)
 
 # The binary, libs2emu.a with its headers and libs2emu.pc, the man page, the
 # example guests and the corpus: scripts/install.sh says where.

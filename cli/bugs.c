@@ -69,7 +69,6 @@ int cli_bugs(int argc, char **argv)
 	}
 
 	int status = 0;
-	uint64_t most = 0;
 	if (markdown)
 		printf("| bug (the Linux fix) | variant | rule | found after | minimal trace |\n"
 		       "| --- | --- | --- | --- | --- |\n");
@@ -87,13 +86,11 @@ int cli_bugs(int argc, char **argv)
 		}
 		if (!h.found)
 			status = 1;
-		if (h.found && h.schedules > most)
-			most = h.schedules;
 		if (markdown) {
 			printf("| %s | `%s` | `%s` | ", b->commit, b->variant, b->rule);
 			if (h.found)
-				printf("%llu scenario%s, %.2f s", (unsigned long long)h.schedules,
-				       h.schedules == 1 ? "" : "s", h.secs_to_find);
+				printf("%llu scenario%s, %.1f ms", (unsigned long long)h.schedules,
+				       h.schedules == 1 ? "" : "s", h.secs_to_find * 1e3);
 			else
 				printf("not found in %llu", (unsigned long long)h.runs);
 			if (path[0])
@@ -103,8 +100,8 @@ int cli_bugs(int argc, char **argv)
 		} else {
 			printf("%-26s %-28s ", b->variant, b->rule);
 			if (h.found)
-				printf("found after %llu scenarios, %.2f s", (unsigned long long)h.schedules,
-				       h.secs_to_find);
+				printf("found after %llu scenarios, %.1f ms", (unsigned long long)h.schedules,
+				       h.secs_to_find * 1e3);
 			else
 				printf("NOT FOUND in %llu scenarios", (unsigned long long)h.runs);
 			if (path[0])
@@ -141,6 +138,6 @@ int cli_bugs(int argc, char **argv)
 	}
 	if (markdown)
 		printf(".\n");
-	(void)most;
+
 	return status;
 }

@@ -78,6 +78,11 @@ bad "neither a built-in scenario nor a file" no-such-scenario
 bad "one scenario at a time" seed map-unmap-race
 printf 's2emu-trace 1\nvcpu 0 read\n' > "$tmp/bad.s2t"
 bad "bad.s2t:2: " "$tmp/bad.s2t"
+# s2emu bugs: bad usage is one line and exit 2.
+out=$("$S2EMU" bugs --runs 0 2>&1); rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l <<<"$out")" -eq 1 ] || { echo "bugs: --runs 0: rc=$rc $out"; fail=1; }
+out=$("$S2EMU" bugs --frob 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -q "unknown option '--frob'" <<<"$out" || { echo "bugs: --frob: rc=$rc $out"; fail=1; }
 # No scenario: the generic generator, a new scenario every seed.
 out=$("$S2EMU" fuzz --runs 30 2>&1); rc=$?
 if [ $rc -ne 0 ] || ! grep -q "none fired" <<<"$out" || ! grep -q "generated scenario" <<<"$out"; then
