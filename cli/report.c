@@ -214,7 +214,7 @@ struct page {
 	double x0, dx;
 };
 
-enum { LANE_H = 40, TOP = 44, LABEL_W = 150, GHOST_H = 22 };
+enum { LANE_H = 40, TOP = 58, LABEL_W = 150, GHOST_H = 22 };
 
 static int lane_of(const struct page *p, const struct s2hyp_event *e)
 {
@@ -395,20 +395,10 @@ static void ghost_rows(const struct page *p, const size_t *rows, size_t nrows, d
 {
 	FILE *f = p->f;
 
-	if (!nrows)
-		return;
-	fprintf(f, "<text x=\"8\" y=\"%.1f\" class=\"section\">ghost state of the entries "
-		   "involved</text>\n", ghost_y(p, 0) - 10);
 	for (size_t r = 0; r < nrows; r++) {
 		const struct entry *e = &p->c->ent[rows[r]];
 		double y = ghost_y(p, r);
-		fprintf(f, "<g class=\"ghost\" data-pa=\"%#llx\"><text x=\"8\" y=\"%.1f\" "
-			   "class=\"glabel\">", (unsigned long long)e->pa, y + 14);
-		if (e->level >= -1)
-			fprintf(f, "L%d IPA %#llx", e->level, (unsigned long long)e->ipa);
-		else
-			fprintf(f, "[%#llx]", (unsigned long long)e->pa);
-		fputs("</text>\n", f);
+		fprintf(f, "<g class=\"ghost\" data-pa=\"%#llx\">\n", (unsigned long long)e->pa);
 		for (size_t t = 0; t < e->n; t++) {
 			double x1 = e->tr[t].at < p->first ? p->x0 : xpos(p, e->tr[t].at);
 			double x2 = t + 1 < e->n ? xpos(p, e->tr[t + 1].at) : right;
@@ -471,6 +461,59 @@ static bool cmo_window(const struct page *p, const struct snapshot *s, size_t *f
 	return true;
 }
 
+/* Lane l's class suffix; its name for people in name when non-NULL. */
+static const char *lane_name(const struct page *p, int l, char *name, size_t n)
+{
+	if (l == 0) {
+		if (name)
+			snprintf(name, n, "host");
+		return "host";
+	}
+	if (l == 1) {
+		if (name)
+			snprintf(name, n, "hypervisor");
+		return "hyp";
+	}
+	if (p->memory_lane && l == p->lanes - 1) {
+		if (name)
+			snprintf(name, n, "memory system");
+		return "memory";
+	}
+	if (name)
+		snprintf(name, n, "vCPU %d", l - 2);
+	return "vcpu";
+}
+
+/* The left column: lane names and the ghost rows' entries. */
+static void labels(const struct page *p, const size_t *rows, size_t nrows, double height)
+{
+	FILE *f = p->f;
+
+	fprintf(f, "<div class=\"tl\"><svg class=\"labels\" xmlns=\"http://www.w3.org/2000/svg\" "
+		   "width=\"%d\" height=\"%.0f\">\n<text x=\"8\" y=\"%d\" class=\"axis\">step</text>\n",
+		LABEL_W, height, TOP - 8);
+	for (int l = 0; l < p->lanes; l++) {
+		char name[32];
+		lane_name(p, l, name, sizeof(name));
+		fprintf(f, "<rect x=\"0\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"%s\"/>"
+			   "<text x=\"8\" y=\"%.1f\" class=\"lname\">%s</text>\n", TOP + l * LANE_H,
+			LABEL_W, LANE_H, l % 2 ? "#f8fafc" : "#ffffff", ymid(l) + 5, name);
+	}
+	if (nrows)
+		fprintf(f, "<text x=\"8\" y=\"%.1f\" class=\"section\">ghost states</text>\n",
+			ghost_y(p, 0) - 10);
+	for (size_t r = 0; r < nrows; r++) {
+		const struct entry *e = &p->c->ent[rows[r]];
+		fprintf(f, "<text x=\"8\" y=\"%.1f\" class=\"glabel\">", ghost_y(p, r) + 14);
+		if (e->level >= -1)
+			fprintf(f, "L%d IPA %#llx", e->level, (unsigned long long)e->ipa);
+		else
+			fprintf(f, "[%#llx]", (unsigned long long)e->pa);
+		fputs("</text>\n", f);
+	}
+	fputs("</svg>\n", f);
+}
+
 static void timeline(struct page *p, const struct snapshot *s)
 {
 	FILE *f = p->f;
@@ -480,36 +523,23 @@ static void timeline(struct page *p, const struct snapshot *s)
 	size_t n = p->last - p->first;
 
 	p->dx = n <= 80 ? 26 : n <= 300 ? 16 : 9;
-	p->x0 = LABEL_W;
+	p->x0 = 12;
 	double right = p->x0 + (double)n * p->dx + 10;
 	double width = right + 150;
 	double height = ghost_y(p, nrows) + 10;
 
-	fprintf(f, "<svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
-		   "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" data-events=\"%zu\">\n",
+	/* The names stay in view while the timeline scrolls. */
+	labels(p, rows, nrows, height);
+	fprintf(f, "<div class=\"scroll\"><svg id=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" "
+		   "width=\"%.0f\" height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" data-events=\"%zu\">\n",
 		width, height, width, height, n);
 	/* lanes */
 	for (int l = 0; l < p->lanes; l++) {
-		char name[32];
-		const char *cls = "vcpu";
-		if (l == 0) {
-			snprintf(name, sizeof(name), "host");
-			cls = "host";
-		} else if (l == 1) {
-			snprintf(name, sizeof(name), "hypervisor");
-			cls = "hyp";
-		} else if (p->memory_lane && l == p->lanes - 1) {
-			snprintf(name, sizeof(name), "memory system");
-			cls = "memory";
-		} else {
-			snprintf(name, sizeof(name), "vCPU %d", l - 2);
-		}
 		fprintf(f, "<g class=\"lane lane-%s\"><rect x=\"0\" y=\"%d\" width=\"%.0f\" "
 			   "height=\"%d\" fill=\"%s\"/><line x1=\"%.0f\" y1=\"%.1f\" x2=\"%.0f\" "
-			   "y2=\"%.1f\" stroke=\"#cbd5e1\"/><text x=\"8\" y=\"%.1f\" class=\"lname\">%s"
-			   "</text></g>\n", cls, TOP + l * LANE_H, width, LANE_H,
-			l % 2 ? "#f8fafc" : "#ffffff", p->x0, ymid(l), right, ymid(l), ymid(l) + 5,
-			name);
+			   "y2=\"%.1f\" stroke=\"#cbd5e1\"/></g>\n", lane_name(p, l, NULL, 0),
+			TOP + l * LANE_H, width, LANE_H, l % 2 ? "#f8fafc" : "#ffffff", p->x0, ymid(l),
+			right, ymid(l));
 	}
 	/* step axis */
 	uint64_t last_step = UINT64_MAX;
@@ -527,7 +557,6 @@ static void timeline(struct page *p, const struct snapshot *s)
 			   "y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#e2e8f0\"/>\n", x, TOP - 8,
 			(unsigned long long)e->step, x, TOP, x, TOP + p->lanes * LANE_H);
 	}
-	fprintf(f, "<text x=\"8\" y=\"%d\" class=\"axis\">step</text>\n", TOP - 8);
 	/* hypervisor operations as spans */
 	for (size_t i = p->first; i < p->last; i++) {
 		if (c->ev[i].e.kind != S2HYP_EV_OP_BEGIN)
@@ -595,12 +624,12 @@ static void timeline(struct page *p, const struct snapshot *s)
 			   "x2=\"%.1f\" y2=\"%.1f\" stroke=\"#dc2626\" stroke-width=\"2.5\"/>"
 			   "<path d=\"M%.1f %dl-7 -12h14z\" fill=\"#dc2626\"/><text x=\"%.1f\" y=\"%d\" "
 			   "class=\"vlabel\">%s</text><title>", name, x, TOP - 2, x,
-			ghost_y(p, nrows) - 20, x, TOP - 2, x + 10, TOP - 22 + 0 * (int)k, name);
+			ghost_y(p, nrows) - 20, x, TOP - 2, x + 10, TOP - 22 - (int)(k % 2) * 15, name);
 		esc(f, v->v.detail);
 		fputs("</title></g>\n", f);
 	}
 	ghost_rows(p, rows, nrows, right);
-	fputs("</svg>\n", f);
+	fputs("</svg></div></div>\n", f);
 }
 
 static void tlb_table(const struct page *p, const struct snapshot *s)
@@ -641,6 +670,7 @@ static const char legend[] =
 	"<span><svg width=\"14\" height=\"14\"><circle cx=\"7\" cy=\"7\" r=\"5.5\" fill=\"#111827\"/></svg> write / "
 	"<svg width=\"14\" height=\"14\"><circle cx=\"7\" cy=\"7\" r=\"5\" fill=\"#fff\" stroke=\"#111827\" stroke-width=\"2\"/></svg> read</span>"
 	"<span><svg width=\"14\" height=\"14\"><path d=\"M1 1l12 12m0 -12l-12 12\" stroke=\"#dc2626\" stroke-width=\"3\"/></svg> fault</span>"
+	"<span><svg width=\"10\" height=\"10\"><circle cx=\"5\" cy=\"5\" r=\"4\" fill=\"#94a3b8\"/></svg> speculative walk, eviction</span>"
 	"<span><svg width=\"14\" height=\"14\"><rect x=\"0\" y=\"0\" width=\"14\" height=\"14\" rx=\"3\" fill=\"#e0e7ff\"/></svg> hypervisor operation</span>"
 	"<span class=\"g\"><i style=\"background:#22c55e\"></i>valid <i style=\"background:#ef4444\"></i>invalid-unclean "
 	"<i style=\"background:#f59e0b\"></i>TLBI issued, no DSB yet <i style=\"background:#cbd5e1\"></i>invalid-clean</span>"
@@ -654,7 +684,8 @@ static const char style[] =
 	".rule{border-left:5px solid #dc2626;background:#fef2f2;padding:10px 14px;margin:12px 0;max-width:1100px}\n"
 	".rule.ok{border-color:#16a34a;background:#f0fdf4}\n"
 	".rule b.name{color:#b91c1c;font-size:16px}.rule .cite{color:#334155}\n"
-	".scroll{overflow-x:auto;border:1px solid #e2e8f0;border-radius:6px}\n"
+	".tl{display:flex;border:1px solid #e2e8f0;border-radius:6px;overflow:hidden}\n"
+	".tl svg.labels{flex:none;border-right:1px solid #e2e8f0}.scroll{overflow-x:auto;flex:1}\n"
 	"svg text{font-family:ui-monospace,'DejaVu Sans Mono',monospace}\n"
 	".lname{font:600 13px system-ui,sans-serif;fill:#0f172a}.axis{font-size:10px;fill:#64748b}\n"
 	".glabel{font-size:11px;fill:#334155}.hlabel{font-size:11px;fill:#0f766e}.section{font:600 12px system-ui,sans-serif;fill:#334155}\n"
@@ -670,10 +701,13 @@ static const char style[] =
 	"#info{position:fixed;right:16px;bottom:16px;max-width:560px;background:#0f172a;color:#f8fafc;padding:8px 12px;border-radius:6px;font:12px ui-monospace,monospace;white-space:pre-wrap;display:none}\n"
 	"</style>\n";
 
-/* Hovering a mark shows its title in a box and highlights its trace line. */
+/* The first violation scrolled into view; hovering a mark shows its title
+ * in a box and highlights its trace line. */
 static const char script[] =
 	"<script>\n"
 	"(function(){var info=document.getElementById('info');var hl=null;\n"
+	"var v=document.querySelector('.violation line'),sc=document.querySelector('.scroll');\n"
+	"if(v&&sc)sc.scrollLeft=Math.max(0,v.x1.baseVal.value-sc.clientWidth/2);\n"
 	"document.querySelectorAll('.ev').forEach(function(g){\n"
 	" g.addEventListener('mouseenter',function(){var t=g.querySelector('title');\n"
 	"  info.textContent=t?t.textContent:'';info.style.display='block';\n"
@@ -727,9 +761,12 @@ static void write_page(struct page *p)
 	if (p->first || p->last < c->n)
 		fprintf(f, ", events %zu to %zu drawn", p->first + 1, p->last);
 	fputs("</div>\n", f);
-	if (!s) {
+	if (res->effect_trace)
+		fputs("<div class=\"rule ok\">An effect trace: its events are checked by the effect "
+		      "checker, not run on the machine, so the timeline below is empty; "
+		      "<code>s2emu replay</code> reports its violations.</div>\n", f);
+	else if (!s)
 		fputs("<div class=\"rule ok\"><b>No rule fired.</b></div>\n", f);
-	}
 	for (size_t k = 0; k < c->nviol; k++) {
 		const struct s2hyp_violation *v = &c->viol[k].v;
 		fprintf(f, "<div class=\"rule\" data-rule=\"%s\"><b class=\"name\">%s</b> fired at "
@@ -747,9 +784,7 @@ static void write_page(struct page *p)
 		fputs("</b></span></div>\n", f);
 	}
 	fputs(legend, f);
-	fputs("<div class=\"scroll\">\n", f);
 	timeline(p, s);
-	fputs("</div>\n", f);
 	if (s)
 		tlb_table(p, s);
 	trace_listing(p);

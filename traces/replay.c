@@ -666,6 +666,8 @@ static void run_guest(struct replay *rp, const char *trace)
 	} else {
 		rp->st = s2hyp_strategy_sequential;
 	}
+	if (rp->opts && rp->opts->observer)
+		s2hyp_set_observer(s2guest_machine(g), rp->opts->observer);
 	enum s2hyp_outcome o = s2guest_run(g, &rp->st);
 	rp->res->outcome = o;
 	rp->m = s2guest_machine(g);
