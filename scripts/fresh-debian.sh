@@ -23,7 +23,9 @@
 #   S2EMU_FRESH_CACHE=DIR  downloaded .debs are kept there between runs
 #               (default /var/cache/s2emu-fresh; "none" disables it)
 set -euo pipefail
-
+# The whole script is one block, read before it runs: editing the file while
+# a run is under way cannot change what that run does.
+{
 usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
 ci=0; keep=0; logs=""
 while [ $# -gt 0 ]; do
@@ -74,7 +76,27 @@ cleanup() {
     fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+# Long steps run in their own process group, waited for, so that an
+# interrupt stops the whole step at once (then the clean-up runs).
+child=""
+on_signal() {
+    if [ -n "$child" ]; then
+        kill -TERM -- "-$child" 2>/dev/null || true
+        sleep 2
+        kill -KILL -- "-$child" 2>/dev/null || true
+    fi
+    wait 2>/dev/null || true
+    exit 130
+}
+trap on_signal INT TERM
+runwait() {
+    setsid "$@" &
+    child=$!
+    local rc=0
+    wait "$child" || rc=$?
+    child=""
+    return "$rc"
+}
 
 mnt() {   # mnt TARGET MOUNT-ARGS...
     local target=$1; shift
@@ -89,8 +111,15 @@ dbargs=(--variant=minbase)
 if [ "$cache" != none ]; then
     mkdir -p "$cache/debootstrap" "$cache/apt/partial"
     dbargs+=(--cache-dir="$cache/debootstrap")
+    # One run at a time uses the cache (apt in two chroots would fight over
+    # its lock); a second run waits.
+    exec 8>"$cache/.lock"
+    if ! flock -n 8; then
+        echo "fresh-debian: waiting for another run that uses $cache"
+        flock 8
+    fi
 fi
-if ! debootstrap "${dbargs[@]}" bookworm "$root" "$MIRROR" >"$logs/debootstrap.log" 2>&1; then
+if ! runwait debootstrap "${dbargs[@]}" bookworm "$root" "$MIRROR" >"$logs/debootstrap.log" 2>&1; then
     tail -20 "$logs/debootstrap.log"
     echo "fresh-debian: FAIL debootstrap (log $logs/debootstrap.log)"
     exit 2
@@ -120,7 +149,7 @@ failed=0
 step() {   # step NAME CLONE COMMAND
     local name=$1 clone=$2 cmd=$3 log="$logs/$1.log" t0=$SECONDS
     echo "fresh-debian: [$name] $cmd"
-    if chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
+    if runwait chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
         PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         /bin/bash -c "cd /root/s2emu-$clone && $cmd" >"$log" 2>&1; then
         echo "fresh-debian: PASS $name ($((SECONDS - t0))s)"
@@ -144,3 +173,4 @@ else
     echo "fresh-debian: FAILED (logs $logs)"
 fi
 exit "$failed"
+}
