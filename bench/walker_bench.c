@@ -35,7 +35,7 @@ static void setup(struct run *r)
 static void teardown(struct run *r)
 {
 	s2pt_memcache_free(&r->pt, &r->mc);
-	s2pt_destroy(s2pt_locked(&r->pt));
+	s2pt_destroy(s2pt_lock(&r->pt));
 	s2pool_delete(r->pool);
 }
 
@@ -43,7 +43,7 @@ static void teardown(struct run *r)
  * leaves of the given size: PA misaligned by a page forces 4K leaves. */
 static double map_gib(struct run *r, uint64_t pa_skew)
 {
-	struct s2pt_locked l = s2pt_locked(&r->pt);
+	struct s2pt_locked l = s2pt_lock(&r->pt);
 	double t0 = s2_now_ns();
 	for (uint64_t off = 0; off < GIB; off += SZ_2M) {
 		if (s2pt_memcache_topup(&r->pt, &r->mc, 4) ||
@@ -59,7 +59,7 @@ static double map_gib(struct run *r, uint64_t pa_skew)
 static double unmap_gib(struct run *r)
 {
 	double t0 = s2_now_ns();
-	if (s2pt_unmap(s2pt_locked(&r->pt), s2_ipa(IPA_BASE), GIB)) {
+	if (s2pt_unmap(s2pt_lock(&r->pt), s2_ipa(IPA_BASE), GIB)) {
 		fprintf(stderr, "walker_bench: unmap failed\n");
 		exit(1);
 	}

@@ -7,7 +7,8 @@
 #include "common/s2_bits.h"
 #include "hyp-model/s2hyp_internal.h"
 
-void s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa, uint64_t size)
+struct s2pt_locked s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa,
+			      uint64_t size)
 {
 	m->locked = true;
 	m->op = op;
@@ -16,9 +17,10 @@ void s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa, uin
 	m->op_size = size;
 	m->stats.hyp_ops++;
 	s2hyp__event(m, HOST_THREAD, EV_OP_BEGIN, ipa, size, thread >= 0, op);
+	return s2pt_lock(&m->pt);
 }
 
-void s2hyp__unlock(struct s2hyp *m)
+void s2hyp__unlock(struct s2hyp *m, struct s2pt_locked l)
 {
 	/* The refcount convention holds whenever the lock is free: inside an
 	 * operation every ordering is transiently off by one. */
@@ -29,6 +31,7 @@ void s2hyp__unlock(struct s2hyp *m)
 	m->locked = false;
 	m->op = OP_NONE;
 	m->op_thread = HOST_THREAD;
+	s2pt_unlock(l);
 }
 
 /* ------------------------------------------------------------------ */
@@ -101,7 +104,7 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 {
 	const struct s2hyp_vcpu_op *o = &v->prog[v->pc];
 	const struct s2pt_geom *g = &m->geom;
-	struct s2pt_locked l = s2pt_locked(&m->pt);
+	struct s2pt_locked l;
 	struct slot *s = s2hyp__slot_of_ipa(m, o->ipa);
 	bool write = o->access == S2HYP_ACC_WRITE, exec = o->access == S2HYP_ACC_EXEC;
 
@@ -110,9 +113,9 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 		return true;
 
 	if (v->fault == FAULT_ACCESS_FLAG) {
-		s2hyp__lock(m, OP_FAULT_AF, (int)v->id, o->ipa, s2pt_granule_size(g, S2_LEVEL_MAX));
+		l = s2hyp__lock(m, OP_FAULT_AF, (int)v->id, o->ipa, s2pt_granule_size(g, S2_LEVEL_MAX));
 		s2pt_mkyoung(l, s2_ipa(o->ipa), NULL);
-		s2hyp__unlock(m);
+		s2hyp__unlock(m, l);
 		return false;
 	}
 
@@ -126,10 +129,10 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 
 	if (v->fault == FAULT_PERMISSION && fault_granule == size) {
 		enum s2pt_prot add = write ? S2PT_PROT_W : exec ? S2PT_PROT_X : S2PT_PROT_R;
-		s2hyp__lock(m, OP_FAULT_RELAX, (int)v->id, ipa, size);
+		l = s2hyp__lock(m, OP_FAULT_RELAX, (int)v->id, ipa, size);
 		s2pt_relax_perms(l, s2_ipa(o->ipa), add);
 		m->stats.relaxes++;
-		s2hyp__unlock(m);
+		s2hyp__unlock(m, l);
 		return false;
 	}
 
@@ -143,9 +146,9 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 		prot |= S2PT_PROT_X;
 	uint64_t pa = s->pa + (ipa - s->d.ipa);
 
-	s2hyp__lock(m, OP_FAULT_MAP, (int)v->id, ipa, size);
+	l = s2hyp__lock(m, OP_FAULT_MAP, (int)v->id, ipa, size);
 	if (!topup(m, s2pt_memcache_min_pages(g))) {
-		s2hyp__unlock(m);
+		s2hyp__unlock(m, l);
 		return false;
 	}
 	s2hyp__host_page_get(m, pa);
@@ -158,7 +161,7 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 		s2hyp__fail(m, "map of IPA %#llx+%#llx failed: %s", (unsigned long long)ipa,
 			    (unsigned long long)size, s2_err_msg(ret));
 	s2hyp__event(m, HOST_THREAD, EV_OP_END, (uint64_t)(int64_t)ret, 0, 0, 0);
-	s2hyp__unlock(m);
+	s2hyp__unlock(m, l);
 	if (m->cfg.check && logging) {
 		unsigned nl = s2hyp__leaves(m, ipa, size, true);
 		for (unsigned k = 0; k < nl && !m->stopped; k++)
@@ -225,10 +228,10 @@ void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size)
 
 static void unmap_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 {
-	s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
-	s2pt_unmap(s2pt_locked(&m->pt), s2_ipa(ipa), size);
+	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
+	s2pt_unmap(l, s2_ipa(ipa), size);
 	m->stats.unmaps++;
-	s2hyp__unlock(m);
+	s2hyp__unlock(m, l);
 	if (m->cfg.check) {
 		s2hyp__check_unmapped(m, ipa, size);
 		s2hyp_checker_unmap_left(m->chk, ipa, size, m->scratch,
@@ -252,29 +255,29 @@ static void check_wrprotected(struct s2hyp *m, uint64_t ipa, uint64_t size)
 static void age_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 {
 	bool young;
-	s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
+	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
 	s2hyp_checker_aging(m->chk, true);
-	s2pt_test_clear_young(s2pt_locked(&m->pt), s2_ipa(ipa), size, true, &young);
+	s2pt_test_clear_young(l, s2_ipa(ipa), size, true, &young);
 	s2hyp_checker_aging(m->chk, false);
-	s2hyp__unlock(m);
+	s2hyp__unlock(m, l);
 }
 
 static void wrprotect_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 {
-	s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
-	s2pt_wrprotect(s2pt_locked(&m->pt), s2_ipa(ipa), size);
+	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
+	s2pt_wrprotect(l, s2_ipa(ipa), size);
 	flush_vmid(m);
-	s2hyp__unlock(m);
+	s2hyp__unlock(m, l);
 	check_wrprotected(m, ipa, size);
 }
 
-static void split_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
+static void split_range(struct s2hyp *m, struct s2pt_locked l, uint64_t ipa, uint64_t size)
 {
 	/* Eager splitting refills the memcache as it goes (KVM's split cache). */
 	for (int tries = 0; tries < 1 << 20 && !m->stopped; tries++) {
 		if (!topup(m, S2PT_MEMCACHE_MAX))
 			return;
-		int ret = s2pt_split(s2pt_locked(&m->pt), s2_ipa(ipa), size, &m->mc);
+		int ret = s2pt_split(l, s2_ipa(ipa), size, &m->mc);
 		if (ret != S2_ENOMEM) {
 			if (ret)
 				s2hyp__fail(m, "split failed: %s", s2_err_msg(ret));
@@ -287,14 +290,14 @@ static void dirty_log_on(struct s2hyp *m, struct slot *s)
 {
 	s->d.dirty_log = true;
 	s->log_starting = true;
-	s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
+	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
 	if (m->cfg.eager_split)
-		split_range(m, s->d.ipa, s->d.size);
-	s2pt_wrprotect(s2pt_locked(&m->pt), s2_ipa(s->d.ipa), s->d.size);
+		split_range(m, l, s->d.ipa, s->d.size);
+	s2pt_wrprotect(l, s2_ipa(s->d.ipa), s->d.size);
 	/* kvm-dirty-log-noflush: writable translations stay in the TLBs. */
 	if (m->cfg.variant != S2PT_V_LOG_NO_FLUSH)
 		flush_vmid(m);
-	s2hyp__unlock(m);
+	s2hyp__unlock(m, l);
 	s->log_starting = false;
 	check_wrprotected(m, s->d.ipa, s->d.size);
 }
@@ -312,16 +315,16 @@ static void get_dirty_log(struct s2hyp *m, struct slot *s)
 		return;
 	}
 	memcpy(reported, s->dirty, n);
-	s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
+	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
 	for (uint64_t i = 0; i < n; i++) {
 		if (!s->dirty[i])
 			continue;
 		s->dirty[i] = 0;
 		m->stats.dirty_pages++;
-		s2pt_wrprotect(s2pt_locked(&m->pt), s2_ipa(s->d.ipa + i * page), page);
+		s2pt_wrprotect(l, s2_ipa(s->d.ipa + i * page), page);
 	}
 	flush_vmid(m);
-	s2hyp__unlock(m);
+	s2hyp__unlock(m, l);
 	/* Every logged write is in what was reported, and what was reported
 	 * is write-protected again. */
 	if (m->cfg.check)
@@ -334,15 +337,15 @@ static void get_dirty_log(struct s2hyp *m, struct slot *s)
 
 static void destroy(struct s2hyp *m)
 {
-	s2hyp__lock(m, OP_HOST, HOST_THREAD, 0, s2_bit(m->cfg.ipa_bits));
+	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, 0, s2_bit(m->cfg.ipa_bits));
 	/* A VMID is flushed before it is reused; do it now so that no vCPU's
 	 * TLB or walk cache can point at the tables about to be freed. */
 	flush_vmid(m);
 	m->destroyed = true;
 	s2hyp_checker_destroying(m->chk);
 	s2pt_memcache_free(&m->pt, &m->mc);
-	s2pt_destroy(s2pt_locked(&m->pt));
-	s2hyp__unlock(m);
+	s2pt_destroy(l);
+	s2hyp__unlock(m, l);
 	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
 		m->vcpus[i].state = V_DONE;
 	if (m->cfg.check)
@@ -387,11 +390,12 @@ void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 	case S2HYP_HOST_WRPROTECT_IPA:
 		wrprotect_range(m, op->addr, op->size);
 		return;
-	case S2HYP_HOST_FLUSH_IPA:
-		s2hyp__lock(m, OP_HOST, HOST_THREAD, op->addr, op->size);
-		s2pt_flush(s2pt_locked(&m->pt), s2_ipa(op->addr), op->size);
-		s2hyp__unlock(m);
+	case S2HYP_HOST_FLUSH_IPA: {
+		struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, op->addr, op->size);
+		s2pt_flush(l, s2_ipa(op->addr), op->size);
+		s2hyp__unlock(m, l);
 		return;
+	}
 	case S2HYP_HOST_DESTROY:
 		destroy(m);
 		return;

@@ -203,7 +203,9 @@ static void for_hva(struct s2hyp_kvm *k, uint64_t start, uint64_t end,
 static void unmap_ipa(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, void *arg)
 {
 	(void)arg;
-	s2pt_unmap(s2pt_locked(&k->pt), s2_ipa(ipa), size);
+	struct s2pt_locked l = s2pt_lock(&k->pt);
+	s2pt_unmap(l, s2_ipa(ipa), size);
+	s2pt_unlock(l);
 	k->stats.unmaps++;
 }
 
@@ -248,7 +250,9 @@ static void age_ipa(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, void *arg)
 {
 	struct young_arg *y = arg;
 	bool young = false;
-	s2pt_test_clear_young(s2pt_locked(&k->pt), s2_ipa(ipa), size, y->mkold, &young);
+	struct s2pt_locked l = s2pt_lock(&k->pt);
+	s2pt_test_clear_young(l, s2_ipa(ipa), size, y->mkold, &young);
+	s2pt_unlock(l);
 	y->young |= young;
 	k->stats.young_tests++;
 }
@@ -319,7 +323,7 @@ void s2hyp_kvm_destroy(struct s2hyp_kvm *k)
 		return;
 	if (k->pt_ready) {
 		s2pt_memcache_free(&k->pt, &k->mc);
-		s2pt_destroy(s2pt_locked(&k->pt));
+		s2pt_destroy(s2pt_lock(&k->pt));
 	}
 	s2pool_delete(k->pool);
 	free(k->viol);
@@ -387,7 +391,7 @@ static uint64_t leaf_size(const struct s2hyp_kvm *k, const struct s2hyp_kvm_faul
 
 int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
 {
-	struct s2pt_locked l = s2pt_locked(&k->pt);
+	struct s2pt_locked l = s2pt_lock(&k->pt);
 	int ret = 0;
 
 	/* mmu_invalidate_retry(kvm, mmu_seq) under the MMU lock */
@@ -395,6 +399,7 @@ int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
 		if (!k->cfg.no_retry_check) {
 			k->stats.retries++;
 			s2host_unref(k->host, f->ref);
+			s2pt_unlock(l);
 			return S2_EAGAIN;
 		}
 		violate(k, S2HYP_KVM_RULE_S2_RETRY, f->ipa,
@@ -429,6 +434,7 @@ int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
 			ret = 0;
 		k->stats.maps++;
 	}
+	s2pt_unlock(l);
 	/* kvm_release_faultin_page(): stage 2 keeps no reference */
 	s2host_unref(k->host, f->ref);
 	check_range(k, ipa, size);

@@ -243,8 +243,11 @@ void s2hyp__drv_finish(struct s2hyp *m, struct vcpu *v);
 /* Returns true when the access is an MMIO exit (no memory behind it). */
 bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v);
 void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op);
-void s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa, uint64_t size);
-void s2hyp__unlock(struct s2hyp *m);
+/* Take the MMU lock for an operation: the only way to the walker's
+ * lock witness. Unlocking gives it back. */
+struct s2pt_locked s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa,
+			      uint64_t size);
+void s2hyp__unlock(struct s2hyp *m, struct s2pt_locked l);
 void s2hyp__host_page_get(struct s2hyp *m, uint64_t pa);
 void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa);
 /* An unmap of [ipa, ipa + size) returned: tell the checker what the TLBs hold of it. */

@@ -556,15 +556,17 @@ static struct s2hyp *machine_with_pages(struct s2hyp_scenario *sc)
 
 /* Operations of our own need a strategy for their scheduling points and
  * the MMU lock; the sequential strategy lets the hypervisor go on at once. */
+static struct s2pt_locked held;	/* between hyp_begin and hyp_end */
+
 static void hyp_begin(struct s2hyp *m)
 {
 	m->st = &s2hyp_strategy_sequential;
-	s2hyp__lock(m, OP_HOST, HOST_THREAD, BASE, SZ_2M);
+	held = s2hyp__lock(m, OP_HOST, HOST_THREAD, BASE, SZ_2M);
 }
 
 static void hyp_end(struct s2hyp *m)
 {
-	s2hyp__unlock(m);
+	s2hyp__unlock(m, held);
 	m->st = NULL;
 }
 

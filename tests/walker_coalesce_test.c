@@ -48,7 +48,7 @@ static void topup(struct fx *f)
 /* Map 8 pages of the region, then record only what the block map does. */
 static void populate_then_coalesce(struct fx *f)
 {
-	struct s2pt_locked l = s2pt_locked(&f->pt);
+	struct s2pt_locked l = s2pt_lock(&f->pt);
 	for (unsigned i = 0; i < 8; i++) {
 		topup(f);
 		assert_int_equal(s2pt_map(l, s2_ipa(BASE + i * SZ_4K), SZ_4K,
@@ -75,7 +75,7 @@ static unsigned long live_after_destroy(struct fx *f)
 {
 	struct s2pool_stats st;
 	s2pt_memcache_free(&f->pt, &f->mc);
-	s2pt_destroy(s2pt_locked(&f->pt));
+	s2pt_destroy(s2pt_lock(&f->pt));
 	s2pool_stats(f->fm.pool, &st);
 	return st.live;
 }
@@ -195,7 +195,7 @@ static void test_noreload_walks_freed_table(void **state)
 {
 	(void)state;
 	struct fx *f = setup_variant(S2PT_V_NO_RELOAD);
-	struct s2pt_locked l = s2pt_locked(&f->pt);
+	struct s2pt_locked l = s2pt_lock(&f->pt);
 	topup(f);
 	assert_int_equal(s2pt_map(l, s2_ipa(BASE), SZ_4K, s2_pa(PA_BASE), S2PT_PROT_RW, &f->mc), 0);
 	topup(f);
@@ -221,7 +221,7 @@ static void test_upstream_never_walks_freed_table(void **state)
 {
 	(void)state;
 	struct fx *f = setup_variant(S2PT_V_UPSTREAM);
-	struct s2pt_locked l = s2pt_locked(&f->pt);
+	struct s2pt_locked l = s2pt_lock(&f->pt);
 	topup(f);
 	assert_int_equal(s2pt_map(l, s2_ipa(BASE), SZ_4K, s2_pa(PA_BASE), S2PT_PROT_RW, &f->mc), 0);
 	topup(f);
@@ -243,7 +243,7 @@ static void test_same_mapping_is_eagain(void **state)
 		if (v == S2PT_V_VALID_UPDATE_LEAK)
 			continue;
 		struct fx *f = setup_variant((enum s2pt_variant)v);
-		struct s2pt_locked l = s2pt_locked(&f->pt);
+		struct s2pt_locked l = s2pt_lock(&f->pt);
 		topup(f);
 		assert_int_equal(s2pt_map(l, s2_ipa(BASE), SZ_2M, s2_pa(PA_BASE), S2PT_PROT_R, &f->mc), 0);
 		fake_mm_clear_log(&f->fm);
@@ -262,7 +262,7 @@ static void test_correct_variants_split_coalesce_cycles(void **state)
 	const enum s2pt_variant ok[] = { S2PT_V_UPSTREAM_2021, S2PT_V_INSTALL_FIRST, S2PT_V_UPSTREAM };
 	for (unsigned i = 0; i < 3; i++) {
 		struct fx *f = setup_variant(ok[i]);
-		struct s2pt_locked l = s2pt_locked(&f->pt);
+		struct s2pt_locked l = s2pt_lock(&f->pt);
 		for (unsigned round = 0; round < 3; round++) {
 			topup(f);
 			assert_int_equal(s2pt_map(l, s2_ipa(BASE), SZ_2M, s2_pa(PA_BASE),
@@ -292,7 +292,7 @@ static void test_valid_update_leaks(void **state)
 	const enum s2pt_variant vs[] = { S2PT_V_UPSTREAM_2021, S2PT_V_VALID_UPDATE_LEAK };
 	for (unsigned i = 0; i < 2; i++) {
 		struct fx *f = setup_variant(vs[i]);
-		struct s2pt_locked l = s2pt_locked(&f->pt);
+		struct s2pt_locked l = s2pt_lock(&f->pt);
 		topup(f);
 		assert_int_equal(s2pt_map(l, s2_ipa(BASE), SZ_4K, s2_pa(PA_BASE), S2PT_PROT_R,
 					  &f->mc), 0);
@@ -313,7 +313,7 @@ static void test_eagain_stops_wrprotect(void **state)
 	const enum s2pt_variant vs[] = { S2PT_V_UPSTREAM, S2PT_V_EAGAIN_STOPS };
 	for (unsigned i = 0; i < 2; i++) {
 		struct fx *f = setup_variant(vs[i]);
-		struct s2pt_locked l = s2pt_locked(&f->pt);
+		struct s2pt_locked l = s2pt_lock(&f->pt);
 		s2_pte_t pte;
 		topup(f);
 		assert_int_equal(s2pt_map(l, s2_ipa(BASE + SZ_4K), SZ_4K, s2_pa(PA_BASE + SZ_4K),
@@ -334,7 +334,7 @@ static void test_unmap_defer_tlbi_frees_first(void **state)
 	const enum s2pt_variant vs[] = { S2PT_V_UPSTREAM, S2PT_V_UNMAP_DEFER_TLBI };
 	for (unsigned i = 0; i < 2; i++) {
 		struct fx *f = setup_variant(vs[i]);
-		struct s2pt_locked l = s2pt_locked(&f->pt);
+		struct s2pt_locked l = s2pt_lock(&f->pt);
 		topup(f);
 		assert_int_equal(s2pt_map(l, s2_ipa(BASE), SZ_4K, s2_pa(PA_BASE), S2PT_PROT_RW,
 					  &f->mc), 0);

@@ -64,7 +64,7 @@ static struct fx *fx_new(enum s2pt_variant v, unsigned gs, unsigned ipa, unsigne
 	struct fx *f = test_calloc(1, sizeof(*f));
 	assert_non_null(f);
 	assert_int_equal(fake_mm_init(&f->fm, &f->pt, gs, ipa, v, flags), 0);
-	f->l = s2pt_locked(&f->pt);
+	f->l = s2pt_lock(&f->pt);
 	f->gs = gs;
 	f->page = 1ull << gs;
 	f->blk = s2pt_granule_size(&f->pt.geom, 2);

@@ -179,7 +179,7 @@ static void test_init_every_variant(void **state)
 			      v == S2PT_V_RELAX_NO_TLBI ||
 			      v == S2PT_V_LOG_NO_FLUSH || v == S2PT_V_HUGE_UNCHECKED;
 		assert_int_equal(pt.reload_after_pre, reload);
-		s2pt_destroy(s2pt_locked(&pt));
+		s2pt_destroy(s2pt_lock(&pt));
 		fake_mm_fini(fm);
 		test_free(fm);
 	}

@@ -771,6 +771,17 @@ int s2pt_stats(struct s2pt *pt, struct s2pt_stats *st)
 	return s2pt_walk(pt, 0, s2_bit(pt->geom.ipa_bits), &w);
 }
 
+struct s2pt_locked s2pt_lock(struct s2pt *pt)
+{
+	pt->lock_held = true;
+	return (struct s2pt_locked){ pt };
+}
+
+void s2pt_unlock(struct s2pt_locked l)
+{
+	l.pt->lock_held = false;
+}
+
 unsigned s2pt_table_counted_entries(const struct s2pt *pt, const s2_pte_t *table)
 {
 	unsigned n = 0;

@@ -338,17 +338,20 @@ struct s2pt {
 	bool fwb;		/* FEAT_S2FWB: MemAttr encoding and no CMO for data visibility */
 	bool reload_after_pre;	/* the walk re-reads an entry after its pre visitor */
 	bool eagain_stops;	/* EAGAIN ends every walk, not only a fault's (a bug) */
+	bool lock_held;		/* between s2pt_lock() and s2pt_unlock() */
 };
 
-/* Proof that the caller holds the MMU lock (exclusive). */
+/* Proof that the caller holds the MMU lock (exclusive), which every
+ * operation below takes. Taking the lock is the only way to get one:
+ * s2pt_lock() is called with the caller's MMU lock just taken (in the
+ * machine, by its lock function) and returns the witness; s2pt_unlock()
+ * ends it when the lock is released. */
 struct s2pt_locked {
 	struct s2pt *pt;
 };
 
-static inline struct s2pt_locked s2pt_locked(struct s2pt *pt)
-{
-	return (struct s2pt_locked){ pt };
-}
+struct s2pt_locked s2pt_lock(struct s2pt *pt);
+void s2pt_unlock(struct s2pt_locked l);
 
 enum s2pt_init_flags {
 	S2PT_INIT_FWB = 1 << 0,
