@@ -173,12 +173,13 @@ enum s2trace_format {
 
 /*
  * A trace to read whatever its format: s2trace_source_file() gives an
- * s2emu trace, read from path ('-': standard input) or converted from it
- * by the importer in a thread through a pipe, in constant memory for a
- * casemate log. An ftrace capture without the capture kit's markers needs
- * ftrace_layout (import-ftrace --layout), else NULL. Close with s2trace_source_close(), which returns the
- * importer's error (S2_EPARSE ..., "NAME:LINE: problem" in err): a
- * conversion that fails ends the trace where it failed.
+ * s2emu trace, read from path ('-': standard input) or converted from it by
+ * the importer in a thread through a pipe, without holding the converted
+ * text. An ftrace capture without the capture kit's markers needs
+ * ftrace_layout (import-ftrace --layout), else NULL. Close with
+ * s2trace_source_close(), which returns the importer's error (S2_EPARSE
+ * ..., "NAME:LINE: problem" in err): a conversion that fails ends the
+ * trace where it failed.
  */
 struct s2trace_source;
 int s2trace_source_open(const char *path, enum s2trace_format fmt, const char *ftrace_layout,

@@ -2,8 +2,9 @@
  * casemate log or a Linux ftrace capture is converted on the way, by the
  * importer running in a thread that writes into a pipe the reader reads, so
  * that nothing is written to disk and a casemate log of any length is
- * checked in constant memory. The format is the caller's, or detected from
- * the first lines (kept and given back to whoever reads the file). */
+ * checked without holding its text. The format is the caller's, or
+ * detected from the first lines (kept and given back to whoever reads the
+ * file). */
 #define _GNU_SOURCE	/* fopencookie */
 #include "traces/s2trace.h"
 
