@@ -2,18 +2,23 @@
  * COW policy or all of them, with the host rules checked; `s2emu run`
  * passes host scenario names here. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "common/s2_err.h"
 #include "host-mm/s2host_scenario.h"
 #include "hyp-model/s2hyp_kvmhost.h"
+#include "common/s2_file.h"
+#include "traces/s2trace_host.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: s2emu host SCENARIO [--cow-policy P|all] [--json]\n"
+		   "       s2emu host replay FILE... [--cow-policy P]\n"
 		   "       s2emu host random [--cow-policy P|all] [--seed S] [--runs N] [--steps K] [--log]\n"
 		   "                         [--world anon|memfd] [--uffd-policy markers|pre-fix]\n"
+		   "                         [--record FILE]\n"
 		   "       s2emu run SCENARIO --cow-policy P   (the same, for host scenarios)\n\n"
 		   "Runs a host memory-management scenario of the host-mm specification: the\n"
 		   "VMM's pages, refcounts, pins, fork and COW, with the host rules checked\n"
@@ -38,7 +43,10 @@ static void usage(FILE *f)
 		   "the rules that fired and the first seed of each; --log prints the first\n"
 		   "firing run's program. --world memfd draws from a uffd-wp registered memfd\n"
 		   "world with hole punches instead; --uffd-policy pre-fix runs it without PTE\n"
-		   "markers (the uffd-wp series before 5.19).\n\n"
+		   "markers (the uffd-wp series before 5.19). --log's program is a host program:\n"
+		   "--record FILE writes the first firing run (else the first run) as one, with\n"
+		   "its expect line. replay runs host programs (docs/trace-format.md) and checks their expect\n"
+		   "lines; --cow-policy replaces the program's policy line.\n\n"
 		   "exit status: 0 no rule fired, 1 a rule fired (or a step failed), 2 bad usage.\n");
 }
 
@@ -164,9 +172,54 @@ static void print_line(void *arg, const char *line)
 	printf("    %s\n", line);
 }
 
+static void file_line(void *arg, const char *line)
+{
+	fprintf(arg, "%s\n", line);
+}
+
+/* Write a generator run as a host program with its expect line. */
+static int record(const char *path, int pol, bool memfd, bool markers, uint64_t seed,
+		  uint64_t steps)
+{
+	struct s2host_config cfg;
+	struct s2host *h;
+	FILE *f = fopen(path, "w");
+
+	if (!f) {
+		fprintf(stderr, "s2emu host: cannot write %s\n", path);
+		return 2;
+	}
+	s2host_config_init(&cfg, (enum s2host_policy)pol);
+	cfg.nr_pages = 1024;
+	cfg.uffd_markers = markers;
+	if (s2host_create(&cfg, &h)) {
+		fclose(f);
+		return 2;
+	}
+	fprintf(f, "# s2emu host random --world %s --seed %llu --steps %llu\n",
+		memfd ? "memfd" : "anon", (unsigned long long)seed, (unsigned long long)steps);
+	(memfd ? s2host_random_memfd : s2host_random)(h, seed, (unsigned)steps, file_line, f);
+	unsigned m = s2host_fired(h);
+	fprintf(f, "expect fired ");
+	if (!m)
+		fprintf(f, "none");
+	for (unsigned r = 0, first = 1; r < S2HOST_NR_RULES; r++)
+		if (m & (1u << r)) {
+			fprintf(f, "%s%s", first ? "" : ",", s2host_rule_name(r));
+			first = 0;
+		}
+	fprintf(f, "\n");
+	s2host_destroy(h);
+	if (fclose(f)) {
+		fprintf(stderr, "s2emu host: write error on %s\n", path);
+		return 2;
+	}
+	return 0;
+}
+
 /* s2emu host random: the generic generator over seeds, per policy. */
 static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs, uint64_t steps,
-		      bool log, bool memfd, bool markers)
+		      bool log, bool memfd, bool markers, const char *rec)
 {
 	int status = 0;
 	int (*gen)(struct s2host *, uint64_t, unsigned, void (*)(void *, const char *), void *) =
@@ -209,6 +262,13 @@ static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs,
 			}
 		printf("%s\n", any ? "" : " no rule fired");
 		status |= any ? 1 : 0;
+		if (rec) {
+			int r = record(rec, p, memfd, markers, logged ? logged : seed, steps);
+			if (r)
+				return r;
+			printf("  recorded seed %llu in %s\n",
+			       (unsigned long long)(logged ? logged : seed), rec);
+		}
 		if (log && logged) {
 			struct s2host_config cfg;
 			struct s2host *h;
@@ -230,11 +290,59 @@ static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs,
 	return status;
 }
 
+static void print_violation(void *arg, const char *line)
+{
+	(void)arg;
+	printf("  %s\n", line);
+}
+
+/* s2emu host replay FILE...: run host programs and check their expectations. */
+static int run_replay(int argc, char **argv, int first, int policy)
+{
+	int status = 0;
+
+	for (int i = first; i < argc; i++) {
+		uint8_t *data;
+		size_t n;
+		char err[256];
+		struct s2trace_host_result res;
+		if (s2_read_file(argv[i], &data, &n)) {
+			fprintf(stderr, "%s:0: cannot read the file\n", argv[i]);
+			return 2;
+		}
+		printf("%s:\n", argv[i]);
+		int ret = s2trace_host_run((const char *)data, n, argv[i], policy, print_violation,
+					   NULL, &res, err, sizeof(err));
+		free(data);
+		if (ret) {
+			fflush(stdout);
+			fprintf(stderr, "%s\n", ret == S2_EPARSE ? err : s2_err_msg(ret));
+			return 2;
+		}
+		printf("  policy %s (%s): %u operations; fired ", s2host_policy_name(res.policy),
+		       s2host_policy_kernels(res.policy), res.ops);
+		print_mask(res.fired, false);
+		bool ok = res.failed_checks == 0 && (res.has_expect ? res.fired == res.expected : !res.fired);
+		if (res.has_expect) {
+			printf("; expected ");
+			print_mask(res.expected, false);
+		}
+		printf(" (%s)\n", ok ? "as expected" : "NOT as expected");
+		if (res.failed_checks)
+			printf("  %u check(s) failed; the first: %s\n", res.failed_checks, res.first_failure);
+		status |= !ok;
+	}
+	return status;
+}
+
 int cli_host(int argc, char **argv)
 {
 	const char *name = NULL;
 	int policy = S2HOST_POL_AE;
 	bool all = false, json = false, log = false, memfd = false, markers = true;
+	bool policy_given = false;
+	const char *rec = NULL;
+	int files = 0;	/* replay: index of the first file */
 	uint64_t seed = 1, runs = 200, steps = 40;
 
 	for (int i = 1; i < argc; i++) {
@@ -245,6 +353,12 @@ int cli_host(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(argv[i], "--log")) {
 			log = true;
+		} else if (!strcmp(argv[i], "--record")) {
+			if (++i == argc) {
+				fprintf(stderr, "s2emu host: --record needs a file\n");
+				return 2;
+			}
+			rec = argv[i];
 		} else if (!strcmp(argv[i], "--world") || !strcmp(argv[i], "--uffd-policy")) {
 			const char *opt = argv[i];
 			const char *v = i + 1 < argc ? argv[++i] : "";
@@ -276,11 +390,15 @@ int cli_host(int argc, char **argv)
 			}
 			all = !strcmp(argv[i], "all");
 			policy = all ? 0 : s2host_policy_parse(argv[i]);
+			policy_given = true;
 			if (policy < 0) {
 				fprintf(stderr, "s2emu host: unknown COW policy '%s' (MAP0, MAP1, MAP2, "
 						"MAP2+F, CNT, CNT2, AE or all)\n", argv[i]);
 				return 2;
 			}
+		} else if (name && !strcmp(name, "replay") && argv[i][0] != '-') {
+			if (!files)
+				files = i;
 		} else if (argv[i][0] == '-' || name) {
 			fprintf(stderr, "s2emu host: unexpected argument '%s'\n", argv[i]);
 			return 2;
@@ -292,13 +410,37 @@ int cli_host(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!strcmp(name, "replay")) {
+		if (!files || all || json) {
+			fprintf(stderr, "s2emu host: replay takes files (and one --cow-policy at most)\n");
+			return 2;
+		}
+		/* files may also come after options: collect every non-option */
+		int status = 0;
+		for (int i = files; i < argc; i++) {
+			if (argv[i][0] == '-') {
+				i += !strcmp(argv[i], "--cow-policy");
+				continue;
+			}
+			char *one[1] = { argv[i] };
+			int r = run_replay(1, one, 0, policy_given ? policy : -1);
+			if (r == 2)
+				return 2;
+			status |= r;
+		}
+		return status;
+	}
 	if (!strcmp(name, "random")) {
 		if (json) {
 			fprintf(stderr, "s2emu host: random has no --json output\n");
 			return 2;
 		}
+		if (rec && all) {
+			fprintf(stderr, "s2emu host: --record needs one --cow-policy, not all\n");
+			return 2;
+		}
 		return run_random(all ? 0 : policy, all ? S2HOST_NR_POLICIES - 1 : policy, seed, runs,
-				  steps, log, memfd, markers);
+				  steps, log, memfd, markers, rec);
 	}
 	struct any_scenario sc;
 	if (!find(name, &sc)) {

@@ -65,6 +65,27 @@ set -e
 [ "$rc" -eq 1 ] || fail "memfd world before the fix exited $rc, expected 1"
 grep -q 'lost-write in' "$tmp" || fail "memfd world before the fix found no lost write"
 
+# Host programs: the corpus replays as expected; a recorded generator run
+# replays to the same rules; the same program under AE fires nothing.
+for f in traces/corpus/host-*.s2h; do
+	"$S2EMU" host replay "$f" > "$tmp" || { cat "$tmp"; fail "$f did not replay as expected"; }
+done
+"$S2EMU" host random --cow-policy CNT --runs 20 --record "$tmp.s2h" > /dev/null || true
+"$S2EMU" host replay "$tmp.s2h" > "$tmp" || { cat "$tmp"; fail "a recorded run did not replay"; }
+grep -q 'fired pin-stable' "$tmp" || fail "the recorded CNT run fired no pin-stable on replay"
+set +e
+"$S2EMU" host replay traces/corpus/host-clear-refs-cnt.s2h --cow-policy AE > "$tmp"; rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "the CNT program under AE exited $rc, expected 1 (its expect line fails)"
+rm -f "$tmp.s2h"
+printf 's2host 1\nprocess P0\nwrite P0 0x0 1 2\n' > "$tmp.s2h"
+set +e
+err=$("$S2EMU" host replay "$tmp.s2h" 2>&1 >/dev/null); rc=$?
+set -e
+rm -f "$tmp.s2h"
+[ "$rc" -eq 2 ] || fail "a bad host program exited $rc, expected 2"
+case "$err" in *.s2h:3:*) ;; *) fail "bad host program: '$err' is not FILE:LINE: problem" ;; esac
+
 # Bad input: exit 2 with one line.
 for args in "s1.1-vfio-thp --cow-policy CNT3" "no-such-scenario" "s1.1-vfio-thp --cow-policy" \
 	    "random --runs 0" "random --steps x" "random --world file" "random --uffd-policy"; do
