@@ -440,6 +440,9 @@ static void test_errors_syntax(void **state)
 		{ "mem-write (id 1)\n", 1, "a record starts with '(', not 'm'" },
 		{ "(lock 1 0 0)\n\n  x\n", 3, "a record starts with '(', not 'x'" },
 		{ "\n)\n", 2, "')' closes nothing" },
+		{ "(lock 1 0 0)\ncat\n", 2, "a record starts with '(', not 'cat'" },
+		{ "(lock 1 0 0)\ncasemate error\nmsg: x\n! [0x0]=0x0\n", 2,
+		  "casemate's error report has no '! message' line" },
 		{ "(lock 1 0 0))\n", 1, "')' closes nothing" },
 		{ "()\n", 1, "a record starts with the name of its transition, not ')'" },
 		{ "((lock))\n", 1, "a record starts with the name of its transition, not '('" },
@@ -883,6 +886,29 @@ static void test_convert_notes(void **state)
 	conv_free(c);
 }
 
+/* casemate's error report block (today's drivers print it) is skipped but
+ * for its verdict, which is kept. */
+static void test_convert_error_block(void **state)
+{
+	(void)state;
+	struct conv_out *c = convert(
+		"(lock 1 0 0x10)\n"
+		"(mem-write 2 0 plain 0x1000 0x3)\n"
+		"casemate error\n"
+		"msg: BBM valid->valid\n"
+		"related locations:\n"
+		"* [0x....1000]=0x....3 (S2 pte_st:V)\n"
+		"! [0x...............0]=0x...............0\n"
+		"on event: (mem-write (id 2) (tid 0) (mem-order plain) (address 1000) (value 3))\n"
+		"! BBM valid->valid\n", NULL);
+	assert_int_equal(c->ret, 0);
+	assert_int_equal(c->res.records, 2);
+	assert_int_equal(c->res.verdicts, 1);
+	assert_string_equal(c->res.verdict, "BBM valid->valid");
+	assert_has_line(c->text, "# casemate: ! BBM valid->valid");
+	conv_free(c);
+}
+
 /* A malformed log stops the conversion with the reader's message; an
  * output that cannot be written is S2_EIO. */
 static void test_convert_errors(void **state)
@@ -956,6 +982,7 @@ int main(void)
 		cmocka_unit_test(test_convert_unused_limits),
 		cmocka_unit_test(test_convert_pages),
 		cmocka_unit_test(test_convert_notes),
+		cmocka_unit_test(test_convert_error_block),
 		cmocka_unit_test(test_convert_errors),
 		cmocka_unit_test(test_convert_sample),
 	};

@@ -500,10 +500,32 @@ static int interpret(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 	return 0;
 }
 
+/* The rest of a line from c on, printable, without its newline. 1, or 0
+ * at the end of the input with nothing read. */
+static int read_rest(struct s2trace_cm_reader *r, int c, char *buf, size_t size)
+{
+	size_t n = 0;
+	bool any = c != EOF;
+
+	for (; c != EOF && c != '\n'; c = get(r)) {
+		if (c == '\0')
+			return fail_at(r, r->line, "NUL byte");
+		if (c == '\r')
+			continue;
+		if (n + 1 < size)
+			buf[n++] = (c < 0x20 || c > 0x7e) ? '?' : (char)c;
+	}
+	if (c == '\n')
+		r->line++;
+	else if (ferror(r->f))
+		return read_error(r);
+	buf[n] = '\0';
+	return any || c == '\n';
+}
+
 /* A "! message" line: casemate's own verdict on the step before it. */
 static int read_verdict(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
 {
-	size_t n = 0;
 	int c;
 
 	rec->kind = S2T_CM_VERDICT;
@@ -511,20 +533,46 @@ static int read_verdict(struct s2trace_cm_reader *r, struct s2trace_cm_record *r
 	snprintf(rec->name, sizeof(rec->name), "!");
 	while ((c = get(r)) == ' ' || c == '\t')
 		;
-	for (; c != EOF && c != '\n'; c = get(r)) {
-		if (c == '\0')
-			return fail_at(r, r->line, "NUL byte");
-		if (c == '\r')
-			continue;
-		if (n + 1 < sizeof(rec->message))
-			rec->message[n++] = (c < 0x20 || c > 0x7e) ? '?' : (char)c;
+	int ret = read_rest(r, c, rec->message, sizeof(rec->message));
+	return ret < 0 ? ret : 1;
+}
+
+/* casemate-check and the example drivers print, on a violation, a block
+ * "casemate error", "msg: ...", the related locations ("* [...]", "! [...]")
+ * and "on event: (...)", ending with the "! message" verdict: that last
+ * line is kept, the state dump before it is not a transition. */
+static int read_error_block(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
+{
+	char buf[S2TRACE_CM_MAX_TEXT];
+	unsigned first = r->line;
+	int ret = read_rest(r, 'c', buf, sizeof(buf));
+
+	if (ret < 0)
+		return ret;
+	if (strcmp(buf, "casemate error"))
+		return fail_at(r, first, "a record starts with '(', not '%.20s'", buf);
+	for (;;) {
+		int c = get(r);
+		if (c == '!') {
+			rec->line = r->line;
+			if ((ret = read_rest(r, get(r), buf, sizeof(buf))) < 0)
+				return ret;
+			const char *m = buf;
+			while (*m == ' ')
+				m++;
+			if (*m == '[')
+				continue;	/* "! [...]": a location of the dump */
+			rec->kind = S2T_CM_VERDICT;
+			snprintf(rec->name, sizeof(rec->name), "!");
+			snprintf(rec->message, sizeof(rec->message), "%s", m);
+			return 1;
+		}
+		if (c == EOF)
+			return ferror(r->f) ? read_error(r) :
+				fail_at(r, first, "casemate's error report has no '! message' line");
+		if ((ret = read_rest(r, c, buf, sizeof(buf))) < 0)
+			return ret;
 	}
-	if (c == '\n')
-		r->line++;
-	else if (ferror(r->f))
-		return read_error(r);
-	rec->message[n] = '\0';
-	return 1;
 }
 
 int s2trace_cm_next(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
@@ -535,6 +583,8 @@ int s2trace_cm_next(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
 	c = skip_space(r);
 	if (c == '!')
 		return read_verdict(r, rec);
+	if (c == 'c')
+		return read_error_block(r, rec);
 	if (c == EOF)
 		return ferror(r->f) ? read_error(r) : 0;
 	if (c == '\0')
