@@ -40,6 +40,10 @@ static void usage(FILE *f)
 		   "  --against VARIANT   differential shrinking: every step must keep the\n"
 		   "                      counterexample clean on this walker (default upstream;\n"
 		   "                      none: off)\n"
+		   "  --warn              efficiency findings too (apart from violations): a\n"
+		   "                      break-before-make for a permission or AF change only,\n"
+		   "                      more TLBIs or faults than the --against walker in a\n"
+		   "                      sequential run; they count in the exit status\n"
 		   "  --json              JSON instead of text\n"
 		   "  --shard I/N         run shard I (0..N-1) of the search split N ways: seeds by\n"
 		   "                      index mod N; exhaustive: subtrees by the candidates taken\n"
@@ -148,6 +152,20 @@ static void print_summary(const struct s2fuzz_result *r, const struct s2fuzz_opt
 	if (r->incomplete)
 		printf("incomplete: %llu runs did not finish (%s)\n", (unsigned long long)r->incomplete,
 		       r->error);
+	if (o->warn) {
+		/* Efficiency findings: apart from the rules, only when asked. */
+		unsigned nf = 0;
+		for (unsigned f = 0; f < S2FUZZ_NR_FINDINGS; f++)
+			nf += r->finding_runs[f] > 0;
+		printf("findings:  %s\n", nf ? "(efficiency, not violations)" : "none");
+		for (unsigned f = 0; f < S2FUZZ_NR_FINDINGS; f++)
+			if (r->finding_runs[f])
+				printf("  %-28s in %llu of %llu runs (first seed %llu)%s\n",
+				       s2fuzz_finding_name((enum s2fuzz_finding)f),
+				       (unsigned long long)r->finding_runs[f], (unsigned long long)r->runs,
+				       (unsigned long long)r->finding_seed[f],
+				       f == S2FUZZ_FIND_NEEDLESS_BBM ? "" : " against the reference");
+	}
 	unsigned any = 0;
 	for (unsigned i = 0; i < S2HYP_NR_RULES; i++)
 		any += r->fired_runs[i] > 0;
@@ -235,6 +253,19 @@ static void print_json(const struct s2fuzz_result *r, const struct s2fuzz_opts *
 	printf("}");
 	if (o->nr_shards > 1)
 		print_shard_json(r, o);
+	if (o->warn) {
+		printf(", \"findings\": {");
+		for (unsigned f = 0, lead = 1; f < S2FUZZ_NR_FINDINGS; f++) {
+			if (!r->finding_runs[f])
+				continue;
+			printf("%s\"%s\": {\"runs\": %llu, \"first_seed\": %llu}", lead ? "" : ", ",
+			       s2fuzz_finding_name((enum s2fuzz_finding)f),
+			       (unsigned long long)r->finding_runs[f],
+			       (unsigned long long)r->finding_seed[f]);
+			lead = 0;
+		}
+		printf("}");
+	}
 	printf(", \"counterexample\": ");
 	if (r->have_cex) {
 		printf("{\"trace\": ");
@@ -307,6 +338,7 @@ int cli_fuzz(int argc, char **argv)
 	uint64_t seed = 1, runs = 0, depth = 3, background = ~0ull, bound = ~0ull, jobs = 1;
 	uint64_t shrink_runs = 20000;
 	int against = S2PT_V_UPSTREAM;
+	bool warn = false;
 	double time_limit = 0;
 	const char *given[16];		/* strategy-specific options, as typed */
 	unsigned ngiven = 0;
@@ -329,6 +361,8 @@ int cli_fuzz(int argc, char **argv)
 			return 0;
 		} else if (!strcmp(a, "--json")) {
 			json = true;
+		} else if (!strcmp(a, "--warn")) {
+			warn = true;
 		} else if (!strcmp(a, "--no-shrink")) {
 			shrink = false;
 		} else if (!strcmp(a, "--no-reduction")) {
@@ -449,6 +483,7 @@ int cli_fuzz(int argc, char **argv)
 	o.no_reduction = no_reduction;
 	o.shrink_runs = (unsigned)shrink_runs;
 	o.against = against;
+	o.warn = warn;
 	o.shard = shard;
 	o.nr_shards = nr_shards;
 	/* --merge recounts distinct schedules over every shard's seeds. */
@@ -512,6 +547,9 @@ int cli_fuzz(int argc, char **argv)
 	char outbuf[512];
 	bool replay_ok = false;
 	int status = r->found || r->incomplete ? 1 : 0;
+	for (unsigned f = 0; o.warn && f < S2FUZZ_NR_FINDINGS; f++)
+		if (r->finding_runs[f])
+			status = 1;
 	if (r->have_cex) {
 		if (!out) {
 			snprintf(outbuf, sizeof(outbuf), "fuzz-%s-%s.s2t", sname,

@@ -48,6 +48,65 @@ void s2fuzz_opts_init(struct s2fuzz_opts *o, enum s2fuzz_strategy s)
 	};
 }
 
+const char *s2fuzz_finding_name(enum s2fuzz_finding f)
+{
+	switch (f) {
+	case S2FUZZ_FIND_NEEDLESS_BBM: return "needless-bbm";
+	case S2FUZZ_FIND_EXTRA_TLBIS: return "extra-tlbis";
+	case S2FUZZ_FIND_EXTRA_FAULTS: return "extra-faults";
+	case S2FUZZ_NR_FINDINGS: break;
+	}
+	return "?";
+}
+
+/* A run of sc on variant v under the random strategy with seed, to its
+ * end: its TLBIs and faults. */
+static void run_work(const struct s2hyp_scenario *sc, enum s2pt_variant v, uint64_t seed,
+		     uint64_t *tlbis, uint64_t *faults)
+{
+	struct s2hyp_scenario ref = *sc;	/* programs shared, not owned */
+	struct s2hyp_rng rng;
+	struct s2hyp_strategy st = s2hyp_strategy_random_template;
+	struct s2hyp *m;
+
+	*tlbis = *faults = 0;
+	ref.cfg.variant = v;
+	if (s2fuzz__instantiate(&ref, &m, NULL, 0))
+		return;
+	s2hyp_stop_on_violation(m, false);
+	s2hyp_rng_seed(&rng, seed);
+	st.arg = &rng;
+	s2hyp_run(m, &st);
+	const struct s2hyp_stats *ms = s2hyp_stats(m);
+	*tlbis = ms->tlbis;
+	for (unsigned i = 0; i < S2HYP_MAX_VCPUS; i++)
+		*faults += ms->vcpu[i].faults_translation + ms->vcpu[i].faults_permission +
+			   ms->vcpu[i].faults_access_flag;
+	s2hyp_delete(m);
+}
+
+/* The efficiency findings of the run of seed (its stats) of sc: needless
+ * break-before-make in it; more TLBIs or faults than the reference with the
+ * same scenario and seed, both run to their end under the random strategy. */
+static uint8_t findings_of(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
+			   uint64_t seed, const struct s2hyp_stats *stats)
+{
+	uint8_t f = 0;
+
+	if (stats->needless_bbm)
+		f |= 1u << S2FUZZ_FIND_NEEDLESS_BBM;
+	if (o->against >= 0 && o->against != (int)sc->cfg.variant) {
+		uint64_t t, fl, rt, rf;
+		run_work(sc, sc->cfg.variant, seed, &t, &fl);
+		run_work(sc, (enum s2pt_variant)o->against, seed, &rt, &rf);
+		if (t > rt)
+			f |= 1u << S2FUZZ_FIND_EXTRA_TLBIS;
+		if (fl > rf)
+			f |= 1u << S2FUZZ_FIND_EXTRA_FAULTS;
+	}
+	return f;
+}
+
 /* ------------------------------------------------------------------ */
 /* One seed                                                            */
 /* ------------------------------------------------------------------ */
@@ -105,6 +164,8 @@ int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 			r->fired |= 1u << i;
 	if (s2hyp_nr_violations(m))
 		r->rule = (int16_t)s2hyp_violation(m, 0)->rule;
+	if (o->warn)
+		r->findings = findings_of(sc, o, seed, stats);
 	if (sched) {
 		size_t n;
 		const struct s2hyp_choice *s = s2hyp_schedule(m, &n);
@@ -200,6 +261,11 @@ static void absorb(struct driver *d, const struct s2fuzz_seed_result *r)
 				 (unsigned long long)r->seed,
 				 s2hyp_outcome_name((enum s2hyp_outcome)r->outcome));
 	}
+	for (unsigned f = 0; f < S2FUZZ_NR_FINDINGS; f++)
+		if (r->findings & (1u << f)) {
+			if (!res->finding_runs[f]++ || r->seed < res->finding_seed[f])
+				res->finding_seed[f] = r->seed;
+		}
 	if (d->o->keep_seeds) {
 		if (res->nseeds == d->seeds_cap) {
 			size_t cap = d->seeds_cap ? d->seeds_cap * 2 : 256;

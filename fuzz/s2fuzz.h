@@ -128,6 +128,10 @@ struct s2fuzz_opts {
 	/* The reference variant for differential shrinking (-1: none; the
 	 * default is upstream) */
 	int against;
+	/* Efficiency findings (apart from violations): needless
+	 * break-before-make in every run, and, against the reference, more
+	 * TLBIs or faults than it in a sequential run of the same scenario. */
+	bool warn;
 	/* One shard of a search split nr_shards ways (0 or 1: unsplit), so that
 	 * the shards together do exactly what the whole search does (see
 	 * docs/scale-out.md). random, pct: the seeds whose index from seed is
@@ -138,6 +142,16 @@ struct s2fuzz_opts {
 	 * step only, for the footprint the reduction needs, uncounted. */
 	unsigned shard, nr_shards;
 };
+
+/* Efficiency findings: not violations, counted only with opts.warn. */
+enum s2fuzz_finding {
+	S2FUZZ_FIND_NEEDLESS_BBM,	/* a leaf broken and remade for a permission,
+					 * AF or software-bit change */
+	S2FUZZ_FIND_EXTRA_TLBIS,	/* more TLBIs than the reference */
+	S2FUZZ_FIND_EXTRA_FAULTS,	/* more stage-2 faults than the reference */
+	S2FUZZ_NR_FINDINGS
+};
+const char *s2fuzz_finding_name(enum s2fuzz_finding f);
 
 /* Defaults for a strategy: seed 1, 200 runs (exhaustive: 1000000
  * schedules), depth 3, background 8 for pct and 0 for exhaustive, no
@@ -152,6 +166,7 @@ struct s2fuzz_seed_result {
 	uint32_t fired;		/* bit r: rule r fired */
 	int16_t rule;		/* the first rule that fired (the run stops there), -1 */
 	uint8_t outcome;	/* enum s2hyp_outcome */
+	uint8_t findings;	/* opts.warn: bit f, enum s2fuzz_finding */
 };
 
 /* A shrunk counterexample. */
@@ -187,6 +202,8 @@ struct s2fuzz_result {
 	uint64_t first_seed[S2HYP_NR_RULES];	/* random, pct: the lowest such seed */
 	double secs;
 	bool limited;			/* stopped by --runs or --time before the end */
+	uint64_t finding_runs[S2FUZZ_NR_FINDINGS];	/* opts.warn: runs with finding f */
+	uint64_t finding_seed[S2FUZZ_NR_FINDINGS];	/* the lowest such seed */
 
 	bool found;			/* some rule fired */
 	enum s2hyp_rule rule;		/* in the lowest seed (exhaustive: the first schedule) that fired */

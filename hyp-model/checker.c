@@ -24,6 +24,7 @@ enum ghost_state {
 
 struct ghost_pte {
 	uint8_t state;
+	uint32_t broken_op;		/* 1 + the operation that last broke it */
 	s2_pte_t last_valid;		/* what a TLB might still hold */
 };
 
@@ -63,6 +64,7 @@ struct s2hyp_checker {
 	struct s2_map logged;		/* page IPA + 1 -> vCPU + 1: guest writes to logged
 					 * pages the next get-dirty-log must report */
 	bool aging;
+	uint32_t op_seq;		/* operations (lock releases) so far */
 	struct s2hyp_violation *viol;
 	unsigned viol_n, viol_cap;
 };
@@ -629,6 +631,21 @@ static void rule_no_progress(struct s2hyp_checker *c, unsigned vcpu, uint64_t ip
 	       vcpu, kind, level, (unsigned long long)ipa, n);
 }
 
+/* An efficiency finding, not a rule: an entry broken and made again in one
+ * operation when old and new leaves differ only in permissions, AF or
+ * software bits, which the architecture allows in place (DDI 0487
+ * D8.14.1). Counted in stats->needless_bbm. */
+static void finding_needless_bbm(struct s2hyp_checker *c, s2_pte_t old, s2_pte_t new,
+				 s2_level_t level)
+{
+	const s2_pte_t in_place = S2PT_PTE_S2AP_R | S2PT_PTE_S2AP_W | S2PT_PTE_XN | S2PT_PTE_AF |
+				  ((s2_pte_t)0xf << S2PT_PTE_SW_SHIFT);
+	if (!s2pt_pte_valid(old) || s2pt_pte_is_table(old, level) || s2pt_pte_is_table(new, level))
+		return;
+	if (((old ^ new) & ~in_place) == 0 && c->cfg.stats)
+		c->cfg.stats->needless_bbm++;
+}
+
 /* ------------------------------------------------------------------ */
 /* Events                                                              */
 /* ------------------------------------------------------------------ */
@@ -730,8 +747,11 @@ void s2hyp_checker_pte_store(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t o
 	} else if (ov && !nv) {
 		gs->state = GHOST_INVALID_UNCLEAN;
 		gs->last_valid = old;
+		gs->broken_op = c->op_seq + 1;
 		add_unclean(c, pidx, idx);
 	} else if (!ov && nv) {
+		if (gs->broken_op == c->op_seq + 1)
+			finding_needless_bbm(c, gs->last_valid, new, level);
 		if (s2pt_pte_is_table(gs->last_valid, level) && !s2pt_pte_is_table(new, level) &&
 		    gs->state != GHOST_VALID && c->cfg.stats)
 			c->cfg.stats->coalesces++;
@@ -878,11 +898,13 @@ void s2hyp_checker_unlock(struct s2hyp_checker *c)
 		rule_refcount(c, idx, gp);
 	}
 	c->touched_n = 0;
+	c->op_seq++;
 }
 
 void s2hyp_checker_unlock_unchecked(struct s2hyp_checker *c)
 {
 	c->touched_n = 0;
+	c->op_seq++;
 }
 
 void s2hyp_checker_unmapped(struct s2hyp_checker *c, uint64_t ipa, uint64_t size, unsigned vcpu,

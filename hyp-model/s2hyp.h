@@ -252,6 +252,9 @@ struct s2hyp_stats {
 	uint64_t maps, map_eagain, relaxes, unmaps;
 	uint64_t mappings_by_level[S2_LEVEL_MAX + 2];	/* leaves made, index level + 1 */
 	uint64_t coalesces;		/* tables replaced by a block */
+	uint64_t needless_bbm;		/* efficiency: leaves broken and made again in one
+					 * operation though only permissions, AF or
+					 * software bits changed */
 	uint64_t table_pages_allocated, table_pages_freed;
 	uint64_t dirty_pages;
 	uint64_t violations[S2HYP_NR_RULES];

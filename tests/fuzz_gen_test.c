@@ -365,6 +365,45 @@ static void test_bug_hunt(void **state)
 	assert_int_equal(s2fuzz_bug_hunt(&bad, 10, 0, false, &h, err, sizeof(err)), S2_EINVAL);
 }
 
+/* Efficiency findings with --warn: upstream-2021-perm-bbm (a permission
+ * change remade through break-before-make, before Linux filtered it out)
+ * shows needless-bbm, and more TLBIs and faults than upstream-2021 on the
+ * same scenarios and seeds; upstream-2021 against itself shows none of
+ * the comparisons, and without warn nothing is counted. */
+static void test_efficiency_findings(void **state)
+{
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		struct s2hyp_scenario base;
+		struct s2fuzz_opts o;
+		struct s2fuzz_result r;
+		char err[256] = "";
+		s2hyp_scenario_init(&base);
+		base.cfg.variant = k == 1 ? S2PT_V_UPSTREAM_2021 : S2PT_V_PERM_BBM;
+		s2fuzz_opts_init(&o, S2FUZZ_RANDOM);
+		o.generate = true;
+		o.gen_pick = S2FUZZ_GEN_ALL;
+		o.runs = 200;
+		o.shrink = false;
+		o.against = S2PT_V_UPSTREAM_2021;
+		o.warn = k != 2;
+		assert_int_equal(s2fuzz_run(&base, &o, &r, err, sizeof(err)), 0);
+		assert_false(r.found);
+		if (k == 0) {
+			assert_true(r.finding_runs[S2FUZZ_FIND_NEEDLESS_BBM] > 0);
+			assert_true(r.finding_runs[S2FUZZ_FIND_EXTRA_TLBIS] > 0);
+			assert_true(r.finding_runs[S2FUZZ_FIND_EXTRA_FAULTS] > 0);
+		} else {
+			assert_int_equal(r.finding_runs[S2FUZZ_FIND_EXTRA_TLBIS], 0);
+			assert_int_equal(r.finding_runs[S2FUZZ_FIND_EXTRA_FAULTS], 0);
+		}
+		if (k == 2)
+			assert_int_equal(r.finding_runs[S2FUZZ_FIND_NEEDLESS_BBM], 0);
+		s2fuzz_result_free(&r);
+		s2hyp_scenario_free(&base);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_differential_shrinking),
 		cmocka_unit_test(test_differential_reference_fires_too),
 		cmocka_unit_test(test_bug_hunt),
+		cmocka_unit_test(test_efficiency_findings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -303,6 +303,34 @@ static void test_mapping_bounds_white_box(void **state)
 	}
 }
 
+/* needless-bbm (an efficiency finding, not a rule): a leaf broken and made
+ * again in one operation with only its write permission changed is
+ * counted; the same with another output address (a real break-before-make)
+ * is not, nor is a make in a later operation. */
+static void test_needless_bbm_finding(void **state)
+{
+	(void)state;
+	for (int k = 0; k < 3; k++) {
+		struct fx *f = fx_new();
+		s2_pte_t *e = f->root;
+		s2_pte_t ro = s2pt_pte_leaf(&f->pt.geom, 3, s2_pa(0x80000000ull), S2PT_PROT_R, true);
+		s2_pte_t rw = s2pt_pte_leaf(&f->pt.geom, 3, s2_pa(k == 1 ? 0x80001000ull : 0x80000000ull),
+					    S2PT_PROT_RW, true);
+		s2hyp_checker_pte_store(f->c, e, 0, ro);
+		s2hyp_checker_unlock(f->c);
+		s2hyp_checker_pte_store(f->c, e, ro, 0);
+		s2hyp_checker_tlbi(f->c, S2PT_TLBI_IPAS2E1IS, BASE, 1);
+		s2hyp_checker_dsb(f->c);
+		if (k == 2)
+			s2hyp_checker_unlock(f->c);
+		s2hyp_checker_pte_store(f->c, e, 0, rw);
+		s2hyp_checker_unlock(f->c);
+		assert_int_equal(f->stats.needless_bbm, k == 0 ? 1 : 0);
+		assert_int_equal(f->fired, 0);
+		fx_free(f);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_age_only_af),
 		cmocka_unit_test(test_unmap_complete),
 		cmocka_unit_test(test_mapping_bounds_white_box),
+		cmocka_unit_test(test_needless_bbm_finding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -35,6 +35,7 @@ static const struct {
 	{ "upstream-unmap-defer-tlbi", S2PT_V_UNMAP_DEFER_TLBI, true },
 	{ "kvm-dirty-log-blocks", S2PT_V_LOG_BLOCKS, true },
 	{ "kvm-dirty-log-noflush", S2PT_V_LOG_NO_FLUSH, true },
+	{ "upstream-2021-perm-bbm", S2PT_V_PERM_BBM, false },
 	{ "upstream-relax-notlbi", S2PT_V_RELAX_NO_TLBI, true },
 	{ "kvm-huge-unchecked", S2PT_V_HUGE_UNCHECKED, true },
 };

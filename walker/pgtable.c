@@ -32,6 +32,7 @@ struct variant_props {
 	bool eagain_stops;	/* EAGAIN ends every walk */
 	bool defer_unmap_tlbi;	/* unmap: one TLBI after the walk, tables freed before it */
 	bool relax_no_tlbi;	/* relax-perms leaves the faulting CPU's TLB alone */
+	bool perm_bbm;		/* 2021: a permission-only change is remade through BBM */
 };
 
 /* What every variant does, by variant: looked up on every map and unmap, so
@@ -39,9 +40,9 @@ struct variant_props {
  * put_anchor, get_on_install, tlbi_vmid_on_merge, reload_after_pre,
  * free_last_ref, lock_marker; then the bugs of single operations
  * (valid_update_leak, eagain_stops, defer_unmap_tlbi, relax_no_tlbi) through B(). */
-#define P(o, ci, cl, pa, gi, tv, rl, fl, lm) { ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, 0, 0, 0, 0 }
+#define P(o, ci, cl, pa, gi, tv, rl, fl, lm) { ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, 0, 0, 0, 0, 0 }
 #define B(o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn) \
-	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn }
+	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn, 0 }
 static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_UPSTREAM_2021]       = P(2021, 1, 1, 1, 0, 1, 0, 1, 0),
 	[S2PT_V_ANCHOR_LEAK]         = P(2021, 1, 1, 0, 0, 1, 0, 1, 0),
@@ -57,6 +58,7 @@ static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_EAGAIN_STOPS]        = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0, 0),
 	[S2PT_V_UNMAP_DEFER_TLBI]    = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 0),
 	[S2PT_V_RELAX_NO_TLBI]       = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 1),
+	[S2PT_V_PERM_BBM]            = { ORDER_2021, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1 },
 	/* Bugs of KVM's fault handler and dirty logging (hyp-model/kvm.c). */
 	[S2PT_V_LOG_BLOCKS]          = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
 	[S2PT_V_LOG_NO_FLUSH]        = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
@@ -260,7 +262,9 @@ static int map_try_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 		get_page(pt, ctx->ptep);
 		return 0;
 	}
-	if (!pte_needs_update(ctx->old, new))
+	/* Before v5.13 a permission-only change went through break-before-make
+	 * like any other (correct, but a TLBI and a fault window for nothing). */
+	if (!pte_needs_update(ctx->old, new) && !(d->vp.perm_bbm && ctx->old != new))
 		return S2_EAGAIN;
 
 	if (d->vp.order == ORDER_UPSTREAM) {

@@ -303,6 +303,8 @@ struct s2pt_mm_ops {
 	  "BUGGY: upstream walker; the fault handler maps blocks while dirty logging is on (no force_pte when logging_active)") \
 	X(S2PT_V_LOG_NO_FLUSH,        "kvm-dirty-log-noflush", \
 	  "BUGGY: upstream walker; turning dirty logging on write-protects the slot without flushing the TLBs (kvm_mmu_wp_memory_region)") \
+	X(S2PT_V_PERM_BBM,            "upstream-2021-perm-bbm", \
+	  "SLOW: before 'Filter out the case of only changing permissions from stage-2 map path' (v5.13): a map that only changes permissions breaks and remakes the leaf") \
 	X(S2PT_V_RELAX_NO_TLBI,       "upstream-relax-notlbi", \
 	  "BUGGY: relax-perms without the local TLBI after it (kept by 'Use local TLBI on permission relaxation', v6.2): a TLB that cached the faulting entry faults forever") \
 	X(S2PT_V_HUGE_UNCHECKED,      "kvm-huge-unchecked", \
