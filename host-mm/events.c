@@ -258,6 +258,47 @@ int s2host_collapse(struct s2host *h, int mm, uint64_t hva)
 
 /* ---- Replace the page: migration and KSM ------------------------------- */
 
+/* The rmap walk: fn on every present PTE of every live process that maps
+ * pfn, each inside its own invalidation. */
+static void rmap_walk(struct s2host *h, uint64_t pfn,
+		      void (*fn)(struct s2host *, struct s2host__pte *, uint64_t old, void *),
+		      void *arg)
+{
+	for (unsigned i = 0; i < h->nr_mm; i++) {
+		struct s2host__mm *m = &h->mm[i];
+		if (!m->alive)
+			continue;
+		for (unsigned v = 0; v < h->cfg.nr_pages; v++) {
+			if (!(m->pte[v].fl & PTE_PRESENT) || m->pte[v].pfn != pfn)
+				continue;
+			s2host__inval_start(h, (int)i, v, 1, S2HOST_MN_CLEAR);
+			h->page[pfn].mapcount--;
+			s2host__put_later(h, pfn);
+			fn(h, &m->pte[v], pfn, arg);
+			s2host__inval_end(h, (int)i, v, 1, S2HOST_MN_CLEAR);
+		}
+	}
+}
+
+/* Migration: the PTE points at the new page, flags kept. */
+static void move_pte(struct s2host *h, struct s2host__pte *pte, uint64_t old, void *arg)
+{
+	uint64_t new = *(uint64_t *)arg;
+	(void)old;
+	pte->pfn = new;
+	h->page[new].mapcount++;
+	s2host__get(h, new, 1);
+}
+
+/* Swap-out: the PTE becomes a swap entry naming the slot. */
+static void swap_pte(struct s2host *h, struct s2host__pte *pte, uint64_t old, void *arg)
+{
+	unsigned si = *(unsigned *)arg;
+	(void)old;
+	*pte = (struct s2host__pte){ si, PTE_SWAP | (pte->fl & PTE_UFFD_WP) };
+	h->slot[si].count++;
+}
+
 /* The small anon page mapped at vpn, or an error. */
 static int small_anon(struct s2host *h, int mm, uint64_t vpn, uint64_t *pfn)
 {
@@ -283,26 +324,10 @@ int s2host_migrate(struct s2host *h, int mm, uint64_t hva)
 	if (f->ksm || f->swapcache || extra_refs(h, f))
 		return s2host__end(h, S2_EBUSY);
 	uint64_t new = s2host__alloc(h, 0, f->owner);
-	struct s2host__folio *nf = s2host__folio_of(h, new);
 	s2host__copy_page(h, new, old);
 	h->page[new].ae = h->page[old].ae;
-	nf->ref = 0;
-	for (unsigned i = 0; i < h->nr_mm; i++) {
-		struct s2host__mm *m = &h->mm[i];
-		if (!m->alive)
-			continue;
-		for (unsigned v = 0; v < h->cfg.nr_pages; v++) {
-			if (!(m->pte[v].fl & PTE_PRESENT) || m->pte[v].pfn != old)
-				continue;
-			s2host__inval_start(h, (int)i, v, 1, S2HOST_MN_CLEAR);
-			m->pte[v].pfn = new;
-			h->page[old].mapcount--;
-			h->page[new].mapcount++;
-			nf->ref++;
-			s2host__put_later(h, old);
-			s2host__inval_end(h, (int)i, v, 1, S2HOST_MN_CLEAR);
-		}
-	}
+	s2host__folio_of(h, new)->ref = 0;
+	rmap_walk(h, old, move_pte, &new);
 	h->page[old].ae = false;
 	return s2host__end(h, 0);
 }
@@ -368,21 +393,7 @@ int s2host_swap_out(struct s2host *h, int mm, uint64_t hva)
 	f->swapcache = true;
 	f->slot = si;
 	s2host__get(h, pfn, 1);
-	for (unsigned i = 0; i < h->nr_mm; i++) {
-		struct s2host__mm *m = &h->mm[i];
-		if (!m->alive)
-			continue;
-		for (unsigned v = 0; v < h->cfg.nr_pages; v++) {
-			if (!(m->pte[v].fl & PTE_PRESENT) || m->pte[v].pfn != pfn)
-				continue;
-			s2host__inval_start(h, (int)i, v, 1, S2HOST_MN_CLEAR);
-			m->pte[v] = (struct s2host__pte){ si, PTE_SWAP | (m->pte[v].fl & PTE_UFFD_WP) };
-			h->page[pfn].mapcount--;
-			s->count++;
-			s2host__put_later(h, pfn);
-			s2host__inval_end(h, (int)i, v, 1, S2HOST_MN_CLEAR);
-		}
-	}
+	rmap_walk(h, pfn, swap_pte, &si);
 	h->page[pfn].ae = false;
 	s2host__flush_puts(h);
 	if (f->ref == 1) {
