@@ -211,6 +211,7 @@ struct page {
 	size_t first, last;	/* events drawn: [first, last) */
 	int lanes;		/* host, hypervisor, vCPUs, memory */
 	bool memory_lane;
+	bool effect;		/* an effect trace: a lane per CPU of the trace */
 	double x0, dx;
 };
 
@@ -218,6 +219,8 @@ enum { LANE_H = 40, TOP = 58, LABEL_W = 150, GHOST_H = 22 };
 
 static int lane_of(const struct page *p, const struct s2hyp_event *e)
 {
+	if (p->effect)
+		return e->thread;
 	if (e->kind == HOST_KIND)
 		return 0;
 	if (e->thread == -2)
@@ -464,6 +467,11 @@ static bool cmo_window(const struct page *p, const struct snapshot *s, size_t *f
 /* Lane l's class suffix; its name for people in name when non-NULL. */
 static const char *lane_name(const struct page *p, int l, char *name, size_t n)
 {
+	if (p->effect) {
+		if (name)
+			snprintf(name, n, "CPU %d", l);
+		return "cpu";
+	}
 	if (l == 0) {
 		if (name)
 			snprintf(name, n, "host");
@@ -755,26 +763,34 @@ static void write_page(struct page *p)
 	fputs(style, f);
 	fputs("</head><body>\n<h1>", f);
 	esc(f, res->name);
-	fprintf(f, "</h1>\n<div class=\"sub\">walker <b>%s</b>, %u vCPU%s, %llu trace events; "
-		   "%zu machine events", s2pt_variant_name(res->cfg.variant), res->cfg.nr_vcpus,
-		res->cfg.nr_vcpus == 1 ? "" : "s", (unsigned long long)res->events, c->n);
+	if (p->effect)
+		fprintf(f, "</h1>\n<div class=\"sub\">an effect trace, %zu effect events on %d CPU%s",
+			c->n, p->lanes, p->lanes == 1 ? "" : "s");
+	else
+		fprintf(f, "</h1>\n<div class=\"sub\">walker <b>%s</b>, %u vCPU%s, %llu trace events; "
+			   "%zu machine events", s2pt_variant_name(res->cfg.variant),
+			res->cfg.nr_vcpus, res->cfg.nr_vcpus == 1 ? "" : "s",
+			(unsigned long long)res->events, c->n);
 	if (p->first || p->last < c->n)
 		fprintf(f, ", events %zu to %zu drawn", p->first + 1, p->last);
 	fputs("</div>\n", f);
 	if (res->effect_trace)
-		fputs("<div class=\"rule ok\">An effect trace: its events are checked by the effect "
-		      "checker, not run on the machine, so the timeline below is empty; "
-		      "<code>s2emu replay</code> reports its violations.</div>\n", f);
-	else if (!s)
+		fputs("<div class=\"sub\">An effect trace: a lane per CPU of the trace, each mark "
+		      "one effect line; the effect checker keeps no ghost state or TLBs to "
+		      "draw.</div>\n", f);
+	if (!s)
 		fputs("<div class=\"rule ok\"><b>No rule fired.</b></div>\n", f);
 	for (size_t k = 0; k < c->nviol; k++) {
 		const struct s2hyp_violation *v = &c->viol[k].v;
 		fprintf(f, "<div class=\"rule\" data-rule=\"%s\"><b class=\"name\">%s</b> fired at "
-			   "step %llu (%s",
-			s2hyp_rule_name(v->rule), s2hyp_rule_name(v->rule), (unsigned long long)v->step,
-			v->thread < 0 ? "hypervisor" : "vCPU");
-		if (v->thread >= 0)
-			fprintf(f, " %d", v->thread);
+			   "%s %llu (", s2hyp_rule_name(v->rule), s2hyp_rule_name(v->rule),
+			p->effect ? "effect event" : "step", (unsigned long long)v->step);
+		if (p->effect && v->step && v->step <= c->n)
+			fprintf(f, "line %u", c->ev[v->step - 1].line);
+		else if (v->thread >= 0)
+			fprintf(f, "vCPU %d", v->thread);
+		else
+			fprintf(f, "hypervisor");
 		fputs(")<br>", f);
 		esc(f, v->detail);
 		fputs("<br><span class=\"cite\">Rule: ", f);
@@ -785,12 +801,73 @@ static void write_page(struct page *p)
 	}
 	fputs(legend, f);
 	timeline(p, s);
-	if (s)
+	if (s && !p->effect)
 		tlb_table(p, s);
 	trace_listing(p);
 	fputs("<div id=\"info\"></div>\n", f);
 	fputs(script, f);
 	fputs("</body></html>\n", f);
+}
+
+/* An effect trace is checked by the effect checker, not run on the
+ * machine: its events are the trace's own effect lines, and its
+ * violations the checker's (each at the effect event it names). */
+static int collect_effects(const char *path, const struct s2trace_result *res, struct collect *c,
+			   char **lines, size_t nlines)
+{
+	struct s2trace_reader *r;
+	struct s2trace_event ev;
+	char err[300];
+	uint64_t n = 0;
+	int ret;
+
+	if (s2trace_open(path, &r, err, sizeof(err)))
+		return -1;
+	while ((ret = s2trace_next(r, &ev)) > 0) {
+		if (ev.kind != S2T_EFFECT)
+			continue;
+		struct rev *rv = add_event(c);
+		if (!rv)
+			break;
+		unsigned kind = S2HYP_NR_EVENT_KINDS;	/* drawn as "other" */
+		switch (ev.effect.kind) {
+		case S2T_EFF_PTE_WRITE: kind = S2HYP_EV_PTE_STORE; break;
+		case S2T_EFF_TLBI: kind = S2HYP_EV_TLBI; break;
+		case S2T_EFF_DSB: kind = S2HYP_EV_DSB; break;
+		case S2T_EFF_DC: case S2T_EFF_IC: kind = S2HYP_EV_CMO; break;
+		case S2T_EFF_FREE: kind = S2HYP_EV_FREE; break;
+		case S2T_EFF_PTE_READ: kind = S2HYP_EV_WALK_READ; break;
+		default: break;
+		}
+		rv->e = (struct s2hyp_event){ .step = ++n, .kind = (uint8_t)kind,
+			.thread = (int8_t)(ev.effect.thread < S2HYP_MAX_VCPUS ? ev.effect.thread :
+					   S2HYP_MAX_VCPUS - 1),
+			.a = ev.effect.pa, .b = ev.effect.value, .flags = ev.effect.release };
+		rv->line = ev.line;
+		const char *text = ev.line && ev.line <= nlines ? lines[ev.line - 1] : "effect";
+		snprintf(rv->text, sizeof(rv->text), "%s", text);
+		char *hash = strchr(rv->text, '#');
+		if (hash)
+			*hash = '\0';
+	}
+	s2trace_close(r);
+	for (unsigned i = 0; i < res->nr_eff_violations && !c->oom; i++) {
+		const struct s2eff_violation *vi = &res->eff_violations[i];
+		if (!grow((void **)&c->viol, &c->viol_cap, sizeof(*c->viol), c->nviol + 1)) {
+			c->oom = true;
+			break;
+		}
+		struct snapshot *sn = &c->viol[c->nviol++];
+		memset(sn, 0, sizeof(*sn));
+		sn->v.rule = vi->rule;
+		sn->v.step = vi->step;
+		sn->v.thread = -1;
+		sn->v.level = -1;
+		snprintf(sn->v.detail, sizeof(sn->v.detail), "%.*s", (int)sizeof(sn->v.detail) - 1,
+			 vi->detail);
+		sn->at = vi->step <= c->n ? (size_t)vi->step : c->n;	/* just after its event */
+	}
+	return ret < 0 || c->oom ? -1 : 0;
 }
 
 /* Split the trace's text into lines, in place. */
@@ -916,6 +993,17 @@ int cli_report(int argc, char **argv)
 		if (c.ev[i].e.thread == -2 && c.ev[i].e.kind != HOST_KIND)
 			p.memory_lane = true;
 	p.lanes = 2 + (int)res.cfg.nr_vcpus + (p.memory_lane ? 1 : 0);
+	if (res.effect_trace) {
+		p.effect = true;
+		if (collect_effects(path, &res, &c, p.lines, p.nlines)) {
+			fprintf(stderr, "s2emu report: cannot read the effects of %s again\n", path);
+			goto out;
+		}
+		p.lanes = 1;
+		for (size_t i = 0; i < c.n; i++)
+			if (c.ev[i].e.thread + 1 > p.lanes)
+				p.lanes = c.ev[i].e.thread + 1;
+	}
 	p.first = 0;
 	p.last = c.n;
 	if (c.n > MAX_DRAWN) {

@@ -73,6 +73,15 @@ grep -q "data-events=\"$total\"" "$dom" || { echo "report: $total marks, not dat
 grep -A1 "<title>step [0-9]*: access write IPA 0x40008000" "$dom" \
     | grep -q "^$trace:11: vcpu 0 write ipa=0x40008000" \
     || { echo "report: the write's title lacks its trace line"; fail=1; }
+# An effect trace: a lane per CPU, a mark per effect line, the checker's violation.
+eff=traces/corpus/effect-bbm-bad.s2t
+"$S2EMU" report "$eff" -o "$tmp/e.html" || { echo "report: effect trace: exit $?"; fail=1; }
+browser --dump-dom "file://$tmp/e.html" >"$tmp/edom.html"
+[ "$(grep -o 'class="ev ev-' "$tmp/edom.html" | wc -l)" -eq "$(grep -c '^effect ' "$eff")" ] \
+    || { echo "report: effect marks differ from the effect lines"; fail=1; }
+grep -q 'class="lane lane-cpu"' "$tmp/edom.html" || { echo "report: no CPU lane"; fail=1; }
+grep -q '<g class="violation" data-rule="break-before-make">' "$tmp/edom.html" \
+    || { echo "report: effect trace: no violation marker"; fail=1; }
 # The page draws as a picture too.
 (cd "$tmp" && browser --window-size=1300,700 --screenshot="$tmp/r.png" "file://$tmp/r.html" >/dev/null)
 [ "$(head -c 4 "$tmp/r.png" 2>/dev/null | od -An -c | tr -d ' ')" = "211PNG" ] \
