@@ -182,7 +182,8 @@ int cli_import_ftrace(int argc, char **argv)
 				}
 			} else if (!strcmp(o, "--memslot")) {
 				if (s2trace_ftrace_add_memslot(imp, v)) {
-					lib_error(imp);
+					fprintf(stderr, "s2emu " CMD ": --memslot: %s\n",
+						s2trace_ftrace_error(imp));
 					goto out;
 				}
 			} else if (!strcmp(o, "--vcpus")) {

@@ -530,7 +530,7 @@ int cli_run_guest(int argc, char **argv)
 		const struct s2hyp_choice *s = s2hyp_schedule(s2guest_machine(g), &n);
 		printf("schedule (%zu choices):\n", n);
 		for (size_t j = 0; j < n; j++) {
-			s2hyp_print_choice(stdout, &s[j]);
+			s2trace_print_choice(stdout, &s[j]);
 			putchar('\n');
 		}
 	}

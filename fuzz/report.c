@@ -28,7 +28,7 @@ int s2fuzz_cex_write(FILE *f, const struct s2fuzz_cex *c, const char *comment)
 	char buf[400];
 
 	if (c->against >= 0) {
-		snprintf(buf, sizeof(buf), "%s%s%s with --walker %s", comment ? comment : "",
+		snprintf(buf, sizeof(buf), "%s%s%s with the %s walker", comment ? comment : "",
 			 comment ? "; " : "", c->against_fired ? "also fires" : "fires nothing",
 			 s2pt_variant_name((enum s2pt_variant)c->against));
 		comment = buf;
@@ -138,7 +138,7 @@ void s2fuzz_cex_print(FILE *f, const struct s2fuzz_cex *c)
 		fprintf(f, "sequential (every operation runs to its end, threads in order)");
 	for (size_t i = 0; i < c->nsched; i++) {
 		fputs(i ? " " : "", f);
-		s2hyp_print_choice(f, &c->sched[i]);
+		s2trace_print_choice(f, &c->sched[i]);
 	}
 	if (c->nsched)
 		fprintf(f, ", then sequential");
@@ -181,7 +181,7 @@ void s2fuzz_cex_print_json(FILE *f, const struct s2fuzz_cex *c)
 		c->choices_before, c->shrink_runs);
 	for (size_t i = 0; i < c->nsched; i++) {
 		char buf[48];
-		s2hyp_format_choice(buf, sizeof(buf), &c->sched[i]);
+		s2trace_format_choice(buf, sizeof(buf), &c->sched[i]);
 		fprintf(f, "%s\"%s\"", i ? ", " : "", buf);
 	}
 	fprintf(f, "], \"fired\": [");

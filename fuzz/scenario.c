@@ -13,7 +13,8 @@ const char *const s2fuzz_scenario_names[] = {
 const char *const s2fuzz_scenario_descs[] = {
 	"the generic generator: a new scenario every seed (slots of every backing, every "
 	"granule, vCPUs sharing pages, host operations between them); the default",
-	"the seed coalescing scenario (see 's2emu run --help')",
+	"the seed coalescing scenario: a THP slot split by dirty logging, then coalesced back "
+	"into a 2M block while other vCPUs keep using it",
 	"a vCPU maps a 2M block and uses it while the host unmaps part of it",
 	"dirty logging on, writes, the dirty log read and reprotected, writes again, logging off",
 	"an MMU-notifier unmap of a host range racing the fault that maps it",

@@ -451,9 +451,5 @@ int s2hyp_format_event(char *buf, size_t size, const struct s2hyp_event *e);
 void s2hyp_print_event(FILE *f, const struct s2hyp_event *e);
 void s2hyp_print_violation(FILE *f, const struct s2hyp_violation *v);
 void s2hyp_print_violation_json(FILE *f, const struct s2hyp_violation *v);
-void s2hyp_print_choice(FILE *f, const struct s2hyp_choice *c);
-/* "hyp", "host", "v1", "prefetch:v0:3", "tlb-evict:v1:0", "dc-evict:5" */
-int s2hyp_format_choice(char *buf, size_t size, const struct s2hyp_choice *c);
-int s2hyp_parse_choice(const char *s, struct s2hyp_choice *c);
 
 #endif

@@ -814,7 +814,7 @@ static void test_convert_pages(void **state)
 		assert_effect(&c->ev[1], 0, S2T_EFF_ALLOC, 0x40000000, 0);
 		assert_effect(&c->ev[3], 0, S2T_EFF_FREE, 0x40000000, 0);
 		char line[96];
-		snprintf(line, sizeof(line), "effect 0 vtcr value=%#llx  # given with --vtcr",
+		snprintf(line, sizeof(line), "effect 0 vtcr value=%#llx  # given to the importer, not in the log",
 			 (unsigned long long)granules[g].vtcr);
 		assert_has_line(c->text, line);
 		conv_free(c);

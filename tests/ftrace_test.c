@@ -973,7 +973,7 @@ static void test_bad_vcpus(void **state)
 	(void)state;
 	struct opts o = { .layout = LAYOUT, .vcpus = 1 };
 	assert_fails(import_opts(V0 "1.0: kvm_entry: PC: 0x1\n" V1 "2.0: kvm_entry: PC: 0x1\n", &o),
-		     S2_EPARSE, "ft:2: ", "vCPU 1 is beyond --vcpus 1");
+		     S2_EPARSE, "ft:2: ", "vCPU 1 is beyond the 1 vCPU(s) given to the importer");
 	o = (struct opts){ .layout = "config vcpus=1\n" };
 	assert_fails(import_opts(V0 "1.0: kvm_entry: PC: 0x1\n" V1 "2.0: kvm_entry: PC: 0x1\n", &o),
 		     S2_EPARSE, "ft:2: ", "beyond the layout's vcpus=1");
@@ -995,7 +995,7 @@ static void test_bad_vcpus(void **state)
 	assert_int_equal(s2trace_ftrace_create(&imp), 0);
 	assert_int_equal(s2trace_ftrace_set_vcpus(imp, 0), S2_EINVAL);
 	assert_int_equal(s2trace_ftrace_set_vcpus(imp, 17), S2_EINVAL);
-	assert_non_null(strstr(s2trace_ftrace_error(imp), "--vcpus: 17"));
+	assert_non_null(strstr(s2trace_ftrace_error(imp), "vCPU count: 17"));
 	assert_int_equal(s2trace_ftrace_set_vcpus(imp, 16), 0);
 	s2trace_ftrace_destroy(imp);
 }
@@ -1068,11 +1068,14 @@ static void test_bad_memslot_option(void **state)
 		struct opts o = { .memslot = specs[i] };
 		struct imported *r = import_opts("cpus=1\n", &o);
 		assert_int_not_equal(r->ret, 0);
-		assert_int_equal(strncmp(r->err, "--memslot: ", 11), 0);
+		/* What the caller passed has no file: the message starts with
+		 * what is wrong, and names no option. */
+		assert_null(strstr(r->err, "--"));
+		assert_true(r->err[0] != '\0' && r->err[0] != ':');
 		done(r);
 	}
 	struct opts o = { .layout = LAYOUT, .memslot = "ipa=0x40100000,size=4K,hva=0,backing=4k" };
-	assert_fails(import_opts("cpus=1\n", &o), S2_EPARSE, "--memslot: ",
+	assert_fails(import_opts("cpus=1\n", &o), S2_EPARSE, "",
 		     "overlaps memslot 0 (in 'ipa=0x40100000,size=4K,hva=0,backing=4k')");
 }
 

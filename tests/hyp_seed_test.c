@@ -203,26 +203,26 @@ static void test_choice_text_round_trip(void **state)
 	for (unsigned i = 0; i < sizeof(cs) / sizeof(cs[0]); i++) {
 		char buf[48];
 		struct s2hyp_choice back;
-		s2hyp_format_choice(buf, sizeof(buf), &cs[i]);
-		assert_int_equal(s2hyp_parse_choice(buf, &back), 0);
+		s2trace_format_choice(buf, sizeof(buf), &cs[i]);
+		assert_int_equal(s2trace_parse_choice(buf, &back), 0);
 		assert_int_equal(back.kind, cs[i].kind);
 		assert_int_equal(back.vcpu, cs[i].vcpu);
 		assert_int_equal(back.arg, cs[i].arg);
 	}
 	struct s2hyp_choice c;
-	assert_int_equal(s2hyp_parse_choice("v", &c), S2_EPARSE);
-	assert_int_equal(s2hyp_parse_choice("v99", &c), S2_EPARSE);
-	assert_int_equal(s2hyp_parse_choice("hypx", &c), S2_EPARSE);
+	assert_int_equal(s2trace_parse_choice("v", &c), S2_EPARSE);
+	assert_int_equal(s2trace_parse_choice("v99", &c), S2_EPARSE);
+	assert_int_equal(s2trace_parse_choice("hypx", &c), S2_EPARSE);
 	/* Signs, overflow, a vCPU past the limit, missing or extra parts. */
 	const char *bad[] = { "v+1", "v-1", "v 1", "v16", "dc-evict:-1", "dc-evict:",
 			      "dc-evict:4294967296", "tlb-evict:v1:99999999999",
 			      "tlb-evict:v1", "prefetch:v1:", "prefetch:v1:2x", "host1", "" };
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (s2hyp_parse_choice(bad[i], &c) != S2_EPARSE)
+		if (s2trace_parse_choice(bad[i], &c) != S2_EPARSE)
 			fail_msg("'%s' was accepted", bad[i]);
-	assert_int_equal(s2hyp_parse_choice("dc-evict:4294967295", &c), 0);
+	assert_int_equal(s2trace_parse_choice("dc-evict:4294967295", &c), 0);
 	assert_int_equal(c.arg, 4294967295u);
-	assert_int_equal(s2hyp_parse_choice("v15", &c), 0);
+	assert_int_equal(s2trace_parse_choice("v15", &c), 0);
 	assert_int_equal(c.vcpu, 15);
 }
 

@@ -1126,7 +1126,7 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 	if (o && o->have_vtcr) {
 		c.gshift = granule_of(o->vtcr);
 		res->saw_vtcr = true;
-		fprintf(out, "effect 0 vtcr value=%#llx  # given with --vtcr\n",
+		fprintf(out, "effect 0 vtcr value=%#llx  # given to the importer, not in the log\n",
 			(unsigned long long)o->vtcr);
 		res->effects++;
 		if (o->on_effect)
@@ -1146,7 +1146,7 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 
 	if (!res->saw_vtcr)
 		fprintf(out, "# note: the log writes no vtcr_el2: replay takes a 4K granule and a "
-			     "48-bit IPA space (--vtcr VALUE gives another)\n");
+			     "48-bit IPA space (a VTCR given to the importer sets another)\n");
 	s2trace_cm_print_unused(out, "# unused: ", res);
 	fprintf(out, "# %llu transitions: %llu mapped to %llu effects, %llu unused; "
 		     "%llu casemate verdicts\n",

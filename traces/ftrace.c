@@ -532,7 +532,11 @@ static int fail(struct s2trace_ftrace *imp, int err, const char *name, unsigned 
 	va_list ap;
 	int n;
 
-	if (line)
+	/* No name: the caller's input (a memslot description it passed)
+	 * has no file, and the caller says where it came from. */
+	if (!name)
+		n = 0;
+	else if (line)
 		n = snprintf(imp->err, sizeof(imp->err), "%s:%lu: ", name, line);
 	else
 		n = snprintf(imp->err, sizeof(imp->err), "%s: ", name);
@@ -606,7 +610,7 @@ const char *s2trace_ftrace_error(const struct s2trace_ftrace *imp)
 int s2trace_ftrace_set_vcpus(struct s2trace_ftrace *imp, unsigned n)
 {
 	if (n < 1 || n > S2TRACE_FTRACE_MAX_VCPUS)
-		return fail(imp, S2_EINVAL, "--vcpus", 0, "%u is not from 1 to %u", n,
+		return fail(imp, S2_EINVAL, "vCPU count", 0, "%u is not from 1 to %u", n,
 			    S2TRACE_FTRACE_MAX_VCPUS);
 	imp->opt_vcpus = n;
 	return 0;
@@ -986,27 +990,27 @@ int s2trace_ftrace_add_memslot(struct s2trace_ftrace *imp, const char *spec)
 	int ret;
 
 	if (strchr(spec, '#') || strchr(spec, '\n'))
-		return fail(imp, S2_EINVAL, "--memslot", 0, "'%s' is not key=value,...", spec);
+		return fail(imp, S2_EINVAL, NULL, 0, "'%s' is not key=value,...", spec);
 	ret = split_words(spec, ',', &ws);
 	if (ret == S2_ENOMEM)
-		return oom(imp, "--memslot");
+		return oom(imp, NULL);
 	if (ret) {
 		free(ws.buf);
-		return fail(imp, S2_EINVAL, "--memslot", 0, "more than %u words", MAX_WORDS);
+		return fail(imp, S2_EINVAL, NULL, 0, "more than %u words", MAX_WORDS);
 	}
 	len = strlen("memslot 99") + 1;
 	for (unsigned i = 0; i < ws.n; i++)
 		len += strlen(ws.w[i]) + 1;
 	if (!(text = malloc(len))) {
 		free(ws.buf);
-		return oom(imp, "--memslot");
+		return oom(imp, NULL);
 	}
 	int n = snprintf(text, len, "memslot %u", imp->nr_slots);
 	for (unsigned i = 0; i < ws.n && n > 0 && (size_t)n < len; i++)
 		n += snprintf(text + n, len - (size_t)n, " %s", ws.w[i]);
-	ret = add_slot(imp, ws.w, ws.n, "--memslot", 0, text);
+	ret = add_slot(imp, ws.w, ws.n, NULL, 0, text);
 	if (ret)
-		/* The message names the option; add what was given. */
+		/* The message names the memslot; add what was given. */
 		snprintf(imp->err + strlen(imp->err), sizeof(imp->err) - strlen(imp->err),
 			 " (in '%s')", spec);
 	free(text);
@@ -2002,7 +2006,7 @@ static int need_slots(struct s2trace_ftrace *imp, const struct fev *e, const cha
 		return 0;
 	return fail(imp, S2_EPARSE, imp->name, e->line,
 		    "%s needs the memslots, and the trace has no s2emu-memslot marker:"
-		    " give --layout FILE or --memslot", what);
+		    " a layout or memslots must be given to the importer", what);
 }
 
 static int decide(struct s2trace_ftrace *imp)
@@ -2278,7 +2282,7 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 			 imp->marker_vcpus;
 	if (vcpus && max_vcpu >= (int)vcpus)
 		return fail(imp, S2_EPARSE, imp->name, max_ev->line,
-			    imp->opt_vcpus ? "vCPU %d is beyond --vcpus %u" :
+			    imp->opt_vcpus ? "vCPU %d is beyond the %u vCPU(s) given to the importer" :
 			    imp->config_vcpus ? "vCPU %d is beyond the layout's vcpus=%u" :
 			    "vCPU %d is beyond the s2emu-vcpus marker's n=%u",
 			    max_vcpu, vcpus);

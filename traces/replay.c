@@ -289,7 +289,7 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 static int begin_effects(struct replay *rp, const struct s2trace_event *ev)
 {
 	if (rp->opts && rp->opts->record)
-		return bad(rp, ev->line, "--record writes high-level traces; an effect trace is its own record");
+		return bad(rp, ev->line, "an effect trace is its own record: it cannot be recorded again as a high-level trace");
 	int ret = make_machine(rp, ev->line);
 	if (ret)
 		return ret;

@@ -277,4 +277,12 @@ void s2trace_print_result_json(FILE *f, const struct s2trace_result *res);
 int s2trace_fix_status(const struct s2trace_result *res);
 void s2trace_print_fix(FILE *f, const struct s2trace_result *res);
 
+/* Schedule choices as text, in a schedule line and everywhere a schedule
+ * is shown: "hyp", "host", "v1", "v0:3" (a driven vCPU's quantum),
+ * "prefetch:v0:3", "tlb-evict:v1:0", "dc-evict:5". parse gives S2_EPARSE
+ * for anything else. */
+int s2trace_format_choice(char *buf, size_t size, const struct s2hyp_choice *c);
+void s2trace_print_choice(FILE *f, const struct s2hyp_choice *c);
+int s2trace_parse_choice(const char *s, struct s2hyp_choice *c);
+
 #endif

@@ -83,7 +83,7 @@ int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
 	}
 	for (size_t i = 0; i < nsched; i++) {
 		char buf[48];
-		s2hyp_format_choice(buf, sizeof(buf), &sched[i]);
+		s2trace_format_choice(buf, sizeof(buf), &sched[i]);
 		fprintf(f, "%s%s", i % CHOICES_PER_LINE ? " " : "schedule ", buf);
 		if (i % CHOICES_PER_LINE == CHOICES_PER_LINE - 1 || i + 1 == nsched)
 			fputc('\n', f);

@@ -95,7 +95,7 @@ fi
 "$S2EMU" replay "$tmp/g.s2t" >/dev/null 2>&1 || { echo "fuzz: generated counterexample does not replay"; fail=1; }
 grep -q "checked against upstream: the same program and schedule fire nothing" <<<"$out" || {
     echo "fuzz: the report does not name the reference"; echo "$out"; fail=1; }
-head -1 "$tmp/g.s2t" | grep -q "fires nothing with --walker upstream" || {
+head -1 "$tmp/g.s2t" | grep -q "fires nothing with the upstream walker" || {
     echo "fuzz: the trace does not name the reference"; fail=1; }
 out=$("$S2EMU" run random --runs 20 2>&1); rc=$?
 [ $rc -eq 0 ] && grep -q "none fired" <<<"$out" || { echo "fuzz: run random: rc=$rc"; echo "$out"; fail=1; }

@@ -41,7 +41,7 @@ printf '(mem-init (id 0) (tid 0) (address 0x1000) (size 0x1000) (src "a.c:1"))\n
 run import-casemate "$tmp/novtcr.log" >"$tmp/nv.s2t" 2>"$tmp/err" || die "exit $? without vtcr"
 grep -q 'the log writes no vtcr_el2' "$tmp/err" || die "no warning about the missing vtcr_el2"
 run import-casemate --vtcr 0x80023558 "$tmp/novtcr.log" >"$tmp/v.s2t" 2>"$tmp/err" || die "--vtcr failed"
-[ "$(sed -n 3p "$tmp/v.s2t")" = "effect 0 vtcr value=0x80023558  # given with --vtcr" ] ||
+[ "$(sed -n 3p "$tmp/v.s2t")" = "effect 0 vtcr value=0x80023558  # given to the importer, not in the log" ] ||
 	die "--vtcr is not the first effect: $(sed -n 3p "$tmp/v.s2t")"
 [ ! -s "$tmp/err" ] || die "unexpected stderr with --vtcr: $(cat "$tmp/err")"
 

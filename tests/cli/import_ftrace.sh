@@ -50,7 +50,7 @@ expect2 "$seed:24: a dirty-log marker needs the memslots, and the trace has no s
 printf 'memslot 0 ipa=0x40000000 size=8M hva=0 backing=huge\n' >"$tmp/bad.layout"
 expect2 "$tmp/bad.layout:1: backing 'huge'" --layout "$tmp/bad.layout" "$seed"
 expect2 "$tmp/missing.txt: cannot open" --layout "$layout" "$tmp/missing.txt"
-expect2 "$seed:[0-9]*: vCPU 1 is beyond --vcpus 1" --layout "$layout" --vcpus 1 "$seed"
+expect2 "$seed:[0-9]*: vCPU 1 is beyond the 1 vCPU(s) given to the importer" --layout "$layout" --vcpus 1 "$seed"
 expect2 "--vcpus '0' is not a number" --vcpus 0 "$seed"
 expect2 "unknown option '--bogus'" --bogus "$seed"
 expect2 "--layout needs a value" "$seed" --layout

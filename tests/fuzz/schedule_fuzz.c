@@ -35,6 +35,7 @@
 
 #include "fuzz/s2fuzz.h"
 #include "hyp-model/s2hyp_scenario.h"
+#include "traces/s2trace.h"
 
 #define HEADER 10
 #define MAX_STEPS 20000		/* a run is a few hundred steps; this bounds a pathological one */
@@ -114,7 +115,7 @@ static void report(const struct s2hyp *m, const struct s2hyp_scenario *sc, const
 	fprintf(stderr, "schedule (%zu choices):", n);
 	for (size_t i = 0; i < n; i++) {
 		fputc(' ', stderr);
-		s2hyp_print_choice(stderr, &sched[i]);
+		s2trace_print_choice(stderr, &sched[i]);
 	}
 	fputc('\n', stderr);
 }
