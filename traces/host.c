@@ -123,7 +123,7 @@ static int rules_mask(struct ctx *c, const char *s, unsigned *mask)
 	for (char *save, *r = strtok_r(buf, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
 		int i = s2host_rule_parse(r);
 		if (i < 0)
-			return bad(c, "unknown host rule '%s' (s2emu rules --host)", r);
+			return bad(c, "unknown host rule '%s' (docs/host-mm.md lists them)", r);
 		*mask |= 1u << i;
 	}
 	return 0;
