@@ -328,7 +328,7 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 	if (pick & S2FUZZ_GEN_VCPUS)
 		sc->cfg.nr_vcpus = 2 + (unsigned)rnd(g, 3);
 	if (pick & S2FUZZ_GEN_MACHINE) {
-		sc->cfg.eager_split = false; /* TODO */
+		sc->cfg.eager_split = chance(g, 15);
 		sc->cfg.fwb = chance(g, 20);
 	}
 	g->page = 1ull << sc->cfg.granule_shift;

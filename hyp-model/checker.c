@@ -760,11 +760,16 @@ void s2hyp_checker_pte_store(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t o
 	}
 	if (c->aging)
 		rule_age_only_af(c, old, new, ipa, pa, level);
+	/* A page no entry has linked yet (a split building the table that
+	 * replaces a block) has no IPA or level yet, and its leaves expose
+	 * nothing until it is linked: what they map was visible through the
+	 * block already. */
+	bool reachable = gp->root || gp->linked_ever;
 	if (nv && s2pt_pte_is_table(new, level))
 		link_subtree(c, new, (s2_level_t)(level + 1), ipa, 0);
-	else if (nv)
+	else if (nv && reachable)
 		new_leaf(c, ov ? old : 0, new, ipa, level);
-	if (nv && !s2pt_pte_is_table(new, level))
+	if (nv && reachable && !s2pt_pte_is_table(new, level))
 		rule_mapping_bounds(c, new, ipa, level);
 }
 

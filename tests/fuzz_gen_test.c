@@ -56,12 +56,13 @@ static void test_generate_deterministic(void **state)
 /* Over 300 seeds every scenario is accepted by the machine, and together
  * they hold every granule and backing, slots that start mid-block, two
  * vCPUs touching one page in one phase with different access types, a
- * page several vCPUs only read, MMU-off accesses, and every host operation
- * the generator promises. */
+ * page several vCPUs only read, MMU-off accesses, eager splitting, FWB,
+ * and every host operation the generator promises. */
 static void test_generate_covers(void **state)
 {
 	bool granule[17] = { 0 }, backing[4] = { 0 }, mid_block = false, mixed = false;
 	bool shared_ro = false, mmu_off = false, host[S2HYP_HOST_AGE_IPA + 1] = { 0 };
+	bool eager = false, fwb = false;
 	(void)state;
 
 	for (uint64_t seed = 1; seed <= 300; seed++) {
@@ -74,6 +75,8 @@ static void test_generate_covers(void **state)
 		s2hyp_delete(m);
 		uint64_t page = 1ull << sc.cfg.granule_shift, block = page << (sc.cfg.granule_shift - 3);
 		granule[sc.cfg.granule_shift] = true;
+		eager |= sc.cfg.eager_split;
+		fwb |= sc.cfg.fwb;
 		for (unsigned i = 0; i < sc.nr_slots; i++) {
 			backing[sc.slots[i].backing] = true;
 			mid_block |= (sc.slots[i].ipa & (block - 1)) != 0;
@@ -102,6 +105,7 @@ static void test_generate_covers(void **state)
 	for (unsigned b = 0; b < 4; b++)
 		assert_true(backing[b]);
 	assert_true(mid_block);
+	assert_true(eager && fwb);
 	assert_true(mixed);
 	assert_true(shared_ro);
 	assert_true(mmu_off);
