@@ -147,6 +147,17 @@ static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
 		     0, release);
 }
 
+/* Shared walks' exchange. Hypervisor operations run one at a time under the
+ * exclusive lock today, so nothing else writes the entry between the compare
+ * and the store (vCPUs' hardware walks only read it). */
+static bool mm_cmpxchg_pte(void *ctx, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new)
+{
+	if (*(volatile s2_pte_t *)ptep != old)
+		return false;
+	mm_set_pte(ctx, ptep, new, true);
+	return true;
+}
+
 static void mm_tlbi(void *ctx, enum s2pt_tlbi op, s2_ipa_t ipa, s2_level_t level)
 {
 	struct s2hyp *m = ctx;
@@ -217,6 +228,7 @@ const struct s2pt_mm_ops s2hyp__mm_ops = {
 	.phys_to_virt = mm_phys_to_virt,
 	.virt_to_phys = mm_virt_to_phys,
 	.set_pte = mm_set_pte,
+	.cmpxchg_pte = mm_cmpxchg_pte,
 	.tlbi = mm_tlbi,
 	.barrier = mm_barrier,
 	.dcache_clean_inval_poc = mm_dcache_clean_inval_poc,

@@ -105,6 +105,22 @@ static void f_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
 	s2pool_mm_ops.set_pte(fm->pool, ptep, pte, release);
 }
 
+static bool f_cmpxchg_pte(void *ctx, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new)
+{
+	struct fake_mm *fm = ctx;
+	s2_level_t lv;
+
+	if (fm->before_cas)
+		fm->before_cas(fm, ptep, fm->before_cas_arg);
+	if (!__atomic_compare_exchange_n(ptep, &old, new, false, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST)) {
+		logf_(fm, "cas-lost");
+		return false;
+	}
+	logf_(fm, "cas:%s", kind_of(fm, new, &lv));
+	return true;
+}
+
 static const char *const tlbi_names[] = {
 	[S2PT_TLBI_VMALLS12E1IS] = "vmalls12e1is",
 	[S2PT_TLBI_IPAS2E1IS] = "ipas2e1is",
@@ -163,6 +179,7 @@ static void f_icache(void *ctx, s2_pa_t pa, uint64_t size)
 	.phys_to_virt = f_phys_to_virt, \
 	.virt_to_phys = f_virt_to_phys, \
 	.set_pte = f_set_pte, \
+	.cmpxchg_pte = f_cmpxchg_pte, \
 	.tlbi = f_tlbi, \
 	.barrier = f_barrier
 

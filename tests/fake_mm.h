@@ -3,6 +3,7 @@
  *   "set:0" "set:locked" "set.rel:block@2" "set.rel:table@1" "set:page@3"
  *   "tlbi:vmalls12e1is" "tlbi:ipas2e1is@2" "dsb:ish" "isb"
  *   "dc.civac" "ic.ivau" "get" "put" "freed" "alloc"
+ *   "cas:locked" (a shared walk's exchange won) "cas-lost" (it lost)
  *   "walk-freed" (the walk descended into a freed table page)
  * so a test can assert the exact order of effects a variant produces. */
 #ifndef FAKE_MM_H
@@ -25,6 +26,10 @@ struct fake_mm {
 	unsigned long dc_bytes, ic_bytes;	/* CMO totals */
 	unsigned long tlbis;
 	bool with_cmos;		/* offer the CMO ops (else NULL) */
+	/* Another CPU's turn between a shared walker's read of an entry and its
+	 * exchange: called (if set) at the start of every cmpxchg_pte. */
+	void (*before_cas)(struct fake_mm *fm, s2_pte_t *ptep, void *arg);
+	void *before_cas_arg;
 };
 
 extern const struct s2pt_mm_ops fake_mm_ops;

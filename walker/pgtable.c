@@ -165,23 +165,54 @@ static void new_leaf_cmos(struct s2pt *pt, s2_pte_t new, s2_level_t level)
 }
 
 /*
+ * Change an entry from the value the walk read (v6.2+ stage2_try_set_pte).
+ * An exclusive walker owns every entry and just stores. A shared walker
+ * exchanges against ctx->old: false means another walker changed the entry
+ * since it was read, and the caller must back off without any other effect.
+ */
+static bool try_set_pte(const struct s2pt_visit_ctx *ctx, s2_pte_t new)
+{
+	struct s2pt *pt = ctx->pt;
+
+	if (!(ctx->flags & S2PT_WALK_SHARED)) {
+		set_pte(pt, ctx->ptep, new, false);
+		return true;
+	}
+	return pt->ops->cmpxchg_pte(pt->ctx, ctx->ptep, ctx->old, new);
+}
+
+/*
  * Break (v6.2+ stage2_try_break_pte): invalidate the entry, make every TLB
  * forget it, drop its reference. A table may hide leaves of any size below,
  * so it needs the whole VMID. DDI 0487 D8.14.1: break-before-make.
+ *
+ * False when the entry is not ours to break: another walker holds it locked
+ * (it is between its own break and make) or changed it since we read it.
+ * Only the walker whose exchange wrote the marker issues the TLBI and drops
+ * the old entry's reference, so a lost race changes no refcount. The marker
+ * is what makes other shared walkers back off until the make.
  */
-static void break_pte(struct s2pt *pt, const struct s2pt_visit_ctx *ctx, bool lock_marker)
+static bool try_break_pte(struct s2pt *pt, const struct s2pt_visit_ctx *ctx, bool lock_marker)
 {
-	set_pte(pt, ctx->ptep, lock_marker ? S2PT_PTE_LOCKED : 0, false);
+	/* An exclusive walker never finds the marker: only a shared walk in
+	 * flight leaves it, and exclusive walks exclude those. */
+	if (ctx->old == S2PT_PTE_LOCKED)
+		return false;
+	if (!try_set_pte(ctx, lock_marker ? S2PT_PTE_LOCKED : 0))
+		return false;
 	if (s2pt_pte_is_table(ctx->old, ctx->level))
 		s2pt__tlbi_vmid(pt);
 	else if (s2pt_pte_valid(ctx->old))
 		s2pt__tlbi_ipa(pt, ctx->addr, ctx->level);
 	if (s2pt_pte_is_counted(ctx->old))
 		put_page(pt, ctx->ptep);
+	return true;
 }
 
 /* Make (v6.2+ stage2_make_pte): reference first, then publish with release
- * so that a walker that sees the entry also sees what it points to. */
+ * so that a walker that sees the entry also sees what it points to. The
+ * entry holds our locked marker (or, exclusive, is ours anyway): a plain
+ * store, never an exchange. */
 static void make_pte(struct s2pt *pt, s2_pte_t *ptep, s2_pte_t new)
 {
 	if (s2pt_pte_is_counted(new))
@@ -202,6 +233,12 @@ static void *memcache_pop(struct s2pt_memcache *mc)
 	if (!mc || !mc->nr)
 		return NULL;
 	return mc->pages[--mc->nr];
+}
+
+/* The walk flag a witness asks for: shared under a read lock. */
+static unsigned walk_shared(struct s2pt_locked l)
+{
+	return l.shared ? S2PT_WALK_SHARED : 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -268,7 +305,9 @@ static int map_try_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 		return S2_EAGAIN;
 
 	if (d->vp.order == ORDER_UPSTREAM) {
-		break_pte(pt, ctx, d->vp.lock_marker);
+		/* Lost to another walker: the fault is retried from the guest. */
+		if (!try_break_pte(pt, ctx, d->vp.lock_marker))
+			return S2_EAGAIN;
 		new_leaf_cmos(pt, new, ctx->level);
 		make_pte(pt, ctx->ptep, new);
 		return 0;
@@ -310,7 +349,11 @@ static int map_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 	/* A block in the way becomes an empty table: the rest of it faults back
 	 * in lazily. */
 	if (d->vp.order == ORDER_UPSTREAM) {
-		break_pte(pt, ctx, d->vp.lock_marker);
+		if (!try_break_pte(pt, ctx, d->vp.lock_marker)) {
+			/* Lost: the page goes back unused (KVM puts it). */
+			d->mc->pages[d->mc->nr++] = child;
+			return S2_EAGAIN;
+		}
 		make_pte(pt, ctx->ptep, table);
 		return 0;
 	}
@@ -413,6 +456,7 @@ static int map_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags vi
 	case S2PT_WALK_LEAF:
 		return map_leaf(ctx, d);
 	case S2PT_WALK_HANDLE_FAULT:
+	case S2PT_WALK_SHARED:
 		break;
 	}
 	return S2_EINVAL;
@@ -430,7 +474,12 @@ int s2pt_map(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size, s2_pa_t pa,
 {
 	struct s2pt *pt = l.pt;
 	uint64_t page = (uint64_t)1 << pt->geom.granule_shift;
+	const struct variant_props *vp = props_of(pt->variant);
 
+	/* Parallel faults came with v6.2's break/make; the older orderings
+	 * (the anchor) and their bugs assume an exclusive lock. */
+	if (l.shared && (vp->order != ORDER_UPSTREAM || vp->valid_update_leak || vp->perm_bbm))
+		return S2_EINVAL;
 	if (!prot_ok(prot) || !s2_is_aligned(s2_pa_get(pa), page) ||
 	    !s2_is_aligned(s2_ipa_get(ipa), page) || !size ||
 	    s2_pa_get(pa) + size > s2_bit(pt->geom.pa_bits))
@@ -440,9 +489,10 @@ int s2pt_map(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size, s2_pa_t pa,
 		.prot = prot,
 		.attrs = s2pt__leaf_attrs(prot, pt->fwb),
 		.mc = mc,
-		.vp = *props_of(pt->variant),
+		.vp = *vp,
 	};
-	unsigned flags = S2PT_WALK_LEAF | S2PT_WALK_TABLE_PRE | S2PT_WALK_HANDLE_FAULT;
+	unsigned flags = S2PT_WALK_LEAF | S2PT_WALK_TABLE_PRE | S2PT_WALK_HANDLE_FAULT |
+			 walk_shared(l);
 	if (d.vp.order != ORDER_UPSTREAM)
 		flags |= S2PT_WALK_TABLE_POST;
 	struct s2pt_walker w = { map_visitor, &d, flags };
@@ -483,7 +533,7 @@ void s2pt_destroy(struct s2pt_locked l)
 {
 	struct s2pt *pt = l.pt;
 
-	if (!pt->pgd)
+	if (!pt->pgd || l.shared)	/* destroy holds the write lock */
 		return;
 	free_tree(pt, pt->pgd, pt->geom.start_level,
 		  s2pt_ptes_per_table(&pt->geom) * pt->geom.nr_roots);
@@ -538,6 +588,8 @@ static int unmap_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags 
 int s2pt_unmap(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size)
 {
 	bool defer = props_of(l.pt->variant)->defer_unmap_tlbi;
+	if (l.shared)
+		return S2_EINVAL;	/* KVM unmaps under the write lock */
 	struct s2pt_walker w = { unmap_visitor, &defer,
 				 S2PT_WALK_LEAF | S2PT_WALK_TABLE_POST };
 	int ret = s2pt_walk(l.pt, s2_ipa_get(ipa), size, &w);
@@ -576,7 +628,9 @@ static int attr_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags v
 	if (pt->ops->icache_inval_pou && pte_executable(new) && !pte_executable(ctx->old))
 		pt->ops->icache_inval_pou(pt->ctx, s2pt_pte_oa(&pt->geom, new),
 					  granule(pt, ctx->level));
-	set_pte(pt, ctx->ptep, new, false);
+	/* Shared: lost to another walker; a fault retries, others go on. */
+	if (!try_set_pte(ctx, new))
+		return S2_EAGAIN;
 	return 0;
 }
 
@@ -590,6 +644,8 @@ static int update_attrs(struct s2pt *pt, uint64_t ipa, uint64_t size,
 int s2pt_wrprotect(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size)
 {
 	struct attr_data d = { .clr = S2PT_PTE_S2AP_W };
+	if (l.shared)
+		return S2_EINVAL;	/* dirty logging write-protects under the write lock */
 	return update_attrs(l.pt, s2_ipa_get(ipa), size, &d, 0);
 }
 
@@ -607,7 +663,8 @@ int s2pt_relax_perms(struct s2pt_locked l, s2_ipa_t ipa, enum s2pt_prot prot)
 	if (prot & S2PT_PROT_X)
 		d.clr |= S2PT_PTE_XN;
 	/* Size 1, as KVM: the page holding ipa, even when ipa is not aligned. */
-	int ret = update_attrs(pt, s2_ipa_get(ipa), 1, &d, S2PT_WALK_HANDLE_FAULT);
+	int ret = update_attrs(pt, s2_ipa_get(ipa), 1, &d,
+			       S2PT_WALK_HANDLE_FAULT | walk_shared(l));
 	/* Only this CPU faulted on the old permissions; others pick up the new
 	 * ones on their own fault (kvm_pgtable_stage2_relax_perms). */
 	if ((!ret || ret == S2_EAGAIN) && !props_of(pt->variant)->relax_no_tlbi)
@@ -622,7 +679,8 @@ int s2pt_mkyoung(struct s2pt_locked l, s2_ipa_t ipa, s2_pte_t *old)
 
 	/* No TLBI: a translation with AF clear is never cached. Size 1: the page
 	 * holding ipa, even when ipa is not aligned. */
-	int ret = update_attrs(pt, s2_ipa_get(ipa), 1, &d, S2PT_WALK_HANDLE_FAULT);
+	int ret = update_attrs(pt, s2_ipa_get(ipa), 1, &d,
+			       S2PT_WALK_HANDLE_FAULT | walk_shared(l));
 	if (old)
 		*old = d.visited ? d.old : 0;
 	return ret;
@@ -642,8 +700,8 @@ static int age_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags vi
 		return 0;
 	d->young = true;
 	/* No TLBI: at worst the page stays young a little longer. */
-	if (d->mkold)
-		set_pte(ctx->pt, ctx->ptep, ctx->old & ~S2PT_PTE_AF, false);
+	if (d->mkold && !try_set_pte(ctx, ctx->old & ~S2PT_PTE_AF))
+		return S2_EAGAIN;	/* not a fault: the walk goes on */
 	return 0;
 }
 
@@ -651,7 +709,7 @@ int s2pt_test_clear_young(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size,
 			  bool mkold, bool *young)
 {
 	struct age_data d = { .mkold = mkold };
-	struct s2pt_walker w = { age_visitor, &d, S2PT_WALK_LEAF };
+	struct s2pt_walker w = { age_visitor, &d, S2PT_WALK_LEAF | walk_shared(l) };
 	int ret = s2pt_walk(l.pt, s2_ipa_get(ipa), size, &w);
 	if (young)
 		*young = d.young;
@@ -683,6 +741,8 @@ int s2pt_flush(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size)
 {
 	struct s2pt *pt = l.pt;
 
+	if (l.shared)
+		return S2_EINVAL;
 	if (pt->fwb || !pt->ops->dcache_clean_inval_poc)
 		return 0;
 	struct s2pt_walker w = { flush_visitor, NULL, S2PT_WALK_LEAF };
@@ -714,7 +774,10 @@ static int split_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags 
 		set_pte(pt, &child[i], attrs | s2pt__oa_to_pte(g, s2_pa_add(oa, i * csize)), false);
 		get_page(pt, child);
 	}
-	break_pte(pt, ctx, props_of(pt->variant)->lock_marker);
+	/* Split runs exclusive (s2pt_split refuses a shared witness): the
+	 * break cannot lose. */
+	if (!try_break_pte(pt, ctx, props_of(pt->variant)->lock_marker))
+		return S2_EINVAL;
 	make_pte(pt, ctx->ptep, s2pt_pte_table(g, pt->ops->virt_to_phys(pt->ctx, child)));
 	barrier(pt, S2PT_DSB_ISHST);
 	return 0;
@@ -724,6 +787,8 @@ int s2pt_split(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size,
 	       struct s2pt_memcache *mc)
 {
 	struct s2pt_walker w = { split_visitor, mc, S2PT_WALK_LEAF };
+	if (l.shared)
+		return S2_EINVAL;	/* eager splitting holds the write lock */
 	return s2pt_walk(l.pt, s2_ipa_get(ipa), size, &w);
 }
 
@@ -778,12 +843,18 @@ int s2pt_stats(struct s2pt *pt, struct s2pt_stats *st)
 struct s2pt_locked s2pt_lock(struct s2pt *pt)
 {
 	pt->lock_held = true;
-	return (struct s2pt_locked){ pt };
+	return (struct s2pt_locked){ .pt = pt, .shared = false };
+}
+
+struct s2pt_locked s2pt_lock_shared(struct s2pt *pt)
+{
+	return (struct s2pt_locked){ .pt = pt, .shared = true };
 }
 
 void s2pt_unlock(struct s2pt_locked l)
 {
-	l.pt->lock_held = false;
+	if (!l.shared)
+		l.pt->lock_held = false;
 }
 
 unsigned s2pt_table_counted_entries(const struct s2pt *pt, const s2_pte_t *table)

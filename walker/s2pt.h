@@ -15,7 +15,11 @@
  * PTE store, TLBI, barrier and cache maintenance goes through struct
  * s2pt_mm_ops. It reads entries directly (as KVM's READ_ONCE does) from table
  * memory that the ops own. The caller holds the MMU lock for every call; the
- * lock-held witness type makes that explicit.
+ * lock-held witness type makes that explicit. A witness taken for a shared
+ * (read) lock makes the walks of map, relax-perms and the access-flag calls
+ * shared walks (S2PT_WALK_SHARED): other walkers may change entries under
+ * them, so they update entries by compare-and-exchange and back off with
+ * S2_EAGAIN when they lose.
  */
 #ifndef S2PT_H
 #define S2PT_H
@@ -247,8 +251,15 @@ struct s2pt_mm_ops {
 	void *(*phys_to_virt)(void *ctx, s2_pa_t pa);
 	s2_pa_t (*virt_to_phys)(void *ctx, void *va);
 
-	/* The only way the walker writes an entry. */
+	/* The only way the walker writes an entry it owns (exclusive walks, and
+	 * the make after a won break in shared walks). */
 	void (*set_pte)(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release);
+	/*
+	 * Shared walks only: store new if the entry still holds old, as one
+	 * fully ordered atomic step (KVM's cmpxchg); false, storing nothing,
+	 * when it changed. NULL: shared walks are refused with S2_EINVAL.
+	 */
+	bool (*cmpxchg_pte)(void *ctx, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new);
 
 	/* One TLBI instruction; the walker issues the barriers around it. */
 	void (*tlbi)(void *ctx, enum s2pt_tlbi op, s2_ipa_t ipa, s2_level_t level);
@@ -343,16 +354,21 @@ struct s2pt {
 	bool lock_held;		/* between s2pt_lock() and s2pt_unlock() */
 };
 
-/* Proof that the caller holds the MMU lock (exclusive), which every
- * operation below takes. Taking the lock is the only way to get one:
- * s2pt_lock() is called with the caller's MMU lock just taken (in the
- * machine, by its lock function) and returns the witness; s2pt_unlock()
- * ends it when the lock is released. */
+/* Proof that the caller holds the MMU lock, which every operation below
+ * takes. Taking the lock is the only way to get one: s2pt_lock() (exclusive)
+ * or s2pt_lock_shared() (held for read, as KVM's fault path since v6.2) is
+ * called with the caller's MMU lock just taken (in the machine, by its lock
+ * function) and returns the witness; s2pt_unlock() ends it when the lock is
+ * released. Under a shared witness only map, relax-perms, mkyoung and the
+ * access-flag walks run (as shared walks); the others, which KVM runs under
+ * the write lock, return S2_EINVAL. */
 struct s2pt_locked {
 	struct s2pt *pt;
+	bool shared;
 };
 
 struct s2pt_locked s2pt_lock(struct s2pt *pt);
+struct s2pt_locked s2pt_lock_shared(struct s2pt *pt);
 void s2pt_unlock(struct s2pt_locked l);
 
 enum s2pt_init_flags {
@@ -363,7 +379,8 @@ int s2pt_init(struct s2pt *pt, const struct s2pt_geom *g,
 	      const struct s2pt_mm_ops *ops, void *ctx,
 	      enum s2pt_variant variant, unsigned flags);
 
-/* Unmap everything, put every reference, free every table and the roots. */
+/* Unmap everything, put every reference, free every table and the roots.
+ * Under a shared witness it does nothing (KVM destroys under the write lock). */
 void s2pt_destroy(struct s2pt_locked l);
 
 /* ------------------------------------------------------------------ */
@@ -378,6 +395,12 @@ enum s2pt_walk_flags {
 	 * ignored and the walk goes on (KVM: "Ignore EAGAIN for walks outside of
 	 * a fault"). */
 	S2PT_WALK_HANDLE_FAULT = 1 << 3,
+	/* Other walkers may be in the tables at once (the MMU lock is held for
+	 * read). Visitors change an entry only by ops->cmpxchg_pte against the
+	 * value the walk read, break-before-make writes the locked marker, and
+	 * a visitor that finds the entry locked or changed returns S2_EAGAIN
+	 * without touching any refcount (KVM_PGTABLE_WALK_SHARED). */
+	S2PT_WALK_SHARED = 1 << 4,
 };
 
 struct s2pt_visit_ctx {
@@ -407,7 +430,7 @@ struct s2pt_walker {
  * gets LEAF. The entry is read once before the visitor; the walk descends
  * through that value (or re-reads it after TABLE_PRE when the variant says
  * so). A visitor's error stops the walk and is returned. S2_ERANGE beyond the
- * IPA space.
+ * IPA space; S2_EINVAL for a shared walk when the ops have no cmpxchg_pte.
  */
 int s2pt_walk(struct s2pt *pt, uint64_t addr, uint64_t size,
 	      const struct s2pt_walker *w);

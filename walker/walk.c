@@ -107,6 +107,8 @@ int s2pt_walk(struct s2pt *pt, uint64_t addr, uint64_t size,
 
 	if (end < addr || end > limit)
 		return S2_ERANGE;
+	if ((w->flags & S2PT_WALK_SHARED) && !pt->ops->cmpxchg_pte)
+		return S2_EINVAL;
 	/* The bug "Ignore EAGAIN for walks outside of a fault" fixed: every
 	 * walk behaved as a fault's. */
 	struct s2pt_walker stops;
