@@ -189,17 +189,30 @@ static bool branching(const struct xnode *nd)
 	return nd->nawake >= 2;
 }
 
-/* The code of a path that takes nd's current candidate: final below the
- * split_levels-th choice point with several candidates. */
-static uint64_t code_after(const struct explorer *x, const struct xnode *nd)
+/* Whether a path's code is final at a node: past split_levels choice
+ * points, unless every candidate taken so far was the first. That path
+ * leads to the largest subtrees (with sleep sets the first candidate's
+ * subtree is the biggest at every point), so it is cut further, up to
+ * MAX_SPLIT_LEVELS points, for the shards to get comparable shares. */
+#define MAX_SPLIT_LEVELS 64
+
+static bool code_final(const struct explorer *x, unsigned level, uint64_t code)
 {
-	if (nd->level >= x->split_levels || !branching(nd))
-		return nd->code;
-	return nd->code * nd->nen + nd->cur;
+	return level >= x->split_levels && (code != 0 || level >= MAX_SPLIT_LEVELS);
 }
 
-/* A code's shard: mixed first (splitmix64's finaliser), so that sibling
- * subtrees of every size spread over the shards. */
+/* The code of a path that takes nd's current candidate: its rank among
+ * the candidates not asleep (the first one explored is 0). */
+static uint64_t code_after(const struct explorer *x, const struct xnode *nd)
+{
+	if (code_final(x, nd->level, nd->code) || !branching(nd))
+		return nd->code;
+	unsigned rank = 0;
+	for (unsigned i = 0; i < nd->cur; i++)
+		rank += !in_list(nd->sleep, nd->nsleep, &nd->en[i].key);
+	return nd->code * nd->nawake + rank;
+}
+
 static bool mine(const struct explorer *x, uint64_t code)
 {
 	code ^= code >> 30;
@@ -223,7 +236,7 @@ static bool foreign_run(const struct explorer *x)
  * only one shard comes; above it every shard does, and nd's code picks one. */
 static bool counts_here(const struct explorer *x, const struct xnode *nd)
 {
-	return !sharded(x) || nd->level >= x->split_levels || mine(x, nd->code);
+	return !sharded(x) || code_final(x, nd->level, nd->code) || mine(x, nd->code);
 }
 
 /* The next candidate at a node, marking what it passes over. */
@@ -281,7 +294,7 @@ static bool new_node(struct explorer *x, unsigned n)
 		const struct xnode *p = &x->nodes[x->nnodes - 1];
 		const struct xt *t = &p->en[p->cur];
 		nd->preempts = p->preempts + is_preemption(p, t);
-		nd->level = p->level + (p->level < x->split_levels && branching(p));
+		nd->level = p->level + (!code_final(x, p->level, p->code) && branching(p));
 		nd->code = code_after(x, p);
 		nd->bg = p->bg + (t->thread < 0);
 		nd->last_thread = t->thread >= 0 ? t->thread : p->last_thread;
@@ -372,8 +385,9 @@ static unsigned x_choose(void *arg, const struct s2hyp_choice *choices, unsigned
 	(void)step;
 
 	finish_previous(x);
-	if (sharded(x) && x->depth && branching(&x->nodes[x->depth - 1]) &&
-	    x->nodes[x->depth - 1].level + 1 == x->split_levels && foreign_run(x)) {
+	const struct xnode *pn = x->depth ? &x->nodes[x->depth - 1] : NULL;
+	if (sharded(x) && pn && branching(pn) && !code_final(x, pn->level, pn->code) &&
+	    code_final(x, pn->level + 1, code_after(x, pn)) && foreign_run(x)) {
 		/* The path's code is final, and another shard's: the first step
 		 * into its subtree has run and shown its footprint (its siblings'
 		 * sleep sets need it); stop here. */

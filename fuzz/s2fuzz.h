@@ -135,11 +135,12 @@ struct s2fuzz_opts {
 	/* One shard of a search split nr_shards ways (0 or 1: unsplit), so that
 	 * the shards together do exactly what the whole search does (see
 	 * docs/scale-out.md). random, pct: the seeds whose index from seed is
-	 * shard mod nr_shards. exhaustive: the runs whose code, the ordinals
-	 * taken at the first few choice points with several candidates on
-	 * their path (split_levels), is shard mod nr_shards; every shard walks
-	 * the tree above those points, and runs another shard's subtree one
-	 * step only, for the footprint the reduction needs, uncounted. */
+	 * shard mod nr_shards. exhaustive: the runs whose code, the ranks of
+	 * the candidates taken at the first few choice points with several
+	 * awake candidates on their path (split_levels, more along the path of
+	 * first candidates), hashes to shard; every shard walks the tree above
+	 * those points, and runs another shard's subtree one step only, for
+	 * the footprint the reduction needs, uncounted. */
 	unsigned shard, nr_shards;
 };
 
@@ -223,8 +224,9 @@ struct s2fuzz_result {
 	uint64_t mispredicted;		/* footprints observation had to widen */
 	unsigned max_depth;
 	/* exhaustive, sharded: how many choice points with several candidates
-	 * a path passes before the ordinals taken there pick its shard; when a
-	 * rule fired, the ordinal taken at every choice of that run (the
+	 * a path passes before the candidates taken there pick its shard (more
+	 * along the path of first candidates); when a rule fired, the index of
+	 * the candidate taken at every choice of that run (the
 	 * lowest path over the shards, in lexicographic order, is the run an
 	 * unsplit search stops at) */
 	unsigned split_levels;
