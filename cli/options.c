@@ -6,35 +6,14 @@
 #include <sys/stat.h>
 
 #include "cli/cli.h"
+#include "common/s2_num.h"
 #include "fuzz/s2fuzz.h"
 
 /* Digits in decimal, or hex after 0x, then an optional K, M or G (either
- * case, powers of 1024) when sizes are allowed. */
+ * case, powers of 1024) when sizes are allowed: common's one parser. */
 static bool parse_number(const char *s, bool size, uint64_t *out)
 {
-	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-	const char *digits = hex ? s + 2 : s;
-	char *end;
-
-	if (!*digits || *digits == '-' || *digits == '+' || *digits == ' ')
-		return false;
-	errno = 0;
-	unsigned long long v = strtoull(digits, &end, hex ? 16 : 10);
-	if (errno || end == digits)
-		return false;
-	unsigned shift = 0;
-	if (size && (*end == 'K' || *end == 'k'))
-		shift = 10;
-	else if (size && (*end == 'M' || *end == 'm'))
-		shift = 20;
-	else if (size && (*end == 'G' || *end == 'g'))
-		shift = 30;
-	if (shift)
-		end++;
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return false;
-	*out = (uint64_t)v << shift;
-	return true;
+	return !s2_parse_u64(s, size ? S2_NUM_SIZE : 0, out);
 }
 
 int cli_parse_size(const char *cmd, const char *opt, const char *s, uint64_t min, uint64_t max,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/s2_num.h"
 #include "common/s2_bits.h"
 #include "common/s2_err.h"
 #include "hyp-model/s2hyp_effect.h"
@@ -184,35 +185,11 @@ static const char *tok_name(int t)
 /* ------------------------------------------------------------------ */
 
 /* casemate prints addresses and values in hexadecimal and reads them as
- * hexadecimal with or without 0x; ids and thread ids are decimal. */
+ * hexadecimal with or without 0x; ids and thread ids are decimal (0x
+ * makes them hexadecimal too). */
 static int parse_u64(const char *s, unsigned base, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return S2_EINVAL;
-	for (; *s; s++) {
-		unsigned d;
-		if (*s >= '0' && *s <= '9')
-			d = (unsigned)(*s - '0');
-		else if (*s >= 'a' && *s <= 'f')
-			d = (unsigned)(*s - 'a' + 10);
-		else if (*s >= 'A' && *s <= 'F')
-			d = (unsigned)(*s - 'A' + 10);
-		else
-			return S2_EINVAL;
-		if (d >= base)
-			return S2_EINVAL;
-		if (v > (UINT64_MAX - d) / base)
-			return S2_ERANGE;
-		v = v * base + d;
-	}
-	*out = v;
-	return 0;
+	return s2_parse_u64(s, base == 16 ? S2_NUM_HEX : 0, out);
 }
 
 static void lower_copy(char *dst, const char *src, size_t n)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/s2_err.h"
+#include "common/s2_num.h"
 #include "traces/s2trace.h"
 
 
@@ -33,19 +34,13 @@ void s2trace_print_choice(FILE *f, const struct s2hyp_choice *c)
 	fputs(buf, f);
 }
 
-/* Digits only, decimal, within max: sscanf would take signs, spaces and
- * overflow silently. Advances *s past the digits. */
+/* Digits only, decimal, within max; advances *s past them. */
 static bool parse_uint(const char **s, uint64_t max, uint64_t *out)
 {
-	uint64_t v = 0;
+	uint64_t v;
 	const char *p = *s;
-	if (*p < '0' || *p > '9')
+	if (s2_scan_u64(&p, S2_NUM_DEC, &v) || v > max)
 		return false;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (uint64_t)(*p - '0');
-		if (v > max)
-			return false;
-	}
 	*s = p;
 	*out = v;
 	return true;

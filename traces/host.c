@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/s2_num.h"
 #include "common/s2_err.h"
 #include "traces/s2trace_host.h"
 
@@ -57,11 +58,7 @@ static void failed(struct ctx *c, const char *fmt, ...)
 
 static bool num(const char *s, uint64_t *v)
 {
-	char *end;
-	if (!s || !*s || *s == '-')
-		return false;
-	*v = strtoull(s, &end, 0);
-	return !*end;
+	return s && !s2_parse_u64(s, 0, v);
 }
 
 /* "P3" with prefix 'P': 3. */

@@ -7,6 +7,7 @@
 
 #include "cache-model/s2cache.h"
 #include "common/s2_bits.h"
+#include "common/s2_num.h"
 #include "traces/s2trace.h"
 
 /* A schedule line holds up to S2TRACE_MAX_SCHEDULE_LINE choices after its keyword. */
@@ -222,35 +223,13 @@ static struct word *find(struct s2trace_reader *r, const char *key)
 
 static int parse_num(struct s2trace_reader *r, const char *key, const char *s, uint64_t *out)
 {
-	char *end;
 	if (!s || !*s || *s == '-' || *s == '+')
 		return fail(r, "%s needs a number", key);
-	/* Decimal unless 0x: base 0 would read a leading zero as octal, and a
-	 * bare suffix ("K") has no digit at all. */
-	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
-	const char *digits = hex ? s + 2 : s;
-	size_t ndigits = strspn(digits, hex ? "0123456789abcdefABCDEF" : "0123456789");
-	errno = 0;
-	unsigned long long v = strtoull(digits, &end, hex ? 16 : 10);
-	/* strtoull would also take a second 0x after the first. */
-	if (!ndigits || end != digits + ndigits)
-		return fail(r, "%s=%s: not a number", key, s);
-	if (errno)
+	int ret = s2_parse_u64(s, S2_NUM_SIZE, out);
+	if (ret == S2_ERANGE)
 		return fail(r, "%s=%s: number too large", key, s);
-	unsigned shift = 0;
-	if (*end == 'K' || *end == 'k')
-		shift = 10;
-	else if (*end == 'M' || *end == 'm')
-		shift = 20;
-	else if (*end == 'G' || *end == 'g')
-		shift = 30;
-	if (shift)
-		end++;
-	if (*end)
+	if (ret)
 		return fail(r, "%s=%s: not a number", key, s);
-	if (shift && v > (UINT64_MAX >> shift))
-		return fail(r, "%s=%s: number too large", key, s);
-	*out = (uint64_t)v << shift;
 	return 0;
 }
 
