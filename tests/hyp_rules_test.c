@@ -981,6 +981,36 @@ static void test_bbm_permission_change_in_place(void **state)
 	s2hyp_scenario_free(&sc);
 }
 
+/* The machine's exchange for shared walks: a stale expected value stores
+ * nothing; a shared map that moves p0 to p1's page (break by exchange to
+ * the locked marker, TLBI, DSB, then make) fires no rule. */
+static void test_bbm_shared_walk_through_exchange(void **state)
+{
+	struct s2hyp_scenario sc;
+	(void)state;
+	struct s2hyp *m = machine_with_pages(&sc);
+	s2hyp_checker_slots(m->chk, NULL, 0);	/* the alias is not this rule's business */
+	hyp_begin(m);
+	struct path p = path_of(m, BASE);
+	s2_pte_t old = *p.leaf;
+	uint64_t stores = m->stats.pte_stores;
+	assert_false(s2hyp__mm_ops.cmpxchg_pte(m, p.leaf, old ^ S2PT_PTE_S2AP_W, 0));
+	assert_true(*p.leaf == old);
+	assert_int_equal(m->stats.pte_stores, stores);
+
+	s2_pa_t pa1 = s2pt_pte_oa(&m->geom, *path_of(m, BASE + PG).leaf);
+	struct s2pt_memcache mc = { 0 };
+	struct s2pt_locked sl = s2pt_lock_shared(&m->pt);
+	assert_int_equal(s2pt_map(sl, s2_ipa(BASE), PG, pa1, S2PT_PROT_RW, &mc), 0);
+	s2pt_unlock(sl);
+	assert_true(*p.leaf != old);
+	assert_int_equal(s2_pa_get(s2pt_pte_oa(&m->geom, *p.leaf)), s2_pa_get(pa1));
+	hyp_end(m);
+	assert_fired_exactly(m, 0, "shared break and make");
+	s2hyp_delete(m);
+	s2hyp_scenario_free(&sc);
+}
+
 /* A table freed between its TLBI and the DSB is tlbi-before-free; after the DSB, clean. */
 static void test_tlbi_before_free_needs_the_dsb(void **state)
 {
@@ -1376,6 +1406,7 @@ int main(void)
 		cmocka_unit_test(test_tlb_conflict_correct_orderings_pass),
 		cmocka_unit_test(test_bbm_leaf_orderings),
 		cmocka_unit_test(test_bbm_permission_change_in_place),
+		cmocka_unit_test(test_bbm_shared_walk_through_exchange),
 		cmocka_unit_test(test_tlbi_before_free_needs_the_dsb),
 		cmocka_unit_test(test_dcache_upstream_nocmo_fires),
 		cmocka_unit_test(test_dcache_correct_passes),
