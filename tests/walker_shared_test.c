@@ -386,6 +386,78 @@ static void test_race_winner_counts_once(void **state)
 	fx_free(f);
 }
 
+#define SZ_2M (2ull << 20)
+
+/* Pages A and B mapped exclusively (one level-3 table under the level-2
+ * entry of [0, 2M)); returns that level-2 entry. */
+static s2_pte_t *table_entry_with_two_pages(struct fx *f)
+{
+	map_exclusive(f, 0, TARGET, S2PT_PROT_RW);
+	map_exclusive(f, P, TARGET + P, S2PT_PROT_RW);
+	s2_pte_t *l2e = NULL;
+	struct s2pt_walker w = { ptep_visitor, &l2e, S2PT_WALK_TABLE_PRE };
+	assert_int_equal(s2pt_walk(&f->pt, 0, P, &w), 0);	/* the last pre visit: level 2 */
+	assert_true(s2pt_pte_is_table(*l2e, 2));
+	return l2e;
+}
+
+static int map_block_shared(struct fx *f)
+{
+	topup(f);
+	struct s2pt_locked l = s2pt_lock_shared(&f->pt);
+	int ret = s2pt_map(l, s2_ipa(0), SZ_2M, s2_pa(TARGET), S2PT_PROT_RW, &f->mc);
+	s2pt_unlock(l);
+	return ret;
+}
+
+/* A shared map of a 2M block over the level-3 table breaks the table entry
+ * by exchange (TLBI of the whole VMID), makes the block, then frees the
+ * unlinked table: its two pages and its own reference are put. */
+static void test_shared_coalesce_wins(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(S2PT_V_UPSTREAM);
+	table_entry_with_two_pages(f);
+	topup(f);
+	fake_mm_clear_log(&f->fm);
+	assert_int_equal(map_block_shared(f), 0);
+	assert_string_equal(fake_mm_log(&f->fm, "cas,set,tlbi:vmalls12e1is,get,put,freed"),
+			    "cas:locked tlbi:vmalls12e1is put get set.rel:block put put put freed");
+	s2_pte_t pte;
+	s2_level_t level;
+	assert_int_equal(s2pt_get_leaf(&f->pt, s2_ipa(P), &pte, &level), 0);
+	assert_int_equal(level, 2);
+	assert_int_equal(fake_mm_refcount_mismatches(&f->fm), 0);
+	fx_free(f);
+}
+
+/* Another walker locks the table entry between our read and our exchange:
+ * we lose, return S2_EAGAIN, and neither TLBI, put nor free the table
+ * (it is the other walker's to free). */
+static void test_shared_coalesce_loses_to_locker(void **state)
+{
+	(void)state;
+	struct fx *f = fx_new(S2PT_V_UPSTREAM);
+	s2_pte_t *l2e = table_entry_with_two_pages(f);
+	s2_pte_t table = *l2e;
+	void *l3 = f->pt.ops->phys_to_virt(f->pt.ctx, s2pt_pte_oa(&f->pt.geom, table));
+	struct store_racer r = { .target = l2e, .value = S2PT_PTE_LOCKED };
+	f->fm.before_cas = store_race;
+	f->fm.before_cas_arg = &r;
+	topup(f);
+	fake_mm_clear_log(&f->fm);
+
+	assert_int_equal(map_block_shared(f), S2_EAGAIN);
+	assert_int_equal(r.fired, 1);
+	assert_string_equal(fake_mm_log(&f->fm, ""), "cas-lost");
+	assert_int_equal(count_of(f, l3), 3);	/* allocation + A + B */
+	f->fm.before_cas = NULL;
+	/* The other walker puts the table back as it was. */
+	f->pt.ops->set_pte(f->pt.ctx, l2e, table, true);
+	assert_int_equal(fake_mm_refcount_mismatches(&f->fm), 0);
+	fx_free(f);
+}
+
 /* What a shared witness may not do: operations KVM runs under the write
  * lock, the pre-v6.2 orderings, and a shared walk over ops with no
  * exchange are refused with S2_EINVAL, changing nothing. */
@@ -430,6 +502,8 @@ int main(void)
 		cmocka_unit_test(test_lost_exchange_outside_fault_goes_on),
 		cmocka_unit_test(test_lost_relax_returns_eagain),
 		cmocka_unit_test(test_race_winner_counts_once),
+		cmocka_unit_test(test_shared_coalesce_wins),
+		cmocka_unit_test(test_shared_coalesce_loses_to_locker),
 		cmocka_unit_test(test_shared_refusals),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
