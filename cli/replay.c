@@ -1,4 +1,5 @@
 /* s2emu replay: run traces with every rule checked. */
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -9,8 +10,9 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: s2emu replay [--from FORMAT] [--layout FILE] [--walker NAME] [--json]\n"
-		   "                    [--record OUT] [--ignore-ttl] [--check-fix] FILE...\n\n"
+	fprintf(f, "usage: s2emu replay [--from FORMAT] [--layout FILE] [--walker NAME] [--stats]\n"
+		   "                    [--json] [--record OUT] [--ignore-ttl] [--check-fix]\n"
+		   "                    [HOST OPTIONS] [--tlb-entries N] [--teardown] FILE...\n\n"
 		   "Replays each trace (docs/trace-format.md) with every rule checked and\n"
 		   "prints a summary: events, faults by kind, mappings by size, TLBIs and\n"
 		   "CMOs, the rules that fired and whether each was expected, and the\n"
@@ -23,7 +25,12 @@ static void usage(FILE *f)
 		   "  --layout FILE   the memslots of an ftrace capture without the capture\n"
 		   "                  kit's markers (as import-ftrace --layout)\n"
 		   "  --walker NAME   use this walker variant instead of the trace's\n"
-		   "  --json          one JSON object per trace, in a JSON array\n"
+		   "  --stats         also print, per section of the trace, the counts a kernel\n"
+		   "                  engineer compares: 'stat SECTION KEY VALUE' (faults by\n"
+		   "                  class, level and access; maps, relaxes, coalesces; table\n"
+		   "                  pages; breaks, makes, puts; TLBIs by kind; CMOs)\n"
+		   "  --json          one JSON object per trace, in a JSON array (with the\n"
+		   "                  sections' statistics)\n"
 		   "  --record OUT    write the run (one trace) to OUT: its events, the schedule\n"
 		   "                  taken, and expect lines for what happened\n"
 		   "  --ignore-ttl    effect traces: take TLBI level hints as no hint (the\n"
@@ -34,7 +41,17 @@ static void usage(FILE *f)
 		   "                  applies, then the first enabled choice at each step; for\n"
 		   "                  each recorded rule it says 'fixed: rule X no longer\n"
 		   "                  fires' or 'not fixed: rule X still fires'; the trace's\n"
-		   "                  other expect lines (the buggy run's outcome) are not checked\n\n"
+		   "                  other expect lines (the buggy run's outcome) are not checked\n"
+		   "  --tlb-entries N entries of each vCPU's TLB (0: unlimited), instead of\n"
+		   "                  the trace's config\n"
+		   "  --teardown      end the VM after the last event when the trace does not\n"
+		   "                  (so that the leak rule runs)\n\n"
+		   "host options (each also as --NAME=0 or --NAME=1), instead of the trace's:\n"
+		   "  --fwb           FEAT_S2FWB\n"
+		   "  --idc, --dic    CTR_EL0.IDC, CTR_EL0.DIC\n"
+		   "  --range-tlbi    FEAT_TLBIRANGE: KVM flushes ranges with range TLBIs\n"
+		   "  --hw-af         the hardware access flag at stage 2 (FEAT_HAFDBS)\n"
+		   "  --rcu           unlinked tables are freed after an RCU grace period\n\n"
 		   "exit status: 0 every expectation held and no rule fired unexpectedly,\n"
 		   "1 an expectation failed or a rule fired unexpectedly, 2 bad input or usage.\n"
 		   "With --check-fix: 0 fixed (no rule fires), 1 not fixed, 2 when a trace\n"
@@ -65,10 +82,45 @@ static void show_progress(void *arg, uint64_t events)
 		dt > 0 ? events / dt : 0.0);
 }
 
+/* --NAME, --NAME=0, --NAME=1 of a host feature: 1 taken, 0 not one, -1 bad. */
+static int host_option(const char *o, struct s2trace_replay_opts *opts)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+		size_t off;
+	} feats[] = {
+		{ "--fwb", S2T_CFG_FWB, offsetof(struct s2hyp_config, fwb) },
+		{ "--idc", S2T_CFG_IDC, offsetof(struct s2hyp_config, idc) },
+		{ "--dic", S2T_CFG_DIC, offsetof(struct s2hyp_config, dic) },
+		{ "--range-tlbi", S2T_CFG_RANGE_TLBI, offsetof(struct s2hyp_config, range_tlbi) },
+		{ "--hw-af", S2T_CFG_HW_AF, offsetof(struct s2hyp_config, hw_af) },
+		{ "--rcu", S2T_CFG_RCU, offsetof(struct s2hyp_config, rcu_free) },
+	};
+	for (size_t i = 0; i < sizeof(feats) / sizeof(feats[0]); i++) {
+		size_t n = strlen(feats[i].name);
+		if (strncmp(o, feats[i].name, n) || (o[n] && o[n] != '='))
+			continue;
+		bool on = true;
+		if (o[n] == '=') {
+			if (strcmp(o + n + 1, "0") && strcmp(o + n + 1, "1")) {
+				fprintf(stderr, "s2emu replay: %s takes =0 or =1, not '%s'\n",
+					feats[i].name, o + n + 1);
+				return -1;
+			}
+			on = o[n + 1] == '1';
+		}
+		*(bool *)((char *)&opts->cfg + feats[i].off) = on;
+		opts->set |= feats[i].bit;
+		return 1;
+	}
+	return 0;
+}
+
 int cli_replay(int argc, char **argv)
 {
 	struct s2trace_replay_opts opts = { 0 };
-	bool json = false;
+	bool json = false, stats = false;
 	int nfiles = 0, status = 0;
 
 	for (int i = 1; i < argc; i++) {
@@ -82,6 +134,20 @@ int cli_replay(int argc, char **argv)
 			opts.ignore_ttl = true;
 		} else if (!strcmp(o, "--check-fix")) {
 			opts.check_fix = true;
+		} else if (!strcmp(o, "--stats")) {
+			stats = true;
+		} else if (!strcmp(o, "--teardown")) {
+			opts.teardown = true;
+		} else if (!strcmp(o, "--tlb-entries")) {
+			uint64_t n;
+			if (i + 1 >= argc) {
+				fprintf(stderr, "s2emu replay: --tlb-entries needs a value\n");
+				return 2;
+			}
+			if (cli_parse_u64("replay", o, argv[++i], 0, 1u << 20, &n))
+				return 2;
+			opts.cfg.tlb_entries = (unsigned)n;
+			opts.set |= S2T_CFG_TLB_ENTRIES;
 		} else if (!strcmp(o, "--record")) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "s2emu replay: --record needs a file\n");
@@ -121,6 +187,11 @@ int cli_replay(int argc, char **argv)
 			}
 			opts.have_walker = true;
 		} else if (o[0] == '-' && o[1]) {
+			int h = host_option(o, &opts);
+			if (h < 0)
+				return 2;
+			if (h)
+				continue;
 			fprintf(stderr, "s2emu replay: unknown option '%s' (try 's2emu replay --help')\n", o);
 			return 2;
 		} else {
@@ -143,7 +214,7 @@ int cli_replay(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (!strcmp(o, "--walker") || !strcmp(o, "--record") || !strcmp(o, "--from") ||
-		    !strcmp(o, "--layout")) {
+		    !strcmp(o, "--layout") || !strcmp(o, "--tlb-entries")) {
 			i++;
 			continue;
 		}
@@ -175,6 +246,8 @@ int cli_replay(int argc, char **argv)
 			s2trace_print_result(stdout, &res);
 			if (opts.check_fix)
 				s2trace_print_fix(stdout, &res);
+			if (stats)
+				s2trace_print_stats(stdout, &res);
 		}
 		if (st > status)
 			status = st;

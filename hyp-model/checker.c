@@ -800,9 +800,11 @@ static bool table_empty(struct s2hyp_checker *c, s2_pte_t table)
 	return true;
 }
 
-void s2hyp_checker_tlbi(struct s2hyp_checker *c, enum s2pt_tlbi op, uint64_t ipa, uint64_t seq)
+void s2hyp_checker_tlbi(struct s2hyp_checker *c, enum s2pt_tlbi op, uint64_t ipa, uint64_t range,
+			uint64_t seq)
 {
-	if (op != S2PT_TLBI_VMALLS12E1IS && op != S2PT_TLBI_IPAS2E1IS)
+	if (op != S2PT_TLBI_VMALLS12E1IS && op != S2PT_TLBI_IPAS2E1IS &&
+	    op != S2PT_TLBI_RIPAS2E1IS)
 		return;	/* stage-1 only, or local: cannot clean a shared entry */
 	for (unsigned k = 0; k < c->unclean_n; k++) {
 		struct unclean *u = &c->unclean[k];
@@ -811,7 +813,15 @@ void s2hyp_checker_tlbi(struct s2hyp_checker *c, enum s2pt_tlbi op, uint64_t ipa
 			continue;
 		struct ghost_pte *gs = &gp->ptes[u->idx];
 		bool covered = op == S2PT_TLBI_VMALLS12E1IS;
-		if (!covered) {
+		if (!covered && op == S2PT_TLBI_RIPAS2E1IS) {
+			/* A range removes the leaves it overlaps; a table's cached
+			 * descriptors only when its whole span is inside. */
+			uint64_t base = entry_ipa(c, gp, u->idx);
+			uint64_t size = s2pt_granule_size(geom(c), gp->level);
+			bool table = s2pt_pte_is_table(gs->last_valid, gp->level);
+			covered = table ? base >= ipa && base + size <= ipa + range :
+					  base < ipa + range && ipa < base + size;
+		} else if (!covered) {
 			uint64_t base = entry_ipa(c, gp, u->idx);
 			uint64_t size = s2pt_granule_size(geom(c), gp->level);
 			covered = ipa - base < size &&

@@ -345,6 +345,7 @@ static void hyp_event_fp(const struct s2hyp *m, const struct s2hyp_fp_mark *mk,
 		switch ((enum s2pt_tlbi)e->a) {
 		case S2PT_TLBI_VMALLS12E1IS:
 		case S2PT_TLBI_IPAS2E1IS:
+		case S2PT_TLBI_RIPAS2E1IS:
 			add_all_vcpus(m, fp, S2HYP_FP_TLB, true);
 			add_all_vcpus(m, fp, S2HYP_FP_WC, true);
 			return;

@@ -62,6 +62,7 @@ enum walk_result s2hyp__hw_step(const struct s2hyp *m, struct hw_walk *w, struct
 	}
 	if (!s2pt_pte_is_table(r->pte, w->level)) {
 		w->leaf = r->pte;
+		w->leaf_pa = r->dpa;
 		w->leaf_level = w->level;
 		return WALK_LEAF;
 	}

@@ -115,6 +115,7 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 	if (v->fault == FAULT_ACCESS_FLAG) {
 		l = s2hyp__lock(m, OP_FAULT_AF, (int)v->id, o->ipa, s2pt_granule_size(g, S2_LEVEL_MAX));
 		s2pt_mkyoung(l, s2_ipa(o->ipa), NULL);
+		m->stats.mkyoungs++;
 		s2hyp__unlock(m, l);
 		return false;
 	}
@@ -152,7 +153,9 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 		return false;
 	}
 	s2hyp__host_page_get(m, pa);
+	unsigned cached = m->mc.nr;
 	int ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), (enum s2pt_prot)prot, &m->mc);
+	m->stats.table_pages_taken += cached - m->mc.nr;
 	s2hyp__host_page_put(m, pa);
 	m->stats.maps++;
 	if (ret == S2_EAGAIN)
@@ -184,6 +187,23 @@ static void flush_vmid(struct s2hyp *m)
 	ops->barrier(m, S2PT_ISB);
 }
 
+/* kvm_flush_remote_tlbs_range(): one range TLBI with FEAT_TLBIRANGE, else
+ * the whole VMID. */
+static void flush_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
+{
+	const struct s2pt_mm_ops *ops = &s2hyp__mm_ops;
+	if (!m->cfg.range_tlbi) {
+		flush_vmid(m);
+		return;
+	}
+	ops->barrier(m, S2PT_DSB_ISHST);
+	ops->tlbi_range(m, s2_ipa(ipa), size);
+	ops->barrier(m, S2PT_DSB_ISH);
+	ops->tlbi(m, S2PT_TLBI_VMALLE1IS, s2_ipa(0), S2PT_TLBI_NO_LEVEL);
+	ops->barrier(m, S2PT_DSB_ISH);
+	ops->barrier(m, S2PT_ISB);
+}
+
 static void host_write(struct s2hyp *m, const struct s2hyp_host_op *op)
 {
 	struct slot *s = s2hyp__slot_of_hva(m, op->addr);
@@ -195,6 +215,7 @@ static void host_write(struct s2hyp *m, const struct s2hyp_host_op *op)
 		uint64_t n = op->size - done < sizeof(buf) ? op->size - done : sizeof(buf);
 		int ret = s2cache_write(m->cache, (unsigned)s2hyp__host_cpu(m), s2_pa(pa + done), buf,
 					n, true);
+		s2hyp__host_wrote(m, pa + done, n);
 		if (ret) {
 			s2hyp__fail(m, "host write at PA %#llx failed: %s",
 				    (unsigned long long)(pa + done), s2_err_msg(ret));
@@ -259,6 +280,7 @@ static void age_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 	s2hyp_checker_aging(m->chk, true);
 	s2pt_test_clear_young(l, s2_ipa(ipa), size, true, &young);
 	s2hyp_checker_aging(m->chk, false);
+	m->stats.ages++;
 	s2hyp__unlock(m, l);
 }
 
@@ -266,7 +288,8 @@ static void wrprotect_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 {
 	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
 	s2pt_wrprotect(l, s2_ipa(ipa), size);
-	flush_vmid(m);
+	m->stats.wrprotects++;
+	flush_range(m, ipa, size);
 	s2hyp__unlock(m, l);
 	check_wrprotected(m, ipa, size);
 }
@@ -277,7 +300,10 @@ static void split_range(struct s2hyp *m, struct s2pt_locked l, uint64_t ipa, uin
 	for (int tries = 0; tries < 1 << 20 && !m->stopped; tries++) {
 		if (!topup(m, S2PT_MEMCACHE_MAX))
 			return;
+		unsigned cached = m->mc.nr;
 		int ret = s2pt_split(l, s2_ipa(ipa), size, &m->mc);
+		m->stats.table_pages_taken += cached - m->mc.nr;
+		m->stats.splits++;
 		if (ret != S2_ENOMEM) {
 			if (ret)
 				s2hyp__fail(m, "split failed: %s", s2_err_msg(ret));
@@ -294,9 +320,10 @@ static void dirty_log_on(struct s2hyp *m, struct slot *s)
 	if (m->cfg.eager_split)
 		split_range(m, l, s->d.ipa, s->d.size);
 	s2pt_wrprotect(l, s2_ipa(s->d.ipa), s->d.size);
+	m->stats.wrprotects++;
 	/* kvm-dirty-log-noflush: writable translations stay in the TLBs. */
 	if (m->cfg.variant != S2PT_V_LOG_NO_FLUSH)
-		flush_vmid(m);
+		flush_range(m, s->d.ipa, s->d.size);
 	s2hyp__unlock(m, l);
 	s->log_starting = false;
 	check_wrprotected(m, s->d.ipa, s->d.size);
@@ -316,14 +343,25 @@ static void get_dirty_log(struct s2hyp *m, struct slot *s)
 	}
 	memcpy(reported, s->dirty, n);
 	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
-	for (uint64_t i = 0; i < n; i++) {
-		if (!s->dirty[i])
+	/* kvm_mmu_write_protect_pt_masked: one walk per 64-page word of the
+	 * bitmap, from its first dirty page to its last. */
+	for (uint64_t w = 0; w < n; w += 64) {
+		uint64_t first = UINT64_MAX, last = 0;
+		for (uint64_t i = w; i < n && i < w + 64; i++) {
+			if (!s->dirty[i])
+				continue;
+			s->dirty[i] = 0;
+			m->stats.dirty_pages++;
+			if (first == UINT64_MAX)
+				first = i;
+			last = i;
+		}
+		if (first == UINT64_MAX)
 			continue;
-		s->dirty[i] = 0;
-		m->stats.dirty_pages++;
-		s2pt_wrprotect(l, s2_ipa(s->d.ipa + i * page), page);
+		s2pt_wrprotect(l, s2_ipa(s->d.ipa + first * page), (last - first + 1) * page);
+		m->stats.wrprotects++;
 	}
-	flush_vmid(m);
+	flush_range(m, s->d.ipa, s->d.size);
 	s2hyp__unlock(m, l);
 	/* Every logged write is in what was reported, and what was reported
 	 * is write-protected again. */
@@ -341,9 +379,20 @@ static void destroy(struct s2hyp *m)
 	/* A VMID is flushed before it is reused; do it now so that no vCPU's
 	 * TLB or walk cache can point at the tables about to be freed. */
 	flush_vmid(m);
+	/* (That flush stands for the one before the VMID's reuse, not a call KVM
+	 * makes when it destroys the tables: not counted as one.) */
+	m->stats.tlbi_calls[S2HYP_TLBI_VMID]--;
 	m->destroyed = true;
+	m->stats.destroys++;
+	/* Every grace period has ended by now: the unlinked tables go first. */
+	s2hyp__rcu_free_all(m);
 	s2hyp_checker_destroying(m->chk);
+	/* KVM gives its memcache back with free_page, not with the put of a
+	 * table page: those are not counted as puts. */
+	unsigned cached = m->mc.nr;
 	s2pt_memcache_free(&m->pt, &m->mc);
+	m->stats.puts -= cached;
+	m->stats.table_pages_freed_put -= cached;
 	s2pt_destroy(l);
 	s2hyp__unlock(m, l);
 	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)

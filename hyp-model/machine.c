@@ -47,6 +47,14 @@ uint64_t s2hyp__host_cpu(const struct s2hyp *m)
 	return m->cfg.nr_vcpus;
 }
 
+void s2hyp__host_wrote(struct s2hyp *m, uint64_t pa, uint64_t size)
+{
+	if (!m->guest_lines.n)
+		return;
+	for (uint64_t l = s2_align_down(pa, m->cfg.line_bytes); l < pa + size; l += m->cfg.line_bytes)
+		s2_map_del(&m->guest_lines, l / m->cfg.line_bytes + 1);
+}
+
 /* ------------------------------------------------------------------ */
 /* The checker's reports                                               */
 /* ------------------------------------------------------------------ */
@@ -333,7 +341,7 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 		m->vcpus[i].state = V_DONE;
 	}
 	ret = s2pt_init(&m->pt, &g, &s2hyp__mm_ops, m, cfg->variant,
-			cfg->fwb ? S2PT_INIT_FWB : 0);
+			(cfg->fwb ? S2PT_INIT_FWB : 0) | (cfg->range_tlbi ? S2PT_INIT_RANGE_TLBI : 0));
 	if (ret) {
 		*why = "cannot allocate the root tables";
 		s2hyp_delete(m);
@@ -362,6 +370,8 @@ void s2hyp_delete(struct s2hyp *m)
 	for (unsigned i = 0; i < m->nr_slots; i++)
 		free(m->slots[i].dirty);
 	free(m->host_prog);
+	free(m->rcu);
+	s2_map_free(&m->guest_lines);
 	free(m->pending);
 	free(m->scratch);
 	free(m->sched);
@@ -611,6 +621,13 @@ struct s2hyp_tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vc
 	return NULL;
 }
 
+/* The walk cache's capacity: a sixteenth of the TLB's, at least 16. */
+static unsigned wc_capacity(const struct s2hyp *m)
+{
+	unsigned n = m->cfg.tlb_entries / 16;
+	return !m->cfg.tlb_entries ? 0 : n < 16 ? 16 : n;
+}
+
 static void tlb_remove(struct vcpu *v, unsigned i)
 {
 	struct s2hyp_tlb_entry *e = &v->tlb[i];
@@ -643,13 +660,17 @@ static void tlb_clear(struct vcpu *v)
 	s2_map_clear(&v->wc_idx);
 }
 
-/* Whether a TLBI by IPA hits an entry covering [ipa0, ipa0 + size). The
- * level hint is ignored: an implementation may, and the model does. */
-static bool tlbi_hits(enum s2pt_tlbi op, uint64_t ipa, uint64_t e_ipa, uint64_t e_size)
+/* Whether a TLBI by IPA (or over [ipa, ipa + size) for a range TLBI) hits
+ * an entry covering [e_ipa, e_ipa + e_size). The level hint is ignored: an
+ * implementation may, and the model does. */
+static bool tlbi_hits(enum s2pt_tlbi op, uint64_t ipa, uint64_t size, uint64_t e_ipa,
+		      uint64_t e_size)
 {
 	switch (op) {
 	case S2PT_TLBI_VMALLS12E1IS:
 		return true;
+	case S2PT_TLBI_RIPAS2E1IS:
+		return ipa < e_ipa + e_size && e_ipa < ipa + size;
 	case S2PT_TLBI_IPAS2E1IS:
 	case S2PT_TLBI_IPAS2E1:
 		return ipa - e_ipa < e_size;
@@ -660,7 +681,8 @@ static bool tlbi_hits(enum s2pt_tlbi op, uint64_t ipa, uint64_t e_ipa, uint64_t 
 	return false;
 }
 
-static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, uint64_t ipa)
+static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, uint64_t ipa,
+		      uint64_t size)
 {
 	const struct s2pt_geom *g = &m->geom;
 
@@ -668,7 +690,22 @@ static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, 
 		tlb_clear(v);
 		return;
 	}
-	if (!tlbi_hits(op, ipa, ipa, 1))
+	if (op == S2PT_TLBI_RIPAS2E1IS) {
+		/* Every leaf and cached table descriptor used for an address in
+		 * the range. */
+		for (unsigned i = 0; i < v->tlb_n;)
+			if (tlbi_hits(op, ipa, size, v->tlb[i].ipa, v->tlb[i].size))
+				tlb_remove(v, i);
+			else
+				i++;
+		for (unsigned i = 0; i < v->wc_n;)
+			if (tlbi_hits(op, ipa, size, v->wc[i].ipa, v->wc[i].size))
+				wc_remove(v, i);
+			else
+				i++;
+		return;
+	}
+	if (!tlbi_hits(op, ipa, 1, ipa, 1))
 		return;
 	/* By IPA: the leaf translating ipa at each size, and the cached table
 	 * descriptors on its path. */
@@ -680,8 +717,8 @@ static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, 
 			tlb_remove(v, (unsigned)i);
 	}
 	for (s2_level_t l = (s2_level_t)(g->start_level + 1); l <= S2_LEVEL_MAX && v->wc_n; l++) {
-		uint64_t size = s2pt_granule_size(g, (s2_level_t)(l - 1));
-		int i = idx_get(&v->wc_idx, entry_key(s2_align_down(ipa, size), l));
+		uint64_t span = s2pt_granule_size(g, (s2_level_t)(l - 1));
+		int i = idx_get(&v->wc_idx, entry_key(s2_align_down(ipa, span), l));
 		if (i >= 0)
 			wc_remove(v, (unsigned)i);
 	}
@@ -692,7 +729,7 @@ static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, 
  * still fill the old translation until the DSB that completes the TLBI: keep
  * it pending, and apply it again then (DDI 0487 D8.13.5).
  */
-void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa)
+void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa, uint64_t size)
 {
 	m->tlbi_seq++;
 	if (op == S2PT_TLBI_VMALLE1IS || op == S2PT_TLBI_VMALLE1)
@@ -702,7 +739,7 @@ void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa)
 		/* A local TLBI runs on the faulting vCPU's physical CPU. */
 		if (local && (int)i != m->op_thread)
 			continue;
-		tlbi_vcpu(m, &m->vcpus[i], op, ipa);
+		tlbi_vcpu(m, &m->vcpus[i], op, ipa, size);
 	}
 	if (local)
 		return;
@@ -710,7 +747,7 @@ void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa)
 		s2hyp__fail(m, "out of memory");
 		return;
 	}
-	m->pending[m->pending_n++] = (struct pending_tlbi){ op, ipa, m->tlbi_seq };
+	m->pending[m->pending_n++] = (struct pending_tlbi){ op, ipa, m->tlbi_seq, size };
 }
 
 /*
@@ -726,7 +763,7 @@ static bool walk_hit_by(const struct s2pt_geom *g, const struct hw_walk *w,
 {
 	uint64_t region = s2pt_granule_size(g, g->start_level);
 	return w->start_seq < p->seq &&
-	       tlbi_hits(p->op, p->ipa, s2_align_down(w->ipa, region), region);
+	       tlbi_hits(p->op, p->ipa, p->size, s2_align_down(w->ipa, region), region);
 }
 
 void s2hyp__dsb_complete(struct s2hyp *m)
@@ -735,7 +772,7 @@ void s2hyp__dsb_complete(struct s2hyp *m)
 		const struct pending_tlbi *p = &m->pending[k];
 		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
 			struct vcpu *v = &m->vcpus[i];
-			tlbi_vcpu(m, v, p->op, p->ipa);
+			tlbi_vcpu(m, v, p->op, p->ipa, p->size);
 			if ((v->state == V_WALK || v->state == V_FILL) && walk_hit_by(&m->geom, &v->walk, p)) {
 				v->state = V_READY;
 				m->stats.vcpu[i].walk_restarts++;
@@ -798,6 +835,8 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 		/* One cached descriptor per table: replace an older one. */
 		uint64_t key = entry_key(s2_align_down(w->ipa, size), w->level);
 		int i = idx_get(&v->wc_idx, key);
+		if (i < 0 && wc_capacity(m) && v->wc_n >= wc_capacity(m))
+			wc_remove(v, v->wc_victim++ % v->wc_n);
 		if (i < 0) {
 			i = (int)v->wc_n++;
 			if (!s2_map_put(&v->wc_idx, key, (uint32_t)i)) {
@@ -951,6 +990,15 @@ void s2hyp__check_logged(struct s2hyp *m, int vcpu, const struct s2hyp_tlb_entry
 	}
 }
 
+/* A full TLB makes room: round-robin over its slots, a deterministic
+ * stand-in for a core's pseudo-random replacement. */
+static void tlb_make_room(struct s2hyp *m, struct vcpu *v)
+{
+	unsigned i = v->tlb_victim++ % v->tlb_n;
+	s2hyp__event(m, (int)v->id, EV_TLB_EVICT, v->tlb[i].ipa, 0, v->tlb[i].level, 0);
+	tlb_remove(v, i);
+}
+
 static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 {
 	const struct s2pt_geom *g = &m->geom;
@@ -987,6 +1035,8 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 		v->tlb[same] = e;
 		v->tlb_gen++;
 	} else {
+		if (m->cfg.tlb_entries && v->tlb_n >= m->cfg.tlb_entries)
+			tlb_make_room(m, v);
 		if (!s2_map_put(&v->tlb_idx, entry_key(e.ipa, (s2_level_t)e.level), v->tlb_n)) {
 			s2hyp__fail(m, "out of memory");
 			return;
@@ -1041,6 +1091,8 @@ static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2
 	v->esr = s2hyp_fault_esr(kind, level, o->access);
 	s2hyp__event(m, (int)v->id, EV_FAULT, o->ipa, v->esr, (unsigned)level, kind);
 	struct s2hyp_vcpu_stats *vs = &m->stats.vcpu[v->id];
+	if (kind != FAULT_NONE && level >= -1 && level <= S2_LEVEL_MAX)
+		m->stats.faults[kind - 1][level + 1][o->access]++;
 	switch (kind) {
 	case FAULT_TRANSLATION: vs->faults_translation++; break;
 	case FAULT_PERMISSION: vs->faults_permission++; break;
@@ -1145,10 +1197,22 @@ static void do_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_en
 	const struct s2hyp_vcpu_op *o = cur_op(v);
 	uint8_t buf[8];
 
+	uint64_t pa = e->oa + (o->ipa - e->ipa), one;
+	uint64_t line = s2_align_down(pa, m->cfg.line_bytes), key = line / m->cfg.line_bytes + 1;
+
 	for (unsigned i = 0; i < 8; i++)
 		buf[i] = (uint8_t)(o->value >> (8 * i));
-	s2hyp__guest_access(m, v, e, o->access, o->ipa, buf, o->access == S2HYP_ACC_EXEC ? 4 : o->size,
-			    o->mmu_on, false, NULL);
+	if (o->access == S2HYP_ACC_EXEC && o->observed && s2_map_get(&m->guest_lines, key, &one)) {
+		/* The guest's own maintenance of code it wrote (see observed). */
+		s2cache_cmo(m->cache, v->id, S2CACHE_DC_CVAU, s2_pa(line), m->cfg.line_bytes);
+		s2cache_cmo(m->cache, v->id, S2CACHE_IC_IVAU, s2_pa(line), m->cfg.line_bytes);
+		s2_map_del(&m->guest_lines, key);
+	}
+	int ret = s2hyp__guest_access(m, v, e, o->access, o->ipa, buf,
+				      o->access == S2HYP_ACC_EXEC ? 4 : o->size, o->mmu_on, false, NULL);
+	if (!ret && o->access == S2HYP_ACC_WRITE && m->cfg.check &&
+	    !s2_map_put(&m->guest_lines, key, 1))
+		s2hyp__fail(m, "out of memory");
 	finish_item(m, v);
 }
 
@@ -1189,6 +1253,13 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 		case WALK_MORE:
 			return;
 		case WALK_LEAF:
+			if (!(v->walk.leaf & S2PT_PTE_AF) && m->cfg.hw_af) {
+				/* FEAT_HAFDBS: the walker sets the flag itself, atomically,
+				 * in the descriptor it read. */
+				s2_pte_t *p = s2pool_va(m->pool, s2_pa(v->walk.leaf_pa));
+				__atomic_fetch_or(p, S2PT_PTE_AF, __ATOMIC_RELAXED);
+				v->walk.leaf |= S2PT_PTE_AF;
+			}
 			if (!(v->walk.leaf & S2PT_PTE_AF)) {
 				/* A descriptor with AF clear faults and is never cached. */
 				take_fault(m, v, FAULT_ACCESS_FLAG, v->walk.leaf_level);

@@ -56,6 +56,7 @@ static void check_pool_errors(struct s2hyp *m)
 static void freed(struct s2hyp *m, void *page)
 {
 	m->stats.table_pages_freed++;
+	m->stats.table_pages_freed_put += m->in_put;
 	s2hyp__event(m, HOST_THREAD, EV_FREE, s2_pa_get(s2pool_pa(m->pool, page)), 0, 0, 0);
 }
 
@@ -83,6 +84,7 @@ static void mm_free_pages_exact(void *ctx, void *pages, unsigned nr)
 static void mm_get_page(void *ctx, void *addr)
 {
 	struct s2hyp *m = ctx;
+	m->stats.gets++;
 	s2pool_get(m->pool, addr);
 	if (m->cfg.check) {
 		s2hyp_checker_page_ref(m->chk, addr);
@@ -100,10 +102,14 @@ static void mm_put_page(void *ctx, void *addr)
 	 * takes that makes the 2021 ordering's invalid window long. The put
 	 * that frees a page is a free, which vCPUs may observe. */
 	s2hyp__sched_point(m);
+	m->stats.puts++;
 	if (m->cfg.check && pg && pg->state == S2POOL_PAGE_LIVE && pg->refcount == 1)
 		check_free(m, base);
-	if (s2pool_put(m->pool, addr))
+	if (s2pool_put(m->pool, addr)) {
+		m->in_put = true;
 		freed(m, base);
+		m->in_put = false;
+	}
 	if (m->cfg.check) {
 		s2hyp_checker_page_ref(m->chk, addr);
 		check_pool_errors(m);
@@ -131,6 +137,76 @@ static s2_pa_t mm_virt_to_phys(void *ctx, void *va)
 	return s2pool_pa(m->pool, va);
 }
 
+/* Breaks and makes as the kernel's stage2_try_break_pte and stage2_make_pte
+ * count them: a break writes the lock marker over an entry, a make replaces
+ * the marker. The old entry's level is its table page's (the checker's). */
+static s2_level_t entry_level(struct s2hyp *m, s2_pte_t *ptep, bool *known)
+{
+	s2_level_t level = S2_LEVEL_MAX;
+	*known = m->chk && s2hyp_checker_ghost_level(m->chk, s2pool_page_base(m->pool, ptep),
+						     &level);
+	return level;
+}
+
+static void count_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new)
+{
+	bool known;
+
+	if (old == S2PT_PTE_LOCKED && new != S2PT_PTE_LOCKED) {
+		m->stats.makes++;
+		/* KVM calls its clean-to-PoC helper for every cacheable leaf a
+		 * fault maps; with FWB it returns at once, and our walker does
+		 * not call it at all: count the call the kernel makes. */
+		if (m->cfg.fwb && m->op == OP_FAULT_MAP && s2pt_pte_valid(new) &&
+		    s2pt_pte_memtype(new, true) == S2PT_MT_NORMAL) {
+			s2_level_t level = entry_level(m, ptep, &known);
+			if (!known || !s2pt_pte_is_table(new, level))
+				m->stats.dcache_calls++;
+		}
+		return;
+	}
+	if (new != S2PT_PTE_LOCKED || old == S2PT_PTE_LOCKED)
+		return;
+	enum s2hyp_entry_kind k = S2HYP_ENTRY_INVALID;
+	if (s2pt_pte_valid(old)) {
+		s2_level_t level = entry_level(m, ptep, &known);
+		k = s2pt_pte_is_table(old, level) ? S2HYP_ENTRY_TABLE :
+		    level == S2_LEVEL_MAX ? S2HYP_ENTRY_PAGE : S2HYP_ENTRY_BLOCK;
+	}
+	m->stats.breaks[k]++;
+}
+
+/*
+ * KVM frees a table a map unlinked (a coalesce) from an RCU callback, after
+ * a grace period: walkers that started before the unlink may still read
+ * it. With cfg.rcu_free the grace period ends when the VM is torn down (the
+ * latest it can); until then the subtree stays allocated and its entries
+ * counted. Without, the table is freed at once (as pKVM does).
+ */
+static void mm_free_unlinked_table(void *ctx, struct s2pt *pt, void *table, s2_level_t level)
+{
+	struct s2hyp *m = ctx;
+	if (!m->cfg.rcu_free) {
+		m->stats.unlinked_frees++;
+		s2pt_free_unlinked(pt, table, level);
+		return;
+	}
+	if (!s2_grow((void **)&m->rcu, &m->rcu_cap, sizeof(*m->rcu), m->rcu_n + 1)) {
+		s2hyp__fail(m, "out of memory for a pending RCU free");
+		return;
+	}
+	m->rcu[m->rcu_n++] = (struct rcu_table){ table, level };
+}
+
+void s2hyp__rcu_free_all(struct s2hyp *m)
+{
+	for (unsigned i = 0; i < m->rcu_n; i++) {
+		m->stats.unlinked_frees++;
+		s2pt_free_unlinked(&m->pt, m->rcu[i].table, m->rcu[i].level);
+	}
+	m->rcu_n = 0;
+}
+
 static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
 {
 	struct s2hyp *m = ctx;
@@ -143,6 +219,7 @@ static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
 	else
 		*(volatile s2_pte_t *)ptep = pte;
 	m->stats.pte_stores++;
+	count_store(m, ptep, old, pte);
 	s2hyp__event(m, HOST_THREAD, EV_PTE_STORE, s2_pa_get(s2pool_pa(m->pool, ptep)), pte,
 		     0, release);
 }
@@ -163,11 +240,32 @@ static void mm_tlbi(void *ctx, enum s2pt_tlbi op, s2_ipa_t ipa, s2_level_t level
 	struct s2hyp *m = ctx;
 	(void)level;
 	s2hyp__sched_point(m);
-	s2hyp__tlbi_apply(m, op, s2_ipa_get(ipa));
+	s2hyp__tlbi_apply(m, op, s2_ipa_get(ipa), 0);
 	if (m->cfg.check)
-		s2hyp_checker_tlbi(m->chk, op, s2_ipa_get(ipa), m->tlbi_seq);
+		s2hyp_checker_tlbi(m->chk, op, s2_ipa_get(ipa), 0, m->tlbi_seq);
 	m->stats.tlbis++;
+	/* Each KVM helper issues one stage-2 TLBI (and stage-1 ones after it). */
+	if (op == S2PT_TLBI_VMALLS12E1IS)
+		m->stats.tlbi_calls[S2HYP_TLBI_VMID]++;
+	else if (op == S2PT_TLBI_IPAS2E1IS)
+		m->stats.tlbi_calls[S2HYP_TLBI_IPA]++;
+	else if (op == S2PT_TLBI_IPAS2E1)
+		m->stats.tlbi_calls[S2HYP_TLBI_LOCAL]++;
 	s2hyp__event(m, HOST_THREAD, EV_TLBI, op, s2_ipa_get(ipa), 0, 0);
+}
+
+/* FEAT_TLBIRANGE: one TLBI RIPAS2E1IS over the range (__kvm_tlb_flush_vmid_range). */
+static void mm_tlbi_range(void *ctx, s2_ipa_t ipa, uint64_t size)
+{
+	struct s2hyp *m = ctx;
+	s2hyp__sched_point(m);
+	s2hyp__tlbi_apply(m, S2PT_TLBI_RIPAS2E1IS, s2_ipa_get(ipa), size);
+	if (m->cfg.check)
+		s2hyp_checker_tlbi(m->chk, S2PT_TLBI_RIPAS2E1IS, s2_ipa_get(ipa), size,
+				   m->tlbi_seq);
+	m->stats.tlbis++;
+	m->stats.tlbi_calls[S2HYP_TLBI_RANGE]++;
+	s2hyp__event(m, HOST_THREAD, EV_TLBI, S2PT_TLBI_RIPAS2E1IS, s2_ipa_get(ipa), 0, 0);
 }
 
 static void mm_barrier(void *ctx, enum s2pt_barrier b)
@@ -203,7 +301,10 @@ static void cmo(struct s2hyp *m, enum s2cache_op op, s2_pa_t pa, uint64_t size)
 
 static void mm_dcache_clean_inval_poc(void *ctx, s2_pa_t pa, uint64_t size)
 {
-	cmo(ctx, S2CACHE_DC_CIVAC, pa, size);
+	struct s2hyp *m = ctx;
+	m->stats.dcache_calls++;
+	m->stats.dcache_bytes += size;
+	cmo(m, S2CACHE_DC_CIVAC, pa, size);
 }
 
 /* KVM's invalidate_icache_guest_page: clean to PoU unless IDC, invalidate
@@ -211,6 +312,8 @@ static void mm_dcache_clean_inval_poc(void *ctx, s2_pa_t pa, uint64_t size)
 static void mm_icache_inval_pou(void *ctx, s2_pa_t pa, uint64_t size)
 {
 	struct s2hyp *m = ctx;
+	m->stats.icache_calls++;
+	m->stats.icache_bytes += size;
 	if (!m->cfg.idc && !m->cfg.fwb)
 		cmo(m, S2CACHE_DC_CVAU, pa, size);
 	if (!m->cfg.dic)
@@ -230,7 +333,9 @@ const struct s2pt_mm_ops s2hyp__mm_ops = {
 	.set_pte = mm_set_pte,
 	.cmpxchg_pte = mm_cmpxchg_pte,
 	.tlbi = mm_tlbi,
+	.tlbi_range = mm_tlbi_range,
 	.barrier = mm_barrier,
 	.dcache_clean_inval_poc = mm_dcache_clean_inval_poc,
+	.free_unlinked_table = mm_free_unlinked_table,
 	.icache_inval_pou = mm_icache_inval_pou,
 };

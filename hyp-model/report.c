@@ -59,7 +59,7 @@ static const char *const event_names[EV_NR] = {
 static const char *const tlbi_names[] = {
 	[S2PT_TLBI_VMALLS12E1IS] = "VMALLS12E1IS", [S2PT_TLBI_IPAS2E1IS] = "IPAS2E1IS",
 	[S2PT_TLBI_IPAS2E1] = "IPAS2E1", [S2PT_TLBI_VMALLE1IS] = "VMALLE1IS",
-	[S2PT_TLBI_VMALLE1] = "VMALLE1",
+	[S2PT_TLBI_VMALLE1] = "VMALLE1", [S2PT_TLBI_RIPAS2E1IS] = "RIPAS2E1IS",
 };
 
 static const char *const fault_names[] = {

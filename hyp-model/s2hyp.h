@@ -50,6 +50,13 @@ struct s2hyp_config {
 	unsigned line_bytes;		/* dcache/icache line */
 	enum s2pt_variant variant;
 	bool eager_split;		/* dirty logging on splits every block at once */
+	bool rcu_free;			/* unlinked tables wait for an RCU grace period */
+	bool range_tlbi;		/* FEAT_TLBIRANGE: KVM flushes ranges with TLBI RIPAS2E1IS */
+	bool hw_af;			/* FEAT_HAFDBS, VTCR_EL2.HA: the walker sets AF, no fault */
+	/* Entries of each vCPU's TLB (0: unlimited); a full TLB replaces an
+	 * entry round-robin over its slots. The walk cache holds a sixteenth
+	 * as many (at least 16). */
+	unsigned tlb_entries;
 	bool check;			/* the checker on (off: for speed figures) */
 	bool explore_evictions;		/* TLB and dcache evictions are choices */
 	bool explore_prefetch;		/* speculative walks are choices */
@@ -120,6 +127,12 @@ struct s2hyp_vcpu_op {
 	unsigned size;			/* 1..8 (EXEC: 4) */
 	bool mmu_on;			/* guest stage 1 enabled: data accesses cacheable */
 	uint64_t value;			/* WRITE */
+	/* The access of a real guest, observed in a trace of its faults: the
+	 * cache maintenance the architecture asks of the guest itself for code
+	 * it wrote (DC CVAU, IC IVAU; not trapped, so never in such a trace)
+	 * is taken as done before an instruction fetch from lines a vCPU wrote
+	 * last. Host writes still need KVM's maintenance. */
+	bool observed;
 	const char *src;
 };
 
@@ -244,18 +257,50 @@ struct s2hyp_vcpu_stats {
 	uint64_t mmio;
 };
 
+/* The kinds of TLBI a kernel engineer counts (one per KVM TLBI helper call). */
+enum s2hyp_tlbi_kind {
+	S2HYP_TLBI_VMID,	/* __kvm_tlb_flush_vmid: the whole VMID, broadcast */
+	S2HYP_TLBI_IPA,		/* __kvm_tlb_flush_vmid_ipa: one IPA, broadcast */
+	S2HYP_TLBI_RANGE,	/* __kvm_tlb_flush_vmid_range: FEAT_TLBIRANGE */
+	S2HYP_TLBI_LOCAL,	/* __kvm_tlb_flush_vmid_ipa_nsh: one IPA, this CPU */
+	S2HYP_NR_TLBI_KINDS
+};
+
+/* The kind of entry a break replaced. */
+enum s2hyp_entry_kind {
+	S2HYP_ENTRY_INVALID,
+	S2HYP_ENTRY_PAGE,
+	S2HYP_ENTRY_BLOCK,
+	S2HYP_ENTRY_TABLE,
+	S2HYP_NR_ENTRY_KINDS
+};
+
 struct s2hyp_stats {
 	uint64_t steps;
 	uint64_t hyp_ops;
 	uint64_t host_ops;
 	uint64_t pte_stores, tlbis, dsbs, cmos, cmo_bytes;
 	uint64_t maps, map_eagain, relaxes, unmaps;
+	uint64_t wrprotects, ages, mkyoungs, splits, destroys;	/* walker operations run */
 	uint64_t mappings_by_level[S2_LEVEL_MAX + 2];	/* leaves made, index level + 1 */
 	uint64_t coalesces;		/* tables replaced by a block */
 	uint64_t needless_bbm;		/* efficiency: leaves broken and made again in one
 					 * operation though only permissions, AF or
 					 * software bits changed */
-	uint64_t table_pages_allocated, table_pages_freed;
+	uint64_t table_pages_allocated, table_pages_freed;	/* pool pages (memcache fills) */
+	uint64_t table_pages_taken;	/* ... taken by the walker from the memcache */
+	uint64_t table_pages_freed_put;	/* ... of them by the put of their last reference */
+	uint64_t unlinked_frees;	/* subtrees freed after a map unlinked them */
+	/* Faults by kind (translation, permission, access flag), level (index
+	 * level + 1) and access (enum s2hyp_access). */
+	uint64_t faults[3][S2_LEVEL_MAX + 2][3];
+	uint64_t tlbi_calls[S2HYP_NR_TLBI_KINDS];
+	/* Breaks (an entry replaced by the lock marker, stage2_try_break_pte) by
+	 * the kind of the old entry; makes (the marker replaced, stage2_make_pte);
+	 * references taken and dropped on table pages. */
+	uint64_t breaks[S2HYP_NR_ENTRY_KINDS], makes, gets, puts;
+	/* KVM's CMO helpers: calls and bytes (clean to PoC; icache invalidation). */
+	uint64_t dcache_calls, dcache_bytes, icache_calls, icache_bytes;
 	uint64_t dirty_pages;
 	uint64_t violations[S2HYP_NR_RULES];
 	struct s2hyp_vcpu_stats vcpu[S2HYP_MAX_VCPUS];

@@ -110,8 +110,10 @@ void s2hyp_checker_host_page_put(struct s2hyp_checker *c, uint64_t pa);
 void s2hyp_checker_pte_store(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new);
 /* The hypervisor's own walk descends into the table page at pa. */
 void s2hyp_checker_hyp_descend(struct s2hyp_checker *c, s2_pa_t pa);
-/* A TLBI was issued; seq numbers TLBIs in order. */
-void s2hyp_checker_tlbi(struct s2hyp_checker *c, enum s2pt_tlbi op, uint64_t ipa, uint64_t seq);
+/* A TLBI was issued (range: the size of a RIPAS2E1IS, else ignored); seq
+ * numbers TLBIs in order. */
+void s2hyp_checker_tlbi(struct s2hyp_checker *c, enum s2pt_tlbi op, uint64_t ipa, uint64_t range,
+			uint64_t seq);
 /* A DSB completed every TLBI issued before it. */
 void s2hyp_checker_dsb(struct s2hyp_checker *c);
 /* The MMU lock is released: the refcount convention holds again. */

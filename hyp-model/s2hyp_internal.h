@@ -72,6 +72,7 @@ struct hw_walk {
 	uint64_t start_seq;	/* TLBI sequence when the walk started */
 	bool speculative;
 	s2_pte_t leaf;		/* V_FILL: the descriptor found */
+	uint64_t leaf_pa;	/* ... and where it is */
 	s2_level_t leaf_level;
 };
 
@@ -128,12 +129,14 @@ struct vcpu {
 	void *drv_arg;
 	unsigned drv_q;		/* the quantum the scheduler picked for this step */
 	uint64_t tlb_gen;	/* bumped when an entry leaves the TLB or changes */
+	unsigned tlb_victim, wc_victim;	/* round-robin replacement when full */
 };
 
 struct pending_tlbi {
 	enum s2pt_tlbi op;
 	uint64_t ipa;
 	uint64_t seq;
+	uint64_t size;		/* RIPAS2E1IS: the range's size */
 };
 
 struct slot {
@@ -183,6 +186,12 @@ struct s2hyp {
 	unsigned scratch_cap;
 
 	struct s2hyp_stats stats;
+	bool in_put;			/* a put is freeing the page (statistics) */
+	/* Cache lines a vCPU wrote last (key: line PA / line size + 1). */
+	struct s2_map guest_lines;
+	/* Tables a map unlinked, waiting for their RCU grace period. */
+	struct rcu_table { void *table; s2_level_t level; } *rcu;
+	unsigned rcu_n, rcu_cap;
 	bool stop_on_violation;
 	bool stopped;			/* a violation asked to stop */
 	bool destroyed;
@@ -204,7 +213,8 @@ void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
 		  uint64_t a, uint64_t b, unsigned level, unsigned flags);
 /* A scheduling point inside an operation: vCPU steps may run, then return. */
 void s2hyp__sched_point(struct s2hyp *m);
-void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa);
+/* size: the range of a RIPAS2E1IS, else ignored. */
+void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa, uint64_t size);
 void s2hyp__dsb_complete(struct s2hyp *m);
 struct slot *s2hyp__slot_of_ipa(struct s2hyp *m, uint64_t ipa);
 struct slot *s2hyp__slot_of_hva(struct s2hyp *m, uint64_t hva);
@@ -232,6 +242,12 @@ int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_al
 /* mmops.c */
 extern const struct s2pt_mm_ops s2hyp__mm_ops;
 uint64_t s2hyp__pool_idx(struct s2hyp *m, const void *addr);
+
+/* The host wrote [pa, pa + size): those lines are no longer the guest's. */
+void s2hyp__host_wrote(struct s2hyp *m, uint64_t pa, uint64_t size);
+
+/* Free every unlinked table whose grace period is pending (mmops.c). */
+void s2hyp__rcu_free_all(struct s2hyp *m);
 
 /* driver.c */
 /* Run v's driver; true when it handed over an access (now v->prog[0]). */

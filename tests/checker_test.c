@@ -106,7 +106,7 @@ static void *linked_table(struct fx *f)
 
 static void invalidate(struct fx *f, uint64_t ipa)
 {
-	s2hyp_checker_tlbi(f->c, S2PT_TLBI_IPAS2E1IS, ipa, 1);
+	s2hyp_checker_tlbi(f->c, S2PT_TLBI_IPAS2E1IS, ipa, 0, 1);
 	s2hyp_checker_dsb(f->c);
 }
 
@@ -393,7 +393,7 @@ static void test_entry_ghost_state(void **state)
 	store(f, p, 0);
 	s2hyp_checker_entry(f->c, p, &e);
 	assert_int_equal(e.ghost, S2HYP_GHOST_INVALID_UNCLEAN);
-	s2hyp_checker_tlbi(f->c, S2PT_TLBI_VMALLS12E1IS, 0, 1);
+	s2hyp_checker_tlbi(f->c, S2PT_TLBI_VMALLS12E1IS, 0, 0, 1);
 	s2hyp_checker_entry(f->c, p, &e);
 	assert_int_equal(e.ghost, S2HYP_GHOST_TLBI_PENDING);
 	s2hyp_checker_dsb(f->c);

@@ -127,6 +127,7 @@ static const char *const tlbi_names[] = {
 	[S2PT_TLBI_IPAS2E1] = "ipas2e1",
 	[S2PT_TLBI_VMALLE1IS] = "vmalle1is",
 	[S2PT_TLBI_VMALLE1] = "vmalle1",
+	[S2PT_TLBI_RIPAS2E1IS] = "ripas2e1is",
 };
 
 static void f_tlbi(void *ctx, enum s2pt_tlbi op, s2_ipa_t ipa, s2_level_t level)

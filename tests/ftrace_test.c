@@ -1186,9 +1186,12 @@ static void test_kit_markers(void **state)
 		KIT "1.9: tracing_mark_write: s2emu-phase name=resume next_pass=2\n"
 		KIT "2.0: tracing_mark_write: s2emu-phase name=get_dirty_log slot=0 dirty_pages=3\n"
 		KIT "2.1: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=thp\n"
-		KIT "2.2: tracing_mark_write: s2emu-phase name=resume next_pass=2\n", &o);
+		KIT "2.2: tracing_mark_write: s2emu-phase name=resume next_pass=2\n"
+		KIT "2.3: tracing_mark_write: s2emu-phase name=system_event vcpu=0 type=1\n"
+		KIT "2.4: kvm_entry: PC: 0x80000060\n", &o);
 	assert_int_equal(r->ret, 0);
-	assert_true(has_line(r->out, "config fwb=0 idc=1 dic=0 vcpus=2"));
+	assert_true(has_line(r->out, "config fwb=0 idc=1 dic=0 range-tlbi=0 hw-af=0 rcu=1 "
+				 "tlb-entries=1024 vcpus=2"));
 	assert_true(has_line(r->out, "memslot 0 ipa=0x80000000 size=64M hva=0xffffa3400000 backing=thp"));
 	assert_true(has_line(r->out, "section pass1"));
 	assert_true(has_line(r->out, "section after-pass1"));
@@ -1201,7 +1204,9 @@ static void test_kit_markers(void **state)
 	const char *p = strstr(r->out, "section pass2");
 	assert_non_null(p);
 	assert_null(strstr(p + 1, "section pass2"));
-	assert_int_equal(r->st.host_lines, 3);
+	/* The guest powered off: the VM ends with the trace. */
+	assert_true(has_line(r->out, "host destroy"));
+	assert_int_equal(r->st.host_lines, 4);
 	assert_int_equal(r->st.sections, 3);
 	done(r);
 }

@@ -178,6 +178,9 @@ static void test_config_each_key(void **state)
 		{ "idc", S2T_CFG_IDC, offsetof(struct s2hyp_config, idc) },
 		{ "dic", S2T_CFG_DIC, offsetof(struct s2hyp_config, dic) },
 		{ "eager-split", S2T_CFG_EAGER_SPLIT, offsetof(struct s2hyp_config, eager_split) },
+		{ "rcu", S2T_CFG_RCU, offsetof(struct s2hyp_config, rcu_free) },
+		{ "range-tlbi", S2T_CFG_RANGE_TLBI, offsetof(struct s2hyp_config, range_tlbi) },
+		{ "hw-af", S2T_CFG_HW_AF, offsetof(struct s2hyp_config, hw_af) },
 	};
 	static const struct {
 		const char *val;
@@ -197,6 +200,10 @@ static void test_config_each_key(void **state)
 	ev = one("config line=128");
 	assert_int_equal(ev.config.given, S2T_CFG_LINE);
 	assert_int_equal(ev.config.cfg.line_bytes, 128);
+	ev = one("config tlb-entries=1024");
+	assert_int_equal(ev.config.given, S2T_CFG_TLB_ENTRIES);
+	assert_int_equal(ev.config.cfg.tlb_entries, 1024);
+	bad(HDR "config tlb-entries=2000000\n", 2, "tlb-entries");
 
 	/* All together, in another order. */
 	ev = one("config eager-split=1 line=32 dic=1 idc=1 fwb=1 walker=upstream-2021 vcpus=3 "
@@ -304,6 +311,7 @@ static void test_section(void **state)
 	assert_int_equal(s2trace_next(rd.r, &ev), 1);
 	assert_int_equal(ev.kind, S2T_SECTION);
 	assert_string_equal(ev.section.name, "after-pass2");
+	assert_int_equal(s2trace_next(rd.r, &ev), 0);
 	rd_close(&rd);
 	bad(HDR "section\n", 2, "one name");
 	bad(HDR "section a b\n", 2, "one name");
@@ -1237,6 +1245,10 @@ static void check_reads_back(const char *text, const struct s2hyp_scenario *sc,
 			assert_int_equal(ev.config.cfg.idc, sc->cfg.idc);
 			assert_int_equal(ev.config.cfg.dic, sc->cfg.dic);
 			assert_int_equal(ev.config.cfg.eager_split, sc->cfg.eager_split);
+			assert_int_equal(ev.config.cfg.rcu_free, sc->cfg.rcu_free);
+			assert_int_equal(ev.config.cfg.range_tlbi, sc->cfg.range_tlbi);
+			assert_int_equal(ev.config.cfg.hw_af, sc->cfg.hw_af);
+			assert_int_equal(ev.config.cfg.tlb_entries, sc->cfg.tlb_entries);
 			assert_int_equal(ev.config.cfg.line_bytes,
 					 sc->cfg.line_bytes ? sc->cfg.line_bytes : 64);
 			break;
@@ -1331,6 +1343,8 @@ static void test_roundtrip_every_field(void **state)
 	sc.cfg.ipa_bits = 48;
 	sc.cfg.nr_vcpus = 3;
 	sc.cfg.fwb = sc.cfg.idc = sc.cfg.dic = sc.cfg.eager_split = true;
+	sc.cfg.rcu_free = sc.cfg.range_tlbi = sc.cfg.hw_af = true;
+	sc.cfg.tlb_entries = 512;
 	sc.cfg.line_bytes = 128;
 	sc.cfg.variant = S2PT_V_INSTALL_FIRST;
 	sc.slots[0] = (struct s2hyp_memslot){ 0x40000000, 512 << 20, 0x7f0000000000ull,

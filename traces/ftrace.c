@@ -512,6 +512,7 @@ struct s2trace_ftrace {
 	bool have_host;		/* an s2emu-host marker gave the features */
 	unsigned host_feat;	/* FEAT_* */
 	bool eager;		/* the eager_split_chunk marker */
+	bool vm_ends;		/* the system_event marker: the VM is destroyed at the end */
 	uint64_t last_ts;	/* function_graph lines without a timestamp take it */
 
 	/* The ftrace text. */
@@ -797,8 +798,9 @@ static int add_config(struct s2trace_ftrace *imp, char *const *w, unsigned n, co
 		      unsigned long line, const char *text)
 {
 	static const char *const keys[] = { "granule", "ipa-bits", "vcpus", "walker", "fwb",
-					    "idc", "dic", "line", "eager-split", NULL };
-	bool seen[9] = { false };
+					    "idc", "dic", "line", "eager-split", "rcu",
+					    "range-tlbi", "hw-af", "tlb-entries", NULL };
+	bool seen[13] = { false };
 	size_t len = 1;
 	char *words;
 
@@ -854,7 +856,9 @@ static int add_config(struct s2trace_ftrace *imp, char *const *w, unsigned n, co
 				why = "is not from 1 to 16";
 			else if (k == 7 && (v < 16 || v > 2048 || (v & (v - 1))))
 				why = "is not a power of two from 16 to 2048";
-			else if (k != 1 && k != 2 && k != 7 && v > 1)
+			else if (k == 12 && v > (1u << 20))
+				why = "is more than 1048576";
+			else if (k != 1 && k != 2 && k != 7 && k != 12 && v > 1)
 				why = "is not 0 or 1";
 			break;
 		}
@@ -1470,6 +1474,9 @@ static int kit_phase(struct s2trace_ftrace *imp, const struct words *ws, struct 
 		e->sub = CMD_GET_DIRTY_LOG;
 	} else if (!strcmp(name, "eager_split_chunk")) {
 		e->sub = CMD_EAGER;
+	} else if (!strcmp(name, "system_event")) {
+		/* The guest powered off: the VMM exits and KVM destroys the VM. */
+		imp->vm_ends = true;
 	}
 	return 0;
 }
@@ -2304,6 +2311,7 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 			imp->stats.host_lines += imp->nr_slots;
 		imp->stats.markers += e->out == OUT_MARKER;
 	}
+	imp->stats.host_lines += imp->vm_ends;
 	imp->finished = true;
 	return 0;
 }
@@ -2517,19 +2525,29 @@ static bool config_has(const struct s2trace_ftrace *imp, const char *key)
  * splitting) and the layout does not. */
 static void config_extra(const struct s2trace_ftrace *imp, char *buf, size_t n)
 {
+	/* Hardware dirty-bit management (HAFDBS 2) implies the access flag
+	 * (HAFDBS 1), which KVM turns on at stage 2 (VTCR_EL2.HA). */
 	static const struct {
 		const char *key;
 		unsigned feat;
 	} feats[] = {
 		{ "fwb", FEAT_FWB }, { "idc", FEAT_IDC }, { "dic", FEAT_DIC },
+		{ "range-tlbi", FEAT_RANGE_TLBI }, { "hw-af", FEAT_HW_DIRTY },
 	};
 	size_t len = 0;
 
 	buf[0] = 0;
 	for (unsigned i = 0; imp->have_host && i < S2_ARRAY_SIZE(feats); i++)
-		if (!config_has(imp, feats[i].key))
+		if (!config_has(imp, feats[i].key) && len < n)
 			len += (size_t)snprintf(buf + len, n - len, " %s=%d", feats[i].key,
 						!!(imp->host_feat & feats[i].feat));
+	/* A Linux host (the kit's) frees unlinked tables after RCU grace
+	 * periods; its cores have TLBs of a real size: Cortex-A57's 1024-entry
+	 * L2 TLB unless the layout says. */
+	if (imp->have_host && !config_has(imp, "rcu") && len < n)
+		len += (size_t)snprintf(buf + len, n - len, " rcu=1");
+	if (imp->have_host && !config_has(imp, "tlb-entries") && len < n)
+		len += (size_t)snprintf(buf + len, n - len, " tlb-entries=1024");
 	if (imp->eager && !config_has(imp, "eager-split") && len < n)
 		snprintf(buf + len, n - len, " eager-split=1");
 }
@@ -2553,7 +2571,7 @@ int s2trace_ftrace_write(struct s2trace_ftrace *imp, FILE *f)
 		fprintf(f, "# no memslot layout was given: add memslot lines before replaying\n");
 	/* The layout's config line as written, unless vcpus must be set or
 	 * markers add what the layout does not say. */
-	char extra[160];
+	char extra[256];
 	config_extra(imp, extra, sizeof(extra));
 	if (imp->config_text && imp->config_vcpus == st->vcpus && !extra[0])
 		fprintf(f, "%s\n", imp->config_text);
@@ -2565,6 +2583,9 @@ int s2trace_ftrace_write(struct s2trace_ftrace *imp, FILE *f)
 	fprintf(f, "\n");
 	for (size_t i = 0; i < imp->nr_ev; i++)
 		write_event(f, imp, &imp->ev[i]);
+	if (imp->vm_ends)
+		fprintf(f, "# the guest powered off (system_event): the VMM exits, KVM destroys the VM\n"
+			   "host destroy\n");
 	fprintf(f, "\n# %" PRIu64 " events: %" PRIu64 " used, %" PRIu64 " unused\n", st->events,
 		st->used, st->unused);
 	if (st->outside_guest)

@@ -1,6 +1,7 @@
 /* The trace reader: one line at a time, every word accounted for. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,6 +374,27 @@ static int parse_config(struct s2trace_reader *r, struct s2trace_event *ev)
 	if ((ret = boolean(r, "eager-split", &c->eager_split, &g)))
 		return ret;
 	*given |= g ? S2T_CFG_EAGER_SPLIT : 0;
+	static const struct {
+		const char *key;
+		size_t off;
+		unsigned bit;
+	} host[] = {
+		{ "rcu", offsetof(struct s2hyp_config, rcu_free), S2T_CFG_RCU },
+		{ "range-tlbi", offsetof(struct s2hyp_config, range_tlbi), S2T_CFG_RANGE_TLBI },
+		{ "hw-af", offsetof(struct s2hyp_config, hw_af), S2T_CFG_HW_AF },
+	};
+	for (size_t i = 0; i < S2_ARRAY_SIZE(host); i++) {
+		g = false;
+		if ((ret = boolean(r, host[i].key, (bool *)((char *)c + host[i].off), &g)))
+			return ret;
+		*given |= g ? host[i].bit : 0;
+	}
+	if (find(r, "tlb-entries"))
+		*given |= S2T_CFG_TLB_ENTRIES;
+	v = c->tlb_entries;
+	if ((ret = num(r, "tlb-entries", false, 0, 1u << 20, &v)))
+		return ret;
+	c->tlb_entries = (unsigned)v;
 	return all_used(r, 1);
 }
 
@@ -516,8 +538,10 @@ static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
 		if (s2trace_esr_access(ev->vcpu.esr, &o->access))
 			return fail(r, "esr=%#llx is not a data or instruction abort",
 				    (unsigned long long)ev->vcpu.esr);
-		/* The faulting address is the page the access was in. */
+		/* The faulting address is the page the access was in; the
+		 * access is a real guest's, observed. */
 		o->size = 1;
+		o->observed = true;
 	}
 	v = o->size;
 	if ((ret = num(r, "size", false, 1, 8, &v)))
@@ -544,6 +568,8 @@ static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
 			return fail(r, "mmu must be on or off");
 		o->mmu_on = !strcmp(w->val, "on");
 	}
+	if ((ret = flag(r, "observed", &o->observed)))
+		return ret;
 	return all_used(r, 3);
 }
 

@@ -65,6 +65,11 @@ struct replay {
 	unsigned *log_line;
 	size_t nlog_line, log_line_cap;
 	uint64_t neffects;
+	/* Statistics per section: the current one's index and the machine's
+	 * totals when it began. */
+	unsigned sec;
+	struct s2hyp_stats sec_base;
+	bool destroy_seen;	/* the trace tears the VM down itself */
 };
 
 /* The input line a user knows: the casemate log's, for a converted trace. */
@@ -124,11 +129,35 @@ static bool grow(void **arr, size_t *cap, size_t elem, size_t need)
 	return true;
 }
 
+static int section_index(struct replay *rp, const char *name);
+
+/* The options' machine settings over the trace's. */
+static void apply_overrides(struct s2hyp_config *c, const struct s2trace_replay_opts *o)
+{
+	const struct s2hyp_config *v = &o->cfg;
+	if (o->set & S2T_CFG_FWB)
+		c->fwb = v->fwb;
+	if (o->set & S2T_CFG_IDC)
+		c->idc = v->idc;
+	if (o->set & S2T_CFG_DIC)
+		c->dic = v->dic;
+	if (o->set & S2T_CFG_RCU)
+		c->rcu_free = v->rcu_free;
+	if (o->set & S2T_CFG_RANGE_TLBI)
+		c->range_tlbi = v->range_tlbi;
+	if (o->set & S2T_CFG_HW_AF)
+		c->hw_af = v->hw_af;
+	if (o->set & S2T_CFG_TLB_ENTRIES)
+		c->tlb_entries = v->tlb_entries;
+}
+
 static int make_machine(struct replay *rp, unsigned line)
 {
 	const char *why = "";
 	if (rp->opts && rp->opts->have_walker)
 		rp->cfg.variant = rp->opts->walker;
+	if (rp->opts)
+		apply_overrides(&rp->cfg, rp->opts);
 	/* Without a schedule replay is sequential: the first enabled choice is
 	 * always taken, never a background one, so listing them is waste. */
 	if (!rp->nsched)
@@ -142,6 +171,10 @@ static int make_machine(struct replay *rp, unsigned line)
 	}
 	if (rp->opts && rp->opts->observer)
 		s2hyp_set_observer(rp->m, rp->opts->observer);
+	if (section_index(rp, "pre") < 0)
+		return bad(rp, line, "out of memory");
+	rp->sec = 0;
+	memset(&rp->sec_base, 0, sizeof(rp->sec_base));
 	if (rp->opts && rp->opts->record) {
 		rp->rec.cfg = rp->cfg;
 		memcpy(rp->rec.slots, rp->slots, sizeof(rp->slots));
@@ -254,6 +287,7 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 	if (s2hyp_check_host_op(rp->m, &op, &why))
 		return bad(rp, ev->line, "%s", why);
 	op.phase = phase_for(rp);
+	rp->destroy_seen |= op.kind == S2HYP_HOST_DESTROY;
 	if (!item_src(rp, ev->line, &op.src) ||
 	    !grow((void **)&c->host, &c->host_cap, sizeof(op), c->nhost + 1) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_host(&rp->rec, &op)))
@@ -533,6 +567,61 @@ static void check_expect(struct replay *rp, const struct s2trace_event *ev)
 		res->expects_met++;
 }
 
+/* Every counter of the statistics is a uint64_t: a section's share is the
+ * difference of two snapshots, counter by counter. */
+_Static_assert(sizeof(struct s2hyp_stats) % sizeof(uint64_t) == 0, "s2hyp_stats holds counters");
+
+static void stats_add_diff(struct s2hyp_stats *acc, const struct s2hyp_stats *now,
+			   const struct s2hyp_stats *base)
+{
+	uint64_t a[sizeof(*acc) / sizeof(uint64_t)], n[sizeof(a) / sizeof(a[0])],
+		 b[sizeof(a) / sizeof(a[0])];
+
+	memcpy(a, acc, sizeof(a));
+	memcpy(n, now, sizeof(n));
+	memcpy(b, base, sizeof(b));
+	for (size_t i = 0; i < sizeof(a) / sizeof(a[0]); i++)
+		a[i] += n[i] - b[i];
+	memcpy(acc, a, sizeof(a));
+}
+
+/* The section named name: found, or added. -1 when out of memory. */
+static int section_index(struct replay *rp, const char *name)
+{
+	struct s2trace_result *res = rp->res;
+	for (unsigned i = 0; i < res->nr_sections; i++)
+		if (!strcmp(res->sections[i].name, name))
+			return (int)i;
+	struct s2trace_section *p = realloc(res->sections, (res->nr_sections + 1) * sizeof(*p));
+	if (!p)
+		return -1;
+	res->sections = p;
+	memset(&p[res->nr_sections], 0, sizeof(*p));
+	snprintf(p[res->nr_sections].name, sizeof(p->name), "%s", name);
+	return (int)res->nr_sections++;
+}
+
+/* Close the current section: what the machine counted since it began. */
+static void section_close(struct replay *rp)
+{
+	if (!rp->m || !rp->res->nr_sections)
+		return;
+	run_chunk(rp);
+	const struct s2hyp_stats *now = s2hyp_stats(rp->m);
+	stats_add_diff(&rp->res->sections[rp->sec].stats, now, &rp->sec_base);
+	rp->sec_base = *now;
+}
+
+static int on_section(struct replay *rp, const struct s2trace_event *ev)
+{
+	section_close(rp);
+	int i = section_index(rp, ev->section.name);
+	if (i < 0)
+		return bad(rp, ev->line, "out of memory");
+	rp->sec = (unsigned)i;
+	return 0;
+}
+
 /* What the result keeps of the machine once the run is over. */
 static void finish_result(struct replay *rp)
 {
@@ -747,7 +836,7 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 		return 0;
 	case S2T_SECTION:
 		rp->res->events--;
-		return 0;
+		return on_section(rp, ev);
 	case S2T_EFFECT:
 		return apply_effect(rp, ev);
 	case S2T_EXPECT:
@@ -886,6 +975,14 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	} else {
 		if (!res->bad_input && !rp.m)
 			make_machine(&rp, 0);
+		/* The end of the VM, as every real run ends: the leak rule runs. */
+		if (o && o->teardown && rp.m && !rp.stop && !res->bad_input && !rp.effects &&
+		    !rp.destroy_seen) {
+			struct s2trace_event td = { .kind = S2T_HOST };
+			td.host.kind = S2HYP_HOST_DESTROY;
+			add_host(&rp, &td);
+			res->host_events--;	/* not an event of the trace */
+		}
 		run_chunk(&rp);
 	}
 	/* A recorded schedule is used to its end when the run reproduces; what
@@ -900,6 +997,8 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	res->sched_applied = rp.rp.diverged ? rp.rp.diverged_at : rp.rp.pos;
 	if (rp.m && o && o->record && !res->bad_input)
 		write_record(&rp, path);
+	if (rp.m && !res->bad_input)
+		section_close(&rp);
 	if (rp.m) {
 		finish_result(&rp);
 		s2hyp_delete(rp.m);
@@ -927,6 +1026,9 @@ void s2trace_result_free(struct s2trace_result *res)
 	res->violations = NULL;
 	free(res->eff_violations);
 	res->eff_violations = NULL;
+	free(res->sections);
+	res->sections = NULL;
+	res->nr_sections = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1102,6 +1204,7 @@ static void print_fix_json(FILE *f, const struct s2trace_result *res)
 	}
 	fputc('}', f);
 }
+static void print_sections_json(FILE *f, const struct s2trace_result *res);
 
 void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 {
@@ -1159,7 +1262,9 @@ void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 		s2_json_string(f, res->failures[i].msg);
 		fputc('}', f);
 	}
-	fprintf(f, "]}, \"violations\": [");
+	fprintf(f, "]}, ");
+	print_sections_json(f, res);
+	fprintf(f, ", \"violations\": [");
 	for (unsigned i = 0; i < res->nr_violations; i++) {
 		if (i)
 			fprintf(f, ", ");
@@ -1171,4 +1276,123 @@ void s2trace_print_result_json(FILE *f, const struct s2trace_result *res)
 		s2eff_print_violation_json(f, res->name, &res->eff_violations[i]);
 	}
 	fprintf(f, "]}\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Statistics per section                                              */
+/* ------------------------------------------------------------------ */
+
+void s2trace_stat_pairs(const struct s2hyp_stats *st,
+			void (*emit)(void *arg, const char *key, uint64_t value), void *arg)
+{
+	static const char *const kinds[] = { "translation", "permission", "access-flag" };
+	static const char *const access[] = { "read", "write", "exec" };
+	static const char *const tlbis[] = { "vmid", "ipa", "range", "local" };
+	static const char *const entries[] = { "invalid", "page", "block", "table" };
+	char key[64];
+
+	for (unsigned k = 0; k < 3; k++)
+		for (unsigned l = 0; l < S2_LEVEL_MAX + 2; l++)
+			for (unsigned a = 0; a < 3; a++)
+				if (st->faults[k][l][a]) {
+					snprintf(key, sizeof(key), "fault.%s.L%d.%s", kinds[k],
+						 (int)l - 1, access[a]);
+					emit(arg, key, st->faults[k][l][a]);
+				}
+	const struct {
+		const char *key;
+		uint64_t v;
+	} plain[] = {
+		{ "op.map", st->maps }, { "op.relax", st->relaxes }, { "op.unmap", st->unmaps },
+		{ "op.wrprotect", st->wrprotects }, { "op.mkyoung", st->mkyoungs },
+		{ "op.age", st->ages }, { "op.split", st->splits }, { "op.destroy", st->destroys },
+		{ "coalesce", st->coalesces },
+		{ "table.alloc", st->table_pages_taken },
+		{ "table.free", st->table_pages_freed },
+		{ "table.free-put", st->table_pages_freed_put },
+		{ "table.free-unlinked", st->unlinked_frees },
+	};
+	for (size_t i = 0; i < S2_ARRAY_SIZE(plain); i++)
+		if (plain[i].v)
+			emit(arg, plain[i].key, plain[i].v);
+	uint64_t breaks = 0;
+	for (unsigned k = 0; k < S2HYP_NR_ENTRY_KINDS; k++)
+		breaks += st->breaks[k];
+	if (breaks)
+		emit(arg, "break", breaks);
+	for (unsigned k = 0; k < S2HYP_NR_ENTRY_KINDS; k++)
+		if (st->breaks[k]) {
+			snprintf(key, sizeof(key), "break.%s", entries[k]);
+			emit(arg, key, st->breaks[k]);
+		}
+	const struct {
+		const char *key;
+		uint64_t v;
+	} more[] = {
+		{ "make", st->makes }, { "get", st->gets }, { "put", st->puts },
+	};
+	for (size_t i = 0; i < S2_ARRAY_SIZE(more); i++)
+		if (more[i].v)
+			emit(arg, more[i].key, more[i].v);
+	for (unsigned k = 0; k < S2HYP_NR_TLBI_KINDS; k++)
+		if (st->tlbi_calls[k]) {
+			snprintf(key, sizeof(key), "tlbi.%s", tlbis[k]);
+			emit(arg, key, st->tlbi_calls[k]);
+		}
+	const struct {
+		const char *key;
+		uint64_t v;
+	} cmos[] = {
+		{ "dcache.calls", st->dcache_calls }, { "dcache.bytes", st->dcache_bytes },
+		{ "icache.calls", st->icache_calls }, { "icache.bytes", st->icache_bytes },
+	};
+	for (size_t i = 0; i < S2_ARRAY_SIZE(cmos); i++)
+		if (cmos[i].v)
+			emit(arg, cmos[i].key, cmos[i].v);
+}
+
+struct stat_text {
+	FILE *f;
+	const char *section;
+};
+
+static void emit_text(void *arg, const char *key, uint64_t v)
+{
+	struct stat_text *t = arg;
+	fprintf(t->f, "  stat %s %s %llu\n", t->section, key, (unsigned long long)v);
+}
+
+void s2trace_print_stats(FILE *f, const struct s2trace_result *res)
+{
+	for (unsigned i = 0; i < res->nr_sections; i++) {
+		struct stat_text t = { f, res->sections[i].name };
+		s2trace_stat_pairs(&res->sections[i].stats, emit_text, &t);
+	}
+}
+
+struct stat_json {
+	FILE *f;
+	bool first;
+};
+
+static void emit_json(void *arg, const char *key, uint64_t v)
+{
+	struct stat_json *j = arg;
+	fprintf(j->f, "%s\"%s\": %llu", j->first ? "" : ", ", key, (unsigned long long)v);
+	j->first = false;
+}
+
+/* "sections": [{"name": "pass1", "stats": {...}}, ...] */
+static void print_sections_json(FILE *f, const struct s2trace_result *res)
+{
+	fprintf(f, "\"sections\": [");
+	for (unsigned i = 0; i < res->nr_sections; i++) {
+		struct stat_json j = { f, true };
+		fprintf(f, "%s{\"name\": ", i ? ", " : "");
+		s2_json_string(f, res->sections[i].name);
+		fprintf(f, ", \"stats\": {");
+		s2trace_stat_pairs(&res->sections[i].stats, emit_json, &j);
+		fprintf(f, "}}");
+	}
+	fprintf(f, "]");
 }

@@ -37,6 +37,8 @@ enum s2trace_config_keys {
 	S2T_CFG_GRANULE = 1 << 0, S2T_CFG_IPA_BITS = 1 << 1, S2T_CFG_VCPUS = 1 << 2,
 	S2T_CFG_WALKER = 1 << 3, S2T_CFG_FWB = 1 << 4, S2T_CFG_IDC = 1 << 5,
 	S2T_CFG_DIC = 1 << 6, S2T_CFG_LINE = 1 << 7, S2T_CFG_EAGER_SPLIT = 1 << 8,
+	S2T_CFG_RCU = 1 << 9, S2T_CFG_RANGE_TLBI = 1 << 10, S2T_CFG_HW_AF = 1 << 11,
+	S2T_CFG_TLB_ENTRIES = 1 << 12,
 };
 
 enum s2trace_effect_kind {
@@ -204,6 +206,13 @@ struct s2trace_replay_opts {
 	/* Watches the machine (s2hyp_set_observer); each host and vCPU item
 	 * then carries src "FILE:LINE", its line in the trace. */
 	const struct s2hyp_observer *observer;
+	/* Machine settings that replace the trace's config (the host's
+	 * features): a S2T_CFG_* bit in `set` for each given in `cfg`. */
+	unsigned set;
+	struct s2hyp_config cfg;
+	/* Append a VM teardown when the trace does not end with one, so that
+	 * the leak rule runs (import-ftrace's traces never do). */
+	bool teardown;
 	/* Called after each chunk run, with the events read so far. */
 	void (*progress)(void *arg, uint64_t events);
 	void *progress_arg;
@@ -224,6 +233,12 @@ struct s2trace_replay_opts {
 struct s2trace_failure {
 	unsigned line;
 	char msg[200];
+};
+
+/* The statistics of one named part of a run (a `section` line's name). */
+struct s2trace_section {
+	char name[48];
+	struct s2hyp_stats stats;
 };
 
 struct s2trace_result {
@@ -254,6 +269,10 @@ struct s2trace_result {
 	bool recorded_rule[S2HYP_NR_RULES];
 	bool sched_diverged;
 	size_t sched_applied, sched_len;
+	/* Per section, in order of first appearance ("pre" before the first
+	 * section line); owned. */
+	struct s2trace_section *sections;
+	unsigned nr_sections;
 };
 
 /* Which line of a set-up the machine refuses (s2hyp_create failed): the
@@ -284,5 +303,12 @@ void s2trace_print_fix(FILE *f, const struct s2trace_result *res);
 int s2trace_format_choice(char *buf, size_t size, const struct s2hyp_choice *c);
 void s2trace_print_choice(FILE *f, const struct s2hyp_choice *c);
 int s2trace_parse_choice(const char *s, struct s2hyp_choice *c);
+/* The statistics a kernel engineer compares, as KEY VALUE pairs, the values
+ * that are not zero (docs/fidelity.md lists the keys): fault.CLASS.LN.ACCESS,
+ * op.*, table.*, break.*, make, get, put, tlbi.*, dcache.*, icache.*. */
+void s2trace_stat_pairs(const struct s2hyp_stats *st,
+			void (*emit)(void *arg, const char *key, uint64_t value), void *arg);
+/* "  stat SECTION KEY VALUE" for every section and pair. */
+void s2trace_print_stats(FILE *f, const struct s2trace_result *res);
 
 #endif

@@ -22,6 +22,8 @@ static void write_vcpu_op(FILE *f, unsigned v, const struct s2hyp_vcpu_op *o)
 			o->value & ((1ull << (8 * o->size)) - 1) : o->value));
 	if (!o->mmu_on && o->access != S2HYP_ACC_EXEC)
 		fprintf(f, " mmu=off");
+	if (o->observed)
+		fprintf(f, " observed");
 	fputc('\n', f);
 }
 
@@ -71,9 +73,20 @@ int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
 		fprintf(f, "# %s\n", comment);
 	fprintf(f, "s2emu-trace %d\n", S2TRACE_VERSION);
 	fprintf(f, "config granule=%uk ipa-bits=%u vcpus=%u walker=%s fwb=%d idc=%d dic=%d "
-		   "line=%u eager-split=%d\n",
+		   "line=%u eager-split=%d",
 		granule_k(c->granule_shift), c->ipa_bits, c->nr_vcpus, s2pt_variant_name(c->variant),
 		c->fwb, c->idc, c->dic, c->line_bytes ? c->line_bytes : 64, c->eager_split);
+	/* The host's features that change the run, when they differ from the
+	 * default (so traces of older writers read back the same). */
+	if (c->rcu_free)
+		fprintf(f, " rcu=1");
+	if (c->range_tlbi)
+		fprintf(f, " range-tlbi=1");
+	if (c->hw_af)
+		fprintf(f, " hw-af=1");
+	if (c->tlb_entries)
+		fprintf(f, " tlb-entries=%u", c->tlb_entries);
+	fputc('\n', f);
 	for (unsigned i = 0; i < sc->nr_slots; i++) {
 		const struct s2hyp_memslot *s = &sc->slots[i];
 		fprintf(f, "memslot %u ipa=%#llx size=%#llx hva=%#llx backing=%s%s%s\n", i,

@@ -126,6 +126,20 @@ void s2pt__tlbi_vmid(struct s2pt *pt)
 	barrier(pt, S2PT_ISB);
 }
 
+void s2pt__tlbi_range(struct s2pt *pt, uint64_t ipa, uint64_t size)
+{
+	if (!pt->range_tlbi) {
+		s2pt__tlbi_vmid(pt);
+		return;
+	}
+	barrier(pt, S2PT_DSB_ISHST);
+	pt->ops->tlbi_range(pt->ctx, s2_ipa(ipa), size);
+	barrier(pt, S2PT_DSB_ISH);
+	pt->ops->tlbi(pt->ctx, S2PT_TLBI_VMALLE1IS, s2_ipa(0), S2PT_TLBI_NO_LEVEL);
+	barrier(pt, S2PT_DSB_ISH);
+	barrier(pt, S2PT_ISB);
+}
+
 static uint64_t granule(const struct s2pt *pt, s2_level_t level)
 {
 	return s2pt_granule_size(&pt->geom, level);
@@ -201,7 +215,8 @@ static bool try_break_pte(struct s2pt *pt, const struct s2pt_visit_ctx *ctx, boo
 	if (!try_set_pte(ctx, lock_marker ? S2PT_PTE_LOCKED : 0))
 		return false;
 	if (s2pt_pte_is_table(ctx->old, ctx->level))
-		s2pt__tlbi_vmid(pt);
+		s2pt__tlbi_range(pt, s2_align_down(ctx->addr, granule(pt, ctx->level)),
+				 granule(pt, ctx->level));
 	else if (s2pt_pte_valid(ctx->old))
 		s2pt__tlbi_ipa(pt, ctx->addr, ctx->level);
 	if (s2pt_pte_is_counted(ctx->old))
@@ -545,6 +560,16 @@ void s2pt_destroy(struct s2pt_locked l)
 /* Unmap                                                                */
 /* ------------------------------------------------------------------ */
 
+static bool unmap_defers_tlbi(const struct s2pt *pt)
+{
+	return pt->range_tlbi && pt->fwb;
+}
+
+struct unmap_data {
+	bool defer_all;		/* the variant defers every TLBI to the end (a bug) */
+	bool defer_leaves;	/* range TLBIs and FWB: leaves flushed once, by range */
+};
+
 static int unmap_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags visit)
 {
 	struct s2pt *pt = ctx->pt;
@@ -568,10 +593,13 @@ static int unmap_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags 
 		need_flush = pte_cacheable(pt, ctx->old) && !pt->fwb;
 	}
 
-	/* A block partly in the range goes whole; the rest faults back lazily. */
-	if (*(const bool *)ctx->arg) {
-		/* The deferred flush: cleared now, one TLBI after the walk; a
-		 * table page is freed below before any TLBI covers it. */
+	/* A block partly in the range goes whole; the rest faults back lazily.
+	 * Deferred: cleared now, one TLBI after the walk. The buggy variant
+	 * defers every entry's (a table page is freed below before any TLBI
+	 * covers it); with range TLBIs and FWB, KVM defers a leaf's to one
+	 * range flush at the end (stage2_unmap_defer_tlb_flush). */
+	const struct unmap_data *d = ctx->arg;
+	if (d->defer_all || (!child && d->defer_leaves)) {
 		set_pte(pt, ctx->ptep, 0, false);
 		put_page(pt, ctx->ptep);
 	} else {
@@ -587,14 +615,16 @@ static int unmap_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags 
 
 int s2pt_unmap(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size)
 {
-	bool defer = props_of(l.pt->variant)->defer_unmap_tlbi;
+	struct unmap_data d = { props_of(l.pt->variant)->defer_unmap_tlbi, unmap_defers_tlbi(l.pt) };
 	if (l.shared)
 		return S2_EINVAL;	/* KVM unmaps under the write lock */
-	struct s2pt_walker w = { unmap_visitor, &defer,
+	struct s2pt_walker w = { unmap_visitor, &d,
 				 S2PT_WALK_LEAF | S2PT_WALK_TABLE_POST };
 	int ret = s2pt_walk(l.pt, s2_ipa_get(ipa), size, &w);
-	if (defer)
+	if (d.defer_all)
 		s2pt__tlbi_vmid(l.pt);
+	else if (d.defer_leaves)
+		s2pt__tlbi_range(l.pt, s2_ipa_get(ipa), size);
 	return ret;
 }
 
@@ -887,6 +917,7 @@ int s2pt_init(struct s2pt *pt, const struct s2pt_geom *g,
 		.ctx = ctx,
 		.variant = variant,
 		.fwb = (flags & S2PT_INIT_FWB) != 0,
+		.range_tlbi = (flags & S2PT_INIT_RANGE_TLBI) && ops->tlbi_range,
 		.reload_after_pre = props_of(variant)->reload_after_pre,
 		.eagain_stops = props_of(variant)->eagain_stops,
 	};

@@ -213,6 +213,7 @@ enum s2pt_tlbi {
 	S2PT_TLBI_IPAS2E1,	/* one IPA at stage 2, this CPU only */
 	S2PT_TLBI_VMALLE1IS,	/* stage 1 of the VMID, broadcast */
 	S2PT_TLBI_VMALLE1,	/* stage 1 of the VMID, this CPU only */
+	S2PT_TLBI_RIPAS2E1IS,	/* FEAT_TLBIRANGE: an IPA range at stage 2, broadcast (tlbi_range) */
 };
 
 /* A TLBI's level hint when it gives none (TTL 0). Not -1: with LPA2, -1
@@ -263,6 +264,9 @@ struct s2pt_mm_ops {
 
 	/* One TLBI instruction; the walker issues the barriers around it. */
 	void (*tlbi)(void *ctx, enum s2pt_tlbi op, s2_ipa_t ipa, s2_level_t level);
+	/* FEAT_TLBIRANGE: TLBI RIPAS2E1IS over [ipa, ipa + size). Used when the
+	 * table was made with S2PT_INIT_RANGE_TLBI; NULL means no range TLBIs. */
+	void (*tlbi_range)(void *ctx, s2_ipa_t ipa, uint64_t size);
 	void (*barrier)(void *ctx, enum s2pt_barrier b);
 
 	/* Cache maintenance by output-address range; NULL means "not needed". */
@@ -349,6 +353,7 @@ struct s2pt {
 	s2_pa_t pgd_pa;
 	enum s2pt_variant variant;
 	bool fwb;		/* FEAT_S2FWB: MemAttr encoding and no CMO for data visibility */
+	bool range_tlbi;	/* FEAT_TLBIRANGE, and ops->tlbi_range to issue them */
 	bool reload_after_pre;	/* the walk re-reads an entry after its pre visitor */
 	bool eagain_stops;	/* EAGAIN ends every walk, not only a fault's (a bug) */
 	bool lock_held;		/* between s2pt_lock() and s2pt_unlock() */
@@ -373,6 +378,10 @@ void s2pt_unlock(struct s2pt_locked l);
 
 enum s2pt_init_flags {
 	S2PT_INIT_FWB = 1 << 0,
+	/* The host has FEAT_TLBIRANGE (and ops->tlbi_range is set): a table
+	 * entry's break flushes its range, not the VMID; with FWB too, unmap
+	 * defers its per-page TLBIs to one range TLBI at the end (v6.6+). */
+	S2PT_INIT_RANGE_TLBI = 1 << 1,
 };
 
 int s2pt_init(struct s2pt *pt, const struct s2pt_geom *g,

@@ -38,5 +38,7 @@ void s2pt__tlbi_ipa(struct s2pt *pt, uint64_t ipa, s2_level_t level);
 void s2pt__tlbi_ipa_local(struct s2pt *pt, uint64_t ipa, s2_level_t level);
 /* Broadcast TLBI of the whole VMID, as __kvm_tlb_flush_vmid. */
 void s2pt__tlbi_vmid(struct s2pt *pt);
+/* kvm_tlb_flush_vmid_range: the range with FEAT_TLBIRANGE, else the VMID. */
+void s2pt__tlbi_range(struct s2pt *pt, uint64_t ipa, uint64_t size);
 
 #endif

@@ -1,0 +1,255 @@
+/* hyp_fidelity_test: what the machine does so that real traces replay as
+ * the kernel ran them: TLBs of a real size losing entries (access-flag
+ * faults after ageing), the hardware access flag, unlinked tables freed
+ * after an RCU grace period, and the statistics a kernel engineer compares
+ * (faults by class/level/access, breaks and makes, TLBIs by kind).
+ *
+ * Layout: one 4K-backed memslot of 2M at IPA 0x40000000 (32 pages used),
+ * or a THP one for coalescing; one vCPU; sequential runs.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "hyp-model/s2hyp.h"
+
+#define IPA 0x40000000ull
+#define HVA 0x7f0000000000ull
+#define PG 0x1000ull
+#define NPAGES 32
+
+struct prog {
+	struct s2hyp_host_op host[16];
+	size_t nh;
+	struct s2hyp_vcpu_op vcpu[4 * NPAGES];
+	size_t nv;
+	unsigned phase;
+};
+
+static void vop(struct prog *p, enum s2hyp_access a, uint64_t ipa)
+{
+	p->vcpu[p->nv++] = (struct s2hyp_vcpu_op){ .access = a, .phase = ++p->phase, .ipa = ipa,
+						    .size = 8, .mmu_on = true, .value = ipa };
+}
+
+static void hop(struct prog *p, enum s2hyp_host_kind k, uint64_t addr, uint64_t size)
+{
+	p->host[p->nh++] = (struct s2hyp_host_op){ .kind = k, .phase = ++p->phase, .addr = addr,
+						   .size = size };
+}
+
+static struct s2hyp *run(const struct s2hyp_config *cfg, enum s2hyp_backing b, struct prog *p)
+{
+	struct s2hyp_memslot slot = { IPA, 2u << 20, HVA, b, false, false };
+	struct s2hyp *m;
+	const char *why = "";
+
+	assert_int_equal(s2hyp_create(cfg, &slot, 1, &m, &why), 0);
+	assert_int_equal(s2hyp_set_host_program(m, p->host, p->nh, &why), 0);
+	assert_int_equal(s2hyp_set_vcpu_program(m, 0, p->vcpu, p->nv, &why), 0);
+	assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
+	return m;
+}
+
+static void base_config(struct s2hyp_config *cfg)
+{
+	s2hyp_config_init(cfg);
+	cfg->nr_vcpus = 1;
+	cfg->explore_evictions = cfg->explore_prefetch = false;
+}
+
+/* Write 32 pages, age them all (which clears AF without a TLBI, as KVM
+ * does), read them again. */
+static void age_program(struct prog *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (unsigned i = 0; i < NPAGES; i++)
+		vop(p, S2HYP_ACC_WRITE, IPA + i * PG);
+	hop(p, S2HYP_HOST_AGE_IPA, IPA, NPAGES * PG);
+	for (unsigned i = 0; i < NPAGES; i++)
+		vop(p, S2HYP_ACC_READ, IPA + i * PG);
+}
+
+/* A 16-entry TLB cannot hold 32 pages: after ageing, every page's entry is
+ * gone by the time it is read, so each read takes an access-flag fault; an
+ * unlimited TLB keeps them all and takes none. */
+static void test_tlb_capacity_loses_entries(void **state)
+{
+	struct s2hyp_config cfg;
+	struct prog p;
+	(void)state;
+
+	age_program(&p);
+	base_config(&cfg);
+	cfg.tlb_entries = 16;
+	struct s2hyp *m = run(&cfg, S2HYP_BACKING_4K, &p);
+	const struct s2hyp_stats *st = s2hyp_stats(m);
+	assert_int_equal(st->vcpu[0].faults_access_flag, NPAGES);
+	assert_int_equal(st->faults[2][S2_LEVEL_MAX + 1][S2HYP_ACC_READ], NPAGES);
+	assert_int_equal(st->mkyoungs, NPAGES);
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		assert_int_equal(st->violations[r], 0);
+	s2hyp_delete(m);
+
+	age_program(&p);
+	base_config(&cfg);
+	m = run(&cfg, S2HYP_BACKING_4K, &p);
+	assert_int_equal(s2hyp_stats(m)->vcpu[0].faults_access_flag, 0);
+	s2hyp_delete(m);
+}
+
+/* With the hardware access flag the walker sets AF itself: no fault, and
+ * the entries are young again afterwards. */
+static void test_hw_af_sets_flag(void **state)
+{
+	struct s2hyp_config cfg;
+	struct prog p;
+	(void)state;
+
+	age_program(&p);
+	base_config(&cfg);
+	cfg.tlb_entries = 16;
+	cfg.hw_af = true;
+	struct s2hyp *m = run(&cfg, S2HYP_BACKING_4K, &p);
+	assert_int_equal(s2hyp_stats(m)->vcpu[0].faults_access_flag, 0);
+	for (unsigned i = 0; i < NPAGES; i++) {
+		s2_pte_t pte;
+		s2_level_t level;
+		s2pt_get_leaf(s2hyp_pgtable(m), s2_ipa(IPA + i * PG), &pte, &level);
+		assert_true(s2pt_pte_valid(pte));
+		assert_true(pte & S2PT_PTE_AF);
+	}
+	s2hyp_delete(m);
+}
+
+/* Dirty logging splits the block, logging off and one more fault coalesces
+ * it: the unlinked level-3 table waits for its grace period (the end of
+ * the VM) with rcu, and is freed at once without; no rule fires either way,
+ * nothing leaks. */
+static void test_rcu_defers_unlinked_free(void **state)
+{
+	(void)state;
+	for (int rcu = 0; rcu < 2; rcu++) {
+		struct s2hyp_config cfg;
+		struct prog p;
+		memset(&p, 0, sizeof(p));
+		vop(&p, S2HYP_ACC_WRITE, IPA);
+		p.host[p.nh++] = (struct s2hyp_host_op){ .kind = S2HYP_HOST_DIRTY_LOG_ON,
+							 .phase = ++p.phase };
+		vop(&p, S2HYP_ACC_WRITE, IPA + PG);
+		p.host[p.nh++] = (struct s2hyp_host_op){ .kind = S2HYP_HOST_DIRTY_LOG_OFF,
+							 .phase = ++p.phase };
+		vop(&p, S2HYP_ACC_WRITE, IPA + 2 * PG);
+		base_config(&cfg);
+		cfg.rcu_free = rcu;
+		struct s2hyp *m = run(&cfg, S2HYP_BACKING_THP, &p);
+		const struct s2hyp_stats *st = s2hyp_stats(m);
+		assert_int_equal(st->coalesces, 1);
+		assert_int_equal(st->unlinked_frees, rcu ? 0 : 1);
+		uint64_t freed = st->table_pages_freed;
+
+		struct s2hyp_host_op d = { .kind = S2HYP_HOST_DESTROY, .phase = 1 };
+		const char *why = "";
+		assert_int_equal(s2hyp_set_host_program(m, &d, 1, &why), 0);
+		assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
+		st = s2hyp_stats(m);
+		assert_int_equal(st->unlinked_frees, 1);
+		assert_true(st->table_pages_freed > freed);
+		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+			assert_int_equal(st->violations[r], 0);
+		s2hyp_delete(m);
+	}
+}
+
+/* The statistics of one write fault on a 4K slot and of a relax: the fault
+ * counted by class, level and access; a break of the invalid entry and a
+ * make; the permission fault's relax; a local TLBI for it. */
+static void test_stats_of_map_and_relax(void **state)
+{
+	struct s2hyp_config cfg;
+	struct prog p;
+	(void)state;
+
+	memset(&p, 0, sizeof(p));
+	vop(&p, S2HYP_ACC_READ, IPA);
+	p.host[p.nh++] = (struct s2hyp_host_op){ .kind = S2HYP_HOST_DIRTY_LOG_ON,
+						 .phase = ++p.phase };
+	vop(&p, S2HYP_ACC_WRITE, IPA);
+	base_config(&cfg);
+	struct s2hyp *m = run(&cfg, S2HYP_BACKING_4K, &p);
+	const struct s2hyp_stats *st = s2hyp_stats(m);
+	assert_int_equal(st->faults[0][S2_LEVEL_MAX + 1][S2HYP_ACC_READ], 0);
+	/* A fresh VM has no level-2 table yet: the read faults at level 1. */
+	assert_int_equal(st->faults[0][1 + 1][S2HYP_ACC_READ], 1);
+	assert_int_equal(st->faults[1][S2_LEVEL_MAX + 1][S2HYP_ACC_WRITE], 1);
+	assert_int_equal(st->maps, 1);
+	assert_int_equal(st->relaxes, 1);
+	assert_int_equal(st->breaks[S2HYP_ENTRY_INVALID] + st->breaks[S2HYP_ENTRY_PAGE] +
+			 st->breaks[S2HYP_ENTRY_BLOCK] + st->breaks[S2HYP_ENTRY_TABLE], st->makes);
+	assert_true(st->makes >= 1);
+	/* Two tables (levels 2 and 3) came from the memcache. */
+	assert_int_equal(st->table_pages_taken, 2);
+	assert_int_equal(st->tlbi_calls[S2HYP_TLBI_LOCAL], 1);
+	assert_int_equal(st->tlbi_calls[S2HYP_TLBI_VMID], 1);
+	s2hyp_delete(m);
+}
+
+/* A guest that writes code and runs it maintains its caches itself; a
+ * trace of its faults cannot show that. An observed fetch (from a trace's
+ * fault line) of a line a vCPU wrote last is therefore clean, while the same
+ * program written as plain accesses fires stale-instruction (the guest did
+ * no maintenance), and a line the host wrote keeps needing KVM's. */
+static void test_observed_guest_code(void **state)
+{
+	(void)state;
+	for (int observed = 0; observed < 2; observed++) {
+		struct s2hyp_config cfg;
+		struct prog p;
+		memset(&p, 0, sizeof(p));
+		vop(&p, S2HYP_ACC_EXEC, IPA);		/* mapped executable */
+		vop(&p, S2HYP_ACC_WRITE, IPA + 0x40);	/* new code */
+		vop(&p, S2HYP_ACC_EXEC, IPA + 0x40);	/* run it */
+		for (size_t i = 0; i < p.nv; i++)
+			p.vcpu[i].observed = observed;
+		base_config(&cfg);
+		struct s2hyp *m = run(&cfg, S2HYP_BACKING_4K, &p);
+		assert_int_equal(s2hyp_rule_fired(m, S2HYP_RULE_STALE_INSN), !observed);
+		s2hyp_delete(m);
+	}
+	/* The host writes code the guest then fetches, observed: without
+	 * KVM's icache invalidation it is stale all the same. */
+	struct s2hyp_config cfg;
+	struct prog p;
+	memset(&p, 0, sizeof(p));
+	vop(&p, S2HYP_ACC_EXEC, IPA);
+	p.host[p.nh++] = (struct s2hyp_host_op){ .kind = S2HYP_HOST_WRITE, .phase = ++p.phase,
+						 .addr = HVA + PG, .size = PG, .fill = 0x5a };
+	vop(&p, S2HYP_ACC_EXEC, IPA + PG);
+	for (size_t i = 0; i < p.nv; i++)
+		p.vcpu[i].observed = true;
+	for (int nocmo = 0; nocmo < 2; nocmo++) {
+		base_config(&cfg);
+		cfg.variant = nocmo ? S2PT_V_UPSTREAM_NOCMO : S2PT_V_UPSTREAM;
+		struct s2hyp *m = run(&cfg, S2HYP_BACKING_4K, &p);
+		assert_int_equal(s2hyp_rule_fired(m, S2HYP_RULE_STALE_INSN), nocmo);
+		s2hyp_delete(m);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_tlb_capacity_loses_entries),
+		cmocka_unit_test(test_hw_af_sets_flag),
+		cmocka_unit_test(test_rcu_defers_unlinked_free),
+		cmocka_unit_test(test_stats_of_map_and_relax),
+		cmocka_unit_test(test_observed_guest_code),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
