@@ -14,6 +14,7 @@
 #   make check      the same tests under ASan + UBSan (in build/san)
 #   make bench      print every figure as NAME VALUE UNIT
 #   make bugs       hunt the bug table from generated scenarios; docs/bugs.md
+#   make fidelity   real captures (traces/real/) against the kernel's counts
 #   make install    PREFIX=/usr/local DESTDIR=
 
 VERSION   := 0.1.0
@@ -77,7 +78,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all test check bench bugs clean install deps layers
+.PHONY: all test check bench bugs clean install deps layers fidelity
 .SECONDARY:
 .SECONDEXPANSION:
 all: $(BIN) $(GUEST_BINS)
@@ -135,6 +136,12 @@ test: layers $(BIN) $(TEST_BINS) $(GUEST_BINS)
 
 check:
 	$(Q)$(MAKE) --no-print-directory BUILD=build/san SAN=1 OPT='-O1 -g' test
+
+# Every real capture in traces/real/ against the kernel's counts; rewrites
+# the table of docs/fidelity.md.
+fidelity: $(BIN)
+	$(Q)S2EMU=$(BIN) scripts/fidelity.sh --doc docs/fidelity.md \
+		$(patsubst traces/real/%.trace.xz,%,$(wildcard traces/real/*.trace.xz))
 
 bench: $(BENCH_BINS) $(GUEST_BINS)
 	$(Q)for b in $(BENCH_BINS); do $$b || exit 1; done

@@ -14,9 +14,11 @@
 #   python3                      tests/cli/*.sh check JSON output with it
 #   go-md2man                    the man page s2emu(1) built from docs/s2emu.md
 #   chromium                     the report test renders the HTML page headless
+#   xz-utils                     the real captures in traces/real/ (make test, make fidelity)
 set -eu
 PKGS="build-essential pkg-config clang valgrind libcmocka-dev libunicorn-dev \
-libcapstone-dev binutils-aarch64-linux-gnu libclang-rt-dev chromium python3 go-md2man"
+libcapstone-dev binutils-aarch64-linux-gnu libclang-rt-dev chromium python3 go-md2man \
+xz-utils"
 WAIT=${S2EMU_APT_WAIT:-900}
 missing=""
 for p in $PKGS; do

@@ -16,6 +16,11 @@
 # Sections are those import-ftrace writes: "pre" until the VMM's start
 # marker, then passN and after-passN from its s2emu-phase markers (and
 # dirty-logging for a Linux guest's logging thread).
+#
+# The first line, "# compare: GROUP...", says which key groups the capture
+# can tell: fault always; with a function trace also op, table, break,
+# make, put, dcache and icache; tlbi only on a VHE host (on nVHE KVM's TLBI
+# helpers run at EL2 through an HVC, where ftrace does not see them).
 set -eu
 in=${1:?usage: real-facts.sh CAPTURE [OUT]}
 out=${2:-/dev/stdout}
@@ -77,6 +82,7 @@ BEGIN {
 		slot_ro[s] = (m ~ /flags=ro/)
 		next
 	}
+	if (line ~ /s2emu-host /) { vhe = (line ~ /vhe=1/) }
 	if (match(line, /s2emu-phase name=[a-z_]+( [a-z_]+=[0-9a-z]+)?/)) {
 		m = substr(line, RSTART, RLENGTH); split(m, w, /[ =]/)
 		if (w[3] == "start") section("pass1")
@@ -105,16 +111,20 @@ BEGIN {
 	# function_graph: "TS | CPU) TASK | DURATION | name() {" or "name();"
 	if (match(line, /\| +[A-Za-z_][A-Za-z0-9_.]*\(\)( \{|;)$/)) {
 		m = substr(line, RSTART, RLENGTH); sub(/^\| +/, "", m); sub(/\(.*/, "", m)
+		traced = 1
 		if (m in fn) add(fn[m], 1)
 		next
 	}
 	# function tracer: "task-pid [cpu] flags ts: name <-caller"
 	if (match(line, /: [A-Za-z_][A-Za-z0-9_.]* <-[A-Za-z_0-9.]+/)) {
 		m = substr(line, RSTART + 2, RLENGTH - 2); sub(/ <-.*/, "", m)
+		traced = 1
 		if (m in fn) add(fn[m], 1)
 	}
 }
 END {
+	printf "# compare: fault%s%s\n", traced ? " op table break make put dcache icache" : "",
+	       traced && vhe ? " tlbi" : ""
 	for (i = 1; i <= nsec; i++) {
 		s = order[i]; n = split(keys[s], k, " ")
 		for (j = 1; j <= n; j++) print s, k[j], cnt[s, k[j]]
