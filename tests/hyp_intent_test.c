@@ -319,7 +319,7 @@ static void test_needless_bbm_finding(void **state)
 		s2hyp_checker_pte_store(f->c, e, 0, ro);
 		s2hyp_checker_unlock(f->c);
 		s2hyp_checker_pte_store(f->c, e, ro, 0);
-		s2hyp_checker_tlbi(f->c, S2PT_TLBI_IPAS2E1IS, BASE, 1);
+		s2hyp_checker_tlbi(f->c, S2PT_TLBI_IPAS2E1IS, BASE, 0, 1);
 		s2hyp_checker_dsb(f->c);
 		if (k == 2)
 			s2hyp_checker_unlock(f->c);
