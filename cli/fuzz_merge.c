@@ -605,13 +605,11 @@ int cli_fuzz_merge(int argc, char **argv)
 		print_merged_json(sh, n, &mg);
 	else
 		print_merged_text(sh, n, &mg);
-	if (fflush(stdout) || ferror(stdout)) {
-		snprintf(err, sizeof(err), "cannot write the result");
+	if (cli_close_output("fuzz", stdout, NULL))
 		goto out;
-	}
 	status = mg.found_in || mg.incomplete ? 1 : 0;
 out:
-	if (status == 2)
+	if (status == 2 && err[0])	/* cli_close_output printed its own */
 		fprintf(stderr, "s2emu fuzz: %s\n", err);
 	for (unsigned k = 0; k < n; k++) {
 		jfree(&sh[k].v);

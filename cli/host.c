@@ -210,11 +210,7 @@ static int record(const char *path, int pol, bool memfd, bool markers, uint64_t 
 		}
 	fprintf(f, "\n");
 	s2host_destroy(h);
-	if (fclose(f)) {
-		fprintf(stderr, "s2emu host: write error on %s\n", path);
-		return 2;
-	}
-	return 0;
+	return cli_close_output("host", f, path) ? 2 : 0;
 }
 
 /* s2emu host random: the generic generator over seeds, per policy. */
@@ -463,9 +459,7 @@ int cli_host(int argc, char **argv)
 	}
 	if (json)
 		printf("\n]\n");
-	if (fflush(stdout) || ferror(stdout)) {
-		fprintf(stderr, "s2emu host: write error\n");
+	if (cli_close_output("host", stdout, NULL))
 		return 2;
-	}
 	return status;
 }

@@ -1020,13 +1020,8 @@ int cli_report(int argc, char **argv)
 		goto out;
 	}
 	write_page(&p);
-	bool failed = ferror(p.f);
-	if (out ? fclose(p.f) : fflush(p.f))
-		failed = true;
-	if (failed) {
-		fprintf(stderr, "s2emu report: cannot write %s\n", out ? out : "standard output");
+	if (cli_close_output("report", p.f, out))
 		goto out;
-	}
 	status = 0;
 out:
 	for (size_t k = 0; k < c.nent; k++)
