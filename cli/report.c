@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "common/s2_err.h"
 #include "common/s2_file.h"
+#include "common/s2_vec.h"
 #include "hyp-model/s2hyp_rules.h"
 #include "traces/s2trace.h"
 
@@ -41,7 +42,8 @@ struct entry {
 	uint64_t pa, ipa;
 	s2_level_t level;
 	struct transition *tr;
-	size_t n, cap;
+	size_t n;
+	unsigned cap;
 };
 
 struct snapshot {
@@ -54,30 +56,17 @@ struct snapshot {
 struct collect {
 	const struct s2hyp *m;	/* the machine being observed */
 	struct rev *ev;
-	size_t n, cap;
+	size_t n;
+	unsigned cap;
 	struct entry *ent;
 	size_t nent;
 	bool entries_full;
 	struct snapshot *viol;
-	size_t nviol, viol_cap;
+	size_t nviol;
+	unsigned viol_cap;
 	unsigned nr_vcpus;
 	bool oom;
 };
-
-static bool grow(void **arr, size_t *cap, size_t elem, size_t need)
-{
-	if (need <= *cap)
-		return true;
-	size_t ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	void *p = realloc(*arr, ncap * elem);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
-}
 
 static unsigned line_of(const char *src)
 {
@@ -87,7 +76,7 @@ static unsigned line_of(const char *src)
 
 static struct rev *add_event(struct collect *c)
 {
-	if (!grow((void **)&c->ev, &c->cap, sizeof(*c->ev), c->n + 1)) {
+	if (!s2_grow((void **)&c->ev, &c->cap, sizeof(*c->ev), c->n + 1)) {
 		c->oom = true;
 		return NULL;
 	}
@@ -115,7 +104,7 @@ static void sample(struct collect *c, struct entry *e)
 	}
 	if (e->n && e->tr[e->n - 1].state == now.ghost && e->tr[e->n - 1].value == now.value)
 		return;
-	if (!grow((void **)&e->tr, &e->cap, sizeof(*e->tr), e->n + 1)) {
+	if (!s2_grow((void **)&e->tr, &e->cap, sizeof(*e->tr), e->n + 1)) {
 		c->oom = true;
 		return;
 	}
@@ -174,7 +163,7 @@ static void on_violation(void *arg, const struct s2hyp *m, const struct s2hyp_vi
 {
 	struct collect *c = arg;
 	c->m = m;
-	if (!grow((void **)&c->viol, &c->viol_cap, sizeof(*c->viol), c->nviol + 1)) {
+	if (!s2_grow((void **)&c->viol, &c->viol_cap, sizeof(*c->viol), c->nviol + 1)) {
 		c->oom = true;
 		return;
 	}
@@ -853,7 +842,7 @@ static int collect_effects(const char *path, const struct s2trace_result *res, s
 	s2trace_close(r);
 	for (unsigned i = 0; i < res->nr_eff_violations && !c->oom; i++) {
 		const struct s2eff_violation *vi = &res->eff_violations[i];
-		if (!grow((void **)&c->viol, &c->viol_cap, sizeof(*c->viol), c->nviol + 1)) {
+		if (!s2_grow((void **)&c->viol, &c->viol_cap, sizeof(*c->viol), c->nviol + 1)) {
 			c->oom = true;
 			break;
 		}
@@ -873,7 +862,8 @@ static int collect_effects(const char *path, const struct s2trace_result *res, s
 /* Split the trace's text into lines, in place. */
 static int read_lines(const char *path, uint8_t **data, char ***lines, size_t *nlines)
 {
-	size_t n, cap = 0;
+	size_t n;
+	unsigned cap = 0;
 	int ret = s2_read_file(path, data, &n);
 	if (ret)
 		return ret;
@@ -884,7 +874,7 @@ static int read_lines(const char *path, uint8_t **data, char ***lines, size_t *n
 		size_t j = i;
 		while (j < n && t[j] != '\n')
 			j++;
-		if (!grow((void **)lines, &cap, sizeof(**lines), *nlines + 1))
+		if (!s2_grow((void **)lines, &cap, sizeof(**lines), *nlines + 1))
 			return S2_ENOMEM;
 		(*lines)[(*nlines)++] = t + i;
 		if (j < n)
