@@ -9,7 +9,6 @@
  * The reader below knows JSON as our own writer prints it (objects,
  * arrays, strings with escapes, numbers, true, false, null) and refuses
  * anything else with one line "FILE: problem". */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,19 +16,14 @@
 #include "cli/cli.h"
 #include "common/s2_err.h"
 #include "common/s2_file.h"
+#include "common/s2_num.h"
 #include "hyp-model/s2hyp_rules.h"
 
 int cli_parse_shard(const char *s, unsigned *i, unsigned *n)
 {
-	char *end;
-	if (!s || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	unsigned long a = strtoul(s, &end, 10);
-	if (errno || *end != '/' || end[1] < '0' || end[1] > '9')
-		return -1;
-	unsigned long b = strtoul(end + 1, &end, 10);
-	if (errno || *end || b < 1 || b > 1000000 || a >= b)
+	uint64_t a, b;
+	if (!s || s2_scan_u64(&s, S2_NUM_DEC, &a) || *s != '/' ||
+	    s2_parse_u64(s + 1, S2_NUM_DEC, &b) || b < 1 || b > 1000000 || a >= b)
 		return -1;
 	*i = (unsigned)a;
 	*n = (unsigned)b;
