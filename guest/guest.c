@@ -7,6 +7,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include "common/s2_text.h"
 #include "guest/s2guest_internal.h"
 #include "hyp-model/s2hyp_scenario.h"
 
@@ -470,26 +471,12 @@ void s2guest_print_report(FILE *f, const struct s2guest_report *r)
 	fputc('\n', f);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		if (*s == '"' || *s == '\\')
-			fprintf(f, "\\%c", *s);
-		else if ((unsigned char)*s < 0x20)
-			fprintf(f, "\\u%04x", *s);
-		else
-			fputc(*s, f);
-	}
-	fputc('"', f);
-}
-
 void s2guest_print_report_json(FILE *f, const struct s2guest_report *r)
 {
 	static const char *const kinds[] = { "fault", "stale-data", "stale-instruction", "rule" };
 	fprintf(f, "{\"kind\": \"%s\", \"vcpu\": %u, \"pc\": %llu, \"insn\": %u, \"insn_text\": ",
 		kinds[r->kind], r->vcpu, (unsigned long long)r->pc, r->insn);
-	json_str(f, r->insn_text);
+	s2_json_string(f, r->insn_text);
 	fprintf(f, ", \"ipa\": %llu, \"pa\": %llu", (unsigned long long)r->ipa,
 		(unsigned long long)r->pa);
 	switch (r->kind) {
@@ -502,9 +489,9 @@ void s2guest_print_report_json(FILE *f, const struct s2guest_report *r)
 		break;
 	case S2GUEST_REP_STALE_INSN:
 		fprintf(f, ", \"stale_insn\": %u, \"stale_text\": ", r->stale_insn);
-		json_str(f, r->stale_text);
+		s2_json_string(f, r->stale_text);
 		fprintf(f, ", \"fresh_insn\": %u, \"fresh_text\": ", r->fresh_insn);
-		json_str(f, r->fresh_text);
+		s2_json_string(f, r->fresh_text);
 		break;
 	case S2GUEST_REP_RULE:
 		fprintf(f, ", \"rule\": \"%s\"", s2hyp_rule_name((enum s2hyp_rule)r->rule));
