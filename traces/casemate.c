@@ -11,6 +11,7 @@
 #include "common/s2_num.h"
 #include "common/s2_bits.h"
 #include "common/s2_err.h"
+#include "common/s2_map.h"
 #include "hyp-model/s2hyp_effect.h"
 #include "traces/s2trace_casemate.h"
 
@@ -665,72 +666,22 @@ static const char R_FREE_UNTRACKED[] = "a free of memory no mem-init covers: not
 static const char R_SET_UNTRACKED[] = "a mem-set of memory no mem-init covers: not a table";
 static const char R_MAIR[] = "MAIR_EL2 holds no translation state the rules use";
 
-/* Table pages by page number: open addressing, linear probing. */
-struct pageset {
-	uint64_t *slot;		/* page number + 1; 0 is empty */
-	size_t cap, n;
-};
-
-static size_t ps_home(const struct pageset *s, uint64_t key)
+/* Table pages by page number, in an s2_map keyed page + 1 (its keys are
+ * non-zero); the value is unused. */
+static bool ps_has(const struct s2_map *s, uint64_t page)
 {
-	return (size_t)((key * 0x9e3779b97f4a7c15ull) >> 17) & (s->cap - 1);
+	uint64_t unused;
+	return s2_map_get(s, page + 1, &unused);
 }
 
-static size_t ps_find(const struct pageset *s, uint64_t key)
+static int ps_add(struct s2_map *s, uint64_t page)
 {
-	size_t i = ps_home(s, key);
-	while (s->slot[i] && s->slot[i] != key)
-		i = (i + 1) & (s->cap - 1);
-	return i;
+	return s2_map_put(s, page + 1, 0) ? 0 : S2_ENOMEM;
 }
 
-static bool ps_has(const struct pageset *s, uint64_t page)
+static void ps_del(struct s2_map *s, uint64_t page)
 {
-	return s->cap && s->slot[ps_find(s, page + 1)];
-}
-
-static int ps_add(struct pageset *s, uint64_t page)
-{
-	if (2 * (s->n + 1) > s->cap) {
-		struct pageset big = { calloc(s->cap ? 2 * s->cap : 64, sizeof(uint64_t)),
-				       s->cap ? 2 * s->cap : 64, 0 };
-		if (!big.slot)
-			return S2_ENOMEM;
-		for (size_t i = 0; i < s->cap; i++)
-			if (s->slot[i]) {
-				big.slot[ps_find(&big, s->slot[i])] = s->slot[i];
-				big.n++;
-			}
-		free(s->slot);
-		*s = big;
-	}
-	size_t i = ps_find(s, page + 1);
-	if (!s->slot[i]) {
-		s->slot[i] = page + 1;
-		s->n++;
-	}
-	return 0;
-}
-
-/* Remove, then move later entries of the run back so no probe stops short. */
-static void ps_del(struct pageset *s, uint64_t page)
-{
-	if (!s->cap)
-		return;
-	size_t i = ps_find(s, page + 1);
-	if (!s->slot[i])
-		return;
-	s->slot[i] = 0;
-	s->n--;
-	for (size_t j = (i + 1) & (s->cap - 1); s->slot[j]; j = (j + 1) & (s->cap - 1)) {
-		size_t h = ps_home(s, s->slot[j]);
-		/* Entry j may fill hole i if its home is not in (i, j]. */
-		if ((j > i && (h <= i || h > j)) || (j < i && h <= i && h > j)) {
-			s->slot[i] = s->slot[j];
-			s->slot[j] = 0;
-			i = j;
-		}
-	}
+	s2_map_del(s, page + 1);
 }
 
 struct conv {
@@ -739,7 +690,7 @@ struct conv {
 	struct s2trace_cm_result *res;
 	const char *name;
 	unsigned gshift;		/* table page size */
-	struct pageset tables;
+	struct s2_map tables;		/* table pages (ps_*) */
 	unsigned lines;			/* effect lines of the current record */
 };
 
@@ -1117,7 +1068,7 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 	else if (ret && !res->error[0])
 		snprintf(res->error, sizeof(res->error), "%s", s2trace_cm_error(r));
 	s2trace_cm_reader_free(r);
-	free(c.tables.slot);
+	s2_map_free(&c.tables);
 	if (ret)
 		return ret;
 
