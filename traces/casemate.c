@@ -1024,18 +1024,6 @@ void s2trace_cm_print_unused(FILE *f, const char *prefix, const struct s2trace_c
 		fprintf(f, "%s  %llu more of other kinds\n", prefix, (unsigned long long)res->ungrouped);
 }
 
-bool s2trace_cm_sniff(FILE *f)
-{
-	long pos = ftell(f);
-	int c;
-	if (pos < 0)
-		return false;
-	while ((c = getc(f)) != EOF && (c == ' ' || c == '\t' || c == '\r' || c == '\n'))
-		;
-	fseek(f, pos, SEEK_SET);
-	return c == '(';
-}
-
 int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2trace_cm_opts *o,
 		       struct s2trace_cm_result *res)
 {

@@ -95,10 +95,6 @@ struct s2trace_cm_opts {
 	void *arg;
 };
 
-/* Whether the stream starts like a casemate log (its first non-blank byte
- * is '('); the stream is left where it was. */
-bool s2trace_cm_sniff(FILE *f);
-
 #define S2TRACE_CM_MAX_UNUSED 32	/* distinct kinds of unused record listed */
 #define S2TRACE_CM_UNUSED_LINES 8	/* lines listed for each */
 
