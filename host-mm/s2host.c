@@ -803,6 +803,25 @@ static void anon_fault(struct s2host *h, int mm, uint64_t vpn, bool write)
 						    PTE_SOFT_DIRTY };
 }
 
+/* A fault on a present entry (PMD or PTE) that needs no new page: a read
+ * marks it young, a write to a writable entry dirties it, a write to a
+ * uffd-wp one waits for the handler (S2_EAGAIN). 1: the fault goes on (a
+ * write the entry does not allow, or an unshare). */
+static int fault_on_present(struct s2host__pte *e, bool write, bool unshare)
+{
+	if (!write && !unshare) {
+		e->fl |= PTE_YOUNG;
+		return 0;
+	}
+	if (write && (e->fl & PTE_UFFD_WP))
+		return S2_EAGAIN;
+	if (write && (e->fl & PTE_WRITE)) {
+		e->fl |= PTE_DIRTY | PTE_YOUNG | PTE_SOFT_DIRTY;
+		return 0;
+	}
+	return 1;
+}
+
 /*
  * The fault handler for one access. unshare: FAULT_FLAG_UNSHARE (an R/O pin
  * of a possibly shared anon page under AE). force: FOLL_FORCE lets a write
@@ -821,16 +840,9 @@ int s2host__fault(struct s2host *h, int mm, uint64_t vpn, bool write, bool unsha
 		return s2host__shmem_fault(h, mm, vpn, write);
 	struct s2host__pte *pmd = s2host__pmd(h, mm, vpn);
 	if (pmd->fl & PTE_PRESENT) {
-		if (!write && !unshare) {
-			pmd->fl |= PTE_YOUNG;
-			return 0;
-		}
-		if (write && (pmd->fl & PTE_UFFD_WP))
-			return S2_EAGAIN;
-		if (write && (pmd->fl & PTE_WRITE)) {
-			pmd->fl |= PTE_DIRTY | PTE_YOUNG | PTE_SOFT_DIRTY;
-			return 0;
-		}
+		int ret = fault_on_present(pmd, write, unshare);
+		if (ret <= 0)
+			return ret;
 		h->stats.faults++;
 		if (s2host__huge_wp_fault(h, mm, vpn, unshare, force))
 			return 0;
@@ -845,16 +857,9 @@ int s2host__fault(struct s2host *h, int mm, uint64_t vpn, bool write, bool unsha
 		anon_fault(h, mm, vpn, write);
 		return 0;
 	}
-	if (!write && !unshare) {
-		pte->fl |= PTE_YOUNG;
-		return 0;
-	}
-	if (write && (pte->fl & PTE_UFFD_WP))
-		return S2_EAGAIN;
-	if (write && (pte->fl & PTE_WRITE)) {
-		pte->fl |= PTE_DIRTY | PTE_YOUNG | PTE_SOFT_DIRTY;
-		return 0;
-	}
+	int ret = fault_on_present(pte, write, unshare);
+	if (ret <= 0)
+		return ret;
 	h->stats.faults++;
 	s2host__wp_fault(h, mm, vpn, unshare, force);
 	return 0;
