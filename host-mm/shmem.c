@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "common/s2_err.h"
+#include "common/s2_vec.h"
 #include "host-mm/s2host_cow.h"
 
 #define FAULT_AROUND_PAGES 16	/* fault_around_bytes 64K */
@@ -13,14 +14,8 @@ int s2host_memfd_create(struct s2host *h, unsigned npages)
 {
 	if (!npages || npages > (1u << 24))
 		return S2_EINVAL;
-	if (h->nr_file == h->cap_file) {
-		unsigned cap = h->cap_file ? 2 * h->cap_file : 4;
-		void *p = realloc(h->file, cap * sizeof(*h->file));
-		if (!p)
-			return S2_ENOMEM;
-		h->file = p;
-		h->cap_file = cap;
-	}
+	if (!s2_grow((void **)&h->file, &h->cap_file, sizeof(*h->file), h->nr_file + 1))
+		return S2_ENOMEM;
 	struct s2host__file *f = &h->file[h->nr_file];
 	f->cache = malloc(npages * sizeof(*f->cache));
 	if (!f->cache)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/s2_err.h"
+#include "common/s2_vec.h"
 #include "hyp-model/s2hyp_kvmhost.h"
 #include "pool/s2pool.h"
 #include "walker/s2pt.h"
@@ -75,14 +76,8 @@ static void violate(struct s2hyp_kvm *k, enum s2hyp_kvm_rule rule, uint64_t ipa,
 		if (k->viol[i].rule == rule && k->viol[i].ipa == ipa)
 			return;	/* once per leaf and rule */
 	k->stats.violations[rule]++;
-	if (k->nr_viol == k->cap_viol) {
-		unsigned cap = k->cap_viol ? 2 * k->cap_viol : 16;
-		void *p = realloc(k->viol, cap * sizeof(*k->viol));
-		if (!p)
-			return;
-		k->viol = p;
-		k->cap_viol = cap;
-	}
+	if (!s2_grow((void **)&k->viol, &k->cap_viol, sizeof(*k->viol), k->nr_viol + 1))
+		return;
 	struct s2hyp_kvm_violation *v = &k->viol[k->nr_viol++];
 	va_list ap;
 	v->rule = rule;
