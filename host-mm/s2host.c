@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "common/s2_err.h"
+#include "common/s2_vec.h"
 #include "host-mm/s2host_cow.h"
 
 /* ---- Tables ---------------------------------------------------------------- */
@@ -59,6 +60,7 @@ const char *s2host_mn_event_name(enum s2host_mn_event e)
 
 /* ---- Storage --------------------------------------------------------------- */
 
+/* The page array has a 64-bit count; the others use grow32. */
 static bool grow(void **p, uint64_t *cap, uint64_t need, size_t size)
 {
 	if (need <= *cap)
@@ -74,12 +76,10 @@ static bool grow(void **p, uint64_t *cap, uint64_t need, size_t size)
 	return true;
 }
 
+/* s2_grow for an unsigned count, refusing a need its doubling could wrap. */
 static bool grow32(void **p, unsigned *cap, uint64_t need, size_t size)
 {
-	uint64_t c = *cap;
-	bool ok = need <= UINT32_MAX / 2 && grow(p, &c, need, size);
-	*cap = (unsigned)c;
-	return ok;
+	return need <= UINT32_MAX / 2 && s2_grow(p, cap, size, (unsigned)need);
 }
 
 /* Room for what one operation may allocate, so that it never fails half way. */
