@@ -1,4 +1,5 @@
 /* Growable arrays: capacity doubling. */
+#include <limits.h>
 #include <stdlib.h>
 
 #include "common/s2_vec.h"
@@ -7,6 +8,8 @@ bool s2_grow(void **arr, unsigned *cap, size_t elem, unsigned need)
 {
 	if (need <= *cap)
 		return true;
+	if (need > UINT_MAX / 2 + 1)
+		return false;	/* doubling past 2^31 would wrap to 0 and never end */
 	unsigned ncap = *cap ? *cap * 2 : 16;
 	while (ncap < need)
 		ncap *= 2;
