@@ -402,6 +402,25 @@ static int apply_effect(struct replay *rp, const struct s2trace_event *ev)
 
 static const char *const fault_kinds[] = { "translation", "permission", "access-flag" };
 
+/* A `fired RULE` or `clean` expectation against the counts of violations
+ * per rule, whichever checker kept them (the machine's or the effect one). */
+static void check_rule_expect(struct replay *rp, const struct s2trace_event *ev,
+			      const uint64_t violations[S2HYP_NR_RULES])
+{
+	if (ev->expect.kind == S2T_EXP_FIRED) {
+		rp->res->expected_rule[ev->expect.rule] = true;
+		if (!violations[ev->expect.rule])
+			failure(rp, ev->line, "rule %s did not fire",
+				s2hyp_rule_name((enum s2hyp_rule)ev->expect.rule));
+		return;
+	}
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		if (violations[r]) {
+			failure(rp, ev->line, "rule %s fired", s2hyp_rule_name((enum s2hyp_rule)r));
+			return;
+		}
+}
+
 /* An effect trace's expectations: rules of the effect checker, and the
  * tables as the last stage-2 root installed walks them. */
 static void check_effect_expect(struct replay *rp, const struct s2trace_event *ev)
@@ -413,17 +432,8 @@ static void check_effect_expect(struct replay *rp, const struct s2trace_event *e
 
 	switch (ev->expect.kind) {
 	case S2T_EXP_FIRED:
-		rp->res->expected_rule[ev->expect.rule] = true;
-		if (!st->violations[ev->expect.rule])
-			failure(rp, line, "rule %s did not fire",
-				s2hyp_rule_name((enum s2hyp_rule)ev->expect.rule));
-		break;
 	case S2T_EXP_CLEAN:
-		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-			if (st->violations[r]) {
-				failure(rp, line, "rule %s fired", s2hyp_rule_name((enum s2hyp_rule)r));
-				break;
-			}
+		check_rule_expect(rp, ev, st->violations);
 		break;
 	case S2T_EXP_MAPPED:
 	case S2T_EXP_UNMAPPED: {
@@ -528,17 +538,8 @@ static void check_expect(struct replay *rp, const struct s2trace_event *ev)
 		break;
 	}
 	case S2T_EXP_FIRED:
-		res->expected_rule[ev->expect.rule] = true;
-		if (!st->violations[ev->expect.rule])
-			failure(rp, line, "rule %s did not fire",
-				s2hyp_rule_name((enum s2hyp_rule)ev->expect.rule));
-		break;
 	case S2T_EXP_CLEAN:
-		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-			if (st->violations[r]) {
-				failure(rp, line, "rule %s fired", s2hyp_rule_name((enum s2hyp_rule)r));
-				break;
-			}
+		check_rule_expect(rp, ev, st->violations);
 		break;
 	case S2T_EXP_FAULTS: {
 		uint64_t n = 0;
