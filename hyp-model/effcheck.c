@@ -495,16 +495,14 @@ static void adopt(struct s2eff *e, struct s2eff_at at, struct epage *p, int root
 			link_child(e, at, p, i, p->mem[i], depth + 1);
 }
 
-/* Entry idx of parent now holds the table descriptor desc. */
-static void link_child(struct s2eff *e, struct s2eff_at at, struct epage *parent, unsigned idx,
-		       uint64_t desc, int depth)
+/* DDI 0487 D8.14: a table page has one parent. Entry idx of parent is about
+ * to link page c: true when c is the root of a live tree (the link is then
+ * not followed). */
+static bool rule_table_reuse(struct s2eff *e, struct s2eff_at at, struct epage *parent,
+			     unsigned idx, struct epage *c)
 {
-	const struct s2pt_geom *g = geom_of(e, parent);
 	uint64_t entry = parent->pa + idx * 8ull;
-	struct epage *c = page_at(e, oa_of(g, desc));
 
-	if (!c || c == parent)
-		return;	/* memory the trace does not track: nothing to follow */
 	if (c->level >= 0 && c->parent == NONE && c->root >= 0 && !e->roots[c->root].dead &&
 	    !e->roots[c->root].released) {
 		struct s2eff_violation *v =
@@ -514,7 +512,7 @@ static void link_child(struct s2eff *e, struct s2eff_at at, struct epage *parent
 			      (unsigned long long)entry, (unsigned long long)c->pa);
 		related(v, e->roots[c->root].tag_line, "it was installed as a root here");
 		fire(e);
-		return;
+		return true;
 	}
 	if (c->level >= 0 && c->linked && c->parent != entry && c->parent != NONE) {
 		const struct epage *op = page_at(e, c->parent);
@@ -533,6 +531,21 @@ static void link_child(struct s2eff *e, struct s2eff_at at, struct epage *parent
 			fire(e);
 		}
 	}
+	return false;
+}
+
+/* Entry idx of parent now holds the table descriptor desc. */
+static void link_child(struct s2eff *e, struct s2eff_at at, struct epage *parent, unsigned idx,
+		       uint64_t desc, int depth)
+{
+	const struct s2pt_geom *g = geom_of(e, parent);
+	uint64_t entry = parent->pa + idx * 8ull;
+	struct epage *c = page_at(e, oa_of(g, desc));
+
+	if (!c || c == parent)
+		return;	/* memory the trace does not track: nothing to follow */
+	if (rule_table_reuse(e, at, parent, idx, c))
+		return;
 	c->parent = entry;
 	c->linked = true;
 	c->link_line = at.line;
@@ -600,7 +613,9 @@ static void break_entry(struct s2eff *e, struct s2eff_at at, struct epage *p, un
 /* Stores                                                              */
 /* ------------------------------------------------------------------ */
 
-static void check_lock(struct s2eff *e, struct s2eff_at at, const struct epage *p, unsigned idx)
+/* A store to a live table's entry idx of p: its thread holds the tree's lock. */
+static void rule_unlocked_write(struct s2eff *e, struct s2eff_at at, const struct epage *p,
+				unsigned idx)
 {
 	uint64_t lock, entry = p->pa + idx * 8ull;
 	unsigned line;
@@ -640,7 +655,73 @@ static void check_lock(struct s2eff *e, struct s2eff_at at, const struct epage *
 	fire(e);
 }
 
-static void check_make(struct s2eff *e, struct s2eff_at at, struct epage *p, unsigned idx,
+/* The lines that explain an entry made while broken at u. */
+static void related_break(const struct s2eff *e, struct s2eff_violation *v,
+			  const struct eunclean *u)
+{
+	related(v, u->brk.line, "thread %u broke it here (%#llx -> invalid)", u->brk.thread,
+		(unsigned long long)u->old);
+	related(v, u->inv_line, "the TLBI that covered it");
+	if (u->miss_line)
+		related(v, u->miss_line, "this TLBI applied to %s %u, not the entry's %s %u",
+			tag_kind(u->stage), u->miss_tag, tag_kind(u->stage),
+			u->root >= 0 ? e->roots[u->root].tag : 0);
+	related(v, u->comb_line, "the stage-1 TLBI, issued before the IPA TLBI completed");
+}
+
+/* DDI 0487 D8.14.1: a valid entry changes its translation only through an
+ * invalid entry, a TLBI covering it and a DSB. Either the store replaces
+ * the valid value old in place (u NULL; wline: where old was stored), or
+ * it makes an entry broken at u with value before u is clean. */
+static void rule_break_before_make(struct s2eff *e, struct s2eff_at at, const struct epage *p,
+				   unsigned idx, uint64_t old, uint64_t value, unsigned wline,
+				   const struct eunclean *u)
+{
+	struct s2eff_violation *v;
+
+	if (!u) {
+		uint64_t entry = p->pa + idx * 8ull;
+		int stage = stage_of(e, p);
+		v = begin(e, S2HYP_RULE_BBM, at, entry, entry_ia(e, p, idx), p->level, stage,
+			  "entry %#llx (%s %#llx, level %d) changes from %#llx to "
+			  "%#llx without going through an invalid entry and a TLBI",
+			  (unsigned long long)entry, ia_name(stage),
+			  (unsigned long long)entry_ia(e, p, idx), p->level,
+			  (unsigned long long)old, (unsigned long long)value);
+		related(v, wline, "it was made %#llx here", (unsigned long long)old);
+		fire(e);
+		return;
+	}
+	v = begin(e, S2HYP_RULE_BBM, at, u->pa, u->ia, u->level, u->stage,
+		  "entry %#llx (%s %#llx, level %d) is made %#llx while its old value "
+		  "%#llx may still be cached: %s",
+		  (unsigned long long)u->pa, ia_name(u->stage), (unsigned long long)u->ia, u->level,
+		  (unsigned long long)value, (unsigned long long)u->old,
+		  u->inv == P_NONE ? "no TLBI covering it was issued after the break" :
+		  u->inv == P_PENDING ? "its TLBI was not completed by a DSB on the thread "
+					"that issued it" : "");
+	related_break(e, v, u);
+	fire(e);
+}
+
+/* DDI 0487 D8.14: an entry broken at u, whose TLBI by IPA completed, is
+ * made value before the VMID's stage-1 (combined) entries were invalidated. */
+static void rule_tlbi_stage1_after_ipa(struct s2eff *e, struct s2eff_at at,
+				       const struct eunclean *u, uint64_t value)
+{
+	struct s2eff_violation *v =
+		begin(e, S2HYP_RULE_TLBI_S1_AFTER_IPA, at, u->pa, u->ia, u->level, u->stage,
+		      "entry %#llx (%s %#llx, level %d) is made %#llx after a TLBI by IPA "
+		      "of its old value %#llx, but the VMID's stage-1 entries were never "
+		      "invalidated after it (VMALLE1IS): combined entries may still hold it",
+		      (unsigned long long)u->pa, ia_name(u->stage), (unsigned long long)u->ia, u->level,
+		      (unsigned long long)value, (unsigned long long)u->old);
+	related_break(e, v, u);
+	fire(e);
+}
+
+/* Entry idx of p, broken and not yet clean, is made value. */
+static void make_entry(struct s2eff *e, struct s2eff_at at, struct epage *p, unsigned idx,
 		       uint64_t value)
 {
 	struct eunclean *u = find_unclean(e, p->pa + idx * 8ull);
@@ -652,29 +733,10 @@ static void check_make(struct s2eff *e, struct s2eff_at at, struct epage *p, uns
 		clean_done(e, (unsigned)(u - e->uc));
 		return;
 	}
-	bool s1_only = u->inv == P_DONE && u->comb != P_DONE;
-	struct s2eff_violation *v =
-		begin(e, s1_only ? S2HYP_RULE_TLBI_S1_AFTER_IPA : S2HYP_RULE_BBM, at, u->pa, u->ia,
-		      u->level, u->stage,
-		      s1_only ? "entry %#llx (%s %#llx, level %d) is made %#llx after a TLBI by IPA "
-				"of its old value %#llx, but the VMID's stage-1 entries were never "
-				"invalidated after it (VMALLE1IS): combined entries may still hold it" :
-				"entry %#llx (%s %#llx, level %d) is made %#llx while its old value "
-				"%#llx may still be cached: %s",
-		      (unsigned long long)u->pa, ia_name(u->stage), (unsigned long long)u->ia, u->level,
-		      (unsigned long long)value, (unsigned long long)u->old,
-		      u->inv == P_NONE ? "no TLBI covering it was issued after the break" :
-		      u->inv == P_PENDING ? "its TLBI was not completed by a DSB on the thread "
-					    "that issued it" : "");
-	related(v, u->brk.line, "thread %u broke it here (%#llx -> invalid)", u->brk.thread,
-		(unsigned long long)u->old);
-	related(v, u->inv_line, "the TLBI that covered it");
-	if (u->miss_line)
-		related(v, u->miss_line, "this TLBI applied to %s %u, not the entry's %s %u",
-			tag_kind(u->stage), u->miss_tag, tag_kind(u->stage),
-			u->root >= 0 ? e->roots[u->root].tag : 0);
-	related(v, u->comb_line, "the stage-1 TLBI, issued before the IPA TLBI completed");
-	fire(e);
+	if (u->inv == P_DONE && u->comb != P_DONE)
+		rule_tlbi_stage1_after_ipa(e, at, u, value);
+	else
+		rule_break_before_make(e, at, p, idx, 0, value, 0, u);
 	clean_done(e, (unsigned)(u - e->uc));
 }
 
@@ -689,25 +751,16 @@ static void table_store(struct s2eff *e, struct s2eff_at at, struct epage *p, un
 	uint64_t entry = p->pa + idx * 8ull;
 
 	if (live)
-		check_lock(e, at, p, idx);
+		rule_unlocked_write(e, at, p, idx);
 	if (ov && nv && bbm_differs(g, stage, old, value, p->level)) {
-		if (live) {
-			struct s2eff_violation *v =
-				begin(e, S2HYP_RULE_BBM, at, entry, entry_ia(e, p, idx), p->level,
-				      stage, "entry %#llx (%s %#llx, level %d) changes from %#llx to "
-				      "%#llx without going through an invalid entry and a TLBI",
-				      (unsigned long long)entry, ia_name(stage),
-				      (unsigned long long)entry_ia(e, p, idx), p->level,
-				      (unsigned long long)old, (unsigned long long)value);
-			related(v, wline, "it was made %#llx here", (unsigned long long)old);
-			fire(e);
-		}
+		if (live)
+			rule_break_before_make(e, at, p, idx, old, value, wline, NULL);
 	} else if (ov && !nv) {
 		if (live)
 			break_entry(e, at, p, idx, old);
 	} else if (!ov && nv) {
 		if (p->unclean[idx])
-			check_make(e, at, p, idx, value);
+			make_entry(e, at, p, idx, value);
 	}
 	/* The old table below a replaced table entry. */
 	if (ov && is_table(old, p->level) && (!nv || oa_of(g, old) != oa_of(g, value)) &&
@@ -765,9 +818,11 @@ int s2eff_read(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t value,
 /* Memory                                                              */
 /* ------------------------------------------------------------------ */
 
-/* The page stops being ours (free) or is given back zeroed (init): a table
- * a walk can still reach must not be. */
-static void check_gone(struct s2eff *e, struct s2eff_at at, struct epage *p, const char *how)
+/* DDI 0487 D8.14: the page stops being ours (free), is given back zeroed
+ * (init) or released: a table a walk can still reach must not be. With
+ * tree (p released as a root), none of its tree's entries may be unclean. */
+static void rule_tlbi_before_free(struct s2eff *e, struct s2eff_at at, struct epage *p,
+				  const char *how, bool tree)
 {
 	unsigned t;
 	if (p->level < 0)
@@ -781,24 +836,38 @@ static void check_gone(struct s2eff *e, struct s2eff_at at, struct epage *p, con
 			      e->roots[p->root].stage == 1 ? "TTBR0_EL2" : "VTTBR_EL2");
 		related(v, e->roots[p->root].tag_line, "it was installed here");
 		fire(e);
-		return;
+	} else if (p->parent != NONE && reachable(e, p)) {
+		struct eunclean *u = find_unclean(e, p->parent);
+		struct s2eff_violation *v =
+			begin(e, S2HYP_RULE_TLBI_BEFORE_FREE, at, p->pa, p->ia, p->level,
+			      stage_of(e, p),
+			      "table page %#llx (level %d, %s %#llx) is %s while entry %#llx %s",
+			      (unsigned long long)p->pa, p->level, ia_name(stage_of(e, p)),
+			      (unsigned long long)p->ia, how, (unsigned long long)p->parent,
+			      !u ? "still links it" : u->inv == P_PENDING ?
+			      "that linked it is invalid but its TLBI is not completed by a DSB" :
+			      "that linked it is invalid but no TLBI covering it was issued");
+		related(v, p->link_line, "it is linked from entry %#llx since here",
+			(unsigned long long)p->parent);
+		if (u)
+			related(v, u->brk.line, "the entry was made invalid here");
+		fire(e);
 	}
-	if (p->parent == NONE || !reachable(e, p))
+	if (!tree || p->parent != NONE || p->root < 0)
 		return;
-	struct eunclean *u = find_unclean(e, p->parent);
-	struct s2eff_violation *v =
-		begin(e, S2HYP_RULE_TLBI_BEFORE_FREE, at, p->pa, p->ia, p->level, stage_of(e, p),
-		      "table page %#llx (level %d, %s %#llx) is %s while entry %#llx %s",
-		      (unsigned long long)p->pa, p->level, ia_name(stage_of(e, p)),
-		      (unsigned long long)p->ia, how, (unsigned long long)p->parent,
-		      !u ? "still links it" : u->inv == P_PENDING ?
-		      "that linked it is invalid but its TLBI is not completed by a DSB" :
-		      "that linked it is invalid but no TLBI covering it was issued");
-	related(v, p->link_line, "it is linked from entry %#llx since here",
-		(unsigned long long)p->parent);
-	if (u)
+	for (unsigned i = 0; i < e->nuc; i++) {
+		const struct eunclean *u = &e->uc[i];
+		if (u->root != p->root)
+			continue;
+		struct s2eff_violation *v =
+			begin(e, S2HYP_RULE_TLBI_BEFORE_FREE, at, u->pa, u->ia, u->level, u->stage,
+			      "the tree of root %#llx is released while its entry %#llx "
+			      "is invalid without a completed TLBI",
+			      (unsigned long long)e->roots[p->root].pa, (unsigned long long)u->pa);
 		related(v, u->brk.line, "the entry was made invalid here");
-	fire(e);
+		fire(e);
+		break;
+	}
 }
 
 static void forget_page(struct s2eff *e, struct epage *p)
@@ -824,7 +893,7 @@ int s2eff_init(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t size, 
 	for (uint64_t a = pa; a < pa + size; a += pg) {
 		struct epage *p = page_at(e, a);
 		if (p) {
-			check_gone(e, at, p, "initialised again");
+			rule_tlbi_before_free(e, at, p, "initialised again", false);
 			forget_page(e, p);
 			memset(p->mem, 0, pg);
 			memset(p->wline, 0, nr_entries(e) * sizeof(*p->wline));
@@ -866,7 +935,7 @@ int s2eff_release(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t siz
 			*why = "free of a page that was never initialised (alloc)";
 			return S2_EINVAL;
 		}
-		check_gone(e, at, p, "freed");
+		rule_tlbi_before_free(e, at, p, "freed", false);
 		forget_page(e, p);
 		s2_map_del(&e->pages, (a >> e->gshift) + 1);
 		page_free(p);
@@ -941,6 +1010,51 @@ static int root_for(struct s2eff *e, struct s2eff_at at, uint64_t pa, int stage,
 	return idx;
 }
 
+/* Root idx (at base) is loaded with tag tagid: the tag it had before must
+ * have been invalidated (DDI 0487: VMIDs and ASIDs tag TLB entries). */
+static void rule_vmid_change(struct s2eff *e, struct s2eff_at at, int idx, uint64_t base,
+			     unsigned tagid, int stage)
+{
+	const struct eroot *rt = &e->roots[idx];
+	const char *kind = tag_kind(stage);
+
+	if (!rt->has_tag || rt->tag == tagid)
+		return;
+	struct etag *old = tag_get(e, stage, rt->tag);
+	if (old && old->dirty && old->owner == idx) {
+		struct s2eff_violation *v =
+			begin(e, S2HYP_RULE_VMID_CHANGE, at, base, 0, -1, stage,
+			      "root %#llx is loaded with %s %u, but it was used with %s %u "
+			      "and that %s's entries were not invalidated since",
+			      (unsigned long long)base, kind, tagid, kind, rt->tag, kind);
+		related(v, rt->tag_line, "it was loaded with %s %u here", kind, rt->tag);
+		fire(e);
+	}
+}
+
+/* Root idx (at base) is loaded with tag t: another root that used t must
+ * have had t's entries invalidated since. */
+static void rule_vmid_reuse(struct s2eff *e, struct s2eff_at at, const struct etag *t, int idx,
+			    uint64_t base, int stage)
+{
+	const char *kind = tag_kind(stage);
+
+	if (t->owner < 0 || t->owner == idx || !t->dirty)
+		return;
+	const struct eroot *o = &e->roots[t->owner];
+	struct s2eff_violation *v =
+		begin(e, S2HYP_RULE_VMID_REUSE, at, base, 0, -1, stage,
+		      "root %#llx is loaded with %s %u, which root %#llx used%s, and that "
+		      "%s's entries were not invalidated (TLBI and DSB) since",
+		      (unsigned long long)base, kind, t->id, (unsigned long long)o->pa,
+		      o->released || o->dead ? " before it was released" : " and still uses",
+		      kind);
+	related(v, t->line, "root %#llx was loaded with %s %u here",
+		(unsigned long long)o->pa, kind, t->id);
+	related(v, o->release_line, "root %#llx was released here", (unsigned long long)o->pa);
+	fire(e);
+}
+
 /* Thread at loads root with tag (a VMID, or an ASID at EL2). */
 static int install(struct s2eff *e, struct s2eff_at at, uint64_t base, unsigned tagid, int stage,
 		   const char **why)
@@ -949,39 +1063,14 @@ static int install(struct s2eff *e, struct s2eff_at at, uint64_t base, unsigned 
 	if (idx < 0)
 		return S2_EINVAL;
 	struct eroot *rt = &e->roots[idx];
-	const char *kind = tag_kind(stage);
 
-	if (rt->has_tag && rt->tag != tagid) {
-		struct etag *old = tag_get(e, stage, rt->tag);
-		if (old && old->dirty && old->owner == idx) {
-			struct s2eff_violation *v =
-				begin(e, S2HYP_RULE_VMID_CHANGE, at, base, 0, -1, stage,
-				      "root %#llx is loaded with %s %u, but it was used with %s %u "
-				      "and that %s's entries were not invalidated since",
-				      (unsigned long long)base, kind, tagid, kind, rt->tag, kind);
-			related(v, rt->tag_line, "it was loaded with %s %u here", kind, rt->tag);
-			fire(e);
-		}
-	}
+	rule_vmid_change(e, at, idx, base, tagid, stage);
 	struct etag *t = tag_get(e, stage, tagid);
 	if (!t) {
 		*why = "out of memory";
 		return S2_ENOMEM;
 	}
-	if (t->owner >= 0 && t->owner != idx && t->dirty) {
-		const struct eroot *o = &e->roots[t->owner];
-		struct s2eff_violation *v =
-			begin(e, S2HYP_RULE_VMID_REUSE, at, base, 0, -1, stage,
-			      "root %#llx is loaded with %s %u, which root %#llx used%s, and that "
-			      "%s's entries were not invalidated (TLBI and DSB) since",
-			      (unsigned long long)base, kind, tagid, (unsigned long long)o->pa,
-			      o->released || o->dead ? " before it was released" : " and still uses",
-			      kind);
-		related(v, t->line, "root %#llx was loaded with %s %u here",
-			(unsigned long long)o->pa, kind, tagid);
-		related(v, o->release_line, "root %#llx was released here", (unsigned long long)o->pa);
-		fire(e);
-	}
+	rule_vmid_reuse(e, at, t, idx, base, stage);
 	t->owner = idx;
 	t->dirty = true;
 	t->line = at.line;
@@ -1001,6 +1090,18 @@ static int install(struct s2eff *e, struct s2eff_at at, uint64_t base, unsigned 
 		e->th[at.thread].asid = tagid;
 	}
 	return 0;
+}
+
+/* DDI 0487 TTBR0_EL2: ASID [63:48] is RES0 unless HCR_EL2.E2H is 1. */
+static void rule_ttbr_asid(struct s2eff *e, struct s2eff_at at, uint64_t value)
+{
+	unsigned asid = (unsigned)(value >> 48);
+	if (!asid || (e->hcr & s2_bit(34)))
+		return;
+	begin(e, S2HYP_RULE_TTBR_ASID, at, value & s2_genmask(47, 1), 0, -1, 1,
+	      "TTBR0_EL2 is written with ASID %u while HCR_EL2.E2H is 0 (HCR_EL2 %#llx): "
+	      "the field is RES0", asid, (unsigned long long)e->hcr);
+	fire(e);
 }
 
 int s2eff_sysreg(struct s2eff *e, struct s2eff_at at, enum s2eff_sysreg r, uint64_t value,
@@ -1049,12 +1150,7 @@ int s2eff_sysreg(struct s2eff *e, struct s2eff_at at, enum s2eff_sysreg r, uint6
 	case S2EFF_TTBR0_EL2: {
 		unsigned asid = (unsigned)(value >> 48);
 		bool e2h = e->hcr & s2_bit(34);
-		if (asid && !e2h) {
-			begin(e, S2HYP_RULE_TTBR_ASID, at, value & s2_genmask(47, 1), 0, -1, 1,
-			      "TTBR0_EL2 is written with ASID %u while HCR_EL2.E2H is 0 (HCR_EL2 %#llx): "
-			      "the field is RES0", asid, (unsigned long long)e->hcr);
-			fire(e);
-		}
+		rule_ttbr_asid(e, at, value);
 		return install(e, at, value & s2_genmask(47, 1), e2h ? asid : 0, 1, why);
 	}
 	case S2EFF_HCR_EL2:
@@ -1085,6 +1181,25 @@ static bool table_empty(const struct s2eff *e, const struct epage *p, uint64_t d
 }
 
 enum cover { C_NO, C_INV, C_COMB, C_BOTH };
+
+/* DDI 0487 FEAT_TTL: a by-address TLBI of the leaf broken at u whose TTL
+ * hint names another level may leave it cached: true when it does (the
+ * TLBI then does not cover u). With ignore_ttl a hint is no hint. */
+static bool rule_tlbi_ttl(struct s2eff *e, struct s2eff_at at, const struct eunclean *u,
+			  enum s2eff_tlbi op, uint64_t addr, int level)
+{
+	if (level == S2PT_TLBI_NO_LEVEL || level == u->level || e->ignore_ttl)
+		return false;
+	struct s2eff_violation *v =
+		begin(e, S2HYP_RULE_TLBI_TTL, at, u->pa, u->ia, u->level, u->stage,
+		      "TLBI %s of %s %#llx gives TTL level %d, but the entry it must remove "
+		      "(%#llx, old value %#llx) is at level %d: it may stay cached",
+		      s2eff_tlbi_name(op), ia_name(u->stage), (unsigned long long)addr, level,
+		      (unsigned long long)u->pa, (unsigned long long)u->old, u->level);
+	related(v, u->brk.line, "the entry was made invalid here");
+	fire(e);
+	return true;
+}
 
 static enum cover covers(struct s2eff *e, struct s2eff_at at, struct eunclean *u,
 			 enum s2eff_tlbi op, uint64_t addr, int level, unsigned tag)
@@ -1140,19 +1255,8 @@ static enum cover covers(struct s2eff *e, struct s2eff_at at, struct eunclean *u
 		return C_NO;
 	if (table && (last_level || !table_empty(e, page_at(e, u->page), u->old)))
 		return C_NO;
-	if (level != S2PT_TLBI_NO_LEVEL && !table && level != u->level) {
-		if (e->ignore_ttl)
-			return C_INV;
-		struct s2eff_violation *v =
-			begin(e, S2HYP_RULE_TLBI_TTL, at, u->pa, u->ia, u->level, u->stage,
-			      "TLBI %s of %s %#llx gives TTL level %d, but the entry it must remove "
-			      "(%#llx, old value %#llx) is at level %d: it may stay cached",
-			      s2eff_tlbi_name(op), ia_name(u->stage), (unsigned long long)addr, level,
-			      (unsigned long long)u->pa, (unsigned long long)u->old, u->level);
-		related(v, u->brk.line, "the entry was made invalid here");
-		fire(e);
+	if (!table && rule_tlbi_ttl(e, at, u, op, addr, level))
 		return C_NO;
-	}
 	return C_INV;
 
 other_tag:
@@ -1289,23 +1393,10 @@ int s2eff_lock(struct s2eff *e, struct s2eff_at at, uint64_t lock, bool try, con
 	return 0;
 }
 
-int s2eff_unlock(struct s2eff *e, struct s2eff_at at, uint64_t lock, const char **why)
+/* The last unlock of lock: what the lock published must be clean by now
+ * (TLB maintenance finishes before the MMU lock is dropped). */
+static void rule_unlock_unclean(struct s2eff *e, struct s2eff_at at, uint64_t lock)
 {
-	e->st.events++;
-	struct elock *l = lock_get(e, lock);
-	if (!l) {
-		*why = "out of memory";
-		return S2_ENOMEM;
-	}
-	if (l->holder != (int)at.thread) {
-		*why = "unlock of a lock this thread does not hold";
-		return S2_EINVAL;
-	}
-	l->line = at.line;
-	if (--l->count)
-		return 0;
-	l->holder = -1;
-	/* What the lock published must be clean by now. */
 	for (unsigned i = 0; i < e->nuc; i++) {
 		const struct eunclean *u = &e->uc[i];
 		uint64_t tl;
@@ -1326,6 +1417,25 @@ int s2eff_unlock(struct s2eff *e, struct s2eff_at at, uint64_t lock, const char 
 		fire(e);
 		break;
 	}
+}
+
+int s2eff_unlock(struct s2eff *e, struct s2eff_at at, uint64_t lock, const char **why)
+{
+	e->st.events++;
+	struct elock *l = lock_get(e, lock);
+	if (!l) {
+		*why = "out of memory";
+		return S2_ENOMEM;
+	}
+	if (l->holder != (int)at.thread) {
+		*why = "unlock of a lock this thread does not hold";
+		return S2_EINVAL;
+	}
+	l->line = at.line;
+	if (--l->count)
+		return 0;
+	l->holder = -1;
+	rule_unlock_unclean(e, at, lock);
 	return 0;
 }
 
@@ -1359,24 +1469,10 @@ int s2eff_hint(struct s2eff *e, struct s2eff_at at, enum s2eff_hint kind, uint64
 		}
 		if (p->level < 0)
 			return 0;
-		check_gone(e, at, p, "released");
+		/* A root: the whole tree goes. */
+		rule_tlbi_before_free(e, at, p, "released", true);
 		if (p->parent == NONE && p->root >= 0) {
 			struct eroot *rt = &e->roots[p->root];
-			/* The whole tree goes: none of its entries may be unclean. */
-			for (unsigned i = 0; i < e->nuc; i++) {
-				const struct eunclean *u = &e->uc[i];
-				if (u->root != p->root)
-					continue;
-				struct s2eff_violation *v =
-					begin(e, S2HYP_RULE_TLBI_BEFORE_FREE, at, u->pa, u->ia,
-					      u->level, u->stage,
-					      "the tree of root %#llx is released while its entry %#llx "
-					      "is invalid without a completed TLBI",
-					      (unsigned long long)rt->pa, (unsigned long long)u->pa);
-				related(v, u->brk.line, "the entry was made invalid here");
-				fire(e);
-				break;
-			}
 			rt->released = true;
 			rt->release_line = at.line;
 		} else {

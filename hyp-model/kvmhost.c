@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/s2_err.h"
+#include "common/s2_rules.h"
 #include "common/s2_vec.h"
 #include "hyp-model/s2hyp_kvmhost.h"
 #include "pool/s2pool.h"
@@ -15,27 +16,23 @@
 #define BLOCK S2HOST_THP_SIZE
 #define TABLE_BASE (1ull << 44)	/* table pages live far above guest pages */
 
-static const struct {
-	const char *name, *meaning, *source;
-} rules[S2HYP_KVM_NR_RULES] = {
-#define S2HYP_KVM_RULE_INFO(id, name, meaning, source) [id] = { name, meaning, source },
-	S2HYP_KVM_RULE_TABLE(S2HYP_KVM_RULE_INFO)
-#undef S2HYP_KVM_RULE_INFO
+static const struct s2_rule_row rules[S2HYP_KVM_NR_RULES] = {
+	S2HYP_KVM_RULE_TABLE(S2_RULE_ROW)
 };
 
 const char *s2hyp_kvm_rule_name(enum s2hyp_kvm_rule r)
 {
-	return (unsigned)r < S2HYP_KVM_NR_RULES ? rules[r].name : "?";
+	return s2_rule_row(rules, S2HYP_KVM_NR_RULES, r)->name;
 }
 
 const char *s2hyp_kvm_rule_meaning(enum s2hyp_kvm_rule r)
 {
-	return (unsigned)r < S2HYP_KVM_NR_RULES ? rules[r].meaning : "?";
+	return s2_rule_row(rules, S2HYP_KVM_NR_RULES, r)->meaning;
 }
 
 const char *s2hyp_kvm_rule_source(enum s2hyp_kvm_rule r)
 {
-	return (unsigned)r < S2HYP_KVM_NR_RULES ? rules[r].source : "?";
+	return s2_rule_row(rules, S2HYP_KVM_NR_RULES, r)->source;
 }
 
 struct kslot {
@@ -131,32 +128,75 @@ static const struct kslot *slot_of_ipa(const struct s2hyp_kvm *k, uint64_t ipa)
 	return NULL;
 }
 
+/* INV-S2-NOREF: the page stage 2 maps at ipa (leaf lf) is not freed. */
+static void rule_s2_noref(struct s2hyp_kvm *k, uint64_t ipa, const struct s2hyp_kvm_leaf *lf)
+{
+	struct s2host_page_view pg;
+
+	if (!s2host_page(k->host, lf->pfn, &pg) && pg.freed)
+		violate(k, S2HYP_KVM_RULE_S2_NOREF, ipa,
+			"stage 2 maps IPA %#llx to page %llu, which the host has freed",
+			(unsigned long long)ipa, (unsigned long long)lf->pfn);
+}
+
+/* INV-S2-SUBSET: leaf lf at ipa maps the page the host maps at hva (hp).
+ * true when it does not (the violation is filed). */
+static bool rule_s2_subset(struct s2hyp_kvm *k, uint64_t ipa, const struct s2hyp_kvm_leaf *lf,
+			   const struct s2host_pte_view *hp, uint64_t hva)
+{
+	if (hp->present && hp->pfn == lf->pfn)
+		return false;
+	violate(k, S2HYP_KVM_RULE_S2_SUBSET, ipa,
+		"stage 2 maps IPA %#llx to page %llu but the host maps %s at hva %#llx",
+		(unsigned long long)ipa, (unsigned long long)lf->pfn,
+		hp->present ? "another page" : "nothing", (unsigned long long)hva);
+	return true;
+}
+
+/* INV-S2-W: stage 2 at ipa is writable (s2_writable) only where the host
+ * mapped the page writable (host_writable): its PTE at hva, or for a fault
+ * about to install (f), what its GUP found. */
+static void rule_s2_writable(struct s2hyp_kvm *k, uint64_t ipa, bool s2_writable,
+			     bool host_writable, uint64_t hva, const struct s2hyp_kvm_fault *f)
+{
+	if (!s2_writable || host_writable)
+		return;
+	if (f)
+		violate(k, S2HYP_KVM_RULE_S2_WRITABLE, ipa,
+			"fault on IPA %#llx maps page %llu writable, but GUP found it read-only",
+			(unsigned long long)ipa, (unsigned long long)f->pfn);
+	else
+		violate(k, S2HYP_KVM_RULE_S2_WRITABLE, ipa,
+			"stage 2 maps IPA %#llx writable while the host's PTE at %#llx is read-only",
+			(unsigned long long)ipa, (unsigned long long)hva);
+}
+
+/* INV-S2-RETRY: fault f installs although the retry check failed (an
+ * invalidation is in progress, or one ended since f's snapshot). */
+static void rule_s2_retry(struct s2hyp_kvm *k, const struct s2hyp_kvm_fault *f)
+{
+	violate(k, S2HYP_KVM_RULE_S2_RETRY, f->ipa,
+		"fault on IPA %#llx installs page %llu although %s since it snapshotted "
+		"sequence %lu", (unsigned long long)f->ipa, (unsigned long long)f->pfn,
+		k->in_progress ? "an invalidation is in progress" : "an invalidation ended",
+		f->seq);
+}
+
 /* Every leaf against the host's page tables (only when no invalidation is
  * in progress: between start and end the host is mid-change). */
 static void check_page(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa)
 {
 	struct s2hyp_kvm_leaf lf;
 	struct s2host_pte_view hp;
-	struct s2host_page_view pg;
 
 	if (s2hyp_kvm_leaf(k, ipa, &lf) || !lf.valid)
 		return;
 	uint64_t hva = s->hva + (ipa - s->ipa);
 	if (s2host_lookup(k->host, k->mm, hva, &hp))
 		return;
-	if (!s2host_page(k->host, lf.pfn, &pg) && pg.freed)
-		violate(k, S2HYP_KVM_RULE_S2_NOREF, ipa,
-			"stage 2 maps IPA %#llx to page %llu, which the host has freed",
-			(unsigned long long)ipa, (unsigned long long)lf.pfn);
-	if (!hp.present || hp.pfn != lf.pfn)
-		violate(k, S2HYP_KVM_RULE_S2_SUBSET, ipa,
-			"stage 2 maps IPA %#llx to page %llu but the host maps %s at hva %#llx",
-			(unsigned long long)ipa, (unsigned long long)lf.pfn,
-			hp.present ? "another page" : "nothing", (unsigned long long)hva);
-	else if (lf.writable && !hp.writable)
-		violate(k, S2HYP_KVM_RULE_S2_WRITABLE, ipa,
-			"stage 2 maps IPA %#llx writable while the host's PTE at %#llx is read-only",
-			(unsigned long long)ipa, (unsigned long long)hva);
+	rule_s2_noref(k, ipa, &lf);
+	if (!rule_s2_subset(k, ipa, &lf, &hp, hva))
+		rule_s2_writable(k, ipa, lf.writable, hp.writable, hva, NULL);
 }
 
 /* The leaves over guest [ipa, ipa + size) (clipped to the slots). */
@@ -397,17 +437,10 @@ int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
 			s2pt_unlock(l);
 			return S2_EAGAIN;
 		}
-		violate(k, S2HYP_KVM_RULE_S2_RETRY, f->ipa,
-			"fault on IPA %#llx installs page %llu although %s since it snapshotted "
-			"sequence %lu", (unsigned long long)f->ipa, (unsigned long long)f->pfn,
-			k->in_progress ? "an invalidation is in progress" : "an invalidation ended",
-			f->seq);
+		rule_s2_retry(k, f);
 	}
 	bool w = f->writable || k->cfg.map_writable_always;
-	if (w && !f->writable)
-		violate(k, S2HYP_KVM_RULE_S2_WRITABLE, f->ipa,
-			"fault on IPA %#llx maps page %llu writable, but GUP found it read-only",
-			(unsigned long long)f->ipa, (unsigned long long)f->pfn);
+	rule_s2_writable(k, f->ipa, w, f->writable, f->hva, f);
 	uint64_t size = leaf_size(k, f);
 	uint64_t ipa = f->ipa & ~(size - 1);
 	uint64_t pa = (f->pfn << S2HOST_PAGE_SHIFT) - (f->ipa - ipa);

@@ -6,42 +6,32 @@
 #include <string.h>
 
 #include "common/s2_bits.h"
+#include "common/s2_rules.h"
 #include "common/s2_text.h"
 #include "hyp-model/s2hyp_internal.h"
 
-struct rule_info {
-	const char *name;
-	const char *meaning;
-	const char *source;
-};
-
-static const struct rule_info rules[S2HYP_NR_RULES] = {
-#define S2HYP_RULE_INFO(id, name, meaning, source) [id] = { name, meaning, source },
-	S2HYP_RULE_TABLE(S2HYP_RULE_INFO)
-#undef S2HYP_RULE_INFO
+static const struct s2_rule_row rules[S2HYP_NR_RULES] = {
+	S2HYP_RULE_TABLE(S2_RULE_ROW)
 };
 
 const char *s2hyp_rule_name(enum s2hyp_rule r)
 {
-	return (unsigned)r < S2HYP_NR_RULES ? rules[r].name : "?";
+	return s2_rule_row(rules, S2HYP_NR_RULES, r)->name;
 }
 
 const char *s2hyp_rule_meaning(enum s2hyp_rule r)
 {
-	return (unsigned)r < S2HYP_NR_RULES ? rules[r].meaning : "?";
+	return s2_rule_row(rules, S2HYP_NR_RULES, r)->meaning;
 }
 
 const char *s2hyp_rule_source(enum s2hyp_rule r)
 {
-	return (unsigned)r < S2HYP_NR_RULES ? rules[r].source : "?";
+	return s2_rule_row(rules, S2HYP_NR_RULES, r)->source;
 }
 
 int s2hyp_rule_parse(const char *name)
 {
-	for (unsigned i = 0; i < S2HYP_NR_RULES; i++)
-		if (!strcmp(name, rules[i].name))
-			return (int)i;
-	return -1;
+	return s2_rule_parse(rules, S2HYP_NR_RULES, name);
 }
 
 /* ------------------------------------------------------------------ */

@@ -1,0 +1,24 @@
+/* s2_rules: the rows of a rule table and the look-ups every table shares.
+ *
+ * A module writes its rules once, as an X-macro table of rows (id, stable
+ * name, meaning, source: see hyp-model/s2hyp_rules.h); it generates the
+ * module's enum and, through S2_RULE_ROW, the array of rows that
+ * s2_rule_row and s2_rule_parse read. */
+#ifndef S2_RULES_H
+#define S2_RULES_H
+
+struct s2_rule_row {
+	const char *name;	/* stable: used in traces, reports and JSON */
+	const char *meaning;
+	const char *source;
+};
+
+/* One row of an array initialiser: [id] = { name, meaning, source }. */
+#define S2_RULE_ROW(id, name, meaning, source) [id] = { name, meaning, source },
+
+/* Row r of the n rows; a row of "?" for an r out of range. */
+const struct s2_rule_row *s2_rule_row(const struct s2_rule_row *rows, unsigned n, unsigned r);
+/* The id of the row named name; -1 for an unknown name. */
+int s2_rule_parse(const struct s2_rule_row *rows, unsigned n, const char *name);
+
+#endif
