@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "common/s2_bits.h"
-#include "hyp-model/s2hyp_internal.h"
+#include "hyp-model/s2hyp_driver.h"
 
 int s2hyp_set_vcpu_driver(struct s2hyp *m, unsigned vcpu, const struct s2hyp_vcpu_driver *drv,
 			  void *arg, const char **why)

@@ -5,7 +5,24 @@
 #include <string.h>
 
 #include "common/s2_bits.h"
-#include "hyp-model/s2hyp_internal.h"
+#include "hyp-model/s2hyp_kvm.h"
+
+/* KVM's stage-2 tables over the machine (kvm_init_stage2_mmu): the roots
+ * are tables from the start, and the checker knows where they sit. */
+int s2hyp__kvm_init(struct s2hyp *m)
+{
+	const struct s2pt_geom *g = &m->geom;
+	int ret = s2pt_init(&m->pt, g, &s2hyp__mm_ops, m, m->cfg.variant,
+			    (m->cfg.fwb ? S2PT_INIT_FWB : 0) |
+			    (m->cfg.range_tlbi ? S2PT_INIT_RANGE_TLBI : 0));
+	if (ret)
+		return ret;
+	for (unsigned r = 0; r < g->nr_roots; r++)
+		s2hyp_checker_page_root(m->chk, (uint8_t *)m->pt.pgd + ((uint64_t)r << g->granule_shift),
+					g->start_level,
+					(uint64_t)r << (s2pt_level_shift(g, g->start_level) + g->stride));
+	return 0;
+}
 
 struct s2pt_locked s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa,
 			      uint64_t size)
@@ -170,6 +187,63 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 		for (unsigned k = 0; k < nl && !m->stopped; k++)
 			s2hyp__check_logged(m, -1, &m->scratch[k]);
 	}
+	return false;
+}
+
+/* no-progress: the same fault on the same page as the last one handled,
+ * with no entry stored anywhere since that handler began, counts one more;
+ * anything else starts the count again. True when the count reaches the
+ * bound (reported). */
+static bool no_progress(struct s2hyp *m, struct vcpu *v)
+{
+	static const char *const kinds[] = { "", "translation", "permission", "access-flag" };
+	const struct s2hyp_vcpu_op *o = &v->prog[v->pc];
+	uint64_t page = s2_align_down(o->ipa, s2pt_granule_size(&m->geom, S2_LEVEL_MAX));
+
+	if (v->np_count && v->np_page == page && v->np_kind == v->fault &&
+	    v->np_level == v->fault_level && v->np_stores == m->stats.pte_stores) {
+		v->np_count++;
+	} else {
+		v->np_count = 1;
+		v->np_page = page;
+		v->np_kind = (uint8_t)v->fault;
+		v->np_level = v->fault_level;
+	}
+	v->np_stores = m->stats.pte_stores;
+	if (v->np_count < m->cfg.no_progress_faults)
+		return false;
+	s2hyp_checker_no_progress(m->chk, v->id, o->ipa, kinds[v->fault & 3], v->fault_level,
+				  v->np_count);
+	v->np_count = 0;
+	return true;
+}
+
+/* A vCPU's stage-2 abort, as KVM's run loop takes it: the fault handler,
+ * unless the access faulted too often (livelock, the run stops) or the
+ * same fault repeats without progress (reported, the access given up).
+ * True when the access is over (an MMIO exit, or given up): the caller
+ * finishes the item; false when the vCPU retries it. */
+bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v)
+{
+	const struct s2hyp_vcpu_op *o = &v->prog[v->pc];
+
+	if (++v->faults_this_access > m->cfg.max_faults_per_access) {
+		snprintf(m->error, sizeof(m->error),
+			 "vCPU %u: the access to IPA %#llx faulted %u times without progress",
+			 v->id, (unsigned long long)o->ipa, m->cfg.max_faults_per_access);
+		m->outcome = S2HYP_LIVELOCK;
+		m->stopped = true;
+		return false;
+	}
+	/* Reported: the access is given up, the run goes on. */
+	if (m->cfg.check && no_progress(m, v))
+		return true;
+	if (s2hyp__handle_fault(m, v)) {
+		m->stats.vcpu[v->id].mmio++;
+		return true;
+	}
+	if (v->state == V_FAULT)
+		v->state = V_READY;
 	return false;
 }
 

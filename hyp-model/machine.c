@@ -1,6 +1,7 @@
 /* The machine: vCPUs with their TLBs, walk caches and hardware walkers,
- * TLBI/DSB semantics, and the scheduler that interleaves them with the
- * hypervisor's effects. */
+ * TLBI/DSB semantics, guest accesses, events and the checker's sink. It
+ * calls nothing above it: KVM (kvm.c, mmops.c) works on it, the scheduler
+ * (sched.c) moves its vCPUs one hardware step at a time. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +9,6 @@
 
 #include "common/s2_bits.h"
 #include "hyp-model/s2hyp_internal.h"
-
-/* Guest memory's host physical addresses start here; table pages elsewhere. */
-#define RAM_PA_BASE (1ull << 32)
-#define POOL_PA_BASE (1ull << 46)
-#define POOL_BYTES (1ull << 30)
 
 void s2hyp_config_init(struct s2hyp_config *cfg)
 {
@@ -70,7 +66,7 @@ static void copy_ring(struct s2hyp_event *dst, unsigned *n, const struct s2hyp_e
 
 /* The checker's sink: a violation stops the run when asked to; the first
  * of each rule gets the step and every thread's last events. */
-static void on_violation(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v)
+void s2hyp__on_violation(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v)
 {
 	struct s2hyp *m = arg;
 
@@ -122,10 +118,6 @@ int s2hyp_entry_at(const struct s2hyp *m, uint64_t pa, struct s2hyp_entry *e)
 	return 0;
 }
 
-/* ------------------------------------------------------------------ */
-/* Creation                                                            */
-/* ------------------------------------------------------------------ */
-
 uint64_t s2hyp__backing_bytes(unsigned granule_shift, enum s2hyp_backing b)
 {
 	switch (b) {
@@ -140,246 +132,6 @@ uint64_t s2hyp__backing_bytes(unsigned granule_shift, enum s2hyp_backing b)
 		break;
 	}
 	return 1ull << granule_shift;
-}
-
-static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
-		       unsigned n, const char **why)
-{
-	uint64_t page = (uint64_t)1 << cfg->granule_shift;
-
-	if (n > S2HYP_MAX_SLOTS) {
-		*why = "too many memslots";
-		return S2_EINVAL;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		const struct s2hyp_memslot *s = &slots[i];
-		if (!s->size || !s2_is_aligned(s->ipa, page) || !s2_is_aligned(s->size, page) ||
-		    !s2_is_aligned(s->hva, page)) {
-			*why = "memslot IPA, size and host address must be page-aligned and size non-zero";
-			return S2_EINVAL;
-		}
-		if (s->ipa + s->size < s->ipa || s->ipa + s->size > s2_bit(cfg->ipa_bits)) {
-			*why = "memslot beyond the IPA space";
-			return S2_EINVAL;
-		}
-		if (s->hva + s->size < s->hva || s->hva + s->size > (1ull << 48)) {
-			*why = "memslot host address beyond 48 bits";
-			return S2_EINVAL;
-		}
-		if ((unsigned)s->backing > S2HYP_BACKING_HUGETLB_1G) {
-			*why = "unknown memslot backing";
-			return S2_EINVAL;
-		}
-		if (s->backing == S2HYP_BACKING_HUGETLB_1G || s->backing == S2HYP_BACKING_HUGETLB_2M) {
-			if (!s2_is_aligned(s->hva, s2hyp__backing_bytes(cfg->granule_shift, s->backing)) ||
-			    !s2_is_aligned(s->size, s2hyp__backing_bytes(cfg->granule_shift, s->backing))) {
-				*why = "a hugetlb memslot's host address and size must be aligned to its page size";
-				return S2_EINVAL;
-			}
-		}
-		for (unsigned j = 0; j < i; j++) {
-			const struct s2hyp_memslot *t = &slots[j];
-			if (s->ipa < t->ipa + t->size && t->ipa < s->ipa + s->size) {
-				*why = "memslots overlap in IPA";
-				return S2_EINVAL;
-			}
-			if (s->hva < t->hva + t->size && t->hva < s->hva + s->size) {
-				*why = "memslots overlap in host address";
-				return S2_EINVAL;
-			}
-		}
-	}
-	return 0;
-}
-
-/*
- * The table-page pool of the last machine deleted, kept for the next one,
- * and its cache model likewise.
- * A fuzzer builds a machine per schedule: reserving 1 GiB and faulting its
- * pages in again each time was a quarter of a schedule, in the kernel. A
- * pool given back is reset (s2pool_reset), so a machine on it starts as
- * on a new pool. One slot, exchanged atomically: machines may live in
- * several threads.
- */
-static struct s2pool *spare_pool;
-
-static struct s2pool *pool_take(unsigned granule_shift)
-{
-	struct s2pool *p = __atomic_exchange_n(&spare_pool, NULL, __ATOMIC_ACQ_REL);
-
-	if (p && s2pool_reset(p, granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES))
-		return p;
-	s2pool_delete(p);
-	return s2pool_new(granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES);
-}
-
-/* The same for the cache model: a reset keeps its block tables. */
-static struct s2cache *spare_cache;
-
-static int cache_take(const struct s2cache_config *cc, struct s2cache **out)
-{
-	struct s2cache *c = __atomic_exchange_n(&spare_cache, NULL, __ATOMIC_ACQ_REL);
-
-	if (c && !s2cache_reset(c, cc)) {
-		*out = c;
-		return 0;
-	}
-	s2cache_destroy(c);
-	return s2cache_create(cc, out);
-}
-
-static void cache_give(struct s2cache *c)
-{
-	if (c)
-		s2cache_destroy(__atomic_exchange_n(&spare_cache, c, __ATOMIC_ACQ_REL));
-}
-
-static void pool_give(struct s2pool *p)
-{
-	if (p)
-		s2pool_delete(__atomic_exchange_n(&spare_pool, p, __ATOMIC_ACQ_REL));
-}
-
-int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
-		 unsigned nr_slots, struct s2hyp **out, const char **why)
-{
-	const char *dummy;
-	struct s2cache_config cc;
-	int ret;
-
-	if (!why)
-		why = &dummy;
-	*out = NULL;
-	if (cfg->nr_vcpus < 1 || cfg->nr_vcpus > S2HYP_MAX_VCPUS) {
-		*why = "number of vCPUs must be 1 to 16";
-		return S2_EINVAL;
-	}
-	if ((unsigned)cfg->variant >= S2PT_NR_VARIANTS) {
-		*why = "unknown walker variant";
-		return S2_EINVAL;
-	}
-	struct s2pt_geom g;
-	ret = s2pt_geom_init(&g, cfg->granule_shift, cfg->ipa_bits, why);
-	if (ret)
-		return ret;
-	ret = check_slots(cfg, slots, nr_slots, why);
-	if (ret)
-		return ret;
-
-	struct s2hyp *m = calloc(1, sizeof(*m));
-	if (!m) {
-		*why = "out of memory";
-		return S2_ENOMEM;
-	}
-	m->cfg = *cfg;
-	/* hyp or host, a step per vCPU, and the background choices. */
-	m->choices_cap = 2 + 3 * cfg->nr_vcpus + 1;
-	m->choices = calloc(m->choices_cap, sizeof(*m->choices));
-	if (!m->choices) {
-		free(m);
-		*why = "out of memory";
-		return S2_ENOMEM;
-	}
-	if (!m->cfg.max_faults_per_access)
-		m->cfg.max_faults_per_access = 16;
-	if (!m->cfg.no_progress_faults)
-		m->cfg.no_progress_faults = 4;
-	m->geom = g;
-	m->op_thread = HOST_THREAD;
-
-	s2cache_config_init(&cc);
-	cc.ncpus = cfg->nr_vcpus + 1;	/* the vCPUs, and the host's CPU */
-	cc.pa_bits = 48;
-	cc.line_bytes = cfg->line_bytes ? cfg->line_bytes : 64;
-	cc.idc = cfg->idc || cfg->fwb;	/* FWB implies IDC (Arm ARM, FEAT_S2FWB) */
-	cc.dic = cfg->dic;
-	ret = cache_take(&cc, &m->cache);
-	if (ret) {
-		*why = "bad cache configuration (line size must be a power of two, 16 to 2048)";
-		free(m);
-		return ret;
-	}
-	m->pool = pool_take(cfg->granule_shift);
-	if (!m->pool) {
-		*why = "cannot reserve table-page memory";
-		s2hyp_delete(m);
-		return S2_ENOMEM;
-	}
-	struct s2hyp_checker_config chk = {
-		.pt = &m->pt, .pool = m->pool, .cache = m->cache, .fwb = cfg->fwb, .dic = cfg->dic,
-		.stats = &m->stats, .report = on_violation, .arg = m,
-	};
-	m->chk = s2hyp_checker_new(&chk);
-	if (!m->chk) {
-		*why = "out of memory";
-		s2hyp_delete(m);
-		return S2_ENOMEM;
-	}
-	/* Guest RAM: host physical addresses keep the host virtual alignment,
-	 * as a THP or hugetlb page is physically contiguous and aligned. */
-	for (unsigned i = 0; i < nr_slots; i++) {
-		struct slot *s = &m->slots[i];
-		s->d = slots[i];
-		s->pa = RAM_PA_BASE + (slots[i].hva & ((1ull << 40) - 1));
-		s->dirty = calloc(slots[i].size >> cfg->granule_shift, 1);
-		if (!s->dirty) {
-			*why = "out of memory";
-			s2hyp_delete(m);
-			return S2_ENOMEM;
-		}
-	}
-	m->nr_slots = nr_slots;
-	{
-		struct s2hyp_checker_slot cs[S2HYP_MAX_SLOTS];
-		for (unsigned i = 0; i < nr_slots; i++)
-			cs[i] = (struct s2hyp_checker_slot){ slots[i].ipa, slots[i].size,
-							     m->slots[i].pa, slots[i].readonly };
-		s2hyp_checker_slots(m->chk, cs, nr_slots);
-	}
-	for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
-		m->vcpus[i].id = i;
-		m->vcpus[i].state = V_DONE;
-	}
-	ret = s2pt_init(&m->pt, &g, &s2hyp__mm_ops, m, cfg->variant,
-			(cfg->fwb ? S2PT_INIT_FWB : 0) | (cfg->range_tlbi ? S2PT_INIT_RANGE_TLBI : 0));
-	if (ret) {
-		*why = "cannot allocate the root tables";
-		s2hyp_delete(m);
-		return ret;
-	}
-	/* Roots are tables from the start; the checker knows where they sit. */
-	for (unsigned r = 0; r < g.nr_roots; r++)
-		s2hyp_checker_page_root(m->chk, (uint8_t *)m->pt.pgd + ((uint64_t)r << g.granule_shift),
-					g.start_level,
-					(uint64_t)r << (s2pt_level_shift(&g, g.start_level) + g.stride));
-	*out = m;
-	return 0;
-}
-
-void s2hyp_delete(struct s2hyp *m)
-{
-	if (!m)
-		return;
-	for (unsigned i = 0; i < S2HYP_MAX_VCPUS; i++) {
-		free(m->vcpus[i].prog);
-		free(m->vcpus[i].tlb);
-		free(m->vcpus[i].wc);
-		s2_map_free(&m->vcpus[i].tlb_idx);
-		s2_map_free(&m->vcpus[i].wc_idx);
-	}
-	for (unsigned i = 0; i < m->nr_slots; i++)
-		free(m->slots[i].dirty);
-	free(m->host_prog);
-	free(m->rcu);
-	s2_map_free(&m->guest_lines);
-	free(m->pending);
-	free(m->scratch);
-	free(m->sched);
-	free(m->choices);
-	s2hyp_checker_delete(m->chk);
-	pool_give(m->pool);
-	cache_give(m->cache);
-	free(m);
 }
 
 struct slot *s2hyp__slot_of_ipa(struct s2hyp *m, uint64_t ipa)
@@ -1103,40 +855,8 @@ static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2
 		vs->faults_in_window++;
 }
 
-/* no-progress: the same fault on the same page as the last one handled,
- * with no entry stored anywhere since that handler began, counts one more;
- * anything else starts the count again. True when the count reaches the
- * bound (reported). */
-static bool no_progress(struct s2hyp *m, struct vcpu *v)
+void s2hyp__finish_item(struct s2hyp *m, struct vcpu *v)
 {
-	static const char *const kinds[] = { "", "translation", "permission", "access-flag" };
-	const struct s2hyp_vcpu_op *o = cur_op(v);
-	uint64_t page = s2_align_down(o->ipa, s2pt_granule_size(&m->geom, S2_LEVEL_MAX));
-
-	if (v->np_count && v->np_page == page && v->np_kind == v->fault &&
-	    v->np_level == v->fault_level && v->np_stores == m->stats.pte_stores) {
-		v->np_count++;
-	} else {
-		v->np_count = 1;
-		v->np_page = page;
-		v->np_kind = (uint8_t)v->fault;
-		v->np_level = v->fault_level;
-	}
-	v->np_stores = m->stats.pte_stores;
-	if (v->np_count < m->cfg.no_progress_faults)
-		return false;
-	s2hyp_checker_no_progress(m->chk, v->id, o->ipa, kinds[v->fault & 3], v->fault_level,
-				  v->np_count);
-	v->np_count = 0;
-	return true;
-}
-
-static void finish_item(struct s2hyp *m, struct vcpu *v)
-{
-	if (v->drv) {
-		s2hyp__drv_finish(m, v);
-		return;
-	}
 	m->minp_valid = false;
 	v->pc++;
 	v->faults_this_access = 0;
@@ -1213,22 +933,19 @@ static void do_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_en
 	if (!ret && o->access == S2HYP_ACC_WRITE && m->cfg.check &&
 	    !s2_map_put(&m->guest_lines, key, 1))
 		s2hyp__fail(m, "out of memory");
-	finish_item(m, v);
+	s2hyp__finish_item(m, v);
 }
 
-/* The next step of a vCPU's current item: lookup+access, or one walk step,
- * or the TLB fill, or (outside any operation) its fault handler. */
-static void vcpu_step(struct s2hyp *m, struct vcpu *v)
+/* One hardware step of v's current item: a TLB lookup and the access it
+ * allows, one descriptor read of a walk, or the TLB fill. A fault waits
+ * for KVM (s2hyp__vcpu_abort); a driven vCPU's driver has run first. */
+void s2hyp__vcpu_hw_step(struct s2hyp *m, struct vcpu *v)
 {
 	const struct s2hyp_vcpu_op *o = cur_op(v);
 
 	switch (v->state) {
 	case V_READY:
 	case V_ACCESS: {
-		/* A driven vCPU runs guest code until an access its TLB cannot
-		 * serve; that access then takes the path of a program item. */
-		if (v->drv && !s2hyp__drv_next(m, v))
-			return;
 		struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, v, o->ipa);
 		if (e) {
 			if (!s2hyp_access_allowed(e->prot, o->access)) {
@@ -1290,27 +1007,7 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 		tlb_fill(m, v, &v->walk);
 		v->state = V_ACCESS;
 		return;
-	case V_FAULT:
-		if (++v->faults_this_access > m->cfg.max_faults_per_access) {
-			snprintf(m->error, sizeof(m->error),
-				 "vCPU %u: the access to IPA %#llx faulted %u times without progress",
-				 v->id, (unsigned long long)o->ipa, m->cfg.max_faults_per_access);
-			m->outcome = S2HYP_LIVELOCK;
-			m->stopped = true;
-			return;
-		}
-		if (m->cfg.check && no_progress(m, v)) {
-			/* Reported: the access is given up, the run goes on. */
-			finish_item(m, v);
-			return;
-		}
-		if (s2hyp__handle_fault(m, v)) {
-			m->stats.vcpu[v->id].mmio++;
-			finish_item(m, v);
-		} else if (v->state == V_FAULT) {
-			v->state = V_READY;
-		}
-		return;
+	case V_FAULT:	/* KVM handles it (s2hyp__vcpu_abort) */
 	case V_DONE:
 		return;
 	}
@@ -1318,7 +1015,7 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 
 /* A speculative walk, done in one step: it fills the TLB or gives up
  * silently, never faults (DDI 0487 D8.16: speculative walks). */
-static void prefetch(struct s2hyp *m, struct vcpu *v, uint64_t ipa)
+void s2hyp__prefetch(struct s2hyp *m, struct vcpu *v, uint64_t ipa)
 {
 	struct hw_walk w;
 	walk_start(m, v, &w, ipa, true);
@@ -1331,248 +1028,6 @@ static void prefetch(struct s2hyp *m, struct vcpu *v, uint64_t ipa)
 			tlb_fill(m, v, &w);
 		return;
 	}
-}
-
-/* ------------------------------------------------------------------ */
-/* Scheduling                                                          */
-/* ------------------------------------------------------------------ */
-
-static unsigned min_phase(struct s2hyp *m)
-{
-	/* Only finishing an item (or loading programs) changes it. */
-	if (m->minp_valid)
-		return m->minp;
-	unsigned p = ~0u;
-	if (m->host_pc < m->host_n && m->host_prog[m->host_pc].phase < p)
-		p = m->host_prog[m->host_pc].phase;
-	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
-		const struct vcpu *v = &m->vcpus[i];
-		if (v->pc < v->nprog && v->prog[v->pc].phase < p)
-			p = v->prog[v->pc].phase;
-	}
-	m->minp = p;
-	m->minp_valid = true;
-	return p;
-}
-
-static bool vcpu_enabled(const struct s2hyp *m, const struct vcpu *v, unsigned minp)
-{
-	switch (v->state) {
-	case V_READY:
-		return v->prog[v->pc].phase <= minp;
-	case V_ACCESS:
-	case V_WALK:
-	case V_FILL:
-		return true;
-	case V_FAULT:
-		return !m->locked;
-	case V_DONE:
-		break;
-	}
-	return false;
-}
-
-/* The list is sized at creation for every choice that can be enabled at
- * once: no check on the hot path. */
-static inline void push_choice(struct s2hyp *m, unsigned *n, enum s2hyp_choice_kind k,
-			       unsigned vcpu)
-{
-	m->choices[(*n)++] = (struct s2hyp_choice){ (uint8_t)k, (uint8_t)vcpu, 0 };
-}
-
-/* The enabled choices; *mandatory counts those that are not optional
- * (evictions and speculation alone do not keep a run going). */
-static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
-{
-	unsigned n = 0;
-	unsigned minp = min_phase(m);
-
-	if (in_op)
-		push_choice(m, &n, S2HYP_CH_HYP, 0);
-	else if (m->host_pc < m->host_n && m->host_prog[m->host_pc].phase <= minp)
-		push_choice(m, &n, S2HYP_CH_HOST, 0);
-	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
-		if (vcpu_enabled(m, &m->vcpus[i], minp))
-			push_choice(m, &n, S2HYP_CH_VCPU, i);
-	*mandatory = n;
-	if (!n && !in_op)
-		return 0;
-	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
-		const struct vcpu *v = &m->vcpus[i];
-		if (m->cfg.explore_prefetch && v->nprog && v->state != V_DONE)
-			push_choice(m, &n, S2HYP_CH_PREFETCH, i);
-		if (m->cfg.explore_evictions && v->tlb_n + v->wc_n)
-			push_choice(m, &n, S2HYP_CH_TLB_EVICT, i);
-	}
-	if (m->cfg.explore_evictions && s2cache_resident_count(m->cache))
-		push_choice(m, &n, S2HYP_CH_DC_EVICT, 0);
-	return n;
-}
-
-static unsigned arg_candidates(struct s2hyp *m, const struct s2hyp_choice *c)
-{
-	const struct vcpu *v = &m->vcpus[c->vcpu];
-	switch (c->kind) {
-	case S2HYP_CH_PREFETCH: return (unsigned)v->nprog;
-	/* A driven vCPU about to run guest code: the quantum is a choice. */
-	case S2HYP_CH_VCPU:
-		return v->drv && (v->state == V_READY || v->state == V_ACCESS) ?
-		       v->drv->nr_quanta : 0;
-	case S2HYP_CH_TLB_EVICT: return v->tlb_n + v->wc_n;
-	case S2HYP_CH_DC_EVICT: return (unsigned)s2cache_resident_count(m->cache);
-	default: return 0;
-	}
-}
-
-static void record(struct s2hyp *m, const struct s2hyp_choice *c)
-{
-	if (!m->recording)
-		return;
-	if (m->sched_n == m->sched_cap) {
-		size_t ncap = m->sched_cap ? m->sched_cap * 2 : 256;
-		void *p = realloc(m->sched, ncap * sizeof(*m->sched));
-		if (!p) {
-			s2hyp__fail(m, "out of memory recording the schedule");
-			return;
-		}
-		m->sched = p;
-		m->sched_cap = ncap;
-	}
-	m->sched[m->sched_n++] = *c;
-}
-
-/* Choose among n enabled choices; fills *c with the decision (arg included). */
-static bool decide(struct s2hyp *m, unsigned n, struct s2hyp_choice *c)
-{
-	unsigned idx = m->st->choose(m->st->arg, m->choices, n, m->step);
-	if (idx >= n) {
-		m->outcome = S2HYP_DIVERGED;
-		snprintf(m->error, sizeof(m->error), "the schedule diverged at step %llu",
-			 (unsigned long long)m->step);
-		m->stopped = true;
-		return false;
-	}
-	*c = m->choices[idx];
-	unsigned cand = arg_candidates(m, c);
-	if (cand) {
-		unsigned a = m->st->pick_arg ? m->st->pick_arg(m->st->arg, cand) : 0;
-		if (a >= cand) {
-			m->outcome = S2HYP_DIVERGED;
-			snprintf(m->error, sizeof(m->error), "the schedule diverged at step %llu",
-				 (unsigned long long)m->step);
-			m->stopped = true;
-			return false;
-		}
-		c->arg = a;
-	}
-	record(m, c);
-	m->step++;
-	m->stats.steps++;
-	return true;
-}
-
-static void exec_choice(struct s2hyp *m, const struct s2hyp_choice *c)
-{
-	struct vcpu *v = &m->vcpus[c->vcpu];
-
-	switch (c->kind) {
-	case S2HYP_CH_HYP:
-		return;
-	case S2HYP_CH_HOST: {
-		const struct s2hyp_host_op *op = &m->host_prog[m->host_pc];
-		if (m->obs.host_op)
-			m->obs.host_op(m->obs.arg, m, op);
-		s2hyp__run_host_op(m, op);
-		m->host_pc++;
-		m->minp_valid = false;
-		return;
-	}
-	case S2HYP_CH_VCPU:
-		v->drv_q = c->arg;
-		vcpu_step(m, v);
-		return;
-	case S2HYP_CH_PREFETCH:
-		prefetch(m, v, v->prog[c->arg].ipa);
-		return;
-	case S2HYP_CH_TLB_EVICT:
-		if (c->arg < v->tlb_n) {
-			s2hyp__event(m, (int)v->id, EV_TLB_EVICT, v->tlb[c->arg].ipa, 0,
-				     v->tlb[c->arg].level, 0);
-			tlb_remove(v, c->arg);
-		} else {
-			wc_remove(v, c->arg - v->tlb_n);
-		}
-		return;
-	case S2HYP_CH_DC_EVICT: {
-		s2_pa_t line;
-		if (!s2cache_resident_line(m->cache, c->arg, &line)) {
-			s2hyp__event(m, MACHINE_THREAD, EV_DC_EVICT, s2_pa_get(line), 0, 0, 0);
-			s2cache_evict(m->cache, line);
-		}
-		return;
-	}
-	}
-}
-
-static bool limit_reached(const struct s2hyp *m)
-{
-	return m->cfg.max_steps && m->step >= m->cfg.max_steps;
-}
-
-void s2hyp__sched_point(struct s2hyp *m)
-{
-	struct s2hyp_choice c;
-	unsigned mandatory;
-
-	/* Effects applied outside a run (an effect trace) have no one to
-	 * interleave with. */
-	while (m->st && !m->stopped && !limit_reached(m)) {
-		unsigned n = enumerate(m, true, &mandatory);
-		if (!decide(m, n, &c) || c.kind == S2HYP_CH_HYP)
-			return;
-		exec_choice(m, &c);
-	}
-}
-
-enum s2hyp_outcome s2hyp_run(struct s2hyp *m, const struct s2hyp_strategy *st)
-{
-	struct s2hyp_choice c;
-	unsigned mandatory;
-
-	m->st = st;
-	while (!m->stopped) {
-		if (limit_reached(m)) {
-			m->outcome = S2HYP_STEP_LIMIT;
-			break;
-		}
-		unsigned n = enumerate(m, false, &mandatory);
-		if (!mandatory)
-			break;
-		if (!decide(m, n, &c))
-			break;
-		exec_choice(m, &c);
-	}
-	if (!m->stopped && m->outcome == S2HYP_DONE) {
-		/* Nothing is enabled, yet something has not finished: a bug of ours. */
-		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
-			if (m->vcpus[i].state != V_DONE)
-				s2hyp__fail(m, "vCPU %u cannot make progress", i);
-		if (m->host_pc < m->host_n)
-			s2hyp__fail(m, "the host program cannot make progress");
-	}
-	m->st = NULL;
-	return m->outcome;
-}
-
-void s2hyp_record_schedule(struct s2hyp *m, bool on)
-{
-	m->recording = on;
-}
-
-const struct s2hyp_choice *s2hyp_schedule(const struct s2hyp *m, size_t *n)
-{
-	*n = m->sched_n;
-	return m->sched;
 }
 
 void s2hyp_stop_on_violation(struct s2hyp *m, bool on)
@@ -1605,6 +1060,25 @@ struct s2pt *s2hyp_pgtable(struct s2hyp *m)
 	return &m->pt;
 }
 
+void s2hyp__tlb_evict(struct s2hyp *m, struct vcpu *v, unsigned i)
+{
+	if (i < v->tlb_n) {
+		s2hyp__event(m, (int)v->id, EV_TLB_EVICT, v->tlb[i].ipa, 0, v->tlb[i].level, 0);
+		tlb_remove(v, i);
+	} else {
+		wc_remove(v, i - v->tlb_n);
+	}
+}
+
+void s2hyp__dc_evict(struct s2hyp *m, unsigned i)
+{
+	s2_pa_t line;
+	if (!s2cache_resident_line(m->cache, i, &line)) {
+		s2hyp__event(m, MACHINE_THREAD, EV_DC_EVICT, s2_pa_get(line), 0, 0, 0);
+		s2cache_evict(m->cache, line);
+	}
+}
+
 const char *s2hyp_outcome_name(enum s2hyp_outcome o)
 {
 	switch (o) {
@@ -1616,124 +1090,4 @@ const char *s2hyp_outcome_name(enum s2hyp_outcome o)
 	}
 	return "?";
 }
-
-/* ------------------------------------------------------------------ */
-/* Strategies                                                          */
-/* ------------------------------------------------------------------ */
-
-void s2hyp_rng_seed(struct s2hyp_rng *r, uint64_t seed)
-{
-	/* splitmix64 to spread any seed over both words */
-	for (int i = 0; i < 2; i++) {
-		seed += 0x9e3779b97f4a7c15ull;
-		uint64_t z = seed;
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-		r->s[i] = z ^ (z >> 31);
-	}
-	if (!r->s[0] && !r->s[1])
-		r->s[0] = 1;
-}
-
-uint64_t s2hyp_rng_next(struct s2hyp_rng *r)
-{
-	/* xorshift128+ */
-	uint64_t a = r->s[0], b = r->s[1];
-	r->s[0] = b;
-	a ^= a << 23;
-	r->s[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
-	return r->s[1] + b;
-}
-
-bool s2hyp_choice_is_background(const struct s2hyp_choice *c)
-{
-	return c->kind == S2HYP_CH_PREFETCH || c->kind == S2HYP_CH_TLB_EVICT ||
-	       c->kind == S2HYP_CH_DC_EVICT;
-}
-
-/* Uniform over the threads that can move, with all background events
- * (evictions, speculative walks) together counting as one more thread:
- * otherwise they would outnumber real progress and empty every TLB. The
- * enumeration lists background choices last. */
-static unsigned random_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
-			      uint64_t step)
-{
-	unsigned fg = 0;
-	(void)step;
-	while (fg < n && !s2hyp_choice_is_background(&choices[fg]))
-		fg++;
-	unsigned r = (unsigned)(s2hyp_rng_next(arg) % (fg + (fg < n)));
-	if (r < fg)
-		return r;
-	return fg + (unsigned)(s2hyp_rng_next(arg) % (n - fg));
-}
-
-static unsigned random_pick(void *arg, unsigned n)
-{
-	return (unsigned)(s2hyp_rng_next(arg) % n);
-}
-
-const struct s2hyp_strategy s2hyp_strategy_random_template = {
-	random_choose, random_pick, NULL,
-};
-
-static unsigned seq_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
-			   uint64_t step)
-{
-	(void)arg;
-	(void)choices;
-	(void)n;
-	(void)step;
-	return 0;
-}
-
-static unsigned seq_pick(void *arg, unsigned n)
-{
-	(void)arg;
-	(void)n;
-	return 0;
-}
-
-const struct s2hyp_strategy s2hyp_strategy_sequential = { seq_choose, seq_pick, NULL };
-
-static unsigned replay_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
-			      uint64_t step)
-{
-	struct s2hyp_replay *r = arg;
-	(void)step;
-	if (r->pos >= r->n || (r->lenient && r->diverged)) {
-		/* Past the recorded schedule (or off it): finish without
-		 * interleaving, as the sequential strategy does. */
-		return 0;
-	}
-	const struct s2hyp_choice *want = &r->sched[r->pos];
-	for (unsigned i = 0; i < n; i++) {
-		if (choices[i].kind == want->kind && choices[i].vcpu == want->vcpu) {
-			r->pos++;
-			return i;
-		}
-	}
-	r->diverged = true;
-	r->diverged_at = r->pos;
-	return r->lenient ? 0 : n;
-}
-
-static unsigned replay_pick(void *arg, unsigned n)
-{
-	struct s2hyp_replay *r = arg;
-	if (!r->pos || r->pos > r->n || (r->lenient && r->diverged))
-		return 0;
-	unsigned a = r->sched[r->pos - 1].arg;
-	if (a >= n) {
-		r->diverged = true;
-		r->diverged_at = r->pos - 1;
-		if (r->lenient)
-			return 0;
-	}
-	return a;
-}
-
-const struct s2hyp_strategy s2hyp_strategy_replay_template = {
-	replay_choose, replay_pick, NULL,
-};
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "common/s2_bits.h"
-#include "hyp-model/s2hyp_internal.h"
+#include "hyp-model/s2hyp_kvm.h"
 
 uint64_t s2hyp__pool_idx(struct s2hyp *m, const void *addr)
 {

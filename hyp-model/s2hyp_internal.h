@@ -173,8 +173,11 @@ struct s2hyp {
 
 	unsigned minp;			/* lowest phase of an unfinished item */
 	bool minp_valid;
-	const struct s2hyp_strategy *st;
-	uint64_t step;
+	uint64_t step;			/* scheduler steps taken */
+	/* The scheduler (sched.c), opaque here, and the one thing KVM needs
+	 * of it: a scheduling point, set during a run (s2hyp__sched_point). */
+	struct s2hyp_sched *sch;
+	void (*sched_point)(struct s2hyp *m);
 	uint64_t tlbi_seq;		/* TLBIs issued so far */
 	struct pending_tlbi *pending;
 	unsigned pending_n, pending_cap;
@@ -200,19 +203,33 @@ struct s2hyp {
 
 	struct s2hyp_observer obs;	/* s2hyp_set_observer; zero when none */
 
-	bool recording;
-	struct s2hyp_choice *sched;
-	size_t sched_n, sched_cap;
-
-	struct s2hyp_choice *choices;	/* scratch for enumeration */
-	unsigned choices_cap;
 };
 
-/* machine.c */
+/* A scheduling point inside a hypervisor operation (every effect the
+ * walker sends through the mm ops): during a run, other threads may move
+ * first; outside a run (an effect trace) nothing interleaves. */
+static inline void s2hyp__sched_point(struct s2hyp *m)
+{
+	if (m->sched_point)
+		m->sched_point(m);
+}
+
+/* machine.c: the machine. It calls nothing above it (kvm.c, mmops.c,
+ * driver.c, sched.c). */
 void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
 		  uint64_t a, uint64_t b, unsigned level, unsigned flags);
-/* A scheduling point inside an operation: vCPU steps may run, then return. */
-void s2hyp__sched_point(struct s2hyp *m);
+/* One hardware step of v's current item (V_READY, V_ACCESS, V_WALK,
+ * V_FILL): lookup and access, a walk's descriptor read, the TLB fill, or
+ * taking a fault (V_FAULT, for KVM). */
+void s2hyp__vcpu_hw_step(struct s2hyp *m, struct vcpu *v);
+/* A program item is over: the vCPU moves to its next one. */
+void s2hyp__finish_item(struct s2hyp *m, struct vcpu *v);
+/* A speculative walk of ipa, in one step: fills the TLB or gives up. */
+void s2hyp__prefetch(struct s2hyp *m, struct vcpu *v, uint64_t ipa);
+/* Evict v's TLB entry i (i < tlb_n), else walk-cache entry i - tlb_n. */
+void s2hyp__tlb_evict(struct s2hyp *m, struct vcpu *v, unsigned i);
+/* Evict the i-th resident dcache line. */
+void s2hyp__dc_evict(struct s2hyp *m, unsigned i);
 /* size: the range of a RIPAS2E1IS, else ignored. */
 void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa, uint64_t size);
 void s2hyp__dsb_complete(struct s2hyp *m);
@@ -222,6 +239,10 @@ uint64_t s2hyp__host_cpu(const struct s2hyp *m);
 /* How much one host page of this backing maps. */
 uint64_t s2hyp__backing_bytes(unsigned granule_shift, enum s2hyp_backing b);
 void s2hyp__fail(struct s2hyp *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The checker's sink (arg: the machine): stops the run when asked to, and
+ * gives the first violation of each rule the step and every thread's
+ * last events. */
+void s2hyp__on_violation(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v);
 
 /* v's walk-cache entry for the table at level translating ipa, or -1. */
 int s2hyp__wc_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa, s2_level_t level);
@@ -239,35 +260,9 @@ struct s2hyp_tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vc
 int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_aligned,
 		    s2_level_t level);
 
-/* mmops.c */
-extern const struct s2pt_mm_ops s2hyp__mm_ops;
-uint64_t s2hyp__pool_idx(struct s2hyp *m, const void *addr);
-
 /* The host wrote [pa, pa + size): those lines are no longer the guest's. */
 void s2hyp__host_wrote(struct s2hyp *m, uint64_t pa, uint64_t size);
 
-/* Free every unlinked table whose grace period is pending (mmops.c). */
-void s2hyp__rcu_free_all(struct s2hyp *m);
-
-/* driver.c */
-/* Run v's driver; true when it handed over an access (now v->prog[0]). */
-bool s2hyp__drv_next(struct s2hyp *m, struct vcpu *v);
-/* v's handed-over access was an MMIO exit: the driver completes it. */
-void s2hyp__drv_finish(struct s2hyp *m, struct vcpu *v);
-
-/* kvm.c */
-/* Returns true when the access is an MMIO exit (no memory behind it). */
-bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v);
-void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op);
-/* Take the MMU lock for an operation: the only way to the walker's
- * lock witness. Unlocking gives it back. */
-struct s2pt_locked s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa,
-			      uint64_t size);
-void s2hyp__unlock(struct s2hyp *m, struct s2pt_locked l);
-void s2hyp__host_page_get(struct s2hyp *m, uint64_t pa);
-void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa);
-/* An unmap of [ipa, ipa + size) returned: tell the checker what the TLBs hold of it. */
-void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size);
 /* The valid leaves of the live tables over [ipa, ipa + size) (only the
  * writable ones if asked), as TLB-entry shapes, into m->scratch. */
 unsigned s2hyp__leaves(struct s2hyp *m, uint64_t ipa, uint64_t size, bool writable_only);

@@ -29,7 +29,7 @@
 
 #include <cmocka.h>
 
-#include "hyp-model/s2hyp_internal.h"
+#include "hyp-model/s2hyp_kvm.h"
 #include "hyp-model/s2hyp_scenario.h"
 
 #define BASE S2HYP_SEED_IPA
@@ -554,20 +554,18 @@ static struct s2hyp *machine_with_pages(struct s2hyp_scenario *sc)
 	return m;
 }
 
-/* Operations of our own need a strategy for their scheduling points and
- * the MMU lock; the sequential strategy lets the hypervisor go on at once. */
+/* Operations of our own take the MMU lock; outside a run their scheduling
+ * points let nothing interleave: the hypervisor goes on at once. */
 static struct s2pt_locked held;	/* between hyp_begin and hyp_end */
 
 static void hyp_begin(struct s2hyp *m)
 {
-	m->st = &s2hyp_strategy_sequential;
 	held = s2hyp__lock(m, OP_HOST, HOST_THREAD, BASE, SZ_2M);
 }
 
 static void hyp_end(struct s2hyp *m)
 {
 	s2hyp__unlock(m, held);
-	m->st = NULL;
 }
 
 /* DSB ISHST; TLBI; DSB ISH: what KVM issues around every broadcast TLBI. */

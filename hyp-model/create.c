@@ -1,0 +1,243 @@
+/* Creating and deleting a machine: the machine (machine.c), the checker,
+ * KVM's tables over it (kvm.c) and the scheduler's state (sched.c). The
+ * one file that puts the parts together. */
+#include <stdlib.h>
+
+#include "common/s2_bits.h"
+#include "hyp-model/s2hyp_kvm.h"
+#include "hyp-model/s2hyp_sched.h"
+
+/* Guest memory's host physical addresses start here; table pages elsewhere. */
+#define RAM_PA_BASE (1ull << 32)
+#define POOL_PA_BASE (1ull << 46)
+#define POOL_BYTES (1ull << 30)
+
+static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
+		       unsigned n, const char **why)
+{
+	uint64_t page = (uint64_t)1 << cfg->granule_shift;
+
+	if (n > S2HYP_MAX_SLOTS) {
+		*why = "too many memslots";
+		return S2_EINVAL;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct s2hyp_memslot *s = &slots[i];
+		if (!s->size || !s2_is_aligned(s->ipa, page) || !s2_is_aligned(s->size, page) ||
+		    !s2_is_aligned(s->hva, page)) {
+			*why = "memslot IPA, size and host address must be page-aligned and size non-zero";
+			return S2_EINVAL;
+		}
+		if (s->ipa + s->size < s->ipa || s->ipa + s->size > s2_bit(cfg->ipa_bits)) {
+			*why = "memslot beyond the IPA space";
+			return S2_EINVAL;
+		}
+		if (s->hva + s->size < s->hva || s->hva + s->size > (1ull << 48)) {
+			*why = "memslot host address beyond 48 bits";
+			return S2_EINVAL;
+		}
+		if ((unsigned)s->backing > S2HYP_BACKING_HUGETLB_1G) {
+			*why = "unknown memslot backing";
+			return S2_EINVAL;
+		}
+		if (s->backing == S2HYP_BACKING_HUGETLB_1G || s->backing == S2HYP_BACKING_HUGETLB_2M) {
+			if (!s2_is_aligned(s->hva, s2hyp__backing_bytes(cfg->granule_shift, s->backing)) ||
+			    !s2_is_aligned(s->size, s2hyp__backing_bytes(cfg->granule_shift, s->backing))) {
+				*why = "a hugetlb memslot's host address and size must be aligned to its page size";
+				return S2_EINVAL;
+			}
+		}
+		for (unsigned j = 0; j < i; j++) {
+			const struct s2hyp_memslot *t = &slots[j];
+			if (s->ipa < t->ipa + t->size && t->ipa < s->ipa + s->size) {
+				*why = "memslots overlap in IPA";
+				return S2_EINVAL;
+			}
+			if (s->hva < t->hva + t->size && t->hva < s->hva + s->size) {
+				*why = "memslots overlap in host address";
+				return S2_EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * The table-page pool of the last machine deleted, kept for the next one,
+ * and its cache model likewise.
+ * A fuzzer builds a machine per schedule: reserving 1 GiB and faulting its
+ * pages in again each time was a quarter of a schedule, in the kernel. A
+ * pool given back is reset (s2pool_reset), so a machine on it starts as
+ * on a new pool. One slot, exchanged atomically: machines may live in
+ * several threads.
+ */
+static struct s2pool *spare_pool;
+
+static struct s2pool *pool_take(unsigned granule_shift)
+{
+	struct s2pool *p = __atomic_exchange_n(&spare_pool, NULL, __ATOMIC_ACQ_REL);
+
+	if (p && s2pool_reset(p, granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES))
+		return p;
+	s2pool_delete(p);
+	return s2pool_new(granule_shift, s2_pa(POOL_PA_BASE), POOL_BYTES);
+}
+
+/* The same for the cache model: a reset keeps its block tables. */
+static struct s2cache *spare_cache;
+
+static int cache_take(const struct s2cache_config *cc, struct s2cache **out)
+{
+	struct s2cache *c = __atomic_exchange_n(&spare_cache, NULL, __ATOMIC_ACQ_REL);
+
+	if (c && !s2cache_reset(c, cc)) {
+		*out = c;
+		return 0;
+	}
+	s2cache_destroy(c);
+	return s2cache_create(cc, out);
+}
+
+static void cache_give(struct s2cache *c)
+{
+	if (c)
+		s2cache_destroy(__atomic_exchange_n(&spare_cache, c, __ATOMIC_ACQ_REL));
+}
+
+static void pool_give(struct s2pool *p)
+{
+	if (p)
+		s2pool_delete(__atomic_exchange_n(&spare_pool, p, __ATOMIC_ACQ_REL));
+}
+
+int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
+		 unsigned nr_slots, struct s2hyp **out, const char **why)
+{
+	const char *dummy;
+	struct s2cache_config cc;
+	int ret;
+
+	if (!why)
+		why = &dummy;
+	*out = NULL;
+	if (cfg->nr_vcpus < 1 || cfg->nr_vcpus > S2HYP_MAX_VCPUS) {
+		*why = "number of vCPUs must be 1 to 16";
+		return S2_EINVAL;
+	}
+	if ((unsigned)cfg->variant >= S2PT_NR_VARIANTS) {
+		*why = "unknown walker variant";
+		return S2_EINVAL;
+	}
+	struct s2pt_geom g;
+	ret = s2pt_geom_init(&g, cfg->granule_shift, cfg->ipa_bits, why);
+	if (ret)
+		return ret;
+	ret = check_slots(cfg, slots, nr_slots, why);
+	if (ret)
+		return ret;
+
+	struct s2hyp *m = calloc(1, sizeof(*m));
+	if (!m) {
+		*why = "out of memory";
+		return S2_ENOMEM;
+	}
+	m->cfg = *cfg;
+	if (!s2hyp__sched_init(m)) {
+		free(m);
+		*why = "out of memory";
+		return S2_ENOMEM;
+	}
+	if (!m->cfg.max_faults_per_access)
+		m->cfg.max_faults_per_access = 16;
+	if (!m->cfg.no_progress_faults)
+		m->cfg.no_progress_faults = 4;
+	m->geom = g;
+	m->op_thread = HOST_THREAD;
+
+	s2cache_config_init(&cc);
+	cc.ncpus = cfg->nr_vcpus + 1;	/* the vCPUs, and the host's CPU */
+	cc.pa_bits = 48;
+	cc.line_bytes = cfg->line_bytes ? cfg->line_bytes : 64;
+	cc.idc = cfg->idc || cfg->fwb;	/* FWB implies IDC (Arm ARM, FEAT_S2FWB) */
+	cc.dic = cfg->dic;
+	ret = cache_take(&cc, &m->cache);
+	if (ret) {
+		*why = "bad cache configuration (line size must be a power of two, 16 to 2048)";
+		free(m);
+		return ret;
+	}
+	m->pool = pool_take(cfg->granule_shift);
+	if (!m->pool) {
+		*why = "cannot reserve table-page memory";
+		s2hyp_delete(m);
+		return S2_ENOMEM;
+	}
+	struct s2hyp_checker_config chk = {
+		.pt = &m->pt, .pool = m->pool, .cache = m->cache, .fwb = cfg->fwb, .dic = cfg->dic,
+		.stats = &m->stats, .report = s2hyp__on_violation, .arg = m,
+	};
+	m->chk = s2hyp_checker_new(&chk);
+	if (!m->chk) {
+		*why = "out of memory";
+		s2hyp_delete(m);
+		return S2_ENOMEM;
+	}
+	/* Guest RAM: host physical addresses keep the host virtual alignment,
+	 * as a THP or hugetlb page is physically contiguous and aligned. */
+	for (unsigned i = 0; i < nr_slots; i++) {
+		struct slot *s = &m->slots[i];
+		s->d = slots[i];
+		s->pa = RAM_PA_BASE + (slots[i].hva & ((1ull << 40) - 1));
+		s->dirty = calloc(slots[i].size >> cfg->granule_shift, 1);
+		if (!s->dirty) {
+			*why = "out of memory";
+			s2hyp_delete(m);
+			return S2_ENOMEM;
+		}
+	}
+	m->nr_slots = nr_slots;
+	{
+		struct s2hyp_checker_slot cs[S2HYP_MAX_SLOTS];
+		for (unsigned i = 0; i < nr_slots; i++)
+			cs[i] = (struct s2hyp_checker_slot){ slots[i].ipa, slots[i].size,
+							     m->slots[i].pa, slots[i].readonly };
+		s2hyp_checker_slots(m->chk, cs, nr_slots);
+	}
+	for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
+		m->vcpus[i].id = i;
+		m->vcpus[i].state = V_DONE;
+	}
+	ret = s2hyp__kvm_init(m);
+	if (ret) {
+		*why = "cannot allocate the root tables";
+		s2hyp_delete(m);
+		return ret;
+	}
+	*out = m;
+	return 0;
+}
+
+void s2hyp_delete(struct s2hyp *m)
+{
+	if (!m)
+		return;
+	for (unsigned i = 0; i < S2HYP_MAX_VCPUS; i++) {
+		free(m->vcpus[i].prog);
+		free(m->vcpus[i].tlb);
+		free(m->vcpus[i].wc);
+		s2_map_free(&m->vcpus[i].tlb_idx);
+		s2_map_free(&m->vcpus[i].wc_idx);
+	}
+	for (unsigned i = 0; i < m->nr_slots; i++)
+		free(m->slots[i].dirty);
+	free(m->host_prog);
+	free(m->rcu);
+	s2_map_free(&m->guest_lines);
+	free(m->pending);
+	free(m->scratch);
+	s2hyp__sched_fini(m);
+	s2hyp_checker_delete(m->chk);
+	pool_give(m->pool);
+	cache_give(m->cache);
+	free(m);
+}

@@ -1,0 +1,37 @@
+/* KVM over the machine (kvm.c, mmops.c), inside hyp-model: the MMU lock,
+ * the fault handler, host operations, and the walker's mm ops. KVM works on
+ * the machine (s2hyp_internal.h) and reaches the scheduler only through the
+ * machine's scheduling point; the scheduler (sched.c) calls it. */
+#ifndef S2HYP_KVM_H
+#define S2HYP_KVM_H
+
+#include "hyp-model/s2hyp_internal.h"
+
+/* mmops.c */
+extern const struct s2pt_mm_ops s2hyp__mm_ops;
+uint64_t s2hyp__pool_idx(struct s2hyp *m, const void *addr);
+
+/* Free every unlinked table whose grace period is pending (mmops.c). */
+void s2hyp__rcu_free_all(struct s2hyp *m);
+
+/* kvm.c */
+/* KVM's stage-2 tables over the machine: the roots, known to the checker. */
+int s2hyp__kvm_init(struct s2hyp *m);
+/* A vCPU's stage-2 abort (state V_FAULT), as KVM's run loop takes it: the
+ * fault handler, or the livelock and no-progress guards. True when the
+ * access is over (an MMIO exit, or given up): the caller finishes the item. */
+bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v);
+/* Returns true when the access is an MMIO exit (no memory behind it). */
+bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v);
+void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op);
+/* Take the MMU lock for an operation: the only way to the walker's
+ * lock witness. Unlocking gives it back. */
+struct s2pt_locked s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa,
+			      uint64_t size);
+void s2hyp__unlock(struct s2hyp *m, struct s2pt_locked l);
+void s2hyp__host_page_get(struct s2hyp *m, uint64_t pa);
+void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa);
+/* An unmap of [ipa, ipa + size) returned: tell the checker what the TLBs hold of it. */
+void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size);
+
+#endif

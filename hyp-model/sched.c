@@ -1,0 +1,429 @@
+/* The scheduler: the threads (the host, each vCPU, and the background
+ * choices of the memory system), which of them are enabled, the choice
+ * among them a strategy makes at every step and at every scheduling point
+ * inside a hypervisor operation, the recorded schedule, and the built-in
+ * strategies. It sits on top: it moves the machine's vCPUs (machine.c),
+ * runs KVM's fault handler and host operations (kvm.c) and drivers
+ * (driver.c); KVM reaches it only through the machine's sched_point. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "hyp-model/s2hyp_driver.h"
+#include "hyp-model/s2hyp_kvm.h"
+#include "hyp-model/s2hyp_sched.h"
+
+struct s2hyp_sched {
+	const struct s2hyp_strategy *st;	/* during a run */
+	bool recording;
+	struct s2hyp_choice *log;		/* the recorded schedule */
+	size_t log_n, log_cap;
+	struct s2hyp_choice *choices;		/* the enabled ones, this step */
+	unsigned choices_cap;
+};
+
+bool s2hyp__sched_init(struct s2hyp *m)
+{
+	struct s2hyp_sched *s = calloc(1, sizeof(*s));
+	if (!s)
+		return false;
+	/* hyp or host, a step per vCPU, and the background choices. */
+	s->choices_cap = 2 + 3 * m->cfg.nr_vcpus + 1;
+	s->choices = calloc(s->choices_cap, sizeof(*s->choices));
+	if (!s->choices) {
+		free(s);
+		return false;
+	}
+	m->sch = s;
+	return true;
+}
+
+void s2hyp__sched_fini(struct s2hyp *m)
+{
+	if (!m->sch)
+		return;
+	free(m->sch->log);
+	free(m->sch->choices);
+	free(m->sch);
+	m->sch = NULL;
+}
+
+static unsigned min_phase(struct s2hyp *m)
+{
+	/* Only finishing an item (or loading programs) changes it. */
+	if (m->minp_valid)
+		return m->minp;
+	unsigned p = ~0u;
+	if (m->host_pc < m->host_n && m->host_prog[m->host_pc].phase < p)
+		p = m->host_prog[m->host_pc].phase;
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		if (v->pc < v->nprog && v->prog[v->pc].phase < p)
+			p = v->prog[v->pc].phase;
+	}
+	m->minp = p;
+	m->minp_valid = true;
+	return p;
+}
+
+static bool vcpu_enabled(const struct s2hyp *m, const struct vcpu *v, unsigned minp)
+{
+	switch (v->state) {
+	case V_READY:
+		return v->prog[v->pc].phase <= minp;
+	case V_ACCESS:
+	case V_WALK:
+	case V_FILL:
+		return true;
+	case V_FAULT:
+		return !m->locked;
+	case V_DONE:
+		break;
+	}
+	return false;
+}
+
+/* The list is sized at creation for every choice that can be enabled at
+ * once: no check on the hot path. */
+static inline void push_choice(struct s2hyp *m, unsigned *n, enum s2hyp_choice_kind k,
+			       unsigned vcpu)
+{
+	m->sch->choices[(*n)++] = (struct s2hyp_choice){ (uint8_t)k, (uint8_t)vcpu, 0 };
+}
+
+/* The enabled choices; *mandatory counts those that are not optional
+ * (evictions and speculation alone do not keep a run going). */
+static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
+{
+	unsigned n = 0;
+	unsigned minp = min_phase(m);
+
+	if (in_op)
+		push_choice(m, &n, S2HYP_CH_HYP, 0);
+	else if (m->host_pc < m->host_n && m->host_prog[m->host_pc].phase <= minp)
+		push_choice(m, &n, S2HYP_CH_HOST, 0);
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+		if (vcpu_enabled(m, &m->vcpus[i], minp))
+			push_choice(m, &n, S2HYP_CH_VCPU, i);
+	*mandatory = n;
+	if (!n && !in_op)
+		return 0;
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		if (m->cfg.explore_prefetch && v->nprog && v->state != V_DONE)
+			push_choice(m, &n, S2HYP_CH_PREFETCH, i);
+		if (m->cfg.explore_evictions && v->tlb_n + v->wc_n)
+			push_choice(m, &n, S2HYP_CH_TLB_EVICT, i);
+	}
+	if (m->cfg.explore_evictions && s2cache_resident_count(m->cache))
+		push_choice(m, &n, S2HYP_CH_DC_EVICT, 0);
+	return n;
+}
+
+static unsigned arg_candidates(struct s2hyp *m, const struct s2hyp_choice *c)
+{
+	const struct vcpu *v = &m->vcpus[c->vcpu];
+	switch (c->kind) {
+	case S2HYP_CH_PREFETCH: return (unsigned)v->nprog;
+	/* A driven vCPU about to run guest code: the quantum is a choice. */
+	case S2HYP_CH_VCPU:
+		return v->drv && (v->state == V_READY || v->state == V_ACCESS) ?
+		       v->drv->nr_quanta : 0;
+	case S2HYP_CH_TLB_EVICT: return v->tlb_n + v->wc_n;
+	case S2HYP_CH_DC_EVICT: return (unsigned)s2cache_resident_count(m->cache);
+	default: return 0;
+	}
+}
+
+static void record(struct s2hyp *m, const struct s2hyp_choice *c)
+{
+	struct s2hyp_sched *s = m->sch;
+	if (!s->recording)
+		return;
+	if (s->log_n == s->log_cap) {
+		size_t ncap = s->log_cap ? s->log_cap * 2 : 256;
+		void *p = realloc(s->log, ncap * sizeof(*s->log));
+		if (!p) {
+			s2hyp__fail(m, "out of memory recording the schedule");
+			return;
+		}
+		s->log = p;
+		s->log_cap = ncap;
+	}
+	s->log[s->log_n++] = *c;
+}
+
+/* Choose among n enabled choices; fills *c with the decision (arg included). */
+static bool decide(struct s2hyp *m, unsigned n, struct s2hyp_choice *c)
+{
+	const struct s2hyp_strategy *st = m->sch->st;
+	unsigned idx = st->choose(st->arg, m->sch->choices, n, m->step);
+	if (idx >= n) {
+		m->outcome = S2HYP_DIVERGED;
+		snprintf(m->error, sizeof(m->error), "the schedule diverged at step %llu",
+			 (unsigned long long)m->step);
+		m->stopped = true;
+		return false;
+	}
+	*c = m->sch->choices[idx];
+	unsigned cand = arg_candidates(m, c);
+	if (cand) {
+		unsigned a = st->pick_arg ? st->pick_arg(st->arg, cand) : 0;
+		if (a >= cand) {
+			m->outcome = S2HYP_DIVERGED;
+			snprintf(m->error, sizeof(m->error), "the schedule diverged at step %llu",
+				 (unsigned long long)m->step);
+			m->stopped = true;
+			return false;
+		}
+		c->arg = a;
+	}
+	record(m, c);
+	m->step++;
+	m->stats.steps++;
+	return true;
+}
+
+/* A vCPU thread's step: a driven vCPU's driver runs guest code first
+ * (driver.c); a vCPU waiting on a fault has KVM handle it (kvm.c), which
+ * is then an operation with scheduling points of its own; otherwise the
+ * hardware does one step of its current item (machine.c). */
+static void vcpu_step(struct s2hyp *m, struct vcpu *v)
+{
+	switch (v->state) {
+	case V_READY:
+	case V_ACCESS:
+		/* A driven vCPU runs guest code until an access its TLB cannot
+		 * serve; that access then takes the path of a program item. */
+		if (v->drv && !s2hyp__drv_next(m, v))
+			return;
+		break;
+	case V_FAULT:
+		if (s2hyp__vcpu_abort(m, v)) {
+			if (v->drv)
+				s2hyp__drv_finish(m, v);
+			else
+				s2hyp__finish_item(m, v);
+		}
+		return;
+	default:
+		break;
+	}
+	s2hyp__vcpu_hw_step(m, v);
+}
+
+static void exec_choice(struct s2hyp *m, const struct s2hyp_choice *c)
+{
+	struct vcpu *v = &m->vcpus[c->vcpu];
+
+	switch (c->kind) {
+	case S2HYP_CH_HYP:
+		return;
+	case S2HYP_CH_HOST: {
+		const struct s2hyp_host_op *op = &m->host_prog[m->host_pc];
+		if (m->obs.host_op)
+			m->obs.host_op(m->obs.arg, m, op);
+		s2hyp__run_host_op(m, op);
+		m->host_pc++;
+		m->minp_valid = false;
+		return;
+	}
+	case S2HYP_CH_VCPU:
+		v->drv_q = c->arg;
+		vcpu_step(m, v);
+		return;
+	case S2HYP_CH_PREFETCH:
+		s2hyp__prefetch(m, v, v->prog[c->arg].ipa);
+		return;
+	case S2HYP_CH_TLB_EVICT:
+		s2hyp__tlb_evict(m, v, c->arg);
+		return;
+	case S2HYP_CH_DC_EVICT:
+		s2hyp__dc_evict(m, c->arg);
+		return;
+	}
+}
+
+static bool limit_reached(const struct s2hyp *m)
+{
+	return m->cfg.max_steps && m->step >= m->cfg.max_steps;
+}
+
+/* A scheduling point inside a hypervisor operation (the machine's
+ * sched_point during a run): other threads may move, until the choice is
+ * to let the operation's effect happen. */
+static void sched_point(struct s2hyp *m)
+{
+	struct s2hyp_choice c;
+	unsigned mandatory;
+
+	while (!m->stopped && !limit_reached(m)) {
+		unsigned n = enumerate(m, true, &mandatory);
+		if (!decide(m, n, &c) || c.kind == S2HYP_CH_HYP)
+			return;
+		exec_choice(m, &c);
+	}
+}
+
+enum s2hyp_outcome s2hyp_run(struct s2hyp *m, const struct s2hyp_strategy *st)
+{
+	struct s2hyp_choice c;
+	unsigned mandatory;
+
+	m->sch->st = st;
+	m->sched_point = sched_point;
+	while (!m->stopped) {
+		if (limit_reached(m)) {
+			m->outcome = S2HYP_STEP_LIMIT;
+			break;
+		}
+		unsigned n = enumerate(m, false, &mandatory);
+		if (!mandatory)
+			break;
+		if (!decide(m, n, &c))
+			break;
+		exec_choice(m, &c);
+	}
+	if (!m->stopped && m->outcome == S2HYP_DONE) {
+		/* Nothing is enabled, yet something has not finished: a bug of ours. */
+		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+			if (m->vcpus[i].state != V_DONE)
+				s2hyp__fail(m, "vCPU %u cannot make progress", i);
+		if (m->host_pc < m->host_n)
+			s2hyp__fail(m, "the host program cannot make progress");
+	}
+	m->sch->st = NULL;
+	/* Effects applied outside a run (an effect trace) have no one to
+	 * interleave with. */
+	m->sched_point = NULL;
+	return m->outcome;
+}
+void s2hyp_record_schedule(struct s2hyp *m, bool on)
+{
+	m->sch->recording = on;
+}
+
+const struct s2hyp_choice *s2hyp_schedule(const struct s2hyp *m, size_t *n)
+{
+	*n = m->sch->log_n;
+	return m->sch->log;
+}
+
+/* ------------------------------------------------------------------ */
+/* Strategies                                                          */
+/* ------------------------------------------------------------------ */
+
+void s2hyp_rng_seed(struct s2hyp_rng *r, uint64_t seed)
+{
+	/* splitmix64 to spread any seed over both words */
+	for (int i = 0; i < 2; i++) {
+		seed += 0x9e3779b97f4a7c15ull;
+		uint64_t z = seed;
+		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+		z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+		r->s[i] = z ^ (z >> 31);
+	}
+	if (!r->s[0] && !r->s[1])
+		r->s[0] = 1;
+}
+
+uint64_t s2hyp_rng_next(struct s2hyp_rng *r)
+{
+	/* xorshift128+ */
+	uint64_t a = r->s[0], b = r->s[1];
+	r->s[0] = b;
+	a ^= a << 23;
+	r->s[1] = a ^ b ^ (a >> 17) ^ (b >> 26);
+	return r->s[1] + b;
+}
+
+bool s2hyp_choice_is_background(const struct s2hyp_choice *c)
+{
+	return c->kind == S2HYP_CH_PREFETCH || c->kind == S2HYP_CH_TLB_EVICT ||
+	       c->kind == S2HYP_CH_DC_EVICT;
+}
+
+/* Uniform over the threads that can move, with all background events
+ * (evictions, speculative walks) together counting as one more thread:
+ * otherwise they would outnumber real progress and empty every TLB. The
+ * enumeration lists background choices last. */
+static unsigned random_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
+			      uint64_t step)
+{
+	unsigned fg = 0;
+	(void)step;
+	while (fg < n && !s2hyp_choice_is_background(&choices[fg]))
+		fg++;
+	unsigned r = (unsigned)(s2hyp_rng_next(arg) % (fg + (fg < n)));
+	if (r < fg)
+		return r;
+	return fg + (unsigned)(s2hyp_rng_next(arg) % (n - fg));
+}
+
+static unsigned random_pick(void *arg, unsigned n)
+{
+	return (unsigned)(s2hyp_rng_next(arg) % n);
+}
+
+const struct s2hyp_strategy s2hyp_strategy_random_template = {
+	random_choose, random_pick, NULL,
+};
+
+static unsigned seq_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
+			   uint64_t step)
+{
+	(void)arg;
+	(void)choices;
+	(void)n;
+	(void)step;
+	return 0;
+}
+
+static unsigned seq_pick(void *arg, unsigned n)
+{
+	(void)arg;
+	(void)n;
+	return 0;
+}
+
+const struct s2hyp_strategy s2hyp_strategy_sequential = { seq_choose, seq_pick, NULL };
+
+static unsigned replay_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
+			      uint64_t step)
+{
+	struct s2hyp_replay *r = arg;
+	(void)step;
+	if (r->pos >= r->n || (r->lenient && r->diverged)) {
+		/* Past the recorded schedule (or off it): finish without
+		 * interleaving, as the sequential strategy does. */
+		return 0;
+	}
+	const struct s2hyp_choice *want = &r->sched[r->pos];
+	for (unsigned i = 0; i < n; i++) {
+		if (choices[i].kind == want->kind && choices[i].vcpu == want->vcpu) {
+			r->pos++;
+			return i;
+		}
+	}
+	r->diverged = true;
+	r->diverged_at = r->pos;
+	return r->lenient ? 0 : n;
+}
+
+static unsigned replay_pick(void *arg, unsigned n)
+{
+	struct s2hyp_replay *r = arg;
+	if (!r->pos || r->pos > r->n || (r->lenient && r->diverged))
+		return 0;
+	unsigned a = r->sched[r->pos - 1].arg;
+	if (a >= n) {
+		r->diverged = true;
+		r->diverged_at = r->pos - 1;
+		if (r->lenient)
+			return 0;
+	}
+	return a;
+}
+
+const struct s2hyp_strategy s2hyp_strategy_replay_template = {
+	replay_choose, replay_pick, NULL,
+};
