@@ -24,7 +24,11 @@ enum ghost_state {
 
 struct ghost_pte {
 	uint8_t state;
+	uint8_t locker;			/* 1 + the operation in flight whose locked
+					 * marker it holds; 0 for none */
+	uint8_t writer;			/* 1 + the operation that stored it last */
 	uint32_t broken_op;		/* 1 + the operation that last broke it */
+	uint32_t ver;			/* stores so far: what a read saw */
 	s2_pte_t last_valid;		/* what a TLB might still hold */
 };
 
@@ -38,7 +42,21 @@ struct ghost_page {
 	s2_level_t level;
 	int32_t counted;		/* counted entries (KVM's convention), kept per store */
 	uint64_t ipa;			/* base IPA the page translates */
+	uint64_t unlink_seq;		/* when its tree was cut from the root (the
+					 * checker's clock); 0 while linked */
 	struct ghost_pte *ptes;		/* lazily allocated, one per entry */
+};
+
+/* A hypervisor operation in flight. */
+struct op_state {
+	bool active;
+	bool shared;			/* the MMU lock held for read */
+	bool in_rcu;			/* inside an RCU read-side section */
+	uint64_t rcu_seq;		/* when it entered (the checker's clock) */
+	uint64_t rcu_ipa, rcu_size;	/* what its walk covers */
+	struct s2_map read_ver;		/* ptep -> the entry's ver when this
+					 * operation last read or stored it */
+	struct s2_map read_val;		/* ptep -> the value it saw then */
 };
 
 struct unclean {
@@ -65,6 +83,9 @@ struct s2hyp_checker {
 					 * pages the next get-dirty-log must report */
 	bool aging;
 	uint32_t op_seq;		/* operations (lock releases) so far */
+	struct op_state ops[S2HYP_CHECKER_MAX_OPS];
+	unsigned in_flight;
+	uint64_t seq;			/* a clock for RCU sections and unlinks */
 	struct s2hyp_violation *viol;
 	unsigned viol_n, viol_cap;
 };
@@ -94,6 +115,10 @@ void s2hyp_checker_delete(struct s2hyp_checker *c)
 	free(c->viol);
 	s2_map_free(&c->hpages);
 	s2_map_free(&c->logged);
+	for (unsigned i = 0; i < S2HYP_CHECKER_MAX_OPS; i++) {
+		s2_map_free(&c->ops[i].read_ver);
+		s2_map_free(&c->ops[i].read_val);
+	}
 	free(c);
 }
 
@@ -631,6 +656,87 @@ static void rule_no_progress(struct s2hyp_checker *c, unsigned vcpu, uint64_t ip
 	       vcpu, kind, level, (unsigned long long)ipa, n);
 }
 
+/* What the ownership rules know of one store by an operation in flight. */
+struct op_store {
+	unsigned op;
+	bool exchange;			/* a compare-and-exchange that succeeded */
+	bool reachable;			/* the page is linked (or a root) */
+	const struct ghost_pte *gs;	/* the entry's ghost state before the store */
+	s2_pte_t old, new;
+	uint64_t ipa, pa;
+	s2_level_t level;
+	bool have_read;			/* the operation read (or stored) it before */
+	uint64_t read_ver, read_val;	/* ... and saw this */
+};
+
+/* store-unowned: a store over another operation's locked marker, or a
+ * plain store by an operation holding the lock for read into an entry it
+ * has not locked itself. */
+static void rule_store_unowned(struct s2hyp_checker *c, const struct op_store *s)
+{
+	const struct ghost_pte *gs = s->gs;
+	bool mine = s->old == S2PT_PTE_LOCKED && gs->locker == s->op + 1;
+
+	if (s->old == S2PT_PTE_LOCKED && gs->locker && !mine && c->ops[gs->locker - 1].active) {
+		report(c, S2HYP_RULE_STORE_UNOWNED, HYP_THREAD, s->ipa, s->pa, s->level,
+		       "operation %u %s %#llx into the entry for IPA %#llx (level %d), which "
+		       "operation %u holds locked between its break and its make",
+		       s->op, s->exchange ? "exchanges" : "stores", (unsigned long long)s->new,
+		       (unsigned long long)s->ipa, s->level, gs->locker - 1u);
+		return;
+	}
+	if (c->ops[s->op].shared && !s->exchange && s->reachable && !mine)
+		report(c, S2HYP_RULE_STORE_UNOWNED, HYP_THREAD, s->ipa, s->pa, s->level,
+		       "operation %u, holding the MMU lock for read, stores %#llx over %#llx in the "
+		       "entry for IPA %#llx (level %d) without an exchange and without having "
+		       "locked it: a concurrent walker's change there is overwritten unseen",
+		       s->op, (unsigned long long)s->new, (unsigned long long)s->old,
+		       (unsigned long long)s->ipa, s->level);
+}
+
+/* lost-update: the store replaces a value another operation stored after
+ * this one last saw the entry. */
+static void rule_lost_update(struct s2hyp_checker *c, const struct op_store *s)
+{
+	const struct ghost_pte *gs = s->gs;
+
+	if (!s->have_read || gs->ver == s->read_ver || s->old == s->read_val || !gs->writer ||
+	    gs->writer == s->op + 1)
+		return;
+	report(c, S2HYP_RULE_LOST_UPDATE, HYP_THREAD, s->ipa, s->pa, s->level,
+	       "operation %u read %#llx in the entry for IPA %#llx (level %d); operation %u then "
+	       "stored %#llx there, and operation %u's %s of %#llx over it loses that change",
+	       s->op, (unsigned long long)s->read_val, (unsigned long long)s->ipa, s->level,
+	       gs->writer - 1u, (unsigned long long)s->old, s->op,
+	       s->exchange ? "exchange" : "plain store", (unsigned long long)s->new);
+}
+
+/* free-before-grace: the table page gp (at pa) is freed; a walker still in
+ * the RCU read-side section it entered before the page was cut from the
+ * tree, over a range that covers it, may yet read it. */
+static void rule_free_before_grace(struct s2hyp_checker *c, const struct ghost_page *gp,
+				   uint64_t pa)
+{
+	if (!gp->linked_ever || gp->root || c->destroying)
+		return;
+	uint64_t span = s2pt_granule_size(geom(c), gp->level) * s2pt_ptes_per_table(geom(c));
+	for (unsigned i = 0; i < S2HYP_CHECKER_MAX_OPS; i++) {
+		const struct op_state *o = &c->ops[i];
+		if (!o->active || !o->in_rcu || (gp->unlink_seq && o->rcu_seq > gp->unlink_seq))
+			continue;
+		if (o->rcu_ipa >= gp->ipa + span || gp->ipa >= o->rcu_ipa + o->rcu_size)
+			continue;
+		report(c, S2HYP_RULE_FREE_BEFORE_GRACE, HYP_THREAD, gp->ipa, pa, gp->level,
+		       "table page %#llx (level %d, IPA %#llx) is freed while operation %u, whose "
+		       "walk of [%#llx, %#llx) entered its RCU read-side section %s, is still inside "
+		       "it: the grace period has not ended",
+		       (unsigned long long)pa, gp->level, (unsigned long long)gp->ipa, i,
+		       (unsigned long long)o->rcu_ipa, (unsigned long long)(o->rcu_ipa + o->rcu_size),
+		       gp->unlink_seq ? "before the page was unlinked" : "while the page is linked");
+		return;
+	}
+}
+
 /* An efficiency finding, not a rule: an entry broken and made again in one
  * operation when old and new leaves differ only in permissions, AF or
  * software bits, which the architecture allows in place (DDI 0487
@@ -697,6 +803,7 @@ static void link_subtree(struct s2hyp_checker *c, s2_pte_t table, s2_level_t lev
 	child->ipa = ipa;
 	child->linked_ever = true;
 	child->unlink_clean = false;
+	child->unlink_seq = 0;
 	if (!was_unknown || level == S2_LEVEL_MAX)
 		return;
 	const s2_pte_t *t = va;
@@ -706,7 +813,46 @@ static void link_subtree(struct s2hyp_checker *c, s2_pte_t table, s2_level_t lev
 				     ipa + (uint64_t)i * s2pt_granule_size(geom(c), level), depth + 1);
 }
 
-void s2hyp_checker_pte_store(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new)
+/* Every table page of the subtree under the table entry table (at level):
+ * cleanly unlinked (clean, so it may be freed: no walk can reach it any
+ * more), or else cut from the tree at unlink_seq (walkers that enter a
+ * read-side section from then on cannot reach it). */
+static void mark_subtree(struct s2hyp_checker *c, s2_pte_t table, s2_level_t level, bool clean,
+			 uint64_t unlink_seq, int depth)
+{
+	s2_pa_t pa = s2pt_pte_oa(geom(c), table);
+	struct s2pool_page *pg = s2pool_page_at(c->cfg.pool, pa);
+	if (!pg || pg->state != S2POOL_PAGE_LIVE || depth > 4)
+		return;
+	void *va = s2pool_va(c->cfg.pool, pa);
+	struct ghost_page *gp = ghost_of(c, va);
+	if (!gp)
+		return;
+	if (clean)
+		gp->unlink_clean = true;
+	else
+		gp->unlink_seq = unlink_seq;
+	const s2_pte_t *t = va;
+	for (unsigned i = 0; i < s2pt_ptes_per_table(geom(c)); i++)
+		if (s2pt_pte_is_table(t[i], (s2_level_t)(level + 1)))
+			mark_subtree(c, t[i], (s2_level_t)(level + 1), clean, unlink_seq, depth + 1);
+}
+
+/* What operation op (or -1: the one-at-a-time machine) last saw at ptep. */
+static void op_saw(struct s2hyp_checker *c, int op, const s2_pte_t *ptep, uint64_t ver,
+		   s2_pte_t val)
+{
+	if (op < 0)
+		return;
+	struct op_state *o = &c->ops[op];
+	s2_map_put(&o->read_ver, (uint64_t)(uintptr_t)ptep, ver);
+	s2_map_put(&o->read_val, (uint64_t)(uintptr_t)ptep, val);
+}
+
+/* Everything a store means, by operation op (-1: not told), exchange when
+ * it was a compare-and-exchange that succeeded. */
+static void store_entry(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new,
+			int op, bool exchange)
 {
 	uint64_t pidx = pool_idx(c, ptep);
 	struct ghost_page *gp = ghost(c, pidx);
@@ -738,7 +884,25 @@ void s2hyp_checker_pte_store(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t o
 	s2_level_t level = gp->level;
 	uint64_t ipa = entry_ipa(c, gp, idx);
 	bool ov = s2pt_pte_valid(old), nv = s2pt_pte_valid(new);
+	bool reachable = gp->root || gp->linked_ever;
 
+	if (op >= 0) {
+		struct op_store st = {
+			.op = (unsigned)op, .exchange = exchange, .reachable = reachable, .gs = gs,
+			.old = old, .new = new, .ipa = ipa, .pa = pa, .level = level,
+		};
+		const struct op_state *o = &c->ops[op];
+		st.have_read = s2_map_get(&o->read_ver, (uint64_t)(uintptr_t)ptep, &st.read_ver) &&
+			       s2_map_get(&o->read_val, (uint64_t)(uintptr_t)ptep, &st.read_val);
+		rule_store_unowned(c, &st);
+		rule_lost_update(c, &st);
+	}
+	gs->ver++;
+	gs->writer = (uint8_t)(op + 1);
+	gs->locker = op >= 0 && new == S2PT_PTE_LOCKED ? (uint8_t)(op + 1) : 0;
+	op_saw(c, op, ptep, gs->ver, new);
+	if (reachable && s2pt_pte_is_table(old, level) && new != old)
+		mark_subtree(c, old, level, false, ++c->seq, 0);
 	if (nv)
 		rule_break_before_make(c, gs, old, new, ipa, pa, level);
 	if (ov && nv) {
@@ -764,13 +928,97 @@ void s2hyp_checker_pte_store(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t o
 	 * replaces a block) has no IPA or level yet, and its leaves expose
 	 * nothing until it is linked: what they map was visible through the
 	 * block already. */
-	bool reachable = gp->root || gp->linked_ever;
 	if (nv && s2pt_pte_is_table(new, level))
 		link_subtree(c, new, (s2_level_t)(level + 1), ipa, 0);
 	else if (nv && reachable)
 		new_leaf(c, ov ? old : 0, new, ipa, level);
 	if (nv && reachable && !s2pt_pte_is_table(new, level))
 		rule_mapping_bounds(c, new, ipa, level);
+}
+
+void s2hyp_checker_pte_store(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new)
+{
+	store_entry(c, ptep, old, new, -1, false);
+}
+
+void s2hyp_checker_op_pte_store(struct s2hyp_checker *c, unsigned op, s2_pte_t *ptep, s2_pte_t old,
+				s2_pte_t new, bool exchange)
+{
+	store_entry(c, ptep, old, new, op < S2HYP_CHECKER_MAX_OPS ? (int)op : -1, exchange);
+}
+
+void s2hyp_checker_pte_read(struct s2hyp_checker *c, unsigned op, const s2_pte_t *ptep,
+			    s2_pte_t val)
+{
+	if (op >= S2HYP_CHECKER_MAX_OPS)
+		return;
+	uint64_t pidx = pool_idx(c, ptep);
+	const struct ghost_page *gp = pidx < c->ghost_cap ? &c->ghost[pidx] : NULL;
+	uint64_t ver = gp && gp->ptes ? gp->ptes[entry_index(c, ptep)].ver : 0;
+	op_saw(c, (int)op, ptep, ver, val);
+}
+
+void s2hyp_checker_op_begin(struct s2hyp_checker *c, unsigned op, bool shared)
+{
+	if (op >= S2HYP_CHECKER_MAX_OPS || c->ops[op].active)
+		return;
+	struct op_state *o = &c->ops[op];
+	o->active = true;
+	o->shared = shared;
+	o->in_rcu = false;
+	s2_map_clear(&o->read_ver);
+	s2_map_clear(&o->read_val);
+	c->in_flight++;
+}
+
+/* The refcount convention holds when no operation is in flight. */
+static void quiescent(struct s2hyp_checker *c)
+{
+	for (unsigned k = 0; k < c->touched_n; k++) {
+		uint64_t idx = c->touched[k];
+		struct ghost_page *gp = ghost(c, idx);
+		if (gp)
+			gp->touched = false;
+		rule_refcount(c, idx, gp);
+	}
+	c->touched_n = 0;
+}
+
+void s2hyp_checker_op_end(struct s2hyp_checker *c, unsigned op)
+{
+	if (op >= S2HYP_CHECKER_MAX_OPS || !c->ops[op].active)
+		return;
+	struct op_state *o = &c->ops[op];
+	o->active = false;
+	o->in_rcu = false;
+	s2_map_clear(&o->read_ver);
+	s2_map_clear(&o->read_val);
+	c->in_flight--;
+	c->op_seq++;
+	if (!c->in_flight)
+		quiescent(c);
+}
+
+void s2hyp_checker_rcu_enter(struct s2hyp_checker *c, unsigned op, uint64_t ipa, uint64_t size)
+{
+	if (op >= S2HYP_CHECKER_MAX_OPS)
+		return;
+	struct op_state *o = &c->ops[op];
+	o->in_rcu = true;
+	o->rcu_seq = ++c->seq;
+	o->rcu_ipa = ipa;
+	o->rcu_size = size;
+}
+
+void s2hyp_checker_rcu_exit(struct s2hyp_checker *c, unsigned op)
+{
+	if (op < S2HYP_CHECKER_MAX_OPS)
+		c->ops[op].in_rcu = false;
+}
+
+unsigned s2hyp_checker_in_flight(const struct s2hyp_checker *c)
+{
+	return c->in_flight;
 }
 
 void s2hyp_checker_hyp_descend(struct s2hyp_checker *c, s2_pa_t pa)
@@ -835,25 +1083,6 @@ void s2hyp_checker_tlbi(struct s2hyp_checker *c, enum s2pt_tlbi op, uint64_t ipa
 	}
 }
 
-/* Everything reachable below a table that has been cleanly unlinked may be
- * freed: no walk can reach it any more. */
-static void mark_subtree_clean(struct s2hyp_checker *c, s2_pte_t table, s2_level_t level, int depth)
-{
-	s2_pa_t pa = s2pt_pte_oa(geom(c), table);
-	struct s2pool_page *pg = s2pool_page_at(c->cfg.pool, pa);
-	if (!pg || pg->state != S2POOL_PAGE_LIVE || depth > 4)
-		return;
-	void *va = s2pool_va(c->cfg.pool, pa);
-	struct ghost_page *gp = ghost_of(c, va);
-	if (!gp)
-		return;
-	gp->unlink_clean = true;
-	const s2_pte_t *t = va;
-	for (unsigned i = 0; i < s2pt_ptes_per_table(geom(c)); i++)
-		if (s2pt_pte_is_table(t[i], (s2_level_t)(level + 1)))
-			mark_subtree_clean(c, t[i], (s2_level_t)(level + 1), depth + 1);
-}
-
 void s2hyp_checker_dsb(struct s2hyp_checker *c)
 {
 	unsigned keep = 0;
@@ -866,7 +1095,7 @@ void s2hyp_checker_dsb(struct s2hyp_checker *c)
 		if (gs->state == GHOST_TLBI_PENDING) {
 			gs->state = GHOST_INVALID_CLEAN;
 			if (s2pt_pte_is_table(gs->last_valid, gp->level))
-				mark_subtree_clean(c, gs->last_valid, gp->level, 0);
+				mark_subtree(c, gs->last_valid, gp->level, true, 0, 0);
 			continue;
 		}
 		if (gs->state == GHOST_INVALID_UNCLEAN)
@@ -884,6 +1113,7 @@ void s2hyp_checker_page_free(struct s2hyp_checker *c, void *page,
 	if (!gp)
 		return;
 	rule_tlbi_before_free(c, gp, pa);
+	rule_free_before_grace(c, gp, pa);
 	for (unsigned k = 0; k < nr_refs; k++) {
 		struct walk_meet w = {
 			.kind = WALK_CACHED, .thread = (int)refs[k].vcpu, .ipa = refs[k].ipa,
@@ -905,14 +1135,8 @@ bool s2hyp_checker_pool_errors(struct s2hyp_checker *c)
 
 void s2hyp_checker_unlock(struct s2hyp_checker *c)
 {
-	for (unsigned k = 0; k < c->touched_n; k++) {
-		uint64_t idx = c->touched[k];
-		struct ghost_page *gp = ghost(c, idx);
-		if (gp)
-			gp->touched = false;
-		rule_refcount(c, idx, gp);
-	}
-	c->touched_n = 0;
+	if (!c->in_flight)
+		quiescent(c);
 	c->op_seq++;
 }
 

@@ -116,7 +116,8 @@ void s2hyp_checker_tlbi(struct s2hyp_checker *c, enum s2pt_tlbi op, uint64_t ipa
 			uint64_t seq);
 /* A DSB completed every TLBI issued before it. */
 void s2hyp_checker_dsb(struct s2hyp_checker *c);
-/* The MMU lock is released: the refcount convention holds again. */
+/* The MMU lock is released: the refcount convention holds again (checked
+ * now unless operations are still in flight: then at quiescence). */
 void s2hyp_checker_unlock(struct s2hyp_checker *c);
 /* The MMU lock is released without the refcount check (effect traces). */
 void s2hyp_checker_unlock_unchecked(struct s2hyp_checker *c);
@@ -124,6 +125,41 @@ void s2hyp_checker_unlock_unchecked(struct s2hyp_checker *c);
  * vCPU vcpu that still translate part of it. Called once per vCPU. */
 void s2hyp_checker_unmapped(struct s2hyp_checker *c, uint64_t ipa, uint64_t size, unsigned vcpu,
 			    const struct s2hyp_tlb_entry *left, unsigned nr_left);
+
+/* -- Operations in flight (several walkers at once) -------------------- */
+/*
+ * With the MMU lock held for read (KVM's faults since v6.2) several
+ * hypervisor operations walk the tables at once. The machine numbers the
+ * operations in flight 0..S2HYP_CHECKER_MAX_OPS-1 and tells the checker,
+ * for each, when it starts and ends, when its walk enters and leaves an RCU
+ * read-side section, every entry it reads and every store it makes (a
+ * plain store, or a compare-and-exchange that succeeded). That is what
+ * store-unowned, lost-update and free-before-grace are checked against.
+ * The refcount rule is checked at quiescence: when the last operation in
+ * flight ends (or the lock is released with none in flight).
+ * A machine that never calls op_begin gets the rules of one operation at
+ * a time (s2hyp_checker_pte_store and s2hyp_checker_unlock), as before.
+ */
+#define S2HYP_CHECKER_MAX_OPS 16
+
+/* Operation op starts, holding the MMU lock for read (shared) or write. */
+void s2hyp_checker_op_begin(struct s2hyp_checker *c, unsigned op, bool shared);
+/* It ends and releases its lock; at quiescence the refcounts are checked. */
+void s2hyp_checker_op_end(struct s2hyp_checker *c, unsigned op);
+/* Its walk over [ipa, ipa + size) enters (rcu_read_lock in
+ * kvm_pgtable_walk_begin) and leaves an RCU read-side section. */
+void s2hyp_checker_rcu_enter(struct s2hyp_checker *c, unsigned op, uint64_t ipa, uint64_t size);
+void s2hyp_checker_rcu_exit(struct s2hyp_checker *c, unsigned op);
+/* Its walk read val at ptep (one load, the value its decision rests on). */
+void s2hyp_checker_pte_read(struct s2hyp_checker *c, unsigned op, const s2_pte_t *ptep,
+			    s2_pte_t val);
+/* It stores new over old at ptep (before the store): exchange when a
+ * compare-and-exchange against old succeeded, else a plain store. Applies
+ * everything s2hyp_checker_pte_store does, and the rules of ownership. */
+void s2hyp_checker_op_pte_store(struct s2hyp_checker *c, unsigned op, s2_pte_t *ptep, s2_pte_t old,
+				s2_pte_t new, bool exchange);
+/* Operations in flight now. */
+unsigned s2hyp_checker_in_flight(const struct s2hyp_checker *c);
 
 /* -- Intent: what an operation was asked to do ------------------------- */
 

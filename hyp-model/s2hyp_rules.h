@@ -87,7 +87,16 @@
 	  "KVM kvm_pgtable_stage2_test_clear_young (intent)") \
 	X(S2HYP_RULE_NO_PROGRESS, "no-progress", \
 	  "no vCPU takes the same fault on the same page N times in a row while no entry changes (liveness)", \
-	  "KVM: a stage-2 fault is resolved or retried against changed tables, never spun on")
+	  "KVM: a stage-2 fault is resolved or retried against changed tables, never spun on") \
+	X(S2HYP_RULE_STORE_UNOWNED, "store-unowned", \
+	  "a walker stores only to an entry it owns: never over another walker's locked marker, and under the read lock only by compare-and-exchange or into an entry it locked itself", \
+	  "KVM v6.2+ stage2_try_set_pte and the locked marker (KVM: arm64: Make leaf->leaf PTE changes parallel-aware; Atomically update stage 2 leaf attributes in parallel walks)") \
+	X(S2HYP_RULE_LOST_UPDATE, "lost-update", \
+	  "no store overwrites a change another walker made to the entry after the writer read it (a plain store, or an exchange that matched the value but not the history)", \
+	  "KVM v6.2+ parallel faults: every update is a compare-and-exchange against the value the walk read") \
+	X(S2HYP_RULE_FREE_BEFORE_GRACE, "free-before-grace", \
+	  "an unlinked table page is freed only after every walker that was inside an RCU read-side section when it was unlinked, and whose walk covers it, has left", \
+	  "KVM: arm64: Protect stage-2 traversal with RCU (kvm_pgtable_walk_begin; removed tables freed by call_rcu)")
 
 enum s2hyp_rule {
 #define S2HYP_RULE_ENUM(id, name, meaning, source) id,

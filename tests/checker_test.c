@@ -26,7 +26,7 @@ struct fx {
 	struct s2cache *cache;
 	struct s2hyp_stats stats;
 	struct s2hyp_checker *c;
-	unsigned fired;			/* bit per rule, every violation */
+	uint64_t fired;			/* bit per rule, every violation */
 	unsigned calls;			/* sink calls */
 	unsigned recorded;		/* of which carried a report */
 	void *root;			/* a level-2 table for IPA 0x40000000 */
@@ -35,7 +35,7 @@ struct fx {
 static void sink(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v)
 {
 	struct fx *f = arg;
-	f->fired |= 1u << rule;
+	f->fired |= 1ull << rule;
 	f->calls++;
 	if (v) {
 		assert_int_equal(v->rule, rule);
@@ -377,6 +377,179 @@ static void test_stale_access(void **state)
 	fx_free(f);
 }
 
+/* ------------------------------------------------------------------ */
+/* Several operations in flight                                        */
+/* ------------------------------------------------------------------ */
+
+/* Operation op reads *p (its walk's one load). */
+static s2_pte_t op_read(struct fx *f, unsigned op, s2_pte_t *p)
+{
+	s2hyp_checker_pte_read(f->c, op, p, *p);
+	return *p;
+}
+
+/* Operation op stores pte at *p: by an exchange that succeeded, or plain. */
+static void op_store(struct fx *f, unsigned op, s2_pte_t *p, s2_pte_t pte, bool exchange)
+{
+	s2hyp_checker_op_pte_store(f->c, op, p, *p, pte, exchange);
+	*p = pte;
+}
+
+/* Operation op holds entry *p locked (read, exchanged for the marker). */
+static void op_lock(struct fx *f, unsigned op, s2_pte_t *p)
+{
+	op_read(f, op, p);
+	op_store(f, op, p, S2PT_PTE_LOCKED, true);
+}
+
+/* A store over the locked marker of another operation in flight fires
+ * store-unowned, by exchange or plainly; the locker's own make over its
+ * marker passes, and so does a store after the locker ended (its make
+ * done). */
+static void test_store_unowned_locked(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 2; bad++) {
+		struct fx *f = fx_new(false);
+		void *t = linked_table(f);
+		s2_pte_t *p = entry(f, t, 2);
+		s2hyp_checker_op_begin(f->c, 0, true);
+		s2hyp_checker_op_begin(f->c, 1, true);
+		op_lock(f, 0, p);
+		if (bad) {
+			op_read(f, 1, p);
+			op_store(f, 1, p, leaf(f, 3, RAM, S2PT_PROT_RW), bad == 1);
+		} else {
+			op_store(f, 0, p, leaf(f, 3, RAM, S2PT_PROT_RW), false);
+		}
+		assert_int_equal(f->fired, bad ? 1ull << S2HYP_RULE_STORE_UNOWNED : 0);
+		if (bad)
+			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+					       "which operation 0 holds locked"));
+		fx_free(f);
+	}
+}
+
+/* Under the read lock, a plain store into an entry the operation did not
+ * lock fires store-unowned; an exchange passes, as does a plain store
+ * under the write lock or into a table page nothing links yet. */
+static void test_store_unowned_plain(void **state)
+{
+	(void)state;
+	for (int k = 0; k <= 3; k++) {
+		struct fx *f = fx_new(false);
+		void *t = linked_table(f);
+		void *fresh = s2pool_alloc(f->pool);
+		s2hyp_checker_page_alloc(f->c, fresh);
+		s2hyp_checker_op_begin(f->c, 0, k != 2);
+		s2_pte_t *p = entry(f, k == 3 ? fresh : t, 4);
+		op_read(f, 0, p);
+		op_store(f, 0, p, leaf(f, 3, RAM, S2PT_PROT_RW), k == 1);
+		assert_int_equal(f->fired, k == 0 ? 1ull << S2HYP_RULE_STORE_UNOWNED : 0);
+		if (k == 0)
+			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+					       "without an exchange"));
+		fx_free(f);
+	}
+}
+
+/* Operation 0 reads a leaf, operation 1 relaxes it by exchange, and
+ * operation 0's store of what it computed from the old value loses the
+ * relax: lost-update (under the write lock, so only that rule; under the
+ * read lock store-unowned too). Reading the entry again first, or storing
+ * what was there, passes. */
+static void test_lost_update(void **state)
+{
+	(void)state;
+	for (int k = 0; k <= 3; k++) {
+		struct fx *f = fx_new(false);
+		void *t = linked_table(f);
+		s2_pte_t *p = entry(f, t, 6);
+		store(f, p, leaf(f, 3, RAM, S2PT_PROT_R));
+		s2hyp_checker_op_begin(f->c, 0, k == 1);
+		s2hyp_checker_op_begin(f->c, 1, true);
+		s2_pte_t seen = op_read(f, 0, p);
+		s2_pte_t relaxed = op_read(f, 1, p) | S2PT_PTE_S2AP_W;
+		op_store(f, 1, p, relaxed, true);
+		if (k == 2)
+			seen = op_read(f, 0, p);
+		if (k == 3)
+			op_store(f, 1, p, seen, true);	/* back to what operation 0 saw */
+		op_store(f, 0, p, seen & ~S2PT_PTE_AF, false);
+		uint64_t want = k == 0 ? 1ull << S2HYP_RULE_LOST_UPDATE :
+				k == 1 ? (1ull << S2HYP_RULE_LOST_UPDATE) |
+					 (1ull << S2HYP_RULE_STORE_UNOWNED) : 0;
+		assert_int_equal(f->fired, want);
+		if (k == 0)
+			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+					       "loses that change"));
+		fx_free(f);
+	}
+}
+
+/* A table unlinked (break, TLBI, DSB) and freed while a walker that
+ * entered its read-side section before the unlink, over a range covering
+ * the table, is still inside fires free-before-grace: another walker (k 0)
+ * or the unlinking walker itself, freeing at once (k 4). The same free
+ * passes once every such walker has left, when the walker entered after
+ * the unlink, and when its walk covers another range. */
+static void test_free_before_grace(void **state)
+{
+	(void)state;
+	for (int k = 0; k <= 4; k++) {
+		struct fx *f = fx_new(false);
+		void *t = linked_table(f);
+		s2_pte_t *parent = entry(f, f->root, 0);
+		s2hyp_checker_op_begin(f->c, 0, true);
+		s2hyp_checker_op_begin(f->c, 1, true);
+		if (k != 2 && k != 4)
+			s2hyp_checker_rcu_enter(f->c, 0, k == 3 ? IPA + (4ull << 20) : IPA + PG, PG);
+		s2hyp_checker_rcu_enter(f->c, 1, IPA, 2ull << 20);
+		op_lock(f, 1, parent);
+		invalidate(f, IPA);
+		op_store(f, 1, parent, leaf(f, 2, RAM, S2PT_PROT_RW), false);
+		if (k != 4)
+			s2hyp_checker_rcu_exit(f->c, 1);
+		if (k == 1)
+			s2hyp_checker_rcu_exit(f->c, 0);
+		if (k == 2)
+			s2hyp_checker_rcu_enter(f->c, 0, IPA + PG, PG);
+		s2hyp_checker_page_free(f->c, t, NULL, 0);
+		bool fires = k == 0 || k == 4;
+		assert_int_equal(f->fired, fires ? 1ull << S2HYP_RULE_FREE_BEFORE_GRACE : 0);
+		if (fires)
+			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+					       k ? "operation 1" : "operation 0"));
+		fx_free(f);
+	}
+}
+
+/* With two operations in flight the refcount is checked only when the
+ * last one ends (an unlock in between defers it): a store whose get never
+ * comes fires then; a get by the other operation before the end passes. */
+static void test_refcount_at_quiescence(void **state)
+{
+	(void)state;
+	for (int bad = 0; bad <= 1; bad++) {
+		struct fx *f = fx_new(false);
+		void *t = linked_table(f);
+		s2hyp_checker_op_begin(f->c, 0, true);
+		s2hyp_checker_op_begin(f->c, 1, true);
+		op_lock(f, 0, entry(f, t, 3));
+		op_store(f, 0, entry(f, t, 3), leaf(f, 3, RAM, S2PT_PROT_RW), false);
+		s2hyp_checker_op_end(f->c, 0);
+		s2hyp_checker_unlock(f->c);
+		assert_int_equal(s2hyp_checker_in_flight(f->c), 1);
+		assert_int_equal(f->fired, 0);
+		if (!bad)
+			s2pool_get(f->pool, t);
+		s2hyp_checker_op_end(f->c, 1);
+		assert_int_equal(s2hyp_checker_in_flight(f->c), 0);
+		assert_int_equal(f->fired, bad ? 1ull << S2HYP_RULE_REFCOUNT : 0);
+		fx_free(f);
+	}
+}
+
 /* The ghost view of an entry follows its stores, TLBIs and DSBs. */
 static void test_entry_ghost_state(void **state)
 {
@@ -420,6 +593,11 @@ int main(void)
 		cmocka_unit_test(test_icache_inval),
 		cmocka_unit_test(test_stale_access),
 		cmocka_unit_test(test_entry_ghost_state),
+		cmocka_unit_test(test_store_unowned_locked),
+		cmocka_unit_test(test_store_unowned_plain),
+		cmocka_unit_test(test_lost_update),
+		cmocka_unit_test(test_free_before_grace),
+		cmocka_unit_test(test_refcount_at_quiescence),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
