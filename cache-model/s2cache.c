@@ -1454,11 +1454,24 @@ int s2cache_cmo(struct s2cache *c, unsigned cpu, enum s2cache_op op, s2_pa_t pa,
 		uint64_t pend = s2_align_down(la, PAGE_SIZE) + PAGE_SIZE;
 		if (pend > end)
 			pend = end;
-		/* Untouched pages hold nothing to maintain. */
+		/* Untouched pages hold nothing to maintain, nor do the
+		 * untouched lines of a page: visit only the lines with a
+		 * record (line_op would return at once on the others). */
 		struct s2cache__frame *f = b->fr[(la >> PAGE_SHIFT) % BLK_FRAMES];
-		if (f && (!dc_only || f->cnt.v[CNT_RES]))
-			for (; la < pend; la += c->line)
-				line_op(c, cpu, op, f, (la & (PAGE_SIZE - 1)) >> c->line_shift);
+		if (f && (!dc_only || f->cnt.v[CNT_RES])) {
+			size_t last = ((pend - 1) & (PAGE_SIZE - 1)) >> c->line_shift;
+			for (size_t li = (la & (PAGE_SIZE - 1)) >> c->line_shift; li <= last;) {
+				uint64_t w = f->ent->have[li >> 6] >> (li & 63);
+				if (!w) {
+					li = (li | 63) + 1;
+					continue;
+				}
+				li += (size_t)__builtin_ctzll(w);
+				if (li > last)
+					break;
+				line_op(c, cpu, op, f, li++);
+			}
+		}
 		la = s2_align_up(pend, c->line);
 	}
 	return S2_OK;

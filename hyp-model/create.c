@@ -226,6 +226,7 @@ void s2hyp_delete(struct s2hyp *m)
 		free(m->vcpus[i].tlb);
 		free(m->vcpus[i].wc);
 		s2_map_free(&m->vcpus[i].tlb_idx);
+		s2_map_free(&m->vcpus[i].tlb_inner);
 		s2_map_free(&m->vcpus[i].wc_idx);
 	}
 	for (unsigned i = 0; i < m->nr_slots; i++)

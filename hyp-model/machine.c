@@ -373,6 +373,34 @@ struct s2hyp_tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vc
 	return NULL;
 }
 
+/* Entries of v's TLB smaller than the region of level l holding ipa,
+ * inside it (l a block level). */
+static uint64_t tlb_inner_count(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa,
+				s2_level_t l)
+{
+	uint64_t n;
+	return s2_map_get(&v->tlb_inner, entry_key(s2_align_down(ipa, s2pt_granule_size(&m->geom, l)), l),
+			  &n) ? n : 0;
+}
+
+/* Count e into (add) or out of the block-sized regions above it. False
+ * when out of memory. */
+static bool tlb_inner_update(const struct s2hyp *m, struct vcpu *v,
+			     const struct s2hyp_tlb_entry *e, bool add)
+{
+	for (s2_level_t l = m->geom.min_block_level; l < (s2_level_t)e->level; l++) {
+		uint64_t key = entry_key(s2_align_down(e->ipa, s2pt_granule_size(&m->geom, l)), l), n;
+		if (!s2_map_get(&v->tlb_inner, key, &n))
+			n = 0;
+		if (add ? !s2_map_put(&v->tlb_inner, key, n + 1) :
+			  n > 1 ? !s2_map_put(&v->tlb_inner, key, n - 1) : false)
+			return false;
+		if (!add && n <= 1)
+			s2_map_del(&v->tlb_inner, key);
+	}
+	return true;
+}
+
 /* The walk cache's capacity: a sixteenth of the TLB's, at least 16. */
 static unsigned wc_capacity(const struct s2hyp *m)
 {
@@ -380,10 +408,11 @@ static unsigned wc_capacity(const struct s2hyp *m)
 	return !m->cfg.tlb_entries ? 0 : n < 16 ? 16 : n;
 }
 
-static void tlb_remove(struct vcpu *v, unsigned i)
+static void tlb_remove(const struct s2hyp *m, struct vcpu *v, unsigned i)
 {
 	struct s2hyp_tlb_entry *e = &v->tlb[i];
 	s2_map_del(&v->tlb_idx, entry_key(e->ipa, (s2_level_t)e->level));
+	tlb_inner_update(m, v, e, false);	/* only deletes or lowers: no allocation */
 	v->tlb_per_level[e->level]--;
 	v->tlb_gen++;
 	if (i != --v->tlb_n) {
@@ -408,6 +437,7 @@ static void tlb_clear(struct vcpu *v)
 	v->tlb_n = 0;
 	memset(v->tlb_per_level, 0, sizeof(v->tlb_per_level));
 	s2_map_clear(&v->tlb_idx);
+	s2_map_clear(&v->tlb_inner);
 	v->wc_n = 0;
 	s2_map_clear(&v->wc_idx);
 }
@@ -447,7 +477,7 @@ static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, 
 		 * the range. */
 		for (unsigned i = 0; i < v->tlb_n;)
 			if (tlbi_hits(op, ipa, size, v->tlb[i].ipa, v->tlb[i].size))
-				tlb_remove(v, i);
+				tlb_remove(m, v, i);
 			else
 				i++;
 		for (unsigned i = 0; i < v->wc_n;)
@@ -466,7 +496,7 @@ static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, 
 			continue;
 		int i = s2hyp__tlb_find(m, v, s2_align_down(ipa, s2pt_granule_size(g, l)), l);
 		if (i >= 0)
-			tlb_remove(v, (unsigned)i);
+			tlb_remove(m, v, (unsigned)i);
 	}
 	for (s2_level_t l = (s2_level_t)(g->start_level + 1); l <= S2_LEVEL_MAX && v->wc_n; l++) {
 		uint64_t span = s2pt_granule_size(g, (s2_level_t)(l - 1));
@@ -629,7 +659,7 @@ static unsigned tlb_fill_overlaps(struct s2hyp *m, const struct vcpu *v,
 	}
 	for (s2_level_t l = (s2_level_t)(e->level + 1); l <= S2_LEVEL_MAX; l++)
 		smaller |= v->tlb_per_level[l] != 0;
-	if (!smaller)
+	if (!smaller || !tlb_inner_count(m, v, e->ipa, (s2_level_t)e->level))
 		return n;
 	for (unsigned k = 0; k < v->tlb_n; k++) {
 		const struct s2hyp_tlb_entry *t = &v->tlb[k];
@@ -639,27 +669,48 @@ static unsigned tlb_fill_overlaps(struct s2hyp *m, const struct vcpu *v,
 	return n;
 }
 
+/* The entries of v's TLB in [ipa, ipa + size) by probing each leaf
+ * position (by level, then address), past block-sized regions that hold no
+ * smaller entry. */
+static unsigned tlb_probe_range(struct s2hyp *m, const struct vcpu *v, uint64_t ipa,
+				uint64_t size)
+{
+	const struct s2pt_geom *g = &m->geom;
+	unsigned n = 0;
+
+	for (s2_level_t l = g->min_block_level; l <= S2_LEVEL_MAX; l++) {
+		uint64_t gs = s2pt_granule_size(g, l);
+		uint64_t rs = l > g->min_block_level ? s2pt_granule_size(g, (s2_level_t)(l - 1)) : 0;
+		if (!v->tlb_per_level[l])
+			continue;
+		for (uint64_t a = s2_align_down(ipa, gs); a < ipa + size; a += gs) {
+			if (rs && !tlb_inner_count(m, v, a, (s2_level_t)(l - 1))) {
+				a = s2_align_down(a, rs) + rs - gs;
+				continue;
+			}
+			int k = s2hyp__tlb_find(m, v, a, l);
+			if (k >= 0 && scratch_room(m, n + 1))
+				m->scratch[n++] = v->tlb[k];
+		}
+	}
+	return n;
+}
+
 unsigned s2hyp__tlb_overlaps(struct s2hyp *m, const struct vcpu *v, uint64_t ipa, uint64_t size)
 {
 	const struct s2pt_geom *g = &m->geom;
 	uint64_t page = s2pt_granule_size(g, S2_LEVEL_MAX);
+	uint64_t region = s2pt_granule_size(g, S2_LEVEL_MAX - 1);
 	unsigned n = 0;
 
 	/* Probe every leaf position in the range when that is cheaper than
 	 * looking at every entry. */
-	if (size / page < v->tlb_n) {
-		for (s2_level_t l = g->min_block_level; l <= S2_LEVEL_MAX; l++) {
-			uint64_t gs = s2pt_granule_size(g, l);
-			if (!v->tlb_per_level[l])
-				continue;
-			for (uint64_t a = s2_align_down(ipa, gs); a < ipa + size; a += gs) {
-				int k = s2hyp__tlb_find(m, v, a, l);
-				if (k >= 0 && scratch_room(m, n + 1))
-					m->scratch[n++] = v->tlb[k];
-			}
-		}
-		return n;
-	}
+	if (size / page < v->tlb_n)
+		return tlb_probe_range(m, v, ipa, size);
+	/* Otherwise the answer is in TLB order; but a range of a few regions
+	 * is most often empty (after its TLBIs), which probing tells cheaply. */
+	if (size / region < v->tlb_n / 16 && !tlb_probe_range(m, v, ipa, size))
+		return 0;
 	for (unsigned k = 0; k < v->tlb_n; k++) {
 		const struct s2hyp_tlb_entry *e = &v->tlb[k];
 		if (e->ipa < ipa + size && ipa < e->ipa + e->size && scratch_room(m, n + 1))
@@ -675,9 +726,13 @@ static void collect_leaves(struct s2hyp *m, const s2_pte_t *table, s2_level_t le
 	const struct s2pt_geom *g = &m->geom;
 	uint64_t gs = s2pt_granule_size(g, level);
 
-	for (unsigned i = 0; i < entries; i++) {
+	/* Only the entries that overlap [ipa, end): addresses rise with i. */
+	uint64_t first = ipa > base ? (ipa - base) / gs : 0;
+	for (unsigned i = first < entries ? (unsigned)first : entries; i < entries; i++) {
 		uint64_t a = base + (uint64_t)i * gs;
-		if (a >= end || a + gs <= ipa)
+		if (a >= end)
+			break;
+		if (a + gs <= ipa)
 			continue;
 		s2_pte_t pte = table[i];
 		if (!s2pt_pte_valid(pte))
@@ -748,7 +803,7 @@ static void tlb_make_room(struct s2hyp *m, struct vcpu *v)
 {
 	unsigned i = v->tlb_victim++ % v->tlb_n;
 	s2hyp__event(m, (int)v->id, EV_TLB_EVICT, v->tlb[i].ipa, 0, v->tlb[i].level, 0);
-	tlb_remove(v, i);
+	tlb_remove(m, v, i);
 }
 
 static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
@@ -789,7 +844,8 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 	} else {
 		if (m->cfg.tlb_entries && v->tlb_n >= m->cfg.tlb_entries)
 			tlb_make_room(m, v);
-		if (!s2_map_put(&v->tlb_idx, entry_key(e.ipa, (s2_level_t)e.level), v->tlb_n)) {
+		if (!s2_map_put(&v->tlb_idx, entry_key(e.ipa, (s2_level_t)e.level), v->tlb_n) ||
+		    !tlb_inner_update(m, v, &e, true)) {
 			s2hyp__fail(m, "out of memory");
 			return;
 		}
@@ -1064,7 +1120,7 @@ void s2hyp__tlb_evict(struct s2hyp *m, struct vcpu *v, unsigned i)
 {
 	if (i < v->tlb_n) {
 		s2hyp__event(m, (int)v->id, EV_TLB_EVICT, v->tlb[i].ipa, 0, v->tlb[i].level, 0);
-		tlb_remove(v, i);
+		tlb_remove(m, v, i);
 	} else {
 		wc_remove(v, i - v->tlb_n);
 	}

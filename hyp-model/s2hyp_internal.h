@@ -118,6 +118,10 @@ struct vcpu {
 	unsigned tlb_n, tlb_cap;
 	struct s2_map tlb_idx;		/* (ipa | level + 1) -> tlb[] position */
 	unsigned tlb_per_level[S2_LEVEL_MAX + 1];
+	/* (region | level + 1) -> entries smaller than the region inside it,
+	 * for regions of a block's size (level min_block_level and below):
+	 * range probes skip regions that hold none */
+	struct s2_map tlb_inner;
 	struct wc_entry *wc;
 	unsigned wc_n, wc_cap;
 	struct s2_map wc_idx;		/* (ipa | level + 1) -> wc[] position */
