@@ -14,7 +14,9 @@
 	X(S2_EBUSY,    "EBUSY",    "resource busy") \
 	X(S2_EFAULT,   "EFAULT",   "bad address") \
 	X(S2_EIO,      "EIO",      "input/output error") \
-	X(S2_EPARSE,   "EPARSE",   "malformed input")
+	X(S2_EPARSE,   "EPARSE",   "malformed input") \
+	X(S2_EEXIST,   "EEXIST",   "already exists") \
+	X(S2_EACCES,   "EACCES",   "permission denied")
 
 /* Ordinals 1..N, so that each error is the negative of its row number. */
 enum s2_err_ord_ {

@@ -138,6 +138,11 @@ void s2host__wp_fault(struct s2host *h, int mm, uint64_t vpn, bool unshare, bool
 		h->stats.cow_reuses++;
 		return;
 	}
+	/* wp_page_copy(): the copy is taken first (checked against TLB
+	 * entries a deferred flush left), then a new page replaces the old
+	 * under an invalidation */
+	if (!unshare)
+		s2host__tlb_before_copy(h, mm, vpn, old);
 	/* wp_page_copy(): a new page replaces the old under an invalidation */
 	s2host__inval_start(h, mm, vpn, 1, S2HOST_MN_CLEAR);
 	uint64_t new = s2host__alloc(h, 0, mm);

@@ -47,6 +47,13 @@ int s2host_fork(struct s2host *h, int parent)
 	memcpy(C->vfile, P->vfile, n * sizeof(*C->vfile));
 	memcpy(C->voff, P->voff, n * sizeof(*C->voff));
 	memcpy(C->wp, P->wp, n);
+	/* dup_userfaultfd(): without UFFD_FEATURE_EVENT_FORK the child's
+	 * VMAs are not registered and its monitor sees nothing */
+	for (unsigned v = 0; v < n; v++)
+		if (!(C->vma[v] & VMA_UFFD_FORK)) {
+			C->vma[v] &= (uint8_t)~VMA_UFFD_ANY;
+			C->wp[v] = 0;
+		}
 	s2host__inval_start(h, parent, 0, n, S2HOST_MN_PROTECTION_PAGE);
 	for (unsigned i = 0; i < n / S2HOST_THP_PAGES; i++) {
 		struct s2host__pte *pmd = &P->pmd[i];
@@ -68,11 +75,25 @@ int s2host_fork(struct s2host *h, int parent)
 	}
 	for (unsigned v = 0; v < n; v++) {
 		struct s2host__pte *pte = &P->pte[v];
-		if (P->vma[v] & VMA_SHARED)
-			continue;	/* shared file pages: the child faults them in */
+		/* userfaultfd_wp(dst_vma); before 8f34f1eac382 the parent's VMA
+		 * was tested, so its uffd-wp bits always went to the child */
+		bool child_wp = h->cfg.uffd_fork_fix ? C->vma[v] & VMA_UFFD_WP
+						     : P->vma[v] & VMA_UFFD_WP;
+		if (P->vma[v] & VMA_SHARED) {
+			/* shared file pages: the child faults them in; a registered
+			 * child keeps a protected page's state as a marker */
+			if (h->cfg.uffd_markers && (C->vma[v] & VMA_UFFD_WP) &&
+			    (pte->fl & PTE_UFFD_WP))
+				C->pte[v] = (struct s2host__pte){ 0, PTE_MARKER | PTE_UFFD_WP };
+			continue;
+		}
 		if (pte->fl & PTE_SWAP) {
 			h->slot[pte->pfn].count++;
 			C->pte[v] = *pte;
+			/* copy_nonpresent_pte() kept the bit on swap entries
+			 * until 8f34f1eac382 */
+			if (h->cfg.uffd_fork_fix && !(C->vma[v] & VMA_UFFD_WP))
+				C->pte[v].fl &= ~(unsigned)PTE_UFFD_WP;
 			continue;
 		}
 		if (!(pte->fl & PTE_PRESENT))
@@ -86,10 +107,15 @@ int s2host_fork(struct s2host *h, int parent)
 			s2host__copy_page(h, new, pte->pfn);
 			h->page[new].mapcount = 1;
 			h->page[new].ae = ae;
+			/* a protected page stays protected in a registered child
+			 * (8f34f1eac382); before, copy_present_page() made the
+			 * copy writable without the bit */
+			unsigned wp = h->cfg.uffd_fork_fix && (C->vma[v] & VMA_UFFD_WP)
+					      ? pte->fl & PTE_UFFD_WP : 0;
 			C->pte[v] = (struct s2host__pte){
-				new, PTE_PRESENT | PTE_DIRTY | PTE_YOUNG | PTE_SOFT_DIRTY |
-					     (pte->fl & PTE_UFFD_WP) |
-					     (C->vma[v] & VMA_WRITE ? PTE_WRITE : 0) };
+				new, PTE_PRESENT | PTE_DIRTY | PTE_YOUNG | PTE_SOFT_DIRTY | wp |
+					     (C->vma[v] & VMA_WRITE && !wp ? PTE_WRITE : 0) };
+			continue;
 		} else {
 			pte->fl &= ~(unsigned)PTE_WRITE;
 			C->pte[v] = *pte;
@@ -98,11 +124,28 @@ int s2host_fork(struct s2host *h, int parent)
 			if (ae)
 				h->page[pte->pfn].ae = false;
 		}
-		if (!(C->vma[v] & VMA_UFFD_WP))
+		if (!child_wp)
 			C->pte[v].fl &= ~(unsigned)PTE_UFFD_WP;
 	}
 	s2host__inval_end(h, parent, 0, n, S2HOST_MN_PROTECTION_PAGE);
 	C->fork_op = h->stats.ops;
+
+	/* uffd-wp-fork: the child's uffd-wp state is its own registration's */
+	for (unsigned v = 0; v < n; v++) {
+		const struct s2host__pte *pte = &C->pte[v];
+		if (!(C->vma[v] & VMA_UFFD_WP) && (pte->fl & PTE_UFFD_WP))
+			s2host__violate(h, S2HOST_RULE_UFFD_WP_FORK, child, v, S2HOST_NO_PFN,
+					"child %d's %s at 0x%llx keeps uffd-wp though its VMA is not "
+					"registered (no UFFD_FEATURE_EVENT_FORK)", child,
+					pte->fl & PTE_SWAP ? "swap entry" : "PTE",
+					(unsigned long long)((uint64_t)v << S2HOST_PAGE_SHIFT));
+		else if ((C->vma[v] & VMA_UFFD_WP) && C->wp[v] && (pte->fl & PTE_PRESENT) &&
+			 !(pte->fl & PTE_UFFD_WP))
+			s2host__violate(h, S2HOST_RULE_UFFD_WP_FORK, child, v, pte->pfn,
+					"child %d's page at 0x%llx lost uffd-wp at fork though its "
+					"monitor (EVENT_FORK) protected it", child,
+					(unsigned long long)((uint64_t)v << S2HOST_PAGE_SHIFT));
+	}
 
 	/* fork-pin: the child never shares a page the parent holds pinned */
 	for (unsigned i = 0; i < h->nr_ref; i++) {

@@ -321,7 +321,7 @@ static void observe(struct s2host *h, int reader, uint64_t vpn, uint64_t pfn, co
 				(unsigned long long)p->value, h->wlog[p->writer].mm);
 }
 
-static void store(struct s2host *h, int writer, uint64_t pfn, uint64_t value)
+void s2host__store(struct s2host *h, int writer, uint64_t pfn, uint64_t value)
 {
 	if (s2host__folio_of(h, pfn)->freed)
 		s2host__violate(h, S2HOST_RULE_USE_AFTER_FREE, writer, S2HOST_NO_PFN, pfn,
@@ -346,6 +346,8 @@ void s2host_config_init(struct s2host_config *cfg, enum s2host_policy policy)
 	cfg->clear_refs_skips_pinned = policy >= S2HOST_POL_CNT2;
 	cfg->check_every_op = true;
 	cfg->uffd_markers = true;
+	cfg->uffd_wp_flush = true;
+	cfg->uffd_fork_fix = true;
 }
 
 int s2host_create(const struct s2host_config *cfg, struct s2host **out)
@@ -387,6 +389,8 @@ void s2host_destroy(struct s2host *h)
 	for (unsigned i = 0; i < h->nr_file; i++)
 		free(h->file[i].cache);
 	free(h->file);
+	free(h->msg);
+	free(h->tlb);
 	free(h->mm);
 	free(h->folio);
 	free(h->page);
@@ -429,6 +433,10 @@ void s2host__inval_end(struct s2host *h, int mm, uint64_t vpn, uint64_t n,
 		       enum s2host_mn_event ev)
 {
 	struct s2host__mm *m = &h->mm[mm];
+	/* the TLB flush of the change comes before the invalidation ends,
+	 * unless a uffd-wp change defers it (mm->tlb_flush_pending) */
+	if (!h->deferring)
+		s2host__tlb_flush(h, mm, vpn, n);
 	for (unsigned i = 0; i < m->nr_mn; i++)
 		if (m->mn[i].invalidate_end)
 			m->mn[i].invalidate_end(m->mn_arg[i], mm, vpn << S2HOST_PAGE_SHIFT,
@@ -627,6 +635,15 @@ void s2host__zap(struct s2host *h, int mm, uint64_t vpn, uint64_t n, enum s2host
 
 /* ---- mmap, munmap, madvise, mprotect, clear_refs, uffd-wp -------------- */
 
+/* The VMA bits of a registration (UFFDIO_REGISTER's modes and EVENT_FORK). */
+uint8_t s2host__uffd_vma_bits(unsigned flags)
+{
+	return (uint8_t)((flags & S2HOST_MAP_UFFD_WP ? VMA_UFFD_WP : 0) |
+			 (flags & S2HOST_MAP_UFFD_MISSING ? VMA_UFFD_MISSING : 0) |
+			 (flags & S2HOST_MAP_UFFD_MINOR ? VMA_UFFD_MINOR : 0) |
+			 (flags & S2HOST_MAP_UFFD_FORK ? VMA_UFFD_FORK : 0));
+}
+
 int s2host_mmap(struct s2host *h, int mm, uint64_t hva, uint64_t size, unsigned flags)
 {
 	int err = range_ok(h, mm, hva, size);
@@ -637,8 +654,9 @@ int s2host_mmap(struct s2host *h, int mm, uint64_t hva, uint64_t size, unsigned 
 		if (h->mm[mm].vma[v] & VMA_MAPPED)
 			return s2host__end(h, S2_EBUSY);	/* MAP_FIXED_NOREPLACE */
 	uint8_t bits = VMA_MAPPED | (flags & S2HOST_PROT_WRITE ? VMA_WRITE : 0) |
-		       (flags & S2HOST_MAP_THP ? VMA_THP : 0) |
-		       (flags & S2HOST_MAP_UFFD_WP ? VMA_UFFD_WP : 0);
+		       (flags & S2HOST_MAP_THP ? VMA_THP : 0) | s2host__uffd_vma_bits(flags);
+	if (flags & S2HOST_MAP_UFFD_MINOR)
+		return s2host__end(h, S2_EINVAL);	/* MINOR is for shmem and hugetlb */
 	for (uint64_t v = vpn; v < vpn + n; v++) {
 		h->mm[mm].vma[v] = bits;
 		h->mm[mm].vfile[v] = 0;
@@ -735,15 +753,26 @@ int s2host_clear_refs(struct s2host *h, int mm)
 	return s2host__end(h, 0);
 }
 
+int s2host__range_ok(const struct s2host *h, int mm, uint64_t hva, uint64_t size)
+{
+	return range_ok(h, mm, hva, size);
+}
+
 int s2host_uffd_wp(struct s2host *h, int mm, uint64_t hva, uint64_t size, bool protect)
 {
 	int err = range_ok(h, mm, hva, size);
 	if (err || (err = s2host__begin(h, 0, 0)))
 		return err;
-	uint64_t vpn = hva >> S2HOST_PAGE_SHIFT, n = size >> S2HOST_PAGE_SHIFT;
+	return s2host__end(h, s2host__uffd_wp_range(h, mm, hva >> S2HOST_PAGE_SHIFT,
+						   size >> S2HOST_PAGE_SHIFT, protect));
+}
+
+/* mwriteprotect_range(): -ENOENT unless all of it is uffd-wp registered. */
+int s2host__uffd_wp_range(struct s2host *h, int mm, uint64_t vpn, uint64_t n, bool protect)
+{
 	for (uint64_t v = vpn; v < vpn + n; v++)
 		if (!(h->mm[mm].vma[v] & VMA_UFFD_WP))
-			return s2host__end(h, S2_ENOENT);
+			return S2_ENOENT;
 	memset(h->mm[mm].wp + vpn, protect, n);
 	if (protect) {
 		wrprotect_range(h, mm, vpn, n, S2HOST_MN_PROTECTION_PAGE, PTE_UFFD_WP, 0, NULL);
@@ -761,15 +790,17 @@ int s2host_uffd_wp(struct s2host *h, int mm, uint64_t hva, uint64_t size, bool p
 				*pte = (struct s2host__pte){ 0, 0 };
 			s2host__pmd(h, mm, v)->fl &= ~(unsigned)PTE_UFFD_WP;
 		}
+		/* userfaultfd_writeprotect(): un-protecting wakes the waiters */
+		s2host__uffd_wake(h, mm, vpn, n);
 	}
-	return s2host__end(h, 0);
+	return 0;
 }
 
 /* ---- Faults ------------------------------------------------------------------ */
 
 /* do_anonymous_page: a THP if the VMA allows and the aligned 2 MiB around vpn
  * is empty and writable-mapped, else a small page; reads map the zero page. */
-static void anon_fault(struct s2host *h, int mm, uint64_t vpn, bool write)
+static int anon_fault(struct s2host *h, int mm, uint64_t vpn, bool write)
 {
 	struct s2host__mm *m = &h->mm[mm];
 	uint64_t base = vpn - vpn % S2HOST_THP_PAGES;
@@ -777,10 +808,14 @@ static void anon_fault(struct s2host *h, int mm, uint64_t vpn, bool write)
 	unsigned w = m->vma[vpn] & VMA_WRITE ? PTE_WRITE : 0;
 
 	h->stats.faults++;
+	/* do_anonymous_page(): a MISSING-registered range asks the monitor,
+	 * for a read (no zero page) as for a write */
+	if (m->vma[vpn] & VMA_UFFD_MISSING)
+		return s2host__userfault(h, mm, vpn, S2HOST_UFFD_MISSING);
 	if (!write) {
 		m->pte[vpn] = (struct s2host__pte){ S2HOST_ZERO_PFN, PTE_PRESENT | PTE_YOUNG };
 		h->stats.zero_maps++;
-		return;
+		return 0;
 	}
 	bool thp = true;
 	for (unsigned i = 0; i < S2HOST_THP_PAGES && thp; i++)
@@ -794,27 +829,30 @@ static void anon_fault(struct s2host *h, int mm, uint64_t vpn, bool write)
 			h->page[pfn + i].ae = ae;
 		*s2host__pmd(h, mm, vpn) = (struct s2host__pte){
 			pfn, PTE_PRESENT | PTE_WRITE | PTE_DIRTY | PTE_YOUNG | PTE_SOFT_DIRTY };
-		return;
+		return 0;
 	}
 	uint64_t pfn = s2host__alloc(h, 0, mm);
 	h->page[pfn].mapcount = 1;
 	h->page[pfn].ae = ae;
 	m->pte[vpn] = (struct s2host__pte){ pfn, PTE_PRESENT | w | PTE_DIRTY | PTE_YOUNG |
 						    PTE_SOFT_DIRTY };
+	return 0;
 }
 
 /* A fault on a present entry (PMD or PTE) that needs no new page: a read
  * marks it young, a write to a writable entry dirties it, a write to a
- * uffd-wp one waits for the handler (S2_EAGAIN). 1: the fault goes on (a
- * write the entry does not allow, or an unshare). */
-static int fault_on_present(struct s2host__pte *e, bool write, bool unshare)
+ * uffd-wp one in a uffd-wp registered range waits for the handler
+ * (userfaultfd_pte_wp: S2_EAGAIN, a message queued). 1: the fault goes on
+ * (a write the entry does not allow, or an unshare). */
+static int fault_on_present(struct s2host *h, int mm, uint64_t vpn, struct s2host__pte *e,
+			    bool write, bool unshare)
 {
 	if (!write && !unshare) {
 		e->fl |= PTE_YOUNG;
 		return 0;
 	}
-	if (write && (e->fl & PTE_UFFD_WP))
-		return S2_EAGAIN;
+	if (write && (e->fl & PTE_UFFD_WP) && (h->mm[mm].vma[vpn] & VMA_UFFD_WP))
+		return s2host__userfault(h, mm, vpn, S2HOST_UFFD_WP);
 	if (write && (e->fl & PTE_WRITE)) {
 		e->fl |= PTE_DIRTY | PTE_YOUNG | PTE_SOFT_DIRTY;
 		return 0;
@@ -840,7 +878,7 @@ int s2host__fault(struct s2host *h, int mm, uint64_t vpn, bool write, bool unsha
 		return s2host__shmem_fault(h, mm, vpn, write);
 	struct s2host__pte *pmd = s2host__pmd(h, mm, vpn);
 	if (pmd->fl & PTE_PRESENT) {
-		int ret = fault_on_present(pmd, write, unshare);
+		int ret = fault_on_present(h, mm, vpn, pmd, write, unshare);
 		if (ret <= 0)
 			return ret;
 		h->stats.faults++;
@@ -854,10 +892,9 @@ int s2host__fault(struct s2host *h, int mm, uint64_t vpn, bool write, bool unsha
 		if (!write || (pte->fl & PTE_WRITE))
 			return 0;
 	} else if (!(pte->fl & PTE_PRESENT)) {
-		anon_fault(h, mm, vpn, write);
-		return 0;
+		return anon_fault(h, mm, vpn, write);
 	}
-	int ret = fault_on_present(pte, write, unshare);
+	int ret = fault_on_present(h, mm, vpn, pte, write, unshare);
 	if (ret <= 0)
 		return ret;
 	h->stats.faults++;
@@ -896,7 +933,7 @@ int s2host_write(struct s2host *h, int mm, uint64_t hva, uint64_t value)
 					"write-protected, without the handler being told", mm,
 					(unsigned long long)value, (unsigned long long)hva);
 		}
-		store(h, mm, pfn, value);
+		s2host__store(h, mm, pfn, value);
 	}
 	return s2host__end(h, err);
 }
@@ -1028,7 +1065,7 @@ int s2host_ref_write(struct s2host *h, unsigned id, uint64_t value)
 	int err = s2host__begin(h, 0, 0);
 	if (err)
 		return err;
-	store(h, mm, pfn, value);
+	s2host__store(h, mm, pfn, value);
 	return s2host__end(h, 0);
 }
 
@@ -1051,7 +1088,7 @@ int s2host_pfn_write(struct s2host *h, int mm, uint64_t pfn, uint64_t value)
 	int err = s2host__begin(h, 0, 0);
 	if (err)
 		return err;
-	store(h, mm, pfn, value);
+	s2host__store(h, mm, pfn, value);
 	return s2host__end(h, 0);
 }
 

@@ -99,6 +99,22 @@ struct s2host_config {
 	 * a hole punch drops the bit and fault-around maps the page again.
 	 */
 	bool uffd_markers;
+	/*
+	 * do_wp_page flushes the TLB before a COW copy when a uffd-wp
+	 * change has a flush pending ("mm/userfaultfd: fix memory corruption
+	 * due to writeprotect", Nadav Amit, March 2021, stable 5.9+). false:
+	 * the copy may start while another CPU still holds a writable TLB
+	 * entry for the old page (S5.2).
+	 */
+	bool uffd_wp_flush;
+	/*
+	 * fork drops uffd-wp from the child's present and swap PTEs when the
+	 * child's VMA is not registered, and keeps it on pages copied for a
+	 * registered child (8f34f1eac382 "mm/userfaultfd: fix uffd-wp special
+	 * cases for fork()", 5.14, stable 5.13.y). false: the older code that
+	 * tested the parent's VMA and left swap entries alone (S5.4).
+	 */
+	bool uffd_fork_fix;
 };
 
 /* Defaults for a policy: 4096 pages (16 MiB) per process, full checks. */
@@ -167,6 +183,9 @@ enum {
 	S2HOST_PROT_WRITE = 1u << 1,
 	S2HOST_MAP_THP = 1u << 2,	/* write faults on whole empty 2 MiB ranges get a THP */
 	S2HOST_MAP_UFFD_WP = 1u << 3,	/* registered with userfaultfd in write-protect mode */
+	S2HOST_MAP_UFFD_MISSING = 1u << 4, /* registered in missing mode */
+	S2HOST_MAP_UFFD_MINOR = 1u << 5, /* registered in minor mode (memfd mappings only) */
+	S2HOST_MAP_UFFD_FORK = 1u << 6,	/* UFFD_FEATURE_EVENT_FORK: a fork child stays registered */
 };
 
 /* Private anonymous mapping of [hva, hva + size), page aligned. */
@@ -202,8 +221,84 @@ int s2host_punch_unmap(struct s2host *h, int fd, unsigned off, unsigned npages);
 int s2host_punch_truncate(struct s2host *h, int fd, unsigned off, unsigned npages);
 /* Switch uffd_markers (before the first operation that uses uffd). */
 void s2host_set_uffd_markers(struct s2host *h, bool on);
+/* Switch uffd_wp_flush and uffd_fork_fix the same way. */
+void s2host_set_uffd_wp_flush(struct s2host *h, bool on);
+void s2host_set_uffd_fork_fix(struct s2host *h, bool on);
 /* uffd-wp state of process mm's page at hva as its monitor sees it. */
 bool s2host_uffd_protected(const struct s2host *h, int mm, uint64_t hva);
+
+/* madvise(MADV_REMOVE) on a shared memfd mapping: the hole punch of the
+ * file range behind [hva, hva+size). -EINVAL on a private mapping, -EACCES
+ * on a read-only one, -ENOMEM where nothing is mapped. With rest NULL both
+ * steps run; otherwise only the unmap, and rest names the range whose
+ * truncation (s2host_punch_truncate) is the caller's second step. */
+struct s2host_punch {
+	int fd;
+	unsigned off, npages;
+};
+int s2host_madv_remove(struct s2host *h, int mm, uint64_t hva, uint64_t size,
+		       struct s2host_punch *rest);
+
+/* ---- userfaultfd: messages and the handler's ioctls ---------------------- */
+
+/*
+ * A fault in a registered range that needs the monitor (a missing page in
+ * MISSING mode, a page present in the file but not mapped in MINOR mode, a
+ * write to a uffd-wp PTE) queues a message on the process's userfaultfd and
+ * fails with -EAGAIN: the faulting thread blocks until the handler resolves
+ * the address (UFFDIO_COPY, UFFDIO_CONTINUE, un-protect, UFFDIO_WAKE) and
+ * then retries. A second fault on the same unresolved address joins the
+ * same message. The handler is a thread of the caller's: it reads messages
+ * and resolves them as separate steps, so anything may run in between.
+ */
+enum {
+	S2HOST_UFFD_MISSING = 1u << 0,
+	S2HOST_UFFD_WP = 1u << 1,
+	S2HOST_UFFD_MINOR = 1u << 2,
+};
+const char *s2host_uffd_kind_name(unsigned kind);
+
+struct s2host_uffd_msg {
+	unsigned id;		/* > 0 */
+	int mm;
+	uint64_t hva;
+	unsigned kind;
+};
+/* The message the last -EAGAIN fault queued or joined; 0 if none. */
+unsigned s2host_uffd_last_msg(const struct s2host *h);
+/* Whether the fault behind message id still waits for the handler. */
+bool s2host_uffd_waiting(const struct s2host *h, unsigned id);
+/* read(2) on process mm's userfaultfd: the oldest message not read yet;
+ * -EAGAIN when there is none. */
+int s2host_uffd_read(struct s2host *h, int mm, struct s2host_uffd_msg *out);
+/* UFFDIO_COPY of one page holding value to hva (a new anonymous page, or a
+ * new page of the memfd's cache for a shared mapping); wp: MODE_WP, the
+ * page arrives write-protected. -ENOENT outside a registered range, -EINVAL
+ * for wp without uffd-wp registration, -EEXIST when a PTE (or a huge PMD)
+ * is already there or, for a memfd, the file already has the page. Wakes
+ * the faults waiting on hva. */
+int s2host_uffdio_copy(struct s2host *h, int mm, uint64_t hva, uint64_t value, bool wp);
+/* UFFDIO_CONTINUE: map the page the memfd already holds (MINOR mode).
+ * -EINVAL on an anonymous mapping, -EFAULT when the file has no page there,
+ * -EEXIST when a PTE is already there. Wakes the faults waiting on hva. */
+int s2host_uffdio_continue(struct s2host *h, int mm, uint64_t hva, bool wp);
+/* UFFDIO_WAKE: wake the faults waiting on hva without resolving anything. */
+int s2host_uffdio_wake(struct s2host *h, int mm, uint64_t hva);
+
+/* ---- The host's CPUs and their TLBs (deferred flushes, S5.2) -------------- */
+
+/* CPU cpu (0..63) loads or stores through its TLB: a hit uses the cached
+ * translation, even a stale one a deferred flush has not removed yet; a miss
+ * takes the access as s2host_read/s2host_write do and caches the result.
+ * Every change that ends an invalidation flushes the TLBs for its range,
+ * except a uffd-wp change made with s2host_uffd_wp_deferred. */
+int s2host_cpu_read(struct s2host *h, int cpu, int mm, uint64_t hva, uint64_t *value);
+int s2host_cpu_write(struct s2host *h, int cpu, int mm, uint64_t hva, uint64_t value);
+/* UFFDIO_WRITEPROTECT as mwriteprotect_range() does it under the mmap read
+ * lock: the PTEs change now, the TLB flush is deferred (tlb_flush_pending
+ * raised) until s2host_tlb_flush_deferred(h, mm). */
+int s2host_uffd_wp_deferred(struct s2host *h, int mm, uint64_t hva, uint64_t size, bool protect);
+int s2host_tlb_flush_deferred(struct s2host *h, int mm);
 
 /* ---- CPU accesses (with the fault handler) ------------------------------ */
 
@@ -304,6 +399,7 @@ bool s2host_mm_has_pinned(const struct s2host *h, int mm);
 
 struct s2host_stats {
 	uint64_t ops, faults, cow_copies, cow_reuses, unshares, zero_maps;
+	uint64_t uffd_msgs, uffd_resolved;
 	uint64_t invalidations, folios_allocated, folios_freed;
 	uint64_t violations[S2HOST_NR_RULES];
 };

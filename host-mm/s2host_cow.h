@@ -43,8 +43,25 @@ void s2host__split_pmd_locked(struct s2host *h, int mm, uint64_t vpn);
 int s2host__fault(struct s2host *h, int mm, uint64_t vpn, bool write, bool unshare, bool force);
 
 void s2host__zap_pte(struct s2host *h, int mm, uint64_t vpn);
-/* shmem.c: a fault in a shared memfd mapping */
+uint8_t s2host__uffd_vma_bits(unsigned flags);
+int s2host__range_ok(const struct s2host *h, int mm, uint64_t hva, uint64_t size);
+/* A store by (or for) process writer, logged for the checks. */
+void s2host__store(struct s2host *h, int writer, uint64_t pfn, uint64_t value);
+/* UFFDIO_WRITEPROTECT's work inside an operation (un-protect wakes). */
+int s2host__uffd_wp_range(struct s2host *h, int mm, uint64_t vpn, uint64_t n, bool protect);
+
+/* uffd.c: handle_userfault (queue or join a message; S2_EAGAIN), waking the
+ * faults waiting in a range, the TLB flush of a range, and the check of a
+ * COW copy against writable TLB entries for the old page */
+int s2host__userfault(struct s2host *h, int mm, uint64_t vpn, unsigned kind);
+void s2host__uffd_wake(struct s2host *h, int mm, uint64_t vpn, uint64_t n);
+void s2host__tlb_flush(struct s2host *h, int mm, uint64_t vpn, uint64_t n);
+void s2host__tlb_before_copy(struct s2host *h, int mm, uint64_t vpn, uint64_t old);
+/* shmem.c: a fault in a shared memfd mapping; the cache page at offset off
+ * of fd (added, zeroed, if missing); a PTE mapping pfn with flags fl */
 int s2host__shmem_fault(struct s2host *h, int mm, uint64_t vpn, bool write);
+uint64_t s2host__find_or_add(struct s2host *h, int fd, unsigned off);
+void s2host__map_page(struct s2host *h, int mm, uint64_t vpn, uint64_t pfn, unsigned fl);
 
 /* cow.c: the policies' decisions */
 void s2host__wp_fault(struct s2host *h, int mm, uint64_t vpn, bool unshare, bool force);

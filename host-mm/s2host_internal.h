@@ -23,6 +23,10 @@ enum {
 	VMA_THP = 1u << 2,
 	VMA_UFFD_WP = 1u << 3,
 	VMA_SHARED = 1u << 4,	/* a shared mapping of a memfd (vfile, voff) */
+	VMA_UFFD_MISSING = 1u << 5,	/* registered in missing mode */
+	VMA_UFFD_MINOR = 1u << 6,	/* registered in minor mode (shmem) */
+	VMA_UFFD_FORK = 1u << 7,	/* UFFD_FEATURE_EVENT_FORK: a child stays registered */
+	VMA_UFFD_ANY = VMA_UFFD_WP | VMA_UFFD_MISSING | VMA_UFFD_MINOR | VMA_UFFD_FORK,
 };
 
 struct s2host__folio {
@@ -67,6 +71,7 @@ struct s2host__mm {
 	uint16_t *vfile;	/* shared mappings: memfd + 1 of each page, 0 if anonymous */
 	uint32_t *voff;		/* and the page offset in it */
 	uint8_t *wp;		/* the uffd monitor's view: page write-protected */
+	int tlb_flush_pending;	/* mm->tlb_flush_pending: deferred uffd-wp flushes */
 	struct s2host_notifier mn[S2HOST_MAX_NOTIFIERS];
 	void *mn_arg[S2HOST_MAX_NOTIFIERS];
 	unsigned nr_mn;
@@ -99,8 +104,31 @@ struct s2host__file {
 	bool punching;		/* inode->i_private: a hole punch in progress */
 };
 
+/* A userfaultfd message: a fault waiting for the handler (handle_userfault). */
+struct s2host__msg {
+	unsigned id;
+	int mm;
+	uint64_t vpn;
+	unsigned kind;		/* S2HOST_UFFD_MISSING, _WP or _MINOR */
+	bool read;		/* the handler has read it */
+	bool woken;		/* resolved: the faulting thread may retry */
+};
+
+/* A CPU's TLB entry for a process's page (the host's own CPUs). */
+struct s2host__tlb {
+	int cpu, mm;
+	uint64_t vpn, pfn;
+	bool writable, live;
+};
+
 struct s2host {
 	struct s2host_config cfg;
+	struct s2host__msg *msg;	/* waiting faults, oldest first */
+	unsigned nr_msg, cap_msg;
+	unsigned next_msg, last_msg;	/* message ids: the next, the last -EAGAIN's */
+	struct s2host__tlb *tlb;
+	unsigned nr_tlb, cap_tlb;
+	bool deferring;		/* a uffd-wp change is deferring its TLB flush */
 	struct s2host__file *file;
 	unsigned nr_file, cap_file;
 	struct s2host__folio *folio;

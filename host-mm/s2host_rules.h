@@ -33,7 +33,13 @@
 	  "INV-FAULTAROUND-UFFD; mm/shmem: handle uffd-wp special pte in page fault handler (9c28a205c061)") \
 	X(S2HOST_RULE_LOST_WRITE, "lost-write", \
 	  "a truncation never discards a write its uffd monitor was not told of", \
-	  "S5.1 (\"That's severe data loss\"); mm/shmem: persist uffd-wp bit across zapping (999dad824c39)")
+	  "S5.1 (\"That's severe data loss\"); mm/shmem: persist uffd-wp bit across zapping (999dad824c39)") \
+	X(S2HOST_RULE_TLB_BEFORE_COPY, "tlb-before-copy", \
+	  "a COW copy of a page starts only after every writable TLB entry for the old PTE is flushed", \
+	  "INV-TLB-BEFORE-COPY; S5.2; mm/userfaultfd: fix memory corruption due to writeprotect (Nadav Amit, 2021)") \
+	X(S2HOST_RULE_UFFD_WP_FORK, "uffd-wp-fork", \
+	  "after fork a child's PTEs and swap entries carry uffd-wp only where its own VMA is uffd-wp registered, and a registered child keeps the parent's protection", \
+	  "S5.4; mm/userfaultfd: fix uffd-wp special cases for fork() (8f34f1eac382)")
 
 enum s2host_rule {
 #define S2HOST_RULE_ENUM(id, name, meaning, source) id,

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/s2_err.h"
 #include "host-mm/s2host_scenario.h"
 
 #define K4 S2HOST_PAGE_SIZE
@@ -280,8 +281,10 @@ static int s4_3(struct s2host *h, char *out, size_t n)
 }
 
 /* S5.1: a hole punch in a uffd-wp protected memfd range races a read of
- * a neighbour (fault-around) and a write. markers: the 5.19 fix. */
-static int punch(struct s2host *h, char *out, size_t n, bool markers)
+ * a neighbour (fault-around) and a write. markers: the 5.19 fix. remove:
+ * the punch is a balloon's MADV_REMOVE through the mapping instead of
+ * fallocate on the file. */
+static int punch(struct s2host *h, char *out, size_t n, bool markers, bool remove)
 {
 	enum { X = 1, Y = 2, PAGES = 16 };
 	uint64_t v;
@@ -296,7 +299,12 @@ static int punch(struct s2host *h, char *out, size_t n, bool markers)
 	TRY(s2host_write(h, p, Y * K4, 2));
 	TRY(s2host_madv_dontneed(h, p, Y * K4, K4));	/* Y: cached, not mapped */
 	TRY(s2host_uffd_wp(h, p, X * K4, K4, true));	/* the monitor protects X */
-	TRY(s2host_punch_unmap(h, fd, X, 1));		/* T0: pre-unmap of the hole */
+	if (remove) {
+		struct s2host_punch rest;
+		TRY(s2host_madv_remove(h, p, X * K4, K4, &rest));	/* T0: pre-unmap */
+	} else {
+		TRY(s2host_punch_unmap(h, fd, X, 1));	/* T0: pre-unmap of the hole */
+	}
 	TRY(s2host_read(h, p, Y * K4, &v));		/* T1: read fault near X */
 	int w = s2host_write(h, p, X * K4, 99);		/* T1: write X */
 	TRY(s2host_punch_truncate(h, fd, X, 1));	/* T0: truncation */
@@ -310,16 +318,106 @@ static int punch(struct s2host *h, char *out, size_t n, bool markers)
 
 static int s5_1(struct s2host *h, char *out, size_t n)
 {
-	return punch(h, out, n, true);
+	return punch(h, out, n, true, false);
 }
 
 static int s5_1_pre(struct s2host *h, char *out, size_t n)
 {
-	return punch(h, out, n, false);
+	return punch(h, out, n, false, false);
+}
+
+static int s5_1_remove(struct s2host *h, char *out, size_t n)
+{
+	return punch(h, out, n, true, true);
+}
+
+static int s5_1_remove_pre(struct s2host *h, char *out, size_t n)
+{
+	return punch(h, out, n, false, true);
+}
+
+/* S5.2: CPU 2 caches a writable translation of A; two monitor threads
+ * protect and un-protect A with their TLB flushes deferred; CPU 1's write
+ * fault copies A (a transient LRU-batch reference makes the refcount test
+ * copy); only then the flushes. fix: the flush before the copy (2021). */
+static int deferred_flush(struct s2host *h, char *out, size_t n, bool fix)
+{
+	enum { CPU1 = 1, CPU2 = 2 };
+	uint64_t v;
+
+	s2host_set_uffd_wp_flush(h, fix);
+	int p = new_process(h, K4, RW | S2HOST_MAP_UFFD_WP);
+	TRY(p);
+	TRY(s2host_cpu_write(h, CPU2, p, 0, 1));	/* CPU 2: writable TLB entry */
+	TRY(s2host_lru_add(h, p, 0));			/* a transient reference */
+	TRY(s2host_uffd_wp_deferred(h, p, 0, K4, true));	/* CPU 0: protect */
+	TRY(s2host_uffd_wp_deferred(h, p, 0, K4, false));	/* CPU 3: un-protect */
+	uint64_t copies = s2host_stats(h)->cow_copies;
+	TRY(s2host_cpu_write(h, CPU1, p, 0, 2));	/* CPU 1: write fault */
+	bool copied = s2host_stats(h)->cow_copies > copies;
+	unsigned stale = s2host_stats(h)->violations[S2HOST_RULE_TLB_BEFORE_COPY] != 0;
+	TRY(s2host_cpu_write(h, CPU2, p, 0, 3));
+	TRY(s2host_tlb_flush_deferred(h, p));
+	TRY(s2host_tlb_flush_deferred(h, p));
+	TRY(s2host_cpu_read(h, CPU1, p, 0, &v));
+	snprintf(out, n, "CPU 1's write fault %s; A reads %llu",
+		 !copied ? "reused A (no copy, the window stays latent)"
+		 : stale ? "copied A while CPU 2 still held a writable TLB entry: a store in "
+			   "the copy's window lands in A and is lost"
+			 : "flushed the pending uffd-wp flush, then copied A",
+		 (unsigned long long)v);
+	return 0;
+}
+
+static int s5_2(struct s2host *h, char *out, size_t n)
+{
+	return deferred_flush(h, out, n, true);
+}
+
+static int s5_2_pre(struct s2host *h, char *out, size_t n)
+{
+	return deferred_flush(h, out, n, false);
+}
+
+/* S5.4: A is protected, swapped out, and the process forks a child that
+ * is not registered (no UFFD_FEATURE_EVENT_FORK); both write A after the
+ * swap-in. fix: 8f34f1eac382 clears the bit in the child's swap entry. */
+static int swap_fork(struct s2host *h, char *out, size_t n, bool fix)
+{
+	struct s2host_pte_view pv;
+
+	s2host_set_uffd_fork_fix(h, fix);
+	int p = new_process(h, K4, RW | S2HOST_MAP_UFFD_WP);
+	TRY(p);
+	TRY(s2host_write(h, p, 0, 1));
+	TRY(s2host_uffd_wp(h, p, 0, K4, true));
+	TRY(s2host_swap_out(h, p, 0));
+	int c = s2host_fork(h, p);
+	TRY(c);
+	int pw = s2host_write(h, p, 0, 2);	/* swap-in, then the wp fault */
+	TRY(s2host_read(h, c, 0, &(uint64_t){ 0 }));	/* the child's swap-in */
+	TRY(s2host_lookup(h, c, 0, &pv));
+	int cw = s2host_write(h, c, 0, 3);
+	snprintf(out, n, "the parent's write %s; the child's swapped-in PTE %s uffd-wp and its "
+		 "write %s", pw == S2_EAGAIN ? "waits for the handler" : "went through",
+		 pv.uffd_wp ? "still carries" : "has no", cw ? "failed" : "went through");
+	return 0;
+}
+
+static int s5_4(struct s2host *h, char *out, size_t n)
+{
+	return swap_fork(h, out, n, true);
+}
+
+static int s5_4_pre(struct s2host *h, char *out, size_t n)
+{
+	return swap_fork(h, out, n, false);
 }
 
 #define UW ((1u << S2HOST_RULE_UFFD_WP) | (1u << S2HOST_RULE_FAULT_AROUND) | \
 	    (1u << S2HOST_RULE_LOST_WRITE))
+#define TC (1u << S2HOST_RULE_TLB_BEFORE_COPY)
+#define UF (1u << S2HOST_RULE_UFFD_WP_FORK)
 
 /*                         MAP0 MAP1 MAP2 MAP2F CNT CNT2 AE */
 static const struct s2host_scenario scenarios[] = {
@@ -368,6 +466,24 @@ static const struct s2host_scenario scenarios[] = {
 	{ "s5.1-punch-hole-pre-fix", "S5.1",
 	  "the same before the fix: fault-around drops uffd-wp, the write is silent, the truncation loses it",
 	  { UW, UW, UW, UW, UW, UW, UW }, s5_1_pre },
+	{ "s5.1-madv-remove", "S5.1",
+	  "S5.1 with the hole punched by a balloon's MADV_REMOVE through the mapping, with PTE markers",
+	  { 0, 0, 0, 0, 0, 0, 0 }, s5_1_remove },
+	{ "s5.1-madv-remove-pre-fix", "S5.1",
+	  "the same before the fix: MADV_REMOVE is the same two-step punch, the write is lost",
+	  { UW, UW, UW, UW, UW, UW, UW }, s5_1_remove_pre },
+	{ "s5.2-deferred-flush", "S5.2",
+	  "deferred uffd-wp TLB flush + COW with the 2021 fix: the fault flushes before copying",
+	  { 0, 0, 0, 0, 0, 0, 0 }, s5_2 },
+	{ "s5.2-deferred-flush-pre-fix", "S5.2",
+	  "the same before the fix: the refcount rule copies with a writable TLB entry alive",
+	  { 0, 0, 0, 0, TC, 0, 0 }, s5_2_pre },
+	{ "s5.4-swap-fork", "S5.4",
+	  "uffd-wp across swap-out and fork into an unregistered child: parent protected, child clear",
+	  { 0, 0, 0, 0, 0, 0, 0 }, s5_4 },
+	{ "s5.4-swap-fork-pre-fix", "S5.4",
+	  "the same before 8f34f1eac382: the child's swap entry keeps the parent's uffd-wp bit",
+	  { UF, UF, UF, UF, UF, UF, UF }, s5_4_pre },
 	{ "s4.3-collapse-ref", "S4.3",
 	  "khugepaged refuses to collapse while a GUP reference is held and collapses after",
 	  { 0, 0, 0, 0, 0, 0, 0 }, s4_3 },

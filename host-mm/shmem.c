@@ -44,7 +44,7 @@ int s2host_mmap_memfd(struct s2host *h, int mm, uint64_t hva, uint64_t size, int
 		if (m->vma[v] & VMA_MAPPED)
 			return s2host__end(h, S2_EBUSY);
 	uint8_t bits = VMA_MAPPED | VMA_SHARED | (flags & S2HOST_PROT_WRITE ? VMA_WRITE : 0) |
-		       (flags & S2HOST_MAP_UFFD_WP ? VMA_UFFD_WP : 0);
+		       s2host__uffd_vma_bits(flags);
 	for (uint64_t i = 0; i < n; i++) {
 		m->vma[vpn + i] = bits;
 		m->vfile[vpn + i] = (uint16_t)(fd + 1);
@@ -59,6 +59,16 @@ void s2host_set_uffd_markers(struct s2host *h, bool on)
 	h->cfg.uffd_markers = on;
 }
 
+void s2host_set_uffd_wp_flush(struct s2host *h, bool on)
+{
+	h->cfg.uffd_wp_flush = on;
+}
+
+void s2host_set_uffd_fork_fix(struct s2host *h, bool on)
+{
+	h->cfg.uffd_fork_fix = on;
+}
+
 bool s2host_uffd_protected(const struct s2host *h, int mm, uint64_t hva)
 {
 	return s2host__mm_ok(h, mm) && hva >> S2HOST_PAGE_SHIFT < h->cfg.nr_pages &&
@@ -66,7 +76,7 @@ bool s2host_uffd_protected(const struct s2host *h, int mm, uint64_t hva)
 }
 
 /* The cache page at offset off of fd, added (zeroed) if missing. */
-static uint64_t find_or_add(struct s2host *h, int fd, unsigned off)
+uint64_t s2host__find_or_add(struct s2host *h, int fd, unsigned off)
 {
 	struct s2host__file *file = &h->file[fd];
 	if (file->cache[off] == S2HOST_NO_PFN) {
@@ -81,7 +91,7 @@ static uint64_t find_or_add(struct s2host *h, int fd, unsigned off)
 	return file->cache[off];
 }
 
-static void map_page(struct s2host *h, int mm, uint64_t vpn, uint64_t pfn, unsigned fl)
+void s2host__map_page(struct s2host *h, int mm, uint64_t vpn, uint64_t pfn, unsigned fl)
 {
 	h->mm[mm].pte[vpn] = (struct s2host__pte){ pfn, PTE_PRESENT | fl };
 	h->page[pfn].mapcount++;
@@ -95,8 +105,10 @@ static void fault_around(struct s2host *h, int mm, uint64_t vpn)
 	struct s2host__mm *m = &h->mm[mm];
 	uint64_t base = vpn - vpn % FAULT_AROUND_PAGES;
 
-	/* 5.19: uffd_disable_fault_around() for VM_UFFD_WP */
-	if (h->cfg.uffd_markers && (m->vma[vpn] & VMA_UFFD_WP))
+	/* uffd_disable_fault_around(): VM_UFFD_MINOR always (the MINOR mode
+	 * came with the check), VM_UFFD_WP from 5.19 */
+	if ((m->vma[vpn] & VMA_UFFD_MINOR) ||
+	    (h->cfg.uffd_markers && (m->vma[vpn] & VMA_UFFD_WP)))
 		return;
 	for (uint64_t v = base; v < base + FAULT_AROUND_PAGES && v < h->cfg.nr_pages; v++) {
 		if (v == vpn || m->vma[v] != m->vma[vpn] || m->vfile[v] != m->vfile[vpn] ||
@@ -111,7 +123,7 @@ static void fault_around(struct s2host *h, int mm, uint64_t vpn)
 					"range, without the write-protect bit",
 					(unsigned long long)pfn,
 					(unsigned long long)(v << S2HOST_PAGE_SHIFT));
-		map_page(h, mm, v, pfn, PTE_YOUNG);
+		s2host__map_page(h, mm, v, pfn, PTE_YOUNG);
 	}
 }
 
@@ -125,9 +137,16 @@ int s2host__shmem_fault(struct s2host *h, int mm, uint64_t vpn, bool write)
 		/* do_read_fault / do_shared_fault; a marker maps R/O + uffd-wp */
 		unsigned wp = pte->fl & PTE_MARKER ? PTE_UFFD_WP : 0;
 		h->stats.faults++;
+		/* shmem_get_folio_gfp(): a hole in a MISSING-registered range,
+		 * or a cached page in a MINOR-registered one, asks the monitor */
+		bool cached = h->file[fd].cache[m->voff[vpn]] != S2HOST_NO_PFN;
+		if (!cached && (m->vma[vpn] & VMA_UFFD_MISSING))
+			return s2host__userfault(h, mm, vpn, S2HOST_UFFD_MISSING);
+		if (cached && (m->vma[vpn] & VMA_UFFD_MINOR))
+			return s2host__userfault(h, mm, vpn, S2HOST_UFFD_MINOR);
 		*pte = (struct s2host__pte){ 0, 0 };
-		uint64_t pfn = find_or_add(h, fd, m->voff[vpn]);
-		map_page(h, mm, vpn, pfn, PTE_YOUNG | wp);
+		uint64_t pfn = s2host__find_or_add(h, fd, m->voff[vpn]);
+		s2host__map_page(h, mm, vpn, pfn, PTE_YOUNG | wp);
 		if (!write) {
 			fault_around(h, mm, vpn);
 			return 0;
@@ -137,8 +156,8 @@ int s2host__shmem_fault(struct s2host *h, int mm, uint64_t vpn, bool write)
 		pte->fl |= PTE_YOUNG;
 		return 0;
 	}
-	if (pte->fl & PTE_UFFD_WP)
-		return S2_EAGAIN;	/* handle_userfault(VM_UFFD_WP) */
+	if ((pte->fl & PTE_UFFD_WP) && (m->vma[vpn] & VMA_UFFD_WP))
+		return s2host__userfault(h, mm, vpn, S2HOST_UFFD_WP);
 	/* wp_page_shared(): no copy, the shared page becomes writable */
 	pte->fl |= PTE_WRITE | PTE_DIRTY | PTE_YOUNG | PTE_SOFT_DIRTY;
 	return 0;
@@ -210,4 +229,33 @@ int s2host_punch_truncate(struct s2host *h, int fd, unsigned off, unsigned npage
 	}
 	file->punching = false;
 	return s2host__end(h, 0);
+}
+
+int s2host_madv_remove(struct s2host *h, int mm, uint64_t hva, uint64_t size,
+		       struct s2host_punch *rest)
+{
+	int err = s2host__range_ok(h, mm, hva, size);
+	if (err)
+		return err;
+	struct s2host__mm *m = &h->mm[mm];
+	uint64_t vpn = hva >> S2HOST_PAGE_SHIFT, n = size >> S2HOST_PAGE_SHIFT;
+	/* madvise_remove(): one shared, writable file mapping, pages in order */
+	for (uint64_t v = vpn; v < vpn + n; v++) {
+		if (!(m->vma[v] & VMA_MAPPED))
+			return S2_ENOMEM;
+		if (!(m->vma[v] & VMA_SHARED) || m->vfile[v] != m->vfile[vpn] ||
+		    m->voff[v] != m->voff[vpn] + (v - vpn))
+			return S2_EINVAL;
+		if (!(m->vma[v] & VMA_WRITE))
+			return S2_EACCES;
+	}
+	struct s2host_punch p = { m->vfile[vpn] - 1, m->voff[vpn], (unsigned)n };
+	/* vfs_fallocate(PUNCH_HOLE | KEEP_SIZE): shmem_fallocate's two steps */
+	if ((err = s2host_punch_unmap(h, p.fd, p.off, p.npages)))
+		return err;
+	if (rest) {
+		*rest = p;
+		return 0;
+	}
+	return s2host_punch_truncate(h, p.fd, p.off, p.npages);
 }

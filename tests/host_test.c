@@ -673,6 +673,268 @@ static void test_rules_uffd_pass(void **state)
 	s2host_destroy(h);
 }
 
+/* ---- userfaultfd: missing and minor modes, the ioctls, MADV_REMOVE --------- */
+
+/* MISSING mode on anonymous memory: a read of an empty page asks the
+ * monitor instead of mapping the zero page; UFFDIO_COPY installs the page
+ * and wakes the fault, which then reads it; a second COPY finds the PTE. */
+static void test_uffd_missing_anon(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int p = proc(h, 2 * K4, RW | S2HOST_MAP_UFFD_MISSING);
+	int q = proc(h, K4, RW);
+	struct s2host_uffd_msg msg;
+	uint64_t v;
+
+	assert_int_equal(s2host_read(h, p, K4, &v), S2_EAGAIN);
+	unsigned id = s2host_uffd_last_msg(h);
+	assert_true(id > 0 && s2host_uffd_waiting(h, id));
+	assert_int_equal(s2host_write(h, p, K4, 5), S2_EAGAIN);	/* joins the same message */
+	assert_int_equal(s2host_uffd_last_msg(h), id);
+	assert_int_equal(s2host_uffd_read(h, p, &msg), 0);
+	assert_int_equal(msg.id, id);
+	assert_int_equal(msg.hva, K4);
+	assert_int_equal(msg.kind, S2HOST_UFFD_MISSING);
+	assert_int_equal(s2host_uffd_read(h, p, &msg), S2_EAGAIN);	/* read once */
+	assert_int_equal(s2host_uffdio_copy(h, p, K4, 42, false), 0);
+	assert_false(s2host_uffd_waiting(h, id));
+	assert_int_equal(s2host_read(h, p, K4, &v), 0);
+	assert_int_equal(v, 42);
+	assert_true(pte(h, p, K4).writable && !page(h, pte(h, p, K4).pfn).zero);
+	assert_int_equal(s2host_uffdio_copy(h, p, K4, 43, false), S2_EEXIST);
+	assert_int_equal(s2host_uffdio_copy(h, q, 0, 1, false), S2_ENOENT);	/* not registered */
+	assert_int_equal(s2host_uffdio_copy(h, p, 0, 1, true), S2_EINVAL);	/* WP mode, no WP */
+	assert_int_equal(s2host_uffdio_continue(h, p, 0, false), S2_EINVAL);	/* anon */
+	assert_int_equal(s2host_uffdio_copy(h, p, 0, 1, false), 0);	/* no fault needed */
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* A memfd in MISSING mode in one process and MINOR mode in another (the
+ * postcopy and the shared-memory VMM): a hole faults as missing, COPY
+ * fills the file; a cached page not mapped faults as minor, CONTINUE maps
+ * the file's own page; MINOR ranges get no fault-around. */
+static void test_uffd_memfd_missing_minor(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int fd = s2host_memfd_create(h, 16);
+	int p = s2host_mm_create(h), q = s2host_mm_create(h);
+	struct s2host_uffd_msg msg;
+	uint64_t v;
+
+	assert_int_equal(s2host_mmap_memfd(h, p, 0, 16 * K4, fd, 0, RW | S2HOST_MAP_UFFD_MISSING), 0);
+	assert_int_equal(s2host_mmap_memfd(h, q, 0, 16 * K4, fd, 0, RW | S2HOST_MAP_UFFD_MINOR), 0);
+	assert_int_equal(s2host_write(h, p, 2 * K4, 1), S2_EAGAIN);
+	assert_int_equal(s2host_uffd_read(h, p, &msg), 0);
+	assert_int_equal(msg.kind, S2HOST_UFFD_MISSING);
+	assert_int_equal(s2host_uffdio_continue(h, p, 2 * K4, false), S2_EFAULT);	/* a hole */
+	assert_int_equal(s2host_uffdio_copy(h, p, 2 * K4, 7, false), 0);
+	assert_int_equal(s2host_write(h, p, 3 * K4, 8), S2_EAGAIN);
+	assert_int_equal(s2host_uffdio_copy(h, p, 3 * K4, 8, false), 0);
+	/* q: the pages are in the file, not in q's page table */
+	assert_int_equal(s2host_read(h, q, 2 * K4, &v), S2_EAGAIN);
+	assert_int_equal(s2host_uffd_read(h, q, &msg), 0);
+	assert_int_equal(msg.kind, S2HOST_UFFD_MINOR);
+	assert_int_equal(s2host_uffdio_copy(h, q, 2 * K4, 9, false), S2_EEXIST);	/* the file has it */
+	assert_int_equal(s2host_uffdio_continue(h, q, 2 * K4, false), 0);
+	assert_int_equal(s2host_read(h, q, 2 * K4, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(pte(h, q, 2 * K4).pfn, pte(h, p, 2 * K4).pfn);
+	assert_false(pte(h, q, 3 * K4).present);	/* no fault-around in MINOR mode */
+	assert_int_equal(s2host_uffdio_continue(h, q, 2 * K4, false), S2_EEXIST);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* UFFDIO_COPY in write-protect mode resolves a missing fault and leaves
+ * the page protected: the next write is a wp message; un-protecting
+ * wakes it and the write lands. */
+static void test_uffd_copy_wp_and_unprotect_wakes(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int p = proc(h, K4, RW | S2HOST_MAP_UFFD_MISSING | S2HOST_MAP_UFFD_WP);
+	struct s2host_uffd_msg msg;
+	uint64_t v;
+
+	assert_int_equal(s2host_write(h, p, 0, 1), S2_EAGAIN);
+	unsigned id = s2host_uffd_last_msg(h);
+	assert_int_equal(s2host_uffd_read(h, p, &msg), 0);
+	assert_int_equal(s2host_uffdio_copy(h, p, 0, 5, true), 0);
+	assert_false(s2host_uffd_waiting(h, id));	/* the copy woke the missing fault */
+	assert_true(s2host_uffd_protected(h, p, 0));
+	assert_true(pte(h, p, 0).uffd_wp && !pte(h, p, 0).writable);
+	assert_int_equal(s2host_write(h, p, 0, 2), S2_EAGAIN);
+	id = s2host_uffd_last_msg(h);
+	assert_int_equal(s2host_uffd_read(h, p, &msg), 0);
+	assert_int_equal(msg.kind, S2HOST_UFFD_WP);
+	assert_int_equal(s2host_uffd_wp(h, p, 0, K4, false), 0);
+	assert_false(s2host_uffd_waiting(h, id));
+	assert_int_equal(s2host_write(h, p, 0, 2), 0);
+	assert_int_equal(s2host_read(h, p, 0, &v), 0);
+	assert_int_equal(v, 2);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* MADV_REMOVE punches the file range behind a shared writable mapping,
+ * in the same two steps as fallocate; private, read-only and unmapped
+ * ranges are refused as madvise_remove() refuses them. */
+static void test_madv_remove(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	int fd = s2host_memfd_create(h, 8);
+	int p = s2host_mm_create(h), q = s2host_mm_create(h);
+	struct s2host_punch rest;
+	uint64_t v;
+
+	assert_int_equal(s2host_mmap_memfd(h, p, 0, 8 * K4, fd, 0, RW), 0);
+	assert_int_equal(s2host_mmap_memfd(h, q, 4 * K4, 4 * K4, fd, 4, S2HOST_PROT_READ), 0);
+	assert_int_equal(s2host_mmap(h, q, 0, K4, RW), 0);
+	assert_int_equal(s2host_write(h, p, 5 * K4, 3), 0);
+	assert_int_equal(s2host_write(h, p, 6 * K4, 4), 0);
+	assert_int_equal(s2host_read(h, q, 5 * K4, &v), 0);
+	assert_int_equal(s2host_madv_remove(h, q, 0, K4, NULL), S2_EINVAL);	/* private */
+	assert_int_equal(s2host_madv_remove(h, q, 5 * K4, K4, NULL), S2_EACCES);	/* read-only */
+	assert_int_equal(s2host_madv_remove(h, q, 2 * K4, K4, NULL), S2_ENOMEM);	/* nothing */
+	assert_int_equal(s2host_madv_remove(h, p, 5 * K4, K4, &rest), 0);
+	assert_int_equal(rest.fd, fd);
+	assert_int_equal(rest.off, 5);
+	assert_int_equal(rest.npages, 1);
+	assert_false(pte(h, p, 5 * K4).present);	/* unmapped in every process */
+	assert_false(pte(h, q, 5 * K4).present);
+	assert_int_equal(s2host_read(h, q, 5 * K4, &v), 0);	/* the window: still cached */
+	assert_int_equal(v, 3);
+	assert_int_equal(s2host_punch_truncate(h, rest.fd, rest.off, rest.npages), 0);
+	assert_int_equal(s2host_read(h, p, 5 * K4, &v), 0);
+	assert_int_equal(v, 0);	/* a new zeroed page */
+	assert_int_equal(s2host_madv_remove(h, p, 6 * K4, K4, NULL), 0);	/* both steps */
+	assert_int_equal(s2host_read(h, q, 6 * K4, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* tlb-before-copy fires when a COW copy starts while another CPU holds a
+ * writable TLB entry a deferred uffd-wp flush left (S5.2 under CNT before
+ * the 2021 fix); a store through a stale entry while the monitor protects
+ * the page fires uffd-wp. */
+static void test_rules_tlb_before_copy_fire(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_CNT);
+	char out[256];
+
+	assert_int_equal(s2host_scenario(s2host_scenario_find("s5.2-deferred-flush-pre-fix"))->run(
+				 h, out, sizeof(out)), 0);
+	assert_int_equal(fired(h, S2HOST_RULE_TLB_BEFORE_COPY), 1);
+	assert_int_equal(s2host_nr_violations(h), 1);
+	s2host_destroy(h);
+
+	h = mk(S2HOST_POL_AE);
+	int p = proc(h, K4, RW | S2HOST_MAP_UFFD_WP);
+	assert_int_equal(s2host_cpu_write(h, 2, p, 0, 1), 0);
+	assert_int_equal(s2host_uffd_wp_deferred(h, p, 0, K4, true), 0);
+	assert_int_equal(s2host_write(h, p, 0, 2), S2_EAGAIN);	/* a walk sees the bit */
+	assert_int_equal(s2host_cpu_write(h, 2, p, 0, 3), 0);	/* the stale entry does not */
+	assert_int_equal(fired(h, S2HOST_RULE_UFFD_WP), 1);
+	s2host_destroy(h);
+}
+
+/* ...and stays quiet with the fix (the fault flushes first), when the flush
+ * is not deferred, and when the page is reused rather than copied. */
+static void test_rules_tlb_before_copy_pass(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_CNT);
+	char out[256];
+	uint64_t v;
+
+	assert_int_equal(s2host_scenario(s2host_scenario_find("s5.2-deferred-flush"))->run(
+				 h, out, sizeof(out)), 0);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	assert_true(s2host_stats(h)->cow_copies > 0);
+	s2host_destroy(h);
+
+	h = mk(S2HOST_POL_CNT);
+	s2host_set_uffd_wp_flush(h, false);
+	int p = proc(h, K4, RW | S2HOST_MAP_UFFD_WP);
+	assert_int_equal(s2host_cpu_write(h, 2, p, 0, 1), 0);
+	assert_int_equal(s2host_lru_add(h, p, 0), 0);
+	assert_int_equal(s2host_uffd_wp(h, p, 0, K4, true), 0);	/* flushed at once */
+	assert_int_equal(s2host_uffd_wp(h, p, 0, K4, false), 0);
+	assert_int_equal(s2host_cpu_write(h, 1, p, 0, 2), 0);	/* copies */
+	assert_int_equal(s2host_cpu_write(h, 2, p, 0, 3), 0);	/* misses, faults */
+	assert_int_equal(s2host_cpu_read(h, 1, p, 0, &v), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(s2host_tlb_flush_deferred(h, p), S2_EAGAIN);	/* none pending */
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* uffd-wp-fork fires when fork leaves uffd-wp on an unregistered child's
+ * swap entry (before 8f34f1eac382), and when a registered child's early
+ * copy of a pinned protected page loses the bit. */
+static void test_rules_uffd_wp_fork_fire(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	char out[256];
+	struct s2host_gup_result g;
+
+	assert_int_equal(s2host_scenario(s2host_scenario_find("s5.4-swap-fork-pre-fix"))->run(
+				 h, out, sizeof(out)), 0);
+	assert_int_equal(fired(h, S2HOST_RULE_UFFD_WP_FORK), 1);
+	assert_int_equal(s2host_nr_violations(h), 1);
+	s2host_destroy(h);
+
+	h = mk(S2HOST_POL_AE);
+	s2host_set_uffd_fork_fix(h, false);
+	int p = proc(h, K4, RW | S2HOST_MAP_UFFD_WP | S2HOST_MAP_UFFD_FORK);
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, PIN_LT_W, &g), 0);
+	assert_int_equal(s2host_uffd_wp(h, p, 0, K4, true), 0);
+	int c = s2host_fork(h, p);
+	assert_true(c >= 0);
+	assert_int_equal(fired(h, S2HOST_RULE_UFFD_WP_FORK), 1);
+	assert_int_equal(s2host_write(h, c, 0, 2), 0);	/* the copy is writable */
+	assert_int_equal(fired(h, S2HOST_RULE_UFFD_WP), 1);
+	s2host_destroy(h);
+}
+
+/* ...and not with the fix: the unregistered child's entry is clean, the
+ * parent stays protected across swap; a registered child (EVENT_FORK)
+ * keeps the protection on its early copy and its write waits. */
+static void test_rules_uffd_wp_fork_pass(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_AE);
+	char out[256];
+	struct s2host_gup_result g;
+
+	assert_int_equal(s2host_scenario(s2host_scenario_find("s5.4-swap-fork"))->run(
+				 h, out, sizeof(out)), 0);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	assert_true(s2host_stats(h)->uffd_msgs > 0);	/* the parent's write asked */
+	s2host_destroy(h);
+
+	h = mk(S2HOST_POL_AE);
+	int p = proc(h, K4, RW | S2HOST_MAP_UFFD_WP | S2HOST_MAP_UFFD_FORK);
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, PIN_LT_W, &g), 0);
+	assert_int_equal(s2host_uffd_wp(h, p, 0, K4, true), 0);
+	int c = s2host_fork(h, p);
+	assert_true(c >= 0);
+	assert_true(s2host_uffd_protected(h, c, 0));
+	assert_true(pte(h, c, 0).uffd_wp && pte(h, c, 0).pfn != g.pfn);
+	assert_int_equal(s2host_write(h, c, 0, 2), S2_EAGAIN);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
 /* ---- Names and scenarios --------------------------------------------------- */
 
 /* Policies parse by their spec names, with or without POL-, any case. */
@@ -822,6 +1084,14 @@ int main(void)
 		cmocka_unit_test(test_memfd_shared_and_fault_around),
 		cmocka_unit_test(test_rules_uffd_fire),
 		cmocka_unit_test(test_rules_uffd_pass),
+		cmocka_unit_test(test_uffd_missing_anon),
+		cmocka_unit_test(test_uffd_memfd_missing_minor),
+		cmocka_unit_test(test_uffd_copy_wp_and_unprotect_wakes),
+		cmocka_unit_test(test_madv_remove),
+		cmocka_unit_test(test_rules_tlb_before_copy_fire),
+		cmocka_unit_test(test_rules_tlb_before_copy_pass),
+		cmocka_unit_test(test_rules_uffd_wp_fork_fire),
+		cmocka_unit_test(test_rules_uffd_wp_fork_pass),
 		cmocka_unit_test(test_policy_names),
 		cmocka_unit_test(test_scenario_matrix),
 		cmocka_unit_test(test_random_finds_breaks),
