@@ -1,7 +1,6 @@
 /* The look-ups of a rule table's rows (s2_rules.h). */
-#include <string.h>
-
 #include "common/s2_rules.h"
+#include "common/s2_text.h"
 
 const struct s2_rule_row *s2_rule_row(const struct s2_rule_row *rows, unsigned n, unsigned r)
 {
@@ -11,8 +10,5 @@ const struct s2_rule_row *s2_rule_row(const struct s2_rule_row *rows, unsigned n
 
 int s2_rule_parse(const struct s2_rule_row *rows, unsigned n, const char *name)
 {
-	for (unsigned r = 0; r < n; r++)
-		if (!strcmp(name, rows[r].name))
-			return (int)r;
-	return -1;
+	return s2_find_name(rows, n, sizeof(*rows), name);
 }

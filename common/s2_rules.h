@@ -16,6 +16,15 @@ struct s2_rule_row {
 /* One row of an array initialiser: [id] = { name, meaning, source }. */
 #define S2_RULE_ROW(id, name, meaning, source) [id] = { name, meaning, source },
 
+/* A module's look-ups of its rows, PREFIX_name, _meaning, _source (for an
+ * out-of-range rule: "?") and _parse (-1 for an unknown name), as its header
+ * declares them. */
+#define S2_RULE_LOOKUPS(prefix, type, rows, n)                                  \
+	const char *prefix##_name(type r) { return s2_rule_row(rows, n, r)->name; }       \
+	const char *prefix##_meaning(type r) { return s2_rule_row(rows, n, r)->meaning; } \
+	const char *prefix##_source(type r) { return s2_rule_row(rows, n, r)->source; }   \
+	int prefix##_parse(const char *name) { return s2_rule_parse(rows, n, name); }
+
 /* Row r of the n rows; a row of "?" for an r out of range. */
 const struct s2_rule_row *s2_rule_row(const struct s2_rule_row *rows, unsigned n, unsigned r);
 /* The id of the row named name; -1 for an unknown name. */

@@ -1,3 +1,5 @@
+#include <string.h>
+
 #include "common/s2_text.h"
 
 void s2_json_string(FILE *f, const char *s)
@@ -26,4 +28,14 @@ const char *s2_size_name(uint64_t bytes, char *buf, size_t n)
 	else
 		snprintf(buf, n, "%llu", (unsigned long long)bytes);
 	return buf;
+}
+
+int s2_find_name(const void *table, unsigned n, size_t stride, const char *name)
+{
+	for (unsigned i = 0; i < n; i++) {
+		const char *const *elem = (const void *)((const char *)table + i * stride);
+		if (*elem && !strcmp(*elem, name))
+			return (int)i;
+	}
+	return -1;
 }

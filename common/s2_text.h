@@ -13,4 +13,9 @@ void s2_json_string(FILE *f, const char *s);
 /* "4K", "2M", "1G": a power-of-two size in the largest whole unit. */
 const char *s2_size_name(uint64_t bytes, char *buf, size_t n);
 
+/* The index of the first of the n elements of a table (each stride bytes,
+ * its first member the element's name, a const char *) named name; -1 when
+ * none is. For tables of named things: scenarios, policies. */
+int s2_find_name(const void *table, unsigned n, size_t stride, const char *name);
+
 #endif

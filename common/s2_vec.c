@@ -1,6 +1,7 @@
 /* Growable arrays: capacity doubling. */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "common/s2_vec.h"
 
@@ -18,5 +19,14 @@ bool s2_grow(void **arr, unsigned *cap, size_t elem, unsigned need)
 		return false;
 	*arr = p;
 	*cap = ncap;
+	return true;
+}
+
+bool s2_grow_zero(void **arr, unsigned *cap, size_t elem, unsigned need)
+{
+	unsigned old = *cap;
+	if (!s2_grow(arr, cap, elem, need))
+		return false;
+	memset((char *)*arr + (size_t)old * elem, 0, (size_t)(*cap - old) * elem);
 	return true;
 }

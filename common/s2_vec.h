@@ -8,5 +8,8 @@
 /* Room for need elements of elem bytes in *arr, whose capacity is *cap
  * (doubling, from 16). false when out of memory (*arr is unchanged). */
 bool s2_grow(void **arr, unsigned *cap, size_t elem, unsigned need);
+/* The same, with the elements the growth adds zeroed (an array indexed by
+ * a number that only grows: table pages, trace lines). */
+bool s2_grow_zero(void **arr, unsigned *cap, size_t elem, unsigned need);
 
 #endif

@@ -1,6 +1,7 @@
 /* The fuzzer's driver: seeds, worker processes, the summary, and the
  * counterexample handed to the shrinker. */
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,8 @@
 
 #include "common/s2_clock.h"
 #include "common/s2_err.h"
+#include "common/s2_map.h"
+#include "common/s2_vec.h"
 #include "fuzz/s2fuzz_internal.h"
 
 const char *s2fuzz_strategy_name(enum s2fuzz_strategy s)
@@ -189,50 +192,14 @@ int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 /* The summary                                                         */
 /* ------------------------------------------------------------------ */
 
-/* Distinct schedule hashes: open addressing, 0 stands for "empty". */
-struct hashset {
-	uint64_t *v;
-	size_t cap, n;
-};
-
-static bool hashset_add(struct hashset *s, uint64_t h)
-{
-	h = h ? h : 1;
-	if ((s->n + 1) * 2 > s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 1024;
-		uint64_t *v = calloc(cap, sizeof(*v));
-		if (!v)
-			return false;
-		for (size_t i = 0; i < s->cap; i++) {
-			if (!s->v[i])
-				continue;
-			size_t j = (s->v[i] * 0x9e3779b97f4a7c15ull) >> 20 & (cap - 1);
-			while (v[j])
-				j = (j + 1) & (cap - 1);
-			v[j] = s->v[i];
-		}
-		free(s->v);
-		s->v = v;
-		s->cap = cap;
-	}
-	size_t j = (h * 0x9e3779b97f4a7c15ull) >> 20 & (s->cap - 1);
-	while (s->v[j] && s->v[j] != h)
-		j = (j + 1) & (s->cap - 1);
-	if (s->v[j])
-		return false;
-	s->v[j] = h;
-	s->n++;
-	return true;
-}
-
 struct driver {
 	const struct s2hyp_scenario *sc;
 	const struct s2fuzz_opts *o;
 	struct s2fuzz_result *res;
-	struct hashset seen;
+	struct s2_map seen;		/* distinct schedule hashes (0 kept as 1) */
 	unsigned rules;
 	double t0;
-	size_t seeds_cap;
+	unsigned seeds_cap;
 };
 
 static void absorb(struct driver *d, const struct s2fuzz_seed_result *r)
@@ -241,7 +208,10 @@ static void absorb(struct driver *d, const struct s2fuzz_seed_result *r)
 
 	res->runs++;
 	res->steps += r->steps;
-	hashset_add(&d->seen, r->sched_hash);
+	uint64_t key = r->sched_hash ? r->sched_hash : 1, one;
+	if (!s2_map_get(&d->seen, key, &one) && !s2_map_put(&d->seen, key, 1) && !res->error[0])
+		snprintf(res->error, sizeof(res->error),
+			 "out of memory counting distinct schedules: the count is a lower bound");
 	res->distinct = d->seen.n;
 	if (r->rule >= 0 && r->rule < S2HYP_NR_RULES) {
 		if (!res->fired_runs[r->rule]++) {
@@ -267,15 +237,9 @@ static void absorb(struct driver *d, const struct s2fuzz_seed_result *r)
 				res->finding_seed[f] = r->seed;
 		}
 	if (d->o->keep_seeds) {
-		if (res->nseeds == d->seeds_cap) {
-			size_t cap = d->seeds_cap ? d->seeds_cap * 2 : 256;
-			void *p = realloc(res->seeds, cap * sizeof(*res->seeds));
-			if (p) {
-				res->seeds = p;
-				d->seeds_cap = cap;
-			}
-		}
-		if (res->nseeds < d->seeds_cap)
+		if (res->nseeds < UINT_MAX &&
+		    s2_grow((void **)&res->seeds, &d->seeds_cap, sizeof(*res->seeds),
+			    (unsigned)res->nseeds + 1))
 			res->seeds[res->nseeds++] = *r;
 	}
 	if (d->o->progress) {
@@ -502,7 +466,7 @@ int s2fuzz_run(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o,
 		if (res->seeds)
 			qsort(res->seeds, res->nseeds, sizeof(*res->seeds), cmp_seed);
 	}
-	free(d.seen.v);
+	s2_map_free(&d.seen);
 	res->secs = s2_now_s() - d.t0;
 	if (have_gen)
 		s2hyp_scenario_free(&gen);

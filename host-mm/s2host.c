@@ -47,17 +47,6 @@ int s2host_policy_parse(const char *name)
 	return -1;
 }
 
-static const char *const mn_names[S2HOST_NR_MN_EVENTS] = {
-#define S2HOST_MN_NAME(id, name) [id] = name,
-	S2HOST_MN_TABLE(S2HOST_MN_NAME)
-#undef S2HOST_MN_NAME
-};
-
-const char *s2host_mn_event_name(enum s2host_mn_event e)
-{
-	return (unsigned)e < S2HOST_NR_MN_EVENTS ? mn_names[e] : "?";
-}
-
 /* ---- Storage --------------------------------------------------------------- */
 
 /* The page array has a 64-bit count; the others use grow32. */

@@ -143,7 +143,6 @@ enum s2host_mn_event {
 #undef S2HOST_MN_ENUM
 	S2HOST_NR_MN_EVENTS
 };
-const char *s2host_mn_event_name(enum s2host_mn_event e);
 
 /*
  * A secondary MMU's callbacks. Ranges are [start, end) in hva bytes of

@@ -8,6 +8,14 @@
 
 #include "host-mm/s2host.h"
 
+/* A step of a scenario that must not fail: its error ends the scenario. */
+#define S2HOST_TRY(x)                   \
+	do {                            \
+		int err_ = (x);         \
+		if (err_ < 0)           \
+			return err_;    \
+	} while (0)
+
 struct s2host_scenario {
 	const char *name;	/* "s1.4-clear-refs" */
 	const char *spec;	/* the specification's scenario: "S1.4" */

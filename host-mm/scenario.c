@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/s2_err.h"
+#include "common/s2_text.h"
 #include "host-mm/s2host_scenario.h"
 
 #define K4 S2HOST_PAGE_SIZE
@@ -12,13 +13,7 @@
 #define RW (S2HOST_PROT_READ | S2HOST_PROT_WRITE)
 #define PIN_LT_W (S2HOST_FOLL_PIN | S2HOST_FOLL_LONGTERM | S2HOST_FOLL_WRITE)
 
-/* A step that must not fail: its error ends the scenario. */
-#define TRY(x)                          \
-	do {                            \
-		int err_ = (x);         \
-		if (err_ < 0)           \
-			return err_;    \
-	} while (0)
+#define TRY S2HOST_TRY
 
 #define PS (1u << S2HOST_RULE_PIN_STABLE)
 #define FP (1u << S2HOST_RULE_FORK_PIN)
@@ -501,8 +496,5 @@ const struct s2host_scenario *s2host_scenario(unsigned i)
 
 int s2host_scenario_find(const char *name)
 {
-	for (unsigned i = 0; i < s2host_nr_scenarios(); i++)
-		if (!strcmp(name, scenarios[i].name))
-			return (int)i;
-	return -1;
+	return s2_find_name(scenarios, s2host_nr_scenarios(), sizeof(scenarios[0]), name);
 }

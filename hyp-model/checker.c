@@ -2,6 +2,7 @@
  * page, and the rules of s2hyp_rules.h. Each rule is one function below,
  * rule_<its name>, the only place that reports it; the event handlers
  * keep the ghost state and call the rules. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,7 +69,7 @@ struct unclean {
 struct s2hyp_checker {
 	struct s2hyp_checker_config cfg;
 	struct ghost_page *ghost;	/* one per pool page, grown on demand */
-	uint64_t ghost_cap;
+	unsigned ghost_cap;
 	struct unclean *unclean;
 	unsigned unclean_n, unclean_cap;
 	uint64_t *touched;		/* pool page indices touched under the lock */
@@ -183,17 +184,9 @@ static struct ghost_page *ghost(struct s2hyp_checker *c, uint64_t idx)
 {
 	if (idx == UINT64_MAX)
 		return NULL;
-	if (idx >= c->ghost_cap) {
-		uint64_t ncap = c->ghost_cap ? c->ghost_cap : 64;
-		while (ncap <= idx)
-			ncap *= 2;
-		void *p = realloc(c->ghost, ncap * sizeof(*c->ghost));
-		if (!p)
-			return NULL;
-		c->ghost = p;
-		memset(c->ghost + c->ghost_cap, 0, (ncap - c->ghost_cap) * sizeof(*c->ghost));
-		c->ghost_cap = ncap;
-	}
+	if (idx >= c->ghost_cap && (idx >= UINT_MAX ||
+	    !s2_grow_zero((void **)&c->ghost, &c->ghost_cap, sizeof(*c->ghost), (unsigned)idx + 1)))
+		return NULL;
 	return &c->ghost[idx];
 }
 

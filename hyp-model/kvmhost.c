@@ -20,20 +20,7 @@ static const struct s2_rule_row rules[S2HYP_KVM_NR_RULES] = {
 	S2HYP_KVM_RULE_TABLE(S2_RULE_ROW)
 };
 
-const char *s2hyp_kvm_rule_name(enum s2hyp_kvm_rule r)
-{
-	return s2_rule_row(rules, S2HYP_KVM_NR_RULES, r)->name;
-}
-
-const char *s2hyp_kvm_rule_meaning(enum s2hyp_kvm_rule r)
-{
-	return s2_rule_row(rules, S2HYP_KVM_NR_RULES, r)->meaning;
-}
-
-const char *s2hyp_kvm_rule_source(enum s2hyp_kvm_rule r)
-{
-	return s2_rule_row(rules, S2HYP_KVM_NR_RULES, r)->source;
-}
+S2_RULE_LOOKUPS(s2hyp_kvm_rule, enum s2hyp_kvm_rule, rules, S2HYP_KVM_NR_RULES)
 
 struct kslot {
 	uint64_t ipa, size, hva;

@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "common/s2_err.h"
+#include "common/s2_text.h"
+#include "host-mm/s2host_scenario.h"
 #include "hyp-model/s2hyp_kvmhost.h"
 
 #define K4 S2HOST_PAGE_SIZE
@@ -11,12 +13,7 @@
 #define RW (S2HOST_PROT_READ | S2HOST_PROT_WRITE)
 #define GPA 0x40000000ull	/* guest RAM */
 
-#define TRY(x)                          \
-	do {                            \
-		int err_ = (x);         \
-		if (err_ < 0)           \
-			return err_;    \
-	} while (0)
+#define TRY S2HOST_TRY
 
 unsigned s2hyp_kvm_fired(const struct s2hyp_kvm *k)
 {
@@ -342,8 +339,5 @@ const struct s2hyp_kvm_scenario *s2hyp_kvm_scenario(unsigned i)
 
 int s2hyp_kvm_scenario_find(const char *name)
 {
-	for (unsigned i = 0; i < s2hyp_kvm_nr_scenarios(); i++)
-		if (!strcmp(name, scenarios[i].name))
-			return (int)i;
-	return -1;
+	return s2_find_name(scenarios, s2hyp_kvm_nr_scenarios(), sizeof(scenarios[0]), name);
 }

@@ -14,25 +14,7 @@ static const struct s2_rule_row rules[S2HYP_NR_RULES] = {
 	S2HYP_RULE_TABLE(S2_RULE_ROW)
 };
 
-const char *s2hyp_rule_name(enum s2hyp_rule r)
-{
-	return s2_rule_row(rules, S2HYP_NR_RULES, r)->name;
-}
-
-const char *s2hyp_rule_meaning(enum s2hyp_rule r)
-{
-	return s2_rule_row(rules, S2HYP_NR_RULES, r)->meaning;
-}
-
-const char *s2hyp_rule_source(enum s2hyp_rule r)
-{
-	return s2_rule_row(rules, S2HYP_NR_RULES, r)->source;
-}
-
-int s2hyp_rule_parse(const char *name)
-{
-	return s2_rule_parse(rules, S2HYP_NR_RULES, name);
-}
+S2_RULE_LOOKUPS(s2hyp_rule, enum s2hyp_rule, rules, S2HYP_NR_RULES)
 
 /* ------------------------------------------------------------------ */
 /* Reports                                                             */

@@ -12,9 +12,11 @@ struct s2hyp_scenario {
 	struct s2hyp_memslot slots[S2HYP_MAX_SLOTS];
 	unsigned nr_slots;
 	struct s2hyp_host_op *host;
-	size_t nhost, host_cap;
+	size_t nhost;
+	unsigned host_cap;
 	struct s2hyp_vcpu_op *vcpu[S2HYP_MAX_VCPUS];
-	size_t nvcpu[S2HYP_MAX_VCPUS], vcpu_cap[S2HYP_MAX_VCPUS];
+	size_t nvcpu[S2HYP_MAX_VCPUS];
+	unsigned vcpu_cap[S2HYP_MAX_VCPUS];
 };
 
 /* Names of the built-in scenarios, NULL-terminated. */

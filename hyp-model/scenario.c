@@ -1,7 +1,9 @@
 /* Built-in scenarios. Each is a small program per thread, in phases. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/s2_vec.h"
 #include "hyp-model/s2hyp_scenario.h"
 
 const char *const s2hyp_scenario_names[] = {
@@ -32,16 +34,10 @@ void s2hyp_scenario_free(struct s2hyp_scenario *sc)
 	memset(sc, 0, sizeof(*sc));
 }
 
-static int push(void **arr, size_t *n, size_t *cap, size_t elem, const void *item)
+static int push(void **arr, size_t *n, unsigned *cap, size_t elem, const void *item)
 {
-	if (*n == *cap) {
-		size_t ncap = *cap ? *cap * 2 : 16;
-		void *p = realloc(*arr, ncap * elem);
-		if (!p)
-			return S2_ENOMEM;
-		*arr = p;
-		*cap = ncap;
-	}
+	if (*n >= UINT_MAX || !s2_grow(arr, cap, elem, (unsigned)*n + 1))
+		return S2_ENOMEM;
 	memcpy((char *)*arr + *n * elem, item, elem);
 	(*n)++;
 	return 0;

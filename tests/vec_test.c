@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "common/s2_text.h"
 #include "common/s2_vec.h"
 
 /* Capacity doubles from 16 to cover the need and the contents survive. */
@@ -47,11 +48,43 @@ static void test_refuses_wrap(void **state)
 	assert_int_equal(cap, 0);
 }
 
+/* s2_grow_zero keeps what the array held and zeroes only what it adds. */
+static void test_grow_zero(void **state)
+{
+	(void)state;
+	uint32_t *a = NULL;
+	unsigned cap = 0;
+	assert_true(s2_grow_zero((void **)&a, &cap, sizeof(*a), 3));
+	assert_int_equal(cap, 16);
+	for (unsigned i = 0; i < 16; i++) {
+		assert_int_equal(a[i], 0);
+		a[i] = i + 1;
+	}
+	assert_true(s2_grow_zero((void **)&a, &cap, sizeof(*a), 40));
+	assert_int_equal(cap, 64);
+	for (unsigned i = 0; i < 64; i++)
+		assert_int_equal(a[i], i < 16 ? i + 1 : 0);
+	free(a);
+}
+
+/* s2_find_name finds an element of a table by its leading name. */
+static void test_find_name(void **state)
+{
+	(void)state;
+	static const struct { const char *name; int v; } t[] = { { "a", 1 }, { "bc", 2 }, { "d", 3 } };
+	assert_int_equal(s2_find_name(t, 3, sizeof(t[0]), "bc"), 1);
+	assert_int_equal(s2_find_name(t, 3, sizeof(t[0]), "d"), 2);
+	assert_int_equal(s2_find_name(t, 3, sizeof(t[0]), "b"), -1);
+	assert_int_equal(s2_find_name(t, 2, sizeof(t[0]), "d"), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_grows),
 		cmocka_unit_test(test_refuses_wrap),
+		cmocka_unit_test(test_grow_zero),
+		cmocka_unit_test(test_find_name),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include "common/s2_bits.h"
 #include "common/s2_err.h"
+#include "common/s2_num.h"
 #include "traces/s2trace_ftrace.h"
 
 /* ------------------------------------------------------------------ */
@@ -1673,7 +1674,10 @@ static enum fg_kind fgraph_line(struct s2trace_ftrace *imp, char *line, struct s
 	while (dash > a && is_digit(dash[-1]))
 		dash--;
 	if (dash > a + 1 && dash < z && dash[-1] == '-' && z - dash <= 9) {
-		pid = strtol(dash, NULL, 10);
+		const char *digits = dash;
+		uint64_t v;
+		if (!s2_scan_u64(&digits, S2_NUM_DEC, &v))
+			pid = (long)v;	/* at most 9 digits */
 		comm = a;
 		comm_len = (size_t)(dash - 1 - a);
 	}

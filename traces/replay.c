@@ -4,6 +4,7 @@
  * between phases (or at an expect line), so memory stays flat however long
  * the trace is, and the result is the same as running it whole. */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "common/s2_bits.h"
 #include "common/s2_file.h"
 #include "common/s2_text.h"
+#include "common/s2_vec.h"
 #include "guest/s2guest.h"
 #include "traces/s2trace.h"
 #include "traces/s2trace_casemate.h"
@@ -19,12 +21,15 @@
 
 struct chunk {
 	struct s2hyp_host_op *host;
-	size_t nhost, host_cap;
+	size_t nhost;
+	unsigned host_cap;
 	struct s2hyp_vcpu_op *vcpu[S2HYP_MAX_VCPUS];
-	size_t nvcpu[S2HYP_MAX_VCPUS], vcpu_cap[S2HYP_MAX_VCPUS];
+	size_t nvcpu[S2HYP_MAX_VCPUS];
+	unsigned vcpu_cap[S2HYP_MAX_VCPUS];
 	size_t n;
 	char **srcs;		/* with an observer: the items' "FILE:LINE" */
-	size_t nsrcs, srcs_cap;
+	size_t nsrcs;
+	unsigned srcs_cap;
 };
 
 struct replay {
@@ -36,7 +41,8 @@ struct replay {
 	unsigned nr_slots;
 	unsigned cfg_line, slot_line[S2HYP_MAX_SLOTS];	/* to name them in errors */
 	struct s2hyp_choice *sched;
-	size_t nsched, sched_cap;
+	size_t nsched;
+	unsigned sched_cap;
 	struct s2hyp_replay rp;
 	struct s2hyp_strategy st;
 	struct s2hyp *m;
@@ -56,14 +62,16 @@ struct replay {
 	uint64_t guest_load, guest_entry, guest_size;
 	struct s2hyp_scenario gsc;
 	struct s2trace_event *gexp;
-	size_t ngexp, gexp_cap;
+	size_t ngexp;
+	unsigned gexp_cap;
 	struct s2hyp_scenario rec;	/* with --record: every event so far */
 	struct s2eff *eff;		/* an effect trace's checker */
 	/* The input, converted on the way when it is not an s2emu trace; for
 	 * a casemate log, the log's line of each line read (0: none). */
 	struct s2trace_source *src;
 	unsigned *log_line;
-	size_t nlog_line, log_line_cap;
+	size_t nlog_line;
+	unsigned log_line_cap;
 	uint64_t neffects;
 	/* Statistics per section: the current one's index and the machine's
 	 * totals when it began. */
@@ -114,19 +122,11 @@ static void failure(struct replay *rp, unsigned line, const char *fmt, ...)
 	res->expects_failed++;
 }
 
-static bool grow(void **arr, size_t *cap, size_t elem, size_t need)
+/* Room for one more of *n elements (counts stay size_t, capacities are
+ * s2_grow's). */
+static bool grow(void **arr, unsigned *cap, size_t elem, size_t need)
 {
-	if (need <= *cap)
-		return true;
-	size_t ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	void *p = realloc(*arr, ncap * elem);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
+	return need <= UINT_MAX && s2_grow(arr, cap, elem, (unsigned)need);
 }
 
 static int section_index(struct replay *rp, const char *name);
@@ -920,17 +920,10 @@ static int note_line(struct replay *rp, const struct s2trace_event *ev)
 	if (!rp->log_line || ev->kind != S2T_EFFECT)
 		return 0;
 	unsigned log = s2trace_source_effect_line(rp->src, rp->neffects++);
-	if (ev->line >= rp->log_line_cap) {
-		size_t ncap = rp->log_line_cap;
-		while (ncap <= ev->line)
-			ncap *= 2;
-		unsigned *n = realloc(rp->log_line, ncap * sizeof(*n));
-		if (!n)
-			return bad(rp, ev->line, "out of memory");
-		memset(n + rp->log_line_cap, 0, (ncap - rp->log_line_cap) * sizeof(*n));
-		rp->log_line = n;
-		rp->log_line_cap = ncap;
-	}
+	if (ev->line >= rp->log_line_cap && (ev->line == UINT_MAX ||
+	    !s2_grow_zero((void **)&rp->log_line, &rp->log_line_cap, sizeof(*rp->log_line),
+			  ev->line + 1)))
+		return bad(rp, ev->line, "out of memory");
 	rp->log_line[ev->line] = log;
 	if (ev->line >= rp->nlog_line)
 		rp->nlog_line = ev->line + 1;
