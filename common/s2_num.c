@@ -6,11 +6,16 @@
 #include "common/s2_err.h"
 #include "common/s2_num.h"
 
+/* Each byte's value as a hexadecimal digit plus one; 0 for any other byte. */
+static const unsigned char digit_plus1[256] = {
+	['0'] = 1, ['1'] = 2, ['2'] = 3, ['3'] = 4, ['4'] = 5, ['5'] = 6, ['6'] = 7, ['7'] = 8,
+	['8'] = 9, ['9'] = 10, ['a'] = 11, ['b'] = 12, ['c'] = 13, ['d'] = 14, ['e'] = 15,
+	['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
+};
+
 static int digit(char c, unsigned base)
 {
-	int d = c >= '0' && c <= '9' ? c - '0' :
-		c >= 'a' && c <= 'f' ? c - 'a' + 10 :
-		c >= 'A' && c <= 'F' ? c - 'A' + 10 : 99;
+	int d = digit_plus1[(unsigned char)c] - 1;
 	return d < (int)base ? d : -1;
 }
 
@@ -29,9 +34,11 @@ static int scan(const char **s, unsigned flags, uint64_t *out, unsigned *shift)
 	if (digit(*p, base) < 0)
 		return S2_EPARSE;
 	for (int d; (d = digit(*p, base)) >= 0; p++) {
-		if (v > (UINT64_MAX - (unsigned)d) / base)
+		/* No division per digit: the overflow flags of the multiply-add. */
+		if (__builtin_mul_overflow(v, base, &v))
 			over = true;
-		v = v * base + (unsigned)d;
+		if (__builtin_add_overflow(v, (unsigned)d, &v))
+			over = true;
 	}
 	*s = p;
 	if (over)

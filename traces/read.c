@@ -136,34 +136,38 @@ const char *s2trace_name(const struct s2trace_reader *r)
 /* Read the next line without its comment; 0 at end of file. */
 static int read_line(struct s2trace_reader *r)
 {
-	size_t n = 0;
+	size_t n = 0, cap = r->cap;
+	char *buf = r->buf;
+	FILE *f = r->f;
 	int c;
 
+	/* The hot loop only copies; a NUL byte is looked for once the line
+	 * is read. */
 	for (;;) {
-		c = getc_unlocked(r->f);	/* one reader per stream: no locking per byte */
-		if (c == EOF && n == 0 && feof(r->f))
-			return 0;
-		if (c == EOF || c == '\n')
+		c = getc_unlocked(f);	/* one reader per stream: no locking per byte */
+		if (c == '\n' || c == EOF)
 			break;
-		if (n + 1 >= r->cap) {
-			if (r->cap >= MAX_LINE) {
+		if (n + 1 >= cap) {
+			if (cap >= MAX_LINE) {
 				r->line++;
 				return fail(r, "line longer than %d bytes", MAX_LINE);
 			}
-			size_t ncap = r->cap ? r->cap * 2 : 256;
-			char *p = realloc(r->buf, ncap);
+			size_t ncap = cap ? cap * 2 : 256;
+			char *p = realloc(buf, ncap);
 			if (!p)
 				return fail(r, "out of memory");
-			r->buf = p;
-			r->cap = ncap;
+			r->buf = buf = p;
+			r->cap = cap = ncap;
 		}
-		if (c == '\0') {
-			r->line++;
-			return fail(r, "NUL byte in a text line");
-		}
-		r->buf[n++] = (char)c;
+		buf[n++] = (char)c;
 	}
-	if (ferror(r->f)) {
+	if (c == EOF && n == 0 && feof(f))
+		return 0;
+	if (n && memchr(buf, '\0', n)) {
+		r->line++;
+		return fail(r, "NUL byte in a text line");
+	}
+	if (ferror(f)) {
 		r->line++;
 		return fail(r, "read error");
 	}
@@ -181,12 +185,19 @@ static int read_line(struct s2trace_reader *r)
 	return 1;
 }
 
+/* What split() makes of a byte: a space between words, the end of the
+ * line, '=' or another byte of a word. */
+enum { C_WORD, C_SPACE, C_END, C_EQ };
+static const unsigned char byte_class[256] = {
+	['\0'] = C_END, [' '] = C_SPACE, ['\t'] = C_SPACE, ['\r'] = C_SPACE, ['='] = C_EQ,
+};
+
 static int split(struct s2trace_reader *r)
 {
 	char *p = r->buf;
 	r->nw = 0;
 	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == '\r')
+		while (byte_class[(unsigned char)*p] == C_SPACE)
 			p++;
 		if (!*p)
 			return 0;
@@ -196,25 +207,29 @@ static int split(struct s2trace_reader *r)
 		w->key = p;
 		w->val = NULL;
 		w->used = false;
-		while (*p && *p != ' ' && *p != '\t' && *p != '\r') {
-			if (*p == '=' && !w->val) {
-				*p = '\0';
-				w->val = p + 1;
-			}
+		unsigned char k;
+		while ((k = byte_class[(unsigned char)*p]) == C_WORD)
 			p++;
+		if (k == C_EQ) {
+			*p++ = '\0';
+			w->val = p;
+			while ((k = byte_class[(unsigned char)*p]) == C_WORD || k == C_EQ)
+				p++;
 		}
 		if (*p)
 			*p++ = '\0';
-		for (unsigned i = 0; i + 1 < r->nw; i++)
-			if (w->val && r->w[i].val && !strcmp(r->w[i].key, w->key))
-				return fail(r, "key '%s' given twice", w->key);
+		if (w->val)
+			for (unsigned i = 0; i + 1 < r->nw; i++)
+				if (r->w[i].val && r->w[i].key[0] == w->key[0] &&
+				    !strcmp(r->w[i].key, w->key))
+					return fail(r, "key '%s' given twice", w->key);
 	}
 }
 
 static struct word *find(struct s2trace_reader *r, const char *key)
 {
 	for (unsigned i = 0; i < r->nw; i++) {
-		if (!strcmp(r->w[i].key, key)) {
+		if (r->w[i].key[0] == key[0] && !strcmp(r->w[i].key, key)) {
 			r->w[i].used = true;
 			return &r->w[i];
 		}
@@ -897,6 +912,12 @@ static int parse_schedule(struct s2trace_reader *r, struct s2trace_event *ev)
 	return 0;
 }
 
+/* kw is the keyword name: the first byte tells most apart without a call. */
+static inline bool is_kw(const char *kw, const char *name)
+{
+	return kw[0] == name[0] && !strcmp(kw, name);
+}
+
 int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	for (;;) {
@@ -929,7 +950,7 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 			r->header_seen = true;
 			continue;
 		}
-		if (!strcmp(kw, "config")) {
+		if (is_kw(kw, "config")) {
 			if (r->event_seen || r->config_seen)
 				return fail(r, "config must come once, before the first event");
 			if (r->next_slot)
@@ -937,23 +958,23 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 			r->config_seen = true;
 			ev->kind = S2T_CONFIG;
 			ret = parse_config(r, ev);
-		} else if (!strcmp(kw, "memslot")) {
+		} else if (is_kw(kw, "memslot")) {
 			if (r->event_seen)
 				return fail(r, "memslots must come before the first event");
 			ev->kind = S2T_MEMSLOT;
 			ret = parse_memslot(r, ev);
-		} else if (!strcmp(kw, "guest")) {
+		} else if (is_kw(kw, "guest")) {
 			if (r->event_seen || r->guest_seen)
 				return fail(r, "guest must come once, before the first event");
 			r->guest_seen = true;
 			ev->kind = S2T_GUEST;
 			ret = parse_guest(r, ev);
-		} else if (!strcmp(kw, "schedule")) {
+		} else if (is_kw(kw, "schedule")) {
 			if (r->event_seen)
 				return fail(r, "schedule lines must come before the first event");
 			ev->kind = S2T_SCHEDULE;
 			ret = parse_schedule(r, ev);
-		} else if (!strcmp(kw, "phase")) {
+		} else if (is_kw(kw, "phase")) {
 			ev->kind = S2T_PHASE;
 			r->event_seen = true;
 			if (r->nw == 1) {
@@ -976,31 +997,31 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 			r->have_phase = true;
 			r->last_phase = ev->phase.n;
 			ret = 0;
-		} else if (!strcmp(kw, "host")) {
+		} else if (is_kw(kw, "host")) {
 			ev->kind = S2T_HOST;
 			r->event_seen = true;
 			ret = parse_host(r, ev);
-		} else if (!strcmp(kw, "vcpu")) {
+		} else if (is_kw(kw, "vcpu")) {
 			ev->kind = S2T_VCPU;
 			r->event_seen = true;
 			ret = parse_vcpu(r, ev);
-		} else if (!strcmp(kw, "mmio")) {
+		} else if (is_kw(kw, "mmio")) {
 			ev->kind = S2T_MMIO;
 			r->event_seen = true;
 			ret = parse_mmio(r, ev);
-		} else if (!strcmp(kw, "effect")) {
+		} else if (is_kw(kw, "effect")) {
 			ev->kind = S2T_EFFECT;
 			r->event_seen = true;
 			ret = parse_effect(r, ev);
-		} else if (!strcmp(kw, "expect")) {
+		} else if (is_kw(kw, "expect")) {
 			ev->kind = S2T_EXPECT;
 			r->event_seen = true;
 			ret = parse_expect(r, ev);
-		} else if (!strcmp(kw, "section")) {
+		} else if (is_kw(kw, "section")) {
 			ev->kind = S2T_SECTION;
 			r->event_seen = true;
 			ret = parse_section(r, ev);
-		} else if (!strcmp(kw, "s2emu-trace")) {
+		} else if (is_kw(kw, "s2emu-trace")) {
 			return fail(r, "a second 's2emu-trace' header");
 		} else {
 			return fail(r, "unknown event '%s'", kw);
