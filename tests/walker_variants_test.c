@@ -38,6 +38,9 @@ static const struct {
 	{ "upstream-2021-perm-bbm", S2PT_V_PERM_BBM, false },
 	{ "upstream-relax-notlbi", S2PT_V_RELAX_NO_TLBI, true },
 	{ "kvm-huge-unchecked", S2PT_V_HUGE_UNCHECKED, true },
+	{ "upstream-free-now", S2PT_V_FREE_NOW, true },
+	{ "upstream-attr-plain", S2PT_V_ATTR_PLAIN, true },
+	{ "upstream-loser-put", S2PT_V_LOSER_PUT, true },
 };
 
 /* The table has exactly the variants listed above. */
@@ -144,7 +147,19 @@ static void test_buggy_flags(void **state)
 		assert_int_equal(strstr(desc, "BUGGY") != NULL, expected[i].buggy);
 		buggy += expected[i].buggy;
 	}
-	assert_int_equal(buggy, 14);
+	assert_int_equal(buggy, 17);
+}
+
+/* The bugs of the parallel path, and only they, need two walkers at once
+ * to show (tests/walker_parallel_test.c shows each). */
+static void test_parallel_bugs(void **state)
+{
+	(void)state;
+	for (unsigned v = 0; v < S2PT_NR_VARIANTS; v++)
+		assert_int_equal(s2pt_variant_needs_parallel((enum s2pt_variant)v),
+				 v == S2PT_V_FREE_NOW || v == S2PT_V_ATTR_PLAIN ||
+				 v == S2PT_V_LOSER_PUT);
+	assert_false(s2pt_variant_needs_parallel(S2PT_NR_VARIANTS));
 }
 
 /* Names and descriptions are distinct, and out-of-range ids are "?". */
@@ -178,7 +193,8 @@ static void test_init_every_variant(void **state)
 			      v == S2PT_V_UPSTREAM_NOCMO || v == S2PT_V_EAGAIN_STOPS ||
 			      v == S2PT_V_UNMAP_DEFER_TLBI || v == S2PT_V_LOG_BLOCKS ||
 			      v == S2PT_V_RELAX_NO_TLBI ||
-			      v == S2PT_V_LOG_NO_FLUSH || v == S2PT_V_HUGE_UNCHECKED;
+			      v == S2PT_V_LOG_NO_FLUSH || v == S2PT_V_HUGE_UNCHECKED ||
+			      v == S2PT_V_FREE_NOW || v == S2PT_V_ATTR_PLAIN || v == S2PT_V_LOSER_PUT;
 		assert_int_equal(pt.reload_after_pre, reload);
 		s2pt_destroy(s2pt_lock(&pt));
 		fake_mm_fini(fm);
@@ -195,6 +211,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_variant_count),
+		cmocka_unit_test(test_parallel_bugs),
 		cmocka_unit_test(test_parse_every_name),
 		cmocka_unit_test(test_parse_rejects_unknown),
 		cmocka_unit_test(test_list_contains_every_name),

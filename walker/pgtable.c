@@ -33,6 +33,10 @@ struct variant_props {
 	bool defer_unmap_tlbi;	/* unmap: one TLBI after the walk, tables freed before it */
 	bool relax_no_tlbi;	/* relax-perms leaves the faulting CPU's TLB alone */
 	bool perm_bbm;		/* 2021: a permission-only change is remade through BBM */
+	/* Bugs of the parallel (shared) path, v6.2+: */
+	bool free_now;		/* the unlinked table is freed at once, not after a grace period */
+	bool attr_plain;	/* shared attribute walks store plainly, no exchange */
+	bool loser_put;		/* a lost break still drops the old entry's reference */
 };
 
 /* What every variant does, by variant: looked up on every map and unmap, so
@@ -40,9 +44,12 @@ struct variant_props {
  * put_anchor, get_on_install, tlbi_vmid_on_merge, reload_after_pre,
  * free_last_ref, lock_marker; then the bugs of single operations
  * (valid_update_leak, eagain_stops, defer_unmap_tlbi, relax_no_tlbi) through B(). */
-#define P(o, ci, cl, pa, gi, tv, rl, fl, lm) { ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, 0, 0, 0, 0, 0 }
+#define P(o, ci, cl, pa, gi, tv, rl, fl, lm) \
+	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, 0, 0, 0, 0, 0, 0, 0, 0 }
 #define B(o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn) \
-	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn, 0 }
+	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn, 0, 0, 0, 0 }
+/* Upstream with one bug of the parallel path: free_now, attr_plain, loser_put. */
+#define S(fn, ap, lp) { ORDER_UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, fn, ap, lp }
 static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_UPSTREAM_2021]       = P(2021, 1, 1, 1, 0, 1, 0, 1, 0),
 	[S2PT_V_ANCHOR_LEAK]         = P(2021, 1, 1, 0, 0, 1, 0, 1, 0),
@@ -58,7 +65,10 @@ static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_EAGAIN_STOPS]        = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0, 0),
 	[S2PT_V_UNMAP_DEFER_TLBI]    = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 0),
 	[S2PT_V_RELAX_NO_TLBI]       = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 1),
-	[S2PT_V_PERM_BBM]            = { ORDER_2021, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1 },
+	[S2PT_V_PERM_BBM]            = { ORDER_2021, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0 },
+	[S2PT_V_FREE_NOW]            = S(1, 0, 0),
+	[S2PT_V_ATTR_PLAIN]          = S(0, 1, 0),
+	[S2PT_V_LOSER_PUT]           = S(0, 0, 1),
 	/* Bugs of KVM's fault handler and dirty logging (hyp-model/kvm.c). */
 	[S2PT_V_LOG_BLOCKS]          = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
 	[S2PT_V_LOG_NO_FLUSH]        = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
@@ -67,6 +77,7 @@ static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 };
 #undef P
 #undef B
+#undef S
 
 static inline const struct variant_props *props_of(enum s2pt_variant v)
 {
@@ -195,6 +206,18 @@ static bool try_set_pte(const struct s2pt_visit_ctx *ctx, s2_pte_t new)
 	return pt->ops->cmpxchg_pte(pt->ctx, ctx->ptep, ctx->old, new);
 }
 
+/* An attribute change (permissions, AF). Before "Atomically update stage 2
+ * leaf attributes in parallel walks" (ca5de2448c3b) it was a plain store,
+ * which the buggy variant keeps under the read lock. */
+static bool try_set_attr(const struct s2pt_visit_ctx *ctx, s2_pte_t new)
+{
+	if ((ctx->flags & S2PT_WALK_SHARED) && props_of(ctx->pt->variant)->attr_plain) {
+		set_pte(ctx->pt, ctx->ptep, new, false);
+		return true;
+	}
+	return try_set_pte(ctx, new);
+}
+
 /*
  * Break (v6.2+ stage2_try_break_pte): invalidate the entry, make every TLB
  * forget it, drop its reference. A table may hide leaves of any size below,
@@ -212,8 +235,13 @@ static bool try_break_pte(struct s2pt *pt, const struct s2pt_visit_ctx *ctx, boo
 	 * flight leaves it, and exclusive walks exclude those. */
 	if (ctx->old == S2PT_PTE_LOCKED)
 		return false;
-	if (!try_set_pte(ctx, lock_marker ? S2PT_PTE_LOCKED : 0))
+	if (!try_set_pte(ctx, lock_marker ? S2PT_PTE_LOCKED : 0)) {
+		/* The bug: the loser gives back a reference the winner gives
+		 * back too. */
+		if (props_of(pt->variant)->loser_put && s2pt_pte_is_counted(ctx->old))
+			put_page(pt, ctx->ptep);
 		return false;
+	}
 	if (s2pt_pte_is_table(ctx->old, ctx->level))
 		s2pt__tlbi_range(pt, s2_align_down(ctx->addr, granule(pt, ctx->level)),
 				 granule(pt, ctx->level));
@@ -393,7 +421,9 @@ static int map_table_pre(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 		int ret = map_try_leaf(ctx, d);
 		if (ret)
 			return ret;
-		if (pt->ops->free_unlinked_table)
+		/* v6.2's RCU callback; before it (5c359cca1faf) the walker tore
+		 * the subtree down at once, under other walkers' feet. */
+		if (pt->ops->free_unlinked_table && !d->vp.free_now)
 			pt->ops->free_unlinked_table(pt->ctx, pt, child, ctx->level);
 		else
 			s2pt_free_unlinked(pt, child, ctx->level);
@@ -659,7 +689,7 @@ static int attr_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags v
 		pt->ops->icache_inval_pou(pt->ctx, s2pt_pte_oa(&pt->geom, new),
 					  granule(pt, ctx->level));
 	/* Shared: lost to another walker; a fault retries, others go on. */
-	if (!try_set_pte(ctx, new))
+	if (!try_set_attr(ctx, new))
 		return S2_EAGAIN;
 	return 0;
 }
@@ -730,7 +760,7 @@ static int age_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags vi
 		return 0;
 	d->young = true;
 	/* No TLBI: at worst the page stays young a little longer. */
-	if (d->mkold && !try_set_pte(ctx, ctx->old & ~S2PT_PTE_AF))
+	if (d->mkold && !try_set_attr(ctx, ctx->old & ~S2PT_PTE_AF))
 		return S2_EAGAIN;	/* not a fault: the walk goes on */
 	return 0;
 }

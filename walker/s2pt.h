@@ -280,6 +280,17 @@ struct s2pt_mm_ops {
 	 */
 	void (*free_unlinked_table)(void *ctx, struct s2pt *pt, void *table,
 				    s2_level_t level);
+
+	/*
+	 * For a checker of several walkers at once; each may be NULL. A shared
+	 * walk of [ipa, ipa + size) runs inside an RCU read-side section
+	 * (KVM's kvm_pgtable_walk_begin/end take rcu_read_lock for shared
+	 * walks only), and every entry a walk reads to decide on is told
+	 * (pte_read: the one load, after it happened).
+	 */
+	void (*rcu_read_lock)(void *ctx, s2_ipa_t ipa, uint64_t size);
+	void (*rcu_read_unlock)(void *ctx);
+	void (*pte_read)(void *ctx, const s2_pte_t *ptep, s2_pte_t val);
 };
 
 /* ------------------------------------------------------------------ */
@@ -323,7 +334,13 @@ struct s2pt_mm_ops {
 	X(S2PT_V_RELAX_NO_TLBI,       "upstream-relax-notlbi", \
 	  "BUGGY: relax-perms without the local TLBI after it (kept by 'Use local TLBI on permission relaxation', v6.2): a TLB that cached the faulting entry faults forever") \
 	X(S2PT_V_HUGE_UNCHECKED,      "kvm-huge-unchecked", \
-	  "BUGGY: before 'Fix unintended stage 2 PMD mappings' (v5.1): a block is mapped whether or not IPA and host address share their offset in it and it lies inside the slot")
+	  "BUGGY: before 'Fix unintended stage 2 PMD mappings' (v5.1): a block is mapped whether or not IPA and host address share their offset in it and it lies inside the slot") \
+	X(S2PT_V_FREE_NOW,            "upstream-free-now", \
+	  "BUGGY (parallel): as at 5c359cca1faf, before 'Protect stage-2 traversal with RCU' (c3119ae45dfb, v6.2): a table replaced by a block is freed at once while other walkers may be inside it") \
+	X(S2PT_V_ATTR_PLAIN,          "upstream-attr-plain", \
+	  "BUGGY (parallel): before 'Atomically update stage 2 leaf attributes in parallel walks' (ca5de2448c3b, v6.2): relax-perms and the access-flag walks store plainly under the read lock") \
+	X(S2PT_V_LOSER_PUT,           "upstream-loser-put", \
+	  "BUGGY (parallel): modelled on 'Make leaf->leaf PTE changes parallel-aware' (946fbfdf336b, v6.2) without its rule that only the winner of the break drops the old reference")
 
 enum s2pt_variant {
 #define S2PT_VARIANT_ENUM(id, name, desc) id,
@@ -336,6 +353,9 @@ const char *s2pt_variant_name(enum s2pt_variant v);
 const char *s2pt_variant_desc(enum s2pt_variant v);
 /* Whether the variant reproduces a known bug (the checker must catch it). */
 bool s2pt_variant_is_buggy(enum s2pt_variant v);
+/* Whether its bug needs two walkers in the tables at once (shared walks in
+ * flight together) to show: "BUGGY (parallel)". */
+bool s2pt_variant_needs_parallel(enum s2pt_variant v);
 /* S2_EINVAL for an unknown name. */
 int s2pt_variant_parse(const char *name, enum s2pt_variant *v);
 /* "upstream-2021, install-first, ..." into buf; returns buf. */

@@ -31,7 +31,7 @@ static int visit(struct walk_data *d, s2_pte_t *ptep, s2_level_t level)
 	const struct s2pt_walker *w = d->w;
 	struct s2pt_visit_ctx ctx = {
 		.ptep = ptep,
-		.old = s2pt__read_pte(ptep),
+		.old = s2pt__walk_read(pt, ptep),
 		.arg = w->arg,
 		.pt = pt,
 		.start = d->start,
@@ -52,13 +52,13 @@ static int visit(struct walk_data *d, s2_pte_t *ptep, s2_level_t level)
 		 * anchor/follow scheme relies on.
 		 */
 		if (pt->reload_after_pre) {
-			ctx.old = s2pt__read_pte(ptep);
+			ctx.old = s2pt__walk_read(pt, ptep);
 			table = s2pt_pte_is_table(ctx.old, level);
 		}
 	} else if (!table && (w->flags & S2PT_WALK_LEAF)) {
 		ret = w->cb(&ctx, S2PT_WALK_LEAF);
 		/* A leaf visitor may have installed a table: descend into it. */
-		ctx.old = s2pt__read_pte(ptep);
+		ctx.old = s2pt__walk_read(pt, ptep);
 		table = s2pt_pte_is_table(ctx.old, level);
 	}
 
@@ -124,8 +124,15 @@ int s2pt_walk(struct s2pt *pt, uint64_t addr, uint64_t size,
 		.addr = s2_align_down(addr, page),
 		.end = s2_align_up(end, page),
 	};
+	/* A shared walk runs inside an RCU read-side section: a table another
+	 * walker unlinks meanwhile is freed only after it leaves. */
+	bool rcu = (w->flags & S2PT_WALK_SHARED) && pt->ops->rcu_read_lock;
+	if (rcu)
+		pt->ops->rcu_read_lock(pt->ctx, s2_ipa(d.start), d.end - d.start);
 	/* Concatenated roots form one table of nr_roots pages at the start level. */
 	int ret = walk_table(&d, pt->pgd, g->start_level, true);
+	if (rcu && pt->ops->rcu_read_unlock)
+		pt->ops->rcu_read_unlock(pt->ctx);
 	return ret == S2_EAGAIN && !(w->flags & S2PT_WALK_HANDLE_FAULT) ? 0 : ret;
 }
 
@@ -155,6 +162,11 @@ const char *s2pt_variant_desc(enum s2pt_variant v)
 bool s2pt_variant_is_buggy(enum s2pt_variant v)
 {
 	return strncmp(s2pt_variant_desc(v), "BUGGY", 5) == 0;
+}
+
+bool s2pt_variant_needs_parallel(enum s2pt_variant v)
+{
+	return strncmp(s2pt_variant_desc(v), "BUGGY (parallel)", 16) == 0;
 }
 
 int s2pt_variant_parse(const char *name, enum s2pt_variant *v)
