@@ -17,7 +17,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: s2emu host SCENARIO [--cow-policy P|all] [--json]\n"
 		   "       s2emu host replay FILE... [--cow-policy P]\n"
 		   "       s2emu host random [--cow-policy P|all] [--seed S] [--runs N] [--steps K] [--log]\n"
-		   "                         [--world anon|memfd] [--uffd-policy markers|pre-fix]\n"
+		   "                         [--world anon|memfd] [--uffd-policy WORD,...]\n"
 		   "                         [--record FILE]\n"
 		   "       s2emu run SCENARIO --cow-policy P   (the same, for host scenarios)\n\n"
 		   "Runs a host memory-management scenario of the host-mm specification: the\n"
@@ -42,8 +42,11 @@ static void usage(FILE *f)
 		   "40) from each seed S..S+N-1 (default 1, 200 runs) and reports, per policy,\n"
 		   "the rules that fired and the first seed of each; --log prints the first\n"
 		   "firing run's program. --world memfd draws from a uffd-wp registered memfd\n"
-		   "world with hole punches instead; --uffd-policy pre-fix runs it without PTE\n"
-		   "markers (the uffd-wp series before 5.19). --log's program is a host program:\n"
+		   "world with hole punches, userfaultfd handler threads and deferred TLB flushes\n"
+		   "instead; --uffd-policy picks the uffd fixes, comma-separated: pre-fix runs it\n"
+		   "without PTE markers (the uffd-wp series before 5.19), no-wp-flush without the\n"
+		   "2021 flush before a COW copy, no-fork-fix without 8f34f1eac382 (default: all\n"
+		   "fixes, 'markers,wp-flush,fork-fix'). --log's program is a host program:\n"
 		   "--record FILE writes the first firing run (else the first run) as one, with\n"
 		   "its expect line. replay runs host programs (docs/trace-format.md) and checks their expect\n"
 		   "lines; --cow-policy replaces the program's policy line.\n\n"
@@ -177,8 +180,33 @@ static void file_line(void *arg, const char *line)
 	fprintf(arg, "%s\n", line);
 }
 
+/* The uffd fixes --uffd-policy selects (struct s2host_config's three). */
+struct uffd_fixes {
+	bool markers, wp_flush, fork_fix;
+};
+
+static void apply_fixes(struct s2host_config *cfg, const struct uffd_fixes *u)
+{
+	cfg->uffd_markers = u->markers;
+	cfg->uffd_wp_flush = u->wp_flush;
+	cfg->uffd_fork_fix = u->fork_fix;
+}
+
+/* --uffd-policy's comma-separated words; false on an unknown one. */
+static bool uffd_words(const char *v, struct uffd_fixes *u)
+{
+	char buf[128];
+	if (!*v || strlen(v) >= sizeof(buf))
+		return false;
+	strcpy(buf, v);
+	for (char *save, *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		if (s2trace_host_uffd_word(w, &u->markers, &u->wp_flush, &u->fork_fix))
+			return false;
+	return true;
+}
+
 /* Write a generator run as a host program with its expect line. */
-static int record(const char *path, int pol, bool memfd, bool markers, uint64_t seed,
+static int record(const char *path, int pol, bool memfd, const struct uffd_fixes *u, uint64_t seed,
 		  uint64_t steps)
 {
 	struct s2host_config cfg;
@@ -191,7 +219,7 @@ static int record(const char *path, int pol, bool memfd, bool markers, uint64_t 
 	}
 	s2host_config_init(&cfg, (enum s2host_policy)pol);
 	cfg.nr_pages = 1024;
-	cfg.uffd_markers = markers;
+	apply_fixes(&cfg, u);
 	if (s2host_create(&cfg, &h)) {
 		fclose(f);
 		return 2;
@@ -215,7 +243,7 @@ static int record(const char *path, int pol, bool memfd, bool markers, uint64_t 
 
 /* s2emu host random: the generic generator over seeds, per policy. */
 static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs, uint64_t steps,
-		      bool log, bool memfd, bool markers, const char *rec)
+		      bool log, bool memfd, const struct uffd_fixes *u, const char *rec)
 {
 	int status = 0;
 	int (*gen)(struct s2host *, uint64_t, unsigned, void (*)(void *, const char *), void *) =
@@ -223,7 +251,7 @@ static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs,
 
 	printf("generic host-event generator (%s world%s): %llu steps per run, seeds %llu..%llu\n",
 	       memfd ? "memfd" : "anonymous",
-	       memfd ? (markers ? ", uffd markers" : ", uffd before the fix") : "",
+	       memfd ? (u->markers ? ", uffd markers" : ", uffd before the fix") : "",
 	       (unsigned long long)steps, (unsigned long long)seed,
 	       (unsigned long long)(seed + runs - 1));
 	for (int p = first_pol; p <= last_pol; p++) {
@@ -235,7 +263,7 @@ static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs,
 			struct s2host *h;
 			s2host_config_init(&cfg, (enum s2host_policy)p);
 			cfg.nr_pages = 1024;
-			cfg.uffd_markers = markers;
+			apply_fixes(&cfg, u);
 			if (s2host_create(&cfg, &h) || gen(h, s, (unsigned)steps, NULL, NULL)) {
 				s2host_destroy(h);
 				fprintf(stderr, "s2emu host: out of memory\n");
@@ -259,7 +287,7 @@ static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs,
 		printf("%s\n", any ? "" : " no rule fired");
 		status |= any ? 1 : 0;
 		if (rec) {
-			int r = record(rec, p, memfd, markers, logged ? logged : seed, steps);
+			int r = record(rec, p, memfd, u, logged ? logged : seed, steps);
 			if (r)
 				return r;
 			printf("  recorded seed %llu in %s\n",
@@ -270,7 +298,7 @@ static int run_random(int first_pol, int last_pol, uint64_t seed, uint64_t runs,
 			struct s2host *h;
 			s2host_config_init(&cfg, (enum s2host_policy)p);
 			cfg.nr_pages = 1024;
-			cfg.uffd_markers = markers;
+			apply_fixes(&cfg, u);
 			if (s2host_create(&cfg, &h))
 				return 2;
 			printf("  seed %llu:\n", (unsigned long long)logged);
@@ -335,7 +363,8 @@ int cli_host(int argc, char **argv)
 {
 	const char *name = NULL;
 	int policy = S2HOST_POL_AE;
-	bool all = false, json = false, log = false, memfd = false, markers = true;
+	bool all = false, json = false, log = false, memfd = false;
+	struct uffd_fixes fixes = { true, true, true };
 	bool policy_given = false;
 	const char *rec = NULL;
 	int files = 0;	/* replay: index of the first file */
@@ -360,12 +389,14 @@ int cli_host(int argc, char **argv)
 			const char *v = i + 1 < argc ? argv[++i] : "";
 			if (!strcmp(opt, "--world") && (!strcmp(v, "anon") || !strcmp(v, "memfd"))) {
 				memfd = !strcmp(v, "memfd");
-			} else if (!strcmp(opt, "--uffd-policy") &&
-				   (!strcmp(v, "markers") || !strcmp(v, "pre-fix"))) {
-				markers = !strcmp(v, "markers");
+			} else if (!strcmp(opt, "--uffd-policy") && uffd_words(v, &fixes)) {
+				/* applied */
 			} else {
 				fprintf(stderr, "s2emu host: %s takes %s, not '%s'\n", opt,
-					opt[2] == 'w' ? "anon or memfd" : "markers or pre-fix", v);
+					opt[2] == 'w' ? "anon or memfd"
+						      : "markers, pre-fix, wp-flush, no-wp-flush, fork-fix "
+							"or no-fork-fix, comma-separated",
+					v);
 				return 2;
 			}
 		} else if (!strcmp(argv[i], "--seed") || !strcmp(argv[i], "--runs") ||
@@ -436,7 +467,7 @@ int cli_host(int argc, char **argv)
 			return 2;
 		}
 		return run_random(all ? 0 : policy, all ? S2HOST_NR_POLICIES - 1 : policy, seed, runs,
-				  steps, log, memfd, markers, rec);
+				  steps, log, memfd, &fixes, rec);
 	}
 	struct any_scenario sc;
 	if (!find(name, &sc)) {

@@ -220,72 +220,319 @@ static void step(struct world *w)
 	}
 }
 
-/* The memfd world: a 4-page memfd mapped by P0 (uffd-wp registered, its
- * monitor protecting and un-protecting pages) and by P1 (not registered),
- * with hole punches whose two steps other operations can fall between. */
+/* ---- The memfd world ----------------------------------------------------- */
+
+/*
+ * A 4-page memfd F0 mapped at 0 by P0 (registered missing + write-protect:
+ * the live-snapshot and postcopy VMM) and by P1 (registered minor: a
+ * second process sharing guest RAM); an anonymous uffd-wp page of P0 at
+ * ANON (no EVENT_FORK) that host CPUs write through their TLBs, that
+ * swaps out and that P0 may fork with. Threads: T0 and T1 run in P0 (T1
+ * is a vCPU whose accesses are KVM's GUP), T2 in P1, T3 in the child; a
+ * thread whose fault waits for the monitor is blocked until the handler
+ * wakes it, then retries the same access. The handler thread H reads a
+ * message, and later (anything may run in between) resolves it: COPY for
+ * a missing page (sometimes in WP mode), CONTINUE for a minor fault,
+ * un-protect for a wp fault, UFFDIO_WAKE when the ioctl finds the page
+ * already there. Hole punches (fallocate or MADV_REMOVE) and deferred
+ * uffd-wp TLB flushes are split in two steps other operations fall between.
+ */
+#define MF_PAGES 4
+#define ANON (16 * K4)
+#define NR_THREADS 4
+
+struct mthread {
+	bool blocked;
+	unsigned msg;		/* the message it waits on */
+	int op;			/* 0 read, 1 write, 2 GUP for write */
+	uint64_t addr, value;
+};
+
+struct mworld {
+	struct world w;
+	int fd, p[2], child;
+	struct mthread t[NR_THREADS];
+	bool holding;		/* the handler has read a message it has not resolved */
+	struct s2host_uffd_msg msg;
+	int punch;		/* the page whose punch has unmapped but not truncated */
+	int deferred;		/* P0's deferred uffd-wp flushes pending */
+};
+
+static int thread_mm(const struct mworld *m, unsigned t)
+{
+	return t < 2 ? m->p[0] : t == 2 ? m->p[1] : m->child;
+}
+
+/* One access of thread t; a fault that waits for the monitor blocks it. */
+static void access_op(struct mworld *m, unsigned t)
+{
+	struct s2host *h = m->w.h;
+	struct mthread *th = &m->t[t];
+	int mm = thread_mm(m, t), err;
+	uint64_t v;
+
+	if (th->op == 0 && t < 2) {
+		/* P0's threads run on CPUs 1 and 2, through their TLBs */
+		err = s2host_cpu_read(h, (int)t + 1, mm, th->addr, &v);
+		say(&m->w, err, "cpu-read P%d %#llx C%u", mm, (unsigned long long)th->addr, t + 1);
+	} else if (th->op == 1 && t < 2) {
+		err = s2host_cpu_write(h, (int)t + 1, mm, th->addr, th->value);
+		say(&m->w, err, "cpu-write P%d %#llx %llu C%u", mm, (unsigned long long)th->addr,
+		    (unsigned long long)th->value, t + 1);
+	} else if (th->op == 0) {
+		err = s2host_read(h, mm, th->addr, &v);
+		say(&m->w, err, "read P%d %#llx", mm, (unsigned long long)th->addr);
+	} else if (th->op == 1) {
+		err = s2host_write(h, mm, th->addr, th->value);
+		say(&m->w, err, "write P%d %#llx %llu", mm, (unsigned long long)th->addr,
+		    (unsigned long long)th->value);
+	} else {
+		/* a vCPU's stage-2 write fault: GUP(FOLL_WRITE), then the
+		 * reference is dropped (stage 2 holds none) */
+		struct s2host_gup_result g;
+		unsigned lab = m->w.labels++;
+		err = s2host_gup(h, mm, th->addr, S2HOST_FOLL_WRITE, &g);
+		say(&m->w, err, "gup P%d %#llx get-w R%u", mm, (unsigned long long)th->addr, lab);
+		if (!err) {
+			int e2 = s2host_unref(h, g.id);
+			say(&m->w, e2, "put R%u", lab);
+		}
+	}
+	th->blocked = err == S2_EAGAIN && s2host_uffd_last_msg(h) &&
+		      s2host_uffd_waiting(h, s2host_uffd_last_msg(h));
+	th->msg = th->blocked ? s2host_uffd_last_msg(h) : 0;
+}
+
+/* A thread's step: a new access, or the retry of one the handler woke. */
+static void thread_step(struct mworld *m, unsigned t)
+{
+	struct mthread *th = &m->t[t];
+
+	if (thread_mm(m, t) < 0)
+		return;
+	if (th->blocked) {
+		if (s2host_uffd_waiting(m->w.h, th->msg))
+			return;	/* still asleep in handle_userfault() */
+		access_op(m, t);
+		return;
+	}
+	/* P0's threads and the child use both parts, P1 only the memfd */
+	th->addr = t != 2 && pick(&m->w, 2) ? ANON : pick(&m->w, MF_PAGES) * K4;
+	th->op = (int)pick(&m->w, 3);
+	if (th->op == 2 && t != 1)
+		th->op = 1;	/* only the vCPU goes through GUP */
+	th->value = 100 + pick(&m->w, 900);
+	access_op(m, t);
+}
+
+/* The handler thread: read a message, or resolve the one it holds. */
+static void handler_step(struct mworld *m)
+{
+	struct s2host *h = m->w.h;
+	struct s2host_uffd_msg *g = &m->msg;
+	int err;
+
+	if (!m->holding) {
+		int mm = m->p[pick(&m->w, 2)];
+		err = s2host_uffd_read(h, mm, g);
+		if (err) {
+			say(&m->w, err, "uffd-read P%d", mm);
+			return;
+		}
+		say(&m->w, 0, "uffd-read P%d = %#llx %s", mm, (unsigned long long)g->hva,
+		    s2host_uffd_kind_name(g->kind));
+		m->holding = true;
+		return;
+	}
+	m->holding = false;
+	if (g->kind == S2HOST_UFFD_MISSING) {
+		bool wp = g->mm == m->p[0] && pick(&m->w, 3) == 0;
+		uint64_t v = 1000 + pick(&m->w, 900);
+		err = s2host_uffdio_copy(h, g->mm, g->hva, v, wp);
+		say(&m->w, err, "uffdio-copy P%d %#llx %llu%s", g->mm, (unsigned long long)g->hva,
+		    (unsigned long long)v, wp ? " wp" : "");
+	} else if (g->kind == S2HOST_UFFD_MINOR) {
+		err = s2host_uffdio_continue(h, g->mm, g->hva, false);
+		say(&m->w, err, "uffdio-continue P%d %#llx", g->mm, (unsigned long long)g->hva);
+	} else {
+		err = s2host_uffd_wp(h, g->mm, g->hva, K4, false);
+		say(&m->w, err, "uffd-wp P%d %#llx 0x1000 off", g->mm, (unsigned long long)g->hva);
+	}
+	if (err) {
+		/* -EEXIST (another fault or the file got there first) or
+		 * -EFAULT: the waiters still need waking */
+		err = s2host_uffdio_wake(h, g->mm, g->hva);
+		say(&m->w, err, "uffdio-wake P%d %#llx", g->mm, (unsigned long long)g->hva);
+	}
+}
+
+/* The anonymous page: CPU writes through TLBs, deferred uffd-wp changes,
+ * transient references, swap-out, fork and exit of the child. */
+static void anon_step(struct mworld *m)
+{
+	struct s2host *h = m->w.h;
+	int p = m->p[0], err;
+
+	switch (pick(&m->w, 10)) {
+	case 0:
+	case 1:
+	case 2: {
+		int cpu = 1 + (int)pick(&m->w, 2);
+		uint64_t v = 100 + pick(&m->w, 900);
+		err = s2host_cpu_write(h, cpu, p, ANON, v);
+		say(&m->w, err, "cpu-write P%d %#llx %llu C%d", p, (unsigned long long)ANON,
+		    (unsigned long long)v, cpu);
+		break;
+	}
+	case 3:
+	case 4: {
+		bool on = pick(&m->w, 2);
+		if (m->deferred < 2 && (on || pick(&m->w, 2))) {
+			err = s2host_uffd_wp_deferred(h, p, ANON, K4, on);
+			m->deferred += !err;
+			say(&m->w, err, "uffd-wp-deferred P%d %#llx 0x1000 %s", p,
+			    (unsigned long long)ANON, on ? "on" : "off");
+		} else {
+			err = s2host_uffd_wp(h, p, ANON, K4, on);
+			say(&m->w, err, "uffd-wp P%d %#llx 0x1000 %s", p, (unsigned long long)ANON,
+			    on ? "on" : "off");
+		}
+		break;
+	}
+	case 5:
+		if (!m->deferred)
+			break;
+		err = s2host_tlb_flush_deferred(h, p);
+		m->deferred -= !err;
+		say(&m->w, err, "tlb-flush-deferred P%d", p);
+		break;
+	case 6:
+	case 7:
+		/* a page just faulted in waits in a CPU's LRU batch */
+		err = s2host_lru_add(h, p, ANON);
+		say(&m->w, err, "lru-add P%d %#llx", p, (unsigned long long)ANON);
+		break;
+	case 8:
+		if (pick(&m->w, 2)) {
+			err = s2host_lru_drain(h);
+			say(&m->w, err, "lru-drain");
+		} else {
+			err = s2host_swap_out(h, p, ANON);
+			say(&m->w, err, "swap-out P%d %#llx", p, (unsigned long long)ANON);
+		}
+		break;
+	default:
+		if (m->child < 0) {
+			int c = s2host_fork(h, p);
+			say(&m->w, c < 0 ? c : 0, "fork P%d P%d", p, c < 0 ? 63 : c);
+			if (c >= 0) {
+				m->child = c;
+				m->t[3] = (struct mthread){ 0 };
+			}
+		} else {
+			err = s2host_exit(h, m->child);
+			say(&m->w, err, "exit P%d", m->child);
+			m->child = -1;
+		}
+		break;
+	}
+}
+
+/* The host's side of the memfd: reclaim of a mapping, the monitor's
+ * protection, hole punches in two steps. */
+static void file_step(struct mworld *m)
+{
+	struct s2host *h = m->w.h;
+	unsigned who = pick(&m->w, 2), page = pick(&m->w, MF_PAGES);
+	uint64_t a = page * K4;
+	int err;
+
+	switch (pick(&m->w, 3)) {
+	case 0:
+		err = s2host_madv_dontneed(h, m->p[who], a, K4);
+		say(&m->w, err, "dontneed P%d %#llx 0x1000", m->p[who], (unsigned long long)a);
+		break;
+	case 1: {
+		bool on = pick(&m->w, 2);
+		err = s2host_uffd_wp(h, m->p[0], a, K4, on);
+		say(&m->w, err, "uffd-wp P%d %#llx 0x1000 %s", m->p[0], (unsigned long long)a,
+		    on ? "on" : "off");
+		break;
+	}
+	default:
+		if (m->punch >= 0) {
+			err = s2host_punch_truncate(h, m->fd, (unsigned)m->punch, 1);
+			say(&m->w, err, "punch-truncate F0 %d 1", m->punch);
+			m->punch = -1;
+		} else if (pick(&m->w, 2)) {
+			err = s2host_punch_unmap(h, m->fd, page, 1);
+			say(&m->w, err, "punch-unmap F0 %u 1", page);
+			m->punch = err ? -1 : (int)page;
+		} else {
+			/* a balloon's MADV_REMOVE through P0's mapping */
+			struct s2host_punch rest;
+			err = s2host_madv_remove(h, m->p[0], a, K4, &rest);
+			say(&m->w, err, "madv-remove-unmap P%d %#llx 0x1000", m->p[0],
+			    (unsigned long long)a);
+			m->punch = err ? -1 : (int)rest.off;
+		}
+		break;
+	}
+}
+
 int s2host_random_memfd(struct s2host *h, uint64_t seed, unsigned steps,
 			void (*log)(void *arg, const char *line), void *arg)
 {
-	enum { PAGES = 4 };
-	struct world w = { .h = h, .rng = seed, .log = log, .log_arg = arg };
-	int fd = s2host_memfd_create(h, PAGES);
-	int p[2] = { s2host_mm_create(h), s2host_mm_create(h) };
-	int punch = -1;	/* the page whose hole punch has unmapped but not truncated */
+	struct mworld m = { .w = { .h = h, .rng = seed, .log = log, .log_arg = arg },
+			    .child = -1, .punch = -1 };
+	const struct s2host_config *cfg = s2host_config(h);
 
-	if (fd < 0 || p[0] < 0 || p[1] < 0)
-		return fd < 0 ? fd : p[0] < 0 ? p[0] : p[1];
-	say(&w, 0, "s2host 1");
-	say(&w, 0, "policy %s", s2host_policy_name(s2host_config(h)->policy));
-	say(&w, 0, "uffd %s", s2host_config(h)->uffd_markers ? "markers" : "pre-fix");
-	say(&w, 0, "memfd F0 %d", PAGES);
-	say(&w, 0, "process P%d", p[0]);
-	say(&w, 0, "process P%d", p[1]);
-	int err = s2host_mmap_memfd(h, p[0], 0, PAGES * K4, fd, 0, RW | S2HOST_MAP_UFFD_WP);
-	say(&w, err, "mmap-memfd P%d 0 %#llx F0 0 rw uffd", p[0], (unsigned long long)(PAGES * K4));
-	if (!err) {
-		err = s2host_mmap_memfd(h, p[1], 0, PAGES * K4, fd, 0, RW);
-		say(&w, err, "mmap-memfd P%d 0 %#llx F0 0 rw", p[1], (unsigned long long)(PAGES * K4));
-	}
+	m.fd = s2host_memfd_create(h, MF_PAGES);
+	m.p[0] = s2host_mm_create(h);
+	m.p[1] = s2host_mm_create(h);
+	if (m.fd < 0 || m.p[0] < 0 || m.p[1] < 0)
+		return m.fd < 0 ? m.fd : m.p[0] < 0 ? m.p[0] : m.p[1];
+	say(&m.w, 0, "s2host 1");
+	say(&m.w, 0, "policy %s", s2host_policy_name(cfg->policy));
+	say(&m.w, 0, "uffd %s %s %s", cfg->uffd_markers ? "markers" : "pre-fix",
+	    cfg->uffd_wp_flush ? "wp-flush" : "no-wp-flush",
+	    cfg->uffd_fork_fix ? "fork-fix" : "no-fork-fix");
+	say(&m.w, 0, "memfd F0 %d", MF_PAGES);
+	say(&m.w, 0, "process P%d", m.p[0]);
+	say(&m.w, 0, "process P%d", m.p[1]);
+	int err = s2host_mmap_memfd(h, m.p[0], 0, MF_PAGES * K4, m.fd, 0,
+				    RW | S2HOST_MAP_UFFD_WP | S2HOST_MAP_UFFD_MISSING);
+	say(&m.w, err, "mmap-memfd P%d 0 %#llx F0 0 rw uffd uffd-missing", m.p[0],
+	    (unsigned long long)(MF_PAGES * K4));
+	if (err)
+		return err;
+	err = s2host_mmap_memfd(h, m.p[1], 0, MF_PAGES * K4, m.fd, 0, RW | S2HOST_MAP_UFFD_MINOR);
+	say(&m.w, err, "mmap-memfd P%d 0 %#llx F0 0 rw uffd-minor", m.p[1],
+	    (unsigned long long)(MF_PAGES * K4));
+	if (err)
+		return err;
+	err = s2host_mmap(h, m.p[0], ANON, K4, RW | S2HOST_MAP_UFFD_WP);
+	say(&m.w, err, "mmap P%d %#llx 0x1000 rw uffd", m.p[0], (unsigned long long)ANON);
+	if (err)
+		return err;
+	/* the monitor populates before protecting, as QEMU's live snapshot
+	 * does (ram_block_populate_read): without UFFD_FEATURE_WP_UNPOPULATED
+	 * a protect of an empty anonymous PTE protects nothing */
+	uint64_t v;
+	err = s2host_read(h, m.p[0], ANON, &v);
+	say(&m.w, err, "read P%d %#llx", m.p[0], (unsigned long long)ANON);
 	if (err)
 		return err;
 	for (unsigned i = 0; i < steps; i++) {
-		unsigned who = pick(&w, 2), page = pick(&w, PAGES);
-		uint64_t a = page * K4, v;
-		switch (pick(&w, 7)) {
-		case 0:
-		case 1:
-			v = 100 + pick(&w, 900);
-			err = s2host_write(h, p[who], a, v);
-			say(&w, err, "write P%d %#llx %llu", p[who], (unsigned long long)a,
-			    (unsigned long long)v);
-			break;
-		case 2:
-			err = s2host_read(h, p[who], a, &v);
-			say(&w, err, "read P%d %#llx", p[who], (unsigned long long)a);
-			break;
-		case 3:
-			err = s2host_madv_dontneed(h, p[who], a, K4);
-			say(&w, err, "dontneed P%d %#llx 0x1000", p[who], (unsigned long long)a);
-			break;
-		case 4: {
-			bool on = pick(&w, 2);
-			err = s2host_uffd_wp(h, p[0], a, K4, on);
-			say(&w, err, "uffd-wp P%d %#llx 0x1000 %s", p[0], (unsigned long long)a,
-			    on ? "on" : "off");
-			break;
-		}
-		default:
-			if (punch < 0) {
-				punch = (int)page;
-				err = s2host_punch_unmap(h, fd, page, 1);
-				say(&w, err, "punch-unmap F0 %u 1", page);
-			} else {
-				err = s2host_punch_truncate(h, fd, (unsigned)punch, 1);
-				say(&w, err, "punch-truncate F0 %d 1", punch);
-				punch = -1;
-			}
-			break;
-		}
+		unsigned k = pick(&m.w, 10);
+		if (k < 4)
+			thread_step(&m, pick(&m.w, NR_THREADS));
+		else if (k < 6)
+			handler_step(&m);
+		else if (k < 8)
+			file_step(&m);
+		else
+			anon_step(&m);
 	}
 	return 0;
 }

@@ -380,6 +380,7 @@ void s2host_destroy(struct s2host *h)
 	free(h->file);
 	free(h->msg);
 	free(h->tlb);
+	free(h->pend);
 	free(h->mm);
 	free(h->folio);
 	free(h->page);
@@ -763,8 +764,15 @@ int s2host__uffd_wp_range(struct s2host *h, int mm, uint64_t vpn, uint64_t n, bo
 		if (!(h->mm[mm].vma[v] & VMA_UFFD_WP))
 			return S2_ENOENT;
 	memset(h->mm[mm].wp + vpn, protect, n);
+	if (!protect)
+		s2host__uffd_unpend(h, mm, vpn, n);
 	if (protect) {
 		wrprotect_range(h, mm, vpn, n, S2HOST_MN_PROTECTION_PAGE, PTE_UFFD_WP, 0, NULL);
+		/* change_pte_range(): a swap entry keeps the bit as
+		 * _PAGE_SWP_UFFD_WP (5.7, with uffd-wp itself) */
+		for (uint64_t v = vpn; v < vpn + n; v++)
+			if (h->mm[mm].pte[v].fl & PTE_SWAP)
+				h->mm[mm].pte[v].fl |= PTE_UFFD_WP;
 		/* fe2567eb5521: file-backed none PTEs get a marker */
 		for (uint64_t v = vpn; v < vpn + n && h->cfg.uffd_markers; v++)
 			if ((h->mm[mm].vma[v] & VMA_SHARED) && !h->mm[mm].pte[v].fl)

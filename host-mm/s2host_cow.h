@@ -56,6 +56,8 @@ int s2host__uffd_wp_range(struct s2host *h, int mm, uint64_t vpn, uint64_t n, bo
 int s2host__userfault(struct s2host *h, int mm, uint64_t vpn, unsigned kind);
 void s2host__uffd_wake(struct s2host *h, int mm, uint64_t vpn, uint64_t n);
 void s2host__tlb_flush(struct s2host *h, int mm, uint64_t vpn, uint64_t n);
+/* An un-protect cancels the part of a deferred protect it overlaps. */
+void s2host__uffd_unpend(struct s2host *h, int mm, uint64_t vpn, uint64_t n);
 void s2host__tlb_before_copy(struct s2host *h, int mm, uint64_t vpn, uint64_t old);
 /* shmem.c: a fault in a shared memfd mapping; the cache page at offset off
  * of fd (added, zeroed, if missing); a PTE mapping pfn with flags fl */

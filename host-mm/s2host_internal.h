@@ -129,6 +129,11 @@ struct s2host {
 	struct s2host__tlb *tlb;
 	unsigned nr_tlb, cap_tlb;
 	bool deferring;		/* a uffd-wp change is deferring its TLB flush */
+	struct s2host__pend {	/* protects whose ioctl has not returned */
+		int mm;
+		uint64_t vpn, n;
+	} *pend;
+	unsigned nr_pend, cap_pend;
 	struct s2host__file *file;
 	unsigned nr_file, cap_file;
 	struct s2host__folio *folio;

@@ -2,6 +2,7 @@
  * that resolve them (UFFDIO_COPY, UFFDIO_CONTINUE, UFFDIO_WAKE), and the
  * host CPUs' TLBs with the flush a uffd-wp change may defer (S5.2).
  * ../shared/ref/host-mm.md section 5. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/s2_err.h"
@@ -286,14 +287,40 @@ int s2host_uffd_wp_deferred(struct s2host *h, int mm, uint64_t hva, uint64_t siz
 	int err = s2host__range_ok(h, mm, hva, size);
 	if (err || (err = s2host__begin(h, 0, 0)))
 		return err;
+	uint64_t vpn = hva >> S2HOST_PAGE_SHIFT, n = size >> S2HOST_PAGE_SHIFT;
+	uint8_t *was = NULL;
+	if (protect && (!(was = malloc(n)) ||
+			!s2_grow((void **)&h->pend, &h->cap_pend, sizeof(*h->pend), h->nr_pend + 1))) {
+		free(was);
+		return s2host__end(h, S2_ENOMEM);
+	}
+	if (was)
+		memcpy(was, h->mm[mm].wp + vpn, n);
 	/* inc_tlb_flush_pending(): the PTEs change now, the flush comes later */
 	h->deferring = true;
-	err = s2host__uffd_wp_range(h, mm, hva >> S2HOST_PAGE_SHIFT, size >> S2HOST_PAGE_SHIFT,
-				    protect);
+	err = s2host__uffd_wp_range(h, mm, vpn, n, protect);
 	h->deferring = false;
+	if (!err && protect) {
+		/* the monitor's view changes when the ioctl returns, after the
+		 * flush: until then a store through an old TLB entry is legal */
+		memcpy(h->mm[mm].wp + vpn, was, n);
+		h->pend[h->nr_pend++] = (struct s2host__pend){ mm, vpn, n };
+	}
+	free(was);
 	if (!err)
 		h->mm[mm].tlb_flush_pending++;
 	return s2host__end(h, err);
+}
+
+void s2host__uffd_unpend(struct s2host *h, int mm, uint64_t vpn, uint64_t n)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < h->nr_pend; i++) {
+		const struct s2host__pend *q = &h->pend[i];
+		if (q->mm != mm || q->vpn >= vpn + n || q->vpn + q->n <= vpn)
+			h->pend[k++] = *q;	/* (a partly overlapped one is dropped whole) */
+	}
+	h->nr_pend = k;
 }
 
 int s2host_tlb_flush_deferred(struct s2host *h, int mm)
@@ -307,6 +334,16 @@ int s2host_tlb_flush_deferred(struct s2host *h, int mm)
 		return err;
 	s2host__tlb_flush(h, mm, 0, h->cfg.nr_pages);
 	h->mm[mm].tlb_flush_pending--;
+	/* the deferred protects' ioctls return */
+	unsigned k = 0;
+	for (unsigned i = 0; i < h->nr_pend; i++) {
+		const struct s2host__pend *q = &h->pend[i];
+		if (q->mm == mm)
+			memset(h->mm[mm].wp + q->vpn, 1, q->n);
+		else
+			h->pend[k++] = *q;
+	}
+	h->nr_pend = k;
 	return s2host__end(h, 0);
 }
 

@@ -20,7 +20,7 @@ struct ctx {
 	struct s2host *h;
 	struct s2trace_host_result *res;
 	int policy_override;
-	bool markers, started;
+	bool markers, wp_flush, fork_fix, started;
 	int proc[MAX_LABELS], fd[MAX_LABELS];
 	unsigned ref[MAX_LABELS];
 	bool ref_ok[MAX_LABELS];
@@ -92,6 +92,8 @@ static int start(struct ctx *c)
 	s2host_config_init(&cfg, c->policy_override >= 0 ? (enum s2host_policy)c->policy_override
 							 : c->res->policy);
 	cfg.uffd_markers = c->markers;
+	cfg.uffd_wp_flush = c->wp_flush;
+	cfg.uffd_fork_fix = c->fork_fix;
 	c->res->policy = cfg.policy;
 	int err = s2host_create(&cfg, &c->h);
 	if (err)
@@ -157,7 +159,8 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 	} while (0)
 
 	if (!strcmp(op, "policy") || !strcmp(op, "uffd")) {
-		NEED(2);
+		if (n < 2 || (op[0] == 'p' && n != 2))
+			return bad(c, "'%s' takes %s", op, op[0] == 'p' ? "one policy" : "kernel fixes");
 		if (c->started)
 			return bad(c, "'%s' must come before the first operation", op);
 		if (op[0] == 'p') {
@@ -165,11 +168,12 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 			if (p < 0)
 				return bad(c, "unknown COW policy '%s'", t[1]);
 			c->res->policy = (enum s2host_policy)p;
-		} else if (!strcmp(t[1], "markers") || !strcmp(t[1], "pre-fix")) {
-			c->markers = t[1][0] == 'm';
-		} else {
-			return bad(c, "uffd takes markers or pre-fix, not '%s'", t[1]);
+			return 0;
 		}
+		for (j = 1; j < n; j++)
+			if (s2trace_host_uffd_word(t[j], &c->markers, &c->wp_flush, &c->fork_fix))
+				return bad(c, "uffd takes markers, pre-fix, wp-flush, no-wp-flush, "
+					      "fork-fix or no-fork-fix, not '%s'", t[j]);
 		return 0;
 	}
 	if (!strcmp(op, "expect")) {
@@ -269,11 +273,31 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 		outcome(c, s2host_clear_refs(h, mm), want);
 		return 0;
 	}
-	if (!strcmp(op, "exit")) {
+	if (!strcmp(op, "exit") || !strcmp(op, "tlb-flush-deferred")) {
 		NEED(2);
 		if ((err = proc_of(c, t[1], &mm)))
 			return err;
-		outcome(c, s2host_exit(h, mm), want);
+		outcome(c, op[0] == 'e' ? s2host_exit(h, mm) : s2host_tlb_flush_deferred(h, mm), want);
+		return 0;
+	}
+	if (!strcmp(op, "uffd-read")) {
+		struct s2host_uffd_msg msg;
+		if (n != 2 && !(n == 5 && !strcmp(t[2], "=")))
+			return bad(c, "uffd-read takes a process and an optional '= ADDR KIND'");
+		if ((err = proc_of(c, t[1], &mm)))
+			return err;
+		if (n == 5) {
+			ADDR(3, a);
+			for (j = 1; j <= S2HOST_UFFD_MINOR && strcmp(t[4], s2host_uffd_kind_name(j)); j <<= 1)
+				;
+			if (j > S2HOST_UFFD_MINOR)
+				return bad(c, "a uffd message is missing, wp or minor, not '%s'", t[4]);
+		}
+		err = s2host_uffd_read(h, mm, &msg);
+		outcome(c, err, want);
+		if (!err && n == 5 && (msg.hva != a || msg.kind != j))
+			failed(c, "uffd-read gave %#" PRIx64 " %s, the program says %#" PRIx64 " %s",
+			       msg.hva, s2host_uffd_kind_name(msg.kind), a, t[4]);
 		return 0;
 	}
 	if ((err = proc_of(c, t[1], &mm)))
@@ -295,6 +319,12 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 				flags |= S2HOST_MAP_THP;
 			else if (!strcmp(t[j], "uffd"))
 				flags |= S2HOST_MAP_UFFD_WP;
+			else if (!strcmp(t[j], "uffd-missing"))
+				flags |= S2HOST_MAP_UFFD_MISSING;
+			else if (!strcmp(t[j], "uffd-minor"))
+				flags |= S2HOST_MAP_UFFD_MINOR;
+			else if (!strcmp(t[j], "uffd-fork"))
+				flags |= S2HOST_MAP_UFFD_FORK;
 			else
 				return bad(c, "unknown mmap flag '%s'", t[j]);
 		}
@@ -317,6 +347,47 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 		NEED(4);
 		ADDR(3, v);
 		outcome(c, s2host_write(h, mm, a, v), want);
+		return 0;
+	}
+	if (!strcmp(op, "cpu-write") || !strcmp(op, "cpu-read")) {
+		bool wr = op[4] == 'w';
+		unsigned k = wr ? 4 : 3;
+		if (wr ? n != 5 : (n != 4 && !(n == 6 && !strcmp(t[4], "="))))
+			return bad(c, "%s", wr ? "cpu-write takes a process, an address, a value and a CPU"
+					       : "cpu-read takes a process, an address, a CPU and an "
+						 "optional '= VALUE'");
+		if ((err = label(c, t[k], 'C', &i)))
+			return err;
+		if (wr) {
+			ADDR(3, v);
+			outcome(c, s2host_cpu_write(h, (int)i, mm, a, v), want);
+			return 0;
+		}
+		if (n == 6)
+			ADDR(5, b);
+		err = s2host_cpu_read(h, (int)i, mm, a, &v);
+		outcome(c, err, want);
+		if (!err && n == 6 && v != b)
+			failed(c, "cpu-read gave %" PRIu64 ", the program says %" PRIu64, v, b);
+		return 0;
+	}
+	if (!strcmp(op, "uffdio-copy") || !strcmp(op, "uffdio-continue") ||
+	    !strcmp(op, "uffdio-wake")) {
+		unsigned args = !strcmp(op, "uffdio-copy") ? 4 : 3;
+		bool wp = n == args + 1 && !strcmp(t[args], "wp");
+		if (op[7] == 'w' ? n != 3 : n != args && !wp)
+			return bad(c, "'%s' takes a process, an address%s", op,
+				   op[7] == 'w' ? "" : args == 4 ? ", a value and an optional 'wp'"
+								: " and an optional 'wp'");
+		if (op[7] == 'w')
+			err = s2host_uffdio_wake(h, mm, a);
+		else if (args == 3)
+			err = s2host_uffdio_continue(h, mm, a, wp);
+		else {
+			ADDR(3, v);
+			err = s2host_uffdio_copy(h, mm, a, v, wp);
+		}
+		outcome(c, err, want);
 		return 0;
 	}
 	if (!strcmp(op, "read")) {
@@ -354,8 +425,15 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 		c->ref[i] = g.id;
 		return 0;
 	}
+	if (!strcmp(op, "madv-remove") || !strcmp(op, "madv-remove-unmap")) {
+		struct s2host_punch rest;
+		NEED(4);
+		ADDR(3, b);
+		outcome(c, s2host_madv_remove(h, mm, a, b, op[11] ? &rest : NULL), want);
+		return 0;
+	}
 	if (!strcmp(op, "munmap") || !strcmp(op, "dontneed") || !strcmp(op, "mprotect") ||
-	    !strcmp(op, "uffd-wp")) {
+	    !strcmp(op, "uffd-wp") || !strcmp(op, "uffd-wp-deferred")) {
 		NEED(op[0] == 'm' && op[1] == 'p' ? 5 : op[0] == 'u' ? 5 : 4);
 		ADDR(3, b);
 		if (op[0] == 'm' && op[1] == 'u') {
@@ -370,7 +448,8 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 		} else {
 			if (strcmp(t[4], "on") && strcmp(t[4], "off"))
 				return bad(c, "uffd-wp takes on or off, not '%s'", t[4]);
-			err = s2host_uffd_wp(h, mm, a, b, !strcmp(t[4], "on"));
+			err = (op[7] ? s2host_uffd_wp_deferred : s2host_uffd_wp)(h, mm, a, b,
+										!strcmp(t[4], "on"));
 		}
 		outcome(c, err, want);
 		return 0;
@@ -400,6 +479,7 @@ int s2trace_host_run(const char *text, size_t len, const char *file, int policy_
 {
 	struct ctx c = { .file = file, .err = err, .errn = errn, .res = res,
 			 .policy_override = policy_override, .markers = true,
+			 .wp_flush = true, .fork_fix = true,
 			 .report = report, .arg = arg };
 	int ret = 0;
 	bool header = false;
@@ -487,4 +567,24 @@ int s2trace_host_run(const char *text, size_t len, const char *file, int policy_
 		s2host_destroy(c.h);
 	}
 	return ret;
+}
+
+int s2trace_host_uffd_word(const char *w, bool *markers, bool *wp_flush, bool *fork_fix)
+{
+	static const struct {
+		const char *name;
+		int which;
+		bool on;
+	} words[] = {
+		{ "markers", 0, true },	   { "pre-fix", 0, false },
+		{ "wp-flush", 1, true },   { "no-wp-flush", 1, false },
+		{ "fork-fix", 2, true },   { "no-fork-fix", 2, false },
+	};
+	for (unsigned i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(w, words[i].name)) {
+			*(words[i].which == 0 ? markers : words[i].which == 1 ? wp_flush : fork_fix) =
+				words[i].on;
+			return 0;
+		}
+	return -1;
 }

@@ -33,4 +33,9 @@ int s2trace_host_run(const char *text, size_t len, const char *file, int policy_
 		     void (*report)(void *arg, const char *line), void *arg,
 		     struct s2trace_host_result *res, char *err, size_t errn);
 
+/* One word of the 'uffd' line (markers, pre-fix, wp-flush, no-wp-flush,
+ * fork-fix, no-fork-fix) applied to the three uffd fixes of
+ * struct s2host_config; -1 for another word. */
+int s2trace_host_uffd_word(const char *w, bool *markers, bool *wp_flush, bool *fork_fix);
+
 #endif

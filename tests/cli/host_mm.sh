@@ -64,6 +64,15 @@ set +e
 set -e
 [ "$rc" -eq 1 ] || fail "memfd world before the fix exited $rc, expected 1"
 grep -q 'lost-write in' "$tmp" || fail "memfd world before the fix found no lost write"
+set +e
+"$S2EMU" host random --world memfd --uffd-policy no-wp-flush --cow-policy CNT --runs 60 > "$tmp"; rc=$?
+set -e
+[ "$rc" -eq 1 ] || fail "memfd world without the 2021 flush exited $rc, expected 1"
+grep -q 'tlb-before-copy in' "$tmp" || fail "memfd world without the 2021 flush found no stale TLB copy"
+set +e
+"$S2EMU" host random --world memfd --uffd-policy markers,bogus > "$tmp" 2>&1; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "an unknown --uffd-policy word exited $rc, expected 2"
 
 # Host programs: the corpus replays as expected; a recorded generator run
 # replays to the same rules; the same program under AE fires nothing.
