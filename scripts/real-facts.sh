@@ -8,7 +8,10 @@
 # line (tests/cli/real_traces.sh, scripts/fidelity.sh):
 #
 #   fault.CLASS.LLEVEL.ACCESS   the guest's stage-2 faults on RAM (inside the
-#                               s2emu-memslot markers' slots), from the ESR
+#                               s2emu-memslot markers' slots), from the ESR;
+#                               ACCESS as KVM takes it: a fault on a stage-1
+#                               walk is a read, or a write if a permission
+#                               fault (the walker updating a descriptor)
 #   op.NAME, table.alloc, break, make, put, tlbi.KIND, dcache.calls,
 #   icache.calls                calls of KVM's functions, from a function
 #                               trace (function_graph or function tracer)
@@ -95,17 +98,21 @@ BEGIN {
 		m = substr(line, RSTART, RLENGTH); split(m, w, /[ ,]+/)
 		ipa = hex(w[3]); esr = hex(w[5])
 		ec = int(esr / 2 ^ 26) % 64; fsc = esr % 64
-		if (ec == 32 || ec == 33) acc = "exec"
-		else if (bit(esr, 7)) acc = "read"
-		else acc = bit(esr, 6) ? "write" : "read"
-		t = int(fsc / 4)
+		t = int(fsc / 4); lvl = fsc % 4
+		if (fsc == 43) { t = 1; lvl = -1 }	# translation fault, level -1 (FEAT_LPA2)
 		cls = t == 1 ? "translation" : t == 2 ? "access-flag" : t == 3 ? "permission" : ""
 		if (cls == "") next
+		# As KVM takes it (kvm_is_write_fault): a fault on a stage-1 walk
+		# is the walker reading a descriptor, or, a permission fault,
+		# updating it (hardware AF or dirty state).
+		if (bit(esr, 7)) acc = cls == "permission" ? "write" : "read"
+		else if (ec == 32 || ec == 33) acc = "exec"
+		else acc = bit(esr, 6) ? "write" : "read"
 		ram = 0
 		for (s in slot_gpa)
 			if (ipa >= slot_gpa[s] && ipa < slot_gpa[s] + slot_size[s] && !(slot_ro[s] && acc == "write"))
 				ram = 1
-		if (ram) add("fault." cls ".L" (fsc % 4) "." acc, 1)
+		if (ram) add("fault." cls ".L" lvl "." acc, 1)
 		next
 	}
 	# function_graph: "TS | CPU) TASK | DURATION | name() {" or "name();"

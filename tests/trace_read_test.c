@@ -1125,8 +1125,9 @@ static void test_error_names_the_stream(void **state)
 /* ------------------------------------------------------------------ */
 
 /* Data and instruction aborts from a lower EL or the same EL; WnR makes a
- * data abort a write unless the abort was on a stage-1 walk; every other
- * exception class is refused. */
+ * data abort a write; an abort on a stage-1 walk is the walker's read, or
+ * its descriptor update (a write) when it is a permission fault, as KVM
+ * takes it; every other exception class is refused. */
 static void test_esr_access(void **state)
 {
 	(void)state;
@@ -1137,13 +1138,18 @@ static void test_esr_access(void **state)
 	} cases[] = {
 		{ 0x82000007, 0, S2HYP_ACC_EXEC },	/* IABT lower EL */
 		{ 0x86000007, 0, S2HYP_ACC_EXEC },	/* IABT same EL */
-		{ 0x820000c7, 0, S2HYP_ACC_EXEC },	/* IABT: WnR means nothing */
+		{ 0x82000047, 0, S2HYP_ACC_EXEC },	/* IABT: WnR means nothing */
 		{ 0x92000007, 0, S2HYP_ACC_READ },	/* DABT lower EL, read */
 		{ 0x92000047, 0, S2HYP_ACC_WRITE },	/* DABT lower EL, WnR */
 		{ 0x96000047, 0, S2HYP_ACC_WRITE },	/* DABT same EL, WnR */
 		{ 0x96000007, 0, S2HYP_ACC_READ },
-		{ 0x92000087, 0, S2HYP_ACC_READ },	/* S1PTW */
-		{ 0x920000c7, 0, S2HYP_ACC_READ },	/* S1PTW with WnR */
+		{ 0x92000087, 0, S2HYP_ACC_READ },	/* S1PTW, translation */
+		{ 0x920000c7, 0, S2HYP_ACC_READ },	/* S1PTW with WnR, translation */
+		{ 0x9200008b, 0, S2HYP_ACC_READ },	/* S1PTW, access flag */
+		{ 0x9200008f, 0, S2HYP_ACC_WRITE },	/* S1PTW, permission: a descriptor update */
+		{ 0x82000087, 0, S2HYP_ACC_READ },	/* IABT on the fetch's stage-1 walk */
+		{ 0x8200008f, 0, S2HYP_ACC_WRITE },	/* the same, permission */
+		{ 0x820000ab, 0, S2HYP_ACC_READ },	/* S1PTW, translation level -1 */
 		{ 0xffffffff92000047ull, 0, S2HYP_ACC_WRITE },	/* bits above 31 ignored */
 		{ 0x00000000, S2_EINVAL, 0 },		/* unknown */
 		{ 0x5a000000, S2_EINVAL, 0 },		/* HVC */

@@ -500,20 +500,24 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 int s2trace_esr_access(uint64_t esr, enum s2hyp_access *a)
 {
 	unsigned ec = (unsigned)s2_field_get(esr, 31, 26);
-	switch (ec) {
-	case 0x20:	/* instruction abort from a lower EL */
-	case 0x21:
-		*a = S2HYP_ACC_EXEC;
-		return 0;
-	case 0x24:	/* data abort from a lower EL */
-	case 0x25:
-		/* ISS.S1PTW (bit 7): the stage-1 walk read a descriptor; WnR (bit 6)
-		 * is then meaningless. */
-		*a = (esr & (1u << 7)) || !(esr & (1u << 6)) ? S2HYP_ACC_READ : S2HYP_ACC_WRITE;
-		return 0;
-	default:
+	bool s1ptw = s2_field_get(esr, 7, 7);
+	bool perm = s2_field_get(esr, 5, 2) == 3;	/* DFSC/IFSC 0b0011xx */
+
+	if (ec != 0x20 && ec != 0x21 && ec != 0x24 && ec != 0x25)
 		return S2_EINVAL;
+	if (s1ptw) {
+		/* ISS.S1PTW (bit 7): the stage-1 walk's own access to a descriptor,
+		 * for an instruction fetch as for a load, never an execution. As
+		 * KVM's kvm_is_write_fault() takes it: a permission fault is the
+		 * walker updating the descriptor (hardware AF or dirty state), a
+		 * write; any other fault is its read. */
+		*a = perm ? S2HYP_ACC_WRITE : S2HYP_ACC_READ;
+	} else if (ec == 0x20 || ec == 0x21) {	/* instruction abort */
+		*a = S2HYP_ACC_EXEC;
+	} else {	/* data abort: WnR (bit 6) */
+		*a = s2_field_get(esr, 6, 6) ? S2HYP_ACC_WRITE : S2HYP_ACC_READ;
 	}
+	return 0;
 }
 
 static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
