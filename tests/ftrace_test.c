@@ -1211,6 +1211,31 @@ static void test_kit_markers(void **state)
 	done(r);
 }
 
+/* A VMM that marks the start of KVM_GET_DIRTY_LOG as well as its end gets the
+ * write-protect at the start, before the faults its vCPU took while the ioctl
+ * ran; the end marker is then a comment. */
+static void test_kit_get_dirty_log_begin(void **state)
+{
+	(void)state;
+	struct opts o = { 0 };
+	struct imported *r = import_opts(
+		KIT "1.1: tracing_mark_write: s2emu-vcpus n=1\n"
+		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=4k\n"
+		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=linux\n"
+		KIT "1.4: tracing_mark_write: s2emu-phase name=dirty_log_on slot=0 by=thread\n"
+		KIT "1.5: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=dirty backing=4k\n"
+		KIT "1.6: tracing_mark_write: s2emu-phase name=get_dirty_log_begin slot=0\n"
+		KIT1 "1.7: kvm_guest_fault: ipa 0x80200000, hsr 0x9200004f, hxfar 0x80200000, pc 0x80000060\n"
+		KIT "1.8: tracing_mark_write: s2emu-phase name=get_dirty_log slot=0 dirty_pages=3\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_int_equal(count_lines(r->out, "host get-dirty-log slot=0"), 1);
+	const char *gdl = strstr(r->out, "host get-dirty-log slot=0");
+	const char *fault = strstr(r->out, "vcpu 0 fault ipa=0x80200000");
+	assert_non_null(fault);
+	assert_true(gdl < fault);
+	done(r);
+}
+
 /* A layout wins over the markers; a marker of a slot the layout lacks, a
  * slot that moves, or a damaged s2emu- marker is an error at its line. */
 static void test_kit_marker_errors(void **state)
@@ -1333,6 +1358,7 @@ int main(void)
 		cmocka_unit_test(test_bad_streams),
 		cmocka_unit_test(test_seed_corpus),
 		cmocka_unit_test(test_kit_markers),
+		cmocka_unit_test(test_kit_get_dirty_log_begin),
 		cmocka_unit_test(test_kit_marker_errors),
 		cmocka_unit_test(test_function_graph),
 		cmocka_unit_test(test_function_tracer),

@@ -514,6 +514,7 @@ struct s2trace_ftrace {
 	unsigned host_feat;	/* FEAT_* */
 	bool eager;		/* the eager_split_chunk marker */
 	bool vm_ends;		/* the system_event marker: the VM is destroyed at the end */
+	bool gdl_begin;		/* get_dirty_log_begin seen: get_dirty_log is a note */
 	uint64_t last_ts;	/* function_graph lines without a timestamp take it */
 
 	/* The ftrace text. */
@@ -1469,10 +1470,17 @@ static int kit_phase(struct s2trace_ftrace *imp, const struct words *ws, struct 
 		/* Linux guests: a VMM thread turns logging on while the guest runs. */
 		e->sub = CMD_SECTION;
 		e->why = SEC_DIRTY_LOGGING;
-	} else if (!strcmp(name, "get_dirty_log")) {
+	} else if (!strcmp(name, "get_dirty_log") || !strcmp(name, "get_dirty_log_begin")) {
+		/* KVM write-protects the logged pages in the ioctl, under the MMU
+		 * lock, while a vCPU thread may keep faulting: a VMM that marks
+		 * the ioctl's start (_begin) gives the better place; one that marks
+		 * only its end, the end. */
+		bool begin = name[13] == '_';
 		if ((ret = kit_num(imp, e, ws, "slot", true, &e->a)))
 			return ret;
-		e->sub = CMD_GET_DIRTY_LOG;
+		imp->gdl_begin |= begin;
+		if (begin || !imp->gdl_begin)
+			e->sub = CMD_GET_DIRTY_LOG;
 	} else if (!strcmp(name, "eager_split_chunk")) {
 		e->sub = CMD_EAGER;
 	} else if (!strcmp(name, "system_event")) {
