@@ -39,7 +39,7 @@ static struct s2fuzz_result run(const struct s2hyp_scenario *sc, enum s2fuzz_str
 #define BUGS_BUDGET 1000
 static void generic(void)
 {
-	struct s2fuzz_bug clean = { "upstream", "refcount", "", "" };
+	struct s2fuzz_bug clean = { "upstream", "refcount", "", "", 0 };
 	struct s2fuzz_hunt h;
 	char err[256] = "";
 	unsigned found = 0, rows = 0;
@@ -49,7 +49,7 @@ static void generic(void)
 		exit(1);
 	}
 	if (h.res.found)
-		printf("# note: upstream fired %s on seed %llu (docs/bugs.md, the fault-handler race)\n",
+		printf("# note: upstream fired %s on seed %llu: a finding to look at\n",
 		       s2hyp_rule_name(h.res.rule), (unsigned long long)h.res.seed);
 	printf("# the generic generator (s2emu fuzz with no scenario): upstream, a new\n"
 	       "# scenario every schedule\n");

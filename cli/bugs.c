@@ -93,6 +93,8 @@ int cli_bugs(int argc, char **argv)
 				       h.schedules == 1 ? "" : "s", h.secs_to_find * 1e3);
 			else
 				printf("not found in %llu", (unsigned long long)h.runs);
+			if (s2fuzz_bug_bound(b) != S2FUZZ_BUG_BOUND)
+				printf(" (bound %llu)", (unsigned long long)s2fuzz_bug_bound(b));
 			if (path[0])
 				printf(" | `%s` |\n", strrchr(path, '/') ? strrchr(path, '/') + 1 : path);
 			else
@@ -114,7 +116,7 @@ int cli_bugs(int argc, char **argv)
 	/* The correct variants over the same seeds. */
 	static const char *const ok[] = { "upstream", "upstream-2021", "install-first" };
 	for (unsigned i = 0; i < 3; i++) {
-		struct s2fuzz_bug b = { ok[i], "refcount", "", "" };
+		struct s2fuzz_bug b = { ok[i], "refcount", "", "", 0 };
 		struct s2fuzz_hunt h;
 		char err[300] = "";
 		if (s2fuzz_bug_hunt(&b, runs, 0, false, &h, err, sizeof(err))) {

@@ -8,59 +8,73 @@
 
 const struct s2fuzz_bug s2fuzz_bugs[] = {
 	{ "upstream-2021-tlbi-ipa", "tlbi-before-free",
-	  "KVM: arm64: Fix handling of merging tables into a block entry (v5.10)",
+	  "KVM: arm64: Fix handling of merging tables into a block entry (3a0b870e3448, v5.10)",
 	  "the merge TLBIs only the anchor's IPA: the old table is freed while page translations "
-	  "and walk-cache entries of the rest of the block survive" },
+	  "and walk-cache entries of the rest of the block survive", 0 },
 	{ "upstream-noreload", "walk-after-free",
-	  "KVM: arm64: Reload PTE after invoking walker callback on preorder traversal (v6.4)",
+	  "KVM: arm64: Reload PTE after invoking walker callback on preorder traversal "
+	  "(a9f0e3d5a089, v6.4)",
 	  "the walk descends through the table pointer it read before the pre visitor replaced "
-	  "and freed that table" },
+	  "and freed that table", 0 },
 	{ "upstream-free-leak", "refcount",
-	  "KVM: arm64: Drop last page ref in kvm_pgtable_stage2_free_removed() (v6.3)",
-	  "an unlinked table's own page keeps its last reference and is never freed" },
+	  "KVM: arm64: Drop last page ref in kvm_pgtable_stage2_free_removed() (f6a27d6dc51b, v6.4)",
+	  "an unlinked table's own page keeps its last reference and is never freed", 0 },
 	{ "upstream-2021-valid-leak", "refcount",
-	  "KVM: arm64: Fix memory leak on stage2 update of a valid PTE (v5.11)",
-	  "a map that only adds permissions to a valid leaf takes a reference as for a new entry" },
+	  "KVM: arm64: Fix memory leak on stage2 update of a valid PTE (5c646b7e1d8b, v5.10)",
+	  "a map that only adds permissions to a valid leaf takes a reference as for a new entry", 0 },
 	{ "upstream-unmap-defer-tlbi", "tlbi-before-free",
-	  "KVM: arm64: Don't defer TLB invalidation when zapping table entries (v6.9)",
-	  "unmap frees the tables it empties before the one TLBI it defers to the end" },
+	  "KVM: arm64: Don't defer TLB invalidation when zapping table entries (f62d4c3eb687, v6.9)",
+	  "unmap frees the tables it empties before the one TLBI it defers to the end", 0 },
 	{ "upstream-eagain-stops", "wrprotect-complete",
-	  "KVM: arm64: Ignore EAGAIN for walks outside of a fault (v6.3)",
+	  "KVM: arm64: Ignore EAGAIN for walks outside of a fault (ddcadb297ce5, v6.3)",
 	  "a write-protect walk stops at the first invalid entry: the rest of the range stays "
-	  "writable" },
+	  "writable", 0 },
 	{ "install-first-nocmo", "dcache-clean-before-visible",
 	  "KVM: arm64: Install the block entry before unmapping the page mappings (2021 review, v1)",
-	  "the block replacing a table is installed without the CMOs of a newly visible page" },
+	  "the block replacing a table is installed without the CMOs of a newly visible page", 0 },
 	{ "upstream-nocmo", "dcache-clean-before-visible",
-	  "KVM: arm64: Move guest CMOs to the fault handlers (v5.14), without them",
-	  "no dcache clean or icache invalidation between break and make" },
+	  "KVM: arm64: Move guest CMOs to the fault handlers (25aa28691bb9, v5.14), without them",
+	  "no dcache clean or icache invalidation between break and make", 0 },
 	{ "anchor-leak", "refcount",
 	  "KVM: arm64: Install the block entry before unmapping the page mappings (2021 review: "
 	  "the anchor's put)",
-	  "the 2021 coalescing order without the put of the anchor's reference" },
+	  "the 2021 coalescing order without the put of the anchor's reference", 0 },
 	{ "install-first-anchor-leak", "refcount",
 	  "KVM: arm64: Install the block entry before unmapping the page mappings (2021 review: "
 	  "an extra get)",
-	  "install-first taking a reference for the block as well as keeping the table's" },
+	  "install-first taking a reference for the block as well as keeping the table's", 0 },
 	{ "kvm-dirty-log-blocks", "dirty-log-protect",
-	  "arm: KVM: dirty page logging 2nd stage page fault (v4.1: force_pte when logging_active)",
+	  "KVM: arm: page logging 2nd stage fault handling (2015, v14 of the series: force_pte "
+	  "when logging_active)",
 	  "the fault handler maps blocks while dirty logging is on: writes to the block's other "
-	  "pages go unrecorded" },
+	  "pages go unrecorded", 0 },
 	{ "kvm-dirty-log-noflush", "wrprotect-complete",
-	  "arm: KVM: dirty log read write protect support (v4.1: kvm_flush_remote_tlbs in "
-	  "kvm_mmu_wp_memory_region)",
+	  "KVM: arm: Add initial dirty page locking support (c64735554c0a: kvm_flush_remote_tlbs "
+	  "in kvm_mmu_wp_memory_region)",
 	  "turning dirty logging on write-protects the slot but flushes no TLB: writes through "
-	  "cached writable translations go unrecorded" },
+	  "cached writable translations go unrecorded", 0 },
 	{ "kvm-huge-unchecked", "mapping-bounds",
-	  "KVM: arm/arm64: Fix unintended stage 2 PMD mappings (v5.1)",
+	  "KVM: arm/arm64: Fix unintended stage 2 PMD mappings (6794ad5443a2, v5.0)",
 	  "a block is mapped without checking that IPA and host address share their offset in it "
-	  "and that it lies inside the memslot" },
+	  "and that it lies inside the memslot", 0 },
 	{ "upstream-relax-notlbi", "no-progress",
 	  "modelled: the local TLBI of kvm_pgtable_stage2_relax_perms (KVM: arm64: Use local TLBI "
-	  "on permission relaxation, v6.2), removed",
-	  "a CPU whose TLB cached the entry that took the permission fault keeps faulting on it" },
-	{ NULL, NULL, NULL, NULL },
+	  "on permission relaxation, a12ab1378a88, v6.4), removed",
+	  "a CPU whose TLB cached the entry that took the permission fault keeps faulting on it", 0 },
+	{ "kvm-relax-stale-level", "dirty-log-protect",
+	  "open in Linux since KVM: arm64: Add usage of stage 2 fault lookup level in "
+	  "user_mem_abort() (7d894834a305, v5.10): no fix upstream; s2emu's correct variants "
+	  "recheck the level",
+	  "a permission fault taken on a page, then the table coalesced into a block and dirty "
+	  "logging turned on before the handler runs: the handler relaxes the whole block",
+	  10000 },
+	{ NULL, NULL, NULL, NULL, 0 },
 };
+
+uint64_t s2fuzz_bug_bound(const struct s2fuzz_bug *b)
+{
+	return b->bound ? b->bound : S2FUZZ_BUG_BOUND;
+}
 
 /* The first seed that fired the table's rule, shrunk on that rule against
  * upstream. */

@@ -298,7 +298,13 @@ struct s2fuzz_bug {
 	const char *rule;
 	const char *commit;	/* the Linux commit that fixed it (title, release) */
 	const char *what;
+	/* Generated scenarios within which the generic generator must find it;
+	 * 0: S2FUZZ_BUG_BOUND. */
+	uint64_t bound;
 };
+#define S2FUZZ_BUG_BOUND 400
+/* The row's bound. */
+uint64_t s2fuzz_bug_bound(const struct s2fuzz_bug *b);
 /* NULL-terminated. */
 extern const struct s2fuzz_bug s2fuzz_bugs[];
 

@@ -147,8 +147,17 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 
 	if (v->fault == FAULT_PERMISSION && fault_granule == size) {
 		enum s2pt_prot add = write ? S2PT_PROT_W : exec ? S2PT_PROT_X : S2PT_PROT_R;
+		/* Only the leaf the fault was taken on: if a coalesce or a split
+		 * changed its level since (the fault's level comes from the
+		 * syndrome), relaxing the new leaf would grant more than the fault
+		 * asked for, and while dirty logging a whole block would become
+		 * writable. Linux relaxes it anyway (kvm-relax-stale-level,
+		 * docs/bugs.md); on S2_EAGAIN the vCPU faults again on what is
+		 * there now. */
+		s2_level_t at = m->cfg.variant == S2PT_V_RELAX_STALE_LEVEL ? S2PT_TLBI_NO_LEVEL
+									     : v->fault_level;
 		l = s2hyp__lock(m, OP_FAULT_RELAX, (int)v->id, ipa, size);
-		s2pt_relax_perms(l, s2_ipa(o->ipa), add);
+		s2pt_relax_perms_at(l, s2_ipa(o->ipa), add, at);
 		m->stats.relaxes++;
 		s2hyp__unlock(m, l);
 		return false;

@@ -158,7 +158,9 @@ static void test_generate_correct_variants_clean(void **state)
 
 /* Every row of the bug table (every buggy variant) is found from generated
  * scenarios alone, by the rule the table names (the first to fire in some
- * run), within 400 seeds. */
+ * run), within 400 seeds; a row with a larger bound (a race of several
+ * steps the generator reaches once in thousands of scenarios) is hunted by
+ * make bugs, and its shrunk trace replays in make test (tests/cli/corpus.sh). */
 static void test_generate_finds_every_buggy_variant(void **state)
 {
 	(void)state;
@@ -170,6 +172,8 @@ static void test_generate_finds_every_buggy_variant(void **state)
 		assert_int_equal(s2pt_variant_parse(b->variant, &v), 0);
 		assert_true(rule >= 0);
 		assert_true(s2pt_variant_is_buggy(v));
+		if (s2fuzz_bug_bound(b) > S2FUZZ_BUG_BOUND)
+			continue;
 		fuzz_generated(v, 400, &r);
 		if (!r.fired_runs[rule])
 			fail_msg("%s: %s not found in 400 generated scenarios", b->variant, b->rule);
@@ -368,7 +372,7 @@ static void test_bug_hunt(void **state)
 	assert_int_equal(h.cex.against_fired, 0);
 	s2fuzz_hunt_free(&h);
 
-	struct s2fuzz_bug bad = { "no-such-variant", "refcount", "", "" };
+	struct s2fuzz_bug bad = { "no-such-variant", "refcount", "", "", 0 };
 	assert_int_equal(s2fuzz_bug_hunt(&bad, 10, 0, false, &h, err, sizeof(err)), S2_EINVAL);
 }
 

@@ -840,7 +840,7 @@ static void test_walk_after_free_linked_table(void **state)
 /* upstream-2021-tlbi-ipa: a single-IPA TLBI: tlbi-before-free, then break-before-make. */
 static void test_merge_tlbi_ipa_bbm_and_free(void **state)
 {
-	/* upstream-2021-tlbi-ipa (pre-v5.12 merge) TLBIs only the anchor's IPA:
+	/* upstream-2021-tlbi-ipa (the merge before its v5.10 fix) TLBIs only the anchor's IPA:
 	 * a TLBI by IPA does not cover a table entry whose subtree still maps other
 	 * pages, so the level-2 entry is made a block while still unclean
 	 * (break-before-make), and the old table is freed before any TLBI covering

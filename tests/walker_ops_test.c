@@ -1017,6 +1017,27 @@ static void test_relax_perms_errors(void **state)
 	fx_done(f);
 }
 
+/* relax_perms_at relaxes only a leaf at the fault's level: a block where a
+ * page fault was taken (the table coalesced since) is left alone with
+ * EAGAIN and no store, still with the TLBI; the same call at the block's
+ * level relaxes it. */
+static void test_relax_perms_at_level(void **state)
+{
+	struct fx *f = fx_param(state, 0);
+	uint64_t p = f->page;
+	assert_int_equal(map(f, f->ipa, f->blk, f->pa, S2PT_PROT_R), 0);
+	quiet(f);
+	assert_int_equal(chk(f, s2pt_relax_perms_at(f->l, s2_ipa(f->ipa + 3 * p), S2PT_PROT_W, 3)),
+			 S2_EAGAIN);
+	assert_int_equal(count_tok(f, "set"), 0);
+	assert_int_equal(count_tok(f, "tlbi:ipas2e1"), 1);
+	assert_leaf(f, f->ipa, 2, f->pa, S2PT_PROT_R);
+	quiet(f);
+	assert_int_equal(chk(f, s2pt_relax_perms_at(f->l, s2_ipa(f->ipa + 3 * p), S2PT_PROT_W, 2)), 0);
+	assert_leaf(f, f->ipa, 2, f->pa, S2PT_PROT_RW);
+	fx_done(f);
+}
+
 /* Access flag: new mappings are young; test_clear_young reports without
  * changing, mkold clears, mkyoung sets and returns the old entry; never a
  * TLBI or CMO.
@@ -1733,6 +1754,7 @@ static const struct {
 	T(test_wrprotect, GALL),
 	T(test_relax_perms, GALL),
 	T(test_relax_perms_errors, G4K),
+	T(test_relax_perms_at_level, GALL),
 	T(test_access_flag, GALL),
 	T(test_flush, GALL),
 	T(test_split_block, GALL),

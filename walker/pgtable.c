@@ -73,6 +73,7 @@ static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_LOG_BLOCKS]          = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
 	[S2PT_V_LOG_NO_FLUSH]        = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
 	[S2PT_V_HUGE_UNCHECKED]      = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
+	[S2PT_V_RELAX_STALE_LEVEL]   = P(2021, 1, 1, 1, 0, 1, 0, 1, 0),
 	[S2PT_NR_VARIANTS]           = P(2021, 1, 1, 1, 0, 1, 0, 1, 0),
 };
 #undef P
@@ -667,6 +668,8 @@ struct attr_data {
 	s2_pte_t clr;
 	s2_pte_t old;		/* the last leaf visited */
 	s2_level_t level;
+	s2_level_t want_level;	/* with check_level: a leaf at another level is S2_EAGAIN */
+	bool check_level;
 	bool visited;
 };
 
@@ -677,6 +680,8 @@ static int attr_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags v
 
 	(void)visit;
 	if (!s2pt_pte_valid(ctx->old))
+		return S2_EAGAIN;
+	if (d->check_level && ctx->level != d->want_level)
 		return S2_EAGAIN;
 	d->visited = true;
 	d->level = ctx->level;
@@ -711,8 +716,15 @@ int s2pt_wrprotect(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size)
 
 int s2pt_relax_perms(struct s2pt_locked l, s2_ipa_t ipa, enum s2pt_prot prot)
 {
+	return s2pt_relax_perms_at(l, ipa, prot, S2PT_TLBI_NO_LEVEL);
+}
+
+int s2pt_relax_perms_at(struct s2pt_locked l, s2_ipa_t ipa, enum s2pt_prot prot,
+			s2_level_t level)
+{
 	struct s2pt *pt = l.pt;
-	struct attr_data d = { .level = S2PT_TLBI_NO_LEVEL };
+	struct attr_data d = { .level = S2PT_TLBI_NO_LEVEL, .want_level = level,
+			       .check_level = level != S2PT_TLBI_NO_LEVEL };
 
 	if (prot & (S2PT_PROT_DEVICE | S2PT_PROT_NC))
 		return S2_EINVAL;

@@ -314,13 +314,13 @@ struct s2pt_mm_ops {
 	X(S2PT_V_INSTALL_FIRST_LEAK,  "install-first-anchor-leak", \
 	  "BUGGY: install-first taking a reference for the installed block without dropping the table's") \
 	X(S2PT_V_MERGE_TLBI_IPA,      "upstream-2021-tlbi-ipa", \
-	  "BUGGY: pre-v5.12 merge: TLBI only the anchor's IPA, leaving page translations behind the new block") \
+	  "BUGGY: before 'Fix handling of merging tables into a block entry' (v5.10): TLBI only the anchor's IPA, leaving page translations behind the new block") \
 	X(S2PT_V_NO_RELOAD,           "upstream-noreload", \
 	  "BUGGY: v6.2-v6.3: descends through the stale table pointer after the pre visitor freed it") \
 	X(S2PT_V_FREE_LEAK,           "upstream-free-leak", \
 	  "BUGGY: before 'Drop last page ref in free_removed': the unlinked table's own page is never freed") \
 	X(S2PT_V_VALID_UPDATE_LEAK,   "upstream-2021-valid-leak", \
-	  "BUGGY: before 'Fix memory leak on stage2 update of a valid PTE' (v5.11): a map that updates a valid leaf in place takes a reference as for a new one") \
+	  "BUGGY: before 'Fix memory leak on stage2 update of a valid PTE' (v5.10): a map that updates a valid leaf in place takes a reference as for a new one") \
 	X(S2PT_V_EAGAIN_STOPS,        "upstream-eagain-stops", \
 	  "BUGGY: before 'Ignore EAGAIN for walks outside of a fault' (v6.3): a write-protect or other walk stops at the first invalid entry") \
 	X(S2PT_V_UNMAP_DEFER_TLBI,    "upstream-unmap-defer-tlbi", \
@@ -332,15 +332,17 @@ struct s2pt_mm_ops {
 	X(S2PT_V_PERM_BBM,            "upstream-2021-perm-bbm", \
 	  "SLOW: before 'Filter out the case of only changing permissions from stage-2 map path' (v5.13): a map that only changes permissions breaks and remakes the leaf") \
 	X(S2PT_V_RELAX_NO_TLBI,       "upstream-relax-notlbi", \
-	  "BUGGY: relax-perms without the local TLBI after it (kept by 'Use local TLBI on permission relaxation', v6.2): a TLB that cached the faulting entry faults forever") \
+	  "BUGGY: relax-perms without the local TLBI after it (kept by 'Use local TLBI on permission relaxation', v6.4): a TLB that cached the faulting entry faults forever") \
 	X(S2PT_V_HUGE_UNCHECKED,      "kvm-huge-unchecked", \
-	  "BUGGY: before 'Fix unintended stage 2 PMD mappings' (v5.1): a block is mapped whether or not IPA and host address share their offset in it and it lies inside the slot") \
+	  "BUGGY: before 'Fix unintended stage 2 PMD mappings' (v5.0): a block is mapped whether or not IPA and host address share their offset in it and it lies inside the slot") \
 	X(S2PT_V_FREE_NOW,            "upstream-free-now", \
 	  "BUGGY (parallel): as at 5c359cca1faf, before 'Protect stage-2 traversal with RCU' (c3119ae45dfb, v6.2): a table replaced by a block is freed at once while other walkers may be inside it") \
 	X(S2PT_V_ATTR_PLAIN,          "upstream-attr-plain", \
 	  "BUGGY (parallel): before 'Atomically update stage 2 leaf attributes in parallel walks' (ca5de2448c3b, v6.2): relax-perms and the access-flag walks store plainly under the read lock") \
 	X(S2PT_V_LOSER_PUT,           "upstream-loser-put", \
-	  "BUGGY (parallel): modelled on 'Make leaf->leaf PTE changes parallel-aware' (946fbfdf336b, v6.2) without its rule that only the winner of the break drops the old reference")
+	  "BUGGY (parallel): modelled on 'Make leaf->leaf PTE changes parallel-aware' (946fbfdf336b, v6.2) without its rule that only the winner of the break drops the old reference") \
+	X(S2PT_V_RELAX_STALE_LEVEL,   "kvm-relax-stale-level", \
+	  "BUGGY, open in Linux (v5.10 to mainline): the fault handler relaxes whatever leaf maps the IPA now, at the level of a fault taken before a coalesce: with dirty logging turned on in between, a whole block becomes writable with one page logged")
 
 enum s2pt_variant {
 #define S2PT_VARIANT_ENUM(id, name, desc) id,
@@ -501,6 +503,13 @@ int s2pt_wrprotect(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size);
 
 /* Add permissions to the leaf mapping ipa, then TLBI that IPA on this CPU. */
 int s2pt_relax_perms(struct s2pt_locked l, s2_ipa_t ipa, enum s2pt_prot prot);
+/* The same, only if that leaf is at `level` (the level of the permission fault
+ * being handled): S2_EAGAIN, changing nothing, when the table changed shape
+ * since the fault (a coalesce or a split), so that the vCPU faults again on
+ * what is there now. S2PT_TLBI_NO_LEVEL accepts a leaf at any level, as
+ * Linux's kvm_pgtable_stage2_relax_perms does. */
+int s2pt_relax_perms_at(struct s2pt_locked l, s2_ipa_t ipa, enum s2pt_prot prot,
+			s2_level_t level);
 
 /* Set AF on the leaf mapping ipa; returns its old value in *old if non-NULL. */
 int s2pt_mkyoung(struct s2pt_locked l, s2_ipa_t ipa, s2_pte_t *old);
