@@ -715,7 +715,7 @@ static void rule_free_before_grace(struct s2hyp_checker *c, const struct ghost_p
 	uint64_t span = s2pt_granule_size(geom(c), gp->level) * s2pt_ptes_per_table(geom(c));
 	for (unsigned i = 0; i < S2HYP_CHECKER_MAX_OPS; i++) {
 		const struct op_state *o = &c->ops[i];
-		if (!o->active || !o->in_rcu || (gp->unlink_seq && o->rcu_seq > gp->unlink_seq))
+		if (!o->in_rcu || (gp->unlink_seq && o->rcu_seq > gp->unlink_seq))
 			continue;
 		if (o->rcu_ipa >= gp->ipa + span || gp->ipa >= o->rcu_ipa + o->rcu_size)
 			continue;

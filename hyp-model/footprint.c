@@ -221,7 +221,7 @@ int s2hyp_choice_footprint(const struct s2hyp *m, const struct s2hyp_choice *c,
 	memset(fp, 0, sizeof(*fp));
 	fp->thread = S2HYP_FP_HYP;
 	if (c->kind >= S2HYP_NR_CHOICE_KINDS ||
-	    (c->kind != S2HYP_CH_HYP && c->kind != S2HYP_CH_HOST &&
+	    (c->kind != S2HYP_CH_HYP && c->kind != S2HYP_CH_HOST && c->kind != S2HYP_CH_RCU &&
 	     c->kind != S2HYP_CH_DC_EVICT && c->vcpu >= m->cfg.nr_vcpus))
 		return S2_EINVAL;
 	const struct vcpu *v = &m->vcpus[c->vcpu];
@@ -230,6 +230,10 @@ int s2hyp_choice_footprint(const struct s2hyp *m, const struct s2hyp_choice *c,
 	case S2HYP_CH_HYP:
 	case S2HYP_CH_HOST:
 		/* Unknown until it happens: see s2hyp_footprint_observe. */
+		fp->global = true;
+		return 0;
+	case S2HYP_CH_RCU:
+		/* Frees whole subtrees: say everything. */
 		fp->global = true;
 		return 0;
 	case S2HYP_CH_VCPU:

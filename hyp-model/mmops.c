@@ -179,9 +179,12 @@ static void count_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t 
 /*
  * KVM frees a table a map unlinked (a coalesce) from an RCU callback, after
  * a grace period: walkers that started before the unlink may still read
- * it. With cfg.rcu_free the grace period ends when the VM is torn down (the
- * latest it can); until then the subtree stays allocated and its entries
- * counted. Without, the table is freed at once (as pKVM does).
+ * it. With cfg.rcu_free the table waits on a list; the grace period ends
+ * when the scheduler chooses (S2HYP_CH_RCU, enabled once no walker that
+ * entered its read-side section before the table was queued is still
+ * inside), or at the latest when the VM is torn down; until then the
+ * subtree stays allocated and its entries counted. Without, the table is
+ * freed at once (as pKVM does).
  */
 static void mm_free_unlinked_table(void *ctx, struct s2pt *pt, void *table, s2_level_t level)
 {
@@ -195,7 +198,72 @@ static void mm_free_unlinked_table(void *ctx, struct s2pt *pt, void *table, s2_l
 		s2hyp__fail(m, "out of memory for a pending RCU free");
 		return;
 	}
-	m->rcu[m->rcu_n++] = (struct rcu_table){ table, level };
+	m->rcu[m->rcu_n++] = (struct rcu_table){ table, level, ++m->rcu_clock };
+}
+
+/* The operation thread whose code runs now: a vCPU, or the host. */
+static unsigned op_slot(const struct s2hyp *m)
+{
+	return m->op_thread >= 0 ? (unsigned)m->op_thread : S2HYP_MAX_VCPUS;
+}
+
+/* A shared walk's read-side section (kvm_pgtable_walk_begin/end). */
+static void mm_rcu_read_lock(void *ctx, s2_ipa_t ipa, uint64_t size)
+{
+	struct s2hyp *m = ctx;
+	m->rcu_inside[op_slot(m)] = ++m->rcu_clock;
+	if (m->cfg.check)
+		s2hyp_checker_rcu_enter(m->chk, op_slot(m), s2_ipa_get(ipa), size);
+}
+
+static void mm_rcu_read_unlock(void *ctx)
+{
+	struct s2hyp *m = ctx;
+	m->rcu_inside[op_slot(m)] = 0;
+	if (m->cfg.check)
+		s2hyp_checker_rcu_exit(m->chk, op_slot(m));
+}
+
+/* Whether the grace period of table i has ended: no reader inside since
+ * before it was queued. */
+static bool rcu_table_ready(const struct s2hyp *m, unsigned i)
+{
+	for (unsigned t = 0; t <= S2HYP_MAX_VCPUS; t++)
+		if (m->rcu_inside[t] && m->rcu_inside[t] < m->rcu[i].queued)
+			return false;
+	return true;
+}
+
+bool s2hyp__rcu_ready(const struct s2hyp *m)
+{
+	for (unsigned i = 0; i < m->rcu_n; i++)
+		if (rcu_table_ready(m, i))
+			return true;
+	return false;
+}
+
+void s2hyp__rcu_grace(struct s2hyp *m)
+{
+	/* The callbacks run in one step: their frees are no scheduling
+	 * points (RCU runs them on another CPU, after the walkers that could
+	 * see the tables have gone). */
+	void (*point)(struct s2hyp *) = m->sched_point;
+	int thread = m->op_thread;
+	unsigned keep = 0;
+
+	m->sched_point = NULL;
+	m->op_thread = HOST_THREAD;
+	for (unsigned i = 0; i < m->rcu_n; i++) {
+		if (!rcu_table_ready(m, i)) {
+			m->rcu[keep++] = m->rcu[i];
+			continue;
+		}
+		m->stats.unlinked_frees++;
+		s2pt_free_unlinked(&m->pt, m->rcu[i].table, m->rcu[i].level);
+	}
+	m->rcu_n = keep;
+	m->op_thread = thread;
+	m->sched_point = point;
 }
 
 void s2hyp__rcu_free_all(struct s2hyp *m)
@@ -337,5 +405,7 @@ const struct s2pt_mm_ops s2hyp__mm_ops = {
 	.barrier = mm_barrier,
 	.dcache_clean_inval_poc = mm_dcache_clean_inval_poc,
 	.free_unlinked_table = mm_free_unlinked_table,
+	.rcu_read_lock = mm_rcu_read_lock,
+	.rcu_read_unlock = mm_rcu_read_unlock,
 	.icache_inval_pou = mm_icache_inval_pou,
 };

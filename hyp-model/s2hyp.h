@@ -147,6 +147,8 @@ enum s2hyp_choice_kind {
 	S2HYP_CH_PREFETCH,	/* vCPU arg0 starts a speculative walk of address arg1 of its program */
 	S2HYP_CH_TLB_EVICT,	/* vCPU arg0 drops TLB entry arg1 */
 	S2HYP_CH_DC_EVICT,	/* the dcache evicts resident line arg1 */
+	S2HYP_CH_RCU,		/* an RCU grace period ends: unlinked tables no reader can
+				 * reach any more are freed (cfg.rcu_free) */
 	S2HYP_NR_CHOICE_KINDS
 };
 

@@ -140,7 +140,7 @@ void s2hyp_checker_unmapped(struct s2hyp_checker *c, uint64_t ipa, uint64_t size
  * A machine that never calls op_begin gets the rules of one operation at
  * a time (s2hyp_checker_pte_store and s2hyp_checker_unlock), as before.
  */
-#define S2HYP_CHECKER_MAX_OPS 16
+#define S2HYP_CHECKER_MAX_OPS (S2HYP_MAX_VCPUS + 1)	/* a vCPU's fault, or the host's */
 
 /* Operation op starts, holding the MMU lock for read (shared) or write. */
 void s2hyp_checker_op_begin(struct s2hyp_checker *c, unsigned op, bool shared);

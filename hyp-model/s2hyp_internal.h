@@ -196,9 +196,14 @@ struct s2hyp {
 	bool in_put;			/* a put is freeing the page (statistics) */
 	/* Cache lines a vCPU wrote last (key: line PA / line size + 1). */
 	struct s2_map guest_lines;
-	/* Tables a map unlinked, waiting for their RCU grace period. */
-	struct rcu_table { void *table; s2_level_t level; } *rcu;
+	/* Tables a map unlinked, waiting for their RCU grace period: each
+	 * with the RCU clock when it was queued. rcu_inside[t] is the clock
+	 * when operation thread t (a vCPU, or S2HYP_MAX_VCPUS for the host)
+	 * entered its read-side section, 0 while it is outside. */
+	struct rcu_table { void *table; s2_level_t level; uint64_t queued; } *rcu;
 	unsigned rcu_n, rcu_cap;
+	uint64_t rcu_clock;
+	uint64_t rcu_inside[S2HYP_MAX_VCPUS + 1];
 	bool stop_on_violation;
 	bool stopped;			/* a violation asked to stop */
 	bool destroyed;

@@ -13,6 +13,12 @@ uint64_t s2hyp__pool_idx(struct s2hyp *m, const void *addr);
 
 /* Free every unlinked table whose grace period is pending (mmops.c). */
 void s2hyp__rcu_free_all(struct s2hyp *m);
+/* Whether a grace period can end now for some pending table: no reader
+ * that entered its read-side section before the table was queued is still
+ * inside. The scheduler offers it as a choice (S2HYP_CH_RCU). */
+bool s2hyp__rcu_ready(const struct s2hyp *m);
+/* The grace period ends: every table it covers is freed, in one step. */
+void s2hyp__rcu_grace(struct s2hyp *m);
 
 /* kvm.c */
 /* KVM's stage-2 tables over the machine: the roots, known to the checker. */

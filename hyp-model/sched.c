@@ -26,8 +26,9 @@ bool s2hyp__sched_init(struct s2hyp *m)
 	struct s2hyp_sched *s = calloc(1, sizeof(*s));
 	if (!s)
 		return false;
-	/* hyp or host, a step per vCPU, and the background choices. */
-	s->choices_cap = 2 + 3 * m->cfg.nr_vcpus + 1;
+	/* hyp or host, a step per vCPU, an RCU grace period, and the
+	 * background choices. */
+	s->choices_cap = 2 + 3 * m->cfg.nr_vcpus + 2;
 	s->choices = calloc(s->choices_cap, sizeof(*s->choices));
 	if (!s->choices) {
 		free(s);
@@ -107,6 +108,11 @@ static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
 	*mandatory = n;
 	if (!n && !in_op)
 		return 0;
+	/* The end of a grace period is a thread of its own, but optional: a
+	 * run does not go on for it (what is still queued at the end is freed
+	 * when the VM is torn down). */
+	if (m->rcu_n && s2hyp__rcu_ready(m))
+		push_choice(m, &n, S2HYP_CH_RCU, 0);
 	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
 		const struct vcpu *v = &m->vcpus[i];
 		if (m->cfg.explore_prefetch && v->nprog && v->state != V_DONE)
@@ -239,6 +245,9 @@ static void exec_choice(struct s2hyp *m, const struct s2hyp_choice *c)
 		return;
 	case S2HYP_CH_DC_EVICT:
 		s2hyp__dc_evict(m, c->arg);
+		return;
+	case S2HYP_CH_RCU:
+		s2hyp__rcu_grace(m);
 		return;
 	}
 }

@@ -23,6 +23,7 @@ int s2trace_format_choice(char *buf, size_t size, const struct s2hyp_choice *c)
 	case S2HYP_CH_PREFETCH: return snprintf(buf, size, "prefetch:v%u:%u", c->vcpu, c->arg);
 	case S2HYP_CH_TLB_EVICT: return snprintf(buf, size, "tlb-evict:v%u:%u", c->vcpu, c->arg);
 	case S2HYP_CH_DC_EVICT: return snprintf(buf, size, "dc-evict:%u", c->arg);
+	case S2HYP_CH_RCU: return snprintf(buf, size, "rcu");
 	}
 	return snprintf(buf, size, "?");
 }
@@ -69,6 +70,10 @@ int s2trace_parse_choice(const char *s, struct s2hyp_choice *c)
 	}
 	if (!strcmp(s, "host")) {
 		c->kind = S2HYP_CH_HOST;
+		return 0;
+	}
+	if (!strcmp(s, "rcu")) {
+		c->kind = S2HYP_CH_RCU;
 		return 0;
 	}
 	if (s[0] == 'v' && (parse_vcpu_arg(s, false, c) || parse_vcpu_arg(s, true, c))) {
