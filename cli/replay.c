@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "host-mm/s2host.h"
 #include "traces/s2trace.h"
 
 static void usage(FILE *f)
@@ -51,6 +52,8 @@ static void usage(FILE *f)
 		   "  --idc, --dic    CTR_EL0.IDC, CTR_EL0.DIC\n"
 		   "  --range-tlbi    FEAT_TLBIRANGE: KVM flushes ranges with range TLBIs\n"
 		   "  --hw-af         the hardware access flag at stage 2 (FEAT_HAFDBS)\n"
+		   "  --cow-policy P  guest memory on the host model under COW policy P (the\n"
+		   "                  trace's host-mm=, or host memory where it had none)\n"
 		   "  --rcu           unlinked tables are freed after an RCU grace period\n\n"
 		   "exit status: 0 every expectation held and no rule fired unexpectedly,\n"
 		   "1 an expectation failed or a rule fired unexpectedly, 2 bad input or usage.\n"
@@ -138,6 +141,17 @@ int cli_replay(int argc, char **argv)
 			stats = true;
 		} else if (!strcmp(o, "--teardown")) {
 			opts.teardown = true;
+		} else if (!strcmp(o, "--cow-policy")) {
+			int pol = i + 1 < argc ? s2host_policy_parse(argv[i + 1]) : -1;
+			if (pol < 0) {
+				fprintf(stderr, "s2emu replay: --cow-policy needs a policy (MAP0, MAP1, "
+						"MAP2, MAP2+F, CNT, CNT2, AE)\n");
+				return 2;
+			}
+			i++;
+			opts.cfg.host_mm = true;
+			opts.cfg.cow_policy = (unsigned)pol;
+			opts.set |= S2T_CFG_HOST_MM;
 		} else if (!strcmp(o, "--tlb-entries")) {
 			uint64_t n;
 			if (i + 1 >= argc) {

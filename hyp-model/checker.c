@@ -616,7 +616,7 @@ static void rule_mapping_bounds(struct s2hyp_checker *c, s2_pte_t new, uint64_t 
 		       "a leaf maps IPA %#llx+%#llx, beyond its memslot [%#llx, %#llx)",
 		       (unsigned long long)ipa, (unsigned long long)size,
 		       (unsigned long long)s->ipa, (unsigned long long)(s->ipa + s->size));
-	else if (oa != s->pa + (ipa - s->ipa))
+	else if (s->pa != S2HYP_CHECKER_ANY_PA && oa != s->pa + (ipa - s->ipa))
 		report(c, S2HYP_RULE_MAPPING_BOUNDS, HYP_THREAD, ipa, oa, level,
 		       "a leaf maps IPA %#llx to PA %#llx; its memslot puts that IPA at PA %#llx",
 		       (unsigned long long)ipa, (unsigned long long)oa,
@@ -1306,4 +1306,17 @@ void s2hyp_checker_destroyed(struct s2hyp_checker *c)
 	uint64_t pfn, refs;
 	while (s2_map_next(&c->hpages, &pos, &pfn, &refs))
 		rule_leak(c, NULL, NULL, pfn, refs);
+}
+
+/* host-mm: a violation the host model or KVM's notifier side found. */
+static void rule_host_mm(struct s2hyp_checker *c, int thread, uint64_t ipa, uint64_t pa,
+			 const char *detail)
+{
+	report(c, S2HYP_RULE_HOST_MM, thread, ipa, pa, S2_LEVEL_MAX, "%s", detail);
+}
+
+void s2hyp_checker_host_mm(struct s2hyp_checker *c, int thread, uint64_t ipa, uint64_t pa,
+			   const char *detail)
+{
+	rule_host_mm(c, thread, ipa, pa, detail);
 }

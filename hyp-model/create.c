@@ -196,11 +196,16 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 		}
 	}
 	m->nr_slots = nr_slots;
+	if (cfg->host_mm && (ret = s2hyp__hostvm_create(m, why))) {
+		s2hyp_delete(m);
+		return ret;
+	}
 	{
 		struct s2hyp_checker_slot cs[S2HYP_MAX_SLOTS];
 		for (unsigned i = 0; i < nr_slots; i++)
 			cs[i] = (struct s2hyp_checker_slot){ slots[i].ipa, slots[i].size,
-							     m->slots[i].pa, slots[i].readonly };
+							     m->hv ? S2HYP_CHECKER_ANY_PA : m->slots[i].pa,
+							     slots[i].readonly };
 		s2hyp_checker_slots(m->chk, cs, nr_slots);
 	}
 	for (unsigned i = 0; i < cfg->nr_vcpus; i++) {
@@ -237,6 +242,7 @@ void s2hyp_delete(struct s2hyp *m)
 	free(m->pending);
 	free(m->scratch);
 	s2hyp__sched_fini(m);
+	s2hyp__hostvm_delete(m);
 	s2hyp_checker_delete(m->chk);
 	pool_give(m->pool);
 	cache_give(m->cache);

@@ -137,6 +137,9 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 		return false;
 	}
 
+	if (m->hv)
+		return s2hyp__hostvm_fault(m, v, s);
+
 	uint64_t size = mapping_size(m, s, o->ipa);
 	uint64_t ipa = s2_align_down(o->ipa, size);
 	uint64_t fault_granule = s2pt_granule_size(g, v->fault_level);
@@ -236,7 +239,9 @@ bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v)
 {
 	const struct s2hyp_vcpu_op *o = &v->prog[v->pc];
 
-	if (++v->faults_this_access > m->cfg.max_faults_per_access) {
+	/* The install half of a host-mm fault (after its GUP) is the same
+	 * fault: not counted again. */
+	if (!v->gup_pending && ++v->faults_this_access > m->cfg.max_faults_per_access) {
 		snprintf(m->error, sizeof(m->error),
 			 "vCPU %u: the access to IPA %#llx faulted %u times without progress",
 			 v->id, (unsigned long long)o->ipa, m->cfg.max_faults_per_access);
@@ -245,13 +250,13 @@ bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v)
 		return false;
 	}
 	/* Reported: the access is given up, the run goes on. */
-	if (m->cfg.check && no_progress(m, v))
+	if (!v->gup_pending && m->cfg.check && no_progress(m, v))
 		return true;
 	if (s2hyp__handle_fault(m, v)) {
 		m->stats.vcpu[v->id].mmio++;
 		return true;
 	}
-	if (v->state == V_FAULT)
+	if (v->state == V_FAULT && !v->gup_pending)
 		v->state = V_READY;
 	return false;
 }
@@ -356,15 +361,26 @@ static void check_wrprotected(struct s2hyp *m, uint64_t ipa, uint64_t size)
 					     s2hyp__tlb_writable(m, &m->vcpus[i], ipa, size));
 }
 
-static void age_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
+bool s2hyp__age_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size, bool mkold)
 {
-	bool young;
+	bool young = false;
 	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
 	s2hyp_checker_aging(m->chk, true);
-	s2pt_test_clear_young(l, s2_ipa(ipa), size, true, &young);
+	s2pt_test_clear_young(l, s2_ipa(ipa), size, mkold, &young);
 	s2hyp_checker_aging(m->chk, false);
 	m->stats.ages++;
 	s2hyp__unlock(m, l);
+	return young;
+}
+
+static void age_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
+{
+	s2hyp__age_ipa(m, ipa, size, true);
+}
+
+void s2hyp__unmap_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size)
+{
+	unmap_range(m, ipa, size);
 }
 
 static void wrprotect_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
@@ -491,6 +507,8 @@ void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 		s2hyp__fail(m, "host operation after the VM was destroyed");
 		return;
 	}
+	if (m->hv && s2hyp__hostvm_host_op(m, op))
+		return;
 	switch (op->kind) {
 	case S2HYP_HOST_WRITE:
 		host_write(m, op);
@@ -530,6 +548,8 @@ void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 	}
 	case S2HYP_HOST_DESTROY:
 		destroy(m);
+		return;
+	case S2HYP_HOST_MM:	/* checked: only with m->hv, which took it */
 		return;
 	}
 }

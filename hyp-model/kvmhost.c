@@ -30,6 +30,9 @@ struct s2hyp_kvm {
 	struct s2hyp_kvm_config cfg;
 	struct s2host *host;
 	int mm;
+	/* Stage 2: the VM's own tables below, or the machine's through s2. */
+	const struct s2hyp_kvm_stage2 *s2;
+	void *s2arg;
 	struct s2pool *pool;
 	struct s2pt pt;
 	struct s2pt_memcache mc;
@@ -88,23 +91,28 @@ const struct s2hyp_kvm_stats *s2hyp_kvm_stats(const struct s2hyp_kvm *k)
 
 /* ---- Stage-2 leaves and the check ------------------------------------ */
 
-int s2hyp_kvm_leaf(struct s2hyp_kvm *k, uint64_t ipa, struct s2hyp_kvm_leaf *out)
+int s2hyp_kvm_pt_leaf(struct s2pt *pt, uint64_t pa_base, uint64_t ipa, struct s2hyp_kvm_leaf *out)
 {
 	s2_pte_t pte;
 	s2_level_t level;
 	struct s2pt_desc d;
 
 	memset(out, 0, sizeof(*out));
-	int err = s2pt_get_leaf(&k->pt, s2_ipa(ipa), &pte, &level);
+	int err = s2pt_get_leaf(pt, s2_ipa(ipa), &pte, &level);
 	if (err)
 		return err;
-	if (s2pt_pte_decode(&k->pt.geom, level, pte, false, &d) || !d.valid)
+	if (s2pt_pte_decode(&pt->geom, level, pte, false, &d) || !d.valid)
 		return 0;
-	out->size = s2pt_granule_size(&k->pt.geom, level);
+	out->size = s2pt_granule_size(&pt->geom, level);
 	out->valid = true;
 	out->writable = d.write;
-	out->pfn = (s2_pa_get(d.oa) + (ipa & (out->size - 1))) >> S2HOST_PAGE_SHIFT;
+	out->pfn = (s2_pa_get(d.oa) + (ipa & (out->size - 1)) - pa_base) >> S2HOST_PAGE_SHIFT;
 	return 0;
+}
+
+int s2hyp_kvm_leaf(struct s2hyp_kvm *k, uint64_t ipa, struct s2hyp_kvm_leaf *out)
+{
+	return k->s2->leaf(k->s2arg, ipa, out);
 }
 
 static const struct kslot *slot_of_ipa(const struct s2hyp_kvm *k, uint64_t ipa)
@@ -129,12 +137,12 @@ static void rule_s2_noref(struct s2hyp_kvm *k, uint64_t ipa, const struct s2hyp_
 /* INV-S2-SUBSET: leaf lf at ipa maps the page the host maps at hva (hp).
  * true when it does not (the violation is filed). */
 static bool rule_s2_subset(struct s2hyp_kvm *k, uint64_t ipa, const struct s2hyp_kvm_leaf *lf,
-			   const struct s2host_pte_view *hp, uint64_t hva)
+			   const struct s2host_pte_view *hp, uint64_t hva, const char *who)
 {
 	if (hp->present && hp->pfn == lf->pfn)
 		return false;
 	violate(k, S2HYP_KVM_RULE_S2_SUBSET, ipa,
-		"stage 2 maps IPA %#llx to page %llu but the host maps %s at hva %#llx",
+		"%s maps IPA %#llx to page %llu but the host maps %s at hva %#llx", who,
 		(unsigned long long)ipa, (unsigned long long)lf->pfn,
 		hp->present ? "another page" : "nothing", (unsigned long long)hva);
 	return true;
@@ -144,7 +152,8 @@ static bool rule_s2_subset(struct s2hyp_kvm *k, uint64_t ipa, const struct s2hyp
  * mapped the page writable (host_writable): its PTE at hva, or for a fault
  * about to install (f), what its GUP found. */
 static void rule_s2_writable(struct s2hyp_kvm *k, uint64_t ipa, bool s2_writable,
-			     bool host_writable, uint64_t hva, const struct s2hyp_kvm_fault *f)
+			     bool host_writable, uint64_t hva, const struct s2hyp_kvm_fault *f,
+			     const char *who)
 {
 	if (!s2_writable || host_writable)
 		return;
@@ -154,7 +163,7 @@ static void rule_s2_writable(struct s2hyp_kvm *k, uint64_t ipa, bool s2_writable
 			(unsigned long long)ipa, (unsigned long long)f->pfn);
 	else
 		violate(k, S2HYP_KVM_RULE_S2_WRITABLE, ipa,
-			"stage 2 maps IPA %#llx writable while the host's PTE at %#llx is read-only",
+			"%s maps IPA %#llx writable while the host's PTE at %#llx is read-only", who,
 			(unsigned long long)ipa, (unsigned long long)hva);
 }
 
@@ -182,8 +191,26 @@ static void check_page(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa)
 	if (s2host_lookup(k->host, k->mm, hva, &hp))
 		return;
 	rule_s2_noref(k, ipa, &lf);
-	if (!rule_s2_subset(k, ipa, &lf, &hp, hva))
-		rule_s2_writable(k, ipa, lf.writable, hp.writable, hva, NULL);
+	if (!rule_s2_subset(k, ipa, &lf, &hp, hva, "stage 2"))
+		rule_s2_writable(k, ipa, lf.writable, hp.writable, hva, NULL, "stage 2");
+}
+
+/* The vCPUs' TLB entries for ipa, held to the same rules as the leaves. */
+static void check_tlbs(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa)
+{
+	struct s2hyp_kvm_leaf tl[16];
+	struct s2host_pte_view hp;
+
+	if (!k->s2->tlb)
+		return;
+	unsigned n = k->s2->tlb(k->s2arg, ipa, tl, 16);
+	uint64_t hva = s->hva + (ipa - s->ipa);
+	if (!n || s2host_lookup(k->host, k->mm, hva, &hp))
+		return;
+	for (unsigned i = 0; i < n && i < 16; i++)
+		if (!rule_s2_subset(k, ipa, &tl[i], &hp, hva, "a vCPU's TLB"))
+			rule_s2_writable(k, ipa, tl[i].writable, hp.writable, hva, NULL,
+					 "a vCPU's TLB");
 }
 
 /* The leaves over guest [ipa, ipa + size) (clipped to the slots). */
@@ -195,8 +222,10 @@ static void check_range(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size)
 		const struct kslot *s = &k->slot[i];
 		uint64_t lo = ipa > s->ipa ? ipa : s->ipa;
 		uint64_t hi = ipa + size < s->ipa + s->size ? ipa + size : s->ipa + s->size;
-		for (uint64_t a = lo; a < hi; a += PAGE)
+		for (uint64_t a = lo; a < hi; a += PAGE) {
 			check_page(k, s, a);
+			check_tlbs(k, s, a);
+		}
 	}
 }
 
@@ -225,9 +254,7 @@ static void for_hva(struct s2hyp_kvm *k, uint64_t start, uint64_t end,
 static void unmap_ipa(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, void *arg)
 {
 	(void)arg;
-	struct s2pt_locked l = s2pt_lock(&k->pt);
-	s2pt_unmap(l, s2_ipa(ipa), size);
-	s2pt_unlock(l);
+	k->s2->unmap(k->s2arg, ipa, size);
 	k->stats.unmaps++;
 }
 
@@ -271,11 +298,7 @@ struct young_arg {
 static void age_ipa(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, void *arg)
 {
 	struct young_arg *y = arg;
-	bool young = false;
-	struct s2pt_locked l = s2pt_lock(&k->pt);
-	s2pt_test_clear_young(l, s2_ipa(ipa), size, y->mkold, &young);
-	s2pt_unlock(l);
-	y->young |= young;
+	y->young |= k->s2->age(k->s2arg, ipa, size, y->mkold);
 	k->stats.young_tests++;
 }
 
@@ -303,14 +326,48 @@ static void mn_release(void *arg, int mm)
 		unmap_ipa(k, k->slot[i].ipa, k->slot[i].size, NULL);
 }
 
+void s2hyp_kvm_invalidate(struct s2hyp_kvm *k, uint64_t hva, uint64_t size)
+{
+	mn_start(k, k->mm, hva, hva + size, S2HOST_MN_UNMAP);
+	mn_end(k, k->mm, hva, hva + size, S2HOST_MN_UNMAP);
+}
+
 static const struct s2host_notifier kvm_mn = {
 	mn_start, mn_end, mn_clear_young, mn_test_young, mn_release,
 };
 
+/* ---- Stage 2 of a VM on its own: the walker over a pool ---------------- */
+
+static int own_leaf(void *arg, uint64_t ipa, struct s2hyp_kvm_leaf *out)
+{
+	struct s2hyp_kvm *k = arg;
+	return s2hyp_kvm_pt_leaf(&k->pt, 0, ipa, out);
+}
+
+static void own_unmap(void *arg, uint64_t ipa, uint64_t size)
+{
+	struct s2hyp_kvm *k = arg;
+	struct s2pt_locked l = s2pt_lock(&k->pt);
+	s2pt_unmap(l, s2_ipa(ipa), size);
+	s2pt_unlock(l);
+}
+
+static bool own_age(void *arg, uint64_t ipa, uint64_t size, bool mkold)
+{
+	struct s2hyp_kvm *k = arg;
+	bool young = false;
+	struct s2pt_locked l = s2pt_lock(&k->pt);
+	s2pt_test_clear_young(l, s2_ipa(ipa), size, mkold, &young);
+	s2pt_unlock(l);
+	return young;
+}
+
+static const struct s2hyp_kvm_stage2 own_stage2 = { own_leaf, NULL, own_unmap, own_age };
+
 /* ---- Create, destroy, memslots ------------------------------------------ */
 
-int s2hyp_kvm_create(struct s2host *h, int mm, const struct s2hyp_kvm_config *cfg,
-		     struct s2hyp_kvm **out)
+int s2hyp_kvm_create_on(struct s2host *h, int mm, const struct s2hyp_kvm_config *cfg,
+			const struct s2hyp_kvm_stage2 *s2, void *s2arg, struct s2hyp_kvm **out)
 {
 	struct s2pt_geom g;
 	const char *why;
@@ -324,19 +381,29 @@ int s2hyp_kvm_create(struct s2host *h, int mm, const struct s2hyp_kvm_config *cf
 	k->cfg = *cfg;
 	k->host = h;
 	k->mm = mm;
-	k->pool = s2pool_new(12, s2_pa(TABLE_BASE), 64ull << 20);
-	int err = k->pool ? s2pt_init(&k->pt, &g, &s2pool_mm_ops, k->pool, S2PT_V_UPSTREAM, 0)
-			  : S2_ENOMEM;
-	if (!err) {
-		k->pt_ready = true;
-		err = s2host_notifier_register(h, mm, &kvm_mn, k);
+	k->s2 = s2 ? s2 : &own_stage2;
+	k->s2arg = s2 ? s2arg : k;
+	int err = 0;
+	if (!s2) {
+		k->pool = s2pool_new(12, s2_pa(TABLE_BASE), 64ull << 20);
+		err = k->pool ? s2pt_init(&k->pt, &g, &s2pool_mm_ops, k->pool, S2PT_V_UPSTREAM, 0)
+			      : S2_ENOMEM;
+		k->pt_ready = !err;
 	}
+	if (!err)
+		err = s2host_notifier_register(h, mm, &kvm_mn, k);
 	if (err) {
 		s2hyp_kvm_destroy(k);
 		return err;
 	}
 	*out = k;
 	return 0;
+}
+
+int s2hyp_kvm_create(struct s2host *h, int mm, const struct s2hyp_kvm_config *cfg,
+		     struct s2hyp_kvm **out)
+{
+	return s2hyp_kvm_create_on(h, mm, cfg, NULL, NULL, out);
 }
 
 void s2hyp_kvm_destroy(struct s2hyp_kvm *k)
@@ -356,7 +423,7 @@ int s2hyp_kvm_add_memslot(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, uint
 {
 	if (k->nr_slot == S2HYP_KVM_MAX_SLOTS)
 		return S2_EBUSY;
-	if (!size || (ipa | size | hva) % PAGE || ipa + size > (1ull << k->pt.geom.ipa_bits))
+	if (!size || (ipa | size | hva) % PAGE || ipa + size > (1ull << k->cfg.ipa_bits))
 		return S2_EINVAL;
 	for (unsigned i = 0; i < k->nr_slot; i++)
 		if (ipa < k->slot[i].ipa + k->slot[i].size && k->slot[i].ipa < ipa + size)
@@ -411,48 +478,61 @@ static uint64_t leaf_size(const struct s2hyp_kvm *k, const struct s2hyp_kvm_faul
 	return PAGE;
 }
 
-int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
+int s2hyp_kvm_fault_check(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
 {
-	struct s2pt_locked l = s2pt_lock(&k->pt);
-	int ret = 0;
-
 	/* mmu_invalidate_retry(kvm, mmu_seq) under the MMU lock */
 	if (k->in_progress || k->seq != f->seq) {
 		if (!k->cfg.no_retry_check) {
 			k->stats.retries++;
 			s2host_unref(k->host, f->ref);
-			s2pt_unlock(l);
 			return S2_EAGAIN;
 		}
 		rule_s2_retry(k, f);
 	}
-	bool w = f->writable || k->cfg.map_writable_always;
-	rule_s2_writable(k, f->ipa, w, f->writable, f->hva, f);
-	uint64_t size = leaf_size(k, f);
-	uint64_t ipa = f->ipa & ~(size - 1);
+	f->map_writable = f->writable || k->cfg.map_writable_always;
+	rule_s2_writable(k, f->ipa, f->map_writable, f->writable, f->hva, f, "stage 2");
+	f->size = leaf_size(k, f);
+	return 0;
+}
+
+void s2hyp_kvm_fault_release(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
+{
+	/* kvm_release_faultin_page(): stage 2 keeps no reference */
+	s2host_unref(k->host, f->ref);
+	check_range(k, f->ipa & ~(f->size - 1), f->size);
+}
+
+int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
+{
+	struct s2pt_locked l = s2pt_lock(&k->pt);
+	int ret = s2hyp_kvm_fault_check(k, f);
+
+	if (ret) {
+		s2pt_unlock(l);
+		return ret;
+	}
+	uint64_t ipa = f->ipa & ~(f->size - 1);
 	uint64_t pa = (f->pfn << S2HOST_PAGE_SHIFT) - (f->ipa - ipa);
-	enum s2pt_prot prot = w ? S2PT_PROT_RW : S2PT_PROT_R;
+	enum s2pt_prot prot = f->map_writable ? S2PT_PROT_RW : S2PT_PROT_R;
 	struct s2hyp_kvm_leaf lf;
 
 	s2hyp_kvm_leaf(k, f->ipa, &lf);
 	if (lf.valid && lf.pfn == f->pfn) {
 		/* the same page: a permission fault relaxes, anything else raced */
-		if (w && !lf.writable) {
+		if (f->map_writable && !lf.writable) {
 			s2pt_relax_perms(l, s2_ipa(f->ipa), S2PT_PROT_W);
 			k->stats.relaxes++;
 		}
 	} else if (s2pt_memcache_topup(&k->pt, &k->mc, s2pt_memcache_min_pages(&k->pt.geom))) {
 		ret = S2_ENOMEM;
 	} else {
-		ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), prot, &k->mc);
+		ret = s2pt_map(l, s2_ipa(ipa), f->size, s2_pa(pa), prot, &k->mc);
 		if (ret == S2_EAGAIN)
 			ret = 0;
 		k->stats.maps++;
 	}
 	s2pt_unlock(l);
-	/* kvm_release_faultin_page(): stage 2 keeps no reference */
-	s2host_unref(k->host, f->ref);
-	check_range(k, ipa, size);
+	s2hyp_kvm_fault_release(k, f);
 	return ret;
 }
 

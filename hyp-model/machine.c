@@ -188,6 +188,12 @@ int s2hyp_check_host_op(const struct s2hyp *m, const struct s2hyp_host_op *o, co
 		return 0;
 	case S2HYP_HOST_DESTROY:
 		return 0;
+	case S2HYP_HOST_MM:
+		if (!m->hv_check_op) {
+			*why = "host-mm events need a machine whose memory is the host's (host-mm)";
+			return S2_EINVAL;
+		}
+		return m->hv_check_op(m, o, why);
 	}
 	*why = "unknown host operation";
 	return S2_EINVAL;
@@ -957,6 +963,8 @@ int s2hyp__guest_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_
 		break;
 	}
 	}
+	if (!ret && !speculative && m->hv_access)
+		m->hv_access(m, v, pa, a, buf);
 	if (ret) {
 		s2hyp__fail(m, "memory access at PA %#llx failed: %s", (unsigned long long)pa,
 			    s2_err_msg(ret));

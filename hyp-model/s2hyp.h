@@ -64,6 +64,13 @@ struct s2hyp_config {
 	unsigned no_progress_faults;	/* no-progress: the same fault this many times in a
 					 * row with no entry changed (0: the default, 4) */
 	uint64_t max_steps;		/* 0: unlimited */
+	/* Guest memory is the host's (host-mm/): each memslot is the VMM's
+	 * private anonymous memory, the fault handler takes pages through
+	 * GUP with the invalidate-sequence retry, host events reach stage 2
+	 * through the MMU notifier, and the host's and KVM's rules are the
+	 * checker's host-mm rule. 4K granule, no hugetlb slots. */
+	bool host_mm;
+	unsigned cow_policy;		/* enum s2host_policy (host-mm/s2host.h) */
 };
 
 /* Defaults: 4K granule, 40-bit IPA, 2 vCPUs, 64-byte lines, upstream,
@@ -102,7 +109,49 @@ enum s2hyp_host_kind {
 	S2HYP_HOST_FLUSH_IPA,		/* clean+invalidate the range to PoC (kvm_toggle_cache) */
 	S2HYP_HOST_DESTROY,		/* tear the VM down; checks leaks */
 	S2HYP_HOST_AGE_IPA,		/* test and clear young over an IPA range */
+	S2HYP_HOST_MM,			/* a host-mm event (mm): needs cfg.host_mm */
 };
+
+/* Host-mm events (S2HYP_HOST_MM). proc 0 is the VMM, fork adds 1, 2, ...;
+ * pin and gup take references numbered 0, 1, ... in order. Addresses are
+ * the VMM's (inside a memslot), the same in its forked children. */
+#define S2HYP_MM_OP_TABLE(X) \
+	X(S2HYP_MM_DONTNEED, "dontneed", "MADV_DONTNEED of [hva, hva+size) in proc") \
+	X(S2HYP_MM_MUNMAP, "munmap", "munmap of [hva, hva+size) in proc") \
+	X(S2HYP_MM_SPLIT, "thp-split", "split the PMD mapping hva (__split_huge_pmd)") \
+	X(S2HYP_MM_COLLAPSE, "collapse", "khugepaged collapses the 2 MiB range at hva") \
+	X(S2HYP_MM_MIGRATE, "migrate", "migrate the page at hva to a new page") \
+	X(S2HYP_MM_RECLAIM, "reclaim", "swap out the page at hva") \
+	X(S2HYP_MM_KSM, "ksm", "KSM merges the page at hva") \
+	X(S2HYP_MM_FORK, "fork", "the VMM forks (the child is the next proc)") \
+	X(S2HYP_MM_CLEAR_REFS, "clear-refs", "echo 4 > /proc/PID/clear_refs of proc") \
+	X(S2HYP_MM_PIN, "pin", "a device pins the page at hva in proc, long-term and writable (vfio)") \
+	X(S2HYP_MM_GUP, "gup", "a read GUP reference to the page at hva in proc (vmsplice)") \
+	X(S2HYP_MM_UNREF, "unref", "drop reference ref") \
+	X(S2HYP_MM_REF_READ, "ref-read", "read through reference ref (a pipe, a device)") \
+	X(S2HYP_MM_REF_WRITE, "ref-write", "DMA write of value through reference ref") \
+	X(S2HYP_MM_WRITE, "proc-write", "proc stores value at hva") \
+	X(S2HYP_MM_EXIT, "exit", "proc exits")
+
+enum s2hyp_mm_op {
+#define S2HYP_MM_OP_ENUM(id, name, what) id,
+	S2HYP_MM_OP_TABLE(S2HYP_MM_OP_ENUM)
+#undef S2HYP_MM_OP_ENUM
+	S2HYP_NR_MM_OPS
+};
+const char *s2hyp_mm_op_name(enum s2hyp_mm_op op);
+const char *s2hyp_mm_op_meaning(enum s2hyp_mm_op op);
+/* -1 for an unknown name. */
+int s2hyp_mm_op_parse(const char *name);
+/* Which fields an mm op takes. */
+enum {
+	S2HYP_MM_ARG_HVA = 1u << 0,
+	S2HYP_MM_ARG_SIZE = 1u << 1,
+	S2HYP_MM_ARG_PROC = 1u << 2,
+	S2HYP_MM_ARG_REF = 1u << 3,
+	S2HYP_MM_ARG_VALUE = 1u << 4,
+};
+unsigned s2hyp_mm_op_args(enum s2hyp_mm_op op);
 
 struct s2hyp_host_op {
 	enum s2hyp_host_kind kind;
@@ -111,6 +160,9 @@ struct s2hyp_host_op {
 	uint64_t addr;			/* hva (WRITE, *_HVA) or ipa (*_IPA) */
 	uint64_t size;
 	uint8_t fill;			/* WRITE: the byte written */
+	enum s2hyp_mm_op mm;		/* MM: which event, with: */
+	unsigned proc, ref;
+	uint64_t value;
 	const char *src;		/* where it came from (trace file:line), may be NULL */
 };
 
@@ -304,6 +356,9 @@ struct s2hyp_stats {
 	/* KVM's CMO helpers: calls and bytes (clean to PoC; icache invalidation). */
 	uint64_t dcache_calls, dcache_bytes, icache_calls, icache_bytes;
 	uint64_t dirty_pages;
+	/* host-mm: faults retried because an invalidation raced their GUP;
+	 * accesses given up because the host refused the page */
+	uint64_t host_retries, host_gup_errors;
 	uint64_t violations[S2HYP_NR_RULES];
 	struct s2hyp_vcpu_stats vcpu[S2HYP_MAX_VCPUS];
 };
@@ -360,6 +415,13 @@ bool s2hyp_destroyed(const struct s2hyp *m);
 const struct s2hyp_config *s2hyp_config(const struct s2hyp *m);
 /* Why the run stopped early, when it did. */
 const char *s2hyp_error(const struct s2hyp *m);
+
+/* With cfg.host_mm: the host model under guest memory and KVM's notifier
+ * side over it (NULL otherwise). */
+struct s2host;
+struct s2hyp_kvm;
+struct s2host *s2hyp_host(struct s2hyp *m);
+struct s2hyp_kvm *s2hyp_host_kvm(struct s2hyp *m);
 
 /* The walker's page table, and the leaf that maps ipa now. */
 struct s2pt *s2hyp_pgtable(struct s2hyp *m);

@@ -55,9 +55,10 @@ struct s2hyp_checker_config {
 /* A memslot as mapping-bounds sees it: the IPA range, the host physical
  * address of its start, and whether the guest may write it. */
 struct s2hyp_checker_slot {
-	uint64_t ipa, size, pa;
+	uint64_t ipa, size, pa;		/* pa S2HYP_CHECKER_ANY_PA: the host decides, page by page */
 	bool readonly;
 };
+#define S2HYP_CHECKER_ANY_PA UINT64_MAX
 
 /* NULL when out of memory. */
 struct s2hyp_checker *s2hyp_checker_new(const struct s2hyp_checker_config *cfg);
@@ -103,6 +104,10 @@ void s2hyp_checker_destroyed(struct s2hyp_checker *c);
  * false when out of memory). */
 bool s2hyp_checker_host_page_get(struct s2hyp_checker *c, uint64_t pa);
 void s2hyp_checker_host_page_put(struct s2hyp_checker *c, uint64_t pa);
+/* host-mm: a violation of the host model's rules or of KVM's over it
+ * (found by host-mm/ and kvmhost.c), detail naming which. */
+void s2hyp_checker_host_mm(struct s2hyp_checker *c, int thread, uint64_t ipa, uint64_t pa,
+			   const char *detail);
 
 /* -- The hypervisor's effects ------------------------------------------- */
 

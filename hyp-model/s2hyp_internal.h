@@ -7,6 +7,7 @@
 #include "common/s2_vec.h"
 #include "hyp-model/s2hyp.h"
 #include "hyp-model/s2hyp_checker.h"
+#include "hyp-model/s2hyp_kvmhost.h"
 #include "pool/s2pool.h"
 #include "walker/s2pt.h"
 
@@ -134,6 +135,9 @@ struct vcpu {
 	unsigned drv_q;		/* the quantum the scheduler picked for this step */
 	uint64_t tlb_gen;	/* bumped when an entry leaves the TLB or changes */
 	unsigned tlb_victim, wc_victim;	/* round-robin replacement when full */
+	/* host-mm (hostvm.c): the fault's GUP half is done, its install half waits */
+	bool gup_pending;
+	struct s2hyp_kvm_fault gup;
 };
 
 struct pending_tlbi {
@@ -212,6 +216,14 @@ struct s2hyp {
 
 	struct s2hyp_observer obs;	/* s2hyp_set_observer; zero when none */
 
+	/* Guest memory on host-mm (cfg.host_mm; hostvm.c, a part at KVM's
+	 * level): its state, and what the machine asks of it; NULL otherwise. */
+	struct s2hyp_hostvm *hv;
+	/* a vCPU's access at pa reached memory: the host sees it */
+	void (*hv_access)(struct s2hyp *m, struct vcpu *v, uint64_t pa, enum s2hyp_access a,
+			  const void *buf);
+	/* a host-mm event is well formed */
+	int (*hv_check_op)(const struct s2hyp *m, const struct s2hyp_host_op *o, const char **why);
 };
 
 /* A scheduling point inside a hypervisor operation (every effect the
@@ -222,6 +234,9 @@ static inline void s2hyp__sched_point(struct s2hyp *m)
 	if (m->sched_point)
 		m->sched_point(m);
 }
+
+/* Host page frame N of host-mm memory (hostvm.c) is at this PA + N * 4K. */
+#define S2HYP_HOSTMM_PA_BASE (1ull << 44)
 
 /* machine.c: the machine. It calls nothing above it (kvm.c, mmops.c,
  * driver.c, sched.c). */
@@ -281,6 +296,7 @@ unsigned s2hyp__tlb_writable(struct s2hyp *m, const struct vcpu *v, uint64_t ipa
 /* dirty-log-protect: a writable translation (vcpu -1: a leaf) over a
  * logged slot must cover only pages marked dirty. */
 void s2hyp__check_logged(struct s2hyp *m, int vcpu, const struct s2hyp_tlb_entry *e);
+
 
 /* checker glue, in machine.c */
 /* Hand the checker vCPU v's TLB entries that overlap [ipa, ipa + size):

@@ -40,4 +40,19 @@ void s2hyp__host_page_put(struct s2hyp *m, uint64_t pa);
 /* An unmap of [ipa, ipa + size) returned: tell the checker what the TLBs hold of it. */
 void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size);
 
+/* The walker operations of the MMU notifier: unmap (TLBs flushed, the
+ * checker told) and test/clear young, each under the MMU lock. */
+void s2hyp__unmap_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size);
+bool s2hyp__age_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size, bool mkold);
+
+/* hostvm.c: guest memory on host-mm (sets m->hv_access, m->hv_check_op). */
+struct s2hyp_hostvm;
+int s2hyp__hostvm_create(struct s2hyp *m, const char **why);
+void s2hyp__hostvm_delete(struct s2hyp *m);
+/* The fault handler's host-mm path (after the MMIO and access-flag cases):
+ * true for an access given up. Two calls per fault (v->gup_pending between). */
+bool s2hyp__hostvm_fault(struct s2hyp *m, struct vcpu *v, struct slot *s);
+/* The host operations that host-mm changes; false: the machine's own. */
+bool s2hyp__hostvm_host_op(struct s2hyp *m, const struct s2hyp_host_op *op);
+
 #endif

@@ -10,8 +10,12 @@
  * The fault handler comes in two halves so that a test or a scenario can run
  * host events between them: s2hyp_kvm_fault_begin (snapshot the sequence,
  * GUP) and s2hyp_kvm_fault_finish (the MMU lock, the retry check, the
- * install, the release). vCPUs here are plain accesses by IPA, without TLBs
- * or caches: the machine of s2hyp.h does not run on host-mm yet.
+ * install, the release). Its vCPUs are plain accesses by IPA, without TLBs
+ * or caches. The machine of s2hyp.h runs the same protocol over its own
+ * stage 2 and vCPUs (s2hyp_config.host_mm): it creates the VM with
+ * s2hyp_kvm_create_on, handing over its tables, TLBs and MMU lock as
+ * struct s2hyp_kvm_stage2, and installs between s2hyp_kvm_fault_check and
+ * s2hyp_kvm_fault_release itself.
  *
  * Rules (s2hyp_kvm_rule): stage 2 stays a subset of the host's page tables,
  * maps writable only what the host mapped writable, installs only after a
@@ -73,6 +77,22 @@ int s2hyp_kvm_create(struct s2host *h, int mm, const struct s2hyp_kvm_config *cf
 		     struct s2hyp_kvm **out);
 void s2hyp_kvm_destroy(struct s2hyp_kvm *k);
 
+struct s2hyp_kvm_leaf;
+/* Stage 2 kept by someone else (the machine). Every callback gets arg. */
+struct s2hyp_kvm_stage2 {
+	/* The leaf translating ipa now (out->valid false when none). */
+	int (*leaf)(void *arg, uint64_t ipa, struct s2hyp_kvm_leaf *out);
+	/* The vCPU TLB entries translating ipa: up to max into out, how
+	 * many. May be NULL (no TLBs). */
+	unsigned (*tlb)(void *arg, uint64_t ipa, struct s2hyp_kvm_leaf *out, unsigned max);
+	/* kvm_unmap_gfn_range: unmap and flush, under the MMU lock. */
+	void (*unmap)(void *arg, uint64_t ipa, uint64_t size);
+	/* kvm_age_gfn (mkold) / kvm_test_age_gfn: whether any leaf was young. */
+	bool (*age)(void *arg, uint64_t ipa, uint64_t size, bool mkold);
+};
+int s2hyp_kvm_create_on(struct s2host *h, int mm, const struct s2hyp_kvm_config *cfg,
+			const struct s2hyp_kvm_stage2 *s2, void *arg, struct s2hyp_kvm **out);
+
 #define S2HYP_KVM_MAX_SLOTS 8
 /* Guest [ipa, ipa+size) is the VMM's [hva, hva+size); 4K aligned. */
 int s2hyp_kvm_add_memslot(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, uint64_t hva);
@@ -85,6 +105,9 @@ struct s2hyp_kvm_fault {
 	unsigned ref;		/* the GUP reference */
 	uint64_t pfn;
 	bool writable, huge;
+	/* s2hyp_kvm_fault_check's decision: the leaf's size, writable or not */
+	uint64_t size;
+	bool map_writable;
 };
 
 /* Snapshot the sequence and fault the page in through GUP (write faults
@@ -96,6 +119,15 @@ int s2hyp_kvm_fault_begin(struct s2hyp_kvm *k, uint64_t ipa, bool write,
 /* Under the MMU lock: -EAGAIN if the retry check fails (the guest
  * refaults), else install the leaf; the GUP reference is dropped either way. */
 int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f);
+/* fault_finish in pieces, for a stage 2 kept elsewhere. Under the MMU lock:
+ * -EAGAIN if the retry check fails (the reference is dropped), else 0 with
+ * f->size and f->map_writable set; then, after installing and unlocking,
+ * release drops the reference and checks the rules over the new leaf. */
+int s2hyp_kvm_fault_check(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f);
+void s2hyp_kvm_fault_release(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f);
+/* An invalidation with no change on the host (a notifier call seen in a
+ * trace without its cause): start, then end, over the VMM's [hva, hva+size). */
+void s2hyp_kvm_invalidate(struct s2hyp_kvm *k, uint64_t hva, uint64_t size);
 
 /* A guest load or store at ipa: translated by stage 2, faulting (both
  * halves, retried) until it goes through. -EFAULT outside the memslots,
@@ -109,6 +141,9 @@ struct s2hyp_kvm_leaf {
 	uint64_t size;		/* 4K or 2M */
 };
 int s2hyp_kvm_leaf(struct s2hyp_kvm *k, uint64_t ipa, struct s2hyp_kvm_leaf *out);
+struct s2pt;
+/* The leaf of ipa in walker tables pt whose page frame 0 is at pa_base. */
+int s2hyp_kvm_pt_leaf(struct s2pt *pt, uint64_t pa_base, uint64_t ipa, struct s2hyp_kvm_leaf *out);
 
 struct s2hyp_kvm_stats {
 	uint64_t faults_translation, faults_permission, retries, maps, relaxes;

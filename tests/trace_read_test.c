@@ -1220,6 +1220,13 @@ static void assert_host_op_equal(const struct s2hyp_host_op *got, const struct s
 		break;
 	case S2HYP_HOST_DESTROY:
 		break;
+	case S2HYP_HOST_MM:
+		assert_int_equal(got->mm, want->mm);
+		assert_int_equal(got->addr, want->addr);
+		assert_int_equal(got->proc, want->proc);
+		assert_int_equal(got->ref, want->ref);
+		assert_int_equal(got->value, want->value);
+		break;
 	}
 }
 

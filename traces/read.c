@@ -9,6 +9,7 @@
 #include "cache-model/s2cache.h"
 #include "common/s2_bits.h"
 #include "common/s2_num.h"
+#include "host-mm/s2host.h"
 #include "traces/s2trace.h"
 
 /* A schedule line holds up to S2TRACE_MAX_SCHEDULE_LINE choices after its keyword. */
@@ -410,6 +411,17 @@ static int parse_config(struct s2trace_reader *r, struct s2trace_event *ev)
 	if ((ret = num(r, "tlb-entries", false, 0, 1u << 20, &v)))
 		return ret;
 	c->tlb_entries = (unsigned)v;
+	w = find(r, "host-mm");
+	if (w) {
+		/* Guest memory on the host model, under a COW policy. */
+		int p = w->val ? s2host_policy_parse(w->val) : -1;
+		if (p < 0)
+			return fail(r, "host-mm needs a COW policy (MAP0, MAP1, MAP2, MAP2+F, CNT, "
+				    "CNT2 or AE)");
+		c->host_mm = true;
+		c->cow_policy = (unsigned)p;
+		*given |= S2T_CFG_HOST_MM;
+	}
 	return all_used(r, 1);
 }
 
@@ -459,10 +471,26 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 		return fail(r, "host needs an operation (write, dirty-log-on, ...)");
 	r->w[1].used = true;
 	int k = index_of(host_names, S2_ARRAY_SIZE(host_names), r->w[1].key);
-	if (k < 0)
+	int mm = k < 0 ? s2hyp_mm_op_parse(r->w[1].key) : -1;
+	if (k < 0 && mm < 0)
 		return fail(r, "unknown host operation '%s'", r->w[1].key);
-	o->kind = (enum s2hyp_host_kind)k;
+	o->kind = k < 0 ? S2HYP_HOST_MM : (enum s2hyp_host_kind)k;
 	switch (o->kind) {
+	case S2HYP_HOST_MM: {
+		unsigned args = s2hyp_mm_op_args((enum s2hyp_mm_op)mm);
+		o->mm = (enum s2hyp_mm_op)mm;
+		if ((ret = num(r, "hva", (args & S2HYP_MM_ARG_HVA) != 0, 0, UINT64_MAX, &o->addr)) ||
+		    (ret = num(r, "size", (args & S2HYP_MM_ARG_SIZE) != 0, 1, UINT64_MAX, &o->size)) ||
+		    (ret = num(r, "proc", false, 0, 15, &v)))
+			return ret;
+		o->proc = (unsigned)v;
+		v = 0;
+		if ((ret = num(r, "ref", (args & S2HYP_MM_ARG_REF) != 0, 0, 255, &v)) ||
+		    (ret = num(r, "value", (args & S2HYP_MM_ARG_VALUE) != 0, 0, UINT64_MAX, &o->value)))
+			return ret;
+		o->ref = (unsigned)v;
+		break;
+	}
 	case S2HYP_HOST_WRITE:
 		if ((ret = num(r, "hva", true, 0, UINT64_MAX, &o->addr)) ||
 		    (ret = num(r, "size", true, 1, 1ull << 40, &o->size)) ||

@@ -149,6 +149,10 @@ static void apply_overrides(struct s2hyp_config *c, const struct s2trace_replay_
 		c->hw_af = v->hw_af;
 	if (o->set & S2T_CFG_TLB_ENTRIES)
 		c->tlb_entries = v->tlb_entries;
+	if (o->set & S2T_CFG_HOST_MM) {
+		c->host_mm = v->host_mm;
+		c->cow_policy = v->cow_policy;
+	}
 }
 
 static int make_machine(struct replay *rp, unsigned line)

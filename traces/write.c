@@ -1,6 +1,7 @@
 /* The trace writer: a scenario and its schedule as a version-1 trace. */
 #include <stdio.h>
 
+#include "host-mm/s2host.h"
 #include "traces/s2trace.h"
 
 #define CHOICES_PER_LINE 24
@@ -29,7 +30,8 @@ static void write_vcpu_op(FILE *f, unsigned v, const struct s2hyp_vcpu_op *o)
 
 void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 {
-	fprintf(f, "%s", s2trace_host_name(o->kind));
+	fprintf(f, "%s", o->kind == S2HYP_HOST_MM ? s2hyp_mm_op_name(o->mm)
+						 : s2trace_host_name(o->kind));
 	switch (o->kind) {
 	case S2HYP_HOST_WRITE:
 		fprintf(f, " hva=%#llx size=%#llx fill=%#x", (unsigned long long)o->addr,
@@ -54,6 +56,20 @@ void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 		break;
 	case S2HYP_HOST_DESTROY:
 		break;
+	case S2HYP_HOST_MM: {
+		unsigned args = s2hyp_mm_op_args(o->mm);
+		if (args & S2HYP_MM_ARG_HVA)
+			fprintf(f, " hva=%#llx", (unsigned long long)o->addr);
+		if (args & S2HYP_MM_ARG_SIZE)
+			fprintf(f, " size=%#llx", (unsigned long long)o->size);
+		if ((args & S2HYP_MM_ARG_PROC) && o->proc)
+			fprintf(f, " proc=%u", o->proc);
+		if (args & S2HYP_MM_ARG_REF)
+			fprintf(f, " ref=%u", o->ref);
+		if (args & S2HYP_MM_ARG_VALUE)
+			fprintf(f, " value=%#llx", (unsigned long long)o->value);
+		break;
+	}
 	}
 }
 
@@ -86,6 +102,8 @@ int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
 		fprintf(f, " hw-af=1");
 	if (c->tlb_entries)
 		fprintf(f, " tlb-entries=%u", c->tlb_entries);
+	if (c->host_mm)
+		fprintf(f, " host-mm=%s", s2host_policy_name((enum s2host_policy)c->cow_policy));
 	fputc('\n', f);
 	for (unsigned i = 0; i < sc->nr_slots; i++) {
 		const struct s2hyp_memslot *s = &sc->slots[i];

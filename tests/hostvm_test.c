@@ -1,0 +1,292 @@
+/* hostvm_test: the machine with its guest memory on the host model
+ * (s2hyp_config.host_mm, hyp-model/hostvm.c): the zero page and the COW
+ * during a permission fault, the retry when an invalidation races a fault's
+ * GUP, host events reaching stage 2 and the TLBs, and the host-mm rule fired
+ * by a policy's break with its passing twin. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "common/s2_err.h"
+#include "host-mm/s2host.h"
+#include "hyp-model/s2hyp.h"
+#include "hyp-model/s2hyp_kvmhost.h"
+
+#define IPA 0x40000000ull
+#define HVA 0x7f0000000000ull
+#define K4 0x1000ull
+
+static struct s2hyp *mk(enum s2host_policy pol, unsigned vcpus, enum s2hyp_backing b)
+{
+	struct s2hyp_config cfg;
+	struct s2hyp *m;
+	const char *why = NULL;
+	struct s2hyp_memslot slot = { .ipa = IPA, .size = 0x400000, .hva = HVA, .backing = b };
+
+	s2hyp_config_init(&cfg);
+	cfg.nr_vcpus = vcpus;
+	cfg.host_mm = true;
+	cfg.cow_policy = pol;
+	cfg.explore_evictions = cfg.explore_prefetch = false;
+	assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), 0);
+	return m;
+}
+
+static struct s2hyp_vcpu_op acc(enum s2hyp_access a, unsigned phase, uint64_t ipa, uint64_t value)
+{
+	return (struct s2hyp_vcpu_op){ .access = a, .phase = phase, .ipa = ipa, .size = 8,
+				       .mmu_on = true, .value = value };
+}
+
+static struct s2hyp_host_op mmop(enum s2hyp_mm_op op, unsigned phase, uint64_t hva, unsigned proc,
+				 unsigned ref)
+{
+	return (struct s2hyp_host_op){ .kind = S2HYP_HOST_MM, .mm = op, .phase = phase,
+				       .addr = hva, .size = K4, .proc = proc, .ref = ref };
+}
+
+static void run_seq(struct s2hyp *m)
+{
+	assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
+}
+
+static const struct s2hyp_violation *host_mm_violation(struct s2hyp *m)
+{
+	for (unsigned i = 0; i < s2hyp_nr_violations(m); i++)
+		if (s2hyp_violation(m, i)->rule == S2HYP_RULE_HOST_MM)
+			return s2hyp_violation(m, i);
+	return NULL;
+}
+
+/* A read of never-written memory maps the zero page read-only; the first
+ * write is a permission fault whose GUP COWs the page: the notifier unmaps,
+ * the retry check fails, and the refault maps the new page writable. */
+static void test_zero_page_then_cow_on_write(void **state)
+{
+	struct s2hyp *m = mk(S2HOST_POL_AE, 1, S2HYP_BACKING_4K);
+	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_READ, 0, IPA, 0), acc(S2HYP_ACC_WRITE, 1, IPA, 7) };
+	struct s2hyp_kvm_leaf lf;
+	struct s2host_pte_view pv;
+	(void)state;
+
+	assert_int_equal(s2hyp_set_vcpu_program(m, 0, p, 2, NULL), 0);
+	run_seq(m);
+	const struct s2hyp_stats *st = s2hyp_stats(m);
+	assert_int_equal(st->vcpu[0].faults_permission, 1);
+	assert_int_equal(st->vcpu[0].faults_translation, 2);
+	assert_int_equal(st->host_retries, 1);
+	assert_int_equal(st->maps, 2);
+	assert_int_equal(st->unmaps, 1);
+	assert_int_equal(s2hyp_nr_violations(m), 0);
+	assert_int_equal(s2host_stats(s2hyp_host(m))->zero_maps, 1);
+	assert_int_equal(s2host_stats(s2hyp_host(m))->cow_copies, 1);
+	/* Stage 2 maps, writable, the page the VMM maps now. */
+	assert_int_equal(s2hyp_kvm_leaf(s2hyp_host_kvm(m), IPA, &lf), 0);
+	assert_true(lf.valid && lf.writable);
+	assert_int_not_equal(lf.pfn, S2HOST_ZERO_PFN);
+	assert_int_equal(s2host_lookup(s2hyp_host(m), 0, HVA & 0x1fffff, &pv), 0);
+	assert_int_equal(pv.pfn, lf.pfn);
+	s2hyp_delete(m);
+}
+
+/* DONTNEED and a migration racing faults: under random schedules some
+ * fault's GUP comes before an invalidation and its install after, and
+ * retries; no schedule leaves stage 2 or a TLB on a page the host dropped. */
+static void test_invalidate_race_retries(void **state)
+{
+	uint64_t retries = 0;
+	(void)state;
+
+	for (uint64_t seed = 1; seed <= 300; seed++) {
+		struct s2hyp *m = mk(S2HOST_POL_AE, 2, S2HYP_BACKING_4K);
+		struct s2hyp_vcpu_op p0[] = { acc(S2HYP_ACC_WRITE, 0, IPA, 1),
+					      acc(S2HYP_ACC_WRITE, 1, IPA, 2),
+					      acc(S2HYP_ACC_READ, 1, IPA, 0) };
+		struct s2hyp_vcpu_op p1[] = { acc(S2HYP_ACC_READ, 1, IPA, 0),
+					      acc(S2HYP_ACC_WRITE, 1, IPA + 8, 3) };
+		struct s2hyp_host_op h[] = { mmop(S2HYP_MM_DONTNEED, 1, HVA, 0, 0),
+					     mmop(S2HYP_MM_MIGRATE, 1, HVA, 0, 0),
+					     { .kind = S2HYP_HOST_DESTROY, .phase = 2 } };
+		struct s2hyp_rng rng;
+		struct s2hyp_strategy st = s2hyp_strategy_random_template;
+		s2hyp_rng_seed(&rng, seed);
+		st.arg = &rng;
+		assert_int_equal(s2hyp_set_vcpu_program(m, 0, p0, 3, NULL), 0);
+		assert_int_equal(s2hyp_set_vcpu_program(m, 1, p1, 2, NULL), 0);
+		assert_int_equal(s2hyp_set_host_program(m, h, 3, NULL), 0);
+		assert_int_equal(s2hyp_run(m, &st), S2HYP_DONE);
+		if (s2hyp_nr_violations(m))
+			fail_msg("seed %llu: %s", (unsigned long long)seed,
+				 s2hyp_violation(m, 0)->detail);
+		retries += s2hyp_stats(m)->host_retries;
+		s2hyp_delete(m);
+	}
+	assert_true(retries > 0);
+}
+
+/* The vmsplice leak (S1.3) with the guest as the parent's writer: under the
+ * mapcount rule the guest's write reuses the page the child's pipe still
+ * holds, and reading the pipe shows it (host-mm: cow-isolation). */
+static void vmsplice(enum s2host_policy pol, bool fires)
+{
+	struct s2hyp *m = mk(pol, 1, S2HYP_BACKING_4K);
+	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_WRITE, 0, IPA, 1), acc(S2HYP_ACC_WRITE, 4, IPA, 2) };
+	struct s2hyp_host_op h[] = {
+		mmop(S2HYP_MM_FORK, 1, 0, 0, 0), mmop(S2HYP_MM_GUP, 2, HVA, 1, 0),
+		mmop(S2HYP_MM_MUNMAP, 3, HVA, 1, 0), mmop(S2HYP_MM_REF_READ, 5, 0, 0, 0),
+		{ .kind = S2HYP_HOST_DESTROY, .phase = 6 },
+	};
+
+	assert_int_equal(s2hyp_set_vcpu_program(m, 0, p, 2, NULL), 0);
+	assert_int_equal(s2hyp_set_host_program(m, h, 5, NULL), 0);
+	run_seq(m);
+	const struct s2hyp_violation *v = host_mm_violation(m);
+	if (fires) {
+		assert_non_null(v);
+		assert_true(strncmp(v->detail, "cow-isolation:", 14) == 0);
+	} else {
+		assert_null(v);
+		assert_int_equal(s2hyp_nr_violations(m), 0);
+	}
+	s2hyp_delete(m);
+}
+
+/* The vmsplice leak fires host-mm under MAP2 (4.6-5.7). */
+static void test_vmsplice_fires_under_map2(void **state)
+{
+	(void)state;
+	vmsplice(S2HOST_POL_MAP2, true);
+}
+
+/* The same run is clean under AnonExclusive (5.19+). */
+static void test_vmsplice_clean_under_ae(void **state)
+{
+	(void)state;
+	vmsplice(S2HOST_POL_AE, false);
+}
+
+/* A vfio pin, then clear_refs, then the guest writes: under page_count
+ * (CNT, 5.9-5.17) the write fault copies the pinned page, and the device
+ * and the guest stop sharing memory (pin-stable); AE keeps the page. */
+static void pin_clear_refs(enum s2host_policy pol, bool fires)
+{
+	struct s2hyp *m = mk(pol, 1, S2HYP_BACKING_4K);
+	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_WRITE, 0, IPA, 1), acc(S2HYP_ACC_WRITE, 3, IPA, 2) };
+	struct s2hyp_host_op h[] = {
+		mmop(S2HYP_MM_PIN, 1, HVA, 0, 0), mmop(S2HYP_MM_CLEAR_REFS, 2, 0, 0, 0),
+		{ .kind = S2HYP_HOST_DESTROY, .phase = 4 },
+	};
+
+	assert_int_equal(s2hyp_set_vcpu_program(m, 0, p, 2, NULL), 0);
+	assert_int_equal(s2hyp_set_host_program(m, h, 3, NULL), 0);
+	run_seq(m);
+	const struct s2hyp_violation *v = host_mm_violation(m);
+	if (fires) {
+		assert_non_null(v);
+		assert_true(strncmp(v->detail, "pin-stable:", 11) == 0);
+	} else {
+		assert_null(v);
+	}
+	s2hyp_delete(m);
+}
+
+/* clear_refs breaks a long-term pin under CNT. */
+static void test_clear_refs_breaks_pin_under_cnt(void **state)
+{
+	(void)state;
+	pin_clear_refs(S2HOST_POL_CNT, true);
+}
+
+/* ... and not under AE. */
+static void test_clear_refs_keeps_pin_under_ae(void **state)
+{
+	(void)state;
+	pin_clear_refs(S2HOST_POL_AE, false);
+}
+
+/* Host events reach stage 2 through the notifier: a THP block goes with
+ * the PMD split and DONTNEED, a small page with migration and reclaim; no
+ * leaf or TLB entry is left on a page the VMM no longer maps there, and the
+ * guest's next accesses fault the pages back in. */
+static void host_events(enum s2hyp_backing b, enum s2hyp_mm_op e1, enum s2hyp_mm_op e2,
+			uint64_t blocks)
+{
+	struct s2hyp *m = mk(S2HOST_POL_AE, 1, b);
+	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_WRITE, 0, IPA, 1), acc(S2HYP_ACC_WRITE, 0, IPA + K4, 2),
+				     acc(S2HYP_ACC_READ, 2, IPA, 0), acc(S2HYP_ACC_READ, 2, IPA + K4, 0) };
+	struct s2hyp_host_op h[] = {
+		mmop(e1, 1, HVA, 0, 0), mmop(e2, 1, HVA + K4, 0, 0),
+		{ .kind = S2HYP_HOST_DESTROY, .phase = 3 },
+	};
+
+	assert_int_equal(s2hyp_set_vcpu_program(m, 0, p, 4, NULL), 0);
+	assert_int_equal(s2hyp_set_host_program(m, h, 3, NULL), 0);
+	run_seq(m);
+	assert_int_equal(s2hyp_nr_violations(m), 0);
+	assert_int_equal(s2hyp_kvm_stats(s2hyp_host_kvm(m))->invalidations, 2);
+	assert_int_equal(s2hyp_stats(m)->mappings_by_level[2 + 1], blocks);
+	assert_int_equal(s2hyp_stats(m)->unmaps, 2);
+	/* Both reads fault again: the writes' leaves went with the events. */
+	assert_int_equal(s2hyp_stats(m)->vcpu[0].faults_translation, 4 - blocks);
+	s2hyp_delete(m);
+}
+
+/* A PMD split, then DONTNEED, each unmap the block the THP was mapped by. */
+static void test_thp_split_and_dontneed_unmap_stage2(void **state)
+{
+	(void)state;
+	host_events(S2HYP_BACKING_THP, S2HYP_MM_SPLIT, S2HYP_MM_DONTNEED, 1);
+}
+
+/* Migration and reclaim each unmap the page they move. */
+static void test_migrate_and_reclaim_unmap_stage2(void **state)
+{
+	(void)state;
+	host_events(S2HYP_BACKING_4K, S2HYP_MM_MIGRATE, S2HYP_MM_RECLAIM, 0);
+}
+
+/* A host-mm event is refused without host memory, and outside a memslot. */
+static void test_mm_events_checked(void **state)
+{
+	struct s2hyp_config cfg;
+	struct s2hyp *m;
+	const char *why = NULL;
+	struct s2hyp_memslot slot = { .ipa = IPA, .size = 0x200000, .hva = HVA };
+	struct s2hyp_host_op h = mmop(S2HYP_MM_MIGRATE, 0, HVA, 0, 0);
+	(void)state;
+
+	s2hyp_config_init(&cfg);
+	assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), 0);
+	assert_int_equal(s2hyp_set_host_program(m, &h, 1, &why), S2_EINVAL);
+	assert_non_null(strstr(why, "host-mm"));
+	s2hyp_delete(m);
+	m = mk(S2HOST_POL_AE, 1, S2HYP_BACKING_4K);
+	assert_int_equal(s2hyp_set_host_program(m, &h, 1, &why), 0);
+	h.addr = HVA - K4;
+	assert_int_equal(s2hyp_set_host_program(m, &h, 1, &why), S2_EINVAL);
+	s2hyp_delete(m);
+	cfg.host_mm = true;
+	slot.backing = S2HYP_BACKING_HUGETLB_2M;
+	assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), S2_EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_zero_page_then_cow_on_write),
+		cmocka_unit_test(test_invalidate_race_retries),
+		cmocka_unit_test(test_vmsplice_fires_under_map2),
+		cmocka_unit_test(test_vmsplice_clean_under_ae),
+		cmocka_unit_test(test_clear_refs_breaks_pin_under_cnt),
+		cmocka_unit_test(test_clear_refs_keeps_pin_under_ae),
+		cmocka_unit_test(test_thp_split_and_dontneed_unmap_stage2),
+		cmocka_unit_test(test_migrate_and_reclaim_unmap_stage2),
+		cmocka_unit_test(test_mm_events_checked),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
