@@ -3,6 +3,7 @@
  * prints (src/lib/src/trace.c in rems-project/casemate) and what its
  * offline checker accepts (src/casemate-check-c/src/parser.c); see
  * s2trace_casemate.h for the shape of a record. */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +168,17 @@ static int next_token(struct s2trace_cm_reader *r)
 	return T_ATOM;
 }
 
+/* The token into a field of an item: as large as the token buffer, so the
+ * copy needs no cut (a plain copy: this runs for every field of every
+ * record). */
+_Static_assert(sizeof(((struct item *)0)->key) == sizeof(((struct s2trace_cm_reader *)0)->tok) &&
+	       sizeof(((struct item *)0)->val) == sizeof(((struct s2trace_cm_reader *)0)->tok),
+	       "an item's key and value hold any token");
+static void copy_tok(char *dst, const struct s2trace_cm_reader *r)
+{
+	memcpy(dst, r->tok, strlen(r->tok) + 1);
+}
+
 static const char *tok_name(int t)
 {
 	switch (t) {
@@ -306,9 +318,16 @@ static bool in_list(const char *const *list, size_t n, const char *s)
 	return false;
 }
 
+/* Names compared without case; the first byte tells most apart without a call. */
+static bool name_is(const char *name, const char *key)
+{
+	return tolower((unsigned char)name[0]) == tolower((unsigned char)key[0]) &&
+	       !strcasecmp(name, key);
+}
+
 static bool spec_matches(const struct fspec *f, const char *key)
 {
-	return (f->key && !strcasecmp(f->key, key)) || (f->alias && !strcasecmp(f->alias, key));
+	return (f->key && name_is(f->key, key)) || (f->alias && name_is(f->alias, key));
 }
 
 struct level {
@@ -602,7 +621,7 @@ int s2trace_cm_next(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
 			if (t != T_ATOM)
 				return fail_at(r, r->tok_line, "%s: a field starts with its name, not %s",
 					       rec->name, tok_name(t));
-			snprintf(it->key, sizeof(it->key), "%s", r->tok);
+			copy_tok(it->key, r);
 			if ((t = next_token(r)) < 0)
 				return t;
 			if (t == T_EOF)
@@ -615,7 +634,7 @@ int s2trace_cm_next(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
 					       rec->name, it->key, tok_name(t));
 		}
 		it->string = t == T_STRING;
-		snprintf(it->val, sizeof(it->val), "%s", r->tok);
+		copy_tok(it->val, r);
 		if (it->keyed) {
 			if ((t = next_token(r)) < 0)
 				return t;
@@ -630,7 +649,7 @@ int s2trace_cm_next(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
 	const struct fspec *fields = f_unknown;
 	rec->kind = S2T_CM_UNKNOWN;
 	for (size_t i = 0; i < S2_ARRAY_SIZE(kinds); i++)
-		if (!strcmp(rec->name, kinds[i].name)) {
+		if (rec->name[0] == kinds[i].name[0] && !strcmp(rec->name, kinds[i].name)) {
 			rec->kind = kinds[i].kind;
 			fields = kinds[i].fields;
 		}
@@ -694,15 +713,34 @@ struct conv {
 	unsigned lines;			/* effect lines of the current record */
 };
 
+/* v in decimal: written for every effect, so without a format to parse. */
+static void put_dec(FILE *f, uint64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + v % 10);
+	while (v /= 10);
+	fputs(p, f);
+}
+
 static void src_comment(struct conv *c, const struct s2trace_cm_record *rec)
 {
-	if (rec->have_src && rec->src_is_key)
-		fprintf(c->out, "  # src: key %llu (id %llu)", (unsigned long long)rec->src_key,
-			(unsigned long long)rec->id);
-	else if (rec->have_src)
-		fprintf(c->out, "  # src: %s (id %llu)", rec->src, (unsigned long long)rec->id);
-	else
-		fprintf(c->out, "  # id %llu", (unsigned long long)rec->id);
+	if (rec->have_src && rec->src_is_key) {
+		fputs("  # src: key ", c->out);
+		put_dec(c->out, rec->src_key);
+		fputs(" (id ", c->out);
+	} else if (rec->have_src) {
+		fputs("  # src: ", c->out);
+		fputs(rec->src, c->out);
+		fputs(" (id ", c->out);
+	} else {
+		fputs("  # id ", c->out);
+	}
+	put_dec(c->out, rec->id);
+	if (rec->have_src)
+		fputc(')', c->out);
 }
 
 /* One effect line: the first of a record carries its source and id. */
@@ -712,7 +750,9 @@ static void effect(struct conv *c, const struct s2trace_cm_record *rec, const ch
 static void effect(struct conv *c, const struct s2trace_cm_record *rec, const char *fmt, ...)
 {
 	va_list ap;
-	fprintf(c->out, "effect %llu ", (unsigned long long)rec->tid);
+	fputs("effect ", c->out);
+	put_dec(c->out, rec->tid);
+	fputc(' ', c->out);
 	va_start(ap, fmt);
 	vfprintf(c->out, fmt, ap);
 	va_end(ap);

@@ -311,7 +311,7 @@ static int all_used(struct s2trace_reader *r, unsigned from)
 static int index_of(const char *const *names, unsigned n, const char *s)
 {
 	for (unsigned i = 0; i < n; i++)
-		if (names[i] && !strcmp(names[i], s))
+		if (names[i] && names[i][0] == s[0] && !strcmp(names[i], s))
 			return (int)i;
 	return -1;
 }
