@@ -319,6 +319,22 @@ void s2host__store(struct s2host *h, int writer, uint64_t pfn, uint64_t value)
 	h->page[pfn].writer = log_write(h, writer);
 }
 
+/* A process's own store at vpn into pfn; 'how' names the path in a report.
+ * uffd-wp: the monitor's view protects vpn, and nobody told it. */
+void s2host__user_store(struct s2host *h, int mm, uint64_t vpn, uint64_t pfn, uint64_t value,
+			const char *how)
+{
+	if ((h->mm[mm].vma[vpn] & VMA_UFFD_WP) && h->mm[mm].wp[vpn]) {
+		s2host__folio_of(h, pfn)->silent_write = true;
+		s2host__violate(h, S2HOST_RULE_UFFD_WP, mm, vpn, pfn,
+				"process %d writes %llu at 0x%llx%s, which its uffd monitor "
+				"write-protected, without the handler being told", mm,
+				(unsigned long long)value,
+				(unsigned long long)(vpn << S2HOST_PAGE_SHIFT), how);
+	}
+	s2host__store(h, mm, pfn, value);
+}
+
 void s2host__copy_page(struct s2host *h, uint64_t to, uint64_t from)
 {
 	h->page[to].value = h->page[from].value;
@@ -922,15 +938,7 @@ int s2host_write(struct s2host *h, int mm, uint64_t hva, uint64_t value)
 	uint64_t vpn = hva >> S2HOST_PAGE_SHIFT;
 	err = s2host__fault(h, mm, vpn, true, false, false);
 	if (!err) {
-		uint64_t pfn = s2host__mapped_pfn(h, mm, vpn);
-		if ((h->mm[mm].vma[vpn] & VMA_UFFD_WP) && h->mm[mm].wp[vpn]) {
-			s2host__folio_of(h, pfn)->silent_write = true;
-			s2host__violate(h, S2HOST_RULE_UFFD_WP, mm, vpn, pfn,
-					"process %d writes %llu at 0x%llx, which its uffd monitor "
-					"write-protected, without the handler being told", mm,
-					(unsigned long long)value, (unsigned long long)hva);
-		}
-		s2host__store(h, mm, pfn, value);
+		s2host__user_store(h, mm, vpn, s2host__mapped_pfn(h, mm, vpn), value, "");
 	}
 	return s2host__end(h, err);
 }

@@ -47,6 +47,9 @@ uint8_t s2host__uffd_vma_bits(unsigned flags);
 int s2host__range_ok(const struct s2host *h, int mm, uint64_t hva, uint64_t size);
 /* A store by (or for) process writer, logged for the checks. */
 void s2host__store(struct s2host *h, int writer, uint64_t pfn, uint64_t value);
+/* The same for a process's own store at vpn, checked against its monitor. */
+void s2host__user_store(struct s2host *h, int mm, uint64_t vpn, uint64_t pfn, uint64_t value,
+			const char *how);
 /* UFFDIO_WRITEPROTECT's work inside an operation (un-protect wakes). */
 int s2host__uffd_wp_range(struct s2host *h, int mm, uint64_t vpn, uint64_t n, bool protect);
 

@@ -2,6 +2,7 @@
  * that resolve them (UFFDIO_COPY, UFFDIO_CONTINUE, UFFDIO_WAKE), and the
  * host CPUs' TLBs with the flush a uffd-wp change may defer (S5.2).
  * ../shared/ref/host-mm.md section 5. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -270,15 +271,9 @@ int s2host_cpu_write(struct s2host *h, int cpu, int mm, uint64_t hva, uint64_t v
 	if ((err = s2host__begin(h, 0, 0)))
 		return err;
 	/* a store through the TLB: no walk, no fault, nobody told */
-	const struct s2host__mm *m = &h->mm[mm];
-	if ((m->vma[vpn] & VMA_UFFD_WP) && m->wp[vpn]) {
-		s2host__folio_of(h, pfn)->silent_write = true;
-		s2host__violate(h, S2HOST_RULE_UFFD_WP, mm, vpn, pfn,
-				"CPU %d writes %llu at 0x%llx through a TLB entry the deferred "
-				"uffd-wp flush has not removed, while the monitor protects it", cpu,
-				(unsigned long long)value, (unsigned long long)hva);
-	}
-	s2host__store(h, mm, pfn, value);
+	char how[48];
+	snprintf(how, sizeof(how), " through CPU %d's TLB", cpu);
+	s2host__user_store(h, mm, vpn, pfn, value, how);
 	return s2host__end(h, 0);
 }
 
