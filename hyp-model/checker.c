@@ -943,7 +943,9 @@ void s2hyp_checker_op_pte_store(struct s2hyp_checker *c, unsigned op, s2_pte_t *
 void s2hyp_checker_pte_read(struct s2hyp_checker *c, unsigned op, const s2_pte_t *ptep,
 			    s2_pte_t val)
 {
-	if (op >= S2HYP_CHECKER_MAX_OPS)
+	/* Only an operation begun (op_begin) keeps what it read: its end
+	 * forgets it. */
+	if (op >= S2HYP_CHECKER_MAX_OPS || !c->ops[op].active)
 		return;
 	uint64_t pidx = pool_idx(c, ptep);
 	const struct ghost_page *gp = pidx < c->ghost_cap ? &c->ghost[pidx] : NULL;

@@ -307,6 +307,7 @@ void s2hyp_footprint_mark(const struct s2hyp *m, const struct s2hyp_choice *c,
 		.hyp_ops = m->stats.hyp_ops,
 		.pending_tlbis = m->pending_n,
 		.locked = m->locked,
+		.hyp_reads = m->hyp_reads_n,
 	};
 }
 
@@ -446,14 +447,23 @@ void s2hyp_footprint_observe(const struct s2hyp *m, const struct s2hyp_fp_mark *
 			     struct s2hyp_footprint *fp)
 {
 	if (mk->c.kind == S2HYP_CH_HYP) {
-		*fp = (struct s2hyp_footprint){ .thread = S2HYP_FP_HYP };
+		/* The thread of the operation whose code ran: a vCPU's fault is
+		 * that vCPU's, a host operation the host's. */
+		*fp = (struct s2hyp_footprint){ .thread = m->op_thread >= 0 ? m->op_thread :
+							  S2HYP_FP_HYP };
 		unsigned n = m->host_hist_n - mk->host_events;
+		uint64_t reads = m->hyp_reads_n - mk->hyp_reads;
 		/* A new operation, the end of one, or a fresh table page from
 		 * the allocator (a split topping up): too much to follow. */
 		if (!mk->locked || !m->locked || m->stats.hyp_ops != mk->hyp_ops ||
-		    m->stats.table_pages_allocated != mk->allocated || n > S2HYP_HISTORY) {
+		    m->stats.table_pages_allocated != mk->allocated || n > S2HYP_HISTORY ||
+		    reads > S2HYP_HYP_READS) {
 			fp->global = true;
 			return;
+		}
+		for (uint64_t i = mk->hyp_reads; i != m->hyp_reads_n; i++) {
+			uint64_t pa = m->hyp_reads[i % S2HYP_HYP_READS];
+			add(fp, S2HYP_FP_DESC, false, pa, pa + sizeof(s2_pte_t));
 		}
 		uint64_t frees = 0;
 		for (unsigned i = mk->host_events; i != m->host_hist_n && !fp->global; i++) {

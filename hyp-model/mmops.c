@@ -295,10 +295,30 @@ static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
 /* Shared walks' exchange. Hypervisor operations run one at a time under the
  * exclusive lock today, so nothing else writes the entry between the compare
  * and the store (vCPUs' hardware walks only read it). */
+/* The hypervisor read the descriptor at ptep: footprints know. */
+static void hyp_read(struct s2hyp *m, const s2_pte_t *ptep)
+{
+	m->hyp_reads[m->hyp_reads_n++ % S2HYP_HYP_READS] =
+		s2_pa_get(s2pool_pa(m->pool, (void *)(uintptr_t)ptep));
+}
+
+/* A walk's load of an entry it decides on. */
+static void mm_pte_read(void *ctx, const s2_pte_t *ptep, s2_pte_t val)
+{
+	struct s2hyp *m = ctx;
+	hyp_read(m, ptep);
+	if (m->cfg.check)
+		s2hyp_checker_pte_read(m->chk, op_slot(m), ptep, val);
+}
+
 static bool mm_cmpxchg_pte(void *ctx, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new)
 {
-	if (*(volatile s2_pte_t *)ptep != old)
+	if (*(volatile s2_pte_t *)ptep != old) {
+		/* A lost exchange stores nothing but read the entry: it conflicts
+		 * with any store to it. */
+		hyp_read(ctx, ptep);
 		return false;
+	}
 	mm_set_pte(ctx, ptep, new, true);
 	return true;
 }
@@ -407,5 +427,6 @@ const struct s2pt_mm_ops s2hyp__mm_ops = {
 	.free_unlinked_table = mm_free_unlinked_table,
 	.rcu_read_lock = mm_rcu_read_lock,
 	.rcu_read_unlock = mm_rcu_read_unlock,
+	.pte_read = mm_pte_read,
 	.icache_inval_pou = mm_icache_inval_pou,
 };

@@ -23,7 +23,14 @@
  * hypervisor's next effect is only known once it has happened (the walker
  * decides it on the C stack), so a HYP choice predicts "global" and the
  * caller refines it by observation: s2hyp_footprint_mark() before the
- * choice runs, s2hyp_footprint_observe() after it. Observation also
+ * choice runs, s2hyp_footprint_observe() after it. A HYP step's
+ * footprint holds the effect at its scheduling point and everything the
+ * operation's code did up to its next one: the descriptors its walk read
+ * (the values its decisions rest on) and the compare of an exchange that
+ * lost (a read: two exchanges of one entry, or an exchange and a store,
+ * conflict), its stores, TLBIs, CMOs and frees. Its thread is the
+ * operation's (the faulting vCPU's, or the host's): two operations in
+ * flight are two threads, each in program order. Observation also
  * checks a vCPU step's prediction against what the step recorded, and
  * falls back to global when they differ.
  */
@@ -105,6 +112,7 @@ struct s2hyp_fp_mark {
 	uint64_t hyp_ops;
 	unsigned pending_tlbis;
 	bool locked;
+	uint64_t hyp_reads;	/* the machine's count of hypervisor descriptor reads */
 };
 
 void s2hyp_footprint_mark(const struct s2hyp *m, const struct s2hyp_choice *c,

@@ -17,6 +17,7 @@
 #include "fuzz/s2fuzz.h"
 #include "hyp-model/s2hyp_footprint.h"
 #include "hyp-model/s2hyp_internal.h"
+#include "hyp-model/s2hyp_kvm.h"
 #include "traces/s2trace.h"
 #include "traces/s2trace_load.h"
 
@@ -514,6 +515,8 @@ struct checker {
 	struct s2hyp_footprint fp;
 	bool marked;
 	unsigned checked, mispredicted, hyp_precise;
+	unsigned hyp_reads, hyp_vcpu;	/* precise HYP footprints with a descriptor
+					 * read; of a vCPU's operation */
 	unsigned pick;
 };
 
@@ -525,6 +528,13 @@ static void checker_finish(struct checker *c)
 	c->checked++;
 	c->mispredicted += c->fp.mispredicted;
 	c->hyp_precise += c->mk.c.kind == S2HYP_CH_HYP && !c->fp.global;
+	if (c->mk.c.kind == S2HYP_CH_HYP && !c->fp.global) {
+		bool read = false;
+		for (unsigned i = 0; i < c->fp.n; i++)
+			read |= c->fp.acc[i].loc == S2HYP_FP_DESC && !c->fp.acc[i].write;
+		c->hyp_reads += read;
+		c->hyp_vcpu += c->fp.thread >= 0;
+	}
 	c->marked = false;
 }
 
@@ -555,7 +565,7 @@ static unsigned checker_pick(void *arg, unsigned n)
 static void test_footprints_match_observation(void **state)
 {
 	(void)state;
-	unsigned checked = 0, hyp_precise = 0;
+	unsigned checked = 0, hyp_precise = 0, hyp_reads = 0, hyp_vcpu = 0;
 	for (unsigned s = 0; s2fuzz_scenario_names[s]; s++) {
 		for (uint64_t seed = 1; seed <= 4; seed++) {
 			struct s2hyp_scenario sc;
@@ -572,12 +582,55 @@ static void test_footprints_match_observation(void **state)
 					 c.mispredicted, c.checked);
 			checked += c.checked;
 			hyp_precise += c.hyp_precise;
+			hyp_reads += c.hyp_reads;
+			hyp_vcpu += c.hyp_vcpu;
 			s2hyp_delete(c.m);
 			s2hyp_scenario_free(&sc);
 		}
 	}
 	assert_true(checked > 1000);
 	assert_true(hyp_precise > 100);
+	/* HYP steps carry the descriptors their walks read, and a fault's
+	 * steps are its vCPU's thread. */
+	assert_true(hyp_reads > 50);
+	assert_true(hyp_vcpu > 50);
+}
+
+/* An exchange that loses stores nothing, yet its step read the entry: its
+ * footprint conflicts with a store to that entry by another operation (and
+ * not with one elsewhere). */
+static void test_lost_exchange_reads(void **state)
+{
+	(void)state;
+	struct s2hyp_scenario sc;
+	struct s2hyp *m;
+	build(&sc, "coalesce-race", S2PT_V_UPSTREAM);
+	assert_int_equal(s2hyp_scenario_instantiate(&sc, &m, NULL), 0);
+	s2_pte_t *ptep = m->pt.pgd;
+	uint64_t pa = s2_pa_get(s2pool_pa(m->pool, ptep));
+
+	/* Inside vCPU 1's operation, between two scheduling points. */
+	struct s2hyp_choice hyp = { S2HYP_CH_HYP, 0, 0 };
+	struct s2hyp_fp_mark mk;
+	struct s2hyp_footprint fp;
+	m->locked = true;
+	m->op_thread = 1;
+	s2hyp_footprint_mark(m, &hyp, &mk);
+	assert_false(s2hyp__mm_ops.cmpxchg_pte(m, ptep, *ptep + 1, 0));
+	s2hyp_footprint_observe(m, &mk, &fp);
+	m->locked = false;
+	m->op_thread = HOST_THREAD;
+
+	assert_false(fp.global);
+	assert_int_equal(fp.thread, 1);
+	struct s2hyp_footprint store = { .thread = 0, .n = 1 };
+	store.acc[0] = (struct s2hyp_fp_access){ S2HYP_FP_DESC, true, pa, pa + 8 };
+	assert_false(s2hyp_footprints_independent(&fp, &store));
+	store.acc[0].lo += 8;
+	store.acc[0].hi += 8;
+	assert_true(s2hyp_footprints_independent(&fp, &store));
+	s2hyp_delete(m);
+	s2hyp_scenario_free(&sc);
 }
 
 /* The reduction loses no outcome: exhaustive search with and without it
@@ -881,6 +934,7 @@ int main(void)
 		cmocka_unit_test(test_walk_reads_commute),
 		cmocka_unit_test(test_same_line_write_read_dependent),
 		cmocka_unit_test(test_footprints_match_observation),
+		cmocka_unit_test(test_lost_exchange_reads),
 		cmocka_unit_test(test_reduction_loses_no_outcome),
 		cmocka_unit_test(test_load_trace),
 		cmocka_unit_test(test_cex_round_trip),
