@@ -101,6 +101,12 @@ static bool is_space(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
+/* Bytes of a word (an atom): printable, not a blank, parenthesis or quote. */
+static bool atom_byte(int c)
+{
+	return c > 0x20 && c < 0x7f && c != '(' && c != ')' && c != '"';
+}
+
 /* Skip blanks, counting lines; the first other character (or EOF). */
 static int skip_space(struct s2trace_cm_reader *r)
 {
@@ -149,20 +155,20 @@ static int next_token(struct s2trace_cm_reader *r)
 		r->tok[n] = '\0';
 		return T_STRING;
 	}
-	for (;;) {
-		if (c <= 0x20 || c > 0x7e)
-			return fail_at(r, r->line, "byte 0x%02x where a word or '(' belongs", c);
+	/* A word: printable bytes up to a blank, a parenthesis or a quote. */
+	while (atom_byte(c)) {
 		if (n + 1 >= sizeof(r->tok))
 			return fail_at(r, r->line, "a word longer than %zu bytes", sizeof(r->tok) - 1);
 		r->tok[n++] = (char)c;
 		c = get(r);
-		if (c == EOF || is_space(c) || c == '(' || c == ')' || c == '"') {
-			if (c != EOF)
-				unget(r, c);
-			else if (ferror(r->f))
-				return read_error(r);
-			break;
-		}
+	}
+	if (c == EOF) {
+		if (ferror(r->f))
+			return read_error(r);
+	} else if (is_space(c) || c == '(' || c == ')' || c == '"') {
+		unget(r, c);
+	} else {
+		return fail_at(r, r->line, "byte 0x%02x where a word or '(' belongs", c);
 	}
 	r->tok[n] = '\0';
 	return T_ATOM;
