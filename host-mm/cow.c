@@ -147,6 +147,7 @@ void s2host__wp_fault(struct s2host *h, int mm, uint64_t vpn, bool unshare, bool
 	s2host__inval_start(h, mm, vpn, 1, S2HOST_MN_CLEAR);
 	uint64_t new = s2host__alloc(h, 0, mm);
 	s2host__copy_page(h, new, old);
+	s2host__copy_window(h);
 	h->page[new].mapcount = 1;
 	h->page[new].ae = is_ae(h);
 	unsigned fl = PTE_PRESENT | PTE_YOUNG | (pte->fl & PTE_UFFD_WP);

@@ -470,6 +470,8 @@ static int range_ok(const struct s2host *h, int mm, uint64_t hva, uint64_t size)
 
 int s2host__begin(struct s2host *h, uint64_t pages, unsigned folios)
 {
+	if (h->in_window && !h->window_store)
+		return S2_EBUSY;	/* inside a COW copy's window: the PTL is held */
 	int err = s2host__reserve(h, pages, folios);
 	if (!err)
 		h->stats.ops++;

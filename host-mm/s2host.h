@@ -298,6 +298,12 @@ int s2host_cpu_write(struct s2host *h, int cpu, int mm, uint64_t hva, uint64_t v
  * raised) until s2host_tlb_flush_deferred(h, mm). */
 int s2host_uffd_wp_deferred(struct s2host *h, int mm, uint64_t hva, uint64_t size, bool protect);
 int s2host_tlb_flush_deferred(struct s2host *h, int mm);
+/* fn runs once, inside the next COW copy of a small page, after the copy
+ * is taken and before the new PTE replaces the old one and is flushed:
+ * the window of S5.2. Only stores through a CPU's TLB (s2host_cpu_write
+ * hits) can happen there; any other operation fails with -EBUSY, as a
+ * faulting CPU would wait for the page-table lock. */
+void s2host_set_copy_window(struct s2host *h, void (*fn)(void *arg, struct s2host *h), void *arg);
 
 /* ---- CPU accesses (with the fault handler) ------------------------------ */
 

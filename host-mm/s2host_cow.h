@@ -62,6 +62,8 @@ void s2host__tlb_flush(struct s2host *h, int mm, uint64_t vpn, uint64_t n);
 /* An un-protect cancels the part of a deferred protect it overlaps. */
 void s2host__uffd_unpend(struct s2host *h, int mm, uint64_t vpn, uint64_t n);
 void s2host__tlb_before_copy(struct s2host *h, int mm, uint64_t vpn, uint64_t old);
+/* Run the copy window's hook, if one is set (s2host_set_copy_window). */
+void s2host__copy_window(struct s2host *h);
 /* shmem.c: a fault in a shared memfd mapping; the cache page at offset off
  * of fd (added, zeroed, if missing); a PTE mapping pfn with flags fl */
 int s2host__shmem_fault(struct s2host *h, int mm, uint64_t vpn, bool write);

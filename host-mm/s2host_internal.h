@@ -129,6 +129,9 @@ struct s2host {
 	struct s2host__tlb *tlb;
 	unsigned nr_tlb, cap_tlb;
 	bool deferring;		/* a uffd-wp change is deferring its TLB flush */
+	void (*copy_hook)(void *, struct s2host *);	/* the next COW copy's window */
+	void *copy_hook_arg;
+	bool in_window, window_store;	/* inside it; a TLB store inside it */
 	struct s2host__pend {	/* protects whose ioctl has not returned */
 		int mm;
 		uint64_t vpn, n;

@@ -334,7 +334,21 @@ static int s5_1_remove_pre(struct s2host *h, char *out, size_t n)
 /* S5.2: CPU 2 caches a writable translation of A; two monitor threads
  * protect and un-protect A with their TLB flushes deferred; CPU 1's write
  * fault copies A (a transient LRU-batch reference makes the refcount test
- * copy); only then the flushes. fix: the flush before the copy (2021). */
+ * copy) and CPU 2 stores in the copy's window; only then the flushes.
+ * fix: the flush before the copy (2021). */
+struct window {
+	int p, err;
+	bool ran;
+};
+
+/* Inside CPU 1's copy: CPU 2 stores 3 through its TLB, if it still can. */
+static void cpu2_store(void *arg, struct s2host *h)
+{
+	struct window *w = arg;
+	w->ran = true;
+	w->err = s2host_cpu_write(h, 2, w->p, 0, 3);
+}
+
 static int deferred_flush(struct s2host *h, char *out, size_t n, bool fix)
 {
 	enum { CPU1 = 1, CPU2 = 2 };
@@ -343,23 +357,25 @@ static int deferred_flush(struct s2host *h, char *out, size_t n, bool fix)
 	s2host_set_uffd_wp_flush(h, fix);
 	int p = new_process(h, K4, RW | S2HOST_MAP_UFFD_WP);
 	TRY(p);
+	struct window w = { p, 0, false };
 	TRY(s2host_cpu_write(h, CPU2, p, 0, 1));	/* CPU 2: writable TLB entry */
 	TRY(s2host_lru_add(h, p, 0));			/* a transient reference */
 	TRY(s2host_uffd_wp_deferred(h, p, 0, K4, true));	/* CPU 0: protect */
 	TRY(s2host_uffd_wp_deferred(h, p, 0, K4, false));	/* CPU 3: un-protect */
-	uint64_t copies = s2host_stats(h)->cow_copies;
+	s2host_set_copy_window(h, cpu2_store, &w);
 	TRY(s2host_cpu_write(h, CPU1, p, 0, 2));	/* CPU 1: write fault */
-	bool copied = s2host_stats(h)->cow_copies > copies;
-	unsigned stale = s2host_stats(h)->violations[S2HOST_RULE_TLB_BEFORE_COPY] != 0;
-	TRY(s2host_cpu_write(h, CPU2, p, 0, 3));
+	s2host_set_copy_window(h, NULL, NULL);
+	if (!w.ran || w.err)	/* CPU 2 faults: after the copy, on the new page */
+		TRY(s2host_cpu_write(h, CPU2, p, 0, 3));
 	TRY(s2host_tlb_flush_deferred(h, p));
 	TRY(s2host_tlb_flush_deferred(h, p));
 	TRY(s2host_cpu_read(h, CPU1, p, 0, &v));
 	snprintf(out, n, "CPU 1's write fault %s; A reads %llu",
-		 !copied ? "reused A (no copy, the window stays latent)"
-		 : stale ? "copied A while CPU 2 still held a writable TLB entry: a store in "
-			   "the copy's window lands in A and is lost"
-			 : "flushed the pending uffd-wp flush, then copied A",
+		 !w.ran ? "reused A (no copy: the window stays latent), then CPU 2 wrote 3"
+		 : !w.err ? "copied A while CPU 2 still held a writable TLB entry: CPU 2's "
+			    "store of 3 in the copy's window went to the old page and is lost"
+			  : "flushed the pending uffd-wp flush before copying: CPU 2 faulted "
+			    "and wrote 3 to the copy",
 		 (unsigned long long)v);
 	return 0;
 }

@@ -268,7 +268,10 @@ int s2host_cpu_write(struct s2host *h, int cpu, int mm, uint64_t hva, uint64_t v
 		return err;
 	}
 	uint64_t pfn = t->pfn;
-	if ((err = s2host__begin(h, 0, 0)))
+	h->window_store = h->in_window;	/* the one thing a copy's window allows */
+	err = s2host__begin(h, 0, 0);
+	h->window_store = false;
+	if (err)
 		return err;
 	/* a store through the TLB: no walk, no fault, nobody told */
 	char how[48];
@@ -361,4 +364,22 @@ void s2host__tlb_before_copy(struct s2host *h, int mm, uint64_t vpn, uint64_t ol
 					"page and are lost", (unsigned long long)old,
 					(unsigned long long)(vpn << S2HOST_PAGE_SHIFT), t->cpu);
 	}
+}
+
+void s2host_set_copy_window(struct s2host *h, void (*fn)(void *arg, struct s2host *h), void *arg)
+{
+	h->copy_hook = fn;
+	h->copy_hook_arg = arg;
+}
+
+void s2host__copy_window(struct s2host *h)
+{
+	void (*fn)(void *, struct s2host *) = h->copy_hook;
+
+	if (!fn || h->in_window)
+		return;
+	h->copy_hook = NULL;
+	h->in_window = true;
+	fn(h->copy_hook_arg, h);
+	h->in_window = false;
 }

@@ -827,10 +827,14 @@ static void test_rules_tlb_before_copy_fire(void **state)
 	struct s2host *h = mk(S2HOST_POL_CNT);
 	char out[256];
 
+	uint64_t v;
+
 	assert_int_equal(s2host_scenario(s2host_scenario_find("s5.2-deferred-flush-pre-fix"))->run(
 				 h, out, sizeof(out)), 0);
 	assert_int_equal(fired(h, S2HOST_RULE_TLB_BEFORE_COPY), 1);
 	assert_int_equal(s2host_nr_violations(h), 1);
+	assert_int_equal(s2host_read(h, 0, 0, &v), 0);
+	assert_int_equal(v, 2);	/* CPU 2's store in the copy's window is lost */
 	s2host_destroy(h);
 
 }
@@ -848,6 +852,8 @@ static void test_rules_tlb_before_copy_pass(void **state)
 				 h, out, sizeof(out)), 0);
 	assert_int_equal(s2host_nr_violations(h), 0);
 	assert_true(s2host_stats(h)->cow_copies > 0);
+	assert_int_equal(s2host_read(h, 0, 0, &v), 0);
+	assert_int_equal(v, 3);	/* CPU 2 faulted and wrote the copy */
 	s2host_destroy(h);
 
 	h = mk(S2HOST_POL_CNT);
@@ -863,6 +869,51 @@ static void test_rules_tlb_before_copy_pass(void **state)
 	assert_int_equal(v, 3);
 	assert_int_equal(s2host_tlb_flush_deferred(h, p), S2_EAGAIN);	/* none pending */
 	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
+/* Inside a COW copy's window only a store through a CPU's TLB can happen;
+ * anything else fails with -EBUSY (it would wait for the page-table lock). */
+struct window_ops {
+	int p, read, write, copy, tlb;
+};
+
+static void window_ops(void *arg, struct s2host *h)
+{
+	struct window_ops *w = arg;
+	uint64_t v;
+	w->read = s2host_read(h, w->p, 0, &v);
+	w->write = s2host_write(h, w->p, 0, 9);
+	w->copy = s2host_uffdio_copy(h, w->p, K4, 9, false);
+	w->tlb = s2host_cpu_write(h, 2, w->p, 0, 8);
+}
+
+static void test_copy_window(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_CNT);
+	int p = proc(h, 2 * K4, RW | S2HOST_MAP_UFFD_WP | S2HOST_MAP_UFFD_MISSING);
+	struct window_ops w = { p, 1, 1, 1, 1 };
+	uint64_t v;
+
+	s2host_set_uffd_wp_flush(h, false);
+	assert_int_equal(s2host_uffdio_copy(h, p, 0, 1, false), 0);
+	assert_int_equal(s2host_cpu_write(h, 2, p, 0, 1), 0);	/* a writable entry */
+	assert_int_equal(s2host_lru_add(h, p, 0), 0);
+	assert_int_equal(s2host_clear_refs(h, p), 0);	/* read-only, flushed */
+	assert_int_equal(s2host_cpu_write(h, 2, p, 0, 1), 0);	/* faults: copies, no hook */
+	assert_int_equal(s2host_lru_add(h, p, 0), 0);
+	assert_int_equal(s2host_uffd_wp_deferred(h, p, 0, K4, true), 0);
+	assert_int_equal(s2host_uffd_wp(h, p, 0, K4, false), 0);
+	s2host_set_copy_window(h, window_ops, &w);
+	assert_int_equal(s2host_cpu_write(h, 1, p, 0, 5), 0);
+	assert_int_equal(w.read, S2_EBUSY);
+	assert_int_equal(w.write, S2_EBUSY);
+	assert_int_equal(w.copy, S2_EBUSY);
+	assert_int_equal(w.tlb, 0);	/* CPU 2's stale entry: allowed, and lost */
+	assert_int_equal(s2host_read(h, p, 0, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(fired(h, S2HOST_RULE_TLB_BEFORE_COPY), 1);
 	s2host_destroy(h);
 }
 
@@ -1121,6 +1172,7 @@ int main(void)
 		cmocka_unit_test(test_rules_tlb_before_copy_fire),
 		cmocka_unit_test(test_rules_tlb_before_copy_pass),
 		cmocka_unit_test(test_uffd_wp_deferred_view),
+		cmocka_unit_test(test_copy_window),
 		cmocka_unit_test(test_rules_uffd_wp_fork_fire),
 		cmocka_unit_test(test_rules_uffd_wp_fork_pass),
 		cmocka_unit_test(test_policy_names),
