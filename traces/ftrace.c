@@ -429,6 +429,7 @@ enum out_kind {
 	OUT_MMIO,		/* mmio vcpu=N */
 	OUT_READ,		/* vcpu N read (an access fault) */
 	OUT_UNMAP,		/* host unmap-hva */
+	OUT_COW,		/* an unmap inside a write permission fault: the host's COW */
 	OUT_AGE,		/* host age-hva */
 	OUT_OUTSIDE,		/* a notifier event outside guest memory: counted only */
 	OUT_FLUSH,		/* host flush-ipa over each memslot */
@@ -513,6 +514,7 @@ struct s2trace_ftrace {
 	bool have_host;		/* an s2emu-host marker gave the features */
 	unsigned host_feat;	/* FEAT_* */
 	bool eager;		/* the eager_split_chunk marker */
+	uint64_t cows;		/* unmaps inside write permission faults (OUT_COW) */
 	bool vm_ends;		/* the system_event marker: the VM is destroyed at the end */
 	bool gdl_begin;		/* get_dirty_log_begin seen: get_dirty_log is a note */
 	uint64_t last_ts;	/* function_graph lines without a timestamp take it */
@@ -1954,6 +1956,7 @@ struct vstate {
 	uint64_t mmio_page;
 	bool read;		/* an MMIO read whose completion may follow */
 	uint64_t read_gpa;
+	bool wperm;		/* a write permission fault is being handled */
 };
 
 static void decide_fault(struct s2trace_ftrace *imp, struct fev *e, struct vstate *v)
@@ -1977,6 +1980,7 @@ static void decide_fault(struct s2trace_ftrace *imp, struct fev *e, struct vstat
 	}
 	if (!mmio) {
 		e->out = OUT_FAULT;
+		v->wperm = d.fsc == S2TRACE_FSC_PERMISSION && d.write;
 		v->af = d.fsc == S2TRACE_FSC_ACCESS_FLAG;
 		v->af_page = FAULT_PAGE(e->a);
 		return;
@@ -2071,6 +2075,19 @@ static int decide(struct s2trace_ftrace *imp)
 			e->out_addr = e->a;
 			e->out = !hva_in_guest(imp, e->a, e->b) ? OUT_OUTSIDE :
 				 e->kind == EV_UNMAP_RANGE ? OUT_UNMAP : OUT_AGE;
+			/* In the vCPU's own write permission fault: its GUP broke COW
+			 * (the zero page of never-written memory, a page shared since
+			 * fork) and the notifier unmapped. host-mm does it itself. */
+			if (e->out == OUT_UNMAP) {
+				/* Notifier events are the host's; the thread may be a vCPU's. */
+				const struct thr *t = find_thread(imp, e->pid);
+				if (t && t->vcpu && t->number >= 0 &&
+				    t->number < S2TRACE_FTRACE_MAX_VCPUS && vs[t->number].wperm) {
+					e->out = OUT_COW;
+					e->thread = t->number;
+					imp->cows++;
+				}
+			}
 			break;
 		case EV_UNMAP_PAGE:
 		case EV_TEST_AGE:
@@ -2497,6 +2514,10 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 	case OUT_UNMAP:
 		write_hva(f, imp, e, "unmap-hva");
 		break;
+	case OUT_COW:
+		fprintf(f, "# kvm_unmap_hva_range 0x%" PRIx64 " in vcpu %d's write permission fault:"
+			" the host's COW (host-mm)\n", e->out_addr, e->thread);
+		break;
 	case OUT_AGE:
 		write_hva(f, imp, e, "age-hva");
 		break;
@@ -2561,7 +2582,11 @@ static void config_extra(const struct s2trace_ftrace *imp, char *buf, size_t n)
 	if (imp->have_host && !config_has(imp, "tlb-entries") && len < n)
 		len += (size_t)snprintf(buf + len, n - len, " tlb-entries=1024");
 	if (imp->eager && !config_has(imp, "eager-split") && len < n)
-		snprintf(buf + len, n - len, " eager-split=1");
+		len += (size_t)snprintf(buf + len, n - len, " eager-split=1");
+	/* Write permission faults that COW: the host's memory is part of what
+	 * the capture shows, under the policy of its kernel (6.x: AE). */
+	if (imp->cows && !config_has(imp, "host-mm") && len < n)
+		snprintf(buf + len, n - len, " host-mm=AE");
 }
 
 int s2trace_ftrace_write(struct s2trace_ftrace *imp, FILE *f)
