@@ -174,6 +174,10 @@ int s2host_exit(struct s2host *h, int mm)
 		if (m->mn[i].release)
 			m->mn[i].release(m->mn_arg[i], mm);
 	m->nr_mn = 0;
+	/* the userfaultfd goes with it: nothing waits on it any more */
+	s2host__uffd_wake(h, mm, 0, h->cfg.nr_pages);
+	s2host__uffd_unpend(h, mm, 0, h->cfg.nr_pages);
+	m->tlb_flush_pending = 0;
 	m->alive = false;
 	return s2host__end(h, 0);
 }

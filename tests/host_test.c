@@ -708,6 +708,13 @@ static void test_uffd_missing_anon(void **state)
 	assert_int_equal(s2host_uffdio_continue(h, p, 0, false), S2_EINVAL);	/* anon */
 	assert_int_equal(s2host_uffdio_copy(h, p, 0, 1, false), 0);	/* no fault needed */
 	assert_int_equal(s2host_nr_violations(h), 0);
+	/* exit releases the userfaultfd: nothing waits on it any more */
+	int r = proc(h, K4, RW | S2HOST_MAP_UFFD_MISSING);
+	assert_int_equal(s2host_read(h, r, 0, &v), S2_EAGAIN);
+	id = s2host_uffd_last_msg(h);
+	assert_true(s2host_uffd_waiting(h, id));
+	assert_int_equal(s2host_exit(h, r), 0);
+	assert_false(s2host_uffd_waiting(h, id));
 	s2host_destroy(h);
 }
 
