@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/s2arm.h"
 #include "common/s2_types.h"
 
 #define S2CACHE_MAX_CPUS	64	/* icache holders are one 64-bit mask per line */
@@ -82,27 +83,9 @@ void s2cache_destroy(struct s2cache *c);
  */
 int s2cache_reset(struct s2cache *c, const struct s2cache_config *cfg);
 
-/* ---- Memory attributes ------------------------------------------------ */
-
-enum s2cache_mt {
-	S2CACHE_MT_DEVICE,	/* any Device type: never cached */
-	S2CACHE_MT_NORMAL_NC,	/* Normal Non-cacheable */
-	S2CACHE_MT_NORMAL_WB,	/* Normal Inner/Outer Write-Back */
-	S2CACHE_MT_AS_S1,	/* stage 2 only: let stage 1 decide (FWB MemAttr 0b111) */
-};
-
-/*
- * Combined attribute of a data access through stage 1 then stage 2.
- * Without FWB the stricter of the two wins (Device over Normal, NC over WB).
- * With FEAT_S2FWB (HCR_EL2.FWB = 1) a stage-2 Normal-WB or Normal-NC
- * attribute is forced whatever stage 1 says, Device still combines.
- */
-enum s2cache_mt s2cache_combine(enum s2cache_mt s1, enum s2cache_mt s2, bool fwb);
-/*
- * The one rule the hypervisor model uses for data accesses: a guest with
- * its MMU off makes Device accesses, with it on we assume Normal-WB memory.
- */
-bool s2cache_cacheable(enum s2cache_mt s2, bool guest_mmu_on, bool fwb);
+/* Memory types and how stage 1 and stage 2 combine them are Arm's, not the
+ * cache model's: arch/s2arm.h (s2arm_mt_combine, s2arm_cacheable). An
+ * access here is told only whether it is cacheable. */
 
 /* ---- Accesses --------------------------------------------------------- */
 
@@ -148,25 +131,31 @@ int s2cache_dc_zva(struct s2cache *c, unsigned cpu, s2_pa_t pa, bool cacheable);
 
 /* ---- Cache maintenance ------------------------------------------------ */
 
-#define S2CACHE_OP_TABLE(X) \
-	X(S2CACHE_DC_CIVAC,   "DC CIVAC")   /* clean and invalidate to PoC */ \
-	X(S2CACHE_DC_CVAC,    "DC CVAC")    /* clean to PoC */ \
-	X(S2CACHE_DC_IVAC,    "DC IVAC")    /* invalidate to PoC: dirty data is lost */ \
-	X(S2CACHE_DC_CVAU,    "DC CVAU")    /* clean to PoU */ \
-	X(S2CACHE_DC_ZVA,     "DC ZVA")     /* zero, as a cacheable store */ \
-	X(S2CACHE_IC_IVAU,    "IC IVAU")    /* invalidate icache lines to PoU, every CPU */ \
-	X(S2CACHE_IC_IALLU,   "IC IALLU")   /* invalidate this CPU's whole icache */ \
-	X(S2CACHE_IC_IALLUIS, "IC IALLUIS") /* invalidate every CPU's whole icache */ \
-	X(S2CACHE_EVICT,      "evict")      /* not an instruction: a chosen eviction */
-
+/* The architecture's DC and IC operations (arch/s2arm.h, in its order),
+ * then the model's own eviction. */
 enum s2cache_op {
-#define S2CACHE_OP_ENUM(id, name) id,
-	S2CACHE_OP_TABLE(S2CACHE_OP_ENUM)
-#undef S2CACHE_OP_ENUM
+#define S2CACHE_DC_ENUM(op, lower) S2CACHE_DC_##op = S2ARM_DC_##op,
+	S2ARM_DC_TABLE(S2CACHE_DC_ENUM)
+#undef S2CACHE_DC_ENUM
+#define S2CACHE_IC_ENUM(op, lower) S2CACHE_IC_##op = S2ARM_NR_DC + S2ARM_IC_##op,
+	S2ARM_IC_TABLE(S2CACHE_IC_ENUM)
+#undef S2CACHE_IC_ENUM
+	S2CACHE_EVICT = S2ARM_NR_DC + S2ARM_NR_IC,	/* not an instruction: a chosen eviction */
 	S2CACHE_OP_COUNT
 };
 
+/* "DC CIVAC", ..., "evict"; "?" out of range. */
 const char *s2cache_op_name(enum s2cache_op op);
+/* The cache operation of a DC or IC operation. */
+static inline enum s2cache_op s2cache_op_of_dc(enum s2arm_dc op)
+{
+	return (enum s2cache_op)op;
+}
+
+static inline enum s2cache_op s2cache_op_of_ic(enum s2arm_ic op)
+{
+	return (enum s2cache_op)(S2ARM_NR_DC + op);
+}
 
 /*
  * The operation an instruction executed at EL1 really performs: with

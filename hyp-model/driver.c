@@ -199,7 +199,7 @@ int s2hyp_vcpu_cmo(struct s2hyp *m, unsigned vcpu, unsigned op, uint64_t ipa, bo
 	s2hyp__event(m, (int)v->id, EV_CMO, o, pa, 0, 0);
 	if (o == S2CACHE_DC_ZVA)
 		ret = s2cache_dc_zva(m->cache, vcpu, s2_pa(pa),
-				     s2cache_cacheable(s2hyp__leaf_mt(e->prot), mmu_on, m->cfg.fwb));
+				     s2arm_cacheable(s2hyp__leaf_mt(e->prot), mmu_on, m->cfg.fwb));
 	else
 		ret = s2cache_cmo(m->cache, vcpu, o, s2_pa(pa), 1);
 	if (ret)

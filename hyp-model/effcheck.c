@@ -17,35 +17,10 @@
 /* Names                                                               */
 /* ------------------------------------------------------------------ */
 
-static const char *const tlbi_names[S2EFF_NR_TLBI] = {
-#define S2EFF_TLBI_NAME(id, name) [id] = name,
-	S2EFF_TLBI_TABLE(S2EFF_TLBI_NAME)
-#undef S2EFF_TLBI_NAME
-};
-
-const char *s2eff_tlbi_name(enum s2eff_tlbi op)
-{
-	return (unsigned)op < S2EFF_NR_TLBI ? tlbi_names[op] : "?";
-}
-
 int s2eff_tlbi_parse(const char *name)
 {
-	for (unsigned i = 0; i < S2EFF_NR_TLBI; i++)
-		if (!strcmp(name, tlbi_names[i]))
-			return (int)i;
-	return -1;
-}
-
-bool s2eff_tlbi_by_addr(enum s2eff_tlbi op)
-{
-	switch (op) {
-	case S2EFF_TLBI_IPAS2E1IS: case S2EFF_TLBI_IPAS2E1: case S2EFF_TLBI_IPAS2LE1IS:
-	case S2EFF_TLBI_IPAS2LE1: case S2EFF_TLBI_VAE2IS: case S2EFF_TLBI_VAE2:
-	case S2EFF_TLBI_VALE2IS: case S2EFF_TLBI_VALE2:
-		return true;
-	default:
-		return false;
-	}
+	int op = s2arm_tlbi_parse(name);
+	return op >= 0 && !(s2arm_tlbi_flags((enum s2arm_tlbi)op) & S2ARM_TLBI_RANGE) ? op : -1;
 }
 
 static const char *const sysreg_names[S2EFF_NR_SYSREG] = {
@@ -53,11 +28,6 @@ static const char *const sysreg_names[S2EFF_NR_SYSREG] = {
 	[S2EFF_TTBR0_EL2] = "ttbr0_el2", [S2EFF_HCR_EL2] = "hcr_el2",
 	[S2EFF_SCTLR_EL2] = "sctlr_el2", [S2EFF_MAIR_EL2] = "mair_el2",
 };
-
-const char *s2eff_sysreg_name(enum s2eff_sysreg r)
-{
-	return (unsigned)r < S2EFF_NR_SYSREG ? sysreg_names[r] : "?";
-}
 
 int s2eff_sysreg_parse(const char *name)
 {
@@ -1186,7 +1156,7 @@ enum cover { C_NO, C_INV, C_COMB, C_BOTH };
  * hint names another level may leave it cached: true when it does (the
  * TLBI then does not cover u). With ignore_ttl a hint is no hint. */
 static bool rule_tlbi_ttl(struct s2eff *e, struct s2eff_at at, const struct eunclean *u,
-			  enum s2eff_tlbi op, uint64_t addr, int level)
+			  enum s2arm_tlbi op, uint64_t addr, int level)
 {
 	if (level == S2PT_TLBI_NO_LEVEL || level == u->level || e->ignore_ttl)
 		return false;
@@ -1194,7 +1164,7 @@ static bool rule_tlbi_ttl(struct s2eff *e, struct s2eff_at at, const struct eunc
 		begin(e, S2HYP_RULE_TLBI_TTL, at, u->pa, u->ia, u->level, u->stage,
 		      "TLBI %s of %s %#llx gives TTL level %d, but the entry it must remove "
 		      "(%#llx, old value %#llx) is at level %d: it may stay cached",
-		      s2eff_tlbi_name(op), ia_name(u->stage), (unsigned long long)addr, level,
+		      s2arm_tlbi_mnemonic(op), ia_name(u->stage), (unsigned long long)addr, level,
 		      (unsigned long long)u->pa, (unsigned long long)u->old, u->level);
 	related(v, u->brk.line, "the entry was made invalid here");
 	fire(e);
@@ -1202,7 +1172,7 @@ static bool rule_tlbi_ttl(struct s2eff *e, struct s2eff_at at, const struct eunc
 }
 
 static enum cover covers(struct s2eff *e, struct s2eff_at at, struct eunclean *u,
-			 enum s2eff_tlbi op, uint64_t addr, int level, unsigned tag)
+			 enum s2arm_tlbi op, uint64_t addr, int level, unsigned tag)
 {
 	const struct eroot *rt = u->root >= 0 ? &e->roots[u->root] : NULL;
 	bool table = is_table(u->old, u->level);
@@ -1212,20 +1182,20 @@ static enum cover covers(struct s2eff *e, struct s2eff_at at, struct eunclean *u
 		return C_NO;
 	if (u->stage == 2) {
 		switch (op) {
-		case S2EFF_TLBI_ALLE1IS:
+		case S2ARM_TLBI_ALLE1IS:
 			return C_BOTH;
-		case S2EFF_TLBI_VMALLS12E1IS:
+		case S2ARM_TLBI_VMALLS12E1IS:
 			if (rt->tag != tag)
 				goto other_tag;
 			return C_BOTH;
-		case S2EFF_TLBI_VMALLE1IS:
+		case S2ARM_TLBI_VMALLE1IS:
 			if (rt->tag != tag)
 				goto other_tag;
 			return u->inv == P_DONE ? C_COMB : C_NO;
-		case S2EFF_TLBI_IPAS2E1IS:
+		case S2ARM_TLBI_IPAS2E1IS:
 			by_addr = true;
 			break;
-		case S2EFF_TLBI_IPAS2LE1IS:
+		case S2ARM_TLBI_IPAS2LE1IS:
 			by_addr = last_level = true;
 			break;
 		default:
@@ -1235,12 +1205,12 @@ static enum cover covers(struct s2eff *e, struct s2eff_at at, struct eunclean *u
 			goto other_tag;
 	} else {
 		switch (op) {
-		case S2EFF_TLBI_ALLE2IS:
+		case S2ARM_TLBI_ALLE2IS:
 			return C_INV;
-		case S2EFF_TLBI_VAE2IS:
+		case S2ARM_TLBI_VAE2IS:
 			by_addr = true;
 			break;
-		case S2EFF_TLBI_VALE2IS:
+		case S2ARM_TLBI_VALE2IS:
 			by_addr = last_level = true;
 			break;
 		default:
@@ -1266,11 +1236,11 @@ other_tag:
 	return C_NO;
 }
 
-void s2eff_tlbi(struct s2eff *e, struct s2eff_at at, enum s2eff_tlbi op, uint64_t addr, int level,
+void s2eff_tlbi(struct s2eff *e, struct s2eff_at at, enum s2arm_tlbi op, uint64_t addr, int level,
 		int tag)
 {
 	const struct ethread *th = &e->th[at.thread];
-	bool el2 = op >= S2EFF_TLBI_VAE2IS;
+	bool el2 = s2arm_tlbi_flags(op) & S2ARM_TLBI_EL2;
 	unsigned id;
 
 	e->st.events++;
@@ -1300,9 +1270,9 @@ void s2eff_tlbi(struct s2eff *e, struct s2eff_at at, enum s2eff_tlbi op, uint64_
 	/* Whole-tag invalidations clean the tag for reuse once complete. */
 	for (unsigned i = 0; i < e->ntags; i++) {
 		struct etag *t = &e->tags[i];
-		bool all = (t->stage == 2 && op == S2EFF_TLBI_ALLE1IS) ||
-			   (t->stage == 1 && op == S2EFF_TLBI_ALLE2IS) ||
-			   (t->stage == 2 && op == S2EFF_TLBI_VMALLS12E1IS && t->id == id);
+		bool all = (t->stage == 2 && op == S2ARM_TLBI_ALLE1IS) ||
+			   (t->stage == 1 && op == S2ARM_TLBI_ALLE2IS) ||
+			   (t->stage == 2 && op == S2ARM_TLBI_VMALLS12E1IS && t->id == id);
 		if (all)
 			bit_set(t->pend, at.thread);
 	}

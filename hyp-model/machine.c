@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/s2_bits.h"
+#include "arch/s2arm.h"
 #include "hyp-model/s2hyp_internal.h"
 
 void s2hyp_config_init(struct s2hyp_config *cfg)
@@ -862,35 +863,30 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 	s2hyp__event(m, (int)v->id, EV_TLB_FILL, e.ipa, e.oa, (unsigned)e.level, 0);
 }
 
-enum s2cache_mt s2hyp__leaf_mt(unsigned prot)
+enum s2arm_mt s2hyp__leaf_mt(unsigned prot)
 {
 	if (prot & S2PT_PROT_DEVICE)
-		return S2CACHE_MT_DEVICE;
+		return S2ARM_MT_DEVICE;
 	if (prot & S2PT_PROT_NC)
-		return S2CACHE_MT_NORMAL_NC;
-	return S2CACHE_MT_NORMAL_WB;
+		return S2ARM_MT_NORMAL_NC;
+	return S2ARM_MT_NORMAL_WB;
 }
 
-/*
- * ESR_EL2 of a stage-2 abort from a lower EL (DDI 0487 D17, ESR_EL2): EC 0x24
- * data abort or 0x20 instruction abort, IL set, ISS.WnR for a write, and the
- * fault status: translation 0b0001LL, access flag 0b0010LL, permission
- * 0b0011LL, LL the level.
- */
+/* ESR_EL2 of a stage-2 abort from a lower EL: a data or instruction abort,
+ * WnR for a write, the fault status of kind at level (arch/s2arm.h). */
 uint64_t s2hyp_fault_esr(unsigned kind, s2_level_t level, enum s2hyp_access a)
 {
-	uint64_t ec = a == S2HYP_ACC_EXEC ? 0x20 : 0x24;
-	uint64_t fsc = (uint64_t)(level & 3);
-	switch (kind) {
-	case FAULT_TRANSLATION: fsc |= 0x04; break;
-	case FAULT_ACCESS_FLAG: fsc |= 0x08; break;
-	case FAULT_PERMISSION: fsc |= 0x0c; break;
-	default: return 0;
-	}
-	uint64_t esr = ec << 26 | 1ull << 25 | fsc;
-	if (a == S2HYP_ACC_WRITE)
-		esr |= 1ull << 6;
-	return esr;
+	static const enum s2arm_fault_type types[] = {
+		[FAULT_TRANSLATION] = S2ARM_FAULT_TRANSLATION,
+		[FAULT_ACCESS_FLAG] = S2ARM_FAULT_ACCESS_FLAG,
+		[FAULT_PERMISSION] = S2ARM_FAULT_PERMISSION,
+	};
+	if (kind == FAULT_NONE || kind >= S2_ARRAY_SIZE(types))
+		return 0;
+	struct s2arm_fault f = { .type = types[kind], .has_level = true, .level = level,
+				 .insn = a == S2HYP_ACC_EXEC, .lower_el = true,
+				 .write = a == S2HYP_ACC_WRITE };
+	return s2arm_esr_encode(&f);
 }
 
 static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2_level_t level)
@@ -931,7 +927,7 @@ int s2hyp__guest_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_
 			bool speculative, struct s2cache_check *cc)
 {
 	uint64_t pa = e->oa + (ipa - e->ipa);
-	bool cacheable = s2cache_cacheable(s2hyp__leaf_mt(e->prot), mmu_on, m->cfg.fwb);
+	bool cacheable = s2arm_cacheable(s2hyp__leaf_mt(e->prot), mmu_on, m->cfg.fwb);
 	struct s2cache_check own = { 0 };
 	int ret = 0;
 

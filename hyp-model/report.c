@@ -28,12 +28,6 @@ static const char *const event_names[EV_NR] = {
 	[EV_DC_EVICT] = "dc-evict", [EV_PREFETCH] = "prefetch",
 };
 
-static const char *const tlbi_names[] = {
-	[S2PT_TLBI_VMALLS12E1IS] = "VMALLS12E1IS", [S2PT_TLBI_IPAS2E1IS] = "IPAS2E1IS",
-	[S2PT_TLBI_IPAS2E1] = "IPAS2E1", [S2PT_TLBI_VMALLE1IS] = "VMALLE1IS",
-	[S2PT_TLBI_VMALLE1] = "VMALLE1", [S2PT_TLBI_RIPAS2E1IS] = "RIPAS2E1IS",
-};
-
 static const char *const fault_names[] = {
 	[FAULT_NONE] = "none", [FAULT_TRANSLATION] = "translation",
 	[FAULT_PERMISSION] = "permission", [FAULT_ACCESS_FLAG] = "access-flag",
@@ -56,7 +50,7 @@ int s2hyp_format_event(char *buf, size_t size, const struct s2hyp_event *e)
 		return snprintf(buf, size, "%s [%#llx] = %#llx%s", name, a, b, e->flags ? " (release)" : "");
 	case EV_TLBI:
 		return snprintf(buf, size, "%s %s %#llx", name,
-				e->a < S2_ARRAY_SIZE(tlbi_names) ? tlbi_names[e->a] : "?", b);
+				s2arm_tlbi_name((enum s2arm_tlbi)e->a), b);
 	case EV_DSB:
 		return snprintf(buf, size, "%s %s", name, e->a == S2PT_DSB_SY ? "sy" : "ish");
 	case EV_CMO:

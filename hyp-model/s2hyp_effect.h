@@ -28,49 +28,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arch/s2arm.h"
 #include "hyp-model/s2hyp_rules.h"
 #include "walker/s2pt.h"
 
 #define S2EFF_MAX_THREADS 256
 
-/* TLBI operations an effect trace may name. */
-#define S2EFF_TLBI_TABLE(X) \
-	X(S2EFF_TLBI_VMALLS12E1IS, "vmalls12e1is") \
-	X(S2EFF_TLBI_IPAS2E1IS, "ipas2e1is") \
-	X(S2EFF_TLBI_IPAS2E1, "ipas2e1") \
-	X(S2EFF_TLBI_VMALLE1IS, "vmalle1is") \
-	X(S2EFF_TLBI_VMALLE1, "vmalle1") \
-	X(S2EFF_TLBI_VMALLS12E1, "vmalls12e1") \
-	X(S2EFF_TLBI_IPAS2LE1IS, "ipas2le1is") \
-	X(S2EFF_TLBI_IPAS2LE1, "ipas2le1") \
-	X(S2EFF_TLBI_ALLE1IS, "alle1is") \
-	X(S2EFF_TLBI_ALLE1, "alle1") \
-	X(S2EFF_TLBI_VAE2IS, "vae2is") \
-	X(S2EFF_TLBI_VAE2, "vae2") \
-	X(S2EFF_TLBI_VALE2IS, "vale2is") \
-	X(S2EFF_TLBI_VALE2, "vale2") \
-	X(S2EFF_TLBI_ALLE2IS, "alle2is") \
-	X(S2EFF_TLBI_ALLE2, "alle2")
-
-enum s2eff_tlbi {
-#define S2EFF_TLBI_ENUM(id, name) id,
-	S2EFF_TLBI_TABLE(S2EFF_TLBI_ENUM)
-#undef S2EFF_TLBI_ENUM
-	S2EFF_NR_TLBI
-};
-
-const char *s2eff_tlbi_name(enum s2eff_tlbi op);
-/* -1 for an unknown name. */
+/* The TLBI operation an effect trace may name (arch/s2arm.h: any but the
+ * range ones), by its mnemonic; -1 for another name. */
 int s2eff_tlbi_parse(const char *name);
-/* Whether the operation takes an address operand. */
-bool s2eff_tlbi_by_addr(enum s2eff_tlbi op);
 
 enum s2eff_sysreg {
 	S2EFF_VTCR_EL2, S2EFF_VTTBR_EL2, S2EFF_TCR_EL2, S2EFF_TTBR0_EL2, S2EFF_HCR_EL2,
 	S2EFF_SCTLR_EL2, S2EFF_MAIR_EL2, S2EFF_NR_SYSREG
 };
 
-const char *s2eff_sysreg_name(enum s2eff_sysreg r);
 int s2eff_sysreg_parse(const char *name);
 
 enum s2eff_dsb { S2EFF_DSB_ISHST, S2EFF_DSB_ISH, S2EFF_DSB_NSHST, S2EFF_DSB_NSH, S2EFF_DSB_SY };
@@ -137,7 +109,7 @@ void s2eff_isb(struct s2eff *e, struct s2eff_at at);
 /* addr: the IPA (stage 2) or VA (EL2) of a by-address TLBI; level
  * S2PT_TLBI_NO_LEVEL: no hint (-1 is a level, with LPA2); tag -1: the VMID of the thread's VTTBR_EL2 (the ASID of its
  * TTBR0_EL2 at EL2), else that VMID/ASID. */
-void s2eff_tlbi(struct s2eff *e, struct s2eff_at at, enum s2eff_tlbi op, uint64_t addr, int level,
+void s2eff_tlbi(struct s2eff *e, struct s2eff_at at, enum s2arm_tlbi op, uint64_t addr, int level,
 		int tag);
 void s2eff_cmo(struct s2eff *e, struct s2eff_at at);
 /* lock: the lock's address, or UINT64_MAX for the one anonymous lock. */

@@ -277,7 +277,7 @@ void s2hyp__on_violation(void *arg, enum s2hyp_rule rule, struct s2hyp_violation
 /* v's walk-cache entry for the table at level translating ipa, or -1. */
 int s2hyp__wc_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa, s2_level_t level);
 /* The cache model's memory type for a leaf's prot (enum s2pt_prot). */
-enum s2cache_mt s2hyp__leaf_mt(unsigned prot);
+enum s2arm_mt s2hyp__leaf_mt(unsigned prot);
 /* The one path of a guest access, a program item's or a driver's, once its
  * TLB entry e allows it: the event, the cache model, the checker's
  * stale-data and stale-instruction rules. A speculative access is neither

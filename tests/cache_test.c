@@ -276,38 +276,7 @@ static void test_sparse_memory(void **state)
 	assert_int_equal(s2cache_verify(c), 0);
 }
 
-/* ---- Memory attributes ------------------------------------------------ */
-
-/* FEAT_S2FWB forces stage-2 Normal attributes; without it the stricter
- * of stage 1 and stage 2 wins. */
-static void test_attr_combine_fwb(void **state)
-{
-	(void)state;
-	/* Guest MMU off: Device at stage 1 hides the dcache unless FWB. */
-	assert_false(s2cache_cacheable(S2CACHE_MT_NORMAL_WB, false, false));
-	assert_true(s2cache_cacheable(S2CACHE_MT_NORMAL_WB, false, true));
-	assert_true(s2cache_cacheable(S2CACHE_MT_NORMAL_WB, true, false));
-	assert_true(s2cache_cacheable(S2CACHE_MT_NORMAL_WB, true, true));
-	/* Stage-2 Device or NC is never cacheable. */
-	assert_false(s2cache_cacheable(S2CACHE_MT_DEVICE, true, false));
-	assert_false(s2cache_cacheable(S2CACHE_MT_DEVICE, true, true));
-	assert_false(s2cache_cacheable(S2CACHE_MT_NORMAL_NC, true, false));
-	assert_false(s2cache_cacheable(S2CACHE_MT_NORMAL_NC, true, true));
-	/* Combine keeps the stricter without FWB ... */
-	assert_int_equal(s2cache_combine(S2CACHE_MT_NORMAL_NC, S2CACHE_MT_NORMAL_WB, false),
-			 S2CACHE_MT_NORMAL_NC);
-	assert_int_equal(s2cache_combine(S2CACHE_MT_DEVICE, S2CACHE_MT_NORMAL_NC, false),
-			 S2CACHE_MT_DEVICE);
-	/* ... and stage 2 decides with it, except for Device and "as stage 1". */
-	assert_int_equal(s2cache_combine(S2CACHE_MT_DEVICE, S2CACHE_MT_NORMAL_NC, true),
-			 S2CACHE_MT_NORMAL_NC);
-	assert_int_equal(s2cache_combine(S2CACHE_MT_NORMAL_WB, S2CACHE_MT_DEVICE, true),
-			 S2CACHE_MT_DEVICE);
-	assert_int_equal(s2cache_combine(S2CACHE_MT_DEVICE, S2CACHE_MT_AS_S1, true),
-			 S2CACHE_MT_DEVICE);
-	assert_int_equal(s2cache_combine(S2CACHE_MT_NORMAL_NC, S2CACHE_MT_AS_S1, false),
-			 S2CACHE_MT_NORMAL_NC);
-}
+/* ---- The CMOs at EL1 --------------------------------------------------- */
 
 /* At EL1 under stage 2, DC IVAC is a clean and invalidate, and HCR_EL2.FB
  * broadcasts IC IALLU. */
@@ -662,7 +631,7 @@ static void test_dic(void **state)
 static void test_image_load_guest_mmu_off(void **state)
 {
 	struct s2cache *c = *state;
-	bool cacheable = s2cache_cacheable(S2CACHE_MT_NORMAL_WB, false, false);
+	bool cacheable = s2arm_cacheable(S2ARM_MT_NORMAL_WB, false, false);
 
 	assert_false(cacheable);
 	host_writes_image(c, IMG, 1);
@@ -683,7 +652,7 @@ static void test_image_load_guest_mmu_off(void **state)
 
 	/* FWB: the same stage-2 mapping is cacheable for a guest with MMU off. */
 	host_writes_image(c, IMG + 4 * PAGE, 5);
-	cacheable = s2cache_cacheable(S2CACHE_MT_NORMAL_WB, false, true);
+	cacheable = s2arm_cacheable(S2ARM_MT_NORMAL_WB, false, true);
 	assert_true(cacheable);
 	uint8_t buf[PAGE];
 	struct s2cache_check chk;
@@ -1186,7 +1155,6 @@ int main(void)
 		T(test_bad_arguments),
 		T(test_wide_pa),
 		T(test_sparse_memory),
-		cmocka_unit_test(test_attr_combine_fwb),
 		cmocka_unit_test(test_op_at_el1),
 		T(test_dc_cvac),
 		T(test_dc_civac),

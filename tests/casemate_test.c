@@ -621,19 +621,19 @@ static void test_convert_every_kind(void **state)
 	}
 	assert_effect(&ev[i++], 5, S2T_EFF_ISB, 0, 0);
 	assert_effect(&ev[i], 5, S2T_EFF_TLBI, 0, 0);
-	assert_int_equal(ev[i].effect.op, S2EFF_TLBI_IPAS2E1IS);
+	assert_int_equal(ev[i].effect.op, S2ARM_TLBI_IPAS2E1IS);
 	assert_int_equal(ev[i].effect.ipa, 0x40001000);
 	assert_int_equal(ev[i++].effect.level, 3);
-	assert_int_equal(ev[i].effect.op, S2EFF_TLBI_IPAS2E1);
+	assert_int_equal(ev[i].effect.op, S2ARM_TLBI_IPAS2E1);
 	assert_int_equal(ev[i].effect.ipa, 0x40200000);
 	assert_int_equal(ev[i++].effect.level, -128);
-	assert_int_equal(ev[i].effect.op, S2EFF_TLBI_IPAS2E1IS);
+	assert_int_equal(ev[i].effect.op, S2ARM_TLBI_IPAS2E1IS);
 	assert_int_equal(ev[i].effect.ipa, 0x40000000);
 	assert_int_equal(ev[i++].effect.level, 2);
-	assert_int_equal(ev[i++].effect.op, S2EFF_TLBI_VMALLS12E1IS);
-	assert_int_equal(ev[i++].effect.op, S2EFF_TLBI_VMALLE1IS);
-	assert_int_equal(ev[i++].effect.op, S2EFF_TLBI_VMALLE1);
-	assert_int_equal(ev[i++].effect.op, S2EFF_TLBI_ALLE1IS);
+	assert_int_equal(ev[i++].effect.op, S2ARM_TLBI_VMALLS12E1IS);
+	assert_int_equal(ev[i++].effect.op, S2ARM_TLBI_VMALLE1IS);
+	assert_int_equal(ev[i++].effect.op, S2ARM_TLBI_VMALLE1);
+	assert_int_equal(ev[i++].effect.op, S2ARM_TLBI_ALLE1IS);
 	/* mem-set: one store of the repeated byte per word. */
 	for (uint64_t pa = 0x8a2c0ff0; pa < 0x8a2c1010; pa += 8)
 		assert_effect(&ev[i++], 255, S2T_EFF_PTE_WRITE, pa, 0xa5a5a5a5a5a5a5a5ull);

@@ -99,9 +99,9 @@ static void test_bbm_good(void **state)
 	struct fx *f = *state;
 	setup_tree(f, 1);
 	W(0, L3, 0);
-	TLBI(0, S2EFF_TLBI_IPAS2E1IS, 0, 3);
+	TLBI(0, S2ARM_TLBI_IPAS2E1IS, 0, 3);
 	DSB(0);
-	TLBI(0, S2EFF_TLBI_VMALLE1IS, 0, S2PT_TLBI_NO_LEVEL);
+	TLBI(0, S2ARM_TLBI_VMALLE1IS, 0, S2PT_TLBI_NO_LEVEL);
 	DSB(0);
 	W(0, L3, PAGE(0x90000000ull));
 	UNLOCKED(0);
@@ -136,14 +136,14 @@ static void test_dsb_is_per_cpu(void **state)
 	struct fx *f = *state;
 	setup_tree(f, 1);
 	W(0, L3, 0);
-	s2eff_tlbi(f->e, at(f, 0), S2EFF_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL, -1);
+	s2eff_tlbi(f->e, at(f, 0), S2ARM_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL, -1);
 	DSB(1);
 	W(0, L3, PAGE(0x90000000ull));
 	assert_int_equal(fired(f, S2HYP_RULE_BBM), 1);
 	assert_non_null(strstr(s2eff_violation(f->e, 0)->detail, "not completed by a DSB"));
 
 	W(0, L3, 0);
-	s2eff_tlbi(f->e, at(f, 0), S2EFF_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL, -1);
+	s2eff_tlbi(f->e, at(f, 0), S2ARM_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL, -1);
 	DSB(0);
 	W(0, L3, PAGE(0xa0000000ull));
 	assert_int_equal(fired(f, S2HYP_RULE_BBM), 1);
@@ -156,19 +156,19 @@ static void test_tlbi_scoped_by_vmid(void **state)
 	struct fx *f = *state;
 	setup_tree(f, 1);
 	W(0, L3, 0);
-	s2eff_tlbi(f->e, at(f, 0), S2EFF_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL, 2);
+	s2eff_tlbi(f->e, at(f, 0), S2ARM_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL, 2);
 	DSB(0);
 	W(0, L3, PAGE(0x90000000ull));
 	assert_int_equal(fired(f, S2HYP_RULE_BBM), 1);
 
 	W(0, L3, 0);
-	s2eff_tlbi(f->e, at(f, 0), S2EFF_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL, 1);
+	s2eff_tlbi(f->e, at(f, 0), S2ARM_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL, 1);
 	DSB(0);
 	W(0, L3, PAGE(0xa0000000ull));
 	assert_int_equal(fired(f, S2HYP_RULE_BBM), 1);
 	/* ALLE1IS covers every VMID. */
 	W(0, L3, 0);
-	TLBI(0, S2EFF_TLBI_ALLE1IS, 0, S2PT_TLBI_NO_LEVEL);
+	TLBI(0, S2ARM_TLBI_ALLE1IS, 0, S2PT_TLBI_NO_LEVEL);
 	DSB(0);
 	W(0, L3, PAGE(0xb0000000ull));
 	assert_int_equal(total(f), 1);
@@ -181,20 +181,20 @@ static void test_ttl_hint(void **state)
 	struct fx *f = *state;
 	setup_tree(f, 1);
 	W(0, L3, 0);
-	TLBI(0, S2EFF_TLBI_IPAS2E1IS, 0, 2);
+	TLBI(0, S2ARM_TLBI_IPAS2E1IS, 0, 2);
 	assert_int_equal(fired(f, S2HYP_RULE_TLBI_TTL), 1);
-	TLBI(0, S2EFF_TLBI_IPAS2E1IS, 0, 3);
+	TLBI(0, S2ARM_TLBI_IPAS2E1IS, 0, 3);
 	DSB(0);
-	TLBI(0, S2EFF_TLBI_VMALLE1IS, 0, S2PT_TLBI_NO_LEVEL);
+	TLBI(0, S2ARM_TLBI_VMALLE1IS, 0, S2PT_TLBI_NO_LEVEL);
 	DSB(0);
 	W(0, L3, PAGE(0x90000000ull));
 	assert_int_equal(total(f), 1);
 
 	s2eff_set_ignore_ttl(f->e, true);
 	W(0, L3, 0);
-	TLBI(0, S2EFF_TLBI_IPAS2E1IS, 0, 1);
+	TLBI(0, S2ARM_TLBI_IPAS2E1IS, 0, 1);
 	DSB(0);
-	TLBI(0, S2EFF_TLBI_VMALLE1IS, 0, S2PT_TLBI_NO_LEVEL);
+	TLBI(0, S2ARM_TLBI_VMALLE1IS, 0, S2PT_TLBI_NO_LEVEL);
 	DSB(0);
 	W(0, L3, PAGE(0xa0000000ull));
 	assert_int_equal(total(f), 1);
@@ -207,15 +207,15 @@ static void test_stage1_after_ipa(void **state)
 	struct fx *f = *state;
 	setup_tree(f, 1);
 	W(0, L3, 0);
-	TLBI(0, S2EFF_TLBI_IPAS2E1IS, 0, 3);
+	TLBI(0, S2ARM_TLBI_IPAS2E1IS, 0, 3);
 	DSB(0);
 	W(0, L3, PAGE(0x90000000ull));
 	assert_int_equal(fired(f, S2HYP_RULE_TLBI_S1_AFTER_IPA), 1);
 	assert_int_equal(fired(f, S2HYP_RULE_BBM), 0);
 
 	W(0, L3, 0);
-	TLBI(0, S2EFF_TLBI_IPAS2E1IS, 0, 3);
-	TLBI(0, S2EFF_TLBI_VMALLE1IS, 0, S2PT_TLBI_NO_LEVEL);
+	TLBI(0, S2ARM_TLBI_IPAS2E1IS, 0, 3);
+	TLBI(0, S2ARM_TLBI_VMALLE1IS, 0, S2PT_TLBI_NO_LEVEL);
 	DSB(0);
 	W(0, L3, PAGE(0xa0000000ull));
 	assert_int_equal(fired(f, S2HYP_RULE_TLBI_S1_AFTER_IPA), 2);
@@ -238,7 +238,7 @@ static void test_tlbi_before_free(void **state)
 	f->e = e2;
 	setup_tree(f, 1);
 	W(0, L2, 0);
-	TLBI(0, S2EFF_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL);
+	TLBI(0, S2ARM_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL);
 	DSB(0);
 	DO(s2eff_release(f->e, at(f, 0), L3, 0x1000, &why_));
 	assert_int_equal(total(f), 0);
@@ -267,7 +267,7 @@ static void test_vmid_reuse(void **state)
 	UNLOCKED(0);
 	DO(s2eff_sysreg(f->e, at(f, 0), S2EFF_VTTBR_EL2, SPARE | 2ull << 48, &why_));
 	DO(s2eff_hint(f->e, at(f, 0), S2EFF_HINT_RELEASE_TABLE, R, 0, &why_));
-	s2eff_tlbi(f->e, at(f, 0), S2EFF_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL, 1);
+	s2eff_tlbi(f->e, at(f, 0), S2ARM_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL, 1);
 	DSB(0);
 	DO(s2eff_init(f->e, at(f, 0), 0x15000, 0x1000, &why_));
 	DO(s2eff_sysreg(f->e, at(f, 0), S2EFF_VTTBR_EL2, 0x15000 | 1ull << 48, &why_));
@@ -315,13 +315,13 @@ static void test_el2_stage1(void **state)
 	DO(s2eff_lock(f->e, at(f, 0), UINT64_MAX, false, &why_));
 	W(0, L1, BLOCK2(0x40000000ull) & ~0x2ull);	/* a 1G block at level 1 */
 	W(0, L1, 0);
-	s2eff_tlbi(f->e, at(f, 0), S2EFF_TLBI_VAE2IS, 1ull << 30, S2PT_TLBI_NO_LEVEL, -1);	/* another VA */
+	s2eff_tlbi(f->e, at(f, 0), S2ARM_TLBI_VAE2IS, 1ull << 30, S2PT_TLBI_NO_LEVEL, -1);	/* another VA */
 	DSB(0);
 	W(0, L1, 0x80000401ull);
 	assert_int_equal(fired(f, S2HYP_RULE_BBM), 1);
 	assert_int_equal(s2eff_violation(f->e, 0)->stage, 1);
 	W(0, L1, 0);
-	s2eff_tlbi(f->e, at(f, 0), S2EFF_TLBI_VAE2IS, 0, S2PT_TLBI_NO_LEVEL, -1);
+	s2eff_tlbi(f->e, at(f, 0), S2ARM_TLBI_VAE2IS, 0, S2PT_TLBI_NO_LEVEL, -1);
 	DSB(0);
 	W(0, L1, 0xc0000401ull);
 	assert_int_equal(total(f), 1);
@@ -368,7 +368,7 @@ static void test_unlock_unclean(void **state)
 	LOCKED(0);
 	W(0, L3 + 8, PAGE(0x1000));
 	W(0, L3 + 8, 0);
-	TLBI(0, S2EFF_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL);
+	TLBI(0, S2ARM_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL);
 	DSB(0);
 	UNLOCKED(0);
 	assert_int_equal(total(f), 1);
@@ -389,7 +389,7 @@ static void test_table_reuse(void **state)
 	assert_int_equal(fired(f, S2HYP_RULE_TABLE_REUSE), 1);
 	W(0, L2 + 8, 0);
 	W(0, L2, 0);
-	TLBI(0, S2EFF_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL);
+	TLBI(0, S2ARM_TLBI_VMALLS12E1IS, 0, S2PT_TLBI_NO_LEVEL);
 	DSB(0);
 	W(0, L2 + 16, TABLE(L3));
 	assert_int_equal(total(f), 1);

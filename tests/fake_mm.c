@@ -121,36 +121,24 @@ static bool f_cmpxchg_pte(void *ctx, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new)
 	return true;
 }
 
-static const char *const tlbi_names[] = {
-	[S2PT_TLBI_VMALLS12E1IS] = "vmalls12e1is",
-	[S2PT_TLBI_IPAS2E1IS] = "ipas2e1is",
-	[S2PT_TLBI_IPAS2E1] = "ipas2e1",
-	[S2PT_TLBI_VMALLE1IS] = "vmalle1is",
-	[S2PT_TLBI_VMALLE1] = "vmalle1",
-	[S2PT_TLBI_RIPAS2E1IS] = "ripas2e1is",
-};
-
 static void f_tlbi(void *ctx, enum s2pt_tlbi op, s2_ipa_t ipa, s2_level_t level)
 {
 	struct fake_mm *fm = ctx;
 	(void)ipa;
 	fm->tlbis++;
 	if (op == S2PT_TLBI_IPAS2E1IS || op == S2PT_TLBI_IPAS2E1)
-		logf_(fm, "tlbi:%s@%d", tlbi_names[op], level);
+		logf_(fm, "tlbi:%s@%d", s2arm_tlbi_mnemonic((enum s2arm_tlbi)op), level);
 	else
-		logf_(fm, "tlbi:%s", tlbi_names[op]);
+		logf_(fm, "tlbi:%s", s2arm_tlbi_mnemonic((enum s2arm_tlbi)op));
 }
-
-static const char *const barrier_names[] = {
-	[S2PT_DSB_ISHST] = "dsb:ishst", [S2PT_DSB_ISH] = "dsb:ish",
-	[S2PT_DSB_NSHST] = "dsb:nshst", [S2PT_DSB_NSH] = "dsb:nsh",
-	[S2PT_DSB_SY] = "dsb:sy", [S2PT_ISB] = "isb",
-};
 
 static void f_barrier(void *ctx, enum s2pt_barrier b)
 {
 	struct fake_mm *fm = ctx;
-	logf_(fm, "%s", barrier_names[b]);
+	if (b == S2PT_ISB)
+		logf_(fm, "isb");
+	else
+		logf_(fm, "dsb:%s", s2arm_dsb_mnemonic((enum s2arm_dsb)b));
 }
 
 static void f_dcache(void *ctx, s2_pa_t pa, uint64_t size)

@@ -919,7 +919,7 @@ static int map_tlbi(struct conv *c, const struct s2trace_cm_record *rec)
 
 	if (op < 0)
 		return reject(c, rec, "tlbi %s: an operation s2emu does not know", rec->what);
-	if (!s2eff_tlbi_by_addr((enum s2eff_tlbi)op)) {
+	if (!(s2arm_tlbi_flags((enum s2arm_tlbi)op) & S2ARM_TLBI_BY_ADDR)) {
 		effect(c, rec, "tlbi %s", rec->what);
 		return 0;
 	}
@@ -927,7 +927,7 @@ static int map_tlbi(struct conv *c, const struct s2trace_cm_record *rec)
 	char lv[24] = "", asid[24] = "";
 	if (level >= 0)
 		snprintf(lv, sizeof(lv), " level=%d", level);
-	if (op >= S2EFF_TLBI_VAE2IS) {
+	if (s2arm_tlbi_flags((enum s2arm_tlbi)op) & S2ARM_TLBI_EL2) {
 		/* VA[55:12] in Xt[43:0], ASID in Xt[63:48]. */
 		if (rec->value >> 48)
 			snprintf(asid, sizeof(asid), " asid=%u", (unsigned)(rec->value >> 48));

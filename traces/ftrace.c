@@ -13,113 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/s2arm.h"
 #include "common/s2_bits.h"
 #include "common/s2_err.h"
 #include "common/s2_num.h"
 #include "traces/s2trace_ftrace.h"
 
-/* ------------------------------------------------------------------ */
-/* ESR decoding                                                        */
-/* ------------------------------------------------------------------ */
-
-#define NO_LEVEL 9	/* marks a code that names no level (or level -2, FEAT_D128) */
-
-/* DFSC/IFSC, ISS [5:0], DDI 0487 D24.2.45 (ESR_EL2): class and lookup level.
- * Codes without an entry are reserved. */
-#define F(kind, lvl) { 1, S2TRACE_FSC_##kind, lvl }
-static const struct {
-	uint8_t assigned;
-	uint8_t fsc;	/* enum s2trace_fsc */
-	int8_t level;
-} fsc_table[64] = {
-	[0x00] = F(ADDR_SIZE, 0),	[0x01] = F(ADDR_SIZE, 1),
-	[0x02] = F(ADDR_SIZE, 2),	[0x03] = F(ADDR_SIZE, 3),
-	[0x04] = F(TRANSLATION, 0),	[0x05] = F(TRANSLATION, 1),
-	[0x06] = F(TRANSLATION, 2),	[0x07] = F(TRANSLATION, 3),
-	/* Level 0 access-flag and permission faults exist since FEAT_LPA2. */
-	[0x08] = F(ACCESS_FLAG, 0),	[0x09] = F(ACCESS_FLAG, 1),
-	[0x0a] = F(ACCESS_FLAG, 2),	[0x0b] = F(ACCESS_FLAG, 3),
-	[0x0c] = F(PERMISSION, 0),	[0x0d] = F(PERMISSION, 1),
-	[0x0e] = F(PERMISSION, 2),	[0x0f] = F(PERMISSION, 3),
-	[0x10] = F(EXTERNAL, NO_LEVEL),
-	[0x11] = F(TAG_CHECK, NO_LEVEL),
-	[0x12] = F(EXTERNAL_WALK, NO_LEVEL),
-	[0x13] = F(EXTERNAL_WALK, -1),
-	[0x14] = F(EXTERNAL_WALK, 0),	[0x15] = F(EXTERNAL_WALK, 1),
-	[0x16] = F(EXTERNAL_WALK, 2),	[0x17] = F(EXTERNAL_WALK, 3),
-	[0x18] = F(ECC, NO_LEVEL),
-	[0x1b] = F(ECC_WALK, -1),
-	[0x1c] = F(ECC_WALK, 0),	[0x1d] = F(ECC_WALK, 1),
-	[0x1e] = F(ECC_WALK, 2),	[0x1f] = F(ECC_WALK, 3),
-	[0x21] = F(ALIGNMENT, NO_LEVEL),
-	[0x22] = F(GPF_WALK, NO_LEVEL),
-	[0x23] = F(GPF_WALK, -1),
-	[0x24] = F(GPF_WALK, 0),	[0x25] = F(GPF_WALK, 1),
-	[0x26] = F(GPF_WALK, 2),	[0x27] = F(GPF_WALK, 3),
-	[0x28] = F(GPF, NO_LEVEL),
-	/* FEAT_LPA2 adds level -1; FEAT_D128's level -2 is beyond s2_level_t. */
-	[0x29] = F(ADDR_SIZE, -1),
-	[0x2a] = F(TRANSLATION, NO_LEVEL),
-	[0x2b] = F(TRANSLATION, -1),
-	[0x2c] = F(ADDR_SIZE, NO_LEVEL),
-	[0x30] = F(TLB_CONFLICT, NO_LEVEL),
-	[0x31] = F(ATOMIC_HW_UPDATE, NO_LEVEL),
-	[0x34] = F(IMPDEF, NO_LEVEL),
-	[0x35] = F(IMPDEF, NO_LEVEL),
-};
-#undef F
-
-int s2trace_esr_decode(uint64_t esr, struct s2trace_esr *out)
-{
-	unsigned ec = (unsigned)s2_field_get(esr, 31, 26);
-	struct s2trace_esr d = { .esr = esr, .ec = ec };
-
-	switch (ec) {
-	case S2TRACE_EC_IABT_LOW:
-	case S2TRACE_EC_IABT_CUR:
-		d.abort = S2TRACE_ABORT_INSN;
-		break;
-	case S2TRACE_EC_DABT_LOW:
-	case S2TRACE_EC_DABT_CUR:
-		d.abort = S2TRACE_ABORT_DATA;
-		break;
-	default:
-		return S2_EINVAL;
-	}
-	d.lower_el = ec == S2TRACE_EC_IABT_LOW || ec == S2TRACE_EC_DABT_LOW;
-	d.fsc_raw = (unsigned)s2_field_get(esr, 5, 0);
-	if (fsc_table[d.fsc_raw].assigned) {
-		d.fsc = (enum s2trace_fsc)fsc_table[d.fsc_raw].fsc;
-		d.has_level = fsc_table[d.fsc_raw].level != NO_LEVEL;
-		d.level = d.has_level ? (s2_level_t)fsc_table[d.fsc_raw].level : 0;
-	} else {
-		d.fsc = S2TRACE_FSC_RESERVED;
-	}
-	d.s1ptw = s2_field_get(esr, 7, 7);
-	d.fnv = s2_field_get(esr, 10, 10);
-	if (d.abort == S2TRACE_ABORT_DATA) {
-		/* With S1PTW the access was the walker's descriptor read, not the
-		 * guest's own; WnR then says nothing about the guest's access. */
-		d.write = s2_field_get(esr, 6, 6) && !d.s1ptw;
-		d.cm = s2_field_get(esr, 8, 8);
-		d.isv = s2_field_get(esr, 24, 24);
-		if (d.isv)
-			d.access_bytes = 1u << s2_field_get(esr, 23, 22);
-	}
-	*out = d;
-	return 0;
-}
-
-static const char *const fsc_names[] = {
-#define S2TRACE_FSC_NAME(id, name) name,
-	S2TRACE_FSC_TABLE(S2TRACE_FSC_NAME)
-#undef S2TRACE_FSC_NAME
-};
-
-const char *s2trace_fsc_name(enum s2trace_fsc fsc)
-{
-	return (unsigned)fsc < S2TRACE_NR_FSC ? fsc_names[fsc] : "?";
-}
 
 /* ------------------------------------------------------------------ */
 /* Scanning text                                                       */
@@ -1039,7 +938,7 @@ static int ev_fail(struct s2trace_ftrace *imp, unsigned long line, const char *e
 static int dec_guest_fault(struct s2trace_ftrace *imp, const char *p, struct fev *e)
 {
 	struct scan s = { p, true };
-	struct s2trace_esr d;
+	struct s2arm_fault d;
 
 	sc_lit(&s, "ipa ");
 	e->a = sc_hex(&s);
@@ -1053,7 +952,7 @@ static int dec_guest_fault(struct s2trace_ftrace *imp, const char *p, struct fev
 	if (!s.ok)
 		return ev_fail(imp, e->line, "kvm_guest_fault",
 			       "ipa 0x.., hsr 0x.., hxfar 0x.., pc 0x..");
-	if (s2trace_esr_decode(e->b, &d))
+	if (s2arm_esr_decode(e->b, &d))
 		return fail(imp, S2_EPARSE, imp->name, e->line,
 			    "kvm_guest_fault: hsr %#" PRIx64 " is not an abort (EC %#x)", e->b,
 			    (unsigned)s2_field_get(e->b, 31, 26));
@@ -1961,10 +1860,10 @@ struct vstate {
 
 static void decide_fault(struct s2trace_ftrace *imp, struct fev *e, struct vstate *v)
 {
-	struct s2trace_esr d;
+	struct s2arm_fault d;
 	bool mmio;
 
-	s2trace_esr_decode(e->b, &d);	/* checked when read */
+	s2arm_esr_decode(e->b, &d);	/* checked when read */
 	if (imp->nr_slots) {
 		const struct slot *s = slot_of_ipa(imp, e->a);
 		/* kvm_handle_guest_abort: no memslot, or a write to a read-only
@@ -1980,8 +1879,8 @@ static void decide_fault(struct s2trace_ftrace *imp, struct fev *e, struct vstat
 	}
 	if (!mmio) {
 		e->out = OUT_FAULT;
-		v->wperm = d.fsc == S2TRACE_FSC_PERMISSION && d.write;
-		v->af = d.fsc == S2TRACE_FSC_ACCESS_FLAG;
+		v->wperm = d.type == S2ARM_FAULT_PERMISSION && d.write;
+		v->af = d.type == S2ARM_FAULT_ACCESS_FLAG;
 		v->af_page = FAULT_PAGE(e->a);
 		return;
 	}
@@ -2411,13 +2310,13 @@ int s2trace_ftrace_set_image(struct s2trace_ftrace *imp, const uint8_t *img, siz
 
 static void write_fault(FILE *f, const struct s2trace_ftrace *imp, const struct fev *e)
 {
-	struct s2trace_esr d;
+	struct s2arm_fault d;
 
-	s2trace_esr_decode(e->b, &d);
+	s2arm_esr_decode(e->b, &d);
 	fprintf(f, "vcpu %d fault ipa=0x%" PRIx64 " esr=0x%" PRIx64 " pc=0x%" PRIx64 "  # %s%s %s",
-		e->thread, e->a, e->b, e->d, d.abort == S2TRACE_ABORT_INSN ? "exec" :
+		e->thread, e->a, e->b, e->d, d.insn ? "exec" :
 		d.write ? "write" : "read", d.s1ptw ? " (stage-1 walk)" : "",
-		s2trace_fsc_name(d.fsc));
+		s2arm_fault_name(d.type));
 	if (d.has_level)
 		fprintf(f, " level %d", d.level);
 	write_insn(f, imp, e->d);
@@ -2435,9 +2334,9 @@ static void write_mmio(FILE *f, const struct fev *e)
 	const char *note = "";
 
 	if (e->kind == EV_GUEST_FAULT) {
-		struct s2trace_esr d;
-		s2trace_esr_decode(e->b, &d);
-		if (d.abort == S2TRACE_ABORT_INSN || d.s1ptw)
+		struct s2arm_fault d;
+		s2arm_esr_decode(e->b, &d);
+		if (d.insn || d.s1ptw)
 			note = " (KVM injects an abort: no MMIO emulation)";
 	}
 	fprintf(f, "mmio vcpu=%d ipa=0x%" PRIx64 "%s  # %s%s\n", e->thread, e->out_addr,

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/s2arm.h"
 #include "cache-model/s2cache.h"
 #include "common/s2_bits.h"
 #include "common/s2_num.h"
@@ -527,23 +528,19 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 
 int s2trace_esr_access(uint64_t esr, enum s2hyp_access *a)
 {
-	unsigned ec = (unsigned)s2_field_get(esr, 31, 26);
-	bool s1ptw = s2_field_get(esr, 7, 7);
-	bool perm = s2_field_get(esr, 5, 2) == 3;	/* DFSC/IFSC 0b0011xx */
+	struct s2arm_fault f;
 
-	if (ec != 0x20 && ec != 0x21 && ec != 0x24 && ec != 0x25)
+	if (s2arm_esr_decode(esr, &f))
 		return S2_EINVAL;
-	if (s1ptw) {
-		/* ISS.S1PTW (bit 7): the stage-1 walk's own access to a descriptor,
-		 * for an instruction fetch as for a load, never an execution. As
-		 * KVM's kvm_is_write_fault() takes it: a permission fault is the
-		 * walker updating the descriptor (hardware AF or dirty state), a
-		 * write; any other fault is its read. */
-		*a = perm ? S2HYP_ACC_WRITE : S2HYP_ACC_READ;
-	} else if (ec == 0x20 || ec == 0x21) {	/* instruction abort */
-		*a = S2HYP_ACC_EXEC;
-	} else {	/* data abort: WnR (bit 6) */
-		*a = s2_field_get(esr, 6, 6) ? S2HYP_ACC_WRITE : S2HYP_ACC_READ;
+	if (f.s1ptw) {
+		/* ISS.S1PTW: the stage-1 walk's own access to a descriptor, for an
+		 * instruction fetch as for a load, never an execution. As KVM's
+		 * kvm_is_write_fault() takes it: a permission fault is the walker
+		 * updating the descriptor (hardware AF or dirty state), a write;
+		 * any other fault is its read. */
+		*a = f.type == S2ARM_FAULT_PERMISSION ? S2HYP_ACC_WRITE : S2HYP_ACC_READ;
+	} else {
+		*a = f.insn ? S2HYP_ACC_EXEC : f.write ? S2HYP_ACC_WRITE : S2HYP_ACC_READ;
 	}
 	return 0;
 }
@@ -648,20 +645,6 @@ static const char *const hint_names[] = {
 	[S2EFF_HINT_RELEASE_TABLE] = "release-table",
 };
 
-static const char *const dsb_names[] = {
-	[S2PT_DSB_ISHST] = "ishst", [S2PT_DSB_ISH] = "ish", [S2PT_DSB_NSHST] = "nshst",
-	[S2PT_DSB_NSH] = "nsh", [S2PT_DSB_SY] = "sy",
-};
-
-static const char *const dc_names[] = {
-	[S2CACHE_DC_CIVAC] = "civac", [S2CACHE_DC_CVAC] = "cvac", [S2CACHE_DC_IVAC] = "ivac",
-	[S2CACHE_DC_CVAU] = "cvau",
-};
-
-static const char *const ic_names[] = {
-	[S2CACHE_IC_IVAU] = "ivau", [S2CACHE_IC_IALLU] = "iallu", [S2CACHE_IC_IALLUIS] = "ialluis",
-};
-
 static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	uint64_t v;
@@ -728,8 +711,7 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 			ret = flag(r, "release", &ev->effect.release);
 		break;
 	case S2T_EFF_DSB:
-		if (r->nw < 4 || r->w[3].val ||
-		    (k = index_of(dsb_names, S2_ARRAY_SIZE(dsb_names), r->w[3].key)) < 0)
+		if (r->nw < 4 || r->w[3].val || (k = s2arm_dsb_parse(r->w[3].key)) < 0)
 			return fail(r, "dsb needs a domain: ish, ishst, nsh, nshst or sy");
 		r->w[3].used = true;
 		ev->effect.op = (unsigned)k;
@@ -743,8 +725,9 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 		r->w[3].used = true;
 		ev->effect.op = (unsigned)k;
 		next = 4;
-		bool el2 = k >= S2EFF_TLBI_VAE2IS;
-		if (s2eff_tlbi_by_addr((enum s2eff_tlbi)k)) {
+		unsigned fl = s2arm_tlbi_flags((enum s2arm_tlbi)k);
+		bool el2 = fl & S2ARM_TLBI_EL2;
+		if (fl & S2ARM_TLBI_BY_ADDR) {
 			if ((ret = num(r, el2 ? "va" : "ipa", true, 0, UINT64_MAX, &ev->effect.ipa)))
 				return ret;
 			v = 0;
@@ -763,15 +746,17 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 	case S2T_EFF_DC:
 	case S2T_EFF_IC: {
 		bool dc = ev->effect.kind == S2T_EFF_DC;
-		const char *const *names = dc ? dc_names : ic_names;
-		unsigned n = dc ? S2_ARRAY_SIZE(dc_names) : S2_ARRAY_SIZE(ic_names);
-		if (r->nw < 4 || r->w[3].val || (k = index_of(names, n, r->w[3].key)) < 0)
+		const char *w3 = r->nw < 4 || r->w[3].val ? NULL : r->w[3].key;
+		/* DC ZVA is a store, not maintenance: not an effect line's. */
+		k = !w3 ? -1 : dc ? s2arm_dc_parse(w3) : s2arm_ic_parse(w3);
+		if (k < 0 || (dc && k == S2ARM_DC_ZVA))
 			return fail(r, dc ? "dc needs an operation: civac, cvac, ivac or cvau" :
 					    "ic needs an operation: ivau, iallu or ialluis");
 		r->w[3].used = true;
-		ev->effect.op = (unsigned)k;
+		ev->effect.op = dc ? s2cache_op_of_dc((enum s2arm_dc)k) :
+				     s2cache_op_of_ic((enum s2arm_ic)k);
 		next = 4;
-		bool ranged = dc || k == S2CACHE_IC_IVAU;
+		bool ranged = dc || k == S2ARM_IC_IVAU;
 		if ((ret = num(r, "pa", ranged, 0, UINT64_MAX, &ev->effect.pa)) ||
 		    (ret = num(r, "size", ranged, 1, 1ull << 40, &ev->effect.size)))
 			return ret;

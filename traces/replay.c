@@ -379,7 +379,7 @@ static int apply_effect(struct replay *rp, const struct s2trace_event *ev)
 		s2eff_isb(e, at);
 		break;
 	case S2T_EFF_TLBI:
-		s2eff_tlbi(e, at, (enum s2eff_tlbi)ev->effect.op, ev->effect.ipa,
+		s2eff_tlbi(e, at, (enum s2arm_tlbi)ev->effect.op, ev->effect.ipa,
 			   ev->effect.level,
 			   ev->effect.have_vmid ? (int)ev->effect.vmid : -1);
 		break;

@@ -86,7 +86,7 @@ struct s2trace_event {
 			enum s2trace_effect_kind kind;
 			uint64_t pa, value, size, ipa;
 			int level;		/* S2PT_TLBI_NO_LEVEL: none given */
-			/* enum s2pt_barrier / s2eff_tlbi / s2cache_op / s2eff_sysreg /
+			/* enum s2pt_barrier / s2arm_tlbi / s2cache_op / s2eff_sysreg /
 			 * s2eff_hint */
 			unsigned op;
 			bool release;

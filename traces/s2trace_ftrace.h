@@ -28,77 +28,7 @@
 
 #include "common/s2_types.h"
 
-/* ------------------------------------------------------------------ */
-/* ESR decoding                                                        */
-/* ------------------------------------------------------------------ */
-
-/* The exception classes of a stage-2 abort (ESR_ELx.EC, bits [31:26]). */
-#define S2TRACE_EC_IABT_LOW	0x20u
-#define S2TRACE_EC_IABT_CUR	0x21u
-#define S2TRACE_EC_DABT_LOW	0x24u
-#define S2TRACE_EC_DABT_CUR	0x25u
-
-enum s2trace_abort {
-	S2TRACE_ABORT_DATA,
-	S2TRACE_ABORT_INSN,
-};
-
-/*
- * The class of a fault status code (DFSC/IFSC, ISS bits [5:0]; DDI 0487
- * D24.2.45, ESR_EL2). Generates the enum and the names.
- */
-#define S2TRACE_FSC_TABLE(X) \
-	X(S2TRACE_FSC_ADDR_SIZE,	"address-size") \
-	X(S2TRACE_FSC_TRANSLATION,	"translation") \
-	X(S2TRACE_FSC_ACCESS_FLAG,	"access-flag") \
-	X(S2TRACE_FSC_PERMISSION,	"permission") \
-	X(S2TRACE_FSC_EXTERNAL,		"external-abort") \
-	X(S2TRACE_FSC_EXTERNAL_WALK,	"external-abort-on-walk") \
-	X(S2TRACE_FSC_TAG_CHECK,	"tag-check") \
-	X(S2TRACE_FSC_ECC,		"parity-ecc") \
-	X(S2TRACE_FSC_ECC_WALK,		"parity-ecc-on-walk") \
-	X(S2TRACE_FSC_ALIGNMENT,	"alignment") \
-	X(S2TRACE_FSC_GPF,		"granule-protection") \
-	X(S2TRACE_FSC_GPF_WALK,		"granule-protection-on-walk") \
-	X(S2TRACE_FSC_TLB_CONFLICT,	"tlb-conflict") \
-	X(S2TRACE_FSC_ATOMIC_HW_UPDATE,	"atomic-hw-update") \
-	X(S2TRACE_FSC_IMPDEF,		"implementation-defined") \
-	X(S2TRACE_FSC_RESERVED,		"reserved")
-
-enum s2trace_fsc {
-#define S2TRACE_FSC_ENUM(id, name) id,
-	S2TRACE_FSC_TABLE(S2TRACE_FSC_ENUM)
-#undef S2TRACE_FSC_ENUM
-	S2TRACE_NR_FSC
-};
-
-/* A stage-2 abort syndrome, decoded. */
-struct s2trace_esr {
-	uint64_t esr;
-	unsigned ec;			/* one of the four S2TRACE_EC_* */
-	enum s2trace_abort abort;
-	bool lower_el;			/* taken from a lower EL (the guest): EC 0x20 or 0x24 */
-	unsigned fsc_raw;		/* ISS [5:0] */
-	enum s2trace_fsc fsc;
-	bool has_level;			/* the code names a lookup level */
-	s2_level_t level;		/* -1..3 when has_level, else 0 */
-	bool s1ptw;			/* ISS [7]: on a stage-1 walk's descriptor access */
-	/*
-	 * The guest wrote: ISS [6] WnR, for a data abort that is not on a stage-1
-	 * walk (the bit means nothing for instruction aborts and is not the
-	 * guest's access when S1PTW is set).
-	 */
-	bool write;
-	bool cm;			/* ISS [8]: a cache maintenance instruction */
-	bool fnv;			/* ISS [10]: FAR not valid */
-	bool isv;			/* ISS [24], data aborts: the fields below are valid */
-	unsigned access_bytes;		/* 1 << SAS (ISS [23:22]) when isv, else 0 */
-};
-
-/* S2_EINVAL when esr's EC is not an instruction or data abort. */
-int s2trace_esr_decode(uint64_t esr, struct s2trace_esr *out);
-/* "translation", "permission", ...; "?" for a value out of range. */
-const char *s2trace_fsc_name(enum s2trace_fsc fsc);
+/* A fault's syndrome is decoded by arch/s2arm.h (s2arm_esr_decode). */
 
 /* ------------------------------------------------------------------ */
 /* One line of ftrace text                                             */

@@ -28,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "arch/s2arm.h"
 #include "common/s2_bits.h"
 #include "common/s2_err.h"
 #include "common/s2_types.h"
@@ -207,13 +208,16 @@ enum s2pt_memtype s2pt_pte_memtype(s2_pte_t pte, bool fwb);
 /* The ops interface: every effect on the machine                      */
 /* ------------------------------------------------------------------ */
 
+/* The TLBIs the walker issues: the architecture's operations
+ * (arch/s2arm.h, whose names they have). */
 enum s2pt_tlbi {
-	S2PT_TLBI_VMALLS12E1IS,	/* whole VMID, stage 1 and 2, broadcast */
-	S2PT_TLBI_IPAS2E1IS,	/* one IPA at stage 2, broadcast, with level hint */
-	S2PT_TLBI_IPAS2E1,	/* one IPA at stage 2, this CPU only */
-	S2PT_TLBI_VMALLE1IS,	/* stage 1 of the VMID, broadcast */
-	S2PT_TLBI_VMALLE1,	/* stage 1 of the VMID, this CPU only */
-	S2PT_TLBI_RIPAS2E1IS,	/* FEAT_TLBIRANGE: an IPA range at stage 2, broadcast (tlbi_range) */
+	S2PT_TLBI_VMALLS12E1IS = S2ARM_TLBI_VMALLS12E1IS,	/* whole VMID, stage 1 and 2, broadcast */
+	S2PT_TLBI_IPAS2E1IS = S2ARM_TLBI_IPAS2E1IS,	/* one IPA at stage 2, broadcast, with level hint */
+	S2PT_TLBI_IPAS2E1 = S2ARM_TLBI_IPAS2E1,		/* one IPA at stage 2, this CPU only */
+	S2PT_TLBI_VMALLE1IS = S2ARM_TLBI_VMALLE1IS,	/* stage 1 of the VMID, broadcast */
+	S2PT_TLBI_VMALLE1 = S2ARM_TLBI_VMALLE1,		/* stage 1 of the VMID, this CPU only */
+	/* FEAT_TLBIRANGE: an IPA range at stage 2, broadcast (tlbi_range) */
+	S2PT_TLBI_RIPAS2E1IS = S2ARM_TLBI_RIPAS2E1IS,
 };
 
 /* A TLBI's level hint when it gives none (TTL 0). Not -1: with LPA2, -1
@@ -221,13 +225,14 @@ enum s2pt_tlbi {
  * effect-trace checker and the traces. */
 #define S2PT_TLBI_NO_LEVEL ((s2_level_t)-128)
 
+/* The DSBs (arch/s2arm.h's domains) and the ISB. */
 enum s2pt_barrier {
-	S2PT_DSB_ISHST,
-	S2PT_DSB_ISH,
-	S2PT_DSB_NSHST,
-	S2PT_DSB_NSH,
-	S2PT_DSB_SY,
-	S2PT_ISB,
+	S2PT_DSB_ISHST = S2ARM_DSB_ISHST,
+	S2PT_DSB_ISH = S2ARM_DSB_ISH,
+	S2PT_DSB_NSHST = S2ARM_DSB_NSHST,
+	S2PT_DSB_NSH = S2ARM_DSB_NSH,
+	S2PT_DSB_SY = S2ARM_DSB_SY,
+	S2PT_ISB = S2ARM_NR_DSB,
 };
 
 /*

@@ -12,7 +12,7 @@ chk=scripts/layers.sh
 fresh() {
     rm -rf "$tmp/t"; mkdir -p "$tmp/t"
     cp layers.txt "$tmp/t/"
-    for m in common walker cache-model pool hyp-model traces fuzz guest cli tests; do
+    for m in common arch walker cache-model pool hyp-model traces fuzz guest cli tests; do
         mkdir -p "$tmp/t/$m"; printf '#include "common/x.h"\nint x_%s;\n' "${m//-/_}" > "$tmp/t/$m/a.c"
     done
     printf '#include "walker/s2pt.h"\n' >> "$tmp/t/hyp-model/a.c"
@@ -45,6 +45,9 @@ bad traces/a.c cli/cli.h "which traces may not use"
 bad fuzz/a.c cli/cli.h "which fuzz may not use"
 bad guest/a.c traces/s2trace.h "which guest may not use"
 bad common/a.c walker/s2pt.h "which common may not use"
+bad common/a.c arch/s2arm.h "which common may not use"
+bad arch/a.c walker/s2pt.h "which arch may not use"
+bad arch/a.c cache-model/s2cache.h "which arch may not use"
 bad tests/a.c cli/cli.h "nothing but the command"
 bad walker/a.c tests/fake_mm.h "from the module walker"
 
@@ -72,6 +75,6 @@ fresh; sed -i 's/^fuzz: .*/fuzz: traces common/' "$tmp/t/layers.txt"
 
 # The link lists come from the same file: walker tests link no hyp-model.
 "$chk" mk > "$tmp/mk" || fail=1
-grep -q '^USES_walker_desc_test := walker common$' "$tmp/mk" || { echo "layers: walker_desc_test links:"; grep walker_desc "$tmp/mk"; fail=1; }
+grep -q '^USES_walker_desc_test := walker arch common$' "$tmp/mk" || { echo "layers: walker_desc_test links:"; grep walker_desc "$tmp/mk"; fail=1; }
 grep -q '^PKGS_walker_ops_test := $' "$tmp/mk" || { echo "layers: walker_ops_test needs packages"; fail=1; }
 exit $fail

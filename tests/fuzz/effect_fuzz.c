@@ -71,7 +71,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s2eff_dsb(e, at, (enum s2eff_dsb)(b[4] % 5));
 			break;
 		case 6:
-			s2eff_tlbi(e, at, (enum s2eff_tlbi)(b[4] % S2EFF_NR_TLBI),
+			s2eff_tlbi(e, at, (enum s2arm_tlbi)(b[4] % S2ARM_NR_TLBI),
 				   (uint64_t)b[5] << 21, (int)(b[2] % 5) - 1, (int)(b[3] % 4) - 1);
 			break;
 		case 7:
