@@ -14,30 +14,6 @@
 #define MAX_DEPTH 6
 
 /* ------------------------------------------------------------------ */
-/* Names                                                               */
-/* ------------------------------------------------------------------ */
-
-int s2eff_tlbi_parse(const char *name)
-{
-	int op = s2arm_tlbi_parse(name);
-	return op >= 0 && !(s2arm_tlbi_flags((enum s2arm_tlbi)op) & S2ARM_TLBI_RANGE) ? op : -1;
-}
-
-static const char *const sysreg_names[S2EFF_NR_SYSREG] = {
-	[S2EFF_VTCR_EL2] = "vtcr_el2", [S2EFF_VTTBR_EL2] = "vttbr_el2", [S2EFF_TCR_EL2] = "tcr_el2",
-	[S2EFF_TTBR0_EL2] = "ttbr0_el2", [S2EFF_HCR_EL2] = "hcr_el2",
-	[S2EFF_SCTLR_EL2] = "sctlr_el2", [S2EFF_MAIR_EL2] = "mair_el2",
-};
-
-int s2eff_sysreg_parse(const char *name)
-{
-	for (unsigned i = 0; i < S2EFF_NR_SYSREG; i++)
-		if (!strcmp(name, sysreg_names[i]))
-			return (int)i;
-	return -1;
-}
-
-/* ------------------------------------------------------------------ */
 /* State                                                               */
 /* ------------------------------------------------------------------ */
 
@@ -1278,13 +1254,13 @@ void s2eff_tlbi(struct s2eff *e, struct s2eff_at at, enum s2arm_tlbi op, uint64_
 	}
 }
 
-void s2eff_dsb(struct s2eff *e, struct s2eff_at at, enum s2eff_dsb kind)
+void s2eff_dsb(struct s2eff *e, struct s2eff_at at, enum s2arm_dsb kind)
 {
 	e->st.events++;
 	e->st.dsbs++;
 	/* Only a full DSB of the inner shareable domain (or the whole system)
 	 * completes this CPU's broadcast TLBIs (the barrier KVM issues after one). */
-	if (kind != S2EFF_DSB_ISH && kind != S2EFF_DSB_SY)
+	if (kind != S2ARM_DSB_ISH && kind != S2ARM_DSB_SY)
 		return;
 	for (unsigned i = 0; i < e->nuc;) {
 		struct eunclean *u = &e->uc[i];

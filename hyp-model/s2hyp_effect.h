@@ -34,18 +34,10 @@
 
 #define S2EFF_MAX_THREADS 256
 
-/* The TLBI operation an effect trace may name (arch/s2arm.h: any but the
- * range ones), by its mnemonic; -1 for another name. */
-int s2eff_tlbi_parse(const char *name);
-
 enum s2eff_sysreg {
 	S2EFF_VTCR_EL2, S2EFF_VTTBR_EL2, S2EFF_TCR_EL2, S2EFF_TTBR0_EL2, S2EFF_HCR_EL2,
 	S2EFF_SCTLR_EL2, S2EFF_MAIR_EL2, S2EFF_NR_SYSREG
 };
-
-int s2eff_sysreg_parse(const char *name);
-
-enum s2eff_dsb { S2EFF_DSB_ISHST, S2EFF_DSB_ISH, S2EFF_DSB_NSHST, S2EFF_DSB_NSH, S2EFF_DSB_SY };
 
 enum s2eff_hint { S2EFF_HINT_SET_ROOT_LOCK, S2EFF_HINT_SET_OWNER_ROOT, S2EFF_HINT_RELEASE_TABLE };
 
@@ -104,7 +96,7 @@ int s2eff_release(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t siz
 int s2eff_write(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t value, bool release,
 		bool any, const char **why);
 int s2eff_read(struct s2eff *e, struct s2eff_at at, uint64_t pa, uint64_t value, const char **why);
-void s2eff_dsb(struct s2eff *e, struct s2eff_at at, enum s2eff_dsb kind);
+void s2eff_dsb(struct s2eff *e, struct s2eff_at at, enum s2arm_dsb kind);
 void s2eff_isb(struct s2eff *e, struct s2eff_at at);
 /* addr: the IPA (stage 2) or VA (EL2) of a by-address TLBI; level
  * S2PT_TLBI_NO_LEVEL: no hint (-1 is a level, with LPA2); tag -1: the VMID of the thread's VTTBR_EL2 (the ASID of its

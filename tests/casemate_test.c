@@ -643,7 +643,7 @@ static void test_convert_every_kind(void **state)
 	assert_int_equal(i, c->nev);
 
 	/* Where each came from, on its first line only. */
-	assert_has_line(c->text, "effect 0 alloc pa=0x8a2c0000 size=0x2000  # src: m.c:244 (id 1)");
+	assert_has_line(c->text, "effect 0 alloc pa=0x8a2c0000 size=8K  # src: m.c:244 (id 1)");
 	assert_has_line(c->text, "effect 0 vttbr value=0x100008a2c0000  # src: key 42 (id 2)");
 	assert_has_line(c->text, "effect 5 lock addr=0xffff00000001000  # id 3");
 	assert_has_line(c->text, "effect 5 pte-write pa=0x8a2c1ff8 value=0x8a2c2003 release  # src: p.c:871 (id 4)");
@@ -856,7 +856,7 @@ static void test_convert_pages(void **state)
 	}
 	assert_int_equal(frees, 256 + 1);
 	assert_int_equal(writes, 768 - 256 - 2);
-	assert_contains(c->text, "effect 0 free pa=0x80001000 size=0x2000  #");
+	assert_contains(c->text, "effect 0 free pa=0x80001000 size=8K  #");
 	conv_free(c);
 	free(log);
 }

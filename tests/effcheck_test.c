@@ -43,7 +43,7 @@ static void ok(int ret, const char *why)
 
 #define DO(call) do { const char *why_ = ""; (void)why_; ok((call), why_); } while (0)
 #define W(t, pa, v) DO(s2eff_write(f->e, at(f, t), (pa), (v), false, false, &why_))
-#define DSB(t) s2eff_dsb(f->e, at(f, t), S2EFF_DSB_ISH)
+#define DSB(t) s2eff_dsb(f->e, at(f, t), S2ARM_DSB_ISH)
 #define TLBI(t, op, a, lvl) s2eff_tlbi(f->e, at(f, t), (op), (a), (lvl), -1)
 #define LOCKED(t) DO(s2eff_lock(f->e, at(f, t), LOCK, false, &why_))
 #define UNLOCKED(t) DO(s2eff_unlock(f->e, at(f, t), LOCK, &why_))

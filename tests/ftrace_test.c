@@ -316,7 +316,7 @@ static void test_access_fault(void **state)
 	assert_events(r->out,
 		      "vcpu 1 fault ipa=0x40405000 esr=0x93c3800a pc=0xffff800080b31c14\n"
 		      "vcpu 1 read ipa=0x40600000\n"
-		      "vcpu 1 fault ipa=0x40405000 esr=0x9200000a pc=0x0\n"
+		      "vcpu 1 fault ipa=0x40405000 esr=0x9200000a pc=0\n"
 		      "vcpu 1 read ipa=0x40406000\n");
 	assert_non_null(strstr(r->out, "kvm_access_fault without its kvm_guest_fault"));
 	assert_int_equal(r->st.vcpus, 2);

@@ -14,6 +14,7 @@
 #include "common/s2_err.h"
 #include "common/s2_map.h"
 #include "hyp-model/s2hyp_effect.h"
+#include "traces/s2trace.h"
 #include "traces/s2trace_casemate.h"
 
 #define MAX_ITEMS 16		/* fields of one record; casemate's have at most 7 */
@@ -749,19 +750,21 @@ static void src_comment(struct conv *c, const struct s2trace_cm_record *rec)
 		fputc(')', c->out);
 }
 
-/* One effect line: the first of a record carries its source and id. */
-static void effect(struct conv *c, const struct s2trace_cm_record *rec, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void effect(struct conv *c, const struct s2trace_cm_record *rec, const char *fmt, ...)
+/* The effect line of kind for rec, with the rest of its words zero. */
+static struct s2trace_event eff(const struct s2trace_cm_record *rec, enum s2trace_effect_kind kind)
 {
-	va_list ap;
-	fputs("effect ", c->out);
-	put_dec(c->out, rec->tid);
-	fputc(' ', c->out);
-	va_start(ap, fmt);
-	vfprintf(c->out, fmt, ap);
-	va_end(ap);
+	struct s2trace_event ev = { .kind = S2T_EFFECT };
+	ev.effect.thread = (unsigned)rec->tid;
+	ev.effect.kind = kind;
+	ev.effect.level = S2PT_TLBI_NO_LEVEL;
+	return ev;
+}
+
+/* One effect line, written by the trace writer: the first of a record
+ * carries its source and id. */
+static void effect(struct conv *c, const struct s2trace_cm_record *rec, const struct s2trace_event *ev)
+{
+	s2trace_print_event(c->out, ev);
 	if (!c->lines++)
 		src_comment(c, rec);
 	fputc('\n', c->out);
@@ -845,11 +848,10 @@ static int map_pages(struct conv *c, const struct s2trace_cm_record *rec)
 		for (uint64_t i = 0; i < n; i++)
 			if (ps_add(&c->tables, (rec->address >> c->gshift) + i))
 				return S2_ENOMEM;
-		if (n > 1)
-			effect(c, rec, "alloc pa=%#llx size=%#llx", (unsigned long long)rec->address,
-			       (unsigned long long)rec->size);
-		else
-			effect(c, rec, "alloc pa=%#llx", (unsigned long long)rec->address);
+		struct s2trace_event ev = eff(rec, S2T_EFF_ALLOC);
+		ev.effect.pa = rec->address;
+		ev.effect.size = n > 1 ? rec->size : 0;
+		effect(c, rec, &ev);
 		return 0;
 	}
 	/* Free the tracked pages, in runs. */
@@ -861,8 +863,10 @@ static int map_pages(struct conv *c, const struct s2trace_cm_record *rec)
 				start = pa;
 			ps_del(&c->tables, pa >> c->gshift);
 		} else if (run) {
-			effect(c, rec, "free pa=%#llx size=%#llx", (unsigned long long)start,
-			       (unsigned long long)(run * g));
+			struct s2trace_event ev = eff(rec, S2T_EFF_FREE);
+			ev.effect.pa = start;
+			ev.effect.size = run * g;
+			effect(c, rec, &ev);
 			run = 0;
 		}
 	}
@@ -878,19 +882,17 @@ static int map_access(struct conv *c, const struct s2trace_cm_record *rec)
 	if (rec->address & 7)
 		return reject(c, rec, "%s of %#llx: a descriptor is 8-byte aligned", rec->name,
 			      (unsigned long long)rec->address);
-	if (rec->kind == S2T_CM_MEM_READ) {
-		if (!tracked)
-			unused(c, rec, R_READ_UNTRACKED);
-		else
-			effect(c, rec, "pte-read pa=%#llx value=%#llx", (unsigned long long)rec->address,
-			       (unsigned long long)rec->value);
-		return 0;
-	}
 	/* A store to untracked memory is not a table store; the checker
 	 * counts it (a later mem-init may make it a table). */
-	effect(c, rec, "%s pa=%#llx value=%#llx%s", tracked ? "pte-write" : "write",
-	       (unsigned long long)rec->address, (unsigned long long)rec->value,
-	       rec->release ? " release" : "");
+	struct s2trace_event ev = eff(rec, rec->kind == S2T_CM_MEM_READ ? S2T_EFF_PTE_READ :
+				      tracked ? S2T_EFF_PTE_WRITE : S2T_EFF_WRITE);
+	ev.effect.pa = rec->address;
+	ev.effect.value = rec->value;
+	ev.effect.release = rec->kind != S2T_CM_MEM_READ && rec->release;
+	if (rec->kind == S2T_CM_MEM_READ && !tracked)
+		unused(c, rec, R_READ_UNTRACKED);
+	else
+		effect(c, rec, &ev);
 	return 0;
 }
 
@@ -904,10 +906,13 @@ static int map_set(struct conv *c, const struct s2trace_cm_record *rec)
 		return reject(c, rec, "mem-set of %#llx bytes: more than %u in one record",
 			      (unsigned long long)rec->size, MAX_SET_BYTES);
 	uint64_t word = (rec->value & 0xff) * 0x0101010101010101ull;
+	struct s2trace_event ev = eff(rec, S2T_EFF_PTE_WRITE);
+	ev.effect.value = word;
 	for (uint64_t pa = rec->address; pa < rec->address + rec->size; pa += 8)
-		if (ps_has(&c->tables, pa >> c->gshift))
-			effect(c, rec, "pte-write pa=%#llx value=%#llx", (unsigned long long)pa,
-			       (unsigned long long)word);
+		if (ps_has(&c->tables, pa >> c->gshift)) {
+			ev.effect.pa = pa;
+			effect(c, rec, &ev);
+		}
 	if (!c->lines)
 		unused(c, rec, R_SET_UNTRACKED);
 	return 0;
@@ -915,28 +920,27 @@ static int map_set(struct conv *c, const struct s2trace_cm_record *rec)
 
 static int map_tlbi(struct conv *c, const struct s2trace_cm_record *rec)
 {
-	int op = s2eff_tlbi_parse(rec->what);
+	int op = s2trace_tlbi_parse(rec->what);
 
 	if (op < 0)
 		return reject(c, rec, "tlbi %s: an operation s2emu does not know", rec->what);
-	if (!(s2arm_tlbi_flags((enum s2arm_tlbi)op) & S2ARM_TLBI_BY_ADDR)) {
-		effect(c, rec, "tlbi %s", rec->what);
-		return 0;
+	unsigned flags = s2arm_tlbi_flags((enum s2arm_tlbi)op);
+	struct s2trace_event ev = eff(rec, S2T_EFF_TLBI);
+	ev.effect.op = (unsigned)op;
+	if (flags & S2ARM_TLBI_BY_ADDR) {
+		int level = s2trace_cm_tlbi_level(rec->value);
+		if (level >= 0)
+			ev.effect.level = level;
 	}
-	int level = s2trace_cm_tlbi_level(rec->value);
-	char lv[24] = "", asid[24] = "";
-	if (level >= 0)
-		snprintf(lv, sizeof(lv), " level=%d", level);
-	if (s2arm_tlbi_flags((enum s2arm_tlbi)op) & S2ARM_TLBI_EL2) {
+	if ((flags & S2ARM_TLBI_BY_ADDR) && (flags & S2ARM_TLBI_EL2)) {
 		/* VA[55:12] in Xt[43:0], ASID in Xt[63:48]. */
-		if (rec->value >> 48)
-			snprintf(asid, sizeof(asid), " asid=%u", (unsigned)(rec->value >> 48));
-		effect(c, rec, "tlbi %s va=%#llx%s%s", rec->what,
-		       (unsigned long long)(s2_field_get(rec->value, 43, 0) << 12), lv, asid);
-	} else {
-		effect(c, rec, "tlbi %s ipa=%#llx%s", rec->what,
-		       (unsigned long long)s2trace_cm_tlbi_ipa(rec->value), lv);
+		ev.effect.ipa = s2_field_get(rec->value, 43, 0) << 12;
+		ev.effect.have_vmid = rec->value >> 48;
+		ev.effect.vmid = (unsigned)(rec->value >> 48);
+	} else if (flags & S2ARM_TLBI_BY_ADDR) {
+		ev.effect.ipa = s2trace_cm_tlbi_ipa(rec->value);
 	}
+	effect(c, rec, &ev);
 	return 0;
 }
 
@@ -951,8 +955,11 @@ static int map_hint(struct conv *c, const struct s2trace_cm_record *rec)
 			if (!ps_has(&c->tables, rec->address >> c->gshift))
 				return reject(c, rec, "hint %s names %#llx, which no mem-init covers",
 					      rec->what, (unsigned long long)rec->address);
-			effect(c, rec, "hint kind=%s pa=%#llx value=%#llx", hint_kinds[i][1],
-			       (unsigned long long)rec->address, (unsigned long long)rec->value);
+			struct s2trace_event ev = eff(rec, S2T_EFF_HINT);
+			ev.effect.op = (unsigned)s2trace_word_parse(S2T_W_HINT, hint_kinds[i][1]);
+			ev.effect.pa = rec->address;
+			ev.effect.value = rec->value;
+			effect(c, rec, &ev);
 			return 0;
 		}
 	return reject(c, rec, "hint %s: a kind s2emu does not know", rec->what);
@@ -961,24 +968,26 @@ static int map_hint(struct conv *c, const struct s2trace_cm_record *rec)
 static int map_sysreg(struct conv *c, const struct s2trace_cm_record *rec)
 {
 	struct s2trace_cm_result *res = c->res;
-	int r = s2eff_sysreg_parse(rec->what);
+	int r = s2trace_word_parse(S2T_W_SYSREG, rec->what);
 
 	if (r < 0)
 		return reject(c, rec, "sysreg-write %s: a register s2emu does not know", rec->what);
+	struct s2trace_event ev = eff(rec, r == S2EFF_VTTBR_EL2 ? S2T_EFF_VTTBR :
+				      r == S2EFF_VTCR_EL2 ? S2T_EFF_VTCR : S2T_EFF_SYSREG);
+	ev.effect.op = (unsigned)r;
+	ev.effect.value = rec->value;
 	if (r == S2EFF_VTTBR_EL2) {
 		res->saw_vttbr = true;
-		effect(c, rec, "vttbr value=%#llx", (unsigned long long)rec->value);
 	} else if (r == S2EFF_VTCR_EL2) {
 		/* The granule sizes tracked pages; it cannot change under them. */
 		if (!c->tables.n && !res->saw_vtcr)
 			c->gshift = granule_of(rec->value);
 		res->saw_vtcr = true;
-		effect(c, rec, "vtcr value=%#llx", (unsigned long long)rec->value);
 	} else if (r == S2EFF_MAIR_EL2) {
 		unused(c, rec, R_MAIR);
-	} else {
-		effect(c, rec, "sysreg name=%s value=%#llx", rec->what, (unsigned long long)rec->value);
+		return 0;
 	}
+	effect(c, rec, &ev);
 	return 0;
 }
 
@@ -1014,13 +1023,15 @@ static int map_record(struct conv *c, const struct s2trace_cm_record *rec)
 		ret = map_sysreg(c, rec);
 		break;
 	case S2T_CM_BARRIER:
-		if (!strcmp(rec->what, "isb"))
-			effect(c, rec, "isb");
-		else if (!strcmp(rec->domain, "ish") || !strcmp(rec->domain, "ishst") ||
-			 !strcmp(rec->domain, "nsh") || !strcmp(rec->domain, "nshst") ||
-			 !strcmp(rec->domain, "sy"))
-			effect(c, rec, "dsb %s", rec->domain);
-		else
+		if (!strcmp(rec->what, "isb")) {
+			struct s2trace_event ev = eff(rec, S2T_EFF_ISB);
+			effect(c, rec, &ev);
+		} else if (s2arm_dsb_parse(rec->domain) >= 0 && !strcmp(rec->domain, s2arm_dsb_mnemonic(
+				   (enum s2arm_dsb)s2arm_dsb_parse(rec->domain)))) {
+			struct s2trace_event ev = eff(rec, S2T_EFF_DSB);
+			ev.effect.op = (unsigned)s2arm_dsb_parse(rec->domain);
+			effect(c, rec, &ev);
+		} else
 			ret = reject(c, rec, "dsb %s: a domain s2emu does not know (ish, ishst, nsh, "
 				     "nshst, sy)", rec->domain);
 		break;
@@ -1038,9 +1049,11 @@ static int map_record(struct conv *c, const struct s2trace_cm_record *rec)
 				     "lock", rec->name, (unsigned long long)rec->address);
 			break;
 		}
-		effect(c, rec, "%s addr=%#llx", rec->kind == S2T_CM_LOCK ? "lock" :
-		       rec->kind == S2T_CM_UNLOCK ? "unlock" : "trylock",
-		       (unsigned long long)rec->address);
+		struct s2trace_event ev = eff(rec, rec->kind == S2T_CM_LOCK ? S2T_EFF_LOCK :
+					      rec->kind == S2T_CM_UNLOCK ? S2T_EFF_UNLOCK : S2T_EFF_TRYLOCK);
+		ev.effect.pa = rec->address;
+		ev.effect.have_addr = true;
+		effect(c, rec, &ev);
 		break;
 	case S2T_CM_UNKNOWN:
 	case S2T_CM_VERDICT:
@@ -1088,8 +1101,11 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 	if (o && o->have_vtcr) {
 		c.gshift = granule_of(o->vtcr);
 		res->saw_vtcr = true;
-		fprintf(out, "effect 0 vtcr value=%#llx  # given to the importer, not in the log\n",
-			(unsigned long long)o->vtcr);
+		struct s2trace_event ev = { .kind = S2T_EFFECT };
+		ev.effect.kind = S2T_EFF_VTCR;
+		ev.effect.value = o->vtcr;
+		s2trace_print_event(out, &ev);
+		fputs("  # given to the importer, not in the log\n", out);
 		res->effects++;
 		if (o->on_effect)
 			o->on_effect(o->arg, 0);

@@ -17,6 +17,7 @@
 #include "common/s2_bits.h"
 #include "common/s2_err.h"
 #include "common/s2_num.h"
+#include "traces/s2trace.h"
 #include "traces/s2trace_ftrace.h"
 
 
@@ -2312,11 +2313,16 @@ static void write_fault(FILE *f, const struct s2trace_ftrace *imp, const struct 
 {
 	struct s2arm_fault d;
 
+	struct s2trace_event ev = { .kind = S2T_VCPU };
 	s2arm_esr_decode(e->b, &d);
-	fprintf(f, "vcpu %d fault ipa=0x%" PRIx64 " esr=0x%" PRIx64 " pc=0x%" PRIx64 "  # %s%s %s",
-		e->thread, e->a, e->b, e->d, d.insn ? "exec" :
-		d.write ? "write" : "read", d.s1ptw ? " (stage-1 walk)" : "",
-		s2arm_fault_name(d.type));
+	ev.vcpu.vcpu = (unsigned)e->thread;
+	ev.vcpu.fault = true;
+	ev.vcpu.op.ipa = e->a;
+	ev.vcpu.esr = e->b;
+	ev.vcpu.pc = e->d;
+	s2trace_print_event(f, &ev);
+	fprintf(f, "  # %s%s %s", d.insn ? "exec" : d.write ? "write" : "read",
+		d.s1ptw ? " (stage-1 walk)" : "", s2arm_fault_name(d.type));
 	if (d.has_level)
 		fprintf(f, " level %d", d.level);
 	write_insn(f, imp, e->d);
@@ -2339,18 +2345,34 @@ static void write_mmio(FILE *f, const struct fev *e)
 		if (d.insn || d.s1ptw)
 			note = " (KVM injects an abort: no MMIO emulation)";
 	}
-	fprintf(f, "mmio vcpu=%d ipa=0x%" PRIx64 "%s  # %s%s\n", e->thread, e->out_addr,
-		e->sub ? " write" : "", why[e->why], note);
+	struct s2trace_event ev = { .kind = S2T_MMIO };
+	ev.mmio.vcpu = (unsigned)e->thread;
+	ev.mmio.ipa = e->out_addr;
+	ev.mmio.write = e->sub;
+	s2trace_print_event(f, &ev);
+	fprintf(f, "  # %s%s\n", why[e->why], note);
+}
+
+/* A host line (operation kind over [addr, addr + size), or a slot's). */
+static void write_host(FILE *f, enum s2hyp_host_kind kind, uint64_t addr, uint64_t size,
+		       unsigned slot)
+{
+	struct s2trace_event ev = { .kind = S2T_HOST };
+	ev.host.kind = kind;
+	ev.host.addr = addr;
+	ev.host.size = size;
+	ev.host.slot = slot;
+	s2trace_print_event(f, &ev);
 }
 
 static void write_hva(FILE *f, const struct s2trace_ftrace *imp, const struct fev *e,
-		      const char *op)
+		      enum s2hyp_host_kind op)
 {
 	char sz[32];
 	unsigned shown = 0;
 
-	fprintf(f, "host %s hva=0x%" PRIx64 " size=%s  # %s:", op, e->out_addr,
-		fmt_size(sz, sizeof(sz), e->b - e->out_addr), e->name);
+	write_host(f, op, e->out_addr, e->b - e->out_addr, 0);
+	fprintf(f, "  # %s:", e->name);
 	for (unsigned i = 0; i < imp->nr_slots; i++) {
 		const struct slot *s = &imp->slots[i];
 		uint64_t lo = e->out_addr > s->hva ? e->out_addr : s->hva;
@@ -2371,8 +2393,6 @@ static void write_hva(FILE *f, const struct s2trace_ftrace *imp, const struct fe
 
 static void write_flush(FILE *f, const struct s2trace_ftrace *imp, const struct fev *e)
 {
-	char sz[32];
-
 	if (e->kind == EV_TOGGLE_CACHE)
 		fprintf(f, "# kvm_toggle_cache (vcpu %d, pc 0x%" PRIx64 "): caches turned %s;"
 			" KVM cleans and invalidates the whole VM to PoC\n",
@@ -2381,20 +2401,23 @@ static void write_flush(FILE *f, const struct s2trace_ftrace *imp, const struct 
 		fprintf(f, "# kvm_set_way_flush (vcpu %d, pc 0x%" PRIx64 ", caches %s): the guest"
 			" used set/way maintenance; KVM flushes the whole VM to PoC\n",
 			e->thread, e->a, e->sub ? "on" : "off");
-	for (unsigned i = 0; i < imp->nr_slots; i++)
-		fprintf(f, "host flush-ipa ipa=0x%" PRIx64 " size=%s\n", imp->slots[i].ipa,
-			fmt_size(sz, sizeof(sz), imp->slots[i].size));
+	for (unsigned i = 0; i < imp->nr_slots; i++) {
+		write_host(f, S2HYP_HOST_FLUSH_IPA, imp->slots[i].ipa, imp->slots[i].size, 0);
+		fputc('\n', f);
+	}
 }
 
 static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct fev *e)
 {
-	static const char *const cmds[] = {
-		[CMD_DIRTY_LOG_ON] = "dirty-log-on", [CMD_DIRTY_LOG_OFF] = "dirty-log-off",
-		[CMD_GET_DIRTY_LOG] = "get-dirty-log",
+	static const enum s2hyp_host_kind cmds[] = {
+		[CMD_DIRTY_LOG_ON] = S2HYP_HOST_DIRTY_LOG_ON,
+		[CMD_DIRTY_LOG_OFF] = S2HYP_HOST_DIRTY_LOG_OFF,
+		[CMD_GET_DIRTY_LOG] = S2HYP_HOST_GET_DIRTY_LOG,
 	};
+	struct s2trace_event ev = { .kind = S2T_PHASE, .phase.n = e->phase };
 
 	if (e->phase)
-		fprintf(f, "phase %u\n", e->phase);
+		s2trace_write_event(f, &ev);
 	switch ((enum out_kind)e->out) {
 	case OUT_NONE:
 	case OUT_OUTSIDE:
@@ -2406,19 +2429,23 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 		write_mmio(f, e);
 		break;
 	case OUT_READ:
-		fprintf(f, "vcpu %d read ipa=0x%" PRIx64 "  # kvm_access_fault without its"
-			" kvm_guest_fault: the access is not known, a read stands for it\n",
-			e->thread, e->out_addr);
+		ev = (struct s2trace_event){ .kind = S2T_VCPU };
+		ev.vcpu.vcpu = (unsigned)e->thread;
+		ev.vcpu.op = (struct s2hyp_vcpu_op){ .access = S2HYP_ACC_READ, .ipa = e->out_addr,
+						     .size = 8, .mmu_on = true };
+		s2trace_print_event(f, &ev);
+		fprintf(f, "  # kvm_access_fault without its kvm_guest_fault: the access is not"
+			   " known, a read stands for it\n");
 		break;
 	case OUT_UNMAP:
-		write_hva(f, imp, e, "unmap-hva");
+		write_hva(f, imp, e, S2HYP_HOST_UNMAP_HVA);
 		break;
 	case OUT_COW:
 		fprintf(f, "# kvm_unmap_hva_range 0x%" PRIx64 " in vcpu %d's write permission fault:"
 			" the host's COW (host-mm)\n", e->out_addr, e->thread);
 		break;
 	case OUT_AGE:
-		write_hva(f, imp, e, "age-hva");
+		write_hva(f, imp, e, S2HYP_HOST_AGE_HVA);
 		break;
 	case OUT_FLUSH:
 		write_flush(f, imp, e);
@@ -2431,13 +2458,20 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 		fprintf(f, "# marker: ");
 		put_clean(f, e->text);
 		fputc('\n', f);
-		if (host_cmd(e))
-			fprintf(f, "host %s slot=%" PRIu64 "\n", cmds[e->sub], e->a);
-		if (e->sub == CMD_SECTION && e->why == SEC_DIRTY_LOGGING)
-			fprintf(f, "section dirty-logging\n");
-		else if (e->sub == CMD_SECTION)
-			fprintf(f, "section %spass%" PRIu64 "\n",
-				e->why == SEC_AFTER_PASS ? "after-" : "", e->b);
+		if (host_cmd(e)) {
+			write_host(f, cmds[e->sub], 0, 0, (unsigned)e->a);
+			fputc('\n', f);
+		}
+		if (e->sub == CMD_SECTION) {
+			char name[48];
+			if (e->why == SEC_DIRTY_LOGGING)
+				snprintf(name, sizeof(name), "dirty-logging");
+			else
+				snprintf(name, sizeof(name), "%spass%" PRIu64,
+					 e->why == SEC_AFTER_PASS ? "after-" : "", e->b);
+			ev = (struct s2trace_event){ .kind = S2T_SECTION, .section.name = name };
+			s2trace_write_event(f, &ev);
+		}
 		break;
 	}
 }
@@ -2519,9 +2553,11 @@ int s2trace_ftrace_write(struct s2trace_ftrace *imp, FILE *f)
 	fprintf(f, "\n");
 	for (size_t i = 0; i < imp->nr_ev; i++)
 		write_event(f, imp, &imp->ev[i]);
-	if (imp->vm_ends)
-		fprintf(f, "# the guest powered off (system_event): the VMM exits, KVM destroys the VM\n"
-			   "host destroy\n");
+	if (imp->vm_ends) {
+		fprintf(f, "# the guest powered off (system_event): the VMM exits, KVM destroys the VM\n");
+		write_host(f, S2HYP_HOST_DESTROY, 0, 0, 0);
+		fputc('\n', f);
+	}
 	fprintf(f, "\n# %" PRIu64 " events: %" PRIu64 " used, %" PRIu64 " unused\n", st->events,
 		st->used, st->unused);
 	if (st->outside_guest)

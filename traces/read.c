@@ -45,30 +45,6 @@ struct s2trace_reader {
 	char err[600];
 };
 
-static const char *const host_names[] = {
-	[S2HYP_HOST_WRITE] = "write", [S2HYP_HOST_DIRTY_LOG_ON] = "dirty-log-on",
-	[S2HYP_HOST_DIRTY_LOG_OFF] = "dirty-log-off", [S2HYP_HOST_GET_DIRTY_LOG] = "get-dirty-log",
-	[S2HYP_HOST_UNMAP_HVA] = "unmap-hva", [S2HYP_HOST_AGE_HVA] = "age-hva",
-	[S2HYP_HOST_UNMAP_IPA] = "unmap-ipa", [S2HYP_HOST_WRPROTECT_IPA] = "wrprotect-ipa",
-	[S2HYP_HOST_FLUSH_IPA] = "flush-ipa", [S2HYP_HOST_DESTROY] = "destroy",
-	[S2HYP_HOST_AGE_IPA] = "age-ipa",
-};
-
-static const char *const backing_names[] = {
-	[S2HYP_BACKING_4K] = "4k", [S2HYP_BACKING_THP] = "thp",
-	[S2HYP_BACKING_HUGETLB_2M] = "hugetlb-2m", [S2HYP_BACKING_HUGETLB_1G] = "hugetlb-1g",
-};
-
-const char *s2trace_host_name(enum s2hyp_host_kind k)
-{
-	return (unsigned)k < S2_ARRAY_SIZE(host_names) ? host_names[k] : "?";
-}
-
-const char *s2trace_backing_name(enum s2hyp_backing b)
-{
-	return (unsigned)b < S2_ARRAY_SIZE(backing_names) ? backing_names[b] : "?";
-}
-
 static int fail(struct s2trace_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(struct s2trace_reader *r, const char *fmt, ...)
@@ -309,13 +285,6 @@ static int all_used(struct s2trace_reader *r, unsigned from)
 	return 0;
 }
 
-static int index_of(const char *const *names, unsigned n, const char *s)
-{
-	for (unsigned i = 0; i < n; i++)
-		if (names[i] && names[i][0] == s[0] && !strcmp(names[i], s))
-			return (int)i;
-	return -1;
-}
 
 /* ------------------------------------------------------------------ */
 /* Lines                                                               */
@@ -450,7 +419,7 @@ static int parse_memslot(struct s2trace_reader *r, struct s2trace_event *ev)
 		return ret;
 	struct word *w = find(r, "backing");
 	if (w) {
-		int b = w->val ? index_of(backing_names, S2_ARRAY_SIZE(backing_names), w->val) : -1;
+		int b = s2trace_word_parse(S2T_W_BACKING, w->val);
 		if (b < 0)
 			return fail(r, "backing must be 4k, thp, hugetlb-2m or hugetlb-1g");
 		s->backing = (enum s2hyp_backing)b;
@@ -471,7 +440,7 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 	if (r->nw < 2 || r->w[1].val)
 		return fail(r, "host needs an operation (write, dirty-log-on, ...)");
 	r->w[1].used = true;
-	int k = index_of(host_names, S2_ARRAY_SIZE(host_names), r->w[1].key);
+	int k = s2trace_word_parse(S2T_W_HOST, r->w[1].key);
 	int mm = k < 0 ? s2hyp_mm_op_parse(r->w[1].key) : -1;
 	if (k < 0 && mm < 0)
 		return fail(r, "unknown host operation '%s'", r->w[1].key);
@@ -563,12 +532,9 @@ static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
 		return fail(r, "vcpu %llu: at most %d vCPUs", (unsigned long long)v, S2HYP_MAX_VCPUS);
 	ev->vcpu.vcpu = (unsigned)v;
 	const char *a = r->w[2].key;
-	if (!strcmp(a, "read"))
-		o->access = S2HYP_ACC_READ;
-	else if (!strcmp(a, "write"))
-		o->access = S2HYP_ACC_WRITE;
-	else if (!strcmp(a, "exec"))
-		o->access = S2HYP_ACC_EXEC;
+	int acc = s2trace_word_parse(S2T_W_ACCESS, a);
+	if (acc >= 0)
+		o->access = (enum s2hyp_access)acc;
 	else if (!strcmp(a, "fault"))
 		ev->vcpu.fault = true;
 	else
@@ -631,20 +597,6 @@ static int parse_mmio(struct s2trace_reader *r, struct s2trace_event *ev)
 	return all_used(r, 1);
 }
 
-static const char *const effect_names[] = {
-	[S2T_EFF_VTCR] = "vtcr", [S2T_EFF_VTTBR] = "vttbr", [S2T_EFF_ALLOC] = "alloc",
-	[S2T_EFF_FREE] = "free", [S2T_EFF_PTE_WRITE] = "pte-write", [S2T_EFF_PTE_READ] = "pte-read",
-	[S2T_EFF_DSB] = "dsb", [S2T_EFF_ISB] = "isb", [S2T_EFF_TLBI] = "tlbi", [S2T_EFF_DC] = "dc",
-	[S2T_EFF_IC] = "ic", [S2T_EFF_LOCK] = "lock", [S2T_EFF_UNLOCK] = "unlock",
-	[S2T_EFF_TRYLOCK] = "trylock", [S2T_EFF_WRITE] = "write", [S2T_EFF_SYSREG] = "sysreg",
-	[S2T_EFF_HINT] = "hint",
-};
-
-static const char *const hint_names[] = {
-	[S2EFF_HINT_SET_ROOT_LOCK] = "set-root-lock", [S2EFF_HINT_SET_OWNER_ROOT] = "set-owner-root",
-	[S2EFF_HINT_RELEASE_TABLE] = "release-table",
-};
-
 static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	uint64_t v;
@@ -660,7 +612,7 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 	if (v > 255)
 		return fail(r, "effect thread %llu: at most 256 threads", (unsigned long long)v);
 	ev->effect.thread = (unsigned)v;
-	k = index_of(effect_names, S2_ARRAY_SIZE(effect_names), r->w[2].key);
+	k = s2trace_word_parse(S2T_W_EFFECT, r->w[2].key);
 	if (k < 0)
 		return fail(r, "unknown effect '%s'", r->w[2].key);
 	ev->effect.kind = (enum s2trace_effect_kind)k;
@@ -679,7 +631,7 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 		break;
 	case S2T_EFF_SYSREG: {
 		struct word *w = find(r, "name");
-		if (!w || !w->val || (k = s2eff_sysreg_parse(w->val)) < 0)
+		if (!w || (k = s2trace_word_parse(S2T_W_SYSREG, w->val)) < 0)
 			return fail(r, "sysreg needs name=: vtcr_el2, vttbr_el2, tcr_el2, ttbr0_el2, "
 				       "hcr_el2, sctlr_el2 or mair_el2");
 		w->used = true;
@@ -689,7 +641,7 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 	}
 	case S2T_EFF_HINT: {
 		struct word *w = find(r, "kind");
-		if (!w || !w->val || (k = index_of(hint_names, S2_ARRAY_SIZE(hint_names), w->val)) < 0)
+		if (!w || (k = s2trace_word_parse(S2T_W_HINT, w->val)) < 0)
 			return fail(r, "hint needs kind=: set-root-lock, set-owner-root or release-table");
 		w->used = true;
 		ev->effect.op = (unsigned)k;
@@ -718,7 +670,7 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 		next = 4;
 		break;
 	case S2T_EFF_TLBI: {
-		if (r->nw < 4 || r->w[3].val || (k = s2eff_tlbi_parse(r->w[3].key)) < 0)
+		if (r->nw < 4 || r->w[3].val || (k = s2trace_tlbi_parse(r->w[3].key)) < 0)
 			return fail(r, "tlbi needs an operation: vmalls12e1is, ipas2e1is, ipas2le1is, "
 				       "vmalle1is, alle1is, vae2is, vale2is, alle2is, or one of them "
 				       "without is");
@@ -777,11 +729,6 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 	return all_used(r, next);
 }
 
-static const char *const expect_names[] = {
-	[S2T_EXP_MAPPED] = "mapped", [S2T_EXP_UNMAPPED] = "unmapped", [S2T_EXP_FIRED] = "fired",
-	[S2T_EXP_CLEAN] = "clean", [S2T_EXP_FAULTS] = "faults", [S2T_EXP_REFCOUNT] = "refcount",
-};
-
 static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	uint64_t v;
@@ -794,7 +741,7 @@ static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
 	ev->expect.fault_kind = -1;
 	ev->expect.vcpu = -1;
 	if (r->nw < 2 || r->w[1].val ||
-	    (k = index_of(expect_names, S2_ARRAY_SIZE(expect_names), r->w[1].key)) < 0)
+	    (k = s2trace_word_parse(S2T_W_EXPECT, r->w[1].key)) < 0)
 		return fail(r, "expect needs: mapped, unmapped, fired, clean, faults or refcount");
 	r->w[1].used = true;
 	ev->expect.kind = (enum s2trace_expect_kind)k;
@@ -852,8 +799,7 @@ static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
 			return fail(r, "expect faults: min is above max");
 		struct word *w = find(r, "kind");
 		if (w) {
-			static const char *const kinds[] = { "translation", "permission", "access-flag" };
-			if (!w->val || (k = index_of(kinds, 3, w->val)) < 0)
+			if ((k = s2trace_word_parse(S2T_W_FAULT_KIND, w->val)) < 0)
 				return fail(r, "kind must be translation, permission or access-flag");
 			ev->expect.fault_kind = k;
 		}
@@ -929,12 +875,6 @@ static int parse_schedule(struct s2trace_reader *r, struct s2trace_event *ev)
 	return 0;
 }
 
-/* kw is the keyword name: the first byte tells most apart without a call. */
-static inline bool is_kw(const char *kw, const char *name)
-{
-	return kw[0] == name[0] && !strcmp(kw, name);
-}
-
 int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	for (;;) {
@@ -967,32 +907,38 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 			r->header_seen = true;
 			continue;
 		}
-		if (is_kw(kw, "config")) {
+		if (!strcmp(kw, "s2emu-trace"))
+			return fail(r, "a second 's2emu-trace' header");
+		int kind = s2trace_word_parse(S2T_W_LINE, kw);
+		if (kind < 0)
+			return fail(r, "unknown event '%s'", kw);
+		ev->kind = (enum s2trace_kind)kind;
+		switch (ev->kind) {
+		case S2T_CONFIG:
 			if (r->event_seen || r->config_seen)
 				return fail(r, "config must come once, before the first event");
 			if (r->next_slot)
 				return fail(r, "config must come before the memslots");
 			r->config_seen = true;
-			ev->kind = S2T_CONFIG;
 			ret = parse_config(r, ev);
-		} else if (is_kw(kw, "memslot")) {
+			break;
+		case S2T_MEMSLOT:
 			if (r->event_seen)
 				return fail(r, "memslots must come before the first event");
-			ev->kind = S2T_MEMSLOT;
 			ret = parse_memslot(r, ev);
-		} else if (is_kw(kw, "guest")) {
+			break;
+		case S2T_GUEST:
 			if (r->event_seen || r->guest_seen)
 				return fail(r, "guest must come once, before the first event");
 			r->guest_seen = true;
-			ev->kind = S2T_GUEST;
 			ret = parse_guest(r, ev);
-		} else if (is_kw(kw, "schedule")) {
+			break;
+		case S2T_SCHEDULE:
 			if (r->event_seen)
 				return fail(r, "schedule lines must come before the first event");
-			ev->kind = S2T_SCHEDULE;
 			ret = parse_schedule(r, ev);
-		} else if (is_kw(kw, "phase")) {
-			ev->kind = S2T_PHASE;
+			break;
+		case S2T_PHASE:
 			r->event_seen = true;
 			if (r->nw == 1) {
 				if (r->have_phase && r->last_phase == UINT64_MAX)
@@ -1014,34 +960,31 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 			r->have_phase = true;
 			r->last_phase = ev->phase.n;
 			ret = 0;
-		} else if (is_kw(kw, "host")) {
-			ev->kind = S2T_HOST;
+			break;
+		case S2T_HOST:
 			r->event_seen = true;
 			ret = parse_host(r, ev);
-		} else if (is_kw(kw, "vcpu")) {
-			ev->kind = S2T_VCPU;
+			break;
+		case S2T_VCPU:
 			r->event_seen = true;
 			ret = parse_vcpu(r, ev);
-		} else if (is_kw(kw, "mmio")) {
-			ev->kind = S2T_MMIO;
+			break;
+		case S2T_MMIO:
 			r->event_seen = true;
 			ret = parse_mmio(r, ev);
-		} else if (is_kw(kw, "effect")) {
-			ev->kind = S2T_EFFECT;
+			break;
+		case S2T_EFFECT:
 			r->event_seen = true;
 			ret = parse_effect(r, ev);
-		} else if (is_kw(kw, "expect")) {
-			ev->kind = S2T_EXPECT;
+			break;
+		case S2T_EXPECT:
 			r->event_seen = true;
 			ret = parse_expect(r, ev);
-		} else if (is_kw(kw, "section")) {
-			ev->kind = S2T_SECTION;
+			break;
+		case S2T_SECTION:
 			r->event_seen = true;
 			ret = parse_section(r, ev);
-		} else if (is_kw(kw, "s2emu-trace")) {
-			return fail(r, "a second 's2emu-trace' header");
-		} else {
-			return fail(r, "unknown event '%s'", kw);
+			break;
 		}
 		if (ret)
 			return ret;

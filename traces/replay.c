@@ -373,7 +373,7 @@ static int apply_effect(struct replay *rp, const struct s2trace_event *ev)
 		ret = s2eff_read(e, at, ev->effect.pa, ev->effect.value, &why);
 		break;
 	case S2T_EFF_DSB:
-		s2eff_dsb(e, at, (enum s2eff_dsb)ev->effect.op);
+		s2eff_dsb(e, at, (enum s2arm_dsb)ev->effect.op);
 		break;
 	case S2T_EFF_ISB:
 		s2eff_isb(e, at);

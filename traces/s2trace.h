@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "arch/s2arm.h"
 #include "hyp-model/s2hyp.h"
 #include "hyp-model/s2hyp_effect.h"
 #include "hyp-model/s2hyp_scenario.h"
@@ -138,9 +139,37 @@ const char *s2trace_name(const struct s2trace_reader *r);
  * abort; a stage-1 walk is a read). S2_EINVAL for another exception class. */
 int s2trace_esr_access(uint64_t esr, enum s2hyp_access *a);
 
-/* Names shared by reader and writer. */
+/*
+ * The grammar's words (traces/grammar.c), one table each, shared by the
+ * reader, the writer and through the writer every importer: the line
+ * keywords (enum s2trace_kind), host operations (enum s2hyp_host_kind),
+ * backings, accesses, effect operations (enum s2trace_effect_kind), hints
+ * (enum s2eff_hint), system registers (enum s2eff_sysreg), expectations and
+ * fault kinds. TLBI, DC, IC and DSB operations are arch/s2arm.h's.
+ */
+enum s2trace_words {
+	S2T_W_LINE, S2T_W_HOST, S2T_W_BACKING, S2T_W_ACCESS, S2T_W_EFFECT, S2T_W_HINT,
+	S2T_W_SYSREG, S2T_W_EXPECT, S2T_W_FAULT_KIND, S2T_NR_WORDS
+};
+/* The word of value in table; "?" for none. */
+const char *s2trace_word(enum s2trace_words table, unsigned value);
+/* The value of word in table; -1 for a word that is none of its. */
+int s2trace_word_parse(enum s2trace_words table, const char *word);
 const char *s2trace_host_name(enum s2hyp_host_kind k);
 const char *s2trace_backing_name(enum s2hyp_backing b);
+/* The TLBI operation an effect line may name (any of arch/s2arm.h's but
+ * the range ones), by its mnemonic; -1 for another word. */
+int s2trace_tlbi_parse(const char *name);
+
+/*
+ * Any line as the reader reads it back into ev (no newline, no comment):
+ * every writer of trace text goes through it (the scenario writer below,
+ * import-casemate and import-ftrace). config writes the keys in
+ * ev->config.given; a vcpu fault line its esr and pc.
+ */
+void s2trace_print_event(FILE *f, const struct s2trace_event *ev);
+/* The same and a newline; S2_EIO on a write error. */
+int s2trace_write_event(FILE *f, const struct s2trace_event *ev);
 
 /* Write a scenario (and a schedule, if any) as a trace that replays to the
  * identical outcome. comment, if non-NULL, goes at the top. */

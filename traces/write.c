@@ -1,6 +1,9 @@
-/* The trace writer: a scenario and its schedule as a version-1 trace. */
+/* The trace writer: any line from the event the reader makes of it, and a
+ * scenario and its schedule as a version-1 trace. */
 #include <stdio.h>
 
+#include "cache-model/s2cache.h"
+#include "common/s2_text.h"
 #include "host-mm/s2host.h"
 #include "traces/s2trace.h"
 
@@ -11,10 +14,18 @@ static unsigned granule_k(unsigned shift)
 	return 1u << (shift - 10);
 }
 
-static void write_vcpu_op(FILE *f, unsigned v, const struct s2hyp_vcpu_op *o)
+/* " KEY=SIZE": sizes in the largest whole unit (2M, 12K), as the reader
+ * takes them. */
+static void print_size(FILE *f, const char *key, uint64_t v)
 {
-	static const char *const names[] = { "read", "write", "exec" };
-	fprintf(f, "vcpu %u %s ipa=%#llx", v, names[o->access], (unsigned long long)o->ipa);
+	char buf[32];
+	fprintf(f, " %s=%s", key, s2_size_name(v, buf, sizeof(buf)));
+}
+
+static void print_vcpu_op(FILE *f, unsigned v, const struct s2hyp_vcpu_op *o)
+{
+	fprintf(f, "vcpu %u %s ipa=%#llx", v, s2trace_word(S2T_W_ACCESS, o->access),
+		(unsigned long long)o->ipa);
 	if (o->access != S2HYP_ACC_EXEC && o->size != 8)
 		fprintf(f, " size=%u", o->size);
 	/* Only the access's bytes are stored; the reader refuses wider values. */
@@ -25,7 +36,6 @@ static void write_vcpu_op(FILE *f, unsigned v, const struct s2hyp_vcpu_op *o)
 		fprintf(f, " mmu=off");
 	if (o->observed)
 		fprintf(f, " observed");
-	fputc('\n', f);
 }
 
 void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
@@ -34,8 +44,9 @@ void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 						 : s2trace_host_name(o->kind));
 	switch (o->kind) {
 	case S2HYP_HOST_WRITE:
-		fprintf(f, " hva=%#llx size=%#llx fill=%#x", (unsigned long long)o->addr,
-			(unsigned long long)o->size, o->fill);
+		fprintf(f, " hva=%#llx", (unsigned long long)o->addr);
+		print_size(f, "size", o->size);
+		fprintf(f, " fill=%#x", o->fill);
 		break;
 	case S2HYP_HOST_DIRTY_LOG_ON:
 	case S2HYP_HOST_DIRTY_LOG_OFF:
@@ -44,15 +55,15 @@ void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 		break;
 	case S2HYP_HOST_UNMAP_HVA:
 	case S2HYP_HOST_AGE_HVA:
-		fprintf(f, " hva=%#llx size=%#llx", (unsigned long long)o->addr,
-			(unsigned long long)o->size);
+		fprintf(f, " hva=%#llx", (unsigned long long)o->addr);
+		print_size(f, "size", o->size);
 		break;
 	case S2HYP_HOST_UNMAP_IPA:
 	case S2HYP_HOST_WRPROTECT_IPA:
 	case S2HYP_HOST_FLUSH_IPA:
 	case S2HYP_HOST_AGE_IPA:
-		fprintf(f, " ipa=%#llx size=%#llx", (unsigned long long)o->addr,
-			(unsigned long long)o->size);
+		fprintf(f, " ipa=%#llx", (unsigned long long)o->addr);
+		print_size(f, "size", o->size);
 		break;
 	case S2HYP_HOST_DESTROY:
 		break;
@@ -61,7 +72,7 @@ void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 		if (args & S2HYP_MM_ARG_HVA)
 			fprintf(f, " hva=%#llx", (unsigned long long)o->addr);
 		if (args & S2HYP_MM_ARG_SIZE)
-			fprintf(f, " size=%#llx", (unsigned long long)o->size);
+			print_size(f, "size", o->size);
 		if ((args & S2HYP_MM_ARG_PROC) && o->proc)
 			fprintf(f, " proc=%u", o->proc);
 		if (args & S2HYP_MM_ARG_REF)
@@ -73,13 +84,6 @@ void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 	}
 }
 
-static void write_host_op(FILE *f, const struct s2hyp_host_op *o)
-{
-	fputs("host ", f);
-	s2trace_print_host_op(f, o);
-	fputc('\n', f);
-}
-
 int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
 			 const struct s2hyp_choice *sched, size_t nsched, const char *comment)
 {
@@ -88,29 +92,21 @@ int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
 	if (comment)
 		fprintf(f, "# %s\n", comment);
 	fprintf(f, "s2emu-trace %d\n", S2TRACE_VERSION);
-	fprintf(f, "config granule=%uk ipa-bits=%u vcpus=%u walker=%s fwb=%d idc=%d dic=%d "
-		   "line=%u eager-split=%d",
-		granule_k(c->granule_shift), c->ipa_bits, c->nr_vcpus, s2pt_variant_name(c->variant),
-		c->fwb, c->idc, c->dic, c->line_bytes ? c->line_bytes : 64, c->eager_split);
+	struct s2trace_event ev = { .kind = S2T_CONFIG };
+	ev.config.cfg = *c;
+	ev.config.given = S2T_CFG_GRANULE | S2T_CFG_IPA_BITS | S2T_CFG_VCPUS | S2T_CFG_WALKER |
+			  S2T_CFG_FWB | S2T_CFG_IDC | S2T_CFG_DIC | S2T_CFG_LINE | S2T_CFG_EAGER_SPLIT;
 	/* The host's features that change the run, when they differ from the
 	 * default (so traces of older writers read back the same). */
-	if (c->rcu_free)
-		fprintf(f, " rcu=1");
-	if (c->range_tlbi)
-		fprintf(f, " range-tlbi=1");
-	if (c->hw_af)
-		fprintf(f, " hw-af=1");
-	if (c->tlb_entries)
-		fprintf(f, " tlb-entries=%u", c->tlb_entries);
-	if (c->host_mm)
-		fprintf(f, " host-mm=%s", s2host_policy_name((enum s2host_policy)c->cow_policy));
-	fputc('\n', f);
+	ev.config.given |= (c->rcu_free ? S2T_CFG_RCU : 0) | (c->range_tlbi ? S2T_CFG_RANGE_TLBI : 0) |
+			   (c->hw_af ? S2T_CFG_HW_AF : 0) | (c->tlb_entries ? S2T_CFG_TLB_ENTRIES : 0) |
+			   (c->host_mm ? S2T_CFG_HOST_MM : 0);
+	s2trace_write_event(f, &ev);
 	for (unsigned i = 0; i < sc->nr_slots; i++) {
-		const struct s2hyp_memslot *s = &sc->slots[i];
-		fprintf(f, "memslot %u ipa=%#llx size=%#llx hva=%#llx backing=%s%s%s\n", i,
-			(unsigned long long)s->ipa, (unsigned long long)s->size,
-			(unsigned long long)s->hva, s2trace_backing_name(s->backing),
-			s->readonly ? " readonly" : "", s->dirty_log ? " dirty-log" : "");
+		ev = (struct s2trace_event){ .kind = S2T_MEMSLOT };
+		ev.memslot.id = i;
+		ev.memslot.slot = sc->slots[i];
+		s2trace_write_event(f, &ev);
 	}
 	for (size_t i = 0; i < nsched; i++) {
 		char buf[48];
@@ -137,12 +133,21 @@ int s2trace_write_events(FILE *f, const struct s2hyp_scenario *sc)
 				p = sc->vcpu[v][vpc[v]].phase;
 		if (p == ~0u)
 			break;
-		fprintf(f, "phase %u\n", p);
-		while (hpc < sc->nhost && sc->host[hpc].phase == p)
-			write_host_op(f, &sc->host[hpc++]);
+		struct s2trace_event ev = { .kind = S2T_PHASE, .phase.n = p };
+		s2trace_write_event(f, &ev);
+		ev.kind = S2T_HOST;
+		while (hpc < sc->nhost && sc->host[hpc].phase == p) {
+			ev.host = sc->host[hpc++];
+			s2trace_write_event(f, &ev);
+		}
+		ev.kind = S2T_VCPU;
 		for (unsigned v = 0; v < c->nr_vcpus; v++)
-			while (vpc[v] < sc->nvcpu[v] && sc->vcpu[v][vpc[v]].phase == p)
-				write_vcpu_op(f, v, &sc->vcpu[v][vpc[v]++]);
+			while (vpc[v] < sc->nvcpu[v] && sc->vcpu[v][vpc[v]].phase == p) {
+				ev.vcpu.vcpu = v;
+				ev.vcpu.op = sc->vcpu[v][vpc[v]++];
+				ev.vcpu.fault = false;
+				s2trace_write_event(f, &ev);
+			}
 	}
 	return ferror(f) ? S2_EIO : 0;
 }
@@ -158,12 +163,235 @@ int s2trace_write_outcome(FILE *f, const struct s2hyp_stats *st)
 {
 	bool any = false;
 
+	struct s2trace_event ev = { .kind = S2T_EXPECT };
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
 		if (st->violations[r]) {
-			fprintf(f, "expect fired rule=%s\n", s2hyp_rule_name((enum s2hyp_rule)r));
+			ev.expect.kind = S2T_EXP_FIRED;
+			ev.expect.rule = (int)r;
+			s2trace_write_event(f, &ev);
 			any = true;
 		}
-	if (!any)
-		fprintf(f, "expect clean\n");
+	if (!any) {
+		ev.expect.kind = S2T_EXP_CLEAN;
+		s2trace_write_event(f, &ev);
+	}
+	return ferror(f) ? S2_EIO : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* One line of any kind                                                */
+/* ------------------------------------------------------------------ */
+
+static void print_config(FILE *f, const struct s2hyp_config *c, unsigned given)
+{
+	fputs("config", f);
+	if (given & S2T_CFG_GRANULE)
+		fprintf(f, " granule=%uk", granule_k(c->granule_shift));
+	if (given & S2T_CFG_IPA_BITS)
+		fprintf(f, " ipa-bits=%u", c->ipa_bits);
+	if (given & S2T_CFG_VCPUS)
+		fprintf(f, " vcpus=%u", c->nr_vcpus);
+	if (given & S2T_CFG_WALKER)
+		fprintf(f, " walker=%s", s2pt_variant_name(c->variant));
+	if (given & S2T_CFG_FWB)
+		fprintf(f, " fwb=%d", c->fwb);
+	if (given & S2T_CFG_IDC)
+		fprintf(f, " idc=%d", c->idc);
+	if (given & S2T_CFG_DIC)
+		fprintf(f, " dic=%d", c->dic);
+	if (given & S2T_CFG_LINE)
+		fprintf(f, " line=%u", c->line_bytes ? c->line_bytes : 64);
+	if (given & S2T_CFG_EAGER_SPLIT)
+		fprintf(f, " eager-split=%d", c->eager_split);
+	if (given & S2T_CFG_RCU)
+		fprintf(f, " rcu=%d", c->rcu_free);
+	if (given & S2T_CFG_RANGE_TLBI)
+		fprintf(f, " range-tlbi=%d", c->range_tlbi);
+	if (given & S2T_CFG_HW_AF)
+		fprintf(f, " hw-af=%d", c->hw_af);
+	if (given & S2T_CFG_TLB_ENTRIES)
+		fprintf(f, " tlb-entries=%u", c->tlb_entries);
+	if (given & S2T_CFG_HOST_MM)
+		fprintf(f, " host-mm=%s", s2host_policy_name((enum s2host_policy)c->cow_policy));
+}
+
+static void print_effect(FILE *f, const struct s2trace_event *ev)
+{
+	unsigned long long pa = ev->effect.pa, value = ev->effect.value;
+
+	/* Without printf: effect lines are most of an imported log. */
+	char tid[12], *p = tid + sizeof(tid);
+	unsigned t = ev->effect.thread;
+	*--p = '\0';
+	do
+		*--p = (char)('0' + t % 10);
+	while (t /= 10);
+	fputs("effect ", f);
+	fputs(p, f);
+	fputc(' ', f);
+	fputs(s2trace_word(S2T_W_EFFECT, ev->effect.kind), f);
+	switch (ev->effect.kind) {
+	case S2T_EFF_VTCR:
+	case S2T_EFF_VTTBR:
+		fprintf(f, " value=%#llx", value);
+		break;
+	case S2T_EFF_ALLOC:
+	case S2T_EFF_FREE:
+		fprintf(f, " pa=%#llx", pa);
+		if (ev->effect.size)
+			print_size(f, "size", ev->effect.size);
+		break;
+	case S2T_EFF_WRITE:
+	case S2T_EFF_PTE_WRITE:
+	case S2T_EFF_PTE_READ:
+		fprintf(f, " pa=%#llx value=%#llx%s", pa, value, ev->effect.release ? " release" : "");
+		break;
+	case S2T_EFF_DSB:
+		fprintf(f, " %s", s2arm_dsb_mnemonic((enum s2arm_dsb)ev->effect.op));
+		break;
+	case S2T_EFF_ISB:
+		break;
+	case S2T_EFF_TLBI: {
+		enum s2arm_tlbi op = (enum s2arm_tlbi)ev->effect.op;
+		bool el2 = s2arm_tlbi_flags(op) & S2ARM_TLBI_EL2;
+		fprintf(f, " %s", s2arm_tlbi_mnemonic(op));
+		if (s2arm_tlbi_flags(op) & S2ARM_TLBI_BY_ADDR)
+			fprintf(f, " %s=%#llx", el2 ? "va" : "ipa", (unsigned long long)ev->effect.ipa);
+		if (ev->effect.level != S2PT_TLBI_NO_LEVEL)
+			fprintf(f, " level=%d", ev->effect.level);
+		if (ev->effect.have_vmid)
+			fprintf(f, " %s=%u", el2 ? "asid" : "vmid", ev->effect.vmid);
+		break;
+	}
+	case S2T_EFF_DC:
+	case S2T_EFF_IC: {
+		enum s2cache_op op = (enum s2cache_op)ev->effect.op;
+		bool ranged = ev->effect.kind == S2T_EFF_DC || op == S2CACHE_IC_IVAU;
+		fprintf(f, " %s", ev->effect.kind == S2T_EFF_DC ?
+			s2arm_dc_mnemonic((enum s2arm_dc)op) :
+			s2arm_ic_mnemonic((enum s2arm_ic)(op - S2CACHE_IC_IVAU)));
+		if (ranged) {
+			fprintf(f, " pa=%#llx", pa);
+			print_size(f, "size", ev->effect.size);
+		}
+		break;
+	}
+	case S2T_EFF_LOCK:
+	case S2T_EFF_UNLOCK:
+	case S2T_EFF_TRYLOCK:
+		if (ev->effect.have_addr)
+			fprintf(f, " addr=%#llx", pa);
+		break;
+	case S2T_EFF_SYSREG:
+		fprintf(f, " name=%s value=%#llx", s2trace_word(S2T_W_SYSREG, ev->effect.op), value);
+		break;
+	case S2T_EFF_HINT:
+		fprintf(f, " kind=%s pa=%#llx value=%#llx", s2trace_word(S2T_W_HINT, ev->effect.op),
+			pa, value);
+		break;
+	}
+}
+
+static void print_expect(FILE *f, const struct s2trace_event *ev)
+{
+	unsigned long long ipa = ev->expect.ipa;
+
+	fprintf(f, "expect %s", s2trace_word(S2T_W_EXPECT, ev->expect.kind));
+	switch (ev->expect.kind) {
+	case S2T_EXP_MAPPED:
+		fprintf(f, " ipa=%#llx", ipa);
+		if (ev->expect.level != -128)
+			fprintf(f, " level=%d", ev->expect.level);
+		if (ev->expect.prot >= 0)
+			fprintf(f, " prot=%s%s%s", ev->expect.prot & S2PT_PROT_R ? "r" : "",
+				ev->expect.prot & S2PT_PROT_W ? "w" : "",
+				ev->expect.prot & S2PT_PROT_X ? "x" : "");
+		break;
+	case S2T_EXP_UNMAPPED:
+		fprintf(f, " ipa=%#llx", ipa);
+		break;
+	case S2T_EXP_FIRED:
+		fprintf(f, " rule=%s", s2hyp_rule_name((enum s2hyp_rule)ev->expect.rule));
+		break;
+	case S2T_EXP_CLEAN:
+		break;
+	case S2T_EXP_FAULTS:
+		if (ev->expect.max != UINT64_MAX)
+			fprintf(f, " max=%llu", (unsigned long long)ev->expect.max);
+		if (ev->expect.min)
+			fprintf(f, " min=%llu", (unsigned long long)ev->expect.min);
+		if (ev->expect.fault_kind >= 0)
+			fprintf(f, " kind=%s", s2trace_word(S2T_W_FAULT_KIND, (unsigned)ev->expect.fault_kind));
+		if (ev->expect.vcpu >= 0)
+			fprintf(f, " vcpu=%d", ev->expect.vcpu);
+		break;
+	case S2T_EXP_REFCOUNT:
+		fprintf(f, " ipa=%#llx value=%lld", ipa, (long long)ev->expect.value);
+		break;
+	}
+}
+
+void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
+{
+	switch (ev->kind) {
+	case S2T_CONFIG:
+		print_config(f, &ev->config.cfg, ev->config.given);
+		break;
+	case S2T_MEMSLOT: {
+		const struct s2hyp_memslot *s = &ev->memslot.slot;
+		fprintf(f, "memslot %u ipa=%#llx", ev->memslot.id, (unsigned long long)s->ipa);
+		print_size(f, "size", s->size);
+		fprintf(f, " hva=%#llx backing=%s%s%s", (unsigned long long)s->hva,
+			s2trace_backing_name(s->backing), s->readonly ? " readonly" : "",
+			s->dirty_log ? " dirty-log" : "");
+		break;
+	}
+	case S2T_PHASE:
+		fprintf(f, "phase %llu", (unsigned long long)ev->phase.n);
+		break;
+	case S2T_HOST:
+		fputs("host ", f);
+		s2trace_print_host_op(f, &ev->host);
+		break;
+	case S2T_VCPU:
+		if (ev->vcpu.fault)
+			fprintf(f, "vcpu %u fault ipa=%#llx esr=%#llx pc=%#llx", ev->vcpu.vcpu,
+				(unsigned long long)ev->vcpu.op.ipa, (unsigned long long)ev->vcpu.esr,
+				(unsigned long long)ev->vcpu.pc);
+		else
+			print_vcpu_op(f, ev->vcpu.vcpu, &ev->vcpu.op);
+		break;
+	case S2T_MMIO:
+		fprintf(f, "mmio vcpu=%u ipa=%#llx%s", ev->mmio.vcpu, (unsigned long long)ev->mmio.ipa,
+			ev->mmio.write ? " write" : "");
+		break;
+	case S2T_EFFECT:
+		print_effect(f, ev);
+		break;
+	case S2T_SCHEDULE:
+		fputs("schedule", f);
+		for (unsigned i = 0; i < ev->schedule.n; i++) {
+			fputc(' ', f);
+			s2trace_print_choice(f, &ev->schedule.choices[i]);
+		}
+		break;
+	case S2T_EXPECT:
+		print_expect(f, ev);
+		break;
+	case S2T_GUEST:
+		fprintf(f, "guest image=%s load=%#llx entry=%#llx size=%#llx", ev->guest.image,
+			(unsigned long long)ev->guest.load, (unsigned long long)ev->guest.entry,
+			(unsigned long long)ev->guest.size);
+		break;
+	case S2T_SECTION:
+		fprintf(f, "section %s", ev->section.name);
+		break;
+	}
+}
+
+int s2trace_write_event(FILE *f, const struct s2trace_event *ev)
+{
+	s2trace_print_event(f, ev);
+	fputc('\n', f);
 	return ferror(f) ? S2_EIO : 0;
 }

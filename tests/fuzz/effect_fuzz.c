@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s2eff_sysreg(e, at, S2EFF_TTBR0_EL2, page(b[2]) | (uint64_t)(b[4] & 1) << 48, &why);
 			break;
 		case 5:
-			s2eff_dsb(e, at, (enum s2eff_dsb)(b[4] % 5));
+			s2eff_dsb(e, at, (enum s2arm_dsb)(b[4] % S2ARM_NR_DSB));
 			break;
 		case 6:
 			s2eff_tlbi(e, at, (enum s2arm_tlbi)(b[4] % S2ARM_NR_TLBI),
