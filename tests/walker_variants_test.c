@@ -41,6 +41,7 @@ static const struct {
 	{ "upstream-free-now", S2PT_V_FREE_NOW, true },
 	{ "upstream-attr-plain", S2PT_V_ATTR_PLAIN, true },
 	{ "upstream-loser-put", S2PT_V_LOSER_PUT, true },
+	{ "upstream-relax-lost-notlbi", S2PT_V_RELAX_LOST_NOTLBI, false },
 	{ "kvm-relax-stale-level", S2PT_V_RELAX_STALE_LEVEL, true },
 };
 
@@ -159,7 +160,7 @@ static void test_parallel_bugs(void **state)
 	for (unsigned v = 0; v < S2PT_NR_VARIANTS; v++)
 		assert_int_equal(s2pt_variant_needs_parallel((enum s2pt_variant)v),
 				 v == S2PT_V_FREE_NOW || v == S2PT_V_ATTR_PLAIN ||
-				 v == S2PT_V_LOSER_PUT);
+				 v == S2PT_V_LOSER_PUT || v == S2PT_V_RELAX_LOST_NOTLBI);
 	assert_false(s2pt_variant_needs_parallel(S2PT_NR_VARIANTS));
 }
 
@@ -195,7 +196,8 @@ static void test_init_every_variant(void **state)
 			      v == S2PT_V_UNMAP_DEFER_TLBI || v == S2PT_V_LOG_BLOCKS ||
 			      v == S2PT_V_RELAX_NO_TLBI ||
 			      v == S2PT_V_LOG_NO_FLUSH || v == S2PT_V_HUGE_UNCHECKED ||
-			      v == S2PT_V_FREE_NOW || v == S2PT_V_ATTR_PLAIN || v == S2PT_V_LOSER_PUT;
+			      v == S2PT_V_FREE_NOW || v == S2PT_V_ATTR_PLAIN || v == S2PT_V_LOSER_PUT ||
+			      v == S2PT_V_RELAX_LOST_NOTLBI;
 		assert_int_equal(pt.reload_after_pre, reload);
 		s2pt_destroy(s2pt_lock(&pt));
 		fake_mm_fini(fm);

@@ -37,6 +37,7 @@ struct variant_props {
 	bool free_now;		/* the unlinked table is freed at once, not after a grace period */
 	bool attr_plain;	/* shared attribute walks store plainly, no exchange */
 	bool loser_put;		/* a lost break still drops the old entry's reference */
+	bool relax_lost_notlbi;	/* a relax that lost its exchange skips the local TLBI */
 };
 
 /* What every variant does, by variant: looked up on every map and unmap, so
@@ -45,11 +46,12 @@ struct variant_props {
  * free_last_ref, lock_marker; then the bugs of single operations
  * (valid_update_leak, eagain_stops, defer_unmap_tlbi, relax_no_tlbi) through B(). */
 #define P(o, ci, cl, pa, gi, tv, rl, fl, lm) \
-	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, 0, 0, 0, 0, 0, 0, 0, 0 }
+	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, 0, 0, 0, 0, 0, 0, 0, 0, 0 }
 #define B(o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn) \
-	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn, 0, 0, 0, 0 }
-/* Upstream with one bug of the parallel path: free_now, attr_plain, loser_put. */
-#define S(fn, ap, lp) { ORDER_UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, fn, ap, lp }
+	{ ORDER_##o, ci, cl, pa, gi, tv, rl, fl, lm, vu, es, du, rn, 0, 0, 0, 0, 0 }
+/* Upstream with one bug of the parallel path: free_now, attr_plain,
+ * loser_put, relax_lost_notlbi. */
+#define S(fn, ap, lp, rt) { ORDER_UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, fn, ap, lp, rt }
 static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_UPSTREAM_2021]       = P(2021, 1, 1, 1, 0, 1, 0, 1, 0),
 	[S2PT_V_ANCHOR_LEAK]         = P(2021, 1, 1, 0, 0, 1, 0, 1, 0),
@@ -65,10 +67,11 @@ static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_EAGAIN_STOPS]        = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 0, 0),
 	[S2PT_V_UNMAP_DEFER_TLBI]    = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 1, 0),
 	[S2PT_V_RELAX_NO_TLBI]       = B(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1, 0, 0, 0, 1),
-	[S2PT_V_PERM_BBM]            = { ORDER_2021, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0 },
-	[S2PT_V_FREE_NOW]            = S(1, 0, 0),
-	[S2PT_V_ATTR_PLAIN]          = S(0, 1, 0),
-	[S2PT_V_LOSER_PUT]           = S(0, 0, 1),
+	[S2PT_V_PERM_BBM]            = { ORDER_2021, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0 },
+	[S2PT_V_FREE_NOW]            = S(1, 0, 0, 0),
+	[S2PT_V_ATTR_PLAIN]          = S(0, 1, 0, 0),
+	[S2PT_V_LOSER_PUT]           = S(0, 0, 1, 0),
+	[S2PT_V_RELAX_LOST_NOTLBI]   = S(0, 0, 0, 1),
 	/* Bugs of KVM's fault handler and dirty logging (hyp-model/kvm.c). */
 	[S2PT_V_LOG_BLOCKS]          = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
 	[S2PT_V_LOG_NO_FLUSH]        = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
@@ -738,8 +741,11 @@ int s2pt_relax_perms_at(struct s2pt_locked l, s2_ipa_t ipa, enum s2pt_prot prot,
 	int ret = update_attrs(pt, s2_ipa_get(ipa), 1, &d,
 			       S2PT_WALK_HANDLE_FAULT | walk_shared(l));
 	/* Only this CPU faulted on the old permissions; others pick up the new
-	 * ones on their own fault (kvm_pgtable_stage2_relax_perms). */
-	if ((!ret || ret == S2_EAGAIN) && !props_of(pt->variant)->relax_no_tlbi)
+	 * ones on their own fault (kvm_pgtable_stage2_relax_perms). Since
+	 * 5a6e594fc607 also when another walker's exchange won: this CPU's TLB
+	 * may still hold the entry it faulted on. */
+	const struct variant_props *vp = props_of(pt->variant);
+	if ((!ret || (ret == S2_EAGAIN && !vp->relax_lost_notlbi)) && !vp->relax_no_tlbi)
 		s2pt__tlbi_ipa_local(pt, s2_ipa_get(ipa), d.level);
 	return ret;
 }

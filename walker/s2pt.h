@@ -346,6 +346,8 @@ struct s2pt_mm_ops {
 	  "BUGGY (parallel): before 'Atomically update stage 2 leaf attributes in parallel walks' (ca5de2448c3b, v6.2): relax-perms and the access-flag walks store plainly under the read lock") \
 	X(S2PT_V_LOSER_PUT,           "upstream-loser-put", \
 	  "BUGGY (parallel): modelled on 'Make leaf->leaf PTE changes parallel-aware' (946fbfdf336b, v6.2) without its rule that only the winner of the break drops the old reference") \
+	X(S2PT_V_RELAX_LOST_NOTLBI,   "upstream-relax-lost-notlbi", \
+	  "SLOW (parallel): before 'Always invalidate TLB for stage-2 permission faults' (5a6e594fc607, v6.7): a relax that lost its exchange to another vCPU's skips the local TLBI, and its vCPU faults once more on the entry its TLB kept") \
 	X(S2PT_V_RELAX_STALE_LEVEL,   "kvm-relax-stale-level", \
 	  "BUGGY, open in Linux (v5.10 to mainline): the fault handler relaxes whatever leaf maps the IPA now, at the level of a fault taken before a coalesce: with dirty logging turned on in between, a whole block becomes writable with one page logged")
 
@@ -360,8 +362,9 @@ const char *s2pt_variant_name(enum s2pt_variant v);
 const char *s2pt_variant_desc(enum s2pt_variant v);
 /* Whether the variant reproduces a known bug (the checker must catch it). */
 bool s2pt_variant_is_buggy(enum s2pt_variant v);
-/* Whether its bug needs two walkers in the tables at once (shared walks in
- * flight together) to show: "BUGGY (parallel)". */
+/* Whether its bug (or slowness) needs two walkers in the tables at once
+ * (shared walks in flight together) to show: "BUGGY (parallel)", "SLOW
+ * (parallel)". */
 bool s2pt_variant_needs_parallel(enum s2pt_variant v);
 /* S2_EINVAL for an unknown name. */
 int s2pt_variant_parse(const char *name, enum s2pt_variant *v);

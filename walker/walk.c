@@ -166,7 +166,8 @@ bool s2pt_variant_is_buggy(enum s2pt_variant v)
 
 bool s2pt_variant_needs_parallel(enum s2pt_variant v)
 {
-	return strncmp(s2pt_variant_desc(v), "BUGGY (parallel)", 16) == 0;
+	const char *d = s2pt_variant_desc(v);
+	return strncmp(d, "BUGGY (parallel)", 16) == 0 || strncmp(d, "SLOW (parallel)", 15) == 0;
 }
 
 int s2pt_variant_parse(const char *name, enum s2pt_variant *v)
