@@ -39,7 +39,7 @@ static void usage(FILE *f)
 			s2host_policy_kernels(p), s2host_policy_rule(p));
 	fprintf(f, "  --json           JSON instead of text\n"
 		   "random: the generic generator draws a program of K host operations (default\n"
-		   "40) from each seed S..S+N-1 (default 1, 200 runs) and reports, per policy,\n"
+		   "40, 80 for --world memfd) from each seed S..S+N-1 (default 1, 200 runs) and reports, per policy,\n"
 		   "the rules that fired and the first seed of each; --log prints the first\n"
 		   "firing run's program. --world memfd draws from a uffd-wp registered memfd\n"
 		   "world with hole punches, userfaultfd handler threads and deferred TLB flushes\n"
@@ -368,7 +368,7 @@ int cli_host(int argc, char **argv)
 	bool policy_given = false;
 	const char *rec = NULL;
 	int files = 0;	/* replay: index of the first file */
-	uint64_t seed = 1, runs = 200, steps = 40;
+	uint64_t seed = 1, runs = 200, steps = 0;	/* 0: the world's default */
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help")) {
@@ -466,6 +466,8 @@ int cli_host(int argc, char **argv)
 			fprintf(stderr, "s2emu host: --record needs one --cow-policy, not all\n");
 			return 2;
 		}
+		if (!steps)
+			steps = memfd ? 80 : 40;	/* the memfd world's windows need more steps */
 		return run_random(all ? 0 : policy, all ? S2HOST_NR_POLICIES - 1 : policy, seed, runs,
 				  steps, log, memfd, &fixes, rec);
 	}

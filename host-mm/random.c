@@ -453,10 +453,13 @@ static void file_step(struct mworld *m)
 		say(&m->w, err, "dontneed P%d %#llx 0x1000", m->p[who], (unsigned long long)a);
 		break;
 	case 1: {
+		/* the monitor protects the whole file (a live snapshot's start)
+		 * and un-protects page by page */
 		bool on = pick(&m->w, 2);
-		err = s2host_uffd_wp(h, m->p[0], a, K4, on);
-		say(&m->w, err, "uffd-wp P%d %#llx 0x1000 %s", m->p[0], (unsigned long long)a,
-		    on ? "on" : "off");
+		uint64_t start = on ? 0 : a, size = on ? MF_PAGES * K4 : K4;
+		err = s2host_uffd_wp(h, m->p[0], start, size, on);
+		say(&m->w, err, "uffd-wp P%d %#llx %#llx %s", m->p[0], (unsigned long long)start,
+		    (unsigned long long)size, on ? "on" : "off");
 		break;
 	}
 	default:

@@ -795,6 +795,13 @@ int s2host__uffd_wp_range(struct s2host *h, int mm, uint64_t vpn, uint64_t n, bo
 		for (uint64_t v = vpn; v < vpn + n && h->cfg.uffd_markers; v++)
 			if ((h->mm[mm].vma[v] & VMA_SHARED) && !h->mm[mm].pte[v].fl)
 				h->mm[mm].pte[v] = (struct s2host__pte){ 0, PTE_MARKER | PTE_UFFD_WP };
+		/* the monitor may count on what the kernel protected: an empty
+		 * anonymous PTE (or, before the markers, an empty file PTE) is
+		 * not (UFFD_FEATURE_WP_UNPOPULATED, 6.4, is not modelled) */
+		for (uint64_t v = vpn; v < vpn + n; v++)
+			h->mm[mm].wp[v] = ((s2host__pmd(h, mm, v)->fl & (PTE_PRESENT | PTE_UFFD_WP)) ==
+					   (PTE_PRESENT | PTE_UFFD_WP)) ||
+					  (h->mm[mm].pte[v].fl & PTE_UFFD_WP);
 	} else {
 		/* mm/mprotect.c MM_CP_UFFD_WP_RESOLVE: the write bit is left to
 		 * the fault handler, so that COW is decided there. */

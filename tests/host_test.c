@@ -1107,7 +1107,7 @@ static void test_random_memfd(void **state)
 			s2host_set_uffd_markers(h, runs[i].markers);
 			s2host_set_uffd_wp_flush(h, runs[i].wp_flush);
 			s2host_set_uffd_fork_fix(h, runs[i].fork_fix);
-			assert_int_equal(s2host_random_memfd(h, seed, 40, NULL, NULL), 0);
+			assert_int_equal(s2host_random_memfd(h, seed, 80, NULL, NULL), 0);
 			seen |= s2host_fired(h);
 			s2host_destroy(h);
 		}
