@@ -8,6 +8,7 @@
 #include "cli/cli.h"
 #include "common/s2_num.h"
 #include "fuzz/s2fuzz.h"
+#include "host-mm/s2host.h"
 
 /* Digits in decimal, or hex after 0x, then an optional K, M or G (either
  * case, powers of 1024) when sizes are allowed: common's one parser. */
@@ -71,6 +72,20 @@ int cli_machine_option(int argc, char **argv, int *i, struct s2hyp_config *cfg, 
 				s2pt_variant_list(list, sizeof(list)));
 			return -1;
 		}
+		return 1;
+	}
+	if (!strcmp(o, "--cow-policy")) {
+		int pol;
+		if (!(v = arg_of(argc, argv, i, cmd)))
+			return -1;
+		if ((pol = s2host_policy_parse(v)) < 0) {
+			fprintf(stderr, "s2emu %s: unknown COW policy '%s' (MAP0, MAP1, MAP2, MAP2+F, "
+					"CNT, CNT2, AE)\n", cmd, v);
+			return -1;
+		}
+		/* Guest memory on the host model under that policy. */
+		cfg->host_mm = true;
+		cfg->cow_policy = (unsigned)pol;
 		return 1;
 	}
 	if (!strcmp(o, "--vcpus")) {

@@ -10,7 +10,8 @@
  * several vCPUs reading, writing and executing the same pages in the same
  * phase; host operations between them over ranges that start mid-block
  * (unmap through the MMU notifier and directly, write-protect, age, flush,
- * dirty logging on, get and off, host writes, destroy).
+ * dirty logging on, get and off, host writes, destroy); on host memory
+ * (cfg.host_mm) host-mm events too (gen_mm_op).
  *
  * What it avoids, because the correct code would be blamed for the
  * guest's or the VMM's own mistakes (docs/checks.md, stale-data "Limit"):
@@ -50,6 +51,10 @@ struct gen {
 	/* per phase: pages the host writes (no vCPU may touch them then) */
 	uint32_t host_written[GEN_MAX_PHASES];
 	bool logging[S2HYP_MAX_SLOTS];
+	/* host-mm events: processes (the VMM and its forked children alive),
+	 * references taken so far */
+	unsigned nprocs, nrefs;
+	bool child_alive[8];
 };
 
 static uint64_t rnd(struct gen *g, uint64_t n)
@@ -73,7 +78,10 @@ static void gen_slots(struct gen *g)
 		struct s2hyp_memslot *s = &sc->slots[i];
 		uint64_t win = 4 * g->block;
 		enum s2hyp_backing b = (enum s2hyp_backing)rnd(g, 3);
-		if (small && chance(g, 5) && n == 1)
+		/* Host memory is anonymous: THP where hugetlb would be. */
+		if (sc->cfg.host_mm && b == S2HYP_BACKING_HUGETLB_2M)
+			b = S2HYP_BACKING_THP;
+		if (small && !sc->cfg.host_mm && chance(g, 5) && n == 1)
 			b = S2HYP_BACKING_HUGETLB_1G;
 		if (b == S2HYP_BACKING_HUGETLB_1G)
 			win = 4ull << 30;
@@ -230,12 +238,115 @@ static unsigned slot_index(const struct gen *g, const struct s2hyp_memslot *s)
 	return (unsigned)(s - g->sc->slots);
 }
 
+static void add_mm(struct gen *g, enum s2hyp_mm_op op, unsigned phase, uint64_t hva,
+		   unsigned proc, unsigned ref)
+{
+	struct s2hyp_host_op o = { .kind = S2HYP_HOST_MM, .mm = op, .phase = phase, .addr = hva,
+				   .size = g->page, .proc = proc, .ref = ref,
+				   .value = s2hyp_rng_next(&g->rng) };
+	s2hyp_scenario_add_host(g->sc, &o);
+}
+
+/* A live forked child, or 0 (the VMM) when there is none. */
+static unsigned pick_child(struct gen *g)
+{
+	unsigned alive[8], n = 0;
+	for (unsigned i = 1; i < g->nprocs; i++)
+		if (g->child_alive[i])
+			alive[n++] = i;
+	return n ? alive[rnd(g, n)] : 0;
+}
+
+/* A host-mm event (a machine on host memory) on one of the scenario's data
+ * pages: the host's own events that replace or unmap pages, and what
+ * breaks COW policies (fork, a child's GUP reference and unmap, a device's
+ * long-term pin, clear_refs, reading through a reference). The VMM itself
+ * never unmaps guest memory, and only children store to it. */
+static void gen_mm_op(struct gen *g, unsigned phase)
+{
+	const struct gen_page *p = &g->pages[rnd(g, g->npages)];
+	/* Mostly a page the guest writes: where a broken COW shows. */
+	for (unsigned tries = 0; tries < 4 && (p->cls != PC_DATA || p->readonly_share); tries++)
+		p = &g->pages[rnd(g, g->npages)];
+	const struct s2hyp_memslot *s = &g->sc->slots[p->slot];
+	uint64_t hva = s->hva + (p->ipa - s->ipa);
+	unsigned child = pick_child(g);
+
+	switch (rnd(g, 16)) {
+	case 14:
+		add_mm(g, S2HYP_MM_PIN_RO, phase, hva, chance(g, 50) ? child : 0, 0);
+		g->nrefs++;
+		break;
+	case 15:
+		add_mm(g, S2HYP_MM_CLEAR_REFS, phase, 0, 0, 0);
+		break;
+	case 0:
+		if (g->nprocs < 8) {
+			add_mm(g, S2HYP_MM_FORK, phase, 0, 0, 0);
+			g->child_alive[g->nprocs++] = true;
+		}
+		break;
+	case 1:
+	case 2:
+		add_mm(g, S2HYP_MM_GUP, phase, hva, chance(g, 70) ? child : 0, 0);
+		g->nrefs++;
+		break;
+	case 3:
+		add_mm(g, S2HYP_MM_PIN, phase, hva, 0, 0);
+		g->nrefs++;
+		break;
+	case 4:
+		if (child)
+			add_mm(g, S2HYP_MM_MUNMAP, phase, hva, child, 0);
+		else
+			add_mm(g, S2HYP_MM_DONTNEED, phase, hva, 0, 0);
+		break;
+	case 5:
+		if (g->nrefs)
+			add_mm(g, chance(g, 70) ? S2HYP_MM_REF_READ : S2HYP_MM_UNREF, phase, 0, 0,
+			       (unsigned)rnd(g, g->nrefs));
+		break;
+	case 6:
+		add_mm(g, S2HYP_MM_CLEAR_REFS, phase, 0, 0, 0);
+		break;
+	case 7:
+		if (child)
+			add_mm(g, S2HYP_MM_WRITE, phase, hva, child, 0);
+		break;
+	case 8:
+		if (child && chance(g, 30)) {
+			add_mm(g, S2HYP_MM_EXIT, phase, 0, child, 0);
+			g->child_alive[child] = false;
+		}
+		break;
+	case 9:
+		add_mm(g, S2HYP_MM_SPLIT, phase, hva, 0, 0);
+		break;
+	case 10:
+		add_mm(g, S2HYP_MM_COLLAPSE, phase, hva, 0, 0);
+		break;
+	case 11:
+		add_mm(g, S2HYP_MM_MIGRATE, phase, hva, 0, 0);
+		break;
+	case 12:
+		add_mm(g, S2HYP_MM_RECLAIM, phase, hva, 0, 0);
+		break;
+	default:
+		add_mm(g, chance(g, 50) ? S2HYP_MM_KSM : S2HYP_MM_DONTNEED, phase, hva, 0, 0);
+		break;
+	}
+}
+
 static void gen_host_op(struct gen *g, unsigned phase)
 {
 	const struct s2hyp_memslot *s;
 	uint64_t ipa, size;
 	unsigned si;
 
+	if (g->sc->cfg.host_mm && chance(g, 60)) {
+		gen_mm_op(g, phase);
+		return;
+	}
 	pick_range(g, &s, &ipa, &size);
 	si = slot_index(g, s);
 	switch (rnd(g, 10)) {
@@ -323,8 +434,11 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 	sc->cfg = *base;
 	g->sc = sc;
 	s2hyp_rng_seed(&g->rng, seed ^ 0x5eed5cea7105ull);
-	if (pick & S2FUZZ_GEN_GRANULE)
+	if ((pick & S2FUZZ_GEN_GRANULE) && !sc->cfg.host_mm)
 		sc->cfg.granule_shift = granules[rnd(g, 3)];
+	if (sc->cfg.host_mm)
+		sc->cfg.granule_shift = 12;	/* host pages are 4K */
+	g->nprocs = 1;
 	if (pick & S2FUZZ_GEN_VCPUS)
 		sc->cfg.nr_vcpus = 2 + (unsigned)rnd(g, 3);
 	if (pick & S2FUZZ_GEN_MACHINE) {
@@ -343,7 +457,7 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 	/* Host operations first, so that each phase's accesses know which pages
 	 * the host rewrites in it. Phase 0 is the guest's alone. */
 	for (unsigned ph = 1; ph < nphases; ph++) {
-		unsigned n = (unsigned)rnd(g, 3);
+		unsigned n = (unsigned)rnd(g, sc->cfg.host_mm ? 5 : 3);
 		for (unsigned i = 0; i < n; i++)
 			gen_host_op(g, ph);
 	}

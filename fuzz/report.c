@@ -102,6 +102,13 @@ static void print_involved(FILE *f, const struct s2hyp_violation *v)
 		fprintf(f, "involved: the entry at PA %#llx for IPA %#llx (level %d)\n",
 			(unsigned long long)v->pa, (unsigned long long)v->ipa, v->level);
 		return;
+	case S2HYP_RULE_HOST_MM:
+		if (v->pa != UINT64_MAX)
+			fprintf(f, "involved: the host page at PA %#llx\n", (unsigned long long)v->pa);
+		else if (v->ipa != UINT64_MAX)
+			fprintf(f, "involved: the stage-2 translation of IPA %#llx\n",
+				(unsigned long long)v->ipa);
+		return;
 	default:
 		fprintf(f, "involved: the table page or entry at PA %#llx (IPA %#llx, level %d)\n",
 			(unsigned long long)v->pa, (unsigned long long)v->ipa, v->level);

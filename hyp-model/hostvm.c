@@ -79,6 +79,7 @@ unsigned s2hyp_mm_op_args(enum s2hyp_mm_op op)
 	case S2HYP_MM_EXIT:
 		return S2HYP_MM_ARG_PROC;
 	case S2HYP_MM_PIN:
+	case S2HYP_MM_PIN_RO:
 	case S2HYP_MM_GUP:
 		return S2HYP_MM_ARG_HVA | S2HYP_MM_ARG_PROC;
 	case S2HYP_MM_UNREF:
@@ -480,6 +481,10 @@ static void mm_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 	case S2HYP_MM_PIN:
 		err = s2host_gup(h, mm, ha, S2HOST_FOLL_WRITE | S2HOST_FOLL_PIN |
 				 S2HOST_FOLL_LONGTERM, &r);
+		new_ref(hv, err, &r);
+		break;
+	case S2HYP_MM_PIN_RO:
+		err = s2host_gup(h, mm, ha, S2HOST_FOLL_PIN | S2HOST_FOLL_LONGTERM, &r);
 		new_ref(hv, err, &r);
 		break;
 	case S2HYP_MM_GUP:

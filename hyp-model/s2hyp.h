@@ -126,6 +126,7 @@ enum s2hyp_host_kind {
 	X(S2HYP_MM_FORK, "fork", "the VMM forks (the child is the next proc)") \
 	X(S2HYP_MM_CLEAR_REFS, "clear-refs", "echo 4 > /proc/PID/clear_refs of proc") \
 	X(S2HYP_MM_PIN, "pin", "a device pins the page at hva in proc, long-term and writable (vfio)") \
+	X(S2HYP_MM_PIN_RO, "pin-ro", "a device pins the page at hva in proc, long-term and read-only") \
 	X(S2HYP_MM_GUP, "gup", "a read GUP reference to the page at hva in proc (vmsplice)") \
 	X(S2HYP_MM_UNREF, "unref", "drop reference ref") \
 	X(S2HYP_MM_REF_READ, "ref-read", "read through reference ref (a pipe, a device)") \

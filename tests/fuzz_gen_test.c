@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "fuzz/s2fuzz.h"
+#include "host-mm/s2host.h"
 #include "hyp-model/s2hyp_scenario.h"
 
 static void generate(struct s2hyp_scenario *sc, uint64_t seed)
@@ -415,6 +416,60 @@ static void test_efficiency_findings(void **state)
 	}
 }
 
+/* Over the seeds 1..N of the generic generator on host memory, the runs
+ * (random schedules) in which host-mm fires, and whether every scenario
+ * kept to host memory's limits (4K granule, no hugetlb, host-mm events). */
+static unsigned host_mm_fires(enum s2host_policy pol, uint64_t n)
+{
+	struct s2hyp_config cfg;
+	unsigned fired = 0, with_events = 0;
+
+	s2hyp_config_init(&cfg);
+	cfg.host_mm = true;
+	cfg.cow_policy = pol;
+	for (uint64_t seed = 1; seed <= n; seed++) {
+		struct s2hyp_scenario sc;
+		struct s2hyp *m;
+		struct s2hyp_rng rng;
+		struct s2hyp_strategy st = s2hyp_strategy_random_template;
+		const char *why = "";
+		bool mm = false;
+		assert_int_equal(s2fuzz_scenario_generate(&sc, &cfg, S2FUZZ_GEN_ALL, seed), 0);
+		assert_int_equal(sc.cfg.granule_shift, 12);
+		for (unsigned i = 0; i < sc.nr_slots; i++)
+			assert_true(sc.slots[i].backing == S2HYP_BACKING_4K ||
+				    sc.slots[i].backing == S2HYP_BACKING_THP);
+		for (size_t i = 0; i < sc.nhost; i++)
+			mm |= sc.host[i].kind == S2HYP_HOST_MM;
+		with_events += mm;
+		if (s2hyp_scenario_instantiate(&sc, &m, &why))
+			fail_msg("seed %llu: %s", (unsigned long long)seed, why);
+		s2hyp_rng_seed(&rng, seed);
+		st.arg = &rng;
+		s2hyp_run(m, &st);
+		for (unsigned i = 0; i < s2hyp_nr_violations(m); i++)
+			if (s2hyp_violation(m, i)->rule != S2HYP_RULE_HOST_MM)
+				fail_msg("seed %llu: %s fired", (unsigned long long)seed,
+					 s2hyp_rule_name(s2hyp_violation(m, i)->rule));
+		fired += s2hyp_rule_fired(m, S2HYP_RULE_HOST_MM);
+		s2hyp_delete(m);
+		s2hyp_scenario_free(&sc);
+	}
+	assert_true(with_events > n / 2);
+	return fired;
+}
+
+/* On host memory the generator draws host-mm events, and the runs find the
+ * breaks of the page_count (CNT) and mapcount (MAP2) policies; under
+ * AnonExclusive nothing fires, and no other rule fires under any. */
+static void test_host_mm_events_find_policy_breaks(void **state)
+{
+	(void)state;
+	assert_true(host_mm_fires(S2HOST_POL_MAP2, 150) > 0);
+	assert_true(host_mm_fires(S2HOST_POL_CNT, 150) > 0);
+	assert_int_equal(host_mm_fires(S2HOST_POL_AE, 150), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -427,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_differential_reference_fires_too),
 		cmocka_unit_test(test_bug_hunt),
 		cmocka_unit_test(test_efficiency_findings),
+		cmocka_unit_test(test_host_mm_events_find_policy_breaks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
