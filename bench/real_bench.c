@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "common/s2_clock.h"
+#include "common/s2_map.h"
+#include "common/s2_num.h"
 #include "traces/s2trace.h"
 #include "traces/s2trace_ftrace.h"
 
@@ -103,12 +105,36 @@ static int replay_in_child(const char *path, const char *capture, struct measure
 	return 0;
 }
 
+/* Distinct guest pages (ipa= values, 4K) of the lines read from f so far. */
+struct pages {
+	struct s2_map seen;
+	char word[32];
+	unsigned n;
+};
+
+static void pages_byte(struct pages *p, int c)
+{
+	size_t len = strlen(p->word);
+	if (c == ' ' || c == '\n') {
+		uint64_t v;
+		if (!strncmp(p->word, "ipa=", 4) && !s2_parse_u64(p->word + 4, 0, &v))
+			s2_map_put(&p->seen, (v >> 12) + 1, 1);
+		p->word[0] = '\0';
+	} else if (len + 1 < sizeof(p->word)) {
+		p->word[len] = (char)c;
+		p->word[len + 1] = '\0';
+	}
+}
+
 /* The first quarter of the lines of trace in into out (the header and
- * memslots come first, so it is a trace of a quarter of the events). */
-static int quarter(const char *in, const char *out)
+ * memslots come first, so it is a trace of a quarter of the events), and
+ * the guest pages named in that quarter and in all of it. */
+static int quarter(const char *in, const char *out, unsigned *pages_quarter,
+		   unsigned *pages_whole)
 {
 	FILE *f = fopen(in, "r"), *o = fopen(out, "w");
 	unsigned long long lines = 0, k = 0;
+	struct pages pg = { { 0 }, "", 0 };
 	int c, ret = 0;
 
 	if (!f || !o) {
@@ -121,11 +147,16 @@ static int quarter(const char *in, const char *out)
 	while ((c = getc(f)) != EOF)
 		lines += c == '\n';
 	rewind(f);
-	while (k < lines / 4 && (c = getc(f)) != EOF) {
-		if (putc(c, o) == EOF)
+	while ((c = getc(f)) != EOF) {
+		if (k < lines / 4 && putc(c, o) == EOF)
 			ret = -1;
+		pages_byte(&pg, c);
 		k += c == '\n';
+		if (c == '\n' && k == lines / 4)
+			*pages_quarter = pg.seen.n;
 	}
+	*pages_whole = pg.seen.n;
+	s2_map_free(&pg.seen);
 	if (ferror(f))
 		ret = -1;
 	fclose(f);
@@ -142,6 +173,7 @@ int main(void)
 	double secs = 0;
 	struct measure small = { 0, 0, ~0ull, 0 }, large = { 0, 0, 0, 0 }, part;
 	const char *longest = NULL;
+	unsigned pq = 0, pw = 0;
 	double rss_max = 0;
 	int fd = mkstemp(path);
 
@@ -179,7 +211,7 @@ int main(void)
 	 * all of it (what grows in between is its working set, not the trace). */
 	char qpath[] = "/tmp/s2emu-real-bench-q-XXXXXX";
 	int qfd = mkstemp(qpath);
-	if (qfd < 0 || !longest || import_in_child(longest, path) || quarter(path, qpath) ||
+	if (qfd < 0 || !longest || import_in_child(longest, path) || quarter(path, qpath, &pq, &pw) ||
 	    replay_in_child(qpath, longest, &part)) {
 		fprintf(stderr, "real_bench: cannot replay a quarter of %s\n", longest ? longest : "?");
 		if (qfd >= 0)
@@ -202,5 +234,12 @@ int main(void)
 	printf("replay.real_peak_rss_mib_quarter %.1f MiB\n", part.rss_mib);
 	printf("replay.real_peak_rss_ratio_whole_to_quarter %.2f ratio\n",
 	       large.rss_mib / part.rss_mib);
+	/* What grows between them is the working set, not the trace: memory
+	 * per guest page the rest of the trace adds. */
+	printf("# guest pages named: %u in the first quarter, %u in all of it\n", pq, pw);
+	if (pw > pq)
+		printf("replay.real_rss_growth_per_new_page %.0f bytes\n",
+		       (large.rss_mib - part.rss_mib) * 1048576.0 / (pw - pq));
+
 	return 0;
 }
