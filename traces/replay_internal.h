@@ -1,0 +1,110 @@
+/* Replay's internals, shared by its parts: replay.c (the driver: reading,
+ * the machine's configuration, fault traces in chunks, expectations,
+ * sections, the record), replay_effect.c (effect traces, through the effect
+ * checker), replay_guest.c (guest-code traces, through guest/) and result.c
+ * (a result as text and JSON). */
+#ifndef S2TRACE_REPLAY_INTERNAL_H
+#define S2TRACE_REPLAY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "traces/s2trace.h"
+
+#define CHUNK_EVENTS 4096
+
+struct chunk {
+	struct s2hyp_host_op *host;
+	size_t nhost;
+	unsigned host_cap;
+	struct s2hyp_vcpu_op *vcpu[S2HYP_MAX_VCPUS];
+	size_t nvcpu[S2HYP_MAX_VCPUS];
+	unsigned vcpu_cap[S2HYP_MAX_VCPUS];
+	size_t n;
+	char **srcs;		/* with an observer: the items' "FILE:LINE" */
+	size_t nsrcs;
+	unsigned srcs_cap;
+};
+
+struct replay {
+	struct s2trace_reader *r;
+	struct s2trace_result *res;
+	const struct s2trace_replay_opts *opts;
+	struct s2hyp_config cfg;
+	struct s2hyp_memslot slots[S2HYP_MAX_SLOTS];
+	unsigned nr_slots;
+	unsigned cfg_line, slot_line[S2HYP_MAX_SLOTS];	/* to name them in errors */
+	struct s2hyp_choice *sched;
+	size_t nsched;
+	unsigned sched_cap;
+	struct s2hyp_replay rp;
+	struct s2hyp_strategy st;
+	struct s2hyp *m;
+	struct chunk c;
+	/* Internal phase numbers: an explicit `phase N` block shares one; an
+	 * event outside any block gets its own. */
+	unsigned ip;
+	bool in_block;
+	uint64_t block_n;
+	bool stop;
+	bool effects;		/* an effect trace */
+	/* A guest-code trace: the image runs on the vCPUs; the trace holds the
+	 * host program and the expectations, checked after the run. */
+	bool guest;
+	unsigned guest_line;
+	char guest_image[1024];
+	uint64_t guest_load, guest_entry, guest_size;
+	struct s2hyp_scenario gsc;
+	struct s2trace_event *gexp;
+	size_t ngexp;
+	unsigned gexp_cap;
+	struct s2hyp_scenario rec;	/* with --record: every event so far */
+	struct s2eff *eff;		/* an effect trace's checker */
+	/* The input, converted on the way when it is not an s2emu trace; for
+	 * a casemate log, the log's line of each line read (0: none). */
+	struct s2trace_source *src;
+	unsigned *log_line;
+	size_t nlog_line;
+	unsigned log_line_cap;
+	uint64_t neffects;
+	/* Statistics per section: the current one's index and the machine's
+	 * totals when it began. */
+	unsigned sec;
+	struct s2hyp_stats sec_base;
+	bool destroy_seen;	/* the trace tears the VM down itself */
+};
+
+/* Bad input: "FILE:LINE: problem" in the result, exit status 2; replay
+ * stops. */
+int s2trace__bad(struct replay *rp, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* An expectation that did not hold, at line. */
+void s2trace__failure(struct replay *rp, unsigned line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Room for need elements in *arr (counts stay size_t). */
+bool s2trace__grow(void **arr, unsigned *cap, size_t elem, size_t need);
+/* The machine for the trace's configuration and memslots, with the options
+ * over them: the one place a replay decides the machine (the guest-code
+ * replay takes its configuration from s2trace__machine_config too). */
+void s2trace__machine_config(struct replay *rp, struct s2hyp_config *cfg);
+int s2trace__make_machine(struct replay *rp, unsigned line);
+/* The strategy that follows the trace's schedule, or the sequential one. */
+void s2trace__strategy(struct replay *rp);
+void s2trace__on_phase(struct replay *rp, const struct s2trace_event *ev);
+bool s2trace__checking_fix(const struct replay *rp);
+void s2trace__check_expect(struct replay *rp, const struct s2trace_event *ev);
+void s2trace__check_rule_expect(struct replay *rp, const struct s2trace_event *ev,
+				const uint64_t violations[S2HYP_NR_RULES]);
+void s2trace__finish_result(struct replay *rp);
+
+/* replay_effect.c */
+int s2trace__begin_effects(struct replay *rp, const struct s2trace_event *ev);
+int s2trace__apply_effect(struct replay *rp, const struct s2trace_event *ev);
+void s2trace__check_effect_expect(struct replay *rp, const struct s2trace_event *ev);
+
+/* replay_guest.c */
+int s2trace__guest_event(struct replay *rp, const struct s2trace_event *ev);
+void s2trace__run_guest(struct replay *rp, const char *trace);
+
+#endif
