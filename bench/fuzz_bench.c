@@ -1,7 +1,7 @@
 /* The fuzzer's speed: schedules a second under the random and PCT
  * strategies on the seed scenario (2 vCPUs, upstream walker, machine set-up
- * and tear-down included), steps a second, and the exhaustive search of the
- * small coalescing race with its reduction. NAME VALUE UNIT lines. */
+ * and tear-down included), steps a second, and the exhaustive searches of
+ * the small coalescing race and of two parallel faults with the reduction. NAME VALUE UNIT lines. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -70,19 +70,24 @@ static void generic(void)
 
 int main(void)
 {
-	struct s2hyp_scenario seed, small;
+	struct s2hyp_scenario seed, small, par;
+	struct s2hyp_config pc;
 
 	if (s2fuzz_scenario_build(&seed, "seed", 2, S2PT_V_UPSTREAM)) {
 		fprintf(stderr, "fuzz_bench: no seed scenario\n");
 		return 1;
 	}
 	s2fuzz_scenario_coalesce_race(&small, S2PT_V_UPSTREAM_2021);
+	s2hyp_config_init(&pc);
+	pc.variant = S2PT_V_UPSTREAM;
+	s2fuzz_scenario_parallel_faults_cfg(&par, &pc);
 
 	struct s2fuzz_result rnd = run(&seed, S2FUZZ_RANDOM, 2.0, 0);
 	struct s2fuzz_result pct = run(&seed, S2FUZZ_PCT, 2.0, 0);
 	struct s2fuzz_result ex = run(&small, S2FUZZ_EXHAUSTIVE, 0, 0);
 	struct s2fuzz_result bg1 = run(&small, S2FUZZ_EXHAUSTIVE, 0, 1);
-	if (!ex.complete || !bg1.complete) {
+	struct s2fuzz_result pex = run(&par, S2FUZZ_EXHAUSTIVE, 0, 0);
+	if (!ex.complete || !bg1.complete || !pex.complete) {
 		fprintf(stderr, "fuzz_bench: the exhaustive search did not complete\n");
 		return 1;
 	}
@@ -100,7 +105,14 @@ int main(void)
 	printf("# the same with one background choice (an eviction, a TLB or walk-cache loss)\n");
 	printf("fuzz.exhaustive_bg1_s %.2f s\n", bg1.secs);
 	printf("fuzz.exhaustive_bg1_schedules %llu schedules\n", (unsigned long long)bg1.runs);
+	printf("# exhaustive search of parallel-faults (upstream, parallel faults: 2 vCPUs\n"
+	       "# faulting at once in one 2M region of 4K pages), no background choices\n");
+	printf("fuzz.exhaustive_parallel_s %.2f s\n", pex.secs);
+	printf("fuzz.exhaustive_parallel_schedules %llu schedules\n", (unsigned long long)pex.runs);
+	printf("fuzz.exhaustive_parallel_classes %llu schedules\n", (unsigned long long)pex.terminal);
 	generic();
+	s2fuzz_result_free(&pex);
+	s2hyp_scenario_free(&par);
 	s2fuzz_result_free(&rnd);
 	s2fuzz_result_free(&pct);
 	s2fuzz_result_free(&ex);

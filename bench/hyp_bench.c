@@ -1,5 +1,6 @@
 /* Machine speed on the seed scenario (4 vCPUs, random schedules), with the
- * checker on and off, and the translation faults other vCPUs take per
+ * checker on and off, upstream's parallel faults against one operation at a
+ * time, the most operations in flight, and the translation faults other vCPUs take per
  * coalesce under each correct 2021-era ordering. NAME VALUE UNIT lines. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@ struct result {
 	uint64_t steps;
 	uint64_t window;
 	uint64_t coalesces;
+	unsigned max_in_flight;	/* most operations in flight at once, any run */
+	uint64_t violations;
 	double secs;
 };
 
@@ -42,6 +45,9 @@ static struct result run_seed(enum s2pt_variant v, bool check, double budget, un
 		const struct s2hyp_stats *s = s2hyp_stats(m);
 		r.steps += s->steps;
 		r.coalesces += s->coalesces;
+		if (s->max_ops_in_flight > r.max_in_flight)
+			r.max_in_flight = s->max_ops_in_flight;
+		r.violations += s2hyp_nr_violations(m);
 		for (unsigned i = 0; i < 4; i++)
 			r.window += s->vcpu[i].faults_in_window;
 		s2hyp_delete(m);
@@ -55,6 +61,7 @@ static struct result run_seed(enum s2pt_variant v, bool check, double budget, un
 int main(void)
 {
 	struct result checked = run_seed(S2PT_V_UPSTREAM, true, 2.0, 10);
+	struct result exclusive = run_seed(S2PT_V_UPSTREAM_EXCLUSIVE, true, 2.0, 10);
 	struct result unchecked = run_seed(S2PT_V_UPSTREAM, false, 2.0, 10);
 	struct result old = run_seed(S2PT_V_UPSTREAM_2021, true, 0, 400);
 	struct result first = run_seed(S2PT_V_INSTALL_FIRST, true, 0, 400);
@@ -63,6 +70,12 @@ int main(void)
 	       "# machine set-up and tear-down included\n");
 	printf("hyp.steps_per_s_checked %.0f steps/s\n", checked.steps / checked.secs);
 	printf("hyp.steps_per_s_unchecked %.0f steps/s\n", unchecked.steps / unchecked.secs);
+	printf("# the same under upstream-exclusive (one operation at a time), in this run\n");
+	printf("hyp.steps_per_s_checked_exclusive %.0f steps/s\n", exclusive.steps / exclusive.secs);
+	printf("# upstream (parallel faults): most operations in flight at once over the runs above,\n"
+	       "# and the violations they reported (expected: none)\n");
+	printf("hyp.max_ops_in_flight %u ops\n", checked.max_in_flight);
+	printf("hyp.violations_upstream %llu violations\n", (unsigned long long)checked.violations);
 	printf("# translation faults other vCPUs took inside another's map, per coalesce, 400 seeds\n");
 	printf("hyp.spurious_faults_upstream_2021 %.2f faults\n",
 	       (double)old.window / (double)old.coalesces);

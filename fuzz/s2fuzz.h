@@ -61,6 +61,10 @@ void s2fuzz_scenario_coalesce_race(struct s2hyp_scenario *sc, enum s2pt_variant 
 /* The same with a whole configuration (2 vCPUs whatever it says): pages of
  * its granule, a block of its level 2; and any built-in by name. */
 void s2fuzz_scenario_coalesce_race_cfg(struct s2hyp_scenario *sc, const struct s2hyp_config *cfg);
+/* Two vCPUs faulting at once in one 2M region of 4K pages (2 vCPUs
+ * whatever cfg says): both on its first page, then vCPU 1 on the next; the
+ * VM destroyed after. Also by name ("parallel-faults"). */
+void s2fuzz_scenario_parallel_faults_cfg(struct s2hyp_scenario *sc, const struct s2hyp_config *cfg);
 int s2fuzz_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
 			      const struct s2hyp_config *cfg);
 

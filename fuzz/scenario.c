@@ -7,7 +7,7 @@
 
 const char *const s2fuzz_scenario_names[] = {
 	"random", "seed", "map-unmap-race", "dirty-log-cycle", "notifier-race", "coalesce-race",
-	NULL,
+	"parallel-faults", NULL,
 };
 
 const char *const s2fuzz_scenario_descs[] = {
@@ -20,6 +20,8 @@ const char *const s2fuzz_scenario_descs[] = {
 	"an MMU-notifier unmap of a host range racing the fault that maps it",
 	"small enough for exhaustive search: vCPU 0's fault coalesces a table of two pages "
 	"into a 2M block while vCPU 1 reads those pages",
+	"small enough for exhaustive search: two vCPUs fault in one 2M region at once, both "
+	"on its first page, then vCPU 1 on the next (parallel faults with upstream)",
 	NULL,
 };
 
@@ -65,6 +67,36 @@ void s2fuzz_scenario_coalesce_race(struct s2hyp_scenario *sc, enum s2pt_variant 
 	s2fuzz_scenario_coalesce_race_cfg(sc, &cfg);
 }
 
+void s2fuzz_scenario_parallel_faults_cfg(struct s2hyp_scenario *sc, const struct s2hyp_config *cfg)
+{
+	const uint64_t base = S2HYP_SEED_IPA;
+	const uint64_t page = 1ull << cfg->granule_shift;
+	const uint64_t block = 1ull << (2 * cfg->granule_shift - 3);
+	struct s2hyp_vcpu_op rd = { .access = S2HYP_ACC_READ, .size = 8, .mmu_on = true };
+	struct s2hyp_host_op h = { .kind = S2HYP_HOST_DESTROY, .phase = 1 };
+
+	s2hyp_scenario_init(sc);
+	sc->cfg = *cfg;
+	sc->cfg.nr_vcpus = 2;
+	/* Pages, not a block: every fault builds or fills the same tables. */
+	sc->slots[0] = (struct s2hyp_memslot){ .ipa = base, .size = block, .hva = S2HYP_SEED_HVA,
+					       .backing = S2HYP_BACKING_4K };
+	sc->nr_slots = 1;
+	/* Phase 0: a page at the end of the region: its tables exist. */
+	rd.ipa = base + block - page;
+	s2hyp_scenario_add_vcpu(sc, 0, &rd);
+	/* Phase 1: both vCPUs fault on the first page at once; then vCPU 1
+	 * on the next, while vCPU 0 may still be in its fault. */
+	rd.phase = 1;
+	rd.ipa = base;
+	s2hyp_scenario_add_vcpu(sc, 0, &rd);
+	s2hyp_scenario_add_vcpu(sc, 1, &rd);
+	rd.ipa = base + page;
+	s2hyp_scenario_add_vcpu(sc, 1, &rd);
+	h.phase = 2;
+	s2hyp_scenario_add_host(sc, &h);
+}
+
 int s2fuzz_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
 			      const struct s2hyp_config *cfg)
 {
@@ -72,6 +104,10 @@ int s2fuzz_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
 		return s2fuzz_scenario_generate(sc, cfg, S2FUZZ_GEN_ALL & ~S2FUZZ_GEN_VCPUS, 1);
 	if (!strcmp(name, "coalesce-race")) {
 		s2fuzz_scenario_coalesce_race_cfg(sc, cfg);
+		return 0;
+	}
+	if (!strcmp(name, "parallel-faults")) {
+		s2fuzz_scenario_parallel_faults_cfg(sc, cfg);
 		return 0;
 	}
 	return s2hyp_scenario_build_cfg(sc, name, cfg);

@@ -142,6 +142,7 @@ int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slo
 		return S2_ENOMEM;
 	}
 	m->cfg = *cfg;
+	m->parallel = s2hyp_variant_parallel(cfg->variant);
 	if (!s2hyp__sched_init(m)) {
 		free(m);
 		*why = "out of memory";

@@ -326,22 +326,26 @@ bool s2hyp__hostvm_fault(struct s2hyp *m, struct vcpu *v, struct slot *s)
 		if (!(add & prot))
 			add = 0;
 		if (add) {
-			s2pt_relax_perms(l, s2_ipa(o->ipa), add);
+			v->backoff = s2pt_relax_perms(l, s2_ipa(o->ipa), add) == S2_EAGAIN &&
+				     m->parallel;
 			m->stats.relaxes++;
 		}
 		s2hyp__unlock(m, l);
 	} else {
-		int ret = s2pt_memcache_topup(&m->pt, &m->mc, s2pt_memcache_min_pages(g));
+		/* Parallel faults: the vCPU's own memcache (kvm.c). */
+		struct s2pt_memcache *mc = m->parallel ? &v->mc : &m->mc;
+		int ret = s2pt_memcache_topup(&m->pt, mc, s2pt_memcache_min_pages(g));
 		if (ret) {
 			s2hyp__fail(m, "the memcache could not be topped up: table pages exhausted");
 		} else {
-			unsigned cached = m->mc.nr;
-			ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), (enum s2pt_prot)prot, &m->mc);
-			m->stats.table_pages_taken += cached - m->mc.nr;
+			unsigned cached = mc->nr;
+			ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), (enum s2pt_prot)prot, mc);
+			m->stats.table_pages_taken += cached - mc->nr;
 			m->stats.maps++;
-			if (ret == S2_EAGAIN)
+			if (ret == S2_EAGAIN) {
 				m->stats.map_eagain++;
-			else if (ret)
+				v->backoff = m->parallel;
+			} else if (ret)
 				s2hyp__fail(m, "map of IPA %#llx+%#llx failed: %s",
 					    (unsigned long long)ipa, (unsigned long long)size,
 					    s2_err_msg(ret));

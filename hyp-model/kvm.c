@@ -24,31 +24,59 @@ int s2hyp__kvm_init(struct s2hyp *m)
 	return 0;
 }
 
+/*
+ * The MMU lock. With parallel faults (KVM since v6.2) it is a reader/writer
+ * lock split as Linux 6.12 splits it: the fault paths (map, relax-perms,
+ * the access flag) hold it for read and walk the tables shared, every other
+ * operation (unmap, write-protect, dirty logging, split, age, flush,
+ * destroy, MMU notifiers) holds it for write. Without, every operation
+ * holds it alone. The scheduler lets an operation start only when the lock
+ * is free to it (sched.c), so taking it never waits here.
+ */
 struct s2pt_locked s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uint64_t ipa,
 			      uint64_t size)
 {
+	bool shared = m->parallel &&
+		      (op == OP_FAULT_MAP || op == OP_FAULT_RELAX || op == OP_FAULT_AF);
+	unsigned slot = thread >= 0 ? (unsigned)thread : HOST_SLOT;
+
+	if (m->writer || (!shared && m->readers))
+		s2hyp__fail(m, "the MMU lock was taken for %s while held for %s",
+			    shared ? "read" : "write", m->writer ? "write" : "read");
+	if (shared)
+		m->readers++;
+	else
+		m->writer = true;
 	m->locked = true;
-	m->op = op;
-	m->op_thread = thread;
-	m->op_ipa = ipa;
-	m->op_size = size;
+	m->held[slot] = (struct hyp_op){ true, shared, op, ipa, size };
+	s2hyp__op_current(m, slot);
+	if (m->readers + m->writer > m->stats.max_ops_in_flight)
+		m->stats.max_ops_in_flight = m->readers + m->writer;
 	m->stats.hyp_ops++;
 	s2hyp__event(m, HOST_THREAD, EV_OP_BEGIN, ipa, size, thread >= 0, op);
-	return s2pt_lock(&m->pt);
+	return shared ? s2pt_lock_shared(&m->pt) : s2pt_lock(&m->pt);
 }
 
 void s2hyp__unlock(struct s2hyp *m, struct s2pt_locked l)
 {
-	/* The refcount convention holds whenever the lock is free: inside an
-	 * operation every ordering is transiently off by one. */
-	if (m->cfg.check)
-		s2hyp_checker_unlock(m->chk);
+	unsigned slot = m->op_thread >= 0 ? (unsigned)m->op_thread : HOST_SLOT;
+
+	if (l.shared)
+		m->readers--;
 	else
-		s2hyp_checker_unlock_unchecked(m->chk);
-	m->locked = false;
-	m->op = OP_NONE;
-	m->op_thread = HOST_THREAD;
+		m->writer = false;
+	m->held[slot].held = false;
+	s2hyp__op_current(m, slot);
+	m->locked = m->readers || m->writer;
 	s2pt_unlock(l);
+	/* The refcount convention holds whenever no operation holds the lock:
+	 * inside one every ordering is transiently off by one. */
+	if (!m->locked) {
+		if (m->cfg.check)
+			s2hyp_checker_unlock(m->chk);
+		else
+			s2hyp_checker_unlock_unchecked(m->chk);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -102,9 +130,9 @@ static uint64_t mapping_size(const struct s2hyp *m, const struct slot *s, uint64
 	return page;
 }
 
-static bool topup(struct s2hyp *m, unsigned pages)
+static bool topup(struct s2hyp *m, struct s2pt_memcache *mc, unsigned pages)
 {
-	int ret = s2pt_memcache_topup(&m->pt, &m->mc, pages);
+	int ret = s2pt_memcache_topup(&m->pt, mc, pages);
 	if (ret) {
 		s2hyp__fail(m, "the memcache could not be topped up: table pages exhausted");
 		return false;
@@ -131,7 +159,7 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 
 	if (v->fault == FAULT_ACCESS_FLAG) {
 		l = s2hyp__lock(m, OP_FAULT_AF, (int)v->id, o->ipa, s2pt_granule_size(g, S2_LEVEL_MAX));
-		s2pt_mkyoung(l, s2_ipa(o->ipa), NULL);
+		v->backoff = s2pt_mkyoung(l, s2_ipa(o->ipa), NULL) == S2_EAGAIN && m->parallel;
 		m->stats.mkyoungs++;
 		s2hyp__unlock(m, l);
 		return false;
@@ -160,7 +188,8 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 		s2_level_t at = m->cfg.variant == S2PT_V_RELAX_STALE_LEVEL ? S2PT_TLBI_NO_LEVEL
 									     : v->fault_level;
 		l = s2hyp__lock(m, OP_FAULT_RELAX, (int)v->id, ipa, size);
-		s2pt_relax_perms_at(l, s2_ipa(o->ipa), add, at);
+		v->backoff = s2pt_relax_perms_at(l, s2_ipa(o->ipa), add, at) == S2_EAGAIN &&
+			     m->parallel;
 		m->stats.relaxes++;
 		s2hyp__unlock(m, l);
 		return false;
@@ -176,19 +205,24 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 		prot |= S2PT_PROT_X;
 	uint64_t pa = s->pa + (ipa - s->d.ipa);
 
+	/* Parallel faults each top up their vCPU's own memcache, as KVM's
+	 * vCPUs do; one at a time, the machine's one serves them all. */
+	struct s2pt_memcache *mc = m->parallel ? &v->mc : &m->mc;
 	l = s2hyp__lock(m, OP_FAULT_MAP, (int)v->id, ipa, size);
-	if (!topup(m, s2pt_memcache_min_pages(g))) {
+	if (!topup(m, mc, s2pt_memcache_min_pages(g))) {
 		s2hyp__unlock(m, l);
 		return false;
 	}
 	s2hyp__host_page_get(m, pa);
-	unsigned cached = m->mc.nr;
-	int ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), (enum s2pt_prot)prot, &m->mc);
-	m->stats.table_pages_taken += cached - m->mc.nr;
+	unsigned cached = mc->nr;
+	int ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), (enum s2pt_prot)prot, mc);
+	m->stats.table_pages_taken += cached - mc->nr;
 	s2hyp__host_page_put(m, pa);
 	m->stats.maps++;
-	if (ret == S2_EAGAIN)
+	if (ret == S2_EAGAIN) {
 		m->stats.map_eagain++;
+		v->backoff = m->parallel;
+	}
 	else if (ret)
 		s2hyp__fail(m, "map of IPA %#llx+%#llx failed: %s", (unsigned long long)ipa,
 			    (unsigned long long)size, s2_err_msg(ret));
@@ -238,6 +272,7 @@ static bool no_progress(struct s2hyp *m, struct vcpu *v)
 bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v)
 {
 	const struct s2hyp_vcpu_op *o = &v->prog[v->pc];
+	uint64_t stores = m->stats.pte_stores;
 
 	/* The install half of a host-mm fault (after its GUP) is the same
 	 * fault: not counted again. */
@@ -252,9 +287,18 @@ bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v)
 	/* Reported: the access is given up, the run goes on. */
 	if (!v->gup_pending && m->cfg.check && no_progress(m, v))
 		return true;
+	v->backoff = false;
 	if (s2hyp__handle_fault(m, v)) {
 		m->stats.vcpu[v->id].mmio++;
 		return true;
+	}
+	if (v->backoff) {
+		/* Lost a race with another walker (S2_EAGAIN): KVM returns to
+		 * the guest, which retries the access. The retry sees the same
+		 * tables until another store: it waits for one (sched.c), and
+		 * the lost race counts as no fault of its own. */
+		v->backoff_stores = stores;
+		v->faults_this_access--;
 	}
 	if (v->state == V_FAULT && !v->gup_pending)
 		v->state = V_READY;
@@ -397,7 +441,7 @@ static void split_range(struct s2hyp *m, struct s2pt_locked l, uint64_t ipa, uin
 {
 	/* Eager splitting refills the memcache as it goes (KVM's split cache). */
 	for (int tries = 0; tries < 1 << 20 && !m->stopped; tries++) {
-		if (!topup(m, S2PT_MEMCACHE_MAX))
+		if (!topup(m, &m->mc, S2PT_MEMCACHE_MAX))
 			return;
 		unsigned cached = m->mc.nr;
 		int ret = s2pt_split(l, s2_ipa(ipa), size, &m->mc);
@@ -490,6 +534,10 @@ static void destroy(struct s2hyp *m)
 	 * table page: those are not counted as puts. */
 	unsigned cached = m->mc.nr;
 	s2pt_memcache_free(&m->pt, &m->mc);
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		cached += m->vcpus[i].mc.nr;
+		s2pt_memcache_free(&m->pt, &m->vcpus[i].mc);
+	}
 	m->stats.puts -= cached;
 	m->stats.table_pages_freed_put -= cached;
 	s2pt_destroy(l);

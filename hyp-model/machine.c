@@ -896,8 +896,12 @@ static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2
 	v->fault = kind;
 	v->fault_level = level;
 	/* Met an entry another thread is changing under the lock right now. */
-	v->fault_in_window = kind == FAULT_TRANSLATION && m->locked && m->op == OP_FAULT_MAP &&
-			     m->op_thread != (int)v->id && o->ipa - m->op_ipa < m->op_size;
+	v->fault_in_window = false;
+	for (unsigned i = 0; kind == FAULT_TRANSLATION && m->locked && i < m->cfg.nr_vcpus; i++) {
+		const struct hyp_op *h = &m->held[i];
+		if (i != v->id && h->held && h->op == OP_FAULT_MAP && o->ipa - h->ipa < h->size)
+			v->fault_in_window = true;
+	}
 	v->esr = s2hyp_fault_esr(kind, level, o->access);
 	s2hyp__event(m, (int)v->id, EV_FAULT, o->ipa, v->esr, (unsigned)level, kind);
 	struct s2hyp_vcpu_stats *vs = &m->stats.vcpu[v->id];
@@ -1128,6 +1132,27 @@ void s2hyp__tlb_evict(struct s2hyp *m, struct vcpu *v, unsigned i)
 	} else {
 		wc_remove(v, i - v->tlb_n);
 	}
+}
+
+void s2hyp__op_current(struct s2hyp *m, unsigned slot)
+{
+	const struct hyp_op *h = &m->held[slot];
+	if (!h->held) {
+		m->op = OP_NONE;
+		m->op_thread = HOST_THREAD;
+		return;
+	}
+	m->op = h->op;
+	m->op_thread = slot == HOST_SLOT ? HOST_THREAD : (int)slot;
+	m->op_ipa = h->ipa;
+	m->op_size = h->size;
+}
+
+bool s2hyp_variant_parallel(enum s2pt_variant v)
+{
+	/* Today's KVM (v6.2+): faults under the read lock. The other variants
+	 * model kernels or bugs of one operation at a time. */
+	return v == S2PT_V_UPSTREAM;
 }
 
 void s2hyp__dc_evict(struct s2hyp *m, unsigned i)

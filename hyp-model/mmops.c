@@ -184,12 +184,14 @@ static void count_store(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t old, s2_pte_t 
  * entered its read-side section before the table was queued is still
  * inside), or at the latest when the VM is torn down; until then the
  * subtree stays allocated and its entries counted. Without, the table is
- * freed at once (as pKVM does).
+ * freed at once (as pKVM does), except with parallel faults: another
+ * walker may be inside it, so it waits for its grace period as with
+ * rcu_free.
  */
 static void mm_free_unlinked_table(void *ctx, struct s2pt *pt, void *table, s2_level_t level)
 {
 	struct s2hyp *m = ctx;
-	if (!m->cfg.rcu_free) {
+	if (!m->cfg.rcu_free && !m->parallel) {
 		m->stats.unlinked_frees++;
 		s2pt_free_unlinked(pt, table, level);
 		return;
@@ -268,17 +270,28 @@ void s2hyp__rcu_grace(struct s2hyp *m)
 
 void s2hyp__rcu_free_all(struct s2hyp *m)
 {
-	for (unsigned i = 0; i < m->rcu_n; i++) {
-		m->stats.unlinked_frees++;
-		s2pt_free_unlinked(&m->pt, m->rcu[i].table, m->rcu[i].level);
+	/* The batch is taken off the list first: freeing has scheduling
+	 * points, where a grace period (S2HYP_CH_RCU) must not find the same
+	 * tables still queued and free them again. */
+	unsigned n = m->rcu_n;
+	struct rcu_table *batch = n ? malloc(n * sizeof(*batch)) : NULL;
+	if (n && !batch) {
+		s2hyp__fail(m, "out of memory freeing unlinked tables");
+		return;
 	}
+	if (n)
+		memcpy(batch, m->rcu, n * sizeof(*batch));
 	m->rcu_n = 0;
+	for (unsigned i = 0; i < n; i++) {
+		m->stats.unlinked_frees++;
+		s2pt_free_unlinked(&m->pt, batch[i].table, batch[i].level);
+	}
+	free(batch);
 }
 
-static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
+/* The store itself, once the scheduling point before it has passed. */
+static void store_pte(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t pte, bool release)
 {
-	struct s2hyp *m = ctx;
-	s2hyp__sched_point(m);
 	s2_pte_t old = *ptep;
 	if (m->cfg.check)
 		s2hyp_checker_pte_store(m->chk, ptep, old, pte);
@@ -292,9 +305,6 @@ static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
 		     0, release);
 }
 
-/* Shared walks' exchange. Hypervisor operations run one at a time under the
- * exclusive lock today, so nothing else writes the entry between the compare
- * and the store (vCPUs' hardware walks only read it). */
 /* The hypervisor read the descriptor at ptep: footprints know. */
 static void hyp_read(struct s2hyp *m, const s2_pte_t *ptep)
 {
@@ -311,15 +321,28 @@ static void mm_pte_read(void *ctx, const s2_pte_t *ptep, s2_pte_t val)
 		s2hyp_checker_pte_read(m->chk, op_slot(m), ptep, val);
 }
 
+static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
+{
+	struct s2hyp *m = ctx;
+	s2hyp__sched_point(m);
+	store_pte(m, ptep, pte, release);
+}
+
+/* Shared walks' exchange: one step, like the instruction. The compare
+ * happens when the step runs, after the scheduling point, so another
+ * operation's store in between makes it fail (storing nothing), as a
+ * CAS that lost does. */
 static bool mm_cmpxchg_pte(void *ctx, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new)
 {
+	struct s2hyp *m = ctx;
+	s2hyp__sched_point(m);
 	if (*(volatile s2_pte_t *)ptep != old) {
 		/* A lost exchange stores nothing but read the entry: it conflicts
 		 * with any store to it. */
-		hyp_read(ctx, ptep);
+		hyp_read(m, ptep);
 		return false;
 	}
-	mm_set_pte(ctx, ptep, new, true);
+	store_pte(m, ptep, new, true);
 	return true;
 }
 

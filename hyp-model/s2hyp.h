@@ -333,6 +333,7 @@ enum s2hyp_entry_kind {
 struct s2hyp_stats {
 	uint64_t steps;
 	uint64_t hyp_ops;
+	unsigned max_ops_in_flight;	/* most operations holding the MMU lock at once */
 	uint64_t host_ops;
 	uint64_t pte_stores, tlbis, dsbs, cmos, cmo_bytes;
 	uint64_t maps, map_eagain, relaxes, unmaps;
@@ -399,6 +400,12 @@ int s2hyp_check_vcpu_op(const struct s2hyp *m, unsigned vcpu, const struct s2hyp
 /* Keep the schedule (the choices made) for printing or replay. */
 void s2hyp_record_schedule(struct s2hyp *m, bool on);
 const struct s2hyp_choice *s2hyp_schedule(const struct s2hyp *m, size_t *n);
+
+/* Whether a machine with this walker variant runs faults in parallel
+ * under the MMU lock held for read (KVM since v6.2): several hypervisor
+ * operations in flight at once, each on its own stack. The others hold the
+ * lock alone for every operation. */
+bool s2hyp_variant_parallel(enum s2pt_variant v);
 
 /* Run to the end (or a limit) under the strategy. */
 enum s2hyp_outcome s2hyp_run(struct s2hyp *m, const struct s2hyp_strategy *st);

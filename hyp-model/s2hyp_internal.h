@@ -13,6 +13,7 @@
 
 #define HOST_THREAD (-1)
 #define MACHINE_THREAD (-2)	/* the memory system: evictions */
+#define HOST_SLOT S2HYP_MAX_VCPUS	/* the host's index in per-thread arrays */
 
 /* Short names, inside hyp-model, for the public event kinds. */
 #define EV_PTE_STORE S2HYP_EV_PTE_STORE
@@ -138,6 +139,12 @@ struct vcpu {
 	/* host-mm (hostvm.c): the fault's GUP half is done, its install half waits */
 	bool gup_pending;
 	struct s2hyp_kvm_fault gup;
+	/* Parallel faults: the vCPU's own memcache (KVM's per-vCPU
+	 * mmu_page_cache), and, after its fault lost a race (S2_EAGAIN), the
+	 * PTE-store count it waits to see change before it retries. */
+	struct s2pt_memcache mc;
+	bool backoff;
+	uint64_t backoff_stores;
 };
 
 struct pending_tlbi {
@@ -173,8 +180,21 @@ struct s2hyp {
 	struct s2hyp_event mach_hist[S2HYP_HISTORY];
 	unsigned mach_hist_n;
 
-	/* The MMU lock: held by one operation at a time. */
-	bool locked;
+	/* The MMU lock, a reader/writer lock: with parallel faults (KVM since
+	 * v6.2) faults hold it for read, everything else for write; without,
+	 * every operation holds it alone. held[] has each holder's operation
+	 * (index: the vCPU, or HOST_SLOT); op, op_thread, op_ipa and op_size
+	 * are those of the operation whose code runs now (OP_NONE: none). */
+	bool parallel;
+	bool locked;			/* held at all */
+	unsigned readers;
+	bool writer;
+	struct hyp_op {
+		bool held;
+		bool shared;
+		enum op_kind op;
+		uint64_t ipa, size;
+	} held[S2HYP_MAX_VCPUS + 1];
 	enum op_kind op;
 	int op_thread;
 	uint64_t op_ipa, op_size;
@@ -260,6 +280,9 @@ void s2hyp__prefetch(struct s2hyp *m, struct vcpu *v, uint64_t ipa);
 void s2hyp__tlb_evict(struct s2hyp *m, struct vcpu *v, unsigned i);
 /* Evict the i-th resident dcache line. */
 void s2hyp__dc_evict(struct s2hyp *m, unsigned i);
+/* Make the operation of thread slot (a vCPU, or HOST_SLOT) the one whose
+ * code runs now: op, op_thread, op_ipa, op_size from its held[] entry. */
+void s2hyp__op_current(struct s2hyp *m, unsigned slot);
 /* size: the range of a RIPAS2E1IS, else ignored. */
 void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa, uint64_t size);
 void s2hyp__dsb_complete(struct s2hyp *m);

@@ -120,6 +120,9 @@ static void build_seed(struct s2hyp_scenario *sc, unsigned nv, struct geo g)
 	for (unsigned v = 0; v < nv; v++) {
 		if (v == 1 % nv)
 			continue;
+		/* First a page of block 0 no one mapped: every vCPU faults in
+		 * the block at once, and one of the faults coalesces it. */
+		acc(sc, v, 4, S2HYP_ACC_READ, base + (v * st + 5) * P, true);
 		for (unsigned r = 0; r < 2; r++)
 			for (unsigned k = 0; k < 5; k++)
 				acc(sc, v, 4, (k + v) % 2 ? S2HYP_ACC_WRITE : S2HYP_ACC_READ,

@@ -8,9 +8,31 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "common/s2_fiber.h"
 #include "hyp-model/s2hyp_driver.h"
 #include "hyp-model/s2hyp_kvm.h"
 #include "hyp-model/s2hyp_sched.h"
+
+#define NO_SLOT (-1)
+/* A fiber's stack: an operation's frames, and whatever a scheduling point
+ * inside it runs (vCPU steps, guest code, observers, reports). Pages are
+ * only committed as they are touched. */
+#define FIBER_STACK (2u << 20)
+#define MAX_CTX (S2HYP_MAX_VCPUS + 2)
+
+/*
+ * A context hypervisor operations run on: the caller's own stack (main) or
+ * a fiber. A context is free when no operation in flight runs on it; a
+ * free context runs the scheduler's loop (run_loop). An operation starts
+ * on the context that chose it when that one is free (no switch: one
+ * operation at a time never leaves the caller's stack), else on a fiber of
+ * its own.
+ */
+struct sctx {
+	struct s2_fiber f;
+	int slot;		/* the operation running on it, NO_SLOT: free */
+	bool have;		/* f has a stack (fibers) */
+};
 
 struct s2hyp_sched {
 	const struct s2hyp_strategy *st;	/* during a run */
@@ -19,6 +41,14 @@ struct s2hyp_sched {
 	size_t log_n, log_cap;
 	struct s2hyp_choice *choices;		/* the enabled ones, this step */
 	unsigned choices_cap;
+	/* Parallel operations: where each thread's operation in flight runs
+	 * (index: vCPU or HOST_SLOT; NULL: none), the contexts, the running
+	 * one, and how many operations are in flight. */
+	struct sctx *op_ctx[S2HYP_MAX_VCPUS + 1];
+	struct sctx main;
+	struct sctx fib[MAX_CTX];
+	struct sctx *cur;
+	unsigned in_flight;
 };
 
 bool s2hyp__sched_init(struct s2hyp *m)
@@ -34,6 +64,9 @@ bool s2hyp__sched_init(struct s2hyp *m)
 		free(s);
 		return false;
 	}
+	s->main.slot = NO_SLOT;
+	for (unsigned i = 0; i < MAX_CTX; i++)
+		s->fib[i].slot = NO_SLOT;
 	m->sch = s;
 	return true;
 }
@@ -42,6 +75,9 @@ void s2hyp__sched_fini(struct s2hyp *m)
 {
 	if (!m->sch)
 		return;
+	for (unsigned i = 0; i < MAX_CTX; i++)
+		if (m->sch->fib[i].have)
+			s2_fiber_delete(&m->sch->fib[i].f);
 	free(m->sch->log);
 	free(m->sch->choices);
 	free(m->sch);
@@ -91,6 +127,27 @@ static inline void push_choice(struct s2hyp *m, unsigned *n, enum s2hyp_choice_k
 	m->sch->choices[(*n)++] = (struct s2hyp_choice){ (uint8_t)k, (uint8_t)vcpu, 0 };
 }
 
+/* The background choices after the n threads' ones: the end of a grace
+ * period, speculative walks and evictions. */
+static unsigned push_background(struct s2hyp *m, unsigned n)
+{
+	/* The end of a grace period is a thread of its own, but optional: a
+	 * run does not go on for it (what is still queued at the end is freed
+	 * when the VM is torn down). */
+	if (m->rcu_n && s2hyp__rcu_ready(m))
+		push_choice(m, &n, S2HYP_CH_RCU, 0);
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		if (m->cfg.explore_prefetch && v->nprog && v->state != V_DONE)
+			push_choice(m, &n, S2HYP_CH_PREFETCH, i);
+		if (m->cfg.explore_evictions && v->tlb_n + v->wc_n)
+			push_choice(m, &n, S2HYP_CH_TLB_EVICT, i);
+	}
+	if (m->cfg.explore_evictions && s2cache_resident_count(m->cache))
+		push_choice(m, &n, S2HYP_CH_DC_EVICT, 0);
+	return n;
+}
+
 /* The enabled choices; *mandatory counts those that are not optional
  * (evictions and speculation alone do not keep a run going). */
 static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
@@ -108,21 +165,7 @@ static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
 	*mandatory = n;
 	if (!n && !in_op)
 		return 0;
-	/* The end of a grace period is a thread of its own, but optional: a
-	 * run does not go on for it (what is still queued at the end is freed
-	 * when the VM is torn down). */
-	if (m->rcu_n && s2hyp__rcu_ready(m))
-		push_choice(m, &n, S2HYP_CH_RCU, 0);
-	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
-		const struct vcpu *v = &m->vcpus[i];
-		if (m->cfg.explore_prefetch && v->nprog && v->state != V_DONE)
-			push_choice(m, &n, S2HYP_CH_PREFETCH, i);
-		if (m->cfg.explore_evictions && v->tlb_n + v->wc_n)
-			push_choice(m, &n, S2HYP_CH_TLB_EVICT, i);
-	}
-	if (m->cfg.explore_evictions && s2cache_resident_count(m->cache))
-		push_choice(m, &n, S2HYP_CH_DC_EVICT, 0);
-	return n;
+	return push_background(m, n);
 }
 
 static unsigned arg_candidates(struct s2hyp *m, const struct s2hyp_choice *c)
@@ -217,6 +260,17 @@ static void vcpu_step(struct s2hyp *m, struct vcpu *v)
 	s2hyp__vcpu_hw_step(m, v);
 }
 
+/* The host thread's step: its next operation. */
+static void host_step(struct s2hyp *m)
+{
+	const struct s2hyp_host_op *op = &m->host_prog[m->host_pc];
+	if (m->obs.host_op)
+		m->obs.host_op(m->obs.arg, m, op);
+	s2hyp__run_host_op(m, op);
+	m->host_pc++;
+	m->minp_valid = false;
+}
+
 static void exec_choice(struct s2hyp *m, const struct s2hyp_choice *c)
 {
 	struct vcpu *v = &m->vcpus[c->vcpu];
@@ -224,15 +278,9 @@ static void exec_choice(struct s2hyp *m, const struct s2hyp_choice *c)
 	switch (c->kind) {
 	case S2HYP_CH_HYP:
 		return;
-	case S2HYP_CH_HOST: {
-		const struct s2hyp_host_op *op = &m->host_prog[m->host_pc];
-		if (m->obs.host_op)
-			m->obs.host_op(m->obs.arg, m, op);
-		s2hyp__run_host_op(m, op);
-		m->host_pc++;
-		m->minp_valid = false;
+	case S2HYP_CH_HOST:
+		host_step(m);
 		return;
-	}
 	case S2HYP_CH_VCPU:
 		v->drv_q = c->arg;
 		vcpu_step(m, v);
@@ -273,14 +321,263 @@ static void sched_point(struct s2hyp *m)
 	}
 }
 
-enum s2hyp_outcome s2hyp_run(struct s2hyp *m, const struct s2hyp_strategy *st)
+
+/* ------------------------------------------------------------------ */
+/* Several operations in flight (parallel faults)                       */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Each operation in flight is its thread's: vCPU N's fault handler moves
+ * with the choice vN, the host's operation with host (a machine without
+ * parallel faults names its one operation hyp instead). An operation runs
+ * on the context that chose to start it when that one is free, else on a
+ * fiber of its own; a scheduling point decides on the operation's own
+ * stack, and switches only when the choice is another operation's.
+ */
+
+/* As vcpu_enabled, for the parallel machine: a fault may start whenever no
+ * operation holds the lock for write (faults hold it for read), and a vCPU
+ * whose fault lost a race waits for another store before it retries
+ * (retrying earlier would see the same tables). */
+static bool vcpu_enabled_par(const struct s2hyp *m, const struct vcpu *v, unsigned minp)
 {
+	if (v->backoff && m->locked && m->stats.pte_stores == v->backoff_stores)
+		return false;
+	if (v->state != V_FAULT)
+		return vcpu_enabled(m, v, minp);
+	/* Over host-mm, a fault's first half (GUP) may invalidate, which
+	 * takes the lock for write in the MMU notifier: it waits for every
+	 * fault in flight. */
+	if (m->hv && !v->gup_pending && m->sch->in_flight)
+		return false;
+	return !m->writer && !m->sch->op_ctx[HOST_SLOT];
+}
+
+/* The enabled choices when self (a slot, or NO_SLOT) is the operation at
+ * whose scheduling point the choice is made. Its own next effect comes
+ * first: the sequential strategy lets every operation run to its end. */
+static unsigned enumerate_par(struct s2hyp *m, int self, unsigned *mandatory)
+{
+	struct s2hyp_sched *s = m->sch;
+	unsigned n = 0;
+	unsigned minp = min_phase(m);
+
+	if (self == HOST_SLOT)
+		push_choice(m, &n, S2HYP_CH_HOST, 0);
+	else if (self >= 0)
+		push_choice(m, &n, S2HYP_CH_VCPU, (unsigned)self);
+	if (self != HOST_SLOT &&
+	    (s->op_ctx[HOST_SLOT] || (!s->in_flight && m->host_pc < m->host_n &&
+				      m->host_prog[m->host_pc].phase <= minp)))
+		push_choice(m, &n, S2HYP_CH_HOST, 0);
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+		if ((int)i != self && (s->op_ctx[i] || vcpu_enabled_par(m, &m->vcpus[i], minp)))
+			push_choice(m, &n, S2HYP_CH_VCPU, i);
+	*mandatory = n;
+	if (!n)
+		return 0;
+	return push_background(m, n);
+}
+
+/* An operation, whole: the host's next one, or KVM's handling of a vCPU's
+ * fault. */
+static void op_body(struct s2hyp *m, unsigned slot)
+{
+	if (slot == HOST_SLOT)
+		host_step(m);
+	else
+		vcpu_step(m, &m->vcpus[slot]);
+}
+
+static void op_begin(struct s2hyp_sched *s, unsigned slot, struct sctx *c)
+{
+	s->op_ctx[slot] = c;
+	c->slot = (int)slot;
+	s->in_flight++;
+}
+
+static void op_end(struct s2hyp_sched *s, unsigned slot)
+{
+	s->op_ctx[slot]->slot = NO_SLOT;
+	s->op_ctx[slot] = NULL;
+	s->in_flight--;
+}
+
+/* Switch to context to. The running context, when free and a fiber, is
+ * never switched back to: its stack is given to the next operation. */
+static void switch_to(struct s2hyp *m, struct sctx *to)
+{
+	struct s2hyp_sched *s = m->sch;
+	struct sctx *self = s->cur;
+	bool dying = self != &s->main && self->slot == NO_SLOT;
+
+	s->cur = to;
+	if (to->slot >= 0) {
+		s2hyp__op_current(m, (unsigned)to->slot);
+	} else {
+		m->op = OP_NONE;
+		m->op_thread = HOST_THREAD;
+	}
+	s2_fiber_switch(&self->f, &to->f, dying);
+}
+
+static void run_loop(struct s2hyp *m);
+
+/* A fiber's life: its operation, then the scheduler's loop as a free
+ * context, which ends by switching away for good. */
+static void fiber_main(void *arg)
+{
+	struct s2hyp *m = arg;
+	struct s2hyp_sched *s = m->sch;
+	unsigned slot = (unsigned)s->cur->slot;
+
+	op_body(m, slot);
+	op_end(s, slot);
+	run_loop(m);
+}
+
+/* A fiber no operation runs on, other than the running context. */
+static struct sctx *free_fiber(struct s2hyp *m)
+{
+	struct s2hyp_sched *s = m->sch;
+	for (unsigned i = 0; i < MAX_CTX; i++) {
+		struct sctx *c = &s->fib[i];
+		if (c == s->cur || c->slot != NO_SLOT)
+			continue;
+		if (!c->have && !(c->have = s2_fiber_new(&c->f, FIBER_STACK)))
+			return NULL;
+		return c;
+	}
+	return NULL;
+}
+
+/* Start slot's operation; true when this context switched away (and has
+ * been switched back to since). */
+static bool start_op(struct s2hyp *m, unsigned slot)
+{
+	struct s2hyp_sched *s = m->sch;
+	struct sctx *self = s->cur;
+
+	if (self->slot == NO_SLOT) {
+		op_begin(s, slot, self);
+		op_body(m, slot);
+		op_end(s, slot);
+		return false;
+	}
+	struct sctx *f = free_fiber(m);
+	if (!f) {
+		s2hyp__fail(m, "out of memory for an operation's stack");
+		return false;
+	}
+	op_begin(s, slot, f);
+	s2_fiber_start(&f->f, fiber_main, m);
+	switch_to(m, f);
+	return true;
+}
+
+/* Run choice c; true when this context switched away (and has been
+ * switched back to since). */
+static bool exec_par(struct s2hyp *m, const struct s2hyp_choice *c)
+{
+	struct s2hyp_sched *s = m->sch;
+
+	switch (c->kind) {
+	case S2HYP_CH_HOST:
+		if (s->op_ctx[HOST_SLOT]) {
+			switch_to(m, s->op_ctx[HOST_SLOT]);
+			return true;
+		}
+		return start_op(m, HOST_SLOT);
+	case S2HYP_CH_VCPU: {
+		struct vcpu *v = &m->vcpus[c->vcpu];
+		if (s->op_ctx[c->vcpu]) {
+			switch_to(m, s->op_ctx[c->vcpu]);
+			return true;
+		}
+		v->backoff = false;
+		if (v->state == V_FAULT)
+			return start_op(m, c->vcpu);
+		v->drv_q = c->arg;
+		vcpu_step(m, v);
+		return false;
+	}
+	default:
+		exec_choice(m, c);
+		return false;
+	}
+}
+
+/* A scheduling point inside the operation running on this context. */
+static void sched_point_par(struct s2hyp *m)
+{
+	struct s2hyp_sched *s = m->sch;
+	int self = s->cur->slot;
 	struct s2hyp_choice c;
 	unsigned mandatory;
 
-	m->sch->st = st;
-	m->sched_point = sched_point;
-	while (!m->stopped) {
+	if (self == NO_SLOT)
+		return;
+	enum s2hyp_choice_kind own = self == HOST_SLOT ? S2HYP_CH_HOST : S2HYP_CH_VCPU;
+	while (!m->stopped && !limit_reached(m)) {
+		unsigned n = enumerate_par(m, self, &mandatory);
+		if (!decide(m, n, &c))
+			return;
+		if (c.kind == own && (self == HOST_SLOT || c.vcpu == self))
+			return;
+		if (exec_par(m, &c))
+			return;
+	}
+}
+
+/* The scheduler's loop on a free context, to the end of the run; a fiber
+ * then switches back to the caller's stack for good. */
+static void run_loop(struct s2hyp *m)
+{
+	struct s2hyp_sched *s = m->sch;
+	struct s2hyp_choice c;
+	unsigned mandatory;
+
+	for (;;) {
+		if (m->stopped || limit_reached(m)) {
+			/* Every operation in flight runs to its end without
+			 * interleaving, one after the other. */
+			unsigned i = 0;
+			while (i <= HOST_SLOT && !s->op_ctx[i])
+				i++;
+			if (i > HOST_SLOT)
+				break;
+			switch_to(m, s->op_ctx[i]);
+			continue;
+		}
+		unsigned n = enumerate_par(m, NO_SLOT, &mandatory);
+		if (!mandatory)
+			break;
+		if (decide(m, n, &c))
+			exec_par(m, &c);
+	}
+	if (s->cur != &s->main)
+		switch_to(m, &s->main);
+}
+
+enum s2hyp_outcome s2hyp_run(struct s2hyp *m, const struct s2hyp_strategy *st)
+{
+	struct s2hyp_sched *s = m->sch;
+	struct s2hyp_choice c;
+	unsigned mandatory;
+
+	s->st = st;
+	if (m->parallel) {
+		s2_fiber_main(&s->main.f);
+		s->main.slot = NO_SLOT;
+		s->cur = &s->main;
+		m->sched_point = sched_point_par;
+		run_loop(m);
+		if (!m->stopped && limit_reached(m))
+			m->outcome = S2HYP_STEP_LIMIT;
+	} else {
+		m->sched_point = sched_point;
+	}
+	while (!m->parallel && !m->stopped) {
 		if (limit_reached(m)) {
 			m->outcome = S2HYP_STEP_LIMIT;
 			break;

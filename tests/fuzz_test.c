@@ -567,11 +567,14 @@ static void test_footprints_match_observation(void **state)
 	(void)state;
 	unsigned checked = 0, hyp_precise = 0, hyp_reads = 0, hyp_vcpu = 0;
 	for (unsigned s = 0; s2fuzz_scenario_names[s]; s++) {
-		for (uint64_t seed = 1; seed <= 4; seed++) {
+		for (uint64_t seed = 1; seed <= 8; seed++) {
 			struct s2hyp_scenario sc;
 			struct checker c = { 0 };
 			struct s2hyp_strategy st = { checker_choose, checker_pick, &c };
-			build(&sc, s2fuzz_scenario_names[s], S2PT_V_UPSTREAM);
+			/* Odd seeds: one operation at a time, whose hyp steps are
+			 * refined by observation; even: parallel faults. */
+			build(&sc, s2fuzz_scenario_names[s],
+			      seed & 1 ? S2PT_V_UPSTREAM_EXCLUSIVE : S2PT_V_UPSTREAM);
 			assert_int_equal(s2hyp_scenario_instantiate(&sc, &c.m, NULL), 0);
 			s2hyp_rng_seed(&c.rng, seed);
 			s2hyp_run(c.m, &st);

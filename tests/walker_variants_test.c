@@ -23,6 +23,7 @@ static const struct {
 	{ "upstream-2021", S2PT_V_UPSTREAM_2021, false },
 	{ "install-first", S2PT_V_INSTALL_FIRST, false },
 	{ "upstream", S2PT_V_UPSTREAM, false },
+	{ "upstream-exclusive", S2PT_V_UPSTREAM_EXCLUSIVE, false },
 	{ "install-first-nocmo", S2PT_V_INSTALL_FIRST_NOCMO, true },
 	{ "upstream-nocmo", S2PT_V_UPSTREAM_NOCMO, true },
 	{ "anchor-leak", S2PT_V_ANCHOR_LEAK, true },
@@ -191,7 +192,7 @@ static void test_init_every_variant(void **state)
 		struct s2pt pt;
 		assert_int_equal(fake_mm_init(fm, &pt, 12, 40, (enum s2pt_variant)v, 0), 0);
 		assert_int_equal(pt.variant, v);
-		bool reload = v == S2PT_V_UPSTREAM || v == S2PT_V_FREE_LEAK ||
+		bool reload = v == S2PT_V_UPSTREAM || v == S2PT_V_UPSTREAM_EXCLUSIVE || v == S2PT_V_FREE_LEAK ||
 			      v == S2PT_V_UPSTREAM_NOCMO || v == S2PT_V_EAGAIN_STOPS ||
 			      v == S2PT_V_UNMAP_DEFER_TLBI || v == S2PT_V_LOG_BLOCKS ||
 			      v == S2PT_V_RELAX_NO_TLBI ||

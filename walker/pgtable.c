@@ -60,6 +60,7 @@ static const struct variant_props variant_props[S2PT_NR_VARIANTS + 1] = {
 	[S2PT_V_INSTALL_FIRST_NOCMO] = P(INSTALL_FIRST, 0, 1, 1, 0, 1, 0, 1, 0),
 	[S2PT_V_INSTALL_FIRST_LEAK]  = P(INSTALL_FIRST, 1, 1, 1, 1, 1, 0, 1, 0),
 	[S2PT_V_UPSTREAM]            = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
+	[S2PT_V_UPSTREAM_EXCLUSIVE]  = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 1, 1),
 	[S2PT_V_UPSTREAM_NOCMO]      = P(UPSTREAM, 1, 0, 1, 0, 1, 1, 1, 1),
 	[S2PT_V_NO_RELOAD]           = P(UPSTREAM, 1, 1, 1, 0, 1, 0, 1, 1),
 	[S2PT_V_FREE_LEAK]           = P(UPSTREAM, 1, 1, 1, 0, 1, 1, 0, 1),

@@ -310,6 +310,8 @@ struct s2pt_mm_ops {
 	  "proposed 2021: clear the table entry, TLBI the VMID, CMO and store-release the block in the pre visitor; free the old tables through the saved follow pointer in the post visitor") \
 	X(S2PT_V_UPSTREAM,            "upstream", \
 	  "v6.4+: break (lock marker, TLBI VMID, put), CMO, make the block in the pre visitor; reload the entry; free the unlinked table") \
+	X(S2PT_V_UPSTREAM_EXCLUSIVE,  "upstream-exclusive", \
+	  "upstream's walker with every hypervisor operation holding the MMU lock alone (faults one at a time, as before v6.2); upstream runs faults in parallel under the read lock") \
 	X(S2PT_V_INSTALL_FIRST_NOCMO, "install-first-nocmo", \
 	  "BUGGY: install-first as first posted, without the CMOs of a newly visible page") \
 	X(S2PT_V_UPSTREAM_NOCMO,      "upstream-nocmo", \
