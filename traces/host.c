@@ -358,6 +358,8 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 						 "optional '= VALUE'");
 		if ((err = label(c, t[k], 'C', &i)))
 			return err;
+		if (i >= 64)
+			return bad(c, "the host has CPUs C0..C63, not '%s'", t[k]);
 		if (wr) {
 			ADDR(3, v);
 			outcome(c, s2host_cpu_write(h, (int)i, mm, a, v), want);

@@ -73,6 +73,14 @@ set +e
 "$S2EMU" host random --world memfd --uffd-policy markers,bogus > "$tmp" 2>&1; rc=$?
 set -e
 [ "$rc" -eq 2 ] || fail "an unknown --uffd-policy word exited $rc, expected 2"
+# A host program's bad uffd line is one FILE:LINE message, exit 2.
+printf 's2host 1\nprocess P0\nuffdio-copy P0 0x1000\n' > "$tmp.s2h"
+set +e
+"$S2EMU" host replay "$tmp.s2h" > "$tmp" 2>&1; rc=$?
+set -e
+[ "$rc" -eq 2 ] || fail "a bad uffdio-copy line exited $rc, expected 2"
+grep -q "$tmp.s2h:3: 'uffdio-copy' takes" "$tmp" || fail "no FILE:LINE message for a bad uffdio-copy line"
+rm -f "$tmp.s2h"
 
 # Host programs: the corpus replays as expected; a recorded generator run
 # replays to the same rules; the same program under AE fires nothing.
