@@ -10,8 +10,9 @@
  * several vCPUs reading, writing and executing the same pages in the same
  * phase; host operations between them over ranges that start mid-block
  * (unmap through the MMU notifier and directly, write-protect, age, flush,
- * dirty logging on, get and off, host writes, destroy); on host memory
- * (cfg.host_mm) host-mm events too (gen_mm_op).
+ * dirty logging on, get and off, host writes, an explicit split of a
+ * range's blocks, destroy); on host memory (cfg.host_mm) host-mm events
+ * too (gen_mm_op).
  *
  * What it avoids, because the correct code would be blamed for the
  * guest's or the VMM's own mistakes (docs/checks.md, stale-data "Limit"):
@@ -44,6 +45,9 @@ struct gen_page {
 
 struct gen {
 	struct s2hyp_rng rng;
+	/* The explicit splits' own stream: adding them left every draw of the
+	 * main stream, and so every other part of a seed's scenario, as it was. */
+	struct s2hyp_rng split_rng;	/* and the retried migrations' */
 	struct s2hyp_scenario *sc;
 	uint64_t page, block;
 	struct gen_page pages[GEN_MAX_PAGES];
@@ -55,6 +59,7 @@ struct gen {
 	 * references taken so far */
 	unsigned nprocs, nrefs;
 	bool child_alive[8];
+	unsigned logging_off[S2HYP_MAX_SLOTS];	/* the phase logging last stopped in, 0: none */
 };
 
 static uint64_t rnd(struct gen *g, uint64_t n)
@@ -382,6 +387,7 @@ static void gen_host_op(struct gen *g, unsigned phase)
 				add_host(g, S2HYP_HOST_GET_DIRTY_LOG, phase, si, 0, 0, 0);
 			add_host(g, S2HYP_HOST_DIRTY_LOG_OFF, phase, si, 0, 0, 0);
 			g->logging[si] = false;
+			g->logging_off[si] = phase;
 		}
 		break;
 	default: {
@@ -399,6 +405,33 @@ static void gen_host_op(struct gen *g, unsigned phase)
 		break;
 	}
 	}
+}
+
+/* Sometimes (one phase in ten) the VMM splits the blocks of a range
+ * (KVM_CLEAR_DIRTY_LOG's kvm_mmu_split_huge_pages, as eager splitting does
+ * to a whole slot when logging starts): drawn from its own stream. */
+static void gen_split(struct gen *g, unsigned phase)
+{
+	const struct s2hyp_memslot *s;
+	uint64_t ipa, size;
+	struct s2hyp_rng main_rng = g->rng;
+
+	g->rng = g->split_rng;
+	if (chance(g, 10)) {
+		pick_range(g, &s, &ipa, &size);
+		add_host(g, S2HYP_HOST_SPLIT_IPA, phase, 0, ipa, size, 0);
+	}
+	/* A migration retried: logging on again the phase after it stopped,
+	 * while faults of the pause between may coalesce what it split. */
+	for (unsigned si = 0; si < g->sc->nr_slots; si++) {
+		if (!g->logging[si] && g->logging_off[si] && g->logging_off[si] + 1 == phase &&
+		    chance(g, 50)) {
+			add_host(g, S2HYP_HOST_DIRTY_LOG_ON, phase, si, 0, 0, 0);
+			g->logging[si] = true;
+		}
+	}
+	g->split_rng = g->rng;
+	g->rng = main_rng;
 }
 
 /* The accesses of one phase: every vCPU touches a few pages, and often two
@@ -434,6 +467,7 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 	sc->cfg = *base;
 	g->sc = sc;
 	s2hyp_rng_seed(&g->rng, seed ^ 0x5eed5cea7105ull);
+	s2hyp_rng_seed(&g->split_rng, seed ^ 0x5b1175b1175ull);
 	if ((pick & S2FUZZ_GEN_GRANULE) && !sc->cfg.host_mm)
 		sc->cfg.granule_shift = granules[rnd(g, 3)];
 	if (sc->cfg.host_mm)
@@ -460,6 +494,7 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 		unsigned n = (unsigned)rnd(g, sc->cfg.host_mm ? 5 : 3);
 		for (unsigned i = 0; i < n; i++)
 			gen_host_op(g, ph);
+		gen_split(g, ph);
 	}
 	for (unsigned ph = 0; ph < nphases; ph++)
 		gen_accesses(g, ph, sc->cfg.nr_vcpus);

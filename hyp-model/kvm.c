@@ -594,6 +594,14 @@ void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 		s2hyp__unlock(m, l);
 		return;
 	}
+	case S2HYP_HOST_SPLIT_IPA: {
+		/* Under the write lock, no TLBI of its own: each block's break
+		 * invalidates it (kvm_mmu_split_huge_pages). */
+		struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, op->addr, op->size);
+		split_range(m, l, op->addr, op->size);
+		s2hyp__unlock(m, l);
+		return;
+	}
 	case S2HYP_HOST_DESTROY:
 		destroy(m);
 		return;

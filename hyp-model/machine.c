@@ -181,6 +181,7 @@ int s2hyp_check_host_op(const struct s2hyp *m, const struct s2hyp_host_op *o, co
 	case S2HYP_HOST_WRPROTECT_IPA:
 	case S2HYP_HOST_FLUSH_IPA:
 	case S2HYP_HOST_AGE_IPA:
+	case S2HYP_HOST_SPLIT_IPA:
 		if (!o->size || o->addr + o->size > s2_bit(m->cfg.ipa_bits) ||
 		    o->addr + o->size < o->addr) {
 			*why = "IPA range empty or beyond the IPA space";

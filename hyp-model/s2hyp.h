@@ -110,6 +110,8 @@ enum s2hyp_host_kind {
 	S2HYP_HOST_DESTROY,		/* tear the VM down; checks leaks */
 	S2HYP_HOST_AGE_IPA,		/* test and clear young over an IPA range */
 	S2HYP_HOST_MM,			/* a host-mm event (mm): needs cfg.host_mm */
+	S2HYP_HOST_SPLIT_IPA,		/* split the blocks of an IPA range into pages
+					 * (kvm_mmu_split_huge_pages, eager splitting) */
 };
 
 /* Host-mm events (S2HYP_HOST_MM). proc 0 is the VMM, fork adds 1, 2, ...;

@@ -62,7 +62,7 @@ static void test_generate_deterministic(void **state)
 static void test_generate_covers(void **state)
 {
 	bool granule[17] = { 0 }, backing[4] = { 0 }, mid_block = false, mixed = false;
-	bool shared_ro = false, mmu_off = false, host[S2HYP_HOST_AGE_IPA + 1] = { 0 };
+	bool shared_ro = false, mmu_off = false, host[S2HYP_HOST_SPLIT_IPA + 1] = { 0 };
 	bool eager = false, fwb = false;
 	(void)state;
 
@@ -114,7 +114,7 @@ static void test_generate_covers(void **state)
 		S2HYP_HOST_WRITE, S2HYP_HOST_DIRTY_LOG_ON, S2HYP_HOST_DIRTY_LOG_OFF,
 		S2HYP_HOST_GET_DIRTY_LOG, S2HYP_HOST_UNMAP_HVA, S2HYP_HOST_AGE_HVA,
 		S2HYP_HOST_UNMAP_IPA, S2HYP_HOST_WRPROTECT_IPA, S2HYP_HOST_FLUSH_IPA,
-		S2HYP_HOST_DESTROY, S2HYP_HOST_AGE_IPA,
+		S2HYP_HOST_DESTROY, S2HYP_HOST_AGE_IPA, S2HYP_HOST_SPLIT_IPA,
 	};
 	for (unsigned k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
 		assert_true(host[kinds[k]]);

@@ -360,6 +360,7 @@ static void test_host_ops(void **state)
 		{ "wrprotect-ipa", "ipa", S2HYP_HOST_WRPROTECT_IPA },
 		{ "flush-ipa", "ipa", S2HYP_HOST_FLUSH_IPA },
 		{ "age-ipa", "ipa", S2HYP_HOST_AGE_IPA },
+		{ "split-ipa", "ipa", S2HYP_HOST_SPLIT_IPA },
 	};
 	for (unsigned i = 0; i < sizeof(range_ops) / sizeof(range_ops[0]); i++) {
 		char line[96];
@@ -1210,6 +1211,7 @@ static void assert_host_op_equal(const struct s2hyp_host_op *got, const struct s
 	case S2HYP_HOST_WRPROTECT_IPA:
 	case S2HYP_HOST_FLUSH_IPA:
 	case S2HYP_HOST_AGE_IPA:
+	case S2HYP_HOST_SPLIT_IPA:
 		assert_int_equal(got->addr, want->addr);
 		assert_int_equal(got->size, want->size);
 		break;

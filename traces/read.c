@@ -485,6 +485,7 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 	case S2HYP_HOST_WRPROTECT_IPA:
 	case S2HYP_HOST_FLUSH_IPA:
 	case S2HYP_HOST_AGE_IPA:
+	case S2HYP_HOST_SPLIT_IPA:
 		if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &o->addr)) ||
 		    (ret = num(r, "size", true, 1, UINT64_MAX, &o->size)))
 			return ret;

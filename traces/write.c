@@ -62,6 +62,7 @@ void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 	case S2HYP_HOST_WRPROTECT_IPA:
 	case S2HYP_HOST_FLUSH_IPA:
 	case S2HYP_HOST_AGE_IPA:
+	case S2HYP_HOST_SPLIT_IPA:
 		fprintf(f, " ipa=%#llx", (unsigned long long)o->addr);
 		print_size(f, "size", o->size);
 		break;
