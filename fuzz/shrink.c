@@ -10,8 +10,9 @@
  * chunks of halving size from the end (late choices matter least), then
  * each remaining choice replaced by the sequential one; the same chunk
  * removal over program items, then whole vCPUs (dropped, or merged into
- * vCPU 0), then smaller host writes. Rounds repeat until nothing shrinks
- * or the budget is spent.
+ * vCPU 0), then smaller host writes, then memslots and configuration
+ * the run does not need (a slot dropped, a feature or a slot's flag turned
+ * off). Rounds repeat until nothing shrinks or the budget is spent.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -333,6 +334,84 @@ static bool shrink_writes(struct shrinker *s)
 	return progress;
 }
 
+/* Without memslot k: the later slots move down, and so do the slot numbers
+ * of the dirty-log events; those naming k go with it. A slot that no
+ * remaining event uses always goes; one in use goes when the rule still
+ * fires without it (its accesses become MMIO exits). */
+static bool drop_slot(struct shrinker *s, unsigned k)
+{
+	struct s2hyp_scenario cand;
+
+	s2hyp_scenario_init(&cand);
+	cand.cfg = s->sc.cfg;
+	for (unsigned i = 0; i < s->sc.nr_slots; i++)
+		if (i != k)
+			cand.slots[cand.nr_slots++] = s->sc.slots[i];
+	for (size_t i = 0; i < s->sc.nhost; i++) {
+		struct s2hyp_host_op h = s->sc.host[i];
+		bool names_slot = h.kind == S2HYP_HOST_DIRTY_LOG_ON ||
+				  h.kind == S2HYP_HOST_DIRTY_LOG_OFF ||
+				  h.kind == S2HYP_HOST_GET_DIRTY_LOG;
+		if (names_slot && h.slot == k)
+			continue;
+		if (names_slot && h.slot > k)
+			h.slot--;
+		if (s2hyp_scenario_add_host(&cand, &h)) {
+			s2hyp_scenario_free(&cand);
+			s->oom = true;
+			return false;
+		}
+	}
+	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++)
+		for (size_t i = 0; i < s->sc.nvcpu[v]; i++)
+			if (s2hyp_scenario_add_vcpu(&cand, v, &s->sc.vcpu[v][i])) {
+				s2hyp_scenario_free(&cand);
+				s->oom = true;
+				return false;
+			}
+	return try(s, &cand, s->sched, s->n);
+}
+
+/* Configuration the counterexample does not need: each feature or option
+ * that is on, turned off when the rule still fires without it; so is a
+ * slot's dirty logging from the start, and its read-only flag. */
+static bool shrink_config(struct shrinker *s)
+{
+	bool progress = false;
+
+	for (unsigned k = s->sc.nr_slots; k-- > 0 && s->sc.nr_slots > 1 && budget_left(s);)
+		progress |= drop_slot(s, k);
+	for (unsigned f = 0; budget_left(s); f++) {
+		struct s2hyp_scenario cand;
+		if (s2fuzz_scenario_copy(&cand, &s->sc)) {
+			s2hyp_scenario_free(&cand);
+			s->oom = true;
+			break;
+		}
+		struct s2hyp_config *c = &cand.cfg;
+		bool *flags[] = { &c->fwb, &c->idc, &c->dic, &c->eager_split, &c->rcu_free,
+				  &c->range_tlbi, &c->hw_af };
+		unsigned nflags = sizeof(flags) / sizeof(flags[0]);
+		bool *flag = NULL;
+		if (f < nflags)
+			flag = flags[f];
+		else if (f - nflags < 2 * cand.nr_slots)
+			flag = (f - nflags) % 2 ? &cand.slots[(f - nflags) / 2].readonly
+						: &cand.slots[(f - nflags) / 2].dirty_log;
+		if (!flag) {
+			s2hyp_scenario_free(&cand);
+			break;
+		}
+		if (!*flag) {
+			s2hyp_scenario_free(&cand);
+			continue;
+		}
+		*flag = false;
+		progress |= try(s, &cand, s->sched, s->n);
+	}
+	return progress;
+}
+
 /* Phases renumbered 0, 1, ... in order: the same ordering, easier to read. */
 static void compact_phases(struct s2hyp_scenario *sc)
 {
@@ -431,6 +510,7 @@ int s2fuzz_shrink_against(const struct s2hyp_scenario *sc, const struct s2hyp_ch
 		progress |= shrink_items(&s);
 		progress |= shrink_vcpus(&s);
 		progress |= shrink_writes(&s);
+		progress |= shrink_config(&s);
 		if (!progress)
 			break;
 	}

@@ -926,6 +926,54 @@ static void test_shards_add_up(void **state)
 	s2hyp_scenario_free(&sc);
 }
 
+/* The shrinker drops a memslot no event needs and the features the bug
+ * does not need: upstream-eagain-stops leaves a page writable after a
+ * write-protect that starts at an unmapped page of one slot; a second,
+ * THP slot with dirty logging on, FWB and eager splitting are all dropped,
+ * and whichever slot the program uses is the one kept (renumbered 0 when
+ * the unused slot came first). The result still fires, nothing fires on
+ * upstream, and it replays. */
+static void test_shrink_drops_unused_config(void **state)
+{
+	(void)state;
+	const uint64_t base[2] = { 0x40000000ull, 0x80000000ull };
+	for (unsigned used = 0; used < 2; used++) {
+		struct s2hyp_scenario sc;
+		struct s2fuzz_cex cex;
+		char file[64];
+
+		s2hyp_scenario_init(&sc);
+		sc.cfg.variant = S2PT_V_EAGAIN_STOPS;
+		sc.cfg.nr_vcpus = 1;
+		sc.cfg.fwb = true;
+		sc.cfg.eager_split = true;
+		for (unsigned i = 0; i < 2; i++)
+			sc.slots[i] = (struct s2hyp_memslot){
+				.ipa = base[i], .size = 0x200000, .hva = 0x7f0000000000ull + i * (1ull << 32),
+				.backing = i == used ? S2HYP_BACKING_4K : S2HYP_BACKING_THP,
+				.dirty_log = i != used };
+		sc.nr_slots = 2;
+		struct s2hyp_vcpu_op w = { .access = S2HYP_ACC_WRITE, .ipa = base[used] + 0x1000,
+					   .size = 8, .mmu_on = true, .value = 1 };
+		struct s2hyp_host_op wp = { .kind = S2HYP_HOST_WRPROTECT_IPA, .phase = 1,
+					    .addr = base[used], .size = 0x2000 };
+		assert_int_equal(s2hyp_scenario_add_vcpu(&sc, 0, &w), 0);
+		assert_int_equal(s2hyp_scenario_add_host(&sc, &wp), 0);
+		assert_int_equal(s2fuzz_shrink_against(&sc, NULL, 0, S2HYP_RULE_WRPROTECT_COMPLETE,
+						       S2PT_V_UPSTREAM, 2000, &cex), 0);
+		assert_int_equal(cex.sc.nr_slots, 1);
+		assert_int_equal(cex.sc.slots[0].ipa, base[used]);
+		assert_false(cex.sc.slots[0].dirty_log);
+		assert_false(cex.sc.cfg.fwb);
+		assert_false(cex.sc.cfg.eager_split);
+		assert_int_equal(cex.against_fired, 0);
+		snprintf(file, sizeof(file), "shrink-config-%u.s2t", used);
+		check_replays(&cex, file);
+		s2fuzz_cex_free(&cex);
+		s2hyp_scenario_free(&sc);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -942,6 +990,7 @@ int main(void)
 		cmocka_unit_test(test_load_trace),
 		cmocka_unit_test(test_cex_round_trip),
 		cmocka_unit_test(test_shards_add_up),
+		cmocka_unit_test(test_shrink_drops_unused_config),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
