@@ -1367,8 +1367,11 @@ static void test_roundtrip_every_field(void **state)
 	sc.slots[1] = (struct s2hyp_memslot){ 0x80000000, 1 << 30, 0x7f4000000000ull,
 					      S2HYP_BACKING_HUGETLB_1G, false, true };
 	sc.nr_slots = 2;
-	/* Every host operation the writer has a name for. */
-	for (unsigned k = 0; strcmp(s2trace_host_name((enum s2hyp_host_kind)k), "?"); k++) {
+	/* Every host operation the writer has a name for (a host-mm event's
+	 * name is its op's: they have their own round trip). */
+	for (unsigned k = 0; k <= S2HYP_HOST_SPLIT_IPA; k++) {
+		if (!strcmp(s2trace_host_name((enum s2hyp_host_kind)k), "?"))
+			continue;
 		struct s2hyp_host_op op = { .kind = (enum s2hyp_host_kind)k, .phase = 2 * k,
 					    .slot = k & 1, .addr = 0x40000000 + k * 0x10000,
 					    .size = 0x10000 * (k + 1), .fill = (uint8_t)(0x11 * k) };
