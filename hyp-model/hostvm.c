@@ -215,6 +215,8 @@ int s2hyp__hostvm_create(struct s2hyp *m, const char **why)
 	hc.check_every_op = m->cfg.check;
 	s2hyp_kvm_config_init(&kc);
 	kc.ipa_bits = m->cfg.ipa_bits;
+	kc.no_retry_check = m->cfg.host_no_retry_check;
+	kc.map_writable_always = m->cfg.host_map_writable_always;
 	int err = s2host_create(&hc, &hv->h);
 	int mm = err ? err : s2host_mm_create(hv->h);
 	if (mm < 0)

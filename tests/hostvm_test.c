@@ -21,7 +21,16 @@
 #define HVA 0x7f0000000000ull
 #define K4 0x1000ull
 
+static struct s2hyp *mk_bug(enum s2host_policy pol, unsigned vcpus, enum s2hyp_backing b,
+			   bool no_retry, bool writable_always);
+
 static struct s2hyp *mk(enum s2host_policy pol, unsigned vcpus, enum s2hyp_backing b)
+{
+	return mk_bug(pol, vcpus, b, false, false);
+}
+
+static struct s2hyp *mk_bug(enum s2host_policy pol, unsigned vcpus, enum s2hyp_backing b,
+			   bool no_retry, bool writable_always)
 {
 	struct s2hyp_config cfg;
 	struct s2hyp *m;
@@ -32,6 +41,8 @@ static struct s2hyp *mk(enum s2host_policy pol, unsigned vcpus, enum s2hyp_backi
 	cfg.nr_vcpus = vcpus;
 	cfg.host_mm = true;
 	cfg.cow_policy = pol;
+	cfg.host_no_retry_check = no_retry;
+	cfg.host_map_writable_always = writable_always;
 	cfg.explore_evictions = cfg.explore_prefetch = false;
 	assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), 0);
 	return m;
@@ -94,16 +105,13 @@ static void test_zero_page_then_cow_on_write(void **state)
 	s2hyp_delete(m);
 }
 
-/* DONTNEED and a migration racing faults: under random schedules some
- * fault's GUP comes before an invalidation and its install after, and
- * retries; no schedule leaves stage 2 or a TLB on a page the host dropped. */
-static void test_invalidate_race_retries(void **state)
+/* DONTNEED and a migration racing faults over seeds 1..300 of the random
+ * strategy: the faults retried, and the runs whose first host-mm report
+ * names rule (NULL: must be none). */
+static void race(bool no_retry, uint64_t *retries, unsigned *fired, const char *rule)
 {
-	uint64_t retries = 0;
-	(void)state;
-
 	for (uint64_t seed = 1; seed <= 300; seed++) {
-		struct s2hyp *m = mk(S2HOST_POL_AE, 2, S2HYP_BACKING_4K);
+		struct s2hyp *m = mk_bug(S2HOST_POL_AE, 2, S2HYP_BACKING_4K, no_retry, false);
 		struct s2hyp_vcpu_op p0[] = { acc(S2HYP_ACC_WRITE, 0, IPA, 1),
 					      acc(S2HYP_ACC_WRITE, 1, IPA, 2),
 					      acc(S2HYP_ACC_READ, 1, IPA, 0) };
@@ -119,14 +127,59 @@ static void test_invalidate_race_retries(void **state)
 		assert_int_equal(s2hyp_set_vcpu_program(m, 0, p0, 3, NULL), 0);
 		assert_int_equal(s2hyp_set_vcpu_program(m, 1, p1, 2, NULL), 0);
 		assert_int_equal(s2hyp_set_host_program(m, h, 3, NULL), 0);
-		assert_int_equal(s2hyp_run(m, &st), S2HYP_DONE);
-		if (s2hyp_nr_violations(m))
+		s2hyp_run(m, &st);
+		const struct s2hyp_violation *v = host_mm_violation(m);
+		if (!rule && s2hyp_nr_violations(m))
 			fail_msg("seed %llu: %s", (unsigned long long)seed,
 				 s2hyp_violation(m, 0)->detail);
-		retries += s2hyp_stats(m)->host_retries;
+		if (rule && v && !strncmp(v->detail, rule, strlen(rule)))
+			(*fired)++;
+		*retries += s2hyp_stats(m)->host_retries;
 		s2hyp_delete(m);
 	}
+}
+
+/* DONTNEED and a migration racing faults: under random schedules some
+ * fault's GUP comes before an invalidation and its install after, and
+ * retries; no schedule leaves stage 2 or a TLB on a page the host dropped. */
+static void test_invalidate_race_retries(void **state)
+{
+	uint64_t retries = 0;
+	unsigned fired = 0;
+	(void)state;
+
+	race(false, &retries, &fired, NULL);
 	assert_true(retries > 0);
+}
+
+/* The same races with KVM's retry check left out: some schedule installs
+ * a page the invalidation took away (host-mm, s2-retry first). */
+static void test_no_retry_check_fires_s2_retry(void **state)
+{
+	uint64_t retries = 0;
+	unsigned fired = 0;
+	(void)state;
+
+	race(true, &retries, &fired, "s2-retry:");
+	assert_int_equal(retries, 0);
+	assert_true(fired > 0);
+}
+
+/* A read of never-written memory mapped writable whatever GUP found (the
+ * zero page, read-only): host-mm fires s2-writable at the install; the
+ * correct handler maps it read-only (test_zero_page_then_cow_on_write). */
+static void test_read_mapped_writable_fires_s2_writable(void **state)
+{
+	struct s2hyp *m = mk_bug(S2HOST_POL_AE, 1, S2HYP_BACKING_4K, false, true);
+	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_READ, 0, IPA, 0) };
+	(void)state;
+
+	assert_int_equal(s2hyp_set_vcpu_program(m, 0, p, 1, NULL), 0);
+	run_seq(m);
+	const struct s2hyp_violation *v = host_mm_violation(m);
+	assert_non_null(v);
+	assert_true(strncmp(v->detail, "s2-writable:", 12) == 0);
+	s2hyp_delete(m);
 }
 
 /* The vmsplice leak (S1.3) with the guest as the parent's writer: under the
@@ -280,6 +333,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_zero_page_then_cow_on_write),
 		cmocka_unit_test(test_invalidate_race_retries),
+		cmocka_unit_test(test_no_retry_check_fires_s2_retry),
+		cmocka_unit_test(test_read_mapped_writable_fires_s2_writable),
 		cmocka_unit_test(test_vmsplice_fires_under_map2),
 		cmocka_unit_test(test_vmsplice_clean_under_ae),
 		cmocka_unit_test(test_clear_refs_breaks_pin_under_cnt),
