@@ -87,7 +87,7 @@ int main(void)
 	struct s2fuzz_result ex = run(&small, S2FUZZ_EXHAUSTIVE, 0, 0);
 	struct s2fuzz_result bg1 = run(&small, S2FUZZ_EXHAUSTIVE, 0, 1);
 	struct s2fuzz_result pex = run(&par, S2FUZZ_EXHAUSTIVE, 0, 0);
-	if (!ex.complete || !bg1.complete || !pex.complete) {
+	if (!ex.complete || !pex.complete) {
 		fprintf(stderr, "fuzz_bench: the exhaustive search did not complete\n");
 		return 1;
 	}
@@ -105,6 +105,12 @@ int main(void)
 	printf("# the same with one background choice (an eviction, a TLB or walk-cache loss)\n");
 	printf("fuzz.exhaustive_bg1_s %.2f s\n", bg1.secs);
 	printf("fuzz.exhaustive_bg1_schedules %llu schedules\n", (unsigned long long)bg1.runs);
+	/* The search is bounded (s2fuzz_opts' runs): past the bound, the time
+	 * is that of the bound, not of the whole search. */
+	if (!bg1.complete)
+		printf("# not complete: stopped at the bound of %llu schedules\n",
+		       (unsigned long long)bg1.runs);
+	printf("fuzz.exhaustive_bg1_complete %d bool\n", bg1.complete ? 1 : 0);
 	printf("# exhaustive search of parallel-faults (upstream, parallel faults: 2 vCPUs\n"
 	       "# faulting at once in one 2M region of 4K pages), no background choices\n");
 	printf("fuzz.exhaustive_parallel_s %.2f s\n", pex.secs);
