@@ -345,7 +345,10 @@ static void handler_step(struct mworld *m)
 		return;
 	}
 	m->holding = false;
-	if (g->kind == S2HOST_UFFD_MISSING) {
+	if (g->kind == S2HOST_UFFD_MISSING && pick(&m->w, 4) == 0) {
+		err = s2host_uffdio_zeropage(h, g->mm, g->hva);
+		say(&m->w, err, "uffdio-zeropage P%d %#llx", g->mm, (unsigned long long)g->hva);
+	} else if (g->kind == S2HOST_UFFD_MISSING) {
 		bool wp = g->mm == m->p[0] && pick(&m->w, 3) == 0;
 		uint64_t v = 1000 + pick(&m->w, 900);
 		err = s2host_uffdio_copy(h, g->mm, g->hva, v, wp);

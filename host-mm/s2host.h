@@ -277,6 +277,10 @@ int s2host_uffd_read(struct s2host *h, int mm, struct s2host_uffd_msg *out);
  * is already there or, for a memfd, the file already has the page. Wakes
  * the faults waiting on hva. */
 int s2host_uffdio_copy(struct s2host *h, int mm, uint64_t hva, uint64_t value, bool wp);
+/* UFFDIO_ZEROPAGE: the zero page, read-only, for an anonymous mapping (a
+ * none PTE only); a new zeroed page of the file for a memfd. Errors as
+ * UFFDIO_COPY's; wakes the faults waiting on hva. */
+int s2host_uffdio_zeropage(struct s2host *h, int mm, uint64_t hva);
 /* UFFDIO_CONTINUE: map the page the memfd already holds (MINOR mode).
  * -EINVAL on an anonymous mapping, -EFAULT when the file has no page there,
  * -EEXIST when a PTE is already there. Wakes the faults waiting on hva. */

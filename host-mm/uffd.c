@@ -160,6 +160,34 @@ int s2host_uffdio_copy(struct s2host *h, int mm, uint64_t hva, uint64_t value, b
 	return s2host__end(h, 0);
 }
 
+int s2host_uffdio_zeropage(struct s2host *h, int mm, uint64_t hva)
+{
+	uint64_t vpn;
+	int err = fill_args(h, mm, hva, false, &vpn);
+	if (err || (err = s2host__begin(h, 1, 1)))
+		return err;
+	struct s2host__mm *m = &h->mm[mm];
+	if (!pte_none_mostly(h, mm, vpn))
+		return s2host__end(h, S2_EEXIST);
+	if (m->vma[vpn] & VMA_SHARED) {
+		/* shmem_mfill_atomic_pte(ZEROPAGE): a zeroed page in the cache */
+		int fd = m->vfile[vpn] - 1;
+		if (h->file[fd].cache[m->voff[vpn]] != S2HOST_NO_PFN)
+			return s2host__end(h, S2_EEXIST);
+		uint64_t pfn = s2host__find_or_add(h, fd, m->voff[vpn]);
+		s2host__map_page(h, mm, vpn, pfn, fill_bits(h, mm, vpn, false));
+	} else {
+		/* mfill_atomic_pte_zeropage(): the zero page, read-only; only
+		 * into a none PTE */
+		if (m->pte[vpn].fl)
+			return s2host__end(h, S2_EEXIST);
+		m->pte[vpn] = (struct s2host__pte){ S2HOST_ZERO_PFN, PTE_PRESENT | PTE_YOUNG };
+		h->stats.zero_maps++;
+	}
+	filled(h, mm, vpn, false);
+	return s2host__end(h, 0);
+}
+
 int s2host_uffdio_continue(struct s2host *h, int mm, uint64_t hva, bool wp)
 {
 	uint64_t vpn;

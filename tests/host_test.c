@@ -708,6 +708,14 @@ static void test_uffd_missing_anon(void **state)
 	assert_int_equal(s2host_uffdio_continue(h, p, 0, false), S2_EINVAL);	/* anon */
 	assert_int_equal(s2host_uffdio_copy(h, p, 0, 1, false), 0);	/* no fault needed */
 	assert_int_equal(s2host_nr_violations(h), 0);
+	/* UFFDIO_ZEROPAGE: the zero page, read-only; a write then copies it */
+	int z = proc(h, K4, RW | S2HOST_MAP_UFFD_MISSING);
+	assert_int_equal(s2host_read(h, z, 0, &v), S2_EAGAIN);
+	assert_int_equal(s2host_uffdio_zeropage(h, z, 0), 0);
+	assert_true(page(h, pte(h, z, 0).pfn).zero && !pte(h, z, 0).writable);
+	assert_int_equal(s2host_uffdio_zeropage(h, z, 0), S2_EEXIST);
+	assert_int_equal(s2host_write(h, z, 0, 6), 0);
+	assert_false(page(h, pte(h, z, 0).pfn).zero);
 	/* exit releases the userfaultfd: nothing waits on it any more */
 	int r = proc(h, K4, RW | S2HOST_MAP_UFFD_MISSING);
 	assert_int_equal(s2host_read(h, r, 0, &v), S2_EAGAIN);
@@ -740,6 +748,13 @@ static void test_uffd_memfd_missing_minor(void **state)
 	assert_int_equal(s2host_uffdio_copy(h, p, 2 * K4, 7, false), 0);
 	assert_int_equal(s2host_write(h, p, 3 * K4, 8), S2_EAGAIN);
 	assert_int_equal(s2host_uffdio_copy(h, p, 3 * K4, 8, false), 0);
+	assert_int_equal(s2host_write(h, p, 4 * K4, 1), S2_EAGAIN);
+	assert_int_equal(s2host_uffdio_zeropage(h, p, 4 * K4), 0);	/* a zeroed file page */
+	assert_int_equal(s2host_read(h, q, 4 * K4, &v), S2_EAGAIN);	/* now minor for q */
+	assert_int_equal(s2host_uffdio_continue(h, q, 4 * K4, false), 0);
+	assert_int_equal(s2host_write(h, q, 4 * K4, 11), 0);
+	assert_int_equal(s2host_read(h, p, 4 * K4, &v), 0);
+	assert_int_equal(v, 11);
 	/* q: the pages are in the file, not in q's page table */
 	assert_int_equal(s2host_read(h, q, 2 * K4, &v), S2_EAGAIN);
 	assert_int_equal(s2host_uffd_read(h, q, &msg), 0);

@@ -373,6 +373,11 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 			failed(c, "cpu-read gave %" PRIu64 ", the program says %" PRIu64, v, b);
 		return 0;
 	}
+	if (!strcmp(op, "uffdio-zeropage")) {
+		NEED(3);
+		outcome(c, s2host_uffdio_zeropage(h, mm, a), want);
+		return 0;
+	}
 	if (!strcmp(op, "uffdio-copy") || !strcmp(op, "uffdio-continue") ||
 	    !strcmp(op, "uffdio-wake")) {
 		unsigned args = !strcmp(op, "uffdio-copy") ? 4 : 3;
