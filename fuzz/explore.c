@@ -35,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/s2_vec.h"
 #include "common/s2_clock.h"
 #include "fuzz/s2fuzz_internal.h"
 #include "hyp-model/s2hyp_footprint.h"
@@ -124,14 +125,8 @@ static bool in_tmp(const struct explorer *x, const struct s2hyp_choice_key *k)
 
 static bool push_tmp(struct explorer *x, const struct xt *t)
 {
-	if (x->ntmp == x->tmp_cap) {
-		unsigned cap = x->tmp_cap ? x->tmp_cap * 2 : 64;
-		void *p = realloc(x->tmp, cap * sizeof(*x->tmp));
-		if (!p)
-			return false;
-		x->tmp = p;
-		x->tmp_cap = cap;
-	}
+	if (!s2_grow((void **)&x->tmp, &x->tmp_cap, sizeof(*x->tmp), x->ntmp + 1))
+		return false;
 	x->tmp[x->ntmp++] = *t;
 	return true;
 }
@@ -277,14 +272,8 @@ static bool add_sleep(struct xnode *nd, const struct xs *s, unsigned cap)
 /* A new node at the end of the path, from the machine's enabled choices. */
 static bool new_node(struct explorer *x, unsigned n)
 {
-	if (x->nnodes == x->cap) {
-		unsigned cap = x->cap ? x->cap * 2 : 256;
-		void *p = realloc(x->nodes, cap * sizeof(*x->nodes));
-		if (!p)
-			return false;
-		x->nodes = p;
-		x->cap = cap;
-	}
+	if (!s2_grow((void **)&x->nodes, &x->cap, sizeof(*x->nodes), x->nnodes + 1))
+		return false;
 	struct xnode *nd = &x->nodes[x->nnodes];
 	memset(nd, 0, sizeof(*nd));
 	nd->last_thread = -1;
@@ -437,15 +426,9 @@ static bool backtrack(struct explorer *x)
 	while (x->nnodes) {
 		struct xnode *nd = &x->nodes[x->nnodes - 1];
 		nd->subtree_cut |= child_cut;
-		if (nd->ndone == nd->done_cap) {
-			unsigned cap = nd->done_cap ? nd->done_cap * 2 : 8;
-			void *p = realloc(nd->done, cap * sizeof(*nd->done));
-			if (!p) {
-				x->oom = true;
-				return false;
-			}
-			nd->done = p;
-			nd->done_cap = cap;
+		if (!s2_grow((void **)&nd->done, &nd->done_cap, sizeof(*nd->done), nd->ndone + 1)) {
+			x->oom = true;
+			return false;
 		}
 		struct xs *s = &nd->done[nd->ndone++];
 		s->key = nd->en[nd->cur].key;

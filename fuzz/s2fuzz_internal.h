@@ -59,7 +59,8 @@ struct s2fuzz__follow {
 	const struct s2hyp_choice *want;
 	size_t n, pos;
 	struct s2fuzz__step *steps;
-	size_t nsteps, cap;
+	size_t nsteps;
+	unsigned cap;
 	bool oom;
 };
 

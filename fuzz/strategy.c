@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/s2_vec.h"
 #include "fuzz/s2fuzz_internal.h"
 
 uint64_t s2fuzz__mix(uint64_t h, uint64_t v)
@@ -185,15 +186,10 @@ void s2fuzz__follow_free(struct s2fuzz__follow *f)
 static void follow_record(struct s2fuzz__follow *f, const struct s2hyp_choice *choices,
 			  unsigned idx)
 {
-	if (f->nsteps == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 256;
-		void *p = realloc(f->steps, cap * sizeof(*f->steps));
-		if (!p) {
-			f->oom = true;
-			return;
-		}
-		f->steps = p;
-		f->cap = cap;
+	if (f->nsteps >= UINT_MAX ||
+	    !s2_grow((void **)&f->steps, &f->cap, sizeof(*f->steps), (unsigned)f->nsteps + 1)) {
+		f->oom = true;
+		return;
 	}
 	struct s2fuzz__step *s = &f->steps[f->nsteps++];
 	s->c = choices[idx];

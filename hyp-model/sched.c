@@ -5,10 +5,12 @@
  * strategies. It sits on top: it moves the machine's vCPUs (machine.c),
  * runs KVM's fault handler and host operations (kvm.c) and drivers
  * (driver.c); KVM reaches it only through the machine's sched_point. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "common/s2_fiber.h"
+#include "common/s2_vec.h"
 #include "hyp-model/s2hyp_driver.h"
 #include "hyp-model/s2hyp_kvm.h"
 #include "hyp-model/s2hyp_sched.h"
@@ -38,7 +40,8 @@ struct s2hyp_sched {
 	const struct s2hyp_strategy *st;	/* during a run */
 	bool recording;
 	struct s2hyp_choice *log;		/* the recorded schedule */
-	size_t log_n, log_cap;
+	size_t log_n;
+	unsigned log_cap;
 	struct s2hyp_choice *choices;		/* the enabled ones, this step */
 	unsigned choices_cap;
 	/* Parallel operations: where each thread's operation in flight runs
@@ -188,15 +191,10 @@ static void record(struct s2hyp *m, const struct s2hyp_choice *c)
 	struct s2hyp_sched *s = m->sch;
 	if (!s->recording)
 		return;
-	if (s->log_n == s->log_cap) {
-		size_t ncap = s->log_cap ? s->log_cap * 2 : 256;
-		void *p = realloc(s->log, ncap * sizeof(*s->log));
-		if (!p) {
-			s2hyp__fail(m, "out of memory recording the schedule");
-			return;
-		}
-		s->log = p;
-		s->log_cap = ncap;
+	if (s->log_n >= UINT_MAX ||
+	    !s2_grow((void **)&s->log, &s->log_cap, sizeof(*s->log), (unsigned)s->log_n + 1)) {
+		s2hyp__fail(m, "out of memory recording the schedule");
+		return;
 	}
 	s->log[s->log_n++] = *c;
 }

@@ -1,8 +1,10 @@
 /* A high-level trace read whole into a scenario (s2trace_load.h). */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/s2_vec.h"
 #include "traces/s2trace.h"
 #include "traces/s2trace_load.h"
 
@@ -12,7 +14,8 @@ struct loader {
 	struct s2hyp *m;		/* checks items as replay would, to name the line */
 	unsigned cfg_line, slot_line[S2HYP_MAX_SLOTS];
 	struct s2hyp_choice *sched;
-	size_t nsched, sched_cap;
+	size_t nsched;
+	unsigned sched_cap;
 	unsigned ip;			/* phase numbering, as replay does it */
 	bool in_block;
 	uint64_t block_n;
@@ -84,16 +87,9 @@ static int handle(struct loader *l, const struct s2trace_event *ev)
 		return 0;
 	case S2T_SCHEDULE: {
 		size_t need = l->nsched + ev->schedule.n;
-		if (need > l->sched_cap) {
-			size_t cap = l->sched_cap ? l->sched_cap : 256;
-			while (cap < need)
-				cap *= 2;
-			void *p = realloc(l->sched, cap * sizeof(*l->sched));
-			if (!p)
-				return bad(l, ev->line, "out of memory");
-			l->sched = p;
-			l->sched_cap = cap;
-		}
+		if (need > UINT_MAX ||
+		    !s2_grow((void **)&l->sched, &l->sched_cap, sizeof(*l->sched), (unsigned)need))
+			return bad(l, ev->line, "out of memory");
 		memcpy(l->sched + l->nsched, ev->schedule.choices,
 		       ev->schedule.n * sizeof(*l->sched));
 		l->nsched = need;

@@ -6,8 +6,10 @@
  * detected from the first lines (kept and given back to whoever reads the
  * file). */
 #define _GNU_SOURCE	/* fopencookie */
+#include "common/s2_vec.h"
 #include "traces/s2trace.h"
 
+#include <limits.h>
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -41,7 +43,8 @@ struct s2trace_source {
 	pthread_mutex_t lock;
 	pthread_cond_t more;
 	unsigned *eff_line;
-	size_t neff, eff_cap;
+	size_t neff;
+	unsigned eff_cap;
 	bool eff_failed;	/* out of memory: lines unknown from there on */
 	bool done;
 };
@@ -148,16 +151,10 @@ static void note_effect(void *arg, unsigned log_line)
 	struct s2trace_source *s = arg;
 
 	pthread_mutex_lock(&s->lock);
-	if (s->neff == s->eff_cap && !s->eff_failed) {
-		size_t ncap = s->eff_cap ? s->eff_cap * 2 : 1024;
-		unsigned *n = realloc(s->eff_line, ncap * sizeof(*n));
-		if (n) {
-			s->eff_line = n;
-			s->eff_cap = ncap;
-		} else {
-			s->eff_failed = true;
-		}
-	}
+	if (s->neff == s->eff_cap && !s->eff_failed &&
+	    (s->neff >= UINT_MAX ||
+	     !s2_grow((void **)&s->eff_line, &s->eff_cap, sizeof(*s->eff_line), (unsigned)s->neff + 1)))
+		s->eff_failed = true;
 	if (s->neff < s->eff_cap)
 		s->eff_line[s->neff] = log_line;
 	s->neff++;
