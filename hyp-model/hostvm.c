@@ -194,8 +194,8 @@ int s2hyp__hostvm_create(struct s2hyp *m, const char **why)
 		next = s2_align_up(next, S2HOST_THP_SIZE) + (d->hva & (S2HOST_THP_SIZE - 1));
 		bases[i] = next;
 		next += d->size;
-		if (next > (4ull << 30)) {
-			*why = "host-mm memory: at most 4 GiB of memslots";
+		if (next > (1ull << 30)) {
+			*why = "host-mm memory: at most 1 GiB of memslots";
 			return S2_EINVAL;
 		}
 	}
