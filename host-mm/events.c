@@ -67,6 +67,10 @@ int s2host_fork(struct s2host *h, int parent)
 		}
 		pmd->fl &= ~(unsigned)PTE_WRITE;
 		C->pmd[i] = *pmd;
+		/* copy_huge_pmd(): the same uffd-wp test as for PTEs below */
+		unsigned b = i * S2HOST_THP_PAGES;
+		if (!((h->cfg.uffd_fork_fix ? C->vma[b] : P->vma[b]) & VMA_UFFD_WP))
+			C->pmd[i].fl &= ~(unsigned)PTE_UFFD_WP;
 		f->entire++;
 		f->ref++;
 		if (ae)
@@ -132,7 +136,10 @@ int s2host_fork(struct s2host *h, int parent)
 
 	/* uffd-wp-fork: the child's uffd-wp state is its own registration's */
 	for (unsigned v = 0; v < n; v++) {
-		const struct s2host__pte *pte = &C->pte[v];
+		const struct s2host__pte *pmd = &C->pmd[v / S2HOST_THP_PAGES];
+		const struct s2host__pte *pte = pmd->fl & PTE_PRESENT ? pmd : &C->pte[v];
+		if (pte == pmd && v % S2HOST_THP_PAGES)
+			continue;	/* once per PMD */
 		if (!(C->vma[v] & VMA_UFFD_WP) && (pte->fl & PTE_UFFD_WP))
 			s2host__violate(h, S2HOST_RULE_UFFD_WP_FORK, child, v, S2HOST_NO_PFN,
 					"child %d's %s at 0x%llx keeps uffd-wp though its VMA is not "

@@ -976,6 +976,17 @@ static void test_rules_uffd_wp_fork_fire(void **state)
 	assert_int_equal(s2host_nr_violations(h), 1);
 	s2host_destroy(h);
 
+	/* a protected PMD-mapped THP goes to an unregistered child with its bit */
+	h = mk(S2HOST_POL_AE);
+	s2host_set_uffd_fork_fix(h, false);
+	int t = proc(h, M2, RW | S2HOST_MAP_THP | S2HOST_MAP_UFFD_WP);
+	assert_int_equal(s2host_write(h, t, 0, 1), 0);
+	assert_true(pte(h, t, 0).huge);
+	assert_int_equal(s2host_uffd_wp(h, t, 0, M2, true), 0);
+	assert_true(s2host_fork(h, t) >= 0);
+	assert_int_equal(fired(h, S2HOST_RULE_UFFD_WP_FORK), 1);	/* once per PMD */
+	s2host_destroy(h);
+
 	h = mk(S2HOST_POL_AE);
 	s2host_set_uffd_fork_fix(h, false);
 	int p = proc(h, K4, RW | S2HOST_MAP_UFFD_WP | S2HOST_MAP_UFFD_FORK);
@@ -1016,6 +1027,18 @@ static void test_rules_uffd_wp_fork_pass(void **state)
 	assert_true(s2host_uffd_protected(h, c, 0));
 	assert_true(pte(h, c, 0).uffd_wp && pte(h, c, 0).pfn != g.pfn);
 	assert_int_equal(s2host_write(h, c, 0, 2), S2_EAGAIN);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+
+	/* the same THP with the fix: the child's PMD has no bit */
+	h = mk(S2HOST_POL_AE);
+	int t = proc(h, M2, RW | S2HOST_MAP_THP | S2HOST_MAP_UFFD_WP);
+	assert_int_equal(s2host_write(h, t, 0, 1), 0);
+	assert_int_equal(s2host_uffd_wp(h, t, 0, M2, true), 0);
+	int tc = s2host_fork(h, t);
+	assert_true(tc >= 0);
+	assert_true(pte(h, tc, 0).huge && !pte(h, tc, 0).uffd_wp);
+	assert_true(pte(h, t, 0).uffd_wp);
 	assert_int_equal(s2host_nr_violations(h), 0);
 	s2host_destroy(h);
 }
