@@ -607,6 +607,9 @@ void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 		return;
 	case S2HYP_HOST_MM:	/* checked: only with m->hv, which took it */
 		return;
+	case S2HYP_HOST_RCU_CALLBACK:
+		s2hyp__rcu_callback(m);
+		return;
 	}
 }
 

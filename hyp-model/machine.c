@@ -189,6 +189,7 @@ int s2hyp_check_host_op(const struct s2hyp *m, const struct s2hyp_host_op *o, co
 		}
 		return 0;
 	case S2HYP_HOST_DESTROY:
+	case S2HYP_HOST_RCU_CALLBACK:
 		return 0;
 	case S2HYP_HOST_MM:
 		if (!m->hv_check_op) {

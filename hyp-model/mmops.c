@@ -268,6 +268,23 @@ void s2hyp__rcu_grace(struct s2hyp *m)
 	m->sched_point = point;
 }
 
+/* One RCU callback, as a capture's function trace shows it
+ * (kvm_pgtable_stage2_free_unlinked): the oldest table queued whose grace
+ * period has ended is freed; none when none is ready. */
+void s2hyp__rcu_callback(struct s2hyp *m)
+{
+	for (unsigned i = 0; i < m->rcu_n; i++) {
+		if (!rcu_table_ready(m, i))
+			continue;
+		struct rcu_table t = m->rcu[i];
+		memmove(&m->rcu[i], &m->rcu[i + 1], (m->rcu_n - i - 1) * sizeof(*m->rcu));
+		m->rcu_n--;
+		m->stats.unlinked_frees++;
+		s2pt_free_unlinked(&m->pt, t.table, t.level);
+		return;
+	}
+}
+
 void s2hyp__rcu_free_all(struct s2hyp *m)
 {
 	/* The batch is taken off the list first: freeing has scheduling

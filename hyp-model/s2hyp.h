@@ -113,6 +113,8 @@ enum s2hyp_host_kind {
 	S2HYP_HOST_FLUSH_IPA,		/* clean+invalidate the range to PoC (kvm_toggle_cache) */
 	S2HYP_HOST_DESTROY,		/* tear the VM down; checks leaks */
 	S2HYP_HOST_AGE_IPA,		/* test and clear young over an IPA range */
+	S2HYP_HOST_RCU_CALLBACK,	/* an RCU callback frees the oldest unlinked table
+					 * whose grace period has ended (cfg.rcu_free) */
 	S2HYP_HOST_MM,			/* a host-mm event (mm): needs cfg.host_mm */
 	S2HYP_HOST_SPLIT_IPA,		/* split the blocks of an IPA range into pages
 					 * (kvm_mmu_split_huge_pages, eager splitting) */

@@ -19,6 +19,9 @@ void s2hyp__rcu_free_all(struct s2hyp *m);
 bool s2hyp__rcu_ready(const struct s2hyp *m);
 /* The grace period ends: every table it covers is freed, in one step. */
 void s2hyp__rcu_grace(struct s2hyp *m);
+/* One RCU callback: the oldest pending table whose grace period has ended
+ * is freed (a capture's kvm_pgtable_stage2_free_unlinked). */
+void s2hyp__rcu_callback(struct s2hyp *m);
 
 /* kvm.c */
 /* KVM's stage-2 tables over the machine: the roots, known to the checker. */

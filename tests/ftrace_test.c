@@ -1127,6 +1127,28 @@ static void test_function_tracer(void **state)
 	done(r);
 }
 
+/* KVM's RCU callback that frees an unlinked table, in either tracer's text,
+ * is a host rcu-callback where it ran, between the faults around it. */
+static void test_rcu_callback_calls(void **state)
+{
+	(void)state;
+	struct opts o = { .layout = LAYOUT };
+	struct imported *r = import_opts(
+		KIT "1.0: kvm_guest_fault: ipa 0x40000000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		KIT1 "1.1: kvm_pgtable_stage2_free_unlinked <-stage2_free_unlinked_table_rcu_cb\n"
+		KIT "1.2: kvm_guest_fault: ipa 0x40001000, hsr 0x92000046, hxfar 0x0, pc 0x1\n"
+		"   1.300000 |   0)   kvmrun-386   |   1.000 us    |  kvm_pgtable_stage2_free_unlinked();\n",
+		&o);
+	assert_int_equal(r->ret, 0);
+	assert_int_equal(count_lines(r->out, "host rcu-callback"), 2);
+	const char *cb = strstr(r->out, "host rcu-callback");
+	assert_true(strstr(r->out, "ipa=0x40000000") < cb);
+	assert_true(cb < strstr(r->out, "ipa=0x40001000"));
+	assert_null(strstr(r->out, "function kvm_pgtable_stage2_free_unlinked"));
+	assert_int_equal(r->st.host_lines, 2);
+	done(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1159,6 +1181,7 @@ int main(void)
 		cmocka_unit_test(test_kit_get_dirty_log_begin),
 		cmocka_unit_test(test_kit_marker_errors),
 		cmocka_unit_test(test_function_graph),
+		cmocka_unit_test(test_rcu_callback_calls),
 		cmocka_unit_test(test_function_tracer),
 	};
 	return cmocka_run_group_tests_name("ftrace", tests, NULL, NULL);

@@ -171,6 +171,45 @@ static void test_rcu_defers_unlinked_free(void **state)
 	}
 }
 
+/* A host rcu-callback (a capture's kvm_pgtable_stage2_free_unlinked) frees
+ * the oldest unlinked table whose grace period has ended, one a callback,
+ * and nothing when none waits; without rcu tables are freed at once and the
+ * callback finds none. */
+static void test_rcu_callback_frees_oldest(void **state)
+{
+	(void)state;
+	for (int rcu = 0; rcu < 2; rcu++) {
+		struct s2hyp_config cfg;
+		struct prog p;
+		memset(&p, 0, sizeof(p));
+		vop(&p, S2HYP_ACC_WRITE, IPA);
+		hop(&p, S2HYP_HOST_RCU_CALLBACK, 0, 0);		/* nothing waits */
+		for (unsigned k = 0; k < 2; k++) {		/* split and coalesce, twice */
+			hop(&p, S2HYP_HOST_DIRTY_LOG_ON, 0, 0);
+			vop(&p, S2HYP_ACC_WRITE, IPA + (1 + 2 * k) * PG);
+			hop(&p, S2HYP_HOST_DIRTY_LOG_OFF, 0, 0);
+			vop(&p, S2HYP_ACC_WRITE, IPA + (2 + 2 * k) * PG);
+		}
+		hop(&p, S2HYP_HOST_RCU_CALLBACK, 0, 0);
+		base_config(&cfg);
+		cfg.rcu_free = rcu;
+		struct s2hyp *m = run(&cfg, S2HYP_BACKING_THP, &p);
+		const struct s2hyp_stats *st = s2hyp_stats(m);
+		assert_int_equal(st->coalesces, 2);
+		assert_int_equal(st->unlinked_frees, rcu ? 1 : 2);
+
+		struct s2hyp_host_op d = { .kind = S2HYP_HOST_DESTROY, .phase = 1 };
+		const char *why = "";
+		assert_int_equal(s2hyp_set_host_program(m, &d, 1, &why), 0);
+		assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
+		st = s2hyp_stats(m);
+		assert_int_equal(st->unlinked_frees, 2);
+		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+			assert_int_equal(st->violations[r], 0);
+		s2hyp_delete(m);
+	}
+}
+
 /* The statistics of one write fault on a 4K slot and of a relax: the fault
  * counted by class, level and access; a break of the invalid entry and a
  * make; the permission fault's relax; a local TLBI for it. */
@@ -252,6 +291,7 @@ int main(void)
 		cmocka_unit_test(test_tlb_capacity_loses_entries),
 		cmocka_unit_test(test_hw_af_sets_flag),
 		cmocka_unit_test(test_rcu_defers_unlinked_free),
+		cmocka_unit_test(test_rcu_callback_frees_oldest),
 		cmocka_unit_test(test_stats_of_map_and_relax),
 		cmocka_unit_test(test_observed_guest_code),
 	};

@@ -375,6 +375,9 @@ static void test_host_ops(void **state)
 	ev = one("host destroy");
 	assert_int_equal(ev.host.kind, S2HYP_HOST_DESTROY);
 	assert_string_equal(s2trace_host_name(S2HYP_HOST_DESTROY), "destroy");
+	ev = one("host rcu-callback");
+	assert_int_equal(ev.host.kind, S2HYP_HOST_RCU_CALLBACK);
+	assert_string_equal(s2trace_host_name(S2HYP_HOST_RCU_CALLBACK), "rcu-callback");
 	assert_string_equal(s2trace_host_name((enum s2hyp_host_kind)99), "?");
 	assert_string_equal(s2trace_backing_name((enum s2hyp_backing)99), "?");
 }
@@ -1221,6 +1224,7 @@ static void assert_host_op_equal(const struct s2hyp_host_op *got, const struct s
 		assert_int_equal(got->slot, want->slot);
 		break;
 	case S2HYP_HOST_DESTROY:
+	case S2HYP_HOST_RCU_CALLBACK:
 		break;
 	case S2HYP_HOST_MM:
 		assert_int_equal(got->mm, want->mm);

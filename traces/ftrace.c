@@ -299,6 +299,7 @@ enum ev_kind {
 	EV_ENTRY,
 	EV_EXIT,
 	EV_MARKER,
+	EV_RCU_CALLBACK,	/* a traced call of kvm_pgtable_stage2_free_unlinked */
 };
 
 /* kvm_mmio's type, in __print_symbolic order. */
@@ -335,6 +336,7 @@ enum out_kind {
 	OUT_FLUSH,		/* host flush-ipa over each memslot */
 	OUT_COMMENT,		/* a comment only */
 	OUT_MARKER,		/* # marker:, and a host line for an s2emu command */
+	OUT_RCU,		/* host rcu-callback */
 };
 
 enum mmio_why { WHY_OUTSIDE, WHY_READONLY, WHY_KVM_MMIO, WHY_FOLLOWED };
@@ -1632,10 +1634,29 @@ static enum fg_kind fgraph_line(struct s2trace_ftrace *imp, char *line, struct s
 	return FG_SKIP;
 }
 
-/* One call of a traced kernel function: counted by name. */
-static int count_call(struct s2trace_ftrace *imp, const char *fn, size_t n)
+/* The RCU callback that frees a table a map unlinked: where a function
+ * trace shows it, the replay frees the table there too, not at the end. */
+static const char rcu_free_fn[] = "kvm_pgtable_stage2_free_unlinked";
+
+/* One call of a traced kernel function: counted by name, and the RCU
+ * callback's kept as an event. */
+static int count_call(struct s2trace_ftrace *imp, const struct s2trace_ftrace_line *l,
+		      unsigned long lineno, const char *fn, size_t n)
 {
 	char name[160];
+
+	if (n == strlen(rcu_free_fn) && !strncmp(fn, rcu_free_fn, n)) {
+		struct fev *e = new_event(imp);
+		if (!e)
+			return oom(imp, imp->name);
+		e->kind = EV_RCU_CALLBACK;
+		e->line = lineno;
+		e->ts = l->ts_ns;
+		e->seq = imp->nr_ev;
+		e->pid = l->pid;
+		imp->nr_ev++;
+		return 0;
+	}
 
 	if (n > sizeof(name) - 10)
 		n = sizeof(name) - 10;
@@ -1657,7 +1678,7 @@ static int read_event(struct s2trace_ftrace *imp, char *line, unsigned long line
 			return 0;
 		if (fk == FG_CALL) {
 			imp->stats.events++;
-			return count_call(imp, l.event, l.event_len);
+			return count_call(imp, &l, lineno, l.event, l.event_len);
 		}
 		if (fk == FG_NOT) {
 			const char *name = damaged_event(line);
@@ -1686,7 +1707,7 @@ static int read_event(struct s2trace_ftrace *imp, char *line, unsigned long line
 			e++;
 		imp->stats.events++;
 		if (e > l.payload && !strncmp(skip_blanks(e), "<-", 2))
-			return count_call(imp, l.payload, (size_t)(e - l.payload));
+			return count_call(imp, &l, lineno, l.payload, (size_t)(e - l.payload));
 		/* Not "func <-caller" but the start of a kvm event's name and
 		 * nothing after it: the line was cut inside the event name. */
 		const char *cut = !*skip_blanks(e) ? cut_event_name(l.payload,
@@ -2024,6 +2045,9 @@ static int decide(struct s2trace_ftrace *imp)
 					    e->a, imp->nr_slots);
 			e->out = OUT_MARKER;
 			break;
+		case EV_RCU_CALLBACK:
+			e->out = OUT_RCU;
+			break;
 		}
 		if (e->out == OUT_OUTSIDE)
 			imp->stats.outside_guest++;
@@ -2043,7 +2067,7 @@ static bool emits_event(const struct fev *e)
 {
 	return e->out == OUT_FAULT || e->out == OUT_MMIO || e->out == OUT_READ ||
 	       e->out == OUT_UNMAP || e->out == OUT_AGE || e->out == OUT_FLUSH ||
-	       (e->out == OUT_MARKER && host_cmd(e));
+	       e->out == OUT_RCU || (e->out == OUT_MARKER && host_cmd(e));
 }
 
 /*
@@ -2234,7 +2258,7 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 		imp->stats.vcpu_lines += e->out == OUT_FAULT || e->out == OUT_READ;
 		imp->stats.mmio_lines += e->out == OUT_MMIO;
 		imp->stats.host_lines += e->out == OUT_UNMAP || e->out == OUT_AGE ||
-					 (e->out == OUT_MARKER && host_cmd(e));
+					 e->out == OUT_RCU || (e->out == OUT_MARKER && host_cmd(e));
 		imp->stats.sections += e->out == OUT_MARKER && e->sub == CMD_SECTION;
 		if (e->out == OUT_FLUSH)
 			imp->stats.host_lines += imp->nr_slots;
@@ -2453,6 +2477,9 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 	case OUT_COMMENT:
 		fprintf(f, "# kvm_toggle_cache (vcpu %d, pc 0x%" PRIx64 "): caches stay %s, no flush\n",
 			e->thread, e->a, (e->sub & 1) ? "on" : "off");
+		break;
+	case OUT_RCU:
+		fprintf(f, "host rcu-callback  # %s\n", rcu_free_fn);
 		break;
 	case OUT_MARKER:
 		fprintf(f, "# marker: ");

@@ -21,6 +21,7 @@ static const char *const hosts[] = {
 	[S2HYP_HOST_UNMAP_IPA] = "unmap-ipa", [S2HYP_HOST_WRPROTECT_IPA] = "wrprotect-ipa",
 	[S2HYP_HOST_FLUSH_IPA] = "flush-ipa", [S2HYP_HOST_DESTROY] = "destroy",
 	[S2HYP_HOST_AGE_IPA] = "age-ipa", [S2HYP_HOST_SPLIT_IPA] = "split-ipa",
+	[S2HYP_HOST_RCU_CALLBACK] = "rcu-callback",
 };
 
 static const char *const backings[] = {

@@ -491,6 +491,7 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 			return ret;
 		break;
 	case S2HYP_HOST_DESTROY:
+	case S2HYP_HOST_RCU_CALLBACK:
 		break;
 	}
 	return all_used(r, 2);

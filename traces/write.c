@@ -67,6 +67,7 @@ void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 		print_size(f, "size", o->size);
 		break;
 	case S2HYP_HOST_DESTROY:
+	case S2HYP_HOST_RCU_CALLBACK:
 		break;
 	case S2HYP_HOST_MM: {
 		unsigned args = s2hyp_mm_op_args(o->mm);
