@@ -2479,7 +2479,8 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 			e->thread, e->a, (e->sub & 1) ? "on" : "off");
 		break;
 	case OUT_RCU:
-		fprintf(f, "host rcu-callback  # %s\n", rcu_free_fn);
+		write_host(f, S2HYP_HOST_RCU_CALLBACK, 0, 0, 0);
+		fprintf(f, "  # %s\n", rcu_free_fn);
 		break;
 	case OUT_MARKER:
 		fprintf(f, "# marker: ");
