@@ -173,8 +173,8 @@ static void test_rcu_defers_unlinked_free(void **state)
 
 /* A host rcu-callback (a capture's kvm_pgtable_stage2_free_unlinked) frees
  * the oldest unlinked table whose grace period has ended, one a callback,
- * and nothing when none waits; without rcu tables are freed at once and the
- * callback finds none. */
+ * and nothing when none waits; without rcu (and one fault at a time:
+ * upstream-exclusive) tables are freed at once and the callback finds none. */
 static void test_rcu_callback_frees_oldest(void **state)
 {
 	(void)state;
@@ -193,6 +193,7 @@ static void test_rcu_callback_frees_oldest(void **state)
 		hop(&p, S2HYP_HOST_RCU_CALLBACK, 0, 0);
 		base_config(&cfg);
 		cfg.rcu_free = rcu;
+		cfg.variant = rcu ? S2PT_V_UPSTREAM : S2PT_V_UPSTREAM_EXCLUSIVE;
 		struct s2hyp *m = run(&cfg, S2HYP_BACKING_THP, &p);
 		const struct s2hyp_stats *st = s2hyp_stats(m);
 		assert_int_equal(st->coalesces, 2);
