@@ -446,7 +446,7 @@ static void race_relax(struct par *p)
  * operation 1's relax wins, operation 0's exchange loses (S2_EAGAIN).
  * upstream still invalidates operation 0's own TLB (its vCPU may hold the
  * read-only entry it faulted on); upstream-relax-lost-notlbi, as before
- * 5a6e594fc607, does not: the vCPU faults once more. No rule fires
+ * be097997a273, does not: the vCPU faults once more. No rule fires
  * either way: the cost is a fault, not a wrong state. */
 static void test_relax_lost_notlbi(void **state)
 {

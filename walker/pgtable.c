@@ -743,7 +743,7 @@ int s2pt_relax_perms_at(struct s2pt_locked l, s2_ipa_t ipa, enum s2pt_prot prot,
 			       S2PT_WALK_HANDLE_FAULT | walk_shared(l));
 	/* Only this CPU faulted on the old permissions; others pick up the new
 	 * ones on their own fault (kvm_pgtable_stage2_relax_perms). Since
-	 * 5a6e594fc607 also when another walker's exchange won: this CPU's TLB
+	 * be097997a273 also when another walker's exchange won: this CPU's TLB
 	 * may still hold the entry it faulted on. */
 	const struct variant_props *vp = props_of(pt->variant);
 	if ((!ret || (ret == S2_EAGAIN && !vp->relax_lost_notlbi)) && !vp->relax_no_tlbi)

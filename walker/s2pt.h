@@ -349,7 +349,7 @@ struct s2pt_mm_ops {
 	X(S2PT_V_LOSER_PUT,           "upstream-loser-put", \
 	  "BUGGY (parallel): modelled on 'Make leaf->leaf PTE changes parallel-aware' (946fbfdf336b, v6.2) without its rule that only the winner of the break drops the old reference") \
 	X(S2PT_V_RELAX_LOST_NOTLBI,   "upstream-relax-lost-notlbi", \
-	  "SLOW (parallel): before 'Always invalidate TLB for stage-2 permission faults' (5a6e594fc607, v6.7): a relax that lost its exchange to another vCPU's skips the local TLBI, and its vCPU faults once more on the entry its TLB kept") \
+	  "SLOW (parallel): before 'Always invalidate TLB for stage-2 permission faults' (be097997a273, v6.7): a relax that lost its exchange to another vCPU's skips the local TLBI, and its vCPU faults once more on the entry its TLB kept") \
 	X(S2PT_V_RELAX_STALE_LEVEL,   "kvm-relax-stale-level", \
 	  "BUGGY, open in Linux (v5.10 to mainline): the fault handler relaxes whatever leaf maps the IPA now, at the level of a fault taken before a coalesce: with dirty logging turned on in between, a whole block becomes writable with one page logged")
 
