@@ -15,8 +15,12 @@ static struct s2fuzz_result run(const struct s2hyp_scenario *sc, enum s2fuzz_str
 	char err[256] = "";
 
 	s2fuzz_opts_init(&o, s);
-	if (s == S2FUZZ_EXHAUSTIVE)
+	if (s == S2FUZZ_EXHAUSTIVE) {
 		o.background = background;
+		/* Room for the whole search with one background choice
+		 * (1.19M schedules since read footprints), past the default. */
+		o.runs = 4000000;
+	}
 	if (secs > 0) {
 		o.runs = 1000000000;
 		o.time_limit = secs;
