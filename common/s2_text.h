@@ -1,4 +1,5 @@
-/* s2_text: small formatting helpers shared by reports and commands. */
+/* s2_text: small text helpers shared by reports, commands and tables: JSON
+ * strings, sizes in units, finding a table's element by name. */
 #ifndef S2_TEXT_H
 #define S2_TEXT_H
 

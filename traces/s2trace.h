@@ -1,9 +1,15 @@
 /* s2trace: the trace format of docs/trace-format.md (version 1): a
  * streaming reader, a writer, and replay with every rule checked.
  *
- * The reader checks each line's syntax and hands out one event at a time,
- * so memory does not grow with the length of a trace. Every error is one
- * line "FILE:LINE: problem". */
+ * What it offers: the grammar's words (grammar.c), shared by the reader
+ * (read.c, one event at a time, so memory does not grow with the length of
+ * a trace) and the writer (write.c: any line from the event the reader
+ * makes of it, a scenario as a whole trace), through which the importers
+ * (s2trace_casemate.h, s2trace_ftrace.h) write too; the schedule-choice
+ * syntax (choice.c); replay of any trace kind (replay.c with
+ * replay_effect.c and replay_guest.c; its result printed by result.c), of
+ * files in other formats converted on the way (stream.c). Every error is
+ * one line "FILE:LINE: problem", in the input's terms. */
 #ifndef S2TRACE_H
 #define S2TRACE_H
 
