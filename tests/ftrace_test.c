@@ -832,7 +832,9 @@ static void test_bad_layout(void **state)
 		{ "memslot 0 ipa=0 size=4K hva=0 backing=4k colour=red\n", "lay:1: ", "unknown memslot word" },
 		{ "memslot 0 ipa=0 ipa=0 size=4K hva=0 backing=4k\n", "lay:1: ", "'ipa' given twice" },
 		{ "memslot 0 ipa=0 size=4K hva=0 backing=4k readonly readonly\n", "lay:1: ", "'readonly' given twice" },
-		{ "memslot 0 ipa=0x1000 size=4k hva=0 backing=4k\n", "lay:1: ", "size '4k' is not a number" },
+		{ "memslot 0 ipa=0x1000 size=4q hva=0 backing=4k\n", "lay:1: ", "size '4q' is not a number" },
+		/* Numbers as the trace reader takes them: a lower-case unit too. */
+		{ "memslot 0 ipa=0x1000 size=4k hva=0x1000 backing=4k\nmemslot 0 ipa=0x2000 size=4K hva=0 backing=4k\n", "lay:2: ", "must be 1" },
 		{ "memslot 0 ipa=0x1000 size=99999999999999999999 hva=0 backing=4k\n", "lay:1: ", "out of range" },
 		{ "memslot 0 ipa=0x1000 size=0xffffffffffffG hva=0 backing=4k\n", "lay:1: ", "out of range" },
 		{ "memslot 0 ipa=0x1000 size=0 hva=0 backing=4k\n", "lay:1: ", "zero" },

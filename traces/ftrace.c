@@ -551,37 +551,13 @@ const char *s2trace_ftrace_unused(const struct s2trace_ftrace *imp, size_t i, ui
 /* Layout: config and memslot lines                                    */
 /* ------------------------------------------------------------------ */
 
-/* A number in trace syntax: decimal or 0x hexadecimal, optionally K, M or G
- * (powers of 1024). NULL on success, else what is wrong. */
-static const char *trace_number(const char *s, size_t n, uint64_t *out)
+/* A number in trace syntax (common's s2_num, as the trace reader takes it:
+ * decimal or 0x hexadecimal, optionally K, M or G). NULL on success, else
+ * what is wrong. */
+static const char *trace_number(const char *s, uint64_t *out)
 {
-	uint64_t v = 0, mul = 1;
-	size_t i = 0;
-	bool hex = false;
-
-	if (n && (s[n - 1] == 'K' || s[n - 1] == 'M' || s[n - 1] == 'G')) {
-		mul = s[n - 1] == 'K' ? 1ull << 10 : s[n - 1] == 'M' ? 1ull << 20 : 1ull << 30;
-		n--;
-	}
-	if (n > 2 && s[0] == '0' && s[1] == 'x') {
-		hex = true;
-		i = 2;
-	}
-	if (i == n)
-		return "is not a number";
-	for (; i < n; i++) {
-		int d = hex ? hex_val(s[i]) : is_digit(s[i]) ? s[i] - '0' : -1;
-		unsigned base = hex ? 16 : 10;
-		if (d < 0)
-			return "is not a number";
-		if (v > (UINT64_MAX - (unsigned)d) / base)
-			return "is out of range";
-		v = v * base + (unsigned)d;
-	}
-	if (v > UINT64_MAX / mul)
-		return "is out of range";
-	*out = v * mul;
-	return NULL;
+	int ret = *s == '-' || *s == '+' ? S2_EPARSE : s2_parse_u64(s, S2_NUM_SIZE, out);
+	return !ret ? NULL : ret == S2_ERANGE ? "is out of range" : "is not a number";
 }
 
 /* The words of a line, comment removed: a copy the caller frees, with
@@ -669,7 +645,7 @@ static int add_slot(struct s2trace_ftrace *imp, char *const *w, unsigned n, cons
 					    "backing '%s' is not 4k, thp, hugetlb-2m or hugetlb-1g", v);
 			continue;
 		}
-		const char *why = trace_number(v, strlen(v), &val[k]);
+		const char *why = trace_number(v, &val[k]);
 		if (why)
 			return fail(imp, S2_EPARSE, src, line, "%s '%s' %s", keys[k], v, why);
 	}
@@ -753,7 +729,7 @@ static int add_config(struct s2trace_ftrace *imp, char *const *w, unsigned n, co
 				why = "is empty";
 			break;
 		default:
-			why = trace_number(val, strlen(val), &v);
+			why = trace_number(val, &v);
 			if (why)
 				break;
 			if (k == 1 && (v < 32 || v > 52))
@@ -872,7 +848,7 @@ int s2trace_ftrace_read_layout(struct s2trace_ftrace *imp, FILE *f, const char *
 			ret = add_config(imp, ws.w + 1, ws.n - 1, src, lineno, text);
 		} else if (!strcmp(ws.w[0], "memslot")) {
 			uint64_t num;
-			if (ws.n < 2 || trace_number(ws.w[1], strlen(ws.w[1]), &num) ||
+			if (ws.n < 2 || trace_number(ws.w[1], &num) ||
 			    num != imp->nr_slots)
 				ret = fail(imp, S2_EPARSE, src, lineno,
 					   "memslot number must be %u (slots are numbered in order)",
@@ -1299,7 +1275,7 @@ static int kit_num(struct s2trace_ftrace *imp, const struct fev *e, const struct
 		const char *v = value_of(ws->w[i], key);
 		if (!v)
 			continue;
-		if (trace_number(v, strlen(v), out)) {
+		if (trace_number(v, out)) {
 			char msg[96];
 			snprintf(msg, sizeof(msg), "%s '%s' is not a number", key, v);
 			return kit_fail(imp, e, msg);
