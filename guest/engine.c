@@ -434,9 +434,21 @@ void s2guest__engine_mmio(struct gcpu *c, const struct s2hyp_vcpu_op *op)
 /* Block hooks: quanta and fetch checks                                 */
 /* ------------------------------------------------------------------ */
 
-static void stop_engine(struct gcpu *c, enum stop_reason why)
+/*
+ * Stop the engine from a block or code hook, before the instruction at
+ * addr: none of it (nor, for a block hook, of its block) has run. The run
+ * resumes at addr, whatever PC Unicorn reports: after a stop at a block
+ * boundary Unicorn 2.0.1 puts the PC back to the start of the block only
+ * while the engine has no code hook, and a deleted hook stays on its list
+ * until the end of the next uc_emu_start. Without one, a block entered by
+ * a direct jump (no PC store) leaves the PC where the last load or store of
+ * an earlier block synced it, on instructions that have already run.
+ */
+static void stop_engine(struct gcpu *c, enum stop_reason why, uint64_t addr)
 {
 	c->stop = why;
+	c->hook_stop = true;
+	c->hook_pc = addr;
 	uc_emu_stop(c->uc);
 }
 
@@ -491,12 +503,12 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *arg)
 
 	if (c->want_stop) {
 		c->want_stop = false;
-		stop_engine(c, c->want_reason);
+		stop_engine(c, c->want_reason, addr);
 		return;
 	}
 	if (c->counted) {
 		if (!c->blocks_left) {
-			stop_engine(c, STOP_QUANTUM);
+			stop_engine(c, STOP_QUANTUM, addr);
 			return;
 		}
 		c->blocks_left--;
@@ -511,7 +523,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *arg)
 		/* Checked blocks cost: end the quantum soon, so that the page
 		 * can be verified and run without hooks. */
 		if (!c->checked_left) {
-			stop_engine(c, STOP_QUANTUM);
+			stop_engine(c, STOP_QUANTUM, addr);
 			return;
 		}
 		c->checked_left--;
@@ -1075,13 +1087,12 @@ static void on_code(uc_engine *uc, uint64_t addr, uint32_t size, void *arg)
 {
 	struct gcpu *c = arg;
 	(void)uc;
-	(void)addr;
 	(void)size;
 	if (c->want_stop) {
 		c->want_stop = false;
-		stop_engine(c, c->want_reason);
+		stop_engine(c, c->want_reason, addr);
 	} else if (!c->insns_left--) {
-		stop_engine(c, STOP_QUANTUM);
+		stop_engine(c, STOP_QUANTUM, addr);
 	}
 }
 
@@ -1138,10 +1149,13 @@ enum s2hyp_drv_status s2guest__engine_run(struct gcpu *c, unsigned q, struct s2h
 		}
 		c->stop = STOP_NONE;
 		c->want_stop = false;
+		c->hook_stop = false;
 		atomic_store(&g->running, c->uc);
 		uc_err err = uc_emu_start(c->uc, c->pc, SENTINEL, 0, 0);
 		atomic_store(&g->running, NULL);
-		c->pc = pc_now(c);
+		/* A hook's stop is where the hook was; any other stop (a fault,
+		 * an exception) leaves the PC Unicorn synced on the instruction. */
+		c->pc = c->hook_stop ? c->hook_pc : pc_now(c);
 		/* One instruction may end before the next block hook. */
 		if (c->stop == STOP_NONE && c->want_stop)
 			c->stop = c->want_reason;

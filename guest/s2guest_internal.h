@@ -96,6 +96,8 @@ struct gcpu {
 
 	/* Why the engine stopped, and what with. */
 	enum stop_reason stop;
+	bool hook_stop;		/* a block or code hook stopped it ... */
+	uint64_t hook_pc;	/* ... before this instruction: resume here */
 	struct s2hyp_vcpu_op miss;
 	uint64_t miss_pc;
 	struct s2hyp_translation map;

@@ -526,6 +526,102 @@ static void test_one_instruction_quanta(void **state)
 	free(im.bytes);
 }
 
+/* A strategy for tests/guest_test.c's retire guest: the vCPUs in turn,
+ * and the i-th quantum chosen is q[i % n]. */
+struct cycle {
+	const unsigned *q;
+	unsigned n, i, rr;
+};
+
+static unsigned cycle_choose(void *arg, const struct s2hyp_choice *c, unsigned n, uint64_t step)
+{
+	struct cycle *cy = arg;
+	return first_choice(&cy->rr, c, n, step);
+}
+
+static unsigned cycle_pick(void *arg, unsigned n)
+{
+	struct cycle *cy = arg;
+	unsigned q = cy->q[cy->i++ % cy->n];
+	return q < n ? q : n - 1;
+}
+
+#define RETIRE_ITER 200
+
+/* What retire.S logs when every instruction retired once. */
+static void retire_check(struct s2guest *g, unsigned nv, const char *what)
+{
+	uint64_t sum = 0;
+	for (uint64_t x2 = RETIRE_ITER; x2 > 0; x2--)
+		if (x2 & 1)
+			sum += RETIRE_ITER - x2 + 1;
+	for (unsigned v = 0; v < nv; v++) {
+		const struct s2guest_vcpu_result *r = s2guest_vcpu(g, v);
+		if (r->end != S2GUEST_EXITED || r->nlog != 4 || r->log[0] != RETIRE_ITER ||
+		    r->log[1] != 2 * RETIRE_ITER || r->log[2] != RETIRE_ITER || r->log[3] != sum)
+			fail_msg("%s: vCPU %u ended %d at PC %#llx (%s) with %u logs: %llu %llu %llu "
+				 "%llu, not %u %u %u %llu", what, v, (int)r->end,
+				 (unsigned long long)r->pc, r->insn_text, r->nlog,
+				 (unsigned long long)r->log[0], (unsigned long long)r->log[1],
+				 (unsigned long long)r->log[2], (unsigned long long)r->log[3],
+				 RETIRE_ITER, 2 * RETIRE_ITER, RETIRE_ITER, (unsigned long long)sum);
+	}
+}
+
+/* A quantum that ends at a block boundary resumes at that block, whatever
+ * quanta came before: k one-instruction quanta then a longer one, over
+ * and over, move the stop across every instruction of the loop (Unicorn
+ * keeps a deleted code hook until its next run ends, and then leaves the
+ * PC where the last load or store synced it). */
+static void test_every_instruction_retires_once(void **state)
+{
+	static const unsigned longer[] = { S2GUEST_Q_16_BLOCKS, S2GUEST_Q_256_BLOCKS,
+					   S2GUEST_Q_1_BLOCK, S2GUEST_Q_RUN };
+	(void)state;
+	for (unsigned l = 0; l < sizeof(longer) / sizeof(longer[0]); l++) {
+		for (unsigned k = 1; k <= 12; k++) {
+			unsigned q[13];
+			for (unsigned i = 0; i < k; i++)
+				q[i] = S2GUEST_Q_1_INSN;
+			q[k] = longer[l];
+			struct cycle cy = { .q = q, .n = k + 1 };
+			struct s2hyp_strategy st = { cycle_choose, cycle_pick, &cy };
+			struct s2guest_config cfg;
+			struct image im;
+			char what[64];
+			setup(&cfg, &im, "retire", 1);
+			struct s2guest *g = create(&cfg);
+			assert_int_equal(s2guest_run(g, &st), S2HYP_DONE);
+			snprintf(what, sizeof(what), "%u one-instruction quanta, then quantum %u", k,
+				 longer[l]);
+			retire_check(g, 1, what);
+			s2guest_delete(g);
+			free(im.bytes);
+		}
+	}
+}
+
+/* The same guest on 3 vCPUs under the random strategy, TLB and cache
+ * evictions explored: whatever the seed, each vCPU's instructions retire
+ * once. */
+static void test_retire_once_random(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 100; seed++) {
+		struct s2guest_config cfg;
+		struct image im;
+		char what[32];
+		setup(&cfg, &im, "retire", 3);
+		cfg.machine.explore_evictions = true;
+		struct s2guest *g = create(&cfg);
+		assert_int_equal(run_seed(g, seed), S2HYP_DONE);
+		snprintf(what, sizeof(what), "seed %llu", (unsigned long long)seed);
+		retire_check(g, 3, what);
+		s2guest_delete(g);
+		free(im.bytes);
+	}
+}
+
 struct fingerprint {
 	uint64_t exit[3];
 	struct s2hyp_stats stats;
@@ -782,6 +878,8 @@ int main(void)
 		cmocka_unit_test(test_verified_pages_change_nothing),
 		cmocka_unit_test(test_seed_by_real_code),
 		cmocka_unit_test(test_one_instruction_quanta),
+		cmocka_unit_test(test_every_instruction_retires_once),
+		cmocka_unit_test(test_retire_once_random),
 		cmocka_unit_test(test_seeded_determinism),
 		cmocka_unit_test(test_cmo_faults),
 		cmocka_unit_test(test_atomics),
