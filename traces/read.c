@@ -448,15 +448,24 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 	switch (o->kind) {
 	case S2HYP_HOST_MM: {
 		unsigned args = s2hyp_mm_op_args((enum s2hyp_mm_op)mm);
+		bool is_exit = mm == S2HYP_MM_EXIT;
 		o->mm = (enum s2hyp_mm_op)mm;
-		if ((ret = num(r, "hva", (args & S2HYP_MM_ARG_HVA) != 0, 0, UINT64_MAX, &o->addr)) ||
-		    (ret = num(r, "size", (args & S2HYP_MM_ARG_SIZE) != 0, 1, UINT64_MAX, &o->size)) ||
-		    (ret = num(r, "proc", false, 0, 15, &v)))
+		/* Only the keys the event takes: another is an unknown key, not
+		 * one silently ignored. An exit names a child (the VMM's own
+		 * exit is `host destroy`). */
+		if ((args & S2HYP_MM_ARG_HVA &&
+		     (ret = num(r, "hva", true, 0, UINT64_MAX, &o->addr))) ||
+		    (args & S2HYP_MM_ARG_SIZE &&
+		     (ret = num(r, "size", true, 1, UINT64_MAX, &o->size))) ||
+		    (args & S2HYP_MM_ARG_PROC &&
+		     (ret = num(r, "proc", is_exit, is_exit ? 1 : 0, 15, &v))))
 			return ret;
 		o->proc = (unsigned)v;
 		v = 0;
-		if ((ret = num(r, "ref", (args & S2HYP_MM_ARG_REF) != 0, 0, 255, &v)) ||
-		    (ret = num(r, "value", (args & S2HYP_MM_ARG_VALUE) != 0, 0, UINT64_MAX, &o->value)))
+		if ((args & S2HYP_MM_ARG_REF &&
+		     (ret = num(r, "ref", true, 0, 255, &v))) ||
+		    (args & S2HYP_MM_ARG_VALUE &&
+		     (ret = num(r, "value", true, 0, UINT64_MAX, &o->value))))
 			return ret;
 		o->ref = (unsigned)v;
 		break;
