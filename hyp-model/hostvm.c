@@ -35,32 +35,6 @@ static void hostvm_access(struct s2hyp *m, struct vcpu *v, uint64_t pa, enum s2h
 			  const void *buf);
 static int hostvm_check_op(const struct s2hyp *m, const struct s2hyp_host_op *o, const char **why);
 
-static const struct {
-	const char *name, *what;
-} mm_ops[S2HYP_NR_MM_OPS] = {
-#define S2HYP_MM_OP_INFO(id, name, what) [id] = { name, what },
-	S2HYP_MM_OP_TABLE(S2HYP_MM_OP_INFO)
-#undef S2HYP_MM_OP_INFO
-};
-
-const char *s2hyp_mm_op_name(enum s2hyp_mm_op op)
-{
-	return (unsigned)op < S2HYP_NR_MM_OPS ? mm_ops[op].name : "?";
-}
-
-const char *s2hyp_mm_op_meaning(enum s2hyp_mm_op op)
-{
-	return (unsigned)op < S2HYP_NR_MM_OPS ? mm_ops[op].what : "?";
-}
-
-int s2hyp_mm_op_parse(const char *name)
-{
-	for (unsigned i = 0; i < S2HYP_NR_MM_OPS; i++)
-		if (!strcmp(name, mm_ops[i].name))
-			return (int)i;
-	return -1;
-}
-
 unsigned s2hyp_mm_op_args(enum s2hyp_mm_op op)
 {
 	switch (op) {

@@ -122,36 +122,28 @@ enum s2hyp_host_kind {
 
 /* Host-mm events (S2HYP_HOST_MM). proc 0 is the VMM, fork adds 1, 2, ...;
  * pin and gup take references numbered 0, 1, ... in order. Addresses are
- * the VMM's (inside a memslot), the same in its forked children. */
-#define S2HYP_MM_OP_TABLE(X) \
-	X(S2HYP_MM_DONTNEED, "dontneed", "MADV_DONTNEED of [hva, hva+size) in proc") \
-	X(S2HYP_MM_MUNMAP, "munmap", "munmap of [hva, hva+size) in proc") \
-	X(S2HYP_MM_SPLIT, "thp-split", "split the PMD mapping hva (__split_huge_pmd)") \
-	X(S2HYP_MM_COLLAPSE, "collapse", "khugepaged collapses the 2 MiB range at hva") \
-	X(S2HYP_MM_MIGRATE, "migrate", "migrate the page at hva to a new page") \
-	X(S2HYP_MM_RECLAIM, "reclaim", "swap out the page at hva") \
-	X(S2HYP_MM_KSM, "ksm", "KSM merges the page at hva") \
-	X(S2HYP_MM_FORK, "fork", "the VMM forks (the child is the next proc)") \
-	X(S2HYP_MM_CLEAR_REFS, "clear-refs", "echo 4 > /proc/PID/clear_refs of proc") \
-	X(S2HYP_MM_PIN, "pin", "a device pins the page at hva in proc, long-term and writable (vfio)") \
-	X(S2HYP_MM_PIN_RO, "pin-ro", "a device pins the page at hva in proc, long-term and read-only") \
-	X(S2HYP_MM_GUP, "gup", "a read GUP reference to the page at hva in proc (vmsplice)") \
-	X(S2HYP_MM_UNREF, "unref", "drop reference ref") \
-	X(S2HYP_MM_REF_READ, "ref-read", "read through reference ref (a pipe, a device)") \
-	X(S2HYP_MM_REF_WRITE, "ref-write", "DMA write of value through reference ref") \
-	X(S2HYP_MM_WRITE, "proc-write", "proc stores value at hva") \
-	X(S2HYP_MM_EXIT, "exit", "proc exits")
-
+ * the VMM's (inside a memslot), the same in its forked children. Their
+ * words in a trace are the grammar's (traces/grammar.c). */
 enum s2hyp_mm_op {
-#define S2HYP_MM_OP_ENUM(id, name, what) id,
-	S2HYP_MM_OP_TABLE(S2HYP_MM_OP_ENUM)
-#undef S2HYP_MM_OP_ENUM
+	S2HYP_MM_DONTNEED, /* MADV_DONTNEED of [hva, hva+size) in proc */
+	S2HYP_MM_MUNMAP, /* munmap of [hva, hva+size) in proc */
+	S2HYP_MM_SPLIT, /* split the PMD mapping hva (__split_huge_pmd) */
+	S2HYP_MM_COLLAPSE, /* khugepaged collapses the 2 MiB range at hva */
+	S2HYP_MM_MIGRATE, /* migrate the page at hva to a new page */
+	S2HYP_MM_RECLAIM, /* swap out the page at hva */
+	S2HYP_MM_KSM, /* KSM merges the page at hva */
+	S2HYP_MM_FORK, /* the VMM forks (the child is the next proc) */
+	S2HYP_MM_CLEAR_REFS, /* echo 4 > /proc/PID/clear_refs of proc */
+	S2HYP_MM_PIN, /* a device pins the page at hva in proc, long-term and writable (vfio) */
+	S2HYP_MM_PIN_RO, /* a device pins the page at hva in proc, long-term and read-only */
+	S2HYP_MM_GUP, /* a read GUP reference to the page at hva in proc (vmsplice) */
+	S2HYP_MM_UNREF, /* drop reference ref */
+	S2HYP_MM_REF_READ, /* read through reference ref (a pipe, a device) */
+	S2HYP_MM_REF_WRITE, /* DMA write of value through reference ref */
+	S2HYP_MM_WRITE, /* proc stores value at hva */
+	S2HYP_MM_EXIT, /* proc exits */
 	S2HYP_NR_MM_OPS
 };
-const char *s2hyp_mm_op_name(enum s2hyp_mm_op op);
-const char *s2hyp_mm_op_meaning(enum s2hyp_mm_op op);
-/* -1 for an unknown name. */
-int s2hyp_mm_op_parse(const char *name);
 /* Which fields an mm op takes. */
 enum {
 	S2HYP_MM_ARG_HVA = 1u << 0,

@@ -24,6 +24,17 @@ static const char *const hosts[] = {
 	[S2HYP_HOST_RCU_CALLBACK] = "rcu-callback",
 };
 
+/* host-mm events (host OPERATION when the machine's memory is the host's) */
+static const char *const mm_ops[] = {
+	[S2HYP_MM_DONTNEED] = "dontneed", [S2HYP_MM_MUNMAP] = "munmap",
+	[S2HYP_MM_SPLIT] = "thp-split", [S2HYP_MM_COLLAPSE] = "collapse",
+	[S2HYP_MM_MIGRATE] = "migrate", [S2HYP_MM_RECLAIM] = "reclaim", [S2HYP_MM_KSM] = "ksm",
+	[S2HYP_MM_FORK] = "fork", [S2HYP_MM_CLEAR_REFS] = "clear-refs", [S2HYP_MM_PIN] = "pin",
+	[S2HYP_MM_PIN_RO] = "pin-ro", [S2HYP_MM_GUP] = "gup", [S2HYP_MM_UNREF] = "unref",
+	[S2HYP_MM_REF_READ] = "ref-read", [S2HYP_MM_REF_WRITE] = "ref-write",
+	[S2HYP_MM_WRITE] = "proc-write", [S2HYP_MM_EXIT] = "exit",
+};
+
 static const char *const backings[] = {
 	[S2HYP_BACKING_4K] = "4k", [S2HYP_BACKING_THP] = "thp",
 	[S2HYP_BACKING_HUGETLB_2M] = "hugetlb-2m", [S2HYP_BACKING_HUGETLB_1G] = "hugetlb-1g",
@@ -74,6 +85,7 @@ static const struct {
 	[S2T_W_SYSREG] = { sysregs, S2_ARRAY_SIZE(sysregs) },
 	[S2T_W_EXPECT] = { expects, S2_ARRAY_SIZE(expects) },
 	[S2T_W_FAULT_KIND] = { fault_kinds, S2_ARRAY_SIZE(fault_kinds) },
+	[S2T_W_MM] = { mm_ops, S2_ARRAY_SIZE(mm_ops) },
 };
 
 const char *s2trace_word(enum s2trace_words table, unsigned value)

@@ -441,7 +441,7 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 		return fail(r, "host needs an operation (write, dirty-log-on, ...)");
 	r->w[1].used = true;
 	int k = s2trace_word_parse(S2T_W_HOST, r->w[1].key);
-	int mm = k < 0 ? s2hyp_mm_op_parse(r->w[1].key) : -1;
+	int mm = k < 0 ? s2trace_word_parse(S2T_W_MM, r->w[1].key) : -1;
 	if (k < 0 && mm < 0)
 		return fail(r, "unknown host operation '%s'", r->w[1].key);
 	o->kind = k < 0 ? S2HYP_HOST_MM : (enum s2hyp_host_kind)k;

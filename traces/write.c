@@ -40,7 +40,7 @@ static void print_vcpu_op(FILE *f, unsigned v, const struct s2hyp_vcpu_op *o)
 
 void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 {
-	fprintf(f, "%s", o->kind == S2HYP_HOST_MM ? s2hyp_mm_op_name(o->mm)
+	fprintf(f, "%s", o->kind == S2HYP_HOST_MM ? s2trace_word(S2T_W_MM, o->mm)
 						 : s2trace_host_name(o->kind));
 	switch (o->kind) {
 	case S2HYP_HOST_WRITE:
