@@ -164,7 +164,7 @@ int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 	r->sched_hash = s2fuzz__mix(hs.h, r->steps);
 	for (unsigned i = 0; i < S2HYP_NR_RULES; i++)
 		if (stats->violations[i])
-			r->fired |= 1u << i;
+			r->fired |= S2HYP_RULE_BIT(i);
 	if (s2hyp_nr_violations(m))
 		r->rule = (int16_t)s2hyp_violation(m, 0)->rule;
 	if (o->warn)

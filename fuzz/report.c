@@ -7,15 +7,15 @@
 #include "traces/s2trace.h"
 
 /* The rules of a mask, space-separated ("nothing" for none). */
-static void print_rules(FILE *f, uint32_t mask, const char *sep)
+static void print_rules(FILE *f, s2hyp_rule_set mask, const char *sep)
 {
 	bool first = true;
-	if (mask == ~0u) {
+	if (mask == ~(s2hyp_rule_set)0) {
 		fprintf(f, "(the run could not be made)");
 		return;
 	}
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-		if (mask & (1u << r)) {
+		if (mask & (S2HYP_RULE_BIT(r))) {
 			fprintf(f, "%s%s", first ? "" : sep, s2hyp_rule_name((enum s2hyp_rule)r));
 			first = false;
 		}
@@ -38,7 +38,7 @@ int s2fuzz_cex_write(FILE *f, const struct s2fuzz_cex *c, const char *comment)
 		return ret;
 	/* Replay goes on past the first violation: expect all it will see. */
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-		if (c->fired & (1u << r))
+		if (c->fired & (S2HYP_RULE_BIT(r)))
 			fprintf(f, "expect fired rule=%s\n", s2hyp_rule_name((enum s2hyp_rule)r));
 	return ferror(f) ? S2_EIO : 0;
 }
@@ -154,25 +154,25 @@ void s2fuzz_cex_print(FILE *f, const struct s2fuzz_cex *c)
 	print_involved(f, &c->viol);
 	unsigned others = 0;
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-		others += r != c->rule && (c->fired & (1u << r));
+		others += r != c->rule && (c->fired & (S2HYP_RULE_BIT(r)));
 	if (others) {
 		fprintf(f, "a replay to the end also fires:");
 		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-			if (r != c->rule && (c->fired & (1u << r)))
+			if (r != c->rule && (c->fired & (S2HYP_RULE_BIT(r))))
 				fprintf(f, " %s", s2hyp_rule_name((enum s2hyp_rule)r));
 		fputc('\n', f);
 	}
 }
 
-static void print_rules_json(FILE *f, uint32_t mask)
+static void print_rules_json(FILE *f, s2hyp_rule_set mask)
 {
 	bool first = true;
-	if (mask == ~0u) {
+	if (mask == ~(s2hyp_rule_set)0) {
 		fprintf(f, "\"(not run)\"");
 		return;
 	}
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-		if (mask & (1u << r)) {
+		if (mask & (S2HYP_RULE_BIT(r))) {
 			fprintf(f, "%s\"%s\"", first ? "" : ", ", s2hyp_rule_name((enum s2hyp_rule)r));
 			first = false;
 		}
@@ -194,7 +194,7 @@ void s2fuzz_cex_print_json(FILE *f, const struct s2fuzz_cex *c)
 	fprintf(f, "], \"fired\": [");
 	bool first = true;
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-		if (c->fired & (1u << r)) {
+		if (c->fired & (S2HYP_RULE_BIT(r))) {
 			fprintf(f, "%s\"%s\"", first ? "" : ", ", s2hyp_rule_name((enum s2hyp_rule)r));
 			first = false;
 		}

@@ -168,7 +168,7 @@ struct s2fuzz_seed_result {
 	uint64_t seed;
 	uint64_t steps;
 	uint64_t sched_hash;	/* of the choices made */
-	uint32_t fired;		/* bit r: rule r fired */
+	s2hyp_rule_set fired;		/* bit r: rule r fired */
 	int16_t rule;		/* the first rule that fired (the run stops there), -1 */
 	uint8_t outcome;	/* enum s2hyp_outcome */
 	uint8_t findings;	/* opts.warn: bit f, enum s2fuzz_finding */
@@ -180,7 +180,7 @@ struct s2fuzz_cex {
 	struct s2hyp_choice *sched;
 	size_t nsched;
 	enum s2hyp_rule rule;		/* the rule that fires first */
-	uint32_t fired;			/* every rule a full replay fires (bit r) */
+	s2hyp_rule_set fired;			/* every rule a full replay fires (bit r) */
 	struct s2hyp_violation viol;	/* the first violation of rule */
 	/* where it came from, and what shrinking did */
 	uint64_t seed;
@@ -192,7 +192,7 @@ struct s2fuzz_cex {
 	 * it fires on the run found and on the result (bit r; ~0: it could not
 	 * run), and the shrinking steps undone because the reference fired. */
 	int against;
-	uint32_t against_fired_before, against_fired;
+	s2hyp_rule_set against_fired_before, against_fired;
 	unsigned undone;
 };
 

@@ -37,14 +37,14 @@ struct shrinker {
  * effects) and to the end: the rules that fire there (bit r), or ~0 when
  * the run cannot be made.
  */
-static uint32_t reference_fires(const struct s2hyp_scenario *sc, int against,
+static s2hyp_rule_set reference_fires(const struct s2hyp_scenario *sc, int against,
 				const struct s2hyp_choice *sched, size_t n)
 {
 	struct s2hyp_scenario ref = *sc;
 	struct s2fuzz__follow f;
 	struct s2hyp_strategy st = s2fuzz__follow_template;
 	struct s2hyp *m;
-	uint32_t fired = 0;
+	s2hyp_rule_set fired = 0;
 
 	/* Only the configuration differs: the programs are shared, not owned. */
 	ref.cfg.variant = (enum s2pt_variant)against;
@@ -57,9 +57,9 @@ static uint32_t reference_fires(const struct s2hyp_scenario *sc, int against,
 	const struct s2hyp_stats *stats = s2hyp_stats(m);
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
 		if (stats->violations[r])
-			fired |= 1u << r;
+			fired |= S2HYP_RULE_BIT(r);
 	if (f.oom)
-		fired = ~0u;
+		fired = ~(s2hyp_rule_set)0;
 	s2fuzz__follow_free(&f);
 	s2hyp_delete(m);
 	return fired;
@@ -103,7 +103,7 @@ static bool try(struct shrinker *s, struct s2hyp_scenario *cand, const struct s2
 		for (size_t i = 0; i < n; i++)
 			exact[i] = f.steps[i].c;
 		s->runs++;
-		uint32_t ref = reference_fires(sc, s->against, exact, n);
+		s2hyp_rule_set ref = reference_fires(sc, s->against, exact, n);
 		free(exact);
 		if (ref) {
 			s->undone++;
@@ -457,7 +457,7 @@ static int final_run(struct s2fuzz_cex *out)
 	out->fired = 0;
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
 		if (stats->violations[r])
-			out->fired |= 1u << r;
+			out->fired |= S2HYP_RULE_BIT(r);
 	ret = S2_EINVAL;
 	if (!rp.diverged && s2hyp_nr_violations(m) && s2hyp_violation(m, 0)->rule == out->rule) {
 		out->viol = *s2hyp_violation(m, 0);

@@ -6,6 +6,8 @@
 #ifndef S2HYP_RULES_H
 #define S2HYP_RULES_H
 
+#include <stdint.h>
+
 #define S2HYP_RULE_TABLE(X) \
 	X(S2HYP_RULE_REFCOUNT, "refcount", \
 	  "every table page's refcount equals 1 + its counted entries whenever the MMU lock is released", \
@@ -107,6 +109,11 @@ enum s2hyp_rule {
 #undef S2HYP_RULE_ENUM
 	S2HYP_NR_RULES
 };
+
+/* A set of rules, bit r for rule r (fired, expected, ...). */
+typedef uint64_t s2hyp_rule_set;
+#define S2HYP_RULE_BIT(r) ((s2hyp_rule_set)1 << (r))
+_Static_assert(S2HYP_NR_RULES <= 64, "s2hyp_rule_set has one bit a rule: widen it");
 
 const char *s2hyp_rule_name(enum s2hyp_rule r);
 const char *s2hyp_rule_meaning(enum s2hyp_rule r);

@@ -344,7 +344,7 @@ static void test_differential_reference_fires_too(void **state)
 	assert_int_equal(s2fuzz_shrink_against(&sc, NULL, 0, S2HYP_RULE_REFCOUNT,
 					       S2PT_V_UPSTREAM_NOCMO, 1000, &c), 0);
 	assert_int_equal(c.against, S2PT_V_UPSTREAM_NOCMO);
-	assert_true(c.against_fired_before & (1u << S2HYP_RULE_DCACHE_CLEAN));
+	assert_true(c.against_fired_before & S2HYP_RULE_BIT(S2HYP_RULE_DCACHE_CLEAN));
 	assert_int_equal(c.undone, 0);
 	s2fuzz_cex_free(&c);
 	s2hyp_scenario_free(&sc);

@@ -399,15 +399,15 @@ static void test_verified_pages_change_nothing(void **state)
 
 static const struct {
 	enum s2pt_variant v;
-	unsigned must;
+	s2hyp_rule_set must;
 } seed_expect[] = {
 	{ S2PT_V_UPSTREAM, 0 },
 	{ S2PT_V_UPSTREAM_2021, 0 },
 	{ S2PT_V_INSTALL_FIRST, 0 },
-	{ S2PT_V_UPSTREAM_NOCMO, 1u << S2HYP_RULE_DCACHE_CLEAN | 1u << S2HYP_RULE_STALE_DATA },
-	{ S2PT_V_ANCHOR_LEAK, 1u << S2HYP_RULE_LEAK | 1u << S2HYP_RULE_REFCOUNT },
-	{ S2PT_V_MERGE_TLBI_IPA, 1u << S2HYP_RULE_BBM },
-	{ S2PT_V_NO_RELOAD, 1u << S2HYP_RULE_WALK_AFTER_FREE },
+	{ S2PT_V_UPSTREAM_NOCMO, S2HYP_RULE_BIT(S2HYP_RULE_DCACHE_CLEAN) | S2HYP_RULE_BIT(S2HYP_RULE_STALE_DATA) },
+	{ S2PT_V_ANCHOR_LEAK, S2HYP_RULE_BIT(S2HYP_RULE_LEAK) | S2HYP_RULE_BIT(S2HYP_RULE_REFCOUNT) },
+	{ S2PT_V_MERGE_TLBI_IPA, S2HYP_RULE_BIT(S2HYP_RULE_BBM) },
+	{ S2PT_V_NO_RELOAD, S2HYP_RULE_BIT(S2HYP_RULE_WALK_AFTER_FREE) },
 };
 
 static void seed_config(struct s2guest_config *cfg, struct s2hyp_host_op *host)
@@ -445,13 +445,13 @@ static void test_seed_by_real_code(void **state)
 			seed_config(&cfg, host);
 			struct s2guest *g = create(&cfg);
 			assert_int_equal(run_seed(g, seed), S2HYP_DONE);
-			unsigned mask = 0;
+			s2hyp_rule_set mask = 0;
 			for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-				mask |= fired(g, (enum s2hyp_rule)r) ? 1u << r : 0;
+				mask |= fired(g, (enum s2hyp_rule)r) ? S2HYP_RULE_BIT(r) : 0;
 			if ((mask & seed_expect[i].must) != seed_expect[i].must)
-				fail_msg("%s seed %llu: rules %#x, expected at least %#x",
+				fail_msg("%s seed %llu: rules %#llx, expected at least %#llx",
 					 s2pt_variant_name(seed_expect[i].v), (unsigned long long)seed,
-					 mask, seed_expect[i].must);
+					 (unsigned long long)mask, (unsigned long long)seed_expect[i].must);
 			if (!seed_expect[i].must)
 				assert_int_equal(mask, 0);
 			const struct s2hyp_stats *st = s2hyp_stats(s2guest_machine(g));

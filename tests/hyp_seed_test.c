@@ -38,23 +38,23 @@ static void run(const char *name, enum s2pt_variant v, unsigned nv, uint64_t see
 	s2hyp_scenario_free(&sc);
 }
 
-static unsigned fired_mask(const struct s2hyp_stats *st)
+static s2hyp_rule_set fired_mask(const struct s2hyp_stats *st)
 {
-	unsigned mask = 0;
+	s2hyp_rule_set mask = 0;
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
 		if (st->violations[r])
-			mask |= 1u << r;
+			mask |= S2HYP_RULE_BIT(r);
 	return mask;
 }
 
-#define BIT(r) (1u << (r))
+#define BIT(r) S2HYP_RULE_BIT(r)
 
 /* What each variant must fire in the seed scenario, whatever the schedule
  * (a rule that may fire only in some schedules is in "may"). */
 static const struct {
 	enum s2pt_variant v;
-	unsigned must;
-	unsigned may;
+	s2hyp_rule_set must;
+	s2hyp_rule_set may;
 } expected[] = {
 	{ S2PT_V_UPSTREAM_2021, 0, 0 },
 	{ S2PT_V_INSTALL_FIRST, 0, 0 },
@@ -81,13 +81,14 @@ static void test_seed_every_variant(void **state)
 				struct outcome out;
 				run("seed", expected[i].v, nv, seed, &out);
 				assert_int_equal(out.o, S2HYP_DONE);
-				unsigned got = fired_mask(&out.stats);
+				s2hyp_rule_set got = fired_mask(&out.stats);
 				if ((got & expected[i].must) != expected[i].must ||
 				    (got & ~(expected[i].must | expected[i].may)))
-					fail_msg("%s, %u vCPUs, seed %llu: fired %#x, expected %#x (may %#x)",
+					fail_msg("%s, %u vCPUs, seed %llu: fired %#llx, expected %#llx (may %#llx)",
 						 s2pt_variant_name(expected[i].v), nv,
-						 (unsigned long long)seed, got, expected[i].must,
-						 expected[i].may);
+						 (unsigned long long)seed, (unsigned long long)got,
+						 (unsigned long long)expected[i].must,
+						 (unsigned long long)expected[i].may);
 				assert_int_equal(out.stats.coalesces, 1);
 			}
 		}
@@ -238,9 +239,10 @@ static void test_other_scenarios_clean(void **state)
 				run(s2hyp_scenario_names[s], ok[i], 3, seed, &out);
 				assert_int_equal(out.o, S2HYP_DONE);
 				if (fired_mask(&out.stats))
-					fail_msg("%s with %s, seed %llu: fired %#x",
+					fail_msg("%s with %s, seed %llu: fired %#llx",
 						 s2hyp_scenario_names[s], s2pt_variant_name(ok[i]),
-						 (unsigned long long)seed, fired_mask(&out.stats));
+						 (unsigned long long)seed,
+						 (unsigned long long)fired_mask(&out.stats));
 			}
 }
 
