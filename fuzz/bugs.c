@@ -68,6 +68,21 @@ const struct s2fuzz_bug s2fuzz_bugs[] = {
 	  "a permission fault taken on a page, then the table coalesced into a block and dirty "
 	  "logging turned on before the handler runs: the handler relaxes the whole block",
 	  10000 },
+	{ "upstream-free-now", "free-before-grace",
+	  "KVM: arm64: Protect stage-2 traversal with RCU (c3119ae45dfb, v6.2); the variant is the "
+	  "tree at 5c359cca1faf",
+	  "the table a coalesce replaces by a block is torn down inside the walk, while other "
+	  "walkers (and the unlinking one) may still be reading it", 0 },
+	{ "upstream-attr-plain", "store-unowned",
+	  "KVM: arm64: Atomically update stage 2 leaf attributes in parallel walks "
+	  "(ca5de2448c3b, v6.2)",
+	  "relax-perms and the access-flag walks store plainly under the read lock: another "
+	  "walker's change to the entry is overwritten", 0 },
+	{ "upstream-loser-put", "refcount",
+	  "modelled: only the winner of a break drops the old reference (KVM: arm64: Make "
+	  "leaf->leaf PTE changes parallel-aware, 946fbfdf336b, v6.2), removed",
+	  "a walker whose exchange lost still drops the old entry's reference: the table page's "
+	  "count falls one short", 0 },
 	{ NULL, NULL, NULL, NULL, 0 },
 };
 

@@ -943,9 +943,10 @@ void s2hyp_checker_op_pte_store(struct s2hyp_checker *c, unsigned op, s2_pte_t *
 void s2hyp_checker_pte_read(struct s2hyp_checker *c, unsigned op, const s2_pte_t *ptep,
 			    s2_pte_t val)
 {
-	/* Only an operation begun (op_begin) keeps what it read: its end
-	 * forgets it. */
-	if (op >= S2HYP_CHECKER_MAX_OPS || !c->ops[op].active)
+	/* Only an operation begun (op_begin) under the read lock keeps what it
+	 * read (its end forgets it): under the write lock no other walker can
+	 * change an entry under it. */
+	if (op >= S2HYP_CHECKER_MAX_OPS || !c->ops[op].active || !c->ops[op].shared)
 		return;
 	uint64_t pidx = pool_idx(c, ptep);
 	const struct ghost_page *gp = pidx < c->ghost_cap ? &c->ghost[pidx] : NULL;

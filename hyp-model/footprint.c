@@ -309,6 +309,13 @@ void s2hyp_footprint_mark(const struct s2hyp *m, const struct s2hyp_choice *c,
 		.locked = m->locked,
 		.hyp_reads = m->hyp_reads_n,
 	};
+	if (c->kind == S2HYP_CH_VCPU && c->vcpu < m->cfg.nr_vcpus && m->held[c->vcpu].held) {
+		mk->op_cont = true;
+		mk->op_thread = c->vcpu;
+	} else if (c->kind == S2HYP_CH_HOST && m->held[HOST_SLOT].held) {
+		mk->op_cont = true;
+		mk->op_thread = S2HYP_FP_HYP;
+	}
 }
 
 /* The level of the table page holding descriptor pa, as the checker knows
@@ -446,24 +453,29 @@ static void check_vcpu_events(const struct s2hyp *m, const struct s2hyp_fp_mark 
 void s2hyp_footprint_observe(const struct s2hyp *m, const struct s2hyp_fp_mark *mk,
 			     struct s2hyp_footprint *fp)
 {
-	if (mk->c.kind == S2HYP_CH_HYP) {
+	if (mk->c.kind == S2HYP_CH_HYP || mk->op_cont) {
 		/* The thread of the operation whose code ran: a vCPU's fault is
 		 * that vCPU's, a host operation the host's. */
-		*fp = (struct s2hyp_footprint){ .thread = m->op_thread >= 0 ? m->op_thread :
-							  S2HYP_FP_HYP };
+		int thread = mk->op_cont ? mk->op_thread :
+			     m->op_thread >= 0 ? m->op_thread : S2HYP_FP_HYP;
+		*fp = (struct s2hyp_footprint){ .thread = thread };
 		unsigned n = m->host_hist_n - mk->host_events;
-		uint64_t reads = m->hyp_reads_n - mk->hyp_reads;
+		/* The range open at the mark may have grown since: count it. */
+		uint64_t first = mk->hyp_reads ? mk->hyp_reads - 1 : 0;
+		uint64_t reads = m->hyp_reads_n - first;
 		/* A new operation, the end of one, or a fresh table page from
 		 * the allocator (a split topping up): too much to follow. */
-		if (!mk->locked || !m->locked || m->stats.hyp_ops != mk->hyp_ops ||
+		bool still = !mk->op_cont ||
+			     m->held[mk->op_thread >= 0 ? (unsigned)mk->op_thread : HOST_SLOT].held;
+		if (!mk->locked || !m->locked || !still || m->stats.hyp_ops != mk->hyp_ops ||
 		    m->stats.table_pages_allocated != mk->allocated || n > S2HYP_HISTORY ||
 		    reads > S2HYP_HYP_READS) {
 			fp->global = true;
 			return;
 		}
-		for (uint64_t i = mk->hyp_reads; i != m->hyp_reads_n; i++) {
-			uint64_t pa = m->hyp_reads[i % S2HYP_HYP_READS];
-			add(fp, S2HYP_FP_DESC, false, pa, pa + sizeof(s2_pte_t));
+		for (uint64_t i = first; i != m->hyp_reads_n; i++) {
+			const struct hyp_read *r = &m->hyp_reads[i % S2HYP_HYP_READS];
+			add(fp, S2HYP_FP_DESC, false, r->lo, r->hi);
 		}
 		uint64_t frees = 0;
 		for (unsigned i = mk->host_events; i != m->host_hist_n && !fp->global; i++) {

@@ -50,6 +50,8 @@ struct s2pt_locked s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uin
 	m->locked = true;
 	m->held[slot] = (struct hyp_op){ true, shared, op, ipa, size };
 	s2hyp__op_current(m, slot);
+	if (m->cfg.check)
+		s2hyp_checker_op_begin(m->chk, slot, shared);
 	if (m->readers + m->writer > m->stats.max_ops_in_flight)
 		m->stats.max_ops_in_flight = m->readers + m->writer;
 	m->stats.hyp_ops++;
@@ -68,6 +70,8 @@ void s2hyp__unlock(struct s2hyp *m, struct s2pt_locked l)
 	m->held[slot].held = false;
 	s2hyp__op_current(m, slot);
 	m->locked = m->readers || m->writer;
+	if (m->cfg.check)
+		s2hyp_checker_op_end(m->chk, slot);
 	s2pt_unlock(l);
 	/* The refcount convention holds whenever no operation holds the lock:
 	 * inside one every ordering is transiently off by one. */

@@ -1152,9 +1152,10 @@ void s2hyp__op_current(struct s2hyp *m, unsigned slot)
 
 bool s2hyp_variant_parallel(enum s2pt_variant v)
 {
-	/* Today's KVM (v6.2+): faults under the read lock. The other variants
-	 * model kernels or bugs of one operation at a time. */
-	return v == S2PT_V_UPSTREAM;
+	/* Today's KVM (v6.2+): faults under the read lock, and the bugs of
+	 * that path. The other variants model kernels or bugs of one operation
+	 * at a time. */
+	return v == S2PT_V_UPSTREAM || s2pt_variant_needs_parallel(v);
 }
 
 void s2hyp__dc_evict(struct s2hyp *m, unsigned i)

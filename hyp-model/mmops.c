@@ -306,12 +306,14 @@ void s2hyp__rcu_free_all(struct s2hyp *m)
 	free(batch);
 }
 
-/* The store itself, once the scheduling point before it has passed. */
-static void store_pte(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t pte, bool release)
+/* The store itself, once the scheduling point before it has passed; by
+ * the operation running (the checker knows which, and whether it was an
+ * exchange). */
+static void store_pte(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t pte, bool release, bool exchange)
 {
 	s2_pte_t old = *ptep;
 	if (m->cfg.check)
-		s2hyp_checker_pte_store(m->chk, ptep, old, pte);
+		s2hyp_checker_op_pte_store(m->chk, op_slot(m), ptep, old, pte, exchange);
 	if (release)
 		__atomic_store_n(ptep, pte, __ATOMIC_RELEASE);
 	else
@@ -325,8 +327,18 @@ static void store_pte(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t pte, bool releas
 /* The hypervisor read the descriptor at ptep: footprints know. */
 static void hyp_read(struct s2hyp *m, const s2_pte_t *ptep)
 {
+	uint64_t pa = s2_pa_get(s2pool_pa(m->pool, (void *)(uintptr_t)ptep));
+	uint64_t page_mask = ~(((uint64_t)1 << m->geom.granule_shift) - 1);
+	if (m->hyp_reads_n) {
+		struct hyp_read *r = &m->hyp_reads[(m->hyp_reads_n - 1) % S2HYP_HYP_READS];
+		if ((r->lo & page_mask) == (pa & page_mask)) {
+			r->lo = pa < r->lo ? pa : r->lo;
+			r->hi = pa + sizeof(s2_pte_t) > r->hi ? pa + sizeof(s2_pte_t) : r->hi;
+			return;
+		}
+	}
 	m->hyp_reads[m->hyp_reads_n++ % S2HYP_HYP_READS] =
-		s2_pa_get(s2pool_pa(m->pool, (void *)(uintptr_t)ptep));
+		(struct hyp_read){ pa, pa + sizeof(s2_pte_t) };
 }
 
 /* A walk's load of an entry it decides on. */
@@ -342,7 +354,7 @@ static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
 {
 	struct s2hyp *m = ctx;
 	s2hyp__sched_point(m);
-	store_pte(m, ptep, pte, release);
+	store_pte(m, ptep, pte, release, false);
 }
 
 /* Shared walks' exchange: one step, like the instruction. The compare
@@ -359,7 +371,7 @@ static bool mm_cmpxchg_pte(void *ctx, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new
 		hyp_read(m, ptep);
 		return false;
 	}
-	store_pte(m, ptep, new, true);
+	store_pte(m, ptep, new, true, true);
 	return true;
 }
 

@@ -30,7 +30,9 @@
  * lost (a read: two exchanges of one entry, or an exchange and a store,
  * conflict), its stores, TLBIs, CMOs and frees. Its thread is the
  * operation's (the faulting vCPU's, or the host's): two operations in
- * flight are two threads, each in program order. Observation also
+ * flight are two threads, each in program order. With parallel faults the
+ * choice that continues an operation is its thread's (vN, host), not HYP;
+ * it is observed the same way. Observation also
  * checks a vCPU step's prediction against what the step recorded, and
  * falls back to global when they differ.
  */
@@ -113,6 +115,11 @@ struct s2hyp_fp_mark {
 	unsigned pending_tlbis;
 	bool locked;
 	uint64_t hyp_reads;	/* the machine's count of hypervisor descriptor reads */
+	/* The choice continues an operation in flight (parallel faults: vN
+	 * or host while that thread's operation holds the lock), observed as
+	 * a HYP step of thread op_thread. */
+	bool op_cont;
+	int op_thread;
 };
 
 void s2hyp_footprint_mark(const struct s2hyp *m, const struct s2hyp_choice *c,

@@ -228,11 +228,12 @@ struct s2hyp {
 	unsigned rcu_n, rcu_cap;
 	uint64_t rcu_clock;
 	uint64_t rcu_inside[S2HYP_MAX_VCPUS + 1];
-	/* The descriptors the hypervisor's walks read last (their PAs), for
-	 * footprints: every load a walk decides on, and the compare of an
-	 * exchange that failed. */
+	/* The descriptors the hypervisor's walks read last, for footprints:
+	 * every load a walk decides on, and the compare of an exchange that
+	 * failed. Ranges of PAs [lo, hi); a read in the same table page as the
+	 * last range extends it (a walk reads a table in order). */
 #define S2HYP_HYP_READS 64
-	uint64_t hyp_reads[S2HYP_HYP_READS];
+	struct hyp_read { uint64_t lo, hi; } hyp_reads[S2HYP_HYP_READS];
 	uint64_t hyp_reads_n;
 	bool stop_on_violation;
 	bool stopped;			/* a violation asked to stop */

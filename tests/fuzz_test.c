@@ -698,14 +698,14 @@ static bool subset(const struct outcomes *a, const struct outcomes *b)
 static void test_reduction_loses_no_outcome(void **state)
 {
 	(void)state;
-	struct s2hyp_scenario race, coal;
+	struct s2hyp_scenario race, coal, par;
 	struct s2hyp_vcpu_op op = { .access = S2HYP_ACC_READ, .size = 8, .mmu_on = true };
 	const struct {
 		struct s2hyp_scenario *sc;
 		int bound;
 		unsigned bg;
 	} cases[] = { { &race, -1, 0 }, { &race, 1, 1 }, { &coal, 2, 0 }, { &coal, 3, 0 },
-		      { &coal, 1, 1 } };
+		      { &coal, 1, 1 }, { &par, 4, 0 } };
 
 	/* Two faults racing to map neighbouring pages. */
 	s2hyp_scenario_init(&race);
@@ -718,6 +718,16 @@ static void test_reduction_loses_no_outcome(void **state)
 	s2hyp_scenario_add_vcpu(&race, 0, &op);
 	op.ipa += 0x1000;
 	s2hyp_scenario_add_vcpu(&race, 1, &op);
+	/* The same race with parallel faults: two operations in flight, each
+	 * step of one observed as its vCPU's thread. */
+	s2hyp_scenario_init(&par);
+	par.cfg.variant = S2PT_V_UPSTREAM;
+	par.slots[0] = race.slots[0];
+	par.nr_slots = 1;
+	op.ipa = S2HYP_SEED_IPA;
+	s2hyp_scenario_add_vcpu(&par, 0, &op);
+	op.ipa += 0x1000;
+	s2hyp_scenario_add_vcpu(&par, 1, &op);
 	/* The coalescing race, with one page and one reader. */
 	s2fuzz_scenario_coalesce_race(&coal, S2PT_V_UPSTREAM_2021);
 	coal.vcpu[0][1] = coal.vcpu[0][2];
@@ -755,6 +765,7 @@ static void test_reduction_loses_no_outcome(void **state)
 	free(one.h);
 	s2hyp_scenario_free(&race);
 	s2hyp_scenario_free(&coal);
+	s2hyp_scenario_free(&par);
 }
 
 /* ------------------------------------------------------------------ */
