@@ -228,7 +228,8 @@ int cli_replay(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (!strcmp(o, "--walker") || !strcmp(o, "--record") || !strcmp(o, "--from") ||
-		    !strcmp(o, "--layout") || !strcmp(o, "--tlb-entries")) {
+		    !strcmp(o, "--layout") || !strcmp(o, "--tlb-entries") ||
+		    !strcmp(o, "--cow-policy")) {
 			i++;
 			continue;
 		}
