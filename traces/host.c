@@ -193,6 +193,8 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 		NEED(2);
 		if ((err = label(c, t[1], 'P', &i)))
 			return err;
+		if (c->proc[i] >= 0)
+			return bad(c, "%s already names a process", t[1]);
 		c->proc[i] = s2host_mm_create(h);
 		outcome(c, c->proc[i] < 0 ? c->proc[i] : 0, want);
 		return 0;
@@ -201,6 +203,8 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 		NEED(3);
 		if ((err = proc_of(c, t[1], &mm)) || (err = label(c, t[2], 'P', &i)))
 			return err;
+		if (c->proc[i] >= 0)
+			return bad(c, "%s already names a process", t[2]);
 		int child = s2host_fork(h, mm);
 		c->proc[i] = child;
 		outcome(c, child < 0 ? child : 0, want);
@@ -210,6 +214,8 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 		NEED(3);
 		if ((err = label(c, t[1], 'F', &i)))
 			return err;
+		if (c->fd[i] >= 0)
+			return bad(c, "%s already names a memfd", t[1]);
 		ADDR(2, a);
 		c->fd[i] = s2host_memfd_create(h, a > 1u << 24 ? 0 : (unsigned)a);
 		outcome(c, c->fd[i] < 0 ? c->fd[i] : 0, want);

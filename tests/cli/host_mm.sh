@@ -109,6 +109,17 @@ set -e
 rm -f "$tmp.s2h"
 [ "$rc" -eq 2 ] || fail "a bad host program exited $rc, expected 2"
 case "$err" in *.s2h:3:*) ;; *) fail "bad host program: '$err' is not FILE:LINE: problem" ;; esac
+# A label names one process or memfd: reusing one is bad input, not a
+# silent rebinding (the parent lost its name).
+for prog in 'process P0\nprocess P0' 'process P0\nfork P0 P0' 'memfd F0 2\nmemfd F0 2'; do
+	printf "s2host 1\n$prog\n" > "$tmp.s2h"
+	set +e
+	err=$("$S2EMU" host replay "$tmp.s2h" 2>&1 >/dev/null); rc=$?
+	set -e
+	rm -f "$tmp.s2h"
+	[ "$rc" -eq 2 ] || fail "a reused label ($prog) exited $rc, expected 2"
+	case "$err" in *.s2h:3:*already\ names*) ;; *) fail "reused label: '$err'" ;; esac
+done
 
 # Bad input: exit 2 with one line.
 for args in "s1.1-vfio-thp --cow-policy CNT3" "no-such-scenario" "s1.1-vfio-thp --cow-policy" \
