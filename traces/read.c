@@ -877,7 +877,7 @@ static int parse_schedule(struct s2trace_reader *r, struct s2trace_event *ev)
 		if (r->w[i].val)
 			return fail(r, "schedule choice '%s=%s' is not a choice", r->w[i].key, r->w[i].val);
 		if (s2trace_parse_choice(r->w[i].key, &r->sched[n]))
-			return fail(r, "'%s' is not a schedule choice (hyp, host, vN, prefetch:vN:K, "
+			return fail(r, "'%s' is not a schedule choice (hyp, host, vN, rcu, prefetch:vN:K, "
 				       "tlb-evict:vN:K, dc-evict:K)", r->w[i].key);
 		n++;
 	}
