@@ -15,14 +15,15 @@
 #include "common/s2_err.h"
 #include "hyp-model/s2hyp_kvm.h"
 
-#define MAX_PROCS 16
-#define MAX_REFS 256
+#define MAX_PROCS S2HYP_MAX_PROCS
+#define MAX_REFS S2HYP_MAX_REFS
 
 struct s2hyp_hostvm {
 	struct s2host *h;
 	struct s2hyp_kvm *k;
 	int proc[MAX_PROCS];		/* proc i's host mm; 0 is the VMM */
 	unsigned nr_proc;
+	uint8_t proc_state[MAX_PROCS];	/* PROC_LIVE, ... */
 	unsigned ref[MAX_REFS];		/* GUP reference i's host id */
 	bool ref_live[MAX_REFS];
 	unsigned nr_ref;
@@ -397,9 +398,45 @@ static void vmm_write(struct s2hyp *m, const struct s2hyp_host_op *op)
 	}
 }
 
-static int proc_mm(const struct s2hyp_hostvm *hv, unsigned proc)
+enum { PROC_LIVE, PROC_NO_FORK, PROC_EXITED };
+
+/* Whether op names processes and references that exist: a process never
+ * forked, one that has exited, a reference never taken is bad input (the
+ * event would silently do nothing). A fork or a reference the host refused
+ * keeps its number, dead: events on it do nothing, as the kernel's calls
+ * would fail. */
+static bool mm_names_ok(struct s2hyp *m, const struct s2hyp_host_op *op)
 {
-	return proc < hv->nr_proc ? hv->proc[proc] : -1;
+	const struct s2hyp_hostvm *hv = m->hv;
+	unsigned args = s2hyp_mm_op_args(op->mm);
+
+	if (args & S2HYP_MM_ARG_PROC) {
+		if (op->proc >= hv->nr_proc) {
+			s2hyp__fail_host_op(m, op, "proc=%u: no such process (%u forks before)",
+					    op->proc, hv->nr_proc - 1);
+			return false;
+		}
+		if (hv->proc_state[op->proc] == PROC_EXITED) {
+			s2hyp__fail_host_op(m, op, "proc=%u: that process has exited", op->proc);
+			return false;
+		}
+	}
+	if ((args & S2HYP_MM_ARG_REF) && op->ref >= hv->nr_ref) {
+		s2hyp__fail_host_op(m, op, "ref=%u: no such reference (%u taken before)", op->ref,
+				    hv->nr_ref);
+		return false;
+	}
+	if (op->mm == S2HYP_MM_FORK && hv->nr_proc == MAX_PROCS) {
+		s2hyp__fail_host_op(m, op, "more than %d forks: the model holds %d processes",
+				    MAX_PROCS - 1, MAX_PROCS);
+		return false;
+	}
+	if ((op->mm == S2HYP_MM_PIN || op->mm == S2HYP_MM_PIN_RO || op->mm == S2HYP_MM_GUP) &&
+	    hv->nr_ref == MAX_REFS) {
+		s2hyp__fail_host_op(m, op, "more than %d references", MAX_REFS);
+		return false;
+	}
+	return true;
 }
 
 static void new_ref(struct s2hyp_hostvm *hv, int err, const struct s2host_gup_result *r)
@@ -416,12 +453,25 @@ static void mm_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 {
 	struct s2hyp_hostvm *hv = m->hv;
 	struct s2host *h = hv->h;
-	int mm = proc_mm(hv, op->proc);
+	int mm;
 	uint64_t ha = host_addr(m, op->addr), value;
 	struct s2host_gup_result r;
 	struct s2host_pte_view pv;
 	int err;
 
+	if (!mm_names_ok(m, op))
+		return;
+	/* A process whose fork the host refused: nothing happens, but its
+	 * reference keeps a number and its exit counts. */
+	if (s2hyp_mm_op_args(op->mm) & S2HYP_MM_ARG_PROC &&
+	    hv->proc_state[op->proc] == PROC_NO_FORK) {
+		if (op->mm == S2HYP_MM_PIN || op->mm == S2HYP_MM_PIN_RO || op->mm == S2HYP_MM_GUP)
+			new_ref(hv, S2_EINVAL, NULL);
+		else if (op->mm == S2HYP_MM_EXIT)
+			hv->proc_state[op->proc] = PROC_EXITED;
+		return;
+	}
+	mm = hv->proc[op->proc];
 	/* Errors are the host's answers (-EBUSY for a pinned page, ...): the
 	 * event does nothing, as in the kernel. */
 	switch (op->mm) {
@@ -447,16 +497,19 @@ static void mm_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 		s2host_ksm_merge(h, hv->proc[0], ha);
 		break;
 	case S2HYP_MM_FORK:
+		/* A fork the host refused keeps its number, dead. */
 		err = s2host_fork(h, hv->proc[0]);
-		if (err >= 0 && hv->nr_proc < MAX_PROCS)
-			hv->proc[hv->nr_proc++] = err;
+		hv->proc[hv->nr_proc] = err >= 0 ? err : -1;
+		hv->proc_state[hv->nr_proc++] = err >= 0 ? PROC_LIVE : PROC_NO_FORK;
 		break;
 	case S2HYP_MM_CLEAR_REFS:
 		s2host_clear_refs(h, mm);
 		break;
 	case S2HYP_MM_EXIT:
-		if (op->proc)	/* the VMM's exit is the VM's destroy */
+		if (op->proc) {	/* the VMM's exit is the VM's destroy */
 			s2host_exit(h, mm);
+			hv->proc_state[op->proc] = PROC_EXITED;
+		}
 		break;
 	case S2HYP_MM_PIN:
 		err = s2host_gup(h, mm, ha, S2HOST_FOLL_WRITE | S2HOST_FOLL_PIN |

@@ -39,6 +39,21 @@ void s2hyp__fail(struct s2hyp *m, const char *fmt, ...)
 	m->stopped = true;
 }
 
+void s2hyp__fail_host_op(struct s2hyp *m, const struct s2hyp_host_op *op, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (m->outcome == S2HYP_DONE) {
+		va_start(ap, fmt);
+		vsnprintf(m->error, sizeof(m->error), fmt, ap);
+		va_end(ap);
+		m->outcome = S2HYP_ERROR;
+		if (op >= m->host_prog && op < m->host_prog + m->host_n)
+			m->error_op = (size_t)(op - m->host_prog) + 1;
+	}
+	m->stopped = true;
+}
+
 uint64_t s2hyp__host_cpu(const struct s2hyp *m)
 {
 	return m->cfg.nr_vcpus;
@@ -1119,6 +1134,14 @@ const struct s2hyp_config *s2hyp_config(const struct s2hyp *m)
 const char *s2hyp_error(const struct s2hyp *m)
 {
 	return m->error;
+}
+
+bool s2hyp_error_host_op(const struct s2hyp *m, size_t *index)
+{
+	if (!m->error_op)
+		return false;
+	*index = m->error_op - 1;
+	return true;
 }
 
 struct s2pt *s2hyp_pgtable(struct s2hyp *m)

@@ -153,6 +153,9 @@ enum {
 	S2HYP_MM_ARG_VALUE = 1u << 4,
 };
 unsigned s2hyp_mm_op_args(enum s2hyp_mm_op op);
+/* How many processes (the VMM and 15 forks) and references a machine holds. */
+#define S2HYP_MAX_PROCS 16
+#define S2HYP_MAX_REFS 256
 
 struct s2hyp_host_op {
 	enum s2hyp_host_kind kind;
@@ -423,6 +426,9 @@ bool s2hyp_destroyed(const struct s2hyp *m);
 const struct s2hyp_config *s2hyp_config(const struct s2hyp *m);
 /* Why the run stopped early, when it did. */
 const char *s2hyp_error(const struct s2hyp *m);
+/* When the error is bad input in an operation of the host program last set
+ * (a process or reference it names does not exist), that operation's index. */
+bool s2hyp_error_host_op(const struct s2hyp *m, size_t *index);
 
 /* With cfg.host_mm: the host model under guest memory and KVM's notifier
  * side over it (NULL otherwise). */

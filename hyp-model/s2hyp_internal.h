@@ -240,6 +240,7 @@ struct s2hyp {
 	bool destroyed;
 	enum s2hyp_outcome outcome;
 	char error[160];
+	size_t error_op;		/* the host operation the error is about, +1; 0 none */
 
 	struct s2hyp_observer obs;	/* s2hyp_set_observer; zero when none */
 
@@ -293,6 +294,10 @@ uint64_t s2hyp__host_cpu(const struct s2hyp *m);
 /* How much one host page of this backing maps. */
 uint64_t s2hyp__backing_bytes(unsigned granule_shift, enum s2hyp_backing b);
 void s2hyp__fail(struct s2hyp *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, for bad input in host operation op of the program (the caller
+ * maps its index back to where it came from). */
+void s2hyp__fail_host_op(struct s2hyp *m, const struct s2hyp_host_op *op, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 /* The checker's sink (arg: the machine): stops the run when asked to, and
  * gives the first violation of each rule the step and every thread's
  * last events. */

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "common/s2_bits.h"
 #include "common/s2_err.h"
 #include "host-mm/s2host.h"
 #include "hyp-model/s2hyp.h"
@@ -328,6 +329,44 @@ static void test_mm_events_checked(void **state)
 	assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), S2_EINVAL);
 }
 
+/* An mm event naming a process never forked, one that exited, or a
+ * reference never taken stops the run with an error naming that event's
+ * index; a valid twin runs to the end. */
+static void test_mm_event_names_checked(void **state)
+{
+	const struct {
+		struct s2hyp_host_op h[3];
+		size_t n, bad;	/* bad == n: none */
+		const char *why;
+	} c[] = {
+		{ { mmop(S2HYP_MM_DONTNEED, 0, HVA, 7, 0) }, 1, 0, "no such process" },
+		{ { mmop(S2HYP_MM_FORK, 0, 0, 0, 0), mmop(S2HYP_MM_EXIT, 1, 0, 1, 0),
+		    mmop(S2HYP_MM_WRITE, 2, HVA, 1, 0) }, 3, 2, "exited" },
+		{ { mmop(S2HYP_MM_GUP, 0, HVA, 0, 0), mmop(S2HYP_MM_UNREF, 1, 0, 0, 1) }, 2, 1,
+		  "no such reference" },
+		{ { mmop(S2HYP_MM_FORK, 0, 0, 0, 0), mmop(S2HYP_MM_GUP, 1, HVA, 1, 0),
+		    mmop(S2HYP_MM_UNREF, 2, 0, 0, 0) }, 3, 3, NULL },
+	};
+	(void)state;
+
+	for (size_t i = 0; i < S2_ARRAY_SIZE(c); i++) {
+		struct s2hyp *m = mk(S2HOST_POL_AE, 1, S2HYP_BACKING_4K);
+		size_t bad = 99;
+		assert_int_equal(s2hyp_set_host_program(m, c[i].h, c[i].n, NULL), 0);
+		enum s2hyp_outcome o = s2hyp_run(m, &s2hyp_strategy_sequential);
+		if (!c[i].why) {
+			assert_int_equal(o, S2HYP_DONE);
+			assert_false(s2hyp_error_host_op(m, &bad));
+		} else {
+			assert_int_equal(o, S2HYP_ERROR);
+			assert_true(s2hyp_error_host_op(m, &bad));
+			assert_int_equal(bad, c[i].bad);
+			assert_non_null(strstr(s2hyp_error(m), c[i].why));
+		}
+		s2hyp_delete(m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -342,6 +381,7 @@ int main(void)
 		cmocka_unit_test(test_thp_split_and_dontneed_unmap_stage2),
 		cmocka_unit_test(test_migrate_and_reclaim_unmap_stage2),
 		cmocka_unit_test(test_mm_events_checked),
+		cmocka_unit_test(test_mm_event_names_checked),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

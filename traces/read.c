@@ -43,6 +43,13 @@ struct s2trace_reader {
 	char section[48];
 	bool guest_seen;
 	char err[600];
+	/* What the host-mm lines before this one made, in the order replay
+	 * runs them: processes (0 is the VMM; a fork takes the next number,
+	 * even one the host refuses) and references (pin, pin-ro, gup). */
+	unsigned nr_proc, nr_ref;
+	uint32_t proc_exited;		/* bit i: proc i has exited */
+	unsigned nr_vcpus;		/* the configuration's, for schedule lines */
+	unsigned sched_vcpu, sched_line;	/* the highest vCPU a schedule named +1, where */
 };
 
 static int fail(struct s2trace_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -64,6 +71,10 @@ struct s2trace_reader *s2trace_reader_new(FILE *f, const char *name)
 	if (!r)
 		return NULL;
 	r->f = f;
+	r->nr_proc = 1;
+	struct s2hyp_config dc;
+	s2hyp_config_init(&dc);
+	r->nr_vcpus = dc.nr_vcpus;
 	snprintf(r->name, sizeof(r->name), "%s", name);
 	return r;
 }
@@ -326,6 +337,10 @@ static int parse_config(struct s2trace_reader *r, struct s2trace_event *ev)
 		c->nr_vcpus = (unsigned)v;
 		*given |= S2T_CFG_VCPUS;
 	}
+	if (r->sched_vcpu > c->nr_vcpus)
+		return fail(r, "vcpus=%u: the schedule on line %u names v%u", c->nr_vcpus,
+			    r->sched_line, r->sched_vcpu - 1);
+	r->nr_vcpus = c->nr_vcpus;
 	v = 0;
 	if ((ret = num(r, "line", false, 16, 2048, &v)))
 		return ret;
@@ -430,6 +445,45 @@ static int parse_memslot(struct s2trace_reader *r, struct s2trace_event *ev)
 	return all_used(r, 2);
 }
 
+/* A host-mm event names only processes and references the lines before it
+ * made; a fork and a reference take the next number. */
+static int mm_names(struct s2trace_reader *r, const struct s2hyp_host_op *o)
+{
+	unsigned args = s2hyp_mm_op_args(o->mm);
+
+	if (args & S2HYP_MM_ARG_PROC) {
+		if (o->proc >= r->nr_proc)
+			return fail(r, "proc=%u: no such process (%u fork%s before this line)", o->proc,
+				    r->nr_proc - 1, r->nr_proc == 2 ? "" : "s");
+		if (r->proc_exited >> o->proc & 1)
+			return fail(r, "proc=%u: that process has exited", o->proc);
+	}
+	if ((args & S2HYP_MM_ARG_REF) && o->ref >= r->nr_ref)
+		return fail(r, "ref=%u: no such reference (%u pin or gup line%s before this one)",
+			    o->ref, r->nr_ref, r->nr_ref == 1 ? "" : "s");
+	switch (o->mm) {
+	case S2HYP_MM_FORK:
+		if (r->nr_proc == S2HYP_MAX_PROCS)
+			return fail(r, "more than %d forks: the model holds %d processes",
+				    S2HYP_MAX_PROCS - 1, S2HYP_MAX_PROCS);
+		r->nr_proc++;
+		break;
+	case S2HYP_MM_EXIT:
+		r->proc_exited |= 1u << o->proc;
+		break;
+	case S2HYP_MM_PIN:
+	case S2HYP_MM_PIN_RO:
+	case S2HYP_MM_GUP:
+		if (r->nr_ref == S2HYP_MAX_REFS)
+			return fail(r, "more than %d references", S2HYP_MAX_REFS);
+		r->nr_ref++;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
 static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	struct s2hyp_host_op *o = &ev->host;
@@ -468,7 +522,7 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 		     (ret = num(r, "value", true, 0, UINT64_MAX, &o->value))))
 			return ret;
 		o->ref = (unsigned)v;
-		break;
+		return (ret = all_used(r, 2)) ? ret : mm_names(r, o);
 	}
 	case S2HYP_HOST_WRITE:
 		if ((ret = num(r, "hva", true, 0, UINT64_MAX, &o->addr)) ||
@@ -879,6 +933,17 @@ static int parse_schedule(struct s2trace_reader *r, struct s2trace_event *ev)
 		if (s2trace_parse_choice(r->w[i].key, &r->sched[n]))
 			return fail(r, "'%s' is not a schedule choice (hyp, host, vN, rcu, prefetch:vN:K, "
 				       "tlb-evict:vN:K, dc-evict:K)", r->w[i].key);
+		const struct s2hyp_choice *ch = &r->sched[n];
+		if (ch->kind == S2HYP_CH_VCPU || ch->kind == S2HYP_CH_PREFETCH ||
+		    ch->kind == S2HYP_CH_TLB_EVICT) {
+			if (r->config_seen && ch->vcpu >= r->nr_vcpus)
+				return fail(r, "'%s' names v%u: the configuration has %u vCPUs",
+					    r->w[i].key, ch->vcpu, r->nr_vcpus);
+			if (ch->vcpu >= r->sched_vcpu) {
+				r->sched_vcpu = ch->vcpu + 1u;
+				r->sched_line = r->line;
+			}
+		}
 		n++;
 	}
 	ev->schedule.choices = r->sched;

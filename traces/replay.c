@@ -190,6 +190,7 @@ static void run_chunk(struct replay *rp)
 		}
 		c->nvcpu[v] = 0;
 	}
+	size_t nhost = c->nhost, bad;
 	c->nhost = 0;
 	c->n = 0;
 	enum s2hyp_outcome o = s2hyp_run(rp->m, &rp->st);
@@ -197,7 +198,11 @@ static void run_chunk(struct replay *rp)
 	rp->res->outcome = o;
 	if (rp->opts && rp->opts->progress)
 		rp->opts->progress(rp->opts->progress_arg, rp->res->events);
-	if (o != S2HYP_DONE) {
+	if (o == S2HYP_ERROR && s2hyp_error_host_op(rp->m, &bad) && bad < nhost) {
+		/* Bad input only the run could see: the line it came from. */
+		s2trace__bad(rp, c->host_line[bad], "%s", s2hyp_error(rp->m));
+		rp->stop = true;
+	} else if (o != S2HYP_DONE) {
 		if (o == S2HYP_DIVERGED || rp->rp.diverged)
 			s2trace__failure(rp, 0, "the schedule diverged at choice %zu: it names a choice that "
 				       "is not possible at that point", rp->rp.diverged_at + 1);
@@ -241,8 +246,11 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 	rp->destroy_seen |= op.kind == S2HYP_HOST_DESTROY;
 	if (!item_src(rp, ev->line, &op.src) ||
 	    !s2trace__grow((void **)&c->host, &c->host_cap, sizeof(op), c->nhost + 1) ||
+	    !s2trace__grow((void **)&c->host_line, &c->host_line_cap, sizeof(unsigned),
+			   c->nhost + 1) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_host(&rp->rec, &op)))
 		return s2trace__bad(rp, ev->line, "out of memory");
+	c->host_line[c->nhost] = ev->line;
 	c->host[c->nhost++] = op;
 	c->n++;
 	rp->res->host_events++;
@@ -728,6 +736,7 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	free_srcs(&rp.c);
 	free(rp.c.srcs);
 	free(rp.c.host);
+	free(rp.c.host_line);
 	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++)
 		free(rp.c.vcpu[v]);
 	if (res->bad_input)

@@ -18,6 +18,8 @@ struct chunk {
 	struct s2hyp_host_op *host;
 	size_t nhost;
 	unsigned host_cap;
+	unsigned *host_line;	/* each host operation's trace line */
+	unsigned host_line_cap;
 	struct s2hyp_vcpu_op *vcpu[S2HYP_MAX_VCPUS];
 	size_t nvcpu[S2HYP_MAX_VCPUS];
 	unsigned vcpu_cap[S2HYP_MAX_VCPUS];

@@ -44,6 +44,16 @@ check_at mm-key 4 "unknown key 'size' for host" "${M}host thp-split hva=0x7f0000
 check_at mm-fork-proc 4 "unknown key 'proc' for host" "${M}host fork proc=2\n"
 check_at mm-exit-none 4 "host needs proc=" "${M}host exit\n"
 check_at mm-exit-vmm 4 "proc=0 is out of range" "${M}host exit proc=0\n"
+# host-mm events name processes and references the trace made before them.
+A="host dontneed hva=0x7f0000000000 size=4K"
+check_at mm-proc-none 4 "proc=7: no such process" "${M}host dontneed hva=0x7f0000000000 size=4K proc=7\n"
+check_at mm-proc-gone 6 "proc=1: .*exited" "${M}host fork\nhost exit proc=1\n$A proc=1\n"
+check_at mm-ref-none 4 "ref=0: no such reference" "${M}host unref ref=0\n"
+check_at mm-ref-next 5 "ref=1: no such reference" "${M}host gup hva=0x7f0000000000\nhost ref-read ref=1\n"
+check_at mm-fork-16 19 "more than 15 forks" "${M}$(for i in $(seq 16); do printf 'host fork\\n'; done)"
+# A schedule names vCPUs the configuration has.
+check_at sched-vcpu 3 "v9: the configuration has 2 vCPUs" "${H}schedule v0 v9\nvcpu 0 read ipa=0\n"
+check_at sched-late 3 "vcpus=1: .*schedule on line 2 names v1" "s2emu-trace 1\nschedule v1\nconfig vcpus=1\n"
 check_at value-size 3 "value=0x1ffff does not fit in size=1" "${H}vcpu 1 write ipa=0x0 value=0x1ffff size=1\n"
 check_at exec-size 3 "an instruction fetch is 4 bytes" "${H}vcpu 0 exec ipa=0x0 size=8\n"
 check_at phase-wrap 4 "phase number would wrap" "${H}phase 18446744073709551615\nphase\n"

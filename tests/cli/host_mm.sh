@@ -80,6 +80,13 @@ set +e
 set -e
 [ "$rc" -eq 2 ] || fail "a bad uffdio-copy line exited $rc, expected 2"
 grep -q "$tmp.s2h:3: 'uffdio-copy' takes" "$tmp" || fail "no FILE:LINE message for a bad uffdio-copy line"
+# A CPU label names one of the host's 64 CPUs, and the message says so.
+printf 's2host 1\nprocess P0\ncpu-write P0 0 1 C64\n' > "$tmp.s2h"
+set +e
+"$S2EMU" host replay "$tmp.s2h" > "$tmp" 2>&1; rc=$?
+set -e
+[ "$rc" -eq 2 ] && grep -q "$tmp.s2h:3: expected a label C0..C63, got 'C64'" "$tmp" ||
+	fail "cpu C64 exited $rc: $(cat "$tmp")"
 rm -f "$tmp.s2h"
 # replay --cow-policy P takes P as its value, not as a trace: the vmsplice
 # trace under AE fires nothing, so its expect line fails (exit 1).
