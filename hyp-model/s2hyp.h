@@ -402,6 +402,10 @@ int s2hyp_check_vcpu_op(const struct s2hyp *m, unsigned vcpu, const struct s2hyp
 
 /* Keep the schedule (the choices made) for printing or replay. */
 void s2hyp_record_schedule(struct s2hyp *m, bool on);
+/* The phase of vcpu's current program item while its access has not
+ * faulted yet (it may start, or its hardware steps are under way); ~0u
+ * when it waits for a fault's handling, is done, or runs guest code. */
+unsigned s2hyp_vcpu_access_phase(const struct s2hyp *m, unsigned vcpu);
 const struct s2hyp_choice *s2hyp_schedule(const struct s2hyp *m, size_t *n);
 
 /* Whether a machine with this walker variant runs faults in parallel

@@ -640,6 +640,14 @@ uint64_t s2hyp_rng_next(struct s2hyp_rng *r)
 	return r->s[1] + b;
 }
 
+unsigned s2hyp_vcpu_access_phase(const struct s2hyp *m, unsigned vcpu)
+{
+	const struct vcpu *v = &m->vcpus[vcpu];
+	if (v->drv || v->pc >= v->nprog || v->state == V_FAULT || v->state == V_DONE)
+		return ~0u;
+	return v->prog[v->pc].phase;
+}
+
 bool s2hyp_choice_is_background(const struct s2hyp_choice *c)
 {
 	return c->kind == S2HYP_CH_PREFETCH || c->kind == S2HYP_CH_TLB_EVICT ||

@@ -105,6 +105,43 @@ void s2trace__machine_config(struct replay *rp, struct s2hyp_config *cfg)
 	rp->res->cfg = *cfg;
 }
 
+static bool shared_phase(const struct overlap *ov, unsigned p)
+{
+	size_t lo = 0, hi = ov->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ov->phase[mid] == p)
+			return true;
+		if (ov->phase[mid] < p)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Sequential, except that a vCPU whose access of a shared phase has not
+ * faulted yet goes first: the vCPUs of simultaneous faults all walk, and
+ * fault, before any fault is handled (one maps, the others find it done). */
+static unsigned overlap_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
+			       uint64_t step)
+{
+	const struct overlap *ov = arg;
+	(void)step;
+	for (unsigned i = 0; ov->n && i < n; i++)
+		if (choices[i].kind == S2HYP_CH_VCPU &&
+		    shared_phase(ov, s2hyp_vcpu_access_phase(ov->m, choices[i].vcpu)))
+			return i;
+	return 0;
+}
+
+static unsigned overlap_pick(void *arg, unsigned n)
+{
+	(void)arg;
+	(void)n;
+	return 0;
+}
+
 void s2trace__strategy(struct replay *rp)
 {
 	rp->rp = (struct s2hyp_replay){ .sched = rp->sched, .n = rp->nsched,
@@ -113,7 +150,8 @@ void s2trace__strategy(struct replay *rp)
 		rp->st = s2hyp_strategy_replay_template;
 		rp->st.arg = &rp->rp;
 	} else {
-		rp->st = s2hyp_strategy_sequential;
+		rp->ov.m = rp->m;
+		rp->st = (struct s2hyp_strategy){ overlap_choose, overlap_pick, &rp->ov };
 	}
 }
 
@@ -244,6 +282,7 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 		return s2trace__bad(rp, ev->line, "%s", why);
 	op.phase = phase_for(rp);
 	rp->destroy_seen |= op.kind == S2HYP_HOST_DESTROY;
+	rp->host_seen = true;
 	if (!item_src(rp, ev->line, &op.src) ||
 	    !s2trace__grow((void **)&c->host, &c->host_cap, sizeof(op), c->nhost + 1) ||
 	    !s2trace__grow((void **)&c->host_line, &c->host_line_cap, sizeof(unsigned),
@@ -266,7 +305,29 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 
 	if (s2hyp_check_vcpu_op(rp->m, v, &op, &why))
 		return s2trace__bad(rp, ev->line, "vcpu %u: %s", v, why);
-	op.phase = phase_for(rp);
+	uint64_t page = op.ipa >> 12;
+	if (ev->vcpu.fault && rp->last_fault && !rp->host_seen && !rp->in_block && c->n && rp->ip == rp->last_ip &&
+	    v != rp->last_vcpu && ev->vcpu.esr == rp->last_esr && page == rp->last_page) {
+		/* Another vCPU took the same fault on the page before the
+		 * last one's handling changed its tables: the two faults
+		 * were in flight at once. Once the host has acted, the first
+		 * fault may have mapped nothing (an invalidation made it
+		 * retry), and the second is then no evidence of overlap. */
+		op.phase = rp->ip;
+		if (!rp->ov.n || rp->ov.phase[rp->ov.n - 1] != op.phase) {
+			if (!s2trace__grow((void **)&rp->ov.phase, &rp->ov.cap, sizeof(*rp->ov.phase),
+					   rp->ov.n + 1))
+				return s2trace__bad(rp, ev->line, "out of memory");
+			rp->ov.phase[rp->ov.n++] = op.phase;
+		}
+	} else {
+		op.phase = phase_for(rp);
+	}
+	rp->last_fault = ev->vcpu.fault;
+	rp->last_vcpu = v;
+	rp->last_ip = rp->ip;
+	rp->last_esr = ev->vcpu.esr;
+	rp->last_page = page;
 	if (!item_src(rp, ev->line, &op.src) ||
 	    !s2trace__grow((void **)&c->vcpu[v], &c->vcpu_cap[v], sizeof(op), c->nvcpu[v] + 1) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_vcpu(&rp->rec, v, &op)))
@@ -733,6 +794,7 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	s2hyp_scenario_free(&rp.gsc);
 	free(rp.gexp);
 	free(rp.sched);
+	free(rp.ov.phase);
 	free_srcs(&rp.c);
 	free(rp.c.srcs);
 	free(rp.c.host);

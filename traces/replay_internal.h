@@ -75,6 +75,21 @@ struct replay {
 	unsigned sec;
 	struct s2hyp_stats sec_base;
 	bool destroy_seen;	/* the trace tears the VM down itself */
+	/* Simultaneous faults: a fault line of another vCPU with the ESR and
+	 * page of the previous vCPU line's fault, nothing between them, shares
+	 * that line's phase (until the trace's first host event); without a
+	 * schedule, replay then runs every access of such a phase up to its
+	 * fault before any fault is handled. */
+	struct overlap {
+		struct s2hyp *m;
+		unsigned *phase;	/* the shared phases, ascending */
+		size_t n;
+		unsigned cap;
+	} ov;
+	bool host_seen;		/* a host event so far: no more inference */
+	bool last_fault;	/* the last vCPU event a fault line */
+	unsigned last_vcpu, last_ip;
+	uint64_t last_esr, last_page;
 };
 
 /* Bad input: "FILE:LINE: problem" in the result, exit status 2; replay

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Fault lines of two vCPUs with one ESR on one page, one after the other,
+# were in flight at once: replay takes both faults (one maps, the other
+# finds the entry done), sequential or parallel; a read between them, a
+# host event before them, or another ESR, keeps them one at a time.
+set -u
+S2EMU=${S2EMU:-build/s2emu}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "simultaneous_faults.sh: $*" >&2; exit 1; }
+
+head='s2emu-trace 1
+config vcpus=2 fwb=1
+memslot 0 ipa=0x40000000 size=2M hva=0x7f0000000000 backing=4k
+section s'
+w0='vcpu 0 fault ipa=0x40000000 esr=0x93cc8046'
+w1='vcpu 1 fault ipa=0x40000000 esr=0x93cc8046'
+faults() { # TRACE-BODY WALKER: the section's L1 write faults and maps
+    printf '%s\n%s\n' "$head" "$1" >"$tmp/t.s2t"
+    out=$("$S2EMU" replay --walker "$2" --stats "$tmp/t.s2t") || fail "replay failed ($2): $out"
+    f=$(sed -n 's/^  stat s fault.translation.L1.write //p' <<<"$out")
+    m=$(sed -n 's/^  stat s op.map //p' <<<"$out")
+    echo "${f:-0} ${m:-0}"
+}
+for w in upstream upstream-exclusive; do
+    r=$(faults "$w0
+$w1" $w); [ "$r" = "2 2" ] || fail "$w: overlapping faults gave faults/maps $r, not 2 2"
+    r=$(faults "$w0
+vcpu 0 read ipa=0x40000000
+$w1" $w); [ "$r" = "1 1" ] || fail "$w: an event between: $r, not 1 1"
+    r=$(faults "host age-hva hva=0x7f0000100000 size=4K
+$w0
+$w1" $w); [ "$r" = "1 1" ] || fail "$w: after a host event: $r, not 1 1"
+    r=$(faults "$w0
+vcpu 1 fault ipa=0x40000000 esr=0x93cc8047" $w); [ "$r" = "1 1" ] || fail "$w: another ESR: $r, not 1 1"
+done
+exit 0
