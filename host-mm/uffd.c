@@ -130,6 +130,22 @@ static void filled(struct s2host *h, int mm, uint64_t vpn, bool wp)
 	s2host__uffd_wake(h, mm, vpn, 1);
 }
 
+/* shmem_mfill_atomic_pte(): a new page in the file's cache at vpn's offset,
+ * holding value (UFFDIO_COPY) or zeroed (ZEROPAGE: value NULL), mapped;
+ * EEXIST when the cache already has the page. */
+static int shmem_fill(struct s2host *h, int mm, uint64_t vpn, const uint64_t *value, bool wp)
+{
+	struct s2host__mm *m = &h->mm[mm];
+	int fd = m->vfile[vpn] - 1;
+	if (h->file[fd].cache[m->voff[vpn]] != S2HOST_NO_PFN)
+		return S2_EEXIST;
+	uint64_t pfn = s2host__find_or_add(h, fd, m->voff[vpn]);
+	if (value)
+		s2host__store(h, mm, pfn, *value);
+	s2host__map_page(h, mm, vpn, pfn, fill_bits(h, mm, vpn, wp));
+	return 0;
+}
+
 int s2host_uffdio_copy(struct s2host *h, int mm, uint64_t hva, uint64_t value, bool wp)
 {
 	uint64_t vpn;
@@ -140,13 +156,8 @@ int s2host_uffdio_copy(struct s2host *h, int mm, uint64_t hva, uint64_t value, b
 	if (!pte_none_mostly(h, mm, vpn))
 		return s2host__end(h, S2_EEXIST);
 	if (m->vma[vpn] & VMA_SHARED) {
-		/* shmem_mfill_atomic_pte(): a new page in the file's cache */
-		int fd = m->vfile[vpn] - 1;
-		if (h->file[fd].cache[m->voff[vpn]] != S2HOST_NO_PFN)
-			return s2host__end(h, S2_EEXIST);
-		uint64_t pfn = s2host__find_or_add(h, fd, m->voff[vpn]);
-		s2host__store(h, mm, pfn, value);
-		s2host__map_page(h, mm, vpn, pfn, fill_bits(h, mm, vpn, wp));
+		if ((err = shmem_fill(h, mm, vpn, &value, wp)))
+			return s2host__end(h, err);
 	} else {
 		/* mfill_atomic_pte_copy(): a new exclusive anonymous page */
 		uint64_t pfn = s2host__alloc(h, 0, mm);
@@ -170,12 +181,8 @@ int s2host_uffdio_zeropage(struct s2host *h, int mm, uint64_t hva)
 	if (!pte_none_mostly(h, mm, vpn))
 		return s2host__end(h, S2_EEXIST);
 	if (m->vma[vpn] & VMA_SHARED) {
-		/* shmem_mfill_atomic_pte(ZEROPAGE): a zeroed page in the cache */
-		int fd = m->vfile[vpn] - 1;
-		if (h->file[fd].cache[m->voff[vpn]] != S2HOST_NO_PFN)
-			return s2host__end(h, S2_EEXIST);
-		uint64_t pfn = s2host__find_or_add(h, fd, m->voff[vpn]);
-		s2host__map_page(h, mm, vpn, pfn, fill_bits(h, mm, vpn, false));
+		if ((err = shmem_fill(h, mm, vpn, NULL, false)))
+			return s2host__end(h, err);
 	} else {
 		/* mfill_atomic_pte_zeropage(): the zero page, read-only; only
 		 * into a none PTE */
