@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "hyp-model/s2hyp_checker.h"
+#include "tests/checker_fx.h"
 
 #define POOL_BASE (1ull << 40)
 #define RAM 0x80000000ull
@@ -21,15 +22,10 @@
 #define PG 0x1000ull
 
 struct fx {
-	struct s2pt pt;
-	struct s2pool *pool;
-	struct s2cache *cache;
-	struct s2hyp_stats stats;
-	struct s2hyp_checker *c;
+	struct checker_fx x;		/* x.root: a level-2 table for IPA 0x40000000 */
 	uint64_t fired;			/* bit per rule, every violation */
 	unsigned calls;			/* sink calls */
 	unsigned recorded;		/* of which carried a report */
-	void *root;			/* a level-2 table for IPA 0x40000000 */
 };
 
 static void sink(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v)
@@ -46,33 +42,17 @@ static void sink(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v)
 static struct fx *fx_new(bool fwb)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *why;
-	struct s2cache_config cc;
 
 	assert_non_null(f);
-	assert_int_equal(s2pt_geom_init(&f->pt.geom, 12, 40, &why), 0);
-	f->pool = s2pool_new(12, s2_pa(POOL_BASE), 64 * PG);
-	assert_non_null(f->pool);
-	s2cache_config_init(&cc);
-	cc.ncpus = 2;
-	assert_int_equal(s2cache_create(&cc, &f->cache), 0);
-	struct s2hyp_checker_config cfg = {
-		.pt = &f->pt, .pool = f->pool, .cache = f->cache, .fwb = fwb,
-		.stats = &f->stats, .report = sink, .arg = f,
-	};
-	f->c = s2hyp_checker_new(&cfg);
-	assert_non_null(f->c);
-	f->root = s2pool_alloc(f->pool);
-	s2hyp_checker_page_alloc(f->c, f->root);
-	s2hyp_checker_page_root(f->c, f->root, 2, IPA);
+	checker_fx_open(&f->x, &(struct checker_fx_opts){
+		.pool_base = POOL_BASE, .pool_pages = 64, .fwb = fwb,
+		.root_level = 2, .root_ipa = IPA, .report = sink, .arg = f });
 	return f;
 }
 
 static void fx_free(struct fx *f)
 {
-	s2hyp_checker_delete(f->c);
-	s2cache_destroy(f->cache);
-	s2pool_delete(f->pool);
+	checker_fx_close(&f->x);
 	free(f);
 }
 
@@ -85,29 +65,29 @@ static s2_pte_t *entry(struct fx *f, void *table, unsigned i)
 /* The hypervisor stores pte at *p, the checker seeing it first. */
 static void store(struct fx *f, s2_pte_t *p, s2_pte_t pte)
 {
-	s2hyp_checker_pte_store(f->c, p, *p, pte);
+	s2hyp_checker_pte_store(f->x.c, p, *p, pte);
 	*p = pte;
 }
 
 static s2_pte_t leaf(struct fx *f, s2_level_t level, uint64_t pa, unsigned prot)
 {
-	return s2pt_pte_leaf(&f->pt.geom, level, s2_pa(pa), (enum s2pt_prot)prot, false);
+	return s2pt_pte_leaf(&f->x.pt.geom, level, s2_pa(pa), (enum s2pt_prot)prot, false);
 }
 
 /* A level-3 table linked from root entry 0 (for IPA 0x40000000). */
 static void *linked_table(struct fx *f)
 {
-	void *t = s2pool_alloc(f->pool);
-	s2hyp_checker_page_alloc(f->c, t);
-	s2pool_get(f->pool, f->root);
-	store(f, entry(f, f->root, 0), s2pt_pte_table(&f->pt.geom, s2pool_pa(f->pool, t)));
+	void *t = s2pool_alloc(f->x.pool);
+	s2hyp_checker_page_alloc(f->x.c, t);
+	s2pool_get(f->x.pool, f->x.root);
+	store(f, entry(f, f->x.root, 0), s2pt_pte_table(&f->x.pt.geom, s2pool_pa(f->x.pool, t)));
 	return t;
 }
 
 static void invalidate(struct fx *f, uint64_t ipa)
 {
-	s2hyp_checker_tlbi(f->c, S2PT_TLBI_IPAS2E1IS, ipa, 0, 1);
-	s2hyp_checker_dsb(f->c);
+	s2hyp_checker_tlbi(f->x.c, S2PT_TLBI_IPAS2E1IS, ipa, 0, 1);
+	s2hyp_checker_dsb(f->x.c);
 }
 
 /* A valid block changed to another output address in place breaks
@@ -117,12 +97,12 @@ static void test_bbm_in_place(void **state)
 	(void)state;
 	for (int bad = 0; bad <= 1; bad++) {
 		struct fx *f = fx_new(false);
-		s2_pte_t *p = entry(f, f->root, 1);
+		s2_pte_t *p = entry(f, f->x.root, 1);
 		store(f, p, leaf(f, 2, RAM, S2PT_PROT_R));
 		store(f, p, leaf(f, 2, bad ? RAM + (2ull << 20) : RAM, S2PT_PROT_RW));
 		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_BBM : 0);
 		if (bad)
-			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+			assert_non_null(strstr(s2hyp_checker_violation(f->x.c, 0)->detail,
 					       "without going through an invalid entry"));
 		fx_free(f);
 	}
@@ -135,7 +115,7 @@ static void test_bbm_through_invalid(void **state)
 	(void)state;
 	for (int bad = 0; bad <= 1; bad++) {
 		struct fx *f = fx_new(false);
-		s2_pte_t *p = entry(f, f->root, 1);
+		s2_pte_t *p = entry(f, f->x.root, 1);
 		store(f, p, leaf(f, 2, RAM, S2PT_PROT_RW));
 		store(f, p, 0);
 		if (!bad)
@@ -143,7 +123,7 @@ static void test_bbm_through_invalid(void **state)
 		store(f, p, leaf(f, 2, RAM + (2ull << 20), S2PT_PROT_RW));
 		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_BBM : 0);
 		if (bad)
-			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+			assert_non_null(strstr(s2hyp_checker_violation(f->x.c, 0)->detail,
 					       "was never issued"));
 		fx_free(f);
 	}
@@ -157,10 +137,10 @@ static void test_tlbi_before_free(void **state)
 	for (int bad = 0; bad <= 1; bad++) {
 		struct fx *f = fx_new(false);
 		void *t = linked_table(f);
-		store(f, entry(f, f->root, 0), 0);
+		store(f, entry(f, f->x.root, 0), 0);
 		if (!bad)
 			invalidate(f, IPA);
-		s2hyp_checker_page_free(f->c, t, NULL, 0);
+		s2hyp_checker_page_free(f->x.c, t, NULL, 0);
 		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_TLBI_BEFORE_FREE : 0);
 		fx_free(f);
 	}
@@ -172,8 +152,8 @@ static void test_tlbi_before_free_teardown(void **state)
 	(void)state;
 	struct fx *f = fx_new(false);
 	void *t = linked_table(f);
-	s2hyp_checker_destroying(f->c);
-	s2hyp_checker_page_free(f->c, t, NULL, 0);
+	s2hyp_checker_destroying(f->x.c);
+	s2hyp_checker_page_free(f->x.c, t, NULL, 0);
 	assert_int_equal(f->fired, 0);
 	fx_free(f);
 }
@@ -186,28 +166,28 @@ static void test_walk_after_free(void **state)
 	(void)state;
 	struct fx *f = fx_new(false);
 	void *t = linked_table(f);
-	uint64_t tpa = s2_pa_get(s2pool_pa(f->pool, t));
+	uint64_t tpa = s2_pa_get(s2pool_pa(f->x.pool, t));
 
-	s2hyp_checker_walk_read(f->c, 0, IPA, tpa, tpa, 3, S2HYP_TABLE_LIVE);
-	s2hyp_checker_hyp_descend(f->c, s2_pa(tpa));
+	s2hyp_checker_walk_read(f->x.c, 0, IPA, tpa, tpa, 3, S2HYP_TABLE_LIVE);
+	s2hyp_checker_hyp_descend(f->x.c, s2_pa(tpa));
 	store(f, entry(f, t, 0), leaf(f, 3, RAM, S2PT_PROT_RW));
 	assert_int_equal(f->fired, 0);
 
-	s2hyp_checker_walk_read(f->c, 1, IPA, tpa, tpa + 8, 3, S2HYP_TABLE_FREED);
+	s2hyp_checker_walk_read(f->x.c, 1, IPA, tpa, tpa + 8, 3, S2HYP_TABLE_FREED);
 	assert_int_equal(f->fired, 1u << S2HYP_RULE_WALK_AFTER_FREE);
-	assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+	assert_non_null(strstr(s2hyp_checker_violation(f->x.c, 0)->detail,
 			       "vCPU 1's hardware walk reads a descriptor"));
-	assert_int_equal(s2hyp_checker_violation(f->c, 0)->thread, 1);
+	assert_int_equal(s2hyp_checker_violation(f->x.c, 0)->thread, 1);
 
-	s2pool_free(f->pool, t);
-	s2hyp_checker_hyp_descend(f->c, s2_pa(tpa));
+	s2pool_free(f->x.pool, t);
+	s2hyp_checker_hyp_descend(f->x.c, s2_pa(tpa));
 	store(f, entry(f, t, 1), 0);
 	struct s2hyp_wc_ref ref = { 0, IPA, 3 };
-	s2hyp_checker_page_free(f->c, f->root, &ref, 1);
+	s2hyp_checker_page_free(f->x.c, f->x.root, &ref, 1);
 	/* Four violations of one rule: counted, the first one reported. */
-	assert_int_equal(f->stats.violations[S2HYP_RULE_WALK_AFTER_FREE], 4);
+	assert_int_equal(f->x.stats.violations[S2HYP_RULE_WALK_AFTER_FREE], 4);
 	assert_int_equal(f->recorded, 1);
-	assert_int_equal(s2hyp_checker_nr_violations(f->c), 1);
+	assert_int_equal(s2hyp_checker_nr_violations(f->x.c), 1);
 	fx_free(f);
 }
 
@@ -221,8 +201,8 @@ static void test_refcount(void **state)
 		void *t = linked_table(f);
 		store(f, entry(f, t, 3), leaf(f, 3, RAM, S2PT_PROT_RW));
 		if (!bad)
-			s2pool_get(f->pool, t);
-		s2hyp_checker_unlock(f->c);
+			s2pool_get(f->x.pool, t);
+		s2hyp_checker_unlock(f->x.c);
 		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_REFCOUNT : 0);
 		fx_free(f);
 	}
@@ -235,8 +215,8 @@ static void test_refcount_unchecked(void **state)
 	struct fx *f = fx_new(false);
 	void *t = linked_table(f);
 	store(f, entry(f, t, 3), leaf(f, 3, RAM, S2PT_PROT_RW));
-	s2hyp_checker_unlock_unchecked(f->c);
-	s2hyp_checker_unlock(f->c);
+	s2hyp_checker_unlock_unchecked(f->x.c);
+	s2hyp_checker_unlock(f->x.c);
 	assert_int_equal(f->fired, 0);
 	fx_free(f);
 }
@@ -248,17 +228,17 @@ static void test_double_free(void **state)
 	(void)state;
 	for (int bad = 0; bad <= 1; bad++) {
 		struct fx *f = fx_new(false);
-		void *t = s2pool_alloc(f->pool);
-		s2pool_free(f->pool, t);
+		void *t = s2pool_alloc(f->x.pool);
+		s2pool_free(f->x.pool, t);
 		if (bad)
-			s2pool_free(f->pool, t);
-		assert_true(s2hyp_checker_pool_errors(f->c));
+			s2pool_free(f->x.pool, t);
+		assert_true(s2hyp_checker_pool_errors(f->x.c));
 		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_DOUBLE_FREE : 0);
 		fx_free(f);
 	}
 	struct fx *f = fx_new(false);
-	assert_null(s2pool_va(f->pool, s2_pa(RAM)));
-	assert_false(s2hyp_checker_pool_errors(f->c));
+	assert_null(s2pool_va(f->x.pool, s2_pa(RAM)));
+	assert_false(s2hyp_checker_pool_errors(f->x.c));
 	assert_int_equal(f->fired, 0);
 	fx_free(f);
 }
@@ -270,15 +250,15 @@ static void test_leak(void **state)
 	(void)state;
 	for (int bad = 0; bad <= 2; bad++) {
 		struct fx *f = fx_new(false);
-		s2hyp_checker_host_page_get(f->c, RAM);
+		s2hyp_checker_host_page_get(f->x.c, RAM);
 		if (bad != 2)
-			s2hyp_checker_host_page_put(f->c, RAM);
+			s2hyp_checker_host_page_put(f->x.c, RAM);
 		if (bad != 1)
-			s2pool_free(f->pool, f->root);
-		s2hyp_checker_destroyed(f->c);
+			s2pool_free(f->x.pool, f->x.root);
+		s2hyp_checker_destroyed(f->x.c);
 		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_LEAK : 0);
 		if (bad)
-			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+			assert_non_null(strstr(s2hyp_checker_violation(f->x.c, 0)->detail,
 					       bad == 1 ? "table page" : "host page"));
 		fx_free(f);
 	}
@@ -293,7 +273,7 @@ static void test_tlb_conflict(void **state)
 	struct s2hyp_tlb_entry page = { IPA + PG, PG, RAM + PG, 3, S2PT_PROT_RW };
 	for (int bad = 0; bad <= 1; bad++) {
 		struct fx *f = fx_new(false);
-		s2hyp_checker_tlb_fill(f->c, 0, &block, bad ? &page : &block, 1);
+		s2hyp_checker_tlb_fill(f->x.c, 0, &block, bad ? &page : &block, 1);
 		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_TLB_CONFLICT : 0);
 		fx_free(f);
 	}
@@ -307,10 +287,10 @@ static void test_tlbi_after_unmap(void **state)
 	struct s2hyp_tlb_entry page = { IPA, PG, RAM, 3, S2PT_PROT_RW };
 	for (int bad = 0; bad <= 1; bad++) {
 		struct fx *f = fx_new(false);
-		s2hyp_checker_unmapped(f->c, IPA, PG, 1, &page, bad ? 1 : 0);
+		s2hyp_checker_unmapped(f->x.c, IPA, PG, 1, &page, bad ? 1 : 0);
 		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_TLBI_AFTER_UNMAP : 0);
 		if (bad)
-			assert_int_equal(s2hyp_checker_violation(f->c, 0)->thread, 1);
+			assert_int_equal(s2hyp_checker_violation(f->x.c, 0)->thread, 1);
 		fx_free(f);
 	}
 }
@@ -323,13 +303,13 @@ static void test_dcache_clean(void **state)
 	for (int bad = 0; bad <= 2; bad++) {
 		struct fx *f = fx_new(bad == 2);
 		uint8_t b = 0x5a;
-		assert_int_equal(s2cache_write(f->cache, 1, s2_pa(RAM), &b, 1, true), 0);
+		assert_int_equal(s2cache_write(f->x.cache, 1, s2_pa(RAM), &b, 1, true), 0);
 		if (bad == 0)
-			assert_int_equal(s2cache_cmo(f->cache, 1, S2CACHE_DC_CIVAC, s2_pa(RAM), PG), 0);
+			assert_int_equal(s2cache_cmo(f->x.cache, 1, S2CACHE_DC_CIVAC, s2_pa(RAM), PG), 0);
 		void *t = linked_table(f);
 		store(f, entry(f, t, 0), leaf(f, 3, RAM, S2PT_PROT_RW));
 		assert_int_equal(f->fired, bad == 1 ? 1u << S2HYP_RULE_DCACHE_CLEAN : 0);
-		assert_int_equal(f->stats.mappings_by_level[3 + 1], 1);
+		assert_int_equal(f->x.stats.mappings_by_level[3 + 1], 1);
 		fx_free(f);
 	}
 }
@@ -343,11 +323,11 @@ static void test_icache_inval(void **state)
 		struct fx *f = fx_new(false);
 		uint32_t insn;
 		uint8_t b = 0x5a;
-		assert_int_equal(s2cache_fetch(f->cache, 0, s2_pa(RAM), &insn, NULL), 0);
-		assert_int_equal(s2cache_write(f->cache, 1, s2_pa(RAM), &b, 1, true), 0);
-		assert_int_equal(s2cache_cmo(f->cache, 1, S2CACHE_DC_CIVAC, s2_pa(RAM), PG), 0);
+		assert_int_equal(s2cache_fetch(f->x.cache, 0, s2_pa(RAM), &insn, NULL), 0);
+		assert_int_equal(s2cache_write(f->x.cache, 1, s2_pa(RAM), &b, 1, true), 0);
+		assert_int_equal(s2cache_cmo(f->x.cache, 1, S2CACHE_DC_CIVAC, s2_pa(RAM), PG), 0);
 		if (!bad)
-			assert_int_equal(s2cache_cmo(f->cache, 1, S2CACHE_IC_IALLUIS, s2_pa(0), 0), 0);
+			assert_int_equal(s2cache_cmo(f->x.cache, 1, S2CACHE_IC_IALLUIS, s2_pa(0), 0), 0);
 		void *t = linked_table(f);
 		store(f, entry(f, t, 0), leaf(f, 3, RAM, S2PT_PROT_RWX));
 		assert_int_equal(f->fired, bad ? 1u << S2HYP_RULE_ICACHE_INVAL : 0);
@@ -364,16 +344,16 @@ static void test_stale_access(void **state)
 	struct s2cache_check fresh = { 0 };
 	struct fx *f = fx_new(false);
 
-	s2hyp_checker_access(f->c, 0, S2HYP_ACC_READ, IPA, RAM, 3, true, &fresh);
-	s2hyp_checker_access(f->c, 0, S2HYP_ACC_EXEC, IPA, RAM, 3, true, &fresh);
-	s2hyp_checker_access(f->c, 0, S2HYP_ACC_WRITE, IPA, RAM, 3, true, &stale);
+	s2hyp_checker_access(f->x.c, 0, S2HYP_ACC_READ, IPA, RAM, 3, true, &fresh);
+	s2hyp_checker_access(f->x.c, 0, S2HYP_ACC_EXEC, IPA, RAM, 3, true, &fresh);
+	s2hyp_checker_access(f->x.c, 0, S2HYP_ACC_WRITE, IPA, RAM, 3, true, &stale);
 	assert_int_equal(f->fired, 0);
-	s2hyp_checker_access(f->c, 0, S2HYP_ACC_READ, IPA, RAM, 3, false, &stale);
+	s2hyp_checker_access(f->x.c, 0, S2HYP_ACC_READ, IPA, RAM, 3, false, &stale);
 	assert_int_equal(f->fired, 1u << S2HYP_RULE_STALE_DATA);
-	assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail, "non-cacheable (MMU off)"));
-	s2hyp_checker_access(f->c, 1, S2HYP_ACC_EXEC, IPA, RAM, 3, true, &stale);
+	assert_non_null(strstr(s2hyp_checker_violation(f->x.c, 0)->detail, "non-cacheable (MMU off)"));
+	s2hyp_checker_access(f->x.c, 1, S2HYP_ACC_EXEC, IPA, RAM, 3, true, &stale);
 	assert_int_equal(f->fired, 1u << S2HYP_RULE_STALE_DATA | 1u << S2HYP_RULE_STALE_INSN);
-	assert_int_equal(s2hyp_checker_nr_violations(f->c), 2);
+	assert_int_equal(s2hyp_checker_nr_violations(f->x.c), 2);
 	fx_free(f);
 }
 
@@ -384,14 +364,14 @@ static void test_stale_access(void **state)
 /* Operation op reads *p (its walk's one load). */
 static s2_pte_t op_read(struct fx *f, unsigned op, s2_pte_t *p)
 {
-	s2hyp_checker_pte_read(f->c, op, p, *p);
+	s2hyp_checker_pte_read(f->x.c, op, p, *p);
 	return *p;
 }
 
 /* Operation op stores pte at *p: by an exchange that succeeded, or plain. */
 static void op_store(struct fx *f, unsigned op, s2_pte_t *p, s2_pte_t pte, bool exchange)
 {
-	s2hyp_checker_op_pte_store(f->c, op, p, *p, pte, exchange);
+	s2hyp_checker_op_pte_store(f->x.c, op, p, *p, pte, exchange);
 	*p = pte;
 }
 
@@ -413,8 +393,8 @@ static void test_store_unowned_locked(void **state)
 		struct fx *f = fx_new(false);
 		void *t = linked_table(f);
 		s2_pte_t *p = entry(f, t, 2);
-		s2hyp_checker_op_begin(f->c, 0, true);
-		s2hyp_checker_op_begin(f->c, 1, true);
+		s2hyp_checker_op_begin(f->x.c, 0, true);
+		s2hyp_checker_op_begin(f->x.c, 1, true);
 		op_lock(f, 0, p);
 		if (bad) {
 			op_read(f, 1, p);
@@ -424,7 +404,7 @@ static void test_store_unowned_locked(void **state)
 		}
 		assert_int_equal(f->fired, bad ? 1ull << S2HYP_RULE_STORE_UNOWNED : 0);
 		if (bad)
-			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+			assert_non_null(strstr(s2hyp_checker_violation(f->x.c, 0)->detail,
 					       "which operation 0 holds locked"));
 		fx_free(f);
 	}
@@ -439,15 +419,15 @@ static void test_store_unowned_plain(void **state)
 	for (int k = 0; k <= 3; k++) {
 		struct fx *f = fx_new(false);
 		void *t = linked_table(f);
-		void *fresh = s2pool_alloc(f->pool);
-		s2hyp_checker_page_alloc(f->c, fresh);
-		s2hyp_checker_op_begin(f->c, 0, k != 2);
+		void *fresh = s2pool_alloc(f->x.pool);
+		s2hyp_checker_page_alloc(f->x.c, fresh);
+		s2hyp_checker_op_begin(f->x.c, 0, k != 2);
 		s2_pte_t *p = entry(f, k == 3 ? fresh : t, 4);
 		op_read(f, 0, p);
 		op_store(f, 0, p, leaf(f, 3, RAM, S2PT_PROT_RW), k == 1);
 		assert_int_equal(f->fired, k == 0 ? 1ull << S2HYP_RULE_STORE_UNOWNED : 0);
 		if (k == 0)
-			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+			assert_non_null(strstr(s2hyp_checker_violation(f->x.c, 0)->detail,
 					       "without an exchange"));
 		fx_free(f);
 	}
@@ -469,8 +449,8 @@ static void test_lost_update(void **state)
 		void *t = linked_table(f);
 		s2_pte_t *p = entry(f, t, 6);
 		store(f, p, leaf(f, 3, RAM, S2PT_PROT_R));
-		s2hyp_checker_op_begin(f->c, 0, k != 4);
-		s2hyp_checker_op_begin(f->c, 1, true);
+		s2hyp_checker_op_begin(f->x.c, 0, k != 4);
+		s2hyp_checker_op_begin(f->x.c, 1, true);
 		s2_pte_t seen = op_read(f, 0, p);
 		s2_pte_t relaxed = op_read(f, 1, p) | S2PT_PTE_S2AP_W;
 		op_store(f, 1, p, relaxed, true);
@@ -485,7 +465,7 @@ static void test_lost_update(void **state)
 		if (f->fired != want)
 			fail_msg("k=%d fired %#llx", k, (unsigned long long)f->fired);
 		if (k == 0)
-			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+			assert_non_null(strstr(s2hyp_checker_violation(f->x.c, 0)->detail,
 					       "loses that change"));
 		fx_free(f);
 	}
@@ -503,26 +483,26 @@ static void test_free_before_grace(void **state)
 	for (int k = 0; k <= 4; k++) {
 		struct fx *f = fx_new(false);
 		void *t = linked_table(f);
-		s2_pte_t *parent = entry(f, f->root, 0);
-		s2hyp_checker_op_begin(f->c, 0, true);
-		s2hyp_checker_op_begin(f->c, 1, true);
+		s2_pte_t *parent = entry(f, f->x.root, 0);
+		s2hyp_checker_op_begin(f->x.c, 0, true);
+		s2hyp_checker_op_begin(f->x.c, 1, true);
 		if (k != 2 && k != 4)
-			s2hyp_checker_rcu_enter(f->c, 0, k == 3 ? IPA + (4ull << 20) : IPA + PG, PG);
-		s2hyp_checker_rcu_enter(f->c, 1, IPA, 2ull << 20);
+			s2hyp_checker_rcu_enter(f->x.c, 0, k == 3 ? IPA + (4ull << 20) : IPA + PG, PG);
+		s2hyp_checker_rcu_enter(f->x.c, 1, IPA, 2ull << 20);
 		op_lock(f, 1, parent);
 		invalidate(f, IPA);
 		op_store(f, 1, parent, leaf(f, 2, RAM, S2PT_PROT_RW), false);
 		if (k != 4)
-			s2hyp_checker_rcu_exit(f->c, 1);
+			s2hyp_checker_rcu_exit(f->x.c, 1);
 		if (k == 1)
-			s2hyp_checker_rcu_exit(f->c, 0);
+			s2hyp_checker_rcu_exit(f->x.c, 0);
 		if (k == 2)
-			s2hyp_checker_rcu_enter(f->c, 0, IPA + PG, PG);
-		s2hyp_checker_page_free(f->c, t, NULL, 0);
+			s2hyp_checker_rcu_enter(f->x.c, 0, IPA + PG, PG);
+		s2hyp_checker_page_free(f->x.c, t, NULL, 0);
 		bool fires = k == 0 || k == 4;
 		assert_int_equal(f->fired, fires ? 1ull << S2HYP_RULE_FREE_BEFORE_GRACE : 0);
 		if (fires)
-			assert_non_null(strstr(s2hyp_checker_violation(f->c, 0)->detail,
+			assert_non_null(strstr(s2hyp_checker_violation(f->x.c, 0)->detail,
 					       k ? "operation 1" : "operation 0"));
 		fx_free(f);
 	}
@@ -537,18 +517,18 @@ static void test_refcount_at_quiescence(void **state)
 	for (int bad = 0; bad <= 1; bad++) {
 		struct fx *f = fx_new(false);
 		void *t = linked_table(f);
-		s2hyp_checker_op_begin(f->c, 0, true);
-		s2hyp_checker_op_begin(f->c, 1, true);
+		s2hyp_checker_op_begin(f->x.c, 0, true);
+		s2hyp_checker_op_begin(f->x.c, 1, true);
 		op_lock(f, 0, entry(f, t, 3));
 		op_store(f, 0, entry(f, t, 3), leaf(f, 3, RAM, S2PT_PROT_RW), false);
-		s2hyp_checker_op_end(f->c, 0);
-		s2hyp_checker_unlock(f->c);
-		assert_int_equal(s2hyp_checker_in_flight(f->c), 1);
+		s2hyp_checker_op_end(f->x.c, 0);
+		s2hyp_checker_unlock(f->x.c);
+		assert_int_equal(s2hyp_checker_in_flight(f->x.c), 1);
 		assert_int_equal(f->fired, 0);
 		if (!bad)
-			s2pool_get(f->pool, t);
-		s2hyp_checker_op_end(f->c, 1);
-		assert_int_equal(s2hyp_checker_in_flight(f->c), 0);
+			s2pool_get(f->x.pool, t);
+		s2hyp_checker_op_end(f->x.c, 1);
+		assert_int_equal(s2hyp_checker_in_flight(f->x.c), 0);
 		assert_int_equal(f->fired, bad ? 1ull << S2HYP_RULE_REFCOUNT : 0);
 		fx_free(f);
 	}
@@ -560,21 +540,21 @@ static void test_entry_ghost_state(void **state)
 	(void)state;
 	struct fx *f = fx_new(false);
 	struct s2hyp_checker_entry e;
-	s2_pte_t *p = entry(f, f->root, 5);
+	s2_pte_t *p = entry(f, f->x.root, 5);
 
 	store(f, p, leaf(f, 2, RAM, S2PT_PROT_RW));
-	s2hyp_checker_entry(f->c, p, &e);
+	s2hyp_checker_entry(f->x.c, p, &e);
 	assert_int_equal(e.ghost, S2HYP_GHOST_VALID);
 	assert_int_equal(e.level, 2);
 	assert_int_equal(e.ipa, IPA + 5 * (2ull << 20));
 	store(f, p, 0);
-	s2hyp_checker_entry(f->c, p, &e);
+	s2hyp_checker_entry(f->x.c, p, &e);
 	assert_int_equal(e.ghost, S2HYP_GHOST_INVALID_UNCLEAN);
-	s2hyp_checker_tlbi(f->c, S2PT_TLBI_VMALLS12E1IS, 0, 0, 1);
-	s2hyp_checker_entry(f->c, p, &e);
+	s2hyp_checker_tlbi(f->x.c, S2PT_TLBI_VMALLS12E1IS, 0, 0, 1);
+	s2hyp_checker_entry(f->x.c, p, &e);
 	assert_int_equal(e.ghost, S2HYP_GHOST_TLBI_PENDING);
-	s2hyp_checker_dsb(f->c);
-	s2hyp_checker_entry(f->c, p, &e);
+	s2hyp_checker_dsb(f->x.c);
+	s2hyp_checker_entry(f->x.c, p, &e);
 	assert_int_equal(e.ghost, S2HYP_GHOST_INVALID_CLEAN);
 	fx_free(f);
 }

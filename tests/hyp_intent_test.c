@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "hyp-model/s2hyp_checker.h"
+#include "tests/checker_fx.h"
 #include "hyp-model/s2hyp_scenario.h"
 
 #define BASE 0x40000000ull
@@ -193,13 +194,8 @@ static void test_no_progress_bound(void **state)
 
 /* The checker alone, for the rules no variant breaks. */
 struct fx {
-	struct s2pt pt;
-	struct s2pool *pool;
-	struct s2cache *cache;
-	struct s2hyp_stats stats;
-	struct s2hyp_checker *c;
+	struct checker_fx x;
 	unsigned fired;
-	void *root;
 };
 
 static void sink(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v)
@@ -212,34 +208,18 @@ static void sink(void *arg, enum s2hyp_rule rule, struct s2hyp_violation *v)
 static struct fx *fx_new(void)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	const char *why;
-	struct s2cache_config cc;
 
 	assert_non_null(f);
-	assert_int_equal(s2pt_geom_init(&f->pt.geom, 12, 40, &why), 0);
-	f->pool = s2pool_new(12, s2_pa(1ull << 40), 16 * PG);
-	assert_non_null(f->pool);
-	s2cache_config_init(&cc);
-	cc.ncpus = 2;
-	assert_int_equal(s2cache_create(&cc, &f->cache), 0);
-	struct s2hyp_checker_config cfg = {
-		.pt = &f->pt, .pool = f->pool, .cache = f->cache, .fwb = true,
-		.stats = &f->stats, .report = sink, .arg = f,
-	};
-	f->c = s2hyp_checker_new(&cfg);
-	assert_non_null(f->c);
 	/* A level-3 table for the 2M at BASE. */
-	f->root = s2pool_alloc(f->pool);
-	s2hyp_checker_page_alloc(f->c, f->root);
-	s2hyp_checker_page_root(f->c, f->root, 3, BASE);
+	checker_fx_open(&f->x, &(struct checker_fx_opts){
+		.pool_base = 1ull << 40, .pool_pages = 16, .fwb = true,
+		.root_level = 3, .root_ipa = BASE, .report = sink, .arg = f });
 	return f;
 }
 
 static void fx_free(struct fx *f)
 {
-	s2hyp_checker_delete(f->c);
-	s2cache_destroy(f->cache);
-	s2pool_delete(f->pool);
+	checker_fx_close(&f->x);
 	free(f);
 }
 
@@ -250,14 +230,14 @@ static void test_age_only_af(void **state)
 	(void)state;
 	for (int bad = 0; bad <= 1; bad++) {
 		struct fx *f = fx_new();
-		s2_pte_t *e = f->root;
-		s2_pte_t leaf = s2pt_pte_leaf(&f->pt.geom, 3, s2_pa(0x80000000ull), S2PT_PROT_RW, true);
-		s2hyp_checker_pte_store(f->c, e, 0, leaf);
+		s2_pte_t *e = f->x.root;
+		s2_pte_t leaf = s2pt_pte_leaf(&f->x.pt.geom, 3, s2_pa(0x80000000ull), S2PT_PROT_RW, true);
+		s2hyp_checker_pte_store(f->x.c, e, 0, leaf);
 		e[0] = leaf;
-		s2hyp_checker_aging(f->c, true);
+		s2hyp_checker_aging(f->x.c, true);
 		s2_pte_t aged = bad ? leaf & ~(S2PT_PTE_AF | S2PT_PTE_S2AP_W) : leaf & ~S2PT_PTE_AF;
-		s2hyp_checker_pte_store(f->c, e, leaf, aged);
-		s2hyp_checker_aging(f->c, false);
+		s2hyp_checker_pte_store(f->x.c, e, leaf, aged);
+		s2hyp_checker_aging(f->x.c, false);
 		assert_int_equal(f->fired, bad ? BIT(S2HYP_RULE_AGE_ONLY_AF) : 0);
 		fx_free(f);
 	}
@@ -273,7 +253,7 @@ static void test_unmap_complete(void **state)
 		struct fx *f = fx_new();
 		struct s2hyp_tlb_entry left = { .ipa = BASE + PG, .size = PG, .oa = 0x80001000ull,
 						.level = 3, .prot = S2PT_PROT_RW };
-		s2hyp_checker_unmap_left(f->c, BASE, 4 * PG, &left, bad ? 1 : 0);
+		s2hyp_checker_unmap_left(f->x.c, BASE, 4 * PG, &left, bad ? 1 : 0);
 		assert_int_equal(f->fired, bad ? BIT(S2HYP_RULE_UNMAP_COMPLETE) : 0);
 		fx_free(f);
 	}
@@ -294,10 +274,10 @@ static void test_mapping_bounds_white_box(void **state)
 	for (unsigned i = 0; i < 4; i++) {
 		struct fx *f = fx_new();
 		struct s2hyp_checker_slot s = { BASE, 8 * PG, 0x80000000ull, cases[i].ro };
-		s2hyp_checker_slots(f->c, &s, 1);
-		s2_pte_t *e = f->root;
-		s2_pte_t leaf = s2pt_pte_leaf(&f->pt.geom, 3, s2_pa(cases[i].oa), S2PT_PROT_RW, true);
-		s2hyp_checker_pte_store(f->c, &e[cases[i].idx], 0, leaf);
+		s2hyp_checker_slots(f->x.c, &s, 1);
+		s2_pte_t *e = f->x.root;
+		s2_pte_t leaf = s2pt_pte_leaf(&f->x.pt.geom, 3, s2_pa(cases[i].oa), S2PT_PROT_RW, true);
+		s2hyp_checker_pte_store(f->x.c, &e[cases[i].idx], 0, leaf);
 		assert_int_equal(f->fired, cases[i].fires ? BIT(S2HYP_RULE_MAPPING_BOUNDS) : 0);
 		fx_free(f);
 	}
@@ -312,20 +292,20 @@ static void test_needless_bbm_finding(void **state)
 	(void)state;
 	for (int k = 0; k < 3; k++) {
 		struct fx *f = fx_new();
-		s2_pte_t *e = f->root;
-		s2_pte_t ro = s2pt_pte_leaf(&f->pt.geom, 3, s2_pa(0x80000000ull), S2PT_PROT_R, true);
-		s2_pte_t rw = s2pt_pte_leaf(&f->pt.geom, 3, s2_pa(k == 1 ? 0x80001000ull : 0x80000000ull),
+		s2_pte_t *e = f->x.root;
+		s2_pte_t ro = s2pt_pte_leaf(&f->x.pt.geom, 3, s2_pa(0x80000000ull), S2PT_PROT_R, true);
+		s2_pte_t rw = s2pt_pte_leaf(&f->x.pt.geom, 3, s2_pa(k == 1 ? 0x80001000ull : 0x80000000ull),
 					    S2PT_PROT_RW, true);
-		s2hyp_checker_pte_store(f->c, e, 0, ro);
-		s2hyp_checker_unlock(f->c);
-		s2hyp_checker_pte_store(f->c, e, ro, 0);
-		s2hyp_checker_tlbi(f->c, S2PT_TLBI_IPAS2E1IS, BASE, 0, 1);
-		s2hyp_checker_dsb(f->c);
+		s2hyp_checker_pte_store(f->x.c, e, 0, ro);
+		s2hyp_checker_unlock(f->x.c);
+		s2hyp_checker_pte_store(f->x.c, e, ro, 0);
+		s2hyp_checker_tlbi(f->x.c, S2PT_TLBI_IPAS2E1IS, BASE, 0, 1);
+		s2hyp_checker_dsb(f->x.c);
 		if (k == 2)
-			s2hyp_checker_unlock(f->c);
-		s2hyp_checker_pte_store(f->c, e, 0, rw);
-		s2hyp_checker_unlock(f->c);
-		assert_int_equal(f->stats.needless_bbm, k == 0 ? 1 : 0);
+			s2hyp_checker_unlock(f->x.c);
+		s2hyp_checker_pte_store(f->x.c, e, 0, rw);
+		s2hyp_checker_unlock(f->x.c);
+		assert_int_equal(f->x.stats.needless_bbm, k == 0 ? 1 : 0);
 		assert_int_equal(f->fired, 0);
 		fx_free(f);
 	}
