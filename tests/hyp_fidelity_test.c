@@ -57,6 +57,24 @@ static struct s2hyp *run(const struct s2hyp_config *cfg, enum s2hyp_backing b, s
 	return m;
 }
 
+/* No rule fired. */
+static void assert_clean(const struct s2hyp_stats *st)
+{
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
+		assert_int_equal(st->violations[r], 0);
+}
+
+/* Tear the VM down (a host destroy, run to the end) and return the stats. */
+static const struct s2hyp_stats *destroy(struct s2hyp *m)
+{
+	struct s2hyp_host_op d = { .kind = S2HYP_HOST_DESTROY, .phase = 1 };
+	const char *why = "";
+
+	assert_int_equal(s2hyp_set_host_program(m, &d, 1, &why), 0);
+	assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
+	return s2hyp_stats(m);
+}
+
 static void base_config(struct s2hyp_config *cfg)
 {
 	s2hyp_config_init(cfg);
@@ -93,8 +111,7 @@ static void test_tlb_capacity_loses_entries(void **state)
 	assert_int_equal(st->vcpu[0].faults_access_flag, NPAGES);
 	assert_int_equal(st->faults[2][S2_LEVEL_MAX + 1][S2HYP_ACC_READ], NPAGES);
 	assert_int_equal(st->mkyoungs, NPAGES);
-	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-		assert_int_equal(st->violations[r], 0);
+	assert_clean(st);
 	s2hyp_delete(m);
 
 	age_program(&p);
@@ -158,15 +175,10 @@ static void test_rcu_defers_unlinked_free(void **state)
 		assert_int_equal(st->unlinked_frees, rcu || parallel ? 0 : 1);
 		uint64_t freed = st->table_pages_freed;
 
-		struct s2hyp_host_op d = { .kind = S2HYP_HOST_DESTROY, .phase = 1 };
-		const char *why = "";
-		assert_int_equal(s2hyp_set_host_program(m, &d, 1, &why), 0);
-		assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
-		st = s2hyp_stats(m);
+		st = destroy(m);
 		assert_int_equal(st->unlinked_frees, 1);
 		assert_true(st->table_pages_freed > freed);
-		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-			assert_int_equal(st->violations[r], 0);
+		assert_clean(st);
 		s2hyp_delete(m);
 	}
 }
@@ -199,14 +211,9 @@ static void test_rcu_callback_frees_oldest(void **state)
 		assert_int_equal(st->coalesces, 2);
 		assert_int_equal(st->unlinked_frees, rcu ? 1 : 2);
 
-		struct s2hyp_host_op d = { .kind = S2HYP_HOST_DESTROY, .phase = 1 };
-		const char *why = "";
-		assert_int_equal(s2hyp_set_host_program(m, &d, 1, &why), 0);
-		assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
-		st = s2hyp_stats(m);
+		st = destroy(m);
 		assert_int_equal(st->unlinked_frees, 2);
-		for (unsigned r = 0; r < S2HYP_NR_RULES; r++)
-			assert_int_equal(st->violations[r], 0);
+		assert_clean(st);
 		s2hyp_delete(m);
 	}
 }
