@@ -19,8 +19,8 @@ static void usage(FILE *f)
 		   "and explained. SCENARIO is a trace file of high-level events or one of\n"
 		   "these (default: random, the generic generator; the machine options given\n"
 		   "fix what it would otherwise choose):\n");
-	for (unsigned i = 0; s2fuzz_scenario_names[i]; i++)
-		fprintf(f, "  %-16s %s\n", s2fuzz_scenario_names[i], s2fuzz_scenario_descs[i]);
+	for (unsigned i = 0; s2fuzz_scenario_name(i); i++)
+		fprintf(f, "  %-16s %s\n", s2fuzz_scenario_name(i), s2fuzz_scenario_desc(i));
 	fprintf(f, "\noptions:\n"
 		   "  --strategy random|pct|exhaustive  how to pick interleavings; default random\n"
 		   "  --runs N            random, pct: run seeds S..S+N-1 (default 200);\n"
@@ -83,10 +83,7 @@ static void short_name(const char *name, char *buf, size_t n)
 
 static bool is_builtin(const char *name)
 {
-	for (unsigned i = 0; s2fuzz_scenario_names[i]; i++)
-		if (!strcmp(name, s2fuzz_scenario_names[i]))
-			return true;
-	return false;
+	return s2fuzz_scenario_find(name) >= 0;
 }
 
 static void print_summary(const struct s2fuzz_result *r, const struct s2fuzz_opts *o,
@@ -517,8 +514,8 @@ int cli_fuzz(int argc, char **argv)
 	} else {
 		fprintf(stderr, "s2emu fuzz: '%s' is neither a built-in scenario nor a file (built-ins:",
 			name);
-		for (unsigned i = 0; s2fuzz_scenario_names[i]; i++)
-			fprintf(stderr, " %s", s2fuzz_scenario_names[i]);
+		for (unsigned i = 0; s2fuzz_scenario_name(i); i++)
+			fprintf(stderr, " %s", s2fuzz_scenario_name(i));
 		fprintf(stderr, ")\n");
 		return 2;
 	}

@@ -33,8 +33,8 @@ static void usage(FILE *f)
 		   "faults by kind, faults other vCPUs took inside another's map (the window),\n"
 		   "mappings by size, TLBIs and CMOs, and the rules that fired with a report\n"
 		   "of the first violation of each.\n\nscenarios:\n");
-	for (unsigned i = 0; s2hyp_scenario_names[i]; i++)
-		fprintf(f, "  %-16s %s\n", s2hyp_scenario_names[i], s2hyp_scenario_descs[i]);
+	for (unsigned i = 0; s2hyp_scenario_name(i); i++)
+		fprintf(f, "  %-16s %s\n", s2hyp_scenario_name(i), s2hyp_scenario_desc(i));
 	fprintf(f, "  %-16s %s\n", "random",
 		"the generic generator: seed S+k makes run k's scenario (granule, vCPUs, FWB\n"
 		"                   and eager splitting too, unless given as options)");
@@ -358,8 +358,8 @@ int cli_run(int argc, char **argv)
 			}
 		} else if (s2hyp_scenario_build_cfg(&sc, name, &cfg)) {
 			fprintf(stderr, "s2emu run: unknown scenario '%s' (valid:", name);
-			for (unsigned i = 0; s2hyp_scenario_names[i]; i++)
-				fprintf(stderr, " %s", s2hyp_scenario_names[i]);
+			for (unsigned i = 0; s2hyp_scenario_name(i); i++)
+				fprintf(stderr, " %s", s2hyp_scenario_name(i));
 			fprintf(stderr, " random)\n");
 			s2hyp_scenario_free(&sc);
 			free(t);

@@ -44,9 +44,11 @@ int s2fuzz_strategy_parse(const char *name, enum s2fuzz_strategy *s);
 /* ------------------------------------------------------------------ */
 
 /* The built-in scenarios of s2hyp_scenario.h and the fuzzer's own small
- * ones, NULL-terminated; one-line descriptions in the same order. */
-extern const char *const s2fuzz_scenario_names[];
-extern const char *const s2fuzz_scenario_descs[];
+ * ones: the i-th one's name and one line of what it does (NULL past the
+ * last), and the index of a name (-1 for none). */
+const char *s2fuzz_scenario_name(unsigned i);
+const char *s2fuzz_scenario_desc(unsigned i);
+int s2fuzz_scenario_find(const char *name);
 
 /* Build a named scenario; S2_EINVAL for an unknown name. sc is
  * initialised either way (free it with s2hyp_scenario_free). */

@@ -3,27 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/s2_bits.h"
+#include "common/s2_text.h"
 #include "fuzz/s2fuzz.h"
-
-const char *const s2fuzz_scenario_names[] = {
-	"random", "seed", "map-unmap-race", "dirty-log-cycle", "notifier-race", "coalesce-race",
-	"parallel-faults", NULL,
-};
-
-const char *const s2fuzz_scenario_descs[] = {
-	"the generic generator: a new scenario every seed (slots of every backing, every "
-	"granule, vCPUs sharing pages, host operations between them); the default",
-	"the seed coalescing scenario: a THP slot split by dirty logging, then coalesced back "
-	"into a 2M block while other vCPUs keep using it",
-	"a vCPU maps a 2M block and uses it while the host unmaps part of it",
-	"dirty logging on, writes, the dirty log read and reprotected, writes again, logging off",
-	"an MMU-notifier unmap of a host range racing the fault that maps it",
-	"small enough for exhaustive search: vCPU 0's fault coalesces a table of two pages "
-	"into a 2M block while vCPU 1 reads those pages",
-	"small enough for exhaustive search: two vCPUs fault in one 2M region at once, both "
-	"on its first page, then vCPU 1 on the next (parallel faults with upstream)",
-	NULL,
-};
 
 void s2fuzz_scenario_coalesce_race_cfg(struct s2hyp_scenario *sc, const struct s2hyp_config *cfg)
 {
@@ -97,19 +79,76 @@ void s2fuzz_scenario_parallel_faults_cfg(struct s2hyp_scenario *sc, const struct
 	s2hyp_scenario_add_host(sc, &h);
 }
 
+static int build_random(struct s2hyp_scenario *sc, const struct s2hyp_config *cfg)
+{
+	return s2fuzz_scenario_generate(sc, cfg, S2FUZZ_GEN_ALL & ~S2FUZZ_GEN_VCPUS, 1);
+}
+
+static int build_coalesce_race(struct s2hyp_scenario *sc, const struct s2hyp_config *cfg)
+{
+	s2fuzz_scenario_coalesce_race_cfg(sc, cfg);
+	return 0;
+}
+
+static int build_parallel_faults(struct s2hyp_scenario *sc, const struct s2hyp_config *cfg)
+{
+	s2fuzz_scenario_parallel_faults_cfg(sc, cfg);
+	return 0;
+}
+
+/* The fuzzer's scenarios: name, what it does (one line), how it is built
+ * (NULL: the machine's built-in of that name). */
+static const struct {
+	const char *name;
+	const char *desc;
+	int (*build)(struct s2hyp_scenario *sc, const struct s2hyp_config *cfg);
+} scenarios[] = {
+	{ "random",
+	  "the generic generator: a new scenario every seed (slots of every backing, every "
+	  "granule, vCPUs sharing pages, host operations between them); the default",
+	  build_random },
+	{ "seed",
+	  "the seed coalescing scenario: a THP slot split by dirty logging, then coalesced back "
+	  "into a 2M block while other vCPUs keep using it",
+	  NULL },
+	{ "map-unmap-race", "a vCPU maps a 2M block and uses it while the host unmaps part of it",
+	  NULL },
+	{ "dirty-log-cycle",
+	  "dirty logging on, writes, the dirty log read and reprotected, writes again, logging off",
+	  NULL },
+	{ "notifier-race", "an MMU-notifier unmap of a host range racing the fault that maps it",
+	  NULL },
+	{ "coalesce-race",
+	  "small enough for exhaustive search: vCPU 0's fault coalesces a table of two pages "
+	  "into a 2M block while vCPU 1 reads those pages",
+	  build_coalesce_race },
+	{ "parallel-faults",
+	  "small enough for exhaustive search: two vCPUs fault in one 2M region at once, both "
+	  "on its first page, then vCPU 1 on the next (parallel faults with upstream)",
+	  build_parallel_faults },
+};
+
+const char *s2fuzz_scenario_name(unsigned i)
+{
+	return i < S2_ARRAY_SIZE(scenarios) ? scenarios[i].name : NULL;
+}
+
+const char *s2fuzz_scenario_desc(unsigned i)
+{
+	return i < S2_ARRAY_SIZE(scenarios) ? scenarios[i].desc : NULL;
+}
+
+int s2fuzz_scenario_find(const char *name)
+{
+	return s2_find_name(scenarios, S2_ARRAY_SIZE(scenarios), sizeof(scenarios[0]), name);
+}
+
 int s2fuzz_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
 			      const struct s2hyp_config *cfg)
 {
-	if (!strcmp(name, "random"))
-		return s2fuzz_scenario_generate(sc, cfg, S2FUZZ_GEN_ALL & ~S2FUZZ_GEN_VCPUS, 1);
-	if (!strcmp(name, "coalesce-race")) {
-		s2fuzz_scenario_coalesce_race_cfg(sc, cfg);
-		return 0;
-	}
-	if (!strcmp(name, "parallel-faults")) {
-		s2fuzz_scenario_parallel_faults_cfg(sc, cfg);
-		return 0;
-	}
+	int i = s2fuzz_scenario_find(name);
+	if (i >= 0 && scenarios[i].build)
+		return scenarios[i].build(sc, cfg);
 	return s2hyp_scenario_build_cfg(sc, name, cfg);
 }
 

@@ -19,10 +19,10 @@ struct s2hyp_scenario {
 	unsigned vcpu_cap[S2HYP_MAX_VCPUS];
 };
 
-/* Names of the built-in scenarios, NULL-terminated. */
-extern const char *const s2hyp_scenario_names[];
-/* One line each, in the same order. */
-extern const char *const s2hyp_scenario_descs[];
+/* The i-th built-in scenario's name and one line of what it does; NULL
+ * past the last. */
+const char *s2hyp_scenario_name(unsigned i);
+const char *s2hyp_scenario_desc(unsigned i);
 
 void s2hyp_scenario_init(struct s2hyp_scenario *sc);
 void s2hyp_scenario_free(struct s2hyp_scenario *sc);

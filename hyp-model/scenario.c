@@ -3,22 +3,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/s2_bits.h"
+#include "common/s2_text.h"
 #include "common/s2_vec.h"
 #include "hyp-model/s2hyp_scenario.h"
-
-const char *const s2hyp_scenario_names[] = {
-	"seed", "map-unmap-race", "dirty-log-cycle", "notifier-race", NULL,
-};
-
-const char *const s2hyp_scenario_descs[] = {
-	"THP slot mapped with 2M blocks; dirty logging splits it; every 8th page written; "
-	"logging off; a host image in untouched pages; a vCPU with its MMU off faults and "
-	"coalesces the block while the others keep accessing it",
-	"a vCPU maps a 2M block and uses it while the host unmaps and the vCPUs fault it back",
-	"dirty logging on, writes, the dirty log read and reprotected, writes again, logging off",
-	"an MMU-notifier unmap of a host range racing the fault that maps it",
-	NULL,
-};
 
 void s2hyp_scenario_init(struct s2hyp_scenario *sc)
 {
@@ -184,6 +172,37 @@ static void build_notifier_race(struct s2hyp_scenario *sc, unsigned nv, struct g
 	host(sc, 2, S2HYP_HOST_DESTROY, 0, 0, 0);
 }
 
+/* The built-in scenarios: name, what it does (one line), how it is built. */
+static const struct {
+	const char *name;
+	const char *desc;
+	void (*build)(struct s2hyp_scenario *sc, unsigned nv, struct geo g);
+} builtins[] = {
+	{ "seed",
+	  "THP slot mapped with 2M blocks; dirty logging splits it; every 8th page written; "
+	  "logging off; a host image in untouched pages; a vCPU with its MMU off faults and "
+	  "coalesces the block while the others keep accessing it",
+	  build_seed },
+	{ "map-unmap-race",
+	  "a vCPU maps a 2M block and uses it while the host unmaps and the vCPUs fault it back",
+	  build_map_unmap_race },
+	{ "dirty-log-cycle",
+	  "dirty logging on, writes, the dirty log read and reprotected, writes again, logging off",
+	  build_dirty_log_cycle },
+	{ "notifier-race", "an MMU-notifier unmap of a host range racing the fault that maps it",
+	  build_notifier_race },
+};
+
+const char *s2hyp_scenario_name(unsigned i)
+{
+	return i < S2_ARRAY_SIZE(builtins) ? builtins[i].name : NULL;
+}
+
+const char *s2hyp_scenario_desc(unsigned i)
+{
+	return i < S2_ARRAY_SIZE(builtins) ? builtins[i].desc : NULL;
+}
+
 int s2hyp_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
 			     const struct s2hyp_config *cfg)
 {
@@ -197,16 +216,10 @@ int s2hyp_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
 		return S2_EINVAL;
 	sc->cfg = *cfg;
 	g = geo_of(cfg->granule_shift);
-	if (!strcmp(name, "seed"))
-		build_seed(sc, nv, g);
-	else if (!strcmp(name, "map-unmap-race"))
-		build_map_unmap_race(sc, nv, g);
-	else if (!strcmp(name, "dirty-log-cycle"))
-		build_dirty_log_cycle(sc, nv, g);
-	else if (!strcmp(name, "notifier-race"))
-		build_notifier_race(sc, nv, g);
-	else
+	int i = s2_find_name(builtins, S2_ARRAY_SIZE(builtins), sizeof(builtins[0]), name);
+	if (i < 0)
 		return S2_EINVAL;
+	builtins[i].build(sc, nv, g);
 	return 0;
 }
 

@@ -566,14 +566,14 @@ static void test_footprints_match_observation(void **state)
 {
 	(void)state;
 	unsigned checked = 0, hyp_precise = 0, hyp_reads = 0, hyp_vcpu = 0;
-	for (unsigned s = 0; s2fuzz_scenario_names[s]; s++) {
+	for (unsigned s = 0; s2fuzz_scenario_name(s); s++) {
 		for (uint64_t seed = 1; seed <= 8; seed++) {
 			struct s2hyp_scenario sc;
 			struct checker c = { 0 };
 			struct s2hyp_strategy st = { checker_choose, checker_pick, &c };
 			/* Odd seeds: one operation at a time, whose hyp steps are
 			 * refined by observation; even: parallel faults. */
-			build(&sc, s2fuzz_scenario_names[s],
+			build(&sc, s2fuzz_scenario_name(s),
 			      seed & 1 ? S2PT_V_UPSTREAM_EXCLUSIVE : S2PT_V_UPSTREAM);
 			assert_int_equal(s2hyp_scenario_instantiate(&sc, &c.m, NULL), 0);
 			s2hyp_rng_seed(&c.rng, seed);
@@ -581,7 +581,7 @@ static void test_footprints_match_observation(void **state)
 			checker_finish(&c);
 			if (c.mispredicted)
 				fail_msg("%s seed %llu: %u of %u footprints mispredicted",
-					 s2fuzz_scenario_names[s], (unsigned long long)seed,
+					 s2fuzz_scenario_name(s), (unsigned long long)seed,
 					 c.mispredicted, c.checked);
 			checked += c.checked;
 			hyp_precise += c.hyp_precise;

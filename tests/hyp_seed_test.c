@@ -232,15 +232,15 @@ static void test_other_scenarios_clean(void **state)
 {
 	(void)state;
 	const enum s2pt_variant ok[] = { S2PT_V_UPSTREAM_2021, S2PT_V_INSTALL_FIRST, S2PT_V_UPSTREAM };
-	for (unsigned s = 1; s2hyp_scenario_names[s]; s++)
+	for (unsigned s = 1; s2hyp_scenario_name(s); s++)
 		for (unsigned i = 0; i < 3; i++)
 			for (uint64_t seed = 0; seed <= 20; seed++) {
 				struct outcome out;
-				run(s2hyp_scenario_names[s], ok[i], 3, seed, &out);
+				run(s2hyp_scenario_name(s), ok[i], 3, seed, &out);
 				assert_int_equal(out.o, S2HYP_DONE);
 				if (fired_mask(&out.stats))
 					fail_msg("%s with %s, seed %llu: fired %#llx",
-						 s2hyp_scenario_names[s], s2pt_variant_name(ok[i]),
+						 s2hyp_scenario_name(s), s2pt_variant_name(ok[i]),
 						 (unsigned long long)seed,
 						 (unsigned long long)fired_mask(&out.stats));
 			}

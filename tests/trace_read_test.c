@@ -1334,11 +1334,11 @@ static void check_reads_back(const char *text, const struct s2hyp_scenario *sc,
 static void test_roundtrip_scenarios(void **state)
 {
 	(void)state;
-	for (unsigned i = 0; s2hyp_scenario_names[i]; i++)
+	for (unsigned i = 0; s2hyp_scenario_name(i); i++)
 		for (unsigned nv = 2; nv <= 4; nv++) {
 			struct s2hyp_scenario sc;
 			enum s2pt_variant v = nv == 3 ? S2PT_V_UPSTREAM_2021 : S2PT_V_UPSTREAM;
-			assert_int_equal(s2hyp_scenario_build(&sc, s2hyp_scenario_names[i], nv, v), 0);
+			assert_int_equal(s2hyp_scenario_build(&sc, s2hyp_scenario_name(i), nv, v), 0);
 			assert_true(sc.nhost + sc.nvcpu[0] > 0);
 			char *text = write_to_memory(&sc, NULL, 0, i ? NULL : "a comment first");
 			assert_true(!strncmp(text, i ? "s2emu-trace 1\n" : "# a comment first\ns2emu-trace 1\n",
@@ -1432,10 +1432,10 @@ static void run_scenario(const struct s2hyp_scenario *sc, uint64_t seed, struct 
 static void test_roundtrip_with_schedule(void **state)
 {
 	(void)state;
-	for (unsigned i = 0; s2hyp_scenario_names[i]; i++) {
+	for (unsigned i = 0; s2hyp_scenario_name(i); i++) {
 		struct s2hyp_scenario sc;
 		struct run_out out;
-		assert_int_equal(s2hyp_scenario_build(&sc, s2hyp_scenario_names[i], 3, S2PT_V_UPSTREAM), 0);
+		assert_int_equal(s2hyp_scenario_build(&sc, s2hyp_scenario_name(i), 3, S2PT_V_UPSTREAM), 0);
 		run_scenario(&sc, 7 + i, &out);
 		assert_true(out.nsched > 24);
 		char *text = write_to_memory(&sc, out.sched, out.nsched, "with a schedule");
@@ -1549,9 +1549,9 @@ static void replay_matches(const char *name, enum s2pt_variant v, unsigned nv, u
 static void test_replay_reproduces_run(void **state)
 {
 	(void)state;
-	for (unsigned i = 0; s2hyp_scenario_names[i]; i++)
+	for (unsigned i = 0; s2hyp_scenario_name(i); i++)
 		for (uint64_t seed = 0; seed < 3; seed++)
-			replay_matches(s2hyp_scenario_names[i], S2PT_V_UPSTREAM, 2 + (unsigned)seed, seed);
+			replay_matches(s2hyp_scenario_name(i), S2PT_V_UPSTREAM, 2 + (unsigned)seed, seed);
 	static const enum s2pt_variant buggy[] = {
 		S2PT_V_UPSTREAM_NOCMO, S2PT_V_ANCHOR_LEAK, S2PT_V_MERGE_TLBI_IPA, S2PT_V_NO_RELOAD,
 	};
