@@ -73,8 +73,72 @@ struct conv_out {
 	unsigned nev;
 };
 
+struct handed {
+	struct s2trace_event ev[2048];
+	unsigned nev;
+};
+
+static void take_event(void *arg, const struct s2trace_event *ev)
+{
+	struct handed *h = arg;
+	assert_true(h->nev < sizeof(h->ev) / sizeof(h->ev[0]));
+	h->ev[h->nev++] = *ev;
+}
+
+/* The events handed over without text (on_event) are those the trace
+ * reader reads from the text, field by field, each with its record's line
+ * of the log, and the conversion ends the same way. */
+static void assert_same_without_text(const char *log, const struct s2trace_cm_opts *o,
+				     const struct conv_out *c)
+{
+	struct s2trace_cm_opts oe = o ? *o : (struct s2trace_cm_opts){ 0 };
+	struct s2trace_cm_result res;
+	struct handed *h = calloc(1, sizeof(*h));
+	assert_non_null(h);
+	oe.on_event = take_event;
+	oe.arg = h;
+	FILE *in = fmemopen((void *)log, strlen(log), "r");
+	assert_non_null(in);
+	assert_int_equal(s2trace_cm_convert(in, NAME, NULL, &oe, &res), c->ret);
+	fclose(in);
+	assert_string_equal(res.error, c->res.error);
+	assert_int_equal(res.records, c->res.records);
+	assert_int_equal(res.mapped, c->res.mapped);
+	assert_int_equal(res.effects, c->res.effects);
+	assert_int_equal(res.unused, c->res.unused);
+	assert_int_equal(res.verdicts, c->res.verdicts);
+	if (c->ret) {
+		free(h);
+		return;
+	}
+	assert_int_equal(h->nev, c->nev);
+	unsigned last = 0;
+	for (unsigned i = 0; i < h->nev; i++) {
+		const struct s2trace_event *a = &h->ev[i], *t = &c->ev[i];
+		assert_int_equal(a->kind, S2T_EFFECT);
+		assert_int_equal(a->effect.thread, t->effect.thread);
+		assert_int_equal(a->effect.kind, t->effect.kind);
+		assert_int_equal(a->effect.pa, t->effect.pa);
+		assert_int_equal(a->effect.value, t->effect.value);
+		assert_int_equal(a->effect.size, t->effect.size);
+		assert_int_equal(a->effect.ipa, t->effect.ipa);
+		assert_int_equal(a->effect.level, t->effect.level);
+		assert_int_equal(a->effect.op, t->effect.op);
+		assert_int_equal(a->effect.release, t->effect.release);
+		assert_int_equal(a->effect.have_vmid, t->effect.have_vmid);
+		assert_int_equal(a->effect.vmid, t->effect.vmid);
+		assert_int_equal(a->effect.have_addr, t->effect.have_addr);
+		/* A log line (0 only for a VTCR given to the importer). */
+		assert_true(a->line >= last);
+		assert_true(a->line || (!i && o && o->have_vtcr));
+		last = a->line;
+	}
+	free(h);
+}
+
 /* Convert log; on success read the output back with the trace reader,
- * which must accept all of it. */
+ * which must accept all of it; the events handed over without text must
+ * be the same. */
 static struct conv_out *convert(const char *log, const struct s2trace_cm_opts *o)
 {
 	struct conv_out *c = calloc(1, sizeof(*c));
@@ -88,8 +152,10 @@ static struct conv_out *convert(const char *log, const struct s2trace_cm_opts *o
 	assert_int_equal(fclose(out), 0);
 	fclose(in);
 	assert_true(!strncmp(c->text, "s2emu-trace 1\n", 14));
-	if (c->ret)
+	if (c->ret) {
+		assert_same_without_text(log, o, c);
 		return c;
+	}
 
 	FILE *f = fmemopen(c->text, strlen(c->text), "r");
 	struct s2trace_reader *r = s2trace_reader_new(f, "converted");
@@ -103,6 +169,7 @@ static struct conv_out *convert(const char *log, const struct s2trace_cm_opts *o
 	assert_int_equal(c->nev, c->res.effects);
 	s2trace_close(r);
 	fclose(f);
+	assert_same_without_text(log, o, c);
 	return c;
 }
 

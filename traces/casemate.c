@@ -711,7 +711,7 @@ static void ps_del(struct s2_map *s, uint64_t page)
 }
 
 struct conv {
-	FILE *out;
+	FILE *out;			/* NULL: events to opts->on_event, no text */
 	const struct s2trace_cm_opts *opts;
 	struct s2trace_cm_result *res;
 	const char *name;
@@ -753,7 +753,7 @@ static void src_comment(struct conv *c, const struct s2trace_cm_record *rec)
 /* The effect line of kind for rec, with the rest of its words zero. */
 static struct s2trace_event eff(const struct s2trace_cm_record *rec, enum s2trace_effect_kind kind)
 {
-	struct s2trace_event ev = { .kind = S2T_EFFECT };
+	struct s2trace_event ev = { .kind = S2T_EFFECT, .line = rec->line };
 	ev.effect.thread = (unsigned)rec->tid;
 	ev.effect.kind = kind;
 	ev.effect.level = S2PT_TLBI_NO_LEVEL;
@@ -761,16 +761,20 @@ static struct s2trace_event eff(const struct s2trace_cm_record *rec, enum s2trac
 }
 
 /* One effect line, written by the trace writer: the first of a record
- * carries its source and id. */
+ * carries its source and id. Without text, the event itself to on_event. */
 static void effect(struct conv *c, const struct s2trace_cm_record *rec, const struct s2trace_event *ev)
 {
+	if (!c->out) {
+		c->lines++;
+		c->res->effects++;
+		c->opts->on_event(c->opts->arg, ev);
+		return;
+	}
 	s2trace_print_event(c->out, ev);
 	if (!c->lines++)
 		src_comment(c, rec);
 	fputc('\n', c->out);
 	c->res->effects++;
-	if (c->opts && c->opts->on_effect)
-		c->opts->on_effect(c->opts->arg, rec->line);
 }
 
 static void unused(struct conv *c, const struct s2trace_cm_record *rec, const char *reason)
@@ -780,9 +784,11 @@ static void unused(struct conv *c, const struct s2trace_cm_record *rec, const ch
 
 	snprintf(what, sizeof(what), "%s%s%s%s%s", rec->name, rec->what[0] ? " " : "", rec->what,
 		 rec->domain[0] ? " " : "", rec->domain);
-	fprintf(c->out, "# unused: %s: %s", what, reason);
-	src_comment(c, rec);
-	fputc('\n', c->out);
+	if (c->out) {
+		fprintf(c->out, "# unused: %s: %s", what, reason);
+		src_comment(c, rec);
+		fputc('\n', c->out);
+	}
 	res->unused++;
 	unsigned g;
 	for (g = 0; g < res->ngroups; g++)
@@ -974,7 +980,8 @@ static int map_sysreg(struct conv *c, const struct s2trace_cm_record *rec)
 		return reject(c, rec, "sysreg-write %s: a register s2emu does not know", rec->what);
 	struct s2trace_event ev = eff(rec, r == S2EFF_VTTBR_EL2 ? S2T_EFF_VTTBR :
 				      r == S2EFF_VTCR_EL2 ? S2T_EFF_VTCR : S2T_EFF_SYSREG);
-	ev.effect.op = (unsigned)r;
+	if (ev.effect.kind == S2T_EFF_SYSREG)
+		ev.effect.op = (unsigned)r;	/* a vtcr or vttbr line names none */
 	ev.effect.value = rec->value;
 	if (r == S2EFF_VTTBR_EL2) {
 		res->saw_vttbr = true;
@@ -998,7 +1005,8 @@ static int map_record(struct conv *c, const struct s2trace_cm_record *rec)
 
 	c->lines = 0;
 	if (rec->kind == S2T_CM_VERDICT) {
-		fprintf(c->out, "# casemate: ! %s\n", rec->message);
+		if (c->out)
+			fprintf(c->out, "# casemate: ! %s\n", rec->message);
 		res->verdicts++;
 		snprintf(res->verdict, sizeof(res->verdict), "%s", rec->message);
 		return 0;
@@ -1087,7 +1095,8 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 		       struct s2trace_cm_result *res)
 {
 	struct s2trace_cm_record rec;
-	struct conv c = { .out = out, .opts = o, .res = res, .name = name, .gshift = 12 };
+	struct conv c = { .out = o && o->on_event ? NULL : out, .opts = o, .res = res, .name = name,
+			  .gshift = 12 };
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -1096,19 +1105,23 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 		snprintf(res->error, sizeof(res->error), "%s: out of memory", name);
 		return S2_ENOMEM;
 	}
-	fprintf(out, "s2emu-trace 1\n# imported by s2emu import-casemate from the casemate log %s\n",
-		name);
+	if (c.out)
+		fprintf(out, "s2emu-trace 1\n# imported by s2emu import-casemate from the casemate log %s\n",
+			name);
 	if (o && o->have_vtcr) {
 		c.gshift = granule_of(o->vtcr);
 		res->saw_vtcr = true;
 		struct s2trace_event ev = { .kind = S2T_EFFECT };
 		ev.effect.kind = S2T_EFF_VTCR;
+		ev.effect.level = S2PT_TLBI_NO_LEVEL;
 		ev.effect.value = o->vtcr;
-		s2trace_print_event(out, &ev);
-		fputs("  # given to the importer, not in the log\n", out);
 		res->effects++;
-		if (o->on_effect)
-			o->on_effect(o->arg, 0);
+		if (c.out) {
+			s2trace_print_event(out, &ev);
+			fputs("  # given to the importer, not in the log\n", out);
+		} else {
+			o->on_event(o->arg, &ev);
+		}
 	}
 	while ((ret = s2trace_cm_next(r, &rec)) == 1)
 		if ((ret = map_record(&c, &rec)))
@@ -1119,7 +1132,7 @@ int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2tra
 		snprintf(res->error, sizeof(res->error), "%s", s2trace_cm_error(r));
 	s2trace_cm_reader_free(r);
 	s2_map_free(&c.tables);
-	if (ret)
+	if (ret || !c.out)
 		return ret;
 
 	if (!res->saw_vtcr)

@@ -22,13 +22,6 @@
 #include "traces/s2trace.h"
 #include "traces/s2trace_casemate.h"
 
-/* The input line a user knows: the casemate log's, for a converted trace. */
-static unsigned src_line(const struct replay *rp, unsigned line)
-{
-	if (!rp->log_line)
-		return line;
-	return line < rp->nlog_line ? rp->log_line[line] : 0;
-}
 
 int s2trace__bad(struct replay *rp, unsigned line, const char *fmt, ...)
 {
@@ -37,8 +30,7 @@ int s2trace__bad(struct replay *rp, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(rp->res->error, sizeof(rp->res->error), "%s:%u: %s", s2trace_name(rp->r),
-		 src_line(rp, line), msg);
+	snprintf(rp->res->error, sizeof(rp->res->error), "%s:%u: %s", rp->name, line, msg);
 	rp->res->bad_input = true;
 	rp->stop = true;
 	return 2;
@@ -192,7 +184,7 @@ static void free_srcs(struct chunk *c)
 static bool item_src(struct replay *rp, unsigned line, const char **src)
 {
 	struct chunk *c = &rp->c;
-	const char *name = s2trace_name(rp->r);
+	const char *name = rp->name;
 	size_t len = strlen(name) + 16;
 
 	*src = NULL;
@@ -549,9 +541,6 @@ void s2trace__finish_result(struct replay *rp)
 		for (unsigned i = 0; res->eff_violations && i < res->nr_eff_violations; i++) {
 			struct s2eff_violation *v = &res->eff_violations[i];
 			*v = *s2eff_violation(rp->eff, i);
-			v->at.line = src_line(rp, v->at.line);
-			for (unsigned k = 0; k < v->nrel; k++)
-				v->rel[k].line = src_line(rp, v->rel[k].line);
 		}
 	}
 	st = &res->stats;
@@ -671,10 +660,11 @@ static void write_record(struct replay *rp, const char *path)
 }
 
 /*
- * Open path in its format (s2trace_source_open): an s2emu trace as it is, a
- * casemate log or an ftrace capture converted on the way. A casemate log's
- * reports name the log's lines (see note_line); an ftrace capture's name
- * the converted trace's, so its name says so.
+ * Open path in its format (s2trace_source_open): an s2emu trace as it is, an
+ * ftrace capture converted on the way, a casemate log's events handed over
+ * by the importer (casemate_event). A casemate log's reports name the log's
+ * lines; an ftrace capture's name the converted trace's, so its name says
+ * so.
  */
 static int open_input(struct replay *rp, const char *path)
 {
@@ -690,34 +680,24 @@ static int open_input(struct replay *rp, const char *path)
 		snprintf(name, sizeof(name), "%s (imported)", path);
 		memcpy(res->name, name, sizeof(name));
 	}
-	if (fmt == S2TRACE_FMT_CASEMATE && !(rp->log_line = calloc(64, sizeof(*rp->log_line)))) {
-		snprintf(res->error, sizeof(res->error), "%s: out of memory", path);
-		return -1;
-	}
-	rp->log_line_cap = rp->log_line ? 64 : 0;
-	if (!(rp->r = s2trace_reader_new(s2trace_source_file(rp->src), res->name))) {
+	rp->name = res->name;
+	if (fmt != S2TRACE_FMT_CASEMATE &&
+	    !(rp->r = s2trace_reader_new(s2trace_source_file(rp->src), res->name))) {
 		snprintf(res->error, sizeof(res->error), "%s: out of memory", path);
 		return -1;
 	}
 	return 0;
 }
 
-/* A converted casemate log: the log's line of each effect line, as the
- * reader meets it (the k-th effect line comes from the k-th effect the
- * importer reported). Other lines map to no log line. */
-static int note_line(struct replay *rp, const struct s2trace_event *ev)
+/* An effect of a casemate log, as the importer hands it over: after bad
+ * input the importer still reads the log to its end, and its own error,
+ * if it finds one, is the one reported (as for a converted trace). */
+static void casemate_event(void *arg, const struct s2trace_event *ev)
 {
-	if (!rp->log_line || ev->kind != S2T_EFFECT)
-		return 0;
-	unsigned log = s2trace_source_effect_line(rp->src, rp->neffects++);
-	if (ev->line >= rp->log_line_cap && (ev->line == UINT_MAX ||
-	    !s2_grow_zero((void **)&rp->log_line, &rp->log_line_cap, sizeof(*rp->log_line),
-			  ev->line + 1)))
-		return s2trace__bad(rp, ev->line, "out of memory");
-	rp->log_line[ev->line] = log;
-	if (ev->line >= rp->nlog_line)
-		rp->nlog_line = ev->line + 1;
-	return 0;
+	struct replay *rp = arg;
+
+	if (!rp->stop)
+		handle(rp, ev);
 }
 
 int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
@@ -734,19 +714,25 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 		res->bad_input = true;
 		s2trace_close(rp.r);
 		s2trace_source_close(rp.src, NULL, 0);
-		free(rp.log_line);
 		return 2;
 	}
-	while (!rp.stop && (ret = s2trace_next(rp.r, &ev)) > 0)
-		if (!note_line(&rp, &ev))
+	char cerr[sizeof(res->error)];
+	if (!rp.r) {
+		if (s2trace_source_casemate(rp.src, casemate_event, &rp, cerr, sizeof(cerr))) {
+			memcpy(res->error, cerr, sizeof(cerr));
+			res->bad_input = true;
+			rp.stop = true;
+		}
+	} else {
+		while (!rp.stop && (ret = s2trace_next(rp.r, &ev)) > 0)
 			handle(&rp, &ev);
+	}
 	if (!rp.stop && ret < 0) {
 		snprintf(res->error, sizeof(res->error), "%s", s2trace_error(rp.r));
 		res->bad_input = true;
 	}
 	/* A conversion that failed ended its output early: the importer's
 	 * error, which names the input's line, is the one to report. */
-	char cerr[sizeof(res->error)];
 	if (s2trace_source_close(rp.src, cerr, sizeof(cerr))) {
 		memcpy(res->error, cerr, sizeof(cerr));
 		res->bad_input = true;
@@ -789,7 +775,6 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	}
 	s2eff_free(rp.eff);
 	s2trace_close(rp.r);
-	free(rp.log_line);
 	s2hyp_scenario_free(&rp.rec);
 	s2hyp_scenario_free(&rp.gsc);
 	free(rp.gexp);

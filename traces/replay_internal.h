@@ -31,6 +31,7 @@ struct chunk {
 
 struct replay {
 	struct s2trace_reader *r;
+	const char *name;	/* the trace's, in reports (a casemate log has no reader) */
 	struct s2trace_result *res;
 	const struct s2trace_replay_opts *opts;
 	struct s2hyp_config cfg;
@@ -63,13 +64,9 @@ struct replay {
 	unsigned gexp_cap;
 	struct s2hyp_scenario rec;	/* with --record: every event so far */
 	struct s2eff *eff;		/* an effect trace's checker */
-	/* The input, converted on the way when it is not an s2emu trace; for
-	 * a casemate log, the log's line of each line read (0: none). */
+	/* The input, converted on the way when it is not an s2emu trace (a
+	 * casemate log has no reader: its events come from the importer). */
 	struct s2trace_source *src;
-	unsigned *log_line;
-	size_t nlog_line;
-	unsigned log_line_cap;
-	uint64_t neffects;
 	/* Statistics per section: the current one's index and the machine's
 	 * totals when it began. */
 	unsigned sec;

@@ -211,23 +211,28 @@ enum s2trace_format {
 
 /*
  * A trace to read whatever its format: s2trace_source_file() gives an
- * s2emu trace, read from path ('-': standard input) or converted from it by
- * the importer in a thread through a pipe, without holding the converted
- * text. An ftrace capture without the capture kit's markers needs
- * ftrace_layout (import-ftrace --layout), else NULL. Close with
- * s2trace_source_close(), which returns the importer's error (S2_EPARSE
- * ..., "NAME:LINE: problem" in err): a conversion that fails ends the
- * trace where it failed.
+ * s2emu trace, read from path ('-': standard input) or converted from an
+ * ftrace capture by the importer in a thread through a pipe, without
+ * holding the converted text. An ftrace capture without the capture kit's
+ * markers needs ftrace_layout (import-ftrace --layout), else NULL. Close
+ * with s2trace_source_close(), which returns the importer's error
+ * (S2_EPARSE ..., "NAME:LINE: problem" in err): a conversion that fails
+ * ends the trace where it failed. A casemate log has no file to read
+ * (s2trace_source_file() is NULL): s2trace_source_casemate() converts it.
  */
 struct s2trace_source;
 int s2trace_source_open(const char *path, enum s2trace_format fmt, const char *ftrace_layout,
 			struct s2trace_source **s, char *err, size_t errlen);
 FILE *s2trace_source_file(const struct s2trace_source *s);
 enum s2trace_format s2trace_source_format(const struct s2trace_source *s);
-/* A casemate log: the log's line of the k-th effect line of the converted
- * trace (waiting for the importer when it is behind the reader); 0 when
- * unknown or not a casemate log. */
-unsigned s2trace_source_effect_line(struct s2trace_source *s, uint64_t k);
+/* A casemate log: each record's effects, in order, handed to on_event as
+ * the events the reader would read from the converted trace, each with the
+ * log's line (as s2trace_cm_convert with on_event). Returns 0, or the
+ * importer's error with "NAME:LINE: problem" in err; the events before the
+ * bad record were handed over. */
+int s2trace_source_casemate(struct s2trace_source *s,
+			    void (*on_event)(void *arg, const struct s2trace_event *ev), void *arg,
+			    char *err, size_t errlen);
 int s2trace_source_close(struct s2trace_source *s, char *err, size_t errlen);
 
 struct s2trace_replay_opts {

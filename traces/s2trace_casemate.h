@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+struct s2trace_event;
+
 #define S2TRACE_CM_MAX_NAME 32		/* transition names and enumeration words */
 #define S2TRACE_CM_MAX_TEXT 256		/* strings: source locations, verdicts */
 
@@ -89,9 +91,11 @@ int s2trace_cm_tlbi_level(uint64_t operand);
 struct s2trace_cm_opts {
 	bool have_vtcr;		/* write this VTCR_EL2 first (casemate logs rarely have one) */
 	uint64_t vtcr;
-	/* Called for every effect line written, in order, with the line of
-	 * the log record it comes from. */
-	void (*on_effect)(void *arg, unsigned log_line);
+	/* With on_event, no text is written (out is not used): each effect
+	 * is handed to on_event as the event the trace reader would read from
+	 * its line, with the log record's line as its own, so that a checker
+	 * takes the log without a text round trip (s2emu replay LOG). */
+	void (*on_event)(void *arg, const struct s2trace_event *ev);
 	void *arg;
 };
 
@@ -127,7 +131,8 @@ struct s2trace_cm_result {
  * record that maps to nothing, and a summary of those at the end.
  * Returns 0, S2_EPARSE for a malformed log (res->error names the line;
  * what was written so far stays), S2_EIO when out cannot be written or in
- * read, S2_ENOMEM.
+ * read, S2_ENOMEM. With o->on_event the same events go to it instead
+ * and out may be NULL.
  */
 int s2trace_cm_convert(FILE *in, const char *name, FILE *out, const struct s2trace_cm_opts *o,
 		       struct s2trace_cm_result *res);

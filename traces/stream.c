@@ -1,15 +1,14 @@
 /* Opening a trace whatever its format: an s2emu trace is read as it is; a
- * casemate log or a Linux ftrace capture is converted on the way, by the
- * importer running in a thread that writes into a pipe the reader reads, so
- * that nothing is written to disk and a casemate log of any length is
- * checked without holding its text. The format is the caller's, or
- * detected from the first lines (kept and given back to whoever reads the
- * file). */
+ * Linux ftrace capture is converted on the way, by the importer running in
+ * a thread that writes into a pipe the reader reads, so that nothing is
+ * written to disk; a casemate log's records are converted into effect
+ * events handed to the caller one at a time, with no text in between, so
+ * that a log of any length is checked without holding it. The format is
+ * the caller's, or detected from the first lines (kept and given back to
+ * whoever reads the file). */
 #define _GNU_SOURCE	/* fopencookie */
-#include "common/s2_vec.h"
 #include "traces/s2trace.h"
 
-#include <limits.h>
 #include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
@@ -39,14 +38,6 @@ struct s2trace_source {
 	FILE *wr;
 	int ret;
 	char error[600];
-	/* casemate: the log's line of each effect written, for the reader */
-	pthread_mutex_t lock;
-	pthread_cond_t more;
-	unsigned *eff_line;
-	size_t neff;
-	unsigned eff_cap;
-	bool eff_failed;	/* out of memory: lines unknown from there on */
-	bool done;
 };
 
 /* ---- The look-ahead, read again before the rest of the file ----------- */
@@ -146,33 +137,11 @@ static int detect(struct s2trace_source *s)
 
 /* ---- Conversion in a thread ------------------------------------------- */
 
-static void note_effect(void *arg, unsigned log_line)
-{
-	struct s2trace_source *s = arg;
-
-	pthread_mutex_lock(&s->lock);
-	if (s->neff == s->eff_cap && !s->eff_failed &&
-	    (s->neff >= UINT_MAX ||
-	     !s2_grow((void **)&s->eff_line, &s->eff_cap, sizeof(*s->eff_line), (unsigned)s->neff + 1)))
-		s->eff_failed = true;
-	if (s->neff < s->eff_cap)
-		s->eff_line[s->neff] = log_line;
-	s->neff++;
-	pthread_cond_broadcast(&s->more);
-	pthread_mutex_unlock(&s->lock);
-}
-
 static void *convert(void *arg)
 {
 	struct s2trace_source *s = arg;
 
-	if (s->fmt == S2TRACE_FMT_CASEMATE) {
-		struct s2trace_cm_opts o = { .on_effect = note_effect, .arg = s };
-		struct s2trace_cm_result res;
-		s->ret = s2trace_cm_convert(s->in, s->name, s->wr, &o, &res);
-		if (s->ret)
-			snprintf(s->error, sizeof(s->error), "%s", res.error);
-	} else {
+	{
 		struct s2trace_ftrace *imp = NULL;
 		FILE *lf = NULL;
 		s->ret = s2trace_ftrace_create(&imp);
@@ -194,10 +163,6 @@ static void *convert(void *arg)
 	/* The reader sees the end of the trace. */
 	fclose(s->wr);
 	s->wr = NULL;
-	pthread_mutex_lock(&s->lock);
-	s->done = true;
-	pthread_cond_broadcast(&s->more);
-	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
 
@@ -221,8 +186,7 @@ static int start_conversion(struct s2trace_source *s)
 		s->rd = s->wr = NULL;
 		return S2_EIO;
 	}
-	if (pthread_mutex_init(&s->lock, NULL) || pthread_cond_init(&s->more, NULL) ||
-	    pthread_create(&s->tid, NULL, convert, s)) {
+	if (pthread_create(&s->tid, NULL, convert, s)) {
 		fclose(s->rd);
 		fclose(s->wr);
 		s->rd = s->wr = NULL;
@@ -266,6 +230,8 @@ int s2trace_source_open(const char *path, enum s2trace_format fmt, const char *l
 	}
 	if (s->fmt == S2TRACE_FMT_NATIVE) {
 		s->rd = s->in;
+	} else if (s->fmt == S2TRACE_FMT_CASEMATE) {
+		s->rd = NULL;	/* s2trace_source_casemate() reads it */
 	} else if ((ret = start_conversion(s))) {
 		snprintf(err, errlen, "%s: cannot start the conversion", path);
 		s2trace_source_close(s, NULL, 0);
@@ -285,21 +251,21 @@ enum s2trace_format s2trace_source_format(const struct s2trace_source *s)
 	return s->fmt;
 }
 
-unsigned s2trace_source_effect_line(struct s2trace_source *s, uint64_t k)
+int s2trace_source_casemate(struct s2trace_source *s,
+			    void (*on_event)(void *arg, const struct s2trace_event *ev), void *arg,
+			    char *err, size_t errlen)
 {
-	unsigned line = 0;
+	struct s2trace_cm_opts o = { .on_event = on_event, .arg = arg };
+	struct s2trace_cm_result res;
 
-	if (!s->thread || s->fmt != S2TRACE_FMT_CASEMATE)
-		return 0;
-	/* The importer reports an effect just after writing its line: the
-	 * reader may have it first. */
-	pthread_mutex_lock(&s->lock);
-	while (k >= s->neff && !s->done)
-		pthread_cond_wait(&s->more, &s->lock);
-	if (k < s->neff && k < s->eff_cap)
-		line = s->eff_line[k];
-	pthread_mutex_unlock(&s->lock);
-	return line;
+	if (s->fmt != S2TRACE_FMT_CASEMATE) {
+		snprintf(err, errlen, "%s: not a casemate log", s->name);
+		return S2_EINVAL;
+	}
+	int ret = s2trace_cm_convert(s->in, s->name, NULL, &o, &res);
+	if (ret)
+		snprintf(err, errlen, "%s", res.error);
+	return ret;
 }
 
 int s2trace_source_close(struct s2trace_source *s, char *err, size_t errlen)
@@ -315,8 +281,6 @@ int s2trace_source_close(struct s2trace_source *s, char *err, size_t errlen)
 			;
 		pthread_join(s->tid, NULL);
 		fclose(s->rd);
-		pthread_mutex_destroy(&s->lock);
-		pthread_cond_destroy(&s->more);
 		if (s->ret) {
 			ret = s->ret;
 			if (err)
@@ -328,7 +292,6 @@ int s2trace_source_close(struct s2trace_source *s, char *err, size_t errlen)
 	if (s->raw)
 		fclose(s->raw);
 	free(s->head);
-	free(s->eff_line);
 	free(s);
 	return ret;
 }
