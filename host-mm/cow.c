@@ -72,6 +72,20 @@ static void free_swap(struct s2host *h, struct s2host__folio *f)
 	s2host__put(h, f->head, 1);
 }
 
+/* reuse_swap_page() up to 5.17 for a small page: reuse if its mapcount
+ * plus the swap entries still naming it is 1 (a GUP reference or pin does
+ * not count), and then delete it from the swap cache. Its one other
+ * refusal, a page under writeback to a swap device that needs stable
+ * pages (4.10, f05714293a59), cannot meet a referenced page: pageout()
+ * writes only pages nothing else holds (is_page_cache_freeable). */
+static bool map_reuse(struct s2host *h, const struct s2host__page *p, struct s2host__folio *f)
+{
+	if (p->mapcount + swapcount(h, f) != 1)
+		return false;
+	free_swap(h, f);
+	return true;
+}
+
 /* The refcount test of 5.18 and of wp_can_reuse_anon_folio() in 6.x. */
 static bool refcount_reuse(struct s2host *h, struct s2host__folio *f)
 {
@@ -93,14 +107,14 @@ static bool can_reuse(struct s2host *h, int mm, uint64_t vpn, uint64_t pfn,
 		return false;
 	switch (h->cfg.policy) {
 	case S2HOST_POL_MAP0:
-		return p->mapcount + swapcount(h, f) == 1;
+		return map_reuse(h, p, f);
 	case S2HOST_POL_MAP1:
 		/* reuse_swap_page() returns 0 for PageTransCompound */
-		return !f->order && p->mapcount + swapcount(h, f) == 1;
+		return !f->order && map_reuse(h, p, f);
 	case S2HOST_POL_MAP2:
 	case S2HOST_POL_MAP2F:
 		if (!f->order)
-			return p->mapcount + swapcount(h, f) == 1;
+			return map_reuse(h, p, f);
 		if (thp_mapcount(h, f) + swapcount(h, f) != 1)
 			return false;
 		move_anon_rmap(h, mm, vpn, f);

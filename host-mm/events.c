@@ -426,7 +426,72 @@ int s2host_ksm_merge(struct s2host *h, int mm, uint64_t hva)
 
 /* ---- Reclaim ----------------------------------------------------------------- */
 
+/* add_to_swap(): the small anonymous page at vpn enters the swap cache
+ * (one reference) and stays mapped. */
+static int swap_add(struct s2host *h, int mm, uint64_t vpn)
+{
+	uint64_t pfn;
+	int err = small_anon(h, mm, vpn, &pfn);
+	if (err)
+		return err;
+	struct s2host__folio *f = s2host__folio_of(h, pfn);
+	if (f->ksm || f->swapcache)
+		return S2_EBUSY;
+	/* feb889fb40fa (5.11-rc4, stable 5.10.y): shrink_page_list() keeps a
+	 * maybe-pinned page out of the swap cache */
+	if (h->cfg.swap_skips_pinned && s2host__maybe_dma_pinned(f))
+		return S2_EBUSY;
+	unsigned si = h->nr_slot++;
+	h->slot[si] = (struct s2host__slot){ h->page[pfn].value, h->page[pfn].writer, pfn, 0 };
+	f->swapcache = true;
+	f->slot = si;
+	s2host__get(h, pfn, 1);
+	return 0;
+}
+
+/* try_to_unmap() of a swap-cache page: every PTE mapping it becomes its
+ * swap entry; the page is freed once only the cache holds it (written out:
+ * pageout() runs only when nothing else holds a reference). */
+static int swap_unmap(struct s2host *h, uint64_t pfn)
+{
+	struct s2host__folio *f = s2host__folio_of(h, pfn);
+	/* 5.19: an exclusive page's exclusivity cannot be dropped while it may
+	 * be pinned (page_try_share_anon_rmap), so try_to_unmap() fails */
+	if (h->cfg.policy == S2HOST_POL_AE && h->page[pfn].ae && s2host__maybe_dma_pinned(f))
+		return S2_EBUSY;
+	unsigned si = f->slot;
+	rmap_walk(h, pfn, swap_pte, &si);
+	h->page[pfn].ae = false;
+	s2host__flush_puts(h);
+	if (f->ref == 1) {
+		f->swapcache = false;
+		h->slot[si].pfn = S2HOST_NO_PFN;
+		s2host__put(h, pfn, 1);
+	}
+	return 0;
+}
+
 int s2host_swap_out(struct s2host *h, int mm, uint64_t hva)
+{
+	uint64_t vpn;
+	int err = page_arg(h, mm, hva, &vpn);
+	if (err || (err = s2host__begin(h, 0, 0)))
+		return err;
+	if ((err = swap_add(h, mm, vpn)))
+		return s2host__end(h, err);
+	return s2host__end(h, swap_unmap(h, s2host__mapped_pfn(h, mm, vpn)));
+}
+
+int s2host_swap_add(struct s2host *h, int mm, uint64_t hva)
+{
+	uint64_t vpn;
+	int err = page_arg(h, mm, hva, &vpn);
+	if (err || (err = s2host__begin(h, 0, 0)))
+		return err;
+	return s2host__end(h, swap_add(h, mm, vpn));
+}
+
+int s2host_swap_unmap(struct s2host *h, int mm, uint64_t hva)
 {
 	uint64_t vpn, pfn;
 	int err = page_arg(h, mm, hva, &vpn);
@@ -434,29 +499,9 @@ int s2host_swap_out(struct s2host *h, int mm, uint64_t hva)
 		return err;
 	if ((err = small_anon(h, mm, vpn, &pfn)))
 		return s2host__end(h, err);
-	struct s2host__folio *f = s2host__folio_of(h, pfn);
-	if (f->ksm || f->swapcache)
-		return s2host__end(h, S2_EBUSY);
-	/* feb889fb40fa: pinned pages are not added to the swap cache; under AE
-	 * try_to_unmap() would refuse to drop exclusivity anyway */
-	if (h->cfg.policy >= S2HOST_POL_CNT && s2host__maybe_dma_pinned(f))
-		return s2host__end(h, S2_EBUSY);
-	unsigned si = h->nr_slot++;
-	struct s2host__slot *s = &h->slot[si];
-	*s = (struct s2host__slot){ h->page[pfn].value, h->page[pfn].writer, pfn, 0 };
-	f->swapcache = true;
-	f->slot = si;
-	s2host__get(h, pfn, 1);
-	rmap_walk(h, pfn, swap_pte, &si);
-	h->page[pfn].ae = false;
-	s2host__flush_puts(h);
-	if (f->ref == 1) {
-		/* written out and nothing else holds it: the swap cache lets go */
-		f->swapcache = false;
-		s->pfn = S2HOST_NO_PFN;
-		s2host__put(h, pfn, 1);
-	}
-	return s2host__end(h, 0);
+	if (!s2host__folio_of(h, pfn)->swapcache)
+		return s2host__end(h, S2_ENOENT);
+	return s2host__end(h, swap_unmap(h, pfn));
 }
 
 int s2host_lru_add(struct s2host *h, int mm, uint64_t hva)

@@ -349,6 +349,7 @@ void s2host_config_init(struct s2host_config *cfg, enum s2host_policy policy)
 	cfg->policy = policy;
 	cfg->nr_pages = 4096;
 	cfg->clear_refs_skips_pinned = policy >= S2HOST_POL_CNT2;
+	cfg->swap_skips_pinned = policy >= S2HOST_POL_CNT2;
 	cfg->check_every_op = true;
 	cfg->uffd_markers = true;
 	cfg->uffd_wp_flush = true;

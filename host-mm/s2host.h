@@ -90,6 +90,13 @@ struct s2host_config {
 	 * false before CNT2 (the era before it was added), true from CNT2.
 	 */
 	bool clear_refs_skips_pinned;
+	/*
+	 * Reclaim leaves a maybe-pinned page out of the swap cache
+	 * (feb889fb40fa "mm: don't put pinned pages into the swap cache",
+	 * 5.11-rc4 with pte_is_pinned, stable 5.10.y). Set from the policy as
+	 * clear_refs_skips_pinned: false before CNT2, true from CNT2.
+	 */
+	bool swap_skips_pinned;
 	/* Check the whole model (refcounts, pins) after every operation. */
 	bool check_every_op;
 	/*
@@ -377,8 +384,15 @@ int s2host_migrate(struct s2host *h, int mm, uint64_t hva);
 /* KSM merges the page at hva into a (read-only, shared) KSM page. */
 int s2host_ksm_merge(struct s2host *h, int mm, uint64_t hva);
 /* Reclaim: add the page at hva to the swap cache and unmap it everywhere;
- * free it if nothing else holds it. -EBUSY if pinned (from CNT). */
+ * free it if nothing else holds it. -EBUSY if it may be pinned and
+ * swap_skips_pinned is set, or under AE when it is exclusive and may be
+ * pinned (try_to_unmap fails; the page then stays in the swap cache). */
 int s2host_swap_out(struct s2host *h, int mm, uint64_t hva);
+/* The same in its two steps, for what runs between them (a GUP-fast pin
+ * after shrink_page_list's pinned check): add_to_swap (the page stays
+ * mapped) and try_to_unmap (-ENOENT if the page is not in the swap cache). */
+int s2host_swap_add(struct s2host *h, int mm, uint64_t hva);
+int s2host_swap_unmap(struct s2host *h, int mm, uint64_t hva);
 /* A fresh page waits in a CPU's LRU batch: one transient reference
  * (lru_cache_add), until s2host_lru_drain() (lru_add_drain). */
 int s2host_lru_add(struct s2host *h, int mm, uint64_t hva);

@@ -215,6 +215,46 @@ static int s2_2(struct s2host *h, char *out, size_t n)
 	return 0;
 }
 
+/* S2.3: a device pins A; reclaim adds A to the swap cache and unmaps it
+ * (race: the pin is taken by GUP-fast after shrink_page_list's pinned
+ * check, between add_to_swap and try_to_unmap); the process faults A back
+ * read-only, writes, and the device reads. */
+static int swap_pinned(struct s2host *h, char *out, size_t n, bool race)
+{
+	struct s2host_gup_result g;
+	uint64_t v;
+	int p = new_process(h, K4, RW);
+	int err;
+
+	TRY(p);
+	TRY(s2host_write(h, p, 0, 1));
+	if (race) {
+		TRY(s2host_swap_add(h, p, 0));
+		TRY(s2host_gup(h, p, 0, PIN_LT_W, &g));
+		err = s2host_swap_unmap(h, p, 0);
+	} else {
+		TRY(s2host_gup(h, p, 0, PIN_LT_W, &g));
+		err = s2host_swap_out(h, p, 0);
+	}
+	TRY(s2host_read(h, p, 0, &v));
+	TRY(s2host_write(h, p, 0, 2));
+	TRY(s2host_ref_read(h, g.id, &v));
+	snprintf(out, n, "reclaim %s; the device reads %llu after the process wrote 2 (%s)",
+		 err ? "left the pinned page mapped" : "unmapped the pinned page",
+		 (unsigned long long)v, v == 2 ? "one page" : "the process moved to a copy");
+	return 0;
+}
+
+static int s2_3(struct s2host *h, char *out, size_t n)
+{
+	return swap_pinned(h, out, n, false);
+}
+
+static int s2_3_race(struct s2host *h, char *out, size_t n)
+{
+	return swap_pinned(h, out, n, true);
+}
+
 /* S2.4: migration and KSM try to replace a pinned page. */
 static int s2_4(struct s2host *h, char *out, size_t n)
 {
@@ -465,6 +505,12 @@ static const struct s2host_scenario scenarios[] = {
 	{ "s2.2-ro-pin", "S2.2",
 	  "a read-only pin of a page shared with a child: only AE's unshare keeps it coherent",
 	  { PS, PS, PS, PS, PS, PS, 0 }, s2_2 },
+	{ "s2.3-swap-pin", "S2.3",
+	  "reclaim of a pinned page, refaulted read-only and written: 5.9-5.10 copy it (page_count)",
+	  { 0, 0, 0, 0, PS, 0, 0 }, s2_3 },
+	{ "s2.3-swap-pin-race", "S2.3",
+	  "S2.3 with the pin taken after reclaim's pinned check: copied from 5.9 until AE",
+	  { 0, 0, 0, 0, PS, PS, 0 }, s2_3_race },
 	{ "s2.4-migrate-pin", "S2.4",
 	  "migration and KSM refuse a pinned page (the refcount check) and move an unpinned one",
 	  { 0, 0, 0, 0, 0, 0, 0 }, s2_4 },

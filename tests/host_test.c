@@ -236,6 +236,59 @@ static void test_swap_cache_reference(void **state)
 	s2host_destroy(h);
 }
 
+/* S2.3 by era: a pinned page swapped out and faulted back read-only is
+ * reused by reuse_swap_page's mapcount + swapcount (the pin does not count,
+ * and the reuse takes it out of the swap cache); 5.9's page_count rule
+ * copies it; feb889fb40fa keeps it out of the swap cache; under AE a pin
+ * taken after that check still stops try_to_unmap. */
+static void test_swap_pinned_by_era(void **state)
+{
+	(void)state;
+	struct s2host_gup_result g;
+	uint64_t v;
+
+	struct s2host *h = mk(S2HOST_POL_MAP2);
+	int p = proc(h, K4, RW);
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, PIN_LT_W, &g), 0);
+	assert_int_equal(s2host_swap_out(h, p, 0), 0);
+	assert_true(pte(h, p, 0).swap && page(h, g.pfn).swapcache);
+	assert_int_equal(s2host_read(h, p, 0, &v), 0);
+	assert_false(pte(h, p, 0).writable);
+	assert_int_equal(s2host_write(h, p, 0, 2), 0);
+	assert_true(pte(h, p, 0).pfn == g.pfn && pte(h, p, 0).writable);
+	assert_false(page(h, g.pfn).swapcache);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+
+	struct s2host_config cfg;
+	s2host_config_init(&cfg, S2HOST_POL_CNT);
+	assert_false(cfg.swap_skips_pinned);	/* 5.9-5.10 */
+	cfg.nr_pages = 512;
+	cfg.swap_skips_pinned = true;	/* 5.11 */
+	assert_int_equal(s2host_create(&cfg, &h), 0);
+	p = proc(h, K4, RW);
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_gup(h, p, 0, PIN_LT_W, &g), 0);
+	assert_int_equal(s2host_swap_out(h, p, 0), S2_EBUSY);
+	assert_false(page(h, g.pfn).swapcache);
+	assert_int_equal(s2host_write(h, p, 0, 2), 0);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+
+	h = mk(S2HOST_POL_AE);
+	p = proc(h, K4, RW);
+	assert_int_equal(s2host_write(h, p, 0, 1), 0);
+	assert_int_equal(s2host_swap_unmap(h, p, 0), S2_ENOENT);
+	assert_int_equal(s2host_swap_add(h, p, 0), 0);
+	assert_int_equal(s2host_gup(h, p, 0, PIN_LT_W, &g), 0);
+	assert_int_equal(s2host_swap_unmap(h, p, 0), S2_EBUSY);
+	assert_true(pte(h, p, 0).pfn == g.pfn && pte(h, p, 0).writable);
+	assert_true(page(h, g.pfn).anon_exclusive);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
 /* FOLL_FAST_ONLY never faults: it fails on a read-only PTE for a write. */
 static void test_gup_fast_only(void **state)
 {
@@ -1193,6 +1246,7 @@ int main(void)
 		cmocka_unit_test(test_thp_split),
 		cmocka_unit_test(test_collapse),
 		cmocka_unit_test(test_swap_cache_reference),
+		cmocka_unit_test(test_swap_pinned_by_era),
 		cmocka_unit_test(test_gup_fast_only),
 		cmocka_unit_test(test_uffd_wp),
 		cmocka_unit_test(test_notifier_brackets),
