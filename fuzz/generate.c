@@ -59,6 +59,7 @@ struct gen {
 	 * references taken so far */
 	unsigned nprocs, nrefs;
 	bool child_alive[8];
+	bool ref_dropped[S2HYP_MAX_REFS];	/* unref'd: nothing may name it again */
 	unsigned logging_off[S2HYP_MAX_SLOTS];	/* the phase logging last stopped in, 0: none */
 };
 
@@ -307,9 +308,14 @@ static void gen_mm_op(struct gen *g, unsigned phase)
 			add_mm(g, S2HYP_MM_DONTNEED, phase, hva, 0, 0);
 		break;
 	case 5:
-		if (g->nrefs)
-			add_mm(g, chance(g, 70) ? S2HYP_MM_REF_READ : S2HYP_MM_UNREF, phase, 0, 0,
-			       (unsigned)rnd(g, g->nrefs));
+		if (g->nrefs) {
+			unsigned ref = (unsigned)rnd(g, g->nrefs);
+			enum s2hyp_mm_op op = chance(g, 70) ? S2HYP_MM_REF_READ : S2HYP_MM_UNREF;
+			if (ref < S2HYP_MAX_REFS && !g->ref_dropped[ref]) {
+				add_mm(g, op, phase, 0, 0, ref);
+				g->ref_dropped[ref] = op == S2HYP_MM_UNREF;
+			}
+		}
 		break;
 	case 6:
 		add_mm(g, S2HYP_MM_CLEAR_REFS, phase, 0, 0, 0);

@@ -25,7 +25,8 @@ struct s2hyp_hostvm {
 	unsigned nr_proc;
 	uint8_t proc_state[MAX_PROCS];	/* PROC_LIVE, ... */
 	unsigned ref[MAX_REFS];		/* GUP reference i's host id */
-	bool ref_live[MAX_REFS];
+	bool ref_live[MAX_REFS];	/* false: refused by the host, or dropped */
+	bool ref_dropped[MAX_REFS];	/* dropped by an unref */
 	unsigned nr_ref;
 	uint64_t base[S2HYP_MAX_SLOTS];	/* host-mm address of each slot's start */
 	bool gone;			/* the VM is destroyed: its notifier unregistered */
@@ -426,6 +427,11 @@ static bool mm_names_ok(struct s2hyp *m, const struct s2hyp_host_op *op)
 				    hv->nr_ref);
 		return false;
 	}
+	if ((args & S2HYP_MM_ARG_REF) && hv->ref_dropped[op->ref]) {
+		s2hyp__fail_host_op(m, op, "ref=%u: that reference was dropped by an earlier unref",
+				    op->ref);
+		return false;
+	}
 	if (op->mm == S2HYP_MM_FORK && hv->nr_proc == MAX_PROCS) {
 		s2hyp__fail_host_op(m, op, "more than %d forks: the model holds %d processes",
 				    MAX_PROCS - 1, MAX_PROCS);
@@ -525,10 +531,11 @@ static void mm_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 		new_ref(hv, err, &r);
 		break;
 	case S2HYP_MM_UNREF:
-		if (op->ref < hv->nr_ref && hv->ref_live[op->ref]) {
+		/* A reference the host refused holds nothing to drop. */
+		if (hv->ref_live[op->ref])
 			s2host_unref(h, hv->ref[op->ref]);
-			hv->ref_live[op->ref] = false;
-		}
+		hv->ref_live[op->ref] = false;
+		hv->ref_dropped[op->ref] = true;
 		break;
 	case S2HYP_MM_REF_READ:
 		if (op->ref < hv->nr_ref && hv->ref_live[op->ref])

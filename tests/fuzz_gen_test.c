@@ -445,7 +445,9 @@ static unsigned host_mm_fires(enum s2host_policy pol, uint64_t n)
 			fail_msg("seed %llu: %s", (unsigned long long)seed, why);
 		s2hyp_rng_seed(&rng, seed);
 		st.arg = &rng;
-		s2hyp_run(m, &st);
+		/* never a bad event: no reference named after its unref */
+		if (s2hyp_run(m, &st) == S2HYP_ERROR)
+			fail_msg("seed %llu: %s", (unsigned long long)seed, s2hyp_error(m));
 		for (unsigned i = 0; i < s2hyp_nr_violations(m); i++)
 			if (s2hyp_violation(m, i)->rule != S2HYP_RULE_HOST_MM)
 				fail_msg("seed %llu: %s fired", (unsigned long long)seed,

@@ -329,9 +329,9 @@ static void test_mm_events_checked(void **state)
 	assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), S2_EINVAL);
 }
 
-/* An mm event naming a process never forked, one that exited, or a
- * reference never taken stops the run with an error naming that event's
- * index; a valid twin runs to the end. */
+/* An mm event naming a process never forked, one that exited, a
+ * reference never taken or one an unref dropped stops the run with an error
+ * naming that event's index; a valid twin runs to the end. */
 static void test_mm_event_names_checked(void **state)
 {
 	const struct {
@@ -344,6 +344,10 @@ static void test_mm_event_names_checked(void **state)
 		    mmop(S2HYP_MM_WRITE, 2, HVA, 1, 0) }, 3, 2, "exited" },
 		{ { mmop(S2HYP_MM_GUP, 0, HVA, 0, 0), mmop(S2HYP_MM_UNREF, 1, 0, 0, 1) }, 2, 1,
 		  "no such reference" },
+		{ { mmop(S2HYP_MM_GUP, 0, HVA, 0, 0), mmop(S2HYP_MM_UNREF, 1, 0, 0, 0),
+		    mmop(S2HYP_MM_UNREF, 2, 0, 0, 0) }, 3, 2, "dropped by an earlier unref" },
+		{ { mmop(S2HYP_MM_GUP, 0, HVA, 0, 0), mmop(S2HYP_MM_UNREF, 1, 0, 0, 0),
+		    mmop(S2HYP_MM_REF_READ, 2, 0, 0, 0) }, 3, 2, "dropped by an earlier unref" },
 		{ { mmop(S2HYP_MM_FORK, 0, 0, 0, 0), mmop(S2HYP_MM_GUP, 1, HVA, 1, 0),
 		    mmop(S2HYP_MM_UNREF, 2, 0, 0, 0) }, 3, 3, NULL },
 	};

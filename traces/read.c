@@ -48,6 +48,7 @@ struct s2trace_reader {
 	 * even one the host refuses) and references (pin, pin-ro, gup). */
 	unsigned nr_proc, nr_ref;
 	uint32_t proc_exited;		/* bit i: proc i has exited */
+	uint64_t ref_dropped[S2HYP_MAX_REFS / 64];	/* bit i: ref i was unref'd */
 	unsigned nr_vcpus;		/* the configuration's, for schedule lines */
 	unsigned sched_vcpu, sched_line;	/* the highest vCPU a schedule named +1, where */
 };
@@ -461,6 +462,8 @@ static int mm_names(struct s2trace_reader *r, const struct s2hyp_host_op *o)
 	if ((args & S2HYP_MM_ARG_REF) && o->ref >= r->nr_ref)
 		return fail(r, "ref=%u: no such reference (%u pin or gup line%s before this one)",
 			    o->ref, r->nr_ref, r->nr_ref == 1 ? "" : "s");
+	if ((args & S2HYP_MM_ARG_REF) && r->ref_dropped[o->ref / 64] >> (o->ref % 64) & 1)
+		return fail(r, "ref=%u: that reference was dropped by an earlier unref", o->ref);
 	switch (o->mm) {
 	case S2HYP_MM_FORK:
 		if (r->nr_proc == S2HYP_MAX_PROCS)
@@ -470,6 +473,9 @@ static int mm_names(struct s2trace_reader *r, const struct s2hyp_host_op *o)
 		break;
 	case S2HYP_MM_EXIT:
 		r->proc_exited |= 1u << o->proc;
+		break;
+	case S2HYP_MM_UNREF:
+		r->ref_dropped[o->ref / 64] |= 1ull << (o->ref % 64);
 		break;
 	case S2HYP_MM_PIN:
 	case S2HYP_MM_PIN_RO:

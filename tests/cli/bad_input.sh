@@ -50,6 +50,11 @@ check_at mm-proc-none 4 "proc=7: no such process" "${M}host dontneed hva=0x7f000
 check_at mm-proc-gone 6 "proc=1: .*exited" "${M}host fork\nhost exit proc=1\n$A proc=1\n"
 check_at mm-ref-none 4 "ref=0: no such reference" "${M}host unref ref=0\n"
 check_at mm-ref-next 5 "ref=1: no such reference" "${M}host gup hva=0x7f0000000000\nhost ref-read ref=1\n"
+# A reference an unref dropped is gone: a second unref or a read through it is refused.
+G="host gup hva=0x7f0000000000\nhost unref ref=0\n"
+check_at mm-unref-twice 6 "ref=0: that reference was dropped" "${M}${G}host unref ref=0\n"
+check_at mm-read-dropped 6 "ref=0: that reference was dropped" "${M}${G}host ref-read ref=0\n"
+check_at mm-write-dropped 6 "ref=0: that reference was dropped" "${M}${G}host ref-write ref=0 value=1\n"
 check_at mm-fork-16 19 "more than 15 forks" "${M}$(for i in $(seq 16); do printf 'host fork\\n'; done)"
 # A schedule names vCPUs the configuration has.
 check_at sched-vcpu 3 "v9: the configuration has 2 vCPUs" "${H}schedule v0 v9\nvcpu 0 read ipa=0\n"
