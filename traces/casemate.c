@@ -3,11 +3,9 @@
  * prints (src/lib/src/trace.c in rems-project/casemate) and what its
  * offline checker accepts (src/casemate-check-c/src/parser.c); see
  * s2trace_casemate.h for the shape of a record. */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "common/s2_num.h"
 #include "common/s2_bits.h"
@@ -34,13 +32,17 @@ struct item {
 	char val[S2TRACE_CM_MAX_TEXT];
 };
 
+#define READ_BUF 65536
+
 struct s2trace_cm_reader {
 	FILE *f;
 	char name[256];
 	unsigned line;		/* of the next character */
-	int back;		/* a character pushed back, or EOF */
-	bool have_back;
+	/* The stream is read in blocks: buf[pos..len) is what is left. */
+	size_t pos, len;
+	unsigned char buf[READ_BUF];
 	char tok[S2TRACE_CM_MAX_TEXT];
+	size_t tok_len;
 	unsigned tok_line;
 	struct item items[MAX_ITEMS];
 	unsigned nitems;
@@ -82,19 +84,26 @@ const char *s2trace_cm_error(const struct s2trace_cm_reader *r)
 	return r->err;
 }
 
-static int get(struct s2trace_cm_reader *r)
+/* The next block of the stream: false at its end (or on a read error,
+ * which ferror(r->f) tells). */
+static bool refill(struct s2trace_cm_reader *r)
 {
-	if (r->have_back) {
-		r->have_back = false;
-		return r->back;
-	}
-	return getc_unlocked(r->f);	/* one reader per stream: no locking per byte */
+	r->pos = 0;
+	r->len = fread(r->buf, 1, sizeof(r->buf), r->f);
+	return r->len > 0;
 }
 
-static void unget(struct s2trace_cm_reader *r, int c)
+static int get(struct s2trace_cm_reader *r)
 {
-	r->back = c;
-	r->have_back = true;
+	if (r->pos == r->len && !refill(r))
+		return EOF;
+	return r->buf[r->pos++];
+}
+
+/* Give back the byte get() just returned (never EOF). */
+static void unget(struct s2trace_cm_reader *r)
+{
+	r->pos--;
 }
 
 static bool is_space(int c)
@@ -102,20 +111,61 @@ static bool is_space(int c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-/* Bytes of a word (an atom): printable, not a blank, parenthesis or quote. */
+/* Byte classes, for the loops that run over every byte of a log. */
+enum { C_ATOM = 1, C_SPACE = 2, C_STR = 4 };
+
+/* A word's bytes (an atom): printable, not a blank, parenthesis or quote;
+ * a string's: printable, not a quote. Bytes 0x80 and up are none. */
+static const unsigned char cls[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 0, 0, 2, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	6, 5, 0, 5, 5, 5, 5, 5, 4, 4, 5, 5, 5, 5, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5,
+	5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 0,
+};
+
 static bool atom_byte(int c)
 {
-	return c > 0x20 && c < 0x7f && c != '(' && c != ')' && c != '"';
+	return c != EOF && (cls[c] & C_ATOM);
 }
 
 /* Skip blanks, counting lines; the first other character (or EOF). */
 static int skip_space(struct s2trace_cm_reader *r)
 {
-	int c;
-	while ((c = get(r)) != EOF && is_space(c))
-		if (c == '\n')
-			r->line++;
-	return c;
+	for (;;) {
+		while (r->pos < r->len) {
+			unsigned char c = r->buf[r->pos++];
+			if (!(cls[c] & C_SPACE))
+				return c;
+			if (c == '\n')
+				r->line++;
+		}
+		if (!refill(r))
+			return EOF;
+	}
+}
+
+/* Append to the token the bytes of class want that follow, up to the
+ * first other byte (left unread) or the end of the input; false when the
+ * token would be longer than its buffer. */
+static bool take_run(struct s2trace_cm_reader *r, size_t *n, unsigned want)
+{
+	for (;;) {
+		size_t i = r->pos, end = r->len;
+		while (i < end && (cls[r->buf[i]] & want))
+			i++;
+		size_t k = i - r->pos;
+		if (*n + k >= sizeof(r->tok))
+			return false;
+		memcpy(r->tok + *n, r->buf + r->pos, k);
+		*n += k;
+		r->pos = i;
+		if (i < end || !refill(r))
+			return true;
+	}
 }
 
 static int read_error(struct s2trace_cm_reader *r)
@@ -133,6 +183,7 @@ static int next_token(struct s2trace_cm_reader *r)
 
 	r->tok_line = r->line;
 	r->tok[0] = '\0';
+	r->tok_len = 0;
 	if (c == EOF)
 		return ferror(r->f) ? read_error(r) : T_EOF;
 	if (c == '(')
@@ -141,7 +192,12 @@ static int next_token(struct s2trace_cm_reader *r)
 		return T_CLOSE;
 	if (c == '"') {
 		/* casemate prints strings without escapes, on one line. */
-		while ((c = get(r)) != '"') {
+		for (;;) {
+			if (!take_run(r, &n, C_STR))
+				return fail_at(r, r->line, "a string longer than %zu bytes",
+					       sizeof(r->tok) - 1);
+			if ((c = get(r)) == '"')
+				break;
 			if (c == EOF || c == '\n')
 				return fail_at(r, r->line, "a string is not closed on its line");
 			if (c == '\t')
@@ -154,24 +210,26 @@ static int next_token(struct s2trace_cm_reader *r)
 			r->tok[n++] = (char)c;
 		}
 		r->tok[n] = '\0';
+		r->tok_len = n;
 		return T_STRING;
 	}
 	/* A word: printable bytes up to a blank, a parenthesis or a quote. */
-	while (atom_byte(c)) {
-		if (n + 1 >= sizeof(r->tok))
-			return fail_at(r, r->line, "a word longer than %zu bytes", sizeof(r->tok) - 1);
+	if (atom_byte(c)) {
 		r->tok[n++] = (char)c;
+		if (!take_run(r, &n, C_ATOM))
+			return fail_at(r, r->line, "a word longer than %zu bytes", sizeof(r->tok) - 1);
 		c = get(r);
 	}
 	if (c == EOF) {
 		if (ferror(r->f))
 			return read_error(r);
 	} else if (is_space(c) || c == '(' || c == ')' || c == '"') {
-		unget(r, c);
+		unget(r);
 	} else {
 		return fail_at(r, r->line, "byte 0x%02x where a word or '(' belongs", c);
 	}
 	r->tok[n] = '\0';
+	r->tok_len = n;
 	return T_ATOM;
 }
 
@@ -183,7 +241,7 @@ _Static_assert(sizeof(((struct item *)0)->key) == sizeof(((struct s2trace_cm_rea
 	       "an item's key and value hold any token");
 static void copy_tok(char *dst, const struct s2trace_cm_reader *r)
 {
-	memcpy(dst, r->tok, strlen(r->tok) + 1);
+	memcpy(dst, r->tok, r->tok_len + 1);
 }
 
 static const char *tok_name(int t)
@@ -325,11 +383,20 @@ static bool in_list(const char *const *list, size_t n, const char *s)
 	return false;
 }
 
-/* Names compared without case; the first byte tells most apart without a call. */
-static bool name_is(const char *name, const char *key)
+static char lower(char c)
 {
-	return tolower((unsigned char)name[0]) == tolower((unsigned char)key[0]) &&
-	       !strcasecmp(name, key);
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/* Names compared without case (ASCII, as strcasecmp in the C locale): the
+ * words compared are a few bytes long, so a loop beats a call. */
+static inline bool name_is(const char *name, const char *key)
+{
+	if (lower(*name) != lower(*key))
+		return false;
+	while (*name && lower(*name) == lower(*key))
+		name++, key++;
+	return lower(*name) == lower(*key);
 }
 
 static bool spec_matches(const struct fspec *f, const char *key)
@@ -370,7 +437,8 @@ static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 		break;
 	case F_SRC:
 		if (it->string) {
-			snprintf(rec->src, sizeof(rec->src), "%s", it->val);
+			_Static_assert(sizeof(rec->src) == sizeof(it->val), "a source fits");
+			memcpy(rec->src, it->val, strlen(it->val) + 1);
 		} else {
 			if (parse_u64(it->val, 10, &rec->src_key))
 				return fail_at(r, it->line, "%s: (src %s): a location is a string or "
@@ -402,9 +470,9 @@ static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 		level->v = v;
 		break;
 	case D_ORDER:
-		if (!strcasecmp(it->val, "release"))
+		if (name_is(it->val, "release"))
 			rec->release = true;
-		else if (strcasecmp(it->val, "plain"))
+		else if (!name_is(it->val, "plain"))
 			return fail_at(r, it->line, "mem-order is plain or release, not '%s'", it->val);
 		break;
 	case D_WHAT:
