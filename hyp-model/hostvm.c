@@ -301,45 +301,17 @@ bool s2hyp__hostvm_fault(struct s2hyp *m, struct vcpu *v, struct slot *s)
 	if (v->fault == FAULT_PERMISSION && lf.valid && lf.pfn == f->pfn && lf.size == size) {
 		/* The page it maps already: a permission fault relaxes. */
 		enum s2pt_prot add = write ? S2PT_PROT_W : exec ? S2PT_PROT_X : S2PT_PROT_R;
-		if (!(add & prot))
-			add = 0;
-		if (add) {
-			v->backoff = s2pt_relax_perms(l, s2_ipa(o->ipa), add) == S2_EAGAIN &&
-				     m->parallel;
-			m->stats.relaxes++;
-		}
+		if (add & prot)
+			s2hyp__fault_relax(m, v, l, o->ipa, add);
 		s2hyp__unlock(m, l);
 	} else {
-		/* Parallel faults: the vCPU's own memcache (kvm.c). */
-		struct s2pt_memcache *mc = m->parallel ? &v->mc : &m->mc;
-		int ret = s2pt_memcache_topup(&m->pt, mc, s2pt_memcache_min_pages(g));
-		if (ret) {
-			s2hyp__fail(m, "the memcache could not be topped up: table pages exhausted");
-		} else {
-			unsigned cached = mc->nr;
-			ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), (enum s2pt_prot)prot, mc);
-			m->stats.table_pages_taken += cached - mc->nr;
-			m->stats.maps++;
-			if (ret == S2_EAGAIN) {
-				m->stats.map_eagain++;
-				v->backoff = m->parallel;
-			} else if (ret)
-				s2hyp__fail(m, "map of IPA %#llx+%#llx failed: %s",
-					    (unsigned long long)ipa, (unsigned long long)size,
-					    s2_err_msg(ret));
-			s2hyp__event(m, HOST_THREAD, EV_OP_END, (uint64_t)(int64_t)ret, 0, 0, 0);
-		}
-		s2hyp__unlock(m, l);
+		/* kvm.c's install, under the lock the retry check took */
+		s2hyp__fault_map(m, v, l, ipa, size, pa, (enum s2pt_prot)prot, logging);
 	}
 	page_ref(m, f->pfn, false);
 	f->size = size;
 	s2hyp_kvm_fault_release(hv->k, f);
 	sync_violations(m, (int)v->id);
-	if (m->cfg.check && logging) {
-		unsigned nl = s2hyp__leaves(m, ipa, size, true);
-		for (unsigned k = 0; k < nl && !m->stopped; k++)
-			s2hyp__check_logged(m, -1, &m->scratch[k]);
-	}
 	return false;
 }
 

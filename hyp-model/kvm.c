@@ -149,6 +149,54 @@ static void mark_dirty(struct slot *s, uint64_t ipa, unsigned shift)
 	s->dirty[(ipa - s->d.ipa) >> shift] = 1;
 }
 
+void s2hyp__fault_relax(struct s2hyp *m, struct vcpu *v, struct s2pt_locked l, uint64_t ipa,
+			enum s2pt_prot add)
+{
+	/* Only the leaf the fault was taken on: if a coalesce or a split
+	 * changed its level since (the fault's level comes from the
+	 * syndrome), relaxing the new leaf would grant more than the fault
+	 * asked for, and while dirty logging a whole block would become
+	 * writable. Linux relaxes it anyway (kvm-relax-stale-level,
+	 * docs/bugs.md); on S2_EAGAIN the vCPU faults again on what is
+	 * there now. */
+	s2_level_t at = m->cfg.variant == S2PT_V_RELAX_STALE_LEVEL ? S2PT_TLBI_NO_LEVEL
+								     : v->fault_level;
+	v->backoff = s2pt_relax_perms_at(l, s2_ipa(ipa), add, at) == S2_EAGAIN && m->parallel;
+	m->stats.relaxes++;
+}
+
+void s2hyp__fault_map(struct s2hyp *m, struct vcpu *v, struct s2pt_locked l, uint64_t ipa,
+		      uint64_t size, uint64_t pa, enum s2pt_prot prot, bool logging)
+{
+	/* Parallel faults each top up their vCPU's own memcache, as KVM's
+	 * vCPUs do; one at a time, the machine's one serves them all. */
+	struct s2pt_memcache *mc = m->parallel ? &v->mc : &m->mc;
+	if (!topup(m, mc, s2pt_memcache_min_pages(&m->geom))) {
+		s2hyp__unlock(m, l);
+		return;
+	}
+	s2hyp__host_page_get(m, pa);
+	unsigned cached = mc->nr;
+	int ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), prot, mc);
+	m->stats.table_pages_taken += cached - mc->nr;
+	s2hyp__host_page_put(m, pa);
+	m->stats.maps++;
+	if (ret == S2_EAGAIN) {
+		m->stats.map_eagain++;
+		v->backoff = m->parallel;
+	}
+	else if (ret)
+		s2hyp__fail(m, "map of IPA %#llx+%#llx failed: %s", (unsigned long long)ipa,
+			    (unsigned long long)size, s2_err_msg(ret));
+	s2hyp__event(m, HOST_THREAD, EV_OP_END, (uint64_t)(int64_t)ret, 0, 0, 0);
+	s2hyp__unlock(m, l);
+	if (m->cfg.check && logging) {
+		unsigned nl = s2hyp__leaves(m, ipa, size, true);
+		for (unsigned k = 0; k < nl && !m->stopped; k++)
+			s2hyp__check_logged(m, -1, &m->scratch[k]);
+	}
+}
+
 bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 {
 	const struct s2hyp_vcpu_op *o = &v->prog[v->pc];
@@ -182,19 +230,8 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 
 	if (v->fault == FAULT_PERMISSION && fault_granule == size) {
 		enum s2pt_prot add = write ? S2PT_PROT_W : exec ? S2PT_PROT_X : S2PT_PROT_R;
-		/* Only the leaf the fault was taken on: if a coalesce or a split
-		 * changed its level since (the fault's level comes from the
-		 * syndrome), relaxing the new leaf would grant more than the fault
-		 * asked for, and while dirty logging a whole block would become
-		 * writable. Linux relaxes it anyway (kvm-relax-stale-level,
-		 * docs/bugs.md); on S2_EAGAIN the vCPU faults again on what is
-		 * there now. */
-		s2_level_t at = m->cfg.variant == S2PT_V_RELAX_STALE_LEVEL ? S2PT_TLBI_NO_LEVEL
-									     : v->fault_level;
 		l = s2hyp__lock(m, OP_FAULT_RELAX, (int)v->id, ipa, size);
-		v->backoff = s2pt_relax_perms_at(l, s2_ipa(o->ipa), add, at) == S2_EAGAIN &&
-			     m->parallel;
-		m->stats.relaxes++;
+		s2hyp__fault_relax(m, v, l, o->ipa, add);
 		s2hyp__unlock(m, l);
 		return false;
 	}
@@ -209,34 +246,8 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 		prot |= S2PT_PROT_X;
 	uint64_t pa = s->pa + (ipa - s->d.ipa);
 
-	/* Parallel faults each top up their vCPU's own memcache, as KVM's
-	 * vCPUs do; one at a time, the machine's one serves them all. */
-	struct s2pt_memcache *mc = m->parallel ? &v->mc : &m->mc;
 	l = s2hyp__lock(m, OP_FAULT_MAP, (int)v->id, ipa, size);
-	if (!topup(m, mc, s2pt_memcache_min_pages(g))) {
-		s2hyp__unlock(m, l);
-		return false;
-	}
-	s2hyp__host_page_get(m, pa);
-	unsigned cached = mc->nr;
-	int ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), (enum s2pt_prot)prot, mc);
-	m->stats.table_pages_taken += cached - mc->nr;
-	s2hyp__host_page_put(m, pa);
-	m->stats.maps++;
-	if (ret == S2_EAGAIN) {
-		m->stats.map_eagain++;
-		v->backoff = m->parallel;
-	}
-	else if (ret)
-		s2hyp__fail(m, "map of IPA %#llx+%#llx failed: %s", (unsigned long long)ipa,
-			    (unsigned long long)size, s2_err_msg(ret));
-	s2hyp__event(m, HOST_THREAD, EV_OP_END, (uint64_t)(int64_t)ret, 0, 0, 0);
-	s2hyp__unlock(m, l);
-	if (m->cfg.check && logging) {
-		unsigned nl = s2hyp__leaves(m, ipa, size, true);
-		for (unsigned k = 0; k < nl && !m->stopped; k++)
-			s2hyp__check_logged(m, -1, &m->scratch[k]);
-	}
+	s2hyp__fault_map(m, v, l, ipa, size, pa, (enum s2pt_prot)prot, logging);
 	return false;
 }
 

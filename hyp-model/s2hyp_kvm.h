@@ -32,6 +32,15 @@ int s2hyp__kvm_init(struct s2hyp *m);
 bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v);
 /* Returns true when the access is an MMIO exit (no memory behind it). */
 bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v);
+/* The two ends of both fault handlers (guest memory at fixed addresses, and
+ * on host memory in hostvm.c), under the MMU lock l the caller took: relax
+ * the permissions of the leaf the fault was taken on (l stays locked), or
+ * map [ipa, ipa + size) at pa (the memcache topped up, statistics,
+ * back-off on -EAGAIN; l is released, then the dirty-log check). */
+void s2hyp__fault_relax(struct s2hyp *m, struct vcpu *v, struct s2pt_locked l, uint64_t ipa,
+			enum s2pt_prot add);
+void s2hyp__fault_map(struct s2hyp *m, struct vcpu *v, struct s2pt_locked l, uint64_t ipa,
+		      uint64_t size, uint64_t pa, enum s2pt_prot prot, bool logging);
 void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op);
 /* Take the MMU lock for an operation: the only way to the walker's
  * lock witness. Unlocking gives it back. */
