@@ -131,8 +131,11 @@ static unsigned st_tlb(void *arg, uint64_t ipa, struct s2hyp_kvm_leaf *out, unsi
 static void st_unmap(void *arg, uint64_t ipa, uint64_t size)
 {
 	struct s2hyp *m = arg;
-	if (!m->hv->gone && !m->stopped)
+	if (!m->hv->gone && !m->stopped) {
+		m->drop_tlbi = m->cfg.host_unmap_no_tlbi;
 		s2hyp__unmap_ipa(m, ipa, size);
+		m->drop_tlbi = false;
+	}
 }
 
 static bool st_age(void *arg, uint64_t ipa, uint64_t size, bool mkold)

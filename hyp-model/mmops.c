@@ -379,6 +379,8 @@ static void mm_tlbi(void *ctx, enum s2pt_tlbi op, s2_ipa_t ipa, s2_level_t level
 {
 	struct s2hyp *m = ctx;
 	(void)level;
+	if (m->drop_tlbi)
+		return;
 	s2hyp__sched_point(m);
 	s2hyp__tlbi_apply(m, op, s2_ipa_get(ipa), 0);
 	if (m->cfg.check)
@@ -398,6 +400,8 @@ static void mm_tlbi(void *ctx, enum s2pt_tlbi op, s2_ipa_t ipa, s2_level_t level
 static void mm_tlbi_range(void *ctx, s2_ipa_t ipa, uint64_t size)
 {
 	struct s2hyp *m = ctx;
+	if (m->drop_tlbi)
+		return;
 	s2hyp__sched_point(m);
 	s2hyp__tlbi_apply(m, S2PT_TLBI_RIPAS2E1IS, s2_ipa_get(ipa), size);
 	if (m->cfg.check)

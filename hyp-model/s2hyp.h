@@ -73,8 +73,10 @@ struct s2hyp_config {
 	unsigned cow_policy;		/* enum s2host_policy (host-mm/s2host.h) */
 	/* host_mm with known-buggy KVM, to show what its rules catch
 	 * (s2hyp_kvm_config): install although an invalidation raced the
-	 * fault; map read faults writable whatever GUP found. */
-	bool host_no_retry_check, host_map_writable_always;
+	 * fault; map read faults writable whatever GUP found; unmap stage 2
+	 * for the MMU notifier without its TLB invalidations (an injected
+	 * omission: the vCPUs' TLBs keep what the invalidation removed). */
+	bool host_no_retry_check, host_map_writable_always, host_unmap_no_tlbi;
 };
 
 /* Defaults: 4K granule, 40-bit IPA, 2 vCPUs, 64-byte lines, upstream,

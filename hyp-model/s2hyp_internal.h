@@ -207,6 +207,7 @@ struct s2hyp {
 	struct s2hyp_sched *sch;
 	void (*sched_point)(struct s2hyp *m);
 	uint64_t tlbi_seq;		/* TLBIs issued so far */
+	bool drop_tlbi;			/* cfg.host_unmap_no_tlbi, inside the notifier's unmap */
 	struct pending_tlbi *pending;
 	unsigned pending_n, pending_cap;
 

@@ -183,6 +183,59 @@ static void test_read_mapped_writable_fires_s2_writable(void **state)
 	s2hyp_delete(m);
 }
 
+/* The TLB half of s2-subset: the guest writes a page (its vCPU's TLB caches
+ * the translation), then the host drops or migrates it. When the notifier's
+ * unmap issues no TLB invalidation (injected), the invalidation ends with the
+ * TLB still naming the old page: host-mm fires s2-subset on "a vCPU's TLB"
+ * (the leaf itself is gone); with the invalidations nothing fires. */
+static unsigned tlb_after_invalidate(enum s2hyp_mm_op ev, bool drop_tlbi)
+{
+	struct s2hyp_config cfg;
+	struct s2hyp *m;
+	const char *why = NULL;
+	struct s2hyp_memslot slot = { .ipa = IPA, .size = 0x400000, .hva = HVA,
+				      .backing = S2HYP_BACKING_4K };
+	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_WRITE, 0, IPA, 1) };
+	struct s2hyp_host_op h[] = { mmop(ev, 1, HVA, 0, 0) };
+	unsigned fired = 0;
+
+	s2hyp_config_init(&cfg);
+	cfg.nr_vcpus = 1;
+	cfg.host_mm = true;
+	cfg.cow_policy = S2HOST_POL_AE;
+	cfg.host_unmap_no_tlbi = drop_tlbi;
+	cfg.explore_evictions = cfg.explore_prefetch = false;
+	assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), 0);
+	assert_int_equal(s2hyp_set_vcpu_program(m, 0, p, 1, NULL), 0);
+	assert_int_equal(s2hyp_set_host_program(m, h, 1, NULL), 0);
+	s2hyp_run(m, &s2hyp_strategy_sequential);
+	assert_int_equal(s2hyp_stats(m)->unmaps, 1);
+	const struct s2hyp_violation *v = host_mm_violation(m);
+	if (v) {
+		assert_non_null(strstr(v->detail, "s2-subset: a vCPU's TLB maps IPA"));
+		fired++;
+	}
+	if (!drop_tlbi)
+		assert_int_equal(s2hyp_nr_violations(m), 0);
+	s2hyp_delete(m);
+	return fired;
+}
+
+static void test_tlb_kept_past_invalidation_fires_s2_subset(void **state)
+{
+	(void)state;
+	assert_int_equal(tlb_after_invalidate(S2HYP_MM_DONTNEED, true), 1);
+	assert_int_equal(tlb_after_invalidate(S2HYP_MM_MIGRATE, true), 1);
+}
+
+/* ...and its twin: the same events with the notifier's TLBIs. */
+static void test_tlb_flushed_by_invalidation_passes(void **state)
+{
+	(void)state;
+	assert_int_equal(tlb_after_invalidate(S2HYP_MM_DONTNEED, false), 0);
+	assert_int_equal(tlb_after_invalidate(S2HYP_MM_MIGRATE, false), 0);
+}
+
 /* The vmsplice leak (S1.3) with the guest as the parent's writer: under the
  * mapcount rule the guest's write reuses the page the child's pipe still
  * holds, and reading the pipe shows it (host-mm: cow-isolation). */
@@ -378,6 +431,8 @@ int main(void)
 		cmocka_unit_test(test_invalidate_race_retries),
 		cmocka_unit_test(test_no_retry_check_fires_s2_retry),
 		cmocka_unit_test(test_read_mapped_writable_fires_s2_writable),
+		cmocka_unit_test(test_tlb_kept_past_invalidation_fires_s2_subset),
+		cmocka_unit_test(test_tlb_flushed_by_invalidation_passes),
 		cmocka_unit_test(test_vmsplice_fires_under_map2),
 		cmocka_unit_test(test_vmsplice_clean_under_ae),
 		cmocka_unit_test(test_clear_refs_breaks_pin_under_cnt),
