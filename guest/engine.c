@@ -111,38 +111,18 @@ static uint64_t pc_now(struct gcpu *c)
 /* each runs without checks                                            */
 /* ------------------------------------------------------------------ */
 
-static struct codepage *code_find(struct s2guest *g, uint64_t page, bool create)
+/* The engines that ran code in page, as a mask; 0 for none. */
+static uint32_t code_cpus(const struct s2guest *g, uint64_t page)
 {
-	if (create && (g->code_n + 1) * 2 > g->code_cap) {
-		size_t ncap = g->code_cap ? g->code_cap * 2 : 64;
-		struct codepage *n = calloc(ncap, sizeof(*n));
-		if (!n)
-			return NULL;
-		for (size_t i = 0; i < g->code_cap; i++) {
-			if (!g->code[i].page)
-				continue;
-			size_t j = (g->code[i].page * 0x9e3779b97f4a7c15ull >> 20) & (ncap - 1);
-			while (n[j].page)
-				j = (j + 1) & (ncap - 1);
-			n[j] = g->code[i];
-		}
-		free(g->code);
-		g->code = n;
-		g->code_cap = ncap;
-	}
-	if (!g->code_cap)
-		return NULL;
-	uint64_t key = page + 1;
-	size_t j = (key * 0x9e3779b97f4a7c15ull >> 20) & (g->code_cap - 1);
-	while (g->code[j].page && g->code[j].page != key)
-		j = (j + 1) & (g->code_cap - 1);
-	if (!g->code[j].page) {
-		if (!create)
-			return NULL;
-		g->code[j].page = key;
-		g->code_n++;
-	}
-	return &g->code[j];
+	uint64_t cpus;
+	return s2_map_get(&g->code, page + 1, &cpus) ? (uint32_t)cpus : 0;
+}
+
+/* Out of memory, the page is not remembered: a later write to it then
+ * leaves Unicorn's translation in place, as before the map existed. */
+static void code_add(struct s2guest *g, uint64_t page, unsigned cpu)
+{
+	s2_map_put(&g->code, page + 1, code_cpus(g, page) | 1u << cpu);
 }
 
 static int find_page(const uint64_t *set, unsigned n, uint64_t page, bool *found)
@@ -233,11 +213,10 @@ static void unverify(struct gcpu *c, uint64_t page, bool running)
  * translated there. */
 static void drop_code(struct gcpu *c, uint64_t lo, uint64_t hi, bool running)
 {
-	struct s2guest *g = c->g;
-	for (size_t i = 0; i < g->code_cap; i++) {
-		struct codepage *p = &g->code[i];
-		uint64_t page = p->page - 1;
-		if (!p->page || !(p->cpus & (1u << c->id)) || page < lo || page >= hi)
+	uint64_t key, cpus;
+	for (uint32_t pos = 0; s2_map_next(&c->g->code, &pos, &key, &cpus);) {
+		uint64_t page = key - 1;
+		if (!(cpus & (1u << c->id)) || page < lo || page >= hi)
 			continue;
 		unverify(c, page, running);
 		remove_cache(c, page, page + UPAGE);
@@ -249,14 +228,14 @@ static void drop_code(struct gcpu *c, uint64_t lo, uint64_t hi, bool running)
  * and checks the page again. */
 static void note_write(struct s2guest *g, const struct gcpu *writer, uint64_t ipa, uint64_t n)
 {
-	if (!g->code_n)
+	if (!g->code.n)
 		return;
 	for (uint64_t page = ipa & ~(UPAGE - 1); page < ipa + n; page += UPAGE) {
-		struct codepage *p = code_find(g, page, false);
-		if (!p)
+		uint32_t cpus = code_cpus(g, page);
+		if (!cpus)
 			continue;
 		for (unsigned i = 0; i < g->nr_vcpus; i++) {
-			if (!(p->cpus & (1u << i)))
+			if (!(cpus & (1u << i)))
 				continue;
 			struct gcpu *e = &g->cpu[i];
 			/* Unicorn sees its own engine's writes to code. */
@@ -534,9 +513,7 @@ static void on_block(uc_engine *uc, uint64_t addr, uint32_t size, void *arg)
 			continue;
 		uint64_t lo = p > addr ? p : addr, hi = p + UPAGE < end ? p + UPAGE : end;
 		check_fetches(c, lo, hi);
-		struct codepage *cp = code_find(c->g, p, true);
-		if (cp)
-			cp->cpus |= 1u << c->id;
+		code_add(c->g, p, c->id);
 		set_add(&c->cand, &c->ncand, &c->cand_cap, p);
 	}
 }
@@ -1112,10 +1089,10 @@ static void set_code_hook(struct gcpu *c, bool on)
 	}
 	/* Hooks are compiled into translations: retranslate the code this
 	 * engine ran (every page it ran is in the code map). */
-	struct s2guest *g = c->g;
-	for (size_t i = 0; i < g->code_cap; i++)
-		if (g->code[i].page && (g->code[i].cpus & (1u << c->id)))
-			remove_cache(c, g->code[i].page - 1, g->code[i].page - 1 + UPAGE);
+	uint64_t key, cpus;
+	for (uint32_t pos = 0; s2_map_next(&c->g->code, &pos, &key, &cpus);)
+		if (cpus & (1u << c->id))
+			remove_cache(c, key - 1, key - 1 + UPAGE);
 }
 
 enum s2hyp_drv_status s2guest__engine_run(struct gcpu *c, unsigned q, struct s2hyp_vcpu_op *op)

@@ -318,7 +318,7 @@ void s2guest_delete(struct s2guest *g)
 	s2hyp_delete(g->m);
 	if (g->cs_ok)
 		cs_close(&g->cs);
-	free(g->code);
+	s2_map_free(&g->code);
 	free(g->reports);
 	free(g->image);
 	free(g->host);

@@ -8,6 +8,7 @@
 #include <capstone/capstone.h>
 #include <unicorn/unicorn.h>
 
+#include "common/s2_map.h"
 #include "guest/s2guest.h"
 
 /* Unicorn maps and tracks code in 4 KiB pages whatever the granule. */
@@ -119,13 +120,6 @@ struct gcpu {
 	uint64_t rec_pc;		/* the PC of the last one */
 };
 
-/* Pages any engine has executed, with the engines that did: a write to
- * one must drop their translated code. Open addressing by page. */
-struct codepage {
-	uint64_t page;		/* page + 1; 0 empty */
-	uint32_t cpus;
-};
-
 struct s2guest {
 	struct s2guest_config cfg;
 	uint8_t *image;
@@ -135,8 +129,10 @@ struct s2guest {
 	unsigned nr_vcpus;
 	struct gcpu cpu[S2HYP_MAX_VCPUS];
 	uint8_t *ram[S2HYP_MAX_SLOTS];	/* Unicorn's view of each slot */
-	struct codepage *code;
-	size_t code_cap, code_n;
+	/* Pages any engine has executed (key page + 1), with the engines that
+	 * did (a mask of vCPU numbers): a write to one must drop their
+	 * translated code. */
+	struct s2_map code;
 	unsigned line_bytes;
 	uint64_t ctr_el0;		/* what the guest reads: the modelled caches */
 	csh cs;
