@@ -85,7 +85,7 @@ static void apply_overrides(struct s2hyp_config *c, const struct s2trace_replay_
 
 void s2trace__machine_config(struct replay *rp, struct s2hyp_config *cfg)
 {
-	*cfg = rp->cfg;
+	*cfg = rp->sc.cfg;
 	if (rp->opts && rp->opts->have_walker)
 		cfg->variant = rp->opts->walker;
 	if (rp->opts)
@@ -150,10 +150,10 @@ void s2trace__strategy(struct replay *rp)
 int s2trace__make_machine(struct replay *rp, unsigned line)
 {
 	const char *why = "";
-	s2trace__machine_config(rp, &rp->cfg);
-	if (s2hyp_create(&rp->cfg, rp->slots, rp->nr_slots, &rp->m, &why)) {
-		unsigned c = s2trace_setup_culprit(&rp->cfg, rp->slots, rp->nr_slots);
-		if (c < rp->nr_slots)
+	s2trace__machine_config(rp, &rp->sc.cfg);
+	if (s2hyp_create(&rp->sc.cfg, rp->sc.slots, rp->sc.nr_slots, &rp->m, &why)) {
+		unsigned c = s2trace_setup_culprit(&rp->sc.cfg, rp->sc.slots, rp->sc.nr_slots);
+		if (c < rp->sc.nr_slots)
 			return s2trace__bad(rp, rp->slot_line[c], "memslot %u: %s", c, why);
 		return s2trace__bad(rp, rp->cfg_line ? rp->cfg_line : line, "configuration: %s", why);
 	}
@@ -164,9 +164,9 @@ int s2trace__make_machine(struct replay *rp, unsigned line)
 	rp->sec = 0;
 	memset(&rp->sec_base, 0, sizeof(rp->sec_base));
 	if (rp->opts && rp->opts->record) {
-		rp->rec.cfg = rp->cfg;
-		memcpy(rp->rec.slots, rp->slots, sizeof(rp->slots));
-		rp->rec.nr_slots = rp->nr_slots;
+		rp->rec.cfg = rp->sc.cfg;
+		memcpy(rp->rec.slots, rp->sc.slots, sizeof(rp->sc.slots));
+		rp->rec.nr_slots = rp->sc.nr_slots;
 		s2hyp_record_schedule(rp->m, true);
 	}
 	s2trace__strategy(rp);
@@ -209,19 +209,20 @@ static void run_chunk(struct replay *rp)
 
 	if (!c->n || rp->stop)
 		return;
-	if (s2hyp_set_host_program(rp->m, c->host, c->nhost, &why)) {
+	struct s2hyp_scenario *sc = &rp->sc;
+	if (s2hyp_set_host_program(rp->m, sc->host, sc->nhost, &why)) {
 		s2trace__bad(rp, 0, "%s", why);
 		return;
 	}
-	for (unsigned v = 0; v < rp->cfg.nr_vcpus; v++) {
-		if (s2hyp_set_vcpu_program(rp->m, v, c->vcpu[v], c->nvcpu[v], &why)) {
+	for (unsigned v = 0; v < sc->cfg.nr_vcpus; v++) {
+		if (s2hyp_set_vcpu_program(rp->m, v, sc->vcpu[v], sc->nvcpu[v], &why)) {
 			s2trace__bad(rp, 0, "%s", why);
 			return;
 		}
-		c->nvcpu[v] = 0;
+		sc->nvcpu[v] = 0;
 	}
-	size_t nhost = c->nhost, bad;
-	c->nhost = 0;
+	size_t nhost = sc->nhost, bad;
+	sc->nhost = 0;
 	c->n = 0;
 	enum s2hyp_outcome o = s2hyp_run(rp->m, &rp->st);
 	free_srcs(c);
@@ -275,14 +276,13 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 	op.phase = phase_for(rp);
 	rp->destroy_seen |= op.kind == S2HYP_HOST_DESTROY;
 	rp->host_seen = true;
+	size_t i = rp->sc.nhost;
 	if (!item_src(rp, ev->line, &op.src) ||
-	    !s2trace__grow((void **)&c->host, &c->host_cap, sizeof(op), c->nhost + 1) ||
-	    !s2trace__grow((void **)&c->host_line, &c->host_line_cap, sizeof(unsigned),
-			   c->nhost + 1) ||
+	    !s2trace__grow((void **)&c->host_line, &c->host_line_cap, sizeof(unsigned), i + 1) ||
+	    s2hyp_scenario_add_host(&rp->sc, &op) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_host(&rp->rec, &op)))
 		return s2trace__bad(rp, ev->line, "out of memory");
-	c->host_line[c->nhost] = ev->line;
-	c->host[c->nhost++] = op;
+	c->host_line[i] = ev->line;
 	c->n++;
 	rp->res->host_events++;
 	return 0;
@@ -320,11 +320,9 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	rp->last_ip = rp->ip;
 	rp->last_esr = ev->vcpu.esr;
 	rp->last_page = page;
-	if (!item_src(rp, ev->line, &op.src) ||
-	    !s2trace__grow((void **)&c->vcpu[v], &c->vcpu_cap[v], sizeof(op), c->nvcpu[v] + 1) ||
+	if (!item_src(rp, ev->line, &op.src) || s2hyp_scenario_add_vcpu(&rp->sc, v, &op) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_vcpu(&rp->rec, v, &op)))
 		return s2trace__bad(rp, ev->line, "out of memory");
-	c->vcpu[v][c->nvcpu[v]++] = op;
 	c->n++;
 	rp->res->vcpu_events++;
 	return 0;
@@ -384,7 +382,7 @@ void s2trace__check_expect(struct replay *rp, const struct s2trace_event *ev)
 			s2trace__failure(rp, line, "the VM was destroyed before this expectation");
 			break;
 		}
-		if (ev->expect.ipa >= s2_bit(rp->cfg.ipa_bits)) {
+		if (ev->expect.ipa >= s2_bit(rp->sc.cfg.ipa_bits)) {
 			s2trace__failure(rp, line, "ipa %#llx is beyond the IPA space",
 				(unsigned long long)ev->expect.ipa);
 			break;
@@ -418,7 +416,7 @@ void s2trace__check_expect(struct replay *rp, const struct s2trace_event *ev)
 		if (ev->expect.level != -128 && ev->expect.level != level)
 			s2trace__failure(rp, line, "ipa %#llx is mapped at level %d, not %d",
 				(unsigned long long)ev->expect.ipa, level, ev->expect.level);
-		int prot = s2pt_pte_prot(pte, rp->cfg.fwb) & (S2PT_PROT_R | S2PT_PROT_W | S2PT_PROT_X);
+		int prot = s2pt_pte_prot(pte, rp->sc.cfg.fwb) & (S2PT_PROT_R | S2PT_PROT_W | S2PT_PROT_X);
 		if (ev->expect.prot >= 0 && prot != ev->expect.prot)
 			s2trace__failure(rp, line, "ipa %#llx is mapped %s%s%s, not %s%s%s",
 				(unsigned long long)ev->expect.ipa, prot & S2PT_PROT_R ? "r" : "",
@@ -434,7 +432,7 @@ void s2trace__check_expect(struct replay *rp, const struct s2trace_event *ev)
 		break;
 	case S2T_EXP_FAULTS: {
 		uint64_t n = 0;
-		for (unsigned v = 0; v < rp->cfg.nr_vcpus; v++) {
+		for (unsigned v = 0; v < rp->sc.cfg.nr_vcpus; v++) {
 			if (ev->expect.vcpu >= 0 && (unsigned)ev->expect.vcpu != v)
 				continue;
 			const struct s2hyp_vcpu_stats *vs = &st->vcpu[v];
@@ -558,12 +556,12 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 {
 	switch (ev->kind) {
 	case S2T_CONFIG:
-		rp->cfg = ev->config.cfg;
+		rp->sc.cfg = ev->config.cfg;
 		rp->cfg_line = ev->line;
 		return 0;
 	case S2T_MEMSLOT:
-		rp->slot_line[rp->nr_slots] = ev->line;
-		rp->slots[rp->nr_slots++] = ev->memslot.slot;
+		rp->slot_line[rp->sc.nr_slots] = ev->line;
+		rp->sc.slots[rp->sc.nr_slots++] = ev->memslot.slot;
 		return 0;
 	case S2T_SCHEDULE:
 		if (!s2trace__grow((void **)&rp->sched, &rp->sched_cap, sizeof(*rp->sched),
@@ -609,9 +607,9 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 	case S2T_VCPU:
 		return add_vcpu(rp, ev);
 	case S2T_MMIO:
-		if (ev->mmio.vcpu >= rp->cfg.nr_vcpus)
+		if (ev->mmio.vcpu >= rp->sc.cfg.nr_vcpus)
 			return s2trace__bad(rp, ev->line, "mmio vcpu=%u: the configuration has %u vCPUs",
-				   ev->mmio.vcpu, rp->cfg.nr_vcpus);
+				   ev->mmio.vcpu, rp->sc.cfg.nr_vcpus);
 		rp->res->mmio_events++;
 		return 0;
 	case S2T_SECTION:
@@ -709,7 +707,7 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 
 	memset(res, 0, sizeof(*res));
 	snprintf(res->name, sizeof(res->name), "%s", path);
-	s2hyp_config_init(&rp.cfg);
+	s2hyp_scenario_init(&rp.sc);
 	if (open_input(&rp, path)) {
 		res->bad_input = true;
 		s2trace_close(rp.r);
@@ -782,10 +780,8 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	free(rp.ov.phase);
 	free_srcs(&rp.c);
 	free(rp.c.srcs);
-	free(rp.c.host);
 	free(rp.c.host_line);
-	for (unsigned v = 0; v < S2HYP_MAX_VCPUS; v++)
-		free(rp.c.vcpu[v]);
+	s2hyp_scenario_free(&rp.sc);
 	if (res->bad_input)
 		return 2;
 	return res->expects_failed || res->unexpected_rules ? 1 : 0;

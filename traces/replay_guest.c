@@ -70,8 +70,8 @@ void s2trace__run_guest(struct replay *rp, const char *trace)
 	}
 	s2guest_config_init(&gc);
 	s2trace__machine_config(rp, &gc.machine);
-	memcpy(gc.slots, rp->slots, sizeof(gc.slots));
-	gc.nr_slots = rp->nr_slots;
+	memcpy(gc.slots, rp->sc.slots, sizeof(gc.slots));
+	gc.nr_slots = rp->sc.nr_slots;
 	gc.host = rp->gsc.host;
 	gc.nhost = rp->gsc.nhost;
 	gc.image = image;

@@ -14,16 +14,11 @@
 
 #define CHUNK_EVENTS 4096
 
+/* What a fault trace's chunk adds to its programs (held in replay.sc). */
 struct chunk {
-	struct s2hyp_host_op *host;
-	size_t nhost;
-	unsigned host_cap;
 	unsigned *host_line;	/* each host operation's trace line */
 	unsigned host_line_cap;
-	struct s2hyp_vcpu_op *vcpu[S2HYP_MAX_VCPUS];
-	size_t nvcpu[S2HYP_MAX_VCPUS];
-	unsigned vcpu_cap[S2HYP_MAX_VCPUS];
-	size_t n;
+	size_t n;		/* host and vCPU items */
 	char **srcs;		/* with an observer: the items' "FILE:LINE" */
 	size_t nsrcs;
 	unsigned srcs_cap;
@@ -34,9 +29,9 @@ struct replay {
 	const char *name;	/* the trace's, in reports (a casemate log has no reader) */
 	struct s2trace_result *res;
 	const struct s2trace_replay_opts *opts;
-	struct s2hyp_config cfg;
-	struct s2hyp_memslot slots[S2HYP_MAX_SLOTS];
-	unsigned nr_slots;
+	/* The trace's configuration and memslots, and the host and vCPU
+	 * programs of the chunk being gathered (emptied when it runs). */
+	struct s2hyp_scenario sc;
 	unsigned cfg_line, slot_line[S2HYP_MAX_SLOTS];	/* to name them in errors */
 	struct s2hyp_choice *sched;
 	size_t nsched;
