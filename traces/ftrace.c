@@ -17,6 +17,7 @@
 #include "common/s2_bits.h"
 #include "common/s2_err.h"
 #include "common/s2_num.h"
+#include "host-mm/s2host.h"
 #include "traces/s2trace.h"
 #include "traces/s2trace_ftrace.h"
 
@@ -376,7 +377,8 @@ struct thr {
 struct slot {
 	uint64_t ipa, size, hva;
 	bool readonly;
-	char *text;		/* the memslot line as written out */
+	bool dirty_log;		/* dirty logging on from the start */
+	enum s2hyp_backing backing;
 	const char *src;	/* where it came from, for errors */
 	unsigned long line;
 };
@@ -402,8 +404,8 @@ struct s2trace_ftrace {
 	unsigned nr_slots;
 	char **srcs;		/* names of layout files, owned */
 	size_t nr_srcs;
-	char *config_words;	/* the config line's words, vcpus= taken out */
-	char *config_text;	/* the config line as written */
+	struct s2trace_event config;	/* the layout's config line (kind S2T_CONFIG) */
+	bool have_config;
 	unsigned config_vcpus;	/* 0: the layout has no vcpus= */
 	unsigned ipa_bits;
 	uint64_t page;		/* the host page size: the config's granule */
@@ -477,8 +479,10 @@ int s2trace_ftrace_create(struct s2trace_ftrace **out)
 
 	if (!imp)
 		return S2_ENOMEM;
-	imp->ipa_bits = 40;
-	imp->page = 4096;
+	imp->config.kind = S2T_CONFIG;
+	s2hyp_config_init(&imp->config.config.cfg);
+	imp->ipa_bits = imp->config.config.cfg.ipa_bits;
+	imp->page = 1ull << imp->config.config.cfg.granule_shift;
 	*out = imp;
 	return 0;
 }
@@ -487,13 +491,9 @@ void s2trace_ftrace_destroy(struct s2trace_ftrace *imp)
 {
 	if (!imp)
 		return;
-	for (unsigned i = 0; i < imp->nr_slots; i++)
-		free(imp->slots[i].text);
 	for (size_t i = 0; i < imp->nr_srcs; i++)
 		free(imp->srcs[i]);
 	free(imp->srcs);
-	free(imp->config_words);
-	free(imp->config_text);
 	free(imp->image);
 	if (imp->cs_ok)
 		cs_close(&imp->cs);
@@ -551,7 +551,7 @@ const char *s2trace_ftrace_unused(const struct s2trace_ftrace *imp, size_t i, ui
 /* Layout: config and memslot lines                                    */
 /* ------------------------------------------------------------------ */
 
-/* A number in trace syntax (common's s2_num, as the trace reader takes it:
+/* Markers' words (the layout's lines are the trace reader's). A number in trace syntax (common's s2_num, as the trace reader takes it:
  * decimal or 0x hexadecimal, optionally K, M or G). NULL on success, else
  * what is wrong. */
 static const char *trace_number(const char *s, uint64_t *out)
@@ -601,170 +601,6 @@ static const char *value_of(const char *word, const char *key)
 	return !strncmp(word, key, n) && word[n] == '=' ? word + n + 1 : NULL;
 }
 
-static bool slots_overlap(const struct slot *a, uint64_t ipa, uint64_t size)
-{
-	return ipa < a->ipa + a->size && a->ipa < ipa + size;
-}
-
-/* The words of a memslot line after its number. */
-static int add_slot(struct s2trace_ftrace *imp, char *const *w, unsigned n, const char *src,
-		    unsigned long line, const char *text)
-{
-	static const char *const backings[] = { "4k", "thp", "hugetlb-2m", "hugetlb-1g", NULL };
-	static const char *const keys[] = { "ipa", "size", "hva", "backing" };
-	uint64_t val[3] = { 0 };
-	bool seen[4] = { false }, readonly = false, dirty = false;
-
-	if (imp->nr_slots == S2TRACE_FTRACE_MAX_SLOTS)
-		return fail(imp, S2_EPARSE, src, line, "more than %u memslots",
-			    S2TRACE_FTRACE_MAX_SLOTS);
-	for (unsigned i = 0; i < n; i++) {
-		unsigned k;
-		const char *v = NULL;
-
-		if (!strcmp(w[i], "readonly") || !strcmp(w[i], "dirty-log")) {
-			bool *flag = w[i][0] == 'r' ? &readonly : &dirty;
-			if (*flag)
-				return fail(imp, S2_EPARSE, src, line, "'%s' given twice", w[i]);
-			*flag = true;
-			continue;
-		}
-		for (k = 0; k < 4; k++)
-			if ((v = value_of(w[i], keys[k])))
-				break;
-		if (k == 4)
-			return fail(imp, S2_EPARSE, src, line, "unknown memslot word '%s'", w[i]);
-		if (seen[k])
-			return fail(imp, S2_EPARSE, src, line, "'%s' given twice", keys[k]);
-		seen[k] = true;
-		if (k == 3) {
-			struct scan s = { v, true };
-			sc_word(&s, backings);
-			if (!s.ok || *s.p)
-				return fail(imp, S2_EPARSE, src, line,
-					    "backing '%s' is not 4k, thp, hugetlb-2m or hugetlb-1g", v);
-			continue;
-		}
-		const char *why = trace_number(v, &val[k]);
-		if (why)
-			return fail(imp, S2_EPARSE, src, line, "%s '%s' %s", keys[k], v, why);
-	}
-	for (unsigned k = 0; k < 4; k++)
-		if (!seen[k])
-			return fail(imp, S2_EPARSE, src, line, "memslot needs %s=", keys[k]);
-
-	uint64_t ipa = val[0], size = val[1], hva = val[2];
-	if (!size || ipa + size < ipa || hva + size < hva)
-		return fail(imp, S2_EPARSE, src, line, "memslot size is zero or wraps around");
-	/* KVM takes memslots in whole host pages; 4K is the smallest. */
-	if ((ipa | size | hva) & 0xfff)
-		return fail(imp, S2_EPARSE, src, line, "memslot ipa, size and hva must be 4K-aligned");
-	for (unsigned i = 0; i < imp->nr_slots; i++)
-		if (slots_overlap(&imp->slots[i], ipa, size))
-			return fail(imp, S2_EPARSE, src, line, "memslot overlaps memslot %u", i);
-
-	struct slot *s = &imp->slots[imp->nr_slots];
-	if (!(s->text = strdup(text)))
-		return oom(imp, src);
-	s->ipa = ipa;
-	s->size = size;
-	s->hva = hva;
-	s->readonly = readonly;
-	s->src = src;
-	s->line = line;
-	imp->nr_slots++;
-	return 0;
-}
-
-static int add_config(struct s2trace_ftrace *imp, char *const *w, unsigned n, const char *src,
-		      unsigned long line, const char *text)
-{
-	static const char *const keys[] = { "granule", "ipa-bits", "vcpus", "walker", "fwb",
-					    "idc", "dic", "line", "eager-split", "rcu",
-					    "range-tlbi", "hw-af", "tlb-entries", NULL };
-	bool seen[13] = { false };
-	size_t len = 1;
-	char *words;
-
-	if (imp->config_text)
-		return fail(imp, S2_EPARSE, src, line, "a second config line (%s:%lu has one)",
-			    imp->config_src, imp->config_line);
-	for (unsigned i = 0; i < n; i++)
-		len += strlen(w[i]) + 1;
-	if (!(words = calloc(1, len)))
-		return oom(imp, src);
-	for (unsigned i = 0; i < n; i++) {
-		const char *eq = strchr(w[i], '=');
-		unsigned k;
-		uint64_t v = 0;
-
-		for (k = 0; keys[k]; k++)
-			if (eq && (size_t)(eq - w[i]) == strlen(keys[k]) &&
-			    !strncmp(w[i], keys[k], strlen(keys[k])))
-				break;
-		if (!keys[k]) {
-			free(words);
-			return fail(imp, S2_EPARSE, src, line, "unknown config word '%s'", w[i]);
-		}
-		if (seen[k]) {
-			free(words);
-			return fail(imp, S2_EPARSE, src, line, "'%s' given twice", keys[k]);
-		}
-		seen[k] = true;
-		const char *val = eq + 1;
-		const char *why = NULL;
-		switch (k) {
-		case 0:	/* granule */
-			if (!strcmp(val, "4k"))
-				imp->page = 4096;
-			else if (!strcmp(val, "16k"))
-				imp->page = 16384;
-			else if (!strcmp(val, "64k"))
-				imp->page = 65536;
-			else
-				why = "is not 4k, 16k or 64k";
-			break;
-		case 3:	/* walker: the replay knows the names */
-			if (!*val)
-				why = "is empty";
-			break;
-		default:
-			why = trace_number(val, &v);
-			if (why)
-				break;
-			if (k == 1 && (v < 32 || v > 52))
-				why = "is not from 32 to 52";
-			else if (k == 2 && (v < 1 || v > S2TRACE_FTRACE_MAX_VCPUS))
-				why = "is not from 1 to 16";
-			else if (k == 7 && (v < 16 || v > 2048 || (v & (v - 1))))
-				why = "is not a power of two from 16 to 2048";
-			else if (k == 12 && v > (1u << 20))
-				why = "is more than 1048576";
-			else if (k != 1 && k != 2 && k != 7 && k != 12 && v > 1)
-				why = "is not 0 or 1";
-			break;
-		}
-		if (why) {
-			free(words);
-			return fail(imp, S2_EPARSE, src, line, "%s '%s' %s", keys[k], val, why);
-		}
-		if (k == 1)
-			imp->ipa_bits = (unsigned)v;
-		if (k == 2) {
-			imp->config_vcpus = (unsigned)v;
-			continue;
-		}
-		strcat(words, " ");
-		strcat(words, w[i]);
-	}
-	imp->config_words = words;
-	if (!(imp->config_text = strdup(text)))
-		return oom(imp, src);
-	imp->config_src = src;
-	imp->config_line = line;
-	return 0;
-}
-
 static char *trim_line(char *line)
 {
 	size_t n = strlen(line);
@@ -799,14 +635,85 @@ static int read_line(FILE *f, char **buf, size_t *cap, const char *name, unsigne
 	return 0;
 }
 
+static bool slots_overlap(const struct slot *a, uint64_t ipa, uint64_t size)
+{
+	return ipa < a->ipa + a->size && a->ipa < ipa + size;
+}
+
+/* A memslot the trace reader read (or a marker gave): what KVM would
+ * refuse of it, against the slots before it. */
+static int add_slot(struct s2trace_ftrace *imp, const struct s2hyp_memslot *m, const char *src,
+		    unsigned long line)
+{
+	uint64_t ipa = m->ipa, size = m->size, hva = m->hva;
+
+	if (imp->nr_slots == S2TRACE_FTRACE_MAX_SLOTS)
+		return fail(imp, S2_EPARSE, src, line, "more than %u memslots",
+			    S2TRACE_FTRACE_MAX_SLOTS);
+	if (!size || ipa + size < ipa || hva + size < hva)
+		return fail(imp, S2_EPARSE, src, line, "memslot size is zero or wraps around");
+	/* KVM takes memslots in whole host pages; 4K is the smallest. */
+	if ((ipa | size | hva) & 0xfff)
+		return fail(imp, S2_EPARSE, src, line, "memslot ipa, size and hva must be 4K-aligned");
+	for (unsigned i = 0; i < imp->nr_slots; i++)
+		if (slots_overlap(&imp->slots[i], ipa, size))
+			return fail(imp, S2_EPARSE, src, line, "memslot overlaps memslot %u", i);
+
+	imp->slots[imp->nr_slots++] = (struct slot){
+		.ipa = ipa, .size = size, .hva = hva, .readonly = m->readonly,
+		.dirty_log = m->dirty_log, .backing = m->backing, .src = src, .line = line,
+	};
+	return 0;
+}
+
+/* The config line the trace reader read from a layout. */
+static int add_config(struct s2trace_ftrace *imp, const struct s2trace_event *ev, const char *src)
+{
+	const struct s2hyp_config *c = &ev->config.cfg;
+
+	if (imp->have_config)
+		return fail(imp, S2_EPARSE, src, ev->line, "a second config line (%s:%lu has one)",
+			    imp->config_src, imp->config_line);
+	imp->config = *ev;
+	imp->have_config = true;
+	imp->page = 1ull << c->granule_shift;
+	imp->ipa_bits = c->ipa_bits;
+	imp->config_vcpus = ev->config.given & S2T_CFG_VCPUS ? c->nr_vcpus : 0;
+	imp->config_src = src;
+	imp->config_line = ev->line;
+	return 0;
+}
+
+/* The lines of a layout, read by the trace reader from f (named name, ""
+ * for text the caller passed), memslots numbered on from the ones before. */
+static int read_layout(struct s2trace_ftrace *imp, FILE *f, const char *name, const char *src)
+{
+	struct s2trace_reader *r = s2trace_reader_new(f, name);
+	struct s2trace_event ev;
+	int ret;
+
+	if (!r)
+		return oom(imp, src);
+	s2trace_reader_layout(r, imp->nr_slots);
+	while ((ret = s2trace_next(r, &ev)) > 0) {
+		if (ev.kind == S2T_CONFIG)
+			ret = add_config(imp, &ev, src);
+		else
+			ret = add_slot(imp, &ev.memslot.slot, src, ev.line);
+		if (ret)
+			break;
+	}
+	if (ret < 0 && !imp->err[0])
+		fail(imp, ret, NULL, 0, "%s", s2trace_error(r));
+	s2trace_close(r);
+	return ret < 0 ? ret : 0;
+}
+
 int s2trace_ftrace_read_layout(struct s2trace_ftrace *imp, FILE *f, const char *name)
 {
-	char *buf = NULL, *src, **srcs;
-	size_t cap = 0;
-	unsigned long lineno = 0;
-	bool header_ok = true;
-	int ret = 0;
+	char *src, **srcs;
 
+	imp->err[0] = 0;
 	srcs = realloc(imp->srcs, (imp->nr_srcs + 1) * sizeof(*srcs));
 	if (!srcs)
 		return oom(imp, name);
@@ -816,91 +723,36 @@ int s2trace_ftrace_read_layout(struct s2trace_ftrace *imp, FILE *f, const char *
 	imp->srcs[imp->nr_srcs++] = src;
 	if (!imp->layout_name && !(imp->layout_name = strdup(name)))
 		return oom(imp, name);
-
-	for (;;) {
-		struct words ws;
-		bool eof;
-
-		lineno++;
-		if ((ret = read_line(f, &buf, &cap, src, lineno, imp, &eof)) || eof)
-			break;
-		trim_line(buf);
-		ret = split_words(buf, ' ', &ws);
-		if (ret == S2_ENOMEM) {
-			ret = oom(imp, src);
-			break;
-		}
-		if (ret) {
-			free(ws.buf);
-			ret = fail(imp, S2_EPARSE, src, lineno, "more than %u words", MAX_WORDS);
-			break;
-		}
-		if (!ws.n) {
-			free(ws.buf);
-			continue;
-		}
-		const char *text = skip_blanks(buf);
-		if (!strcmp(ws.w[0], "s2emu-trace") && header_ok) {
-			if (ws.n != 2 || strcmp(ws.w[1], "1"))
-				ret = fail(imp, S2_EPARSE, src, lineno,
-					   "this importer writes version 1, not '%s'", text);
-		} else if (!strcmp(ws.w[0], "config")) {
-			ret = add_config(imp, ws.w + 1, ws.n - 1, src, lineno, text);
-		} else if (!strcmp(ws.w[0], "memslot")) {
-			uint64_t num;
-			if (ws.n < 2 || trace_number(ws.w[1], &num) ||
-			    num != imp->nr_slots)
-				ret = fail(imp, S2_EPARSE, src, lineno,
-					   "memslot number must be %u (slots are numbered in order)",
-					   imp->nr_slots);
-			else
-				ret = add_slot(imp, ws.w + 2, ws.n - 2, src, lineno, text);
-		} else {
-			ret = fail(imp, S2_EPARSE, src, lineno,
-				   "a layout holds config and memslot lines, not '%s'", ws.w[0]);
-		}
-		header_ok = false;
-		free(ws.buf);
-		if (ret)
-			break;
-	}
-	free(buf);
-	return ret;
+	return read_layout(imp, f, src, src);
 }
 
 int s2trace_ftrace_add_memslot(struct s2trace_ftrace *imp, const char *spec)
 {
-	struct words ws;
+	size_t len = strlen(spec);
 	char *text;
-	size_t len;
 	int ret;
 
+	imp->err[0] = 0;
 	if (strchr(spec, '#') || strchr(spec, '\n'))
 		return fail(imp, S2_EINVAL, NULL, 0, "'%s' is not key=value,...", spec);
-	ret = split_words(spec, ',', &ws);
-	if (ret == S2_ENOMEM)
+	/* The memslot line it stands for: its words, the next number first. */
+	if (!(text = malloc(len + 32)))
 		return oom(imp, NULL);
-	if (ret) {
-		free(ws.buf);
-		return fail(imp, S2_EINVAL, NULL, 0, "more than %u words", MAX_WORDS);
-	}
-	len = strlen("memslot 99") + 1;
-	for (unsigned i = 0; i < ws.n; i++)
-		len += strlen(ws.w[i]) + 1;
-	if (!(text = malloc(len))) {
-		free(ws.buf);
+	int n = snprintf(text, len + 32, "memslot %u ", imp->nr_slots);
+	for (size_t i = 0; i <= len; i++)
+		text[(size_t)n + i] = spec[i] == ',' ? ' ' : spec[i];
+	FILE *f = fmemopen(text, strlen(text), "r");
+	if (!f) {
+		free(text);
 		return oom(imp, NULL);
 	}
-	int n = snprintf(text, len, "memslot %u", imp->nr_slots);
-	for (unsigned i = 0; i < ws.n && n > 0 && (size_t)n < len; i++)
-		n += snprintf(text + n, len - (size_t)n, " %s", ws.w[i]);
-	ret = add_slot(imp, ws.w, ws.n, NULL, 0, text);
+	ret = read_layout(imp, f, "", NULL);
+	fclose(f);
+	free(text);
 	if (ret)
-		/* The message names the memslot; add what was given. */
+		/* The message says what is wrong; add what was given. */
 		snprintf(imp->err + strlen(imp->err), sizeof(imp->err) - strlen(imp->err),
 			 " (in '%s')", spec);
-	free(text);
-	free(ws.buf);
 	return ret;
 }
 
@@ -2080,21 +1932,13 @@ static const char *fmt_size(char *buf, size_t n, uint64_t v);
 /* A memslot from an s2emu-memslot marker, as if a layout had it. */
 static int marker_slot(struct s2trace_ftrace *imp, const struct fev *e)
 {
-	char text[256], sz[32];
-	struct words ws;
-	int ret;
-
-	snprintf(text, sizeof(text), "memslot %u ipa=0x%" PRIx64 " size=%s hva=0x%" PRIx64
-		 " backing=%s%s%s", imp->nr_slots, e->b, fmt_size(sz, sizeof(sz), e->c), e->d,
-		 kit_backing_words[e->mbacking], e->mflags == 2 ? " readonly" : "",
-		 e->mflags == 1 ? " dirty-log" : "");
-	if ((ret = split_words(text, ' ', &ws))) {
-		free(ws.buf);
-		return oom(imp, imp->name);
-	}
-	ret = add_slot(imp, ws.w + 2, ws.n - 2, imp->name, e->line, text);
-	free(ws.buf);
-	return ret;
+	int backing = s2trace_word_parse(S2T_W_BACKING, kit_backing_words[e->mbacking]);
+	struct s2hyp_memslot m = {
+		.ipa = e->b, .size = e->c, .hva = e->d,
+		.backing = backing < 0 ? S2HYP_BACKING_4K : (enum s2hyp_backing)backing,
+		.readonly = e->mflags == 2, .dirty_log = e->mflags == 1,
+	};
+	return add_slot(imp, &m, imp->name, e->line);
 }
 
 /*
@@ -2112,7 +1956,7 @@ static int apply_markers(struct s2trace_ftrace *imp)
 	int ret;
 
 	for (unsigned i = 0; i < imp->nr_slots; i++)
-		dirty[i] = strstr(imp->slots[i].text, " dirty-log") != NULL;
+		dirty[i] = imp->slots[i].dirty_log;
 	for (size_t i = 0; i < imp->nr_ev; i++) {
 		struct fev *e = &imp->ev[i];
 		if (e->kind != EV_MARKER)
@@ -2480,50 +2324,56 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 	}
 }
 
-/* Whether the layout's config line gave key. */
-static bool config_has(const struct s2trace_ftrace *imp, const char *key)
+/* The output's config line: the layout's, with the config words the
+ * capture's markers give (the host's features, eager splitting) where the
+ * layout does not, and the vCPUs. */
+static struct s2trace_event out_config(const struct s2trace_ftrace *imp)
 {
-	size_t n = strlen(key);
-
-	for (const char *p = imp->config_words; p && (p = strstr(p, key)); p += n)
-		if (p[-1] == ' ' && p[n] == '=')
-			return true;
-	return false;
-}
-
-/* Config words the capture's markers give (the host's features, eager
- * splitting) and the layout does not. */
-static void config_extra(const struct s2trace_ftrace *imp, char *buf, size_t n)
-{
+	struct s2trace_event ev = imp->config;
+	struct s2hyp_config *c = &ev.config.cfg;
+	unsigned *given = &ev.config.given;
 	/* Hardware dirty-bit management (HAFDBS 2) implies the access flag
 	 * (HAFDBS 1), which KVM turns on at stage 2 (VTCR_EL2.HA). */
-	static const struct {
-		const char *key;
-		unsigned feat;
+	const struct {
+		bool *field;
+		unsigned bit, feat;
 	} feats[] = {
-		{ "fwb", FEAT_FWB }, { "idc", FEAT_IDC }, { "dic", FEAT_DIC },
-		{ "range-tlbi", FEAT_RANGE_TLBI }, { "hw-af", FEAT_HW_DIRTY },
+		{ &c->fwb, S2T_CFG_FWB, FEAT_FWB }, { &c->idc, S2T_CFG_IDC, FEAT_IDC },
+		{ &c->dic, S2T_CFG_DIC, FEAT_DIC },
+		{ &c->range_tlbi, S2T_CFG_RANGE_TLBI, FEAT_RANGE_TLBI },
+		{ &c->hw_af, S2T_CFG_HW_AF, FEAT_HW_DIRTY },
 	};
-	size_t len = 0;
 
-	buf[0] = 0;
 	for (unsigned i = 0; imp->have_host && i < S2_ARRAY_SIZE(feats); i++)
-		if (!config_has(imp, feats[i].key) && len < n)
-			len += (size_t)snprintf(buf + len, n - len, " %s=%d", feats[i].key,
-						!!(imp->host_feat & feats[i].feat));
+		if (!(*given & feats[i].bit)) {
+			*feats[i].field = !!(imp->host_feat & feats[i].feat);
+			*given |= feats[i].bit;
+		}
 	/* A Linux host (the kit's) frees unlinked tables after RCU grace
 	 * periods; its cores have TLBs of a real size: Cortex-A57's 1024-entry
 	 * L2 TLB unless the layout says. */
-	if (imp->have_host && !config_has(imp, "rcu") && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " rcu=1");
-	if (imp->have_host && !config_has(imp, "tlb-entries") && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " tlb-entries=1024");
-	if (imp->eager && !config_has(imp, "eager-split") && len < n)
-		len += (size_t)snprintf(buf + len, n - len, " eager-split=1");
+	if (imp->have_host && !(*given & S2T_CFG_RCU)) {
+		c->rcu_free = true;
+		*given |= S2T_CFG_RCU;
+	}
+	if (imp->have_host && !(*given & S2T_CFG_TLB_ENTRIES)) {
+		c->tlb_entries = 1024;
+		*given |= S2T_CFG_TLB_ENTRIES;
+	}
+	if (imp->eager && !(*given & S2T_CFG_EAGER_SPLIT)) {
+		c->eager_split = true;
+		*given |= S2T_CFG_EAGER_SPLIT;
+	}
 	/* Write permission faults that COW: the host's memory is part of what
 	 * the capture shows, under the policy of its kernel (6.x: AE). */
-	if (imp->cows && !config_has(imp, "host-mm") && len < n)
-		snprintf(buf + len, n - len, " host-mm=AE");
+	if (imp->cows && !(*given & S2T_CFG_HOST_MM)) {
+		c->host_mm = true;
+		c->cow_policy = S2HOST_POL_AE;
+		*given |= S2T_CFG_HOST_MM;
+	}
+	c->nr_vcpus = imp->stats.vcpus;
+	*given |= S2T_CFG_VCPUS;
+	return ev;
 }
 
 int s2trace_ftrace_write(struct s2trace_ftrace *imp, FILE *f)
@@ -2543,17 +2393,19 @@ int s2trace_ftrace_write(struct s2trace_ftrace *imp, FILE *f)
 	fputc('\n', f);
 	if (!imp->nr_slots)
 		fprintf(f, "# no memslot layout was given: add memslot lines before replaying\n");
-	/* The layout's config line as written, unless vcpus must be set or
-	 * markers add what the layout does not say. */
-	char extra[256];
-	config_extra(imp, extra, sizeof(extra));
-	if (imp->config_text && imp->config_vcpus == st->vcpus && !extra[0])
-		fprintf(f, "%s\n", imp->config_text);
-	else
-		fprintf(f, "config%s%s vcpus=%u\n", imp->config_words ? imp->config_words : "",
-			extra, st->vcpus);
-	for (unsigned i = 0; i < imp->nr_slots; i++)
-		fprintf(f, "%s\n", imp->slots[i].text);
+	/* The header through the trace writer, as the reader read it. */
+	struct s2trace_event ev = out_config(imp);
+	s2trace_write_event(f, &ev);
+	ev.kind = S2T_MEMSLOT;
+	for (unsigned i = 0; i < imp->nr_slots; i++) {
+		const struct slot *s = &imp->slots[i];
+		ev.memslot.id = i;
+		ev.memslot.slot = (struct s2hyp_memslot){
+			.ipa = s->ipa, .size = s->size, .hva = s->hva, .backing = s->backing,
+			.readonly = s->readonly, .dirty_log = s->dirty_log,
+		};
+		s2trace_write_event(f, &ev);
+	}
 	fprintf(f, "\n");
 	for (size_t i = 0; i < imp->nr_ev; i++)
 		write_event(f, imp, &imp->ev[i]);

@@ -29,8 +29,10 @@ struct s2trace_reader {
 	char name[256];
 	unsigned line;
 	bool header_seen;
+	bool layout;		/* config and memslot lines only; no header needed */
 	bool event_seen;	/* config, memslot and schedule must come before */
 	bool config_seen;
+	unsigned config_line;
 	bool have_phase;
 	uint64_t last_phase;
 	unsigned next_slot;
@@ -62,7 +64,10 @@ static int fail(struct s2trace_reader *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(r->err, sizeof(r->err), "%s:%u: %s", r->name, r->line, msg);
+	if (r->name[0])
+		snprintf(r->err, sizeof(r->err), "%s:%u: %s", r->name, r->line, msg);
+	else	/* text the caller passed, with no file: it says where from */
+		snprintf(r->err, sizeof(r->err), "%s", msg);
 	return S2_EPARSE;
 }
 
@@ -107,6 +112,12 @@ void s2trace_close(struct s2trace_reader *r)
 		fclose(r->f);
 	free(r->buf);
 	free(r);
+}
+
+void s2trace_reader_layout(struct s2trace_reader *r, unsigned first_slot)
+{
+	r->layout = true;
+	r->next_slot = first_slot;
 }
 
 const char *s2trace_error(const struct s2trace_reader *r)
@@ -280,6 +291,8 @@ static int boolean(struct s2trace_reader *r, const char *key, bool *out, bool *g
 		*out = true;
 	else if (w->val && (!strcmp(w->val, "0") || !strcmp(w->val, "off") || !strcmp(w->val, "no")))
 		*out = false;
+	else if (w->val)
+		return fail(r, "%s must be 0 or 1, not '%s'", key, w->val);
 	else
 		return fail(r, "%s must be 0 or 1", key);
 	if (given)
@@ -290,10 +303,17 @@ static int boolean(struct s2trace_reader *r, const char *key, bool *out, bool *g
 /* Every word must have been used: anything else is unknown. */
 static int all_used(struct s2trace_reader *r, unsigned from)
 {
-	for (unsigned i = from; i < r->nw; i++)
-		if (!r->w[i].used)
-			return fail(r, "unknown %s '%s' for %s", r->w[i].val ? "key" : "word",
-				    r->w[i].key, r->w[0].key);
+	for (unsigned i = from; i < r->nw; i++) {
+		if (r->w[i].used)
+			continue;
+		/* A word a line takes, given again (keys twice split() found). */
+		for (unsigned j = from; j < i; j++)
+			if (!r->w[i].val && !r->w[j].val && r->w[j].used &&
+			    !strcmp(r->w[j].key, r->w[i].key))
+				return fail(r, "word '%s' given twice", r->w[i].key);
+		return fail(r, "unknown %s '%s' for %s", r->w[i].val ? "key" : "word",
+			    r->w[i].key, r->w[0].key);
+	}
 	return 0;
 }
 
@@ -437,7 +457,8 @@ static int parse_memslot(struct s2trace_reader *r, struct s2trace_event *ev)
 	if (w) {
 		int b = s2trace_word_parse(S2T_W_BACKING, w->val);
 		if (b < 0)
-			return fail(r, "backing must be 4k, thp, hugetlb-2m or hugetlb-1g");
+			return fail(r, "backing must be 4k, thp, hugetlb-2m or hugetlb-1g%s%s%s",
+				    w->val ? ", not '" : "", w->val ? w->val : "", w->val ? "'" : "");
 		s->backing = (enum s2hyp_backing)b;
 	}
 	if ((ret = flag(r, "readonly", &s->readonly)) || (ret = flag(r, "dirty-log", &s->dirty_log)))
@@ -962,7 +983,7 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 	for (;;) {
 		int ret = read_line(r);
 		if (ret <= 0) {
-			if (ret == 0 && !r->header_seen) {
+			if (ret == 0 && !r->header_seen && !r->layout) {
 				if (!r->line)
 					r->line = 1;
 				return fail(r, "empty trace: no 's2emu-trace 1' header");
@@ -977,6 +998,8 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 		r->w[0].used = true;
 		memset(ev, 0, sizeof(*ev));
 		ev->line = r->line;
+		if (!r->header_seen && r->layout && strcmp(kw, "s2emu-trace"))
+			r->header_seen = true;	/* a layout's header is optional */
 		if (!r->header_seen) {
 			uint64_t v;
 			if (strcmp(kw, "s2emu-trace") || r->nw != 2 || r->w[1].val)
@@ -989,19 +1012,26 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 			r->header_seen = true;
 			continue;
 		}
+		int kind = s2trace_word_parse(S2T_W_LINE, kw);
+		if (r->layout && kind != S2T_CONFIG && kind != S2T_MEMSLOT)
+			return fail(r, "a layout holds config and memslot lines, not '%s'", kw);
 		if (!strcmp(kw, "s2emu-trace"))
 			return fail(r, "a second 's2emu-trace' header");
-		int kind = s2trace_word_parse(S2T_W_LINE, kw);
 		if (kind < 0)
 			return fail(r, "unknown event '%s'", kw);
 		ev->kind = (enum s2trace_kind)kind;
 		switch (ev->kind) {
 		case S2T_CONFIG:
-			if (r->event_seen || r->config_seen)
+			if (r->config_seen)
+				return fail(r, "config must come once (line %u has one)", r->config_line);
+			if (r->event_seen)
 				return fail(r, "config must come once, before the first event");
-			if (r->next_slot)
+			/* A layout's memslots may come first: their IPA space is
+			 * checked once everything is read. */
+			if (r->next_slot && !r->layout)
 				return fail(r, "config must come before the memslots");
 			r->config_seen = true;
+			r->config_line = r->line;
 			ret = parse_config(r, ev);
 			break;
 		case S2T_MEMSLOT:

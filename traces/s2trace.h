@@ -135,6 +135,11 @@ struct s2trace_reader;
 int s2trace_open(const char *path, struct s2trace_reader **r, char *err, size_t errlen);
 struct s2trace_reader *s2trace_reader_new(FILE *f, const char *name);
 void s2trace_close(struct s2trace_reader *r);
+/* Read a layout (import-ftrace's): config and memslot lines as a trace has
+ * them, the version line optional, the memslots numbered from first_slot
+ * (a layout may follow others), in any order. A reader with the name ""
+ * reads text its caller passed: its errors say only the problem. */
+void s2trace_reader_layout(struct s2trace_reader *r, unsigned first_slot);
 /* 1: *ev holds the next event; 0: end of file; negative: an error, with
  * s2trace_error() saying "FILE:LINE: problem". */
 int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev);
