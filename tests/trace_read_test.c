@@ -461,6 +461,144 @@ static void test_mmio(void **state)
 	assert_true(ev.mmio.write);
 }
 
+
+/* The grammar's field descriptions are what the reader takes and the
+ * writer writes: for every field of config, memslot, mmio and host lines
+ * (host-mm events but those naming processes and references, whose
+ * numbers the lines before them make), its extreme values written by the
+ * writer read back to the same event and line; a value just outside its
+ * range is refused naming it; a required field left out is named. */
+static void field_line(const struct s2trace_event *ev, char *buf, size_t size)
+{
+	FILE *f = fmemopen(buf, size, "w");
+	assert_non_null(f);
+	s2trace_print_event(f, ev);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* buf with key's word replaced by key=val, or dropped (val NULL). */
+static void field_edit(char *buf, size_t size, const char *key, const char *val)
+{
+	char pat[64], out[512];
+	snprintf(pat, sizeof(pat), " %s=", key);
+	char *p = strstr(buf, pat);
+	assert_non_null(p);
+	char *end = strchr(p + 1, ' ');
+	snprintf(out, sizeof(out), "%.*s%s%s%s%s", (int)(p - buf), buf, val ? pat : "",
+		 val ? val : "", end ? "" : "", end ? end : "");
+	snprintf(buf, size, "%s", out);
+}
+
+static void check_fields(struct s2trace_event ev)
+{
+	unsigned n;
+	const struct s2trace_field *fs = s2trace_fields(&ev, &n);
+	assert_true(n > 0 || ev.kind == S2T_HOST);
+	for (unsigned i = 0; i < n; i++) {
+		const struct s2trace_field *f = &fs[i];
+		if (!s2trace_field_applies(f, &ev))
+			continue;
+		uint64_t vals[2] = { f->min, f->max };
+		unsigned nv = 2;
+		switch (f->type) {
+		case S2T_F_BOOL:
+		case S2T_F_FLAG:
+			vals[0] = 0, vals[1] = 1;
+			break;
+		case S2T_F_WORD:
+			vals[0] = 0, vals[1] = 1;
+			break;
+		case S2T_F_GRANULE:
+			vals[0] = 14, vals[1] = 16;
+			break;
+		case S2T_F_WALKER:
+			vals[0] = S2PT_V_UPSTREAM_2021, vals[1] = S2PT_V_INSTALL_FIRST;
+			break;
+		case S2T_F_POLICY:
+			vals[0] = 0, nv = 1;
+			break;
+		default:
+			break;
+		}
+		for (unsigned k = 0; k < nv; k++) {
+			struct s2trace_event e = ev;
+			char line[512], again[512];
+			e.config.given |= f->given;	/* config lines only */
+			s2trace_field_set(f, &e, vals[k]);
+			field_line(&e, line, sizeof(line));
+			struct s2trace_event back = one(line);
+			if (s2trace_field_get(f, &back) != vals[k])
+				fail_msg("%s: %s read back as %llu, not %llu", line, f->key,
+					 (unsigned long long)s2trace_field_get(f, &back),
+					 (unsigned long long)vals[k]);
+			field_line(&back, again, sizeof(again));
+			assert_string_equal(again, line);
+		}
+		if (f->type > S2T_F_SIZE)
+			continue;
+		char line[512], text[600], v[32], what[64];
+		struct s2trace_event e = ev;
+		e.config.given |= f->given;
+		s2trace_field_set(f, &e, f->min);
+		if (f->max < UINT64_MAX) {
+			field_line(&e, line, sizeof(line));
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)f->max + 1);
+			field_edit(line, sizeof(line), f->key, v);
+			snprintf(text, sizeof(text), HDR "%s\n", line);
+			snprintf(what, sizeof(what), "%s=%s is out of range", f->key, v);
+			bad(text, 2, what);
+		}
+		if (f->min > 0) {
+			field_line(&e, line, sizeof(line));
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)f->min - 1);
+			field_edit(line, sizeof(line), f->key, v);
+			snprintf(text, sizeof(text), HDR "%s\n", line);
+			snprintf(what, sizeof(what), "%s=%s is out of range", f->key, v);
+			bad(text, 2, what);
+		}
+		if (f->flags & S2T_FF_REQUIRED) {
+			field_line(&e, line, sizeof(line));
+			field_edit(line, sizeof(line), f->key, NULL);
+			snprintf(text, sizeof(text), HDR "%s\n", line);
+			snprintf(what, sizeof(what), "needs %s=", f->key);
+			bad(text, 2, what);
+		}
+	}
+}
+
+static void test_fields_describe_lines(void **state)
+{
+	(void)state;
+	struct s2trace_event ev = { .kind = S2T_CONFIG };
+	s2hyp_config_init(&ev.config.cfg);
+	check_fields(ev);
+
+	ev = (struct s2trace_event){ .kind = S2T_MEMSLOT };
+	ev.memslot.slot = (struct s2hyp_memslot){ .ipa = 0x40000000, .size = 0x200000,
+						  .hva = 0x7f0000000000ull };
+	check_fields(ev);
+
+	ev = (struct s2trace_event){ .kind = S2T_MMIO, .mmio = { .vcpu = 1, .ipa = 0x9000000 } };
+	check_fields(ev);
+
+	for (unsigned k = 0; k <= S2HYP_HOST_MM; k++) {
+		ev = (struct s2trace_event){ .kind = S2T_HOST };
+		ev.host = (struct s2hyp_host_op){ .kind = (enum s2hyp_host_kind)k, .addr = 0x40000000,
+						  .size = 0x1000, .fill = 0x5a };
+		if (k != S2HYP_HOST_MM) {
+			check_fields(ev);
+			continue;
+		}
+		for (unsigned mm = 0; strcmp(s2trace_word(S2T_W_MM, mm), "?"); mm++) {
+			unsigned args = s2hyp_mm_op_args((enum s2hyp_mm_op)mm);
+			if (args & (S2HYP_MM_ARG_PROC | S2HYP_MM_ARG_REF) || mm == S2HYP_MM_EXIT)
+				continue;
+			ev.host.mm = (enum s2hyp_mm_op)mm;
+			check_fields(ev);
+		}
+	}
+}
+
 /* Every effect kind, every operation name, and their keys. */
 static void test_effects(void **state)
 {
@@ -1571,6 +1709,7 @@ int main(void)
 		cmocka_unit_test(test_host_ops),
 		cmocka_unit_test(test_vcpu_ops),
 		cmocka_unit_test(test_mmio),
+		cmocka_unit_test(test_fields_describe_lines),
 		cmocka_unit_test(test_effects),
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_schedule_long_line),

@@ -1,7 +1,10 @@
-/* The trace grammar's words (docs/trace-format.md), one table each: the
- * line keywords and the names of every enumeration a line carries. The
- * reader (read.c) and the writer (write.c) share them, and every importer
- * writes its lines through the writer (s2trace_print_event). */
+/* The trace grammar (docs/trace-format.md): its words, one table each (the
+ * line keywords and the names of every enumeration a line carries), and
+ * the fields of the lines read and written through a description (their
+ * keys, types, ranges and members of the event). The reader (read.c) and
+ * the writer (write.c) share them, and every importer writes its lines
+ * through the writer (s2trace_print_event). */
+#include <stddef.h>
 #include <string.h>
 
 #include "common/s2_bits.h"
@@ -107,6 +110,25 @@ int s2trace_word_parse(enum s2trace_words table, const char *word)
 	return -1;
 }
 
+const char *s2trace_word_list(enum s2trace_words table, char *buf, size_t size)
+{
+	unsigned n = (unsigned)table < S2T_NR_WORDS ? words[table].n : 0, left = 0;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n; i++)
+		left += words[table].names[i] != NULL;
+	for (unsigned i = 0; i < n && len < size; i++) {
+		if (!words[table].names[i])
+			continue;
+		left--;
+		int k = snprintf(buf + len, size - len, "%s%s", words[table].names[i],
+				 !left ? "" : left == 1 ? " or " : ", ");
+		len += k > 0 ? (size_t)k : 0;
+	}
+	return buf;
+}
+
 const char *s2trace_host_name(enum s2hyp_host_kind k)
 {
 	return s2trace_word(S2T_W_HOST, k);
@@ -121,4 +143,166 @@ int s2trace_tlbi_parse(const char *name)
 {
 	int op = s2arm_tlbi_parse(name);
 	return op >= 0 && !(s2arm_tlbi_flags((enum s2arm_tlbi)op) & S2ARM_TLBI_RANGE) ? op : -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fields                                                              */
+/* ------------------------------------------------------------------ */
+
+/* The member of struct s2trace_event a field is held in. */
+#define IN(member) .off = offsetof(struct s2trace_event, member), \
+		   .size = sizeof(((struct s2trace_event *)0)->member)
+#define CFG(k, t, member, bit) .key = k, .type = t, IN(config.cfg.member), .given = bit
+#define ANY .min = 0, .max = UINT64_MAX
+#define BYTES .min = 1, .max = UINT64_MAX
+
+static const struct s2trace_field config_fields[] = {
+	{ CFG("granule", S2T_F_GRANULE, granule_shift, S2T_CFG_GRANULE) },
+	{ CFG("ipa-bits", S2T_F_DEC, ipa_bits, S2T_CFG_IPA_BITS), .min = 32, .max = 52 },
+	{ CFG("vcpus", S2T_F_DEC, nr_vcpus, S2T_CFG_VCPUS), .min = 1, .max = S2HYP_MAX_VCPUS },
+	{ CFG("walker", S2T_F_WALKER, variant, S2T_CFG_WALKER) },
+	{ CFG("fwb", S2T_F_BOOL, fwb, S2T_CFG_FWB) },
+	{ CFG("idc", S2T_F_BOOL, idc, S2T_CFG_IDC) },
+	{ CFG("dic", S2T_F_BOOL, dic, S2T_CFG_DIC) },
+	{ CFG("line", S2T_F_DEC, line_bytes, S2T_CFG_LINE), .flags = S2T_FF_POW2, .min = 16,
+	  .max = 2048, .zero_as = 64 },
+	{ CFG("eager-split", S2T_F_BOOL, eager_split, S2T_CFG_EAGER_SPLIT) },
+	{ CFG("rcu", S2T_F_BOOL, rcu_free, S2T_CFG_RCU) },
+	{ CFG("range-tlbi", S2T_F_BOOL, range_tlbi, S2T_CFG_RANGE_TLBI) },
+	{ CFG("hw-af", S2T_F_BOOL, hw_af, S2T_CFG_HW_AF) },
+	{ CFG("tlb-entries", S2T_F_DEC, tlb_entries, S2T_CFG_TLB_ENTRIES), .min = 0, .max = 1u << 20 },
+	{ CFG("host-mm", S2T_F_POLICY, cow_policy, S2T_CFG_HOST_MM) },
+};
+
+/* After the slot's number. */
+static const struct s2trace_field memslot_fields[] = {
+	{ .key = "ipa", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(memslot.slot.ipa), ANY },
+	{ .key = "size", .type = S2T_F_SIZE, .flags = S2T_FF_REQUIRED, IN(memslot.slot.size), BYTES },
+	{ .key = "hva", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(memslot.slot.hva), ANY },
+	{ .key = "backing", .type = S2T_F_WORD, IN(memslot.slot.backing), .words = S2T_W_BACKING },
+	{ .key = "readonly", .type = S2T_F_FLAG, IN(memslot.slot.readonly) },
+	{ .key = "dirty-log", .type = S2T_F_FLAG, IN(memslot.slot.dirty_log) },
+};
+
+static const struct s2trace_field mmio_fields[] = {
+	{ .key = "vcpu", .type = S2T_F_DEC, .flags = S2T_FF_REQUIRED, IN(mmio.vcpu), .min = 0,
+	  .max = S2HYP_MAX_VCPUS - 1 },
+	{ .key = "ipa", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(mmio.ipa), ANY },
+	{ .key = "write", .type = S2T_F_FLAG, IN(mmio.write) },
+};
+
+/* Host lines, after the operation's word. */
+#define HOST_ADDR(k) { .key = k, .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(host.addr), ANY }
+#define HOST_SIZE(hi) { .key = "size", .type = S2T_F_SIZE, .flags = S2T_FF_REQUIRED, IN(host.size), \
+			.min = 1, .max = hi }
+static const struct s2trace_field host_write_fields[] = {
+	HOST_ADDR("hva"), HOST_SIZE(1ull << 40),
+	{ .key = "fill", .type = S2T_F_HEX, IN(host.fill), .min = 0, .max = 255 },
+};
+static const struct s2trace_field host_slot_fields[] = {
+	{ .key = "slot", .type = S2T_F_DEC, .flags = S2T_FF_REQUIRED, IN(host.slot), .min = 0,
+	  .max = S2HYP_MAX_SLOTS - 1 },
+};
+static const struct s2trace_field host_hva_fields[] = { HOST_ADDR("hva"), HOST_SIZE(UINT64_MAX) };
+static const struct s2trace_field host_ipa_fields[] = { HOST_ADDR("ipa"), HOST_SIZE(UINT64_MAX) };
+/* Host-mm events: the keys the event takes (s2hyp_mm_op_args). An exit's
+ * proc is required and not 0: the reader checks that after these. */
+static const struct s2trace_field host_mm_fields[] = {
+	{ .key = "hva", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(host.addr), ANY,
+	  .mm_arg = S2HYP_MM_ARG_HVA },
+	{ .key = "size", .type = S2T_F_SIZE, .flags = S2T_FF_REQUIRED, IN(host.size), BYTES,
+	  .mm_arg = S2HYP_MM_ARG_SIZE },
+	{ .key = "proc", .type = S2T_F_DEC, .flags = S2T_FF_NONZERO, IN(host.proc), .min = 0,
+	  .max = S2HYP_MAX_PROCS - 1, .mm_arg = S2HYP_MM_ARG_PROC },
+	{ .key = "ref", .type = S2T_F_DEC, .flags = S2T_FF_REQUIRED, IN(host.ref), .min = 0,
+	  .max = 255, .mm_arg = S2HYP_MM_ARG_REF },
+	{ .key = "value", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(host.value), ANY,
+	  .mm_arg = S2HYP_MM_ARG_VALUE },
+};
+
+#define FIELDS(a) (*n = S2_ARRAY_SIZE(a), (a))
+
+const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsigned *n)
+{
+	switch (ev->kind) {
+	case S2T_CONFIG:
+		return FIELDS(config_fields);
+	case S2T_MEMSLOT:
+		return FIELDS(memslot_fields);
+	case S2T_MMIO:
+		return FIELDS(mmio_fields);
+	case S2T_HOST:
+		switch (ev->host.kind) {
+		case S2HYP_HOST_WRITE:
+			return FIELDS(host_write_fields);
+		case S2HYP_HOST_DIRTY_LOG_ON:
+		case S2HYP_HOST_DIRTY_LOG_OFF:
+		case S2HYP_HOST_GET_DIRTY_LOG:
+			return FIELDS(host_slot_fields);
+		case S2HYP_HOST_UNMAP_HVA:
+		case S2HYP_HOST_AGE_HVA:
+			return FIELDS(host_hva_fields);
+		case S2HYP_HOST_UNMAP_IPA:
+		case S2HYP_HOST_WRPROTECT_IPA:
+		case S2HYP_HOST_FLUSH_IPA:
+		case S2HYP_HOST_AGE_IPA:
+		case S2HYP_HOST_SPLIT_IPA:
+			return FIELDS(host_ipa_fields);
+		case S2HYP_HOST_MM:
+			return FIELDS(host_mm_fields);
+		case S2HYP_HOST_DESTROY:
+		case S2HYP_HOST_RCU_CALLBACK:
+			break;
+		}
+		break;
+	default:
+		break;
+	}
+	*n = 0;
+	return NULL;
+}
+
+bool s2trace_field_applies(const struct s2trace_field *f, const struct s2trace_event *ev)
+{
+	return !f->mm_arg || (ev->kind == S2T_HOST && ev->host.kind == S2HYP_HOST_MM &&
+			      (s2hyp_mm_op_args(ev->host.mm) & f->mm_arg));
+}
+
+uint64_t s2trace_field_get(const struct s2trace_field *f, const struct s2trace_event *ev)
+{
+	const char *p = (const char *)ev + f->off;
+	uint8_t b;
+	uint32_t w;
+	uint64_t d;
+
+	switch (f->size) {
+	case 1:
+		memcpy(&b, p, 1);
+		return b;
+	case 4:
+		memcpy(&w, p, 4);
+		return w;
+	default:
+		memcpy(&d, p, 8);
+		return d;
+	}
+}
+
+void s2trace_field_set(const struct s2trace_field *f, struct s2trace_event *ev, uint64_t v)
+{
+	char *p = (char *)ev + f->off;
+	uint8_t b = (uint8_t)v;
+	uint32_t w = (uint32_t)v;
+
+	switch (f->size) {
+	case 1:
+		memcpy(p, &b, 1);
+		break;
+	case 4:
+		memcpy(p, &w, 4);
+		break;
+	default:
+		memcpy(p, &v, 8);
+		break;
+	}
 }

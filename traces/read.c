@@ -282,21 +282,16 @@ static int flag(struct s2trace_reader *r, const char *key, bool *out)
 	return 0;
 }
 
-static int boolean(struct s2trace_reader *r, const char *key, bool *out, bool *given)
+static int parse_bool(struct s2trace_reader *r, const struct word *w, bool *out)
 {
-	struct word *w = find(r, key);
-	if (!w)
-		return 0;
 	if (w->val && (!strcmp(w->val, "1") || !strcmp(w->val, "on") || !strcmp(w->val, "yes")))
 		*out = true;
 	else if (w->val && (!strcmp(w->val, "0") || !strcmp(w->val, "off") || !strcmp(w->val, "no")))
 		*out = false;
 	else if (w->val)
-		return fail(r, "%s must be 0 or 1, not '%s'", key, w->val);
+		return fail(r, "%s must be 0 or 1, not '%s'", w->key, w->val);
 	else
-		return fail(r, "%s must be 0 or 1", key);
-	if (given)
-		*given = true;
+		return fail(r, "%s must be 0 or 1", w->key);
 	return 0;
 }
 
@@ -318,6 +313,103 @@ static int all_used(struct s2trace_reader *r, unsigned from)
 }
 
 
+/* One field's value from its word, checked against its type and range. */
+static int field_value(struct s2trace_reader *r, const struct s2trace_field *f,
+		       const struct word *w, uint64_t *v)
+{
+	char list[512];
+	bool b = false;
+	int ret, x;
+
+	switch (f->type) {
+	case S2T_F_DEC:
+	case S2T_F_HEX:
+	case S2T_F_SIZE:
+		if ((ret = parse_num(r, f->key, w->val, v)))
+			return ret;
+		if (*v < f->min || *v > f->max)
+			return fail(r, "%s=%s is out of range (%llu to %llu)", f->key, w->val,
+				    (unsigned long long)f->min, (unsigned long long)f->max);
+		if ((f->flags & S2T_FF_POW2) && (*v & (*v - 1)))
+			return fail(r, "%s=%llu is not a power of two", f->key, (unsigned long long)*v);
+		return 0;
+	case S2T_F_BOOL:
+		if ((ret = parse_bool(r, w, &b)))
+			return ret;
+		*v = b;
+		return 0;
+	case S2T_F_FLAG:
+		if (w->val)
+			return fail(r, "%s takes no value", f->key);
+		*v = 1;
+		return 0;
+	case S2T_F_WORD:
+		if ((x = s2trace_word_parse(f->words, w->val)) < 0)
+			return fail(r, "%s must be %s%s%s%s", f->key,
+				    s2trace_word_list(f->words, list, sizeof(list)),
+				    w->val ? ", not '" : "", w->val ? w->val : "", w->val ? "'" : "");
+		*v = (unsigned)x;
+		return 0;
+	case S2T_F_GRANULE:
+		if (!w->val)
+			return fail(r, "%s needs a value", f->key);
+		if (!strcmp(w->val, "4k") || !strcmp(w->val, "4K"))
+			*v = 12;
+		else if (!strcmp(w->val, "16k") || !strcmp(w->val, "16K"))
+			*v = 14;
+		else if (!strcmp(w->val, "64k") || !strcmp(w->val, "64K"))
+			*v = 16;
+		else
+			return fail(r, "%s must be 4k, 16k or 64k, not '%s'", f->key, w->val);
+		return 0;
+	case S2T_F_WALKER: {
+		enum s2pt_variant variant;
+		if (!w->val || s2pt_variant_parse(w->val, &variant))
+			return fail(r, "unknown walker '%s' (valid: %s)", w->val ? w->val : "",
+				    s2pt_variant_list(list, sizeof(list)));
+		*v = (unsigned)variant;
+		return 0;
+	}
+	case S2T_F_POLICY:
+		if ((x = w->val ? s2host_policy_parse(w->val) : -1) < 0)
+			return fail(r, "%s needs a COW policy (MAP0, MAP1, MAP2, MAP2+F, CNT, CNT2 or AE)",
+				    f->key);
+		*v = (unsigned)x;
+		return 0;
+	}
+	return fail(r, "%s: no such field type", f->key);
+}
+
+/* The fields of ev's line (the grammar's s2trace_fields), each read from
+ * its word into ev; the caller checks that no other word is left. */
+static int read_fields(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	unsigned n;
+	const struct s2trace_field *fs = s2trace_fields(ev, &n);
+	int ret;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct s2trace_field *f = &fs[i];
+		if (!s2trace_field_applies(f, ev))
+			continue;
+		struct word *w = find(r, f->key);
+		uint64_t v;
+		if (!w) {
+			if (f->flags & S2T_FF_REQUIRED)
+				return fail(r, "%s needs %s=", r->w[0].key, f->key);
+			continue;
+		}
+		if ((ret = field_value(r, f, w, &v)))
+			return ret;
+		s2trace_field_set(f, ev, v);
+		if (f->given)
+			ev->config.given |= f->given;
+		if (f->type == S2T_F_POLICY)
+			ev->config.cfg.host_mm = true;
+	}
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Lines                                                               */
 /* ------------------------------------------------------------------ */
@@ -325,109 +417,16 @@ static int all_used(struct s2trace_reader *r, unsigned from)
 static int parse_config(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	struct s2hyp_config *c = &ev->config.cfg;
-	unsigned *given = &ev->config.given;
-	uint64_t v;
 	int ret;
 
 	s2hyp_config_init(c);
-	*given = 0;
-	struct word *w = find(r, "granule");
-	if (w) {
-		if (!w->val)
-			return fail(r, "granule needs a value");
-		if (!strcmp(w->val, "4k") || !strcmp(w->val, "4K"))
-			c->granule_shift = 12;
-		else if (!strcmp(w->val, "16k") || !strcmp(w->val, "16K"))
-			c->granule_shift = 14;
-		else if (!strcmp(w->val, "64k") || !strcmp(w->val, "64K"))
-			c->granule_shift = 16;
-		else
-			return fail(r, "granule must be 4k, 16k or 64k, not '%s'", w->val);
-		*given |= S2T_CFG_GRANULE;
-	}
-	v = c->ipa_bits;
-	if (find(r, "ipa-bits"))
-		*given |= S2T_CFG_IPA_BITS;
-	if ((ret = num(r, "ipa-bits", false, 32, 52, &v)))
+	ev->config.given = 0;
+	if ((ret = read_fields(r, ev)))
 		return ret;
-	c->ipa_bits = (unsigned)v;
-	v = 0;
-	if ((ret = num(r, "vcpus", false, 1, S2HYP_MAX_VCPUS, &v)))
-		return ret;
-	if (v) {
-		c->nr_vcpus = (unsigned)v;
-		*given |= S2T_CFG_VCPUS;
-	}
 	if (r->sched_vcpu > c->nr_vcpus)
 		return fail(r, "vcpus=%u: the schedule on line %u names v%u", c->nr_vcpus,
 			    r->sched_line, r->sched_vcpu - 1);
 	r->nr_vcpus = c->nr_vcpus;
-	v = 0;
-	if ((ret = num(r, "line", false, 16, 2048, &v)))
-		return ret;
-	if (v) {
-		if (v & (v - 1))
-			return fail(r, "line=%llu is not a power of two", (unsigned long long)v);
-		c->line_bytes = (unsigned)v;
-		*given |= S2T_CFG_LINE;
-	}
-	w = find(r, "walker");
-	if (w) {
-		if (!w->val || s2pt_variant_parse(w->val, &c->variant)) {
-			char list[512];
-			return fail(r, "unknown walker '%s' (valid: %s)", w->val ? w->val : "",
-				    s2pt_variant_list(list, sizeof(list)));
-		}
-		*given |= S2T_CFG_WALKER;
-	}
-	bool g = false;
-	if ((ret = boolean(r, "fwb", &c->fwb, &g)))
-		return ret;
-	*given |= g ? S2T_CFG_FWB : 0;
-	g = false;
-	if ((ret = boolean(r, "idc", &c->idc, &g)))
-		return ret;
-	*given |= g ? S2T_CFG_IDC : 0;
-	g = false;
-	if ((ret = boolean(r, "dic", &c->dic, &g)))
-		return ret;
-	*given |= g ? S2T_CFG_DIC : 0;
-	g = false;
-	if ((ret = boolean(r, "eager-split", &c->eager_split, &g)))
-		return ret;
-	*given |= g ? S2T_CFG_EAGER_SPLIT : 0;
-	static const struct {
-		const char *key;
-		size_t off;
-		unsigned bit;
-	} host[] = {
-		{ "rcu", offsetof(struct s2hyp_config, rcu_free), S2T_CFG_RCU },
-		{ "range-tlbi", offsetof(struct s2hyp_config, range_tlbi), S2T_CFG_RANGE_TLBI },
-		{ "hw-af", offsetof(struct s2hyp_config, hw_af), S2T_CFG_HW_AF },
-	};
-	for (size_t i = 0; i < S2_ARRAY_SIZE(host); i++) {
-		g = false;
-		if ((ret = boolean(r, host[i].key, (bool *)((char *)c + host[i].off), &g)))
-			return ret;
-		*given |= g ? host[i].bit : 0;
-	}
-	if (find(r, "tlb-entries"))
-		*given |= S2T_CFG_TLB_ENTRIES;
-	v = c->tlb_entries;
-	if ((ret = num(r, "tlb-entries", false, 0, 1u << 20, &v)))
-		return ret;
-	c->tlb_entries = (unsigned)v;
-	w = find(r, "host-mm");
-	if (w) {
-		/* Guest memory on the host model, under a COW policy. */
-		int p = w->val ? s2host_policy_parse(w->val) : -1;
-		if (p < 0)
-			return fail(r, "host-mm needs a COW policy (MAP0, MAP1, MAP2, MAP2+F, CNT, "
-				    "CNT2 or AE)");
-		c->host_mm = true;
-		c->cow_policy = (unsigned)p;
-		*given |= S2T_CFG_HOST_MM;
-	}
 	return all_used(r, 1);
 }
 
@@ -449,19 +448,7 @@ static int parse_memslot(struct s2trace_reader *r, struct s2trace_event *ev)
 	if (id >= S2HYP_MAX_SLOTS)
 		return fail(r, "more than %d memslots", S2HYP_MAX_SLOTS);
 	ev->memslot.id = (unsigned)id;
-	if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &s->ipa)) ||
-	    (ret = num(r, "size", true, 1, UINT64_MAX, &s->size)) ||
-	    (ret = num(r, "hva", true, 0, UINT64_MAX, &s->hva)))
-		return ret;
-	struct word *w = find(r, "backing");
-	if (w) {
-		int b = s2trace_word_parse(S2T_W_BACKING, w->val);
-		if (b < 0)
-			return fail(r, "backing must be 4k, thp, hugetlb-2m or hugetlb-1g%s%s%s",
-				    w->val ? ", not '" : "", w->val ? w->val : "", w->val ? "'" : "");
-		s->backing = (enum s2hyp_backing)b;
-	}
-	if ((ret = flag(r, "readonly", &s->readonly)) || (ret = flag(r, "dirty-log", &s->dirty_log)))
+	if ((ret = read_fields(r, ev)))
 		return ret;
 	r->next_slot++;
 	return all_used(r, 2);
@@ -514,7 +501,6 @@ static int mm_names(struct s2trace_reader *r, const struct s2hyp_host_op *o)
 static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	struct s2hyp_host_op *o = &ev->host;
-	uint64_t v = 0;
 	int ret;
 
 	*o = (struct s2hyp_host_op){ 0 };
@@ -526,63 +512,19 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 	if (k < 0 && mm < 0)
 		return fail(r, "unknown host operation '%s'", r->w[1].key);
 	o->kind = k < 0 ? S2HYP_HOST_MM : (enum s2hyp_host_kind)k;
-	switch (o->kind) {
-	case S2HYP_HOST_MM: {
-		unsigned args = s2hyp_mm_op_args((enum s2hyp_mm_op)mm);
-		bool is_exit = mm == S2HYP_MM_EXIT;
-		o->mm = (enum s2hyp_mm_op)mm;
-		/* Only the keys the event takes: another is an unknown key, not
-		 * one silently ignored. An exit names a child (the VMM's own
-		 * exit is `host destroy`). */
-		if ((args & S2HYP_MM_ARG_HVA &&
-		     (ret = num(r, "hva", true, 0, UINT64_MAX, &o->addr))) ||
-		    (args & S2HYP_MM_ARG_SIZE &&
-		     (ret = num(r, "size", true, 1, UINT64_MAX, &o->size))) ||
-		    (args & S2HYP_MM_ARG_PROC &&
-		     (ret = num(r, "proc", is_exit, is_exit ? 1 : 0, 15, &v))))
-			return ret;
-		o->proc = (unsigned)v;
-		v = 0;
-		if ((args & S2HYP_MM_ARG_REF &&
-		     (ret = num(r, "ref", true, 0, 255, &v))) ||
-		    (args & S2HYP_MM_ARG_VALUE &&
-		     (ret = num(r, "value", true, 0, UINT64_MAX, &o->value))))
-			return ret;
-		o->ref = (unsigned)v;
+	o->mm = mm < 0 ? 0 : (enum s2hyp_mm_op)mm;
+	/* Only the keys the event takes: another is an unknown key, not one
+	 * silently ignored. */
+	if ((ret = read_fields(r, ev)))
+		return ret;
+	if (o->kind == S2HYP_HOST_MM) {
+		/* An exit names a child (the VMM's own exit is `host destroy`). */
+		struct word *w = o->mm == S2HYP_MM_EXIT && !o->proc ? find(r, "proc") : NULL;
+		if (o->mm == S2HYP_MM_EXIT && !o->proc)
+			return w ? fail(r, "proc=%s is out of range (1 to %d)", w->val,
+					S2HYP_MAX_PROCS - 1)
+				 : fail(r, "%s needs proc=", r->w[0].key);
 		return (ret = all_used(r, 2)) ? ret : mm_names(r, o);
-	}
-	case S2HYP_HOST_WRITE:
-		if ((ret = num(r, "hva", true, 0, UINT64_MAX, &o->addr)) ||
-		    (ret = num(r, "size", true, 1, 1ull << 40, &o->size)) ||
-		    (ret = num(r, "fill", false, 0, 255, &v)))
-			return ret;
-		o->fill = (uint8_t)v;
-		break;
-	case S2HYP_HOST_DIRTY_LOG_ON:
-	case S2HYP_HOST_DIRTY_LOG_OFF:
-	case S2HYP_HOST_GET_DIRTY_LOG:
-		if ((ret = num(r, "slot", true, 0, S2HYP_MAX_SLOTS - 1, &v)))
-			return ret;
-		o->slot = (unsigned)v;
-		break;
-	case S2HYP_HOST_UNMAP_HVA:
-	case S2HYP_HOST_AGE_HVA:
-		if ((ret = num(r, "hva", true, 0, UINT64_MAX, &o->addr)) ||
-		    (ret = num(r, "size", true, 1, UINT64_MAX, &o->size)))
-			return ret;
-		break;
-	case S2HYP_HOST_UNMAP_IPA:
-	case S2HYP_HOST_WRPROTECT_IPA:
-	case S2HYP_HOST_FLUSH_IPA:
-	case S2HYP_HOST_AGE_IPA:
-	case S2HYP_HOST_SPLIT_IPA:
-		if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &o->addr)) ||
-		    (ret = num(r, "size", true, 1, UINT64_MAX, &o->size)))
-			return ret;
-		break;
-	case S2HYP_HOST_DESTROY:
-	case S2HYP_HOST_RCU_CALLBACK:
-		break;
 	}
 	return all_used(r, 2);
 }
@@ -677,15 +619,11 @@ static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
 
 static int parse_mmio(struct s2trace_reader *r, struct s2trace_event *ev)
 {
-	uint64_t v;
 	int ret;
 
 	ev->mmio.write = false;
-	if ((ret = num(r, "vcpu", true, 0, S2HYP_MAX_VCPUS - 1, &v)) ||
-	    (ret = num(r, "ipa", true, 0, UINT64_MAX, &ev->mmio.ipa)) ||
-	    (ret = flag(r, "write", &ev->mmio.write)))
+	if ((ret = read_fields(r, ev)))
 		return ret;
-	ev->mmio.vcpu = (unsigned)v;
 	return all_used(r, 1);
 }
 

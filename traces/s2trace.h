@@ -1,7 +1,7 @@
 /* s2trace: the trace format of docs/trace-format.md (version 1): a
  * streaming reader, a writer, and replay with every rule checked.
  *
- * What it offers: the grammar's words (grammar.c), shared by the reader
+ * What it offers: the grammar's words and line fields (grammar.c), shared by the reader
  * (read.c, one event at a time, so memory does not grow with the length of
  * a trace) and the writer (write.c: any line from the event the reader
  * makes of it, a scenario as a whole trace), through which the importers
@@ -167,11 +167,64 @@ enum s2trace_words {
 const char *s2trace_word(enum s2trace_words table, unsigned value);
 /* The value of word in table; -1 for a word that is none of its. */
 int s2trace_word_parse(enum s2trace_words table, const char *word);
+/* The words of table as a sentence says them: "4k, thp, hugetlb-2m or
+ * hugetlb-1g". */
+const char *s2trace_word_list(enum s2trace_words table, char *buf, size_t size);
 const char *s2trace_host_name(enum s2hyp_host_kind k);
 const char *s2trace_backing_name(enum s2hyp_backing b);
 /* The TLBI operation an effect line may name (any of arch/s2arm.h's but
  * the range ones), by its mnemonic; -1 for another word. */
 int s2trace_tlbi_parse(const char *name);
+
+/*
+ * The fields of a line (docs/trace-format.md): its key=value words and
+ * bare flags, each with its type, range and the member of struct
+ * s2trace_event that holds it, in the order the writer writes them. The
+ * reader reads config, memslot, host and mmio lines through them (and
+ * nothing else: another word is an error) and the writer writes those
+ * lines through them: one description for both. vcpu, effect, expect,
+ * schedule, guest and section lines are still read and written by hand.
+ */
+enum s2trace_ftype {
+	S2T_F_DEC,	/* a number, written in decimal */
+	S2T_F_HEX,	/* a number, written 0x... */
+	S2T_F_SIZE,	/* a number, written in units (4K, 2M) */
+	S2T_F_BOOL,	/* 0 or 1 (on/off, yes/no are read too) */
+	S2T_F_FLAG,	/* a bare word: there or not */
+	S2T_F_WORD,	/* a word of the grammar table `words` */
+	S2T_F_GRANULE,	/* 4k, 16k or 64k: a granule's shift */
+	S2T_F_WALKER,	/* a walker variant (enum s2pt_variant) by name */
+	S2T_F_POLICY,	/* a host COW policy by name (host-mm=); sets host_mm */
+};
+
+enum s2trace_fflags {
+	S2T_FF_REQUIRED = 1 << 0,	/* the line needs it */
+	S2T_FF_POW2 = 1 << 1,		/* a power of two */
+	S2T_FF_NONZERO = 1 << 2,	/* written only when not 0 */
+};
+
+struct s2trace_field {
+	const char *key;
+	enum s2trace_ftype type;
+	unsigned flags;			/* enum s2trace_fflags */
+	unsigned short off, size;	/* the member in struct s2trace_event */
+	uint64_t min, max;		/* numbers */
+	uint64_t zero_as;		/* what a 0 member is written as (0: 0) */
+	unsigned given;			/* config: its S2T_CFG_* bit; written when given */
+	unsigned mm_arg;		/* host-mm: the S2HYP_MM_ARG_* it is (0: any line) */
+	enum s2trace_words words;	/* S2T_F_WORD */
+};
+
+/* The fields of ev's line: by its kind, a host line's also by its
+ * operation (ev->host.kind, and ev->host.mm for host-mm events; a field
+ * with mm_arg applies only when the event takes it). NULL (*n 0) for the
+ * kinds read by hand. */
+const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsigned *n);
+/* Whether field f belongs on ev's line (its mm_arg). */
+bool s2trace_field_applies(const struct s2trace_field *f, const struct s2trace_event *ev);
+/* A field's value in ev, and setting it (numbers, booleans and flags as 0 or 1). */
+uint64_t s2trace_field_get(const struct s2trace_field *f, const struct s2trace_event *ev);
+void s2trace_field_set(const struct s2trace_field *f, struct s2trace_event *ev, uint64_t v);
 
 /*
  * Any line as the reader reads it back into ev (no newline, no comment):

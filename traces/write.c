@@ -22,6 +22,56 @@ static void print_size(FILE *f, const char *key, uint64_t v)
 	fprintf(f, " %s=%s", key, s2_size_name(v, buf, sizeof(buf)));
 }
 
+/* The fields of ev's line (the grammar's s2trace_fields), each as the
+ * reader takes it: " KEY=VALUE" or " FLAG". Config keys are written when
+ * given. */
+static void print_fields(FILE *f, const struct s2trace_event *ev)
+{
+	unsigned n;
+	const struct s2trace_field *fs = s2trace_fields(ev, &n);
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct s2trace_field *fl = &fs[i];
+		if (!s2trace_field_applies(fl, ev) || (fl->given && !(ev->config.given & fl->given)))
+			continue;
+		unsigned long long v = s2trace_field_get(fl, ev);
+		if (!v && fl->zero_as)
+			v = fl->zero_as;
+		if (!v && (fl->flags & S2T_FF_NONZERO))
+			continue;
+		switch (fl->type) {
+		case S2T_F_DEC:
+			fprintf(f, " %s=%llu", fl->key, v);
+			break;
+		case S2T_F_HEX:
+			fprintf(f, " %s=%#llx", fl->key, v);
+			break;
+		case S2T_F_SIZE:
+			print_size(f, fl->key, v);
+			break;
+		case S2T_F_BOOL:
+			fprintf(f, " %s=%d", fl->key, v != 0);
+			break;
+		case S2T_F_FLAG:
+			if (v)
+				fprintf(f, " %s", fl->key);
+			break;
+		case S2T_F_WORD:
+			fprintf(f, " %s=%s", fl->key, s2trace_word(fl->words, (unsigned)v));
+			break;
+		case S2T_F_GRANULE:
+			fprintf(f, " %s=%uk", fl->key, granule_k((unsigned)v));
+			break;
+		case S2T_F_WALKER:
+			fprintf(f, " %s=%s", fl->key, s2pt_variant_name((enum s2pt_variant)v));
+			break;
+		case S2T_F_POLICY:
+			fprintf(f, " %s=%s", fl->key, s2host_policy_name((enum s2host_policy)v));
+			break;
+		}
+	}
+}
+
 static void print_vcpu_op(FILE *f, unsigned v, const struct s2hyp_vcpu_op *o)
 {
 	fprintf(f, "vcpu %u %s ipa=%#llx", v, s2trace_word(S2T_W_ACCESS, o->access),
@@ -42,48 +92,8 @@ void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 {
 	fprintf(f, "%s", o->kind == S2HYP_HOST_MM ? s2trace_word(S2T_W_MM, o->mm)
 						 : s2trace_host_name(o->kind));
-	switch (o->kind) {
-	case S2HYP_HOST_WRITE:
-		fprintf(f, " hva=%#llx", (unsigned long long)o->addr);
-		print_size(f, "size", o->size);
-		fprintf(f, " fill=%#x", o->fill);
-		break;
-	case S2HYP_HOST_DIRTY_LOG_ON:
-	case S2HYP_HOST_DIRTY_LOG_OFF:
-	case S2HYP_HOST_GET_DIRTY_LOG:
-		fprintf(f, " slot=%u", o->slot);
-		break;
-	case S2HYP_HOST_UNMAP_HVA:
-	case S2HYP_HOST_AGE_HVA:
-		fprintf(f, " hva=%#llx", (unsigned long long)o->addr);
-		print_size(f, "size", o->size);
-		break;
-	case S2HYP_HOST_UNMAP_IPA:
-	case S2HYP_HOST_WRPROTECT_IPA:
-	case S2HYP_HOST_FLUSH_IPA:
-	case S2HYP_HOST_AGE_IPA:
-	case S2HYP_HOST_SPLIT_IPA:
-		fprintf(f, " ipa=%#llx", (unsigned long long)o->addr);
-		print_size(f, "size", o->size);
-		break;
-	case S2HYP_HOST_DESTROY:
-	case S2HYP_HOST_RCU_CALLBACK:
-		break;
-	case S2HYP_HOST_MM: {
-		unsigned args = s2hyp_mm_op_args(o->mm);
-		if (args & S2HYP_MM_ARG_HVA)
-			fprintf(f, " hva=%#llx", (unsigned long long)o->addr);
-		if (args & S2HYP_MM_ARG_SIZE)
-			print_size(f, "size", o->size);
-		if ((args & S2HYP_MM_ARG_PROC) && o->proc)
-			fprintf(f, " proc=%u", o->proc);
-		if (args & S2HYP_MM_ARG_REF)
-			fprintf(f, " ref=%u", o->ref);
-		if (args & S2HYP_MM_ARG_VALUE)
-			fprintf(f, " value=%#llx", (unsigned long long)o->value);
-		break;
-	}
-	}
+	struct s2trace_event ev = { .kind = S2T_HOST, .host = *o };
+	print_fields(f, &ev);
 }
 
 int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
@@ -183,39 +193,6 @@ int s2trace_write_outcome(FILE *f, const struct s2hyp_stats *st)
 /* ------------------------------------------------------------------ */
 /* One line of any kind                                                */
 /* ------------------------------------------------------------------ */
-
-static void print_config(FILE *f, const struct s2hyp_config *c, unsigned given)
-{
-	fputs("config", f);
-	if (given & S2T_CFG_GRANULE)
-		fprintf(f, " granule=%uk", granule_k(c->granule_shift));
-	if (given & S2T_CFG_IPA_BITS)
-		fprintf(f, " ipa-bits=%u", c->ipa_bits);
-	if (given & S2T_CFG_VCPUS)
-		fprintf(f, " vcpus=%u", c->nr_vcpus);
-	if (given & S2T_CFG_WALKER)
-		fprintf(f, " walker=%s", s2pt_variant_name(c->variant));
-	if (given & S2T_CFG_FWB)
-		fprintf(f, " fwb=%d", c->fwb);
-	if (given & S2T_CFG_IDC)
-		fprintf(f, " idc=%d", c->idc);
-	if (given & S2T_CFG_DIC)
-		fprintf(f, " dic=%d", c->dic);
-	if (given & S2T_CFG_LINE)
-		fprintf(f, " line=%u", c->line_bytes ? c->line_bytes : 64);
-	if (given & S2T_CFG_EAGER_SPLIT)
-		fprintf(f, " eager-split=%d", c->eager_split);
-	if (given & S2T_CFG_RCU)
-		fprintf(f, " rcu=%d", c->rcu_free);
-	if (given & S2T_CFG_RANGE_TLBI)
-		fprintf(f, " range-tlbi=%d", c->range_tlbi);
-	if (given & S2T_CFG_HW_AF)
-		fprintf(f, " hw-af=%d", c->hw_af);
-	if (given & S2T_CFG_TLB_ENTRIES)
-		fprintf(f, " tlb-entries=%u", c->tlb_entries);
-	if (given & S2T_CFG_HOST_MM)
-		fprintf(f, " host-mm=%s", s2host_policy_name((enum s2host_policy)c->cow_policy));
-}
 
 static void print_effect(FILE *f, const struct s2trace_event *ev)
 {
@@ -337,17 +314,13 @@ void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
 {
 	switch (ev->kind) {
 	case S2T_CONFIG:
-		print_config(f, &ev->config.cfg, ev->config.given);
+		fputs("config", f);
+		print_fields(f, ev);
 		break;
-	case S2T_MEMSLOT: {
-		const struct s2hyp_memslot *s = &ev->memslot.slot;
-		fprintf(f, "memslot %u ipa=%#llx", ev->memslot.id, (unsigned long long)s->ipa);
-		print_size(f, "size", s->size);
-		fprintf(f, " hva=%#llx backing=%s%s%s", (unsigned long long)s->hva,
-			s2trace_backing_name(s->backing), s->readonly ? " readonly" : "",
-			s->dirty_log ? " dirty-log" : "");
+	case S2T_MEMSLOT:
+		fprintf(f, "memslot %u", ev->memslot.id);
+		print_fields(f, ev);
 		break;
-	}
 	case S2T_PHASE:
 		fprintf(f, "phase %llu", (unsigned long long)ev->phase.n);
 		break;
@@ -364,8 +337,8 @@ void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
 			print_vcpu_op(f, ev->vcpu.vcpu, &ev->vcpu.op);
 		break;
 	case S2T_MMIO:
-		fprintf(f, "mmio vcpu=%u ipa=%#llx%s", ev->mmio.vcpu, (unsigned long long)ev->mmio.ipa,
-			ev->mmio.write ? " write" : "");
+		fputs("mmio", f);
+		print_fields(f, ev);
 		break;
 	case S2T_EFFECT:
 		print_effect(f, ev);
