@@ -4,9 +4,9 @@
  * Concurrent Systems", LNCS 1032, chapter 5).
  *
  * The search tree's nodes are decision points; a path is a schedule
- * prefix. Each run re-creates the machine and follows the current path
- * (a machine is cheap to build, and nothing else can restore one), then
- * extends it with the first choice that is neither asleep nor beyond a
+ * prefix. Each run starts from the initial state (the machine of the run
+ * before, reset: nothing else can restore one), follows the current path,
+ * then extends it with the first choice that is neither asleep nor beyond a
  * bound, to the end of the run. Backtracking moves the deepest node to its
  * next candidate.
  *
@@ -493,7 +493,9 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 			res->limited = true;
 			break;
 		}
-		if ((ret = s2fuzz__instantiate(sc, &x.m, err, errlen)))
+		/* The machine of the run before, reset: cheaper than a new one,
+		 * and the same (tests/fuzz_test.c compares the two). */
+		if ((ret = s2fuzz__reinstantiate(sc, &x.m, err, errlen)))
 			break;
 		x.depth = 0;
 		x.blocked = x.end_cut = x.marked = x.probe = false;
@@ -517,7 +519,6 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 				 "a run did not repeat the choices of the one before: the machine "
 				 "is not deterministic");
 			ret = x.oom ? S2_ENOMEM : S2_EIO;
-			s2hyp_delete(x.m);
 			break;
 		}
 		/* A blocked run is abandoned at its last decision; whatever
@@ -530,7 +531,6 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 			ret = path_schedule(&x, res);
 			if (!ret && sharded(&x))
 				ret = path_ordinals(&x, res);
-			s2hyp_delete(x.m);
 			break;
 		}
 		if (x.blocked) {
@@ -550,8 +550,6 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 			o->progress(o->progress_arg, &p);
 		}
 next:
-		s2hyp_delete(x.m);
-		x.m = NULL;
 		if (!backtrack(&x)) {
 			if (x.oom) {
 				snprintf(err, errlen, "out of memory");
@@ -562,6 +560,7 @@ next:
 			break;
 		}
 	}
+	s2hyp_delete(x.m);
 	for (unsigned i = 0; i < x.nnodes; i++)
 		node_free(&x.nodes[i]);
 	free(x.nodes);

@@ -114,11 +114,14 @@ static uint8_t findings_of(const struct s2hyp_scenario *sc, const struct s2fuzz_
 /* One seed                                                            */
 /* ------------------------------------------------------------------ */
 
-int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o, uint64_t seed,
+/* One seed on *keep when it is not NULL (the machine of the seed before,
+ * reset), leaving the machine there for the next; a generated scenario
+ * gets a machine of its own. */
+static int run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o, uint64_t seed,
 		    uint64_t steps_hint, struct s2fuzz_seed_result *r, struct s2hyp_choice **sched,
-		    size_t *nsched)
+		    size_t *nsched, struct s2hyp **keep)
 {
-	struct s2hyp *m;
+	struct s2hyp *m = NULL;
 	struct s2hyp_rng rng;
 	struct s2fuzz__pct pct;
 	struct s2hyp_strategy inner;
@@ -139,7 +142,14 @@ int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 		sc = &gen;
 		steps_hint = 0;
 	}
-	ret = s2fuzz__instantiate(sc, &m, NULL, 0);
+	if (o->generate)
+		keep = NULL;
+	if (keep) {
+		ret = s2fuzz__reinstantiate(sc, keep, NULL, 0);
+		m = *keep;
+	} else {
+		ret = s2fuzz__instantiate(sc, &m, NULL, 0);
+	}
 	if (ret) {
 		if (o->generate)
 			s2hyp_scenario_free(&gen);
@@ -174,7 +184,8 @@ int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 		const struct s2hyp_choice *s = s2hyp_schedule(m, &n);
 		*sched = malloc((n ? n : 1) * sizeof(**sched));
 		if (!*sched) {
-			s2hyp_delete(m);
+			if (!keep)
+				s2hyp_delete(m);
 			if (o->generate)
 				s2hyp_scenario_free(&gen);
 			return S2_ENOMEM;
@@ -182,10 +193,18 @@ int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 		memcpy(*sched, s, n * sizeof(**sched));
 		*nsched = n;
 	}
-	s2hyp_delete(m);
+	if (!keep)
+		s2hyp_delete(m);
 	if (o->generate)
 		s2hyp_scenario_free(&gen);
 	return 0;
+}
+
+int s2fuzz_run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o, uint64_t seed,
+		    uint64_t steps_hint, struct s2fuzz_seed_result *r, struct s2hyp_choice **sched,
+		    size_t *nsched)
+{
+	return run_seed(sc, o, seed, steps_hint, r, sched, nsched, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -271,21 +290,26 @@ static uint64_t owned_index(const struct s2fuzz_opts *o, uint64_t t)
 	return (o->nr_shards > 1 ? o->shard : 0) + t * nr_shards(o);
 }
 
+/* Seeds one after another on one machine, reset between them. */
 static int run_here(struct driver *d, uint64_t k)
 {
+	struct s2hyp *m = NULL;
+	int ret = 0;
+
 	for (uint64_t t = 0; t < owned_runs(d->o); t++) {
 		uint64_t i = owned_index(d->o, t);
 		struct s2fuzz_seed_result r;
 		if (out_of_time(d)) {
 			d->res->limited = true;
-			return 0;
+			break;
 		}
-		int ret = s2fuzz_run_seed(d->sc, d->o, d->o->seed + i, k, &r, NULL, NULL);
+		ret = run_seed(d->sc, d->o, d->o->seed + i, k, &r, NULL, NULL, &m);
 		if (ret)
-			return ret;
+			break;
 		absorb(d, &r);
 	}
-	return 0;
+	s2hyp_delete(m);
+	return ret;
 }
 
 static bool write_all(int fd, const void *buf, size_t n)
@@ -308,12 +332,14 @@ static bool write_all(int fd, const void *buf, size_t n)
  * depend on how the seeds were shared out. */
 static void worker(struct driver *d, unsigned j, unsigned jobs, uint64_t k, int fd)
 {
+	struct s2hyp *m = NULL;
+
 	for (uint64_t t = j; t < owned_runs(d->o); t += jobs) {
 		uint64_t i = owned_index(d->o, t);
 		struct s2fuzz_seed_result r;
 		if (out_of_time(d))
 			break;
-		if (s2fuzz_run_seed(d->sc, d->o, d->o->seed + i, k, &r, NULL, NULL) ||
+		if (run_seed(d->sc, d->o, d->o->seed + i, k, &r, NULL, NULL, &m) ||
 		    !write_all(fd, &r, sizeof(r)))
 			_exit(1);
 	}

@@ -12,6 +12,11 @@ uint64_t s2fuzz__mix(uint64_t h, uint64_t v);
 /* A machine for the scenario, stopping at the first violation. */
 int s2fuzz__instantiate(const struct s2hyp_scenario *sc, struct s2hyp **m, char *err,
 			size_t errlen);
+/* The same, on *m when it is not NULL: the machine of the run before, made
+ * by one of these from sc, reset (s2hyp_reset) instead of made anew. On
+ * error *m is NULL. */
+int s2fuzz__reinstantiate(const struct s2hyp_scenario *sc, struct s2hyp **m, char *err,
+			  size_t errlen);
 /* Steps of a sequential run: pct's estimate of a run's length. */
 uint64_t s2fuzz__sequential_steps(const struct s2hyp_scenario *sc);
 

@@ -32,6 +32,25 @@ int s2fuzz__instantiate(const struct s2hyp_scenario *sc, struct s2hyp **m, char 
 	return 0;
 }
 
+int s2fuzz__reinstantiate(const struct s2hyp_scenario *sc, struct s2hyp **m, char *err,
+			  size_t errlen)
+{
+	const char *why = "";
+
+	if (!*m)
+		return s2fuzz__instantiate(sc, m, err, errlen);
+	int ret = s2hyp_scenario_reset(sc, *m, &why);
+	if (ret) {
+		s2hyp_delete(*m);
+		*m = NULL;
+		if (err)
+			snprintf(err, errlen, "%s", why);
+		return ret;
+	}
+	s2hyp_stop_on_violation(*m, true);
+	return 0;
+}
+
 uint64_t s2fuzz__sequential_steps(const struct s2hyp_scenario *sc)
 {
 	struct s2hyp *m;

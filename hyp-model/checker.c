@@ -104,6 +104,37 @@ struct s2hyp_checker *s2hyp_checker_new(const struct s2hyp_checker_config *cfg)
 	return c;
 }
 
+void s2hyp_checker_reset(struct s2hyp_checker *c, const struct s2hyp_checker_config *cfg)
+{
+	struct s2hyp_checker k = *c;
+
+	/* As new, keeping the arrays. The maps iterated in order (logged,
+	 * hpages) go: a larger table would visit its keys in another order
+	 * than a new one, and the first report of a rule names the first. */
+	for (uint64_t i = 0; i < k.ghost_cap; i++)
+		free(k.ghost[i].ptes);
+	if (k.ghost_cap)
+		memset(k.ghost, 0, k.ghost_cap * sizeof(*k.ghost));
+	s2_map_free(&k.hpages);
+	s2_map_free(&k.logged);
+	memset(c, 0, sizeof(*c));
+	c->cfg = *cfg;
+	c->ghost = k.ghost;
+	c->ghost_cap = k.ghost_cap;
+	c->unclean = k.unclean;
+	c->unclean_cap = k.unclean_cap;
+	c->touched = k.touched;
+	c->touched_cap = k.touched_cap;
+	c->viol = k.viol;
+	c->viol_cap = k.viol_cap;
+	for (unsigned i = 0; i < S2HYP_CHECKER_MAX_OPS; i++) {
+		c->ops[i].read_ver = k.ops[i].read_ver;
+		c->ops[i].read_val = k.ops[i].read_val;
+		s2_map_clear(&c->ops[i].read_ver);
+		s2_map_clear(&c->ops[i].read_val);
+	}
+}
+
 void s2hyp_checker_delete(struct s2hyp_checker *c)
 {
 	if (!c)

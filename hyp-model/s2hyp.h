@@ -388,6 +388,12 @@ struct s2hyp;
 int s2hyp_create(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
 		 unsigned nr_slots, struct s2hyp **out, const char **why);
 void s2hyp_delete(struct s2hyp *m);
+/* m as s2hyp_create made it with its configuration and memslots (no
+ * programs, observer, drivers or recorded schedule; statistics and
+ * violations cleared), keeping its memory: the table-page pool, the cache
+ * model, the checker's arrays. A fuzzer runs one schedule after another on
+ * one machine this way. On error m can only be deleted. */
+int s2hyp_reset(struct s2hyp *m, const char **why);
 
 /* Programs are copied. S2_EINVAL for an item outside every memslot (host
  * ops on hva/ipa), a bad size or slot number, with *why set. */

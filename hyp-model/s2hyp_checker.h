@@ -63,6 +63,8 @@ struct s2hyp_checker_slot {
 /* NULL when out of memory. */
 struct s2hyp_checker *s2hyp_checker_new(const struct s2hyp_checker_config *cfg);
 void s2hyp_checker_delete(struct s2hyp_checker *c);
+/* c as s2hyp_checker_new(cfg) makes it, its memory kept. */
+void s2hyp_checker_reset(struct s2hyp_checker *c, const struct s2hyp_checker_config *cfg);
 
 unsigned s2hyp_checker_nr_violations(const struct s2hyp_checker *c);
 const struct s2hyp_violation *s2hyp_checker_violation(const struct s2hyp_checker *c, unsigned i);

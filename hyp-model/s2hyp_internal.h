@@ -164,6 +164,9 @@ struct slot {
 
 struct s2hyp {
 	struct s2hyp_config cfg;
+	/* As created: what s2hyp_reset makes it again (a run changes slots' flags). */
+	struct s2hyp_config made_cfg;
+	struct s2hyp_memslot made_slots[S2HYP_MAX_SLOTS];
 	struct s2pt_geom geom;
 	struct s2pt pt;
 	struct s2pool *pool;

@@ -44,6 +44,10 @@ int s2hyp_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
 /* A machine running the scenario's programs; *why on failure. */
 int s2hyp_scenario_instantiate(const struct s2hyp_scenario *sc, struct s2hyp **m,
 			       const char **why);
+/* The same on m, reset (s2hyp_reset): m must have been made from a
+ * scenario with sc's configuration and memslots. On error m can only be
+ * deleted. */
+int s2hyp_scenario_reset(const struct s2hyp_scenario *sc, struct s2hyp *m, const char **why);
 
 /* The seed scenario's layout, for tests and reports. */
 #define S2HYP_SEED_IPA   0x40000000ull

@@ -10,6 +10,8 @@
 
 /* The scheduler's state of m (m->sch); false when out of memory. */
 bool s2hyp__sched_init(struct s2hyp *m);
+/* As s2hyp__sched_init leaves it, fibers' stacks and the log's memory kept. */
+void s2hyp__sched_reset(struct s2hyp *m);
 void s2hyp__sched_fini(struct s2hyp *m);
 
 #endif

@@ -234,6 +234,27 @@ int s2hyp_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned n
 	return s2hyp_scenario_build_cfg(sc, name, &cfg);
 }
 
+static int load_programs(const struct s2hyp_scenario *sc, struct s2hyp *m, const char **why)
+{
+	int ret = s2hyp_set_host_program(m, sc->host, sc->nhost, why);
+	for (unsigned v = 0; !ret && v < sc->cfg.nr_vcpus; v++)
+		ret = s2hyp_set_vcpu_program(m, v, sc->vcpu[v], sc->nvcpu[v], why);
+	return ret;
+}
+
+int s2hyp_scenario_reset(const struct s2hyp_scenario *sc, struct s2hyp *m, const char **why)
+{
+	const struct s2hyp_config *c = s2hyp_config(m);
+	if (c->nr_vcpus != sc->cfg.nr_vcpus || c->variant != sc->cfg.variant ||
+	    c->granule_shift != sc->cfg.granule_shift) {
+		if (why)
+			*why = "the machine was made for another configuration";
+		return S2_EINVAL;
+	}
+	int ret = s2hyp_reset(m, why);
+	return ret ? ret : load_programs(sc, m, why);
+}
+
 int s2hyp_scenario_instantiate(const struct s2hyp_scenario *sc, struct s2hyp **out,
 			       const char **why)
 {
@@ -241,9 +262,7 @@ int s2hyp_scenario_instantiate(const struct s2hyp_scenario *sc, struct s2hyp **o
 	int ret = s2hyp_create(&sc->cfg, sc->slots, sc->nr_slots, &m, why);
 	if (ret)
 		return ret;
-	ret = s2hyp_set_host_program(m, sc->host, sc->nhost, why);
-	for (unsigned v = 0; !ret && v < sc->cfg.nr_vcpus; v++)
-		ret = s2hyp_set_vcpu_program(m, v, sc->vcpu[v], sc->nvcpu[v], why);
+	ret = load_programs(sc, m, why);
 	if (ret) {
 		s2hyp_delete(m);
 		return ret;

@@ -74,6 +74,29 @@ bool s2hyp__sched_init(struct s2hyp *m)
 	return true;
 }
 
+void s2hyp__sched_reset(struct s2hyp *m)
+{
+	struct s2hyp_sched *s = m->sch;
+
+	/* After a run every operation has ended and every fiber is free
+	 * (run_loop); one still in use holds a stack of a run that is over. */
+	for (unsigned i = 0; i < MAX_CTX; i++) {
+		if (s->fib[i].have && (s->in_flight || s->fib[i].slot != NO_SLOT)) {
+			s2_fiber_delete(&s->fib[i].f);
+			s->fib[i].have = false;
+		}
+		s->fib[i].slot = NO_SLOT;
+	}
+	for (unsigned i = 0; i <= HOST_SLOT; i++)
+		s->op_ctx[i] = NULL;
+	s->in_flight = 0;
+	s->main.slot = NO_SLOT;
+	s->cur = NULL;
+	s->st = NULL;
+	s->recording = false;
+	s->log_n = 0;
+}
+
 void s2hyp__sched_fini(struct s2hyp *m)
 {
 	if (!m->sch)
