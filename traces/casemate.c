@@ -409,11 +409,21 @@ struct level {
 	uint64_t v;
 };
 
+/* A field's value as written: the key it was given under (NULL: bare). */
+struct value {
+	const char *key;
+	const char *val;
+	bool string;
+	unsigned line;
+	bool have_num;		/* num holds val's number, read already */
+	uint64_t num;
+};
+
 /* Put one field's value where it belongs. */
 static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
-		 const struct fspec *f, const struct item *it, struct level *level)
+		 const struct fspec *f, const struct value *it, struct level *level)
 {
-	const char *key = it->keyed ? it->key : (f->key ? f->key : "operation");
+	const char *key = it->key ? it->key : (f->key ? f->key : "operation");
 	uint64_t v = 0;
 	int ret;
 
@@ -422,6 +432,10 @@ static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 	case F_HEX:
 		if (it->string)
 			return fail_at(r, it->line, "%s: (%s) takes a number, not a string", rec->name, key);
+		if (it->have_num) {
+			v = it->num;
+			break;
+		}
 		ret = parse_u64(it->val, f->type == F_HEX ? 16 : 10, &v);
 		if (ret == S2_ERANGE)
 			return fail_at(r, it->line, "%s: (%s %s): number too large", rec->name, key, it->val);
@@ -437,7 +451,8 @@ static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 		break;
 	case F_SRC:
 		if (it->string) {
-			_Static_assert(sizeof(rec->src) == sizeof(it->val), "a source fits");
+			/* A value is a token: shorter than S2TRACE_CM_MAX_TEXT. */
+			_Static_assert(sizeof(rec->src) == S2TRACE_CM_MAX_TEXT, "a source fits");
 			memcpy(rec->src, it->val, strlen(it->val) + 1);
 		} else {
 			if (parse_u64(it->val, 10, &rec->src_key))
@@ -487,6 +502,9 @@ static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 	}
 	return 0;
 }
+
+static int check_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
+			const struct level *lv);
 
 /* Match the items read to the fields of the record's kind: "(key value)"
  * by name, a bare string as the source location, any other bare value to
@@ -540,9 +558,20 @@ static int interpret(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 					       fields[k].key ? fields[k].key : "operation");
 			continue;
 		}
-		if ((ret = store(r, rec, &fields[k], given[k], &level)))
+		const struct item *it = given[k];
+		const struct value val = { it->keyed ? it->key : NULL, it->val, it->string, it->line,
+					    false, 0 };
+		if ((ret = store(r, rec, &fields[k], &val, &level)))
 			return ret;
 	}
+	return check_record(r, rec, &level);
+}
+
+/* What a record's fields must say together. */
+static int check_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
+			const struct level *lv)
+{
+	struct level level = *lv;
 
 	switch (rec->kind) {
 	case S2T_CM_BARRIER:
@@ -647,6 +676,139 @@ static int read_error_block(struct s2trace_cm_reader *r, struct s2trace_cm_recor
 	}
 }
 
+/* A token of the fast path: a word or a string's inside at *pp, up to the
+ * first byte not of class want; copied into buf (size S2TRACE_CM_MAX_TEXT)
+ * with its NUL. Its length, or 0 when it is empty, too long or runs to
+ * the end of what is read. */
+static size_t fast_token(const unsigned char **pp, const unsigned char *e, unsigned want, char *buf)
+{
+	const unsigned char *p = *pp, *s = p;
+
+	while (p < e && (cls[*p] & want))
+		p++;
+	size_t n = (size_t)(p - s);
+	if (p == e || !n || n >= S2TRACE_CM_MAX_TEXT)
+		return 0;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	*pp = p;
+	return n;
+}
+
+/* A number in the form casemate prints: at most 19 decimal digits, or 16
+ * hexadecimal ones after 0x (so no overflow); false for anything else,
+ * which parse_u64 reads. */
+static bool fast_num(const char *s, bool hex, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t n = 0;
+
+	if (hex) {
+		if (s[0] != '0' || s[1] != 'x')
+			return false;
+		for (s += 2; n < 17; s++, n++) {
+			unsigned d = *s >= '0' && *s <= '9' ? (unsigned)(*s - '0') :
+				     *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10) :
+				     *s >= 'A' && *s <= 'F' ? (unsigned)(*s - 'A' + 10) : 16;
+			if (d == 16)
+				break;
+			v = v << 4 | d;
+		}
+		*out = v;
+		return !*s && n && n <= 16;
+	}
+	for (; *s >= '0' && *s <= '9' && n < 20; s++, n++)
+		v = v * 10 + (uint64_t)(*s - '0');
+	*out = v;
+	return !*s && n && n <= 19;
+}
+
+/* A field of a record's kind named exactly key (in lower case, as casemate
+ * prints it; the general path takes any case). */
+static unsigned field_named(const struct fspec *fields, unsigned nf, const char *key)
+{
+	unsigned k;
+	for (k = 0; k < nf; k++)
+		if ((fields[k].key && fields[k].key[0] == key[0] && !strcmp(fields[k].key, key)) ||
+		    (fields[k].alias && !strcmp(fields[k].alias, key)))
+			break;
+	return k;
+}
+
+/*
+ * A record in the form casemate prints (after its '('): on one line, read
+ * already, fields separated by single blanks, every field known and valid.
+ * Read straight into rec, without the items of the general path: 1. Any
+ * other record: 0, the reader left where it was for the general path,
+ * which reads every record and says what is wrong with one.
+ */
+static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
+{
+	const unsigned char *p = r->buf + r->pos, *e = r->buf + r->len;
+	char val[S2TRACE_CM_MAX_TEXT], key[S2TRACE_CM_MAX_NAME];
+	const struct fspec *fields = NULL;
+	struct level level = { false, 0 };
+	unsigned given = 0, nf = 0, src = ~0u;
+
+	size_t n = fast_token(&p, e, C_ATOM, val);
+	if (!n || n >= S2TRACE_CM_MAX_NAME)
+		return 0;
+	lower_copy(rec->name, val, sizeof(rec->name));
+	for (size_t i = 0; i < S2_ARRAY_SIZE(kinds); i++)
+		if (rec->name[0] == kinds[i].name[0] && !strcmp(rec->name, kinds[i].name)) {
+			rec->kind = kinds[i].kind;
+			fields = kinds[i].fields;
+		}
+	if (!fields)
+		return 0;
+	for (; fields[nf].dest != D_END; nf++)
+		if (fields[nf].dest == D_SRC)
+			src = nf;
+	for (;;) {
+		if (p < e && *p == ')')
+			break;
+		if (p == e || *p++ != ' ' || p == e)
+			return 0;
+		unsigned k;
+		bool keyed = *p == '(';
+		if (keyed) {
+			p++;
+			if (!fast_token(&p, e, C_ATOM, val) || strlen(val) >= sizeof(key) ||
+			    *p++ != ' ' || p == e)
+				return 0;
+			memcpy(key, val, strlen(val) + 1);
+			k = field_named(fields, nf, key);
+		} else if (*p == '"') {
+			k = src;
+		} else {
+			for (k = 0; k < nf && ((given >> k & 1) || fields[k].type == F_SRC); k++)
+				;
+		}
+		if (k >= nf || (given >> k & 1))
+			return 0;
+		given |= 1u << k;
+		struct value v = { keyed ? key : NULL, val, *p == '"', r->line, false, 0 };
+		if (v.string) {
+			p++;
+			if (!fast_token(&p, e, C_STR, val) || *p++ != '"')
+				return 0;
+		} else if (!fast_token(&p, e, C_ATOM, val)) {
+			return 0;
+		} else if (fields[k].type == F_DEC || fields[k].type == F_HEX) {
+			v.have_num = fast_num(val, fields[k].type == F_HEX, &v.num);
+		}
+		if ((keyed && (p == e || *p++ != ')')) || store(r, rec, &fields[k], &v, &level))
+			return 0;
+	}
+	for (unsigned k = 0; k < nf; k++)
+		if (!(given >> k & 1) && fields[k].required)
+			return 0;
+	if (check_record(r, rec, &level))
+		return 0;
+	r->pos = (size_t)(p + 1 - r->buf);
+	return 1;
+}
+
 int s2trace_cm_next(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
 {
 	int t, c;
@@ -667,6 +829,10 @@ int s2trace_cm_next(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
 		return fail_at(r, r->line, "a record starts with '(', not '%c'",
 			       c > 0x20 && c < 0x7f ? c : '?');
 	}
+	rec->line = r->line;
+	if (fast_record(r, rec))
+		return 1;
+	memset(rec, 0, sizeof(*rec));
 	rec->line = r->line;
 	if ((t = next_token(r)) < 0)
 		return t;
