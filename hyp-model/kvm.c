@@ -220,6 +220,18 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 	if (m->hv)
 		return s2hyp__hostvm_fault(m, v, s);
 
+	/* mmu_invalidate_retry(), for the whole VM: an invalidation in
+	 * progress, or one that began or ended while KVM handled the fault
+	 * (it sampled the sequence early and checks it late: host_invalidated,
+	 * the handler here being instant), makes the handler give up (-EAGAIN)
+	 * before it maps or relaxes anything; the guest runs again and takes
+	 * the fault again. */
+	if (m->invalidating || o->host_invalidated) {
+		m->stats.host_retries++;
+		v->invalidate_retry = true;
+		return true;
+	}
+
 	uint64_t size = mapping_size(m, s, o->ipa);
 	uint64_t ipa = s2_align_down(o->ipa, size);
 	uint64_t fault_granule = s2pt_granule_size(g, v->fault_level);
@@ -303,8 +315,13 @@ bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v)
 	if (!v->gup_pending && m->cfg.check && no_progress(m, v))
 		return true;
 	v->backoff = false;
+	v->invalidate_retry = false;
 	if (s2hyp__handle_fault(m, v)) {
-		m->stats.vcpu[v->id].mmio++;
+		/* A fault an invalidation made retry is a guest attempt that
+		 * is over, not an exit: the next attempt is another access
+		 * (a trace's next fault line). */
+		if (!v->invalidate_retry)
+			m->stats.vcpu[v->id].mmio++;
 		return true;
 	}
 	if (v->backoff) {
@@ -624,6 +641,16 @@ void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 		return;
 	case S2HYP_HOST_RCU_CALLBACK:
 		s2hyp__rcu_callback(m);
+		return;
+	case S2HYP_HOST_INVALIDATE_BEGIN:
+		m->invalidating++;
+		return;
+	case S2HYP_HOST_INVALIDATE_END:
+		if (!m->invalidating) {
+			s2hyp__fail(m, "invalidate-end without an invalidation in progress");
+			return;
+		}
+		m->invalidating--;
 		return;
 	}
 }

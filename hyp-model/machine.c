@@ -206,6 +206,13 @@ int s2hyp_check_host_op(const struct s2hyp *m, const struct s2hyp_host_op *o, co
 	case S2HYP_HOST_DESTROY:
 	case S2HYP_HOST_RCU_CALLBACK:
 		return 0;
+	case S2HYP_HOST_INVALIDATE_BEGIN:
+	case S2HYP_HOST_INVALIDATE_END:
+		if (m->hv) {
+			*why = "with host-mm, the host's own events invalidate (through its notifier)";
+			return S2_EINVAL;
+		}
+		return 0;
 	case S2HYP_HOST_MM:
 		if (!m->hv_check_op) {
 			*why = "host-mm events need a machine whose memory is the host's (host-mm)";

@@ -120,6 +120,12 @@ enum s2hyp_host_kind {
 	S2HYP_HOST_MM,			/* a host-mm event (mm): needs cfg.host_mm */
 	S2HYP_HOST_SPLIT_IPA,		/* split the blocks of an IPA range into pages
 					 * (kvm_mmu_split_huge_pages, eager splitting) */
+	/* An MMU-notifier invalidation begins or ends (kvm_mmu_invalidate_begin,
+	 * _end): while one is in progress, anywhere in the VM, a stage-2 fault
+	 * maps nothing (mmu_invalidate_retry) and the access is over; the
+	 * guest's next attempt faults again. The unmap itself is unmap-hva. */
+	S2HYP_HOST_INVALIDATE_BEGIN,
+	S2HYP_HOST_INVALIDATE_END,
 };
 
 /* Host-mm events (S2HYP_HOST_MM). proc 0 is the VMM, fork adds 1, 2, ...;
@@ -191,6 +197,12 @@ struct s2hyp_vcpu_op {
 	 * is taken as done before an instruction fetch from lines a vCPU wrote
 	 * last. Host writes still need KVM's maintenance. */
 	bool observed;
+	/* The host began or ended an MMU-notifier invalidation after this
+	 * access and before the vCPU's next one (a trace's order). KVM's
+	 * handler of a fault here ran until the vCPU went back to the guest:
+	 * it sampled mmu_invalidate_seq early and checked it late, so the
+	 * check failed (see S2HYP_HOST_INVALIDATE_BEGIN). */
+	bool host_invalidated;
 	const char *src;
 };
 
@@ -363,8 +375,9 @@ struct s2hyp_stats {
 	/* KVM's CMO helpers: calls and bytes (clean to PoC; icache invalidation). */
 	uint64_t dcache_calls, dcache_bytes, icache_calls, icache_bytes;
 	uint64_t dirty_pages;
-	/* host-mm: faults retried because an invalidation raced their GUP;
-	 * accesses given up because the host refused the page */
+	/* faults that mapped nothing because an MMU-notifier invalidation was
+	 * in progress or raced their GUP (host-mm); accesses given up because
+	 * the host refused the page */
 	uint64_t host_retries, host_gup_errors;
 	uint64_t violations[S2HYP_NR_RULES];
 	struct s2hyp_vcpu_stats vcpu[S2HYP_MAX_VCPUS];

@@ -144,6 +144,7 @@ struct vcpu {
 	 * PTE-store count it waits to see change before it retries. */
 	struct s2pt_memcache mc;
 	bool backoff;
+	bool invalidate_retry;	/* the last fault gave up: an invalidation was in progress */
 	uint64_t backoff_stores;
 };
 
@@ -242,6 +243,9 @@ struct s2hyp {
 	bool stop_on_violation;
 	bool stopped;			/* a violation asked to stop */
 	bool destroyed;
+	/* MMU-notifier invalidations in progress (host invalidate-begin, not
+	 * yet -end): KVM's mmu_invalidate_in_progress */
+	unsigned invalidating;
 	enum s2hyp_outcome outcome;
 	char error[160];
 	size_t error_op;		/* the host operation the error is about, +1; 0 none */

@@ -357,6 +357,39 @@ static void test_unmap_and_age(void **state)
 	done(r);
 }
 
+/* The kit's kprobe on kvm_mmu_invalidate_end: each unmap in guest memory
+ * then begins an invalidation too (KVM raises the count in the same call),
+ * an inv_end ends one, and an end whose begin came before the capture is a
+ * comment; an unmap outside guest memory begins none. Without the probe in
+ * the trace, unmaps stay alone. */
+static void test_invalidation_window(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		HOST "0.5: inv_end: (kvm_mmu_invalidate_end+0x0/0xa0)\n"
+		HOST "1.0: kvm_unmap_hva_range: mmu notifier unmap range: 0x00ffff7c400000 -- 0x00ffff7c600000\n"
+		HOST "1.5: kvm_unmap_hva_range: mmu notifier unmap range: 0x00ffff71000000 -- 0x00ffff71021000\n"
+		V0 "2.0: kvm_guest_fault:     ipa 0x40400000, hsr 0x93c18046, hxfar 0x0, pc 0x0\n"
+		HOST "3.0: inv_end: (kvm_mmu_invalidate_end+0x0/0xa0)\n");
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "host invalidate-begin\n"
+		      "host unmap-hva hva=0xffff7c400000 size=2M\n"
+		      "vcpu 0 fault ipa=0x40400000 esr=0x93c18046 pc=0\n"
+		      "host invalidate-end\n");
+	assert_non_null(strstr(r->out, "inv_end without its inv_begin"));
+	assert_int_equal(r->st.host_lines, 3);
+	done(r);
+
+	r = import(HOST "1.0: kvm_unmap_hva_range: mmu notifier unmap range: 0x00ffff7c400000 -- 0x00ffff7c600000\n");
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out, "host unmap-hva hva=0xffff7c400000 size=2M\n");
+	done(r);
+
+	r = import(HOST "1.0: inv_end: kvm_mmu_invalidate_end\n");
+	assert_fails(r, S2_EPARSE, "ft:1: ", "malformed inv_end");
+}
+
 /* Older kernels: kvm_set_spte_hva and kvm_unmap_hva unmap one host page,
  * whose size is the config's granule. */
 static void test_old_page_notifiers(void **state)
@@ -1161,6 +1194,7 @@ int main(void)
 		cmocka_unit_test(test_guest_fault),
 		cmocka_unit_test(test_access_fault),
 		cmocka_unit_test(test_unmap_and_age),
+		cmocka_unit_test(test_invalidation_window),
 		cmocka_unit_test(test_old_page_notifiers),
 		cmocka_unit_test(test_mmio),
 		cmocka_unit_test(test_mmio_without_layout),

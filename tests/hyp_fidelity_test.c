@@ -293,6 +293,62 @@ static void test_observed_guest_code(void **state)
 	}
 }
 
+/* KVM's retry check is VM-wide: while an MMU-notifier invalidation is in
+ * progress, a fault anywhere maps nothing and the access is over (the
+ * guest's next attempt faults again); after its end the same access maps.
+ * Without the begin, every attempt after the first finds the page mapped. */
+static void test_fault_retries_during_invalidation(void **state)
+{
+	(void)state;
+	for (int open = 0; open < 2; open++) {
+		struct s2hyp_config cfg;
+		struct prog p;
+		memset(&p, 0, sizeof(p));
+		if (open)
+			hop(&p, S2HYP_HOST_INVALIDATE_BEGIN, 0, 0);
+		hop(&p, S2HYP_HOST_UNMAP_HVA, HVA + 16 * PG, PG);	/* far from the faults */
+		vop(&p, S2HYP_ACC_WRITE, IPA);
+		vop(&p, S2HYP_ACC_WRITE, IPA);
+		vop(&p, S2HYP_ACC_WRITE, IPA);
+		if (open)
+			hop(&p, S2HYP_HOST_INVALIDATE_END, 0, 0);
+		vop(&p, S2HYP_ACC_WRITE, IPA);
+		vop(&p, S2HYP_ACC_WRITE, IPA);
+		for (size_t i = 0; i < p.nv; i++)
+			p.vcpu[i].observed = true;
+		base_config(&cfg);
+		struct s2hyp *m = run(&cfg, S2HYP_BACKING_4K, &p);
+		const struct s2hyp_stats *st = s2hyp_stats(m);
+		uint64_t faults = 0;
+		for (unsigned l = 0; l < S2_LEVEL_MAX + 2; l++)
+			faults += st->faults[0][l][S2HYP_ACC_WRITE];
+		assert_int_equal(faults, open ? 4 : 1);
+		assert_int_equal(st->host_retries, open ? 3 : 0);
+		assert_int_equal(st->maps, 1);
+		assert_int_equal(st->vcpu[0].mmio, 0);
+		s2hyp_delete(m);
+	}
+}
+
+/* An end without a begin is an error of the run, not a count gone below zero. */
+static void test_invalidate_end_needs_begin(void **state)
+{
+	struct s2hyp_config cfg;
+	struct prog p;
+	struct s2hyp_memslot slot = { IPA, 2u << 20, HVA, S2HYP_BACKING_4K, false, false };
+	struct s2hyp *m;
+	const char *why = "";
+	(void)state;
+
+	memset(&p, 0, sizeof(p));
+	hop(&p, S2HYP_HOST_INVALIDATE_END, 0, 0);
+	base_config(&cfg);
+	assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), 0);
+	assert_int_equal(s2hyp_set_host_program(m, p.host, p.nh, &why), 0);
+	assert_int_not_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
+	s2hyp_delete(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -302,6 +358,8 @@ int main(void)
 		cmocka_unit_test(test_rcu_callback_frees_oldest),
 		cmocka_unit_test(test_stats_of_map_and_relax),
 		cmocka_unit_test(test_observed_guest_code),
+		cmocka_unit_test(test_fault_retries_during_invalidation),
+		cmocka_unit_test(test_invalidate_end_needs_begin),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -372,12 +372,22 @@ static void test_host_ops(void **state)
 		assert_int_equal(ev.host.size, 2 << 20);
 		assert_string_equal(s2trace_host_name(range_ops[i].k), range_ops[i].name);
 	}
-	ev = one("host destroy");
-	assert_int_equal(ev.host.kind, S2HYP_HOST_DESTROY);
-	assert_string_equal(s2trace_host_name(S2HYP_HOST_DESTROY), "destroy");
-	ev = one("host rcu-callback");
-	assert_int_equal(ev.host.kind, S2HYP_HOST_RCU_CALLBACK);
-	assert_string_equal(s2trace_host_name(S2HYP_HOST_RCU_CALLBACK), "rcu-callback");
+	static const struct {
+		const char *name;
+		enum s2hyp_host_kind k;
+	} bare_ops[] = {
+		{ "destroy", S2HYP_HOST_DESTROY },
+		{ "rcu-callback", S2HYP_HOST_RCU_CALLBACK },
+		{ "invalidate-begin", S2HYP_HOST_INVALIDATE_BEGIN },
+		{ "invalidate-end", S2HYP_HOST_INVALIDATE_END },
+	};
+	for (unsigned i = 0; i < sizeof(bare_ops) / sizeof(bare_ops[0]); i++) {
+		char line[64];
+		snprintf(line, sizeof(line), "host %s", bare_ops[i].name);
+		ev = one(line);
+		assert_int_equal(ev.host.kind, bare_ops[i].k);
+		assert_string_equal(s2trace_host_name(bare_ops[i].k), bare_ops[i].name);
+	}
 	assert_string_equal(s2trace_host_name((enum s2hyp_host_kind)99), "?");
 	assert_string_equal(s2trace_backing_name((enum s2hyp_backing)99), "?");
 }
@@ -1363,6 +1373,8 @@ static void assert_host_op_equal(const struct s2hyp_host_op *got, const struct s
 		break;
 	case S2HYP_HOST_DESTROY:
 	case S2HYP_HOST_RCU_CALLBACK:
+	case S2HYP_HOST_INVALIDATE_BEGIN:
+	case S2HYP_HOST_INVALIDATE_END:
 		break;
 	case S2HYP_HOST_MM:
 		assert_int_equal(got->mm, want->mm);

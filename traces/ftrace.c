@@ -301,6 +301,8 @@ enum ev_kind {
 	EV_EXIT,
 	EV_MARKER,
 	EV_RCU_CALLBACK,	/* a traced call of kvm_pgtable_stage2_free_unlinked */
+	EV_INV_BEGIN,		/* the kit's kprobe on kvm_mmu_invalidate_begin */
+	EV_INV_END,		/* ... and on kvm_mmu_invalidate_end */
 };
 
 /* kvm_mmio's type, in __print_symbolic order. */
@@ -338,6 +340,8 @@ enum out_kind {
 	OUT_COMMENT,		/* a comment only */
 	OUT_MARKER,		/* # marker:, and a host line for an s2emu command */
 	OUT_RCU,		/* host rcu-callback */
+	OUT_INV,		/* host invalidate-begin or -end (EV_INV_*) */
+	OUT_INV_UNPAIRED,	/* an end whose begin the trace lacks: a comment */
 };
 
 enum mmio_why { WHY_OUTSIDE, WHY_READONLY, WHY_KVM_MMIO, WHY_FOLLOWED };
@@ -419,6 +423,7 @@ struct s2trace_ftrace {
 	unsigned host_feat;	/* FEAT_* */
 	bool eager;		/* the eager_split_chunk marker */
 	uint64_t cows;		/* unmaps inside write permission faults (OUT_COW) */
+	unsigned invalidating;	/* inv_begin events not yet ended (decide) */
 	bool vm_ends;		/* the system_event marker: the VM is destroyed at the end */
 	bool gdl_begin;		/* get_dirty_log_begin seen: get_dirty_log is a note */
 	uint64_t last_ts;	/* function_graph lines without a timestamp take it */
@@ -945,6 +950,31 @@ static int dec_exit(struct s2trace_ftrace *imp, const char *p, struct fev *e)
 	return ev_fail(imp, e->line, "kvm_exit", "REASON: HSR_EC: 0x.. (CLASS), PC: 0x..");
 }
 
+/* The capture kit's kprobes (its init: s2emu/inv_begin, s2emu/inv_end):
+ * "(kvm_mmu_invalidate_begin+0x0/0x98)". KVM raises and lowers
+ * mmu_invalidate_in_progress there, under the MMU lock, for a notifier range
+ * that hits a memslot. */
+static int dec_kprobe(struct s2trace_ftrace *imp, const char *p, struct fev *e, const char *event,
+		      const char *fn)
+{
+	size_t n = strlen(fn);
+	if (p[0] == '(' && !strncmp(p + 1, fn, n) && (p[1 + n] == '+' || p[1 + n] == ')'))
+		return 0;
+	char want[80];
+	snprintf(want, sizeof(want), "(%s+0x../0x..)", fn);
+	return ev_fail(imp, e->line, event, want);
+}
+
+static int dec_inv_begin(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	return dec_kprobe(imp, p, e, "inv_begin", "kvm_mmu_invalidate_begin");
+}
+
+static int dec_inv_end(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	return dec_kprobe(imp, p, e, "inv_end", "kvm_mmu_invalidate_end");
+}
+
 typedef int (*decoder_fn)(struct s2trace_ftrace *imp, const char *payload, struct fev *e);
 
 /*
@@ -963,7 +993,9 @@ typedef int (*decoder_fn)(struct s2trace_ftrace *imp, const char *payload, struc
 	X("kvm_toggle_cache",	 EV_TOGGLE_CACHE,  dec_toggle_cache,  true)  \
 	X("kvm_set_way_flush",	 EV_SET_WAY_FLUSH, dec_set_way_flush, true)  \
 	X("kvm_entry",		 EV_ENTRY,	   dec_entry,	      true)  \
-	X("kvm_exit",		 EV_EXIT,	   dec_exit,	      true)
+	X("kvm_exit",		 EV_EXIT,	   dec_exit,	      true)  \
+	X("inv_begin",		 EV_INV_BEGIN,	   dec_inv_begin,     false) \
+	X("inv_end",		 EV_INV_END,	   dec_inv_end,	      false)
 
 static const struct known_event {
 	const char *name;
@@ -1787,6 +1819,16 @@ static int decide(struct s2trace_ftrace *imp)
 	int ret;
 
 	memset(vs, 0, sizeof(vs));
+	/* With the kit's kprobe on the invalidation's end, an unmap in guest
+	 * memory is its begin: KVM raises mmu_invalidate_in_progress in the same
+	 * call as the kvm_unmap_hva_range tracepoint, for ranges that hit a
+	 * memslot (as the end's does). A probe on the begin, where it fires
+	 * (Debian's 6.12 inlines it), marks it instead. */
+	bool inv_end = false, inv_begin = false;
+	for (size_t i = 0; i < imp->nr_ev; i++) {
+		inv_end |= imp->ev[i].kind == EV_INV_END;
+		inv_begin |= imp->ev[i].kind == EV_INV_BEGIN;
+	}
 	for (size_t i = 0; i < imp->nr_ev; i++) {
 		struct fev *e = &imp->ev[i];
 		struct vstate *v = e->thread >= 0 ? &vs[e->thread] : NULL;
@@ -1837,6 +1879,9 @@ static int decide(struct s2trace_ftrace *imp)
 					imp->cows++;
 				}
 			}
+			/* sub: this unmap begins an invalidation (see inv_end) */
+			e->sub = (e->out == OUT_UNMAP || e->out == OUT_COW) && inv_end && !inv_begin;
+			imp->invalidating += e->sub;
 			break;
 		case EV_UNMAP_PAGE:
 		case EV_TEST_AGE:
@@ -1876,6 +1921,15 @@ static int decide(struct s2trace_ftrace *imp)
 		case EV_RCU_CALLBACK:
 			e->out = OUT_RCU;
 			break;
+		case EV_INV_BEGIN:
+			imp->invalidating++;
+			e->out = OUT_INV;
+			break;
+		case EV_INV_END:
+			/* A capture may start inside an invalidation. */
+			e->out = imp->invalidating ? OUT_INV : OUT_INV_UNPAIRED;
+			imp->invalidating -= imp->invalidating > 0;
+			break;
 		}
 		if (e->out == OUT_OUTSIDE)
 			imp->stats.outside_guest++;
@@ -1895,7 +1949,7 @@ static bool emits_event(const struct fev *e)
 {
 	return e->out == OUT_FAULT || e->out == OUT_MMIO || e->out == OUT_READ ||
 	       e->out == OUT_UNMAP || e->out == OUT_AGE || e->out == OUT_FLUSH ||
-	       e->out == OUT_RCU || (e->out == OUT_MARKER && host_cmd(e));
+	       e->out == OUT_RCU || e->out == OUT_INV || (e->out == OUT_MARKER && host_cmd(e));
 }
 
 /*
@@ -2078,7 +2132,10 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 		imp->stats.vcpu_lines += e->out == OUT_FAULT || e->out == OUT_READ;
 		imp->stats.mmio_lines += e->out == OUT_MMIO;
 		imp->stats.host_lines += e->out == OUT_UNMAP || e->out == OUT_AGE ||
-					 e->out == OUT_RCU || (e->out == OUT_MARKER && host_cmd(e));
+					 e->out == OUT_RCU || (e->out == OUT_INV && !imp->cows) ||
+					 (e->out == OUT_MARKER && host_cmd(e));
+		/* an unmap that begins an invalidation is two lines */
+		imp->stats.host_lines += e->out == OUT_UNMAP && e->sub && !imp->cows;
 		imp->stats.sections += e->out == OUT_MARKER && e->sub == CMD_SECTION;
 		if (e->out == OUT_FLUSH)
 			imp->stats.host_lines += imp->nr_slots;
@@ -2282,6 +2339,10 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 			   " known, a read stands for it\n");
 		break;
 	case OUT_UNMAP:
+		if (e->sub && !imp->cows) {
+			write_host(f, S2HYP_HOST_INVALIDATE_BEGIN, 0, 0, 0);
+			fprintf(f, "  # kvm_unmap_hva_range's call raises mmu_invalidate_in_progress\n");
+		}
 		write_hva(f, imp, e, S2HYP_HOST_UNMAP_HVA);
 		break;
 	case OUT_COW:
@@ -2301,6 +2362,21 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 	case OUT_RCU:
 		write_host(f, S2HYP_HOST_RCU_CALLBACK, 0, 0, 0);
 		fprintf(f, "  # %s\n", rcu_free_fn);
+		break;
+	case OUT_INV:
+		if (imp->cows) {
+			/* host-mm: the host's own events invalidate */
+			fprintf(f, "# %s: host-mm invalidates itself\n",
+				e->kind == EV_INV_BEGIN ? "inv_begin" : "inv_end");
+			break;
+		}
+		write_host(f, e->kind == EV_INV_BEGIN ? S2HYP_HOST_INVALIDATE_BEGIN
+						     : S2HYP_HOST_INVALIDATE_END, 0, 0, 0);
+		fprintf(f, "  # %s\n", e->kind == EV_INV_BEGIN ? "kvm_mmu_invalidate_begin"
+								 : "kvm_mmu_invalidate_end");
+		break;
+	case OUT_INV_UNPAIRED:
+		fprintf(f, "# inv_end without its inv_begin (the capture started inside it)\n");
 		break;
 	case OUT_MARKER:
 		fprintf(f, "# marker: ");

@@ -25,6 +25,8 @@ static const char *const hosts[] = {
 	[S2HYP_HOST_FLUSH_IPA] = "flush-ipa", [S2HYP_HOST_DESTROY] = "destroy",
 	[S2HYP_HOST_AGE_IPA] = "age-ipa", [S2HYP_HOST_SPLIT_IPA] = "split-ipa",
 	[S2HYP_HOST_RCU_CALLBACK] = "rcu-callback",
+	[S2HYP_HOST_INVALIDATE_BEGIN] = "invalidate-begin",
+	[S2HYP_HOST_INVALIDATE_END] = "invalidate-end",
 };
 
 /* host-mm events (host OPERATION when the machine's memory is the host's) */
@@ -252,6 +254,8 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 			return FIELDS(host_mm_fields);
 		case S2HYP_HOST_DESTROY:
 		case S2HYP_HOST_RCU_CALLBACK:
+		case S2HYP_HOST_INVALIDATE_BEGIN:
+		case S2HYP_HOST_INVALIDATE_END:
 			break;
 		}
 		break;

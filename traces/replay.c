@@ -201,8 +201,63 @@ static bool item_src(struct replay *rp, unsigned line, const char **src)
 	return true;
 }
 
-/* Run what the chunk holds to its end. */
-static void run_chunk(struct replay *rp)
+/* The first of the n items with a phase at or after limit (they are in
+ * phase order). */
+static size_t upto_host(const struct s2hyp_host_op *a, size_t n, unsigned limit)
+{
+	size_t i = 0;
+	while (i < n && a[i].phase < limit)
+		i++;
+	return i;
+}
+
+static size_t upto_vcpu(const struct s2hyp_vcpu_op *a, size_t n, unsigned limit)
+{
+	size_t i = 0;
+	while (i < n && a[i].phase < limit)
+		i++;
+	return i;
+}
+
+/* Where a full chunk may end: before the earliest access whose span is
+ * still open (see add_host), so that no later invalidation can belong to
+ * an access already run; the rest waits for the next chunk. A vCPU idle
+ * for longer than half a chunk no longer holds it back (its span is taken
+ * as closed). UINT_MAX: the whole chunk. */
+static unsigned cut_phase(struct replay *rp)
+{
+	struct s2hyp_scenario *sc = &rp->sc;
+	if (!rp->invalidations || (rp->opts && rp->opts->observer))
+		return UINT_MAX;
+	for (;;) {
+		unsigned limit = UINT_MAX, who = 0;
+		for (unsigned v = 0; v < sc->cfg.nr_vcpus; v++)
+			if (rp->span_open[v] && sc->nvcpu[v] &&
+			    sc->vcpu[v][sc->nvcpu[v] - 1].phase < limit) {
+				limit = sc->vcpu[v][sc->nvcpu[v] - 1].phase;
+				who = v;
+			}
+		if (limit == UINT_MAX)
+			return limit;
+		size_t held = sc->nhost - upto_host(sc->host, sc->nhost, limit);
+		for (unsigned v = 0; v < sc->cfg.nr_vcpus; v++)
+			held += sc->nvcpu[v] - upto_vcpu(sc->vcpu[v], sc->nvcpu[v], limit);
+		if (held <= CHUNK_EVENTS / 2)
+			return limit;
+		rp->span_open[who] = false;
+	}
+}
+
+/* Move the items from index k of a chunk array to its front. */
+static void keep_tail(void *arr, size_t elem, size_t k, size_t n)
+{
+	if (k && k < n)
+		memmove(arr, (char *)arr + k * elem, (n - k) * elem);
+}
+
+/* Run what the chunk holds to its end (whole), or, for a chunk that is
+ * full, up to its cut_phase. */
+static void run_chunk_part(struct replay *rp, bool whole)
 {
 	struct chunk *c = &rp->c;
 	const char *why = "";
@@ -210,22 +265,23 @@ static void run_chunk(struct replay *rp)
 	if (!c->n || rp->stop)
 		return;
 	struct s2hyp_scenario *sc = &rp->sc;
-	if (s2hyp_set_host_program(rp->m, sc->host, sc->nhost, &why)) {
+	unsigned limit = whole ? UINT_MAX : cut_phase(rp);
+	size_t nhost = upto_host(sc->host, sc->nhost, limit), bad;
+	size_t nv[S2HYP_MAX_VCPUS];
+	if (s2hyp_set_host_program(rp->m, sc->host, nhost, &why)) {
 		s2trace__bad(rp, 0, "%s", why);
 		return;
 	}
 	for (unsigned v = 0; v < sc->cfg.nr_vcpus; v++) {
-		if (s2hyp_set_vcpu_program(rp->m, v, sc->vcpu[v], sc->nvcpu[v], &why)) {
+		nv[v] = upto_vcpu(sc->vcpu[v], sc->nvcpu[v], limit);
+		if (s2hyp_set_vcpu_program(rp->m, v, sc->vcpu[v], nv[v], &why)) {
 			s2trace__bad(rp, 0, "%s", why);
 			return;
 		}
-		sc->nvcpu[v] = 0;
+		if (nv[v] == sc->nvcpu[v])
+			rp->span_open[v] = false;	/* its last access runs now */
 	}
-	size_t nhost = sc->nhost, bad;
-	sc->nhost = 0;
-	c->n = 0;
 	enum s2hyp_outcome o = s2hyp_run(rp->m, &rp->st);
-	free_srcs(c);
 	rp->res->outcome = o;
 	if (rp->opts && rp->opts->progress)
 		rp->opts->progress(rp->opts->progress_arg, rp->res->events);
@@ -242,6 +298,23 @@ static void run_chunk(struct replay *rp)
 				s2hyp_error(rp->m));
 		rp->stop = true;
 	}
+	/* What the run did not take moves to the front, for the next. */
+	keep_tail(sc->host, sizeof(*sc->host), nhost, sc->nhost);
+	keep_tail(c->host_line, sizeof(*c->host_line), nhost, sc->nhost);
+	sc->nhost -= nhost;
+	c->n = sc->nhost;
+	for (unsigned v = 0; v < sc->cfg.nr_vcpus; v++) {
+		keep_tail(sc->vcpu[v], sizeof(*sc->vcpu[v]), nv[v], sc->nvcpu[v]);
+		sc->nvcpu[v] -= nv[v];
+		c->n += sc->nvcpu[v];
+	}
+	if (!c->n)
+		free_srcs(c);
+}
+
+static void run_chunk(struct replay *rp)
+{
+	run_chunk_part(rp, true);
 }
 
 static unsigned phase_for(struct replay *rp)
@@ -250,7 +323,7 @@ static unsigned phase_for(struct replay *rp)
 		return rp->ip;
 	/* A sequential event: a chunk may end before it. */
 	if (rp->c.n >= CHUNK_EVENTS)
-		run_chunk(rp);
+		run_chunk_part(rp, false);
 	return ++rp->ip;
 }
 
@@ -259,7 +332,7 @@ void s2trace__on_phase(struct replay *rp, const struct s2trace_event *ev)
 	if (rp->in_block && ev->phase.n == rp->block_n)
 		return;
 	if (rp->c.n >= CHUNK_EVENTS)
-		run_chunk(rp);
+		run_chunk_part(rp, false);
 	rp->in_block = true;
 	rp->block_n = ev->phase.n;
 	rp->ip++;
@@ -273,7 +346,20 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 
 	if (s2hyp_check_host_op(rp->m, &op, &why))
 		return s2trace__bad(rp, ev->line, "%s", why);
+	if (op.kind == S2HYP_HOST_INVALIDATE_END && !rp->invalidating)
+		return s2trace__bad(rp, ev->line, "invalidate-end without an invalidate-begin");
+	rp->invalidating += op.kind == S2HYP_HOST_INVALIDATE_BEGIN;
+	rp->invalidating -= op.kind == S2HYP_HOST_INVALIDATE_END;
 	op.phase = phase_for(rp);
+	if (op.kind == S2HYP_HOST_INVALIDATE_BEGIN || op.kind == S2HYP_HOST_INVALIDATE_END) {
+		/* Inside each vCPU's last access's span: its fault, if it took
+		 * one, was still being handled (see host_invalidated). */
+		struct s2hyp_scenario *sc = &rp->sc;
+		rp->invalidations = true;
+		for (unsigned v = 0; v < sc->cfg.nr_vcpus; v++)
+			if (rp->span_open[v] && sc->nvcpu[v])
+				sc->vcpu[v][sc->nvcpu[v] - 1].host_invalidated = true;
+	}
 	rp->destroy_seen |= op.kind == S2HYP_HOST_DESTROY;
 	rp->host_seen = true;
 	size_t i = rp->sc.nhost;
@@ -323,6 +409,7 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	if (!item_src(rp, ev->line, &op.src) || s2hyp_scenario_add_vcpu(&rp->sc, v, &op) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_vcpu(&rp->rec, v, &op)))
 		return s2trace__bad(rp, ev->line, "out of memory");
+	rp->span_open[v] = true;
 	c->n++;
 	rp->res->vcpu_events++;
 	return 0;

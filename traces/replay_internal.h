@@ -79,6 +79,12 @@ struct replay {
 		unsigned cap;
 	} ov;
 	bool host_seen;		/* a host event so far: no more inference */
+	/* Invalidation spans: the trace has invalidate-begin/-end lines, and
+	 * which vCPUs' last access in the chunk has no successor yet (a later
+	 * invalidation falls inside its span; run_chunk_part holds it back). */
+	bool invalidations;
+	bool span_open[S2HYP_MAX_VCPUS];
+	unsigned invalidating;	/* begins not yet ended, to refuse an end without one */
 	bool last_fault;	/* the last vCPU event a fault line */
 	unsigned last_vcpu, last_ip;
 	uint64_t last_esr, last_page;

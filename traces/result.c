@@ -283,6 +283,7 @@ void s2trace_stat_pairs(const struct s2hyp_stats *st,
 		{ "table.free", st->table_pages_freed },
 		{ "table.free-put", st->table_pages_freed_put },
 		{ "table.free-unlinked", st->unlinked_frees },
+		{ "retry", st->host_retries },
 	};
 	for (size_t i = 0; i < S2_ARRAY_SIZE(plain); i++)
 		if (plain[i].v)

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# KVM's fault handler gives up (mmu_invalidate_retry, VM-wide) while an
+# MMU-notifier invalidation is in progress, and when one began or ended
+# while it handled the fault (before the vCPU's next attempt): the fault
+# maps nothing and the vCPU's next fault line on the page faults again.
+# Without invalidation lines the second attempt finds the page mapped.
+# Across chunk boundaries (a long trace), the span is kept all the same.
+set -u
+S2EMU=${S2EMU:-build/s2emu}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "invalidate_retry.sh: $*" >&2; exit 1; }
+
+head='s2emu-trace 1
+config vcpus=2 fwb=1
+memslot 0 ipa=0x40000000 size=64M hva=0x7f0000000000 backing=4k
+section s'
+w0='vcpu 0 fault ipa=0x40000000 esr=0x93cc8047'
+far='host unmap-hva hva=0x7f0003000000 size=4K'
+counts() { # TRACE-BODY: the section's faults, maps and retries
+    printf '%s\n%s\n' "$head" "$1" >"$tmp/t.s2t"
+    out=$("$S2EMU" replay --walker upstream --stats "$tmp/t.s2t") || fail "replay failed: $out"
+    f=$(awk '/^  stat s fault\./ { n += $4 } END { print n + 0 }' <<<"$out")
+    m=$(sed -n 's/^  stat s op.map //p' <<<"$out")
+    r=$(sed -n 's/^  stat s retry //p' <<<"$out")
+    echo "$f ${m:-0} ${r:-0}"
+}
+r=$(counts "$w0
+$w0"); [ "$r" = "1 1 0" ] || fail "no invalidation: faults/maps/retries $r, not 1 1 0"
+r=$(counts "host invalidate-begin
+$far
+$w0
+$w0
+host invalidate-end
+$w0"); [ "$r" = "3 1 2" ] || fail "in progress: $r, not 3 1 2"
+r=$(counts "$w0
+host invalidate-begin
+$far
+host invalidate-end
+$w0"); [ "$r" = "2 1 1" ] || fail "in the fault's span: $r, not 2 1 1"
+printf '%s\n%s\n' "$head" "host invalidate-end" >"$tmp/t.s2t"
+out=$("$S2EMU" replay "$tmp/t.s2t" 2>&1)
+[ $? = 2 ] && grep -q "t.s2t:5: invalidate-end without" <<<"$out" ||
+    fail "an end without a begin is not bad input at its line: $out"
+
+# vCPU 1's fault, hundreds of vCPU 0's (the first chunk of 4096 events
+# ends among them), an invalidation, vCPU 1 again on its page: vCPU 1's
+# first fault was still being handled.
+{
+    printf '%s\n' "$head" "host invalidate-begin" "host invalidate-end"
+    for i in $(seq 1 4000); do
+        printf 'vcpu %d fault ipa=%#x esr=0x93cc8047\n' $((i % 1000 == 0)) $((0x40000000 + i * 4096))
+    done
+    echo 'vcpu 1 fault ipa=0x43000000 esr=0x93cc8047'
+    for i in $(seq 4001 4400); do printf 'vcpu 0 fault ipa=%#x esr=0x93cc8047\n' $((0x40000000 + i * 4096)); done
+    printf '%s\n' "host invalidate-begin" "$far" "host invalidate-end"
+    echo 'vcpu 1 fault ipa=0x43000000 esr=0x93cc8047'
+} >"$tmp/long.s2t"
+out=$("$S2EMU" replay --walker upstream --stats "$tmp/long.s2t") || fail "long trace: $out"
+r=$(sed -n 's/^  stat s retry //p' <<<"$out")
+# vCPU 1's first fault and vCPU 0's last one (its span holds the invalidation too)
+[ "$r" = 2 ] || fail "long trace: $r retries, not 2"
+exit 0
