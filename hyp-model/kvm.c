@@ -406,9 +406,12 @@ static void for_hva_range(struct s2hyp *m, uint64_t hva, uint64_t size,
 /* The checker is told what every vCPU's TLB still holds of an unmapped range. */
 void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size)
 {
-	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
-		s2hyp_checker_unmapped(m->chk, ipa, size, i, m->scratch,
-				       s2hyp__tlb_overlaps(m, &m->vcpus[i], ipa, size));
+	/* Counted first: the count fills (and may move) m->scratch, and an
+	 * argument's order of evaluation is the compiler's. */
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		unsigned n = s2hyp__tlb_overlaps(m, &m->vcpus[i], ipa, size);
+		s2hyp_checker_unmapped(m->chk, ipa, size, i, m->scratch, n);
+	}
 }
 
 static void unmap_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
@@ -419,8 +422,8 @@ static void unmap_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 	s2hyp__unlock(m, l);
 	if (m->cfg.check) {
 		s2hyp__check_unmapped(m, ipa, size);
-		s2hyp_checker_unmap_left(m->chk, ipa, size, m->scratch,
-					 s2hyp__leaves(m, ipa, size, false));
+		unsigned n = s2hyp__leaves(m, ipa, size, false);
+		s2hyp_checker_unmap_left(m->chk, ipa, size, m->scratch, n);
 	}
 }
 
@@ -430,11 +433,13 @@ static void check_wrprotected(struct s2hyp *m, uint64_t ipa, uint64_t size)
 {
 	if (!m->cfg.check)
 		return;
-	s2hyp_checker_wrprotect_left(m->chk, ipa, size, -1, m->scratch,
-				     s2hyp__leaves(m, ipa, size, true));
-	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
-		s2hyp_checker_wrprotect_left(m->chk, ipa, size, (int)i, m->scratch,
-					     s2hyp__tlb_writable(m, &m->vcpus[i], ipa, size));
+	/* Each count first: it fills (and may move) m->scratch. */
+	unsigned n = s2hyp__leaves(m, ipa, size, true);
+	s2hyp_checker_wrprotect_left(m->chk, ipa, size, -1, m->scratch, n);
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		n = s2hyp__tlb_writable(m, &m->vcpus[i], ipa, size);
+		s2hyp_checker_wrprotect_left(m->chk, ipa, size, (int)i, m->scratch, n);
+	}
 }
 
 bool s2hyp__age_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size, bool mkold)

@@ -13,17 +13,19 @@
 
 void s2hyp_config_init(struct s2hyp_config *cfg)
 {
-	*cfg = (struct s2hyp_config){
-		.granule_shift = 12,
-		.ipa_bits = 40,
-		.nr_vcpus = 2,
-		.line_bytes = 64,
-		.variant = S2PT_V_UPSTREAM,
-		.check = true,
-		.explore_evictions = true,
-		.explore_prefetch = true,
-		.max_faults_per_access = 16,
-	};
+	/* Member by member after a memset, so that padding is zero too and
+	 * two defaults compare equal byte for byte (a compound literal's
+	 * padding may be anything). */
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->granule_shift = 12;
+	cfg->ipa_bits = 40;
+	cfg->nr_vcpus = 2;
+	cfg->line_bytes = 64;
+	cfg->variant = S2PT_V_UPSTREAM;
+	cfg->check = true;
+	cfg->explore_evictions = true;
+	cfg->explore_prefetch = true;
+	cfg->max_faults_per_access = 16;
 }
 
 void s2hyp__fail(struct s2hyp *m, const char *fmt, ...)
@@ -857,7 +859,8 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 		return;
 	}
 	if (m->cfg.check) {
-		s2hyp_checker_tlb_fill(m->chk, v->id, &e, m->scratch, tlb_fill_overlaps(m, v, &e));
+		unsigned n = tlb_fill_overlaps(m, v, &e);	/* first: it fills m->scratch */
+		s2hyp_checker_tlb_fill(m->chk, v->id, &e, m->scratch, n);
 		/* Inside an operation the entry may be one its TLBI will take
 		 * away before it returns (what it leaves is checked then). */
 		if (!m->locked)
