@@ -473,7 +473,7 @@ static void test_mmio(void **state)
 
 
 /* The grammar's field descriptions are what the reader takes and the
- * writer writes: for every field of config, memslot, mmio and host lines
+ * writer writes: for every field of config, memslot, mmio, host and expect lines
  * (host-mm events but those naming processes and references, whose
  * numbers the lines before them make), its extreme values written by the
  * writer read back to the same event and line; a value just outside its
@@ -527,8 +527,22 @@ static void check_fields(struct s2trace_event ev)
 		case S2T_F_POLICY:
 			vals[0] = 0, nv = 1;
 			break;
+		case S2T_F_PROT:
+			vals[0] = S2PT_PROT_X, vals[1] = S2PT_PROT_RWX;
+			break;
+		case S2T_F_RULE:
+			vals[0] = 0, vals[1] = S2HYP_NR_RULES - 1;
+			break;
 		default:
 			break;
+		}
+		/* expect faults needs max= or min= and min <= max: the base
+		 * event has max=5 min=1, each moved where the other allows. */
+		if (ev.kind == S2T_EXPECT && ev.expect.kind == S2T_EXP_FAULTS) {
+			if (!strcmp(f->key, "max"))
+				vals[0] = 1;
+			if (!strcmp(f->key, "min"))
+				vals[1] = 5;
 		}
 		for (unsigned k = 0; k < nv; k++) {
 			struct s2trace_event e = ev;
@@ -590,6 +604,19 @@ static void test_fields_describe_lines(void **state)
 
 	ev = (struct s2trace_event){ .kind = S2T_MMIO, .mmio = { .vcpu = 1, .ipa = 0x9000000 } };
 	check_fields(ev);
+
+	for (unsigned k = 0; k <= S2T_EXP_REFCOUNT; k++) {
+		if (k == S2T_EXP_CLEAN)
+			continue;
+		ev = (struct s2trace_event){ .kind = S2T_EXPECT };
+		ev.expect.kind = (enum s2trace_expect_kind)k;
+		ev.expect.ipa = 0x40000000;
+		ev.expect.level = -128;
+		ev.expect.prot = ev.expect.fault_kind = ev.expect.vcpu = -1;
+		ev.expect.max = 5;
+		ev.expect.min = 1;
+		check_fields(ev);
+	}
 
 	for (unsigned k = 0; k <= S2HYP_HOST_MM; k++) {
 		ev = (struct s2trace_event){ .kind = S2T_HOST };

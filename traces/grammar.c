@@ -222,6 +222,38 @@ static const struct s2trace_field host_mm_fields[] = {
 	  .mm_arg = S2HYP_MM_ARG_VALUE },
 };
 
+/* Expect lines, after the expectation's word. A member that a line may
+ * leave out holds its "any" value (level -128, prot, kind and vcpu -1,
+ * max all ones), which is not written. */
+#define EXP_IPA { .key = "ipa", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(expect.ipa), ANY }
+static const struct s2trace_field expect_mapped_fields[] = {
+	EXP_IPA,
+	{ .key = "level", .type = S2T_F_DEC, .flags = S2T_FF_SKIP, IN(expect.level), .min = 0,
+	  .max = 3, .skip = (uint32_t)-128 },
+	{ .key = "prot", .type = S2T_F_PROT, .flags = S2T_FF_SKIP, IN(expect.prot),
+	  .skip = (uint32_t)-1 },
+};
+static const struct s2trace_field expect_unmapped_fields[] = { EXP_IPA };
+/* rule= is required: the reader says so in its own words. */
+static const struct s2trace_field expect_fired_fields[] = {
+	{ .key = "rule", .type = S2T_F_RULE, IN(expect.rule) },
+};
+/* max= or min= (at least one: the reader checks). */
+static const struct s2trace_field expect_faults_fields[] = {
+	{ .key = "max", .type = S2T_F_DEC, .flags = S2T_FF_SKIP, IN(expect.max), ANY,
+	  .skip = UINT64_MAX },
+	{ .key = "min", .type = S2T_F_DEC, .flags = S2T_FF_NONZERO, IN(expect.min), ANY },
+	{ .key = "kind", .type = S2T_F_WORD, .flags = S2T_FF_SKIP, IN(expect.fault_kind),
+	  .words = S2T_W_FAULT_KIND, .skip = (uint32_t)-1 },
+	{ .key = "vcpu", .type = S2T_F_DEC, .flags = S2T_FF_SKIP, IN(expect.vcpu), .min = 0,
+	  .max = S2HYP_MAX_VCPUS - 1, .skip = (uint32_t)-1 },
+};
+static const struct s2trace_field expect_refcount_fields[] = {
+	EXP_IPA,
+	{ .key = "value", .type = S2T_F_DEC, .flags = S2T_FF_REQUIRED, IN(expect.value), .min = 0,
+	  .max = 1u << 20 },
+};
+
 #define FIELDS(a) (*n = S2_ARRAY_SIZE(a), (a))
 
 const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsigned *n)
@@ -233,6 +265,22 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 		return FIELDS(memslot_fields);
 	case S2T_MMIO:
 		return FIELDS(mmio_fields);
+	case S2T_EXPECT:
+		switch (ev->expect.kind) {
+		case S2T_EXP_MAPPED:
+			return FIELDS(expect_mapped_fields);
+		case S2T_EXP_UNMAPPED:
+			return FIELDS(expect_unmapped_fields);
+		case S2T_EXP_FIRED:
+			return FIELDS(expect_fired_fields);
+		case S2T_EXP_FAULTS:
+			return FIELDS(expect_faults_fields);
+		case S2T_EXP_REFCOUNT:
+			return FIELDS(expect_refcount_fields);
+		case S2T_EXP_CLEAN:
+			break;
+		}
+		break;
 	case S2T_HOST:
 		switch (ev->host.kind) {
 		case S2HYP_HOST_WRITE:

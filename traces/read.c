@@ -376,6 +376,28 @@ static int field_value(struct s2trace_reader *r, const struct s2trace_field *f,
 				    f->key);
 		*v = (unsigned)x;
 		return 0;
+	case S2T_F_PROT:
+		if (!w->val || !*w->val)
+			return fail(r, "%s needs a value (r, w, x)", f->key);
+		*v = 0;
+		for (const char *p = w->val; *p; p++) {
+			if (*p == 'r')
+				*v |= S2PT_PROT_R;
+			else if (*p == 'w')
+				*v |= S2PT_PROT_W;
+			else if (*p == 'x')
+				*v |= S2PT_PROT_X;
+			else
+				return fail(r, "%s is made of r, w and x, not '%s'", f->key, w->val);
+		}
+		return 0;
+	case S2T_F_RULE:
+		if (!w->val)
+			return fail(r, "expect fired needs rule=NAME");
+		if ((x = s2hyp_rule_parse(w->val)) < 0)
+			return fail(r, "unknown rule '%s' (see 's2emu rules')", w->val);
+		*v = (unsigned)x;
+		return 0;
 	}
 	return fail(r, "%s: no such field type", f->key);
 }
@@ -761,7 +783,6 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 
 static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
 {
-	uint64_t v;
 	int ret, k;
 
 	memset(&ev->expect, 0, sizeof(ev->expect));
@@ -775,77 +796,17 @@ static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
 		return fail(r, "expect needs: mapped, unmapped, fired, clean, faults or refcount");
 	r->w[1].used = true;
 	ev->expect.kind = (enum s2trace_expect_kind)k;
-	switch (ev->expect.kind) {
-	case S2T_EXP_MAPPED: {
-		if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &ev->expect.ipa)))
-			return ret;
-		if (find(r, "level")) {
-			if ((ret = num(r, "level", true, 0, 3, &v)))
-				return ret;
-			ev->expect.level = (int)v;
-		}
-		struct word *w = find(r, "prot");
-		if (w) {
-			int prot = 0;
-			for (const char *p = w->val ? w->val : ""; *p; p++) {
-				if (*p == 'r')
-					prot |= S2PT_PROT_R;
-				else if (*p == 'w')
-					prot |= S2PT_PROT_W;
-				else if (*p == 'x')
-					prot |= S2PT_PROT_X;
-				else
-					return fail(r, "prot is made of r, w and x, not '%s'", w->val);
-			}
-			if (!w->val || !*w->val)
-				return fail(r, "prot needs a value (r, w, x)");
-			ev->expect.prot = prot;
-		}
-		break;
-	}
-	case S2T_EXP_UNMAPPED:
-		if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &ev->expect.ipa)))
-			return ret;
-		break;
-	case S2T_EXP_FIRED: {
-		struct word *w = find(r, "rule");
-		if (!w || !w->val)
-			return fail(r, "expect fired needs rule=NAME");
-		ev->expect.rule = s2hyp_rule_parse(w->val);
-		if (ev->expect.rule < 0)
-			return fail(r, "unknown rule '%s' (see 's2emu rules')", w->val);
-		break;
-	}
-	case S2T_EXP_CLEAN:
-		break;
-	case S2T_EXP_FAULTS: {
+	if (k == S2T_EXP_FAULTS)
 		ev->expect.max = UINT64_MAX;
-		if ((ret = num(r, "max", false, 0, UINT64_MAX, &ev->expect.max)) ||
-		    (ret = num(r, "min", false, 0, UINT64_MAX, &ev->expect.min)))
-			return ret;
+	if ((ret = read_fields(r, ev)))
+		return ret;
+	if (k == S2T_EXP_FIRED && ev->expect.rule < 0)
+		return fail(r, "expect fired needs rule=NAME");
+	if (k == S2T_EXP_FAULTS) {
 		if (!find(r, "max") && !find(r, "min"))
 			return fail(r, "expect faults needs max= or min=");
 		if (ev->expect.min > ev->expect.max)
 			return fail(r, "expect faults: min is above max");
-		struct word *w = find(r, "kind");
-		if (w) {
-			if ((k = s2trace_word_parse(S2T_W_FAULT_KIND, w->val)) < 0)
-				return fail(r, "kind must be translation, permission or access-flag");
-			ev->expect.fault_kind = k;
-		}
-		if (find(r, "vcpu")) {
-			if ((ret = num(r, "vcpu", true, 0, S2HYP_MAX_VCPUS - 1, &v)))
-				return ret;
-			ev->expect.vcpu = (int)v;
-		}
-		break;
-	}
-	case S2T_EXP_REFCOUNT:
-		if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &ev->expect.ipa)) ||
-		    (ret = num(r, "value", true, 0, 1u << 20, &v)))
-			return ret;
-		ev->expect.value = (int64_t)v;
-		break;
 	}
 	return all_used(r, 2);
 }

@@ -180,9 +180,9 @@ int s2trace_tlbi_parse(const char *name);
  * The fields of a line (docs/trace-format.md): its key=value words and
  * bare flags, each with its type, range and the member of struct
  * s2trace_event that holds it, in the order the writer writes them. The
- * reader reads config, memslot, host and mmio lines through them (and
- * nothing else: another word is an error) and the writer writes those
- * lines through them: one description for both. vcpu, effect, expect,
+ * reader reads config, memslot, host, mmio and expect lines through them
+ * (and nothing else: another word is an error) and the writer writes
+ * those lines through them: one description for both. vcpu, effect,
  * schedule, guest and section lines are still read and written by hand.
  */
 enum s2trace_ftype {
@@ -195,12 +195,16 @@ enum s2trace_ftype {
 	S2T_F_GRANULE,	/* 4k, 16k or 64k: a granule's shift */
 	S2T_F_WALKER,	/* a walker variant (enum s2pt_variant) by name */
 	S2T_F_POLICY,	/* a host COW policy by name (host-mm=); sets host_mm */
+	S2T_F_PROT,	/* permissions as letters r, w, x (S2PT_PROT_*) */
+	S2T_F_RULE,	/* a checker rule by name (enum s2hyp_rule) */
 };
 
 enum s2trace_fflags {
 	S2T_FF_REQUIRED = 1 << 0,	/* the line needs it */
 	S2T_FF_POW2 = 1 << 1,		/* a power of two */
 	S2T_FF_NONZERO = 1 << 2,	/* written only when not 0 */
+	S2T_FF_SKIP = 1 << 3,		/* not written when the member holds `skip`
+					 * (its value when the line does not give it) */
 };
 
 struct s2trace_field {
@@ -210,6 +214,7 @@ struct s2trace_field {
 	unsigned short off, size;	/* the member in struct s2trace_event */
 	uint64_t min, max;		/* numbers */
 	uint64_t zero_as;		/* what a 0 member is written as (0: 0) */
+	uint64_t skip;			/* S2T_FF_SKIP: as s2trace_field_get() gives it */
 	unsigned given;			/* config: its S2T_CFG_* bit; written when given */
 	unsigned mm_arg;		/* host-mm: the S2HYP_MM_ARG_* it is (0: any line) */
 	enum s2trace_words words;	/* S2T_F_WORD */
@@ -217,8 +222,8 @@ struct s2trace_field {
 
 /* The fields of ev's line: by its kind, a host line's also by its
  * operation (ev->host.kind, and ev->host.mm for host-mm events; a field
- * with mm_arg applies only when the event takes it). NULL (*n 0) for the
- * kinds read by hand. */
+ * with mm_arg applies only when the event takes it), an expect line's by
+ * ev->expect.kind. NULL (*n 0) for the kinds read by hand. */
 const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsigned *n);
 /* Whether field f belongs on ev's line (its mm_arg). */
 bool s2trace_field_applies(const struct s2trace_field *f, const struct s2trace_event *ev);

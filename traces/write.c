@@ -37,7 +37,8 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 		unsigned long long v = s2trace_field_get(fl, ev);
 		if (!v && fl->zero_as)
 			v = fl->zero_as;
-		if (!v && (fl->flags & S2T_FF_NONZERO))
+		if ((!v && (fl->flags & S2T_FF_NONZERO)) ||
+		    ((fl->flags & S2T_FF_SKIP) && v == fl->skip))
 			continue;
 		switch (fl->type) {
 		case S2T_F_DEC:
@@ -67,6 +68,13 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 			break;
 		case S2T_F_POLICY:
 			fprintf(f, " %s=%s", fl->key, s2host_policy_name((enum s2host_policy)v));
+			break;
+		case S2T_F_PROT:
+			fprintf(f, " %s=%s%s%s", fl->key, v & S2PT_PROT_R ? "r" : "",
+				v & S2PT_PROT_W ? "w" : "", v & S2PT_PROT_X ? "x" : "");
+			break;
+		case S2T_F_RULE:
+			fprintf(f, " %s=%s", fl->key, s2hyp_rule_name((enum s2hyp_rule)v));
 			break;
 		}
 	}
@@ -273,41 +281,8 @@ static void print_effect(FILE *f, const struct s2trace_event *ev)
 
 static void print_expect(FILE *f, const struct s2trace_event *ev)
 {
-	unsigned long long ipa = ev->expect.ipa;
-
 	fprintf(f, "expect %s", s2trace_word(S2T_W_EXPECT, ev->expect.kind));
-	switch (ev->expect.kind) {
-	case S2T_EXP_MAPPED:
-		fprintf(f, " ipa=%#llx", ipa);
-		if (ev->expect.level != -128)
-			fprintf(f, " level=%d", ev->expect.level);
-		if (ev->expect.prot >= 0)
-			fprintf(f, " prot=%s%s%s", ev->expect.prot & S2PT_PROT_R ? "r" : "",
-				ev->expect.prot & S2PT_PROT_W ? "w" : "",
-				ev->expect.prot & S2PT_PROT_X ? "x" : "");
-		break;
-	case S2T_EXP_UNMAPPED:
-		fprintf(f, " ipa=%#llx", ipa);
-		break;
-	case S2T_EXP_FIRED:
-		fprintf(f, " rule=%s", s2hyp_rule_name((enum s2hyp_rule)ev->expect.rule));
-		break;
-	case S2T_EXP_CLEAN:
-		break;
-	case S2T_EXP_FAULTS:
-		if (ev->expect.max != UINT64_MAX)
-			fprintf(f, " max=%llu", (unsigned long long)ev->expect.max);
-		if (ev->expect.min)
-			fprintf(f, " min=%llu", (unsigned long long)ev->expect.min);
-		if (ev->expect.fault_kind >= 0)
-			fprintf(f, " kind=%s", s2trace_word(S2T_W_FAULT_KIND, (unsigned)ev->expect.fault_kind));
-		if (ev->expect.vcpu >= 0)
-			fprintf(f, " vcpu=%d", ev->expect.vcpu);
-		break;
-	case S2T_EXP_REFCOUNT:
-		fprintf(f, " ipa=%#llx value=%lld", ipa, (long long)ev->expect.value);
-		break;
-	}
+	print_fields(f, ev);
 }
 
 void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
