@@ -676,86 +676,82 @@ static int read_error_block(struct s2trace_cm_reader *r, struct s2trace_cm_recor
 	}
 }
 
-/* A token of the fast path: a word or a string's inside at *pp, up to the
- * first byte not of class want; copied into buf (size S2TRACE_CM_MAX_TEXT)
- * with its NUL. Its length, or 0 when it is empty, too long or runs to
- * the end of what is read. */
-static size_t fast_token(const unsigned char **pp, const unsigned char *e, unsigned want, char *buf)
+/* The end of the run of bytes of class want from p: NULL when there are
+ * none or they run to e (the end of what is read). */
+static const unsigned char *span(const unsigned char *p, const unsigned char *e, unsigned want)
 {
-	const unsigned char *p = *pp, *s = p;
+	const unsigned char *s = p;
 
 	while (p < e && (cls[*p] & want))
 		p++;
-	size_t n = (size_t)(p - s);
-	if (p == e || !n || n >= S2TRACE_CM_MAX_TEXT)
-		return 0;
-	memcpy(buf, s, n);
-	buf[n] = '\0';
-	*pp = p;
-	return n;
+	return p == e || p == s ? NULL : p;
 }
 
-/* A number in the form casemate prints: at most 19 decimal digits, or 16
- * hexadecimal ones after 0x (so no overflow); false for anything else,
- * which parse_u64 reads. */
-static bool fast_num(const char *s, bool hex, uint64_t *out)
+/* The n bytes at s as a number in the form casemate prints: at most 19
+ * decimal digits, or 16 hexadecimal ones after 0x (so no overflow); false
+ * for anything else, which parse_u64 reads. */
+static bool fast_num(const unsigned char *s, size_t n, bool hex, uint64_t *out)
 {
 	uint64_t v = 0;
-	size_t n = 0;
 
 	if (hex) {
-		if (s[0] != '0' || s[1] != 'x')
+		if (n < 3 || n > 18 || s[0] != '0' || s[1] != 'x')
 			return false;
-		for (s += 2; n < 17; s++, n++) {
-			unsigned d = *s >= '0' && *s <= '9' ? (unsigned)(*s - '0') :
-				     *s >= 'a' && *s <= 'f' ? (unsigned)(*s - 'a' + 10) :
-				     *s >= 'A' && *s <= 'F' ? (unsigned)(*s - 'A' + 10) : 16;
+		for (size_t i = 2; i < n; i++) {
+			unsigned c = s[i];
+			unsigned d = c >= '0' && c <= '9' ? c - '0' :
+				     c >= 'a' && c <= 'f' ? c - 'a' + 10 :
+				     c >= 'A' && c <= 'F' ? c - 'A' + 10 : 16;
 			if (d == 16)
-				break;
+				return false;
 			v = v << 4 | d;
 		}
-		*out = v;
-		return !*s && n && n <= 16;
+	} else {
+		if (!n || n > 19)
+			return false;
+		for (size_t i = 0; i < n; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return false;
+			v = v * 10 + (uint64_t)(s[i] - '0');
+		}
 	}
-	for (; *s >= '0' && *s <= '9' && n < 20; s++, n++)
-		v = v * 10 + (uint64_t)(*s - '0');
 	*out = v;
-	return !*s && n && n <= 19;
+	return true;
 }
 
-/* A field of a record's kind named exactly key (in lower case, as casemate
- * prints it; the general path takes any case). */
-static unsigned field_named(const struct fspec *fields, unsigned nf, const char *key)
+/* Whether the n bytes at s are word (exactly: casemate prints lower case;
+ * the general path takes any case). */
+static bool same_word(const char *word, const unsigned char *s, size_t n)
 {
-	unsigned k;
-	for (k = 0; k < nf; k++)
-		if ((fields[k].key && fields[k].key[0] == key[0] && !strcmp(fields[k].key, key)) ||
-		    (fields[k].alias && !strcmp(fields[k].alias, key)))
-			break;
-	return k;
+	if (!word)
+		return false;
+	/* A word's bytes are never NUL: a shorter word differs before its end. */
+	for (size_t i = 0; i < n; i++)
+		if (word[i] != (char)s[i])
+			return false;
+	return !word[n];
 }
 
 /*
  * A record in the form casemate prints (after its '('): on one line, read
  * already, fields separated by single blanks, every field known and valid.
- * Read straight into rec, without the items of the general path: 1. Any
- * other record: 0, the reader left where it was for the general path,
- * which reads every record and says what is wrong with one.
+ * Read straight from the block into rec, without the items of the general
+ * path: 1. Any other record: 0, the reader left where it was for the
+ * general path, which reads every record and says what is wrong with one.
  */
 static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
 {
-	const unsigned char *p = r->buf + r->pos, *e = r->buf + r->len;
+	const unsigned char *p = r->buf + r->pos, *e = r->buf + r->len, *q;
 	char val[S2TRACE_CM_MAX_TEXT], key[S2TRACE_CM_MAX_NAME];
 	const struct fspec *fields = NULL;
 	struct level level = { false, 0 };
 	unsigned given = 0, nf = 0, src = ~0u;
 
-	size_t n = fast_token(&p, e, C_ATOM, val);
-	if (!n || n >= S2TRACE_CM_MAX_NAME)
+	if (!(q = span(p, e, C_ATOM)))
 		return 0;
-	lower_copy(rec->name, val, sizeof(rec->name));
-	for (size_t i = 0; i < S2_ARRAY_SIZE(kinds); i++)
-		if (rec->name[0] == kinds[i].name[0] && !strcmp(rec->name, kinds[i].name)) {
+	for (size_t i = 0; i < S2_ARRAY_SIZE(kinds) && !fields; i++)
+		if (same_word(kinds[i].name, p, (size_t)(q - p))) {
+			memcpy(rec->name, kinds[i].name, (size_t)(q - p) + 1);
 			rec->kind = kinds[i].kind;
 			fields = kinds[i].fields;
 		}
@@ -764,40 +760,63 @@ static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *re
 	for (; fields[nf].dest != D_END; nf++)
 		if (fields[nf].dest == D_SRC)
 			src = nf;
-	for (;;) {
+	for (p = q;;) {
 		if (p < e && *p == ')')
 			break;
 		if (p == e || *p++ != ' ' || p == e)
 			return 0;
-		unsigned k;
-		bool keyed = *p == '(';
+		unsigned k = 0;
+		bool keyed = *p == '(', string;
 		if (keyed) {
-			p++;
-			if (!fast_token(&p, e, C_ATOM, val) || strlen(val) >= sizeof(key) ||
-			    *p++ != ' ' || p == e)
+			if (!(q = span(++p, e, C_ATOM)) || *q != ' ' || (size_t)(q - p) >= sizeof(key))
 				return 0;
-			memcpy(key, val, strlen(val) + 1);
-			k = field_named(fields, nf, key);
+			/* casemate prints the fields in order: the next one first. */
+			while (k < nf && (given >> k & 1))
+				k++;
+			if (k == nf || (!same_word(fields[k].key, p, (size_t)(q - p)) &&
+					!same_word(fields[k].alias, p, (size_t)(q - p))))
+				for (k = 0; k < nf && !same_word(fields[k].key, p, (size_t)(q - p)) &&
+					    !same_word(fields[k].alias, p, (size_t)(q - p)); k++)
+					;
+			memcpy(key, p, (size_t)(q - p));
+			key[q - p] = '\0';
+			p = q + 1;
 		} else if (*p == '"') {
 			k = src;
 		} else {
-			for (k = 0; k < nf && ((given >> k & 1) || fields[k].type == F_SRC); k++)
-				;
+			while (k < nf && ((given >> k & 1) || fields[k].type == F_SRC))
+				k++;
 		}
 		if (k >= nf || (given >> k & 1))
 			return 0;
 		given |= 1u << k;
-		struct value v = { keyed ? key : NULL, val, *p == '"', r->line, false, 0 };
-		if (v.string) {
-			p++;
-			if (!fast_token(&p, e, C_STR, val) || *p++ != '"')
+		const struct fspec *f = &fields[k];
+		if ((string = *p == '"')) {
+			if (!(q = span(++p, e, C_STR)) || *q != '"')
 				return 0;
-		} else if (!fast_token(&p, e, C_ATOM, val)) {
+		} else if (!(q = span(p, e, C_ATOM))) {
 			return 0;
-		} else if (fields[k].type == F_DEC || fields[k].type == F_HEX) {
-			v.have_num = fast_num(val, fields[k].type == F_HEX, &v.num);
 		}
-		if ((keyed && (p == e || *p++ != ')')) || store(r, rec, &fields[k], &v, &level))
+		size_t n = (size_t)(q - p);
+		struct value v = { keyed ? key : NULL, val, string, r->line, false, 0 };
+		if (n >= sizeof(val))
+			return 0;
+		if (string && f->type == F_SRC) {
+			memcpy(rec->src, p, n);
+			rec->src[n] = '\0';
+			rec->have_src = true;
+		} else {
+			if (!string && (f->type == F_DEC || f->type == F_HEX))
+				v.have_num = fast_num(p, n, f->type == F_HEX, &v.num);
+			if (!v.have_num) {
+				memcpy(val, p, n);
+				val[n] = '\0';
+			}
+			if (store(r, rec, f, &v, &level))
+				return 0;
+		}
+		p = q + string;
+		if (keyed && (p == e || *p++ != ')'))
 			return 0;
 	}
 	for (unsigned k = 0; k < nf; k++)
@@ -1264,19 +1283,20 @@ static int map_record(struct conv *c, const struct s2trace_cm_record *rec)
 	case S2T_CM_SYSREG_WRITE:
 		ret = map_sysreg(c, rec);
 		break;
-	case S2T_CM_BARRIER:
+	case S2T_CM_BARRIER: {
+		int dsb = rec->what[0] == 'i' ? -1 : s2arm_dsb_parse(rec->domain);
 		if (!strcmp(rec->what, "isb")) {
 			struct s2trace_event ev = eff(rec, S2T_EFF_ISB);
 			effect(c, rec, &ev);
-		} else if (s2arm_dsb_parse(rec->domain) >= 0 && !strcmp(rec->domain, s2arm_dsb_mnemonic(
-				   (enum s2arm_dsb)s2arm_dsb_parse(rec->domain)))) {
+		} else if (dsb >= 0 && !strcmp(rec->domain, s2arm_dsb_mnemonic((enum s2arm_dsb)dsb))) {
 			struct s2trace_event ev = eff(rec, S2T_EFF_DSB);
-			ev.effect.op = (unsigned)s2arm_dsb_parse(rec->domain);
+			ev.effect.op = (unsigned)dsb;
 			effect(c, rec, &ev);
 		} else
 			ret = reject(c, rec, "dsb %s: a domain s2emu does not know (ish, ishst, nsh, "
 				     "nshst, sy)", rec->domain);
 		break;
+	}
 	case S2T_CM_TLBI:
 		ret = map_tlbi(c, rec);
 		break;
