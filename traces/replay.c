@@ -374,6 +374,48 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 	return 0;
 }
 
+/* The phase of another vCPU's recent fault line with this ESR on this
+ * page, after vCPU v's last line, with its item still in the chunk (the
+ * latest such); 0 if none. */
+static unsigned in_flight(const struct replay *rp, unsigned v, uint64_t esr, uint64_t page)
+{
+	const struct s2hyp_scenario *sc = &rp->sc;
+	unsigned after = rp->lastv[v].phase, best = 0;
+	for (unsigned a = 0; a < sc->cfg.nr_vcpus; a++) {
+		if (a == v || !sc->nvcpu[a])
+			continue;
+		/* newest first, back to v's last line */
+		unsigned n = rp->nrecent[a], size = S2_ARRAY_SIZE(rp->recent[a]);
+		for (unsigned k = 0; k < size && k < n; k++) {
+			const struct last_line *l = &rp->recent[a][(n - 1 - k) % size];
+			if (l->phase <= after || l->phase <= best || sc->vcpu[a][0].phase > l->phase)
+				break;
+			if (l->esr == esr && l->page == page) {
+				best = l->phase;
+				break;
+			}
+		}
+	}
+	return best;
+}
+
+/* Phase p into the ascending list of shared phases; nonzero when out of
+ * memory. */
+static int shared_phase_add(struct overlap *ov, unsigned p)
+{
+	size_t i = ov->n;
+	while (i && ov->phase[i - 1] > p)
+		i--;
+	if (i && ov->phase[i - 1] == p)
+		return 0;
+	if (!s2trace__grow((void **)&ov->phase, &ov->cap, sizeof(*ov->phase), ov->n + 1))
+		return 1;
+	memmove(&ov->phase[i + 1], &ov->phase[i], (ov->n - i) * sizeof(*ov->phase));
+	ov->phase[i] = p;
+	ov->n++;
+	return 0;
+}
+
 static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 {
 	struct chunk *c = &rp->c;
@@ -384,28 +426,25 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	if (s2hyp_check_vcpu_op(rp->m, v, &op, &why))
 		return s2trace__bad(rp, ev->line, "vcpu %u: %s", v, why);
 	uint64_t page = op.ipa >> 12;
-	if (ev->vcpu.fault && rp->last_fault && !rp->host_seen && !rp->in_block && c->n && rp->ip == rp->last_ip &&
-	    v != rp->last_vcpu && ev->vcpu.esr == rp->last_esr && page == rp->last_page) {
-		/* Another vCPU took the same fault on the page before the
-		 * last one's handling changed its tables: the two faults
-		 * were in flight at once. Once the host has acted, the first
+	unsigned with = ev->vcpu.fault && !rp->host_seen && !rp->in_block ?
+				in_flight(rp, v, ev->vcpu.esr, page) : 0;
+	if (with) {
+		/* Another vCPU's fault on the page, its last line, with this
+		 * ESR, and none of this vCPU's lines since: this access walked
+		 * the tables before that fault's handling changed them (else
+		 * it would not have faulted), so the two were in flight at
+		 * once and share a phase. Once the host has acted, the first
 		 * fault may have mapped nothing (an invalidation made it
 		 * retry), and the second is then no evidence of overlap. */
-		op.phase = rp->ip;
-		if (!rp->ov.n || rp->ov.phase[rp->ov.n - 1] != op.phase) {
-			if (!s2trace__grow((void **)&rp->ov.phase, &rp->ov.cap, sizeof(*rp->ov.phase),
-					   rp->ov.n + 1))
-				return s2trace__bad(rp, ev->line, "out of memory");
-			rp->ov.phase[rp->ov.n++] = op.phase;
-		}
+		op.phase = with;
+		if (shared_phase_add(&rp->ov, op.phase))
+			return s2trace__bad(rp, ev->line, "out of memory");
 	} else {
 		op.phase = phase_for(rp);
 	}
-	rp->last_fault = ev->vcpu.fault;
-	rp->last_vcpu = v;
-	rp->last_ip = rp->ip;
-	rp->last_esr = ev->vcpu.esr;
-	rp->last_page = page;
+	rp->lastv[v] = (struct last_line){ ev->vcpu.fault, op.phase, ev->vcpu.esr, page };
+	if (ev->vcpu.fault)
+		rp->recent[v][rp->nrecent[v]++ % S2_ARRAY_SIZE(rp->recent[v])] = rp->lastv[v];
 	if (!item_src(rp, ev->line, &op.src) || s2hyp_scenario_add_vcpu(&rp->sc, v, &op) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_vcpu(&rp->rec, v, &op)))
 		return s2trace__bad(rp, ev->line, "out of memory");

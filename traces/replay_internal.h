@@ -67,11 +67,11 @@ struct replay {
 	unsigned sec;
 	struct s2hyp_stats sec_base;
 	bool destroy_seen;	/* the trace tears the VM down itself */
-	/* Simultaneous faults: a fault line of another vCPU with the ESR and
-	 * page of the previous vCPU line's fault, nothing between them, shares
-	 * that line's phase (until the trace's first host event); without a
-	 * schedule, replay then runs every access of such a phase up to its
-	 * fault before any fault is handled. */
+	/* Simultaneous faults: a vCPU's fault line with the ESR and page of
+	 * another vCPU's fault line after the first vCPU's own previous line
+	 * shares that line's phase (until the trace's first host event);
+	 * without a schedule, replay then runs every access of such a phase up
+	 * to its fault before any fault is handled. */
 	struct overlap {
 		struct s2hyp *m;
 		unsigned *phase;	/* the shared phases, ascending */
@@ -85,9 +85,16 @@ struct replay {
 	bool invalidations;
 	bool span_open[S2HYP_MAX_VCPUS];
 	unsigned invalidating;	/* begins not yet ended, to refuse an end without one */
-	bool last_fault;	/* the last vCPU event a fault line */
-	unsigned last_vcpu, last_ip;
-	uint64_t last_esr, last_page;
+	/* Each vCPU's last line: a fault or not, its phase (0: none yet),
+	 * its ESR and page. */
+	struct last_line {
+		bool fault;
+		unsigned phase;
+		uint64_t esr, page;
+	} lastv[S2HYP_MAX_VCPUS];
+	/* ... and its last few fault lines (a ring) */
+	struct last_line recent[S2HYP_MAX_VCPUS][256];
+	unsigned nrecent[S2HYP_MAX_VCPUS];
 };
 
 /* Bad input: "FILE:LINE: problem" in the result, exit status 2; replay

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Fault lines of two vCPUs with one ESR on one page, one after the other,
-# were in flight at once: replay takes both faults (one maps, the other
-# finds the entry done), sequential or parallel; a read between them, a
-# host event before them, or another ESR, keeps them one at a time.
+# A fault line of a vCPU with the ESR and page of another vCPU's fault line
+# after the first vCPU's own last line was in flight with it: replay takes
+# both faults (one maps, the other finds the entry done), sequential or
+# parallel, whether the lines are adjacent or not; a line of the vCPU in
+# between, a host event before them, or another ESR, keeps them one at a
+# time.
 set -u
 S2EMU=${S2EMU:-build/s2emu}
 tmp=$(mktemp -d)
@@ -26,8 +28,15 @@ for w in upstream upstream-exclusive; do
     r=$(faults "$w0
 $w1" $w); [ "$r" = "2 2" ] || fail "$w: overlapping faults gave faults/maps $r, not 2 2"
     r=$(faults "$w0
+vcpu 0 fault ipa=0x40001000 esr=0x93cc8047
+$w1" $w); [ "$r" = "2 3" ] || fail "$w: another page's fault between: $r, not 2 3"
+    r=$(faults "vcpu 1 fault ipa=0x40001000 esr=0x93cc8046
+$w0
+vcpu 1 fault ipa=0x40002000 esr=0x93cc8047
+$w1" $w); [ "$r" = "1 3" ] || fail "$w: a line of the second vCPU between: $r, not 1 3 (no fault on the last line)"
+    r=$(faults "$w0
 vcpu 0 read ipa=0x40000000
-$w1" $w); [ "$r" = "1 1" ] || fail "$w: an event between: $r, not 1 1"
+$w1" $w); [ "$r" = "2 2" ] || fail "$w: the first vCPU's access between: $r, not 2 2"
     r=$(faults "host age-hva hva=0x7f0000100000 size=4K
 $w0
 $w1" $w); [ "$r" = "1 1" ] || fail "$w: after a host event: $r, not 1 1"
