@@ -14,14 +14,43 @@ static int swapcount(const struct s2host *h, const struct s2host__folio *f)
 }
 
 /* page_trans_huge_mapcount() (4.6-5.17): the largest mapcount of any
- * subpage, PMD mappings included. Not the total. */
-static int thp_mapcount(const struct s2host *h, const struct s2host__folio *f)
+ * subpage, PMD mappings included. Not the total. Read, as the kernel reads
+ * it, from the encoding: the largest subpage _mapcount (PageDoubleMap's
+ * offset included), less one under PageDoubleMap, plus the compound
+ * mapcount; and checked against the page tables of every process
+ * (thp-mapsum), which it misses inside a PMD split before c444eb564fb1. */
+static int thp_mapcount(struct s2host *h, int mm, uint64_t vpn, const struct s2host__folio *f)
 {
-	int max = 0;
+	int max = 0, enc = 0, pte[S2HOST_THP_PAGES] = { 0 }, pmds = 0;
+	for (unsigned i = 0; i < (1u << f->order); i++) {
+		const struct s2host__page *p = &h->page[f->head + i];
+		if (p->mapcount + p->dm_offset > enc)
+			enc = p->mapcount + p->dm_offset;
+	}
+	enc += f->entire - f->double_map;
+	for (unsigned i = 0; i < h->nr_mm; i++) {
+		const struct s2host__mm *m = &h->mm[i];
+		if (!m->alive)
+			continue;
+		for (unsigned v = 0; v < h->cfg.nr_pages; v++) {
+			if (!(v % S2HOST_THP_PAGES) && (m->pmd[v / S2HOST_THP_PAGES].fl & PTE_PRESENT) &&
+			    m->pmd[v / S2HOST_THP_PAGES].pfn == f->head)
+				pmds++;
+			if ((m->pte[v].fl & PTE_PRESENT) && m->pte[v].pfn >= f->head &&
+			    m->pte[v].pfn < f->head + (1u << f->order))
+				pte[m->pte[v].pfn - f->head]++;
+		}
+	}
 	for (unsigned i = 0; i < (1u << f->order); i++)
-		if (h->page[f->head + i].mapcount > max)
-			max = h->page[f->head + i].mapcount;
-	return max + f->entire;
+		if (pte[i] > max)
+			max = pte[i];
+	if (enc != max + pmds)
+		s2host__violate(h, S2HOST_RULE_THP_MAPSUM, mm, vpn, f->head,
+				"page_trans_huge_mapcount() of folio %llu reads %d from its "
+				"encoding (PageDoubleMap %s, compound %d) but its page tables map "
+				"it %d time(s): a PMD split is moving the count", (unsigned long long)f->head,
+				enc, f->double_map ? "set" : "clear", f->entire, max + pmds);
+	return enc;
 }
 
 /* Mappings of folio f in process mm (ground truth, by walking its tables). */
@@ -115,7 +144,7 @@ static bool can_reuse(struct s2host *h, int mm, uint64_t vpn, uint64_t pfn,
 	case S2HOST_POL_MAP2F:
 		if (!f->order)
 			return map_reuse(h, p, f);
-		if (thp_mapcount(h, f) + swapcount(h, f) != 1)
+		if (thp_mapcount(h, mm, vpn, f) + swapcount(h, f) != 1)
 			return false;
 		move_anon_rmap(h, mm, vpn, f);
 		return true;
@@ -203,7 +232,7 @@ bool s2host__huge_wp_fault(struct s2host *h, int mm, uint64_t vpn, bool unshare,
 	case S2HOST_POL_MAP2:
 	case S2HOST_POL_MAP2F:
 	case S2HOST_POL_CNT:
-		reuse = thp_mapcount(h, f) == 1;
+		reuse = thp_mapcount(h, mm, vpn, f) == 1;
 		if (reuse)
 			move_anon_rmap(h, mm, vpn, f);
 		break;
@@ -245,6 +274,7 @@ bool s2host__huge_wp_fault(struct s2host *h, int mm, uint64_t vpn, bool unshare,
 		s2host__copy_page(h, new + i, old + i);
 	s2host__folio_of(h, new)->entire = 1;
 	f->entire--;
+	s2host__entire_dropped(h, f);
 	s2host__put_later(h, old);
 	*pmd = (struct s2host__pte){ new, PTE_PRESENT | PTE_DIRTY | PTE_YOUNG | PTE_SOFT_DIRTY |
 						  (vma_w ? PTE_WRITE : 0) };

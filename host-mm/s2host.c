@@ -473,6 +473,8 @@ int s2host__begin(struct s2host *h, uint64_t pages, unsigned folios)
 {
 	if (h->in_window && !h->window_store)
 		return S2_EBUSY;	/* inside a COW copy's window: the PTL is held */
+	if (h->in_split_window && h->split_page_locked)
+		return S2_EBUSY;	/* a COW decision would wait for the page lock */
 	int err = s2host__reserve(h, pages, folios);
 	if (!err)
 		h->stats.ops++;
@@ -548,6 +550,21 @@ uint64_t s2host__mapped_pfn(const struct s2host *h, int mm, uint64_t vpn)
 	return S2HOST_NO_PFN;
 }
 
+/* Run the split window's hook, if one is set. From 5.8 the split holds the
+ * folio's page lock, so a COW decision in the window waits (-EBUSY). */
+static void split_window(struct s2host *h)
+{
+	void (*fn)(void *, struct s2host *) = h->split_hook;
+
+	if (!fn || h->in_split_window || h->in_window)
+		return;
+	h->split_hook = NULL;
+	h->in_split_window = true;
+	h->split_page_locked = h->cfg.policy >= S2HOST_POL_MAP2F;
+	fn(h->split_hook_arg, h);
+	h->in_split_window = false;
+}
+
 void s2host__split_pmd_locked(struct s2host *h, int mm, uint64_t vpn)
 {
 	struct s2host__mm *m = &h->mm[mm];
@@ -555,6 +572,15 @@ void s2host__split_pmd_locked(struct s2host *h, int mm, uint64_t vpn)
 	uint64_t base = vpn - vpn % S2HOST_THP_PAGES;
 	struct s2host__folio *f = s2host__folio_of(h, pmd->pfn);
 
+	/* 4.5-6.1: another PMD still maps the folio, so its subpages' PTE
+	 * mapcounts get PageDoubleMap's +1 (set first, then the offsets: the
+	 * window c444eb564fb1 closed with the page lock, 5.8) */
+	if (h->cfg.policy >= S2HOST_POL_MAP1 && f->entire > 1 && !f->double_map) {
+		f->double_map = true;
+		split_window(h);
+		for (unsigned i = 0; i < S2HOST_THP_PAGES; i++)
+			h->page[f->head + i].dm_offset = 1;
+	}
 	/* __split_huge_pmd_locked: one mapping reference per PTE */
 	f->entire--;
 	f->ref += S2HOST_THP_PAGES - 1;
@@ -563,6 +589,22 @@ void s2host__split_pmd_locked(struct s2host *h, int mm, uint64_t vpn)
 		h->page[pmd->pfn + i].mapcount++;
 	}
 	*pmd = (struct s2host__pte){ 0, 0 };
+	s2host__entire_dropped(h, f);
+}
+
+void s2host__entire_dropped(struct s2host *h, struct s2host__folio *f)
+{
+	if (f->entire || !f->double_map)
+		return;
+	f->double_map = false;
+	for (unsigned i = 0; i < S2HOST_THP_PAGES; i++)
+		h->page[f->head + i].dm_offset = 0;
+}
+
+void s2host_set_split_window(struct s2host *h, void (*fn)(void *arg, struct s2host *h), void *arg)
+{
+	h->split_hook = fn;
+	h->split_hook_arg = arg;
 }
 
 /* Split the PMD mapping vpn (if any) under its own invalidation. */
@@ -629,6 +671,7 @@ void s2host__zap(struct s2host *h, int mm, uint64_t vpn, uint64_t n, enum s2host
 		if (pmd->fl & PTE_PRESENT) {
 			struct s2host__folio *f = s2host__folio_of(h, pmd->pfn);
 			f->entire--;
+			s2host__entire_dropped(h, f);
 			if (h->cfg.policy == S2HOST_POL_AE && !f->entire)
 				for (unsigned i = 0; i < S2HOST_THP_PAGES; i++)
 					if (!h->page[f->head + i].mapcount)
@@ -1162,6 +1205,10 @@ int s2host_page(const struct s2host *h, uint64_t pfn, struct s2host_page_view *o
 	out->entire_mapcount = f->entire;
 	out->pincount = f->pincount;
 	out->mapcount = p->mapcount;
+	out->double_map = f->double_map;
+	/* page_mapcount(): the encoded _mapcount, less PageDoubleMap's offset,
+	 * plus the compound mapcount */
+	out->page_mapcount = p->mapcount + p->dm_offset - f->double_map + f->entire;
 	out->head = f->head;
 	out->value = p->value;
 	return 0;

@@ -315,6 +315,12 @@ int s2host_tlb_flush_deferred(struct s2host *h, int mm);
  * hits) can happen there; any other operation fails with -EBUSY, as a
  * faulting CPU would wait for the page-table lock. */
 void s2host_set_copy_window(struct s2host *h, void (*fn)(void *arg, struct s2host *h), void *arg);
+/* fn runs once, inside the next PMD split that sets PageDoubleMap (another
+ * PMD still maps the folio; MAP1 to AE), after the flag and before the
+ * subpages' mapcount offsets: a COW decision there reads a mapcount one
+ * short (before c444eb564fb1, 5.8); from MAP2+F the split holds the page
+ * lock and any operation there fails with -EBUSY. */
+void s2host_set_split_window(struct s2host *h, void (*fn)(void *arg, struct s2host *h), void *arg);
 
 /* ---- CPU accesses (with the fault handler) ------------------------------ */
 
@@ -414,6 +420,8 @@ int s2host_lookup(const struct s2host *h, int mm, uint64_t hva, struct s2host_pt
 struct s2host_page_view {
 	bool freed, anon, ksm, zero, large, swapcache, anon_exclusive, maybe_dma_pinned;
 	int refcount, entire_mapcount, pincount, mapcount;	/* mapcount: of this subpage */
+	bool double_map;	/* PageDoubleMap (4.5-6.1) */
+	int page_mapcount;	/* page_mapcount(): read from the encoding */
 	uint64_t head;
 	uint64_t value;
 };

@@ -39,6 +39,9 @@ void s2host__inval_end(struct s2host *h, int mm, uint64_t vpn, uint64_t n,
 		       enum s2host_mn_event ev);
 
 struct s2host__pte *s2host__pmd(struct s2host *h, int mm, uint64_t vpn);
+/* The compound mapcount of f just went down: with it at 0, PageDoubleMap
+ * and its offsets go (page_remove_anon_compound_rmap, the split's last). */
+void s2host__entire_dropped(struct s2host *h, struct s2host__folio *f);
 void s2host__split_pmd_locked(struct s2host *h, int mm, uint64_t vpn);
 int s2host__fault(struct s2host *h, int mm, uint64_t vpn, bool write, bool unshare, bool force);
 

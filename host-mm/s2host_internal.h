@@ -38,6 +38,7 @@ struct s2host__folio {
 	int owner;		/* the mm whose anon_vma holds it (rmap) */
 	unsigned slot;		/* swap slot while in the swap cache */
 	bool anon, ksm, zero, swapcache, lru_batch;
+	bool double_map;	/* PageDoubleMap (4.5-6.1: MAP1 to AE here) */
 	bool in_cache;		/* in its file's page cache (one reference) */
 	bool silent_write;	/* written while uffd-wp protected, unseen by the monitor */
 	int file;		/* the memfd it belongs to, -1 for anonymous */
@@ -50,6 +51,7 @@ struct s2host__folio {
 struct s2host__page {
 	unsigned folio;
 	int mapcount;		/* PTE mappings of this page */
+	int dm_offset;		/* PageDoubleMap's +1 in its encoded _mapcount */
 	bool ae;		/* PageAnonExclusive (kept under POL-AE only) */
 	uint64_t value;		/* contents */
 	unsigned writer;	/* index into the write log; 0: never written */
@@ -132,6 +134,9 @@ struct s2host {
 	void (*copy_hook)(void *, struct s2host *);	/* the next COW copy's window */
 	void *copy_hook_arg;
 	bool in_window, window_store;	/* inside it; a TLB store inside it */
+	void (*split_hook)(void *, struct s2host *);	/* the next PMD split's window */
+	void *split_hook_arg;
+	bool in_split_window, split_page_locked;	/* inside it; c444eb564fb1's page lock */
 	struct s2host__pend {	/* protects whose ioctl has not returned */
 		int mm;
 		uint64_t vpn, n;

@@ -39,7 +39,10 @@
 	  "INV-TLB-BEFORE-COPY; S5.2; mm/userfaultfd: fix memory corruption due to writeprotect (Nadav Amit, 2021)") \
 	X(S2HOST_RULE_UFFD_WP_FORK, "uffd-wp-fork", \
 	  "after fork a child's PTEs and swap entries carry uffd-wp only where its own VMA is uffd-wp registered, and a registered child keeps the parent's protection", \
-	  "S5.4; mm/userfaultfd: fix uffd-wp special cases for fork() (8f34f1eac382)")
+	  "S5.4; mm/userfaultfd: fix uffd-wp special cases for fork() (8f34f1eac382)") \
+	X(S2HOST_RULE_THP_MAPSUM, "thp-mapsum", \
+	  "the mapcounts a COW decision reads from a large folio's encoding (subpage mapcounts with PageDoubleMap's offset, the compound mapcount) are the mappings its page tables hold", \
+	  "INV-THP-MAPSUM; S4.4; mm: thp: make the THP mapcount atomic against __split_huge_pmd_locked() (c444eb564fb1)")
 
 enum s2host_rule {
 #define S2HOST_RULE_ENUM(id, name, meaning, source) id,

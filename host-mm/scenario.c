@@ -294,6 +294,66 @@ static int s4_2(struct s2host *h, char *out, size_t n)
 	return 0;
 }
 
+/* S4.4: a PMD-mapped THP shared by fork; the parent splits its PMD
+ * (PageDoubleMap set from 4.5 to 6.1: each subpage's mapcount carries +1
+ * while the child's PMD remains); then the child unmaps its PMD. */
+static int s4_4(struct s2host *h, char *out, size_t n)
+{
+	struct s2host_pte_view pv;
+	struct s2host_page_view a, b;
+	int p = new_process(h, M2, RW | S2HOST_MAP_THP);
+
+	TRY(p);
+	TRY(s2host_write(h, p, K4, 1));
+	int c = s2host_fork(h, p);
+	TRY(c);
+	TRY(s2host_split_pmd(h, p, 0));
+	TRY(s2host_lookup(h, c, K4, &pv));
+	TRY(s2host_page(h, pv.pfn, &a));
+	TRY(s2host_munmap(h, c, 0, M2));
+	TRY(s2host_page(h, pv.pfn, &b));
+	snprintf(out, n, "after the parent's split: PageDoubleMap %s, page_mapcount %d (the "
+		 "child's PMD and the parent's PTE); after the child's munmap: PageDoubleMap %s, "
+		 "page_mapcount %d", a.double_map ? "set" : "clear", a.page_mapcount,
+		 b.double_map ? "set" : "clear", b.page_mapcount);
+	return 0;
+}
+
+/* S4.4's race (c444eb564fb1): the parent's PMD split sets PageDoubleMap;
+ * before it adds the subpages' offsets, the child's write fault on its own
+ * PMD reads page_trans_huge_mapcount; then the parent reads its page. */
+struct split_race {
+	int c, err;
+};
+
+static void child_writes(void *arg, struct s2host *h)
+{
+	struct split_race *r = arg;
+	r->err = s2host_write(h, r->c, K4, 2);
+}
+
+static int s4_4_race(struct s2host *h, char *out, size_t n)
+{
+	uint64_t v;
+	int p = new_process(h, M2, RW | S2HOST_MAP_THP);
+
+	TRY(p);
+	TRY(s2host_write(h, p, K4, 1));
+	struct split_race r = { s2host_fork(h, p), 0 };
+	TRY(r.c);
+	s2host_set_split_window(h, child_writes, &r);
+	TRY(s2host_split_pmd(h, p, 0));
+	s2host_set_split_window(h, NULL, NULL);
+	if (r.err)	/* it waited for the page lock: it runs after the split */
+		TRY(s2host_write(h, r.c, K4, 2));
+	TRY(s2host_read(h, p, K4, &v));
+	snprintf(out, n, "the child's write %s; the parent reads %llu",
+		 r.err ? "waited for the split's page lock, then copied" :
+		 v == 2 ? "reused the shared THP (its mapcount read one short)" : "copied",
+		 (unsigned long long)v);
+	return 0;
+}
+
 /* S4.3: khugepaged meets a transient GUP reference, then retries. */
 static int s4_3(struct s2host *h, char *out, size_t n)
 {
@@ -469,6 +529,7 @@ static int s5_4_pre(struct s2host *h, char *out, size_t n)
 	    (1u << S2HOST_RULE_LOST_WRITE))
 #define TC (1u << S2HOST_RULE_TLB_BEFORE_COPY)
 #define UF (1u << S2HOST_RULE_UFFD_WP_FORK)
+#define TM ((1u << S2HOST_RULE_THP_MAPSUM) | CI | RM)
 
 /*                         MAP0 MAP1 MAP2 MAP2F CNT CNT2 AE */
 static const struct s2host_scenario scenarios[] = {
@@ -541,6 +602,12 @@ static const struct s2host_scenario scenarios[] = {
 	{ "s5.4-swap-fork-pre-fix", "S5.4",
 	  "the same before 8f34f1eac382: the child's swap entry keeps the parent's uffd-wp bit",
 	  { UF, UF, UF, UF, UF, UF, UF }, s5_4_pre },
+	{ "s4.4-double-map", "S4.4",
+	  "a forked THP split by one side: PageDoubleMap's offsets while the other PMD remains",
+	  { 0, 0, 0, 0, 0, 0, 0 }, s4_4 },
+	{ "s4.4-split-race", "S4.4",
+	  "a COW decision inside a PMD split reads the mapcount one short until 5.8 (c444eb564fb1)",
+	  { 0, 0, TM, 0, 0, 0, 0 }, s4_4_race },
 	{ "s4.3-collapse-ref", "S4.3",
 	  "khugepaged refuses to collapse while a GUP reference is held and collapses after",
 	  { 0, 0, 0, 0, 0, 0, 0 }, s4_3 },

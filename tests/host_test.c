@@ -646,6 +646,81 @@ static void test_rule_use_after_free_passes(void **state)
 	s2host_destroy(h);
 }
 
+/* S4.4: a forked PMD-mapped THP split by the parent gets PageDoubleMap
+ * (4.5-6.1): the child's subpage reads page_mapcount 2 (its PMD and the
+ * parent's PTE) through the offsets; the child's munmap of its PMD clears
+ * the flag and the offsets; refcount and mapcounts stay true throughout. */
+static void test_double_map(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_MAP2);
+	int p = proc(h, M2, RW | S2HOST_MAP_THP);
+
+	assert_int_equal(s2host_write(h, p, K4, 1), 0);
+	int c = s2host_fork(h, p);
+	assert_true(c > 0);
+	uint64_t pfn = pte(h, c, K4).pfn;
+	assert_false(page(h, pfn).double_map);
+	assert_int_equal(page(h, pfn).page_mapcount, 2);	/* two PMDs */
+	assert_int_equal(s2host_split_pmd(h, p, 0), 0);
+	struct s2host_page_view pg = page(h, pfn);
+	assert_true(pg.double_map);
+	assert_int_equal(pg.entire_mapcount, 1);
+	assert_int_equal(pg.mapcount, 1);
+	assert_int_equal(pg.page_mapcount, 2);
+	assert_int_equal(s2host_munmap(h, c, 0, M2), 0);
+	pg = page(h, pfn);
+	assert_false(pg.double_map);
+	assert_int_equal(pg.page_mapcount, 1);
+	/* the parent's write reads page_trans_huge_mapcount 1 and reuses */
+	uint64_t reuses = s2host_stats(h)->cow_reuses;
+	assert_int_equal(s2host_write(h, p, K4, 2), 0);
+	assert_int_equal(s2host_stats(h)->cow_reuses, reuses + 1);
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+
+	h = mk(S2HOST_POL_MAP0);	/* before 4.5: no PageDoubleMap */
+	p = proc(h, M2, RW | S2HOST_MAP_THP);
+	assert_int_equal(s2host_write(h, p, K4, 1), 0);
+	c = s2host_fork(h, p);
+	assert_int_equal(s2host_split_pmd(h, p, 0), 0);
+	pg = page(h, pte(h, c, K4).pfn);
+	assert_false(pg.double_map);
+	assert_int_equal(pg.page_mapcount, 2);
+	s2host_destroy(h);
+}
+
+/* thp-mapsum fires when a COW decision reads a large folio's mapcount
+ * inside a PMD split, between PageDoubleMap and its offsets (4.6-5.7): the
+ * child's write reuses the THP the parent still maps... */
+static void test_rule_thp_mapsum_fires(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_MAP2);
+	char out[256];
+
+	assert_int_equal(s2host_scenario(s2host_scenario_find("s4.4-split-race"))->run(
+				 h, out, sizeof(out)), 0);
+	assert_int_equal(fired(h, S2HOST_RULE_THP_MAPSUM), 1);
+	assert_int_equal(fired(h, S2HOST_RULE_COW_ISOLATION), 1);
+	s2host_destroy(h);
+}
+
+/* ...and not from 5.8, whose split holds the page lock: the write waits,
+ * then reads the settled count and copies. */
+static void test_rule_thp_mapsum_passes(void **state)
+{
+	(void)state;
+	struct s2host *h = mk(S2HOST_POL_MAP2F);
+	char out[256];
+
+	assert_int_equal(s2host_scenario(s2host_scenario_find("s4.4-split-race"))->run(
+				 h, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "waited for the split's page lock"));
+	assert_int_equal(s2host_nr_violations(h), 0);
+	s2host_destroy(h);
+}
+
 /* ---- Shared memory, uffd-wp, fault-around ---------------------------------- */
 
 /* A memfd page written through one process's shared mapping is read
@@ -1274,6 +1349,9 @@ int main(void)
 		cmocka_unit_test(test_copy_window),
 		cmocka_unit_test(test_rules_uffd_wp_fork_fire),
 		cmocka_unit_test(test_rules_uffd_wp_fork_pass),
+		cmocka_unit_test(test_double_map),
+		cmocka_unit_test(test_rule_thp_mapsum_fires),
+		cmocka_unit_test(test_rule_thp_mapsum_passes),
 		cmocka_unit_test(test_policy_names),
 		cmocka_unit_test(test_scenario_matrix),
 		cmocka_unit_test(test_random_finds_breaks),
