@@ -147,6 +147,8 @@ int cli_machine_option(int argc, char **argv, int *i, struct s2hyp_config *cfg, 
 const char *const cli_machine_options_help =
 	"machine options:\n"
 	"  --walker NAME       walker variant (see 's2emu variants'); default upstream\n"
+	"  --cow-policy P      guest memory on the host model (host-mm) under COW policy P:\n"
+	"                      MAP0, MAP1, MAP2, MAP2+F, CNT, CNT2, AE\n"
 	"  --vcpus N           number of vCPUs, 1 to 16\n"
 	"  --granule 4k|16k|64k  translation granule; default 4k\n"
 	"  --ipa-bits N        IPA size, 32 to 48 (52 with 64k); default 40\n"
