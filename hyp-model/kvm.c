@@ -497,8 +497,15 @@ static void dirty_log_on(struct s2hyp *m, struct slot *s)
 	s->d.dirty_log = true;
 	s->log_starting = true;
 	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
-	if (m->cfg.eager_split)
-		split_range(m, l, s->d.ipa, s->d.size);
+	if (m->cfg.eager_split) {
+		uint64_t end = s->d.ipa + s->d.size, chunk = m->cfg.split_chunk;
+		for (uint64_t a = s->d.ipa, next; a < end && !m->stopped; a = next) {
+			next = chunk ? (a / chunk + 1) * chunk : end;
+			if (next > end || next < a)
+				next = end;
+			split_range(m, l, a, next - a);
+		}
+	}
 	s2pt_wrprotect(l, s2_ipa(s->d.ipa), s->d.size);
 	m->stats.wrprotects++;
 	/* kvm-dirty-log-noflush: writable translations stay in the TLBs. */

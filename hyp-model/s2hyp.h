@@ -50,6 +50,10 @@ struct s2hyp_config {
 	unsigned line_bytes;		/* dcache/icache line */
 	enum s2pt_variant variant;
 	bool eager_split;		/* dirty logging on splits every block at once */
+	/* ... in chunks of this size, one split operation each
+	 * (KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE, kvm_mmu_split_huge_pages);
+	 * 0: the whole memslot in one */
+	uint64_t split_chunk;
 	bool rcu_free;			/* unlinked tables wait for an RCU grace period */
 	bool range_tlbi;		/* FEAT_TLBIRANGE: KVM flushes ranges with TLBI RIPAS2E1IS */
 	bool hw_af;			/* FEAT_HAFDBS, VTCR_EL2.HA: the walker sets AF, no fault */

@@ -1015,6 +1015,7 @@ static void test_kit_markers(void **state)
 		KIT "1.0: tracing_mark_write: s2emu-host vhe=0 fwb=0 range-tlbi=0 idc=1 dic=0 hw-dirty=0\n"
 		KIT "1.1: tracing_mark_write: s2emu-vcpus n=2\n"
 		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=thp\n"
+		KIT "1.25: tracing_mark_write: s2emu-phase name=eager_split_chunk size=0x200000 supported_block_sizes=0x40201000\n"
 		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=raw\n"
 		KIT "1.4: kvm_guest_fault: ipa 0x80200000, hsr 0x93cc8046, hxfar 0x80200000, pc 0x80000060\n"
 		KIT "1.5: kvm_entry: PC: 0x80000060\n"
@@ -1028,8 +1029,8 @@ static void test_kit_markers(void **state)
 		KIT "2.3: tracing_mark_write: s2emu-phase name=system_event vcpu=0 type=1\n"
 		KIT "2.4: kvm_entry: PC: 0x80000060\n", &o);
 	assert_int_equal(r->ret, 0);
-	assert_true(has_line(r->out, "config vcpus=2 fwb=0 idc=1 dic=0 rcu=1 range-tlbi=0 hw-af=0 "
-				 "tlb-entries=1024"));
+	assert_true(has_line(r->out, "config vcpus=2 fwb=0 idc=1 dic=0 eager-split=1 split-chunk=2M "
+				 "rcu=1 range-tlbi=0 hw-af=0 tlb-entries=1024"));
 	assert_true(has_line(r->out, "memslot 0 ipa=0x80000000 size=64M hva=0xffffa3400000 backing=thp"));
 	assert_true(has_line(r->out, "section pass1"));
 	assert_true(has_line(r->out, "section after-pass1"));
@@ -1089,6 +1090,8 @@ static void test_kit_marker_errors(void **state)
 		{ "s2emu-phase name=resume", "needs next_pass=" },
 		{ "s2emu-host vhe=1", "needs fwb=" },
 		{ "s2emu-bogus x=1", "unknown s2emu- marker" },
+		{ "s2emu-phase name=eager_split_chunk size=0x3000", "power of two" },
+		{ "s2emu-phase name=eager_split_chunk size=0x800", "power of two" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

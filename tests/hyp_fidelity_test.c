@@ -330,6 +330,44 @@ static void test_fault_retries_during_invalidation(void **state)
 	}
 }
 
+/* Eager splitting as KVM does it: one split call per chunk of the slot
+ * (KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE), and each new table built by a map
+ * walk over it (kvm_pgtable_stage2_create_unlinked), so that every one of
+ * its entries is broken and made; without a chunk, one call for the slot. */
+static void test_eager_split_chunks(void **state)
+{
+	(void)state;
+	for (int chunked = 0; chunked < 2; chunked++) {
+		struct s2hyp_config cfg;
+		struct prog p;
+		struct s2hyp_memslot slot = { IPA, 8u << 20, HVA, S2HYP_BACKING_THP, false, false };
+		struct s2hyp *m;
+		const char *why = "";
+
+		memset(&p, 0, sizeof(p));
+		for (unsigned i = 0; i < 4; i++)
+			vop(&p, S2HYP_ACC_WRITE, IPA + i * (2u << 20));	/* four blocks */
+		p.host[p.nh++] = (struct s2hyp_host_op){ .kind = S2HYP_HOST_DIRTY_LOG_ON,
+							 .phase = ++p.phase };
+		base_config(&cfg);
+		cfg.eager_split = true;
+		cfg.split_chunk = chunked ? 2u << 20 : 0;
+		assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), 0);
+		assert_int_equal(s2hyp_set_host_program(m, p.host, p.nh, &why), 0);
+		assert_int_equal(s2hyp_set_vcpu_program(m, 0, p.vcpu, p.nv, &why), 0);
+		assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
+		const struct s2hyp_stats *st = s2hyp_stats(m);
+		assert_int_equal(st->splits, chunked ? 4 : 1);
+		assert_int_equal(st->breaks[S2HYP_ENTRY_BLOCK], 4);
+		/* 4 new tables of 512 entries, each broken while invalid */
+		assert_true(st->breaks[S2HYP_ENTRY_INVALID] >= 4 * 512);
+		assert_int_equal(st->breaks[S2HYP_ENTRY_INVALID] + st->breaks[S2HYP_ENTRY_BLOCK] +
+				 st->breaks[S2HYP_ENTRY_PAGE] + st->breaks[S2HYP_ENTRY_TABLE], st->makes);
+		assert_clean(st);
+		s2hyp_delete(m);
+	}
+}
+
 /* An end without a begin is an error of the run, not a count gone below zero. */
 static void test_invalidate_end_needs_begin(void **state)
 {
@@ -360,6 +398,7 @@ int main(void)
 		cmocka_unit_test(test_observed_guest_code),
 		cmocka_unit_test(test_fault_retries_during_invalidation),
 		cmocka_unit_test(test_invalidate_end_needs_begin),
+		cmocka_unit_test(test_eager_split_chunks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

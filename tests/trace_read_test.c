@@ -200,6 +200,11 @@ static void test_config_each_key(void **state)
 	ev = one("config line=128");
 	assert_int_equal(ev.config.given, S2T_CFG_LINE);
 	assert_int_equal(ev.config.cfg.line_bytes, 128);
+	ev = one("config split-chunk=2M");
+	assert_int_equal(ev.config.given, S2T_CFG_SPLIT_CHUNK);
+	assert_int_equal(ev.config.cfg.split_chunk, 2 << 20);
+	bad(HDR "config split-chunk=3M\n", 2, "not a power of two");
+	bad(HDR "config split-chunk=2K\n", 2, "out of range");
 	ev = one("config tlb-entries=1024");
 	assert_int_equal(ev.config.given, S2T_CFG_TLB_ENTRIES);
 	assert_int_equal(ev.config.cfg.tlb_entries, 1024);

@@ -422,6 +422,7 @@ struct s2trace_ftrace {
 	bool have_host;		/* an s2emu-host marker gave the features */
 	unsigned host_feat;	/* FEAT_* */
 	bool eager;		/* the eager_split_chunk marker */
+	uint64_t eager_chunk;	/* ... its size (0: not given) */
 	uint64_t cows;		/* unmaps inside write permission faults (OUT_COW) */
 	unsigned invalidating;	/* inv_begin events not yet ended (decide) */
 	bool vm_ends;		/* the system_event marker: the VM is destroyed at the end */
@@ -1246,6 +1247,12 @@ static int kit_phase(struct s2trace_ftrace *imp, const struct words *ws, struct 
 		if (begin || !imp->gdl_begin)
 			e->sub = CMD_GET_DIRTY_LOG;
 	} else if (!strcmp(name, "eager_split_chunk")) {
+		/* KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE: one split call per chunk */
+		e->a = 0;
+		if ((ret = kit_num(imp, e, ws, "size", false, &e->a)) && ret != S2_ENOENT)
+			return ret;
+		if (e->a && (e->a < 4096 || (e->a & (e->a - 1))))
+			return kit_fail(imp, e, "eager_split_chunk size= must be a power of two of 4K or more");
 		e->sub = CMD_EAGER;
 	} else if (!strcmp(name, "system_event")) {
 		/* The guest powered off: the VMM exits and KVM destroys the VM. */
@@ -2031,6 +2038,7 @@ static int apply_markers(struct s2trace_ftrace *imp)
 			break;
 		case CMD_EAGER:
 			imp->eager = true;
+			imp->eager_chunk = e->a;
 			e->sub = CMD_NONE;
 			break;
 		case CMD_SECTION:
@@ -2439,6 +2447,10 @@ static struct s2trace_event out_config(const struct s2trace_ftrace *imp)
 	if (imp->eager && !(*given & S2T_CFG_EAGER_SPLIT)) {
 		c->eager_split = true;
 		*given |= S2T_CFG_EAGER_SPLIT;
+	}
+	if (imp->eager_chunk && !(*given & S2T_CFG_SPLIT_CHUNK)) {
+		c->split_chunk = imp->eager_chunk;
+		*given |= S2T_CFG_SPLIT_CHUNK;
 	}
 	/* Write permission faults that COW: the host's memory is part of what
 	 * the capture shows, under the policy of its kernel (6.x: AE). */

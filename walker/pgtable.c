@@ -842,16 +842,21 @@ static int split_visitor(const struct s2pt_visit_ctx *ctx, enum s2pt_walk_flags 
 		return S2_ENOMEM;
 
 	/* Build the next level, fully populated with the block's attributes,
-	 * before it is reachable; make_pte's release publishes it. */
+	 * before it is reachable, as KVM builds it
+	 * (kvm_pgtable_stage2_create_unlinked): a map walk over the new table,
+	 * each (invalid) entry broken and made, with no TLBI or CMO; the
+	 * parent's make_pte's release publishes it. */
 	s2_level_t clevel = ctx->level + 1;
 	uint64_t csize = granule(pt, clevel);
 	s2_pa_t oa = s2pt_pte_oa(g, ctx->old);
 	s2_pte_t attrs = ctx->old & ~s2pt__oa_to_pte(g, oa) & ~S2PT_PTE_TYPE;
+	bool marker = props_of(pt->variant)->lock_marker;
 	if (clevel == S2_LEVEL_MAX)
 		attrs |= S2PT_PTE_TYPE;
 	for (unsigned i = 0; i < s2pt_ptes_per_table(g); i++) {
-		set_pte(pt, &child[i], attrs | s2pt__oa_to_pte(g, s2_pa_add(oa, i * csize)), false);
-		get_page(pt, child);
+		if (marker)
+			set_pte(pt, &child[i], S2PT_PTE_LOCKED, false);
+		make_pte(pt, &child[i], attrs | s2pt__oa_to_pte(g, s2_pa_add(oa, i * csize)));
 	}
 	/* Split runs exclusive (s2pt_split refuses a shared witness): the
 	 * break cannot lose. */
