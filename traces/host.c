@@ -474,6 +474,7 @@ static int statement(struct ctx *c, char **t, unsigned n, const char *want)
 		{ "split-pmd", s2host_split_pmd }, { "collapse", s2host_collapse },
 		{ "migrate", s2host_migrate },	   { "ksm", s2host_ksm_merge },
 		{ "swap-out", s2host_swap_out },   { "lru-add", s2host_lru_add },
+		{ "swap-add", s2host_swap_add },   { "swap-unmap", s2host_swap_unmap },
 	};
 	for (j = 0; j < sizeof(one) / sizeof(one[0]); j++)
 		if (!strcmp(op, one[j].name)) {
