@@ -415,9 +415,37 @@ struct value {
 	const char *val;
 	bool string;
 	unsigned line;
-	bool have_num;		/* num holds val's number, read already */
-	uint64_t num;
 };
+
+/* A number where its field puts it. */
+static void put_num(struct s2trace_cm_record *rec, const struct fspec *f, uint64_t v,
+		    struct level *level)
+{
+	switch (f->dest) {
+	case D_ID:
+		rec->id = v;
+		break;
+	case D_TID:
+		rec->tid = v;
+		break;
+	case D_ADDRESS:
+		rec->address = v;
+		break;
+	case D_SIZE:
+		rec->size = v;
+		break;
+	case D_VALUE:
+		rec->value = v;
+		rec->have_operand = true;
+		break;
+	case D_LEVEL:
+		level->given = true;
+		level->v = v;
+		break;
+	default:
+		break;
+	}
+}
 
 /* Put one field's value where it belongs. */
 static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
@@ -432,16 +460,13 @@ static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 	case F_HEX:
 		if (it->string)
 			return fail_at(r, it->line, "%s: (%s) takes a number, not a string", rec->name, key);
-		if (it->have_num) {
-			v = it->num;
-			break;
-		}
 		ret = parse_u64(it->val, f->type == F_HEX ? 16 : 10, &v);
 		if (ret == S2_ERANGE)
 			return fail_at(r, it->line, "%s: (%s %s): number too large", rec->name, key, it->val);
 		if (ret)
 			return fail_at(r, it->line, "%s: (%s %s): not a number", rec->name, key, it->val);
-		break;
+		put_num(rec, f, v, level);
+		return 0;
 	case F_WORD:
 		if (it->string)
 			return fail_at(r, it->line, "%s: (%s) takes a word, not a string", rec->name, key);
@@ -464,26 +489,6 @@ static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 		return 0;
 	}
 	switch (f->dest) {
-	case D_ID:
-		rec->id = v;
-		break;
-	case D_TID:
-		rec->tid = v;
-		break;
-	case D_ADDRESS:
-		rec->address = v;
-		break;
-	case D_SIZE:
-		rec->size = v;
-		break;
-	case D_VALUE:
-		rec->value = v;
-		rec->have_operand = true;
-		break;
-	case D_LEVEL:
-		level->given = true;
-		level->v = v;
-		break;
 	case D_ORDER:
 		if (name_is(it->val, "release"))
 			rec->release = true;
@@ -496,8 +501,7 @@ static int store(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 	case D_DOMAIN:
 		lower_copy(rec->domain, it->val, sizeof(rec->domain));
 		break;
-	case D_SRC:
-	case D_END:
+	default:
 		break;
 	}
 	return 0;
@@ -559,8 +563,7 @@ static int interpret(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec,
 			continue;
 		}
 		const struct item *it = given[k];
-		const struct value val = { it->keyed ? it->key : NULL, it->val, it->string, it->line,
-					    false, 0 };
+		const struct value val = { it->keyed ? it->key : NULL, it->val, it->string, it->line };
 		if ((ret = store(r, rec, &fields[k], &val, &level)))
 			return ret;
 	}
@@ -687,36 +690,40 @@ static const unsigned char *span(const unsigned char *p, const unsigned char *e,
 	return p == e || p == s ? NULL : p;
 }
 
-/* The n bytes at s as a number in the form casemate prints: at most 19
- * decimal digits, or 16 hexadecimal ones after 0x (so no overflow); false
- * for anything else, which parse_u64 reads. */
-static bool fast_num(const unsigned char *s, size_t n, bool hex, uint64_t *out)
+/* A number in the form casemate prints from p on (at most 19 decimal
+ * digits, or 16 hexadecimal ones after 0x, so no overflow), read while it
+ * is scanned: its end, or NULL for any other token (or one that may run on
+ * past e), which the general path reads. */
+static const unsigned char *scan_num(const unsigned char *p, const unsigned char *e, bool hex,
+				     uint64_t *out)
 {
+	const unsigned char *s;
 	uint64_t v = 0;
 
 	if (hex) {
-		if (n < 3 || n > 18 || s[0] != '0' || s[1] != 'x')
-			return false;
-		for (size_t i = 2; i < n; i++) {
-			unsigned c = s[i];
+		if (e - p < 3 || p[0] != '0' || p[1] != 'x')
+			return NULL;
+		for (s = p += 2; p < e && p - s <= 16; p++) {
+			unsigned c = *p;
 			unsigned d = c >= '0' && c <= '9' ? c - '0' :
 				     c >= 'a' && c <= 'f' ? c - 'a' + 10 :
 				     c >= 'A' && c <= 'F' ? c - 'A' + 10 : 16;
 			if (d == 16)
-				return false;
+				break;
 			v = v << 4 | d;
 		}
+		if (p == s || p - s > 16)
+			return NULL;
 	} else {
-		if (!n || n > 19)
-			return false;
-		for (size_t i = 0; i < n; i++) {
-			if (s[i] < '0' || s[i] > '9')
-				return false;
-			v = v * 10 + (uint64_t)(s[i] - '0');
-		}
+		for (s = p; p < e && p - s <= 19 && *p >= '0' && *p <= '9'; p++)
+			v = v * 10 + (uint64_t)(*p - '0');
+		if (p == s || p - s > 19)
+			return NULL;
 	}
+	if (p == e || (cls[*p] & C_ATOM))
+		return NULL;
 	*out = v;
-	return true;
+	return p;
 }
 
 /* Whether the n bytes at s are word (exactly: casemate prints lower case;
@@ -791,14 +798,22 @@ static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *re
 			return 0;
 		given |= 1u << k;
 		const struct fspec *f = &fields[k];
+		uint64_t num;
 		if ((string = *p == '"')) {
 			if (!(q = span(++p, e, C_STR)) || *q != '"')
 				return 0;
+		} else if ((f->type == F_DEC || f->type == F_HEX) &&
+			   (q = scan_num(p, e, f->type == F_HEX, &num))) {
+			put_num(rec, f, num, &level);
+			p = q;
+			if (keyed && (p == e || *p++ != ')'))
+				return 0;
+			continue;
 		} else if (!(q = span(p, e, C_ATOM))) {
 			return 0;
 		}
 		size_t n = (size_t)(q - p);
-		struct value v = { keyed ? key : NULL, val, string, r->line, false, 0 };
+		struct value v = { keyed ? key : NULL, val, string, r->line };
 		if (n >= sizeof(val))
 			return 0;
 		if (string && f->type == F_SRC) {
@@ -806,12 +821,8 @@ static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *re
 			rec->src[n] = '\0';
 			rec->have_src = true;
 		} else {
-			if (!string && (f->type == F_DEC || f->type == F_HEX))
-				v.have_num = fast_num(p, n, f->type == F_HEX, &v.num);
-			if (!v.have_num) {
-				memcpy(val, p, n);
-				val[n] = '\0';
-			}
+			memcpy(val, p, n);
+			val[n] = '\0';
 			if (store(r, rec, f, &v, &level))
 				return 0;
 		}
