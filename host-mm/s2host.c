@@ -848,7 +848,17 @@ int s2host__uffd_wp_range(struct s2host *h, int mm, uint64_t vpn, uint64_t n, bo
 					  (h->mm[mm].pte[v].fl & PTE_UFFD_WP);
 	} else {
 		/* mm/mprotect.c MM_CP_UFFD_WP_RESOLVE: the write bit is left to
-		 * the fault handler, so that COW is decided there. */
+		 * the fault handler, so that COW is decided there. It is still
+		 * change_protection(): a secondary MMU's invalidation brackets
+		 * the populated range (KVM unmaps and its faults retry, S5.3).
+		 * No permission is removed: the host CPUs' TLBs need no flush
+		 * (so none is done: a deferred one stays pending). */
+		bool populated = false, deferring = h->deferring;
+		for (uint64_t v = vpn; v < vpn + n; v++)
+			populated |= (h->mm[mm].pte[v].fl | s2host__pmd(h, mm, v)->fl) & PTE_PRESENT;
+		h->deferring = true;
+		if (populated)
+			s2host__inval_start(h, mm, vpn, n, S2HOST_MN_PROTECTION_PAGE);
 		for (uint64_t v = vpn; v < vpn + n; v++) {
 			struct s2host__pte *pte = &h->mm[mm].pte[v];
 			pte->fl &= ~(unsigned)PTE_UFFD_WP;
@@ -856,6 +866,9 @@ int s2host__uffd_wp_range(struct s2host *h, int mm, uint64_t vpn, uint64_t n, bo
 				*pte = (struct s2host__pte){ 0, 0 };
 			s2host__pmd(h, mm, v)->fl &= ~(unsigned)PTE_UFFD_WP;
 		}
+		if (populated)
+			s2host__inval_end(h, mm, vpn, n, S2HOST_MN_PROTECTION_PAGE);
+		h->deferring = deferring;
 		/* userfaultfd_writeprotect(): un-protecting wakes the waiters */
 		s2host__uffd_wake(h, mm, vpn, n);
 	}

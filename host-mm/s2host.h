@@ -277,6 +277,8 @@ bool s2host_uffd_waiting(const struct s2host *h, unsigned id);
 /* read(2) on process mm's userfaultfd: the oldest message not read yet;
  * -EAGAIN when there is none. */
 int s2host_uffd_read(struct s2host *h, int mm, struct s2host_uffd_msg *out);
+/* Whether process mm's userfaultfd has a message not read yet (poll). */
+bool s2host_uffd_pending(const struct s2host *h, int mm);
 /* UFFDIO_COPY of one page holding value to hva (a new anonymous page, or a
  * new page of the memfd's cache for a shared mapping); wp: MODE_WP, the
  * page arrives write-protected. -ENOENT outside a registered range, -EINVAL
@@ -371,6 +373,10 @@ int s2host_ref_write(struct s2host *h, unsigned id, uint64_t value);
  * accesses (a freed page, another process's post-fork write). */
 int s2host_pfn_read(struct s2host *h, int mm, uint64_t pfn, uint64_t *value);
 int s2host_pfn_write(struct s2host *h, int mm, uint64_t pfn, uint64_t value);
+/* s2host_pfn_write for a secondary MMU that translated process mm's
+ * address hva to pfn (a vCPU's store through stage 2): checked as the
+ * process's own store at hva too (uffd-wp: the monitor protected hva). */
+int s2host_pfn_write_at(struct s2host *h, int mm, uint64_t hva, uint64_t pfn, uint64_t value);
 /* A driver's put_page on a page it holds no reference to (a bug to catch). */
 int s2host_put_page(struct s2host *h, uint64_t pfn);
 

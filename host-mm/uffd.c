@@ -90,6 +90,26 @@ int s2host_uffd_read(struct s2host *h, int mm, struct s2host_uffd_msg *out)
 	return S2_EAGAIN;
 }
 
+bool s2host_uffd_pending(const struct s2host *h, int mm)
+{
+	for (unsigned i = 0; i < h->nr_msg; i++)
+		if (h->msg[i].mm == mm && !h->msg[i].read)
+			return true;
+	return false;
+}
+
+int s2host_pfn_write_at(struct s2host *h, int mm, uint64_t hva, uint64_t pfn, uint64_t value)
+{
+	if (pfn >= h->nr_page || s2host__range_ok(h, mm, hva & ~(S2HOST_PAGE_SIZE - 1),
+						  S2HOST_PAGE_SIZE))
+		return S2_EINVAL;
+	int err = s2host__begin(h, 0, 0);
+	if (err)
+		return err;
+	s2host__user_store(h, mm, hva >> S2HOST_PAGE_SHIFT, pfn, value, " through a secondary MMU");
+	return s2host__end(h, 0);
+}
+
 /* ---- The resolving ioctls --------------------------------------------------- */
 
 /* The checks UFFDIO_COPY and UFFDIO_CONTINUE share (find_dst_vma, the WP

@@ -38,8 +38,13 @@ static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslo
 			*why = "memslot host address beyond 48 bits";
 			return S2_EINVAL;
 		}
-		if ((unsigned)s->backing > S2HYP_BACKING_HUGETLB_1G) {
+		if ((unsigned)s->backing > S2HYP_BACKING_MEMFD) {
 			*why = "unknown memslot backing";
+			return S2_EINVAL;
+		}
+		if ((s->backing == S2HYP_BACKING_MEMFD || s->uffd_missing || s->uffd_wp ||
+		     s->uffd_minor) && !cfg->host_mm) {
+			*why = "memfd and userfaultfd memslots need host memory (host-mm=POLICY)";
 			return S2_EINVAL;
 		}
 		if (s->backing == S2HYP_BACKING_HUGETLB_1G || s->backing == S2HYP_BACKING_HUGETLB_2M) {

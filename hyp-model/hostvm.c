@@ -6,7 +6,10 @@
  * page reaches stage 2 through kvmhost.c's MMU notifier, which unmaps with
  * the machine's own walker operation (TLBIs, the checker, the scheduler's
  * interleaving). The protocol and its rules are kvmhost.c's; this file
- * hands it the machine's stage 2 and vCPU TLBs. */
+ * hands it the machine's stage 2 and vCPU TLBs. A memslot may instead be a
+ * shared mapping of a memfd, and registered with the VMM's userfaultfd: a
+ * fault whose GUP goes to the userfaultfd sleeps until the VMM's handler
+ * (host events uffd-read and uffd-resolve) wakes it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +32,14 @@ struct s2hyp_hostvm {
 	bool ref_dropped[MAX_REFS];	/* dropped by an unref */
 	unsigned nr_ref;
 	uint64_t base[S2HYP_MAX_SLOTS];	/* host-mm address of each slot's start */
+	int fd[S2HYP_MAX_SLOTS];	/* a memfd slot's file (offset 0 at its start); -1 */
+	struct s2host_uffd_msg msg;	/* the message the handler read last (id 0: none) */
 	bool gone;			/* the VM is destroyed: its notifier unregistered */
 	unsigned host_seen, kvm_seen;	/* violations already reported */
 };
 
-static void hostvm_access(struct s2hyp *m, struct vcpu *v, uint64_t pa, enum s2hyp_access a,
-			  const void *buf);
+static void hostvm_access(struct s2hyp *m, struct vcpu *v, uint64_t ipa, uint64_t pa,
+			  enum s2hyp_access a, const void *buf);
 static int hostvm_check_op(const struct s2hyp *m, const struct s2hyp_host_op *o, const char **why);
 
 unsigned s2hyp_mm_op_args(enum s2hyp_mm_op op)
@@ -65,6 +70,16 @@ unsigned s2hyp_mm_op_args(enum s2hyp_mm_op op)
 		return S2HYP_MM_ARG_REF | S2HYP_MM_ARG_VALUE;
 	case S2HYP_MM_WRITE:
 		return S2HYP_MM_ARG_HVA | S2HYP_MM_ARG_PROC | S2HYP_MM_ARG_VALUE;
+	case S2HYP_MM_UFFD_PROTECT:
+	case S2HYP_MM_UFFD_UNPROTECT:
+	case S2HYP_MM_PUNCH_HOLE:
+	case S2HYP_MM_MADV_REMOVE:
+	case S2HYP_MM_PUNCH_TRUNCATE:
+		return S2HYP_MM_ARG_HVA | S2HYP_MM_ARG_SIZE;
+	case S2HYP_MM_UFFD_READ:
+		return 0;
+	case S2HYP_MM_UFFD_RESOLVE:
+		return S2HYP_MM_ARG_VALUE;
 	case S2HYP_NR_MM_OPS:
 		break;
 	}
@@ -167,7 +182,11 @@ int s2hyp__hostvm_create(struct s2hyp *m, const char **why)
 	for (unsigned i = 0; i < m->nr_slots; i++) {
 		const struct s2hyp_memslot *d = &m->slots[i].d;
 		if (d->backing == S2HYP_BACKING_HUGETLB_2M || d->backing == S2HYP_BACKING_HUGETLB_1G) {
-			*why = "host-mm memory is anonymous: no hugetlb memslots";
+			*why = "host-mm memory is anonymous or memfd: no hugetlb memslots";
+			return S2_EINVAL;
+		}
+		if (d->uffd_minor && d->backing != S2HYP_BACKING_MEMFD) {
+			*why = "uffd-minor needs a memfd memslot";
 			return S2_EINVAL;
 		}
 		next = s2_align_up(next, S2HOST_THP_SIZE) + (d->hva & (S2HOST_THP_SIZE - 1));
@@ -192,6 +211,9 @@ int s2hyp__hostvm_create(struct s2hyp *m, const char **why)
 	if (!hc.nr_pages)
 		hc.nr_pages = S2HOST_THP_PAGES;
 	hc.check_every_op = m->cfg.check;
+	hc.uffd_markers = !m->cfg.uffd_no_markers;
+	hc.uffd_wp_flush = !m->cfg.uffd_no_wp_flush;
+	hc.uffd_fork_fix = !m->cfg.uffd_no_fork_fix;
 	s2hyp_kvm_config_init(&kc);
 	kc.ipa_bits = m->cfg.ipa_bits;
 	kc.no_retry_check = m->cfg.host_no_retry_check;
@@ -203,9 +225,21 @@ int s2hyp__hostvm_create(struct s2hyp *m, const char **why)
 	hv->proc[hv->nr_proc++] = mm;
 	for (unsigned i = 0; i < m->nr_slots && !err; i++) {
 		const struct s2hyp_memslot *d = &m->slots[i].d;
-		err = s2host_mmap(hv->h, mm, bases[i], d->size,
-				  S2HOST_PROT_READ | S2HOST_PROT_WRITE |
-				  (d->backing == S2HYP_BACKING_THP ? S2HOST_MAP_THP : 0));
+		unsigned fl = S2HOST_PROT_READ | S2HOST_PROT_WRITE |
+			      (d->uffd_missing ? S2HOST_MAP_UFFD_MISSING : 0) |
+			      (d->uffd_wp ? S2HOST_MAP_UFFD_WP : 0) |
+			      (d->uffd_minor ? S2HOST_MAP_UFFD_MINOR : 0);
+		hv->fd[i] = -1;
+		if (d->backing == S2HYP_BACKING_MEMFD) {
+			/* guest RAM as QEMU's memory-backend-memfd: the whole
+			 * file, shared */
+			hv->fd[i] = s2host_memfd_create(hv->h, (unsigned)(d->size >> S2HOST_PAGE_SHIFT));
+			err = hv->fd[i] < 0 ? hv->fd[i] :
+			      s2host_mmap_memfd(hv->h, mm, bases[i], d->size, hv->fd[i], 0, fl);
+		} else {
+			err = s2host_mmap(hv->h, mm, bases[i], d->size,
+					  fl | (d->backing == S2HYP_BACKING_THP ? S2HOST_MAP_THP : 0));
+		}
 	}
 	if (!err)
 		err = s2hyp_kvm_create_on(hv->h, mm, &kc, &machine_stage2, m, &hv->k);
@@ -266,8 +300,19 @@ bool s2hyp__hostvm_fault(struct s2hyp *m, struct vcpu *v, struct slot *s)
 	bool logging = s->d.dirty_log;
 
 	if (!v->gup_pending) {
-		int err = s2hyp_kvm_fault_begin(hv->k, o->ipa, write, f);
+		/* A fault woken from handle_userfault resumes its GUP under
+		 * the sequence it snapshotted before sleeping. */
+		int err = v->uffd_msg ? s2hyp_kvm_fault_gup(hv->k, f)
+				      : s2hyp_kvm_fault_begin(hv->k, o->ipa, write, f);
+		v->uffd_msg = 0;
 		sync_violations(m, (int)v->id);
+		if (err == S2_EAGAIN) {
+			/* The fault is the VMM's userfaultfd's: the vCPU sleeps
+			 * until the handler resolves it (sched.c). */
+			v->uffd_msg = s2host_uffd_last_msg(hv->h);
+			m->stats.host_uffd_waits++;
+			return false;
+		}
 		if (err) {
 			/* The host refuses (the VMM unmapped it): KVM returns
 			 * -EFAULT to the VMM; here the access is given up. */
@@ -320,8 +365,8 @@ bool s2hyp__hostvm_fault(struct s2hyp *m, struct vcpu *v, struct slot *s)
 
 /* ---- Guest accesses ---------------------------------------------------------- */
 
-static void hostvm_access(struct s2hyp *m, struct vcpu *v, uint64_t pa, enum s2hyp_access a,
-			  const void *buf)
+static void hostvm_access(struct s2hyp *m, struct vcpu *v, uint64_t ipa, uint64_t pa,
+			  enum s2hyp_access a, const void *buf)
 {
 	struct s2hyp_hostvm *hv = m->hv;
 	uint64_t pfn = (pa - S2HYP_HOSTMM_PA_BASE) >> S2HOST_PAGE_SHIFT, value = 0;
@@ -331,8 +376,15 @@ static void hostvm_access(struct s2hyp *m, struct vcpu *v, uint64_t pa, enum s2h
 	/* The host sees whose data the vCPU reads or overwrites (a freed page,
 	 * another process's write after fork). */
 	if (a == S2HYP_ACC_WRITE) {
+		/* a store at the VMM's address the IPA stands for: the host
+		 * checks it as the VMM's own (uffd-wp) */
+		const struct slot *s = s2hyp__slot_of_ipa(m, ipa);
 		memcpy(&value, buf, sizeof(value));
-		s2host_pfn_write(hv->h, hv->proc[0], pfn, value);
+		if (s)
+			s2host_pfn_write_at(hv->h, hv->proc[0],
+					    hv->base[s - m->slots] + (ipa - s->d.ipa), pfn, value);
+		else
+			s2host_pfn_write(hv->h, hv->proc[0], pfn, value);
 	} else {
 		s2host_pfn_read(hv->h, hv->proc[0], pfn, &value);
 	}
@@ -430,6 +482,86 @@ static void new_ref(struct s2hyp_hostvm *hv, int err, const struct s2host_gup_re
 	}
 }
 
+/* The VMM's store of value at machine hva (done on the host) lands in
+ * guest memory too. */
+static void vmm_stored(struct s2hyp *m, uint64_t hva, uint64_t value)
+{
+	struct s2host_pte_view pv;
+
+	if (s2host_lookup(m->hv->h, m->hv->proc[0], host_addr(m, hva), &pv) || !pv.present)
+		return;
+	s2cache_write(m->cache, (unsigned)s2hyp__host_cpu(m),
+		      s2_pa(pfn_pa(pv.pfn) + (hva & (S2HOST_PAGE_SIZE - 1) & ~7ull)), &value, 8,
+		      true);
+}
+
+/* The machine hva of the VMM's host-mm address ha (inside a slot). */
+static uint64_t machine_hva(const struct s2hyp *m, uint64_t ha)
+{
+	for (unsigned i = 0; i < m->nr_slots; i++)
+		if (ha >= m->hv->base[i] && ha - m->hv->base[i] < m->slots[i].d.size)
+			return m->slots[i].d.hva + (ha - m->hv->base[i]);
+	return UINT64_MAX;
+}
+
+/* The VMM's userfaultfd handler resolves the message it read: a missing
+ * page by UFFDIO_COPY of value (QEMU's postcopy), a minor one by
+ * UFFDIO_CONTINUE, a write-protected one by un-protecting the page (a live
+ * snapshot after saving it); a COPY or CONTINUE finding the page already
+ * there (-EEXIST: another fault or the VMM filled it) wakes instead. */
+static void uffd_resolve(struct s2hyp *m, uint64_t value)
+{
+	struct s2hyp_hostvm *hv = m->hv;
+	struct s2host_uffd_msg *g = &hv->msg;
+	int err = 0;
+
+	if (!g->id)
+		return;
+	switch (g->kind) {
+	case S2HOST_UFFD_MISSING:
+		err = s2host_uffdio_copy(hv->h, g->mm, g->hva, value, false);
+		if (!err)
+			vmm_stored(m, machine_hva(m, g->hva), value);
+		break;
+	case S2HOST_UFFD_MINOR:
+		err = s2host_uffdio_continue(hv->h, g->mm, g->hva, false);
+		break;
+	case S2HOST_UFFD_WP:
+		s2host_uffd_wp(hv->h, g->mm, g->hva, S2HOST_PAGE_SIZE, false);
+		break;
+	default:
+		break;
+	}
+	if (err == S2_EEXIST)
+		s2host_uffdio_wake(hv->h, g->mm, g->hva);
+	g->id = 0;
+}
+
+bool s2hyp__hostvm_vcpu_waits(const struct s2hyp *m, const struct vcpu *v)
+{
+	return s2host_uffd_waiting(m->hv->h, v->uffd_msg);
+}
+
+/* The handler's read waits for a message while a vCPU may still send one:
+ * one that is not done, not asleep on the userfaultfd itself, and not held
+ * back by a later phase. Once none may, the read finds nothing (a poll
+ * that timed out) and the host program goes on. */
+bool s2hyp__hostvm_host_waits(const struct s2hyp *m)
+{
+	const struct s2hyp_host_op *op = &m->host_prog[m->host_pc];
+	if (op->kind != S2HYP_HOST_MM || op->mm != S2HYP_MM_UFFD_READ ||
+	    s2host_uffd_pending(m->hv->h, m->hv->proc[0]))
+		return false;
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		if (v->state == V_DONE || (v->uffd_msg && s2hyp__hostvm_vcpu_waits(m, v)) ||
+		    (v->state == V_READY && v->pc < v->nprog && v->prog[v->pc].phase > op->phase))
+			continue;
+		return true;
+	}
+	return false;
+}
+
 static void mm_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 {
 	struct s2hyp_hostvm *hv = m->hv;
@@ -437,7 +569,6 @@ static void mm_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 	int mm;
 	uint64_t ha = host_addr(m, op->addr), value;
 	struct s2host_gup_result r;
-	struct s2host_pte_view pv;
 	int err;
 
 	if (!mm_names_ok(m, op))
@@ -521,14 +652,38 @@ static void mm_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 			s2host_ref_write(h, hv->ref[op->ref], op->value);
 		break;
 	case S2HYP_MM_WRITE:
-		if (s2host_write(h, mm, ha, op->value) || op->proc ||
-		    s2host_lookup(h, mm, ha, &pv) || !pv.present)
-			break;
-		/* The VMM's own store lands in guest memory too. */
-		s2cache_write(m->cache, (unsigned)s2hyp__host_cpu(m),
-			      s2_pa(pfn_pa(pv.pfn) + (op->addr & (S2HOST_PAGE_SIZE - 1) & ~7ull)),
-			      &op->value, 8, true);
+		if (!s2host_write(h, mm, ha, op->value) && !op->proc)
+			vmm_stored(m, op->addr, op->value);
 		break;
+	case S2HYP_MM_UFFD_PROTECT:
+	case S2HYP_MM_UFFD_UNPROTECT:
+		s2host_uffd_wp(h, mm, ha, op->size, op->mm == S2HYP_MM_UFFD_PROTECT);
+		break;
+	case S2HYP_MM_UFFD_READ:
+		if (s2host_uffd_read(h, mm, &hv->msg))
+			hv->msg.id = 0;
+		break;
+	case S2HYP_MM_UFFD_RESOLVE:
+		uffd_resolve(m, op->value);
+		break;
+	case S2HYP_MM_PUNCH_HOLE:
+	case S2HYP_MM_PUNCH_TRUNCATE: {
+		/* the file range behind the slot's addresses (offset 0 at its start) */
+		const struct slot *s = s2hyp__slot_of_hva(m, op->addr);
+		unsigned off = (unsigned)((op->addr - s->d.hva) >> S2HOST_PAGE_SHIFT);
+		unsigned n = (unsigned)(op->size >> S2HOST_PAGE_SHIFT);
+		if (op->mm == S2HYP_MM_PUNCH_HOLE)
+			s2host_punch_unmap(h, hv->fd[s - m->slots], off, n);
+		else
+			s2host_punch_truncate(h, hv->fd[s - m->slots], off, n);
+		break;
+	}
+	case S2HYP_MM_MADV_REMOVE: {
+		/* its first step; punch-truncate is the second */
+		struct s2host_punch rest;
+		s2host_madv_remove(h, mm, ha, op->size, &rest);
+		break;
+	}
 	case S2HYP_NR_MM_OPS:
 		break;
 	}
@@ -599,6 +754,11 @@ static int hostvm_check_op(const struct s2hyp *m, const struct s2hyp_host_op *o,
 			*why = "host-mm event outside a memslot, or not page aligned";
 			return S2_EINVAL;
 		}
+	}
+	if ((o->mm == S2HYP_MM_PUNCH_HOLE || o->mm == S2HYP_MM_PUNCH_TRUNCATE) &&
+	    s2hyp__slot_of_hva((struct s2hyp *)m, o->addr)->d.backing != S2HYP_BACKING_MEMFD) {
+		*why = "a hole punch needs a memfd memslot (backing=memfd)";
+		return S2_EINVAL;
 	}
 	if ((args & S2HYP_MM_ARG_PROC) && o->proc >= MAX_PROCS) {
 		*why = "no such process (at most 16)";

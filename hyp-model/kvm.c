@@ -301,9 +301,11 @@ bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v)
 	const struct s2hyp_vcpu_op *o = &v->prog[v->pc];
 	uint64_t stores = m->stats.pte_stores;
 
-	/* The install half of a host-mm fault (after its GUP) is the same
-	 * fault: not counted again. */
-	if (!v->gup_pending && ++v->faults_this_access > m->cfg.max_faults_per_access) {
+	/* The install half of a host-mm fault (after its GUP), and its GUP
+	 * resumed after a userfaultfd wake, are the same fault: not counted
+	 * again. */
+	bool again = v->gup_pending || v->uffd_msg;
+	if (!again && ++v->faults_this_access > m->cfg.max_faults_per_access) {
 		snprintf(m->error, sizeof(m->error),
 			 "vCPU %u: the access to IPA %#llx faulted %u times without progress",
 			 v->id, (unsigned long long)o->ipa, m->cfg.max_faults_per_access);
@@ -312,7 +314,7 @@ bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v)
 		return false;
 	}
 	/* Reported: the access is given up, the run goes on. */
-	if (!v->gup_pending && m->cfg.check && no_progress(m, v))
+	if (!again && m->cfg.check && no_progress(m, v))
 		return true;
 	v->backoff = false;
 	v->invalidate_retry = false;
@@ -332,7 +334,7 @@ bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v)
 		v->backoff_stores = stores;
 		v->faults_this_access--;
 	}
-	if (v->state == V_FAULT && !v->gup_pending)
+	if (v->state == V_FAULT && !v->gup_pending && !v->uffd_msg)
 		v->state = V_READY;
 	return false;
 }

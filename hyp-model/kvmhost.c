@@ -178,6 +178,17 @@ static void rule_s2_retry(struct s2hyp_kvm *k, const struct s2hyp_kvm_fault *f)
 		f->seq);
 }
 
+/* INV-UFFD-S2: stage 2 at ipa (hva) is writable although the VMM's uffd
+ * monitor write-protected hva and has not un-protected it. */
+static void rule_s2_uffd_wp(struct s2hyp_kvm *k, uint64_t ipa, bool s2_writable, uint64_t hva,
+			    const char *who)
+{
+	if (s2_writable && s2host_uffd_protected(k->host, k->mm, hva))
+		violate(k, S2HYP_KVM_RULE_S2_UFFD_WP, ipa,
+			"%s maps IPA %#llx writable while the uffd monitor write-protected hva "
+			"%#llx", who, (unsigned long long)ipa, (unsigned long long)hva);
+}
+
 /* Every leaf against the host's page tables (only when no invalidation is
  * in progress: between start and end the host is mid-change). */
 static void check_page(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa)
@@ -193,6 +204,7 @@ static void check_page(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa)
 	rule_s2_noref(k, ipa, &lf);
 	if (!rule_s2_subset(k, ipa, &lf, &hp, hva, "stage 2"))
 		rule_s2_writable(k, ipa, lf.writable, hp.writable, hva, NULL, "stage 2");
+	rule_s2_uffd_wp(k, ipa, lf.writable, hva, "stage 2");
 }
 
 /* The vCPUs' TLB entries for ipa, held to the same rules as the leaves. */
@@ -207,10 +219,12 @@ static void check_tlbs(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa)
 	uint64_t hva = s->hva + (ipa - s->ipa);
 	if (!n || s2host_lookup(k->host, k->mm, hva, &hp))
 		return;
-	for (unsigned i = 0; i < n && i < 16; i++)
+	for (unsigned i = 0; i < n && i < 16; i++) {
 		if (!rule_s2_subset(k, ipa, &tl[i], &hp, hva, "a vCPU's TLB"))
 			rule_s2_writable(k, ipa, tl[i].writable, hp.writable, hva, NULL,
 					 "a vCPU's TLB");
+		rule_s2_uffd_wp(k, ipa, tl[i].writable, hva, "a vCPU's TLB");
+	}
 }
 
 /* The leaves over guest [ipa, ipa + size) (clipped to the slots). */
@@ -438,7 +452,6 @@ int s2hyp_kvm_fault_begin(struct s2hyp_kvm *k, uint64_t ipa, bool write,
 			  struct s2hyp_kvm_fault *f)
 {
 	const struct kslot *s = slot_of_ipa(k, ipa);
-	struct s2host_gup_result r, w;
 
 	if (!s)
 		return S2_EFAULT;
@@ -448,10 +461,19 @@ int s2hyp_kvm_fault_begin(struct s2hyp_kvm *k, uint64_t ipa, bool write,
 	f->write = write;
 	/* mmu_seq = kvm->mmu_invalidate_seq; smp_rmb(); then GUP */
 	f->seq = k->seq;
-	int err = s2host_gup(k->host, k->mm, f->hva, write ? S2HOST_FOLL_WRITE : 0, &r);
-	if (err)	/* -EAGAIN: a uffd-wp write waits for the userfaultfd handler */
+	return s2hyp_kvm_fault_gup(k, f);
+}
+
+int s2hyp_kvm_fault_gup(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
+{
+	struct s2host_gup_result r, w;
+
+	int err = s2host_gup(k->host, k->mm, f->hva, f->write ? S2HOST_FOLL_WRITE : 0, &r);
+	/* -EAGAIN: the fault is userfaultfd's; the vCPU sleeps in
+	 * handle_userfault (no FOLL_NOWAIT on arm64) until a wake */
+	if (err)
 		return err == S2_EAGAIN ? S2_EAGAIN : S2_EFAULT;
-	if (!write && !r.writable &&
+	if (!f->write && !r.writable &&
 	    !s2host_gup(k->host, k->mm, f->hva, S2HOST_FOLL_WRITE | S2HOST_FOLL_FAST_ONLY, &w)) {
 		/* hva_to_pfn(): a read fault may still map writable if the
 		 * fast writable GUP succeeds; keep that page instead */
@@ -491,6 +513,7 @@ int s2hyp_kvm_fault_check(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
 	}
 	f->map_writable = f->writable || k->cfg.map_writable_always;
 	rule_s2_writable(k, f->ipa, f->map_writable, f->writable, f->hva, f, "stage 2");
+	rule_s2_uffd_wp(k, f->ipa, f->map_writable, f->hva, "a fault");
 	f->size = leaf_size(k, f);
 	return 0;
 }

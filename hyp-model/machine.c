@@ -147,6 +147,7 @@ uint64_t s2hyp__backing_bytes(unsigned granule_shift, enum s2hyp_backing b)
 	case S2HYP_BACKING_HUGETLB_1G:
 		return 1ull << 30;
 	case S2HYP_BACKING_4K:
+	case S2HYP_BACKING_MEMFD:
 		break;
 	}
 	return 1ull << granule_shift;
@@ -991,7 +992,7 @@ int s2hyp__guest_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_
 	}
 	}
 	if (!ret && !speculative && m->hv_access)
-		m->hv_access(m, v, pa, a, buf);
+		m->hv_access(m, v, ipa, pa, a, buf);
 	if (ret) {
 		s2hyp__fail(m, "memory access at PA %#llx failed: %s", (unsigned long long)pa,
 			    s2_err_msg(ret));

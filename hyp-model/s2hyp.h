@@ -81,6 +81,11 @@ struct s2hyp_config {
 	 * for the MMU notifier without its TLB invalidations (an injected
 	 * omission: the vCPUs' TLBs keep what the invalidation removed). */
 	bool host_no_retry_check, host_map_writable_always, host_unmap_no_tlbi;
+	/* host_mm: the userfaultfd fixes left out (struct s2host_config's
+	 * three, all in by default): PTE markers and no fault-around in
+	 * uffd-wp ranges (5.19); the TLB flush before a COW copy while a
+	 * uffd-wp flush is pending (2021); fork's uffd-wp fixes (5.14). */
+	bool uffd_no_markers, uffd_no_wp_flush, uffd_no_fork_fix;
 };
 
 /* Defaults: 4K granule, 40-bit IPA, 2 vCPUs, 64-byte lines, upstream,
@@ -96,7 +101,9 @@ enum s2hyp_backing {
 	S2HYP_BACKING_THP,		/* transparent huge pages: 2M */
 	S2HYP_BACKING_HUGETLB_2M,
 	S2HYP_BACKING_HUGETLB_1G,
+	S2HYP_BACKING_MEMFD,		/* host_mm: a shared mapping of a memfd (shmem), 4K pages */
 };
+
 
 struct s2hyp_memslot {
 	uint64_t ipa;
@@ -105,6 +112,9 @@ struct s2hyp_memslot {
 	enum s2hyp_backing backing;
 	bool readonly;
 	bool dirty_log;			/* dirty logging on from the start */
+	/* host_mm: registered with the VMM's userfaultfd, in these
+	 * UFFDIO_REGISTER modes (minor: memfd slots only) */
+	bool uffd_missing, uffd_wp, uffd_minor;
 };
 
 enum s2hyp_host_kind {
@@ -154,6 +164,18 @@ enum s2hyp_mm_op {
 	S2HYP_MM_REF_WRITE, /* DMA write of value through reference ref */
 	S2HYP_MM_WRITE, /* proc stores value at hva */
 	S2HYP_MM_EXIT, /* proc exits */
+	/* The VMM's userfaultfd and its shared memory (memfd slots), proc 0: */
+	S2HYP_MM_UFFD_PROTECT, /* UFFDIO_WRITEPROTECT of [hva, hva+size) */
+	S2HYP_MM_UFFD_UNPROTECT, /* UFFDIO_WRITEPROTECT mode 0 (wakes the faults there) */
+	S2HYP_MM_UFFD_READ, /* the handler thread reads a message; waits for one while a vCPU
+			     * may still fault (then finds none, a poll timed out) */
+	S2HYP_MM_UFFD_RESOLVE, /* ... and resolves the one it read: UFFDIO_COPY of value for a
+				* missing page, CONTINUE for a minor one, un-protect for wp;
+				* UFFDIO_WAKE when the page is already there */
+	S2HYP_MM_PUNCH_HOLE, /* fallocate(PUNCH_HOLE) of the file behind [hva, hva+size): its
+			      * first step, the unmap of every mapping */
+	S2HYP_MM_MADV_REMOVE, /* madvise(MADV_REMOVE): the same first step, from the mapping */
+	S2HYP_MM_PUNCH_TRUNCATE, /* the punch's second step: zap again, drop from the cache */
 	S2HYP_NR_MM_OPS
 };
 /* Which fields an mm op takes. */
@@ -383,6 +405,10 @@ struct s2hyp_stats {
 	 * in progress or raced their GUP (host-mm); accesses given up because
 	 * the host refused the page */
 	uint64_t host_retries, host_gup_errors;
+	/* host-mm userfaultfd: faults that slept in handle_userfault until
+	 * the handler woke them; threads still asleep when the run ended
+	 * (a vCPU no handler resolved, a handler's read no fault answered) */
+	uint64_t host_uffd_waits, host_uffd_hung;
 	uint64_t violations[S2HYP_NR_RULES];
 	struct s2hyp_vcpu_stats vcpu[S2HYP_MAX_VCPUS];
 };

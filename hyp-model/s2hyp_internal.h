@@ -139,6 +139,9 @@ struct vcpu {
 	/* host-mm (hostvm.c): the fault's GUP half is done, its install half waits */
 	bool gup_pending;
 	struct s2hyp_kvm_fault gup;
+	/* ... or its GUP went to the VMM's userfaultfd: the message it sleeps
+	 * on in handle_userfault (0: none); the fault resumes GUP once woken */
+	unsigned uffd_msg;
 	/* Parallel faults: the vCPU's own memcache (KVM's per-vCPU
 	 * mmu_page_cache), and, after its fault lost a race (S2_EAGAIN), the
 	 * PTE-store count it waits to see change before it retries. */
@@ -256,8 +259,8 @@ struct s2hyp {
 	 * level): its state, and what the machine asks of it; NULL otherwise. */
 	struct s2hyp_hostvm *hv;
 	/* a vCPU's access at pa reached memory: the host sees it */
-	void (*hv_access)(struct s2hyp *m, struct vcpu *v, uint64_t pa, enum s2hyp_access a,
-			  const void *buf);
+	void (*hv_access)(struct s2hyp *m, struct vcpu *v, uint64_t ipa, uint64_t pa,
+			  enum s2hyp_access a, const void *buf);
 	/* a host-mm event is well formed */
 	int (*hv_check_op)(const struct s2hyp *m, const struct s2hyp_host_op *o, const char **why);
 };
@@ -270,6 +273,12 @@ static inline void s2hyp__sched_point(struct s2hyp *m)
 	if (m->sched_point)
 		m->sched_point(m);
 }
+
+/* hostvm.c: vCPU v (whose uffd_msg is set) still sleeps in
+ * handle_userfault; the host's next operation is a userfaultfd handler's
+ * read and no message is queued for it. Either thread is not enabled. */
+bool s2hyp__hostvm_vcpu_waits(const struct s2hyp *m, const struct vcpu *v);
+bool s2hyp__hostvm_host_waits(const struct s2hyp *m);
 
 /* Host page frame N of host-mm memory (hostvm.c) is at this PA + N * 4K. */
 #define S2HYP_HOSTMM_PA_BASE (1ull << 44)

@@ -19,7 +19,8 @@
  *
  * Rules (s2hyp_kvm_rule): stage 2 stays a subset of the host's page tables,
  * maps writable only what the host mapped writable, installs only after a
- * clean retry check, and never maps a freed page.
+ * clean retry check, never maps a freed page, and never maps writable what
+ * the VMM's userfaultfd monitor write-protected.
  */
 #ifndef S2HYP_KVMHOST_H
 #define S2HYP_KVMHOST_H
@@ -42,7 +43,10 @@
 	  "INV-S2-RETRY; mmu_invalidate_retry()") \
 	X(S2HYP_KVM_RULE_S2_NOREF, "s2-noref", \
 	  "no page is freed while a stage-2 leaf maps it (stage 2 holds no reference: the notifier must unmap first)", \
-	  "INV-S2-NOREF")
+	  "INV-S2-NOREF") \
+	X(S2HYP_KVM_RULE_S2_UFFD_WP, "s2-uffd-wp", \
+	  "no stage-2 leaf or vCPU TLB entry is writable for an address its uffd monitor write-protected (a guest write must reach the handler through KVM's FOLL_WRITE GUP)", \
+	  "INV-UFFD-S2; LKML 2020 uffd fault-around thread")
 
 enum s2hyp_kvm_rule {
 #define S2HYP_KVM_RULE_ENUM(id, name, meaning, source) id,
@@ -112,10 +116,16 @@ struct s2hyp_kvm_fault {
 
 /* Snapshot the sequence and fault the page in through GUP (write faults
  * with FOLL_WRITE; read faults try a fast writable GUP after the read one).
- * -EFAULT outside every memslot or when the host refuses; -EAGAIN when a
- * write hits a uffd-wp protected page (the vCPU waits for the handler). */
+ * -EFAULT outside every memslot or when the host refuses; -EAGAIN when the
+ * fault went to the VMM's userfaultfd (a missing or minor page, a write to
+ * a uffd-wp protected one): arm64's user_mem_abort passes no async flag,
+ * so its GUP carries no FOLL_NOWAIT and the vCPU thread sleeps inside
+ * handle_userfault until the handler wakes it (s2host_uffd_last_msg names
+ * the message); then s2hyp_kvm_fault_gup resumes the GUP, keeping the
+ * sequence snapshotted before it, as GUP's own retry of the fault does. */
 int s2hyp_kvm_fault_begin(struct s2hyp_kvm *k, uint64_t ipa, bool write,
 			  struct s2hyp_kvm_fault *f);
+int s2hyp_kvm_fault_gup(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f);
 /* Under the MMU lock: -EAGAIN if the retry check fails (the guest
  * refaults), else install the leaf; the GUP reference is dropped either way. */
 int s2hyp_kvm_fault_finish(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f);

@@ -100,7 +100,7 @@
 	  "an unlinked table page is freed only after every walker that was inside an RCU read-side section when it was unlinked, and whose walk covers it, has left", \
 	  "KVM: arm64: Protect stage-2 traversal with RCU (kvm_pgtable_walk_begin; removed tables freed by call_rcu)") \
 	X(S2HYP_RULE_HOST_MM, "host-mm", \
-	  "with guest memory on the host model: the host's rules (pin-stable, cow-isolation, refcount, use-after-free, ...) and KVM's over it (s2-subset, s2-writable, s2-retry, s2-noref; leaves and vCPU TLBs) hold; the report names which", \
+	  "with guest memory on the host model: the host's rules (pin-stable, cow-isolation, refcount, use-after-free, ...) and KVM's over it (s2-subset, s2-writable, s2-retry, s2-noref, s2-uffd-wp; leaves and vCPU TLBs) hold; the report names which", \
 	  "../shared/ref/host-mm.md INV-*; host-mm/s2host_rules.h, hyp-model/s2hyp_kvmhost.h")
 
 enum s2hyp_rule {

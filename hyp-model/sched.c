@@ -138,11 +138,19 @@ static bool vcpu_enabled(const struct s2hyp *m, const struct vcpu *v, unsigned m
 	case V_FILL:
 		return true;
 	case V_FAULT:
-		return !m->locked;
+		return !m->locked && !(v->uffd_msg && s2hyp__hostvm_vcpu_waits(m, v));
 	case V_DONE:
 		break;
 	}
 	return false;
+}
+
+/* The host's next operation may start (a userfaultfd handler's read waits
+ * for a message). */
+static bool host_enabled(const struct s2hyp *m, unsigned minp)
+{
+	return m->host_pc < m->host_n && m->host_prog[m->host_pc].phase <= minp &&
+	       !(m->hv && s2hyp__hostvm_host_waits(m));
 }
 
 /* The list is sized at creation for every choice that can be enabled at
@@ -183,7 +191,7 @@ static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
 
 	if (in_op)
 		push_choice(m, &n, S2HYP_CH_HYP, 0);
-	else if (m->host_pc < m->host_n && m->host_prog[m->host_pc].phase <= minp)
+	else if (host_enabled(m, minp))
 		push_choice(m, &n, S2HYP_CH_HOST, 0);
 	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
 		if (vcpu_enabled(m, &m->vcpus[i], minp))
@@ -366,6 +374,8 @@ static bool vcpu_enabled_par(const struct s2hyp *m, const struct vcpu *v, unsign
 		return false;
 	if (v->state != V_FAULT)
 		return vcpu_enabled(m, v, minp);
+	if (v->uffd_msg && s2hyp__hostvm_vcpu_waits(m, v))
+		return false;
 	/* Over host-mm, a fault's first half (GUP) may invalidate, which
 	 * takes the lock for write in the MMU notifier: it waits for every
 	 * fault in flight. */
@@ -388,8 +398,7 @@ static unsigned enumerate_par(struct s2hyp *m, int self, unsigned *mandatory)
 	else if (self >= 0)
 		push_choice(m, &n, S2HYP_CH_VCPU, (unsigned)self);
 	if (self != HOST_SLOT &&
-	    (s->op_ctx[HOST_SLOT] || (!s->in_flight && m->host_pc < m->host_n &&
-				      m->host_prog[m->host_pc].phase <= minp)))
+	    (s->op_ctx[HOST_SLOT] || (!s->in_flight && host_enabled(m, minp))))
 		push_choice(m, &n, S2HYP_CH_HOST, 0);
 	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
 		if ((int)i != self && (s->op_ctx[i] || vcpu_enabled_par(m, &m->vcpus[i], minp)))
@@ -611,11 +620,20 @@ enum s2hyp_outcome s2hyp_run(struct s2hyp *m, const struct s2hyp_strategy *st)
 		exec_choice(m, &c);
 	}
 	if (!m->stopped && m->outcome == S2HYP_DONE) {
-		/* Nothing is enabled, yet something has not finished: a bug of ours. */
-		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
-			if (m->vcpus[i].state != V_DONE)
+		/* Nothing is enabled, yet something has not finished: a bug of
+		 * ours, unless it sleeps on the VMM's userfaultfd (a vCPU whose
+		 * fault no handler resolved, a handler no fault woke: the
+		 * program's own hang, counted). */
+		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+			const struct vcpu *v = &m->vcpus[i];
+			if (v->uffd_msg && s2hyp__hostvm_vcpu_waits(m, v))
+				m->stats.host_uffd_hung++;
+			else if (v->state != V_DONE)
 				s2hyp__fail(m, "vCPU %u cannot make progress", i);
-		if (m->host_pc < m->host_n)
+		}
+		if (m->host_pc < m->host_n && m->hv && s2hyp__hostvm_host_waits(m))
+			m->stats.host_uffd_hung++;
+		else if (m->host_pc < m->host_n)
 			s2hyp__fail(m, "the host program cannot make progress");
 	}
 	m->sch->st = NULL;

@@ -862,7 +862,7 @@ static void test_bad_layout(void **state)
 		{ "memslot\n", "lay:1: ", "memslot needs its number first" },
 		{ "memslot 0 ipa=0 size=4K hva=0 backing=4k\nmemslot 1 ipa=0x1000 hva=0x1000\n", "lay:2: ", "memslot needs size=" },
 		{ "memslot 0 ipa=0 size=4K backing=4k\n", "lay:1: ", "needs hva=" },
-		{ "memslot 0 ipa=0 size=4K hva=0 backing=5k\n", "lay:1: ", "backing must be 4k, thp, hugetlb-2m or hugetlb-1g, not '5k'" },
+		{ "memslot 0 ipa=0 size=4K hva=0 backing=5k\n", "lay:1: ", "backing must be 4k, thp, hugetlb-2m, hugetlb-1g or memfd, not '5k'" },
 		{ "memslot 0 ipa=0 size=4K hva=0 backing=4k colour=red\n", "lay:1: ", "unknown key 'colour' for memslot" },
 		{ "memslot 0 ipa=0 ipa=0 size=4K hva=0 backing=4k\n", "lay:1: ", "key 'ipa' given twice" },
 		{ "memslot 0 ipa=0 size=4K hva=0 backing=4k readonly readonly\n", "lay:1: ", "word 'readonly' given twice" },

@@ -46,7 +46,7 @@ static void hop(struct prog *p, enum s2hyp_host_kind k, uint64_t addr, uint64_t 
 
 static struct s2hyp *run(const struct s2hyp_config *cfg, enum s2hyp_backing b, struct prog *p)
 {
-	struct s2hyp_memslot slot = { IPA, 2u << 20, HVA, b, false, false };
+	struct s2hyp_memslot slot = { IPA, 2u << 20, HVA, b, false, false, false, false, false };
 	struct s2hyp *m;
 	const char *why = "";
 

@@ -1549,9 +1549,9 @@ static void test_roundtrip_every_field(void **state)
 	sc.cfg.line_bytes = 128;
 	sc.cfg.variant = S2PT_V_INSTALL_FIRST;
 	sc.slots[0] = (struct s2hyp_memslot){ 0x40000000, 512 << 20, 0x7f0000000000ull,
-					      S2HYP_BACKING_HUGETLB_2M, true, false };
+					      S2HYP_BACKING_HUGETLB_2M, true, false, false, false, false };
 	sc.slots[1] = (struct s2hyp_memslot){ 0x80000000, 1 << 30, 0x7f4000000000ull,
-					      S2HYP_BACKING_HUGETLB_1G, false, true };
+					      S2HYP_BACKING_HUGETLB_1G, false, true, false, false, false };
 	sc.nr_slots = 2;
 	/* Every host operation the writer has a name for (a host-mm event's
 	 * name is its op's: they have their own round trip). */

@@ -38,11 +38,16 @@ static const char *const mm_ops[] = {
 	[S2HYP_MM_PIN_RO] = "pin-ro", [S2HYP_MM_GUP] = "gup", [S2HYP_MM_UNREF] = "unref",
 	[S2HYP_MM_REF_READ] = "ref-read", [S2HYP_MM_REF_WRITE] = "ref-write",
 	[S2HYP_MM_WRITE] = "proc-write", [S2HYP_MM_EXIT] = "exit",
+	[S2HYP_MM_UFFD_PROTECT] = "uffd-protect", [S2HYP_MM_UFFD_UNPROTECT] = "uffd-unprotect",
+	[S2HYP_MM_UFFD_READ] = "uffd-read", [S2HYP_MM_UFFD_RESOLVE] = "uffd-resolve",
+	[S2HYP_MM_PUNCH_HOLE] = "punch-hole", [S2HYP_MM_MADV_REMOVE] = "madv-remove",
+	[S2HYP_MM_PUNCH_TRUNCATE] = "punch-truncate",
 };
 
 static const char *const backings[] = {
 	[S2HYP_BACKING_4K] = "4k", [S2HYP_BACKING_THP] = "thp",
 	[S2HYP_BACKING_HUGETLB_2M] = "hugetlb-2m", [S2HYP_BACKING_HUGETLB_1G] = "hugetlb-1g",
+	[S2HYP_BACKING_MEMFD] = "memfd",
 };
 
 static const char *const accesses[] = {
@@ -176,6 +181,10 @@ static const struct s2trace_field config_fields[] = {
 	{ CFG("hw-af", S2T_F_BOOL, hw_af, S2T_CFG_HW_AF) },
 	{ CFG("tlb-entries", S2T_F_DEC, tlb_entries, S2T_CFG_TLB_ENTRIES), .min = 0, .max = 1u << 20 },
 	{ CFG("host-mm", S2T_F_POLICY, cow_policy, S2T_CFG_HOST_MM) },
+	/* with host-mm, the userfaultfd fixes left out (--uffd-policy's words) */
+	{ CFG("uffd-pre-fix", S2T_F_FLAG, uffd_no_markers, S2T_CFG_UFFD) },
+	{ CFG("uffd-no-wp-flush", S2T_F_FLAG, uffd_no_wp_flush, S2T_CFG_UFFD) },
+	{ CFG("uffd-no-fork-fix", S2T_F_FLAG, uffd_no_fork_fix, S2T_CFG_UFFD) },
 };
 
 /* After the slot's number. */
@@ -186,6 +195,9 @@ static const struct s2trace_field memslot_fields[] = {
 	{ .key = "backing", .type = S2T_F_WORD, IN(memslot.slot.backing), .words = S2T_W_BACKING },
 	{ .key = "readonly", .type = S2T_F_FLAG, IN(memslot.slot.readonly) },
 	{ .key = "dirty-log", .type = S2T_F_FLAG, IN(memslot.slot.dirty_log) },
+	{ .key = "uffd-missing", .type = S2T_F_FLAG, IN(memslot.slot.uffd_missing) },
+	{ .key = "uffd-wp", .type = S2T_F_FLAG, IN(memslot.slot.uffd_wp) },
+	{ .key = "uffd-minor", .type = S2T_F_FLAG, IN(memslot.slot.uffd_minor) },
 };
 
 static const struct s2trace_field mmio_fields[] = {

@@ -81,6 +81,11 @@ static void apply_overrides(struct s2hyp_config *c, const struct s2trace_replay_
 		c->host_mm = v->host_mm;
 		c->cow_policy = v->cow_policy;
 	}
+	if (o->set & S2T_CFG_UFFD) {
+		c->uffd_no_markers = v->uffd_no_markers;
+		c->uffd_no_wp_flush = v->uffd_no_wp_flush;
+		c->uffd_no_fork_fix = v->uffd_no_fork_fix;
+	}
 }
 
 void s2trace__machine_config(struct replay *rp, struct s2hyp_config *cfg)

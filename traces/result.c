@@ -77,6 +77,11 @@ void s2trace_print_result(FILE *f, const struct s2trace_result *res)
 	fprintf(f, "  maintenance: %llu TLBIs, %llu DSBs, %llu CMOs\n",
 		(unsigned long long)st->tlbis, (unsigned long long)st->dsbs,
 		(unsigned long long)st->cmos);
+	if (res->cfg.host_mm)
+		fprintf(f, "  host-mm:     %llu faults retried, %llu refused by the host, %llu slept "
+			   "on userfaultfd (%llu still asleep at the end)\n",
+			(unsigned long long)st->host_retries, (unsigned long long)st->host_gup_errors,
+			(unsigned long long)st->host_uffd_waits, (unsigned long long)st->host_uffd_hung);
 	fprintf(f, "  rules:      ");
 	any = false;
 	for (unsigned r = 0; r < S2HYP_NR_RULES; r++)

@@ -48,7 +48,7 @@ expect2 "$tmp/broken.txt:5: malformed kvm_guest_fault" --layout "$layout" -o "$t
 [ -e "$tmp/never.s2t" ] && fail "a failed import left its output file"
 expect2 "$seed:24: a dirty-log marker needs the memslots, and the trace has no s2emu-memslot marker" --vcpus 2 "$seed"
 printf 'memslot 0 ipa=0x40000000 size=8M hva=0 backing=huge\n' >"$tmp/bad.layout"
-expect2 "$tmp/bad.layout:1: backing must be 4k, thp, hugetlb-2m or hugetlb-1g, not 'huge'" --layout "$tmp/bad.layout" "$seed"
+expect2 "$tmp/bad.layout:1: backing must be 4k, thp, hugetlb-2m, hugetlb-1g or memfd, not 'huge'" --layout "$tmp/bad.layout" "$seed"
 expect2 "$tmp/missing.txt: cannot open" --layout "$layout" "$tmp/missing.txt"
 expect2 "$seed:[0-9]*: vCPU 1 is beyond the 1 vCPU(s) given to the importer" --layout "$layout" --vcpus 1 "$seed"
 expect2 "--vcpus '0' is not a number" --vcpus 0 "$seed"
