@@ -9,6 +9,7 @@
 #include "common/s2_num.h"
 #include "fuzz/s2fuzz.h"
 #include "host-mm/s2host.h"
+#include "traces/s2trace_host.h"
 
 /* Digits in decimal, or hex after 0x, then an optional K, M or G (either
  * case, powers of 1024) when sizes are allowed: common's one parser. */
@@ -88,6 +89,26 @@ int cli_machine_option(int argc, char **argv, int *i, struct s2hyp_config *cfg, 
 		cfg->cow_policy = (unsigned)pol;
 		return 1;
 	}
+	if (!strcmp(o, "--uffd-policy")) {
+		/* The userfaultfd fixes on host memory, comma-separated. */
+		bool fix[3] = { true, true, true };
+		char buf[128];
+		if (!(v = arg_of(argc, argv, i, cmd)))
+			return -1;
+		snprintf(buf, sizeof(buf), "%s", v);
+		for (char *save = NULL, *w = strtok_r(buf, ",", &save); w;
+		     w = strtok_r(NULL, ",", &save))
+			if (s2trace_host_uffd_word(w, &fix[0], &fix[1], &fix[2])) {
+				fprintf(stderr, "s2emu %s: unknown --uffd-policy word '%s' (markers, "
+						"pre-fix, wp-flush, no-wp-flush, fork-fix, "
+						"no-fork-fix)\n", cmd, w);
+				return -1;
+			}
+		cfg->uffd_no_markers = !fix[0];
+		cfg->uffd_no_wp_flush = !fix[1];
+		cfg->uffd_no_fork_fix = !fix[2];
+		return 1;
+	}
 	if (!strcmp(o, "--vcpus")) {
 		if (!(v = arg_of(argc, argv, i, cmd)) ||
 		    cli_parse_u64(cmd, o, v, 1, S2HYP_MAX_VCPUS, &n))
@@ -161,7 +182,9 @@ const char *const cli_machine_options_help =
 	"  --max-steps N       stop a run after N steps\n"
 	"  --no-progress N     no-progress fires at the same fault taken N times in a row\n"
 	"                      with no entry changed; default 4\n"
-	"  --unchecked         turn the checker off (for speed measurements)\n";
+	"  --unchecked         turn the checker off (for speed measurements)\n"
+	"  --uffd-policy W,... on host memory, the userfaultfd fixes: pre-fix (no PTE\n"
+	"                      markers), no-wp-flush, no-fork-fix; default all fixes\n";
 
 unsigned cli_gen_pick(int argc, char **argv)
 {

@@ -49,6 +49,14 @@ int s2hyp_scenario_instantiate(const struct s2hyp_scenario *sc, struct s2hyp **m
  * deleted. */
 int s2hyp_scenario_reset(const struct s2hyp_scenario *sc, struct s2hyp *m, const char **why);
 
+/* The built-in scenarios of KVM on memfd memory and the VMM's userfaultfd
+ * (uffd_scenario.c; in the table of scenario.c): guest memory on the host
+ * (AE unless sc->cfg has a COW policy), 4K, one uffd-wp memfd slot at the
+ * seed scenario's addresses, vCPU 0's program. */
+void s2hyp__build_uffd_punch_hole(struct s2hyp_scenario *sc);
+void s2hyp__build_uffd_madv_remove(struct s2hyp_scenario *sc);
+void s2hyp__build_uffd_guest_wp(struct s2hyp_scenario *sc);
+
 /* The seed scenario's layout, for tests and reports. */
 #define S2HYP_SEED_IPA   0x40000000ull
 #define S2HYP_SEED_HVA   0x7f0000000000ull

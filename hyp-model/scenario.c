@@ -172,6 +172,28 @@ static void build_notifier_race(struct s2hyp_scenario *sc, unsigned nv, struct g
 	host(sc, 2, S2HYP_HOST_DESTROY, 0, 0, 0);
 }
 
+/* Those of uffd_scenario.c, the same way. */
+static void build_uffd_punch_hole(struct s2hyp_scenario *sc, unsigned nv, struct geo g)
+{
+	(void)nv;
+	(void)g;
+	s2hyp__build_uffd_punch_hole(sc);
+}
+
+static void build_uffd_madv_remove(struct s2hyp_scenario *sc, unsigned nv, struct geo g)
+{
+	(void)nv;
+	(void)g;
+	s2hyp__build_uffd_madv_remove(sc);
+}
+
+static void build_uffd_guest_wp(struct s2hyp_scenario *sc, unsigned nv, struct geo g)
+{
+	(void)nv;
+	(void)g;
+	s2hyp__build_uffd_guest_wp(sc);
+}
+
 /* The built-in scenarios: name, what it does (one line), how it is built. */
 static const struct {
 	const char *name;
@@ -191,6 +213,17 @@ static const struct {
 	  build_dirty_log_cycle },
 	{ "notifier-race", "an MMU-notifier unmap of a host range racing the fault that maps it",
 	  build_notifier_race },
+	{ "vm-s5.1-punch-hole",
+	  "S5.1 on memfd guest RAM: a punch of uffd-wp protected page X, a vCPU's read of Y in "
+	  "its window (fault-around) and write to X, then the truncation; before the fix (no PTE "
+	  "markers) the write is lost",
+	  build_uffd_punch_hole },
+	{ "vm-s5.1-madv-remove", "the same punched by the balloon's MADV_REMOVE",
+	  build_uffd_madv_remove },
+	{ "vm-s5.3-guest-wp",
+	  "S5.3: a guest write to a uffd-wp protected page sleeps in KVM's GUP until the handler "
+	  "un-protects it; the fault retries and maps the page writable",
+	  build_uffd_guest_wp },
 };
 
 const char *s2hyp_scenario_name(unsigned i)

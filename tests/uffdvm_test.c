@@ -17,12 +17,12 @@
 #include "host-mm/s2host.h"
 #include "hyp-model/s2hyp.h"
 #include "hyp-model/s2hyp_kvmhost.h"
+#include "hyp-model/s2hyp_scenario.h"
 
 #define IPA 0x40000000ull
 #define HVA 0x7f0000000000ull
 #define K4 0x1000ull
-#define X 1	/* pages of the slot */
-#define Y 2
+#define X 1	/* a page of the slot, as in the built-in scenarios */
 
 struct opts {
 	bool pre_fix, writable_always;
@@ -87,32 +87,35 @@ static uint64_t host_value(struct s2hyp *m, unsigned page)
 	return pg.value;
 }
 
-/* S5.3: the VMM write-protects guest RAM (live snapshot); the guest's write
- * faults, KVM's GUP goes to the userfaultfd and the vCPU sleeps; the handler
- * un-protects, the invalidation moves the sequence, the fault retries and
- * the refault maps the page writable. */
-static void load_s53(struct s2hyp *m)
+/* A built-in scenario (uffd_scenario.c) on a machine configured as o. */
+static struct s2hyp *mk_scenario(const char *name, const struct opts *o)
 {
-	struct s2hyp_vcpu_op v[] = { acc(S2HYP_ACC_WRITE, 0, X, 1), acc(S2HYP_ACC_READ, 2, X, 0),
-				     acc(S2HYP_ACC_WRITE, 2, X, 2) };
-	struct s2hyp_host_op h[] = { mmop(S2HYP_MM_UFFD_PROTECT, 1, X), mmop(S2HYP_MM_UFFD_READ, 2, 0),
-				     mmop(S2HYP_MM_UFFD_RESOLVE, 2, 0) };
-	h[1].addr = h[2].addr = 0;
-	assert_int_equal(s2hyp_set_vcpu_program(m, 0, v, 3, NULL), 0);
-	assert_int_equal(s2hyp_set_host_program(m, h, 3, NULL), 0);
+	struct s2hyp_config cfg;
+	struct s2hyp_scenario sc;
+	struct s2hyp *m;
+	const char *why = NULL;
+
+	s2hyp_config_init(&cfg);
+	cfg.nr_vcpus = 1;
+	cfg.uffd_no_markers = o->pre_fix;
+	cfg.host_map_writable_always = o->writable_always;
+	cfg.explore_evictions = cfg.explore_prefetch = false;
+	assert_int_equal(s2hyp_scenario_build_cfg(&sc, name, &cfg), 0);
+	assert_int_equal(s2hyp_scenario_instantiate(&sc, &m, &why), 0);
+	s2hyp_scenario_free(&sc);
+	return m;
 }
 
 /* A guest write to a write-protected page completes only after the handler
  * un-protects it, under every schedule; nothing fires. */
 static void test_s53_guest_write_waits_for_handler(void **state)
 {
-	struct opts o = { .backing = S2HYP_BACKING_MEMFD, .wp = true };
+	struct opts o = { 0 };
 	(void)state;
 	for (uint64_t seed = 0; seed < 200; seed++) {
-		struct s2hyp *m = mk(&o);
+		struct s2hyp *m = mk_scenario("vm-s5.3-guest-wp", &o);
 		struct s2hyp_rng rng;
 		struct s2hyp_strategy st = s2hyp_strategy_random_template;
-		load_s53(m);
 		s2hyp_rng_seed(&rng, seed);
 		st.arg = &rng;
 		assert_int_equal(s2hyp_run(m, seed ? &st : &s2hyp_strategy_sequential), S2HYP_DONE);
@@ -131,11 +134,9 @@ static void test_s53_guest_write_waits_for_handler(void **state)
  * and the guest's write lands unseen (uffd-wp). */
 static void test_writable_always_fires_s2_uffd_wp(void **state)
 {
-	struct opts o = { .backing = S2HYP_BACKING_MEMFD, .wp = true,
-			  .writable_always = true };
-	struct s2hyp *m = mk(&o);
+	struct opts o = { .writable_always = true };
+	struct s2hyp *m = mk_scenario("vm-s5.3-guest-wp", &o);
 	(void)state;
-	load_s53(m);
 	assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
 	assert_true(s2hyp_rule_fired(m, S2HYP_RULE_HOST_MM));
 	assert_true(kvm_fired(m, S2HYP_KVM_RULE_S2_UFFD_WP));
@@ -145,34 +146,16 @@ static void test_writable_always_fires_s2_uffd_wp(void **state)
 	s2hyp_delete(m);
 }
 
-/* S5.1 on the machine: X and Y cached, X protected, Y not mapped; the
- * punch's first step zaps X; the vCPU reads Y (its GUP faults around) and
- * writes X; the handler answers what it is asked; the truncation drops X. */
-static void load_s51(struct s2hyp *m, enum s2hyp_mm_op punch)
-{
-	struct s2hyp_vcpu_op v[] = { acc(S2HYP_ACC_WRITE, 0, X, 1), acc(S2HYP_ACC_WRITE, 0, Y, 2),
-				     acc(S2HYP_ACC_READ, 3, Y, 0), acc(S2HYP_ACC_WRITE, 3, X, 99) };
-	struct s2hyp_host_op h[] = {
-		mmop(S2HYP_MM_DONTNEED, 1, Y), mmop(S2HYP_MM_UFFD_PROTECT, 1, X), mmop(punch, 2, X),
-		mmop(S2HYP_MM_UFFD_READ, 3, 0), mmop(S2HYP_MM_UFFD_RESOLVE, 3, 0),
-		mmop(S2HYP_MM_PUNCH_TRUNCATE, 3, X),
-	};
-	h[3].addr = h[4].addr = 0;
-	assert_int_equal(s2hyp_set_vcpu_program(m, 0, v, 4, NULL), 0);
-	assert_int_equal(s2hyp_set_host_program(m, h, 6, NULL), 0);
-}
-
 /* Before the fix: fault-around maps X without the bit, the vCPU's write
  * goes through stage 2 unseen, the truncation discards it: the host's
  * three S5.1 rules and s2-uffd-wp fire, for fallocate and MADV_REMOVE. */
 static void test_s51_pre_fix_loses_the_guest_write(void **state)
 {
-	enum s2hyp_mm_op punches[] = { S2HYP_MM_PUNCH_HOLE, S2HYP_MM_MADV_REMOVE };
+	const char *names[] = { "vm-s5.1-punch-hole", "vm-s5.1-madv-remove" };
 	(void)state;
 	for (unsigned i = 0; i < 2; i++) {
-		struct opts o = { .backing = S2HYP_BACKING_MEMFD, .wp = true, .pre_fix = true };
-		struct s2hyp *m = mk(&o);
-		load_s51(m, punches[i]);
+		struct opts o = { .pre_fix = true };
+		struct s2hyp *m = mk_scenario(names[i], &o);
 		assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
 		assert_true(host_fired(m, S2HOST_RULE_FAULT_AROUND));
 		assert_true(host_fired(m, S2HOST_RULE_UFFD_WP));
@@ -188,15 +171,14 @@ static void test_s51_pre_fix_loses_the_guest_write(void **state)
  * schedules, for fallocate and MADV_REMOVE. */
 static void test_s51_markers_clean(void **state)
 {
-	enum s2hyp_mm_op punches[] = { S2HYP_MM_PUNCH_HOLE, S2HYP_MM_MADV_REMOVE };
+	const char *names[] = { "vm-s5.1-punch-hole", "vm-s5.1-madv-remove" };
 	(void)state;
 	for (unsigned i = 0; i < 2; i++)
 		for (uint64_t seed = 0; seed < 200; seed++) {
-			struct opts o = { .backing = S2HYP_BACKING_MEMFD, .wp = true };
-			struct s2hyp *m = mk(&o);
+			struct opts o = { 0 };
+			struct s2hyp *m = mk_scenario(names[i], &o);
 			struct s2hyp_rng rng;
 			struct s2hyp_strategy st = s2hyp_strategy_random_template;
-			load_s51(m, punches[i]);
 			s2hyp_rng_seed(&rng, seed);
 			st.arg = &rng;
 			assert_int_equal(s2hyp_run(m, seed ? &st : &s2hyp_strategy_sequential),
