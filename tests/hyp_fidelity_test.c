@@ -46,7 +46,7 @@ static void hop(struct prog *p, enum s2hyp_host_kind k, uint64_t addr, uint64_t 
 
 static struct s2hyp *run(const struct s2hyp_config *cfg, enum s2hyp_backing b, struct prog *p)
 {
-	struct s2hyp_memslot slot = { IPA, 2u << 20, HVA, b, false, false, false, false, false };
+	struct s2hyp_memslot slot = { .ipa = IPA, .size = 2u << 20, .hva = HVA, .backing = b };
 	struct s2hyp *m;
 	const char *why = "";
 
@@ -373,7 +373,7 @@ static void test_invalidate_end_needs_begin(void **state)
 {
 	struct s2hyp_config cfg;
 	struct prog p;
-	struct s2hyp_memslot slot = { IPA, 2u << 20, HVA, S2HYP_BACKING_4K, false, false };
+	struct s2hyp_memslot slot = { .ipa = IPA, .size = 2u << 20, .hva = HVA, .backing = S2HYP_BACKING_4K };
 	struct s2hyp *m;
 	const char *why = "";
 	(void)state;

@@ -56,7 +56,7 @@ static void coalesce_program(struct prog *p)
 static struct s2hyp *machine(void)
 {
 	struct s2hyp_config cfg;
-	struct s2hyp_memslot slot = { IPA, 2u << 20, HVA, S2HYP_BACKING_THP, false, false, false, false, false };
+	struct s2hyp_memslot slot = { .ipa = IPA, .size = 2u << 20, .hva = HVA, .backing = S2HYP_BACKING_THP };
 	struct s2hyp *m;
 	const char *why = "";
 	struct prog p;
