@@ -340,7 +340,8 @@ static void test_eager_split_chunks(void **state)
 	for (int chunked = 0; chunked < 2; chunked++) {
 		struct s2hyp_config cfg;
 		struct prog p;
-		struct s2hyp_memslot slot = { IPA, 8u << 20, HVA, S2HYP_BACKING_THP, false, false };
+		struct s2hyp_memslot slot = { .ipa = IPA, .size = 8u << 20, .hva = HVA,
+					      .backing = S2HYP_BACKING_THP };
 		struct s2hyp *m;
 		const char *why = "";
 
