@@ -139,6 +139,9 @@ static void print_summary(const struct s2fuzz_result *r, const struct s2fuzz_opt
 			       "equivalent interleavings), %llu stopped early with every choice "
 			       "left asleep\n", (unsigned long long)r->terminal,
 			       (unsigned long long)r->blocked);
+		if (r->skipped)
+			printf("           %llu of those seen before they ran (predicted footprints) "
+			       "and not run\n", (unsigned long long)r->skipped);
 		printf("           %llu branches pruned by the reduction, %llu cut by the preemption "
 		       "bound; deepest schedule %u choices\n",
 		       (unsigned long long)r->pruned, (unsigned long long)r->bound_cut, r->max_depth);
@@ -233,11 +236,11 @@ static void print_json(const struct s2fuzz_result *r, const struct s2fuzz_opts *
 	       (unsigned long long)r->incomplete);
 	cli_json_string(r->error);
 	if (o->strategy == S2FUZZ_EXHAUSTIVE)
-		printf(", \"complete\": %s, \"terminal\": %llu, \"blocked\": %llu, \"pruned\": %llu, "
-		       "\"bound_cut\": %llu, \"max_depth\": %u",
+		printf(", \"complete\": %s, \"terminal\": %llu, \"blocked\": %llu, \"skipped\": %llu, "
+		       "\"pruned\": %llu, \"bound_cut\": %llu, \"max_depth\": %u",
 		       r->complete ? "true" : "false", (unsigned long long)r->terminal,
-		       (unsigned long long)r->blocked, (unsigned long long)r->pruned,
-		       (unsigned long long)r->bound_cut, r->max_depth);
+		       (unsigned long long)r->blocked, (unsigned long long)r->skipped,
+		       (unsigned long long)r->pruned, (unsigned long long)r->bound_cut, r->max_depth);
 	printf(", \"rules\": {");
 	bool first = true;
 	for (unsigned i = 0; i < S2HYP_NR_RULES; i++) {

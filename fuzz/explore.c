@@ -49,6 +49,14 @@ struct xt {
 	int thread;		/* for preemptions: 0 the hypervisor, 1 + v, -1 background */
 };
 
+/* What a candidate will do, predicted when its node was made (the machine
+ * was in the node's state then): whether nothing but its own choice
+ * changes after it, and its footprint. */
+struct xpred {
+	bool leaves_others;
+	struct s2hyp_footprint fp;
+};
+
 struct xs {
 	struct s2hyp_choice_key key;
 	struct s2hyp_footprint fp;
@@ -57,6 +65,7 @@ struct xs {
 
 struct xnode {
 	struct xt *en;
+	struct xpred *pred;	/* per candidate, when the search predicts */
 	uint8_t *state;
 	unsigned nen;
 	unsigned cur;
@@ -95,6 +104,10 @@ struct explorer {
 	 * another shard's subtree. */
 	unsigned split_levels;
 	bool probe;
+	/* Predicted footprints prune before executing (blocked_after); off
+	 * under a preemption bound (a blocked run's cut matters there) and
+	 * without the reduction. */
+	bool predict;
 	struct xt *tmp;
 	unsigned ntmp, tmp_cap;
 };
@@ -102,6 +115,7 @@ struct explorer {
 static void node_free(struct xnode *nd)
 {
 	free(nd->en);
+	free(nd->pred);
 	free(nd->state);
 	free(nd->sleep);
 	free(nd->done);
@@ -234,8 +248,80 @@ static bool counts_here(const struct explorer *x, const struct xnode *nd)
 	return !sharded(x) || code_final(x, nd->level, nd->code) || mine(x, nd->code);
 }
 
-/* The next candidate at a node, marking what it passes over. */
-static bool next_candidate(struct explorer *x, struct xnode *nd)
+static bool add_done(struct xnode *nd, const struct s2hyp_choice_key *key,
+		     const struct s2hyp_footprint *fp, bool complete)
+{
+	if (!s2_grow((void **)&nd->done, &nd->done_cap, sizeof(*nd->done), nd->ndone + 1))
+		return false;
+	struct xs *s = &nd->done[nd->ndone++];
+	s->key = *key;
+	s->fp = *fp;
+	s->complete = complete;
+	return true;
+}
+
+/* Whether key, enabled after a choice of footprint fp at nd, sleeps there
+ * (new_node's rule). */
+static bool asleep_after(const struct xnode *nd, const struct s2hyp_choice_key *key,
+			 const struct s2hyp_footprint *fp)
+{
+	for (unsigned i = 0; i < nd->nsleep; i++)
+		if (s2hyp_choice_key_equal(&nd->sleep[i].key, key) &&
+		    s2hyp_footprints_independent(&nd->sleep[i].fp, fp))
+			return true;
+	for (unsigned i = 0; i < nd->ndone; i++)
+		if (nd->done[i].complete && s2hyp_choice_key_equal(&nd->done[i].key, key) &&
+		    s2hyp_footprints_independent(&nd->done[i].fp, fp))
+			return true;
+	return false;
+}
+
+/*
+ * Predicted footprints prune before executing: whether the run that takes
+ * candidate i at nd would stop at the next choice point with every choice
+ * asleep. Then it is not run: it would find nothing the search needs (a
+ * blocked run's classes are all covered by runs that end; the footprint
+ * its siblings' sleep sets need is the predicted one, which observation
+ * confirms for the choices predicted: vCPU steps and background choices),
+ * only what it counts. nd->pred says, from nd's state, that after
+ * candidate i the enabled foreground choices are nd's others and no
+ * background one is allowed (the bound); blocked when they are all asleep
+ * there and one of them would keep the run going.
+ */
+static bool blocked_after(struct explorer *x, struct xnode *nd, unsigned i)
+{
+	if (!nd->pred || !nd->pred[i].leaves_others)
+		return false;
+	const struct s2hyp_footprint *fp = &nd->pred[i].fp;
+	unsigned asleep = 0;
+	bool mandatory = false;
+	for (unsigned j = 0; j < nd->nen; j++) {
+		const struct xt *t = &nd->en[j];
+		if (j == i || t->thread < 0)
+			continue;
+		if (!asleep_after(nd, &t->key, fp))
+			return false;
+		asleep++;
+		mandatory |= t->key.kind != S2HYP_CH_RCU;
+	}
+	if (!mandatory)
+		return false;
+	/* As the blocked run would have counted it, in the shard its code
+	 * names (another shard's run stops before, at its probe). */
+	if (mine(x, code_after(x, nd))) {
+		unsigned depth = (unsigned)(nd - x->nodes) + 1;
+		x->res->blocked++;
+		x->res->skipped++;
+		x->res->pruned += asleep;
+		if (depth > x->res->max_depth)
+			x->res->max_depth = depth;
+	}
+	return true;
+}
+
+/* The next candidate at a node, marking what it passes over; when
+ * backtracking, the candidates whose runs would be blocked too. */
+static bool next_candidate(struct explorer *x, struct xnode *nd, bool backtracking)
 {
 	bool count = counts_here(x, nd);
 	for (unsigned i = 0; i < nd->nen; i++) {
@@ -254,6 +340,18 @@ static bool next_candidate(struct explorer *x, struct xnode *nd)
 		}
 		nd->cur = i;
 		nd->fp_valid = false;
+		/* (A node the run just made is under way: its first
+		 * candidate's run is this one, nothing to save.) */
+		if (backtracking && blocked_after(x, nd, i)) {
+			/* Explored as its run would have been: a blocked run
+			 * counts nothing but itself and what it found asleep. */
+			nd->state[i] = T_EXPLORED;
+			if (!add_done(nd, &nd->en[i].key, &nd->pred[i].fp, true)) {
+				x->oom = true;
+				return false;
+			}
+			continue;
+		}
 		return true;
 	}
 	return false;
@@ -269,8 +367,56 @@ static bool add_sleep(struct xnode *nd, const struct xs *s, unsigned cap)
 	return true;
 }
 
+/* Only background choices read "run" (a thread finishing its last item may
+ * end the run and disable them all): without them, it orders nothing. */
+static void drop_run(struct s2hyp_footprint *fp)
+{
+	unsigned k = 0;
+	for (unsigned i = 0; i < fp->n; i++)
+		if (fp->acc[i].loc != S2HYP_FP_RUN)
+			fp->acc[k++] = fp->acc[i];
+	fp->n = k;
+}
+
+/* A candidate's footprint, predicted from the state before it. */
+static void predict_fp(const struct explorer *x, const struct s2hyp_choice *c,
+		       struct s2hyp_footprint *fp)
+{
+	if (s2hyp_choice_footprint(x->m, c, fp))
+		fp->global = true;
+	if (!x->o->background)
+		drop_run(fp);
+}
+
+/* nd's predictions (struct xpred), from the machine in nd's state. */
+static bool predict_node(struct explorer *x, struct xnode *nd, const struct s2hyp_choice *choices,
+			 unsigned index)
+{
+	uint64_t max = s2hyp_config(x->m)->max_steps;
+
+	/* At the step limit the run ends there: not blocked. */
+	if (max && index + 1 >= max)
+		return true;
+	nd->pred = calloc(nd->nen ? nd->nen : 1, sizeof(*nd->pred));
+	if (!nd->pred)
+		return false;
+	for (unsigned i = 0; i < nd->nen; i++) {
+		const struct xt *t = &nd->en[i];
+		struct xpred *p = &nd->pred[i];
+		struct s2hyp_choice c = choices[t->idx];
+		c.arg = t->arg;
+		/* Background choices must be past their bound after it. */
+		if (nd->bg + (t->thread < 0) < x->o->background ||
+		    !s2hyp_choice_leaves_others(x->m, &c))
+			continue;
+		predict_fp(x, &c, &p->fp);
+		p->leaves_others = !p->fp.global;
+	}
+	return true;
+}
+
 /* A new node at the end of the path, from the machine's enabled choices. */
-static bool new_node(struct explorer *x, unsigned n)
+static bool new_node(struct explorer *x, const struct s2hyp_choice *choices, unsigned n)
 {
 	if (!s2_grow((void **)&x->nodes, &x->cap, sizeof(*x->nodes), x->nnodes + 1))
 		return false;
@@ -322,6 +468,10 @@ static bool new_node(struct explorer *x, unsigned n)
 		nd->en[nd->nen++] = *t;
 		nd->nawake += !in_list(nd->sleep, nd->nsleep, &t->key);
 	}
+	if (x->predict && !predict_node(x, nd, choices, x->nnodes)) {
+		node_free(nd);
+		return false;
+	}
 	x->nnodes++;
 	return true;
 }
@@ -338,17 +488,6 @@ static void finish_previous(struct explorer *x)
 	x->marked = false;
 }
 
-/* Only background choices read "run" (a thread finishing its last item may
- * end the run and disable them all): without them, it orders nothing. */
-static void drop_run(struct s2hyp_footprint *fp)
-{
-	unsigned k = 0;
-	for (unsigned i = 0; i < fp->n; i++)
-		if (fp->acc[i].loc != S2HYP_FP_RUN)
-			fp->acc[k++] = fp->acc[i];
-	fp->n = k;
-}
-
 static unsigned take(struct explorer *x, struct xnode *nd, const struct s2hyp_choice *choices)
 {
 	const struct xt *t = &nd->en[nd->cur];
@@ -356,10 +495,7 @@ static unsigned take(struct explorer *x, struct xnode *nd, const struct s2hyp_ch
 	if (!nd->fp_valid) {
 		struct s2hyp_choice c = choices[t->idx];
 		c.arg = t->arg;
-		if (s2hyp_choice_footprint(x->m, &c, &nd->fp))
-			nd->fp.global = true;
-		if (!x->o->background)
-			drop_run(&nd->fp);
+		predict_fp(x, &c, &nd->fp);
 		s2hyp_footprint_mark(x->m, &c, &x->mark);
 		x->marked = true;
 	}
@@ -394,12 +530,12 @@ static unsigned x_choose(void *arg, const struct s2hyp_choice *choices, unsigned
 		}
 		return take(x, nd, choices);
 	}
-	if (!expand(x, choices, n) || !new_node(x, n)) {
+	if (!expand(x, choices, n) || !new_node(x, choices, n)) {
 		x->oom = true;
 		return n;
 	}
 	struct xnode *nd = &x->nodes[x->nnodes - 1];
-	if (!next_candidate(x, nd)) {
+	if (!next_candidate(x, nd, false)) {
 		/* Everything enabled is asleep or beyond the bound. */
 		x->blocked = true;
 		x->end_cut = nd->subtree_cut;
@@ -426,19 +562,18 @@ static bool backtrack(struct explorer *x)
 	while (x->nnodes) {
 		struct xnode *nd = &x->nodes[x->nnodes - 1];
 		nd->subtree_cut |= child_cut;
-		if (!s2_grow((void **)&nd->done, &nd->done_cap, sizeof(*nd->done), nd->ndone + 1)) {
+		struct s2hyp_footprint fp = nd->fp;
+		if (!nd->fp_valid)
+			fp.global = true;
+		if (!add_done(nd, &nd->en[nd->cur].key, &fp, !child_cut)) {
 			x->oom = true;
 			return false;
 		}
-		struct xs *s = &nd->done[nd->ndone++];
-		s->key = nd->en[nd->cur].key;
-		s->fp = nd->fp;
-		if (!nd->fp_valid)
-			s->fp.global = true;
-		s->complete = !child_cut;
 		nd->state[nd->cur] = T_EXPLORED;
-		if (next_candidate(x, nd))
+		if (next_candidate(x, nd, true))
 			return true;
+		if (x->oom)
+			return false;
 		child_cut = nd->subtree_cut;
 		node_free(nd);
 		x->nnodes--;
@@ -480,6 +615,7 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 	double t0 = s2_now_s();
 	int ret = 0;
 
+	x.predict = !o->no_reduction && !o->no_prediction && o->preemptions < 0;
 	/* Enough choice points that N shards get many subtrees each. */
 	if (sharded(&x)) {
 		x.split_levels = 9;

@@ -116,6 +116,9 @@ struct s2fuzz_opts {
 	int preemptions;	/* exhaustive: preemption bound, -1: none */
 	bool no_reduction;	/* exhaustive: every interleaving, no sleep sets (to
 				 * measure the reduction, or to check it) */
+	bool no_prediction;	/* exhaustive: run the schedules predicted to stop
+				 * with every choice asleep too (to check the
+				 * prediction: the search is otherwise the same) */
 	unsigned jobs;		/* random, pct: worker processes (1: in this one) */
 	bool shrink;		/* shrink the first counterexample */
 	unsigned shrink_runs;	/* shrinking budget in runs */
@@ -225,6 +228,8 @@ struct s2fuzz_result {
 	uint64_t terminal;		/* schedules run to their end: one per class of
 					 * equivalent interleavings */
 	uint64_t blocked;		/* runs cut short: every choice left was asleep */
+	uint64_t skipped;		/* ... of them, seen so before they ran and not
+					 * run (predicted footprints): not in runs */
 	uint64_t pruned;		/* branches the reduction did not explore */
 	uint64_t bound_cut;		/* branches the preemption bound did not explore */
 	uint64_t mispredicted;		/* footprints observation had to widen */

@@ -518,6 +518,45 @@ bool s2hyp_footprints_independent(const struct s2hyp_footprint *a,
 	return true;
 }
 
+/* ------------------------------------------------------------------ */
+/* What a choice leaves enabled                                        */
+/* ------------------------------------------------------------------ */
+
+/* The lowest phase of an unfinished item, leaving out v's (sched.c's
+ * min_phase, without one vCPU). */
+static unsigned phase_without(const struct s2hyp *m, const struct vcpu *skip)
+{
+	unsigned p = ~0u;
+	if (m->host_pc < m->host_n && m->host_prog[m->host_pc].phase < p)
+		p = m->host_prog[m->host_pc].phase;
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		if (v != skip && v->pc < v->nprog && v->prog[v->pc].phase < p)
+			p = v->prog[v->pc].phase;
+	}
+	return p;
+}
+
+bool s2hyp_choice_leaves_others(const struct s2hyp *m, const struct s2hyp_choice *c)
+{
+	if (s2hyp_choice_is_background(c))
+		return c->kind == S2HYP_CH_DC_EVICT || c->vcpu < m->cfg.nr_vcpus;
+	if (c->kind != S2HYP_CH_VCPU || c->vcpu >= m->cfg.nr_vcpus)
+		return false;
+	const struct vcpu *v = &m->vcpus[c->vcpu];
+	if (v->drv || (v->state != V_READY && v->state != V_ACCESS) || v->pc + 1 != v->nprog)
+		return false;
+	const struct s2hyp_vcpu_op *o = &v->prog[v->pc];
+	/* The lookup the step makes (machine.c): a hit it may use is the
+	 * access, and the item, and the vCPU's program, done. */
+	const struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, v, o->ipa);
+	if (!e || !s2hyp_access_allowed(e->prot, o->access))
+		return false;
+	/* With its item gone the lowest phase must stay: a higher one would
+	 * let items of other threads start. */
+	return phase_without(m, v) <= o->phase;
+}
+
 void s2hyp_print_footprint(FILE *f, const struct s2hyp_footprint *fp)
 {
 	static const char *const locs[] = { "desc", "page", "line", "tlb", "wc", "run" };

@@ -131,6 +131,18 @@ void s2hyp_footprint_observe(const struct s2hyp *m, const struct s2hyp_fp_mark *
 bool s2hyp_footprints_independent(const struct s2hyp_footprint *a,
 				  const struct s2hyp_footprint *b);
 
+/*
+ * Predicted from the state before it: choice c (enabled, argument set)
+ * changes no thread's enabled choices but its own, and its own thread has
+ * none left after it. True for a background choice (it moves no thread),
+ * and for a vCPU's step that completes its last program item (a TLB hit
+ * the access is allowed through) when no other thread's item waits for
+ * that vCPU's phase. A search uses it to see, before running c, that
+ * every choice after it would be asleep (fuzz/explore.c). False when
+ * unsure.
+ */
+bool s2hyp_choice_leaves_others(const struct s2hyp *m, const struct s2hyp_choice *c);
+
 /* "desc 0x...+8 w" lines, for tests and debugging. */
 void s2hyp_print_footprint(FILE *f, const struct s2hyp_footprint *fp);
 
