@@ -1073,6 +1073,33 @@ static void test_kit_get_dirty_log_begin(void **state)
 	assert_non_null(fault);
 	assert_true(gdl < fault);
 	done(r);
+
+	/* With the kit's kprobe on the write-protect, get-dirty-log goes to
+	 * its first call after the marker: the fault traced before it was
+	 * handled first. A marker no call follows keeps it. */
+	r = import_opts(
+		KIT "1.1: tracing_mark_write: s2emu-vcpus n=1\n"
+		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=4k\n"
+		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=linux\n"
+		KIT "1.4: tracing_mark_write: s2emu-phase name=dirty_log_on slot=0 by=thread\n"
+		KIT "1.5: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=dirty backing=4k\n"
+		KIT "1.6: tracing_mark_write: s2emu-phase name=get_dirty_log_begin slot=0\n"
+		KIT1 "1.7: kvm_guest_fault: ipa 0x80200000, hsr 0x9200004f, hxfar 0x80200000, pc 0x80000060\n"
+		KIT "1.75: dirty_wp: (kvm_arch_mmu_enable_log_dirty_pt_masked+0x0/0x60)\n"
+		KIT "1.76: dirty_wp: (kvm_arch_mmu_enable_log_dirty_pt_masked+0x0/0x60)\n"
+		KIT "1.8: tracing_mark_write: s2emu-phase name=get_dirty_log slot=0 dirty_pages=3\n"
+		KIT "1.9: tracing_mark_write: s2emu-phase name=get_dirty_log_begin slot=0\n"
+		KIT "2.0: tracing_mark_write: s2emu-phase name=get_dirty_log slot=0 dirty_pages=0\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "section pass1\n"
+		      "section dirty-logging\n"
+		      "host dirty-log-on slot=0\n"
+		      "vcpu 0 fault ipa=0x80200000 esr=0x9200004f pc=0x80000060\n"
+		      "host get-dirty-log slot=0\n"
+		      "host get-dirty-log slot=0\n");
+	assert_non_null(strstr(r->out, "KVM_GET_DIRTY_LOG write-protects here"));
+	done(r);
 }
 
 /* A layout wins over the markers; a marker of a slot the layout lacks, a

@@ -303,6 +303,7 @@ enum ev_kind {
 	EV_RCU_CALLBACK,	/* a traced call of kvm_pgtable_stage2_free_unlinked */
 	EV_INV_BEGIN,		/* the kit's kprobe on kvm_mmu_invalidate_begin */
 	EV_INV_END,		/* ... and on kvm_mmu_invalidate_end */
+	EV_DIRTY_WP,		/* ... and on kvm_arch_mmu_enable_log_dirty_pt_masked */
 };
 
 /* kvm_mmio's type, in __print_symbolic order. */
@@ -342,6 +343,7 @@ enum out_kind {
 	OUT_RCU,		/* host rcu-callback */
 	OUT_INV,		/* host invalidate-begin or -end (EV_INV_*) */
 	OUT_INV_UNPAIRED,	/* an end whose begin the trace lacks: a comment */
+	OUT_GDL,		/* host get-dirty-log where KVM write-protected (EV_DIRTY_WP) */
 };
 
 enum mmio_why { WHY_OUTSIDE, WHY_READONLY, WHY_KVM_MMIO, WHY_FOLLOWED };
@@ -976,6 +978,13 @@ static int dec_inv_end(struct s2trace_ftrace *imp, const char *p, struct fev *e)
 	return dec_kprobe(imp, p, e, "inv_end", "kvm_mmu_invalidate_end");
 }
 
+/* KVM_GET_DIRTY_LOG write-protects each 64-page word of the bitmap with
+ * dirty pages, under the MMU lock held for writing. */
+static int dec_dirty_wp(struct s2trace_ftrace *imp, const char *p, struct fev *e)
+{
+	return dec_kprobe(imp, p, e, "dirty_wp", "kvm_arch_mmu_enable_log_dirty_pt_masked");
+}
+
 typedef int (*decoder_fn)(struct s2trace_ftrace *imp, const char *payload, struct fev *e);
 
 /*
@@ -996,7 +1005,8 @@ typedef int (*decoder_fn)(struct s2trace_ftrace *imp, const char *payload, struc
 	X("kvm_entry",		 EV_ENTRY,	   dec_entry,	      true)  \
 	X("kvm_exit",		 EV_EXIT,	   dec_exit,	      true)  \
 	X("inv_begin",		 EV_INV_BEGIN,	   dec_inv_begin,     false) \
-	X("inv_end",		 EV_INV_END,	   dec_inv_end,	      false)
+	X("inv_end",		 EV_INV_END,	   dec_inv_end,	      false) \
+	X("dirty_wp",		 EV_DIRTY_WP,	   dec_dirty_wp,      false)
 
 static const struct known_event {
 	const char *name;
@@ -1937,6 +1947,13 @@ static int decide(struct s2trace_ftrace *imp)
 			e->out = imp->invalidating ? OUT_INV : OUT_INV_UNPAIRED;
 			imp->invalidating -= imp->invalidating > 0;
 			break;
+		case EV_DIRTY_WP:
+			e->out = e->sub ? OUT_GDL : OUT_NONE;	/* see place_dirty_wp */
+			if (e->sub && e->a >= imp->nr_slots)
+				return fail(imp, S2_EPARSE, imp->name, e->line,
+					    "get_dirty_log names memslot %" PRIu64 "; the layout has %u",
+					    e->a, imp->nr_slots);
+			break;
 		}
 		if (e->out == OUT_OUTSIDE)
 			imp->stats.outside_guest++;
@@ -1956,7 +1973,8 @@ static bool emits_event(const struct fev *e)
 {
 	return e->out == OUT_FAULT || e->out == OUT_MMIO || e->out == OUT_READ ||
 	       e->out == OUT_UNMAP || e->out == OUT_AGE || e->out == OUT_FLUSH ||
-	       e->out == OUT_RCU || e->out == OUT_INV || (e->out == OUT_MARKER && host_cmd(e));
+	       e->out == OUT_RCU || e->out == OUT_INV || e->out == OUT_GDL ||
+	       (e->out == OUT_MARKER && host_cmd(e));
 }
 
 /*
@@ -2007,6 +2025,37 @@ static int marker_slot(struct s2trace_ftrace *imp, const struct fev *e)
  * slot makes it, unless the layout has it; a later one that turns dirty
  * logging on or off is that host event), vCPUs, features, eager splitting.
  */
+static int apply_markers(struct s2trace_ftrace *imp);
+
+/* With the capture kit's kprobe on kvm_arch_mmu_enable_log_dirty_pt_masked,
+ * a get-dirty-log goes where KVM write-protected (its first call after the
+ * VMM's marker, before the next one) rather than at the marker: the VMM's
+ * thread marks the ioctl's start, and faults traced until KVM takes the MMU
+ * lock were handled before the write-protect. A marker no call follows (no
+ * page was dirty) keeps it. */
+static void place_dirty_wp(struct s2trace_ftrace *imp)
+{
+	bool any = false;
+	for (size_t i = 0; i < imp->nr_ev && !any; i++)
+		any = imp->ev[i].kind == EV_DIRTY_WP;
+	for (size_t i = 0; any && i < imp->nr_ev; i++) {
+		struct fev *m = &imp->ev[i];
+		if (m->kind != EV_MARKER || m->sub != CMD_GET_DIRTY_LOG)
+			continue;
+		for (size_t j = i + 1; j < imp->nr_ev; j++) {
+			struct fev *w = &imp->ev[j];
+			if (w->kind == EV_MARKER && w->sub == CMD_GET_DIRTY_LOG)
+				break;
+			if (w->kind == EV_DIRTY_WP) {
+				w->sub = 1;
+				w->a = m->a;
+				m->sub = CMD_NONE;
+				break;
+			}
+		}
+	}
+}
+
 static int apply_markers(struct s2trace_ftrace *imp)
 {
 	bool dirty[S2TRACE_FTRACE_MAX_SLOTS] = { false };
@@ -2099,6 +2148,7 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 		qsort(imp->ev, imp->nr_ev, sizeof(*imp->ev), by_time);
 	if ((ret = apply_markers(imp)))
 		return ret;
+	place_dirty_wp(imp);
 	for (unsigned i = 0; i < imp->nr_slots; i++) {
 		const struct slot *s = &imp->slots[i];
 		if (s->ipa + s->size - 1 > s2_genmask(imp->ipa_bits - 1, 0))
@@ -2141,6 +2191,7 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 		imp->stats.mmio_lines += e->out == OUT_MMIO;
 		imp->stats.host_lines += e->out == OUT_UNMAP || e->out == OUT_AGE ||
 					 e->out == OUT_RCU || (e->out == OUT_INV && !imp->cows) ||
+					 e->out == OUT_GDL ||
 					 (e->out == OUT_MARKER && host_cmd(e));
 		/* an unmap that begins an invalidation is two lines */
 		imp->stats.host_lines += e->out == OUT_UNMAP && e->sub && !imp->cows;
@@ -2382,6 +2433,11 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 						     : S2HYP_HOST_INVALIDATE_END, 0, 0, 0);
 		fprintf(f, "  # %s\n", e->kind == EV_INV_BEGIN ? "kvm_mmu_invalidate_begin"
 								 : "kvm_mmu_invalidate_end");
+		break;
+	case OUT_GDL:
+		write_host(f, S2HYP_HOST_GET_DIRTY_LOG, 0, 0, (unsigned)e->a);
+		fprintf(f, "  # KVM_GET_DIRTY_LOG write-protects here"
+			   " (kvm_arch_mmu_enable_log_dirty_pt_masked)\n");
 		break;
 	case OUT_INV_UNPAIRED:
 		fprintf(f, "# inv_end without its inv_begin (the capture started inside it)\n");
