@@ -892,6 +892,16 @@ static void test_bad_layout(void **state)
 	struct opts o = { .layout = "memslot 0 ipa=0xffc0000000 size=2G hva=0 backing=4k\n"
 				    "config ipa-bits=40\n" };
 	assert_fails(import_opts("cpus=1\n", &o), S2_EPARSE, "lay:1: ", "beyond the 40-bit IPA space");
+	/* So is a slot aligned to 4K but not to the config's granule (which
+	 * replay would refuse), and a 64K-aligned slot passes. */
+	o = (struct opts){ .layout = "memslot 0 ipa=0x40001000 size=8M hva=0 backing=4k\n"
+				     "config granule=64k\n" };
+	assert_fails(import_opts("cpus=1\n", &o), S2_EPARSE, "lay:1: ", "aligned to the 64K granule");
+	o = (struct opts){ .layout = "memslot 0 ipa=0x40010000 size=8M hva=0 backing=4k\n"
+				     "config granule=64k\n" };
+	struct imported *r = import_opts("cpus=1\n", &o);
+	assert_int_equal(r->ret, 0);
+	done(r);
 }
 
 /* --memslot problems name the option and what was given. */

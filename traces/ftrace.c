@@ -2154,6 +2154,12 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 		if (s->ipa + s->size - 1 > s2_genmask(imp->ipa_bits - 1, 0))
 			return fail(imp, S2_EPARSE, s->src, s->line,
 				    "memslot %u ends beyond the %u-bit IPA space", i, imp->ipa_bits);
+		/* KVM takes a memslot in whole host pages (the config's granule):
+		 * replay refuses the trace otherwise. */
+		if ((s->ipa | s->size | s->hva) & (imp->page - 1))
+			return fail(imp, S2_EPARSE, s->src, s->line,
+				    "memslot %u: ipa, size and hva must be aligned to the %lluK granule",
+				    i, (unsigned long long)(imp->page >> 10));
 	}
 	if ((ret = number_vcpus(imp)))
 		return ret;
