@@ -750,6 +750,10 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 		return s2trace__apply_effect(rp, ev);
 	case S2T_EXPECT:
 		rp->res->events--;
+		if (!rp->effects && ev->expect.kind == S2T_EXP_FAULTS && ev->expect.vcpu >= 0 &&
+		    (unsigned)ev->expect.vcpu >= rp->sc.cfg.nr_vcpus)
+			return s2trace__bad(rp, ev->line, "expect faults vcpu=%d: the configuration "
+					    "has %u vCPUs", ev->expect.vcpu, rp->sc.cfg.nr_vcpus);
 		run_chunk(rp);
 		if (!rp->stop)
 			s2trace__check_expect(rp, ev);
