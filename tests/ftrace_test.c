@@ -759,6 +759,9 @@ static void test_malformed_events(void **state)
 		/* Not an event line, but damaged kvm events are refused. */
 		{ "CPU 0/KVM-4212 [001] kvm_guest_fault: ipa 0x1", "kvm_guest_fault line without" },
 		{ "garbage kvm_exit: TRAP", "kvm_exit line without" },
+		/* The ring buffer overran: events are missing from the middle. */
+		{ "CPU:3 [LOST 12 EVENTS]", "lost events" },
+		{ "CPU:1 [1024 EVENTS DROPPED]", "lost events" },
 	};
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -1041,6 +1041,14 @@ static const char *damaged_event(const char *line)
 	return NULL;
 }
 
+/* The ring buffer overran here: "CPU:N [LOST N EVENTS]" (the kernel's trace
+ * file) or "CPU:N [N EVENTS DROPPED]" (trace-cmd report). */
+static bool lost_events(const char *line)
+{
+	const char *p = strstr(line, "CPU:");
+	return p && (strstr(p, " [LOST ") || strstr(p, " EVENTS DROPPED]"));
+}
+
 /* The known event whose name starts with the n bytes at name (a line cut
  * inside its event name), or NULL. */
 static const char *cut_event_name(const char *name, size_t n)
@@ -1558,6 +1566,12 @@ static int read_event(struct s2trace_ftrace *imp, char *line, unsigned long line
 			return count_call(imp, &l, lineno, l.event, l.event_len);
 		}
 		if (fk == FG_NOT) {
+			/* Events missing from the middle (an unmap, an
+			 * invalidation's end) would replay as something else. */
+			if (lost_events(line))
+				return fail(imp, S2_EPARSE, imp->name, lineno,
+					    "'%.60s': the capture lost events there; take it "
+					    "again with a larger buffer (buffer_size_kb)", line);
 			const char *name = damaged_event(line);
 			if (name)
 				return fail(imp, S2_EPARSE, imp->name, lineno,
