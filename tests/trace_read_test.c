@@ -478,11 +478,12 @@ static void test_mmio(void **state)
 
 
 /* The grammar's field descriptions are what the reader takes and the
- * writer writes: for every field of config, memslot, mmio, host and expect lines
- * (host-mm events but those naming processes and references, whose
- * numbers the lines before them make), its extreme values written by the
- * writer read back to the same event and line; a value just outside its
- * range is refused naming it; a required field left out is named. */
+ * writer writes: for every field of config, memslot, mmio, host, expect
+ * and vcpu lines (host-mm events but those naming processes and
+ * references, whose numbers the lines before them make), its extreme
+ * values written by the writer read back to the same event and line; a
+ * value just outside its range is refused naming it; a required field
+ * left out is named. */
 static void field_line(const struct s2trace_event *ev, char *buf, size_t size)
 {
 	FILE *f = fmemopen(buf, size, "w");
@@ -497,7 +498,8 @@ static void field_edit(char *buf, size_t size, const char *key, const char *val)
 	char pat[64], out[512];
 	snprintf(pat, sizeof(pat), " %s=", key);
 	char *p = strstr(buf, pat);
-	assert_non_null(p);
+	if (!p)
+		fail_msg("'%s' has no %s", buf, pat);
 	char *end = strchr(p + 1, ' ');
 	snprintf(out, sizeof(out), "%.*s%s%s%s%s", (int)(p - buf), buf, val ? pat : "",
 		 val ? val : "", end ? "" : "", end ? end : "");
@@ -538,18 +540,28 @@ static void check_fields(struct s2trace_event ev)
 		case S2T_F_RULE:
 			vals[0] = 0, vals[1] = S2HYP_NR_RULES - 1;
 			break;
+		case S2T_F_ONOFF:
+			vals[0] = 0, vals[1] = 1;
+			break;
+		case S2T_F_ESR:	/* a data abort read, an instruction abort */
+			vals[0] = 0x92000006, vals[1] = 0x82000006;
+			break;
 		default:
 			break;
 		}
 		/* expect faults needs max= or min= and min <= max: the base
 		 * event has max=5 min=1, each moved where the other allows. */
+		/* An access is aligned to its size. */
+		if (ev.kind == S2T_VCPU && !strcmp(f->key, "ipa"))
+			vals[1] &= ~7ull;
 		if (ev.kind == S2T_EXPECT && ev.expect.kind == S2T_EXP_FAULTS) {
 			if (!strcmp(f->key, "max"))
 				vals[0] = 1;
 			if (!strcmp(f->key, "min"))
 				vals[1] = 5;
 		}
-		for (unsigned k = 0; k < nv; k++) {
+		/* What is read but never written cannot come back. */
+		for (unsigned k = 0; k < nv && !(f->flags & S2T_FF_NOWRITE); k++) {
 			struct s2trace_event e = ev;
 			char line[512], again[512];
 			e.config.given |= f->given;	/* config lines only */
@@ -563,7 +575,7 @@ static void check_fields(struct s2trace_event ev)
 			field_line(&back, again, sizeof(again));
 			assert_string_equal(again, line);
 		}
-		if (f->type > S2T_F_SIZE)
+		if (f->type > S2T_F_SIZE || (f->flags & S2T_FF_NOWRITE))
 			continue;
 		char line[512], text[600], v[32], what[64];
 		struct s2trace_event e = ev;
@@ -609,6 +621,25 @@ static void test_fields_describe_lines(void **state)
 
 	ev = (struct s2trace_event){ .kind = S2T_MMIO, .mmio = { .vcpu = 1, .ipa = 0x9000000 } };
 	check_fields(ev);
+
+	for (unsigned a = 0; a <= S2HYP_ACC_EXEC + 1; a++) {
+		ev = (struct s2trace_event){ .kind = S2T_VCPU };
+		ev.vcpu.vcpu = 3;
+		ev.vcpu.op = (struct s2hyp_vcpu_op){ .access = (enum s2hyp_access)(a % 3),
+						     .ipa = 0x40000000, .size = 8, .mmu_on = true,
+						     .value = 0x5a };
+		if (a == S2HYP_ACC_EXEC)
+			ev.vcpu.op.size = 4;
+		if (a > S2HYP_ACC_EXEC) {	/* a fault: a data abort, a write */
+			ev.vcpu.fault = true;
+			ev.vcpu.esr = 0x92000046;
+			ev.vcpu.pc = 0xffff800010001000ull;
+			ev.vcpu.op = (struct s2hyp_vcpu_op){ .access = S2HYP_ACC_WRITE,
+							     .ipa = 0x40000000, .size = 1,
+							     .mmu_on = true, .observed = true };
+		}
+		check_fields(ev);
+	}
 
 	for (unsigned k = 0; k <= S2T_EXP_REFCOUNT; k++) {
 		if (k == S2T_EXP_CLEAN)

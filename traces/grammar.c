@@ -268,6 +268,39 @@ static const struct s2trace_field expect_refcount_fields[] = {
 	  .max = 1u << 20 },
 };
 
+/* vcpu lines, after the vCPU's number and the access. An instruction
+ * fetch is 4 bytes (size= read, checked, not written); a fault line's
+ * access comes from its syndrome, and what follows esr= is read but not
+ * written (the fault is the page's, observed). */
+#define VCPU_IPA { .key = "ipa", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(vcpu.op.ipa), ANY }
+#define VCPU_SIZE(fl) { .key = "size", .type = S2T_F_DEC, .flags = (fl), IN(vcpu.op.size), \
+			.min = 1, .max = 8, .skip = 8 }
+#define VCPU_MMU(fl) { .key = "mmu", .type = S2T_F_ONOFF, .flags = (fl), IN(vcpu.op.mmu_on), \
+		       .skip = 1 }
+#define VCPU_OBSERVED(fl) { .key = "observed", .type = S2T_F_FLAG, .flags = (fl), \
+			    IN(vcpu.op.observed) }
+static const struct s2trace_field vcpu_read_fields[] = {
+	VCPU_IPA, VCPU_SIZE(S2T_FF_SKIP), VCPU_MMU(S2T_FF_SKIP), VCPU_OBSERVED(0),
+};
+static const struct s2trace_field vcpu_write_fields[] = {
+	VCPU_IPA, VCPU_SIZE(S2T_FF_SKIP),
+	{ .key = "value", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED | S2T_FF_SIZED,
+	  IN(vcpu.op.value), ANY },
+	VCPU_MMU(S2T_FF_SKIP), VCPU_OBSERVED(0),
+};
+static const struct s2trace_field vcpu_exec_fields[] = {
+	VCPU_IPA, VCPU_SIZE(S2T_FF_NOWRITE), VCPU_MMU(S2T_FF_NOWRITE), VCPU_OBSERVED(0),
+};
+static const struct s2trace_field vcpu_fault_fields[] = {
+	VCPU_IPA,
+	{ .key = "esr", .type = S2T_F_ESR, .flags = S2T_FF_REQUIRED, IN(vcpu.esr), ANY },
+	{ .key = "pc", .type = S2T_F_HEX, IN(vcpu.pc), ANY },
+	VCPU_SIZE(S2T_FF_NOWRITE),
+	{ .key = "value", .type = S2T_F_HEX, .flags = S2T_FF_NOWRITE, IN(vcpu.op.value), ANY,
+	  .accesses = 1u << S2HYP_ACC_WRITE },
+	VCPU_MMU(S2T_FF_NOWRITE), VCPU_OBSERVED(S2T_FF_NOWRITE),
+};
+
 #define FIELDS(a) (*n = S2_ARRAY_SIZE(a), (a))
 
 const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsigned *n)
@@ -279,6 +312,18 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 		return FIELDS(memslot_fields);
 	case S2T_MMIO:
 		return FIELDS(mmio_fields);
+	case S2T_VCPU:
+		if (ev->vcpu.fault)
+			return FIELDS(vcpu_fault_fields);
+		switch (ev->vcpu.op.access) {
+		case S2HYP_ACC_READ:
+			return FIELDS(vcpu_read_fields);
+		case S2HYP_ACC_WRITE:
+			return FIELDS(vcpu_write_fields);
+		case S2HYP_ACC_EXEC:
+			return FIELDS(vcpu_exec_fields);
+		}
+		break;
 	case S2T_EXPECT:
 		switch (ev->expect.kind) {
 		case S2T_EXP_MAPPED:
@@ -326,49 +371,4 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 	}
 	*n = 0;
 	return NULL;
-}
-
-bool s2trace_field_applies(const struct s2trace_field *f, const struct s2trace_event *ev)
-{
-	return !f->mm_arg || (ev->kind == S2T_HOST && ev->host.kind == S2HYP_HOST_MM &&
-			      (s2hyp_mm_op_args(ev->host.mm) & f->mm_arg));
-}
-
-uint64_t s2trace_field_get(const struct s2trace_field *f, const struct s2trace_event *ev)
-{
-	const char *p = (const char *)ev + f->off;
-	uint8_t b;
-	uint32_t w;
-	uint64_t d;
-
-	switch (f->size) {
-	case 1:
-		memcpy(&b, p, 1);
-		return b;
-	case 4:
-		memcpy(&w, p, 4);
-		return w;
-	default:
-		memcpy(&d, p, 8);
-		return d;
-	}
-}
-
-void s2trace_field_set(const struct s2trace_field *f, struct s2trace_event *ev, uint64_t v)
-{
-	char *p = (char *)ev + f->off;
-	uint8_t b = (uint8_t)v;
-	uint32_t w = (uint32_t)v;
-
-	switch (f->size) {
-	case 1:
-		memcpy(p, &b, 1);
-		break;
-	case 4:
-		memcpy(p, &w, 4);
-		break;
-	default:
-		memcpy(p, &v, 8);
-		break;
-	}
 }

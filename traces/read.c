@@ -398,6 +398,20 @@ static int field_value(struct s2trace_reader *r, const struct s2trace_field *f,
 			return fail(r, "unknown rule '%s' (see 's2emu rules')", w->val);
 		*v = (unsigned)x;
 		return 0;
+	case S2T_F_ONOFF:
+		if (!w->val || (strcmp(w->val, "on") && strcmp(w->val, "off")))
+			return fail(r, "%s must be on or off", f->key);
+		*v = w->val[1] == 'n';
+		return 0;
+	case S2T_F_ESR: {
+		enum s2hyp_access a;
+		if ((ret = parse_num(r, f->key, w->val, v)))
+			return ret;
+		if (s2trace_esr_access(*v, &a))
+			return fail(r, "%s=%#llx is not a data or instruction abort", f->key,
+				    (unsigned long long)*v);
+		return 0;
+	}
 	}
 	return fail(r, "%s: no such field type", f->key);
 }
@@ -408,14 +422,19 @@ static int read_fields(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	unsigned n;
 	const struct s2trace_field *fs = s2trace_fields(ev, &n);
+	unsigned left = 0;
 	int ret;
 
+	/* Once every word is taken, the other fields are absent: no search. */
+	for (unsigned i = 1; i < r->nw; i++)
+		left += !r->w[i].used;
 	for (unsigned i = 0; i < n; i++) {
 		const struct s2trace_field *f = &fs[i];
 		if (!s2trace_field_applies(f, ev))
 			continue;
-		struct word *w = find(r, f->key);
+		struct word *w = left ? find(r, f->key) : NULL;
 		uint64_t v;
+		left -= w != NULL;
 		if (!w) {
 			if (f->flags & S2T_FF_REQUIRED)
 				return fail(r, "%s needs %s=", r->w[0].key, f->key);
@@ -428,6 +447,8 @@ static int read_fields(struct s2trace_reader *r, struct s2trace_event *ev)
 			ev->config.given |= f->given;
 		if (f->type == S2T_F_POLICY)
 			ev->config.cfg.host_mm = true;
+		if (f->type == S2T_F_ESR)
+			s2trace_esr_access(v, &ev->vcpu.op.access);
 	}
 	return 0;
 }
@@ -595,47 +616,28 @@ static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
 		ev->vcpu.fault = true;
 	else
 		return fail(r, "unknown vcpu access '%s' (read, write, exec, fault)", a);
-	if ((ret = num(r, "ipa", true, 0, UINT64_MAX, &o->ipa)))
-		return ret;
+	/* A fault's address is the page the access was in; the access (its
+	 * syndrome's) is a real guest's, observed. */
 	if (ev->vcpu.fault) {
-		if ((ret = num(r, "esr", true, 0, UINT64_MAX, &ev->vcpu.esr)) ||
-		    (ret = num(r, "pc", false, 0, UINT64_MAX, &ev->vcpu.pc)))
-			return ret;
-		if (s2trace_esr_access(ev->vcpu.esr, &o->access))
-			return fail(r, "esr=%#llx is not a data or instruction abort",
-				    (unsigned long long)ev->vcpu.esr);
-		/* The faulting address is the page the access was in; the
-		 * access is a real guest's, observed. */
 		o->size = 1;
 		o->observed = true;
+	} else if (o->access == S2HYP_ACC_EXEC) {
+		o->size = 0;	/* 0: not given */
 	}
-	v = o->size;
-	if ((ret = num(r, "size", false, 1, 8, &v)))
+	if ((ret = read_fields(r, ev)))
 		return ret;
-	if (v & (v - 1))
-		return fail(r, "size=%llu: an access is 1, 2, 4 or 8 bytes", (unsigned long long)v);
-	if (o->access == S2HYP_ACC_EXEC && !ev->vcpu.fault && find(r, "size") && v != 4)
-		return fail(r, "size=%llu: an instruction fetch is 4 bytes", (unsigned long long)v);
-	o->size = (unsigned)v;
+	if (o->size & (o->size - 1))
+		return fail(r, "size=%u: an access is 1, 2, 4 or 8 bytes", o->size);
+	if (o->access == S2HYP_ACC_EXEC && !ev->vcpu.fault && o->size && o->size != 4)
+		return fail(r, "size=%u: an instruction fetch is 4 bytes", o->size);
 	if (o->access == S2HYP_ACC_EXEC)
 		o->size = 4;
 	if (o->ipa & (o->size - 1))
 		return fail(r, "ipa=%#llx is not aligned to the access size %u",
 			    (unsigned long long)o->ipa, o->size);
-	if (o->access == S2HYP_ACC_WRITE && (ret = num(r, "value", !ev->vcpu.fault, 0, UINT64_MAX,
-							 &o->value)))
-		return ret;
 	if (o->size < 8 && o->value >> (8 * o->size))
 		return fail(r, "value=%#llx does not fit in size=%u", (unsigned long long)o->value,
 			    o->size);
-	struct word *w = find(r, "mmu");
-	if (w) {
-		if (!w->val || (strcmp(w->val, "on") && strcmp(w->val, "off")))
-			return fail(r, "mmu must be on or off");
-		o->mmu_on = !strcmp(w->val, "on");
-	}
-	if ((ret = flag(r, "observed", &o->observed)))
-		return ret;
 	return all_used(r, 3);
 }
 

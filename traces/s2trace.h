@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "arch/s2arm.h"
 #include "hyp-model/s2hyp.h"
@@ -181,10 +182,10 @@ int s2trace_tlbi_parse(const char *name);
  * The fields of a line (docs/trace-format.md): its key=value words and
  * bare flags, each with its type, range and the member of struct
  * s2trace_event that holds it, in the order the writer writes them. The
- * reader reads config, memslot, host, mmio and expect lines through them
- * (and nothing else: another word is an error) and the writer writes
- * those lines through them: one description for both. vcpu, effect,
- * schedule, guest and section lines are still read and written by hand.
+ * reader reads config, memslot, host, mmio, expect and vcpu lines through
+ * them (and nothing else: another word is an error) and the writer writes
+ * those lines through them: one description for both. effect, schedule,
+ * guest and section lines are still read and written by hand.
  */
 enum s2trace_ftype {
 	S2T_F_DEC,	/* a number, written in decimal */
@@ -198,6 +199,9 @@ enum s2trace_ftype {
 	S2T_F_POLICY,	/* a host COW policy by name (host-mm=); sets host_mm */
 	S2T_F_PROT,	/* permissions as letters r, w, x (S2PT_PROT_*) */
 	S2T_F_RULE,	/* a checker rule by name (enum s2hyp_rule) */
+	S2T_F_ONOFF,	/* on or off */
+	S2T_F_ESR,	/* a data or instruction abort's ESR_EL2, written 0x...; sets
+			 * the vCPU op's access */
 };
 
 enum s2trace_fflags {
@@ -206,6 +210,8 @@ enum s2trace_fflags {
 	S2T_FF_NONZERO = 1 << 2,	/* written only when not 0 */
 	S2T_FF_SKIP = 1 << 3,		/* not written when the member holds `skip`
 					 * (its value when the line does not give it) */
+	S2T_FF_NOWRITE = 1 << 4,	/* read, never written (implied by the line) */
+	S2T_FF_SIZED = 1 << 5,		/* a vCPU write's value: its access's bytes */
 };
 
 struct s2trace_field {
@@ -218,19 +224,71 @@ struct s2trace_field {
 	uint64_t skip;			/* S2T_FF_SKIP: as s2trace_field_get() gives it */
 	unsigned given;			/* config: its S2T_CFG_* bit; written when given */
 	unsigned mm_arg;		/* host-mm: the S2HYP_MM_ARG_* it is (0: any line) */
+	unsigned accesses;		/* vcpu fault: the accesses (1 << enum s2hyp_access)
+					 * it applies to (0: any) */
 	enum s2trace_words words;	/* S2T_F_WORD */
 };
 
 /* The fields of ev's line: by its kind, a host line's also by its
  * operation (ev->host.kind, and ev->host.mm for host-mm events; a field
  * with mm_arg applies only when the event takes it), an expect line's by
- * ev->expect.kind. NULL (*n 0) for the kinds read by hand. */
+ * ev->expect.kind, a vcpu line's by its access (ev->vcpu.fault, else
+ * ev->vcpu.op.access; after the vCPU's number and the access word). NULL
+ * (*n 0) for the kinds read by hand. */
 const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsigned *n);
-/* Whether field f belongs on ev's line (its mm_arg). */
-bool s2trace_field_applies(const struct s2trace_field *f, const struct s2trace_event *ev);
-/* A field's value in ev, and setting it (numbers, booleans and flags as 0 or 1). */
-uint64_t s2trace_field_get(const struct s2trace_field *f, const struct s2trace_event *ev);
-void s2trace_field_set(const struct s2trace_field *f, struct s2trace_event *ev, uint64_t v);
+/* Whether field f belongs on ev's line (its mm_arg, its accesses). */
+static inline bool s2trace_field_applies(const struct s2trace_field *f,
+					 const struct s2trace_event *ev)
+{
+	if (f->accesses && !(ev->kind == S2T_VCPU && (f->accesses >> ev->vcpu.op.access & 1)))
+		return false;
+	return !f->mm_arg || (ev->kind == S2T_HOST && ev->host.kind == S2HYP_HOST_MM &&
+			      (s2hyp_mm_op_args(ev->host.mm) & f->mm_arg));
+}
+
+/* A field's value in ev, and setting it (numbers, booleans and flags as 0
+ * or 1); members are 1, 4 or 8 bytes. Inline: they run for every field of
+ * every line read or written. */
+static inline uint64_t s2trace_field_get(const struct s2trace_field *f,
+					 const struct s2trace_event *ev)
+{
+	const char *p = (const char *)ev + f->off;
+	uint8_t b;
+	uint32_t w;
+	uint64_t d;
+
+	switch (f->size) {
+	case 1:
+		memcpy(&b, p, 1);
+		return b;
+	case 4:
+		memcpy(&w, p, 4);
+		return w;
+	default:
+		memcpy(&d, p, 8);
+		return d;
+	}
+}
+
+static inline void s2trace_field_set(const struct s2trace_field *f, struct s2trace_event *ev,
+				     uint64_t v)
+{
+	char *p = (char *)ev + f->off;
+	uint8_t b = (uint8_t)v;
+	uint32_t w = (uint32_t)v;
+
+	switch (f->size) {
+	case 1:
+		memcpy(p, &b, 1);
+		break;
+	case 4:
+		memcpy(p, &w, 4);
+		break;
+	default:
+		memcpy(p, &v, 8);
+		break;
+	}
+}
 
 /*
  * Any line as the reader reads it back into ev (no newline, no comment):

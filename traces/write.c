@@ -1,6 +1,7 @@
 /* The trace writer: any line from the event the reader makes of it, and a
  * scenario and its schedule as a version-1 trace. */
 #include <stdio.h>
+#include <string.h>
 
 #include "cache-model/s2cache.h"
 #include "common/s2_text.h"
@@ -22,6 +23,35 @@ static void print_size(FILE *f, const char *key, uint64_t v)
 	fprintf(f, " %s=%s", key, s2_size_name(v, buf, sizeof(buf)));
 }
 
+/* " KEY=NUMBER", decimal or as %#llx writes it, without printf: vcpu
+ * lines are most of an imported capture. */
+static void put_num(FILE *f, const char *key, unsigned long long v, bool hex)
+{
+	char buf[64], digits[24], *d = digits + sizeof(digits);
+	size_t k = strlen(key), n;
+
+	do
+		*--d = "0123456789abcdef"[hex ? v & 15 : v % 10];
+	while (hex ? (v >>= 4) : (v /= 10));
+	n = (size_t)(digits + sizeof(digits) - d);
+	if (k + n + 4 > sizeof(buf)) {
+		fprintf(f, " %s=%s%.*s", key, hex && (n > 1 || *d != '0') ? "0x" : "", (int)n, d);
+		return;
+	}
+	char *p = buf;
+	*p++ = ' ';
+	memcpy(p, key, k);
+	p += k;
+	*p++ = '=';
+	if (hex && (n > 1 || *d != '0')) {
+		*p++ = '0';
+		*p++ = 'x';
+	}
+	memcpy(p, d, n);
+	p += n;
+	fwrite(buf, 1, (size_t)(p - buf), f);
+}
+
 /* The fields of ev's line (the grammar's s2trace_fields), each as the
  * reader takes it: " KEY=VALUE" or " FLAG". Config keys are written when
  * given. */
@@ -34,7 +64,12 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 		const struct s2trace_field *fl = &fs[i];
 		if (!s2trace_field_applies(fl, ev) || (fl->given && !(ev->config.given & fl->given)))
 			continue;
+		if (fl->flags & S2T_FF_NOWRITE)
+			continue;
 		unsigned long long v = s2trace_field_get(fl, ev);
+		/* Only the access's bytes are stored; the reader refuses wider values. */
+		if ((fl->flags & S2T_FF_SIZED) && ev->vcpu.op.size < 8)
+			v &= (1ull << (8 * ev->vcpu.op.size)) - 1;
 		if (!v && fl->zero_as)
 			v = fl->zero_as;
 		if ((!v && (fl->flags & S2T_FF_NONZERO)) ||
@@ -42,10 +77,11 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 			continue;
 		switch (fl->type) {
 		case S2T_F_DEC:
-			fprintf(f, " %s=%llu", fl->key, v);
+			put_num(f, fl->key, v, false);
 			break;
 		case S2T_F_HEX:
-			fprintf(f, " %s=%#llx", fl->key, v);
+		case S2T_F_ESR:
+			put_num(f, fl->key, v, true);
 			break;
 		case S2T_F_SIZE:
 			print_size(f, fl->key, v);
@@ -76,24 +112,11 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 		case S2T_F_RULE:
 			fprintf(f, " %s=%s", fl->key, s2hyp_rule_name((enum s2hyp_rule)v));
 			break;
+		case S2T_F_ONOFF:
+			fprintf(f, " %s=%s", fl->key, v ? "on" : "off");
+			break;
 		}
 	}
-}
-
-static void print_vcpu_op(FILE *f, unsigned v, const struct s2hyp_vcpu_op *o)
-{
-	fprintf(f, "vcpu %u %s ipa=%#llx", v, s2trace_word(S2T_W_ACCESS, o->access),
-		(unsigned long long)o->ipa);
-	if (o->access != S2HYP_ACC_EXEC && o->size != 8)
-		fprintf(f, " size=%u", o->size);
-	/* Only the access's bytes are stored; the reader refuses wider values. */
-	if (o->access == S2HYP_ACC_WRITE)
-		fprintf(f, " value=%#llx", (unsigned long long)(o->size < 8 ?
-			o->value & ((1ull << (8 * o->size)) - 1) : o->value));
-	if (!o->mmu_on && o->access != S2HYP_ACC_EXEC)
-		fprintf(f, " mmu=off");
-	if (o->observed)
-		fprintf(f, " observed");
 }
 
 void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
@@ -306,12 +329,9 @@ void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
 		s2trace_print_host_op(f, &ev->host);
 		break;
 	case S2T_VCPU:
-		if (ev->vcpu.fault)
-			fprintf(f, "vcpu %u fault ipa=%#llx esr=%#llx pc=%#llx", ev->vcpu.vcpu,
-				(unsigned long long)ev->vcpu.op.ipa, (unsigned long long)ev->vcpu.esr,
-				(unsigned long long)ev->vcpu.pc);
-		else
-			print_vcpu_op(f, ev->vcpu.vcpu, &ev->vcpu.op);
+		fprintf(f, "vcpu %u %s", ev->vcpu.vcpu,
+			ev->vcpu.fault ? "fault" : s2trace_word(S2T_W_ACCESS, ev->vcpu.op.access));
+		print_fields(f, ev);
 		break;
 	case S2T_MMIO:
 		fputs("mmio", f);
