@@ -197,6 +197,8 @@ unsigned cli_gen_pick(int argc, char **argv)
 			pick &= ~(unsigned)S2FUZZ_GEN_VCPUS;
 		else if (!strcmp(argv[i], "--fwb") || !strcmp(argv[i], "--eager-split"))
 			pick &= ~(unsigned)S2FUZZ_GEN_MACHINE;
+		else if (!strcmp(argv[i], "--uffd-policy"))
+			pick |= S2FUZZ_GEN_UFFD;	/* memfd memory under the VMM's userfaultfd */
 	}
 	return pick;
 }

@@ -12,7 +12,8 @@
  * (unmap through the MMU notifier and directly, write-protect, age, flush,
  * dirty logging on, get and off, host writes, an explicit split of a
  * range's blocks, destroy); on host memory (cfg.host_mm) host-mm events
- * too (gen_mm_op).
+ * too (gen_mm_op), and with S2FUZZ_GEN_UFFD memfd memory under the VMM's
+ * userfaultfd (gen_uffd).
  *
  * What it avoids, because the correct code would be blamed for the
  * guest's or the VMM's own mistakes (docs/checks.md, stale-data "Limit"):
@@ -48,6 +49,7 @@ struct gen {
 	/* The explicit splits' own stream: adding them left every draw of the
 	 * main stream, and so every other part of a seed's scenario, as it was. */
 	struct s2hyp_rng split_rng;	/* and the retried migrations' */
+	struct s2hyp_rng uffd_rng;	/* S2FUZZ_GEN_UFFD's, the same way */
 	struct s2hyp_scenario *sc;
 	uint64_t page, block;
 	struct gen_page pages[GEN_MAX_PAGES];
@@ -440,6 +442,59 @@ static void gen_split(struct gen *g, unsigned phase)
 	g->rng = main_rng;
 }
 
+/* S2FUZZ_GEN_UFFD: in slot 0 (uffd-wp registered memfd memory), the VMM
+ * write-protects data pages (a live snapshot) and un-protects some, punches
+ * holes by fallocate or MADV_REMOVE with the truncation later in the same
+ * phase (the window of S5.1, which the phase's accesses and fault-around
+ * may fall into), and its handler reads and resolves what the vCPUs'
+ * faults ask (waiting only while a vCPU may still fault). Drawn from its
+ * own stream. */
+static void gen_uffd_handler(struct gen *g, unsigned phase)
+{
+	/* Under MISSING (postcopy) every first touch of a page asks: a
+	 * handler round per vCPU and two more; else a few. */
+	unsigned k = g->sc->slots[0].uffd_missing ? 2 + g->sc->cfg.nr_vcpus : (unsigned)rnd(g, 3);
+	for (; k; k--) {
+		add_mm(g, S2HYP_MM_UFFD_READ, phase, 0, 0, 0);
+		add_mm(g, S2HYP_MM_UFFD_RESOLVE, phase, 0, 0, 0);
+	}
+}
+
+static void gen_uffd(struct gen *g, unsigned phase)
+{
+	struct s2hyp_rng main_rng = g->rng;
+	const struct s2hyp_memslot *s = &g->sc->slots[0];
+	unsigned n = 0, in0[GEN_MAX_PAGES];
+
+	g->rng = g->uffd_rng;
+	for (unsigned i = 0; i < g->npages; i++)
+		if (g->pages[i].slot == 0 && g->pages[i].cls == PC_DATA)
+			in0[n++] = i;
+	for (unsigned k = n ? 1 + (unsigned)rnd(g, 3) : 0; k; k--) {
+		const struct gen_page *p = &g->pages[in0[rnd(g, n)]];
+		uint64_t hva = s->hva + (p->ipa - s->ipa);
+		switch (rnd(g, 6)) {
+		case 0:
+		case 1:
+			add_mm(g, S2HYP_MM_UFFD_PROTECT, phase, hva, 0, 0);
+			break;
+		case 2:
+			add_mm(g, S2HYP_MM_UFFD_UNPROTECT, phase, hva, 0, 0);
+			break;
+		default:
+			add_mm(g, chance(g, 50) ? S2HYP_MM_PUNCH_HOLE : S2HYP_MM_MADV_REMOVE, phase,
+			       hva, 0, 0);
+			add_mm(g, S2HYP_MM_UFFD_READ, phase, 0, 0, 0);
+			add_mm(g, S2HYP_MM_UFFD_RESOLVE, phase, 0, 0, 0);
+			add_mm(g, S2HYP_MM_PUNCH_TRUNCATE, phase, hva, 0, 0);
+			break;
+		}
+	}
+	gen_uffd_handler(g, phase);
+	g->uffd_rng = g->rng;
+	g->rng = main_rng;
+}
+
 /* The accesses of one phase: every vCPU touches a few pages, and often two
  * vCPUs touch the same page at once with different access types. */
 static void gen_accesses(struct gen *g, unsigned phase, unsigned nv)
@@ -474,6 +529,7 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 	g->sc = sc;
 	s2hyp_rng_seed(&g->rng, seed ^ 0x5eed5cea7105ull);
 	s2hyp_rng_seed(&g->split_rng, seed ^ 0x5b1175b1175ull);
+	s2hyp_rng_seed(&g->uffd_rng, seed ^ 0x0ffdf00dull);
 	if ((pick & S2FUZZ_GEN_GRANULE) && !sc->cfg.host_mm)
 		sc->cfg.granule_shift = granules[rnd(g, 3)];
 	if (sc->cfg.host_mm)
@@ -491,16 +547,39 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 		sc->cfg.ipa_bits = 40;
 
 	gen_slots(g);
+	bool uffd = (pick & S2FUZZ_GEN_UFFD) && sc->cfg.host_mm;
+	if (uffd) {
+		/* guest RAM as QEMU's memfd backend, registered for a live
+		 * snapshot (and, from the stream of its own, for postcopy) */
+		struct s2hyp_rng main_rng = g->rng;
+		g->rng = g->uffd_rng;
+		sc->slots[0].backing = S2HYP_BACKING_MEMFD;
+		sc->slots[0].readonly = false;
+		sc->slots[0].uffd_wp = true;
+		sc->slots[0].uffd_missing = chance(g, 30);
+		g->uffd_rng = g->rng;
+		g->rng = main_rng;
+	}
 	gen_pages(g);
 
 	unsigned nphases = 3 + (unsigned)rnd(g, GEN_MAX_PHASES - 4);
 	/* Host operations first, so that each phase's accesses know which pages
 	 * the host rewrites in it. Phase 0 is the guest's alone. */
+	if (uffd && sc->slots[0].uffd_missing) {
+		/* the handler answers phase 0's first touches too */
+		struct s2hyp_rng main_rng = g->rng;
+		g->rng = g->uffd_rng;
+		gen_uffd_handler(g, 0);
+		g->uffd_rng = g->rng;
+		g->rng = main_rng;
+	}
 	for (unsigned ph = 1; ph < nphases; ph++) {
 		unsigned n = (unsigned)rnd(g, sc->cfg.host_mm ? 5 : 3);
 		for (unsigned i = 0; i < n; i++)
 			gen_host_op(g, ph);
 		gen_split(g, ph);
+		if (uffd)
+			gen_uffd(g, ph);
 	}
 	for (unsigned ph = 0; ph < nphases; ph++)
 		gen_accesses(g, ph, sc->cfg.nr_vcpus);

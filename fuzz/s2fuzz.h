@@ -83,6 +83,12 @@ enum s2fuzz_gen_pick {
 	S2FUZZ_GEN_VCPUS = 1 << 1,	/* 2 to 4 */
 	S2FUZZ_GEN_MACHINE = 1 << 2,	/* FWB, eager splitting */
 	S2FUZZ_GEN_ALL = 7,
+	/* On host memory: the first slot is uffd-wp registered memfd memory,
+	 * and the VMM write-protects pages, punches holes (fallocate or
+	 * MADV_REMOVE, the truncation a step later) and runs its userfaultfd
+	 * handler; drawn from a stream of their own (a seed's other draws stay
+	 * as without it). Not in S2FUZZ_GEN_ALL. */
+	S2FUZZ_GEN_UFFD = 1 << 3,
 };
 int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_config *base,
 			     unsigned pick, uint64_t seed);

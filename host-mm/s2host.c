@@ -825,9 +825,13 @@ int s2host__uffd_wp_range(struct s2host *h, int mm, uint64_t vpn, uint64_t n, bo
 	for (uint64_t v = vpn; v < vpn + n; v++)
 		if (!(h->mm[mm].vma[v] & VMA_UFFD_WP))
 			return S2_ENOENT;
-	memset(h->mm[mm].wp + vpn, protect, n);
-	if (!protect)
+	/* The monitor's view: un-protected from the ioctl's start, protected
+	 * from its return (set at the end below: a write racing the ioctl,
+	 * as a vCPU's through stage 2 while the notifier unmaps, is legal). */
+	if (!protect) {
+		memset(h->mm[mm].wp + vpn, 0, n);
 		s2host__uffd_unpend(h, mm, vpn, n);
+	}
 	if (protect) {
 		wrprotect_range(h, mm, vpn, n, S2HOST_MN_PROTECTION_PAGE, PTE_UFFD_WP, 0, NULL);
 		/* change_pte_range(): a swap entry keeps the bit as

@@ -173,9 +173,18 @@ static int punch_args(struct s2host *h, int fd, unsigned off, unsigned npages)
 }
 
 /* Zap every PTE of every process that maps pages [off, off+n) of fd; a
- * uffd-wp PTE leaves a marker when markers is set. */
+ * uffd-wp PTE leaves a marker when markers is set. A punch is the
+ * processes' own doing (as MADV_DONTNEED): long-term pins on the range no
+ * longer promise them a stable mapping. */
 static void unmap_mapping_range(struct s2host *h, int fd, unsigned off, unsigned n, bool markers)
 {
+	for (unsigned i = 0; i < h->nr_ref; i++) {
+		struct s2host__ref *r = &h->ref[i];
+		const struct s2host__mm *m = &h->mm[r->mm];
+		if (r->live && m->vfile[r->vpn] == fd + 1 && m->voff[r->vpn] >= off &&
+		    m->voff[r->vpn] < off + n)
+			r->detached = true;
+	}
 	for (unsigned i = 0; i < h->nr_mm; i++) {
 		struct s2host__mm *m = &h->mm[i];
 		if (!m->alive)

@@ -408,7 +408,15 @@ static void vmm_write(struct s2hyp *m, const struct s2hyp_host_op *op)
 		struct s2host_pte_view pv;
 
 		memset(&value, op->fill, sizeof(value));
-		if (s2host_write(hv->h, hv->proc[0], ha, value) ||
+		int err = s2host_write(hv->h, hv->proc[0], ha, value);
+		if (err == S2_EAGAIN) {
+			/* The VMM's own store asks its userfaultfd (a protected
+			 * page, a hole of a MISSING range): its handler is the
+			 * thread that would answer; the store is left out. */
+			a += n;
+			continue;
+		}
+		if (err ||
 		    s2host_lookup(hv->h, hv->proc[0], ha, &pv) || !pv.present) {
 			s2hyp__fail(m, "the VMM cannot write its memory at hva %#llx",
 				    (unsigned long long)a);

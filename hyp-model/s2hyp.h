@@ -406,8 +406,9 @@ struct s2hyp_stats {
 	 * the host refused the page */
 	uint64_t host_retries, host_gup_errors;
 	/* host-mm userfaultfd: faults that slept in handle_userfault until
-	 * the handler woke them; threads still asleep when the run ended
-	 * (a vCPU no handler resolved, a handler's read no fault answered) */
+	 * the handler woke them; threads that never finished because one
+	 * slept to the end (a vCPU no handler resolved, a handler's read no
+	 * fault answered) and those waiting behind them for a phase to end */
 	uint64_t host_uffd_waits, host_uffd_hung;
 	uint64_t violations[S2HYP_NR_RULES];
 	struct s2hyp_vcpu_stats vcpu[S2HYP_MAX_VCPUS];

@@ -621,17 +621,22 @@ enum s2hyp_outcome s2hyp_run(struct s2hyp *m, const struct s2hyp_strategy *st)
 	}
 	if (!m->stopped && m->outcome == S2HYP_DONE) {
 		/* Nothing is enabled, yet something has not finished: a bug of
-		 * ours, unless it sleeps on the VMM's userfaultfd (a vCPU whose
-		 * fault no handler resolved, a handler no fault woke: the
-		 * program's own hang, counted). */
+		 * ours, unless a thread sleeps on the VMM's userfaultfd (a vCPU
+		 * whose fault no handler resolved, a handler no fault woke):
+		 * then the program hangs, and whatever waits behind it for its
+		 * phase to end hangs with it (counted, not an error). */
+		bool hung = m->host_pc < m->host_n && m->hv && s2hyp__hostvm_host_waits(m);
+		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+			hung |= m->vcpus[i].uffd_msg && s2hyp__hostvm_vcpu_waits(m, &m->vcpus[i]);
 		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
-			const struct vcpu *v = &m->vcpus[i];
-			if (v->uffd_msg && s2hyp__hostvm_vcpu_waits(m, v))
+			if (m->vcpus[i].state == V_DONE)
+				continue;
+			if (hung && (m->vcpus[i].state == V_READY || m->vcpus[i].uffd_msg))
 				m->stats.host_uffd_hung++;
-			else if (v->state != V_DONE)
+			else
 				s2hyp__fail(m, "vCPU %u cannot make progress", i);
 		}
-		if (m->host_pc < m->host_n && m->hv && s2hyp__hostvm_host_waits(m))
+		if (m->host_pc < m->host_n && hung)
 			m->stats.host_uffd_hung++;
 		else if (m->host_pc < m->host_n)
 			s2hyp__fail(m, "the host program cannot make progress");

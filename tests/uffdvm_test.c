@@ -18,6 +18,7 @@
 #include "hyp-model/s2hyp.h"
 #include "hyp-model/s2hyp_kvmhost.h"
 #include "hyp-model/s2hyp_scenario.h"
+#include "fuzz/s2fuzz.h"
 
 #define IPA 0x40000000ull
 #define HVA 0x7f0000000000ull
@@ -295,6 +296,51 @@ static void test_bad_uffd_input(void **state)
 	assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), S2_EINVAL);
 }
 
+/* The generic generator with memfd memory under the VMM's userfaultfd
+ * (S2FUZZ_GEN_UFFD), seeds 1..300 each under its own random schedule:
+ * before the fix it finds S5.1's window (fault-around-uffd, and a write
+ * lost to a truncation), and with the fixes nothing fires and every run
+ * completes. */
+static void test_generator_finds_the_window(void **state)
+{
+	(void)state;
+	for (int pre = 1; pre >= 0; pre--) {
+		unsigned any = 0, lost = 0, around = 0, s2 = 0;
+		for (uint64_t seed = 1; seed <= 300; seed++) {
+			struct s2hyp_config cfg;
+			struct s2hyp_scenario sc;
+			struct s2hyp *m;
+			const char *why = NULL;
+			struct s2hyp_rng rng;
+			struct s2hyp_strategy st = s2hyp_strategy_random_template;
+
+			s2hyp_config_init(&cfg);
+			cfg.host_mm = true;
+			cfg.cow_policy = S2HOST_POL_AE;
+			cfg.uffd_no_markers = pre;
+			assert_int_equal(s2fuzz_scenario_generate(&sc, &cfg, S2FUZZ_GEN_ALL |
+								  S2FUZZ_GEN_UFFD, seed), 0);
+			assert_int_equal(s2hyp_scenario_instantiate(&sc, &m, &why), 0);
+			s2hyp_rng_seed(&rng, seed);
+			st.arg = &rng;
+			assert_int_equal(s2hyp_run(m, &st), S2HYP_DONE);
+			any += s2hyp_nr_violations(m) > 0;
+			lost += host_fired(m, S2HOST_RULE_LOST_WRITE);
+			around += host_fired(m, S2HOST_RULE_FAULT_AROUND);
+			s2 += kvm_fired(m, S2HYP_KVM_RULE_S2_UFFD_WP);
+			s2hyp_delete(m);
+			s2hyp_scenario_free(&sc);
+		}
+		if (pre) {
+			assert_true(lost > 0);
+			assert_true(around > 0);
+			assert_true(s2 > 0);
+		} else {
+			assert_int_equal(any, 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -306,6 +352,7 @@ int main(void)
 		cmocka_unit_test(test_missing_copy_and_minor_continue),
 		cmocka_unit_test(test_no_handler_hangs),
 		cmocka_unit_test(test_bad_uffd_input),
+		cmocka_unit_test(test_generator_finds_the_window),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,4 +23,16 @@ out=$("$S2EMU" run vm-s5.3-guest-wp --uffd-policy bogus 2>&1); rc=$?
 if [ $rc -ne 2 ] || ! echo "$out" | grep -q "unknown --uffd-policy word 'bogus'"; then
     echo "uffd_vm: a bad --uffd-policy word: rc $rc:"; echo "$out"; fail=1
 fi
+# The generic fuzzer with memfd memory under the userfaultfd: finds the
+# window before the fix, nothing with the fixes.
+tmp=$(mktemp -d)
+out=$("$S2EMU" fuzz --cow-policy AE --uffd-policy pre-fix --runs 300 --out "$tmp/cex.s2t" 2>&1); rc=$?
+if [ $rc -ne 1 ] || ! echo "$out" | grep -q "host-mm" || ! "$S2EMU" replay "$tmp/cex.s2t" >/dev/null 2>&1; then
+    echo "uffd_vm: fuzz pre-fix: rc $rc, expected host-mm and a replayable counterexample:"; echo "$out"; fail=1
+fi
+out=$("$S2EMU" fuzz --cow-policy AE --uffd-policy markers --runs 300 --out "$tmp/none.s2t" 2>&1); rc=$?
+if [ $rc -ne 0 ] || ! echo "$out" | grep -q "none fired"; then
+    echo "uffd_vm: fuzz with the fixes: rc $rc:"; echo "$out"; fail=1
+fi
+rm -rf "$tmp"
 exit $fail
