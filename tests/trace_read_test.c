@@ -205,6 +205,13 @@ static void test_config_each_key(void **state)
 	assert_int_equal(ev.config.cfg.split_chunk, 2 << 20);
 	bad(HDR "config split-chunk=3M\n", 2, "not a power of two");
 	bad(HDR "config split-chunk=2K\n", 2, "out of range");
+	/* ... and a page or block size of the granule, as KVM takes it. */
+	bad(HDR "config split-chunk=8K\n", 2, "split-chunk=8K is not a page or block size of the 4K granule");
+	bad(HDR "config granule=64k split-chunk=2M\n", 2, "of the 64K granule (64K or 512M)");
+	ev = one("config granule=16k split-chunk=32M");
+	assert_int_equal(ev.config.cfg.split_chunk, 32 << 20);
+	ev = one("config split-chunk=1G");
+	assert_int_equal(ev.config.cfg.split_chunk, 1 << 30);
 	ev = one("config tlb-entries=1024");
 	assert_int_equal(ev.config.given, S2T_CFG_TLB_ENTRIES);
 	assert_int_equal(ev.config.cfg.tlb_entries, 1024);

@@ -175,7 +175,7 @@ static const struct s2trace_field config_fields[] = {
 	  .max = 2048, .zero_as = 64 },
 	{ CFG("eager-split", S2T_F_BOOL, eager_split, S2T_CFG_EAGER_SPLIT) },
 	{ CFG("split-chunk", S2T_F_SIZE, split_chunk, S2T_CFG_SPLIT_CHUNK), .flags = S2T_FF_POW2,
-	  .min = 4096, .max = 1ull << 40 },
+	  .min = 4096, .max = 1ull << 30 },
 	{ CFG("rcu", S2T_F_BOOL, rcu_free, S2T_CFG_RCU) },
 	{ CFG("range-tlbi", S2T_F_BOOL, range_tlbi, S2T_CFG_RANGE_TLBI) },
 	{ CFG("hw-af", S2T_F_BOOL, hw_af, S2T_CFG_HW_AF) },

@@ -466,6 +466,17 @@ static int parse_config(struct s2trace_reader *r, struct s2trace_event *ev)
 	ev->config.given = 0;
 	if ((ret = read_fields(r, ev)))
 		return ret;
+	/* KVM_CAP_ARM_EAGER_SPLIT_CHUNK_SIZE takes a page or a block size of
+	 * the granule (kvm_is_block_size_supported: levels 1 to 3 with 4K
+	 * pages, 2 and 3 with 16K and 64K). */
+	unsigned g = c->granule_shift, b = g - 3;
+	if (c->split_chunk && c->split_chunk != 1ull << g && c->split_chunk != 1ull << (g + b) &&
+	    (g != 12 || c->split_chunk != 1ull << (g + 2 * b))) {
+		const struct word *w = find(r, "split-chunk");
+		return fail(r, "split-chunk=%s is not a page or block size of the %uK granule (%s)",
+			    w && w->val ? w->val : "", 1u << (g - 10),
+			    g == 12 ? "4K, 2M or 1G" : g == 14 ? "16K or 32M" : "64K or 512M");
+	}
 	if (r->sched_vcpu > c->nr_vcpus)
 		return fail(r, "vcpus=%u: the schedule on line %u names v%u", c->nr_vcpus,
 			    r->sched_line, r->sched_vcpu - 1);
