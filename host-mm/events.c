@@ -55,6 +55,9 @@ int s2host_fork(struct s2host *h, int parent)
 			C->wp[v] = 0;
 		}
 	s2host__inval_start(h, parent, 0, n, S2HOST_MN_PROTECTION_PAGE);
+	/* The copy starts once the secondary MMUs are invalidated: a guest's
+	 * store through stage 2 while KVM unmapped was before the fork. */
+	C->fork_w = h->nr_wlog;
 	for (unsigned i = 0; i < n / S2HOST_THP_PAGES; i++) {
 		struct s2host__pte *pmd = &P->pmd[i];
 		if (!(pmd->fl & PTE_PRESENT))
@@ -132,7 +135,6 @@ int s2host_fork(struct s2host *h, int parent)
 			C->pte[v].fl &= ~(unsigned)PTE_UFFD_WP;
 	}
 	s2host__inval_end(h, parent, 0, n, S2HOST_MN_PROTECTION_PAGE);
-	C->fork_op = h->stats.ops;
 
 	/* uffd-wp-fork: the child's uffd-wp state is its own registration's */
 	for (unsigned v = 0; v < n; v++) {

@@ -269,26 +269,25 @@ void s2host__flush_puts(struct s2host *h)
 
 static unsigned log_write(struct s2host *h, int mm)
 {
-	h->wlog[h->nr_wlog] = (struct s2host__write){ mm, h->stats.ops };
+	h->wlog[h->nr_wlog] = (struct s2host__write){ mm };
 	return h->nr_wlog++;
 }
 
-/* Whether process reader may legitimately see a write by process writer
- * made at operation op: its own writes, and its ancestors' writes made
- * before its line forked off theirs. */
+/* Whether process reader may legitimately see write w (an index into the
+ * write log) by process writer: its own writes, and its ancestors' writes
+ * made before its line forked off theirs. */
 static bool visible(const struct s2host *h, unsigned w, int reader)
 {
 	if (!w)
 		return true;
 	int writer = h->wlog[w].mm;
-	uint64_t op = h->wlog[w].op;
 
 	for (int r = reader; r >= 0; r = h->mm[r].parent) {
 		if (r == writer)
 			return true;
 		if (h->mm[r].parent == writer)
-			return op < h->mm[r].fork_op;
-		if (h->mm[r].parent >= 0 && op >= h->mm[r].fork_op)
+			return w < h->mm[r].fork_w;
+		if (h->mm[r].parent >= 0 && w >= h->mm[r].fork_w)
 			return false;	/* written after this line forked off */
 	}
 	return false;
@@ -375,7 +374,7 @@ int s2host_create(const struct s2host_config *cfg, struct s2host **out)
 	f->zero = true;
 	f->anon = false;
 	h->nr_wlog = 1;	/* entry 0: never written */
-	h->wlog[0] = (struct s2host__write){ -1, 0 };
+	h->wlog[0] = (struct s2host__write){ -1 };
 	*out = h;
 	return 0;
 }
@@ -516,7 +515,7 @@ int s2host__new_mm(struct s2host *h, int parent)
 	}
 	m->alive = true;
 	m->parent = parent;
-	m->fork_op = h->stats.ops;
+	m->fork_w = h->nr_wlog;
 	return (int)h->nr_mm++;
 }
 

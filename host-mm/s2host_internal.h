@@ -65,7 +65,9 @@ struct s2host__pte {
 struct s2host__mm {
 	bool alive;
 	int parent;
-	uint64_t fork_op;	/* the operation that created it by fork */
+	/* the write log's length when fork copied the page tables: the
+	 * writes logged before it are the child's history too */
+	unsigned fork_w;
 	bool has_pinned;	/* MMF_HAS_PINNED */
 	struct s2host__pte *pte;	/* nr_pages */
 	struct s2host__pte *pmd;	/* nr_pages / 512 */
@@ -97,7 +99,6 @@ struct s2host__slot {
 
 struct s2host__write {
 	int mm;			/* the writer (for a device: the process it works for) */
-	uint64_t op;
 };
 
 struct s2host__file {

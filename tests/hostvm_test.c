@@ -277,6 +277,45 @@ static void test_vmsplice_clean_under_ae(void **state)
 	vmsplice(S2HOST_POL_AE, false);
 }
 
+/* A guest write racing the VMM's fork, under random schedules (seeds
+ * 1..300): a write through stage 2 while the fork's invalidation unmaps it
+ * is before the fork (the page tables are copied after the notifier's
+ * start), so the child may read it; one after faults and copies. No
+ * schedule fires cow-isolation when the child reads through its GUP
+ * reference, and some schedule's child sees the racing write. */
+static void test_write_racing_fork_is_before_it(void **state)
+{
+	unsigned child_saw_it = 0;
+	(void)state;
+
+	for (uint64_t seed = 1; seed <= 300; seed++) {
+		struct s2hyp *m = mk(S2HOST_POL_AE, 1, S2HYP_BACKING_4K);
+		struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_WRITE, 0, IPA, 1),
+					     acc(S2HYP_ACC_WRITE, 1, IPA, 2) };
+		struct s2hyp_host_op h[] = { mmop(S2HYP_MM_FORK, 1, 0, 0, 0),
+					     mmop(S2HYP_MM_GUP, 2, HVA, 1, 0),
+					     mmop(S2HYP_MM_REF_READ, 3, 0, 0, 0) };
+		struct s2hyp_rng rng;
+		struct s2hyp_strategy st = s2hyp_strategy_random_template;
+		struct s2host_pte_view pv;
+		struct s2host_page_view pg;
+		s2hyp_rng_seed(&rng, seed);
+		st.arg = &rng;
+		assert_int_equal(s2hyp_set_vcpu_program(m, 0, p, 2, NULL), 0);
+		assert_int_equal(s2hyp_set_host_program(m, h, 3, NULL), 0);
+		assert_int_equal(s2hyp_run(m, &st), S2HYP_DONE);
+		if (s2hyp_nr_violations(m))
+			fail_msg("seed %llu: %s", (unsigned long long)seed,
+				 s2hyp_violation(m, 0)->detail);
+		/* the child (host mm 1) maps the page with the value it had at the fork */
+		assert_int_equal(s2host_lookup(s2hyp_host(m), 1, HVA & 0x1fffff, &pv), 0);
+		assert_int_equal(s2host_page(s2hyp_host(m), pv.pfn, &pg), 0);
+		child_saw_it += pg.value == 2;
+		s2hyp_delete(m);
+	}
+	assert_true(child_saw_it > 0);
+}
+
 /* A vfio pin, then clear_refs, then the guest writes: under page_count
  * (CNT, 5.9-5.17) the write fault copies the pinned page, and the device
  * and the guest stop sharing memory (pin-stable); AE keeps the page. */
@@ -435,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_tlb_flushed_by_invalidation_passes),
 		cmocka_unit_test(test_vmsplice_fires_under_map2),
 		cmocka_unit_test(test_vmsplice_clean_under_ae),
+		cmocka_unit_test(test_write_racing_fork_is_before_it),
 		cmocka_unit_test(test_clear_refs_breaks_pin_under_cnt),
 		cmocka_unit_test(test_clear_refs_keeps_pin_under_ae),
 		cmocka_unit_test(test_thp_split_and_dontneed_unmap_stage2),
