@@ -56,6 +56,8 @@ int s2hyp_scenario_reset(const struct s2hyp_scenario *sc, struct s2hyp *m, const
 void s2hyp__build_uffd_punch_hole(struct s2hyp_scenario *sc);
 void s2hyp__build_uffd_madv_remove(struct s2hyp_scenario *sc);
 void s2hyp__build_uffd_guest_wp(struct s2hyp_scenario *sc);
+/* S5.4 on an anonymous uffd-wp slot instead. */
+void s2hyp__build_uffd_swap_fork(struct s2hyp_scenario *sc);
 
 /* The seed scenario's layout, for tests and reports. */
 #define S2HYP_SEED_IPA   0x40000000ull

@@ -194,6 +194,13 @@ static void build_uffd_guest_wp(struct s2hyp_scenario *sc, unsigned nv, struct g
 	s2hyp__build_uffd_guest_wp(sc);
 }
 
+static void build_uffd_swap_fork(struct s2hyp_scenario *sc, unsigned nv, struct geo g)
+{
+	(void)nv;
+	(void)g;
+	s2hyp__build_uffd_swap_fork(sc);
+}
+
 /* The built-in scenarios: name, what it does (one line), how it is built. */
 static const struct {
 	const char *name;
@@ -224,6 +231,11 @@ static const struct {
 	  "S5.3: a guest write to a uffd-wp protected page sleeps in KVM's GUP until the handler "
 	  "un-protects it; the fault retries and maps the page writable",
 	  build_uffd_guest_wp },
+	{ "vm-s5.4-swap-fork",
+	  "S5.4: a uffd-wp protected anonymous page swapped out, the VMM forks an unregistered "
+	  "child, the guest's write still waits for the handler; before the fork fix the "
+	  "child's swap entry keeps the bit",
+	  build_uffd_swap_fork },
 };
 
 const char *s2hyp_scenario_name(unsigned i)

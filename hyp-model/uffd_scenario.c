@@ -1,7 +1,8 @@
 /* Built-in scenarios of KVM on memfd memory and the VMM's userfaultfd
  * (../shared/ref/host-mm.md section 5, on the machine): S5.1's hole punch
- * racing fault-around and a guest write, by fallocate or MADV_REMOVE, and
- * S5.3's guest write to a write-protected page. */
+ * racing fault-around and a guest write, by fallocate or MADV_REMOVE,
+ * S5.3's guest write to a write-protected page, and S5.4's protected page
+ * across swap and fork (anonymous memory). */
 #include "common/s2_err.h"
 #include "host-mm/s2host.h"
 #include "hyp-model/s2hyp_scenario.h"
@@ -24,7 +25,7 @@ static void mm(struct s2hyp_scenario *sc, unsigned phase, enum s2hyp_mm_op op, u
 	struct s2hyp_host_op o = { .kind = S2HYP_HOST_MM, .mm = op, .phase = phase };
 	if (page != ~0u) {
 		o.addr = S2HYP_SEED_HVA + page * K4;
-		o.size = K4;
+		o.size = op == S2HYP_MM_RECLAIM ? 0 : K4;
 	}
 	s2hyp_scenario_add_host(sc, &o);
 }
@@ -59,8 +60,9 @@ static void build_s53(struct s2hyp_scenario *sc)
 }
 
 /* Guest memory on the host (AE unless a COW policy was given), 4K pages,
- * one uffd-wp registered memfd slot at the seed scenario's addresses. */
-static void uffd_machine(struct s2hyp_scenario *sc)
+ * one uffd-wp registered slot (memfd: a shared memfd mapping, else
+ * private anonymous memory) at the seed scenario's addresses. */
+static void uffd_machine_of(struct s2hyp_scenario *sc, enum s2hyp_backing b)
 {
 	if (!sc->cfg.host_mm) {
 		sc->cfg.host_mm = true;
@@ -69,8 +71,29 @@ static void uffd_machine(struct s2hyp_scenario *sc)
 	sc->cfg.granule_shift = 12;
 	sc->slots[0] = (struct s2hyp_memslot){ .ipa = S2HYP_SEED_IPA, .size = 16 * K4,
 					       .hva = S2HYP_SEED_HVA,
-					       .backing = S2HYP_BACKING_MEMFD, .uffd_wp = true };
+					       .backing = b, .uffd_wp = true };
 	sc->nr_slots = 1;
+}
+
+static void uffd_machine(struct s2hyp_scenario *sc)
+{
+	uffd_machine_of(sc, S2HYP_BACKING_MEMFD);
+}
+
+/* S5.4: X written, protected, swapped out (the bit goes into the swap
+ * entry), then the VMM forks a child that is not registered; the guest's
+ * write swaps X in and still waits for the handler. Before 8f34f1eac382
+ * the child's swap entry keeps the parent's bit (uffd-wp-fork). */
+void s2hyp__build_uffd_swap_fork(struct s2hyp_scenario *sc)
+{
+	uffd_machine_of(sc, S2HYP_BACKING_4K);
+	acc(sc, 0, S2HYP_ACC_WRITE, X, 1);
+	mm(sc, 1, S2HYP_MM_UFFD_PROTECT, X);
+	mm(sc, 1, S2HYP_MM_RECLAIM, X);
+	mm(sc, 1, S2HYP_MM_FORK, ~0u);
+	acc(sc, 2, S2HYP_ACC_WRITE, X, 2);
+	mm(sc, 2, S2HYP_MM_UFFD_READ, ~0u);
+	mm(sc, 2, S2HYP_MM_UFFD_RESOLVE, ~0u);
 }
 
 void s2hyp__build_uffd_punch_hole(struct s2hyp_scenario *sc)

@@ -26,7 +26,7 @@
 #define X 1	/* a page of the slot, as in the built-in scenarios */
 
 struct opts {
-	bool pre_fix, writable_always;
+	bool pre_fix, writable_always, no_fork_fix;
 	enum s2hyp_backing backing;
 	bool missing, wp, minor;
 };
@@ -99,6 +99,7 @@ static struct s2hyp *mk_scenario(const char *name, const struct opts *o)
 	s2hyp_config_init(&cfg);
 	cfg.nr_vcpus = 1;
 	cfg.uffd_no_markers = o->pre_fix;
+	cfg.uffd_no_fork_fix = o->no_fork_fix;
 	cfg.host_map_writable_always = o->writable_always;
 	cfg.explore_evictions = cfg.explore_prefetch = false;
 	assert_int_equal(s2hyp_scenario_build_cfg(&sc, name, &cfg), 0);
@@ -189,6 +190,24 @@ static void test_s51_markers_clean(void **state)
 				assert_int_equal(s2hyp_stats(m)->host_uffd_waits, 1);
 			s2hyp_delete(m);
 		}
+}
+
+/* S5.4 on the machine: the guest's write after swap-out and fork still
+ * waits for the handler under both; before the fork fix the child's swap
+ * entry keeps the bit (uffd-wp-fork), after it nothing fires. */
+static void test_s54_swap_fork(void **state)
+{
+	(void)state;
+	for (int fix = 0; fix < 2; fix++) {
+		struct opts o = { .no_fork_fix = !fix };
+		struct s2hyp *m = mk_scenario("vm-s5.4-swap-fork", &o);
+		assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
+		assert_int_equal(s2hyp_stats(m)->host_uffd_waits, 1);
+		assert_int_equal(host_fired(m, S2HOST_RULE_UFFD_WP_FORK), !fix);
+		assert_int_equal(s2hyp_nr_violations(m), !fix);
+		assert_int_equal(host_value(m, X), 2);
+		s2hyp_delete(m);
+	}
 }
 
 /* A hole punch's first step and MADV_REMOVE unmap stage 2 through the
@@ -348,6 +367,7 @@ int main(void)
 		cmocka_unit_test(test_writable_always_fires_s2_uffd_wp),
 		cmocka_unit_test(test_s51_pre_fix_loses_the_guest_write),
 		cmocka_unit_test(test_s51_markers_clean),
+		cmocka_unit_test(test_s54_swap_fork),
 		cmocka_unit_test(test_punch_unmaps_stage2),
 		cmocka_unit_test(test_missing_copy_and_minor_continue),
 		cmocka_unit_test(test_no_handler_hangs),

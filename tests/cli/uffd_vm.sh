@@ -1,8 +1,8 @@
 #!/bin/sh
 # KVM on memfd memory and userfaultfd: the built-in S5.x scenarios on the
 # machine show the spec's outcome per --uffd-policy (S5.1 loses the guest's
-# write before the fix, nothing fires after it; S5.3 clean), and a bad
-# policy word is a usage error.
+# write before the fix, nothing fires after it; S5.3 clean; S5.4's child
+# keeps the bit before the fork fix), and a bad policy word is a usage error.
 S2EMU=${S2EMU:-build/s2emu}
 fail=0
 for s in vm-s5.1-punch-hole vm-s5.1-madv-remove; do
@@ -18,6 +18,14 @@ done
 out=$("$S2EMU" run vm-s5.3-guest-wp --uffd-policy pre-fix --runs 20 2>&1); rc=$?
 if [ $rc -ne 0 ]; then
     echo "uffd_vm: vm-s5.3-guest-wp: rc $rc:"; echo "$out"; fail=1
+fi
+out=$("$S2EMU" run vm-s5.4-swap-fork --uffd-policy no-fork-fix --runs 20 2>&1); rc=$?
+if [ $rc -ne 1 ] || ! echo "$out" | grep -q "host-mm  *in 20 of 20 runs"; then
+    echo "uffd_vm: vm-s5.4-swap-fork no-fork-fix: rc $rc:"; echo "$out"; fail=1
+fi
+out=$("$S2EMU" run vm-s5.4-swap-fork --runs 20 2>&1); rc=$?
+if [ $rc -ne 0 ]; then
+    echo "uffd_vm: vm-s5.4-swap-fork with the fix: rc $rc:"; echo "$out"; fail=1
 fi
 out=$("$S2EMU" run vm-s5.3-guest-wp --uffd-policy bogus 2>&1); rc=$?
 if [ $rc -ne 2 ] || ! echo "$out" | grep -q "unknown --uffd-policy word 'bogus'"; then
