@@ -1490,6 +1490,10 @@ static void check_reads_back(const char *text, const struct s2hyp_scenario *sc,
 			assert_int_equal(ev.config.cfg.tlb_entries, sc->cfg.tlb_entries);
 			assert_int_equal(ev.config.cfg.line_bytes,
 					 sc->cfg.line_bytes ? sc->cfg.line_bytes : 64);
+			assert_int_equal(ev.config.cfg.host_mm, sc->cfg.host_mm);
+			assert_int_equal(ev.config.cfg.uffd_no_markers, sc->cfg.uffd_no_markers);
+			assert_int_equal(ev.config.cfg.uffd_no_wp_flush, sc->cfg.uffd_no_wp_flush);
+			assert_int_equal(ev.config.cfg.uffd_no_fork_fix, sc->cfg.uffd_no_fork_fix);
 			break;
 		case S2T_MEMSLOT: {
 			assert_true(config);
@@ -1501,6 +1505,9 @@ static void check_reads_back(const char *text, const struct s2hyp_scenario *sc,
 			assert_int_equal(ev.memslot.slot.backing, s->backing);
 			assert_int_equal(ev.memslot.slot.readonly, s->readonly);
 			assert_int_equal(ev.memslot.slot.dirty_log, s->dirty_log);
+			assert_int_equal(ev.memslot.slot.uffd_missing, s->uffd_missing);
+			assert_int_equal(ev.memslot.slot.uffd_wp, s->uffd_wp);
+			assert_int_equal(ev.memslot.slot.uffd_minor, s->uffd_minor);
 			break;
 		}
 		case S2T_SCHEDULE:
@@ -1586,11 +1593,19 @@ static void test_roundtrip_every_field(void **state)
 	sc.cfg.tlb_entries = 512;
 	sc.cfg.line_bytes = 128;
 	sc.cfg.variant = S2PT_V_INSTALL_FIRST;
-	sc.slots[0] = (struct s2hyp_memslot){ 0x40000000, 512 << 20, 0x7f0000000000ull,
-					      S2HYP_BACKING_HUGETLB_2M, true, false, false, false, false };
-	sc.slots[1] = (struct s2hyp_memslot){ 0x80000000, 1 << 30, 0x7f4000000000ull,
-					      S2HYP_BACKING_HUGETLB_1G, false, true, false, false, false };
-	sc.nr_slots = 2;
+	sc.cfg.uffd_no_markers = sc.cfg.uffd_no_fork_fix = true;
+	sc.slots[0] = (struct s2hyp_memslot){ .ipa = 0x40000000, .size = 512 << 20,
+					      .hva = 0x7f0000000000ull,
+					      .backing = S2HYP_BACKING_HUGETLB_2M, .readonly = true };
+	sc.slots[1] = (struct s2hyp_memslot){ .ipa = 0x80000000, .size = 1 << 30,
+					      .hva = 0x7f4000000000ull,
+					      .backing = S2HYP_BACKING_HUGETLB_1G, .dirty_log = true };
+	/* userfaultfd registration: the words round-trip (a machine would
+	 * want host memory for them) */
+	sc.slots[2] = (struct s2hyp_memslot){ .ipa = 0xc0000000, .size = 64 << 10,
+					      .hva = 0x7f8000000000ull, .backing = S2HYP_BACKING_MEMFD,
+					      .uffd_missing = true, .uffd_wp = true, .uffd_minor = true };
+	sc.nr_slots = 3;
 	/* Every host operation the writer has a name for (a host-mm event's
 	 * name is its op's: they have their own round trip). */
 	for (unsigned k = 0; k <= S2HYP_HOST_SPLIT_IPA; k++) {
