@@ -301,6 +301,15 @@ static const struct s2trace_field vcpu_fault_fields[] = {
 	VCPU_MMU(S2T_FF_NOWRITE), VCPU_OBSERVED(S2T_FF_NOWRITE),
 };
 
+/* The guest line: the image (a path, at most 1023 bytes as replay keeps
+ * it), where it is loaded and entered, and its size, all required. */
+static const struct s2trace_field guest_fields[] = {
+	{ .key = "image", .type = S2T_F_TEXT, .flags = S2T_FF_REQUIRED, IN(guest.image), .max = 1023 },
+	{ .key = "load", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(guest.load), ANY },
+	{ .key = "entry", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(guest.entry), ANY },
+	{ .key = "size", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(guest.size), BYTES },
+};
+
 #define FIELDS(a) (*n = S2_ARRAY_SIZE(a), (a))
 
 const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsigned *n)
@@ -312,6 +321,8 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 		return FIELDS(memslot_fields);
 	case S2T_MMIO:
 		return FIELDS(mmio_fields);
+	case S2T_GUEST:
+		return FIELDS(guest_fields);
 	case S2T_VCPU:
 		if (ev->vcpu.fault)
 			return FIELDS(vcpu_fault_fields);

@@ -41,7 +41,6 @@ struct s2trace_reader {
 	struct word w[MAX_WORDS];
 	unsigned nw;
 	struct s2hyp_choice sched[S2TRACE_MAX_SCHEDULE_LINE];
-	char guest_image[1024];
 	char section[48];
 	bool guest_seen;
 	char err[600];
@@ -402,6 +401,14 @@ static int field_value(struct s2trace_reader *r, const struct s2trace_field *f,
 		if (!w->val || (strcmp(w->val, "on") && strcmp(w->val, "off")))
 			return fail(r, "%s must be on or off", f->key);
 		*v = w->val[1] == 'n';
+		return 0;
+	case S2T_F_TEXT:
+		if (!w->val || !*w->val)
+			return fail(r, "%s needs a value", f->key);
+		if (strlen(w->val) > f->max)
+			return fail(r, "%s=...: longer than %llu bytes", f->key,
+				    (unsigned long long)f->max);
+		*v = (uint64_t)(uintptr_t)w->val;
 		return 0;
 	case S2T_F_ESR: {
 		enum s2hyp_access a;
@@ -826,20 +833,8 @@ static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
 
 static int parse_guest(struct s2trace_reader *r, struct s2trace_event *ev)
 {
-	int ret;
-	struct word *w = find(r, "image");
-
-	if (!w || !w->val || !*w->val)
-		return fail(r, "guest needs image=PATH");
-	if (strlen(w->val) >= sizeof(r->guest_image))
-		return fail(r, "guest image path longer than %zu bytes", sizeof(r->guest_image) - 1);
-	strcpy(r->guest_image, w->val);
-	ev->guest.image = r->guest_image;
-	if ((ret = num(r, "load", true, 0, UINT64_MAX, &ev->guest.load)) ||
-	    (ret = num(r, "entry", true, 0, UINT64_MAX, &ev->guest.entry)) ||
-	    (ret = num(r, "size", true, 1, UINT64_MAX, &ev->guest.size)))
-		return ret;
-	return all_used(r, 1);
+	int ret = read_fields(r, ev);
+	return ret ? ret : all_used(r, 1);
 }
 
 /* "section NAME": statistics from here on are counted under NAME. */

@@ -182,10 +182,11 @@ int s2trace_tlbi_parse(const char *name);
  * The fields of a line (docs/trace-format.md): its key=value words and
  * bare flags, each with its type, range and the member of struct
  * s2trace_event that holds it, in the order the writer writes them. The
- * reader reads config, memslot, host, mmio, expect and vcpu lines through
- * them (and nothing else: another word is an error) and the writer writes
- * those lines through them: one description for both. effect, schedule,
- * guest and section lines are still read and written by hand.
+ * reader reads config, memslot, host, mmio, expect, vcpu and guest lines
+ * through them (and nothing else: another word is an error) and the writer
+ * writes those lines through them: one description for both. effect lines,
+ * and the positional schedule and section lines, are still read and
+ * written by hand.
  */
 enum s2trace_ftype {
 	S2T_F_DEC,	/* a number, written in decimal */
@@ -202,6 +203,9 @@ enum s2trace_ftype {
 	S2T_F_ONOFF,	/* on or off */
 	S2T_F_ESR,	/* a data or instruction abort's ESR_EL2, written 0x...; sets
 			 * the vCPU op's access */
+	S2T_F_TEXT,	/* a word (a path), not empty, at most max bytes; the member
+			 * is a const char * into the reader's line (valid until
+			 * its next call) */
 };
 
 enum s2trace_fflags {

@@ -112,6 +112,9 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 		case S2T_F_RULE:
 			fprintf(f, " %s=%s", fl->key, s2hyp_rule_name((enum s2hyp_rule)v));
 			break;
+		case S2T_F_TEXT:
+			fprintf(f, " %s=%s", fl->key, v ? (const char *)(uintptr_t)v : "");
+			break;
 		case S2T_F_ONOFF:
 			fprintf(f, " %s=%s", fl->key, v ? "on" : "off");
 			break;
@@ -351,9 +354,8 @@ void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
 		print_expect(f, ev);
 		break;
 	case S2T_GUEST:
-		fprintf(f, "guest image=%s load=%#llx entry=%#llx size=%#llx", ev->guest.image,
-			(unsigned long long)ev->guest.load, (unsigned long long)ev->guest.entry,
-			(unsigned long long)ev->guest.size);
+		fputs("guest", f);
+		print_fields(f, ev);
 		break;
 	case S2T_SECTION:
 		fprintf(f, "section %s", ev->section.name);
