@@ -1,6 +1,6 @@
 /* The fuzzer's speed: schedules a second under the random and PCT
- * strategies on the seed scenario (2 vCPUs, upstream walker, machine set-up
- * and tear-down included), steps a second, and the exhaustive searches of
+ * strategies on the seed scenario (2 vCPUs, upstream walker, the machine's
+ * reset between schedules included), steps a second, and the exhaustive searches of
  * the small coalescing race and of two parallel faults with the reduction. NAME VALUE UNIT lines. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +97,7 @@ int main(void)
 	}
 
 	printf("# fuzz: seed scenario, 2 vCPUs, upstream walker, one process; a schedule is a\n"
-	       "# whole run from a fresh machine\n");
+	       "# whole run from the initial state (one machine, reset between schedules)\n");
 	printf("fuzz.random_schedules_per_s %.0f schedules/s\n", rnd.runs / rnd.secs);
 	printf("fuzz.pct_schedules_per_s %.0f schedules/s\n", pct.runs / pct.secs);
 	printf("fuzz.steps_per_s %.0f steps/s\n", rnd.steps / rnd.secs);
