@@ -126,6 +126,17 @@ static const struct {
 	  "small enough for exhaustive search: two vCPUs fault in one 2M region at once, both "
 	  "on its first page, then vCPU 1 on the next (parallel faults with upstream)",
 	  build_parallel_faults },
+	{ "vm-s5.1-punch-hole",
+	  "S5.1 on memfd guest RAM: a hole punch of a uffd-wp page races fault-around and a "
+	  "guest write (before the PTE-marker fix the write is lost)",
+	  NULL },
+	{ "vm-s5.1-madv-remove", "the same punched by MADV_REMOVE", NULL },
+	{ "vm-s5.3-guest-wp",
+	  "S5.3: a guest write to a uffd-wp page waits in KVM's GUP for the VMM's handler", NULL },
+	{ "vm-s5.4-swap-fork",
+	  "S5.4: a uffd-wp page swapped out and an unregistered child forked (before the fork "
+	  "fix the child keeps the bit)",
+	  NULL },
 };
 
 const char *s2fuzz_scenario_name(unsigned i)
