@@ -265,8 +265,10 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 
 /* no-progress: the same fault on the same page as the last one handled,
  * with no entry stored anywhere since that handler began, counts one more;
- * anything else starts the count again. True when the count reaches the
- * bound (reported). */
+ * anything else starts the count again, a fault retried for an MMU-notifier
+ * invalidation included (mmu_invalidate_retry: the host moved, even when
+ * its unmap stored nothing). True when the count reaches the bound
+ * (reported). */
 static bool no_progress(struct s2hyp *m, struct vcpu *v)
 {
 	static const char *const kinds[] = { "", "translation", "permission", "access-flag" };
@@ -274,7 +276,8 @@ static bool no_progress(struct s2hyp *m, struct vcpu *v)
 	uint64_t page = s2_align_down(o->ipa, s2pt_granule_size(&m->geom, S2_LEVEL_MAX));
 
 	if (v->np_count && v->np_page == page && v->np_kind == v->fault &&
-	    v->np_level == v->fault_level && v->np_stores == m->stats.pte_stores) {
+	    v->np_level == v->fault_level &&
+	    v->np_stores == m->stats.pte_stores + m->stats.host_retries) {
 		v->np_count++;
 	} else {
 		v->np_count = 1;
@@ -282,7 +285,7 @@ static bool no_progress(struct s2hyp *m, struct vcpu *v)
 		v->np_kind = (uint8_t)v->fault;
 		v->np_level = v->fault_level;
 	}
-	v->np_stores = m->stats.pte_stores;
+	v->np_stores = m->stats.pte_stores + m->stats.host_retries;
 	if (v->np_count < m->cfg.no_progress_faults)
 		return false;
 	s2hyp_checker_no_progress(m->chk, v->id, o->ipa, kinds[v->fault & 3], v->fault_level,
