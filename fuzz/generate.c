@@ -33,7 +33,15 @@
 #define GEN_IPA_BASE 0x40000000ull
 #define GEN_HVA_BASE 0x7f0000000000ull
 #define GEN_MAX_PAGES 24
-#define GEN_MAX_PHASES 8
+#define GEN_MM_PHASES 3	/* host memory: phases beyond the 3 to 6 */
+#define GEN_MAX_PHASES (7 + GEN_MM_PHASES)
+/* Host memory (gen_mm_op): percent chances of */
+#define GEN_MM_SHARE 80		/* a host operation being a host-mm event */
+#define GEN_MM_KIND_ON 50	/* each kind of host-mm event in a scenario (swarm) */
+#define GEN_MM_HOT_PAGE 80	/* an event on a page earlier events named */
+#define GEN_MM_HOT_ACCESS 60	/* a vCPU access to such a page */
+#define GEN_MM_SAME_CHILD 90	/* the child of the last event naming one */
+#define GEN_MM_REF_ON_PAGE 80	/* a reference read or dropped being one on the event's page */
 
 enum page_class { PC_DATA, PC_CODE, PC_IMAGE };
 
@@ -63,6 +71,18 @@ struct gen {
 	bool child_alive[8];
 	bool ref_dropped[S2HYP_MAX_REFS];	/* unref'd: nothing may name it again */
 	unsigned logging_off[S2HYP_MAX_SLOTS];	/* the phase logging last stopped in, 0: none */
+	/* Host memory: a break takes several events on one page in order (a
+	 * fork, a child's reference, its unmap, a write, a read through the
+	 * reference), so events keep to what earlier ones named. The pages
+	 * host-mm events named so far (indices into pages[], each once), from
+	 * which later events and the vCPUs' accesses mostly draw; */
+	unsigned hot[GEN_MAX_PAGES], nhot;
+	unsigned last_child;	/* the child the last event named; */
+	uint8_t ref_page[S2HYP_MAX_REFS];	/* the page reference i holds; */
+	/* and the gen_mm_op cases this scenario draws at all (swarm testing:
+	 * Groce et al., ISSTA 2012), so that a run without pins can show
+	 * what an early fork-pin or pin-stable would otherwise cut short. */
+	unsigned mm_on;
 };
 
 static uint64_t rnd(struct gen *g, uint64_t n)
@@ -255,14 +275,46 @@ static void add_mm(struct gen *g, enum s2hyp_mm_op op, unsigned phase, uint64_t 
 	s2hyp_scenario_add_host(g->sc, &o);
 }
 
-/* A live forked child, or 0 (the VMM) when there is none. */
+/* A reference taken on page pi (references are numbered in order). */
+static void new_ref(struct gen *g, unsigned pi)
+{
+	if (g->nrefs < S2HYP_MAX_REFS)
+		g->ref_page[g->nrefs] = (uint8_t)pi;
+	g->nrefs++;
+}
+
+/* A reference to read or drop: mostly one held on page pi, if any. */
+static unsigned pick_ref(struct gen *g, unsigned pi)
+{
+	unsigned on[S2HYP_MAX_REFS], n = 0;
+	for (unsigned r = 0; r < g->nrefs && r < S2HYP_MAX_REFS; r++)
+		if (g->ref_page[r] == pi && !g->ref_dropped[r])
+			on[n++] = r;
+	if (n && chance(g, GEN_MM_REF_ON_PAGE))
+		return on[rnd(g, n)];
+	return (unsigned)rnd(g, g->nrefs);
+}
+
+/* Page pi is named by a host-mm event. */
+static void mark_hot(struct gen *g, unsigned pi)
+{
+	for (unsigned i = 0; i < g->nhot; i++)
+		if (g->hot[i] == pi)
+			return;
+	g->hot[g->nhot++] = pi;
+}
+
+/* A live forked child (mostly the one the last event named), or 0 (the
+ * VMM) when there is none. */
 static unsigned pick_child(struct gen *g)
 {
 	unsigned alive[8], n = 0;
 	for (unsigned i = 1; i < g->nprocs; i++)
 		if (g->child_alive[i])
 			alive[n++] = i;
-	return n ? alive[rnd(g, n)] : 0;
+	if (n && g->last_child && g->child_alive[g->last_child] && chance(g, GEN_MM_SAME_CHILD))
+		return g->last_child;
+	return n ? (g->last_child = alive[rnd(g, n)]) : 0;
 }
 
 /* A host-mm event (a machine on host memory) on one of the scenario's data
@@ -272,18 +324,27 @@ static unsigned pick_child(struct gen *g)
  * never unmaps guest memory, and only children store to it. */
 static void gen_mm_op(struct gen *g, unsigned phase)
 {
-	const struct gen_page *p = &g->pages[rnd(g, g->npages)];
+	unsigned pi = (unsigned)rnd(g, g->npages);
 	/* Mostly a page the guest writes: where a broken COW shows. */
-	for (unsigned tries = 0; tries < 4 && (p->cls != PC_DATA || p->readonly_share); tries++)
-		p = &g->pages[rnd(g, g->npages)];
+	for (unsigned tries = 0; tries < 4 && (g->pages[pi].cls != PC_DATA ||
+					      g->pages[pi].readonly_share); tries++)
+		pi = (unsigned)rnd(g, g->npages);
+	if (g->nhot && chance(g, GEN_MM_HOT_PAGE))
+		pi = g->hot[rnd(g, g->nhot)];
+	else
+		mark_hot(g, pi);
+	const struct gen_page *p = &g->pages[pi];
 	const struct s2hyp_memslot *s = &g->sc->slots[p->slot];
 	uint64_t hva = s->hva + (p->ipa - s->ipa);
-	unsigned child = pick_child(g);
+	unsigned child = pick_child(g), c;
 
-	switch (rnd(g, 16)) {
+	do	/* one of the kinds this scenario draws */
+		c = (unsigned)rnd(g, 16);
+	while (!(g->mm_on >> c & 1));
+	switch (c) {
 	case 14:
 		add_mm(g, S2HYP_MM_PIN_RO, phase, hva, chance(g, 50) ? child : 0, 0);
-		g->nrefs++;
+		new_ref(g, pi);
 		break;
 	case 15:
 		add_mm(g, S2HYP_MM_CLEAR_REFS, phase, 0, 0, 0);
@@ -297,11 +358,11 @@ static void gen_mm_op(struct gen *g, unsigned phase)
 	case 1:
 	case 2:
 		add_mm(g, S2HYP_MM_GUP, phase, hva, chance(g, 70) ? child : 0, 0);
-		g->nrefs++;
+		new_ref(g, pi);
 		break;
 	case 3:
 		add_mm(g, S2HYP_MM_PIN, phase, hva, 0, 0);
-		g->nrefs++;
+		new_ref(g, pi);
 		break;
 	case 4:
 		if (child)
@@ -311,7 +372,7 @@ static void gen_mm_op(struct gen *g, unsigned phase)
 		break;
 	case 5:
 		if (g->nrefs) {
-			unsigned ref = (unsigned)rnd(g, g->nrefs);
+			unsigned ref = pick_ref(g, pi);
 			enum s2hyp_mm_op op = chance(g, 70) ? S2HYP_MM_REF_READ : S2HYP_MM_UNREF;
 			if (ref < S2HYP_MAX_REFS && !g->ref_dropped[ref]) {
 				add_mm(g, op, phase, 0, 0, ref);
@@ -356,7 +417,7 @@ static void gen_host_op(struct gen *g, unsigned phase)
 	uint64_t ipa, size;
 	unsigned si;
 
-	if (g->sc->cfg.host_mm && chance(g, 60)) {
+	if (g->sc->cfg.host_mm && chance(g, GEN_MM_SHARE)) {
 		gen_mm_op(g, phase);
 		return;
 	}
@@ -503,6 +564,8 @@ static void gen_accesses(struct gen *g, unsigned phase, unsigned nv)
 		unsigned n = 1 + (unsigned)rnd(g, 4);
 		for (unsigned i = 0; i < n; i++) {
 			unsigned pi = (unsigned)rnd(g, g->npages);
+			if (g->sc->cfg.host_mm && g->nhot && chance(g, GEN_MM_HOT_ACCESS))
+				pi = g->hot[rnd(g, g->nhot)];
 			if (g->host_written[phase] & (1u << pi))
 				continue;
 			const struct gen_page *p = &g->pages[pi];
@@ -535,6 +598,13 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 	if (sc->cfg.host_mm)
 		sc->cfg.granule_shift = 12;	/* host pages are 4K */
 	g->nprocs = 1;
+	if (sc->cfg.host_mm) {
+		for (unsigned c = 0; c < 16; c++)
+			if (chance(g, GEN_MM_KIND_ON))
+				g->mm_on |= 1u << c;
+		if (!g->mm_on)
+			g->mm_on = 1u << rnd(g, 16);
+	}
 	if (pick & S2FUZZ_GEN_VCPUS)
 		sc->cfg.nr_vcpus = 2 + (unsigned)rnd(g, 3);
 	if (pick & S2FUZZ_GEN_MACHINE) {
@@ -562,7 +632,9 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 	}
 	gen_pages(g);
 
-	unsigned nphases = 3 + (unsigned)rnd(g, GEN_MAX_PHASES - 4);
+	unsigned nphases = 3 + (unsigned)rnd(g, 4);
+	if (sc->cfg.host_mm)
+		nphases += GEN_MM_PHASES;
 	/* Host operations first, so that each phase's accesses know which pages
 	 * the host rewrites in it. Phase 0 is the guest's alone. */
 	if (uffd && sc->slots[0].uffd_missing) {
@@ -574,7 +646,7 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 		g->rng = main_rng;
 	}
 	for (unsigned ph = 1; ph < nphases; ph++) {
-		unsigned n = (unsigned)rnd(g, sc->cfg.host_mm ? 5 : 3);
+		unsigned n = (unsigned)rnd(g, sc->cfg.host_mm ? 7 : 3);
 		for (unsigned i = 0; i < n; i++)
 			gen_host_op(g, ph);
 		gen_split(g, ph);
@@ -583,6 +655,12 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 	}
 	for (unsigned ph = 0; ph < nphases; ph++)
 		gen_accesses(g, ph, sc->cfg.nr_vcpus);
+	/* At the end, every reference still held is read (the pipe drained,
+	 * the device's buffer read back): what leaked into one shows. */
+	if (sc->cfg.host_mm)
+		for (unsigned r = 0; r < g->nrefs && r < S2HYP_MAX_REFS; r++)
+			if (!g->ref_dropped[r])
+				add_mm(g, S2HYP_MM_REF_READ, nphases, 0, 0, r);
 	if (chance(g, 85))
 		add_host(g, S2HYP_HOST_DESTROY, nphases, 0, 0, 0, 0);
 	free(g);

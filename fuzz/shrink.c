@@ -25,6 +25,9 @@ struct shrinker {
 	size_t n;
 	struct s2fuzz__step *steps;	/* the kept run's steps, up to n */
 	enum s2hyp_rule rule;
+	/* host-mm: the host rule its report names ("cow-isolation:"), kept
+	 * too, so that shrinking does not trade a leak for an easier break */
+	char host_rule[40];
 	unsigned runs, budget;
 	bool oom;
 	int against;		/* the reference variant a candidate must pass, -1: none */
@@ -65,6 +68,23 @@ static s2hyp_rule_set reference_fires(const struct s2hyp_scenario *sc, int again
 	return fired;
 }
 
+/* Whether m's first violation is the finding being shrunk; the first call
+ * (host_rule still empty) takes the host rule of a host-mm report. */
+static bool same_finding(struct shrinker *s, const struct s2hyp *m)
+{
+	if (!s2hyp_nr_violations(m) || s2hyp_violation(m, 0)->rule != s->rule)
+		return false;
+	if (s->rule != S2HYP_RULE_HOST_MM)
+		return true;
+	const char *d = s2hyp_violation(m, 0)->detail;
+	size_t n = strcspn(d, ":");
+	if (!s->host_rule[0] && n < sizeof(s->host_rule)) {
+		memcpy(s->host_rule, d, n);
+		s->host_rule[n] = 0;
+	}
+	return n == strlen(s->host_rule) && !strncmp(d, s->host_rule, n);
+}
+
 /* Run a candidate (cand: a scenario to adopt, or NULL for the current one
  * with another schedule). Adopted on success, freed otherwise. */
 static bool try(struct shrinker *s, struct s2hyp_scenario *cand, const struct s2hyp_choice *want,
@@ -84,7 +104,7 @@ static bool try(struct shrinker *s, struct s2hyp_scenario *cand, const struct s2
 	s2fuzz__follow_init(&f, want, nwant);
 	st.arg = &f;
 	s2hyp_run(m, &st);
-	ok = !f.oom && s2hyp_nr_violations(m) && s2hyp_violation(m, 0)->rule == s->rule;
+	ok = !f.oom && same_finding(s, m);
 	s2hyp_delete(m);
 	if (!ok) {
 		s2fuzz__follow_free(&f);

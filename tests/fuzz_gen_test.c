@@ -418,8 +418,12 @@ static void test_efficiency_findings(void **state)
 /* Over the seeds 1..N of the generic generator on host memory, the runs
  * (random schedules) in which host-mm fires, and whether every scenario
  * kept to host memory's limits (4K granule, no hugetlb, host-mm events);
- * *found gets the host model's rules that broke (a bit per s2host_rule). */
-static unsigned host_mm_fires(enum s2host_policy pol, uint64_t n, unsigned *found)
+ * *found gets the host model's rules that broke (a bit per s2host_rule),
+ * *leaks the runs whose first report is the vmsplice leak's (S1.3): a
+ * child reads, through its GUP reference, what the VMM wrote after the
+ * fork (cow-isolation). */
+static unsigned host_mm_fires(enum s2host_policy pol, uint64_t n, unsigned *found,
+			      unsigned *leaks)
 {
 	struct s2hyp_config cfg;
 	unsigned fired = 0, with_events = 0;
@@ -454,6 +458,12 @@ static unsigned host_mm_fires(enum s2host_policy pol, uint64_t n, unsigned *foun
 				fail_msg("seed %llu: %s fired", (unsigned long long)seed,
 					 s2hyp_rule_name(s2hyp_violation(m, i)->rule));
 		fired += s2hyp_rule_fired(m, S2HYP_RULE_HOST_MM);
+		if (s2hyp_nr_violations(m)) {
+			const char *d = s2hyp_violation(m, 0)->detail;
+			*leaks += !strncmp(d, "cow-isolation: process ", 23) && d[23] != '0' &&
+				  strstr(d, "through a GUP reference") &&
+				  strstr(d, "that process 0 wrote");
+		}
 		for (unsigned r = 0; r < S2HOST_NR_RULES; r++)
 			if (s2host_stats(s2hyp_host(m))->violations[r])
 				*found |= 1u << r;
@@ -467,27 +477,38 @@ static unsigned host_mm_fires(enum s2host_policy pol, uint64_t n, unsigned *foun
 /* On host memory the generator draws host-mm events, and over seeds 1..100
  * the runs find each policy's known break: before 5.9 (MAP0 to MAP2+F) a
  * pinned page shared with a forked child (fork-pin, S2.1) and pins broken
- * (pin-stable); under page_count (CNT, CNT2) pins broken by a write-protect
- * and a write, but never fork-pin (fork copies pinned pages since
- * 70e806e4e645); under AnonExclusive nothing. No other rule fires. */
+ * (pin-stable), and under the mapcount rule without 5.8's break of COW in
+ * GUP (MAP0 to MAP2) a leak into a forked child (cow-isolation); under
+ * page_count (CNT, CNT2) pins broken by a write-protect and a write, but
+ * never fork-pin (fork copies pinned pages since 70e806e4e645); under
+ * AnonExclusive nothing. No other rule fires. Over seeds 1..250, the
+ * vmsplice leak itself (a child reading through its GUP reference what
+ * the VMM wrote) is some run's first report under MAP0 to MAP2 and no
+ * run's under the others. */
 static void test_host_mm_events_find_policy_breaks(void **state)
 {
-	enum { PS = 1u << S2HOST_RULE_PIN_STABLE, FP = 1u << S2HOST_RULE_FORK_PIN };
+	enum { PS = 1u << S2HOST_RULE_PIN_STABLE, FP = 1u << S2HOST_RULE_FORK_PIN,
+	       CI = 1u << S2HOST_RULE_COW_ISOLATION };
 	static const unsigned want[S2HOST_NR_POLICIES] = {
-		[S2HOST_POL_MAP0] = PS | FP, [S2HOST_POL_MAP1] = PS | FP,
-		[S2HOST_POL_MAP2] = PS | FP, [S2HOST_POL_MAP2F] = PS | FP,
+		[S2HOST_POL_MAP0] = PS | FP | CI, [S2HOST_POL_MAP1] = PS | FP | CI,
+		[S2HOST_POL_MAP2] = PS | FP | CI, [S2HOST_POL_MAP2F] = PS | FP,
 		[S2HOST_POL_CNT] = PS, [S2HOST_POL_CNT2] = PS, [S2HOST_POL_AE] = 0,
 	};
 	(void)state;
 
 	for (unsigned p = 0; p < S2HOST_NR_POLICIES; p++) {
-		unsigned found = 0;
-		unsigned runs = host_mm_fires((enum s2host_policy)p, 100, &found);
+		unsigned found = 0, leaks = 0;
+		unsigned runs = host_mm_fires((enum s2host_policy)p, 100, &found, &leaks);
 		if (found != want[p])
 			print_error("%s: broke %#x, expected %#x\n", s2host_policy_name(p), found,
 				    want[p]);
 		assert_int_equal(found, want[p]);
 		assert_int_equal(runs > 0, want[p] != 0);
+		found = leaks = 0;
+		host_mm_fires((enum s2host_policy)p, 250, &found, &leaks);
+		if ((leaks > 0) != (p <= S2HOST_POL_MAP2))
+			print_error("%s: %u vmsplice leaks in 250 seeds\n", s2host_policy_name(p), leaks);
+		assert_int_equal(leaks > 0, p <= S2HOST_POL_MAP2);
 	}
 }
 
