@@ -54,7 +54,9 @@ static void usage(FILE *f)
 		   "  --hw-af         the hardware access flag at stage 2 (FEAT_HAFDBS)\n"
 		   "  --cow-policy P  guest memory on the host model under COW policy P (the\n"
 		   "                  trace's host-mm=, or host memory where it had none)\n"
-		   "  --rcu           unlinked tables are freed after an RCU grace period\n\n"
+		   "  --rcu           unlinked tables are freed after an RCU grace period\n"
+		   "  --combined-tlb  the TLBs hold combined stage 1+2 leaves only (qemu's\n"
+		   "                  TCG): TLBI VMALLE1(IS) removes them\n\n"
 		   "exit status: 0 every expectation held and no rule fired unexpectedly,\n"
 		   "1 an expectation failed or a rule fired unexpectedly, 2 bad input or usage.\n"
 		   "With --check-fix: 0 fixed (no rule fires), 1 not fixed, 2 when a trace\n"
@@ -99,6 +101,7 @@ static int host_option(const char *o, struct s2trace_replay_opts *opts)
 		{ "--range-tlbi", S2T_CFG_RANGE_TLBI, offsetof(struct s2hyp_config, range_tlbi) },
 		{ "--hw-af", S2T_CFG_HW_AF, offsetof(struct s2hyp_config, hw_af) },
 		{ "--rcu", S2T_CFG_RCU, offsetof(struct s2hyp_config, rcu_free) },
+		{ "--combined-tlb", S2T_CFG_COMBINED_TLB, offsetof(struct s2hyp_config, combined_tlb) },
 	};
 	for (size_t i = 0; i < sizeof(feats) / sizeof(feats[0]); i++) {
 		size_t n = strlen(feats[i].name);

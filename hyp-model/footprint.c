@@ -371,8 +371,18 @@ static void hyp_event_fp(const struct s2hyp *m, const struct s2hyp_fp_mark *mk,
 			}
 			return;
 		case S2PT_TLBI_VMALLE1IS:
+			/* The leaves when they are combined entries only, never
+			 * the walk cache. */
+			if (m->cfg.combined_tlb)
+				add_all_vcpus(m, fp, S2HYP_FP_TLB, true);
+			return;
 		case S2PT_TLBI_VMALLE1:
-			/* Stage 1 only: the model keeps no such entries. */
+			if (!m->cfg.combined_tlb)
+				return;
+			if (m->op_thread >= 0)
+				add_vcpu(fp, S2HYP_FP_TLB, true, (unsigned)m->op_thread);
+			else
+				add_all_vcpus(m, fp, S2HYP_FP_TLB, true);
 			return;
 		}
 		fp->global = true;

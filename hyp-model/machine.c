@@ -465,13 +465,19 @@ static void wc_remove(struct vcpu *v, unsigned i)
 	}
 }
 
-static void tlb_clear(struct vcpu *v)
+/* The TLB's leaf entries, not the walk cache. */
+static void tlb_clear_leaves(struct vcpu *v)
 {
 	v->tlb_gen++;
 	v->tlb_n = 0;
 	memset(v->tlb_per_level, 0, sizeof(v->tlb_per_level));
 	s2_map_clear(&v->tlb_idx);
 	s2_map_clear(&v->tlb_inner);
+}
+
+static void tlb_clear(struct vcpu *v)
+{
+	tlb_clear_leaves(v);
 	v->wc_n = 0;
 	s2_map_clear(&v->wc_idx);
 }
@@ -492,7 +498,7 @@ static bool tlbi_hits(enum s2pt_tlbi op, uint64_t ipa, uint64_t size, uint64_t e
 		return ipa - e_ipa < e_size;
 	case S2PT_TLBI_VMALLE1IS:
 	case S2PT_TLBI_VMALLE1:
-		break;	/* stage 1 only: the model's TLBs hold stage-2 translations */
+		break;	/* stage 1 by VMID: no stage-2-only entry (tlbi_vcpu) */
 	}
 	return false;
 }
@@ -504,6 +510,15 @@ static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, 
 
 	if (op == S2PT_TLBI_VMALLS12E1IS) {
 		tlb_clear(v);
+		return;
+	}
+	if (op == S2PT_TLBI_VMALLE1IS || op == S2PT_TLBI_VMALLE1) {
+		/* Every stage-1 entry of the VMID, those that combine stage 1
+		 * with stage 2 included, and no stage-2-only entry: the leaves
+		 * when they are combined entries only, never the walk cache's
+		 * stage-2 table descriptors. */
+		if (m->cfg.combined_tlb)
+			tlb_clear_leaves(v);
 		return;
 	}
 	if (op == S2PT_TLBI_RIPAS2E1IS) {
@@ -548,9 +563,9 @@ static void tlbi_vcpu(const struct s2hyp *m, struct vcpu *v, enum s2pt_tlbi op, 
 void s2hyp__tlbi_apply(struct s2hyp *m, enum s2pt_tlbi op, uint64_t ipa, uint64_t size)
 {
 	m->tlbi_seq++;
-	if (op == S2PT_TLBI_VMALLE1IS || op == S2PT_TLBI_VMALLE1)
-		return;
-	bool local = op == S2PT_TLBI_IPAS2E1;
+	if ((op == S2PT_TLBI_VMALLE1IS || op == S2PT_TLBI_VMALLE1) && !m->cfg.combined_tlb)
+		return;	/* every leaf also stands for a stage-2-only copy */
+	bool local = op == S2PT_TLBI_IPAS2E1 || op == S2PT_TLBI_VMALLE1;
 	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
 		/* A local TLBI runs on the faulting vCPU's physical CPU. */
 		if (local && (int)i != m->op_thread)

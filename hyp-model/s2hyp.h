@@ -61,6 +61,10 @@ struct s2hyp_config {
 	 * entry round-robin over its slots. The walk cache holds a sixteenth
 	 * as many (at least 16). */
 	unsigned tlb_entries;
+	/* The TLB's leaves are combined stage 1+2 entries only (qemu's TCG),
+	 * which TLBI VMALLE1(IS) removes; off, each also stands for a
+	 * stage-2-only copy that stays (the worst case). */
+	bool combined_tlb;
 	bool check;			/* the checker on (off: for speed figures) */
 	bool explore_evictions;		/* TLB and dcache evictions are choices */
 	bool explore_prefetch;		/* speculative walks are choices */

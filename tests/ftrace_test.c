@@ -1043,7 +1043,7 @@ static void test_kit_markers(void **state)
 		KIT "2.4: kvm_entry: PC: 0x80000060\n", &o);
 	assert_int_equal(r->ret, 0);
 	assert_true(has_line(r->out, "config vcpus=2 fwb=0 idc=1 dic=0 eager-split=1 split-chunk=2M "
-				 "rcu=1 range-tlbi=0 hw-af=0 tlb-entries=1024"));
+				 "rcu=1 range-tlbi=0 hw-af=0 tlb-entries=1024 combined-tlb=1"));
 	assert_true(has_line(r->out, "memslot 0 ipa=0x80000000 size=64M hva=0xffffa3400000 backing=thp"));
 	assert_true(has_line(r->out, "section pass1"));
 	assert_true(has_line(r->out, "section after-pass1"));

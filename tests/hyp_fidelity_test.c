@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "hyp-model/s2hyp.h"
+#include "hyp-model/s2hyp_kvm.h"
 
 #define IPA 0x40000000ull
 #define HVA 0x7f0000000000ull
@@ -119,6 +120,95 @@ static void test_tlb_capacity_loses_entries(void **state)
 	m = run(&cfg, S2HYP_BACKING_4K, &p);
 	assert_int_equal(s2hyp_stats(m)->vcpu[0].faults_access_flag, 0);
 	s2hyp_delete(m);
+}
+
+/* Write 32 pages, age them (AF cleared, no TLBI), unmap the last one (KVM's
+ * IPA flush: TLBI IPAS2E1IS, DSB, TLBI VMALLE1IS), read the other 31. */
+static void age_unmap_program(struct prog *p)
+{
+	memset(p, 0, sizeof(*p));
+	for (unsigned i = 0; i < NPAGES; i++)
+		vop(p, S2HYP_ACC_WRITE, IPA + i * PG);
+	hop(p, S2HYP_HOST_AGE_IPA, IPA, NPAGES * PG);
+	hop(p, S2HYP_HOST_UNMAP_IPA, IPA + (NPAGES - 1) * PG, PG);
+	for (unsigned i = 0; i + 1 < NPAGES; i++)
+		vop(p, S2HYP_ACC_READ, IPA + i * PG);
+}
+
+/* With combined-tlb (qemu's TCG) the VMALLE1IS after one page's unmap drops
+ * every aged page's entry: 31 access-flag faults; without it the entries
+ * also stand for stage-2-only copies and stay: none. */
+static void test_vmalle1is_after_unmap_drops_combined_entries(void **state)
+{
+	(void)state;
+	for (int combined = 0; combined <= 1; combined++) {
+		struct s2hyp_config cfg;
+		struct prog p;
+		age_unmap_program(&p);
+		base_config(&cfg);
+		cfg.combined_tlb = combined;
+		struct s2hyp *m = run(&cfg, S2HYP_BACKING_4K, &p);
+		const struct s2hyp_stats *st = s2hyp_stats(m);
+		assert_int_equal(st->vcpu[0].faults_access_flag, combined ? NPAGES - 1 : 0);
+		assert_int_equal(st->tlbi_calls[S2HYP_TLBI_IPA], 1);
+		assert_clean(st);
+		s2hyp_delete(m);
+	}
+}
+
+/* Leaves in vCPU v's TLB. */
+static unsigned tlb_leaves(const struct s2hyp *m, unsigned v)
+{
+	struct s2hyp_translation t[2 * NPAGES];
+	return s2hyp_vcpu_tlb(m, v, t, 2 * NPAGES);
+}
+
+/* VMALLE1 (on vCPU 1's CPU) and VMALLE1IS remove leaves, the first only
+ * vCPU 1's, and keep the walk caches' stage-2 table descriptors; without
+ * combined-tlb neither removes anything. */
+static void test_vmalle1_keeps_walk_cache(void **state)
+{
+	(void)state;
+	for (int combined = 0; combined <= 1; combined++) {
+		struct s2hyp_memslot slot = { .ipa = IPA, .size = 2u << 20, .hva = HVA,
+					      .backing = S2HYP_BACKING_4K };
+		struct s2hyp_config cfg;
+		struct prog p[2];
+		struct s2hyp *m;
+		const char *why = "";
+		base_config(&cfg);
+		cfg.nr_vcpus = 2;
+		cfg.combined_tlb = combined;
+		for (unsigned v = 0; v < 2; v++) {
+			memset(&p[v], 0, sizeof(p[v]));
+			for (unsigned i = 0; i < 4; i++)
+				vop(&p[v], S2HYP_ACC_WRITE, IPA + (v * 4 + i) * PG);
+		}
+		assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), 0);
+		for (unsigned v = 0; v < 2; v++)
+			assert_int_equal(s2hyp_set_vcpu_program(m, v, p[v].vcpu, p[v].nv, &why), 0);
+		assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
+		unsigned wc0 = m->vcpus[0].wc_n, wc1 = m->vcpus[1].wc_n;
+		assert_int_equal(tlb_leaves(m, 0), 4);
+		assert_int_equal(tlb_leaves(m, 1), 4);
+		assert_true(wc0 > 0 && wc1 > 0);
+
+		const struct s2pt_mm_ops *ops = &s2hyp__mm_ops;
+		m->op_thread = 1;	/* a relax on vCPU 1's physical CPU */
+		ops->tlbi(m, S2PT_TLBI_VMALLE1, s2_ipa(0), S2PT_TLBI_NO_LEVEL);
+		ops->barrier(m, S2PT_DSB_NSH);
+		assert_int_equal(tlb_leaves(m, 0), 4);
+		assert_int_equal(tlb_leaves(m, 1), combined ? 0 : 4);
+		m->op_thread = -1;
+		ops->tlbi(m, S2PT_TLBI_VMALLE1IS, s2_ipa(0), S2PT_TLBI_NO_LEVEL);
+		ops->barrier(m, S2PT_DSB_ISH);
+		assert_int_equal(tlb_leaves(m, 0), combined ? 0 : 4);
+		assert_int_equal(tlb_leaves(m, 1), combined ? 0 : 4);
+		assert_int_equal(m->vcpus[0].wc_n, wc0);
+		assert_int_equal(m->vcpus[1].wc_n, wc1);
+		assert_clean(s2hyp_stats(m));
+		s2hyp_delete(m);
+	}
 }
 
 /* With the hardware access flag the walker sets AF itself: no fault, and
@@ -393,6 +483,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tlb_capacity_loses_entries),
 		cmocka_unit_test(test_hw_af_sets_flag),
+		cmocka_unit_test(test_vmalle1is_after_unmap_drops_combined_entries),
+		cmocka_unit_test(test_vmalle1_keeps_walk_cache),
 		cmocka_unit_test(test_rcu_defers_unlinked_free),
 		cmocka_unit_test(test_rcu_callback_frees_oldest),
 		cmocka_unit_test(test_stats_of_map_and_relax),

@@ -181,6 +181,7 @@ static void test_config_each_key(void **state)
 		{ "rcu", S2T_CFG_RCU, offsetof(struct s2hyp_config, rcu_free) },
 		{ "range-tlbi", S2T_CFG_RANGE_TLBI, offsetof(struct s2hyp_config, range_tlbi) },
 		{ "hw-af", S2T_CFG_HW_AF, offsetof(struct s2hyp_config, hw_af) },
+		{ "combined-tlb", S2T_CFG_COMBINED_TLB, offsetof(struct s2hyp_config, combined_tlb) },
 	};
 	static const struct {
 		const char *val;

@@ -2520,6 +2520,12 @@ static struct s2trace_event out_config(const struct s2trace_ftrace *imp)
 		c->tlb_entries = 1024;
 		*given |= S2T_CFG_TLB_ENTRIES;
 	}
+	/* The kit's host runs under qemu's TCG, whose TLB keeps the guest's
+	 * combined stage 1+2 entries only: KVM's TLBI VMALLE1IS empties it. */
+	if (imp->have_host && !(*given & S2T_CFG_COMBINED_TLB)) {
+		c->combined_tlb = true;
+		*given |= S2T_CFG_COMBINED_TLB;
+	}
 	if (imp->eager && !(*given & S2T_CFG_EAGER_SPLIT)) {
 		c->eager_split = true;
 		*given |= S2T_CFG_EAGER_SPLIT;

@@ -180,6 +180,7 @@ static const struct s2trace_field config_fields[] = {
 	{ CFG("range-tlbi", S2T_F_BOOL, range_tlbi, S2T_CFG_RANGE_TLBI) },
 	{ CFG("hw-af", S2T_F_BOOL, hw_af, S2T_CFG_HW_AF) },
 	{ CFG("tlb-entries", S2T_F_DEC, tlb_entries, S2T_CFG_TLB_ENTRIES), .min = 0, .max = 1u << 20 },
+	{ CFG("combined-tlb", S2T_F_BOOL, combined_tlb, S2T_CFG_COMBINED_TLB) },
 	{ CFG("host-mm", S2T_F_POLICY, cow_policy, S2T_CFG_HOST_MM) },
 	/* with host-mm, the userfaultfd fixes left out (--uffd-policy's words) */
 	{ CFG("uffd-pre-fix", S2T_F_FLAG, uffd_no_markers, S2T_CFG_UFFD) },

@@ -77,6 +77,8 @@ static void apply_overrides(struct s2hyp_config *c, const struct s2trace_replay_
 		c->hw_af = v->hw_af;
 	if (o->set & S2T_CFG_TLB_ENTRIES)
 		c->tlb_entries = v->tlb_entries;
+	if (o->set & S2T_CFG_COMBINED_TLB)
+		c->combined_tlb = v->combined_tlb;
 	if (o->set & S2T_CFG_HOST_MM) {
 		c->host_mm = v->host_mm;
 		c->cow_policy = v->cow_policy;

@@ -146,6 +146,7 @@ int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
 	 * default (so traces of older writers read back the same). */
 	ev.config.given |= (c->rcu_free ? S2T_CFG_RCU : 0) | (c->range_tlbi ? S2T_CFG_RANGE_TLBI : 0) |
 			   (c->hw_af ? S2T_CFG_HW_AF : 0) | (c->tlb_entries ? S2T_CFG_TLB_ENTRIES : 0) |
+			   (c->combined_tlb ? S2T_CFG_COMBINED_TLB : 0) |
 			   (c->host_mm ? S2T_CFG_HOST_MM : 0) | (c->split_chunk ? S2T_CFG_SPLIT_CHUNK : 0) |
 			   (c->uffd_no_markers || c->uffd_no_wp_flush || c->uffd_no_fork_fix ?
 			    S2T_CFG_UFFD : 0);
