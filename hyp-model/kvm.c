@@ -479,46 +479,63 @@ static void wrprotect_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 	check_wrprotected(m, ipa, size);
 }
 
-static void split_range(struct s2hyp *m, struct s2pt_locked l, uint64_t ipa, uint64_t size)
+/* Eager splitting of [ipa, ipa + size), one chunk after another, under
+ * the lock l the caller took (kvm_mmu_split_huge_pages). The split cache is
+ * refilled without the lock, as KVM drops mmu_lock to top it up between
+ * chunks (need_topup_split_caches_or_resched): a vCPU's fault can run in
+ * between. l is the lock held on return. */
+static void split_range(struct s2hyp *m, struct s2pt_locked *l, uint64_t ipa, uint64_t size)
 {
-	/* Eager splitting refills the memcache as it goes (KVM's split cache). */
-	for (int tries = 0; tries < 1 << 20 && !m->stopped; tries++) {
-		if (!topup(m, &m->mc, S2PT_MEMCACHE_MAX))
-			return;
-		unsigned cached = m->mc.nr;
-		int ret = s2pt_split(l, s2_ipa(ipa), size, &m->mc);
-		m->stats.table_pages_taken += cached - m->mc.nr;
-		m->stats.splits++;
-		if (ret != S2_ENOMEM) {
-			if (ret)
-				s2hyp__fail(m, "split failed: %s", s2_err_msg(ret));
-			return;
+	uint64_t end = ipa + size, chunk = m->cfg.split_chunk;
+
+	for (uint64_t a = ipa, next; a < end && !m->stopped; a = next) {
+		next = chunk ? (a / chunk + 1) * chunk : end;
+		if (next > end || next < a)
+			next = end;
+		for (int tries = 0; tries < 1 << 20 && !m->stopped; tries++) {
+			if (m->mc.nr < S2PT_MEMCACHE_MAX) {
+				s2hyp__unlock(m, *l);
+				bool ok = topup(m, &m->mc, S2PT_MEMCACHE_MAX);
+				*l = s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
+				if (!ok)
+					return;
+			}
+			unsigned cached = m->mc.nr;
+			int ret = s2pt_split(*l, s2_ipa(a), next - a, &m->mc);
+			m->stats.table_pages_taken += cached - m->mc.nr;
+			m->stats.splits++;
+			if (ret != S2_ENOMEM) {
+				if (ret)
+					s2hyp__fail(m, "split failed: %s", s2_err_msg(ret));
+				break;
+			}
 		}
 	}
 }
 
+/* kvm_arch_commit_memory_region with dirty logging turned on (no initial
+ * all-set): write-protect the slot and flush, in one mmu_lock section
+ * (kvm_mmu_wp_memory_region), then, with eager splitting, split its blocks
+ * in another (kvm_mmu_split_memory_region): a fault between the two finds
+ * write-protected blocks. */
 static void dirty_log_on(struct s2hyp *m, struct slot *s)
 {
 	s->d.dirty_log = true;
 	s->log_starting = true;
 	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
-	if (m->cfg.eager_split) {
-		uint64_t end = s->d.ipa + s->d.size, chunk = m->cfg.split_chunk;
-		for (uint64_t a = s->d.ipa, next; a < end && !m->stopped; a = next) {
-			next = chunk ? (a / chunk + 1) * chunk : end;
-			if (next > end || next < a)
-				next = end;
-			split_range(m, l, a, next - a);
-		}
-	}
 	s2pt_wrprotect(l, s2_ipa(s->d.ipa), s->d.size);
 	m->stats.wrprotects++;
 	/* kvm-dirty-log-noflush: writable translations stay in the TLBs. */
 	if (m->cfg.variant != S2PT_V_LOG_NO_FLUSH)
 		flush_range(m, s->d.ipa, s->d.size);
 	s2hyp__unlock(m, l);
-	s->log_starting = false;
 	check_wrprotected(m, s->d.ipa, s->d.size);
+	if (m->cfg.eager_split && !m->stopped) {
+		l = s2hyp__lock(m, OP_HOST, HOST_THREAD, s->d.ipa, s->d.size);
+		split_range(m, &l, s->d.ipa, s->d.size);
+		s2hyp__unlock(m, l);
+	}
+	s->log_starting = false;
 }
 
 /* KVM_GET_DIRTY_LOG without manual protect: report, clear, protect again. */
@@ -647,7 +664,7 @@ void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 		/* Under the write lock, no TLBI of its own: each block's break
 		 * invalidates it (kvm_mmu_split_huge_pages). */
 		struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, op->addr, op->size);
-		split_range(m, l, op->addr, op->size);
+		split_range(m, &l, op->addr, op->size);
 		s2hyp__unlock(m, l);
 		return;
 	}
