@@ -107,6 +107,12 @@ int cli_machine_option(int argc, char **argv, int *i, struct s2hyp_config *cfg, 
 		cfg->uffd_no_markers = !fix[0];
 		cfg->uffd_no_wp_flush = !fix[1];
 		cfg->uffd_no_fork_fix = !fix[2];
+		/* The fixes are the host's: guest memory on host memory, under
+		 * AE unless --cow-policy names another. */
+		if (!cfg->host_mm) {
+			cfg->host_mm = true;
+			cfg->cow_policy = (unsigned)S2HOST_POL_AE;
+		}
 		return 1;
 	}
 	if (!strcmp(o, "--vcpus")) {
@@ -183,8 +189,9 @@ const char *const cli_machine_options_help =
 	"  --no-progress N     no-progress fires at the same fault taken N times in a row\n"
 	"                      with no entry changed; default 4\n"
 	"  --unchecked         turn the checker off (for speed measurements)\n"
-	"  --uffd-policy W,... on host memory, the userfaultfd fixes: pre-fix (no PTE\n"
-	"                      markers), no-wp-flush, no-fork-fix; default all fixes\n";
+	"  --uffd-policy W,... guest memory on host memory (under AE unless\n"
+	"                      --cow-policy says), with the userfaultfd fixes: pre-fix\n"
+	"                      (no PTE markers), no-wp-flush, no-fork-fix; default all\n";
 
 unsigned cli_gen_pick(int argc, char **argv)
 {

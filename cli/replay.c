@@ -54,6 +54,9 @@ static void usage(FILE *f)
 		   "  --hw-af         the hardware access flag at stage 2 (FEAT_HAFDBS)\n"
 		   "  --cow-policy P  guest memory on the host model under COW policy P (the\n"
 		   "                  trace's host-mm=, or host memory where it had none)\n"
+		   "  --uffd-policy W,... the userfaultfd fixes on host memory, instead of\n"
+		   "                  the trace's: pre-fix (no PTE markers), no-wp-flush,\n"
+		   "                  no-fork-fix, comma-separated; default all fixes\n"
 		   "  --rcu           unlinked tables are freed after an RCU grace period\n"
 		   "  --combined-tlb  the TLBs hold combined stage 1+2 leaves only (qemu's\n"
 		   "                  TCG): TLBI VMALLE1(IS) removes them\n\n"
@@ -155,6 +158,10 @@ int cli_replay(int argc, char **argv)
 			opts.cfg.host_mm = true;
 			opts.cfg.cow_policy = (unsigned)pol;
 			opts.set |= S2T_CFG_HOST_MM;
+		} else if (!strcmp(o, "--uffd-policy")) {
+			if (cli_machine_option(argc, argv, &i, &opts.cfg, "replay") < 0)
+				return 2;
+			opts.set |= S2T_CFG_UFFD;
 		} else if (!strcmp(o, "--tlb-entries")) {
 			uint64_t n;
 			if (i + 1 >= argc) {
@@ -232,7 +239,7 @@ int cli_replay(int argc, char **argv)
 		const char *o = argv[i];
 		if (!strcmp(o, "--walker") || !strcmp(o, "--record") || !strcmp(o, "--from") ||
 		    !strcmp(o, "--layout") || !strcmp(o, "--tlb-entries") ||
-		    !strcmp(o, "--cow-policy")) {
+		    !strcmp(o, "--cow-policy") || !strcmp(o, "--uffd-policy")) {
 			i++;
 			continue;
 		}

@@ -23,6 +23,12 @@ static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslo
 		*why = "too many memslots";
 		return S2_EINVAL;
 	}
+	if ((cfg->uffd_no_markers || cfg->uffd_no_wp_flush || cfg->uffd_no_fork_fix) &&
+	    !cfg->host_mm) {
+		*why = "userfaultfd fixes turned off (uffd-pre-fix, uffd-no-wp-flush, "
+		       "uffd-no-fork-fix) need host memory (host-mm=POLICY)";
+		return S2_EINVAL;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct s2hyp_memslot *s = &slots[i];
 		if (!s->size || !s2_is_aligned(s->ipa, page) || !s2_is_aligned(s->size, page) ||
