@@ -96,8 +96,8 @@ static int build_parallel_faults(struct s2hyp_scenario *sc, const struct s2hyp_c
 	return 0;
 }
 
-/* The fuzzer's scenarios: name, what it does (one line), how it is built
- * (NULL: the machine's built-in of that name). */
+/* The fuzzer's own scenarios: name, what it does (one line), how it is
+ * built. The machine's built-ins (s2hyp_scenario_name) follow them. */
 static const struct {
 	const char *name;
 	const char *desc;
@@ -107,17 +107,6 @@ static const struct {
 	  "the generic generator: a new scenario every seed (slots of every backing, every "
 	  "granule, vCPUs sharing pages, host operations between them); the default",
 	  build_random },
-	{ "seed",
-	  "the seed coalescing scenario: a THP slot split by dirty logging, then coalesced back "
-	  "into a 2M block while other vCPUs keep using it",
-	  NULL },
-	{ "map-unmap-race", "a vCPU maps a 2M block and uses it while the host unmaps part of it",
-	  NULL },
-	{ "dirty-log-cycle",
-	  "dirty logging on, writes, the dirty log read and reprotected, writes again, logging off",
-	  NULL },
-	{ "notifier-race", "an MMU-notifier unmap of a host range racing the fault that maps it",
-	  NULL },
 	{ "coalesce-race",
 	  "small enough for exhaustive search: vCPU 0's fault coalesces a table of two pages "
 	  "into a 2M block while vCPU 1 reads those pages",
@@ -126,39 +115,36 @@ static const struct {
 	  "small enough for exhaustive search: two vCPUs fault in one 2M region at once, both "
 	  "on its first page, then vCPU 1 on the next (parallel faults with upstream)",
 	  build_parallel_faults },
-	{ "vm-s5.1-punch-hole",
-	  "S5.1 on memfd guest RAM: a hole punch of a uffd-wp page races fault-around and a "
-	  "guest write (before the PTE-marker fix the write is lost)",
-	  NULL },
-	{ "vm-s5.1-madv-remove", "the same punched by MADV_REMOVE", NULL },
-	{ "vm-s5.3-guest-wp",
-	  "S5.3: a guest write to a uffd-wp page waits in KVM's GUP for the VMM's handler", NULL },
-	{ "vm-s5.4-swap-fork",
-	  "S5.4: a uffd-wp page swapped out and an unregistered child forked (before the fork "
-	  "fix the child keeps the bit)",
-	  NULL },
 };
+
+#define NR_OWN S2_ARRAY_SIZE(scenarios)
 
 const char *s2fuzz_scenario_name(unsigned i)
 {
-	return i < S2_ARRAY_SIZE(scenarios) ? scenarios[i].name : NULL;
+	return i < NR_OWN ? scenarios[i].name : s2hyp_scenario_name(i - NR_OWN);
 }
 
 const char *s2fuzz_scenario_desc(unsigned i)
 {
-	return i < S2_ARRAY_SIZE(scenarios) ? scenarios[i].desc : NULL;
+	return i < NR_OWN ? scenarios[i].desc : s2hyp_scenario_desc(i - NR_OWN);
 }
 
 int s2fuzz_scenario_find(const char *name)
 {
-	return s2_find_name(scenarios, S2_ARRAY_SIZE(scenarios), sizeof(scenarios[0]), name);
+	int i = s2_find_name(scenarios, NR_OWN, sizeof(scenarios[0]), name);
+	if (i >= 0)
+		return i;
+	for (unsigned j = 0; s2hyp_scenario_name(j); j++)
+		if (!strcmp(s2hyp_scenario_name(j), name))
+			return (int)(NR_OWN + j);
+	return -1;
 }
 
 int s2fuzz_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
 			      const struct s2hyp_config *cfg)
 {
-	int i = s2fuzz_scenario_find(name);
-	if (i >= 0 && scenarios[i].build)
+	int i = s2_find_name(scenarios, NR_OWN, sizeof(scenarios[0]), name);
+	if (i >= 0)
 		return scenarios[i].build(sc, cfg);
 	return s2hyp_scenario_build_cfg(sc, name, cfg);
 }
