@@ -166,7 +166,9 @@ static int shmem_fill(struct s2host *h, int mm, uint64_t vpn, const uint64_t *va
 	return 0;
 }
 
-int s2host_uffdio_copy(struct s2host *h, int mm, uint64_t hva, uint64_t value, bool wp)
+/* mfill_atomic(): UFFDIO_COPY (value) or UFFDIO_ZEROPAGE (value NULL, never
+ * MODE_WP) into a none or marker PTE. */
+static int mfill(struct s2host *h, int mm, uint64_t hva, const uint64_t *value, bool wp)
 {
 	uint64_t vpn;
 	int err = fill_args(h, mm, hva, wp, &vpn);
@@ -176,33 +178,16 @@ int s2host_uffdio_copy(struct s2host *h, int mm, uint64_t hva, uint64_t value, b
 	if (!pte_none_mostly(h, mm, vpn))
 		return s2host__end(h, S2_EEXIST);
 	if (m->vma[vpn] & VMA_SHARED) {
-		if ((err = shmem_fill(h, mm, vpn, &value, wp)))
+		if ((err = shmem_fill(h, mm, vpn, value, wp)))
 			return s2host__end(h, err);
-	} else {
+	} else if (value) {
 		/* mfill_atomic_pte_copy(): a new exclusive anonymous page */
 		uint64_t pfn = s2host__alloc(h, 0, mm);
 		h->page[pfn].mapcount = 1;
 		h->page[pfn].ae = h->cfg.policy == S2HOST_POL_AE;
-		s2host__store(h, mm, pfn, value);
+		s2host__store(h, mm, pfn, *value);
 		m->pte[vpn] = (struct s2host__pte){ pfn, PTE_PRESENT | PTE_SOFT_DIRTY |
 								 fill_bits(h, mm, vpn, wp) };
-	}
-	filled(h, mm, vpn, wp);
-	return s2host__end(h, 0);
-}
-
-int s2host_uffdio_zeropage(struct s2host *h, int mm, uint64_t hva)
-{
-	uint64_t vpn;
-	int err = fill_args(h, mm, hva, false, &vpn);
-	if (err || (err = s2host__begin(h, 1, 1)))
-		return err;
-	struct s2host__mm *m = &h->mm[mm];
-	if (!pte_none_mostly(h, mm, vpn))
-		return s2host__end(h, S2_EEXIST);
-	if (m->vma[vpn] & VMA_SHARED) {
-		if ((err = shmem_fill(h, mm, vpn, NULL, false)))
-			return s2host__end(h, err);
 	} else {
 		/* mfill_atomic_pte_zeropage(): the zero page, read-only; only
 		 * into a none PTE */
@@ -211,8 +196,18 @@ int s2host_uffdio_zeropage(struct s2host *h, int mm, uint64_t hva)
 		m->pte[vpn] = (struct s2host__pte){ S2HOST_ZERO_PFN, PTE_PRESENT | PTE_YOUNG };
 		h->stats.zero_maps++;
 	}
-	filled(h, mm, vpn, false);
+	filled(h, mm, vpn, wp);
 	return s2host__end(h, 0);
+}
+
+int s2host_uffdio_copy(struct s2host *h, int mm, uint64_t hva, uint64_t value, bool wp)
+{
+	return mfill(h, mm, hva, &value, wp);
+}
+
+int s2host_uffdio_zeropage(struct s2host *h, int mm, uint64_t hva)
+{
+	return mfill(h, mm, hva, NULL, false);
 }
 
 int s2host_uffdio_continue(struct s2host *h, int mm, uint64_t hva, bool wp)
