@@ -351,7 +351,8 @@ bool s2hyp__hostvm_fault(struct s2hyp *m, struct vcpu *v, struct slot *s)
 		enum s2pt_prot add = write ? S2PT_PROT_W : exec ? S2PT_PROT_X : S2PT_PROT_R;
 		if (add & prot)
 			s2hyp__fault_relax(m, v, l, o->ipa, add);
-		s2hyp__unlock(m, l);
+		else
+			s2hyp__unlock(m, l);
 	} else {
 		/* kvm.c's install, under the lock the retry check took */
 		s2hyp__fault_map(m, v, l, ipa, size, pa, (enum s2pt_prot)prot, logging);

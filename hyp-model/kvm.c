@@ -163,6 +163,7 @@ void s2hyp__fault_relax(struct s2hyp *m, struct vcpu *v, struct s2pt_locked l, u
 								     : v->fault_level;
 	v->backoff = s2pt_relax_perms_at(l, s2_ipa(ipa), add, at) == S2_EAGAIN && m->parallel;
 	m->stats.relaxes++;
+	s2hyp__unlock(m, l);
 }
 
 void s2hyp__fault_map(struct s2hyp *m, struct vcpu *v, struct s2pt_locked l, uint64_t ipa,
@@ -244,7 +245,6 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 		enum s2pt_prot add = write ? S2PT_PROT_W : exec ? S2PT_PROT_X : S2PT_PROT_R;
 		l = s2hyp__lock(m, OP_FAULT_RELAX, (int)v->id, ipa, size);
 		s2hyp__fault_relax(m, v, l, o->ipa, add);
-		s2hyp__unlock(m, l);
 		return false;
 	}
 

@@ -34,9 +34,10 @@ bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v);
 bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v);
 /* The two ends of both fault handlers (guest memory at fixed addresses, and
  * on host memory in hostvm.c), under the MMU lock l the caller took: relax
- * the permissions of the leaf the fault was taken on (l stays locked), or
- * map [ipa, ipa + size) at pa (the memcache topped up, statistics,
- * back-off on -EAGAIN; l is released, then the dirty-log check). */
+ * the permissions of the leaf the fault was taken on, or map
+ * [ipa, ipa + size) at pa (the memcache topped up, statistics, back-off on
+ * -EAGAIN, then the dirty-log check after the lock). Both release l, as
+ * user_mem_abort ends its locked section with kvm_fault_unlock. */
 void s2hyp__fault_relax(struct s2hyp *m, struct vcpu *v, struct s2pt_locked l, uint64_t ipa,
 			enum s2pt_prot add);
 void s2hyp__fault_map(struct s2hyp *m, struct vcpu *v, struct s2pt_locked l, uint64_t ipa,

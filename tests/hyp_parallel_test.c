@@ -166,6 +166,35 @@ static void test_lock_split(void **state)
 	s2hyp_delete(m);
 }
 
+/* Both ends of the fault handler give the MMU lock back, as
+ * user_mem_abort's kvm_fault_unlock does: after a map and after a relax
+ * nothing holds it, and a writer can take it at once. */
+static void test_fault_map_and_relax_release_lock(void **state)
+{
+	(void)state;
+	struct s2hyp *m = two_readers(S2PT_V_UPSTREAM, BASE, BASE);
+	struct vcpu *v = &m->vcpus[0];
+
+	struct s2pt_locked l = s2hyp__lock(m, OP_FAULT_MAP, 0, BASE, PG);
+	s2hyp__fault_map(m, v, l, BASE, PG, m->slots[0].pa, S2PT_PROT_R, false);
+	assert_false(m->locked);
+	assert_int_equal(m->readers, 0);
+	assert_int_equal(s2hyp_stats(m)->maps, 1);
+
+	v->fault_level = S2_LEVEL_MAX;
+	l = s2hyp__lock(m, OP_FAULT_RELAX, 0, BASE, PG);
+	s2hyp__fault_relax(m, v, l, BASE, S2PT_PROT_W);
+	assert_false(m->locked);
+	assert_int_equal(m->readers, 0);
+	assert_int_equal(s2hyp_stats(m)->relaxes, 1);
+
+	struct s2pt_locked w = s2hyp__lock(m, OP_HOST, HOST_THREAD, BASE, PG);
+	s2hyp__unlock(m, w);
+	assert_int_equal(m->outcome, S2HYP_DONE);
+	assert_int_equal(s2hyp_nr_violations(m), 0);
+	s2hyp_delete(m);
+}
+
 /* What another operation stores at the exchange's scheduling point. */
 static s2_pte_t *racing_ptep;
 static void racing_store(struct s2hyp *m)
@@ -297,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_exclusive_one_at_a_time),
 		cmocka_unit_test(test_sequential_runs_each_to_its_end),
 		cmocka_unit_test(test_lock_split),
+		cmocka_unit_test(test_fault_map_and_relax_release_lock),
 		cmocka_unit_test(test_cmpxchg_compares_at_its_step),
 		cmocka_unit_test(test_seed_parallel_clean),
 		cmocka_unit_test(test_parallel_schedule_replays),
