@@ -18,6 +18,7 @@
 #include "common/s2_file.h"
 #include "common/s2_num.h"
 #include "hyp-model/s2hyp_rules.h"
+#include "traces/s2trace.h"
 
 int cli_parse_shard(const char *s, unsigned *i, unsigned *n)
 {
@@ -369,7 +370,7 @@ static int merge_seeds(struct shard *sh, unsigned n, struct merged *mg, char *er
 			mg->runs++;
 			mg->steps += jnum(sd, "steps");
 			if (rule->t == J_STR) {
-				int r = s2hyp_rule_parse(rule->s);
+				int r = s2trace_word_parse(S2T_W_RULE, rule->s);
 				if (r < 0) {
 					snprintf(err, errlen, "%s: unknown rule '%s'", sh[k].path, rule->s);
 					free(h);
@@ -444,7 +445,7 @@ static void merge_exhaustive(struct shard *sh, unsigned n, struct merged *mg)
 	 * have stopped at the first of them in its order. */
 	if (mg->found_in) {
 		const struct jval *rule = jget(jget(&mg->found_in->v, "found"), "rule");
-		int r = rule && rule->t == J_STR ? s2hyp_rule_parse(rule->s) : -1;
+		int r = rule && rule->t == J_STR ? s2trace_word_parse(S2T_W_RULE, rule->s) : -1;
 		if (r >= 0)
 			mg->fired[r] = 1;
 	}

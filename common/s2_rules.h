@@ -3,7 +3,9 @@
  * A module writes its rules once, as an X-macro table of rows (id, stable
  * name, meaning, source: see hyp-model/s2hyp_rules.h); it generates the
  * module's enum and, through S2_RULE_ROW, the array of rows that
- * s2_rule_row and s2_rule_parse read. */
+ * s2_rule_row reads. A rule is found by its name where text is read
+ * (traces/grammar.c's word tables, generated from the same X-macro), never
+ * in the model that checks it. */
 #ifndef S2_RULES_H
 #define S2_RULES_H
 
@@ -16,18 +18,14 @@ struct s2_rule_row {
 /* One row of an array initialiser: [id] = { name, meaning, source }. */
 #define S2_RULE_ROW(id, name, meaning, source) [id] = { name, meaning, source },
 
-/* A module's look-ups of its rows, PREFIX_name, _meaning, _source (for an
- * out-of-range rule: "?") and _parse (-1 for an unknown name), as its header
- * declares them. */
+/* A module's look-ups of its rows, PREFIX_name, _meaning and _source (for
+ * an out-of-range rule: "?"), as its header declares them. */
 #define S2_RULE_LOOKUPS(prefix, type, rows, n)                                  \
 	const char *prefix##_name(type r) { return s2_rule_row(rows, n, r)->name; }       \
 	const char *prefix##_meaning(type r) { return s2_rule_row(rows, n, r)->meaning; } \
-	const char *prefix##_source(type r) { return s2_rule_row(rows, n, r)->source; }   \
-	int prefix##_parse(const char *name) { return s2_rule_parse(rows, n, name); }
+	const char *prefix##_source(type r) { return s2_rule_row(rows, n, r)->source; }
 
 /* Row r of the n rows; a row of "?" for an r out of range. */
 const struct s2_rule_row *s2_rule_row(const struct s2_rule_row *rows, unsigned n, unsigned r);
-/* The id of the row named name; -1 for an unknown name. */
-int s2_rule_parse(const struct s2_rule_row *rows, unsigned n, const char *name);
 
 #endif

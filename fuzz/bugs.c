@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fuzz/s2fuzz.h"
+#include "traces/s2trace.h"
 
 const struct s2fuzz_bug s2fuzz_bugs[] = {
 	{ "upstream-2021-tlbi-ipa", "tlbi-before-free",
@@ -124,7 +125,7 @@ int s2fuzz_bug_hunt(const struct s2fuzz_bug *b, uint64_t runs, double time_limit
 	enum s2pt_variant v;
 	struct s2hyp_scenario base;
 	struct s2fuzz_opts o;
-	int rule = s2hyp_rule_parse(b->rule);
+	int rule = s2trace_word_parse(S2T_W_RULE, b->rule);
 
 	memset(h, 0, sizeof(*h));
 	if (s2pt_variant_parse(b->variant, &v)) {

@@ -54,7 +54,5 @@ enum s2host_rule {
 const char *s2host_rule_name(enum s2host_rule r);
 const char *s2host_rule_meaning(enum s2host_rule r);
 const char *s2host_rule_source(enum s2host_rule r);
-/* -1 for an unknown name. */
-int s2host_rule_parse(const char *name);
 
 #endif

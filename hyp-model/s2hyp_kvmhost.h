@@ -58,8 +58,6 @@ enum s2hyp_kvm_rule {
 const char *s2hyp_kvm_rule_name(enum s2hyp_kvm_rule r);
 const char *s2hyp_kvm_rule_meaning(enum s2hyp_kvm_rule r);
 const char *s2hyp_kvm_rule_source(enum s2hyp_kvm_rule r);
-/* -1 for an unknown name. */
-int s2hyp_kvm_rule_parse(const char *name);
 
 struct s2hyp_kvm;
 

@@ -118,7 +118,5 @@ _Static_assert(S2HYP_NR_RULES <= 64, "s2hyp_rule_set has one bit a rule: widen i
 const char *s2hyp_rule_name(enum s2hyp_rule r);
 const char *s2hyp_rule_meaning(enum s2hyp_rule r);
 const char *s2hyp_rule_source(enum s2hyp_rule r);
-/* -1 for an unknown name. */
-int s2hyp_rule_parse(const char *name);
 
 #endif

@@ -16,6 +16,7 @@
 #include "fuzz/s2fuzz.h"
 #include "host-mm/s2host.h"
 #include "hyp-model/s2hyp_scenario.h"
+#include "traces/s2trace.h"
 
 static void generate(struct s2hyp_scenario *sc, uint64_t seed)
 {
@@ -169,7 +170,7 @@ static void test_generate_finds_every_buggy_variant(void **state)
 	for (const struct s2fuzz_bug *b = s2fuzz_bugs; b->variant; b++, rows++) {
 		struct s2fuzz_result r;
 		enum s2pt_variant v;
-		int rule = s2hyp_rule_parse(b->rule);
+		int rule = s2trace_word_parse(S2T_W_RULE, b->rule);
 		assert_int_equal(s2pt_variant_parse(b->variant, &v), 0);
 		assert_true(rule >= 0);
 		assert_true(s2pt_variant_is_buggy(v));

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "cache-model/s2cache.h"
+#include "host-mm/s2host_rules.h"
 #include "traces/s2trace.h"
 
 #define NAME "t.s2t"
@@ -1369,6 +1370,25 @@ static void test_error_names_the_stream(void **state)
 	unlink(path);
 }
 
+/* The checkers' rules are found by name in the grammar's word tables (not
+ * in the models): each of hyp-model's and host-mm's rules by its own name,
+ * and nothing else. */
+static void test_rule_words(void **state)
+{
+	(void)state;
+	for (unsigned r = 0; r < S2HYP_NR_RULES; r++) {
+		const char *name = s2hyp_rule_name((enum s2hyp_rule)r);
+		assert_int_equal(s2trace_word_parse(S2T_W_RULE, name), (int)r);
+		assert_string_equal(s2trace_word(S2T_W_RULE, r), name);
+	}
+	for (unsigned r = 0; r < S2HOST_NR_RULES; r++)
+		assert_int_equal(s2trace_word_parse(S2T_W_HOST_RULE, s2host_rule_name(r)), (int)r);
+	assert_int_equal(s2trace_word_parse(S2T_W_RULE, "no-such-rule"), -1);
+	assert_int_equal(s2trace_word_parse(S2T_W_RULE, "pin-stable"), -1);	/* a host rule */
+	assert_int_equal(s2trace_word_parse(S2T_W_HOST_RULE, "leak"), -1);
+	assert_int_equal(s2trace_word_parse(S2T_W_RULE, ""), -1);
+}
+
 /* ------------------------------------------------------------------ */
 /* ESR decoding                                                        */
 /* ------------------------------------------------------------------ */
@@ -1846,6 +1866,7 @@ int main(void)
 		cmocka_unit_test(test_errors_order),
 		cmocka_unit_test(test_errors_semantic),
 		cmocka_unit_test(test_error_names_the_stream),
+		cmocka_unit_test(test_rule_words),
 		cmocka_unit_test(test_esr_access),
 		cmocka_unit_test(test_roundtrip_scenarios),
 		cmocka_unit_test(test_roundtrip_every_field),

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "common/s2_bits.h"
+#include "host-mm/s2host_rules.h"
+#include "hyp-model/s2hyp_rules.h"
 #include "traces/s2trace.h"
 
 static const char *const lines[] = {
@@ -79,6 +81,14 @@ static const char *const expects[] = {
 	[S2T_EXP_CLEAN] = "clean", [S2T_EXP_FAULTS] = "faults", [S2T_EXP_REFCOUNT] = "refcount",
 };
 
+/* The checkers' rules by name (expect fired rule=, the host program's
+ * rules, the fuzzer's bug table), from the modules' own rule tables: the
+ * models name their rules, the text that names one is read here. */
+#define RULE_WORD(id, name, meaning, source) [id] = name,
+static const char *const rules[] = { S2HYP_RULE_TABLE(RULE_WORD) };
+static const char *const host_rules[] = { S2HOST_RULE_TABLE(RULE_WORD) };
+#undef RULE_WORD
+
 /* expect faults kind=: 0 translation, 1 permission, 2 access flag. */
 static const char *const fault_kinds[] = { "translation", "permission", "access-flag" };
 
@@ -96,6 +106,8 @@ static const struct {
 	[S2T_W_EXPECT] = { expects, S2_ARRAY_SIZE(expects) },
 	[S2T_W_FAULT_KIND] = { fault_kinds, S2_ARRAY_SIZE(fault_kinds) },
 	[S2T_W_MM] = { mm_ops, S2_ARRAY_SIZE(mm_ops) },
+	[S2T_W_RULE] = { rules, S2_ARRAY_SIZE(rules) },
+	[S2T_W_HOST_RULE] = { host_rules, S2_ARRAY_SIZE(host_rules) },
 };
 
 const char *s2trace_word(enum s2trace_words table, unsigned value)

@@ -7,6 +7,7 @@
 
 #include "common/s2_num.h"
 #include "common/s2_err.h"
+#include "traces/s2trace.h"
 #include "traces/s2trace_host.h"
 
 #define MAX_TOK 12
@@ -122,7 +123,7 @@ static int rules_mask(struct ctx *c, const char *s, unsigned *mask)
 		return 0;
 	snprintf(buf, sizeof(buf), "%s", s);
 	for (char *save, *r = strtok_r(buf, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
-		int i = s2host_rule_parse(r);
+		int i = s2trace_word_parse(S2T_W_HOST_RULE, r);
 		if (i < 0)
 			return bad(c, "unknown host rule '%s' (docs/host-mm.md lists them)", r);
 		*mask |= 1u << i;

@@ -393,7 +393,7 @@ static int field_value(struct s2trace_reader *r, const struct s2trace_field *f,
 	case S2T_F_RULE:
 		if (!w->val)
 			return fail(r, "expect fired needs rule=NAME");
-		if ((x = s2hyp_rule_parse(w->val)) < 0)
+		if ((x = s2trace_word_parse(S2T_W_RULE, w->val)) < 0)
 			return fail(r, "unknown rule '%s' (see 's2emu rules')", w->val);
 		*v = (unsigned)x;
 		return 0;

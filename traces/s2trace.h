@@ -158,12 +158,15 @@ int s2trace_esr_access(uint64_t esr, enum s2hyp_access *a);
  * keywords (enum s2trace_kind), host operations (enum s2hyp_host_kind),
  * backings, accesses, effect operations (enum s2trace_effect_kind), hints
  * (enum s2eff_hint), system registers (enum s2eff_sysreg), expectations,
- * fault kinds and host-mm events (enum s2hyp_mm_op). TLBI, DC, IC and DSB
- * operations are arch/s2arm.h's.
+ * fault kinds, host-mm events (enum s2hyp_mm_op) and the checkers' rules
+ * (enum s2hyp_rule, enum s2host_rule: their names from the rule tables, so
+ * that a rule is found by name here and not in the model). TLBI, DC, IC and
+ * DSB operations are arch/s2arm.h's.
  */
 enum s2trace_words {
 	S2T_W_LINE, S2T_W_HOST, S2T_W_BACKING, S2T_W_ACCESS, S2T_W_EFFECT, S2T_W_HINT,
-	S2T_W_SYSREG, S2T_W_EXPECT, S2T_W_FAULT_KIND, S2T_W_MM, S2T_NR_WORDS
+	S2T_W_SYSREG, S2T_W_EXPECT, S2T_W_FAULT_KIND, S2T_W_MM, S2T_W_RULE, S2T_W_HOST_RULE,
+	S2T_NR_WORDS
 };
 /* The word of value in table; "?" for none. */
 const char *s2trace_word(enum s2trace_words table, unsigned value);
