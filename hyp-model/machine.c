@@ -23,6 +23,7 @@ void s2hyp_config_init(struct s2hyp_config *cfg)
 	cfg->line_bytes = 64;
 	cfg->variant = S2PT_V_UPSTREAM;
 	cfg->check = true;
+	cfg->footprints = true;
 	cfg->explore_evictions = true;
 	cfg->explore_prefetch = true;
 	cfg->max_faults_per_access = 16;

@@ -341,13 +341,19 @@ static void hyp_read(struct s2hyp *m, const s2_pte_t *ptep)
 		(struct hyp_read){ pa, pa + sizeof(s2_pte_t) };
 }
 
-/* A walk's load of an entry it decides on. */
+/* A walk's load of an entry it decides on: for footprints, and for the
+ * checker when the operation holds the lock for read (only such a one keeps
+ * what it read: s2hyp_checker_pte_read). */
 static void mm_pte_read(void *ctx, const s2_pte_t *ptep, s2_pte_t val)
 {
 	struct s2hyp *m = ctx;
-	hyp_read(m, ptep);
-	if (m->cfg.check)
-		s2hyp_checker_pte_read(m->chk, op_slot(m), ptep, val);
+	if (m->cfg.footprints)
+		hyp_read(m, ptep);
+	if (m->cfg.check) {
+		unsigned slot = op_slot(m);
+		if (m->held[slot].held && m->held[slot].shared)
+			s2hyp_checker_pte_read(m->chk, slot, ptep, val);
+	}
 }
 
 static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
@@ -368,7 +374,8 @@ static bool mm_cmpxchg_pte(void *ctx, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new
 	if (*(volatile s2_pte_t *)ptep != old) {
 		/* A lost exchange stores nothing but read the entry: it conflicts
 		 * with any store to it. */
-		hyp_read(m, ptep);
+		if (m->cfg.footprints)
+			hyp_read(m, ptep);
 		return false;
 	}
 	store_pte(m, ptep, new, true, true);

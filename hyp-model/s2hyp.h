@@ -66,6 +66,10 @@ struct s2hyp_config {
 	 * stage-2-only copy that stays (the worst case). */
 	bool combined_tlb;
 	bool check;			/* the checker on (off: for speed figures) */
+	/* The descriptors hypervisor code reads are kept for footprints
+	 * (s2hyp_footprint.h); off when nothing observes footprints (a
+	 * replay), which changes nothing else. */
+	bool footprints;
 	bool explore_evictions;		/* TLB and dcache evictions are choices */
 	bool explore_prefetch;		/* speculative walks are choices */
 	unsigned max_faults_per_access;	/* a livelock guard */

@@ -101,6 +101,8 @@ void s2trace__machine_config(struct replay *rp, struct s2hyp_config *cfg)
 	 * always taken, never a background one, so listing them is waste. */
 	if (!rp->nsched)
 		cfg->explore_evictions = cfg->explore_prefetch = false;
+	/* Nothing observes footprints here. */
+	cfg->footprints = false;
 	rp->res->cfg = *cfg;
 }
 
