@@ -966,6 +966,40 @@ static void test_expect(void **state)
 	assert_int_equal(ev.expect.value, 2);
 }
 
+/* An expect faults event built through the API with no bound either way
+ * (max all ones, min 0) is written so that the reader takes it back, and
+ * reads back the same; max all ones written out is read as no bound. */
+static void test_expect_faults_unbounded_round_trip(void **state)
+{
+	(void)state;
+	struct s2trace_event ev, back;
+	char line[128], again[128];
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = S2T_EXPECT;
+	ev.expect.kind = S2T_EXP_FAULTS;
+	ev.expect.level = -128;
+	ev.expect.prot = -1;
+	ev.expect.rule = -1;
+	ev.expect.fault_kind = -1;
+	ev.expect.vcpu = -1;
+	ev.expect.max = UINT64_MAX;
+	for (int vcpu = -1; vcpu <= 1; vcpu += 2) {
+		ev.expect.vcpu = vcpu;
+		field_line(&ev, line, sizeof(line));
+		back = one(line);
+		assert_int_equal(back.expect.kind, S2T_EXP_FAULTS);
+		assert_true(back.expect.max == UINT64_MAX);
+		assert_int_equal(back.expect.min, 0);
+		assert_int_equal(back.expect.vcpu, vcpu);
+		field_line(&back, again, sizeof(again));
+		assert_string_equal(again, line);
+	}
+	back = one("expect faults max=18446744073709551615");
+	assert_true(back.expect.max == UINT64_MAX);
+	assert_int_equal(back.expect.min, 0);
+}
+
 /* Numbers: decimal, 0x hexadecimal, K/M/G suffixes (powers of 1024), and
  * a leading zero that is still decimal. */
 static void test_numbers(void **state)
@@ -1858,6 +1892,7 @@ int main(void)
 		cmocka_unit_test(test_schedule),
 		cmocka_unit_test(test_schedule_long_line),
 		cmocka_unit_test(test_expect),
+		cmocka_unit_test(test_expect_faults_unbounded_round_trip),
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_errors_header),
 		cmocka_unit_test(test_errors_structure),

@@ -265,11 +265,13 @@ static const struct s2trace_field expect_unmapped_fields[] = { EXP_IPA };
 static const struct s2trace_field expect_fired_fields[] = {
 	{ .key = "rule", .type = S2T_F_RULE, IN(expect.rule) },
 };
-/* max= or min= (at least one: the reader checks). */
+/* max= or min= (at least one: the reader checks). With no bound either
+ * way (max all ones, min 0, as the API may set it) min=0 is written. */
 static const struct s2trace_field expect_faults_fields[] = {
 	{ .key = "max", .type = S2T_F_DEC, .flags = S2T_FF_SKIP, IN(expect.max), ANY,
 	  .skip = UINT64_MAX },
-	{ .key = "min", .type = S2T_F_DEC, .flags = S2T_FF_NONZERO, IN(expect.min), ANY },
+	{ .key = "min", .type = S2T_F_DEC, .flags = S2T_FF_NONZERO | S2T_FF_FALLBACK,
+	  IN(expect.min), ANY },
 	{ .key = "kind", .type = S2T_F_WORD, .flags = S2T_FF_SKIP, IN(expect.fault_kind),
 	  .words = S2T_W_FAULT_KIND, .skip = (uint32_t)-1 },
 	{ .key = "vcpu", .type = S2T_F_DEC, .flags = S2T_FF_SKIP, IN(expect.vcpu), .min = 0,

@@ -219,6 +219,9 @@ enum s2trace_fflags {
 					 * (its value when the line does not give it) */
 	S2T_FF_NOWRITE = 1 << 4,	/* read, never written (implied by the line) */
 	S2T_FF_SIZED = 1 << 5,		/* a vCPU write's value: its access's bytes */
+	S2T_FF_FALLBACK = 1 << 6,	/* written even at a value NONZERO or SKIP
+					 * leaves out when no field before it on
+					 * the line was written (the line needs one) */
 };
 
 struct s2trace_field {

@@ -59,6 +59,7 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 {
 	unsigned n;
 	const struct s2trace_field *fs = s2trace_fields(ev, &n);
+	bool written = false;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct s2trace_field *fl = &fs[i];
@@ -72,9 +73,11 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 			v &= (1ull << (8 * ev->vcpu.op.size)) - 1;
 		if (!v && fl->zero_as)
 			v = fl->zero_as;
-		if ((!v && (fl->flags & S2T_FF_NONZERO)) ||
-		    ((fl->flags & S2T_FF_SKIP) && v == fl->skip))
+		if (((!v && (fl->flags & S2T_FF_NONZERO)) ||
+		     ((fl->flags & S2T_FF_SKIP) && v == fl->skip)) &&
+		    (written || !(fl->flags & S2T_FF_FALLBACK)))
 			continue;
+		written |= fl->type != S2T_F_FLAG || v;
 		switch (fl->type) {
 		case S2T_F_DEC:
 			put_num(f, fl->key, v, false);
