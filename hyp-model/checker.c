@@ -45,7 +45,11 @@ struct ghost_page {
 	uint64_t ipa;			/* base IPA the page translates */
 	uint64_t unlink_seq;		/* when its tree was cut from the root (the
 					 * checker's clock); 0 while linked */
-	struct ghost_pte *ptes;		/* lazily allocated, one per entry */
+	struct ghost_pte *ptes;		/* lazily allocated, one per entry; kept
+					 * when the page is freed or the checker
+					 * reset, and cleared then only in */
+	uint32_t dirty_lo, dirty_hi;	/* [lo, hi): the entries stored since it
+					 * was last cleared (all others are zero) */
 };
 
 /* A hypervisor operation in flight. */
@@ -104,6 +108,17 @@ struct s2hyp_checker *s2hyp_checker_new(const struct s2hyp_checker_config *cfg)
 	return c;
 }
 
+/* A ghost page as new, keeping its entries' array: only the entries
+ * stored since it was last cleared are zeroed (a table page's 512 entries
+ * are 12 KiB, a fresh one of a run has a few of them stored). */
+static void ghost_page_clear(struct ghost_page *gp)
+{
+	struct ghost_pte *ptes = gp->ptes;
+	if (ptes && gp->dirty_hi > gp->dirty_lo)
+		memset(ptes + gp->dirty_lo, 0, (gp->dirty_hi - gp->dirty_lo) * sizeof(*ptes));
+	*gp = (struct ghost_page){ .ptes = ptes };
+}
+
 void s2hyp_checker_reset(struct s2hyp_checker *c, const struct s2hyp_checker_config *cfg)
 {
 	struct s2hyp_checker k = *c;
@@ -112,9 +127,7 @@ void s2hyp_checker_reset(struct s2hyp_checker *c, const struct s2hyp_checker_con
 	 * hpages) go: a larger table would visit its keys in another order
 	 * than a new one, and the first report of a rule names the first. */
 	for (uint64_t i = 0; i < k.ghost_cap; i++)
-		free(k.ghost[i].ptes);
-	if (k.ghost_cap)
-		memset(k.ghost, 0, k.ghost_cap * sizeof(*k.ghost));
+		ghost_page_clear(&k.ghost[i]);
 	s2_map_free(&k.hpages);
 	s2_map_free(&k.logged);
 	memset(c, 0, sizeof(*c));
@@ -233,6 +246,20 @@ static struct ghost_pte *ghost_ptes(struct s2hyp_checker *c, struct ghost_page *
 	return gp->ptes;
 }
 
+/* Entry idx of gp is about to be stored: it is no longer zero. */
+static void ghost_dirty(struct ghost_page *gp, unsigned idx)
+{
+	if (gp->dirty_lo == gp->dirty_hi) {
+		gp->dirty_lo = idx;
+		gp->dirty_hi = idx + 1;
+		return;
+	}
+	if (idx < gp->dirty_lo)
+		gp->dirty_lo = idx;
+	if (idx >= gp->dirty_hi)
+		gp->dirty_hi = idx + 1;
+}
+
 static void touch(struct s2hyp_checker *c, uint64_t idx)
 {
 	struct ghost_page *gp = ghost(c, idx);
@@ -260,10 +287,7 @@ void s2hyp_checker_page_alloc(struct s2hyp_checker *c, void *page)
 	struct ghost_page *g = ghost_of(c, page);
 	if (!g)
 		return;
-	struct ghost_pte *ptes = g->ptes;
-	*g = (struct ghost_page){ .ptes = ptes };
-	if (ptes)
-		memset(ptes, 0, sizeof(*ptes) * s2pt_ptes_per_table(geom(c)));
+	ghost_page_clear(g);
 }
 
 void s2hyp_checker_page_root(struct s2hyp_checker *c, void *page, s2_level_t level, uint64_t ipa)
@@ -904,6 +928,7 @@ static void store_entry(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t old, s
 	struct ghost_pte *ptes = ghost_ptes(c, gp);
 	if (!ptes)
 		return;
+	ghost_dirty(gp, idx);
 	struct ghost_pte *gs = &ptes[idx];
 	s2_level_t level = gp->level;
 	uint64_t ipa = entry_ipa(c, gp, idx);
