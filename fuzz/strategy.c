@@ -10,12 +10,11 @@
 
 uint64_t s2fuzz__mix(uint64_t h, uint64_t v)
 {
-	/* FNV-1a over the 8 bytes, then a final avalanche when read. */
-	for (int i = 0; i < 8; i++) {
-		h ^= (v >> (8 * i)) & 0xff;
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	/* A word at a time (a schedule's hash takes one or two a step): for
+	 * each v a bijection of h (xor, an odd multiplier, an xorshift), so
+	 * two schedules of one length differ in hash unless by chance. */
+	h = (h ^ v) * 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
 }
 
 int s2fuzz__instantiate(const struct s2hyp_scenario *sc, struct s2hyp **m, char *err,
