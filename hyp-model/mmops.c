@@ -325,20 +325,35 @@ static void store_pte(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t pte, bool releas
 }
 
 /* The hypervisor read the descriptor at ptep: footprints know. */
-static void hyp_read(struct s2hyp *m, const s2_pte_t *ptep)
+static void hyp_read_new(struct s2hyp *m, const s2_pte_t *ptep)
 {
+	uintptr_t page = (uintptr_t)ptep & ~(((uintptr_t)1 << m->geom.granule_shift) - 1);
 	uint64_t pa = s2_pa_get(s2pool_pa(m->pool, (void *)(uintptr_t)ptep));
-	uint64_t page_mask = ~(((uint64_t)1 << m->geom.granule_shift) - 1);
-	if (m->hyp_reads_n) {
-		struct hyp_read *r = &m->hyp_reads[(m->hyp_reads_n - 1) % S2HYP_HYP_READS];
-		if ((r->lo & page_mask) == (pa & page_mask)) {
-			r->lo = pa < r->lo ? pa : r->lo;
-			r->hi = pa + sizeof(s2_pte_t) > r->hi ? pa + sizeof(s2_pte_t) : r->hi;
-			return;
-		}
+	struct hyp_read *r = &m->hyp_reads[m->hyp_reads_n++ % S2HYP_HYP_READS];
+
+	*r = (struct hyp_read){ pa, pa + sizeof(s2_pte_t) };
+	/* Table pages are granule-aligned in the pool's arena, whose PAs
+	 * follow its host addresses. (Not an address of the pool: no PA, and
+	 * the next read looks up again, as the pool counts each.) */
+	m->hyp_read_page = pa ? page : 0;
+	m->hyp_read_cur = r;
+	m->hyp_read_delta = pa - (uint64_t)(uintptr_t)ptep;
+}
+
+static inline void hyp_read(struct s2hyp *m, const s2_pte_t *ptep)
+{
+	uintptr_t va = (uintptr_t)ptep;
+
+	if (!m->hyp_read_page || (va ^ m->hyp_read_page) >> m->geom.granule_shift) {
+		hyp_read_new(m, ptep);
+		return;
 	}
-	m->hyp_reads[m->hyp_reads_n++ % S2HYP_HYP_READS] =
-		(struct hyp_read){ pa, pa + sizeof(s2_pte_t) };
+	struct hyp_read *r = m->hyp_read_cur;
+	uint64_t pa = (uint64_t)va + m->hyp_read_delta;
+	if (pa < r->lo)
+		r->lo = pa;
+	if (pa + sizeof(s2_pte_t) > r->hi)
+		r->hi = pa + sizeof(s2_pte_t);
 }
 
 /* A walk's load of an entry it decides on: for footprints, and for the

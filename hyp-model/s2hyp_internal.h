@@ -243,6 +243,12 @@ struct s2hyp {
 #define S2HYP_HYP_READS 64
 	struct hyp_read { uint64_t lo, hi; } hyp_reads[S2HYP_HYP_READS];
 	uint64_t hyp_reads_n;
+	/* The table page (host address) of the last range, its range, and
+	 * the PA of its host address 0: a read in that page needs no look-up
+	 * in the pool. hyp_read_page 0: none. */
+	uintptr_t hyp_read_page;
+	struct hyp_read *hyp_read_cur;
+	uint64_t hyp_read_delta;
 	bool stop_on_violation;
 	bool stopped;			/* a violation asked to stop */
 	bool destroyed;
