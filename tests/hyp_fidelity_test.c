@@ -105,6 +105,18 @@ static void reread_program(struct prog *p)
 		vop(p, S2HYP_ACC_READ, IPA + i * PG);
 }
 
+/* Run p, which first writes the 32 pages, under cfg: it fills the TLB this
+ * many times, takes one translation fault a page and fires nothing. */
+static struct s2hyp *run_fills(const struct s2hyp_config *cfg, struct prog *p, uint64_t fills)
+{
+	struct s2hyp *m = run(cfg, S2HYP_BACKING_4K, p);
+	const struct s2hyp_stats *st = s2hyp_stats(m);
+	assert_int_equal(st->vcpu[0].tlb_fills, fills);
+	assert_int_equal(st->vcpu[0].faults_translation, NPAGES);
+	assert_clean(st);
+	return m;
+}
+
 /* A 16-entry TLB cannot hold 32 pages: every page's entry is gone by the
  * time it is read again, so each read walks and fills again; an unlimited
  * TLB keeps them all and serves the reads. */
@@ -117,12 +129,7 @@ static void test_tlb_capacity_loses_entries(void **state)
 		reread_program(&p);
 		base_config(&cfg);
 		cfg.tlb_entries = entries;
-		struct s2hyp *m = run(&cfg, S2HYP_BACKING_4K, &p);
-		const struct s2hyp_stats *st = s2hyp_stats(m);
-		assert_int_equal(st->vcpu[0].tlb_fills, entries ? 2 * NPAGES : NPAGES);
-		assert_int_equal(st->vcpu[0].faults_translation, NPAGES);
-		assert_clean(st);
-		s2hyp_delete(m);
+		s2hyp_delete(run_fills(&cfg, &p, entries ? 2 * NPAGES : NPAGES));
 	}
 }
 
@@ -177,12 +184,8 @@ static void test_vmalle1is_after_unmap_drops_combined_entries(void **state)
 		unmap_reread_program(&p);
 		base_config(&cfg);
 		cfg.combined_tlb = combined;
-		struct s2hyp *m = run(&cfg, S2HYP_BACKING_4K, &p);
-		const struct s2hyp_stats *st = s2hyp_stats(m);
-		assert_int_equal(st->vcpu[0].tlb_fills, combined ? 2 * NPAGES - 1 : NPAGES);
-		assert_int_equal(st->vcpu[0].faults_translation, NPAGES);
-		assert_int_equal(st->tlbi_calls[S2HYP_TLBI_IPA], 1);
-		assert_clean(st);
+		struct s2hyp *m = run_fills(&cfg, &p, combined ? 2 * NPAGES - 1 : NPAGES);
+		assert_int_equal(s2hyp_stats(m)->tlbi_calls[S2HYP_TLBI_IPA], 1);
 		s2hyp_delete(m);
 	}
 }
