@@ -266,6 +266,8 @@ struct s2hyp_choice {
  * A scheduling strategy. choose() gets the enabled choices (arg 0) and
  * returns an index; for the evict/prefetch kinds the machine then asks
  * pick_arg(n) which of n candidates. The fuzzer supplies its own.
+ * choose NULL takes the first enabled choice, always, and the machine then
+ * lists that one only; pick_arg NULL takes candidate 0.
  */
 struct s2hyp_strategy {
 	unsigned (*choose)(void *arg, const struct s2hyp_choice *choices, unsigned n,

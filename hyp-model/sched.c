@@ -187,18 +187,24 @@ static unsigned push_background(struct s2hyp *m, unsigned n)
 static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
 {
 	unsigned n = 0;
-	unsigned minp = min_phase(m);
+	/* A strategy taking the first choice needs no other (the first is
+	 * never a background one). */
+	unsigned want = m->sch->st->choose ? UINT_MAX : 1;
 
-	if (in_op)
+	if (in_op) {
 		push_choice(m, &n, S2HYP_CH_HYP, 0);
-	else if (host_enabled(m, minp))
+		if (n >= want)
+			return *mandatory = n;
+	}
+	unsigned minp = min_phase(m);
+	if (!in_op && host_enabled(m, minp))
 		push_choice(m, &n, S2HYP_CH_HOST, 0);
-	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+	for (unsigned i = 0; i < m->cfg.nr_vcpus && n < want; i++)
 		if (vcpu_enabled(m, &m->vcpus[i], minp))
 			push_choice(m, &n, S2HYP_CH_VCPU, i);
 	*mandatory = n;
-	if (!n && !in_op)
-		return 0;
+	if ((!n && !in_op) || n >= want)
+		return n;
 	return push_background(m, n);
 }
 
@@ -234,7 +240,7 @@ static void record(struct s2hyp *m, const struct s2hyp_choice *c)
 static bool decide(struct s2hyp *m, unsigned n, struct s2hyp_choice *c)
 {
 	const struct s2hyp_strategy *st = m->sch->st;
-	unsigned idx = st->choose(st->arg, m->sch->choices, n, m->step);
+	unsigned idx = st->choose ? st->choose(st->arg, m->sch->choices, n, m->step) : 0;
 	if (idx >= n) {
 		m->outcome = S2HYP_DIVERGED;
 		snprintf(m->error, sizeof(m->error), "the schedule diverged at step %llu",
@@ -391,21 +397,25 @@ static unsigned enumerate_par(struct s2hyp *m, int self, unsigned *mandatory)
 {
 	struct s2hyp_sched *s = m->sch;
 	unsigned n = 0;
-	unsigned minp = min_phase(m);
+	/* As in enumerate: a strategy taking the first choice needs no other. */
+	unsigned want = s->st->choose ? UINT_MAX : 1;
 
 	if (self == HOST_SLOT)
 		push_choice(m, &n, S2HYP_CH_HOST, 0);
 	else if (self >= 0)
 		push_choice(m, &n, S2HYP_CH_VCPU, (unsigned)self);
+	if (n >= want)
+		return *mandatory = n;
+	unsigned minp = min_phase(m);
 	if (self != HOST_SLOT &&
 	    (s->op_ctx[HOST_SLOT] || (!s->in_flight && host_enabled(m, minp))))
 		push_choice(m, &n, S2HYP_CH_HOST, 0);
-	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++)
+	for (unsigned i = 0; i < m->cfg.nr_vcpus && n < want; i++)
 		if ((int)i != self && (s->op_ctx[i] || vcpu_enabled_par(m, &m->vcpus[i], minp)))
 			push_choice(m, &n, S2HYP_CH_VCPU, i);
 	*mandatory = n;
-	if (!n)
-		return 0;
+	if (!n || n >= want)
+		return n;
 	return push_background(m, n);
 }
 
@@ -726,24 +736,8 @@ const struct s2hyp_strategy s2hyp_strategy_random_template = {
 	random_choose, random_pick, NULL,
 };
 
-static unsigned seq_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
-			   uint64_t step)
-{
-	(void)arg;
-	(void)choices;
-	(void)n;
-	(void)step;
-	return 0;
-}
-
-static unsigned seq_pick(void *arg, unsigned n)
-{
-	(void)arg;
-	(void)n;
-	return 0;
-}
-
-const struct s2hyp_strategy s2hyp_strategy_sequential = { seq_choose, seq_pick, NULL };
+/* The first enabled choice at every step (see struct s2hyp_strategy). */
+const struct s2hyp_strategy s2hyp_strategy_sequential = { NULL, NULL, NULL };
 
 static unsigned replay_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
 			      uint64_t step)

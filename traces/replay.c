@@ -290,6 +290,10 @@ static void run_chunk_part(struct replay *rp, bool whole)
 		if (nv[v] == sc->nvcpu[v])
 			rp->span_open[v] = false;	/* its last access runs now */
 	}
+	/* Without shared phases (so far) the overlap strategy would always
+	 * take the first choice: say so, and the machine lists no other. */
+	if (!rp->nsched)
+		rp->st.choose = rp->ov.n ? overlap_choose : NULL;
 	enum s2hyp_outcome o = s2hyp_run(rp->m, &rp->st);
 	rp->res->outcome = o;
 	if (rp->opts && rp->opts->progress)
