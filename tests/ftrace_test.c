@@ -1115,6 +1115,37 @@ static void test_kit_get_dirty_log_begin(void **state)
 	done(r);
 }
 
+/* Two VMM threads' KVM_GET_DIRTY_LOG ioctls interleave: each marker pairs
+ * with the write-protect call of its own thread (pid), in time order, even
+ * when the other thread's call comes first and the lines are not in time
+ * order in the file. Slot 1's get-dirty-log goes before the fault, slot 0's
+ * after it; by order alone slot 0's stayed at its marker, before both. */
+static void test_kit_dirty_wp_pairs_by_thread(void **state)
+{
+	(void)state;
+	struct opts o = { 0 };
+#define VMM2 "          kvmrun-390     [001] .....    "
+	struct imported *r = import_opts(
+		KIT "1.1: tracing_mark_write: s2emu-vcpus n=1\n"
+		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=dirty backing=4k\n"
+		KIT "1.21: tracing_mark_write: s2emu-memslot slot=1 gpa=0x90000000 size=0x4000000 hva=0xffffb3400000 flags=dirty backing=4k\n"
+		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=linux\n"
+		KIT "1.6: tracing_mark_write: s2emu-phase name=get_dirty_log_begin slot=0\n"
+		VMM2 "1.7: dirty_wp: (kvm_arch_mmu_enable_log_dirty_pt_masked+0x0/0x60)\n"
+		VMM2 "1.65: tracing_mark_write: s2emu-phase name=get_dirty_log_begin slot=1\n"
+		KIT "1.75: dirty_wp: (kvm_arch_mmu_enable_log_dirty_pt_masked+0x0/0x60)\n"
+		KIT1 "1.72: kvm_guest_fault: ipa 0x80200000, hsr 0x9200004f, hxfar 0x80200000, pc 0x80000060\n",
+		&o);
+#undef VMM2
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "section pass1\n"
+		      "host get-dirty-log slot=1\n"
+		      "vcpu 0 fault ipa=0x80200000 esr=0x9200004f pc=0x80000060\n"
+		      "host get-dirty-log slot=0\n");
+	done(r);
+}
+
 /* A layout wins over the markers; a marker of a slot the layout lacks, a
  * slot that moves, or a damaged s2emu- marker is an error at its line. */
 static void test_kit_marker_errors(void **state)
@@ -1258,6 +1289,7 @@ int main(void)
 		cmocka_unit_test(test_seed_corpus),
 		cmocka_unit_test(test_kit_markers),
 		cmocka_unit_test(test_kit_get_dirty_log_begin),
+		cmocka_unit_test(test_kit_dirty_wp_pairs_by_thread),
 		cmocka_unit_test(test_kit_marker_errors),
 		cmocka_unit_test(test_function_graph),
 		cmocka_unit_test(test_rcu_callback_calls),

@@ -2045,8 +2045,10 @@ static int apply_markers(struct s2trace_ftrace *imp);
  * a get-dirty-log goes where KVM write-protected (its first call after the
  * VMM's marker, before the next one) rather than at the marker: the VMM's
  * thread marks the ioctl's start, and faults traced until KVM takes the MMU
- * lock were handled before the write-protect. A marker no call follows (no
- * page was dirty) keeps it. */
+ * lock were handled before the write-protect. The ioctl runs in the thread
+ * that wrote the marker, so a marker pairs only with calls of its own pid,
+ * in time order (events are sorted by timestamp): two VMM threads' ioctls
+ * may interleave. A marker no call follows (no page was dirty) keeps it. */
 static void place_dirty_wp(struct s2trace_ftrace *imp)
 {
 	bool any = false;
@@ -2058,9 +2060,11 @@ static void place_dirty_wp(struct s2trace_ftrace *imp)
 			continue;
 		for (size_t j = i + 1; j < imp->nr_ev; j++) {
 			struct fev *w = &imp->ev[j];
+			if (w->pid != m->pid)
+				continue;
 			if (w->kind == EV_MARKER && w->sub == CMD_GET_DIRTY_LOG)
 				break;
-			if (w->kind == EV_DIRTY_WP) {
+			if (w->kind == EV_DIRTY_WP && !w->sub) {
 				w->sub = 1;
 				w->a = m->a;
 				m->sub = CMD_NONE;
