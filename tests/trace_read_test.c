@@ -327,10 +327,10 @@ static void test_section(void **state)
 	assert_string_equal(ev.section.name, "after-pass2");
 	assert_int_equal(s2trace_next(rd.r, &ev), 0);
 	rd_close(&rd);
-	bad(HDR "section\n", 2, "one name");
-	bad(HDR "section a b\n", 2, "one name");
-	bad(HDR "section a=b\n", 2, "one name");
-	bad(HDR "section a/b\n", 2, "letters, digits");
+	bad(HDR "section\n", 2, "section needs a name");
+	bad(HDR "section a b\n", 2, "unknown word 'b' for section");
+	bad(HDR "section a=b\n", 2, "section needs a name");
+	bad(HDR "section a/b\n", 2, "section: 'a/b' is not a name (letters, digits");
 	bad(HDR "section 0123456789012345678901234567890123456789012345678\n", 2, "at most");
 }
 
@@ -488,17 +488,31 @@ static void test_mmio(void **state)
 
 /* The grammar's field descriptions are what the reader takes and the
  * writer writes: for every field of config, memslot, mmio, host, expect,
- * vcpu and guest lines (host-mm events but those naming processes and
- * references, whose numbers the lines before them make), its extreme
- * values written by the writer read back to the same event and line; a
- * value just outside its range is refused naming it; a required field
- * left out is named. */
+ * vcpu, guest and effect lines (host-mm events but those naming processes
+ * and references, whose numbers the lines before them make; every effect
+ * operation, every TLBI and IC operation), its extreme values written by
+ * the writer read back to the same event and line; a value just outside
+ * its range is refused naming it; a required keyed field left out is
+ * named. */
 static void field_line(const struct s2trace_event *ev, char *buf, size_t size)
 {
 	FILE *f = fmemopen(buf, size, "w");
 	assert_non_null(f);
 	s2trace_print_event(f, ev);
 	assert_int_equal(fclose(f), 0);
+}
+
+/* buf with its word number pos (after the keyword) replaced by val. */
+static void field_edit_pos(char *buf, size_t size, unsigned pos, const char *val)
+{
+	char out[512], *p = buf;
+	for (unsigned i = 0; i < pos && p; i++)
+		p = strchr(p + 1, ' ');
+	if (!p)
+		fail_msg("'%s' has no word %u", buf, pos);
+	char *end = strchr(p + 1, ' ');
+	snprintf(out, sizeof(out), "%.*s %s%s", (int)(p - buf), buf, val, end ? end : "");
+	snprintf(buf, size, "%s", out);
 }
 
 /* buf with key's word replaced by key=val, or dropped (val NULL). */
@@ -520,8 +534,9 @@ static void check_fields(struct s2trace_event ev)
 	unsigned n;
 	const struct s2trace_field *fs = s2trace_fields(&ev, &n);
 	assert_true(n > 0 || ev.kind == S2T_HOST);
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0, pos = 0; i < n; i++) {
 		const struct s2trace_field *f = &fs[i];
+		pos += !!(f->flags & S2T_FF_POS);
 		if (!s2trace_field_applies(f, &ev))
 			continue;
 		uint64_t vals[2] = { f->min, f->max };
@@ -553,7 +568,15 @@ static void check_fields(struct s2trace_event ev)
 			vals[0] = 0, vals[1] = 1;
 			break;
 		case S2T_F_TEXT:	/* the base event's */
+		case S2T_F_NAME:
+		case S2T_F_CHOICES:
 			nv = 0;
+			break;
+		case S2T_F_DSB:
+			vals[0] = 0, vals[1] = S2ARM_NR_DSB - 1;
+			break;
+		case S2T_F_DC:
+			vals[0] = S2CACHE_DC_CIVAC, vals[1] = S2CACHE_DC_CVAU;
 			break;
 		case S2T_F_ESR:	/* a data abort read, an instruction abort */
 			vals[0] = 0x92000006, vals[1] = 0x82000006;
@@ -561,10 +584,16 @@ static void check_fields(struct s2trace_event ev)
 		default:
 			break;
 		}
+		/* A selecting field's values are the caller's, each its own line. */
+		if (f->flags & S2T_FF_SELECT)
+			nv = 0;
 		/* expect faults needs max= or min= and min <= max: the base
 		 * event has max=5 min=1, each moved where the other allows. */
 		/* An access is aligned to its size. */
 		if (ev.kind == S2T_VCPU && !strcmp(f->key, "ipa"))
+			vals[1] &= ~7ull;
+		/* A descriptor's address is 8-byte aligned. */
+		if (ev.kind == S2T_EFFECT && !strcmp(f->key, "pa"))
 			vals[1] &= ~7ull;
 		if (ev.kind == S2T_EXPECT && ev.expect.kind == S2T_EXP_FAULTS) {
 			if (!strcmp(f->key, "max"))
@@ -578,6 +607,8 @@ static void check_fields(struct s2trace_event ev)
 			char line[512], again[512];
 			e.config.given |= f->given;	/* config lines only */
 			s2trace_field_set(f, &e, vals[k]);
+			if (f->have)
+				((bool *)&e)[f->have - 1] = true;
 			field_line(&e, line, sizeof(line));
 			struct s2trace_event back = one(line);
 			if (s2trace_field_get(f, &back) != vals[k])
@@ -593,27 +624,29 @@ static void check_fields(struct s2trace_event ev)
 		}
 		if (f->type > S2T_F_SIZE || (f->flags & S2T_FF_NOWRITE))
 			continue;
-		char line[512], text[600], v[32], what[64];
+		char line[512], text[600], v[32], what[96];
 		struct s2trace_event e = ev;
 		e.config.given |= f->given;
 		s2trace_field_set(f, &e, f->min);
-		if (f->max < UINT64_MAX) {
+		if (f->have)
+			((bool *)&e)[f->have - 1] = true;
+		for (unsigned k = 0; k < 2; k++) {
+			if (k ? f->min == 0 : f->max == UINT64_MAX)
+				continue;
 			field_line(&e, line, sizeof(line));
-			snprintf(v, sizeof(v), "%llu", (unsigned long long)f->max + 1);
-			field_edit(line, sizeof(line), f->key, v);
+			snprintf(v, sizeof(v), "%llu", (unsigned long long)(k ? f->min - 1 : f->max + 1));
+			if (f->flags & S2T_FF_POS) {
+				field_edit_pos(line, sizeof(line), pos, v);
+				snprintf(what, sizeof(what), "%s is %llu to %llu, not %s", f->key,
+					 (unsigned long long)f->min, (unsigned long long)f->max, v);
+			} else {
+				field_edit(line, sizeof(line), f->key, v);
+				snprintf(what, sizeof(what), "%s=%s is out of range", f->key, v);
+			}
 			snprintf(text, sizeof(text), HDR "%s\n", line);
-			snprintf(what, sizeof(what), "%s=%s is out of range", f->key, v);
 			bad(text, 2, what);
 		}
-		if (f->min > 0) {
-			field_line(&e, line, sizeof(line));
-			snprintf(v, sizeof(v), "%llu", (unsigned long long)f->min - 1);
-			field_edit(line, sizeof(line), f->key, v);
-			snprintf(text, sizeof(text), HDR "%s\n", line);
-			snprintf(what, sizeof(what), "%s=%s is out of range", f->key, v);
-			bad(text, 2, what);
-		}
-		if (f->flags & S2T_FF_REQUIRED) {
+		if ((f->flags & S2T_FF_REQUIRED) && !(f->flags & S2T_FF_POS)) {
 			field_line(&e, line, sizeof(line));
 			field_edit(line, sizeof(line), f->key, NULL);
 			snprintf(text, sizeof(text), HDR "%s\n", line);
@@ -688,6 +721,28 @@ static void test_fields_describe_lines(void **state)
 		ev.expect.min = 1;
 		check_fields(ev);
 	}
+
+	for (unsigned k = 0; k <= S2T_EFF_HINT; k++) {
+		ev = (struct s2trace_event){ .kind = S2T_EFFECT };
+		ev.effect.thread = 7;
+		ev.effect.kind = (enum s2trace_effect_kind)k;
+		ev.effect.pa = 0x41234008;
+		ev.effect.value = 0x41235003;
+		ev.effect.size = 0x2000;
+		ev.effect.ipa = 0x40000000;
+		ev.effect.level = S2PT_TLBI_NO_LEVEL;
+		ev.effect.have_vmid = ev.effect.have_addr = true;
+		ev.effect.vmid = 3;
+		unsigned ops = k == S2T_EFF_TLBI ? S2ARM_NR_TLBI : k == S2T_EFF_IC ? S2ARM_NR_IC : 1;
+		for (unsigned op = 0; op < ops; op++) {
+			if (k == S2T_EFF_TLBI && (s2arm_tlbi_flags((enum s2arm_tlbi)op) & S2ARM_TLBI_RANGE))
+				continue;
+			ev.effect.op = k == S2T_EFF_IC ? s2cache_op_of_ic((enum s2arm_ic)op) : op;
+			check_fields(ev);
+		}
+	}
+	ev = (struct s2trace_event){ .kind = S2T_PHASE, .phase.n = 5 };
+	check_fields(ev);
 
 	for (unsigned k = 0; k <= S2HYP_HOST_MM; k++) {
 		ev = (struct s2trace_event){ .kind = S2T_HOST };
@@ -1085,8 +1140,8 @@ static void test_errors_structure(void **state)
 		{ HDR "effect 0 pte-read pa=0 value=0 release\n", 2, "unknown word 'release'" },
 		{ HDR "expect clean now\n", 2, "unknown word 'now'" },
 		{ HDR "expect unmapped ipa=0 level=1\n", 2, "unknown key 'level'" },
-		{ HDR "phase 1 2\n", 2, "phase takes one number" },
-		{ HDR "phase n=1\n", 2, "phase takes one number" },
+		{ HDR "phase 1 2\n", 2, "unknown word '2' for phase" },
+		{ HDR "phase n=1\n", 2, "unknown key 'n' for phase" },
 	};
 	RUN_BAD(c);
 
@@ -1187,7 +1242,7 @@ static void test_errors_numbers(void **state)
 		{ HDR "vcpu 0 read ipa=0 size=9\n", 2, "size=9 is out of range (1 to 8)" },
 		{ HDR "vcpu 0 read ipa=0 size=0\n", 2, "out of range" },
 		{ HDR "mmio vcpu=16 ipa=0\n", 2, "vcpu=16 is out of range" },
-		{ HDR "effect 256 isb\n", 2, "at most 256 threads" },
+		{ HDR "effect 256 isb\n", 2, "effect: a thread number is 0 to 255, not 256" },
 		{ HDR "effect 0 tlbi ipas2e1is ipa=0 level=4\n", 2, "level=4 is out of range (0 to 3)" },
 		{ HDR "effect 0 tlbi ipas2e1is ipa=0 level\n", 2, "level needs a number" },
 		{ HDR "effect 0 tlbi vmalle1 vmid=65536\n", 2, "vmid=65536 is out of range" },
@@ -1198,7 +1253,7 @@ static void test_errors_numbers(void **state)
 		{ HDR "expect refcount ipa=0 value=1048577\n", 2, "value=1048577 is out of range" },
 		{ HDR "memslot x ipa=0 size=1 hva=0\n", 2, "memslot=x: not a number" },
 		{ HDR "memslot 0 ipa=0 size=0 hva=0\n", 2, "size=0 is out of range" },
-		{ HDR "phase x\n", 2, "phase=x: not a number" },
+		{ HDR "phase x\n", 2, "phase: 'x' is not a phase number" },
 	};
 	RUN_BAD(c);
 }
@@ -1238,33 +1293,39 @@ static void test_errors_missing_and_values(void **state)
 		{ HDR "mmio ipa=0\n", 2, "mmio needs vcpu=" },
 		{ HDR "mmio vcpu=0\n", 2, "mmio needs ipa=" },
 		{ HDR "mmio vcpu=0 ipa=0 write=1\n", 2, "write takes no value" },
-		{ HDR "effect 0\n", 2, "effect needs a thread number and an operation" },
-		{ HDR "effect t=0 isb\n", 2, "effect needs a thread number and an operation" },
-		{ HDR "effect x isb\n", 2, "effect=x: not a number" },
-		{ HDR "effect 0 barrier\n", 2, "unknown effect 'barrier'" },
-		{ HDR "effect 0 vtcr\n", 2, "effect needs value=" },
-		{ HDR "effect 0 vttbr pa=0\n", 2, "effect needs value=" },
-		{ HDR "effect 0 alloc\n", 2, "effect needs pa=" },
-		{ HDR "effect 0 free value=0\n", 2, "effect needs pa=" },
-		{ HDR "effect 0 pte-write value=0\n", 2, "effect needs pa=" },
-		{ HDR "effect 0 pte-write pa=0\n", 2, "effect needs value=" },
-		{ HDR "effect 0 pte-read pa=8\n", 2, "effect needs value=" },
+		{ HDR "effect 0\n", 2, "effect needs an operation: vtcr, vttbr, alloc" },
+		{ HDR "effect t=0 isb\n", 2, "effect needs a thread number" },
+		{ HDR "effect x isb\n", 2, "effect: 'x' is not a thread number" },
+		{ HDR "effect 0 barrier\n", 2, "effect: 'barrier' is not an operation (vtcr, " },
+		{ HDR "effect 0 vtcr\n", 2, "vtcr needs value=" },
+		{ HDR "effect 0 vttbr pa=0\n", 2, "vttbr needs value=" },
+		{ HDR "effect 0 alloc\n", 2, "alloc needs pa=" },
+		{ HDR "effect 0 free value=0\n", 2, "free needs pa=" },
+		{ HDR "effect 0 pte-write value=0\n", 2, "pte-write needs pa=" },
+		{ HDR "effect 0 pte-write pa=0\n", 2, "pte-write needs value=" },
+		{ HDR "effect 0 pte-read pa=8\n", 2, "pte-read needs value=" },
 		{ HDR "effect 0 pte-write pa=0 value=0 release=1\n", 2, "release takes no value" },
-		{ HDR "effect 0 dsb\n", 2, "dsb needs a domain" },
-		{ HDR "effect 0 dsb osh\n", 2, "dsb needs a domain" },
+		{ HDR "effect 0 dsb\n", 2, "dsb needs a domain: ishst, ish, nshst, nsh or sy" },
+		{ HDR "effect 0 dsb osh\n", 2, "dsb: 'osh' is not a domain (ishst, " },
 		{ HDR "effect 0 dsb kind=ish\n", 2, "dsb needs a domain" },
 		{ HDR "effect 0 tlbi\n", 2, "tlbi needs an operation" },
-		{ HDR "effect 0 tlbi alle3is\n", 2, "tlbi needs an operation" },
-		{ HDR "effect 0 tlbi ipas2e1is\n", 2, "effect needs ipa=" },
-		{ HDR "effect 0 tlbi ipas2e1 level=1\n", 2, "effect needs ipa=" },
+		{ HDR "effect 0 tlbi alle3is\n", 2, "tlbi: 'alle3is' is not an operation (vmalls12e1is, " },
+		{ HDR "effect 0 tlbi ipas2e1is\n", 2, "tlbi ipas2e1is needs ipa=" },
+		{ HDR "effect 0 tlbi ipas2e1 level=1\n", 2, "tlbi ipas2e1 needs ipa=" },
+		{ HDR "effect 0 tlbi vae2is ipa=0\n", 2, "tlbi vae2is needs va=" },
+		{ HDR "effect 0 tlbi vmalle1 level=1\n", 2, "unknown key 'level'" },
 		{ HDR "effect 0 dc\n", 2, "dc needs an operation" },
-		{ HDR "effect 0 dc zva pa=0 size=64\n", 2, "dc needs an operation" },
-		{ HDR "effect 0 dc civac size=64\n", 2, "effect needs pa=" },
-		{ HDR "effect 0 dc cvac pa=0\n", 2, "effect needs size=" },
+		{ HDR "effect 0 dc zva pa=0 size=64\n", 2, "dc: 'zva' is not an operation (civac, cvac, ivac or cvau)" },
+		{ HDR "effect 0 dc civac size=64\n", 2, "dc civac needs pa=" },
+		{ HDR "effect 0 dc cvac pa=0\n", 2, "dc cvac needs size=" },
 		{ HDR "effect 0 ic\n", 2, "ic needs an operation" },
-		{ HDR "effect 0 ic civac pa=0 size=4\n", 2, "ic needs an operation" },
-		{ HDR "effect 0 ic ivau size=4K\n", 2, "effect needs pa=" },
-		{ HDR "effect 0 ic ivau pa=0\n", 2, "effect needs size=" },
+		{ HDR "effect 0 ic civac pa=0 size=4\n", 2, "ic: 'civac' is not an operation (ivau, iallu or ialluis)" },
+		{ HDR "effect 0 ic ivau size=4K\n", 2, "ic ivau needs pa=" },
+		{ HDR "effect 0 ic ivau pa=0\n", 2, "ic ivau needs size=" },
+		{ HDR "effect 0 sysreg value=1\n", 2, "sysreg needs name=" },
+		{ HDR "effect 0 sysreg name=x value=1\n", 2, "name must be vtcr_el2, " },
+		{ HDR "effect 0 hint kind=set-root-lock pa=0\n", 2, "hint kind=set-root-lock needs value=" },
+		{ HDR "effect 0 lock addr=0xffffffffffffffff\n", 2, "addr=0xffffffffffffffff is out of range" },
 		{ HDR "expect\n", 2, "expect needs: mapped, unmapped" },
 		{ HDR "expect leaked\n", 2, "expect needs" },
 		{ HDR "expect kind=clean\n", 2, "expect needs" },

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "cache-model/s2cache.h"
 #include "common/s2_bits.h"
 #include "host-mm/s2host_rules.h"
 #include "hyp-model/s2hyp_rules.h"
@@ -129,23 +130,33 @@ int s2trace_word_parse(enum s2trace_words table, const char *word)
 	return -1;
 }
 
-const char *s2trace_word_list(enum s2trace_words table, char *buf, size_t size)
+/* The names (NULL: none) as a sentence says them: "a, b or c". */
+static const char *join(const char *const *names, unsigned n, char *buf, size_t size)
 {
-	unsigned n = (unsigned)table < S2T_NR_WORDS ? words[table].n : 0, left = 0;
+	unsigned left = 0;
 	size_t len = 0;
 
 	buf[0] = '\0';
 	for (unsigned i = 0; i < n; i++)
-		left += words[table].names[i] != NULL;
+		left += names[i] != NULL;
 	for (unsigned i = 0; i < n && len < size; i++) {
-		if (!words[table].names[i])
+		if (!names[i])
 			continue;
 		left--;
-		int k = snprintf(buf + len, size - len, "%s%s", words[table].names[i],
+		int k = snprintf(buf + len, size - len, "%s%s", names[i],
 				 !left ? "" : left == 1 ? " or " : ", ");
 		len += k > 0 ? (size_t)k : 0;
 	}
 	return buf;
+}
+
+const char *s2trace_word_list(enum s2trace_words table, char *buf, size_t size)
+{
+	if ((unsigned)table >= S2T_NR_WORDS) {
+		buf[0] = '\0';
+		return buf;
+	}
+	return join(words[table].names, words[table].n, buf, size);
 }
 
 const char *s2trace_host_name(enum s2hyp_host_kind k)
@@ -164,6 +175,72 @@ int s2trace_tlbi_parse(const char *name)
 	return op >= 0 && !(s2arm_tlbi_flags((enum s2arm_tlbi)op) & S2ARM_TLBI_RANGE) ? op : -1;
 }
 
+/* The operations of arch/s2arm.h an effect line names (S2T_F_DSB, _TLBI,
+ * _DC, _IC), as the member holds them: a DSB's domain (enum s2arm_dsb, the
+ * walker's barrier), a TLBI (enum s2arm_tlbi, no range one), a DC or IC
+ * operation as the cache model's (enum s2cache_op; DC ZVA is a store, not
+ * maintenance). */
+static const char *op_word(enum s2trace_ftype t, unsigned v)
+{
+	switch (t) {
+	case S2T_F_DSB:
+		return s2arm_dsb_mnemonic((enum s2arm_dsb)v);
+	case S2T_F_TLBI:
+		return s2arm_tlbi_flags((enum s2arm_tlbi)v) & S2ARM_TLBI_RANGE ?
+		       "?" : s2arm_tlbi_mnemonic((enum s2arm_tlbi)v);
+	case S2T_F_DC:
+		return v == S2CACHE_DC_ZVA ? "?" : s2arm_dc_mnemonic((enum s2arm_dc)v);
+	case S2T_F_IC:
+		return v < S2CACHE_IC_IVAU ? "?" :
+		       s2arm_ic_mnemonic((enum s2arm_ic)(v - S2CACHE_IC_IVAU));
+	default:
+		return "?";
+	}
+}
+
+static unsigned op_count(enum s2trace_ftype t)
+{
+	return t == S2T_F_DSB ? S2ARM_NR_DSB : t == S2T_F_TLBI ? S2ARM_NR_TLBI :
+	       t == S2T_F_DC ? S2ARM_NR_DC : t == S2T_F_IC ? S2CACHE_IC_IVAU + S2ARM_NR_IC : 0;
+}
+
+const char *s2trace_op_word(enum s2trace_ftype t, unsigned v)
+{
+	return op_word(t, v);
+}
+
+int s2trace_op_parse(enum s2trace_ftype t, const char *word)
+{
+	int k;
+
+	if (!word)
+		return -1;
+	switch (t) {
+	case S2T_F_DSB:
+		return s2arm_dsb_parse(word);
+	case S2T_F_TLBI:
+		return s2trace_tlbi_parse(word);
+	case S2T_F_DC:
+		k = s2arm_dc_parse(word);
+		return k < 0 || k == S2ARM_DC_ZVA ? -1 : (int)s2cache_op_of_dc((enum s2arm_dc)k);
+	case S2T_F_IC:
+		k = s2arm_ic_parse(word);
+		return k < 0 ? -1 : (int)s2cache_op_of_ic((enum s2arm_ic)k);
+	default:
+		return -1;
+	}
+}
+
+const char *s2trace_op_list(enum s2trace_ftype t, char *buf, size_t size)
+{
+	const char *names[S2ARM_NR_TLBI + S2CACHE_OP_COUNT];
+	unsigned n = op_count(t);
+
+	for (unsigned i = 0; i < n; i++)
+		names[i] = strcmp(op_word(t, i), "?") ? op_word(t, i) : NULL;
+	return join(names, n, buf, size);
+}
+
 /* ------------------------------------------------------------------ */
 /* Fields                                                              */
 /* ------------------------------------------------------------------ */
@@ -171,6 +248,9 @@ int s2trace_tlbi_parse(const char *name)
 /* The member of struct s2trace_event a field is held in. */
 #define IN(member) .off = offsetof(struct s2trace_event, member), \
 		   .size = sizeof(((struct s2trace_event *)0)->member)
+/* A bool member the reader sets when the line gives the field; the writer
+ * writes the field only when it is set. */
+#define HAVE(member) .have = offsetof(struct s2trace_event, member) + 1
 #define CFG(k, t, member, bit) .key = k, .type = t, IN(config.cfg.member), .given = bit
 #define ANY .min = 0, .max = UINT64_MAX
 #define BYTES .min = 1, .max = UINT64_MAX
@@ -327,6 +407,142 @@ static const struct s2trace_field guest_fields[] = {
 
 #define FIELDS(a) (*n = S2_ARRAY_SIZE(a), (a))
 
+/* Effect lines: the thread and the operation, then by the operation (a
+ * DSB's domain, a TLBI, DC or IC operation, which selects the TLBI's and
+ * the IC's keys) its keys. A member a line may leave out holds what it
+ * means then (no TLBI level, no size, no VMID or lock address given). The
+ * reader checks after these that a descriptor's address is 8-byte aligned
+ * and that a hint other than release-table has its value. */
+#define EFF_HEAD \
+	{ .key = "a thread number", .type = S2T_F_DEC, .flags = S2T_FF_POS | S2T_FF_REQUIRED, \
+	  IN(effect.thread), .min = 0, .max = 255 }, \
+	{ .key = "an operation", .type = S2T_F_WORD, \
+	  .flags = S2T_FF_POS | S2T_FF_REQUIRED | S2T_FF_SELECT, IN(effect.kind), .words = S2T_W_EFFECT }
+#define EFF_OP(t, what, fl) { .key = what, .type = t, .flags = S2T_FF_POS | S2T_FF_REQUIRED | (fl), \
+			      IN(effect.op) }
+#define EFF_HEX(k, member, fl) { .key = k, .type = S2T_F_HEX, .flags = (fl), IN(effect.member), ANY }
+#define EFF_SIZE(fl) { .key = "size", .type = S2T_F_SIZE, .flags = (fl), IN(effect.size), .min = 1, \
+		       .max = 1ull << 40 }
+/* A TLBI by address: ipa= (va= at EL2), a level hint; any: the VMID (ASID). */
+#define EFF_LEVEL { .key = "level", .type = S2T_F_DEC, .flags = S2T_FF_SKIP, IN(effect.level), \
+		    .min = 0, .max = 3, .skip = (uint32_t)S2PT_TLBI_NO_LEVEL }
+#define EFF_VMID(k) { .key = k, .type = S2T_F_DEC, IN(effect.vmid), .min = 0, .max = 65535, \
+		      HAVE(effect.have_vmid) }
+static const struct s2trace_field effect_value_fields[] = {	/* vtcr, vttbr */
+	EFF_HEAD, EFF_HEX("value", value, S2T_FF_REQUIRED),
+};
+static const struct s2trace_field effect_mem_fields[] = {	/* alloc, free */
+	EFF_HEAD, EFF_HEX("pa", pa, S2T_FF_REQUIRED), EFF_SIZE(S2T_FF_NONZERO),
+};
+static const struct s2trace_field effect_store_fields[] = {	/* pte-write, write */
+	EFF_HEAD, EFF_HEX("pa", pa, S2T_FF_REQUIRED), EFF_HEX("value", value, S2T_FF_REQUIRED),
+	{ .key = "release", .type = S2T_F_FLAG, IN(effect.release) },
+};
+static const struct s2trace_field effect_load_fields[] = {	/* pte-read */
+	EFF_HEAD, EFF_HEX("pa", pa, S2T_FF_REQUIRED), EFF_HEX("value", value, S2T_FF_REQUIRED),
+};
+static const struct s2trace_field effect_dsb_fields[] = { EFF_HEAD, EFF_OP(S2T_F_DSB, "a domain", 0) };
+static const struct s2trace_field effect_isb_fields[] = { EFF_HEAD };
+#define EFF_TLBI EFF_HEAD, EFF_OP(S2T_F_TLBI, "an operation", S2T_FF_SELECT)
+static const struct s2trace_field effect_tlbi_ipa_fields[] = {
+	EFF_TLBI, EFF_HEX("ipa", ipa, S2T_FF_REQUIRED), EFF_LEVEL, EFF_VMID("vmid"),
+};
+static const struct s2trace_field effect_tlbi_vmid_fields[] = { EFF_TLBI, EFF_VMID("vmid") };
+static const struct s2trace_field effect_tlbi_va_fields[] = {
+	EFF_TLBI, EFF_HEX("va", ipa, S2T_FF_REQUIRED), EFF_LEVEL, EFF_VMID("asid"),
+};
+static const struct s2trace_field effect_tlbi_asid_fields[] = { EFF_TLBI, EFF_VMID("asid") };
+static const struct s2trace_field effect_dc_fields[] = {
+	EFF_HEAD, EFF_OP(S2T_F_DC, "an operation", 0), EFF_HEX("pa", pa, S2T_FF_REQUIRED),
+	EFF_SIZE(S2T_FF_REQUIRED),
+};
+static const struct s2trace_field effect_ic_range_fields[] = {	/* ic ivau */
+	EFF_HEAD, EFF_OP(S2T_F_IC, "an operation", S2T_FF_SELECT), EFF_HEX("pa", pa, S2T_FF_REQUIRED),
+	EFF_SIZE(S2T_FF_REQUIRED),
+};
+/* The whole icache: a range is taken and means nothing (not written). */
+static const struct s2trace_field effect_ic_all_fields[] = {
+	EFF_HEAD, EFF_OP(S2T_F_IC, "an operation", S2T_FF_SELECT), EFF_HEX("pa", pa, S2T_FF_NOWRITE),
+	EFF_SIZE(S2T_FF_NOWRITE),
+};
+static const struct s2trace_field effect_lock_fields[] = {	/* lock, unlock, trylock */
+	EFF_HEAD,
+	{ .key = "addr", .type = S2T_F_HEX, IN(effect.pa), .min = 0, .max = UINT64_MAX - 1,
+	  HAVE(effect.have_addr) },
+};
+static const struct s2trace_field effect_sysreg_fields[] = {
+	EFF_HEAD,
+	{ .key = "name", .type = S2T_F_WORD, .flags = S2T_FF_REQUIRED, IN(effect.op),
+	  .words = S2T_W_SYSREG },
+	EFF_HEX("value", value, S2T_FF_REQUIRED),
+};
+static const struct s2trace_field effect_hint_fields[] = {
+	EFF_HEAD,
+	{ .key = "kind", .type = S2T_F_WORD, .flags = S2T_FF_REQUIRED, IN(effect.op),
+	  .words = S2T_W_HINT },
+	EFF_HEX("pa", pa, S2T_FF_REQUIRED), EFF_HEX("value", value, 0),
+};
+
+/* The positional lines: a phase's number (none: the next phase; always
+ * written), a section's name, a schedule's choices (every word). */
+static const struct s2trace_field phase_fields[] = {
+	{ .key = "a phase number", .type = S2T_F_DEC, .flags = S2T_FF_POS, IN(phase.n), ANY },
+};
+static const struct s2trace_field section_fields[] = {
+	{ .key = "a name", .type = S2T_F_NAME, .flags = S2T_FF_POS | S2T_FF_REQUIRED,
+	  IN(section.name), .max = S2TRACE_MAX_SECTION_NAME },
+};
+static const struct s2trace_field schedule_fields[] = {
+	{ .key = "a schedule choice", .type = S2T_F_CHOICES, .flags = S2T_FF_POS, IN(schedule.n) },
+};
+
+static const struct s2trace_field *effect_fields(const struct s2trace_event *ev, unsigned *n)
+{
+	unsigned fl;
+
+	switch (ev->effect.kind) {
+	case S2T_EFF_VTCR:
+	case S2T_EFF_VTTBR:
+		return FIELDS(effect_value_fields);
+	case S2T_EFF_ALLOC:
+	case S2T_EFF_FREE:
+		return FIELDS(effect_mem_fields);
+	case S2T_EFF_PTE_WRITE:
+	case S2T_EFF_WRITE:
+		return FIELDS(effect_store_fields);
+	case S2T_EFF_PTE_READ:
+		return FIELDS(effect_load_fields);
+	case S2T_EFF_DSB:
+		return FIELDS(effect_dsb_fields);
+	case S2T_EFF_ISB:
+		return FIELDS(effect_isb_fields);
+	case S2T_EFF_TLBI:
+		fl = s2arm_tlbi_flags((enum s2arm_tlbi)ev->effect.op);
+		if (fl & S2ARM_TLBI_BY_ADDR)
+			return fl & S2ARM_TLBI_EL2 ? FIELDS(effect_tlbi_va_fields) :
+						     FIELDS(effect_tlbi_ipa_fields);
+		return fl & S2ARM_TLBI_EL2 ? FIELDS(effect_tlbi_asid_fields) :
+					     FIELDS(effect_tlbi_vmid_fields);
+	case S2T_EFF_DC:
+		return FIELDS(effect_dc_fields);
+	case S2T_EFF_IC:
+		return ev->effect.op == S2CACHE_IC_IVAU ? FIELDS(effect_ic_range_fields) :
+							  FIELDS(effect_ic_all_fields);
+	case S2T_EFF_LOCK:
+	case S2T_EFF_UNLOCK:
+	case S2T_EFF_TRYLOCK:
+		return FIELDS(effect_lock_fields);
+	case S2T_EFF_SYSREG:
+		return FIELDS(effect_sysreg_fields);
+	case S2T_EFF_HINT:
+		return FIELDS(effect_hint_fields);
+	}
+	*n = 0;
+	return NULL;
+}
+
+
+
 const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsigned *n)
 {
 	switch (ev->kind) {
@@ -338,6 +554,14 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 		return FIELDS(mmio_fields);
 	case S2T_GUEST:
 		return FIELDS(guest_fields);
+	case S2T_EFFECT:
+		return effect_fields(ev, n);
+	case S2T_PHASE:
+		return FIELDS(phase_fields);
+	case S2T_SECTION:
+		return FIELDS(section_fields);
+	case S2T_SCHEDULE:
+		return FIELDS(schedule_fields);
 	case S2T_VCPU:
 		if (ev->vcpu.fault)
 			return FIELDS(vcpu_fault_fields);
@@ -391,8 +615,6 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 		case S2HYP_HOST_INVALIDATE_END:
 			break;
 		}
-		break;
-	default:
 		break;
 	}
 	*n = 0;

@@ -249,38 +249,6 @@ static int parse_num(struct s2trace_reader *r, const char *key, const char *s, u
 	return 0;
 }
 
-/* A number for key, within [min, max]; *out untouched when absent and not required. */
-static int num(struct s2trace_reader *r, const char *key, bool required, uint64_t min,
-	       uint64_t max, uint64_t *out)
-{
-	struct word *w = find(r, key);
-	if (!w) {
-		if (required)
-			return fail(r, "%s needs %s=", r->w[0].key, key);
-		return 0;
-	}
-	uint64_t v;
-	int ret = parse_num(r, key, w->val, &v);
-	if (ret)
-		return ret;
-	if (v < min || v > max)
-		return fail(r, "%s=%s is out of range (%llu to %llu)", key, w->val,
-			    (unsigned long long)min, (unsigned long long)max);
-	*out = v;
-	return 0;
-}
-
-static int flag(struct s2trace_reader *r, const char *key, bool *out)
-{
-	struct word *w = find(r, key);
-	if (!w)
-		return 0;
-	if (w->val)
-		return fail(r, "%s takes no value", key);
-	*out = true;
-	return 0;
-}
-
 static int parse_bool(struct s2trace_reader *r, const struct word *w, bool *out)
 {
 	if (w->val && (!strcmp(w->val, "1") || !strcmp(w->val, "on") || !strcmp(w->val, "yes")))
@@ -410,6 +378,13 @@ static int field_value(struct s2trace_reader *r, const struct s2trace_field *f,
 				    (unsigned long long)f->max);
 		*v = (uint64_t)(uintptr_t)w->val;
 		return 0;
+	case S2T_F_NAME:	/* positional only (pos_value) */
+	case S2T_F_DSB:
+	case S2T_F_TLBI:
+	case S2T_F_DC:
+	case S2T_F_IC:
+	case S2T_F_CHOICES:
+		break;
 	case S2T_F_ESR: {
 		enum s2hyp_access a;
 		if ((ret = parse_num(r, f->key, w->val, v)))
@@ -423,39 +398,172 @@ static int field_value(struct s2trace_reader *r, const struct s2trace_field *f,
 	return fail(r, "%s: no such field type", f->key);
 }
 
+/* The line as a message names it: its keyword, or from its operation on,
+ * the words from..to ("tlbi ipas2e1is"). Only made for a message. */
+static const char *line_what(const struct s2trace_reader *r, unsigned from, unsigned to,
+			     char *buf, size_t size)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = from; i <= to && i < r->nw && len < size; i++) {
+		int k = snprintf(buf + len, size - len, "%s%s", i > from ? " " : "", r->w[i].key);
+		len += k > 0 ? (size_t)k : 0;
+	}
+	return buf;
+}
+
+/* A positional field's value from its word (a bare word at its place),
+ * the line named by its words from..to in a message. */
+static int pos_value(struct s2trace_reader *r, const struct s2trace_field *f, unsigned from,
+		     unsigned to, const char *s, uint64_t *v)
+{
+	char list[512], what[96];
+	int x;
+
+	switch (f->type) {
+	case S2T_F_DEC:
+		if (!*s || *s == '-' || *s == '+' || s2_parse_u64(s, S2_NUM_SIZE, v))
+			return fail(r, "%s: '%s' is not %s", line_what(r, from, to, what, sizeof(what)), s, f->key);
+		if (*v < f->min || *v > f->max)
+			return fail(r, "%s: %s is %llu to %llu, not %s", line_what(r, from, to, what, sizeof(what)), f->key,
+				    (unsigned long long)f->min, (unsigned long long)f->max, s);
+		return 0;
+	case S2T_F_WORD:
+		if ((x = s2trace_word_parse(f->words, s)) < 0)
+			return fail(r, "%s: '%s' is not %s (%s)", line_what(r, from, to, what, sizeof(what)), s, f->key,
+				    s2trace_word_list(f->words, list, sizeof(list)));
+		*v = (unsigned)x;
+		return 0;
+	case S2T_F_DSB:
+	case S2T_F_TLBI:
+	case S2T_F_DC:
+	case S2T_F_IC:
+		if ((x = s2trace_op_parse(f->type, s)) < 0)
+			return fail(r, "%s: '%s' is not %s (%s)", line_what(r, from, to, what, sizeof(what)), s, f->key,
+				    s2trace_op_list(f->type, list, sizeof(list)));
+		*v = (unsigned)x;
+		return 0;
+	case S2T_F_NAME:
+		for (const char *c = s; *c; c++)
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+			      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
+				return fail(r, "%s: '%s' is not %s (letters, digits, '-', '_' and '.')",
+					    line_what(r, from, to, what, sizeof(what)), s, f->key);
+		if (strlen(s) > f->max)
+			return fail(r, "%s: %s is at most %llu characters", line_what(r, from, to, what, sizeof(what)), f->key,
+				    (unsigned long long)f->max);
+		*v = (uint64_t)(uintptr_t)s;
+		return 0;
+	default:
+		return fail(r, "%s: %s is no positional field", line_what(r, from, to, what, sizeof(what)), f->key);
+	}
+}
+
+/* A schedule line's choices: every word from the first. */
+static int read_choices(struct s2trace_reader *r, struct s2trace_event *ev, unsigned first)
+{
+	unsigned n = 0;
+
+	if (r->nw - first > S2TRACE_MAX_SCHEDULE_LINE)
+		return fail(r, "more than %d choices on one schedule line", S2TRACE_MAX_SCHEDULE_LINE);
+	for (unsigned i = first; i < r->nw; i++) {
+		if (r->w[i].val)
+			return fail(r, "schedule choice '%s=%s' is not a choice", r->w[i].key, r->w[i].val);
+		if (s2trace_parse_choice(r->w[i].key, &r->sched[n]))
+			return fail(r, "'%s' is not a schedule choice (hyp, host, vN, rcu, prefetch:vN:K, "
+				       "tlb-evict:vN:K, dc-evict:K)", r->w[i].key);
+		r->w[i].used = true;
+		n++;
+	}
+	ev->schedule.choices = r->sched;
+	ev->schedule.n = n;
+	return 0;
+}
+
+/* Sets the field's value in ev, and what giving it says. */
+static inline void field_given(const struct s2trace_field *f, struct s2trace_event *ev, uint64_t v)
+{
+	s2trace_field_set(f, ev, v);
+	if (f->have)
+		((bool *)ev)[f->have - 1] = true;
+	if (f->given)
+		ev->config.given |= f->given;
+	if (f->type == S2T_F_POLICY)
+		ev->config.cfg.host_mm = true;
+	if (f->type == S2T_F_ESR)
+		s2trace_esr_access(v, &ev->vcpu.op.access);
+}
+
 /* The fields of ev's line (the grammar's s2trace_fields), each read from
- * its word into ev; the caller checks that no other word is left. */
+ * its word into ev: first the positional ones, word by word after the
+ * keyword (a selecting one chooses the fields that follow), then the keyed
+ * ones; the caller checks that no other word is left. */
 static int read_fields(struct s2trace_reader *r, struct s2trace_event *ev)
 {
-	unsigned n;
-	const struct s2trace_field *fs = s2trace_fields(ev, &n);
-	unsigned left = 0;
+	const struct s2trace_field *fs;
+	/* The line as a message names it: its keyword (word 0), or once an
+	 * operation is read the words from the operation on (from). */
+	char what[96];
+	unsigned n, pos = 0, left = 0, from = 0;
+	uint64_t v;
 	int ret;
+
+again:
+	fs = s2trace_fields(ev, &n);
+	/* A table's positional fields come first. */
+	for (unsigned i = 0; i < n && (fs[i].flags & S2T_FF_POS); i++) {
+		const struct s2trace_field *f = &fs[i];
+		char list[512];
+		if (i < pos)
+			continue;
+		struct word *w = ++pos < r->nw ? &r->w[pos] : NULL;
+		if (f->type == S2T_F_CHOICES)
+			return read_choices(r, ev, pos);
+		if (!w || w->val) {
+			if (!(f->flags & S2T_FF_REQUIRED))
+				continue;
+			list[0] = '\0';
+			if (f->type == S2T_F_WORD)
+				s2trace_word_list(f->words, list, sizeof(list));
+			else if (f->type >= S2T_F_DSB && f->type <= S2T_F_IC)
+				s2trace_op_list(f->type, list, sizeof(list));
+			return fail(r, "%s needs %s%s%s",
+				    line_what(r, from, from ? pos - 1 : 0, what, sizeof(what)), f->key,
+				    *list ? ": " : "", list);
+		}
+		w->used = true;
+		if ((ret = pos_value(r, f, from, from ? pos - 1 : 0, w->key, &v)))
+			return ret;
+		field_given(f, ev, v);
+		if (f->flags & S2T_FF_SELECT) {
+			from = from ? from : pos;
+			goto again;
+		}
+	}
 
 	/* Once every word is taken, the other fields are absent: no search. */
 	for (unsigned i = 1; i < r->nw; i++)
 		left += !r->w[i].used;
 	for (unsigned i = 0; i < n; i++) {
 		const struct s2trace_field *f = &fs[i];
-		if (!s2trace_field_applies(f, ev))
+		if ((f->flags & S2T_FF_POS) || !s2trace_field_applies(f, ev))
 			continue;
-		struct word *w = left ? find(r, f->key) : NULL;
-		uint64_t v;
-		left -= w != NULL;
+		struct word *w = NULL;
+		for (unsigned k = 1; left && k < r->nw && !w; k++)
+			if (!r->w[k].used && r->w[k].key[0] == f->key[0] && !strcmp(r->w[k].key, f->key))
+				w = &r->w[k];
 		if (!w) {
 			if (f->flags & S2T_FF_REQUIRED)
-				return fail(r, "%s needs %s=", r->w[0].key, f->key);
+				return fail(r, "%s needs %s=", line_what(r, from, from ? pos : 0, what,
+									 sizeof(what)), f->key);
 			continue;
 		}
+		w->used = true;
+		left--;
 		if ((ret = field_value(r, f, w, &v)))
 			return ret;
-		s2trace_field_set(f, ev, v);
-		if (f->given)
-			ev->config.given |= f->given;
-		if (f->type == S2T_F_POLICY)
-			ev->config.cfg.host_mm = true;
-		if (f->type == S2T_F_ESR)
-			s2trace_esr_access(v, &ev->vcpu.op.access);
+		field_given(f, ev, v);
 	}
 	return 0;
 }
@@ -671,134 +779,29 @@ static int parse_mmio(struct s2trace_reader *r, struct s2trace_event *ev)
 
 static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 {
-	uint64_t v;
-	int ret, k;
+	int ret;
 
 	memset(&ev->effect, 0, sizeof(ev->effect));
 	ev->effect.level = S2PT_TLBI_NO_LEVEL;
-	if (r->nw < 3 || r->w[1].val || r->w[2].val)
-		return fail(r, "effect needs a thread number and an operation");
-	r->w[1].used = r->w[2].used = true;
-	if ((ret = parse_num(r, "effect", r->w[1].key, &v)))
+	if ((ret = read_fields(r, ev)))
 		return ret;
-	if (v > 255)
-		return fail(r, "effect thread %llu: at most 256 threads", (unsigned long long)v);
-	ev->effect.thread = (unsigned)v;
-	k = s2trace_word_parse(S2T_W_EFFECT, r->w[2].key);
-	if (k < 0)
-		return fail(r, "unknown effect '%s'", r->w[2].key);
-	ev->effect.kind = (enum s2trace_effect_kind)k;
-	unsigned next = 3;
 	switch (ev->effect.kind) {
-	case S2T_EFF_VTCR:
-	case S2T_EFF_VTTBR:
-		ret = num(r, "value", true, 0, UINT64_MAX, &ev->effect.value);
-		break;
-	case S2T_EFF_ALLOC:
-	case S2T_EFF_FREE:
-		if ((ret = num(r, "pa", true, 0, UINT64_MAX, &ev->effect.pa)))
-			return ret;
-		ev->effect.size = 0;
-		ret = num(r, "size", false, 1, 1ull << 40, &ev->effect.size);
-		break;
-	case S2T_EFF_SYSREG: {
-		struct word *w = find(r, "name");
-		if (!w || (k = s2trace_word_parse(S2T_W_SYSREG, w->val)) < 0)
-			return fail(r, "sysreg needs name=: vtcr_el2, vttbr_el2, tcr_el2, ttbr0_el2, "
-				       "hcr_el2, sctlr_el2 or mair_el2");
-		w->used = true;
-		ev->effect.op = (unsigned)k;
-		ret = num(r, "value", true, 0, UINT64_MAX, &ev->effect.value);
-		break;
-	}
-	case S2T_EFF_HINT: {
-		struct word *w = find(r, "kind");
-		if (!w || (k = s2trace_word_parse(S2T_W_HINT, w->val)) < 0)
-			return fail(r, "hint needs kind=: set-root-lock, set-owner-root or release-table");
-		w->used = true;
-		ev->effect.op = (unsigned)k;
-		if ((ret = num(r, "pa", true, 0, UINT64_MAX, &ev->effect.pa)))
-			return ret;
-		ret = num(r, "value", k != S2EFF_HINT_RELEASE_TABLE, 0, UINT64_MAX, &ev->effect.value);
-		break;
-	}
 	case S2T_EFF_WRITE:
 	case S2T_EFF_PTE_WRITE:
 	case S2T_EFF_PTE_READ:
-		if ((ret = num(r, "pa", true, 0, UINT64_MAX, &ev->effect.pa)) ||
-		    (ret = num(r, "value", true, 0, UINT64_MAX, &ev->effect.value)))
-			return ret;
 		if (ev->effect.pa & 7)
 			return fail(r, "pa=%#llx: a descriptor is 8-byte aligned",
 				    (unsigned long long)ev->effect.pa);
-		if (ev->effect.kind != S2T_EFF_PTE_READ)
-			ret = flag(r, "release", &ev->effect.release);
 		break;
-	case S2T_EFF_DSB:
-		if (r->nw < 4 || r->w[3].val || (k = s2arm_dsb_parse(r->w[3].key)) < 0)
-			return fail(r, "dsb needs a domain: ish, ishst, nsh, nshst or sy");
-		r->w[3].used = true;
-		ev->effect.op = (unsigned)k;
-		next = 4;
+	case S2T_EFF_HINT:
+		/* A lock or a root to set; releasing a table names only it. */
+		if (ev->effect.op != S2EFF_HINT_RELEASE_TABLE && !find(r, "value"))
+			return fail(r, "hint kind=%s needs value=", s2trace_word(S2T_W_HINT, ev->effect.op));
 		break;
-	case S2T_EFF_TLBI: {
-		if (r->nw < 4 || r->w[3].val || (k = s2trace_tlbi_parse(r->w[3].key)) < 0)
-			return fail(r, "tlbi needs an operation: vmalls12e1is, ipas2e1is, ipas2le1is, "
-				       "vmalle1is, alle1is, vae2is, vale2is, alle2is, or one of them "
-				       "without is");
-		r->w[3].used = true;
-		ev->effect.op = (unsigned)k;
-		next = 4;
-		unsigned fl = s2arm_tlbi_flags((enum s2arm_tlbi)k);
-		bool el2 = fl & S2ARM_TLBI_EL2;
-		if (fl & S2ARM_TLBI_BY_ADDR) {
-			if ((ret = num(r, el2 ? "va" : "ipa", true, 0, UINT64_MAX, &ev->effect.ipa)))
-				return ret;
-			v = 0;
-			if (find(r, "level")) {
-				if ((ret = num(r, "level", true, 0, 3, &v)))
-					return ret;
-				ev->effect.level = (int)v;
-			}
-		}
-		v = 0;
-		ev->effect.have_vmid = find(r, el2 ? "asid" : "vmid") != NULL;
-		ret = num(r, el2 ? "asid" : "vmid", false, 0, 65535, &v);
-		ev->effect.vmid = (unsigned)v;
+	default:
 		break;
 	}
-	case S2T_EFF_DC:
-	case S2T_EFF_IC: {
-		bool dc = ev->effect.kind == S2T_EFF_DC;
-		const char *w3 = r->nw < 4 || r->w[3].val ? NULL : r->w[3].key;
-		/* DC ZVA is a store, not maintenance: not an effect line's. */
-		k = !w3 ? -1 : dc ? s2arm_dc_parse(w3) : s2arm_ic_parse(w3);
-		if (k < 0 || (dc && k == S2ARM_DC_ZVA))
-			return fail(r, dc ? "dc needs an operation: civac, cvac, ivac or cvau" :
-					    "ic needs an operation: ivau, iallu or ialluis");
-		r->w[3].used = true;
-		ev->effect.op = dc ? s2cache_op_of_dc((enum s2arm_dc)k) :
-				     s2cache_op_of_ic((enum s2arm_ic)k);
-		next = 4;
-		bool ranged = dc || k == S2ARM_IC_IVAU;
-		if ((ret = num(r, "pa", ranged, 0, UINT64_MAX, &ev->effect.pa)) ||
-		    (ret = num(r, "size", ranged, 1, 1ull << 40, &ev->effect.size)))
-			return ret;
-		break;
-	}
-	case S2T_EFF_ISB:
-		ret = 0;
-		break;
-	case S2T_EFF_LOCK:
-	case S2T_EFF_UNLOCK:
-	case S2T_EFF_TRYLOCK:
-		ev->effect.have_addr = find(r, "addr") != NULL;
-		ret = num(r, "addr", false, 0, UINT64_MAX - 1, &ev->effect.pa);
-		break;
-	}
-	if (ret)
-		return ret;
-	return all_used(r, next);
+	return all_used(r, 1);
 }
 
 static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
@@ -837,51 +840,59 @@ static int parse_guest(struct s2trace_reader *r, struct s2trace_event *ev)
 	return ret ? ret : all_used(r, 1);
 }
 
-/* "section NAME": statistics from here on are counted under NAME. */
+/* "section NAME": statistics from here on are counted under NAME (kept
+ * until the next section line). */
 static int parse_section(struct s2trace_reader *r, struct s2trace_event *ev)
 {
-	if (r->nw != 2 || r->w[1].val)
-		return fail(r, "section takes one name");
-	const char *n = r->w[1].key;
-	size_t len = strlen(n);
-	if (len >= sizeof(r->section))
-		return fail(r, "a section name is at most %zu characters", sizeof(r->section) - 1);
-	for (const char *c = n; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9') || *c == '-' || *c == '_' || *c == '.'))
-			return fail(r, "section name '%s': letters, digits, '-', '_' and '.' only", n);
-	memcpy(r->section, n, len + 1);
-	r->w[1].used = true;
+	int ret = read_fields(r, ev);
+	if (ret)
+		return ret;
+	snprintf(r->section, sizeof(r->section), "%s", ev->section.name);
 	ev->section.name = r->section;
+	return all_used(r, 1);
+}
+
+/* A schedule's choices; a vCPU it names is one the configuration has
+ * (checked again when a config line follows). */
+static int parse_schedule(struct s2trace_reader *r, struct s2trace_event *ev)
+{
+	int ret = read_fields(r, ev);
+	if (ret)
+		return ret;
+	for (unsigned i = 0; i < ev->schedule.n; i++) {
+		const struct s2hyp_choice *ch = &ev->schedule.choices[i];
+		if (ch->kind != S2HYP_CH_VCPU && ch->kind != S2HYP_CH_PREFETCH &&
+		    ch->kind != S2HYP_CH_TLB_EVICT)
+			continue;
+		if (r->config_seen && ch->vcpu >= r->nr_vcpus)
+			return fail(r, "'%s' names v%u: the configuration has %u vCPUs", r->w[i + 1].key,
+				    ch->vcpu, r->nr_vcpus);
+		if (ch->vcpu >= r->sched_vcpu) {
+			r->sched_vcpu = ch->vcpu + 1u;
+			r->sched_line = r->line;
+		}
+	}
 	return 0;
 }
 
-static int parse_schedule(struct s2trace_reader *r, struct s2trace_event *ev)
+/* "phase N", or "phase" for the one after the last; phases never decrease. */
+static int parse_phase(struct s2trace_reader *r, struct s2trace_event *ev)
 {
-	if (r->nw - 1 > S2TRACE_MAX_SCHEDULE_LINE)
-		return fail(r, "more than %d choices on one schedule line", S2TRACE_MAX_SCHEDULE_LINE);
-	unsigned n = 0;
-	for (unsigned i = 1; i < r->nw; i++) {
-		if (r->w[i].val)
-			return fail(r, "schedule choice '%s=%s' is not a choice", r->w[i].key, r->w[i].val);
-		if (s2trace_parse_choice(r->w[i].key, &r->sched[n]))
-			return fail(r, "'%s' is not a schedule choice (hyp, host, vN, rcu, prefetch:vN:K, "
-				       "tlb-evict:vN:K, dc-evict:K)", r->w[i].key);
-		const struct s2hyp_choice *ch = &r->sched[n];
-		if (ch->kind == S2HYP_CH_VCPU || ch->kind == S2HYP_CH_PREFETCH ||
-		    ch->kind == S2HYP_CH_TLB_EVICT) {
-			if (r->config_seen && ch->vcpu >= r->nr_vcpus)
-				return fail(r, "'%s' names v%u: the configuration has %u vCPUs",
-					    r->w[i].key, ch->vcpu, r->nr_vcpus);
-			if (ch->vcpu >= r->sched_vcpu) {
-				r->sched_vcpu = ch->vcpu + 1u;
-				r->sched_line = r->line;
-			}
-		}
-		n++;
+	int ret = read_fields(r, ev);
+	if (ret || (ret = all_used(r, 1)))
+		return ret;
+	if (r->nw == 1) {
+		if (r->have_phase && r->last_phase == UINT64_MAX)
+			return fail(r, "phase after phase %llu: the phase number would wrap",
+				    (unsigned long long)r->last_phase);
+		ev->phase.next = true;
+		ev->phase.n = r->have_phase ? r->last_phase + 1 : 0;
+	} else if (r->have_phase && ev->phase.n < r->last_phase) {
+		return fail(r, "phase %llu after phase %llu: phases never decrease",
+			    (unsigned long long)ev->phase.n, (unsigned long long)r->last_phase);
 	}
-	ev->schedule.choices = r->sched;
-	ev->schedule.n = n;
+	r->have_phase = true;
+	r->last_phase = ev->phase.n;
 	return 0;
 }
 
@@ -959,26 +970,7 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 			break;
 		case S2T_PHASE:
 			r->event_seen = true;
-			if (r->nw == 1) {
-				if (r->have_phase && r->last_phase == UINT64_MAX)
-					return fail(r, "phase after phase %llu: the phase number would wrap",
-						    (unsigned long long)r->last_phase);
-				ev->phase.next = true;
-				ev->phase.n = r->have_phase ? r->last_phase + 1 : 0;
-			} else if (r->nw == 2 && !r->w[1].val) {
-				r->w[1].used = true;
-				if ((ret = parse_num(r, "phase", r->w[1].key, &ev->phase.n)))
-					return ret;
-				if (r->have_phase && ev->phase.n < r->last_phase)
-					return fail(r, "phase %llu after phase %llu: phases never decrease",
-						    (unsigned long long)ev->phase.n,
-						    (unsigned long long)r->last_phase);
-			} else {
-				return fail(r, "phase takes one number");
-			}
-			r->have_phase = true;
-			r->last_phase = ev->phase.n;
-			ret = 0;
+			ret = parse_phase(r, ev);
 			break;
 		case S2T_HOST:
 			r->event_seen = true;

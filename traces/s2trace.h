@@ -25,6 +25,7 @@
 
 #define S2TRACE_VERSION 1
 #define S2TRACE_MAX_SCHEDULE_LINE 4096	/* choices on one schedule line */
+#define S2TRACE_MAX_SECTION_NAME 47	/* bytes of a section's name */
 
 enum s2trace_kind {
 	S2T_CONFIG,
@@ -182,14 +183,18 @@ const char *s2trace_backing_name(enum s2hyp_backing b);
 int s2trace_tlbi_parse(const char *name);
 
 /*
- * The fields of a line (docs/trace-format.md): its key=value words and
- * bare flags, each with its type, range and the member of struct
- * s2trace_event that holds it, in the order the writer writes them. The
- * reader reads config, memslot, host, mmio, expect, vcpu and guest lines
- * through them (and nothing else: another word is an error) and the writer
- * writes those lines through them: one description for both. effect lines,
- * and the positional schedule and section lines, are still read and
- * written by hand.
+ * The fields of a line (docs/trace-format.md): its positional words (the
+ * words right after the keyword, in order: an effect's thread, operation
+ * and the operation's own word; a phase's number, a section's name, a
+ * schedule's choices), its key=value words and bare flags, each with its
+ * type, range and the member of struct s2trace_event that holds it, in the
+ * order the writer writes them. The reader reads every line through them
+ * (and nothing else: another word is an error) and the writer writes every
+ * line through them: one description for both. What comes before the
+ * fields of a memslot (its number), vcpu (number, access), host (the
+ * operation) and expect line (the expectation) is read and written beside
+ * them, as are the checks across fields (an access's alignment, a
+ * schedule's vCPUs, the order of phases).
  */
 enum s2trace_ftype {
 	S2T_F_DEC,	/* a number, written in decimal */
@@ -209,6 +214,14 @@ enum s2trace_ftype {
 	S2T_F_TEXT,	/* a word (a path), not empty, at most max bytes; the member
 			 * is a const char * into the reader's line (valid until
 			 * its next call) */
+	S2T_F_NAME,	/* a name of letters, digits, '-', '_' and '.', at most max
+			 * bytes; a const char * as S2T_F_TEXT */
+	S2T_F_DSB,	/* a DSB's domain (enum s2arm_dsb) by mnemonic */
+	S2T_F_TLBI,	/* a TLBI operation (enum s2arm_tlbi, no range one) */
+	S2T_F_DC,	/* a DC operation as the cache model's (enum s2cache_op), not zva */
+	S2T_F_IC,	/* an IC operation as the cache model's (enum s2cache_op) */
+	S2T_F_CHOICES,	/* positional, every word left: schedule choices
+			 * (s2trace_parse_choice), into ev->schedule */
 };
 
 enum s2trace_fflags {
@@ -222,6 +235,12 @@ enum s2trace_fflags {
 	S2T_FF_FALLBACK = 1 << 6,	/* written even at a value NONZERO or SKIP
 					 * leaves out when no field before it on
 					 * the line was written (the line needs one) */
+	S2T_FF_POS = 1 << 7,		/* positional: a bare word at its place after
+					 * the keyword (key says what it is: "a thread
+					 * number"); required with S2T_FF_REQUIRED. A
+					 * table's positional fields come first. */
+	S2T_FF_SELECT = 1 << 8,		/* positional, and its value chooses the
+					 * line's other fields (s2trace_fields again) */
 };
 
 struct s2trace_field {
@@ -236,6 +255,9 @@ struct s2trace_field {
 	unsigned mm_arg;		/* host-mm: the S2HYP_MM_ARG_* it is (0: any line) */
 	unsigned accesses;		/* vcpu fault: the accesses (1 << enum s2hyp_access)
 					 * it applies to (0: any) */
+	unsigned short have;		/* 1 + the offset of a bool member that says the
+					 * line gave the field (0: none): set when read,
+					 * written only when set */
 	enum s2trace_words words;	/* S2T_F_WORD */
 };
 
@@ -243,9 +265,18 @@ struct s2trace_field {
  * operation (ev->host.kind, and ev->host.mm for host-mm events; a field
  * with mm_arg applies only when the event takes it), an expect line's by
  * ev->expect.kind, a vcpu line's by its access (ev->vcpu.fault, else
- * ev->vcpu.op.access; after the vCPU's number and the access word). NULL
- * (*n 0) for the kinds read by hand. */
+ * ev->vcpu.op.access; after the vCPU's number and the access word), an
+ * effect line's by ev->effect.kind and, for a TLBI and an IC, ev->effect.op
+ * (the positional fields before a S2T_FF_SELECT one are the same in every
+ * table it chooses). NULL (*n 0) for a line with none (expect clean). */
 const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsigned *n);
+/* The word of an operation field's value (S2T_F_DSB, _TLBI, _DC, _IC; "?"
+ * for none), the value of its word (-1 for none) and its words as a
+ * sentence says them. */
+const char *s2trace_op_word(enum s2trace_ftype t, unsigned v);
+int s2trace_op_parse(enum s2trace_ftype t, const char *word);
+const char *s2trace_op_list(enum s2trace_ftype t, char *buf, size_t size);
+
 /* Whether field f belongs on ev's line (its mm_arg, its accesses). */
 static inline bool s2trace_field_applies(const struct s2trace_field *f,
 					 const struct s2trace_event *ev)

@@ -23,26 +23,30 @@ static void print_size(FILE *f, const char *key, uint64_t v)
 	fprintf(f, " %s=%s", key, s2_size_name(v, buf, sizeof(buf)));
 }
 
-/* " KEY=NUMBER", decimal or as %#llx writes it, without printf: vcpu
- * lines are most of an imported capture. */
+/* " KEY=NUMBER" (" NUMBER" for a NULL key), decimal or as %#llx writes
+ * it, without printf: vcpu and effect lines are most of an imported
+ * capture. */
 static void put_num(FILE *f, const char *key, unsigned long long v, bool hex)
 {
 	char buf[64], digits[24], *d = digits + sizeof(digits);
-	size_t k = strlen(key), n;
+	size_t k = key ? strlen(key) : 0, n;
 
 	do
 		*--d = "0123456789abcdef"[hex ? v & 15 : v % 10];
 	while (hex ? (v >>= 4) : (v /= 10));
 	n = (size_t)(digits + sizeof(digits) - d);
 	if (k + n + 4 > sizeof(buf)) {
-		fprintf(f, " %s=%s%.*s", key, hex && (n > 1 || *d != '0') ? "0x" : "", (int)n, d);
+		fprintf(f, " %s%s%s%.*s", key ? key : "", key ? "=" : "",
+			hex && (n > 1 || *d != '0') ? "0x" : "", (int)n, d);
 		return;
 	}
 	char *p = buf;
 	*p++ = ' ';
-	memcpy(p, key, k);
-	p += k;
-	*p++ = '=';
+	if (key) {
+		memcpy(p, key, k);
+		p += k;
+		*p++ = '=';
+	}
 	if (hex && (n > 1 || *d != '0')) {
 		*p++ = '0';
 		*p++ = 'x';
@@ -52,9 +56,21 @@ static void put_num(FILE *f, const char *key, unsigned long long v, bool hex)
 	fwrite(buf, 1, (size_t)(p - buf), f);
 }
 
+/* " KEY=WORD", or " WORD" for a positional field (NULL key). */
+static void put_word(FILE *f, const char *key, const char *word)
+{
+	fputc(' ', f);
+	if (key) {
+		fputs(key, f);
+		fputc('=', f);
+	}
+	fputs(word, f);
+}
+
 /* The fields of ev's line (the grammar's s2trace_fields), each as the
- * reader takes it: " KEY=VALUE" or " FLAG". Config keys are written when
- * given. */
+ * reader takes it: " KEY=VALUE", " FLAG" or a positional " VALUE". Config
+ * keys are written when given, a field with a `have` member when it is
+ * set. */
 static void print_fields(FILE *f, const struct s2trace_event *ev)
 {
 	unsigned n;
@@ -65,8 +81,9 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 		const struct s2trace_field *fl = &fs[i];
 		if (!s2trace_field_applies(fl, ev) || (fl->given && !(ev->config.given & fl->given)))
 			continue;
-		if (fl->flags & S2T_FF_NOWRITE)
+		if ((fl->flags & S2T_FF_NOWRITE) || (fl->have && !((const bool *)ev)[fl->have - 1]))
 			continue;
+		const char *key = fl->flags & S2T_FF_POS ? NULL : fl->key;
 		unsigned long long v = s2trace_field_get(fl, ev);
 		/* Only the access's bytes are stored; the reader refuses wider values. */
 		if ((fl->flags & S2T_FF_SIZED) && ev->vcpu.op.size < 8)
@@ -80,11 +97,11 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 		written |= fl->type != S2T_F_FLAG || v;
 		switch (fl->type) {
 		case S2T_F_DEC:
-			put_num(f, fl->key, v, false);
+			put_num(f, key, v, false);
 			break;
 		case S2T_F_HEX:
 		case S2T_F_ESR:
-			put_num(f, fl->key, v, true);
+			put_num(f, key, v, true);
 			break;
 		case S2T_F_SIZE:
 			print_size(f, fl->key, v);
@@ -97,7 +114,22 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 				fprintf(f, " %s", fl->key);
 			break;
 		case S2T_F_WORD:
-			fprintf(f, " %s=%s", fl->key, s2trace_word(fl->words, (unsigned)v));
+			put_word(f, key, s2trace_word(fl->words, (unsigned)v));
+			break;
+		case S2T_F_DSB:
+		case S2T_F_TLBI:
+		case S2T_F_DC:
+		case S2T_F_IC:
+			put_word(f, key, s2trace_op_word(fl->type, (unsigned)v));
+			break;
+		case S2T_F_NAME:
+			put_word(f, key, v ? (const char *)(uintptr_t)v : "");
+			break;
+		case S2T_F_CHOICES:
+			for (unsigned c = 0; c < ev->schedule.n; c++) {
+				fputc(' ', f);
+				s2trace_print_choice(f, &ev->schedule.choices[c]);
+			}
 			break;
 		case S2T_F_GRANULE:
 			fprintf(f, " %s=%uk", fl->key, granule_k((unsigned)v));
@@ -160,12 +192,11 @@ int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
 		ev.memslot.slot = sc->slots[i];
 		s2trace_write_event(f, &ev);
 	}
-	for (size_t i = 0; i < nsched; i++) {
-		char buf[48];
-		s2trace_format_choice(buf, sizeof(buf), &sched[i]);
-		fprintf(f, "%s%s", i % CHOICES_PER_LINE ? " " : "schedule ", buf);
-		if (i % CHOICES_PER_LINE == CHOICES_PER_LINE - 1 || i + 1 == nsched)
-			fputc('\n', f);
+	ev = (struct s2trace_event){ .kind = S2T_SCHEDULE };
+	for (size_t i = 0; i < nsched; i += CHOICES_PER_LINE) {
+		ev.schedule.choices = &sched[i];
+		ev.schedule.n = (unsigned)(nsched - i < CHOICES_PER_LINE ? nsched - i : CHOICES_PER_LINE);
+		s2trace_write_event(f, &ev);
 	}
 	return ferror(f) ? S2_EIO : 0;
 }
@@ -234,83 +265,6 @@ int s2trace_write_outcome(FILE *f, const struct s2hyp_stats *st)
 /* One line of any kind                                                */
 /* ------------------------------------------------------------------ */
 
-static void print_effect(FILE *f, const struct s2trace_event *ev)
-{
-	unsigned long long pa = ev->effect.pa, value = ev->effect.value;
-
-	/* Without printf: effect lines are most of an imported log. */
-	char tid[12], *p = tid + sizeof(tid);
-	unsigned t = ev->effect.thread;
-	*--p = '\0';
-	do
-		*--p = (char)('0' + t % 10);
-	while (t /= 10);
-	fputs("effect ", f);
-	fputs(p, f);
-	fputc(' ', f);
-	fputs(s2trace_word(S2T_W_EFFECT, ev->effect.kind), f);
-	switch (ev->effect.kind) {
-	case S2T_EFF_VTCR:
-	case S2T_EFF_VTTBR:
-		fprintf(f, " value=%#llx", value);
-		break;
-	case S2T_EFF_ALLOC:
-	case S2T_EFF_FREE:
-		fprintf(f, " pa=%#llx", pa);
-		if (ev->effect.size)
-			print_size(f, "size", ev->effect.size);
-		break;
-	case S2T_EFF_WRITE:
-	case S2T_EFF_PTE_WRITE:
-	case S2T_EFF_PTE_READ:
-		fprintf(f, " pa=%#llx value=%#llx%s", pa, value, ev->effect.release ? " release" : "");
-		break;
-	case S2T_EFF_DSB:
-		fprintf(f, " %s", s2arm_dsb_mnemonic((enum s2arm_dsb)ev->effect.op));
-		break;
-	case S2T_EFF_ISB:
-		break;
-	case S2T_EFF_TLBI: {
-		enum s2arm_tlbi op = (enum s2arm_tlbi)ev->effect.op;
-		bool el2 = s2arm_tlbi_flags(op) & S2ARM_TLBI_EL2;
-		fprintf(f, " %s", s2arm_tlbi_mnemonic(op));
-		if (s2arm_tlbi_flags(op) & S2ARM_TLBI_BY_ADDR)
-			fprintf(f, " %s=%#llx", el2 ? "va" : "ipa", (unsigned long long)ev->effect.ipa);
-		if (ev->effect.level != S2PT_TLBI_NO_LEVEL)
-			fprintf(f, " level=%d", ev->effect.level);
-		if (ev->effect.have_vmid)
-			fprintf(f, " %s=%u", el2 ? "asid" : "vmid", ev->effect.vmid);
-		break;
-	}
-	case S2T_EFF_DC:
-	case S2T_EFF_IC: {
-		enum s2cache_op op = (enum s2cache_op)ev->effect.op;
-		bool ranged = ev->effect.kind == S2T_EFF_DC || op == S2CACHE_IC_IVAU;
-		fprintf(f, " %s", ev->effect.kind == S2T_EFF_DC ?
-			s2arm_dc_mnemonic((enum s2arm_dc)op) :
-			s2arm_ic_mnemonic((enum s2arm_ic)(op - S2CACHE_IC_IVAU)));
-		if (ranged) {
-			fprintf(f, " pa=%#llx", pa);
-			print_size(f, "size", ev->effect.size);
-		}
-		break;
-	}
-	case S2T_EFF_LOCK:
-	case S2T_EFF_UNLOCK:
-	case S2T_EFF_TRYLOCK:
-		if (ev->effect.have_addr)
-			fprintf(f, " addr=%#llx", pa);
-		break;
-	case S2T_EFF_SYSREG:
-		fprintf(f, " name=%s value=%#llx", s2trace_word(S2T_W_SYSREG, ev->effect.op), value);
-		break;
-	case S2T_EFF_HINT:
-		fprintf(f, " kind=%s pa=%#llx value=%#llx", s2trace_word(S2T_W_HINT, ev->effect.op),
-			pa, value);
-		break;
-	}
-}
-
 static void print_expect(FILE *f, const struct s2trace_event *ev)
 {
 	fprintf(f, "expect %s", s2trace_word(S2T_W_EXPECT, ev->expect.kind));
@@ -329,7 +283,11 @@ void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
 		print_fields(f, ev);
 		break;
 	case S2T_PHASE:
-		fprintf(f, "phase %llu", (unsigned long long)ev->phase.n);
+	case S2T_EFFECT:
+	case S2T_SCHEDULE:
+	case S2T_SECTION:
+		fputs(s2trace_word(S2T_W_LINE, ev->kind), f);
+		print_fields(f, ev);
 		break;
 	case S2T_HOST:
 		fputs("host ", f);
@@ -344,25 +302,12 @@ void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
 		fputs("mmio", f);
 		print_fields(f, ev);
 		break;
-	case S2T_EFFECT:
-		print_effect(f, ev);
-		break;
-	case S2T_SCHEDULE:
-		fputs("schedule", f);
-		for (unsigned i = 0; i < ev->schedule.n; i++) {
-			fputc(' ', f);
-			s2trace_print_choice(f, &ev->schedule.choices[i]);
-		}
-		break;
 	case S2T_EXPECT:
 		print_expect(f, ev);
 		break;
 	case S2T_GUEST:
 		fputs("guest", f);
 		print_fields(f, ev);
-		break;
-	case S2T_SECTION:
-		fprintf(f, "section %s", ev->section.name);
 		break;
 	}
 }
