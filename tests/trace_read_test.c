@@ -1157,6 +1157,16 @@ static void test_errors_structure(void **state)
 	/* The same length as a comment is still too long. */
 	memcpy(text + at, "#", 1);
 	bad(text, 3, "line longer than");
+	/* 65535 bytes are a line (docs/trace-format.md), 65536 are not, with
+	 * or without its newline. */
+	unsigned nev;
+	char err[700];
+	strcpy(text + at + 65535, "\n");
+	assert_int_equal(read_all(text, &nev, err, sizeof(err)), 0);
+	strcpy(text + at + 65535, "a\n");
+	bad(text, 3, "line longer than");
+	text[at + 65536] = '\0';
+	bad(text, 3, "line longer than");
 	free(text);
 
 	/* A NUL byte inside a line, on the header and later. */

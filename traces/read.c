@@ -133,53 +133,28 @@ const char *s2trace_name(const struct s2trace_reader *r)
 /* Words and values                                                    */
 /* ------------------------------------------------------------------ */
 
-/* Read the next line without its comment; 0 at end of file. */
+/* Read the next line without its comment; 0 at end of file. getline()
+ * finds the newline with the C library's block search (most of the time
+ * of a long trace went to a loop over getc()); a line is refused once
+ * read when it is too long or holds a NUL byte. */
 static int read_line(struct s2trace_reader *r)
 {
-	size_t n = 0, cap = r->cap;
-	char *buf = r->buf;
-	FILE *f = r->f;
-	int c;
-
-	/* The hot loop only copies; a NUL byte is looked for once the line
-	 * is read. */
-	for (;;) {
-		c = getc_unlocked(f);	/* one reader per stream: no locking per byte */
-		if (c == '\n' || c == EOF)
-			break;
-		if (n + 1 >= cap) {
-			if (cap >= MAX_LINE) {
-				r->line++;
-				return fail(r, "line longer than %d bytes", MAX_LINE);
-			}
-			size_t ncap = cap ? cap * 2 : 256;
-			char *p = realloc(buf, ncap);
-			if (!p)
-				return fail(r, "out of memory");
-			r->buf = buf = p;
-			r->cap = cap = ncap;
-		}
-		buf[n++] = (char)c;
-	}
-	if (c == EOF && n == 0 && feof(f))
-		return 0;
-	if (n && memchr(buf, '\0', n)) {
+	errno = 0;
+	ssize_t n = getline(&r->buf, &r->cap, r->f);
+	if (n < 0) {
+		if (feof(r->f) && !ferror(r->f))
+			return 0;
 		r->line++;
-		return fail(r, "NUL byte in a text line");
+		return fail(r, errno == ENOMEM ? "out of memory" : "read error");
 	}
-	if (ferror(f)) {
-		r->line++;
-		return fail(r, "read error");
-	}
-	if (!r->buf) {
-		r->buf = malloc(1);
-		if (!r->buf)
-			return fail(r, "out of memory");
-		r->cap = 1;
-	}
-	r->buf[n] = '\0';
 	r->line++;
-	char *hash = strchr(r->buf, '#');
+	size_t len = (size_t)n - (r->buf[n - 1] == '\n');
+	if (len >= MAX_LINE)
+		return fail(r, "line longer than %d bytes", MAX_LINE);
+	r->buf[len] = '\0';
+	if (memchr(r->buf, '\0', len))
+		return fail(r, "NUL byte in a text line");
+	char *hash = memchr(r->buf, '#', len);
 	if (hash)
 		*hash = '\0';
 	return 1;
