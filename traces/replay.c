@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch/s2arm.h"
 #include "common/s2_bits.h"
 #include "common/s2_file.h"
 #include "common/s2_text.h"
@@ -375,6 +376,8 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 	}
 	rp->destroy_seen |= op.kind == S2HYP_HOST_DESTROY;
 	rp->host_seen = true;
+	rp->host_changes += op.kind != S2HYP_HOST_INVALIDATE_BEGIN &&
+			    op.kind != S2HYP_HOST_INVALIDATE_END;
 	size_t i = rp->sc.nhost;
 	if (!item_src(rp, ev->line, &op.src) ||
 	    !s2trace__grow((void **)&c->host_line, &c->host_line_cap, sizeof(unsigned), i + 1) ||
@@ -388,8 +391,9 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 }
 
 /* The phase of another vCPU's recent fault line with this ESR on this
- * page, after vCPU v's last line, with its item still in the chunk (the
- * latest such); 0 if none. */
+ * page, after vCPU v's last line and after the last host event that may
+ * change an entry, with its item still in the chunk (the latest such); 0
+ * if none. */
 static unsigned in_flight(const struct replay *rp, unsigned v, uint64_t esr, uint64_t page)
 {
 	const struct s2hyp_scenario *sc = &rp->sc;
@@ -401,7 +405,8 @@ static unsigned in_flight(const struct replay *rp, unsigned v, uint64_t esr, uin
 		unsigned n = rp->nrecent[a], size = S2_ARRAY_SIZE(rp->recent[a]);
 		for (unsigned k = 0; k < size && k < n; k++) {
 			const struct last_line *l = &rp->recent[a][(n - 1 - k) % size];
-			if (l->phase <= after || l->phase <= best || sc->vcpu[a][0].phase > l->phase)
+			if (l->phase <= after || l->phase <= best || sc->vcpu[a][0].phase > l->phase ||
+			    l->hosts != rp->host_changes)
 				break;
 			if (l->esr == esr && l->page == page) {
 				best = l->phase;
@@ -439,7 +444,14 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	if (s2hyp_check_vcpu_op(rp->m, v, &op, &why))
 		return s2trace__bad(rp, ev->line, "vcpu %u: %s", v, why);
 	uint64_t page = op.ipa >> 12;
-	unsigned with = ev->vcpu.fault && !rp->host_seen && !rp->in_block ?
+	/* An access-flag fault's handler (mkyoung) never gives up for an
+	 * invalidation: a second one with no host change since (an ageing
+	 * would clear the flag again) proves overlap even once the host has
+	 * acted. */
+	struct s2arm_fault f;
+	bool af = ev->vcpu.fault && !s2arm_esr_decode(ev->vcpu.esr, &f) &&
+		  f.type == S2ARM_FAULT_ACCESS_FLAG;
+	unsigned with = ev->vcpu.fault && (!rp->host_seen || af) && !rp->in_block ?
 				in_flight(rp, v, ev->vcpu.esr, page) : 0;
 	if (with) {
 		/* Another vCPU's fault on the page, its last line, with this
@@ -455,7 +467,8 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	} else {
 		op.phase = phase_for(rp);
 	}
-	rp->lastv[v] = (struct last_line){ ev->vcpu.fault, op.phase, ev->vcpu.esr, page };
+	rp->lastv[v] = (struct last_line){ ev->vcpu.fault, op.phase, ev->vcpu.esr, page,
+					   rp->host_changes };
 	if (ev->vcpu.fault)
 		rp->recent[v][rp->nrecent[v]++ % S2_ARRAY_SIZE(rp->recent[v])] = rp->lastv[v];
 	if (!item_src(rp, ev->line, &op.src) || s2hyp_scenario_add_vcpu(&rp->sc, v, &op) ||

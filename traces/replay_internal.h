@@ -78,7 +78,10 @@ struct replay {
 		size_t n;
 		unsigned cap;
 	} ov;
-	bool host_seen;		/* a host event so far: no more inference */
+	bool host_seen;		/* a host event so far: only access-flag faults inferred */
+	/* Host events that may change an entry (not an invalidation's
+	 * begin or end) so far. */
+	uint64_t host_changes;
 	/* Invalidation spans: the trace has invalidate-begin/-end lines, and
 	 * which vCPUs' last access in the chunk has no successor yet (a later
 	 * invalidation falls inside its span; run_chunk_part holds it back). */
@@ -86,11 +89,11 @@ struct replay {
 	bool span_open[S2HYP_MAX_VCPUS];
 	unsigned invalidating;	/* begins not yet ended, to refuse an end without one */
 	/* Each vCPU's last line: a fault or not, its phase (0: none yet),
-	 * its ESR and page. */
+	 * its ESR and page, and host_changes when it was read. */
 	struct last_line {
 		bool fault;
 		unsigned phase;
-		uint64_t esr, page;
+		uint64_t esr, page, hosts;
 	} lastv[S2HYP_MAX_VCPUS];
 	/* ... and its last few fault lines (a ring) */
 	struct last_line recent[S2HYP_MAX_VCPUS][256];

@@ -4,7 +4,8 @@
 # both faults (one maps, the other finds the entry done), sequential or
 # parallel, whether the lines are adjacent or not; a line of the vCPU in
 # between, a host event before them, or another ESR, keeps them one at a
-# time.
+# time. Access-flag faults overlap after host events too, unless one that
+# may change an entry (not an invalidation's begin or end) comes between.
 set -u
 S2EMU=${S2EMU:-build/s2emu}
 tmp=$(mktemp -d)
@@ -43,4 +44,29 @@ $w1" $w); [ "$r" = "1 1" ] || fail "$w: after a host event: $r, not 1 1"
     r=$(faults "$w0
 vcpu 1 fault ipa=0x40000000 esr=0x93cc8047" $w); [ "$r" = "1 1" ] || fail "$w: another ESR: $r, not 1 1"
 done
+
+# After an ageing (which flushes the VMID), both vCPUs' access-flag faults
+# on the page overlap: both are taken, as the kernel took them.
+af0='vcpu 0 fault ipa=0x40000000 esr=0x93cc804b'
+af1='vcpu 1 fault ipa=0x40000000 esr=0x93cc804b'
+aged="$w0
+host age-hva hva=0x7f0000000000 size=4K"
+afs() { # TRACE-BODY: the section's L3 write access-flag faults
+    printf '%s\n%s\n' "$head" "$1" >"$tmp/t.s2t"
+    out=$("$S2EMU" replay --walker upstream --stats "$tmp/t.s2t") || fail "replay failed: $out"
+    f=$(sed -n 's/^  stat s fault.access-flag.L3.write //p' <<<"$out")
+    echo "${f:-0}"
+}
+r=$(afs "$aged
+$af0
+$af1"); [ "$r" = 2 ] || fail "access-flag faults after a host event: $r, not 2"
+r=$(afs "$aged
+$af0
+host invalidate-begin
+host invalidate-end
+$af1"); [ "$r" = 2 ] || fail "an invalidation's begin and end between: $r, not 2"
+r=$(afs "$aged
+$af0
+host unmap-hva hva=0x7f0000100000 size=4K
+$af1"); [ "$r" = 1 ] || fail "a host change between: $r, not 1"
 exit 0
