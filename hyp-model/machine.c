@@ -602,9 +602,13 @@ void s2hyp__dsb_complete(struct s2hyp *m)
 {
 	for (unsigned k = 0; k < m->pending_n; k++) {
 		const struct pending_tlbi *p = &m->pending[k];
+		/* A TLBI by address or range removed, when issued, every entry it
+		 * hits: only one filled since can be hit now. */
+		bool by_addr = p->op == S2PT_TLBI_IPAS2E1IS || p->op == S2PT_TLBI_RIPAS2E1IS;
 		for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
 			struct vcpu *v = &m->vcpus[i];
-			tlbi_vcpu(m, v, p->op, p->ipa, p->size);
+			if (!by_addr || v->fill_seq >= p->seq)
+				tlbi_vcpu(m, v, p->op, p->ipa, p->size);
 			if ((v->state == V_WALK || v->state == V_FILL) && walk_hit_by(&m->geom, &v->walk, p)) {
 				v->state = V_READY;
 				m->stats.vcpu[i].walk_restarts++;
@@ -680,6 +684,7 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 			.ipa = s2_align_down(w->ipa, size), .size = size, .table_pa = w->table_pa,
 			.gen = w->table_gen, .level = w->level,
 		};
+		v->fill_seq = m->tlbi_seq;
 	}
 	return WALK_MORE;
 }
@@ -903,6 +908,7 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 		v->tlb[v->tlb_n++] = e;
 		v->tlb_per_level[e.level]++;
 	}
+	v->fill_seq = m->tlbi_seq;
 	m->stats.vcpu[v->id].tlb_fills++;
 	s2hyp__event(m, (int)v->id, EV_TLB_FILL, e.ipa, e.oa, (unsigned)e.level, 0);
 }

@@ -135,6 +135,7 @@ struct vcpu {
 	void *drv_arg;
 	unsigned drv_q;		/* the quantum the scheduler picked for this step */
 	uint64_t tlb_gen;	/* bumped when an entry leaves the TLB or changes */
+	uint64_t fill_seq;	/* the machine's tlbi_seq at its last TLB or walk-cache fill */
 	unsigned tlb_victim, wc_victim;	/* round-robin replacement when full */
 	/* host-mm (hostvm.c): the fault's GUP half is done, its install half waits */
 	bool gup_pending;
