@@ -78,7 +78,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-.PHONY: all test check bench bugs clean install deps layers fidelity
+.PHONY: all test check clang valgrind bench bugs clean install deps layers fidelity
 .SECONDARY:
 .SECONDEXPANSION:
 all: $(BIN) $(GUEST_BINS)
@@ -134,8 +134,21 @@ layers:
 test: layers $(BIN) $(TEST_BINS) $(GUEST_BINS)
 	$(Q)scripts/run-tests.sh $(BIN) $(TEST_BINS)
 
-check:
+check: clang
 	$(Q)$(MAKE) --no-print-directory BUILD=build/san SAN=1 OPT='-O1 -g' test
+
+# Everything (library, command, tests, benches) built with clang, whose
+# warnings are errors as gcc's are: the code stays clean with both.
+clang:
+	$(Q)$(MAKE) --no-print-directory CC=clang BUILD=build/clang all $(patsubst $(BUILD)/%,build/clang/%,$(TEST_BINS) $(BENCH_BINS))
+
+# Every cmocka test under valgrind's memcheck: an invalid read or write, a
+# use of an uninitialised value or a definite leak fails the test.
+VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full \
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	--suppressions=scripts/valgrind.supp
+valgrind: $(BIN) $(TEST_BINS) $(GUEST_BINS)
+	$(Q)RUNNER='$(VALGRIND)' NO_CLI=1 scripts/run-tests.sh $(BIN) $(TEST_BINS)
 
 # Every real capture in traces/real/ against the kernel's counts; rewrites
 # the table of docs/fidelity.md.
