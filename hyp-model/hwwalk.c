@@ -73,3 +73,20 @@ enum walk_result s2hyp__hw_step(const struct s2hyp *m, struct hw_walk *w, struct
 	w->table_gen = npg ? npg->gen : 0;
 	return WALK_MORE;
 }
+
+s2_pte_t s2hyp_entry(const struct s2hyp *m, uint64_t ipa, s2_level_t *level)
+{
+	const struct s2pt_geom *g = &m->geom;
+	struct hw_walk w = { .ipa = ipa, .level = g->start_level,
+			     .table_pa = s2_pa_get(m->pt.pgd_pa) };
+	struct s2pool_page *pg = s2pool_page_at(m->pool, s2_pa(w.table_pa));
+	struct hw_read r;
+	w.table_gen = pg ? pg->gen : 0;
+	for (;;) {
+		enum walk_result res = s2hyp__hw_step(m, &w, &r);
+		if (res == WALK_MORE)
+			continue;
+		*level = r.level;
+		return res == WALK_ABORT ? 0 : r.pte;
+	}
+}

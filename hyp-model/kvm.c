@@ -178,12 +178,14 @@ void s2hyp__fault_map(struct s2hyp *m, struct vcpu *v, struct s2pt_locked l, uin
 	}
 	s2hyp__host_page_get(m, pa);
 	unsigned cached = mc->nr;
+	v->break_lost = false;
 	int ret = s2pt_map(l, s2_ipa(ipa), size, s2_pa(pa), prot, mc);
 	m->stats.table_pages_taken += cached - mc->nr;
 	s2hyp__host_page_put(m, pa);
 	m->stats.maps++;
 	if (ret == S2_EAGAIN) {
 		m->stats.map_eagain++;
+		m->stats.breaks_lost += v->break_lost;
 		v->backoff = m->parallel;
 	}
 	else if (ret)
@@ -327,6 +329,13 @@ bool s2hyp__vcpu_abort(struct s2hyp *m, struct vcpu *v)
 		 * (a trace's next fault line). */
 		if (!v->invalidate_retry)
 			m->stats.vcpu[v->id].mmio++;
+		return true;
+	}
+	if (v->backoff && o->observed) {
+		/* A trace's fault line: the guest's retry is the trace's next
+		 * line if it faulted again (while another vCPU's handler held
+		 * the entry locked), and no line if it did not. */
+		v->backoff = false;
 		return true;
 	}
 	if (v->backoff) {

@@ -356,9 +356,9 @@ static inline void hyp_read(struct s2hyp *m, const s2_pte_t *ptep)
 		r->hi = pa + sizeof(s2_pte_t);
 }
 
-/* A walk's load of an entry it decides on: for footprints, and for the
+/* A walk's load of an entry it decides on: for footprints, for the
  * checker when the operation holds the lock for read (only such a one keeps
- * what it read: s2hyp_checker_pte_read). */
+ * what it read: s2hyp_checker_pte_read), and to count a fault's lost break. */
 static void mm_pte_read(void *ctx, const s2_pte_t *ptep, s2_pte_t val)
 {
 	struct s2hyp *m = ctx;
@@ -369,6 +369,10 @@ static void mm_pte_read(void *ctx, const s2_pte_t *ptep, s2_pte_t val)
 		if (m->held[slot].held && m->held[slot].shared)
 			s2hyp_checker_pte_read(m->chk, slot, ptep, val);
 	}
+	/* A fault's map that finds another walker's marker tries to break it
+	 * and loses at once (s2hyp__fault_map counts it). */
+	if (val == S2PT_PTE_LOCKED && m->op == OP_FAULT_MAP && m->op_thread >= 0)
+		m->vcpus[m->op_thread].break_lost = true;
 }
 
 static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
@@ -391,6 +395,8 @@ static bool mm_cmpxchg_pte(void *ctx, s2_pte_t *ptep, s2_pte_t old, s2_pte_t new
 		 * with any store to it. */
 		if (m->cfg.footprints)
 			hyp_read(m, ptep);
+		if (new == S2PT_PTE_LOCKED && m->op == OP_FAULT_MAP && m->op_thread >= 0)
+			m->vcpus[m->op_thread].break_lost = true;
 		return false;
 	}
 	store_pte(m, ptep, new, true, true);

@@ -408,6 +408,10 @@ struct s2hyp_stats {
 	 * the kind of the old entry; makes (the marker replaced, stage2_make_pte);
 	 * references taken and dropped on table pages. */
 	uint64_t breaks[S2HYP_NR_ENTRY_KINDS], makes, gets, puts;
+	/* Breaks a fault's map tried and lost: the entry held another
+	 * walker's marker, or changed before the exchange (KVM's
+	 * stage2_try_break_pte returning false). */
+	uint64_t breaks_lost;
 	/* KVM's CMO helpers: calls and bytes (clean to PoC; icache invalidation). */
 	uint64_t dcache_calls, dcache_bytes, icache_calls, icache_bytes;
 	uint64_t dirty_pages;
@@ -468,6 +472,15 @@ void s2hyp_record_schedule(struct s2hyp *m, bool on);
  * faulted yet (it may start, or its hardware steps are under way); ~0u
  * when it waits for a fault's handling, is done, or runs guest code. */
 unsigned s2hyp_vcpu_access_phase(const struct s2hyp *m, unsigned vcpu);
+/* The program item ahead items after vcpu's current one (0: the current
+ * one, whatever its state); NULL past the program's end or for a vCPU that
+ * runs guest code. */
+const struct s2hyp_vcpu_op *s2hyp_vcpu_item(const struct s2hyp *m, unsigned vcpu,
+					    unsigned ahead);
+/* The entry that translates ipa now (a leaf, or the invalid entry where a
+ * walk from the root stops) and its level, read as the hardware reads it:
+ * nothing is recorded or checked. */
+s2_pte_t s2hyp_entry(const struct s2hyp *m, uint64_t ipa, s2_level_t *level);
 const struct s2hyp_choice *s2hyp_schedule(const struct s2hyp *m, size_t *n);
 
 /* Whether a machine with this walker variant runs faults in parallel

@@ -107,6 +107,7 @@ struct vcpu {
 	struct hw_walk spec;
 	enum fault_kind fault;
 	s2_level_t fault_level;
+	bool break_lost;	/* its fault's map met another walker's marker (mmops.c) */
 	uint64_t esr;		/* the syndrome of the last fault */
 	bool fault_in_window;
 	unsigned faults_this_access;

@@ -704,6 +704,15 @@ unsigned s2hyp_vcpu_access_phase(const struct s2hyp *m, unsigned vcpu)
 	return v->prog[v->pc].phase;
 }
 
+const struct s2hyp_vcpu_op *s2hyp_vcpu_item(const struct s2hyp *m, unsigned vcpu,
+					    unsigned ahead)
+{
+	const struct vcpu *v = &m->vcpus[vcpu];
+	if (v->drv || v->pc >= v->nprog || v->nprog - v->pc <= ahead)
+		return NULL;
+	return &v->prog[v->pc + ahead];
+}
+
 bool s2hyp_choice_is_background(const struct s2hyp_choice *c)
 {
 	return c->kind == S2HYP_CH_PREFETCH || c->kind == S2HYP_CH_TLB_EVICT ||

@@ -122,19 +122,60 @@ static bool shared_phase(const struct overlap *ov, unsigned p)
 	return false;
 }
 
-/* Sequential, except that a vCPU whose access of a shared phase has not
- * faulted yet goes first: the vCPUs of simultaneous faults all walk, and
- * fault, before any fault is handled (one maps, the others find it done). */
+/* Whether the entry that translates ipa is locked: a handler's break is
+ * done and its make is not. */
+static bool entry_locked(const struct s2hyp *m, uint64_t ipa)
+{
+	s2_level_t level;
+	return s2hyp_entry(m, ipa, &level) == S2PT_PTE_LOCKED;
+}
+
+/* How soon vCPU c moves among the vCPUs of a shared phase (lower first;
+ * UINT_MAX: not in one). */
+static unsigned overlap_rank(const struct overlap *ov, unsigned c)
+{
+	const struct s2hyp_vcpu_op *cur = s2hyp_vcpu_item(ov->m, c, 0);
+	if (!cur || !shared_phase(ov, cur->phase))
+		return UINT_MAX;
+	if (s2hyp_vcpu_access_phase(ov->m, c) == cur->phase)
+		return 0;			/* its access walks */
+	const struct s2hyp_vcpu_op *next = s2hyp_vcpu_item(ov->m, c, 1);
+	bool more = next && next->phase == cur->phase;
+	bool again = more && next->ipa >> 12 == cur->ipa >> 12;
+	bool locked = entry_locked(ov->m, cur->ipa);
+	if (more && !again)
+		return 1;			/* handled, its next access walks */
+	if (again)
+		return locked ? 2 : 5;		/* loses to the handler holding the entry */
+	return locked ? 4 : 3;		/* maps; holds the entry while others retry */
+}
+
+/* Sequential, except among the vCPUs of a shared phase (add_vcpu): every
+ * access walks, and faults, before any fault is handled (one maps, the
+ * others find it done); a vCPU with another access in the phase has its
+ * fault handled first, so that the access walks before the other faults
+ * are handled; and a vCPU that faulted again on the same page (the trace's
+ * next line) lost to a handler that held the entry locked, its break done
+ * and its make not: that handler runs to its break and waits there while
+ * the other vCPU faults, loses and faults again. */
 static unsigned overlap_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
 			       uint64_t step)
 {
 	const struct overlap *ov = arg;
+	unsigned best = 0, rank = UINT_MAX;
 	(void)step;
-	for (unsigned i = 0; ov->n && i < n; i++)
-		if (choices[i].kind == S2HYP_CH_VCPU &&
-		    shared_phase(ov, s2hyp_vcpu_access_phase(ov->m, choices[i].vcpu)))
-			return i;
-	return 0;
+	if (!ov->n)
+		return 0;
+	for (unsigned i = 0; i < n; i++) {
+		if (choices[i].kind != S2HYP_CH_VCPU)
+			continue;
+		unsigned r = overlap_rank(ov, choices[i].vcpu);
+		if (r < rank) {
+			rank = r;
+			best = i;
+		}
+	}
+	return best;
 }
 
 static unsigned overlap_pick(void *arg, unsigned n)
@@ -391,13 +432,17 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 }
 
 /* The phase of another vCPU's recent fault line with this ESR on this
- * page, after vCPU v's last line and after the last host event that may
- * change an entry, with its item still in the chunk (the latest such); 0
- * if none. */
-static unsigned in_flight(const struct replay *rp, unsigned v, uint64_t esr, uint64_t page)
+ * page, after the last host event that may change an entry, with its
+ * item still in the chunk (the latest such); 0 if none. The line is after
+ * vCPU v's last line, or, when v has had lines since, the other vCPU's
+ * last line of all (*window: v's lines since then, and every other line
+ * of the chunk from that phase on, join it). */
+static unsigned in_flight(const struct replay *rp, unsigned v, uint64_t esr, uint64_t page,
+			  bool *window)
 {
 	const struct s2hyp_scenario *sc = &rp->sc;
 	unsigned after = rp->lastv[v].phase, best = 0;
+	*window = false;
 	for (unsigned a = 0; a < sc->cfg.nr_vcpus; a++) {
 		if (a == v || !sc->nvcpu[a])
 			continue;
@@ -405,16 +450,50 @@ static unsigned in_flight(const struct replay *rp, unsigned v, uint64_t esr, uin
 		unsigned n = rp->nrecent[a], size = S2_ARRAY_SIZE(rp->recent[a]);
 		for (unsigned k = 0; k < size && k < n; k++) {
 			const struct last_line *l = &rp->recent[a][(n - 1 - k) % size];
-			if (l->phase <= after || l->phase <= best || sc->vcpu[a][0].phase > l->phase ||
+			if (l->phase <= best || sc->vcpu[a][0].phase > l->phase ||
 			    l->hosts != rp->host_changes)
+				break;
+			bool span = l->phase <= after;
+			if (span && (k || l->seq != rp->lastv[a].seq))
 				break;
 			if (l->esr == esr && l->page == page) {
 				best = l->phase;
+				*window = span;
 				break;
 			}
+			if (span)
+				break;
 		}
 	}
 	return best;
+}
+
+/* Phases from..to of the items in ops[0..n) become from. */
+static void merge_items(struct s2hyp_vcpu_op *ops, size_t n, unsigned from, unsigned to)
+{
+	for (size_t k = n; k-- && ops[k].phase > from;)
+		if (ops[k].phase <= to)
+			ops[k].phase = from;
+}
+
+static void merge_lines(struct last_line *l, unsigned from, unsigned to)
+{
+	if (l->phase > from && l->phase <= to)
+		l->phase = from;
+}
+
+/* Every line of the chunk from phase from to the last joins phase from. */
+static void merge_window(struct replay *rp, unsigned from)
+{
+	struct s2hyp_scenario *sc = &rp->sc;
+	for (unsigned v = 0; v < sc->cfg.nr_vcpus; v++) {
+		merge_items(sc->vcpu[v], sc->nvcpu[v], from, rp->ip);
+		if (rp->opts && rp->opts->record)
+			merge_items(rp->rec.vcpu[v], rp->rec.nvcpu[v], from, rp->ip);
+		merge_lines(&rp->lastv[v], from, rp->ip);
+		for (unsigned k = 0; k < S2_ARRAY_SIZE(rp->recent[v]); k++)
+			merge_lines(&rp->recent[v][k], from, rp->ip);
+	}
 }
 
 /* Phase p into the ascending list of shared phases; nonzero when out of
@@ -451,16 +530,25 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	struct s2arm_fault f;
 	bool af = ev->vcpu.fault && !s2arm_esr_decode(ev->vcpu.esr, &f) &&
 		  f.type == S2ARM_FAULT_ACCESS_FLAG;
+	bool window = false;
 	unsigned with = ev->vcpu.fault && (!rp->host_seen || af) && !rp->in_block ?
-				in_flight(rp, v, ev->vcpu.esr, page) : 0;
+				in_flight(rp, v, ev->vcpu.esr, page, &window) : 0;
 	if (with) {
-		/* Another vCPU's fault on the page, its last line, with this
-		 * ESR, and none of this vCPU's lines since: this access walked
-		 * the tables before that fault's handling changed them (else
-		 * it would not have faulted), so the two were in flight at
-		 * once and share a phase. Once the host has acted, the first
-		 * fault may have mapped nothing (an invalidation made it
-		 * retry), and the second is then no evidence of overlap. */
+		/* Another vCPU's fault on the page with this ESR, and none of
+		 * this vCPU's lines since: this access walked the tables
+		 * before that fault's handling changed them (else it would
+		 * not have faulted), so the two were in flight at once and
+		 * share a phase. The same holds when this vCPU has faulted on
+		 * other pages since, if the other vCPU has had no line since
+		 * its fault (its handler was still mapping: KVM returns to the
+		 * guest only once it is done); then this vCPU's lines since,
+		 * and the other lines of that span, join the phase too, and
+		 * the strategy handles their faults first (overlap_choose).
+		 * Once the host has acted, the first fault may have mapped
+		 * nothing (an invalidation made it retry), and the second is
+		 * then no evidence of overlap. */
+		if (window)
+			merge_window(rp, with);
 		op.phase = with;
 		if (shared_phase_add(&rp->ov, op.phase))
 			return s2trace__bad(rp, ev->line, "out of memory");
@@ -468,7 +556,7 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 		op.phase = phase_for(rp);
 	}
 	rp->lastv[v] = (struct last_line){ ev->vcpu.fault, op.phase, ev->vcpu.esr, page,
-					   rp->host_changes };
+					   rp->host_changes, ++rp->lines };
 	if (ev->vcpu.fault)
 		rp->recent[v][rp->nrecent[v]++ % S2_ARRAY_SIZE(rp->recent[v])] = rp->lastv[v];
 	if (!item_src(rp, ev->line, &op.src) || s2hyp_scenario_add_vcpu(&rp->sc, v, &op) ||
@@ -763,6 +851,8 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 			return s2trace__bad(rp, ev->line, "mmio vcpu=%u: the configuration has %u vCPUs",
 				   ev->mmio.vcpu, rp->sc.cfg.nr_vcpus);
 		rp->res->mmio_events++;
+		/* The vCPU is back from its last fault's handling. */
+		rp->lastv[ev->mmio.vcpu].seq = ++rp->lines;
 		return 0;
 	case S2T_SECTION:
 		rp->res->events--;

@@ -89,12 +89,15 @@ struct replay {
 	bool span_open[S2HYP_MAX_VCPUS];
 	unsigned invalidating;	/* begins not yet ended, to refuse an end without one */
 	/* Each vCPU's last line: a fault or not, its phase (0: none yet),
-	 * its ESR and page, and host_changes when it was read. */
+	 * its ESR and page, host_changes when it was read, and its number
+	 * among the vCPU and mmio lines (an mmio line renumbers it). */
 	struct last_line {
 		bool fault;
 		unsigned phase;
 		uint64_t esr, page, hosts;
+		uint64_t seq;
 	} lastv[S2HYP_MAX_VCPUS];
+	uint64_t lines;		/* vCPU and mmio lines so far */
 	/* ... and its last few fault lines (a ring) */
 	struct last_line recent[S2HYP_MAX_VCPUS][256];
 	unsigned nrecent[S2HYP_MAX_VCPUS];

@@ -293,7 +293,8 @@ void s2trace_stat_pairs(const struct s2hyp_stats *st,
 	for (size_t i = 0; i < S2_ARRAY_SIZE(plain); i++)
 		if (plain[i].v)
 			emit(arg, plain[i].key, plain[i].v);
-	uint64_t breaks = 0;
+	/* Every call of KVM's stage2_try_break_pte, lost ones included. */
+	uint64_t breaks = st->breaks_lost;
 	for (unsigned k = 0; k < S2HYP_NR_ENTRY_KINDS; k++)
 		breaks += st->breaks[k];
 	if (breaks)
@@ -303,6 +304,8 @@ void s2trace_stat_pairs(const struct s2hyp_stats *st,
 			snprintf(key, sizeof(key), "break.%s", entries[k]);
 			emit(arg, key, st->breaks[k]);
 		}
+	if (st->breaks_lost)
+		emit(arg, "break.lost", st->breaks_lost);
 	const struct {
 		const char *key;
 		uint64_t v;

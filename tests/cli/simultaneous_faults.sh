@@ -2,10 +2,15 @@
 # A fault line of a vCPU with the ESR and page of another vCPU's fault line
 # after the first vCPU's own last line was in flight with it: replay takes
 # both faults (one maps, the other finds the entry done), sequential or
-# parallel, whether the lines are adjacent or not; a line of the vCPU in
-# between, a host event before them, or another ESR, keeps them one at a
-# time. Access-flag faults overlap after host events too, unless one that
-# may change an entry (not an invalidation's begin or end) comes between.
+# parallel, whether the lines are adjacent or not. So was one after lines of
+# its own vCPU, when the other vCPU has had no line since its fault (its
+# handler was still mapping). A vCPU that faults again and again on the
+# page lost its break to the handler holding the entry each time: with
+# parallel faults every line faults and each but the last loses a break. A
+# line of each vCPU in between, a host event before them, or another ESR,
+# keeps them one at a time. Access-flag faults overlap after host events
+# too, unless one that may change an entry (not an invalidation's begin or
+# end) comes between.
 set -u
 S2EMU=${S2EMU:-build/s2emu}
 tmp=$(mktemp -d)
@@ -18,31 +23,37 @@ memslot 0 ipa=0x40000000 size=2M hva=0x7f0000000000 backing=4k
 section s'
 w0='vcpu 0 fault ipa=0x40000000 esr=0x93cc8046'
 w1='vcpu 1 fault ipa=0x40000000 esr=0x93cc8046'
-faults() { # TRACE-BODY WALKER: the section's L1 write faults and maps
+faults() { # TRACE-BODY WALKER: the section's faults, maps and lost breaks
     printf '%s\n%s\n' "$head" "$1" >"$tmp/t.s2t"
     out=$("$S2EMU" replay --walker "$2" --stats "$tmp/t.s2t") || fail "replay failed ($2): $out"
-    f=$(sed -n 's/^  stat s fault.translation.L1.write //p' <<<"$out")
+    f=$(awk '$1 == "stat" && $2 == "s" && $3 ~ /^fault\./ { n += $4 } END { print n + 0 }' <<<"$out")
     m=$(sed -n 's/^  stat s op.map //p' <<<"$out")
-    echo "${f:-0} ${m:-0}"
+    l=$(sed -n 's/^  stat s break.lost //p' <<<"$out")
+    echo "$f ${m:-0} ${l:-0}"
 }
 for w in upstream upstream-exclusive; do
     r=$(faults "$w0
-$w1" $w); [ "$r" = "2 2" ] || fail "$w: overlapping faults gave faults/maps $r, not 2 2"
+$w1" $w); [ "$r" = "2 2 0" ] || fail "$w: overlapping faults gave faults/maps/lost $r, not 2 2 0"
     r=$(faults "$w0
 vcpu 0 fault ipa=0x40001000 esr=0x93cc8047
-$w1" $w); [ "$r" = "2 3" ] || fail "$w: another page's fault between: $r, not 2 3"
+$w1" $w); [ "$r" = "3 3 0" ] || fail "$w: another page's fault between: $r, not 3 3 0"
     r=$(faults "vcpu 1 fault ipa=0x40001000 esr=0x93cc8046
 $w0
 vcpu 1 fault ipa=0x40002000 esr=0x93cc8047
-$w1" $w); [ "$r" = "1 3" ] || fail "$w: a line of the second vCPU between: $r, not 1 3 (no fault on the last line)"
+$w1" $w); [ "$r" = "4 4 0" ] || fail "$w: a line of the second vCPU between: $r, not 4 4 0"
+    r=$(faults "vcpu 1 fault ipa=0x40001000 esr=0x93cc8046
+$w0
+vcpu 1 fault ipa=0x40002000 esr=0x93cc8047
+vcpu 0 fault ipa=0x40003000 esr=0x93cc8047
+$w1" $w); [ "$r" = "4 4 0" ] || fail "$w: a line of each vCPU between: $r, not 4 4 0 (no fault on the last line)"
     r=$(faults "$w0
 vcpu 0 read ipa=0x40000000
-$w1" $w); [ "$r" = "2 2" ] || fail "$w: the first vCPU's access between: $r, not 2 2"
+$w1" $w); [ "$r" = "2 2 0" ] || fail "$w: the first vCPU's access between: $r, not 2 2 0"
     r=$(faults "host age-hva hva=0x7f0000100000 size=4K
 $w0
-$w1" $w); [ "$r" = "1 1" ] || fail "$w: after a host event: $r, not 1 1"
+$w1" $w); [ "$r" = "1 1 0" ] || fail "$w: after a host event: $r, not 1 1 0"
     r=$(faults "$w0
-vcpu 1 fault ipa=0x40000000 esr=0x93cc8047" $w); [ "$r" = "1 1" ] || fail "$w: another ESR: $r, not 1 1"
+vcpu 1 fault ipa=0x40000000 esr=0x93cc8047" $w); [ "$r" = "1 1 0" ] || fail "$w: another ESR: $r, not 1 1 0"
 done
 
 # After an ageing (which flushes the VMID), both vCPUs' access-flag faults
@@ -69,4 +80,15 @@ r=$(afs "$aged
 $af0
 host unmap-hva hva=0x7f0000100000 size=4K
 $af1"); [ "$r" = 1 ] || fail "a host change between: $r, not 1"
+
+# The same page three times by vCPU 1 while vCPU 0 maps it (the tables
+# exist): the first two lose the break, the last finds the page mapped.
+again="vcpu 0 fault ipa=0x40005000 esr=0x93cc8046
+vcpu 0 fault ipa=0x40000000 esr=0x93cc8047
+vcpu 1 fault ipa=0x40000000 esr=0x93cc8047
+vcpu 1 fault ipa=0x40000000 esr=0x93cc8047
+vcpu 1 fault ipa=0x40000000 esr=0x93cc8047"
+r=$(faults "$again" upstream); [ "$r" = "5 5 2" ] || fail "upstream: faults again on the page: $r, not 5 5 2"
+# Faults one at a time never leave the entry locked for another to see.
+r=$(faults "$again" upstream-exclusive); [ "$r" = "3 3 0" ] || fail "upstream-exclusive: faults again on the page: $r, not 3 3 0"
 exit 0
