@@ -513,6 +513,13 @@ static int shared_phase_add(struct overlap *ov, unsigned p)
 	return 0;
 }
 
+/* A fault on the guest's stage-1 walk (ESR's S1PTW). */
+static bool on_s1_walk(uint64_t esr)
+{
+	struct s2arm_fault f;
+	return !s2arm_esr_decode(esr, &f) && f.s1ptw;
+}
+
 static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 {
 	struct chunk *c = &rp->c;
@@ -523,6 +530,17 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	if (s2hyp_check_vcpu_op(rp->m, v, &op, &why))
 		return s2trace__bad(rp, ev->line, "vcpu %u: %s", v, why);
 	uint64_t page = op.ipa >> 12;
+	struct s2hyp_scenario *sc = &rp->sc;
+	if (rp->span_open[v] && sc->nvcpu[v] && ev->vcpu.fault && rp->lastv[v].page != page &&
+	    op.access != S2HYP_ACC_EXEC && !on_s1_walk(ev->vcpu.esr) &&
+	    sc->vcpu[v][sc->nvcpu[v] - 1].access == op.access) {
+		/* The same access on another page: the guest's retry of the
+		 * last one went through, so KVM's handler of it did not give
+		 * up, whatever invalidation its span held. (A fetch or a
+		 * stage-1 walk proves nothing: the retry may have faulted on
+		 * its code or its stage-1 table first.) */
+		sc->vcpu[v][sc->nvcpu[v] - 1].host_invalidated = false;
+	}
 	/* An access-flag fault's handler (mkyoung) never gives up for an
 	 * invalidation: a second one with no host change since (an ageing
 	 * would clear the flag again) proves overlap even once the host has

@@ -3,6 +3,7 @@
 # MMU-notifier invalidation is in progress, and when one began or ended
 # while it handled the fault (before the vCPU's next attempt): the fault
 # maps nothing and the vCPU's next fault line on the page faults again.
+# A next line that is the same access on another page shows it did not.
 # Without invalidation lines the second attempt finds the page mapped.
 # Across chunk boundaries (a long trace), the span is kept all the same.
 set -u
@@ -38,6 +39,20 @@ host invalidate-begin
 $far
 host invalidate-end
 $w0"); [ "$r" = "2 1 1" ] || fail "in the fault's span: $r, not 2 1 1"
+# The vCPU's next line, a write on another page: the guest's retry of the
+# first write went through, so its handler did not give up.
+r=$(counts "$w0
+host invalidate-begin
+$far
+host invalidate-end
+vcpu 0 fault ipa=0x40001000 esr=0x93cc8047"); [ "$r" = "2 2 0" ] || fail "a write elsewhere next: $r, not 2 2 0"
+# An instruction fetch next proves nothing (the retry fetched first).
+r=$(counts "$w0
+host invalidate-begin
+$far
+host invalidate-end
+vcpu 0 fault ipa=0x40100000 esr=0x82000007
+$w0"); [ "$r" = "3 2 1" ] || fail "a fetch elsewhere next: $r, not 3 2 1"
 printf '%s\n%s\n' "$head" "host invalidate-end" >"$tmp/t.s2t"
 out=$("$S2EMU" replay "$tmp/t.s2t" 2>&1)
 [ $? = 2 ] && grep -q "t.s2t:5: invalidate-end without" <<<"$out" ||
