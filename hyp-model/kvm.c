@@ -48,6 +48,7 @@ struct s2pt_locked s2hyp__lock(struct s2hyp *m, enum op_kind op, int thread, uin
 	else
 		m->writer = true;
 	m->locked = true;
+	s2hyp__mm_ops_update(m);
 	m->held[slot] = (struct hyp_op){ true, shared, op, ipa, size };
 	s2hyp__op_current(m, slot);
 	if (m->cfg.check)
@@ -70,6 +71,7 @@ void s2hyp__unlock(struct s2hyp *m, struct s2pt_locked l)
 	m->held[slot].held = false;
 	s2hyp__op_current(m, slot);
 	m->locked = m->readers || m->writer;
+	s2hyp__mm_ops_update(m);
 	if (m->cfg.check)
 		s2hyp_checker_op_end(m->chk, slot);
 	s2pt_unlock(l);

@@ -492,25 +492,40 @@ static void mm_icache_inval_pou(void *ctx, s2_pa_t pa, uint64_t size)
 		cmo(m, S2CACHE_IC_IVAU, pa, size);
 }
 
-const struct s2pt_mm_ops s2hyp__mm_ops = {
-	.zalloc_page = mm_zalloc_page,
-	.zalloc_pages_exact = mm_zalloc_pages_exact,
-	.free_page = mm_free_page,
-	.free_pages_exact = mm_free_pages_exact,
-	.get_page = mm_get_page,
-	.put_page = mm_put_page,
-	.page_count = mm_page_count,
-	.phys_to_virt = mm_phys_to_virt,
-	.virt_to_phys = mm_virt_to_phys,
-	.set_pte = mm_set_pte,
-	.cmpxchg_pte = mm_cmpxchg_pte,
-	.tlbi = mm_tlbi,
-	.tlbi_range = mm_tlbi_range,
-	.barrier = mm_barrier,
-	.dcache_clean_inval_poc = mm_dcache_clean_inval_poc,
-	.free_unlinked_table = mm_free_unlinked_table,
-	.rcu_read_lock = mm_rcu_read_lock,
-	.rcu_read_unlock = mm_rcu_read_unlock,
-	.pte_read = mm_pte_read,
-	.icache_inval_pou = mm_icache_inval_pou,
-};
+/* The mm-ops, with pte_read as given. */
+#define MM_OPS(read) { \
+	.zalloc_page = mm_zalloc_page, \
+	.zalloc_pages_exact = mm_zalloc_pages_exact, \
+	.free_page = mm_free_page, \
+	.free_pages_exact = mm_free_pages_exact, \
+	.get_page = mm_get_page, \
+	.put_page = mm_put_page, \
+	.page_count = mm_page_count, \
+	.phys_to_virt = mm_phys_to_virt, \
+	.virt_to_phys = mm_virt_to_phys, \
+	.set_pte = mm_set_pte, \
+	.cmpxchg_pte = mm_cmpxchg_pte, \
+	.tlbi = mm_tlbi, \
+	.tlbi_range = mm_tlbi_range, \
+	.barrier = mm_barrier, \
+	.dcache_clean_inval_poc = mm_dcache_clean_inval_poc, \
+	.free_unlinked_table = mm_free_unlinked_table, \
+	.rcu_read_lock = mm_rcu_read_lock, \
+	.rcu_read_unlock = mm_rcu_read_unlock, \
+	.pte_read = (read), \
+	.icache_inval_pou = mm_icache_inval_pou, \
+}
+
+const struct s2pt_mm_ops s2hyp__mm_ops = MM_OPS(mm_pte_read);
+
+/* The same without pte_read: the walker then tells of no read. */
+static const struct s2pt_mm_ops mm_ops_unread = MM_OPS(NULL);
+
+/* The walker tells of its reads only when someone keeps them (mm_pte_read):
+ * footprints, or the checker while an operation holds the lock for read. */
+void s2hyp__mm_ops_update(struct s2hyp *m)
+{
+	bool keep = m->cfg.footprints || (m->cfg.check && m->readers);
+	m->pt.ops = keep ? &s2hyp__mm_ops : &mm_ops_unread;
+}
+

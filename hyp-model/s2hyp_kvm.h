@@ -9,6 +9,9 @@
 
 /* mmops.c */
 extern const struct s2pt_mm_ops s2hyp__mm_ops;
+/* The walker's mm-ops as the lock's holders need them (after a lock or an
+ * unlock): pte_read only when a read is kept. */
+void s2hyp__mm_ops_update(struct s2hyp *m);
 uint64_t s2hyp__pool_idx(struct s2hyp *m, const void *addr);
 
 /* Free every unlinked table whose grace period is pending (mmops.c). */
