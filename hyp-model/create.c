@@ -29,6 +29,12 @@ static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslo
 		       "uffd-no-fork-fix) need host memory (host-mm=POLICY)";
 		return S2_EINVAL;
 	}
+	if ((cfg->host_no_retry_check || cfg->host_map_writable_always ||
+	     cfg->host_unmap_no_tlbi) && !cfg->host_mm) {
+		*why = "KVM's host-mm bugs (host-no-retry-check, host-map-writable-always, "
+		       "host-unmap-no-tlbi) need host memory (host-mm=POLICY)";
+		return S2_EINVAL;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		const struct s2hyp_memslot *s = &slots[i];
 		if (!s->size || !s2_is_aligned(s->ipa, page) || !s2_is_aligned(s->size, page) ||

@@ -278,6 +278,11 @@ static const struct s2trace_field config_fields[] = {
 	{ CFG("uffd-pre-fix", S2T_F_FLAG, uffd_no_markers, S2T_CFG_UFFD) },
 	{ CFG("uffd-no-wp-flush", S2T_F_FLAG, uffd_no_wp_flush, S2T_CFG_UFFD) },
 	{ CFG("uffd-no-fork-fix", S2T_F_FLAG, uffd_no_fork_fix, S2T_CFG_UFFD) },
+	/* with host-mm, KVM's known bugs and the injected omission
+	 * (s2hyp_config's host_* knobs) */
+	{ CFG("host-no-retry-check", S2T_F_FLAG, host_no_retry_check, S2T_CFG_HOST_KVM) },
+	{ CFG("host-map-writable-always", S2T_F_FLAG, host_map_writable_always, S2T_CFG_HOST_KVM) },
+	{ CFG("host-unmap-no-tlbi", S2T_F_FLAG, host_unmap_no_tlbi, S2T_CFG_HOST_KVM) },
 };
 
 /* After the slot's number. */

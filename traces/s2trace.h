@@ -48,7 +48,7 @@ enum s2trace_config_keys {
 	S2T_CFG_DIC = 1 << 6, S2T_CFG_LINE = 1 << 7, S2T_CFG_EAGER_SPLIT = 1 << 8,
 	S2T_CFG_RCU = 1 << 9, S2T_CFG_RANGE_TLBI = 1 << 10, S2T_CFG_HW_AF = 1 << 11,
 	S2T_CFG_TLB_ENTRIES = 1 << 12, S2T_CFG_HOST_MM = 1 << 13, S2T_CFG_SPLIT_CHUNK = 1 << 14,
-	S2T_CFG_UFFD = 1 << 15, S2T_CFG_COMBINED_TLB = 1 << 16,
+	S2T_CFG_UFFD = 1 << 15, S2T_CFG_COMBINED_TLB = 1 << 16, S2T_CFG_HOST_KVM = 1 << 17,
 };
 
 enum s2trace_effect_kind {

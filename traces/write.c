@@ -184,7 +184,9 @@ int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
 			   (c->combined_tlb ? S2T_CFG_COMBINED_TLB : 0) |
 			   (c->host_mm ? S2T_CFG_HOST_MM : 0) | (c->split_chunk ? S2T_CFG_SPLIT_CHUNK : 0) |
 			   (c->uffd_no_markers || c->uffd_no_wp_flush || c->uffd_no_fork_fix ?
-			    S2T_CFG_UFFD : 0);
+			    S2T_CFG_UFFD : 0) |
+			   (c->host_no_retry_check || c->host_map_writable_always ||
+			    c->host_unmap_no_tlbi ? S2T_CFG_HOST_KVM : 0);
 	s2trace_write_event(f, &ev);
 	for (unsigned i = 0; i < sc->nr_slots; i++) {
 		ev = (struct s2trace_event){ .kind = S2T_MEMSLOT };
