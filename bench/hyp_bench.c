@@ -29,7 +29,7 @@ static struct result run_seed(enum s2pt_variant v, bool check, double budget, un
 	const char *why;
 	double t0 = s2_now_s();
 
-	if (s2hyp_scenario_build(&sc, "seed", 4, v)) {
+	if (s2hyp_scenario_build(&sc, S2HYP_SC_SEED, 4, v)) {
 		fprintf(stderr, "hyp_bench: cannot build the seed scenario\n");
 		exit(1);
 	}

@@ -10,6 +10,7 @@
 #include "host-mm/s2host_scenario.h"
 #include "hyp-model/s2hyp_kvmhost.h"
 #include "common/s2_file.h"
+#include "common/s2_text.h"
 #include "traces/s2trace_host.h"
 
 static void usage(FILE *f)
@@ -69,7 +70,7 @@ static bool find(const char *name, struct any_scenario *out)
 		*out = (struct any_scenario){ sc->name, sc->spec, sc->desc, sc->expect, sc, NULL };
 		return true;
 	}
-	i = s2hyp_kvm_scenario_find(name);
+	i = s2_find_name_by(s2hyp_kvm_scenario_name, name);
 	if (i >= 0) {
 		const struct s2hyp_kvm_scenario *sc = s2hyp_kvm_scenario((unsigned)i);
 		*out = (struct any_scenario){ sc->name, sc->spec, sc->desc, sc->expect, NULL, sc };

@@ -247,6 +247,7 @@ int cli_run(int argc, char **argv)
 {
 	struct s2hyp_config cfg;
 	const char *name = NULL;
+	int builtin;
 	bool json = false, random = true, show_sched = false;
 	const char *record = NULL;
 	bool recorded = false;
@@ -256,7 +257,8 @@ int cli_run(int argc, char **argv)
 	/* host memory-management scenarios run on host-mm alone (cli/host.c) */
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] != '-' &&
-		    (s2host_scenario_find(argv[i]) >= 0 || s2hyp_kvm_scenario_find(argv[i]) >= 0))
+		    (s2host_scenario_find(argv[i]) >= 0 ||
+		     s2_find_name_by(s2hyp_kvm_scenario_name, argv[i]) >= 0))
 			return cli_host(argc, argv);
 	s2hyp_config_init(&cfg);
 	for (int i = 1; i < argc; i++) {
@@ -356,7 +358,8 @@ int cli_run(int argc, char **argv)
 				free(t);
 				return 2;
 			}
-		} else if (s2hyp_scenario_build_cfg(&sc, name, &cfg)) {
+		} else if ((builtin = s2_find_name_by(s2hyp_scenario_name, name)) < 0 ||
+			   s2hyp_scenario_build_cfg(&sc, (unsigned)builtin, &cfg)) {
 			fprintf(stderr, "s2emu run: unknown scenario '%s' (valid:", name);
 			for (unsigned i = 0; s2hyp_scenario_name(i); i++)
 				fprintf(stderr, " %s", s2hyp_scenario_name(i));

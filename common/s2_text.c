@@ -30,6 +30,16 @@ const char *s2_size_name(uint64_t bytes, char *buf, size_t n)
 	return buf;
 }
 
+int s2_find_name_by(const char *(*name)(unsigned i), const char *s)
+{
+	const char *n;
+
+	for (unsigned i = 0; (n = name(i)); i++)
+		if (!strcmp(n, s))
+			return (int)i;
+	return -1;
+}
+
 int s2_find_name(const void *table, unsigned n, size_t stride, const char *name)
 {
 	for (unsigned i = 0; i < n; i++) {

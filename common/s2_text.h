@@ -18,5 +18,9 @@ const char *s2_size_name(uint64_t bytes, char *buf, size_t n);
  * its first member the element's name, a const char *) named name; -1 when
  * none is. For tables of named things: scenarios, policies. */
 int s2_find_name(const void *table, unsigned n, size_t stride, const char *name);
+/* The same for a table behind a function: the first i whose name(i) is
+ * name, counting until name(i) is NULL; -1 when none is. For the models'
+ * built-in scenarios, which the models name but do not look up. */
+int s2_find_name_by(const char *(*name)(unsigned i), const char *s);
 
 #endif

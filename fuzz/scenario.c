@@ -134,10 +134,8 @@ int s2fuzz_scenario_find(const char *name)
 	int i = s2_find_name(scenarios, NR_OWN, sizeof(scenarios[0]), name);
 	if (i >= 0)
 		return i;
-	for (unsigned j = 0; s2hyp_scenario_name(j); j++)
-		if (!strcmp(s2hyp_scenario_name(j), name))
-			return (int)(NR_OWN + j);
-	return -1;
+	i = s2_find_name_by(s2hyp_scenario_name, name);
+	return i < 0 ? -1 : (int)NR_OWN + i;
 }
 
 int s2fuzz_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
@@ -146,7 +144,8 @@ int s2fuzz_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
 	int i = s2_find_name(scenarios, NR_OWN, sizeof(scenarios[0]), name);
 	if (i >= 0)
 		return scenarios[i].build(sc, cfg);
-	return s2hyp_scenario_build_cfg(sc, name, cfg);
+	i = s2_find_name_by(s2hyp_scenario_name, name);
+	return i < 0 ? S2_EINVAL : s2hyp_scenario_build_cfg(sc, (unsigned)i, cfg);
 }
 
 int s2fuzz_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,

@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "common/s2_err.h"
-#include "common/s2_text.h"
 #include "host-mm/s2host_scenario.h"
 #include "hyp-model/s2hyp_kvmhost.h"
 
@@ -337,7 +336,7 @@ const struct s2hyp_kvm_scenario *s2hyp_kvm_scenario(unsigned i)
 	return i < s2hyp_kvm_nr_scenarios() ? &scenarios[i] : NULL;
 }
 
-int s2hyp_kvm_scenario_find(const char *name)
+const char *s2hyp_kvm_scenario_name(unsigned i)
 {
-	return s2_find_name(scenarios, s2hyp_kvm_nr_scenarios(), sizeof(scenarios[0]), name);
+	return i < s2hyp_kvm_nr_scenarios() ? scenarios[i].name : NULL;
 }

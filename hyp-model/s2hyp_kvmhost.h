@@ -191,7 +191,9 @@ struct s2hyp_kvm_scenario {
 
 unsigned s2hyp_kvm_nr_scenarios(void);
 const struct s2hyp_kvm_scenario *s2hyp_kvm_scenario(unsigned i);
-int s2hyp_kvm_scenario_find(const char *name);
+/* Scenario i's name; NULL past the last (found by name with common's
+ * s2_find_name_by, where text is read). */
+const char *s2hyp_kvm_scenario_name(unsigned i);
 /* The KVM rules (S2HYP_KVM_RULE_BIT mask) that fired in k. */
 unsigned s2hyp_kvm_fired(const struct s2hyp_kvm *k);
 

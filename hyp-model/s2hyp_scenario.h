@@ -19,6 +19,15 @@ struct s2hyp_scenario {
 	unsigned vcpu_cap[S2HYP_MAX_VCPUS];
 };
 
+/* The built-in scenarios, in the order of their table. The machine names
+ * them (s2hyp_scenario_name); finding one by its name is the text layer's
+ * (common's s2_find_name_by). */
+enum s2hyp_builtin {
+	S2HYP_SC_SEED, S2HYP_SC_MAP_UNMAP_RACE, S2HYP_SC_DIRTY_LOG_CYCLE, S2HYP_SC_NOTIFIER_RACE,
+	S2HYP_SC_UFFD_PUNCH_HOLE, S2HYP_SC_UFFD_MADV_REMOVE, S2HYP_SC_UFFD_GUEST_WP,
+	S2HYP_SC_UFFD_SWAP_FORK, S2HYP_NR_SCENARIOS
+};
+
 /* The i-th built-in scenario's name and one line of what it does; NULL
  * past the last. */
 const char *s2hyp_scenario_name(unsigned i);
@@ -30,15 +39,16 @@ int s2hyp_scenario_add_host(struct s2hyp_scenario *sc, const struct s2hyp_host_o
 int s2hyp_scenario_add_vcpu(struct s2hyp_scenario *sc, unsigned vcpu,
 			    const struct s2hyp_vcpu_op *op);
 
-/* Build a named scenario for nr_vcpus vCPUs (2..4 typical) and a variant;
- * S2_EINVAL for an unknown name. cfg is set to the defaults with these. */
-int s2hyp_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,
+/* Build built-in scenario i (enum s2hyp_builtin) for nr_vcpus vCPUs (2..4
+ * typical) and a variant; S2_EINVAL for another i. cfg is set to the
+ * defaults with these. */
+int s2hyp_scenario_build(struct s2hyp_scenario *sc, unsigned i, unsigned nr_vcpus,
 			 enum s2pt_variant variant);
 
 /* The same for a whole configuration (cfg is copied into sc->cfg): the
  * scenario's addresses and sizes follow its granule (pages of it, blocks
  * of its level 2), so that each does what it says with 4K, 16K and 64K. */
-int s2hyp_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
+int s2hyp_scenario_build_cfg(struct s2hyp_scenario *sc, unsigned i,
 			     const struct s2hyp_config *cfg);
 
 /* A machine running the scenario's programs; *why on failure. */

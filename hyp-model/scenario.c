@@ -4,7 +4,6 @@
 #include <string.h>
 
 #include "common/s2_bits.h"
-#include "common/s2_text.h"
 #include "common/s2_vec.h"
 #include "hyp-model/s2hyp_scenario.h"
 
@@ -206,37 +205,41 @@ static const struct {
 	const char *name;
 	const char *desc;
 	void (*build)(struct s2hyp_scenario *sc, unsigned nv, struct geo g);
-} builtins[] = {
-	{ "seed",
+} builtins[S2HYP_NR_SCENARIOS] = {
+	[S2HYP_SC_SEED] = { "seed",
 	  "THP slot mapped with 2M blocks; dirty logging splits it; every 8th page written; "
 	  "logging off; a host image in untouched pages; a vCPU with its MMU off faults and "
 	  "coalesces the block while the others keep accessing it",
 	  build_seed },
-	{ "map-unmap-race",
+	[S2HYP_SC_MAP_UNMAP_RACE] = { "map-unmap-race",
 	  "a vCPU maps a 2M block and uses it while the host unmaps and the vCPUs fault it back",
 	  build_map_unmap_race },
-	{ "dirty-log-cycle",
+	[S2HYP_SC_DIRTY_LOG_CYCLE] = { "dirty-log-cycle",
 	  "dirty logging on, writes, the dirty log read and reprotected, writes again, logging off",
 	  build_dirty_log_cycle },
-	{ "notifier-race", "an MMU-notifier unmap of a host range racing the fault that maps it",
+	[S2HYP_SC_NOTIFIER_RACE] = { "notifier-race",
+	  "an MMU-notifier unmap of a host range racing the fault that maps it",
 	  build_notifier_race },
-	{ "vm-s5.1-punch-hole",
+	[S2HYP_SC_UFFD_PUNCH_HOLE] = { "vm-s5.1-punch-hole",
 	  "S5.1 on memfd guest RAM: a punch of uffd-wp protected page X, a vCPU's read of Y in "
 	  "its window (fault-around) and write to X, then the truncation; before the fix (no PTE "
 	  "markers) the write is lost",
 	  build_uffd_punch_hole },
-	{ "vm-s5.1-madv-remove", "the same punched by the balloon's MADV_REMOVE",
+	[S2HYP_SC_UFFD_MADV_REMOVE] = { "vm-s5.1-madv-remove",
+	  "the same punched by the balloon's MADV_REMOVE",
 	  build_uffd_madv_remove },
-	{ "vm-s5.3-guest-wp",
+	[S2HYP_SC_UFFD_GUEST_WP] = { "vm-s5.3-guest-wp",
 	  "S5.3: a guest write to a uffd-wp protected page sleeps in KVM's GUP until the handler "
 	  "un-protects it; the fault retries and maps the page writable",
 	  build_uffd_guest_wp },
-	{ "vm-s5.4-swap-fork",
+	[S2HYP_SC_UFFD_SWAP_FORK] = { "vm-s5.4-swap-fork",
 	  "S5.4: a uffd-wp protected anonymous page swapped out, the VMM forks an unregistered "
 	  "child, the guest's write still waits for the handler; before the fork fix the "
 	  "child's swap entry keeps the bit",
 	  build_uffd_swap_fork },
 };
+
+_Static_assert(S2_ARRAY_SIZE(builtins) == S2HYP_NR_SCENARIOS, "a built-in without a row");
 
 const char *s2hyp_scenario_name(unsigned i)
 {
@@ -248,7 +251,7 @@ const char *s2hyp_scenario_desc(unsigned i)
 	return i < S2_ARRAY_SIZE(builtins) ? builtins[i].desc : NULL;
 }
 
-int s2hyp_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
+int s2hyp_scenario_build_cfg(struct s2hyp_scenario *sc, unsigned i,
 			     const struct s2hyp_config *cfg)
 {
 	unsigned nv = cfg->nr_vcpus;
@@ -261,14 +264,13 @@ int s2hyp_scenario_build_cfg(struct s2hyp_scenario *sc, const char *name,
 		return S2_EINVAL;
 	sc->cfg = *cfg;
 	g = geo_of(cfg->granule_shift);
-	int i = s2_find_name(builtins, S2_ARRAY_SIZE(builtins), sizeof(builtins[0]), name);
-	if (i < 0)
+	if (i >= S2HYP_NR_SCENARIOS || !builtins[i].build)
 		return S2_EINVAL;
 	builtins[i].build(sc, nv, g);
 	return 0;
 }
 
-int s2hyp_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned nr_vcpus,
+int s2hyp_scenario_build(struct s2hyp_scenario *sc, unsigned i, unsigned nr_vcpus,
 			 enum s2pt_variant variant)
 {
 	struct s2hyp_config cfg;
@@ -276,7 +278,7 @@ int s2hyp_scenario_build(struct s2hyp_scenario *sc, const char *name, unsigned n
 	s2hyp_config_init(&cfg);
 	cfg.nr_vcpus = nr_vcpus;
 	cfg.variant = variant;
-	return s2hyp_scenario_build_cfg(sc, name, &cfg);
+	return s2hyp_scenario_build_cfg(sc, i, &cfg);
 }
 
 static int load_programs(const struct s2hyp_scenario *sc, struct s2hyp *m, const char **why)

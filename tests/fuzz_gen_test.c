@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "common/s2_text.h"
 #include "fuzz/s2fuzz.h"
 #include "host-mm/s2host.h"
 #include "hyp-model/s2hyp_scenario.h"
@@ -214,7 +215,9 @@ static void test_builtins_every_granule(void **state)
 				struct s2hyp_rng rng;
 				struct s2hyp_strategy st = s2hyp_strategy_random_template;
 				const char *why = "";
-				assert_int_equal(s2hyp_scenario_build_cfg(&sc, names[i], &cfg), 0);
+				int b = s2_find_name_by(s2hyp_scenario_name, names[i]);
+				assert_true(b >= 0);
+				assert_int_equal(s2hyp_scenario_build_cfg(&sc, (unsigned)b, &cfg), 0);
 				if (s2hyp_scenario_instantiate(&sc, &m, &why))
 					fail_msg("%s: %s", names[i], why);
 				s2hyp_rng_seed(&rng, seed);

@@ -232,7 +232,7 @@ static struct s2hyp *seed_machine(enum s2pt_variant v)
 	struct s2hyp *m;
 	const char *why = NULL;
 
-	assert_int_equal(s2hyp_scenario_build(&sc, "seed", 4, v), 0);
+	assert_int_equal(s2hyp_scenario_build(&sc, S2HYP_SC_SEED, 4, v), 0);
 	assert_int_equal(s2hyp_scenario_instantiate(&sc, &m, &why), 0);
 	s2hyp_scenario_free(&sc);
 	return m;
@@ -305,7 +305,7 @@ static void test_step_limit_drains_operations(void **state)
 		struct s2hyp_scenario sc;
 		struct s2hyp *m;
 		const char *why = NULL;
-		assert_int_equal(s2hyp_scenario_build(&sc, "seed", 4, S2PT_V_UPSTREAM), 0);
+		assert_int_equal(s2hyp_scenario_build(&sc, S2HYP_SC_SEED, 4, S2PT_V_UPSTREAM), 0);
 		sc.cfg.max_steps = limit;
 		assert_int_equal(s2hyp_scenario_instantiate(&sc, &m, &why), 0);
 		s2hyp_scenario_free(&sc);

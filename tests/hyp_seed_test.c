@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "common/s2_text.h"
 #include "hyp-model/s2hyp_scenario.h"
 #include "traces/s2trace.h"
 
@@ -28,7 +29,9 @@ static void run(const char *name, enum s2pt_variant v, unsigned nv, uint64_t see
 	struct s2hyp_rng rng;
 	struct s2hyp_strategy st = s2hyp_strategy_random_template;
 
-	assert_int_equal(s2hyp_scenario_build(&sc, name, nv, v), 0);
+	int i = s2_find_name_by(s2hyp_scenario_name, name);
+	assert_true(i >= 0);
+	assert_int_equal(s2hyp_scenario_build(&sc, (unsigned)i, nv, v), 0);
 	assert_int_equal(s2hyp_scenario_instantiate(&sc, &m, &why), 0);
 	s2hyp_rng_seed(&rng, seed);
 	st.arg = &rng;
@@ -146,7 +149,7 @@ static void test_record_replay_identical(void **state)
 		struct s2hyp_strategy rp = s2hyp_strategy_replay_template;
 		size_t n;
 
-		assert_int_equal(s2hyp_scenario_build(&sc, "seed", 3, S2PT_V_INSTALL_FIRST_NOCMO), 0);
+		assert_int_equal(s2hyp_scenario_build(&sc, S2HYP_SC_SEED, 3, S2PT_V_INSTALL_FIRST_NOCMO), 0);
 		assert_int_equal(s2hyp_scenario_instantiate(&sc, &a, NULL), 0);
 		assert_int_equal(s2hyp_scenario_instantiate(&sc, &b, NULL), 0);
 		s2hyp_rng_seed(&rng, seed);
@@ -184,7 +187,7 @@ static void test_replay_divergence_detected(void **state)
 	struct s2hyp_strategy rp = s2hyp_strategy_replay_template;
 
 	rp.arg = &r;
-	assert_int_equal(s2hyp_scenario_build(&sc, "seed", 2, S2PT_V_UPSTREAM), 0);
+	assert_int_equal(s2hyp_scenario_build(&sc, S2HYP_SC_SEED, 2, S2PT_V_UPSTREAM), 0);
 	assert_int_equal(s2hyp_scenario_instantiate(&sc, &m, NULL), 0);
 	assert_int_equal(s2hyp_run(m, &rp), S2HYP_DIVERGED);
 	assert_true(r.diverged);
@@ -341,7 +344,7 @@ static void test_observer_sees_the_run(void **state)
 	struct seen s = { 0 };
 	static const char src[] = "test:1";
 
-	assert_int_equal(s2hyp_scenario_build(&sc, "seed", 2, S2PT_V_INSTALL_FIRST_NOCMO), 0);
+	assert_int_equal(s2hyp_scenario_build(&sc, S2HYP_SC_SEED, 2, S2PT_V_INSTALL_FIRST_NOCMO), 0);
 	for (size_t i = 0; i < sc.nvcpu[0]; i++)
 		sc.vcpu[0][i].src = src;
 	for (size_t i = 0; i < sc.nhost; i++)

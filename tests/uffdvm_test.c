@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common/s2_err.h"
+#include "common/s2_text.h"
 #include "host-mm/s2host.h"
 #include "hyp-model/s2hyp.h"
 #include "hyp-model/s2hyp_kvmhost.h"
@@ -102,7 +103,9 @@ static struct s2hyp *mk_scenario(const char *name, const struct opts *o)
 	cfg.uffd_no_fork_fix = o->no_fork_fix;
 	cfg.host_map_writable_always = o->writable_always;
 	cfg.explore_evictions = cfg.explore_prefetch = false;
-	assert_int_equal(s2hyp_scenario_build_cfg(&sc, name, &cfg), 0);
+	int b = s2_find_name_by(s2hyp_scenario_name, name);
+	assert_true(b >= 0);
+	assert_int_equal(s2hyp_scenario_build_cfg(&sc, (unsigned)b, &cfg), 0);
 	assert_int_equal(s2hyp_scenario_instantiate(&sc, &m, &why), 0);
 	s2hyp_scenario_free(&sc);
 	return m;

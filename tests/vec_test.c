@@ -78,6 +78,23 @@ static void test_find_name(void **state)
 	assert_int_equal(s2_find_name(t, 2, sizeof(t[0]), "d"), -1);
 }
 
+static const char *three(unsigned i)
+{
+	static const char *const names[] = { "x", "yz", "w" };
+	return i < 3 ? names[i] : NULL;
+}
+
+/* s2_find_name_by finds a name behind a function, which ends its table
+ * with NULL. */
+static void test_find_name_by(void **state)
+{
+	(void)state;
+	assert_int_equal(s2_find_name_by(three, "x"), 0);
+	assert_int_equal(s2_find_name_by(three, "w"), 2);
+	assert_int_equal(s2_find_name_by(three, "y"), -1);
+	assert_int_equal(s2_find_name_by(three, ""), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -85,6 +102,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_wrap),
 		cmocka_unit_test(test_grow_zero),
 		cmocka_unit_test(test_find_name),
+		cmocka_unit_test(test_find_name_by),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

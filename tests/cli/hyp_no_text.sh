@@ -7,8 +7,10 @@
 #     imports a function that reads, converts, compares, splits or searches
 #     text (the C library's number parsers, scanf, string comparison and
 #     search, line and character input, ctype classification, regular
-#     expressions) or another module's parser (a function named *_parse*),
-#     and none defines a *_parse* function. A macro or a helper in a header
+#     expressions), another module's parser (a function named *_parse*)
+#     or common's look-up by name (s2_find_name*: the models name their
+#     built-in scenarios, the text layer finds them), and none defines a
+#     *_parse* function. A macro or a helper in a header
 #     that hides the call does not hide its symbol.
 #  2. The preprocessed sources (comments gone, macros expanded, each line
 #     named by its file and line): no call of those functions by name (the
@@ -27,13 +29,13 @@ archive=$(dirname "$bin")/lib/libhyp-model.a
 [ -f "$archive" ] || { echo "hyp_no_text: no $archive (make builds it)"; exit 1; }
 
 libc='strto[a-z]*|__strto[a-z_]*|ato[fil]|atoll|v?f?s?scanf|__isoc[0-9]*_[a-z_]*|str(n)?(case)?cmp|strcoll|strverscmp|strchr|strchrnul|strrchr|strstr|strcasestr|strspn|strcspn|strpbrk|strsep|strtok(_r)?|memchr|memrchr|rawmemchr|memmem|getline|getdelim|fgets|fgetc|getc|getc_unlocked|getchar|getchar_unlocked|_IO_getc|ungetc|regcomp|regexec|fnmatch|wordexp|__ctype_b_loc|__ctype_to(lower|upper)_loc|to(lower|upper)|is(alnum|alpha|blank|cntrl|digit|graph|lower|print|punct|space|upper|xdigit)'
-parsers='[A-Za-z0-9_]*(^|_)parse(_[A-Za-z0-9_]*)?'
+parsers='[A-Za-z0-9_]*(^|_)parse(_[A-Za-z0-9_]*)?|s2_find_name[a-z_]*'
 
 # symbols NAME ARCHIVE-OR-OBJECT...: prints "NAME: imports SYM" and
 # "NAME: defines SYM" for each forbidden symbol.
 symbols() {
     local name=$1; shift
-    nm -A "$@" 2>/dev/null | awk -v name="$name" -v libc="^($libc)\$" -v parse="^$parsers\$" '
+    nm -A "$@" 2>/dev/null | awk -v name="$name" -v libc="^($libc)\$" -v parse="^($parsers)\$" '
         NF < 2 { next }
         { sym = $NF; type = $(NF - 1); obj = $1
           sub(/:[0-9a-f]*$/, "", obj); sub(/.*:/, "", obj); sub(/.*\//, "", obj) }
@@ -144,6 +146,10 @@ plant kvm.c '#include "arch/s2arm.h"
 int planted_op(const char *s);
 int planted_op(const char *s) { return s2arm_tlbi_parse(s); }'
 caught "a call of arch's parser" "^hyp-model/kvm.o: imports s2arm_tlbi_parse$"
+plant kvm.c '#include "common/s2_text.h"
+int planted_find(const char *s);
+int planted_find(const char *s) { static const char *const t[] = { "a", "b" }; return s2_find_name(t, 2, sizeof(t[0]), s); }'
+caught "a look-up by name" "^hyp-model/kvm.o: imports s2_find_name$"
 plant kvm.c 'int s2hyp_planted_parse(int x);
 int s2hyp_planted_parse(int x) { return x + 1; }'
 caught "a parse function defined" "^hyp-model/kvm.o: defines s2hyp_planted_parse$"
