@@ -179,11 +179,14 @@ static void vcpu_fp(const struct s2hyp *m, const struct vcpu *v, struct s2hyp_fo
 			fp->global = true;
 			return;
 		}
-		add_vcpu(fp, S2HYP_FP_TLB, false, v->id);
+		/* With walked, the leaves for the address go first (a write of
+		 * the TLB) and the lookup misses. */
+		bool drop = s2hyp__walk_due(v);
+		add_vcpu(fp, S2HYP_FP_TLB, drop, v->id);
 		/* Every entry that covers the address: which one the lookup
 		 * prefers is the machine's business; a conflict leaves several. */
 		bool hit = false;
-		for (unsigned i = 0; i < v->tlb_n; i++) {
+		for (unsigned i = 0; !drop && i < v->tlb_n; i++) {
 			const struct s2hyp_tlb_entry *e = &v->tlb[i];
 			if (o->ipa - e->ipa >= e->size)
 				continue;
@@ -557,6 +560,8 @@ bool s2hyp_choice_leaves_others(const struct s2hyp *m, const struct s2hyp_choice
 	if (v->drv || (v->state != V_READY && v->state != V_ACCESS) || v->pc + 1 != v->nprog)
 		return false;
 	const struct s2hyp_vcpu_op *o = &v->prog[v->pc];
+	if (s2hyp__walk_due(v))
+		return false;	/* the step drops the leaves first */
 	/* The lookup the step makes (machine.c): a hit it may use is the
 	 * access, and the item, and the vCPU's program, done. */
 	const struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, v, o->ipa);

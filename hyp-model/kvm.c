@@ -466,11 +466,6 @@ bool s2hyp__age_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size, bool mkold)
 	s2pt_test_clear_young(l, s2_ipa(ipa), size, mkold, &young);
 	s2hyp_checker_aging(m->chk, false);
 	m->stats.ages++;
-	/* kvm_mmu_notifier_clear_flush_young(): arm64 does not select
-	 * KVM_ELIDE_TLB_FLUSH_IF_YOUNG, so an ageing that found a young entry
-	 * flushes the whole VMID (kvm_flush_remote_tlbs) under the lock. */
-	if (mkold && young)
-		flush_vmid(m);
 	s2hyp__unlock(m, l);
 	return young;
 }

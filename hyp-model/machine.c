@@ -1050,6 +1050,12 @@ static void do_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_en
 	s2hyp__finish_item(m, v);
 }
 
+bool s2hyp__walk_due(const struct vcpu *v)
+{
+	const struct s2hyp_vcpu_op *o = cur_op(v);
+	return v->state == V_READY && !v->drv && o && o->walked;
+}
+
 /* One hardware step of v's current item: a TLB lookup and the access it
  * allows, one descriptor read of a walk, or the TLB fill. A fault waits
  * for KVM (s2hyp__vcpu_abort); a driven vCPU's driver has run first. */
@@ -1060,6 +1066,12 @@ void s2hyp__vcpu_hw_step(struct s2hyp *m, struct vcpu *v)
 	switch (v->state) {
 	case V_READY:
 	case V_ACCESS: {
+		if (s2hyp__walk_due(v)) {
+			/* The real access walked (walked): no leaf of ours serves it. */
+			struct s2hyp_tlb_entry *e;
+			while ((e = s2hyp__tlb_lookup(m, v, o->ipa)))
+				tlb_remove(m, v, (unsigned)(e - v->tlb));
+		}
 		struct s2hyp_tlb_entry *e = s2hyp__tlb_lookup(m, v, o->ipa);
 		if (e) {
 			if (!s2hyp_access_allowed(e->prot, o->access)) {

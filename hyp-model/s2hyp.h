@@ -231,6 +231,13 @@ struct s2hyp_vcpu_op {
 	 * is taken as done before an instruction fetch from lines a vCPU wrote
 	 * last. Host writes still need KVM's maintenance. */
 	bool observed;
+	/* The real access walked the tables: a trace shows it took a
+	 * translation or access-flag fault, which no TLB entry serves (an
+	 * invalid descriptor or one with AF clear is never cached). Whatever
+	 * the real TLB lost that the trace does not show, it held nothing for
+	 * this address: the vCPU's leaves for it are dropped before the
+	 * access (and before each retry). */
+	bool walked;
 	/* The host began or ended an MMU-notifier invalidation after this
 	 * access and before the vCPU's next one (a trace's order). KVM's
 	 * handler of a fault here ran until the vCPU went back to the guest:

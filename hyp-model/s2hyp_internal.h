@@ -340,6 +340,8 @@ int s2hyp__guest_access(struct s2hyp *m, struct vcpu *v, const struct s2hyp_tlb_
 			enum s2hyp_access a, uint64_t ipa, void *buf, unsigned size, bool mmu_on,
 			bool speculative, struct s2cache_check *cc);
 /* The TLB entry of v that translates ipa, or NULL; a TLB entry's key. */
+/* v's next step drops its leaves for its access first (s2hyp_vcpu_op.walked). */
+bool s2hyp__walk_due(const struct vcpu *v);
 struct s2hyp_tlb_entry *s2hyp__tlb_lookup(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa);
 int s2hyp__tlb_find(const struct s2hyp *m, const struct vcpu *v, uint64_t ipa_aligned,
 		    s2_level_t level);

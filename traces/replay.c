@@ -546,8 +546,10 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	 * would clear the flag again) proves overlap even once the host has
 	 * acted. */
 	struct s2arm_fault f;
-	bool af = ev->vcpu.fault && !s2arm_esr_decode(ev->vcpu.esr, &f) &&
-		  f.type == S2ARM_FAULT_ACCESS_FLAG;
+	bool decoded = ev->vcpu.fault && !s2arm_esr_decode(ev->vcpu.esr, &f);
+	bool af = decoded && f.type == S2ARM_FAULT_ACCESS_FLAG;
+	/* A translation or access-flag fault came from a walk. */
+	op.walked = af || (decoded && f.type == S2ARM_FAULT_TRANSLATION);
 	bool window = false;
 	unsigned with = ev->vcpu.fault && (!rp->host_seen || af) && !rp->in_block ?
 				in_flight(rp, v, ev->vcpu.esr, page, &window) : 0;
