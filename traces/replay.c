@@ -130,6 +130,21 @@ static bool entry_locked(const struct s2hyp *m, uint64_t ipa)
 	return s2hyp_entry(m, ipa, &level) == S2PT_PTE_LOCKED;
 }
 
+/* Whether vCPU c's access cur, whose fault line names a deeper level than
+ * the tables reach yet, is to wait for another fault's map to build them. */
+static bool deep_waits(const struct overlap *ov, unsigned c, const struct s2hyp_vcpu_op *cur)
+{
+	for (size_t i = 0; i < ov->ndeep; i++) {
+		const struct deep_access *d = &ov->deep[i];
+		if (d->vcpu != c || d->phase != cur->phase || d->page != cur->ipa >> 12)
+			continue;
+		s2_level_t level;
+		s2_pte_t pte = s2hyp_entry(ov->m, cur->ipa, &level);
+		return !s2pt_pte_valid(pte) && level < d->level;
+	}
+	return false;
+}
+
 /* How soon vCPU c moves among the vCPUs of a shared phase (lower first;
  * UINT_MAX: not in one). */
 static unsigned overlap_rank(const struct overlap *ov, unsigned c)
@@ -138,7 +153,7 @@ static unsigned overlap_rank(const struct overlap *ov, unsigned c)
 	if (!cur || !shared_phase(ov, cur->phase))
 		return UINT_MAX;
 	if (s2hyp_vcpu_access_phase(ov->m, c) == cur->phase)
-		return 0;			/* its access walks */
+		return deep_waits(ov, c, cur) ? 6 : 0;	/* its access walks */
 	const struct s2hyp_vcpu_op *next = s2hyp_vcpu_item(ov->m, c, 1);
 	bool more = next && next->phase == cur->phase;
 	bool again = more && next->ipa >> 12 == cur->ipa >> 12;
@@ -167,9 +182,11 @@ static unsigned overlap_choose(void *arg, const struct s2hyp_choice *choices, un
 	if (!ov->n)
 		return 0;
 	for (unsigned i = 0; i < n; i++) {
-		if (choices[i].kind != S2HYP_CH_VCPU)
-			continue;
-		unsigned r = overlap_rank(ov, choices[i].vcpu);
+		/* The operation in flight of a machine that runs one at a time
+		 * goes on as a handler that maps would. */
+		unsigned r = choices[i].kind == S2HYP_CH_HYP ? 3 :
+			     choices[i].kind == S2HYP_CH_VCPU ? overlap_rank(ov, choices[i].vcpu) :
+			     UINT_MAX;
 		if (r < rank) {
 			rank = r;
 			best = i;
@@ -431,6 +448,19 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 	return 0;
 }
 
+/* The level of translation fault esr when other is the same fault at a
+ * shallower level: the access walked while another fault's map had linked
+ * tables down to it, and not yet the page. -1 otherwise. */
+static int deeper(uint64_t esr, uint64_t other)
+{
+	struct s2arm_fault f, g;
+	if (s2arm_esr_decode(esr, &f) || s2arm_esr_decode(other, &g) ||
+	    f.type != S2ARM_FAULT_TRANSLATION || g.type != S2ARM_FAULT_TRANSLATION ||
+	    (esr & ~(uint64_t)3) != (other & ~(uint64_t)3) || f.level <= g.level)
+		return -1;
+	return f.level;
+}
+
 /* The phase of another vCPU's recent fault line with this ESR on this
  * page, after the last host event that may change an entry, with its
  * item still in the chunk (the latest such); 0 if none. The line is after
@@ -438,7 +468,7 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
  * last line of all (*window: v's lines since then, and every other line
  * of the chunk from that phase on, join it). */
 static unsigned in_flight(const struct replay *rp, unsigned v, uint64_t esr, uint64_t page,
-			  bool *window)
+			  bool *window, uint64_t *other)
 {
 	const struct s2hyp_scenario *sc = &rp->sc;
 	unsigned after = rp->lastv[v].phase, best = 0;
@@ -456,9 +486,10 @@ static unsigned in_flight(const struct replay *rp, unsigned v, uint64_t esr, uin
 			bool span = l->phase <= after;
 			if (span && (k || l->seq != rp->lastv[a].seq))
 				break;
-			if (l->esr == esr && l->page == page) {
+			if (l->page == page && (l->esr == esr || deeper(esr, l->esr) >= 0)) {
 				best = l->phase;
 				*window = span;
+				*other = l->esr;
 				break;
 			}
 			if (span)
@@ -520,6 +551,28 @@ static bool on_s1_walk(uint64_t esr)
 	return !s2arm_esr_decode(esr, &f) && f.s1ptw;
 }
 
+/* vCPU v's access of shared phase p on page waits for the tables to reach
+ * level (none when level < 0); the entries of phases the chunk no longer
+ * holds go. Nonzero when out of memory. */
+static int deep_add(struct replay *rp, unsigned v, unsigned p, uint64_t page, int level)
+{
+	struct overlap *ov = &rp->ov;
+	if (level < 0)
+		return 0;
+	size_t k = 0;
+	for (size_t i = 0; i < ov->ndeep; i++) {
+		const struct deep_access *d = &ov->deep[i];
+		const struct s2hyp_scenario *sc = &rp->sc;
+		if (sc->nvcpu[d->vcpu] && sc->vcpu[d->vcpu][0].phase <= d->phase)
+			ov->deep[k++] = *d;
+	}
+	ov->ndeep = k;
+	if (!s2trace__grow((void **)&ov->deep, &ov->deep_cap, sizeof(*ov->deep), ov->ndeep + 1))
+		return 1;
+	ov->deep[ov->ndeep++] = (struct deep_access){ v, p, page, (s2_level_t)level };
+	return 0;
+}
+
 static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 {
 	struct chunk *c = &rp->c;
@@ -551,8 +604,9 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	/* A translation or access-flag fault came from a walk. */
 	op.walked = af || (decoded && f.type == S2ARM_FAULT_TRANSLATION);
 	bool window = false;
+	uint64_t other = 0;
 	unsigned with = ev->vcpu.fault && (!rp->host_seen || af) && !rp->in_block ?
-				in_flight(rp, v, ev->vcpu.esr, page, &window) : 0;
+				in_flight(rp, v, ev->vcpu.esr, page, &window, &other) : 0;
 	if (with) {
 		/* Another vCPU's fault on the page with this ESR, and none of
 		 * this vCPU's lines since: this access walked the tables
@@ -570,7 +624,8 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 		if (window)
 			merge_window(rp, with);
 		op.phase = with;
-		if (shared_phase_add(&rp->ov, op.phase))
+		if (shared_phase_add(&rp->ov, op.phase) ||
+		    deep_add(rp, v, op.phase, page, deeper(ev->vcpu.esr, other)))
 			return s2trace__bad(rp, ev->line, "out of memory");
 	} else {
 		op.phase = phase_for(rp);
@@ -1044,6 +1099,7 @@ int s2trace_replay(const char *path, const struct s2trace_replay_opts *o,
 	free(rp.gexp);
 	free(rp.sched);
 	free(rp.ov.phase);
+	free(rp.ov.deep);
 	free_srcs(&rp.c);
 	free(rp.c.srcs);
 	free(rp.c.host_line);

@@ -77,6 +77,17 @@ struct replay {
 		unsigned *phase;	/* the shared phases, ascending */
 		size_t n;
 		unsigned cap;
+		/* Accesses of shared phases whose fault line names a deeper
+		 * level than the line they share it with: each walks once
+		 * the tables reach that level (in flight inside the other
+		 * fault's map). */
+		struct deep_access {
+			unsigned vcpu, phase;
+			uint64_t page;
+			s2_level_t level;
+		} *deep;
+		size_t ndeep;
+		unsigned deep_cap;
 	} ov;
 	bool host_seen;		/* a host event so far: only access-flag faults inferred */
 	/* Host events that may change an entry (not an invalidation's

@@ -8,7 +8,9 @@
 # page lost its break to the handler holding the entry each time: with
 # parallel faults every line faults and each but the last loses a break. A
 # line of each vCPU in between, a host event before them, or another ESR,
-# keeps them one at a time. Access-flag faults overlap after host events
+# keeps them one at a time. A translation fault at a deeper level than the
+# other's walked while the other's map had linked tables down to it: it is
+# taken there. Access-flag faults overlap after host events
 # too, unless one that may change an entry (not an invalidation's begin or
 # end) comes between.
 set -u
@@ -53,7 +55,7 @@ $w1" $w); [ "$r" = "2 2 0" ] || fail "$w: the first vCPU's access between: $r, n
 $w0
 $w1" $w); [ "$r" = "1 1 0" ] || fail "$w: after a host event: $r, not 1 1 0"
     r=$(faults "$w0
-vcpu 1 fault ipa=0x40000000 esr=0x93cc8047" $w); [ "$r" = "1 1 0" ] || fail "$w: another ESR: $r, not 1 1 0"
+vcpu 1 fault ipa=0x40000000 esr=0x92000006" $w); [ "$r" = "1 1 0" ] || fail "$w: another ESR (a read): $r, not 1 1 0"
 done
 
 # After an ageing (which flushes the VMID), both vCPUs' access-flag faults
@@ -89,6 +91,17 @@ vcpu 1 fault ipa=0x40000000 esr=0x93cc8047
 vcpu 1 fault ipa=0x40000000 esr=0x93cc8047
 vcpu 1 fault ipa=0x40000000 esr=0x93cc8047"
 r=$(faults "$again" upstream); [ "$r" = "5 5 2" ] || fail "upstream: faults again on the page: $r, not 5 5 2"
+# vCPU 1's fetch faulted at level 3 while vCPU 0's fetch fault at level 1
+# was being handled: its walk waits for the tables vCPU 0's map links.
+deep="vcpu 0 fault ipa=0x40000000 esr=0x82000005
+vcpu 1 fault ipa=0x40000000 esr=0x82000007"
+for w in upstream upstream-exclusive; do
+    printf '%s\n%s\n' "$head" "$deep" >"$tmp/t.s2t"
+    out=$("$S2EMU" replay --walker $w --stats "$tmp/t.s2t") || fail "replay failed ($w): $out"
+    grep -q '^  stat s fault.translation.L1.exec 1$' <<<"$out" &&
+        grep -q '^  stat s fault.translation.L3.exec 1$' <<<"$out" ||
+        fail "$w: a deeper fault on the page is not taken at level 3: $out"
+done
 # Faults one at a time never leave the entry locked for another to see.
 r=$(faults "$again" upstream-exclusive); [ "$r" = "3 3 0" ] || fail "upstream-exclusive: faults again on the page: $r, not 3 3 0"
 exit 0
