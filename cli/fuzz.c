@@ -32,6 +32,8 @@ static void usage(FILE *f)
 		   "                      exhaustive: background choices a schedule may hold (default 0)\n"
 		   "  --bound N           exhaustive: at most N preemptions a schedule; default none\n"
 		   "  --no-reduction      exhaustive: run every interleaving, not one per class\n"
+		   "  --no-source-sets    exhaustive: sleep sets alone, every candidate not asleep (as\n"
+		   "                      a sharded search explores), not only those races call for\n"
 		   "  --jobs N            random, pct: worker processes; default 1\n"
 		   "  --out FILE          the counterexample's trace; default\n"
 		   "                      fuzz-SCENARIO-RULE.s2t in the current directory\n"
@@ -319,7 +321,8 @@ static bool option_applies(const char *opt, enum s2fuzz_strategy s)
 
 	if (!strcmp(opt, "--depth"))
 		return p;
-	if (!strcmp(opt, "--bound") || !strcmp(opt, "--no-reduction"))
+	if (!strcmp(opt, "--bound") || !strcmp(opt, "--no-reduction") ||
+	    !strcmp(opt, "--no-source-sets"))
 		return e;
 	if (!strcmp(opt, "--background"))
 		return p || e;
@@ -333,7 +336,7 @@ int cli_fuzz(int argc, char **argv)
 	struct s2hyp_config cfg;
 	struct s2fuzz_opts o;
 	const char *name = NULL, *out = NULL;
-	bool json = false, shrink = true, no_reduction = false;
+	bool json = false, shrink = true, no_reduction = false, no_source_sets = false;
 	enum s2fuzz_strategy strategy = S2FUZZ_RANDOM;
 	uint64_t seed = 1, runs = 0, depth = 3, background = ~0ull, bound = ~0ull, jobs = 1;
 	uint64_t shrink_runs = 20000;
@@ -367,6 +370,10 @@ int cli_fuzz(int argc, char **argv)
 			shrink = false;
 		} else if (!strcmp(a, "--no-reduction")) {
 			no_reduction = true;
+			if (ngiven < 16)
+				given[ngiven++] = a;
+		} else if (!strcmp(a, "--no-source-sets")) {
+			no_source_sets = true;
 			if (ngiven < 16)
 				given[ngiven++] = a;
 		} else if (!strcmp(a, "--strategy")) {
@@ -481,6 +488,7 @@ int cli_fuzz(int argc, char **argv)
 	o.jobs = (unsigned)jobs;
 	o.shrink = shrink;
 	o.no_reduction = no_reduction;
+	o.no_source_sets = no_source_sets;
 	o.shrink_runs = (unsigned)shrink_runs;
 	o.against = against;
 	o.warn = warn;

@@ -19,6 +19,9 @@
  * trace) is then run to its end once; a run whose every enabled choice is
  * asleep stops early ("blocked").
  *
+ * Source sets (below, before blocked_after): a node takes only the
+ * candidates races call for, not every one awake.
+ *
  * Footprints come from hyp-model/s2hyp_footprint.h. The footprint of a
  * transition at a node is the one observed when it ran there; a sleeping
  * transition keeps the footprint it had where it was explored, which is
@@ -85,6 +88,14 @@ struct xnode {
 	unsigned level;
 	uint64_t code;
 	unsigned nawake;	/* candidates not asleep when it was made */
+	/* Source sets: which candidates are to be explored (sched), the
+	 * path's steps that happen before its current one (hb, a bitset over
+	 * depths), and the open phase when it was made. */
+	uint8_t *sched;
+	uint64_t *hb;
+	unsigned phase;
+	uint32_t waiting;	/* threads with a next step not enabled (bit 0
+				 * the host, 1 + v vCPU v) */
 };
 
 struct explorer {
@@ -108,6 +119,13 @@ struct explorer {
 	 * under a preemption bound (a blocked run's cut matters there) and
 	 * without the reduction. */
 	bool predict;
+	/* Source sets (source_sets below): on without a preemption bound,
+	 * shards or --no-reduction; the shallowest node whose current
+	 * transition the run under way is the first to take. */
+	bool source;
+	unsigned fresh;
+	uint64_t *hb_tmp, *cov, *vset;
+	unsigned bits_cap;		/* words of each of the three */
 	struct xt *tmp;
 	unsigned ntmp, tmp_cap;
 };
@@ -119,6 +137,8 @@ static void node_free(struct xnode *nd)
 	free(nd->state);
 	free(nd->sleep);
 	free(nd->done);
+	free(nd->sched);
+	free(nd->hb);
 }
 
 static bool in_list(const struct xs *l, unsigned n, const struct s2hyp_choice_key *k)
@@ -277,6 +297,196 @@ static bool asleep_after(const struct xnode *nd, const struct s2hyp_choice_key *
 }
 
 /*
+ * Source sets (Abdulla, Aronis, Jonsson, Sagonas, "Optimal dynamic partial
+ * order reduction", POPL 2014: source-DPOR with sleep sets). A node does
+ * not explore every candidate that is awake: only those in its source set,
+ * which starts with the first one and grows when a run shows a race.
+ * After each run, every step it was the first to take (at or below
+ * x->fresh) is compared with the steps before it on the path: step i
+ * happens before step j when they are dependent (their footprints, as for
+ * sleep sets), or i opened a phase (items of a later phase wait for it:
+ * it enables steps it shares nothing with), or through a chain of such
+ * pairs. Two dependent steps i < j of different threads with no step
+ * between them ordered after i and before j race: their order could be
+ * the other one. Then the steps after i not ordered after it, followed by
+ * j (v), could run from node i; a step of v that nothing before it in v
+ * happens before (an initial) may go first. When no initial is already
+ * explored, in the source set or asleep at node i, one that is enabled
+ * there joins the source set; when none of them is enabled there (a model
+ * this reasoning does not cover), every candidate of node i does.
+ */
+static unsigned hb_words(unsigned n)
+{
+	return n / 64 + 1;
+}
+
+static bool bit(const uint64_t *b, unsigned i)
+{
+	return b[i / 64] >> (i % 64) & 1;
+}
+
+static void bit_set(uint64_t *b, unsigned i)
+{
+	b[i / 64] |= 1ull << (i % 64);
+}
+
+static bool bits_grow(struct explorer *x, unsigned words)
+{
+	if (words <= x->bits_cap)
+		return true;
+	uint64_t *a = realloc(x->hb_tmp, words * sizeof(*a));
+	if (a)
+		x->hb_tmp = a;
+	uint64_t *b = a ? realloc(x->cov, words * sizeof(*b)) : NULL;
+	if (b)
+		x->cov = b;
+	uint64_t *c = b ? realloc(x->vset, words * sizeof(*c)) : NULL;
+	if (c)
+		x->vset = c;
+	if (!c)
+		return false;
+	x->bits_cap = words;
+	return true;
+}
+
+/* The thread a step belongs to for program order, in the footprints'
+ * numbering (a vCPU, S2HYP_FP_HYP); background choices belong to none
+ * (S2HYP_FP_BACKGROUND). A footprint names the operation's thread; a
+ * global one does not, and the choice's thread stands for it. */
+static int thread_of(const struct xt *t, const struct s2hyp_footprint *fp, bool valid)
+{
+	if (valid && !fp->global)
+		return fp->thread;
+	return t->thread > 0 ? t->thread - 1 : t->thread == 0 ? S2HYP_FP_HYP : S2HYP_FP_BACKGROUND;
+}
+
+static int step_thread(const struct xnode *nd)
+{
+	return thread_of(&nd->en[nd->cur], &nd->fp, nd->fp_valid);
+}
+
+/* Whether path step i (followed by i + 1, or the end) opened a phase. */
+static bool opened_phase(const struct explorer *x, unsigned i, unsigned end)
+{
+	return i + 1 < end && x->nodes[i + 1].phase != x->nodes[i].phase;
+}
+
+static bool step_dep(const struct xnode *a, const struct s2hyp_footprint *fp)
+{
+	return !a->fp_valid || !s2hyp_footprints_independent(&a->fp, fp);
+}
+
+/* Node i's candidate with this key, or nen. */
+static unsigned cand_index(const struct xnode *nd, const struct s2hyp_choice_key *k)
+{
+	for (unsigned c = 0; c < nd->nen; c++)
+		if (s2hyp_choice_key_equal(&nd->en[c].key, k))
+			return c;
+	return nd->nen;
+}
+
+/* The race of path step i with step j (key kj, the steps before j that
+ * happen before it in hbj): see that node i's source set holds an
+ * initial of v. */
+static void race(struct explorer *x, unsigned i, unsigned j, const struct s2hyp_choice_key *kj,
+		 const uint64_t *hbj)
+{
+	struct xnode *ni = &x->nodes[i];
+	unsigned add = ni->nen;
+
+	memset(x->vset, 0, hb_words(j) * sizeof(*x->vset));
+	for (unsigned k = i + 1; k <= j; k++) {
+		const uint64_t *hbk = k < j ? x->nodes[k].hb : hbj;
+		if (k < j && bit(hbk, i))
+			continue;	/* after i: not in v */
+		bool initial = true;
+		for (unsigned w = 0; w < hb_words(k) && initial; w++)
+			initial = !(hbk[w] & x->vset[w]);
+		if (k < j)
+			bit_set(x->vset, k);
+		if (!initial)
+			continue;
+		const struct s2hyp_choice_key *key =
+			k < j ? &x->nodes[k].en[x->nodes[k].cur].key : kj;
+		unsigned c = cand_index(ni, key);
+		if (c == ni->nen)
+			continue;
+		if (ni->sched[c] || ni->state[c] != T_UNTRIED ||
+		    in_list(ni->sleep, ni->nsleep, key))
+			return;		/* covered */
+		if (add == ni->nen)
+			add = c;
+	}
+	if (add < ni->nen) {
+		ni->sched[add] = 1;
+		return;
+	}
+	x->res->source_fallbacks++;
+	for (unsigned c = 0; c < ni->nen; c++)
+		ni->sched[c] = 1;
+}
+
+/* Step j of the path (node j's current transition, or with fp and key
+ * given, a candidate of node j not run): its races with the steps before
+ * it, and into hb the steps before it that happen before it. */
+static bool analyze_step(struct explorer *x, unsigned j, const struct s2hyp_footprint *fp,
+			 const struct s2hyp_choice_key *key, int thread, uint64_t *hb)
+{
+	unsigned words = hb_words(j);
+
+	if (!bits_grow(x, words))
+		return false;
+	memset(hb, 0, words * sizeof(*hb));
+	memset(x->cov, 0, words * sizeof(*x->cov));
+	for (unsigned i = j; i-- > 0;) {
+		const struct xnode *ni = &x->nodes[i];
+		/* Before a step that happens before j: so is everything before
+		 * it, and it races with nothing. */
+		if (bit(x->cov, i))
+			continue;
+		bool dep = fp->global || step_dep(ni, fp);
+		if (!dep && !bit(hb, i) && !opened_phase(x, i, j + 1))
+			continue;
+		if (dep && !bit(x->cov, i) &&
+		    (thread == S2HYP_FP_BACKGROUND || step_thread(ni) != thread))
+			race(x, i, j, key, hb);
+		bit_set(hb, i);
+		for (unsigned w = 0; w < hb_words(i); w++) {
+			hb[w] |= ni->hb[w];
+			x->cov[w] |= ni->hb[w];
+		}
+	}
+	return true;
+}
+
+/* After a run: the steps it was the first to take. */
+static bool analyze_run(struct explorer *x)
+{
+	for (unsigned j = x->fresh; j < x->depth && j < x->nnodes; j++) {
+		struct xnode *nd = &x->nodes[j];
+		/* A thread waiting at node j (for the lock, say) has a next
+		 * step no run shows before what it waits for: as in Flanagan
+		 * and Godefroid's DPOR, that step, of unknown footprint, races
+		 * with the steps before node j. */
+		for (uint32_t w = nd->waiting; w; w &= w - 1) {
+			unsigned t = (unsigned)__builtin_ctz(w);
+			struct s2hyp_footprint g = { .thread = t ? (int)t - 1 : S2HYP_FP_HYP,
+						     .global = true };
+			struct s2hyp_choice_key k = { t ? S2HYP_CH_VCPU : S2HYP_CH_HOST,
+						      (uint8_t)(t ? t - 1 : 0), 0 };
+			if (!bits_grow(x, hb_words(j)) ||
+			    !analyze_step(x, j, &g, &k, g.thread, x->hb_tmp))
+				return false;
+		}
+		static const struct s2hyp_footprint global = { .global = true };
+		if (!analyze_step(x, j, nd->fp_valid ? &nd->fp : &global, &nd->en[nd->cur].key,
+				  step_thread(nd), nd->hb))
+			return false;
+	}
+	return true;
+}
+
+/*
  * Predicted footprints prune before executing: whether the run that takes
  * candidate i at nd would stop at the next choice point with every choice
  * asleep. Then it is not run: it would find nothing the search needs (a
@@ -306,6 +516,17 @@ static bool blocked_after(struct explorer *x, struct xnode *nd, unsigned i)
 	}
 	if (!mandatory)
 		return false;
+	/* The run would have taken candidate i, then stopped: its races with
+	 * the path, as the analysis after that run would have found them. */
+	if (x->source) {
+		unsigned n = (unsigned)(nd - x->nodes);
+		if (!bits_grow(x, hb_words(n)) ||
+		    !analyze_step(x, n, fp, &nd->en[i].key, thread_of(&nd->en[i], fp, true),
+				  x->hb_tmp)) {
+			x->oom = true;
+			return false;
+		}
+	}
 	/* As the blocked run would have counted it, in the shard its code
 	 * names (another shard's run stops before, at its probe). */
 	if (mine(x, code_after(x, nd))) {
@@ -338,6 +559,12 @@ static bool next_candidate(struct explorer *x, struct xnode *nd, bool backtracki
 			x->res->bound_cut += count;
 			continue;
 		}
+		/* Source sets: a node's first candidate starts its set; later
+		 * ones only when a race put them there. */
+		if (x->source && backtracking && !nd->sched[i])
+			continue;
+		if (x->source)
+			nd->sched[i] = 1;
 		nd->cur = i;
 		nd->fp_valid = false;
 		/* (A node the run just made is under way: its first
@@ -454,7 +681,11 @@ static bool new_node(struct explorer *x, const struct s2hyp_choice *choices, uns
 	}
 	nd->en = malloc((x->ntmp ? x->ntmp : 1) * sizeof(*nd->en));
 	nd->state = calloc(x->ntmp ? x->ntmp : 1, 1);
-	if (!nd->en || !nd->state) {
+	nd->sched = calloc(x->ntmp ? x->ntmp : 1, 1);
+	nd->hb = x->source ? calloc(hb_words(x->nnodes), sizeof(*nd->hb)) : NULL;
+	nd->phase = s2hyp_open_phase(x->m);
+	nd->waiting = s2hyp_ready_threads(x->m);
+	if (!nd->en || !nd->state || !nd->sched || (x->source && !nd->hb)) {
 		node_free(nd);
 		return false;
 	}
@@ -467,6 +698,18 @@ static bool new_node(struct explorer *x, const struct s2hyp_choice *choices, uns
 		nd->last_enabled |= t->thread >= 0 && t->thread == nd->last_thread;
 		nd->en[nd->nen++] = *t;
 		nd->nawake += !in_list(nd->sleep, nd->nsleep, &t->key);
+	}
+	for (unsigned i = 0; i < nd->nen; i++) {
+		const struct s2hyp_choice_key *k = &nd->en[i].key;
+		if (k->kind == S2HYP_CH_HOST)
+			nd->waiting &= ~1u;
+		else if (k->kind == S2HYP_CH_VCPU)
+			nd->waiting &= ~(2u << k->vcpu);
+		/* Optional choices (background, a grace period) are in every
+		 * source set: a run that does not take one shows no race of
+		 * it. */
+		else if (k->kind != S2HYP_CH_HYP)
+			nd->sched[i] = 1;
 	}
 	if (x->predict && !predict_node(x, nd, choices, x->nnodes)) {
 		node_free(nd);
@@ -570,10 +813,15 @@ static bool backtrack(struct explorer *x)
 			return false;
 		}
 		nd->state[nd->cur] = T_EXPLORED;
-		if (next_candidate(x, nd, true))
+		if (next_candidate(x, nd, true)) {
+			x->fresh = x->nnodes - 1;
 			return true;
+		}
 		if (x->oom)
 			return false;
+		/* Candidates no race put in the source set: not explored. */
+		for (unsigned i = 0; i < nd->nen; i++)
+			x->res->pruned += nd->state[i] == T_UNTRIED;
 		child_cut = nd->subtree_cut;
 		node_free(nd);
 		x->nnodes--;
@@ -616,6 +864,8 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 	int ret = 0;
 
 	x.predict = !o->no_reduction && !o->no_prediction && o->preemptions < 0;
+	x.source = !o->no_reduction && !o->no_source_sets && o->preemptions < 0 &&
+		   o->nr_shards <= 1;
 	/* Enough choice points that N shards get many subtrees each. */
 	if (sharded(&x)) {
 		x.split_levels = 9;
@@ -669,6 +919,11 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 				ret = path_ordinals(&x, res);
 			break;
 		}
+		if (x.source && !analyze_run(&x)) {
+			snprintf(err, errlen, "out of memory");
+			ret = S2_ENOMEM;
+			break;
+		}
 		if (x.blocked) {
 			res->blocked++;
 		} else {
@@ -701,5 +956,8 @@ next:
 		node_free(&x.nodes[i]);
 	free(x.nodes);
 	free(x.tmp);
+	free(x.hb_tmp);
+	free(x.cov);
+	free(x.vset);
 	return ret;
 }

@@ -125,6 +125,8 @@ struct s2fuzz_opts {
 	bool no_prediction;	/* exhaustive: run the schedules predicted to stop
 				 * with every choice asleep too (to check the
 				 * prediction: the search is otherwise the same) */
+	bool no_source_sets;	/* exhaustive: every candidate not asleep, not only
+				 * those races call for (sleep sets alone) */
 	unsigned jobs;		/* random, pct: worker processes (1: in this one) */
 	bool shrink;		/* shrink the first counterexample */
 	unsigned shrink_runs;	/* shrinking budget in runs */
@@ -239,6 +241,8 @@ struct s2fuzz_result {
 	uint64_t pruned;		/* branches the reduction did not explore */
 	uint64_t bound_cut;		/* branches the preemption bound did not explore */
 	uint64_t mispredicted;		/* footprints observation had to widen */
+	uint64_t source_fallbacks;	/* races no initial of which was enabled at
+					 * their node: every candidate explored there */
 	unsigned max_depth;
 	/* exhaustive, sharded: how many choice points with several candidates
 	 * a path passes before the candidates taken there pick its shard (more

@@ -488,6 +488,14 @@ const struct s2hyp_vcpu_op *s2hyp_vcpu_item(const struct s2hyp *m, unsigned vcpu
  * walk from the root stops) and its level, read as the hardware reads it:
  * nothing is recorded or checked. */
 s2_pte_t s2hyp_entry(const struct s2hyp *m, uint64_t ipa, s2_level_t *level);
+/* The lowest phase of an unfinished program item, the host's or a vCPU's
+ * (the items of later phases wait for it); ~0u when none is left. */
+unsigned s2hyp_open_phase(struct s2hyp *m);
+/* The threads with a next step in an open phase, whether enabled or
+ * waiting for another thread (the MMU lock, an operation in flight, a
+ * userfaultfd), leaving out the one whose operation runs as hyp: bit 0 the
+ * host, bit 1 + v vCPU v. */
+uint32_t s2hyp_ready_threads(struct s2hyp *m);
 const struct s2hyp_choice *s2hyp_schedule(const struct s2hyp *m, size_t *n);
 
 /* Whether a machine with this walker variant runs faults in parallel

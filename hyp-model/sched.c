@@ -713,6 +713,29 @@ const struct s2hyp_vcpu_op *s2hyp_vcpu_item(const struct s2hyp *m, unsigned vcpu
 	return &v->prog[v->pc + ahead];
 }
 
+unsigned s2hyp_open_phase(struct s2hyp *m)
+{
+	return min_phase(m);
+}
+
+uint32_t s2hyp_ready_threads(struct s2hyp *m)
+{
+	unsigned minp = min_phase(m);
+	uint32_t r = 0;
+
+	if (m->host_pc < m->host_n && m->host_prog[m->host_pc].phase <= minp)
+		r |= 1;
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		if (v->state == V_DONE || (v->state == V_READY && v->prog[v->pc].phase > minp))
+			continue;
+		r |= 2u << i;
+	}
+	if (!m->parallel && m->locked)
+		r &= ~(m->op_thread >= 0 ? 2u << m->op_thread : 1u);
+	return r;
+}
+
 bool s2hyp_choice_is_background(const struct s2hyp_choice *c)
 {
 	return c->kind == S2HYP_CH_PREFETCH || c->kind == S2HYP_CH_TLB_EVICT ||

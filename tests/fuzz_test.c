@@ -665,8 +665,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static void outcomes_of(const struct s2hyp_scenario *sc, bool reduce, int bound, unsigned bg,
-			struct outcomes *out, uint64_t *runs)
+static void outcomes_src(const struct s2hyp_scenario *sc, bool reduce, bool source, int bound,
+			 unsigned bg, struct outcomes *out, uint64_t *runs, uint64_t *terminal)
 {
 	struct s2fuzz_opts o;
 	struct s2fuzz_result r;
@@ -675,6 +675,7 @@ static void outcomes_of(const struct s2hyp_scenario *sc, bool reduce, int bound,
 	memset(out, 0, sizeof(*out));
 	s2fuzz_opts_init(&o, S2FUZZ_EXHAUSTIVE);
 	o.no_reduction = !reduce;
+	o.no_source_sets = !source;
 	o.preemptions = bound;
 	o.background = bg;
 	o.visit = visit;
@@ -683,8 +684,16 @@ static void outcomes_of(const struct s2hyp_scenario *sc, bool reduce, int bound,
 	assert_true(r.complete);
 	assert_false(r.found);
 	*runs = r.runs;
+	if (terminal)
+		*terminal = r.terminal;
 	qsort(out->h, out->n, sizeof(*out->h), cmp_u64);
 	s2fuzz_result_free(&r);
+}
+
+static void outcomes_of(const struct s2hyp_scenario *sc, bool reduce, int bound, unsigned bg,
+			struct outcomes *out, uint64_t *runs)
+{
+	outcomes_src(sc, reduce, true, bound, bg, out, runs, NULL);
 }
 
 static bool subset(const struct outcomes *a, const struct outcomes *b)
@@ -695,11 +704,38 @@ static bool subset(const struct outcomes *a, const struct outcomes *b)
 	return true;
 }
 
+/* Two faults racing to map neighbouring pages of one 2M region, under
+ * variant v. */
+static void two_faults(struct s2hyp_scenario *sc, enum s2pt_variant v)
+{
+	struct s2hyp_vcpu_op op = { .access = S2HYP_ACC_READ, .size = 8, .mmu_on = true };
+
+	s2hyp_scenario_init(sc);
+	sc->cfg.variant = v;
+	sc->slots[0] = (struct s2hyp_memslot){ .ipa = S2HYP_SEED_IPA, .size = 0x200000,
+					       .hva = S2HYP_SEED_HVA,
+					       .backing = S2HYP_BACKING_4K };
+	sc->nr_slots = 1;
+	op.ipa = S2HYP_SEED_IPA;
+	s2hyp_scenario_add_vcpu(sc, 0, &op);
+	op.ipa += 0x1000;
+	s2hyp_scenario_add_vcpu(sc, 1, &op);
+}
+
+/* The coalescing race, with one page and one reader. */
+static void small_coalesce(struct s2hyp_scenario *sc)
+{
+	s2fuzz_scenario_coalesce_race(sc, S2PT_V_UPSTREAM_2021);
+	sc->vcpu[0][1] = sc->vcpu[0][2];
+	sc->nvcpu[0] = 2;
+	sc->vcpu[1][0] = sc->vcpu[1][1];
+	sc->nvcpu[1] = 1;
+}
+
 static void test_reduction_loses_no_outcome(void **state)
 {
 	(void)state;
 	struct s2hyp_scenario race, coal, par;
-	struct s2hyp_vcpu_op op = { .access = S2HYP_ACC_READ, .size = 8, .mmu_on = true };
 	const struct {
 		struct s2hyp_scenario *sc;
 		int bound;
@@ -707,33 +743,11 @@ static void test_reduction_loses_no_outcome(void **state)
 	} cases[] = { { &race, -1, 0 }, { &race, 1, 1 }, { &coal, 2, 0 }, { &coal, 3, 0 },
 		      { &coal, 1, 1 }, { &par, 4, 0 } };
 
-	/* Two faults racing to map neighbouring pages. */
-	s2hyp_scenario_init(&race);
-	race.cfg.variant = S2PT_V_UPSTREAM_2021;
-	race.slots[0] = (struct s2hyp_memslot){ .ipa = S2HYP_SEED_IPA, .size = 0x200000,
-						.hva = S2HYP_SEED_HVA,
-						.backing = S2HYP_BACKING_4K };
-	race.nr_slots = 1;
-	op.ipa = S2HYP_SEED_IPA;
-	s2hyp_scenario_add_vcpu(&race, 0, &op);
-	op.ipa += 0x1000;
-	s2hyp_scenario_add_vcpu(&race, 1, &op);
+	two_faults(&race, S2PT_V_UPSTREAM_2021);
 	/* The same race with parallel faults: two operations in flight, each
 	 * step of one observed as its vCPU's thread. */
-	s2hyp_scenario_init(&par);
-	par.cfg.variant = S2PT_V_UPSTREAM;
-	par.slots[0] = race.slots[0];
-	par.nr_slots = 1;
-	op.ipa = S2HYP_SEED_IPA;
-	s2hyp_scenario_add_vcpu(&par, 0, &op);
-	op.ipa += 0x1000;
-	s2hyp_scenario_add_vcpu(&par, 1, &op);
-	/* The coalescing race, with one page and one reader. */
-	s2fuzz_scenario_coalesce_race(&coal, S2PT_V_UPSTREAM_2021);
-	coal.vcpu[0][1] = coal.vcpu[0][2];
-	coal.nvcpu[0] = 2;
-	coal.vcpu[1][0] = coal.vcpu[1][1];
-	coal.nvcpu[1] = 1;
+	two_faults(&par, S2PT_V_UPSTREAM);
+	small_coalesce(&coal);
 
 	/* The same bounds, with and without the reduction: the same outcomes. */
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -764,6 +778,52 @@ static void test_reduction_loses_no_outcome(void **state)
 	free(all.h);
 	free(one.h);
 	s2hyp_scenario_free(&race);
+	s2hyp_scenario_free(&coal);
+	s2hyp_scenario_free(&par);
+}
+
+/* Source sets lose no outcome: the exhaustive search exploring only the
+ * candidates races call for reaches the same set of outcomes, and runs the
+ * same number of schedules to their end (one per class), as the one
+ * exploring every candidate not asleep (sleep sets alone), in fewer
+ * schedules: two faults racing (where a vCPU waits for the other's lock),
+ * the coalescing race, parallel faults, with and without a background
+ * choice. */
+static void test_source_sets_lose_no_outcome(void **state)
+{
+	(void)state;
+	struct s2hyp_scenario race, small, coal, par;
+	struct s2hyp_config pc;
+	const struct {
+		struct s2hyp_scenario *sc;
+		unsigned bg;
+	} cases[] = { { &race, 0 }, { &race, 1 }, { &small, 1 }, { &coal, 0 }, { &par, 0 } };
+
+	two_faults(&race, S2PT_V_UPSTREAM_2021);
+	s2fuzz_scenario_coalesce_race(&coal, S2PT_V_UPSTREAM_2021);
+	small_coalesce(&small);
+	s2hyp_config_init(&pc);
+	pc.variant = S2PT_V_UPSTREAM;
+	s2fuzz_scenario_parallel_faults_cfg(&par, &pc);
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct outcomes a, b;
+		uint64_t ra, rb, ta, tb;
+		outcomes_src(cases[i].sc, true, true, -1, cases[i].bg, &a, &ra, &ta);
+		outcomes_src(cases[i].sc, true, false, -1, cases[i].bg, &b, &rb, &tb);
+		print_message("case %u: %zu outcomes; %llu schedules (%llu to their end) with "
+			      "source sets, %llu (%llu) without\n", i, a.n,
+			      (unsigned long long)ra, (unsigned long long)ta,
+			      (unsigned long long)rb, (unsigned long long)tb);
+		assert_true(a.n > 1);
+		assert_int_equal(a.n, b.n);
+		assert_memory_equal(a.h, b.h, a.n * sizeof(*a.h));
+		assert_int_equal(ta, tb);
+		assert_true(ra < rb);
+		free(a.h);
+		free(b.h);
+	}
+	s2hyp_scenario_free(&race);
+	s2hyp_scenario_free(&small);
 	s2hyp_scenario_free(&coal);
 	s2hyp_scenario_free(&par);
 }
@@ -867,8 +927,9 @@ static void test_cex_round_trip(void **state)
 
 /* Shards split a search exactly: random and pct shards run disjoint seeds
  * whose union is the whole range, with the same per-seed results; the
- * exhaustive shards of the small race add up to the whole search, class
- * for class, and each shard does only part of it. */
+ * exhaustive shards of the small race add up to the whole search with
+ * sleep sets alone (as shards search), class for class, and each shard
+ * does only part of it. */
 static void test_shards_add_up(void **state)
 {
 	(void)state;
@@ -912,6 +973,9 @@ static void test_shards_add_up(void **state)
 		struct s2fuzz_result all, part;
 		struct s2fuzz_opts o;
 		s2fuzz_opts_init(&o, S2FUZZ_EXHAUSTIVE);
+		/* Shards explore with sleep sets alone (source sets need every
+		 * run's races at the nodes above the split). */
+		o.no_source_sets = true;
 		assert_int_equal(s2fuzz_run(&sc, &o, &all, err, sizeof(err)), 0);
 		uint64_t runs = 0, steps = 0, terminal = 0, blocked = 0, pruned = 0;
 		for (unsigned k = 0; k < n; k++) {
@@ -998,6 +1062,7 @@ int main(void)
 		cmocka_unit_test(test_footprints_match_observation),
 		cmocka_unit_test(test_lost_exchange_reads),
 		cmocka_unit_test(test_reduction_loses_no_outcome),
+		cmocka_unit_test(test_source_sets_lose_no_outcome),
 		cmocka_unit_test(test_load_trace),
 		cmocka_unit_test(test_cex_round_trip),
 		cmocka_unit_test(test_shards_add_up),

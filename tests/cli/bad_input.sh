@@ -91,6 +91,7 @@ usage "--bound does nothing with --strategy pct" fuzz seed --strategy pct --boun
 usage "--depth does nothing with --strategy exhaustive" fuzz seed --strategy exhaustive --depth 2
 usage "--jobs does nothing with --strategy exhaustive" fuzz seed --strategy exhaustive --jobs 2
 usage "--no-reduction does nothing with --strategy pct" fuzz seed --strategy pct --no-reduction
+usage "--no-source-sets does nothing with --strategy random" fuzz seed --no-source-sets
 usage "--shrink-runs does nothing with --no-shrink" fuzz seed --no-shrink --shrink-runs 9
 usage "--json and --markdown are two formats" rules --json --markdown
 usage "--seed does nothing with --strategy sequential" run-guest build/guests/boot.bin --strategy sequential --seed 2

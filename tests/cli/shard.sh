@@ -32,7 +32,8 @@ search random seed --walker install-first --runs 24 --seed 5
 same random "$tmp/random.json" "$tmp/random.m.json" runs distinct steps incomplete rules
 search pct seed --walker install-first --strategy pct --runs 16
 same pct "$tmp/pct.json" "$tmp/pct.m.json" runs distinct steps rules
-search exh coalesce-race --walker install-first --strategy exhaustive
+# (Shards search with sleep sets alone: the whole search to compare with too.)
+search exh coalesce-race --walker install-first --strategy exhaustive --no-source-sets
 same exhaustive "$tmp/exh.json" "$tmp/exh.m.json" runs steps terminal blocked pruned \
     bound_cut max_depth complete rules
 for k in 0 1; do
@@ -49,7 +50,7 @@ grep -q "\"trace\": \"$tmp/bug.s2t\"" "$tmp/bug.m.json" || { echo "shard: bug: n
 [ $rc -eq 1 ] && grep -q "dcache-clean-before-visible  in 12 of 12 runs (first seed 1)" "$tmp/text" \
     || { echo "shard: bug text: rc=$rc"; cat "$tmp/text"; fail=1; }
 # The exhaustive search's first violation is the whole search's.
-search exbug coalesce-race --walker upstream-noreload --strategy exhaustive --no-shrink
+search exbug coalesce-race --walker upstream-noreload --strategy exhaustive --no-shrink --no-source-sets
 [ "$(grep -o '"counterexample": .*' "$tmp/exbug.json")" = "$(grep -o '"counterexample": .*' "$tmp/exbug.m.json")" ] \
     || { echo "shard: exhaustive: another first violation"; fail=1; }
 
