@@ -49,9 +49,6 @@
 #define BCACHE		256	/* direct-mapped block cache entries (512 MiB of blocks) */
 #define MAP_EMPTY	UINT64_MAX
 
-/* Out of line, so that the public entry points hold only their fast paths. */
-#define SLOW_PATH	__attribute__((noinline, cold))
-
 /* Line flags. */
 enum {
 	L_VALID = 1u << 0,	/* the dcache holds the line */
@@ -1113,8 +1110,8 @@ static int line_write(struct s2cache *c, uint64_t a, const uint8_t *src, size_t 
 	return S2_OK;
 }
 
-static SLOW_PATH int write_slow(struct s2cache *c, unsigned cpu, uint64_t a,
-				const uint8_t *src, size_t n, bool cacheable)
+static S2_SLOW_PATH int write_slow(struct s2cache *c, unsigned cpu, uint64_t a,
+				   const uint8_t *src, size_t n, bool cacheable)
 {
 	int err;
 
@@ -1224,8 +1221,8 @@ static void check_finish(const struct s2cache *c, struct s2cache_check *chk,
 	peek_fresh(c, a, chk->fresh, chk->fresh_len);
 }
 
-static SLOW_PATH int read_slow(struct s2cache *c, unsigned cpu, uint64_t a, uint8_t *dst,
-			       size_t n, bool cacheable, struct s2cache_check *chk)
+static S2_SLOW_PATH int read_slow(struct s2cache *c, unsigned cpu, uint64_t a, uint8_t *dst,
+				  size_t n, bool cacheable, struct s2cache_check *chk)
 {
 	uint64_t start = a;
 	size_t done = 0;

@@ -10,6 +10,15 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* A function kept out of line (and out of the hot code's cache lines), so
+ * that the functions calling it keep only their fast paths. */
+#define S2_SLOW_PATH __attribute__((noinline, cold))
+/* Out of line but not rare: keeps a caller's hot path small. */
+#define S2_NOINLINE __attribute__((noinline))
+/* Inlined wherever it is called: a hot path's step written as a function
+ * of its own (the compiler's size limits would keep it out of line). */
+#define S2_ALWAYS_INLINE inline __attribute__((always_inline))
+
 static inline uint64_t s2_bit(unsigned n)
 {
 	return n < 64 ? (uint64_t)1 << n : 0;

@@ -93,12 +93,12 @@ static inline const struct variant_props *props_of(enum s2pt_variant v)
 /* Effects                                                              */
 /* ------------------------------------------------------------------ */
 
-static void set_pte(struct s2pt *pt, s2_pte_t *ptep, s2_pte_t pte, bool release)
+static inline void set_pte(struct s2pt *pt, s2_pte_t *ptep, s2_pte_t pte, bool release)
 {
 	pt->ops->set_pte(pt->ctx, ptep, pte, release);
 }
 
-static void get_page(struct s2pt *pt, void *addr)
+static inline void get_page(struct s2pt *pt, void *addr)
 {
 	pt->ops->get_page(pt->ctx, addr);
 }
@@ -177,30 +177,12 @@ static bool pte_executable(s2_pte_t pte)
 }
 
 /*
- * The maintenance a page needs before a guest can see it through this new
- * entry: its dirty lines cleaned to PoC (a guest with its MMU off reads
- * memory, not the cache), and with execute permission its stale icache
- * lines invalidated. FWB makes the first unnecessary.
- */
-static void new_leaf_cmos(struct s2pt *pt, s2_pte_t new, s2_level_t level)
-{
-	s2_pa_t pa = s2pt_pte_oa(&pt->geom, new);
-
-	if (!props_of(pt->variant)->cmo_on_leaf)
-		return;
-	if (pt->ops->dcache_clean_inval_poc && pte_cacheable(pt, new) && !pt->fwb)
-		pt->ops->dcache_clean_inval_poc(pt->ctx, pa, granule(pt, level));
-	if (pt->ops->icache_inval_pou && pte_executable(new))
-		pt->ops->icache_inval_pou(pt->ctx, pa, granule(pt, level));
-}
-
-/*
  * Change an entry from the value the walk read (v6.2+ stage2_try_set_pte).
  * An exclusive walker owns every entry and just stores. A shared walker
  * exchanges against ctx->old: false means another walker changed the entry
  * since it was read, and the caller must back off without any other effect.
  */
-static bool try_set_pte(const struct s2pt_visit_ctx *ctx, s2_pte_t new)
+static inline bool try_set_pte(const struct s2pt_visit_ctx *ctx, s2_pte_t new)
 {
 	struct s2pt *pt = ctx->pt;
 
@@ -223,6 +205,26 @@ static bool try_set_attr(const struct s2pt_visit_ctx *ctx, s2_pte_t new)
 	return try_set_pte(ctx, new);
 }
 
+/* A lost break: nothing changes, except in the buggy variant, where the
+ * loser gives back a reference the winner gives back too. */
+static S2_SLOW_PATH bool break_lost(struct s2pt *pt, const struct s2pt_visit_ctx *ctx)
+{
+	if (props_of(pt->variant)->loser_put && s2pt_pte_is_counted(ctx->old))
+		put_page(pt, ctx->ptep);
+	return false;
+}
+
+/* A won break of a counted entry: the TLBI a valid one needs, then the put. */
+static S2_NOINLINE void break_counted(struct s2pt *pt, const struct s2pt_visit_ctx *ctx)
+{
+	if (s2pt_pte_is_table(ctx->old, ctx->level))
+		s2pt__tlbi_range(pt, s2_align_down(ctx->addr, granule(pt, ctx->level)),
+				 granule(pt, ctx->level));
+	else if (s2pt_pte_valid(ctx->old))
+		s2pt__tlbi_ipa(pt, ctx->addr, ctx->level);
+	put_page(pt, ctx->ptep);
+}
+
 /*
  * Break (v6.2+ stage2_try_break_pte): invalidate the entry, make every TLB
  * forget it, drop its reference. A table may hide leaves of any size below,
@@ -234,26 +236,17 @@ static bool try_set_attr(const struct s2pt_visit_ctx *ctx, s2_pte_t new)
  * the old entry's reference, so a lost race changes no refcount. The marker
  * is what makes other shared walkers back off until the make.
  */
-static bool try_break_pte(struct s2pt *pt, const struct s2pt_visit_ctx *ctx, bool lock_marker)
+static inline bool try_break_pte(struct s2pt *pt, const struct s2pt_visit_ctx *ctx, bool lock_marker)
 {
 	/* An exclusive walker never finds the marker: only a shared walk in
 	 * flight leaves it, and exclusive walks exclude those. */
 	if (ctx->old == S2PT_PTE_LOCKED)
 		return false;
-	if (!try_set_pte(ctx, lock_marker ? S2PT_PTE_LOCKED : 0)) {
-		/* The bug: the loser gives back a reference the winner gives
-		 * back too. */
-		if (props_of(pt->variant)->loser_put && s2pt_pte_is_counted(ctx->old))
-			put_page(pt, ctx->ptep);
-		return false;
-	}
-	if (s2pt_pte_is_table(ctx->old, ctx->level))
-		s2pt__tlbi_range(pt, s2_align_down(ctx->addr, granule(pt, ctx->level)),
-				 granule(pt, ctx->level));
-	else if (s2pt_pte_valid(ctx->old))
-		s2pt__tlbi_ipa(pt, ctx->addr, ctx->level);
+	if (!try_set_pte(ctx, lock_marker ? S2PT_PTE_LOCKED : 0))
+		return break_lost(pt, ctx);
+	/* Only a counted entry (valid, or an owner's) needs more. */
 	if (s2pt_pte_is_counted(ctx->old))
-		put_page(pt, ctx->ptep);
+		break_counted(pt, ctx);
 	return true;
 }
 
@@ -261,7 +254,7 @@ static bool try_break_pte(struct s2pt *pt, const struct s2pt_visit_ctx *ctx, boo
  * so that a walker that sees the entry also sees what it points to. The
  * entry holds our locked marker (or, exclusive, is ours anyway): a plain
  * store, never an exchange. */
-static void make_pte(struct s2pt *pt, s2_pte_t *ptep, s2_pte_t new)
+static inline void make_pte(struct s2pt *pt, s2_pte_t *ptep, s2_pte_t new)
 {
 	if (s2pt_pte_is_counted(new))
 		get_page(pt, ptep);
@@ -299,9 +292,42 @@ struct map_data {
 	s2_pte_t attrs;		/* leaf attributes, from prot */
 	struct s2pt_memcache *mc;
 	struct variant_props vp;
+	bool dcache, icache;	/* the CMOs a new leaf needs (map_cmos_init) */
+	bool break_make;	/* v6.2+ ordering, none of the older leaf bugs */
 	s2_pte_t *anchor;	/* 2021 orderings: the table entry being coalesced */
 	void *follow;		/* ... and the old table it pointed to */
 };
+
+/*
+ * The maintenance a page needs before a guest can see it through this new
+ * entry: its dirty lines cleaned to PoC (a guest with its MMU off reads
+ * memory, not the cache), and with execute permission its stale icache
+ * lines invalidated. FWB makes the first unnecessary. Every leaf a map
+ * makes has the map's attributes, so which of the two it needs is decided
+ * once per map (map_cmos_init).
+ */
+static inline void new_leaf_cmos(struct s2pt *pt, const struct map_data *d, s2_pte_t new,
+				 s2_level_t level)
+{
+	if (!d->dcache && !d->icache)
+		return;
+	s2_pa_t pa = s2pt_pte_oa(&pt->geom, new);
+	if (d->dcache)
+		pt->ops->dcache_clean_inval_poc(pt->ctx, pa, granule(pt, level));
+	if (d->icache)
+		pt->ops->icache_inval_pou(pt->ctx, pa, granule(pt, level));
+}
+
+/* Which maintenance new_leaf_cmos does for a leaf with these attributes. */
+static void map_cmos_init(const struct s2pt *pt, struct map_data *d)
+{
+	s2_pte_t leaf = d->attrs | S2PT_PTE_VALID;
+
+	if (!d->vp.cmo_on_leaf)
+		return;
+	d->dcache = pt->ops->dcache_clean_inval_poc && pte_cacheable(pt, leaf) && !pt->fwb;
+	d->icache = pt->ops->icache_inval_pou && pte_executable(leaf);
+}
 
 static uint64_t map_phys(const struct s2pt_visit_ctx *ctx, const struct map_data *d)
 {
@@ -310,8 +336,8 @@ static uint64_t map_phys(const struct s2pt_visit_ctx *ctx, const struct map_data
 
 /* kvm_block_mapping_supported(): the leaf must fit the range and be aligned
  * in both address spaces. */
-static bool leaf_fits(const struct s2pt *pt, const struct s2pt_visit_ctx *ctx,
-		      uint64_t phys)
+static inline bool leaf_fits(const struct s2pt *pt, const struct s2pt_visit_ctx *ctx,
+			     uint64_t phys)
 {
 	uint64_t size = granule(pt, ctx->level);
 
@@ -330,14 +356,25 @@ static bool pte_needs_update(s2_pte_t old, s2_pte_t new)
 	return ((old ^ new) & ~PTE_PERMS) != 0;
 }
 
-static int map_try_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
+/* v6.2+ stage2_map_walker_try_leaf: break, CMOs, make. */
+static inline int map_break_make(const struct s2pt_visit_ctx *ctx, const struct map_data *d,
+				 s2_pte_t new)
+{
+	/* Lost to another walker: the fault is retried from the guest. */
+	if (!try_break_pte(ctx->pt, ctx, d->vp.lock_marker))
+		return S2_EAGAIN;
+	new_leaf_cmos(ctx->pt, d, new, ctx->level);
+	make_pte(ctx->pt, ctx->ptep, new);
+	return 0;
+}
+
+/* A leaf's update in every variant (map_try_leaf takes a shorter way when
+ * the variant has none of the bugs below). */
+static S2_NOINLINE int map_update_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d,
+				       s2_pte_t new)
 {
 	struct s2pt *pt = ctx->pt;
-	uint64_t phys = map_phys(ctx, d);
 
-	if (!leaf_fits(pt, ctx, phys))
-		return S2_E2BIG;
-	s2_pte_t new = s2pt__leaf_from_attrs(&pt->geom, ctx->level, s2_pa(phys), d->attrs);
 	/* v5.10 stage2_map_walker_try_leaf updated a valid leaf of the same
 	 * output in place (no break-before-make needed), then took the
 	 * reference of a new entry all the same: the table page leaks one. */
@@ -352,39 +389,40 @@ static int map_try_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 	if (!pte_needs_update(ctx->old, new) && !(d->vp.perm_bbm && ctx->old != new))
 		return S2_EAGAIN;
 
-	if (d->vp.order == ORDER_UPSTREAM) {
-		/* Lost to another walker: the fault is retried from the guest. */
-		if (!try_break_pte(pt, ctx, d->vp.lock_marker))
-			return S2_EAGAIN;
-		new_leaf_cmos(pt, new, ctx->level);
-		make_pte(pt, ctx->ptep, new);
-		return 0;
-	}
+	if (d->vp.order == ORDER_UPSTREAM)
+		return map_break_make(ctx, d, new);
 	/* v5.10-v5.13 stage2_map_walker_try_leaf: put the old, store, then get. */
 	if (s2pt_pte_valid(ctx->old))
 		clear_put_pte(pt, ctx);
 	else if (s2pt_pte_is_counted(ctx->old))
 		put_page(pt, ctx->ptep);	/* an owner annotation gives its reference back */
-	new_leaf_cmos(pt, new, ctx->level);
+	new_leaf_cmos(pt, d, new, ctx->level);
 	set_pte(pt, ctx->ptep, new, true);
 	get_page(pt, ctx->ptep);
 	return 0;
 }
 
-static int map_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
+static S2_ALWAYS_INLINE int map_try_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
+{
+	struct s2pt *pt = ctx->pt;
+	uint64_t phys = map_phys(ctx, d);
+
+	if (!leaf_fits(pt, ctx, phys))
+		return S2_E2BIG;
+	s2_pte_t new = s2pt__leaf_from_attrs(&pt->geom, ctx->level, s2_pa(phys), d->attrs);
+	if (!d->break_make)
+		return map_update_leaf(ctx, d, new);
+	if (!pte_needs_update(ctx->old, new))
+		return S2_EAGAIN;
+	return map_break_make(ctx, d, new);
+}
+
+/* A leaf that does not fit at this level: a table in its place, to descend
+ * into (map_leaf). */
+static S2_NOINLINE int map_new_table(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 {
 	struct s2pt *pt = ctx->pt;
 
-	if (d->anchor) {
-		/* Under the anchor the old leaves only give back their references. */
-		if (s2pt_pte_is_counted(ctx->old))
-			put_page(pt, ctx->ptep);
-		return 0;
-	}
-
-	int ret = map_try_leaf(ctx, d);
-	if (ret != S2_E2BIG)
-		return ret;
 	if (ctx->level == S2_LEVEL_MAX)
 		return S2_EINVAL;
 
@@ -414,7 +452,22 @@ static int map_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 	return 0;
 }
 
-static int map_table_pre(const struct s2pt_visit_ctx *ctx, struct map_data *d)
+static inline int map_leaf(const struct s2pt_visit_ctx *ctx, struct map_data *d)
+{
+	if (d->anchor) {
+		/* Under the anchor the old leaves only give back their references. */
+		if (s2pt_pte_is_counted(ctx->old))
+			put_page(ctx->pt, ctx->ptep);
+		return 0;
+	}
+
+	int ret = map_try_leaf(ctx, d);
+	if (ret != S2_E2BIG)
+		return ret;
+	return map_new_table(ctx, d);
+}
+
+static S2_NOINLINE int map_table_pre(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 {
 	struct s2pt *pt = ctx->pt;
 	uint64_t phys = map_phys(ctx, d);
@@ -457,7 +510,7 @@ static int map_table_pre(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 		/* The old tables need not have mapped the whole block, and a guest
 		 * with its MMU off reads memory: the block needs its CMOs. */
 		if (d->vp.cmo_on_install)
-			new_leaf_cmos(pt, new, ctx->level);
+			new_leaf_cmos(pt, d, new, ctx->level);
 		set_pte(pt, ctx->ptep, new, true);
 		/* The entry keeps the table's reference: taking one here leaks. */
 		if (d->vp.get_on_install)
@@ -466,7 +519,7 @@ static int map_table_pre(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 	return 0;
 }
 
-static int map_table_post(const struct s2pt_visit_ctx *ctx, struct map_data *d)
+static S2_NOINLINE int map_table_post(const struct s2pt_visit_ctx *ctx, struct map_data *d)
 {
 	struct s2pt *pt = ctx->pt;
 
@@ -541,6 +594,8 @@ int s2pt_map(struct s2pt_locked l, s2_ipa_t ipa, uint64_t size, s2_pa_t pa,
 		.mc = mc,
 		.vp = *vp,
 	};
+	map_cmos_init(pt, &d);
+	d.break_make = vp->order == ORDER_UPSTREAM && !vp->valid_update_leak && !vp->perm_bbm;
 	unsigned flags = S2PT_WALK_LEAF | S2PT_WALK_TABLE_PRE | S2PT_WALK_HANDLE_FAULT |
 			 walk_shared(l);
 	if (d.vp.order != ORDER_UPSTREAM)

@@ -10,16 +10,6 @@ static inline s2_pte_t s2pt__read_pte(const s2_pte_t *ptep)
 	return *(const volatile s2_pte_t *)ptep;
 }
 
-/* A walk's read of an entry, the value its visitor decides on: told to the
- * ops when they ask (a checker of several walkers at once). */
-static inline s2_pte_t s2pt__walk_read(const struct s2pt *pt, const s2_pte_t *ptep)
-{
-	s2_pte_t v = s2pt__read_pte(ptep);
-	if (pt->ops->pte_read)
-		pt->ops->pte_read(pt->ctx, ptep, v);
-	return v;
-}
-
 /* The output-address bits of a descriptor (bits [47:granule], and PA[51:48]
  * in [15:12] with 64K and a 52-bit PA). */
 static inline s2_pte_t s2pt__oa_to_pte(const struct s2pt_geom *g, s2_pa_t pa)

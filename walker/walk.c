@@ -10,12 +10,24 @@
 struct walk_data {
 	struct s2pt *pt;
 	const struct s2pt_walker *w;
+	/* ops->pte_read, looked up once per walk */
+	void (*pte_read)(void *ctx, const s2_pte_t *ptep, s2_pte_t val);
 	uint64_t start;
 	uint64_t addr;
 	uint64_t end;
 };
 
 static int walk_table(struct walk_data *d, s2_pte_t *table, s2_level_t level, bool root);
+
+/* A walk's read of an entry, the value its visitor decides on: told to the
+ * ops when they ask (a checker of several walkers at once). */
+static inline s2_pte_t walk_read(const struct walk_data *d, const s2_pte_t *ptep)
+{
+	s2_pte_t v = s2pt__read_pte(ptep);
+	if (d->pte_read)
+		d->pte_read(d->pt->ctx, ptep, v);
+	return v;
+}
 
 static bool walk_continue(const struct s2pt_walker *w, int ret)
 {
@@ -25,26 +37,22 @@ static bool walk_continue(const struct s2pt_walker *w, int ret)
 	return ret == 0;
 }
 
-static int visit(struct walk_data *d, s2_pte_t *ptep, s2_level_t level)
+/*
+ * Visit the entry ctx->ptep (KVM's __kvm_pgtable_visit). The context holds
+ * what every entry of this table shares (walk_table); this fills in the
+ * entry's own value. size is the level's block size.
+ */
+static int visit(struct walk_data *d, struct s2pt_visit_ctx *ctx, uint64_t size)
 {
 	struct s2pt *pt = d->pt;
 	const struct s2pt_walker *w = d->w;
-	struct s2pt_visit_ctx ctx = {
-		.ptep = ptep,
-		.old = s2pt__walk_read(pt, ptep),
-		.arg = w->arg,
-		.pt = pt,
-		.start = d->start,
-		.addr = d->addr,
-		.end = d->end,
-		.level = level,
-		.flags = w->flags,
-	};
-	bool table = s2pt_pte_is_table(ctx.old, level);
+	s2_pte_t *ptep = ctx->ptep;
+	ctx->old = walk_read(d, ptep);
+	bool table = s2pt_pte_is_table(ctx->old, ctx->level);
 	int ret = 0;
 
 	if (table && (w->flags & S2PT_WALK_TABLE_PRE)) {
-		ret = w->cb(&ctx, S2PT_WALK_TABLE_PRE);
+		ret = w->cb(ctx, S2PT_WALK_TABLE_PRE);
 		/*
 		 * v6.4+ re-reads the entry so that a pre visitor that replaced the
 		 * table is not followed into the freed subtree. The 2021 code
@@ -52,31 +60,30 @@ static int visit(struct walk_data *d, s2_pte_t *ptep, s2_level_t level)
 		 * anchor/follow scheme relies on.
 		 */
 		if (pt->reload_after_pre) {
-			ctx.old = s2pt__walk_read(pt, ptep);
-			table = s2pt_pte_is_table(ctx.old, level);
+			ctx->old = walk_read(d, ptep);
+			table = s2pt_pte_is_table(ctx->old, ctx->level);
 		}
 	} else if (!table && (w->flags & S2PT_WALK_LEAF)) {
-		ret = w->cb(&ctx, S2PT_WALK_LEAF);
+		ret = w->cb(ctx, S2PT_WALK_LEAF);
 		/* A leaf visitor may have installed a table: descend into it. */
-		ctx.old = s2pt__walk_read(pt, ptep);
-		table = s2pt_pte_is_table(ctx.old, level);
+		ctx->old = walk_read(d, ptep);
+		table = s2pt_pte_is_table(ctx->old, ctx->level);
 	}
 
 	if (!walk_continue(w, ret))
 		return ret;
 	if (!table) {
-		uint64_t size = s2pt_granule_size(&pt->geom, level);
 		d->addr = s2_align_down(d->addr, size) + size;
 		return 0;
 	}
 
-	s2_pte_t *child = pt->ops->phys_to_virt(pt->ctx, s2pt_pte_oa(&pt->geom, ctx.old));
-	ret = walk_table(d, child, level + 1, false);
+	s2_pte_t *child = pt->ops->phys_to_virt(pt->ctx, s2pt_pte_oa(&pt->geom, ctx->old));
+	ret = walk_table(d, child, ctx->level + 1, false);
 	if (!walk_continue(w, ret))
 		return ret;
 
 	if (w->flags & S2PT_WALK_TABLE_POST) {
-		ret = w->cb(&ctx, S2PT_WALK_TABLE_POST);
+		ret = w->cb(ctx, S2PT_WALK_TABLE_POST);
 		if (!walk_continue(w, ret))
 			return ret;
 	}
@@ -88,9 +95,21 @@ static int walk_table(struct walk_data *d, s2_pte_t *table, s2_level_t level, bo
 	const struct s2pt_geom *g = &d->pt->geom;
 	unsigned nr_entries = s2pt_ptes_per_table(g) * (root ? g->nr_roots : 1);
 	unsigned idx = s2pt_pte_index(g, level, d->addr, root);
+	uint64_t size = s2pt_granule_size(g, level);
+	/* A visit changes only the entry's own fields: the rest is set once. */
+	struct s2pt_visit_ctx ctx = {
+		.arg = d->w->arg,
+		.pt = d->pt,
+		.start = d->start,
+		.end = d->end,
+		.level = level,
+		.flags = d->w->flags,
+	};
 
 	for (; idx < nr_entries && d->addr < d->end; idx++) {
-		int ret = visit(d, &table[idx], level);
+		ctx.ptep = &table[idx];
+		ctx.addr = d->addr;
+		int ret = visit(d, &ctx, size);
 		if (ret && !walk_continue(d->w, ret))
 			return ret;
 	}
@@ -120,6 +139,7 @@ int s2pt_walk(struct s2pt *pt, uint64_t addr, uint64_t size,
 	struct walk_data d = {
 		.pt = pt,
 		.w = w,
+		.pte_read = pt->ops->pte_read,
 		.start = s2_align_down(addr, page),
 		.addr = s2_align_down(addr, page),
 		.end = s2_align_up(end, page),
