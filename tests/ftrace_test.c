@@ -862,7 +862,7 @@ static void test_bad_layout(void **state)
 		{ "config vcpus=2 vcpus=2\n", "lay:1: ", "key 'vcpus' given twice" },
 		{ "config\nconfig\n", "lay:2: ", "config must come once (line 1 has one)" },
 		{ "memslot 1 ipa=0 size=4K hva=0 backing=4k\n", "lay:1: ", "memslot 1: slots are numbered 0, 1, ... in order (expected 0)" },
-		{ "memslot\n", "lay:1: ", "memslot needs its number first" },
+		{ "memslot\n", "lay:1: ", "memslot needs a slot number" },
 		{ "memslot 0 ipa=0 size=4K hva=0 backing=4k\nmemslot 1 ipa=0x1000 hva=0x1000\n", "lay:2: ", "memslot needs size=" },
 		{ "memslot 0 ipa=0 size=4K backing=4k\n", "lay:1: ", "needs hva=" },
 		{ "memslot 0 ipa=0 size=4K hva=0 backing=5k\n", "lay:1: ", "backing must be 4k, thp, hugetlb-2m, hugetlb-1g or memfd, not '5k'" },

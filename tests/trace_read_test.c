@@ -489,7 +489,7 @@ static void test_mmio(void **state)
 
 /* The grammar's field descriptions are what the reader takes and the
  * writer writes: for every field of config, memslot, mmio, host, expect,
- * vcpu, guest and effect lines (host-mm events but those naming processes
+ * vcpu, guest, effect and phase lines (host-mm events but those naming processes
  * and references, whose numbers the lines before them make; every effect
  * operation, every TLBI and IC operation), its extreme values written by
  * the writer read back to the same event and line; a value just outside
@@ -585,8 +585,9 @@ static void check_fields(struct s2trace_event ev)
 		default:
 			break;
 		}
-		/* A selecting field's values are the caller's, each its own line. */
-		if (f->flags & S2T_FF_SELECT)
+		/* A selecting field's values are the caller's, each its own line;
+		 * a memslot's number is the next (the lines before it say which). */
+		if ((f->flags & S2T_FF_SELECT) || (ev.kind == S2T_MEMSLOT && (f->flags & S2T_FF_POS)))
 			nv = 0;
 		/* expect faults needs max= or min= and min <= max: the base
 		 * event has max=5 min=1, each moved where the other allows. */
@@ -711,8 +712,6 @@ static void test_fields_describe_lines(void **state)
 	bad(HDR "guest image= load=0 entry=0 size=4K\n", 2, "image needs a value");
 
 	for (unsigned k = 0; k <= S2T_EXP_REFCOUNT; k++) {
-		if (k == S2T_EXP_CLEAN)
-			continue;
 		ev = (struct s2trace_event){ .kind = S2T_EXPECT };
 		ev.expect.kind = (enum s2trace_expect_kind)k;
 		ev.expect.ipa = 0x40000000;
@@ -1262,7 +1261,7 @@ static void test_errors_numbers(void **state)
 		{ HDR "expect mapped ipa=0 level=4\n", 2, "level=4 is out of range" },
 		{ HDR "expect faults max=1 vcpu=16\n", 2, "vcpu=16 is out of range" },
 		{ HDR "expect refcount ipa=0 value=1048577\n", 2, "value=1048577 is out of range" },
-		{ HDR "memslot x ipa=0 size=1 hva=0\n", 2, "memslot=x: not a number" },
+		{ HDR "memslot x ipa=0 size=1 hva=0\n", 2, "memslot: 'x' is not a slot number" },
 		{ HDR "memslot 0 ipa=0 size=0 hva=0\n", 2, "size=0 is out of range" },
 		{ HDR "phase x\n", 2, "phase: 'x' is not a phase number" },
 	};
@@ -1277,8 +1276,8 @@ static void test_errors_missing_and_values(void **state)
 		{ HDR "memslot 0 size=4K hva=0\n", 2, "memslot needs ipa=" },
 		{ HDR "memslot 0 ipa=0 hva=0\n", 2, "memslot needs size=" },
 		{ HDR "memslot 0 ipa=0 size=4K\n", 2, "memslot needs hva=" },
-		{ HDR "memslot ipa=0 size=4K hva=0\n", 2, "memslot needs its number first" },
-		{ HDR "memslot\n", 2, "memslot needs its number first" },
+		{ HDR "memslot ipa=0 size=4K hva=0\n", 2, "memslot needs a slot number" },
+		{ HDR "memslot\n", 2, "memslot needs a slot number" },
 		{ HDR "memslot 0 ipa=0 size=4K hva=0 backing=2m\n", 2, "backing must be" },
 		{ HDR "memslot 0 ipa=0 size=4K hva=0 backing\n", 2, "backing must be" },
 		{ HDR "memslot 0 ipa=0 size=4K hva=0 readonly=1\n", 2, "readonly takes no value" },
@@ -1337,14 +1336,14 @@ static void test_errors_missing_and_values(void **state)
 		{ HDR "effect 0 sysreg name=x value=1\n", 2, "name must be vtcr_el2, " },
 		{ HDR "effect 0 hint kind=set-root-lock pa=0\n", 2, "hint kind=set-root-lock needs value=" },
 		{ HDR "effect 0 lock addr=0xffffffffffffffff\n", 2, "addr=0xffffffffffffffff is out of range" },
-		{ HDR "expect\n", 2, "expect needs: mapped, unmapped" },
-		{ HDR "expect leaked\n", 2, "expect needs" },
-		{ HDR "expect kind=clean\n", 2, "expect needs" },
-		{ HDR "expect mapped\n", 2, "expect needs ipa=" },
+		{ HDR "expect\n", 2, "expect needs an expectation: mapped, unmapped" },
+		{ HDR "expect leaked\n", 2, "expect: 'leaked' is not an expectation (mapped, " },
+		{ HDR "expect kind=clean\n", 2, "expect needs an expectation" },
+		{ HDR "expect mapped\n", 2, "expect mapped needs ipa=" },
 		{ HDR "expect mapped ipa=0 prot=rwz\n", 2, "prot is made of r, w and x, not 'rwz'" },
 		{ HDR "expect mapped ipa=0 prot=\n", 2, "prot needs a value" },
 		{ HDR "expect mapped ipa=0 prot\n", 2, "prot needs a value" },
-		{ HDR "expect unmapped\n", 2, "expect needs ipa=" },
+		{ HDR "expect unmapped\n", 2, "expect unmapped needs ipa=" },
 		{ HDR "expect fired\n", 2, "expect fired needs rule=NAME" },
 		{ HDR "expect fired rule\n", 2, "expect fired needs rule=NAME" },
 		{ HDR "expect faults\n", 2, "expect faults needs max= or min=" },
@@ -1352,8 +1351,8 @@ static void test_errors_missing_and_values(void **state)
 		{ HDR "expect faults min=3 max=2\n", 2, "expect faults: min is above max" },
 		{ HDR "expect faults max=1 kind=stage2\n", 2, "kind must be translation, permission or access-flag" },
 		{ HDR "expect faults max=1 kind\n", 2, "kind must be" },
-		{ HDR "expect refcount value=1\n", 2, "expect needs ipa=" },
-		{ HDR "expect refcount ipa=0\n", 2, "expect needs value=" },
+		{ HDR "expect refcount value=1\n", 2, "expect refcount needs ipa=" },
+		{ HDR "expect refcount ipa=0\n", 2, "expect refcount needs value=" },
 	};
 	RUN_BAD(c);
 }

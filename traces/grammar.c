@@ -285,8 +285,10 @@ static const struct s2trace_field config_fields[] = {
 	{ CFG("host-unmap-no-tlbi", S2T_F_FLAG, host_unmap_no_tlbi, S2T_CFG_HOST_KVM) },
 };
 
-/* After the slot's number. */
+/* A memslot's number, then its keys. */
 static const struct s2trace_field memslot_fields[] = {
+	{ .key = "a slot number", .type = S2T_F_DEC, .flags = S2T_FF_POS | S2T_FF_REQUIRED,
+	  IN(memslot.id), .min = 0, .max = UINT32_MAX },
 	{ .key = "ipa", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(memslot.slot.ipa), ANY },
 	{ .key = "size", .type = S2T_F_SIZE, .flags = S2T_FF_REQUIRED, IN(memslot.slot.size), BYTES },
 	{ .key = "hva", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(memslot.slot.hva), ANY },
@@ -334,25 +336,31 @@ static const struct s2trace_field host_mm_fields[] = {
 	  .mm_arg = S2HYP_MM_ARG_VALUE },
 };
 
-/* Expect lines, after the expectation's word. A member that a line may
- * leave out holds its "any" value (level -128, prot, kind and vcpu -1,
- * max all ones), which is not written. */
+/* Expect lines: the expectation (which selects the keys), then its keys.
+ * A member that a line may leave out holds its "any" value (level -128,
+ * prot, kind and vcpu -1, max all ones), which is not written. */
+#define EXP_HEAD { .key = "an expectation", .type = S2T_F_WORD, \
+		   .flags = S2T_FF_POS | S2T_FF_REQUIRED | S2T_FF_SELECT, IN(expect.kind), \
+		   .words = S2T_W_EXPECT }
 #define EXP_IPA { .key = "ipa", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(expect.ipa), ANY }
+static const struct s2trace_field expect_clean_fields[] = { EXP_HEAD };
 static const struct s2trace_field expect_mapped_fields[] = {
-	EXP_IPA,
+	EXP_HEAD, EXP_IPA,
 	{ .key = "level", .type = S2T_F_DEC, .flags = S2T_FF_SKIP, IN(expect.level), .min = 0,
 	  .max = 3, .skip = (uint32_t)-128 },
 	{ .key = "prot", .type = S2T_F_PROT, .flags = S2T_FF_SKIP, IN(expect.prot),
 	  .skip = (uint32_t)-1 },
 };
-static const struct s2trace_field expect_unmapped_fields[] = { EXP_IPA };
+static const struct s2trace_field expect_unmapped_fields[] = { EXP_HEAD, EXP_IPA };
 /* rule= is required: the reader says so in its own words. */
 static const struct s2trace_field expect_fired_fields[] = {
+	EXP_HEAD,
 	{ .key = "rule", .type = S2T_F_RULE, IN(expect.rule) },
 };
 /* max= or min= (at least one: the reader checks). With no bound either
  * way (max all ones, min 0, as the API may set it) min=0 is written. */
 static const struct s2trace_field expect_faults_fields[] = {
+	EXP_HEAD,
 	{ .key = "max", .type = S2T_F_DEC, .flags = S2T_FF_SKIP, IN(expect.max), ANY,
 	  .skip = UINT64_MAX },
 	{ .key = "min", .type = S2T_F_DEC, .flags = S2T_FF_NONZERO | S2T_FF_FALLBACK,
@@ -363,7 +371,7 @@ static const struct s2trace_field expect_faults_fields[] = {
 	  .max = S2HYP_MAX_VCPUS - 1, .skip = (uint32_t)-1 },
 };
 static const struct s2trace_field expect_refcount_fields[] = {
-	EXP_IPA,
+	EXP_HEAD, EXP_IPA,
 	{ .key = "value", .type = S2T_F_DEC, .flags = S2T_FF_REQUIRED, IN(expect.value), .min = 0,
 	  .max = 1u << 20 },
 };
@@ -592,7 +600,7 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 		case S2T_EXP_REFCOUNT:
 			return FIELDS(expect_refcount_fields);
 		case S2T_EXP_CLEAN:
-			break;
+			return FIELDS(expect_clean_fields);
 		}
 		break;
 	case S2T_HOST:

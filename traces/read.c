@@ -481,6 +481,7 @@ static int read_fields(struct s2trace_reader *r, struct s2trace_event *ev)
 	 * operation is read the words from the operation on (from). */
 	char what[96];
 	unsigned n, pos = 0, left = 0, from = 0;
+	bool sel = false;	/* a selecting word read: the name ends at the last word */
 	uint64_t v;
 	int ret;
 
@@ -504,15 +505,18 @@ again:
 			else if (f->type >= S2T_F_DSB && f->type <= S2T_F_IC)
 				s2trace_op_list(f->type, list, sizeof(list));
 			return fail(r, "%s needs %s%s%s",
-				    line_what(r, from, from ? pos - 1 : 0, what, sizeof(what)), f->key,
+				    line_what(r, from, sel ? pos - 1 : 0, what, sizeof(what)), f->key,
 				    *list ? ": " : "", list);
 		}
 		w->used = true;
-		if ((ret = pos_value(r, f, from, from ? pos - 1 : 0, w->key, &v)))
+		if ((ret = pos_value(r, f, from, sel ? pos - 1 : 0, w->key, &v)))
 			return ret;
 		field_given(f, ev, v);
 		if (f->flags & S2T_FF_SELECT) {
-			from = from ? from : pos;
+			/* A selector right after the keyword is named with it
+			 * ("expect mapped"); a later one alone ("tlbi"). */
+			from = sel || pos == 1 ? from : pos;
+			sel = true;
 			goto again;
 		}
 	}
@@ -530,7 +534,7 @@ again:
 				w = &r->w[k];
 		if (!w) {
 			if (f->flags & S2T_FF_REQUIRED)
-				return fail(r, "%s needs %s=", line_what(r, from, from ? pos : 0, what,
+				return fail(r, "%s needs %s=", line_what(r, from, sel ? pos : 0, what,
 									 sizeof(what)), f->key);
 			continue;
 		}
@@ -576,26 +580,20 @@ static int parse_config(struct s2trace_reader *r, struct s2trace_event *ev)
 
 static int parse_memslot(struct s2trace_reader *r, struct s2trace_event *ev)
 {
-	struct s2hyp_memslot *s = &ev->memslot.slot;
-	uint64_t id;
+	unsigned id;
 	int ret;
 
-	*s = (struct s2hyp_memslot){ 0 };
-	if (r->nw < 2 || r->w[1].val)
-		return fail(r, "memslot needs its number first");
-	r->w[1].used = true;
-	if ((ret = parse_num(r, "memslot", r->w[1].key, &id)))
-		return ret;
-	if (id != r->next_slot)
-		return fail(r, "memslot %llu: slots are numbered 0, 1, ... in order (expected %u)",
-			    (unsigned long long)id, r->next_slot);
-	if (id >= S2HYP_MAX_SLOTS)
-		return fail(r, "more than %d memslots", S2HYP_MAX_SLOTS);
-	ev->memslot.id = (unsigned)id;
+	ev->memslot.slot = (struct s2hyp_memslot){ 0 };
 	if ((ret = read_fields(r, ev)))
 		return ret;
+	id = ev->memslot.id;
+	if (id != r->next_slot)
+		return fail(r, "memslot %u: slots are numbered 0, 1, ... in order (expected %u)", id,
+			    r->next_slot);
+	if (id >= S2HYP_MAX_SLOTS)
+		return fail(r, "more than %d memslots", S2HYP_MAX_SLOTS);
 	r->next_slot++;
-	return all_used(r, 2);
+	return all_used(r, 1);
 }
 
 /* A host-mm event names only processes and references the lines before it
@@ -781,7 +779,7 @@ static int parse_effect(struct s2trace_reader *r, struct s2trace_event *ev)
 
 static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
 {
-	int ret, k;
+	int ret;
 
 	memset(&ev->expect, 0, sizeof(ev->expect));
 	ev->expect.level = -128;
@@ -789,24 +787,20 @@ static int parse_expect(struct s2trace_reader *r, struct s2trace_event *ev)
 	ev->expect.rule = -1;
 	ev->expect.fault_kind = -1;
 	ev->expect.vcpu = -1;
-	if (r->nw < 2 || r->w[1].val ||
-	    (k = s2trace_word_parse(S2T_W_EXPECT, r->w[1].key)) < 0)
-		return fail(r, "expect needs: mapped, unmapped, fired, clean, faults or refcount");
-	r->w[1].used = true;
-	ev->expect.kind = (enum s2trace_expect_kind)k;
-	if (k == S2T_EXP_FAULTS)
-		ev->expect.max = UINT64_MAX;
 	if ((ret = read_fields(r, ev)))
 		return ret;
-	if (k == S2T_EXP_FIRED && ev->expect.rule < 0)
+	if (ev->expect.kind == S2T_EXP_FIRED && ev->expect.rule < 0)
 		return fail(r, "expect fired needs rule=NAME");
-	if (k == S2T_EXP_FAULTS) {
-		if (!find(r, "max") && !find(r, "min"))
+	if (ev->expect.kind == S2T_EXP_FAULTS) {
+		bool max = find(r, "max");
+		if (!max && !find(r, "min"))
 			return fail(r, "expect faults needs max= or min=");
+		if (!max)
+			ev->expect.max = UINT64_MAX;	/* no bound */
 		if (ev->expect.min > ev->expect.max)
 			return fail(r, "expect faults: min is above max");
 	}
-	return all_used(r, 2);
+	return all_used(r, 1);
 }
 
 static int parse_guest(struct s2trace_reader *r, struct s2trace_event *ev)

@@ -185,16 +185,16 @@ int s2trace_tlbi_parse(const char *name);
 /*
  * The fields of a line (docs/trace-format.md): its positional words (the
  * words right after the keyword, in order: an effect's thread, operation
- * and the operation's own word; a phase's number, a section's name, a
- * schedule's choices), its key=value words and bare flags, each with its
- * type, range and the member of struct s2trace_event that holds it, in the
- * order the writer writes them. The reader reads every line through them
- * (and nothing else: another word is an error) and the writer writes every
- * line through them: one description for both. What comes before the
- * fields of a memslot (its number), vcpu (number, access), host (the
- * operation) and expect line (the expectation) is read and written beside
- * them, as are the checks across fields (an access's alignment, a
- * schedule's vCPUs, the order of phases).
+ * and the operation's own word; an expectation; a memslot's and a phase's
+ * number, a section's name, a schedule's choices), its key=value words and
+ * bare flags, each with its type, range and the member of struct
+ * s2trace_event that holds it, in the order the writer writes them. The
+ * reader reads every line through them (and nothing else: another word is
+ * an error) and the writer writes every line through them: one
+ * description for both. What comes before the fields of a vcpu (number,
+ * access) and host line (the operation) is read and written beside them,
+ * as are the checks across fields (an access's alignment, a schedule's
+ * vCPUs, the order of phases and memslots).
  */
 enum s2trace_ftype {
 	S2T_F_DEC,	/* a number, written in decimal */
@@ -268,7 +268,7 @@ struct s2trace_field {
  * ev->vcpu.op.access; after the vCPU's number and the access word), an
  * effect line's by ev->effect.kind and, for a TLBI and an IC, ev->effect.op
  * (the positional fields before a S2T_FF_SELECT one are the same in every
- * table it chooses). NULL (*n 0) for a line with none (expect clean). */
+ * table it chooses). NULL (*n 0) for a line with none (host destroy). */
 const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsigned *n);
 /* The word of an operation field's value (S2T_F_DSB, _TLBI, _DC, _IC; "?"
  * for none), the value of its word (-1 for none) and its words as a

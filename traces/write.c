@@ -94,7 +94,7 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 		     ((fl->flags & S2T_FF_SKIP) && v == fl->skip)) &&
 		    (written || !(fl->flags & S2T_FF_FALLBACK)))
 			continue;
-		written |= fl->type != S2T_F_FLAG || v;
+		written |= !(fl->flags & S2T_FF_POS) && (fl->type != S2T_F_FLAG || v);
 		switch (fl->type) {
 		case S2T_F_DEC:
 			put_num(f, key, v, false);
@@ -267,12 +267,6 @@ int s2trace_write_outcome(FILE *f, const struct s2hyp_stats *st)
 /* One line of any kind                                                */
 /* ------------------------------------------------------------------ */
 
-static void print_expect(FILE *f, const struct s2trace_event *ev)
-{
-	fprintf(f, "expect %s", s2trace_word(S2T_W_EXPECT, ev->expect.kind));
-	print_fields(f, ev);
-}
-
 void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
 {
 	switch (ev->kind) {
@@ -281,9 +275,7 @@ void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
 		print_fields(f, ev);
 		break;
 	case S2T_MEMSLOT:
-		fprintf(f, "memslot %u", ev->memslot.id);
-		print_fields(f, ev);
-		break;
+	case S2T_EXPECT:
 	case S2T_PHASE:
 	case S2T_EFFECT:
 	case S2T_SCHEDULE:
@@ -303,9 +295,6 @@ void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
 	case S2T_MMIO:
 		fputs("mmio", f);
 		print_fields(f, ev);
-		break;
-	case S2T_EXPECT:
-		print_expect(f, ev);
 		break;
 	case S2T_GUEST:
 		fputs("guest", f);
