@@ -231,7 +231,7 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 	 * the handler here being instant), makes the handler give up (-EAGAIN)
 	 * before it maps or relaxes anything; the guest runs again and takes
 	 * the fault again. */
-	if (m->invalidating || o->host_invalidated) {
+	if ((m->invalidating || o->host_invalidated) && !o->not_retried) {
 		m->stats.host_retries++;
 		v->invalidate_retry = true;
 		return true;

@@ -244,6 +244,10 @@ struct s2hyp_vcpu_op {
 	 * it sampled mmu_invalidate_seq early and checked it late, so the
 	 * check failed (see S2HYP_HOST_INVALIDATE_BEGIN). */
 	bool host_invalidated;
+	/* The trace shows that KVM's handler of a fault here did not give
+	 * up (the vCPU's next line is the same access on another page): no
+	 * invalidation, in progress or in the span, makes it retry. */
+	bool not_retried;
 	const char *src;
 };
 

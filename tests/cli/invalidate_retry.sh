@@ -3,7 +3,8 @@
 # MMU-notifier invalidation is in progress, and when one began or ended
 # while it handled the fault (before the vCPU's next attempt): the fault
 # maps nothing and the vCPU's next fault line on the page faults again.
-# A next line that is the same access on another page shows it did not.
+# A next line that is the same access on another page shows it did not,
+# even with an invalidation in progress at the fault.
 # Without invalidation lines the second attempt finds the page mapped.
 # Across chunk boundaries (a long trace), the span is kept all the same.
 set -u
@@ -46,6 +47,13 @@ host invalidate-begin
 $far
 host invalidate-end
 vcpu 0 fault ipa=0x40001000 esr=0x93cc8047"); [ "$r" = "2 2 0" ] || fail "a write elsewhere next: $r, not 2 2 0"
+# ... even with an invalidation in progress at the fault (the handler
+# sampled the sequence after it ended).
+r=$(counts "host invalidate-begin
+$far
+$w0
+host invalidate-end
+vcpu 0 fault ipa=0x40001000 esr=0x93cc8047"); [ "$r" = "2 2 0" ] || fail "in progress, a write elsewhere next: $r, not 2 2 0"
 # An instruction fetch next proves nothing (the retry fetched first).
 r=$(counts "$w0
 host invalidate-begin
