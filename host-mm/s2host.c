@@ -293,7 +293,23 @@ static bool visible(const struct s2host *h, unsigned w, int reader)
 	return false;
 }
 
-static void observe(struct s2host *h, int reader, uint64_t vpn, uint64_t pfn, const char *how)
+/* Whether process mm descends from ancestor through a child forked off it
+ * at or after the process count since (a fork after that moment). */
+static bool forked_off_since(const struct s2host *h, int mm, int ancestor, unsigned since)
+{
+	for (int m = mm; m >= 0; m = h->mm[m].parent)
+		if (h->mm[m].parent == ancestor)
+			return (unsigned)m >= since;
+	return false;
+}
+
+/* reader reads pfn (at vpn) through 'how'; r: the GUP reference it reads
+ * through, NULL for a mapping. INV-COW-NOLEAK covers what the reader
+ * obtained after the fork: a reference taken before its own process forked
+ * the writer off may see the writer's later writes (FOLL_GET across fork
+ * was never reliable; docs/host-mm.md). */
+static void observe(struct s2host *h, int reader, uint64_t vpn, uint64_t pfn, const char *how,
+		    const struct s2host__ref *r)
 {
 	const struct s2host__page *p = &h->page[pfn];
 
@@ -302,7 +318,8 @@ static void observe(struct s2host *h, int reader, uint64_t vpn, uint64_t pfn, co
 				"process %d reads freed page %llu through %s", reader,
 				(unsigned long long)pfn, how);
 	/* shared memory is shared on purpose: only private pages are isolated */
-	if (s2host__folio_of(h, pfn)->anon && !visible(h, p->writer, reader))
+	if (s2host__folio_of(h, pfn)->anon && !visible(h, p->writer, reader) &&
+	    !(r && forked_off_since(h, h->wlog[p->writer].mm, reader, r->mms)))
 		s2host__violate(h, S2HOST_RULE_COW_ISOLATION, reader, vpn, pfn,
 				"process %d reads, through %s, value %llu that process %d wrote "
 				"after they forked apart", reader, how,
@@ -993,7 +1010,7 @@ int s2host_read(struct s2host *h, int mm, uint64_t hva, uint64_t *value)
 	err = s2host__fault(h, mm, vpn, false, false, false);
 	if (!err) {
 		uint64_t pfn = s2host__mapped_pfn(h, mm, vpn);
-		observe(h, mm, vpn, pfn, "its mapping");
+		observe(h, mm, vpn, pfn, "its mapping", NULL);
 		*value = h->page[pfn].value;
 	}
 	return s2host__end(h, err);
@@ -1081,7 +1098,7 @@ int s2host_gup(struct s2host *h, int mm, uint64_t hva, unsigned foll,
 	struct s2host__ref *r = &h->ref[h->nr_ref];
 	*r = (struct s2host__ref){ .live = true, .pin = pin,
 				   .longterm = foll & S2HOST_FOLL_LONGTERM, .write = write,
-				   .mm = mm, .vpn = vpn, .pfn = pfn };
+				   .mm = mm, .mms = h->nr_mm, .vpn = vpn, .pfn = pfn };
 	const struct s2host__pte *pmd = s2host__pmd(h, mm, vpn);
 	out->id = h->nr_ref++;
 	out->pfn = pfn;
@@ -1122,7 +1139,7 @@ int s2host_ref_read(struct s2host *h, unsigned id, uint64_t *value)
 	if (err)
 		return err;
 	struct s2host__ref *r = ref_of(h, id);
-	observe(h, r->mm, r->vpn, r->pfn, "a GUP reference");
+	observe(h, r->mm, r->vpn, r->pfn, "a GUP reference", r);
 	*value = h->page[r->pfn].value;
 	return s2host__end(h, 0);
 }
@@ -1150,7 +1167,7 @@ int s2host_pfn_read(struct s2host *h, int mm, uint64_t pfn, uint64_t *value)
 	int err = s2host__begin(h, 0, 0);
 	if (err)
 		return err;
-	observe(h, mm, S2HOST_NO_PFN, pfn, "a secondary MMU");
+	observe(h, mm, S2HOST_NO_PFN, pfn, "a secondary MMU", NULL);
 	*value = h->page[pfn].value;
 	return s2host__end(h, 0);
 }

@@ -87,6 +87,7 @@ struct s2host__ref {
 	bool detached;		/* its process unmapped the address itself */
 	bool broken;		/* pin-stable already reported */
 	int mm;
+	unsigned mms;		/* processes that existed when it was taken */
 	uint64_t vpn, pfn;
 };
 

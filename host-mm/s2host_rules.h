@@ -14,7 +14,7 @@
 	  "after fork, a child never shares a page its parent holds pinned: it gets a copy or nothing", \
 	  "INV-FORK-PIN; mm: Do early cow for pinned pages during fork() for ptes (70e806e4e645)") \
 	X(S2HOST_RULE_COW_ISOLATION, "cow-isolation", \
-	  "no process reads, through a mapping or a GUP reference, a write another process made after they forked apart", \
+	  "no process reads, through a mapping or a GUP reference it took after the fork, a write another process made after they forked apart", \
 	  "INV-COW-NOLEAK; CVE-2020-29374 (vmsplice); COW fixes part 1 cover") \
 	X(S2HOST_RULE_RMAP_OWNER, "rmap-owner", \
 	  "a large folio is moved to one process's anon_vma on COW reuse only when no other process maps any of its subpages", \

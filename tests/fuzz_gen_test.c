@@ -481,21 +481,24 @@ static unsigned host_mm_fires(enum s2host_policy pol, uint64_t n, unsigned *foun
 /* On host memory the generator draws host-mm events, and over seeds 1..100
  * the runs find each policy's known break: before 5.9 (MAP0 to MAP2+F) a
  * pinned page shared with a forked child (fork-pin, S2.1) and pins broken
- * (pin-stable), and under the mapcount rule without 5.8's break of COW in
- * GUP (MAP0 to MAP2) a leak into a forked child (cow-isolation); under
- * page_count (CNT, CNT2) pins broken by a write-protect and a write, but
- * never fork-pin (fork copies pinned pages since 70e806e4e645); under
- * AnonExclusive nothing. No other rule fires. Over seeds 1..250, the
- * vmsplice leak itself (a child reading through its GUP reference what
+ * (pin-stable); under page_count (CNT, CNT2) pins broken by a
+ * write-protect and a write, but never fork-pin (fork copies pinned pages
+ * since 70e806e4e645); under AnonExclusive nothing. No other rule fires.
+ * Over seeds 1..250, under the mapcount rule without 5.8's break of COW in
+ * GUP (MAP0 to MAP2) also the leak into a forked child (cow-isolation):
+ * the vmsplice leak itself (a child reading through its GUP reference what
  * the VMM wrote) is some run's first report under MAP0 to MAP2 and no
- * run's under the others. */
+ * run's under the others. A VMM's reference taken before the fork that
+ * sees the child's write is not a leak (INV-COW-NOLEAK covers references
+ * obtained after the fork): within 1..100 it was MAP0-MAP2's only
+ * cow-isolation, and no longer fires. */
 static void test_host_mm_events_find_policy_breaks(void **state)
 {
 	enum { PS = 1u << S2HOST_RULE_PIN_STABLE, FP = 1u << S2HOST_RULE_FORK_PIN,
 	       CI = 1u << S2HOST_RULE_COW_ISOLATION };
 	static const unsigned want[S2HOST_NR_POLICIES] = {
-		[S2HOST_POL_MAP0] = PS | FP | CI, [S2HOST_POL_MAP1] = PS | FP | CI,
-		[S2HOST_POL_MAP2] = PS | FP | CI, [S2HOST_POL_MAP2F] = PS | FP,
+		[S2HOST_POL_MAP0] = PS | FP, [S2HOST_POL_MAP1] = PS | FP,
+		[S2HOST_POL_MAP2] = PS | FP, [S2HOST_POL_MAP2F] = PS | FP,
 		[S2HOST_POL_CNT] = PS, [S2HOST_POL_CNT2] = PS, [S2HOST_POL_AE] = 0,
 	};
 	(void)state;
@@ -510,6 +513,7 @@ static void test_host_mm_events_find_policy_breaks(void **state)
 		assert_int_equal(runs > 0, want[p] != 0);
 		found = leaks = 0;
 		host_mm_fires((enum s2host_policy)p, 250, &found, &leaks);
+		assert_int_equal((found & CI) != 0, p <= S2HOST_POL_MAP2);
 		if ((leaks > 0) != (p <= S2HOST_POL_MAP2))
 			print_error("%s: %u vmsplice leaks in 250 seeds\n", s2host_policy_name(p), leaks);
 		assert_int_equal(leaks > 0, p <= S2HOST_POL_MAP2);
