@@ -679,12 +679,47 @@ static int read_error_block(struct s2trace_cm_reader *r, struct s2trace_cm_recor
 	}
 }
 
+/* Tests of the eight bytes of x at once (exact for 'some byte', as the
+ * classic word-at-a-time tests are): some byte below n (n <= 128), some
+ * above n (n <= 127), some equal to c. */
+#define BYTES(b) (0x0101010101010101ull * (b))
+static inline uint64_t some_below(uint64_t x, unsigned n)
+{
+	return (x - BYTES(n)) & ~x & BYTES(0x80);
+}
+
+static inline uint64_t some_above(uint64_t x, unsigned n)
+{
+	return ((x + BYTES(127 - n)) | x) & BYTES(0x80);
+}
+
+static inline uint64_t some_equal(uint64_t x, unsigned c)
+{
+	return some_below(x ^ BYTES(c), 1);
+}
+
+/* Whether all eight bytes of x are a string's (C_STR in cls: 0x20 to 0x7e
+ * but the quote). */
+static inline bool all_str(uint64_t x)
+{
+	return !(some_below(x, 0x20) | some_above(x, 0x7e) | some_equal(x, '"'));
+}
+
 /* The end of the run of bytes of class want from p: NULL when there are
  * none or they run to e (the end of what is read). */
 static const unsigned char *span(const unsigned char *p, const unsigned char *e, unsigned want)
 {
 	const unsigned char *s = p;
 
+	/* A string (a source location, tens of bytes) eight bytes at a time
+	 * while all are a string's, then byte by byte; an atom is short. */
+	while (want == C_STR && e - p >= 8) {
+		uint64_t x;
+		memcpy(&x, p, sizeof(x));
+		if (!all_str(x))
+			break;
+		p += 8;
+	}
 	while (p < e && (cls[*p] & want))
 		p++;
 	return p == e || p == s ? NULL : p;
