@@ -48,6 +48,7 @@
 #define HOST_LINE	64	/* host cache line: alignment of hot structures */
 #define BCACHE		256	/* direct-mapped block cache entries (512 MiB of blocks) */
 #define MAP_EMPTY	UINT64_MAX
+#define REC_CLASSES	16	/* record arrays of up to 1 << 15 lines (a page has 256 at most) */
 
 /* Line flags. */
 enum {
@@ -179,6 +180,12 @@ struct s2cache {
 	size_t nres, rescap;
 	struct s2cache__iblks icl[S2CACHE_MAX_CPUS];	/* icache blocks per CPU */
 
+	/* State given back (a record array outgrown, a page's state at a
+	 * reset), kept for reuse until destroy: one list for each size, linked
+	 * through each block's first word (keep_push, keep_pop). */
+	void *kept_frames, *kept_pou, *kept_ghost, *kept_iblk;
+	void *kept_recs[REC_CLASSES];	/* record arrays of 1 << k records */
+
 	uint64_t nlost;
 	struct s2cache_lost lost[S2CACHE_LOST_LOG];
 	uint8_t *lostbuf;	/* two lines per record: lost and kept bytes */
@@ -205,6 +212,52 @@ static void zfree(struct s2cache *c, void *p, size_t size)
 		return;
 	c->bytes -= s2_align_up(size, HOST_LINE);
 	free(p);
+}
+
+/* Blocks of one size given back for reuse: the model's state over many
+ * resets (a search runs thousands of schedules on one machine) costs no
+ * allocator call once the lists hold what a schedule needs. Not counted in
+ * c->bytes, which is the state in use. */
+static void keep_push(void **list, void *p)
+{
+	*(void **)p = *list;
+	*list = p;
+}
+
+static void *keep_pop(void **list)
+{
+	void *p = *list;
+
+	if (p)
+		*list = *(void **)p;
+	return p;
+}
+
+static void keep_free_all(void **list)
+{
+	for (void *p; (p = keep_pop(list));)
+		free(p);
+}
+
+/* zalloc from a list of blocks of this size first. */
+static void *zalloc_kept(struct s2cache *c, void **list, size_t size)
+{
+	size = s2_align_up(size, HOST_LINE);
+	void *p = keep_pop(list);
+	if (!p)
+		return zalloc(c, size);
+	memset(p, 0, size);
+	c->bytes += size;
+	return p;
+}
+
+/* zfree onto a list for zalloc_kept. */
+static void zfree_kept(struct s2cache *c, void **list, void *p, size_t size)
+{
+	if (!p)
+		return;
+	c->bytes -= s2_align_up(size, HOST_LINE);
+	keep_push(list, p);
 }
 
 /* v (n elements of size sz used, *cap allocated) able to hold one more;
@@ -331,6 +384,36 @@ static inline size_t rec_cap(size_t n)
 	while (cap < n)
 		cap <<= 1;
 	return n ? cap : 0;
+}
+
+static inline unsigned rec_class(size_t cap)
+{
+	unsigned k = 0;
+
+	while (((size_t)1 << k) < cap)
+		k++;
+	return k;
+}
+
+/* A page's record array with room for cap (a power of two) records,
+ * uninitialised; NULL when out of memory. */
+static uint8_t *recs_alloc(struct s2cache *c, size_t cap)
+{
+	uint8_t *r = keep_pop(&c->kept_recs[rec_class(cap)]);
+
+	if (!r)
+		r = aligned_alloc(HOST_LINE, cap * c->slab);
+	if (r)
+		c->bytes += cap * c->slab;
+	return r;
+}
+
+static void recs_free(struct s2cache *c, uint8_t *r, size_t cap)
+{
+	if (!r)
+		return;
+	c->bytes -= cap * c->slab;
+	keep_push(&c->kept_recs[rec_class(cap)], r);
 }
 
 /* The record of line li of a page, or NULL while the line is untouched. */
@@ -492,7 +575,7 @@ static inline struct s2cache__frame *frame_get(struct s2cache *c, uint64_t fn)
 	c->bcache[bn % BCACHE] = (struct s2cache__bce){ bn, b };
 	struct s2cache__frame *f = b->fr[fn % BLK_FRAMES];
 	if (!f) {
-		f = zalloc(c, c->frame_size);
+		f = zalloc_kept(c, &c->kept_frames, c->frame_size);
 		if (!f)
 			return NULL;
 		f->fn = fn;
@@ -519,16 +602,15 @@ static struct s2cache__line *line_get(struct s2cache *c, struct s2cache__frame *
 	size_t n = ent_count(c, e), cap = rec_cap(n);
 	if (n == cap) {
 		size_t ncap = cap ? cap * 2 : 1;
-		uint8_t *r = aligned_alloc(HOST_LINE, ncap * slab);
+		uint8_t *r = recs_alloc(c, ncap);
 		if (!r)
 			return NULL;
 		if (n) {
 			memcpy(r, e->recs, at * slab);
 			memcpy(r + (at + 1) * slab, e->recs + at * slab, (n - at) * slab);
 		}
-		free(e->recs);
+		recs_free(c, e->recs, cap);
 		e->recs = r;
-		c->bytes += (ncap - cap) * slab;
 	} else {
 		memmove(e->recs + (at + 1) * slab, e->recs + at * slab, (n - at) * slab);
 	}
@@ -597,7 +679,7 @@ static void ghost_save(struct s2cache *c, struct s2cache__frame *f, size_t li,
 		       struct s2cache__line *l, uint64_t mask, const uint8_t *src)
 {
 	if (!f->ghost)
-		f->ghost = zalloc(c, PAGE_SIZE);
+		f->ghost = zalloc_kept(c, &c->kept_ghost, PAGE_SIZE);
 	if (f->ghost)
 		copy_granules(c, f->ghost + (li << c->line_shift), src, mask);
 	l->orphan |= mask;
@@ -761,7 +843,7 @@ static int pou_keep(struct s2cache *c, struct s2cache__frame *f, size_t li,
 		    const struct s2cache__line *l)
 {
 	if (!f->pou) {
-		f->pou = zalloc(c, c->pou_size);
+		f->pou = zalloc_kept(c, &c->kept_pou, c->pou_size);
 		if (!f->pou)
 			return S2_ENOMEM;
 	}
@@ -839,7 +921,7 @@ static int ic_fill(struct s2cache *c, struct s2cache__frame *f, size_t li,
 	struct s2cache__iblks *list = &c->icl[cpu];
 
 	if (!*slot) {
-		*slot = zalloc(c, c->iblk_size);
+		*slot = zalloc_kept(c, &c->kept_iblk, c->iblk_size);
 		if (!*slot)
 			return S2_ENOMEM;
 		(*slot)->fr = f;
@@ -975,12 +1057,12 @@ int s2cache_reset(struct s2cache *c, const struct s2cache_config *cfg)
 			if (!f)
 				continue;
 			for (unsigned cpu = 0; cpu < c->cfg.ncpus; cpu++)
-				zfree(c, fr_ic(c, f)[cpu], c->iblk_size);
-			zfree(c, f->pou, c->pou_size);
-			zfree(c, f->ghost, PAGE_SIZE);
-			zfree(c, f->ent->recs, rec_cap(ent_count(c, f->ent)) * c->slab);
+				zfree_kept(c, &c->kept_iblk, fr_ic(c, f)[cpu], c->iblk_size);
+			zfree_kept(c, &c->kept_pou, f->pou, c->pou_size);
+			zfree_kept(c, &c->kept_ghost, f->ghost, PAGE_SIZE);
+			recs_free(c, f->ent->recs, rec_cap(ent_count(c, f->ent)));
 			memset(f->ent, 0, c->ent_size);
-			zfree(c, f, c->frame_size);
+			zfree_kept(c, &c->kept_frames, f, c->frame_size);
 			b->fr[k] = NULL;
 		}
 		b->cnt = (struct s2cache__counts){ { 0 } };
@@ -1026,6 +1108,12 @@ void s2cache_destroy(struct s2cache *c)
 		zfree(c, b, c->blk_size);
 	}
 	map_free(&c->blks);
+	keep_free_all(&c->kept_frames);
+	keep_free_all(&c->kept_pou);
+	keep_free_all(&c->kept_ghost);
+	keep_free_all(&c->kept_iblk);
+	for (unsigned k = 0; k < REC_CLASSES; k++)
+		keep_free_all(&c->kept_recs[k]);
 	for (unsigned cpu = 0; cpu < S2CACHE_MAX_CPUS; cpu++)
 		free(c->icl[cpu].v);
 	free(c->res);

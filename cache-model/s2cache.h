@@ -270,7 +270,8 @@ int s2cache_lost_get(const struct s2cache *c, uint64_t seq, struct s2cache_lost 
 
 struct s2cache_stats {
 	uint64_t frames;	/* 4 KiB pages touched */
-	uint64_t bytes;		/* memory the model holds, data included */
+	uint64_t bytes;		/* memory the model's state uses, data included (state
+			 * given back by a reset is kept for reuse, not counted) */
 	uint64_t version;	/* writes so far (the global version counter) */
 	uint64_t resident, dirty, lost;
 };
