@@ -57,6 +57,12 @@ static const char *const accesses[] = {
 	[S2HYP_ACC_READ] = "read", [S2HYP_ACC_WRITE] = "write", [S2HYP_ACC_EXEC] = "exec",
 };
 
+/* A vcpu line's access word: an access, or a fault observed (S2T_F_VACCESS). */
+static const char *const vcpu_words[] = {
+	[S2HYP_ACC_READ] = "read", [S2HYP_ACC_WRITE] = "write", [S2HYP_ACC_EXEC] = "exec",
+	[S2T_VACCESS_FAULT] = "fault",
+};
+
 static const char *const effects[] = {
 	[S2T_EFF_VTCR] = "vtcr", [S2T_EFF_VTTBR] = "vttbr", [S2T_EFF_ALLOC] = "alloc",
 	[S2T_EFF_FREE] = "free", [S2T_EFF_PTE_WRITE] = "pte-write", [S2T_EFF_PTE_READ] = "pte-read",
@@ -109,6 +115,7 @@ static const struct {
 	[S2T_W_MM] = { mm_ops, S2_ARRAY_SIZE(mm_ops) },
 	[S2T_W_RULE] = { rules, S2_ARRAY_SIZE(rules) },
 	[S2T_W_HOST_RULE] = { host_rules, S2_ARRAY_SIZE(host_rules) },
+	[S2T_W_VCPU] = { vcpu_words, S2_ARRAY_SIZE(vcpu_words) },
 };
 
 const char *s2trace_word(enum s2trace_words table, unsigned value)
@@ -307,23 +314,32 @@ static const struct s2trace_field mmio_fields[] = {
 	{ .key = "write", .type = S2T_F_FLAG, IN(mmio.write) },
 };
 
-/* Host lines, after the operation's word. */
+/* Host lines: the operation (which selects the keys), then its keys. */
+#define HOST_HEAD { .key = "an operation", .type = S2T_F_HOSTOP, \
+		    .flags = S2T_FF_POS | S2T_FF_REQUIRED | S2T_FF_SELECT, IN(host.kind) }
+static const struct s2trace_field host_bare_fields[] = { HOST_HEAD };
 #define HOST_ADDR(k) { .key = k, .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(host.addr), ANY }
 #define HOST_SIZE(hi) { .key = "size", .type = S2T_F_SIZE, .flags = S2T_FF_REQUIRED, IN(host.size), \
 			.min = 1, .max = hi }
 static const struct s2trace_field host_write_fields[] = {
-	HOST_ADDR("hva"), HOST_SIZE(1ull << 40),
+	HOST_HEAD, HOST_ADDR("hva"), HOST_SIZE(1ull << 40),
 	{ .key = "fill", .type = S2T_F_HEX, IN(host.fill), .min = 0, .max = 255 },
 };
 static const struct s2trace_field host_slot_fields[] = {
+	HOST_HEAD,
 	{ .key = "slot", .type = S2T_F_DEC, .flags = S2T_FF_REQUIRED, IN(host.slot), .min = 0,
 	  .max = S2HYP_MAX_SLOTS - 1 },
 };
-static const struct s2trace_field host_hva_fields[] = { HOST_ADDR("hva"), HOST_SIZE(UINT64_MAX) };
-static const struct s2trace_field host_ipa_fields[] = { HOST_ADDR("ipa"), HOST_SIZE(UINT64_MAX) };
+static const struct s2trace_field host_hva_fields[] = {
+	HOST_HEAD, HOST_ADDR("hva"), HOST_SIZE(UINT64_MAX),
+};
+static const struct s2trace_field host_ipa_fields[] = {
+	HOST_HEAD, HOST_ADDR("ipa"), HOST_SIZE(UINT64_MAX),
+};
 /* Host-mm events: the keys the event takes (s2hyp_mm_op_args). An exit's
  * proc is required and not 0: the reader checks that after these. */
 static const struct s2trace_field host_mm_fields[] = {
+	HOST_HEAD,
 	{ .key = "hva", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(host.addr), ANY,
 	  .mm_arg = S2HYP_MM_ARG_HVA },
 	{ .key = "size", .type = S2T_F_SIZE, .flags = S2T_FF_REQUIRED, IN(host.size), BYTES,
@@ -376,10 +392,17 @@ static const struct s2trace_field expect_refcount_fields[] = {
 	  .max = 1u << 20 },
 };
 
-/* vcpu lines, after the vCPU's number and the access. An instruction
+/* vcpu lines: the vCPU's number and the access (which selects the keys),
+ * then its keys. An instruction
  * fetch is 4 bytes (size= read, checked, not written); a fault line's
  * access comes from its syndrome, and what follows esr= is read but not
  * written (the fault is the page's, observed). */
+#define VCPU_HEAD \
+	{ .key = "a vCPU number", .type = S2T_F_DEC, .flags = S2T_FF_POS | S2T_FF_REQUIRED, \
+	  IN(vcpu.vcpu), .min = 0, .max = S2HYP_MAX_VCPUS - 1 }, \
+	{ .key = "an access", .type = S2T_F_VACCESS, \
+	  .flags = S2T_FF_POS | S2T_FF_REQUIRED | S2T_FF_SELECT, IN(vcpu.op.access), \
+	  .words = S2T_W_VCPU }
 #define VCPU_IPA { .key = "ipa", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED, IN(vcpu.op.ipa), ANY }
 #define VCPU_SIZE(fl) { .key = "size", .type = S2T_F_DEC, .flags = (fl), IN(vcpu.op.size), \
 			.min = 1, .max = 8, .skip = 8 }
@@ -388,19 +411,19 @@ static const struct s2trace_field expect_refcount_fields[] = {
 #define VCPU_OBSERVED(fl) { .key = "observed", .type = S2T_F_FLAG, .flags = (fl), \
 			    IN(vcpu.op.observed) }
 static const struct s2trace_field vcpu_read_fields[] = {
-	VCPU_IPA, VCPU_SIZE(S2T_FF_SKIP), VCPU_MMU(S2T_FF_SKIP), VCPU_OBSERVED(0),
+	VCPU_HEAD, VCPU_IPA, VCPU_SIZE(S2T_FF_SKIP), VCPU_MMU(S2T_FF_SKIP), VCPU_OBSERVED(0),
 };
 static const struct s2trace_field vcpu_write_fields[] = {
-	VCPU_IPA, VCPU_SIZE(S2T_FF_SKIP),
+	VCPU_HEAD, VCPU_IPA, VCPU_SIZE(S2T_FF_SKIP),
 	{ .key = "value", .type = S2T_F_HEX, .flags = S2T_FF_REQUIRED | S2T_FF_SIZED,
 	  IN(vcpu.op.value), ANY },
 	VCPU_MMU(S2T_FF_SKIP), VCPU_OBSERVED(0),
 };
 static const struct s2trace_field vcpu_exec_fields[] = {
-	VCPU_IPA, VCPU_SIZE(S2T_FF_NOWRITE), VCPU_MMU(S2T_FF_NOWRITE), VCPU_OBSERVED(0),
+	VCPU_HEAD, VCPU_IPA, VCPU_SIZE(S2T_FF_NOWRITE), VCPU_MMU(S2T_FF_NOWRITE), VCPU_OBSERVED(0),
 };
 static const struct s2trace_field vcpu_fault_fields[] = {
-	VCPU_IPA,
+	VCPU_HEAD, VCPU_IPA,
 	{ .key = "esr", .type = S2T_F_ESR, .flags = S2T_FF_REQUIRED, IN(vcpu.esr), ANY },
 	{ .key = "pc", .type = S2T_F_HEX, IN(vcpu.pc), ANY },
 	VCPU_SIZE(S2T_FF_NOWRITE),
@@ -626,7 +649,7 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 		case S2HYP_HOST_RCU_CALLBACK:
 		case S2HYP_HOST_INVALIDATE_BEGIN:
 		case S2HYP_HOST_INVALIDATE_END:
-			break;
+			return FIELDS(host_bare_fields);
 		}
 		break;
 	}

@@ -354,6 +354,8 @@ static int field_value(struct s2trace_reader *r, const struct s2trace_field *f,
 		*v = (uint64_t)(uintptr_t)w->val;
 		return 0;
 	case S2T_F_NAME:	/* positional only (pos_value) */
+	case S2T_F_VACCESS:
+	case S2T_F_HOSTOP:
 	case S2T_F_DSB:
 	case S2T_F_TLBI:
 	case S2T_F_DC:
@@ -373,19 +375,53 @@ static int field_value(struct s2trace_reader *r, const struct s2trace_field *f,
 	return fail(r, "%s: no such field type", f->key);
 }
 
-/* The line as a message names it: its keyword, or from its operation on,
- * the words from..to ("tlbi ipas2e1is"). Only made for a message. */
+/* The line as a message names it: its keyword, and once an operation is
+ * read the words from it (from, 0: none) to to ("effect tlbi ipas2e1is",
+ * "vcpu write"). Only made for a message. */
 static const char *line_what(const struct s2trace_reader *r, unsigned from, unsigned to,
 			     char *buf, size_t size)
 {
-	size_t len = 0;
+	int k = snprintf(buf, size, "%s", r->w[0].key);
+	size_t len = k > 0 ? (size_t)k : 0;
 
-	buf[0] = '\0';
-	for (unsigned i = from; i <= to && i < r->nw && len < size; i++) {
-		int k = snprintf(buf + len, size - len, "%s%s", i > from ? " " : "", r->w[i].key);
+	for (unsigned i = from; from && i <= to && i < r->nw && len < size; i++) {
+		k = snprintf(buf + len, size - len, " %s", r->w[i].key);
 		len += k > 0 ? (size_t)k : 0;
 	}
 	return buf;
+}
+
+/* A host line's operation: a host operation or a host-mm event. */
+static int host_op_parse(const char *s)
+{
+	int k = s2trace_word_parse(S2T_W_HOST, s);
+	if (k >= 0)
+		return k;
+	k = s2trace_word_parse(S2T_W_MM, s);
+	return k < 0 ? -1 : (int)(S2T_HOSTOP_MM | (unsigned)k);
+}
+
+/* The words a positional field takes, as a sentence says them ("" for a
+ * number or a name). */
+static const char *pos_list(const struct s2trace_field *f, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	switch (f->type) {
+	case S2T_F_WORD:
+	case S2T_F_VACCESS:
+		return s2trace_word_list(f->words, buf, size);
+	case S2T_F_DSB:
+	case S2T_F_TLBI:
+	case S2T_F_DC:
+	case S2T_F_IC:
+		return s2trace_op_list(f->type, buf, size);
+	case S2T_F_HOSTOP:	/* two tables, too long for a message */
+		snprintf(buf, size, "write, dirty-log-on, ..., a host-mm event: dontneed, fork, ...; "
+				    "docs/trace-format.md lists them");
+		return buf;
+	default:
+		return buf;
+	}
 }
 
 /* A positional field's value from its word (a bare word at its place),
@@ -405,18 +441,18 @@ static int pos_value(struct s2trace_reader *r, const struct s2trace_field *f, un
 				    (unsigned long long)f->min, (unsigned long long)f->max, s);
 		return 0;
 	case S2T_F_WORD:
-		if ((x = s2trace_word_parse(f->words, s)) < 0)
-			return fail(r, "%s: '%s' is not %s (%s)", line_what(r, from, to, what, sizeof(what)), s, f->key,
-				    s2trace_word_list(f->words, list, sizeof(list)));
-		*v = (unsigned)x;
-		return 0;
+	case S2T_F_VACCESS:
 	case S2T_F_DSB:
 	case S2T_F_TLBI:
 	case S2T_F_DC:
 	case S2T_F_IC:
-		if ((x = s2trace_op_parse(f->type, s)) < 0)
-			return fail(r, "%s: '%s' is not %s (%s)", line_what(r, from, to, what, sizeof(what)), s, f->key,
-				    s2trace_op_list(f->type, list, sizeof(list)));
+	case S2T_F_HOSTOP:
+		x = f->type == S2T_F_WORD || f->type == S2T_F_VACCESS ? s2trace_word_parse(f->words, s) :
+		    f->type == S2T_F_HOSTOP ? host_op_parse(s) : s2trace_op_parse(f->type, s);
+		if (x < 0)
+			return fail(r, "%s: '%s' is not %s (%s)",
+				    line_what(r, from, to, what, sizeof(what)), s, f->key,
+				    pos_list(f, list, sizeof(list)));
 		*v = (unsigned)x;
 		return 0;
 	case S2T_F_NAME:
@@ -459,6 +495,27 @@ static int read_choices(struct s2trace_reader *r, struct s2trace_event *ev, unsi
 /* Sets the field's value in ev, and what giving it says. */
 static inline void field_given(const struct s2trace_field *f, struct s2trace_event *ev, uint64_t v)
 {
+	if (f->type == S2T_F_VACCESS) {
+		/* What a vcpu line's keys leave out: a fault's address is the
+		 * page the access was in (1 byte), its access (esr='s) a real
+		 * guest's, observed; an instruction fetch's size is 4 (0: not
+		 * given, checked after). */
+		struct s2hyp_vcpu_op *o = &ev->vcpu.op;
+		ev->vcpu.fault = v == S2T_VACCESS_FAULT;
+		if (ev->vcpu.fault) {
+			o->size = 1;
+			o->observed = true;
+		} else {
+			o->access = (enum s2hyp_access)v;
+			o->size = o->access == S2HYP_ACC_EXEC ? 0 : o->size;
+		}
+		return;
+	}
+	if (f->type == S2T_F_HOSTOP) {
+		ev->host.kind = v & S2T_HOSTOP_MM ? S2HYP_HOST_MM : (enum s2hyp_host_kind)v;
+		ev->host.mm = v & S2T_HOSTOP_MM ? (enum s2hyp_mm_op)(v & 0xff) : 0;
+		return;
+	}
 	s2trace_field_set(f, ev, v);
 	if (f->have)
 		((bool *)ev)[f->have - 1] = true;
@@ -499,11 +556,7 @@ again:
 		if (!w || w->val) {
 			if (!(f->flags & S2T_FF_REQUIRED))
 				continue;
-			list[0] = '\0';
-			if (f->type == S2T_F_WORD)
-				s2trace_word_list(f->words, list, sizeof(list));
-			else if (f->type >= S2T_F_DSB && f->type <= S2T_F_IC)
-				s2trace_op_list(f->type, list, sizeof(list));
+			pos_list(f, list, sizeof(list));
 			return fail(r, "%s needs %s%s%s",
 				    line_what(r, from, sel ? pos - 1 : 0, what, sizeof(what)), f->key,
 				    *list ? ": " : "", list);
@@ -513,9 +566,7 @@ again:
 			return ret;
 		field_given(f, ev, v);
 		if (f->flags & S2T_FF_SELECT) {
-			/* A selector right after the keyword is named with it
-			 * ("expect mapped"); a later one alone ("tlbi"). */
-			from = sel || pos == 1 ? from : pos;
+			from = sel ? from : pos;
 			sel = true;
 			goto again;
 		}
@@ -646,15 +697,6 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 	int ret;
 
 	*o = (struct s2hyp_host_op){ 0 };
-	if (r->nw < 2 || r->w[1].val)
-		return fail(r, "host needs an operation (write, dirty-log-on, ...)");
-	r->w[1].used = true;
-	int k = s2trace_word_parse(S2T_W_HOST, r->w[1].key);
-	int mm = k < 0 ? s2trace_word_parse(S2T_W_MM, r->w[1].key) : -1;
-	if (k < 0 && mm < 0)
-		return fail(r, "unknown host operation '%s'", r->w[1].key);
-	o->kind = k < 0 ? S2HYP_HOST_MM : (enum s2hyp_host_kind)k;
-	o->mm = mm < 0 ? 0 : (enum s2hyp_mm_op)mm;
 	/* Only the keys the event takes: another is an unknown key, not one
 	 * silently ignored. */
 	if ((ret = read_fields(r, ev)))
@@ -665,10 +707,10 @@ static int parse_host(struct s2trace_reader *r, struct s2trace_event *ev)
 		if (o->mm == S2HYP_MM_EXIT && !o->proc)
 			return w ? fail(r, "proc=%s is out of range (1 to %d)", w->val,
 					S2HYP_MAX_PROCS - 1)
-				 : fail(r, "%s needs proc=", r->w[0].key);
-		return (ret = all_used(r, 2)) ? ret : mm_names(r, o);
+				 : fail(r, "host exit needs proc=");
+		return (ret = all_used(r, 1)) ? ret : mm_names(r, o);
 	}
-	return all_used(r, 2);
+	return all_used(r, 1);
 }
 
 int s2trace_esr_access(uint64_t esr, enum s2hyp_access *a)
@@ -693,37 +735,12 @@ int s2trace_esr_access(uint64_t esr, enum s2hyp_access *a)
 static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	struct s2hyp_vcpu_op *o = &ev->vcpu.op;
-	uint64_t v;
 	int ret;
 
 	*o = (struct s2hyp_vcpu_op){ .size = 8, .mmu_on = true };
 	ev->vcpu.fault = false;
 	ev->vcpu.esr = ev->vcpu.pc = 0;
-	if (r->nw < 3 || r->w[1].val || r->w[2].val)
-		return fail(r, "vcpu needs a number and an access: vcpu N read|write|exec|fault ...");
-	r->w[1].used = r->w[2].used = true;
-	if ((ret = parse_num(r, "vcpu", r->w[1].key, &v)))
-		return ret;
-	if (v >= S2HYP_MAX_VCPUS)
-		return fail(r, "vcpu %llu: at most %d vCPUs", (unsigned long long)v, S2HYP_MAX_VCPUS);
-	ev->vcpu.vcpu = (unsigned)v;
-	const char *a = r->w[2].key;
-	int acc = s2trace_word_parse(S2T_W_ACCESS, a);
-	if (acc >= 0)
-		o->access = (enum s2hyp_access)acc;
-	else if (!strcmp(a, "fault"))
-		ev->vcpu.fault = true;
-	else
-		return fail(r, "unknown vcpu access '%s' (read, write, exec, fault)", a);
-	/* A fault's address is the page the access was in; the access (its
-	 * syndrome's) is a real guest's, observed. */
-	if (ev->vcpu.fault) {
-		o->size = 1;
-		o->observed = true;
-	} else if (o->access == S2HYP_ACC_EXEC) {
-		o->size = 0;	/* 0: not given */
-	}
-	if ((ret = read_fields(r, ev)))
+	if ((ret = read_fields(r, ev)))	/* the access sets what its keys leave out */
 		return ret;
 	if (o->size & (o->size - 1))
 		return fail(r, "size=%u: an access is 1, 2, 4 or 8 bytes", o->size);
@@ -737,7 +754,7 @@ static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
 	if (o->size < 8 && o->value >> (8 * o->size))
 		return fail(r, "value=%#llx does not fit in size=%u", (unsigned long long)o->value,
 			    o->size);
-	return all_used(r, 3);
+	return all_used(r, 1);
 }
 
 static int parse_mmio(struct s2trace_reader *r, struct s2trace_event *ev)

@@ -167,8 +167,13 @@ int s2trace_esr_access(uint64_t esr, enum s2hyp_access *a);
 enum s2trace_words {
 	S2T_W_LINE, S2T_W_HOST, S2T_W_BACKING, S2T_W_ACCESS, S2T_W_EFFECT, S2T_W_HINT,
 	S2T_W_SYSREG, S2T_W_EXPECT, S2T_W_FAULT_KIND, S2T_W_MM, S2T_W_RULE, S2T_W_HOST_RULE,
-	S2T_NR_WORDS
+	S2T_W_VCPU, S2T_NR_WORDS
 };
+/* S2T_F_VACCESS's value for a fault line (after the accesses). */
+#define S2T_VACCESS_FAULT (S2HYP_ACC_EXEC + 1)
+/* S2T_F_HOSTOP's value for a host-mm event: this bit and the event. */
+#define S2T_HOSTOP_MM 0x100u
+
 /* The word of value in table; "?" for none. */
 const char *s2trace_word(enum s2trace_words table, unsigned value);
 /* The value of word in table; -1 for a word that is none of its. */
@@ -185,16 +190,15 @@ int s2trace_tlbi_parse(const char *name);
 /*
  * The fields of a line (docs/trace-format.md): its positional words (the
  * words right after the keyword, in order: an effect's thread, operation
- * and the operation's own word; an expectation; a memslot's and a phase's
- * number, a section's name, a schedule's choices), its key=value words and
+ * and the operation's own word; a vcpu line's number and access; a host
+ * line's operation; an expectation; a memslot's and a phase's number, a
+ * section's name, a schedule's choices), its key=value words and
  * bare flags, each with its type, range and the member of struct
  * s2trace_event that holds it, in the order the writer writes them. The
  * reader reads every line through them (and nothing else: another word is
  * an error) and the writer writes every line through them: one
- * description for both. What comes before the fields of a vcpu (number,
- * access) and host line (the operation) is read and written beside them,
- * as are the checks across fields (an access's alignment, a schedule's
- * vCPUs, the order of phases and memslots).
+ * description for both. The checks across fields (an access's alignment,
+ * a schedule's vCPUs, the order of phases and memslots) are the reader's.
  */
 enum s2trace_ftype {
 	S2T_F_DEC,	/* a number, written in decimal */
@@ -222,6 +226,11 @@ enum s2trace_ftype {
 	S2T_F_IC,	/* an IC operation as the cache model's (enum s2cache_op) */
 	S2T_F_CHOICES,	/* positional, every word left: schedule choices
 			 * (s2trace_parse_choice), into ev->schedule */
+	S2T_F_VACCESS,	/* a vcpu line's access: read, write or exec (the op's
+			 * access), or fault (ev->vcpu.fault; the access comes
+			 * from esr=) */
+	S2T_F_HOSTOP,	/* a host line's operation: a host operation (ev->host.kind)
+			 * or a host-mm event (kind S2HYP_HOST_MM, ev->host.mm) */
 };
 
 enum s2trace_fflags {

@@ -68,10 +68,10 @@ static void put_word(FILE *f, const char *key, const char *word)
 }
 
 /* The fields of ev's line (the grammar's s2trace_fields), each as the
- * reader takes it: " KEY=VALUE", " FLAG" or a positional " VALUE". Config
- * keys are written when given, a field with a `have` member when it is
- * set. */
-static void print_fields(FILE *f, const struct s2trace_event *ev)
+ * reader takes it: " KEY=VALUE", " FLAG" or a positional " VALUE" (left
+ * out unless pos). Config keys are written when given, a field with a
+ * `have` member when it is set. */
+static void print_fields(FILE *f, const struct s2trace_event *ev, bool pos)
 {
 	unsigned n;
 	const struct s2trace_field *fs = s2trace_fields(ev, &n);
@@ -81,7 +81,8 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 		const struct s2trace_field *fl = &fs[i];
 		if (!s2trace_field_applies(fl, ev) || (fl->given && !(ev->config.given & fl->given)))
 			continue;
-		if ((fl->flags & S2T_FF_NOWRITE) || (fl->have && !((const bool *)ev)[fl->have - 1]))
+		if ((fl->flags & S2T_FF_NOWRITE) || (fl->have && !((const bool *)ev)[fl->have - 1]) ||
+		    (!pos && (fl->flags & S2T_FF_POS)))
 			continue;
 		const char *key = fl->flags & S2T_FF_POS ? NULL : fl->key;
 		unsigned long long v = s2trace_field_get(fl, ev);
@@ -125,6 +126,14 @@ static void print_fields(FILE *f, const struct s2trace_event *ev)
 		case S2T_F_NAME:
 			put_word(f, key, v ? (const char *)(uintptr_t)v : "");
 			break;
+		case S2T_F_VACCESS:
+			put_word(f, key, ev->vcpu.fault ? s2trace_word(S2T_W_VCPU, S2T_VACCESS_FAULT) :
+							  s2trace_word(S2T_W_VCPU, ev->vcpu.op.access));
+			break;
+		case S2T_F_HOSTOP:
+			put_word(f, key, ev->host.kind == S2HYP_HOST_MM ? s2trace_word(S2T_W_MM, ev->host.mm) :
+									 s2trace_host_name(ev->host.kind));
+			break;
 		case S2T_F_CHOICES:
 			for (unsigned c = 0; c < ev->schedule.n; c++) {
 				fputc(' ', f);
@@ -162,7 +171,7 @@ void s2trace_print_host_op(FILE *f, const struct s2hyp_host_op *o)
 	fprintf(f, "%s", o->kind == S2HYP_HOST_MM ? s2trace_word(S2T_W_MM, o->mm)
 						 : s2trace_host_name(o->kind));
 	struct s2trace_event ev = { .kind = S2T_HOST, .host = *o };
-	print_fields(f, &ev);
+	print_fields(f, &ev, false);
 }
 
 int s2trace_write_header(FILE *f, const struct s2hyp_scenario *sc,
@@ -269,38 +278,8 @@ int s2trace_write_outcome(FILE *f, const struct s2hyp_stats *st)
 
 void s2trace_print_event(FILE *f, const struct s2trace_event *ev)
 {
-	switch (ev->kind) {
-	case S2T_CONFIG:
-		fputs("config", f);
-		print_fields(f, ev);
-		break;
-	case S2T_MEMSLOT:
-	case S2T_EXPECT:
-	case S2T_PHASE:
-	case S2T_EFFECT:
-	case S2T_SCHEDULE:
-	case S2T_SECTION:
-		fputs(s2trace_word(S2T_W_LINE, ev->kind), f);
-		print_fields(f, ev);
-		break;
-	case S2T_HOST:
-		fputs("host ", f);
-		s2trace_print_host_op(f, &ev->host);
-		break;
-	case S2T_VCPU:
-		fprintf(f, "vcpu %u %s", ev->vcpu.vcpu,
-			ev->vcpu.fault ? "fault" : s2trace_word(S2T_W_ACCESS, ev->vcpu.op.access));
-		print_fields(f, ev);
-		break;
-	case S2T_MMIO:
-		fputs("mmio", f);
-		print_fields(f, ev);
-		break;
-	case S2T_GUEST:
-		fputs("guest", f);
-		print_fields(f, ev);
-		break;
-	}
+	fputs(s2trace_word(S2T_W_LINE, ev->kind), f);
+	print_fields(f, ev, true);
 }
 
 int s2trace_write_event(FILE *f, const struct s2trace_event *ev)

@@ -45,7 +45,7 @@ check_at kvm-bug-no-host 2 "KVM's host-mm bugs .* need host memory" "s2emu-trace
 M="s2emu-trace 1\nconfig vcpus=1 host-mm=AE\nmemslot 0 ipa=0x40000000 size=4M hva=0x7f0000000000\n"
 check_at mm-key 4 "unknown key 'size' for host" "${M}host thp-split hva=0x7f0000000000 size=4K\n"
 check_at mm-fork-proc 4 "unknown key 'proc' for host" "${M}host fork proc=2\n"
-check_at mm-exit-none 4 "host needs proc=" "${M}host exit\n"
+check_at mm-exit-none 4 "host exit needs proc=" "${M}host exit\n"
 check_at mm-exit-vmm 4 "proc=0 is out of range" "${M}host exit proc=0\n"
 # host-mm events name processes and references the trace made before them.
 A="host dontneed hva=0x7f0000000000 size=4K"
