@@ -584,16 +584,20 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 		return s2trace__bad(rp, ev->line, "vcpu %u: %s", v, why);
 	uint64_t page = op.ipa >> 12;
 	struct s2hyp_scenario *sc = &rp->sc;
-	if (sc->nvcpu[v] && ev->vcpu.fault && rp->lastv[v].fault && rp->lastv[v].page != page &&
-	    op.access != S2HYP_ACC_EXEC && !on_s1_walk(ev->vcpu.esr) &&
-	    sc->vcpu[v][sc->nvcpu[v] - 1].access == op.access) {
-		/* The same access on another page: the guest's retry of the
-		 * last one went through, so KVM's handler of it did not give
-		 * up, whatever invalidation was in progress or in its span (it
-		 * sampled the sequence after one ended). (A fetch or a stage-1
-		 * walk proves nothing: the retry may have faulted on its code
-		 * or its stage-1 table first.) */
-		sc->vcpu[v][sc->nvcpu[v] - 1].not_retried = true;
+	if (ev->vcpu.fault && op.access != S2HYP_ACC_EXEC && !on_s1_walk(ev->vcpu.esr)) {
+		/* The same access on another page as the vCPU's last one of
+		 * that kind, with only fetches and other accesses (stage-1
+		 * walks) between: the guest's retry of it went through (the
+		 * faults between were the retry's own fetch and walk), so
+		 * KVM's handler of it did not give up, whatever invalidation
+		 * was in progress or in its span (it sampled the sequence
+		 * after one ended). */
+		struct s2hyp_vcpu_op *ops = sc->vcpu[v];
+		size_t k = sc->nvcpu[v];
+		while (k && sc->nvcpu[v] - k < 8 && ops[k - 1].access != op.access)
+			k--;
+		if (k && ops[k - 1].access == op.access && ops[k - 1].ipa >> 12 != page)
+			ops[k - 1].not_retried = true;
 	}
 	/* An access-flag fault's handler (mkyoung) never gives up for an
 	 * invalidation: a second one with no host change since (an ageing

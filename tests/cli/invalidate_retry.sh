@@ -54,6 +54,13 @@ $far
 $w0
 host invalidate-end
 vcpu 0 fault ipa=0x40001000 esr=0x93cc8047"); [ "$r" = "2 2 0" ] || fail "in progress, a write elsewhere next: $r, not 2 2 0"
+# A fetch between (the retry's own) does not matter.
+r=$(counts "host invalidate-begin
+$far
+$w0
+host invalidate-end
+vcpu 0 fault ipa=0x40100000 esr=0x82000007
+vcpu 0 fault ipa=0x40001000 esr=0x93cc8047"); [ "$r" = "3 3 0" ] || fail "a fetch, then a write elsewhere: $r, not 3 3 0"
 # An instruction fetch next proves nothing (the retry fetched first).
 r=$(counts "$w0
 host invalidate-begin
