@@ -220,6 +220,34 @@ static void test_config_each_key(void **state)
 	assert_int_equal(ev.config.cfg.tlb_entries, 1024);
 	bad(HDR "config tlb-entries=2000000\n", 2, "tlb-entries");
 
+	/* With host memory, each userfaultfd fix left out and each of KVM's
+	 * host-mm bugs is turned on by its own key, and by no other. */
+	static const struct {
+		const char *key;
+		unsigned bit;
+		size_t off;
+	} knobs[] = {
+		{ "uffd-pre-fix", S2T_CFG_UFFD, offsetof(struct s2hyp_config, uffd_no_markers) },
+		{ "uffd-no-wp-flush", S2T_CFG_UFFD, offsetof(struct s2hyp_config, uffd_no_wp_flush) },
+		{ "uffd-no-fork-fix", S2T_CFG_UFFD, offsetof(struct s2hyp_config, uffd_no_fork_fix) },
+		{ "host-no-retry-check", S2T_CFG_HOST_KVM,
+		  offsetof(struct s2hyp_config, host_no_retry_check) },
+		{ "host-map-writable-always", S2T_CFG_HOST_KVM,
+		  offsetof(struct s2hyp_config, host_map_writable_always) },
+		{ "host-unmap-no-tlbi", S2T_CFG_HOST_KVM,
+		  offsetof(struct s2hyp_config, host_unmap_no_tlbi) },
+	};
+	for (unsigned i = 0; i < sizeof(knobs) / sizeof(knobs[0]); i++) {
+		char line[96];
+		snprintf(line, sizeof(line), "config host-mm=AE %s", knobs[i].key);
+		ev = one(line);
+		assert_int_equal(ev.config.given, S2T_CFG_HOST_MM | knobs[i].bit);
+		for (unsigned j = 0; j < sizeof(knobs) / sizeof(knobs[0]); j++) {
+			bool got = *(const bool *)((const char *)&ev.config.cfg + knobs[j].off);
+			assert_int_equal(got, i == j);
+		}
+	}
+
 	/* All together, in another order. */
 	ev = one("config eager-split=1 line=32 dic=1 idc=1 fwb=1 walker=upstream-2021 vcpus=3 "
 		 "ipa-bits=44 granule=16k");
@@ -1646,6 +1674,10 @@ static void check_reads_back(const char *text, const struct s2hyp_scenario *sc,
 			assert_int_equal(ev.config.cfg.uffd_no_markers, sc->cfg.uffd_no_markers);
 			assert_int_equal(ev.config.cfg.uffd_no_wp_flush, sc->cfg.uffd_no_wp_flush);
 			assert_int_equal(ev.config.cfg.uffd_no_fork_fix, sc->cfg.uffd_no_fork_fix);
+			assert_int_equal(ev.config.cfg.host_no_retry_check, sc->cfg.host_no_retry_check);
+			assert_int_equal(ev.config.cfg.host_map_writable_always,
+					 sc->cfg.host_map_writable_always);
+			assert_int_equal(ev.config.cfg.host_unmap_no_tlbi, sc->cfg.host_unmap_no_tlbi);
 			break;
 		case S2T_MEMSLOT: {
 			assert_true(config);
@@ -1746,6 +1778,7 @@ static void test_roundtrip_every_field(void **state)
 	sc.cfg.line_bytes = 128;
 	sc.cfg.variant = S2PT_V_INSTALL_FIRST;
 	sc.cfg.uffd_no_markers = sc.cfg.uffd_no_fork_fix = true;
+	sc.cfg.host_no_retry_check = sc.cfg.host_unmap_no_tlbi = true;
 	sc.slots[0] = (struct s2hyp_memslot){ .ipa = 0x40000000, .size = 512 << 20,
 					      .hva = 0x7f0000000000ull,
 					      .backing = S2HYP_BACKING_HUGETLB_2M, .readonly = true };
