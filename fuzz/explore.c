@@ -96,6 +96,10 @@ struct xnode {
 	unsigned phase;
 	uint32_t waiting;	/* threads with a next step not enabled (bit 0
 				 * the host, 1 + v vCPU v) */
+	bool have_pred;		/* pred holds this node's predictions */
+	/* The arrays' room: a slot of the path keeps them for the next node
+	 * made at its depth (node_reuse). */
+	unsigned en_cap, state_cap, sched_cap, pred_cap, sleep_cap;
 };
 
 struct explorer {
@@ -139,6 +143,43 @@ static void node_free(struct xnode *nd)
 	free(nd->done);
 	free(nd->sched);
 	free(nd->hb);
+}
+
+/* A new node at a slot of the path: cleared, with the arrays of the node
+ * that was there before (node_free frees them at the end). */
+static void node_reuse(struct xnode *nd)
+{
+	struct xnode k = *nd;
+
+	memset(nd, 0, sizeof(*nd));
+	nd->en = k.en;
+	nd->pred = k.pred;
+	nd->state = k.state;
+	nd->sched = k.sched;
+	nd->hb = k.hb;
+	nd->sleep = k.sleep;
+	nd->done = k.done;
+	nd->en_cap = k.en_cap;
+	nd->state_cap = k.state_cap;
+	nd->sched_cap = k.sched_cap;
+	nd->pred_cap = k.pred_cap;
+	nd->sleep_cap = k.sleep_cap;
+	nd->done_cap = k.done_cap;
+}
+
+/* Room for need elements of elem bytes in *arr (which has *cap). */
+static bool room(void **arr, unsigned *cap, unsigned need, size_t elem)
+{
+	if (need <= *cap && *arr)
+		return true;
+	if (need < 1)
+		need = 1;
+	void *a = realloc(*arr, need * elem);
+	if (!a)
+		return false;
+	*arr = a;
+	*cap = need;
+	return true;
 }
 
 static bool in_list(const struct xs *l, unsigned n, const struct s2hyp_choice_key *k)
@@ -500,7 +541,7 @@ static bool analyze_run(struct explorer *x)
  */
 static bool blocked_after(struct explorer *x, struct xnode *nd, unsigned i)
 {
-	if (!nd->pred || !nd->pred[i].leaves_others)
+	if (!nd->have_pred || !nd->pred[i].leaves_others)
 		return false;
 	const struct s2hyp_footprint *fp = &nd->pred[i].fp;
 	unsigned asleep = 0;
@@ -624,12 +665,13 @@ static bool predict_node(struct explorer *x, struct xnode *nd, const struct s2hy
 	/* At the step limit the run ends there: not blocked. */
 	if (max && index + 1 >= max)
 		return true;
-	nd->pred = calloc(nd->nen ? nd->nen : 1, sizeof(*nd->pred));
-	if (!nd->pred)
+	if (!room((void **)&nd->pred, &nd->pred_cap, nd->nen, sizeof(*nd->pred)))
 		return false;
+	nd->have_pred = true;
 	for (unsigned i = 0; i < nd->nen; i++) {
 		const struct xt *t = &nd->en[i];
 		struct xpred *p = &nd->pred[i];
+		p->leaves_others = false;
 		struct s2hyp_choice c = choices[t->idx];
 		c.arg = t->arg;
 		/* Background choices must be past their bound after it. */
@@ -645,10 +687,10 @@ static bool predict_node(struct explorer *x, struct xnode *nd, const struct s2hy
 /* A new node at the end of the path, from the machine's enabled choices. */
 static bool new_node(struct explorer *x, const struct s2hyp_choice *choices, unsigned n)
 {
-	if (!s2_grow((void **)&x->nodes, &x->cap, sizeof(*x->nodes), x->nnodes + 1))
+	if (!s2_grow_zero((void **)&x->nodes, &x->cap, sizeof(*x->nodes), x->nnodes + 1))
 		return false;
 	struct xnode *nd = &x->nodes[x->nnodes];
-	memset(nd, 0, sizeof(*nd));
+	node_reuse(nd);
 	nd->last_thread = -1;
 	nd->nchoices = n;
 	unsigned bound = x->o->background;
@@ -666,8 +708,7 @@ static bool new_node(struct explorer *x, const struct s2hyp_choice *choices, uns
 		 * current choice, sleep here if independent of that choice. */
 		const struct xnode *p = &x->nodes[x->nnodes - 1];
 		unsigned cap = p->nsleep + p->ndone;
-		nd->sleep = malloc((cap ? cap : 1) * sizeof(*nd->sleep));
-		if (!nd->sleep)
+		if (!room((void **)&nd->sleep, &nd->sleep_cap, cap, sizeof(*nd->sleep)))
 			return false;
 		for (unsigned i = 0; i < p->nsleep; i++)
 			if (s2hyp_footprints_independent(&p->sleep[i].fp, &p->fp) &&
@@ -679,16 +720,16 @@ static bool new_node(struct explorer *x, const struct s2hyp_choice *choices, uns
 			    in_tmp(x, &p->done[i].key))
 				add_sleep(nd, &p->done[i], cap);
 	}
-	nd->en = malloc((x->ntmp ? x->ntmp : 1) * sizeof(*nd->en));
-	nd->state = calloc(x->ntmp ? x->ntmp : 1, 1);
-	nd->sched = calloc(x->ntmp ? x->ntmp : 1, 1);
-	nd->hb = x->source ? calloc(hb_words(x->nnodes), sizeof(*nd->hb)) : NULL;
+	/* (The words of hb depend only on the node's depth.) */
+	if (!room((void **)&nd->en, &nd->en_cap, x->ntmp, sizeof(*nd->en)) ||
+	    !room((void **)&nd->state, &nd->state_cap, x->ntmp, 1) ||
+	    !room((void **)&nd->sched, &nd->sched_cap, x->ntmp, 1) ||
+	    (x->source && !nd->hb && !(nd->hb = calloc(hb_words(x->nnodes), sizeof(*nd->hb)))))
+		return false;
+	memset(nd->state, 0, x->ntmp);
+	memset(nd->sched, 0, x->ntmp);
 	nd->phase = s2hyp_open_phase(x->m);
 	nd->waiting = s2hyp_ready_threads(x->m);
-	if (!nd->en || !nd->state || !nd->sched || (x->source && !nd->hb)) {
-		node_free(nd);
-		return false;
-	}
 	for (unsigned i = 0; i < x->ntmp; i++) {
 		const struct xt *t = &x->tmp[i];
 		/* Beyond the background bound a background choice is not
@@ -711,10 +752,8 @@ static bool new_node(struct explorer *x, const struct s2hyp_choice *choices, uns
 		else if (k->kind != S2HYP_CH_HYP)
 			nd->sched[i] = 1;
 	}
-	if (x->predict && !predict_node(x, nd, choices, x->nnodes)) {
-		node_free(nd);
+	if (x->predict && !predict_node(x, nd, choices, x->nnodes))
 		return false;
-	}
 	x->nnodes++;
 	return true;
 }
@@ -782,7 +821,6 @@ static unsigned x_choose(void *arg, const struct s2hyp_choice *choices, unsigned
 		/* Everything enabled is asleep or beyond the bound. */
 		x->blocked = true;
 		x->end_cut = nd->subtree_cut;
-		node_free(nd);
 		x->nnodes--;
 		return n;
 	}
@@ -823,7 +861,6 @@ static bool backtrack(struct explorer *x)
 		for (unsigned i = 0; i < nd->nen; i++)
 			x->res->pruned += nd->state[i] == T_UNTRIED;
 		child_cut = nd->subtree_cut;
-		node_free(nd);
 		x->nnodes--;
 	}
 	return false;
@@ -952,7 +989,7 @@ next:
 		}
 	}
 	s2hyp_delete(x.m);
-	for (unsigned i = 0; i < x.nnodes; i++)
+	for (unsigned i = 0; i < x.cap; i++)
 		node_free(&x.nodes[i]);
 	free(x.nodes);
 	free(x.tmp);
