@@ -156,7 +156,7 @@ static void st_unmap(void *arg, uint64_t ipa, uint64_t size)
 static bool st_age(void *arg, uint64_t ipa, uint64_t size, bool mkold)
 {
 	struct s2hyp *m = arg;
-	return !m->hv->gone && !m->stopped && s2hyp__age_ipa(m, ipa, size, mkold);
+	return !m->hv->gone && !m->stopped && s2hyp__age_ipa(m, ipa, size, mkold, false);
 }
 
 static const struct s2hyp_kvm_stage2 machine_stage2 = { st_leaf, st_tlb, st_unmap, st_age };

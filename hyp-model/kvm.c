@@ -458,7 +458,7 @@ static void check_wrprotected(struct s2hyp *m, uint64_t ipa, uint64_t size)
 	}
 }
 
-bool s2hyp__age_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size, bool mkold)
+bool s2hyp__age_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size, bool mkold, bool flush)
 {
 	bool young = false;
 	struct s2pt_locked l = s2hyp__lock(m, OP_HOST, HOST_THREAD, ipa, size);
@@ -466,13 +466,23 @@ bool s2hyp__age_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size, bool mkold)
 	s2pt_test_clear_young(l, s2_ipa(ipa), size, mkold, &young);
 	s2hyp_checker_aging(m->chk, false);
 	m->stats.ages++;
+	/* clear_flush_young: kvm_flush_remote_tlbs under the lock when an
+	 * entry was young (__kvm_handle_hva_range's flush_on_ret). */
+	if (flush && young)
+		flush_vmid(m);
 	s2hyp__unlock(m, l);
 	return young;
 }
 
+/* The notifier's clear_young, and its clear_flush_young. */
 static void age_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
 {
-	s2hyp__age_ipa(m, ipa, size, true);
+	s2hyp__age_ipa(m, ipa, size, true, false);
+}
+
+static void age_flush_range(struct s2hyp *m, uint64_t ipa, uint64_t size)
+{
+	s2hyp__age_ipa(m, ipa, size, true, true);
 }
 
 void s2hyp__unmap_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size)
@@ -654,13 +664,13 @@ void s2hyp__run_host_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 		for_hva_range(m, op->addr, op->size, unmap_range);
 		return;
 	case S2HYP_HOST_AGE_HVA:
-		for_hva_range(m, op->addr, op->size, age_range);
+		for_hva_range(m, op->addr, op->size, op->flush ? age_flush_range : age_range);
 		return;
 	case S2HYP_HOST_UNMAP_IPA:
 		unmap_range(m, op->addr, op->size);
 		return;
 	case S2HYP_HOST_AGE_IPA:
-		age_range(m, op->addr, op->size);
+		(op->flush ? age_flush_range : age_range)(m, op->addr, op->size);
 		return;
 	case S2HYP_HOST_WRPROTECT_IPA:
 		wrprotect_range(m, op->addr, op->size);

@@ -206,6 +206,10 @@ struct s2hyp_host_op {
 	uint64_t addr;			/* hva (WRITE, *_HVA) or ipa (*_IPA) */
 	uint64_t size;
 	uint8_t fill;			/* WRITE: the byte written */
+	/* AGE_*: the MMU notifier's clear_flush_young (the rmap's ageing,
+	 * reclaim without the multi-gen LRU), which flushes the VMID when it
+	 * found a young entry; else clear_young, which flushes nothing. */
+	bool flush;
 	enum s2hyp_mm_op mm;		/* MM: which event, with: */
 	unsigned proc, ref;
 	uint64_t value;

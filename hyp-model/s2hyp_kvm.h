@@ -59,7 +59,7 @@ void s2hyp__check_unmapped(struct s2hyp *m, uint64_t ipa, uint64_t size);
 /* The walker operations of the MMU notifier: unmap (TLBs flushed, the
  * checker told) and test/clear young, each under the MMU lock. */
 void s2hyp__unmap_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size);
-bool s2hyp__age_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size, bool mkold);
+bool s2hyp__age_ipa(struct s2hyp *m, uint64_t ipa, uint64_t size, bool mkold, bool flush);
 
 /* hostvm.c: guest memory on host-mm (sets m->hv_access, m->hv_check_op). */
 struct s2hyp_hostvm;

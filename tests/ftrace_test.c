@@ -1063,6 +1063,39 @@ static void test_kit_markers(void **state)
 	done(r);
 }
 
+/* With the kit's s2emu-host lru-gen=0 (the multi-gen LRU off), reclaim
+ * ages through clear_flush_young: kvm_age_hva becomes age-hva ... flush; a
+ * kvm_test_age_hva (KVM only tests) never flushes. With lru-gen=1, or no
+ * lru-gen (older captures), nothing flushes. */
+static void test_age_flush_without_lru_gen(void **state)
+{
+	(void)state;
+	static const char *const body =
+		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=4k\n"
+		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=raw\n"
+		KIT "1.4: kvm_age_hva: mmu notifier age hva: 0xffffa3400000 -- 0xffffa3401000\n"
+		KIT "1.5: kvm_test_age_hva: mmu notifier test age hva: 0xffffa3402000\n";
+	static const char *const hosts[] = { " lru-gen=0", " lru-gen=1", "" };
+	for (unsigned i = 0; i < 3; i++) {
+		char text[2048];
+		snprintf(text, sizeof(text),
+			 KIT "1.0: tracing_mark_write: s2emu-host vhe=0 fwb=0 range-tlbi=0 idc=0 dic=0 hw-dirty=0%s\n"
+			 KIT "1.1: tracing_mark_write: s2emu-vcpus n=1\n%s", hosts[i], body);
+		struct opts o = { 0 };
+		struct imported *r = import_opts(text, &o);
+		assert_int_equal(r->ret, 0);
+		assert_true(has_line(r->out, i == 0 ? "host age-hva hva=0xffffa3400000 size=4K flush"
+						    : "host age-hva hva=0xffffa3400000 size=4K"));
+		assert_true(has_line(r->out, "host age-hva hva=0xffffa3402000 size=4K"));
+		done(r);
+	}
+	struct opts o = { 0 };
+	struct imported *r = import_opts(
+		KIT "1.0: tracing_mark_write: s2emu-host vhe=0 fwb=0 range-tlbi=0 idc=0 dic=0 hw-dirty=0 lru-gen=2\n", &o);
+	assert_int_equal(r->ret, S2_EPARSE);
+	done(r);
+}
+
 /* A VMM that marks the start of KVM_GET_DIRTY_LOG as well as its end gets the
  * write-protect at the start, before the faults its vCPU took while the ioctl
  * ran; the end marker is then a comment. */
@@ -1288,6 +1321,7 @@ int main(void)
 		cmocka_unit_test(test_bad_streams),
 		cmocka_unit_test(test_seed_corpus),
 		cmocka_unit_test(test_kit_markers),
+		cmocka_unit_test(test_age_flush_without_lru_gen),
 		cmocka_unit_test(test_kit_get_dirty_log_begin),
 		cmocka_unit_test(test_kit_dirty_wp_pairs_by_thread),
 		cmocka_unit_test(test_kit_marker_errors),

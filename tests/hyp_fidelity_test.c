@@ -159,6 +159,34 @@ static void test_walked_access_drops_its_leaves(void **state)
 	}
 }
 
+/* Ageing with flush (the notifier's clear_flush_young, reclaim without the
+ * multi-gen LRU) flushes the VMID when it found a young entry: even an
+ * unlimited TLB then loses every aged page and each plain read takes an
+ * access-flag fault. Ageing again at once finds nothing young and flushes
+ * nothing; without flush (clear_young) no ageing flushes. */
+static void test_age_flush_flushes_vmid_when_young(void **state)
+{
+	(void)state;
+	for (int flush = 0; flush <= 1; flush++) {
+		struct s2hyp_config cfg;
+		struct prog p;
+		age_program(&p);
+		hop(&p, S2HYP_HOST_AGE_IPA, IPA, NPAGES * PG);
+		hop(&p, S2HYP_HOST_AGE_IPA, IPA, NPAGES * PG);
+		for (size_t i = 0; i < p.nh; i++)
+			p.host[i].flush = flush;
+		base_config(&cfg);
+		struct s2hyp *m = run(&cfg, S2HYP_BACKING_4K, &p);
+		const struct s2hyp_stats *st = s2hyp_stats(m);
+		assert_int_equal(st->vcpu[0].faults_access_flag, flush ? NPAGES : 0);
+		/* the first ageing and the one after the reads made the pages
+		 * young again flush; the last finds every page old */
+		assert_int_equal(st->tlbi_calls[S2HYP_TLBI_VMID], flush ? 2 : 0);
+		assert_clean(st);
+		s2hyp_delete(m);
+	}
+}
+
 /* Write 32 pages, unmap the last one (KVM's IPA flush: TLBI IPAS2E1IS,
  * DSB, TLBI VMALLE1IS), read the other 31. */
 static void unmap_reread_program(struct prog *p)
@@ -562,6 +590,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tlb_capacity_loses_entries),
 		cmocka_unit_test(test_walked_access_drops_its_leaves),
+		cmocka_unit_test(test_age_flush_flushes_vmid_when_young),
 		cmocka_unit_test(test_hw_af_sets_flag),
 		cmocka_unit_test(test_vmalle1is_after_unmap_drops_combined_entries),
 		cmocka_unit_test(test_vmalle1_keeps_walk_cache),

@@ -414,7 +414,13 @@ static void test_host_ops(void **state)
 		assert_int_equal(ev.host.addr, 0x40200000);
 		assert_int_equal(ev.host.size, 2 << 20);
 		assert_string_equal(s2trace_host_name(range_ops[i].k), range_ops[i].name);
+		assert_false(ev.host.flush);
 	}
+	/* Ageing takes flush: the notifier's clear_flush_young. */
+	ev = one("host age-hva hva=0x40200000 size=2M flush");
+	assert_true(ev.host.flush);
+	ev = one("host age-ipa ipa=0x40200000 size=2M flush");
+	assert_true(ev.host.flush);
 	static const struct {
 		const char *name;
 		enum s2hyp_host_kind k;
@@ -1317,6 +1323,8 @@ static void test_errors_missing_and_values(void **state)
 		{ HDR "host dirty-log-on\n", 2, "host dirty-log-on needs slot=" },
 		{ HDR "host unmap-hva hva=0\n", 2, "host unmap-hva needs size=" },
 		{ HDR "host age-hva size=1\n", 2, "host age-hva needs hva=" },
+		{ HDR "host unmap-hva hva=0 size=4K flush\n", 2, "unknown word 'flush' for host" },
+		{ HDR "host age-ipa ipa=0 size=4K flush=1\n", 2, "flush takes no value" },
 		{ HDR "host unmap-ipa hva=0 size=1\n", 2, "host unmap-ipa needs ipa=" },
 		{ HDR "host wrprotect-ipa ipa=0\n", 2, "host wrprotect-ipa needs size=" },
 		{ HDR "host flush-ipa size=1\n", 2, "host flush-ipa needs ipa=" },

@@ -325,7 +325,7 @@ enum section { SEC_PASS, SEC_AFTER_PASS, SEC_DIRTY_LOGGING };
 
 /* s2emu-host features: bits of fev.a. */
 enum { FEAT_VHE = 1, FEAT_FWB = 2, FEAT_RANGE_TLBI = 4, FEAT_IDC = 8, FEAT_DIC = 16,
-       FEAT_HW_DIRTY = 32 };
+       FEAT_HW_DIRTY = 32, FEAT_NO_LRU_GEN = 64 };
 
 /* What an event becomes, decided by finish(). */
 enum out_kind {
@@ -1293,6 +1293,15 @@ static int kit_host(struct s2trace_ftrace *imp, const struct words *ws, struct f
 			return kit_fail(imp, e, "s2emu-host features are 0 or 1");
 		e->a |= v << k;
 	}
+	/* lru-gen=0 (optional): the multi-gen LRU is off, and reclaim ages
+	 * through the rmap's clear_flush_young, which flushes the VMID. */
+	ret = kit_num(imp, e, ws, "lru-gen", false, &v);
+	if (ret && ret != S2_ENOENT)
+		return ret;
+	if (!ret && v > 1)
+		return kit_fail(imp, e, "s2emu-host lru-gen is 0 or 1");
+	if (!ret && !v)
+		e->a |= FEAT_NO_LRU_GEN;
 	e->sub = CMD_HOST;
 	return 0;
 }
@@ -2355,7 +2364,15 @@ static void write_hva(FILE *f, const struct s2trace_ftrace *imp, const struct fe
 	char sz[32];
 	unsigned shown = 0;
 
-	write_host(f, op, e->out_addr, e->b - e->out_addr, 0);
+	struct s2trace_event ev = { .kind = S2T_HOST };
+	ev.host.kind = op;
+	ev.host.addr = e->out_addr;
+	ev.host.size = e->b - e->out_addr;
+	/* Ageing without the multi-gen LRU is clear_flush_young's (KVM
+	 * flushes when young); with it, and a test, nothing is flushed. */
+	ev.host.flush = op == S2HYP_HOST_AGE_HVA && e->kind != EV_TEST_AGE &&
+			(imp->host_feat & FEAT_NO_LRU_GEN);
+	s2trace_print_event(f, &ev);
 	fprintf(f, "  # %s:", e->name);
 	for (unsigned i = 0; i < imp->nr_slots; i++) {
 		const struct slot *s = &imp->slots[i];

@@ -336,6 +336,14 @@ static const struct s2trace_field host_hva_fields[] = {
 static const struct s2trace_field host_ipa_fields[] = {
 	HOST_HEAD, HOST_ADDR("ipa"), HOST_SIZE(UINT64_MAX),
 };
+/* Ageing: flush is the notifier's clear_flush_young. */
+#define HOST_FLUSH { .key = "flush", .type = S2T_F_FLAG, IN(host.flush) }
+static const struct s2trace_field host_age_hva_fields[] = {
+	HOST_HEAD, HOST_ADDR("hva"), HOST_SIZE(UINT64_MAX), HOST_FLUSH,
+};
+static const struct s2trace_field host_age_ipa_fields[] = {
+	HOST_HEAD, HOST_ADDR("ipa"), HOST_SIZE(UINT64_MAX), HOST_FLUSH,
+};
 /* Host-mm events: the keys the event takes (s2hyp_mm_op_args). An exit's
  * proc is required and not 0: the reader checks that after these. */
 static const struct s2trace_field host_mm_fields[] = {
@@ -635,14 +643,16 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 		case S2HYP_HOST_GET_DIRTY_LOG:
 			return FIELDS(host_slot_fields);
 		case S2HYP_HOST_UNMAP_HVA:
-		case S2HYP_HOST_AGE_HVA:
 			return FIELDS(host_hva_fields);
+		case S2HYP_HOST_AGE_HVA:
+			return FIELDS(host_age_hva_fields);
 		case S2HYP_HOST_UNMAP_IPA:
 		case S2HYP_HOST_WRPROTECT_IPA:
 		case S2HYP_HOST_FLUSH_IPA:
-		case S2HYP_HOST_AGE_IPA:
 		case S2HYP_HOST_SPLIT_IPA:
 			return FIELDS(host_ipa_fields);
+		case S2HYP_HOST_AGE_IPA:
+			return FIELDS(host_age_ipa_fields);
 		case S2HYP_HOST_MM:
 			return FIELDS(host_mm_fields);
 		case S2HYP_HOST_DESTROY:
