@@ -68,6 +68,14 @@ $far
 host invalidate-end
 vcpu 0 fault ipa=0x40100000 esr=0x82000007
 $w0"); [ "$r" = "3 2 1" ] || fail "a fetch elsewhere next: $r, not 3 2 1"
+# Nor does a read on a stage-1 walk after a read (the retry walked stage 1
+# first).
+r=$(counts "vcpu 0 fault ipa=0x40000000 esr=0x92000007
+host invalidate-begin
+$far
+host invalidate-end
+vcpu 0 fault ipa=0x40001000 esr=0x92000087
+vcpu 0 fault ipa=0x40000000 esr=0x92000007"); [ "$r" = "3 2 1" ] || fail "a stage-1 walk's read elsewhere next: $r, not 3 2 1"
 printf '%s\n%s\n' "$head" "host invalidate-end" >"$tmp/t.s2t"
 out=$("$S2EMU" replay "$tmp/t.s2t" 2>&1)
 [ $? = 2 ] && grep -q "t.s2t:5: invalidate-end without" <<<"$out" ||

@@ -58,7 +58,7 @@ $w1" $w); [ "$r" = "1 1 0" ] || fail "$w: after a host event: $r, not 1 1 0"
 vcpu 1 fault ipa=0x40000000 esr=0x92000006" $w); [ "$r" = "1 1 0" ] || fail "$w: another ESR (a read): $r, not 1 1 0"
 done
 
-# After an ageing (which flushes the VMID), both vCPUs' access-flag faults
+# After an ageing, both vCPUs' access-flag faults
 # on the page overlap: both are taken, as the kernel took them.
 af0='vcpu 0 fault ipa=0x40000000 esr=0x93cc804b'
 af1='vcpu 1 fault ipa=0x40000000 esr=0x93cc804b'
