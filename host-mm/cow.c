@@ -329,10 +329,11 @@ void s2host__swap_in(struct s2host *h, int mm, uint64_t vpn, bool write)
 		if (excl)
 			free_swap(h, f);
 	} else {
-		/* 5.18 streamlined do_swap_page(): refcount */
+		/* 5.18 streamlined do_swap_page(): refcount; under AE also
+		 * the exclusive bit the swap PTE kept (1493a1913e34) */
 		if (write && !s->count && f->ref == 2)
 			free_swap(h, f);
-		excl = !f->ksm && f->ref == 1;
+		excl = !f->ksm && (f->ref == 1 || (pte->fl & PTE_SWP_EXCL));
 	}
 	unsigned fl = PTE_PRESENT | PTE_YOUNG | (pte->fl & PTE_UFFD_WP);
 	if (excl && write && vma_w && !(fl & PTE_UFFD_WP))

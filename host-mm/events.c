@@ -96,6 +96,8 @@ int s2host_fork(struct s2host *h, int parent)
 		}
 		if (pte->fl & PTE_SWAP) {
 			h->slot[pte->pfn].count++;
+			/* copy_nonpresent_pte(): the entry is shared now */
+			pte->fl &= ~(unsigned)PTE_SWP_EXCL;
 			C->pte[v] = *pte;
 			/* copy_nonpresent_pte() kept the bit on swap entries
 			 * until 8f34f1eac382 */
@@ -350,8 +352,11 @@ static void move_pte(struct s2host *h, struct s2host__pte *pte, uint64_t old, vo
 static void swap_pte(struct s2host *h, struct s2host__pte *pte, uint64_t old, void *arg)
 {
 	unsigned si = *(unsigned *)arg;
-	(void)old;
-	*pte = (struct s2host__pte){ si, PTE_SWAP | (pte->fl & PTE_UFFD_WP) };
+	/* 5.19 (1493a1913e34, arm64 with it): try_to_unmap() keeps
+	 * PageAnonExclusive in the swap PTE, so swap-in restores it even
+	 * when a FOLL_GET reference (O_DIRECT) raises the refcount */
+	unsigned excl = h->cfg.policy == S2HOST_POL_AE && h->page[old].ae ? PTE_SWP_EXCL : 0;
+	*pte = (struct s2host__pte){ si, PTE_SWAP | excl | (pte->fl & PTE_UFFD_WP) };
 	h->slot[si].count++;
 }
 

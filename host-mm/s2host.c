@@ -1098,6 +1098,7 @@ int s2host_gup(struct s2host *h, int mm, uint64_t hva, unsigned foll,
 	struct s2host__ref *r = &h->ref[h->nr_ref];
 	*r = (struct s2host__ref){ .live = true, .pin = pin,
 				   .longterm = foll & S2HOST_FOLL_LONGTERM, .write = write,
+				   .notified = foll & S2HOST_FOLL_NOTIFIED,
 				   .mm = mm, .mms = h->nr_mm, .vpn = vpn, .pfn = pfn };
 	const struct s2host__pte *pmd = s2host__pmd(h, mm, vpn);
 	out->id = h->nr_ref++;
@@ -1265,6 +1266,29 @@ unsigned s2host_check(struct s2host *h)
 					"process %d maps page %llu at 0x%llx, but its long-term pin "
 					"%u holds page %llu: the device and the process no longer "
 					"share memory", r->mm, (unsigned long long)now,
+					(unsigned long long)(r->vpn << S2HOST_PAGE_SHIFT), i,
+					(unsigned long long)r->pfn);
+		}
+	}
+	/* get-stable: every writable non-pin reference still mapped where it
+	 * was taken, unless its process forked since (FOLL_GET across fork
+	 * was never reliable) */
+	for (unsigned i = 0; i < h->nr_ref; i++) {
+		struct s2host__ref *r = &h->ref[i];
+		if (!r->live || r->pin || !r->write || r->notified || r->detached || r->broken ||
+		    !h->mm[r->mm].alive || !s2host__folio_of(h, r->pfn)->anon)
+			continue;
+		bool forked = false;
+		for (unsigned c = r->mms; c < h->nr_mm && !forked; c++)
+			forked = h->mm[c].parent == r->mm;
+		uint64_t now = s2host__mapped_pfn(h, r->mm, r->vpn);
+		if (!forked && now != S2HOST_NO_PFN && now != r->pfn) {
+			r->broken = true;
+			s2host__violate(h, S2HOST_RULE_GET_STABLE, r->mm, r->vpn, r->pfn,
+					"process %d maps page %llu at 0x%llx, but its writable GUP "
+					"reference %u (O_DIRECT) holds page %llu: what the I/O "
+					"writes is lost to the process", r->mm,
+					(unsigned long long)now,
 					(unsigned long long)(r->vpn << S2HOST_PAGE_SHIFT), i,
 					(unsigned long long)r->pfn);
 		}

@@ -343,6 +343,10 @@ enum {
 	S2HOST_FOLL_LONGTERM = 1u << 2,
 	S2HOST_FOLL_FORCE = 1u << 3,
 	S2HOST_FOLL_FAST_ONLY = 1u << 4, /* get_user_page_fast_only: no fault, -EAGAIN instead */
+	/* The model's, not Linux's: a reference its holder checks against the
+	 * MMU notifier's sequence before use and drops at once (KVM's fault
+	 * handler); get-stable does not watch it. */
+	S2HOST_FOLL_NOTIFIED = 1u << 5,
 };
 
 /* A GUP result: the reference is released with s2host_unref(h, id). */

@@ -14,6 +14,8 @@ enum {
 	PTE_UFFD_WP = 1u << 5,
 	PTE_SWAP = 1u << 6,	/* not present; pfn holds the swap slot */
 	PTE_MARKER = 1u << 7,	/* not present: PTE_MARKER_UFFD_WP (with PTE_UFFD_WP) */
+	PTE_SWP_EXCL = 1u << 8,	/* with PTE_SWAP under AE: the page was AnonExclusive
+				 * when unmapped (pte_swp_exclusive, 1493a1913e34) */
 };
 
 /* Per-page VMA bits (a VMA is the run of pages with equal bits). */
@@ -84,6 +86,7 @@ struct s2host__mm {
 struct s2host__ref {
 	bool live;
 	bool pin, longterm, write;
+	bool notified;		/* S2HOST_FOLL_NOTIFIED: not watched by get-stable */
 	bool detached;		/* its process unmapped the address itself */
 	bool broken;		/* pin-stable already reported */
 	int mm;

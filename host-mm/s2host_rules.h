@@ -42,7 +42,10 @@
 	  "S5.4; mm/userfaultfd: fix uffd-wp special cases for fork() (8f34f1eac382)") \
 	X(S2HOST_RULE_THP_MAPSUM, "thp-mapsum", \
 	  "the mapcounts a COW decision reads from a large folio's encoding (subpage mapcounts with PageDoubleMap's offset, the compound mapcount) are the mappings its page tables hold", \
-	  "INV-THP-MAPSUM; S4.4; mm: thp: make the THP mapcount atomic against __split_huge_pmd_locked() (c444eb564fb1)")
+	  "INV-THP-MAPSUM; S4.4; mm: thp: make the THP mapcount atomic against __split_huge_pmd_locked() (c444eb564fb1)") \
+	X(S2HOST_RULE_GET_STABLE, "get-stable", \
+	  "a writable GUP reference that is not a pin (FOLL_GET|FOLL_WRITE: O_DIRECT) on an anon page stays mapped at its address in its process until dropped, unless that process unmaps it itself or forks", \
+	  "S2.3's FOLL_GET variant; mm/swap: remember PG_anon_exclusive via a swp pte bit (1493a1913e34)")
 
 enum s2host_rule {
 #define S2HOST_RULE_ENUM(id, name, meaning, source) id,

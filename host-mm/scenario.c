@@ -19,6 +19,7 @@
 #define FP (1u << S2HOST_RULE_FORK_PIN)
 #define CI (1u << S2HOST_RULE_COW_ISOLATION)
 #define RM (1u << S2HOST_RULE_RMAP_OWNER)
+#define GS (1u << S2HOST_RULE_GET_STABLE)
 
 unsigned s2host_fired(const struct s2host *h)
 {
@@ -215,11 +216,12 @@ static int s2_2(struct s2host *h, char *out, size_t n)
 	return 0;
 }
 
-/* S2.3: a device pins A; reclaim adds A to the swap cache and unmaps it
- * (race: the pin is taken by GUP-fast after shrink_page_list's pinned
- * check, between add_to_swap and try_to_unmap); the process faults A back
- * read-only, writes, and the device reads. */
-static int swap_pinned(struct s2host *h, char *out, size_t n, bool race)
+/* S2.3: a device pins A (foll; or O_DIRECT takes a writable FOLL_GET
+ * reference); reclaim adds A to the swap cache and unmaps it (race: the
+ * pin is taken by GUP-fast after shrink_page_list's pinned check, between
+ * add_to_swap and try_to_unmap); the process faults A back read-only,
+ * writes, and the device reads. */
+static int swap_referenced(struct s2host *h, char *out, size_t n, bool race, unsigned foll)
 {
 	struct s2host_gup_result g;
 	uint64_t v;
@@ -230,29 +232,35 @@ static int swap_pinned(struct s2host *h, char *out, size_t n, bool race)
 	TRY(s2host_write(h, p, 0, 1));
 	if (race) {
 		TRY(s2host_swap_add(h, p, 0));
-		TRY(s2host_gup(h, p, 0, PIN_LT_W, &g));
+		TRY(s2host_gup(h, p, 0, foll, &g));
 		err = s2host_swap_unmap(h, p, 0);
 	} else {
-		TRY(s2host_gup(h, p, 0, PIN_LT_W, &g));
+		TRY(s2host_gup(h, p, 0, foll, &g));
 		err = s2host_swap_out(h, p, 0);
 	}
 	TRY(s2host_read(h, p, 0, &v));
 	TRY(s2host_write(h, p, 0, 2));
 	TRY(s2host_ref_read(h, g.id, &v));
 	snprintf(out, n, "reclaim %s; the device reads %llu after the process wrote 2 (%s)",
-		 err ? "left the pinned page mapped" : "unmapped the pinned page",
+		 err ? "left the referenced page mapped" : "unmapped the referenced page",
 		 (unsigned long long)v, v == 2 ? "one page" : "the process moved to a copy");
 	return 0;
 }
 
 static int s2_3(struct s2host *h, char *out, size_t n)
 {
-	return swap_pinned(h, out, n, false);
+	return swap_referenced(h, out, n, false, PIN_LT_W);
 }
 
 static int s2_3_race(struct s2host *h, char *out, size_t n)
 {
-	return swap_pinned(h, out, n, true);
+	return swap_referenced(h, out, n, true, PIN_LT_W);
+}
+
+/* S2.3's FOLL_GET variant: O_DIRECT vs swap-out. */
+static int s2_3_get(struct s2host *h, char *out, size_t n)
+{
+	return swap_referenced(h, out, n, false, S2HOST_FOLL_WRITE);
 }
 
 /* S2.4: migration and KSM try to replace a pinned page. */
@@ -572,6 +580,9 @@ static const struct s2host_scenario scenarios[] = {
 	{ "s2.3-swap-pin-race", "S2.3",
 	  "the same with the pin taken after reclaim's pinned check: copied from 5.9 until AE",
 	  { 0, 0, 0, 0, PS, PS, 0 }, s2_3_race },
+	{ "s2.3-swap-get", "S2.3",
+	  "the same with O_DIRECT's writable FOLL_GET instead of a pin: copied from 5.9 until 5.19's swap-PTE exclusive bit",
+	  { 0, 0, 0, 0, GS, GS, 0 }, s2_3_get },
 	{ "s2.4-migrate-pin", "S2.4",
 	  "migration and KSM refuse a pinned page (the refcount check) and move an unpinned one",
 	  { 0, 0, 0, 0, 0, 0, 0 }, s2_4 },

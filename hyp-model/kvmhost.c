@@ -468,13 +468,15 @@ int s2hyp_kvm_fault_gup(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
 {
 	struct s2host_gup_result r, w;
 
-	int err = s2host_gup(k->host, k->mm, f->hva, f->write ? S2HOST_FOLL_WRITE : 0, &r);
+	int err = s2host_gup(k->host, k->mm, f->hva,
+			     S2HOST_FOLL_NOTIFIED | (f->write ? S2HOST_FOLL_WRITE : 0), &r);
 	/* -EAGAIN: the fault is userfaultfd's; the vCPU sleeps in
 	 * handle_userfault (no FOLL_NOWAIT on arm64) until a wake */
 	if (err)
 		return err == S2_EAGAIN ? S2_EAGAIN : S2_EFAULT;
 	if (!f->write && !r.writable &&
-	    !s2host_gup(k->host, k->mm, f->hva, S2HOST_FOLL_WRITE | S2HOST_FOLL_FAST_ONLY, &w)) {
+	    !s2host_gup(k->host, k->mm, f->hva,
+			S2HOST_FOLL_NOTIFIED | S2HOST_FOLL_WRITE | S2HOST_FOLL_FAST_ONLY, &w)) {
 		/* hva_to_pfn(): a read fault may still map writable if the
 		 * fast writable GUP succeeds; keep that page instead */
 		s2host_unref(k->host, r.id);
