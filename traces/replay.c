@@ -593,8 +593,9 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 		 * was in progress or in its span (it sampled the sequence
 		 * after one ended). */
 		struct s2hyp_vcpu_op *ops = sc->vcpu[v];
-		size_t k = sc->nvcpu[v];
-		while (k && sc->nvcpu[v] - k < 8 && ops[k - 1].access != op.access)
+		size_t n = sc->nvcpu[v], k = n;
+		while (k && n - k < 8 &&
+		       (ops[k - 1].access != op.access || (rp->s1_walks[v] >> (n - k) & 1)))
 			k--;
 		if (k && ops[k - 1].access == op.access && ops[k - 1].ipa >> 12 != page)
 			ops[k - 1].not_retried = true;
@@ -642,6 +643,7 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	if (!item_src(rp, ev->line, &op.src) || s2hyp_scenario_add_vcpu(&rp->sc, v, &op) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_vcpu(&rp->rec, v, &op)))
 		return s2trace__bad(rp, ev->line, "out of memory");
+	rp->s1_walks[v] = (uint8_t)(rp->s1_walks[v] << 1 | (ev->vcpu.fault && on_s1_walk(ev->vcpu.esr)));
 	rp->span_open[v] = true;
 	c->n++;
 	rp->res->vcpu_events++;

@@ -112,6 +112,9 @@ struct replay {
 	/* ... and its last few fault lines (a ring) */
 	struct last_line recent[S2HYP_MAX_VCPUS][256];
 	unsigned nrecent[S2HYP_MAX_VCPUS];
+	/* Each vCPU's last 8 items: bit i set when the item i+1 back was a
+	 * fault line on a stage-1 walk (the not-retried evidence skips it). */
+	uint8_t s1_walks[S2HYP_MAX_VCPUS];
 };
 
 /* Bad input: "FILE:LINE: problem" in the result, exit status 2; replay

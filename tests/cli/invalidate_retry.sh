@@ -76,6 +76,14 @@ $far
 host invalidate-end
 vcpu 0 fault ipa=0x40001000 esr=0x92000087
 vcpu 0 fault ipa=0x40000000 esr=0x92000007"); [ "$r" = "3 2 1" ] || fail "a stage-1 walk's read elsewhere next: $r, not 3 2 1"
+# ... but a stage-1 walk's fault between a read and the next read
+# elsewhere is the retry's own walk, as a fetch is.
+r=$(counts "vcpu 0 fault ipa=0x40000000 esr=0x92000007
+host invalidate-begin
+$far
+host invalidate-end
+vcpu 0 fault ipa=0x40001000 esr=0x92000087
+vcpu 0 fault ipa=0x40002000 esr=0x92000007"); [ "$r" = "3 3 0" ] || fail "a stage-1 walk, then a read elsewhere: $r, not 3 3 0"
 printf '%s\n%s\n' "$head" "host invalidate-end" >"$tmp/t.s2t"
 out=$("$S2EMU" replay "$tmp/t.s2t" 2>&1)
 [ $? = 2 ] && grep -q "t.s2t:5: invalidate-end without" <<<"$out" ||
