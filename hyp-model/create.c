@@ -25,14 +25,14 @@ static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslo
 	}
 	if ((cfg->uffd_no_markers || cfg->uffd_no_wp_flush || cfg->uffd_no_fork_fix) &&
 	    !cfg->host_mm) {
-		*why = "userfaultfd fixes turned off (uffd-pre-fix, uffd-no-wp-flush, "
-		       "uffd-no-fork-fix) need host memory (host-mm=POLICY)";
+		*why = "userfaultfd fixes turned off (no fault markers, no write-protect "
+		       "flush, no fork fix) need the host memory model";
 		return S2_EINVAL;
 	}
 	if ((cfg->host_no_retry_check || cfg->host_map_writable_always ||
 	     cfg->host_unmap_no_tlbi) && !cfg->host_mm) {
-		*why = "KVM's host-mm bugs (host-no-retry-check, host-map-writable-always, "
-		       "host-unmap-no-tlbi) need host memory (host-mm=POLICY)";
+		*why = "KVM's host-mm bugs (no retry check, always-writable maps, unmap "
+		       "without TLBI) need the host memory model";
 		return S2_EINVAL;
 	}
 	for (unsigned i = 0; i < n; i++) {
@@ -56,7 +56,7 @@ static int check_slots(const struct s2hyp_config *cfg, const struct s2hyp_memslo
 		}
 		if ((s->backing == S2HYP_BACKING_MEMFD || s->uffd_missing || s->uffd_wp ||
 		     s->uffd_minor) && !cfg->host_mm) {
-			*why = "memfd and userfaultfd memslots need host memory (host-mm=POLICY)";
+			*why = "memfd and userfaultfd memslots need the host memory model";
 			return S2_EINVAL;
 		}
 		if (s->backing == S2HYP_BACKING_HUGETLB_1G || s->backing == S2HYP_BACKING_HUGETLB_2M) {

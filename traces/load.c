@@ -44,11 +44,40 @@ static int need_machine(struct loader *l, unsigned line)
 		return 0;
 	if (s2hyp_create(&l->sc->cfg, l->sc->slots, l->sc->nr_slots, &l->m, &why)) {
 		unsigned c = s2trace_setup_culprit(&l->sc->cfg, l->sc->slots, l->sc->nr_slots);
+		char keys[96];
+		s2trace_setup_keys(&l->sc->cfg, c < l->sc->nr_slots, keys, sizeof(keys));
 		if (c < l->sc->nr_slots)
-			return bad(l, l->slot_line[c], "memslot %u: %s", c, why);
-		return bad(l, l->cfg_line ? l->cfg_line : line, "configuration: %s", why);
+			return bad(l, l->slot_line[c], "memslot %u: %s%s", c, why, keys);
+		return bad(l, l->cfg_line ? l->cfg_line : line, "configuration: %s%s", why, keys);
 	}
 	return 0;
+}
+
+void s2trace_setup_keys(const struct s2hyp_config *cfg, bool slot, char *buf, size_t len)
+{
+	struct s2trace_event ev = { .kind = S2T_CONFIG };
+	const struct s2trace_field *fs, *policy = NULL, *knob = NULL;
+	unsigned n;
+
+	buf[0] = 0;
+	if (cfg->host_mm)
+		return;
+	ev.config.cfg = *cfg;
+	fs = s2trace_fields(&ev, &n);
+	for (unsigned i = 0; i < n; i++) {
+		if (fs[i].type == S2T_F_POLICY)
+			policy = &fs[i];
+		else if (!knob && fs[i].type == S2T_F_FLAG &&
+			 (fs[i].given & (S2T_CFG_UFFD | S2T_CFG_HOST_KVM)) &&
+			 s2trace_field_get(&fs[i], &ev))
+			knob = &fs[i];
+	}
+	if (!policy)
+		return;
+	if (slot || !knob)
+		snprintf(buf, len, " (%s=POLICY on the config line)", policy->key);
+	else
+		snprintf(buf, len, " (%s needs %s=POLICY)", knob->key, policy->key);
 }
 
 unsigned s2trace_setup_culprit(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,

@@ -221,9 +221,12 @@ int s2trace__make_machine(struct replay *rp, unsigned line)
 	s2trace__machine_config(rp, &rp->sc.cfg);
 	if (s2hyp_create(&rp->sc.cfg, rp->sc.slots, rp->sc.nr_slots, &rp->m, &why)) {
 		unsigned c = s2trace_setup_culprit(&rp->sc.cfg, rp->sc.slots, rp->sc.nr_slots);
+		char keys[96];
+		s2trace_setup_keys(&rp->sc.cfg, c < rp->sc.nr_slots, keys, sizeof(keys));
 		if (c < rp->sc.nr_slots)
-			return s2trace__bad(rp, rp->slot_line[c], "memslot %u: %s", c, why);
-		return s2trace__bad(rp, rp->cfg_line ? rp->cfg_line : line, "configuration: %s", why);
+			return s2trace__bad(rp, rp->slot_line[c], "memslot %u: %s%s", c, why, keys);
+		return s2trace__bad(rp, rp->cfg_line ? rp->cfg_line : line, "configuration: %s%s",
+				    why, keys);
 	}
 	if (rp->opts && rp->opts->observer)
 		s2hyp_set_observer(rp->m, rp->opts->observer);

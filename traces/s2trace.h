@@ -494,6 +494,12 @@ struct s2trace_result {
 unsigned s2trace_setup_culprit(const struct s2hyp_config *cfg, const struct s2hyp_memslot *slots,
 			       unsigned nr_slots);
 
+/* The trace keys behind a set-up refused for want of host memory, for the
+ * message after the machine's own words: " (KEY needs host-mm=POLICY)"
+ * naming the first configuration knob that needs it (or the host-mm key
+ * alone for a memslot, slot true), or "" when host memory is on. */
+void s2trace_setup_keys(const struct s2hyp_config *cfg, bool slot, char *buf, size_t len);
+
 /* Replay one trace. Returns 0 (all held), 1 (an expectation failed or a
  * rule fired unexpectedly) or 2 (bad input), as the command's exit status.
  * res must be released with s2trace_result_free. */

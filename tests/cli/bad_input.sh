@@ -39,8 +39,9 @@ check_at slot-line 4 "memslot 1: memslots overlap in IPA" "${H}memslot 0 ipa=0x0
 check_at slot-noevent 3 "memslot 0: .*page-aligned" "${H}memslot 0 ipa=0x1 size=2M hva=0x1000000\n"
 check_at mmio-vcpu 4 "mmio vcpu=5: the configuration has 2 vCPUs" "${H}memslot 0 ipa=0x0 size=2M hva=0x1000000\nmmio vcpu=5 ipa=0x9000000 write\n"
 check_at expect-vcpu 4 "expect faults vcpu=5: the configuration has 2 vCPUs" "${H}memslot 0 ipa=0x0 size=2M hva=0x1000000\nexpect faults max=0 vcpu=5\n"
-check_at uffd-no-host 2 "userfaultfd fixes turned off .* need host memory" "s2emu-trace 1\nconfig vcpus=1 uffd-pre-fix\nmemslot 0 ipa=0x40000000 size=64K hva=0x7f0000000000\nvcpu 0 read ipa=0x40000000\n"
-check_at kvm-bug-no-host 2 "KVM's host-mm bugs .* need host memory" "s2emu-trace 1\nconfig vcpus=1 host-unmap-no-tlbi\nmemslot 0 ipa=0x40000000 size=64K hva=0x7f0000000000\nvcpu 0 read ipa=0x40000000\n"
+check_at uffd-no-host 2 "userfaultfd fixes turned off .* need the host memory model (uffd-pre-fix needs host-mm=POLICY)" "s2emu-trace 1\nconfig vcpus=1 uffd-pre-fix\nmemslot 0 ipa=0x40000000 size=64K hva=0x7f0000000000\nvcpu 0 read ipa=0x40000000\n"
+check_at kvm-bug-no-host 2 "KVM.s host-mm bugs .* need the host memory model (host-unmap-no-tlbi needs host-mm=POLICY)" "s2emu-trace 1\nconfig vcpus=1 host-unmap-no-tlbi\nmemslot 0 ipa=0x40000000 size=64K hva=0x7f0000000000\nvcpu 0 read ipa=0x40000000\n"
+check_at uffd-slot-no-host 3 "memslot 0: memfd and userfaultfd memslots need the host memory model (host-mm=POLICY on the config line)" "s2emu-trace 1\nconfig vcpus=1\nmemslot 0 ipa=0x40000000 size=64K hva=0x7f0000000000 uffd-missing\nvcpu 0 read ipa=0x40000000\n"
 # host-mm events take only their own keys, and an exit names a child.
 M="s2emu-trace 1\nconfig vcpus=1 host-mm=AE\nmemslot 0 ipa=0x40000000 size=4M hva=0x7f0000000000\n"
 check_at mm-key 4 "unknown key 'size' for host" "${M}host thp-split hva=0x7f0000000000 size=4K\n"
