@@ -472,6 +472,12 @@ int cli_fuzz(int argc, char **argv)
 					"'s2emu fuzz --help')\n", given[k], s2fuzz_strategy_name(strategy));
 			return 2;
 		}
+	/* Source sets are off already without reduction or under a bound. */
+	if (no_source_sets && (no_reduction || bound != ~0ull)) {
+		fprintf(stderr, "s2emu fuzz: --no-source-sets does nothing with %s\n",
+			no_reduction ? "--no-reduction" : "--bound");
+		return 2;
+	}
 	/* Found before the search, not after it. */
 	if (out && cli_check_writable("fuzz", out))
 		return 2;

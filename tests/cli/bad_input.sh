@@ -93,6 +93,8 @@ usage "--depth does nothing with --strategy exhaustive" fuzz seed --strategy exh
 usage "--jobs does nothing with --strategy exhaustive" fuzz seed --strategy exhaustive --jobs 2
 usage "--no-reduction does nothing with --strategy pct" fuzz seed --strategy pct --no-reduction
 usage "--no-source-sets does nothing with --strategy random" fuzz seed --no-source-sets
+usage "--no-source-sets does nothing with --no-reduction" fuzz seed --strategy exhaustive --no-reduction --no-source-sets
+usage "--no-source-sets does nothing with --bound" fuzz seed --strategy exhaustive --bound 2 --no-source-sets
 usage "--shrink-runs does nothing with --no-shrink" fuzz seed --no-shrink --shrink-runs 9
 usage "--json and --markdown are two formats" rules --json --markdown
 usage "--seed does nothing with --strategy sequential" run-guest build/guests/boot.bin --strategy sequential --seed 2
