@@ -148,8 +148,7 @@ clang:
 # valgrind only notices on the stack by default; without it guest_test's
 # guests run stale translations and take faults they do not take natively.
 VALGRIND := valgrind -q --error-exitcode=99 --leak-check=full --smc-check=all-non-file \
-	--errors-for-leak-kinds=definite --show-leak-kinds=definite \
-	--suppressions=scripts/valgrind.supp
+	--errors-for-leak-kinds=definite --show-leak-kinds=definite
 valgrind: $(BIN) $(TEST_BINS) $(GUEST_BINS)
 	$(Q)RUNNER='$(VALGRIND)' NO_CLI=1 scripts/run-tests.sh $(BIN) $(TEST_BINS)
 
