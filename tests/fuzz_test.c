@@ -636,6 +636,151 @@ static void test_lost_exchange_reads(void **state)
 	s2hyp_scenario_free(&sc);
 }
 
+/* Whether fp holds an access of loc (a write if write) covering [lo, hi). */
+static bool fp_has(const struct s2hyp_footprint *fp, enum s2hyp_fp_loc loc, bool write,
+		   uint64_t lo, uint64_t hi)
+{
+	for (unsigned i = 0; i < fp->n; i++) {
+		const struct s2hyp_fp_access *a = &fp->acc[i];
+		if (a->loc == loc && a->write == write && a->lo <= lo && hi <= a->hi)
+			return true;
+	}
+	return false;
+}
+
+static bool fp_has_loc(const struct s2hyp_footprint *fp, enum s2hyp_fp_loc loc)
+{
+	for (unsigned i = 0; i < fp->n; i++)
+		if (fp->acc[i].loc == loc)
+			return true;
+	return false;
+}
+
+/* A strategy that runs in order, and at vCPU 0's second item (its TLB
+ * holding the first's leaf) predicts and marks vCPU 0's step, takes it,
+ * and observes it. */
+struct second_step {
+	struct s2hyp *m;
+	struct s2hyp_fp_mark mk;
+	struct s2hyp_footprint fp;
+	bool marked, done, leaf_before, leaf_after;
+	unsigned walk_reads;
+	uint64_t read_lo, read_hi;	/* the descriptors the step read */
+};
+
+/* Observe the marked step once it is taken. */
+static void second_step_finish(struct second_step *p)
+{
+	const struct vcpu *v = &p->m->vcpus[0];
+
+	if (!p->marked)
+		return;
+	s2hyp_footprint_observe(p->m, &p->mk, &p->fp);
+	p->leaf_after = s2hyp__tlb_lookup(p->m, v, v->prog[1].ipa) != NULL;
+	p->read_lo = UINT64_MAX;
+	for (unsigned i = p->mk.vcpu_events; i != v->hist_n; i++) {
+		const struct s2hyp_event *e = &v->hist[i % S2HYP_HISTORY];
+		if (e->kind != EV_WALK_READ)
+			continue;
+		p->walk_reads++;
+		p->read_lo = e->a < p->read_lo ? e->a : p->read_lo;
+		p->read_hi = e->a + sizeof(s2_pte_t) > p->read_hi ? e->a + sizeof(s2_pte_t) :
+								      p->read_hi;
+	}
+	p->marked = false;
+	p->done = true;
+}
+
+static unsigned second_step_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
+				   uint64_t step)
+{
+	struct second_step *p = arg;
+	const struct vcpu *v = &p->m->vcpus[0];
+	(void)step;
+
+	second_step_finish(p);
+	for (unsigned i = 0; !p->done && i < n; i++) {
+		if (choices[i].kind != S2HYP_CH_VCPU || choices[i].vcpu != 0 || v->pc != 1 ||
+		    v->state != V_READY)
+			continue;
+		p->leaf_before = s2hyp__tlb_lookup(p->m, v, v->prog[1].ipa) != NULL;
+		assert_int_equal(s2hyp_choice_footprint(p->m, &choices[i], &p->fp), 0);
+		s2hyp_footprint_mark(p->m, &choices[i], &p->mk);
+		p->marked = true;
+		return i;
+	}
+	return 0;	/* the first choice is never a background one */
+}
+
+/* vCPU 0 reads a page twice, the second time as a replayed fault line
+ * that counts as a walk (walked) or as a plain access; the footprint of
+ * that second step. */
+static void second_read_fp(bool walked, struct second_step *p)
+{
+	struct s2hyp_scenario sc;
+	struct s2hyp_vcpu_op op = { .access = S2HYP_ACC_READ, .size = 8, .mmu_on = true,
+				    .ipa = S2HYP_SEED_IPA + 0x3000 };
+	struct s2hyp_strategy st = { second_step_choose, probe_pick, p };
+
+	s2hyp_scenario_init(&sc);
+	sc.slots[0] = (struct s2hyp_memslot){ .ipa = S2HYP_SEED_IPA, .size = 0x200000,
+					      .hva = S2HYP_SEED_HVA, .backing = S2HYP_BACKING_4K };
+	sc.nr_slots = 1;
+	s2hyp_scenario_add_vcpu(&sc, 0, &op);
+	op.phase = 1;
+	op.walked = walked;
+	s2hyp_scenario_add_vcpu(&sc, 0, &op);
+	*p = (struct second_step){ 0 };
+	assert_int_equal(s2hyp_scenario_instantiate(&sc, &p->m, NULL), 0);
+	assert_int_equal(s2hyp_run(p->m, &st), S2HYP_DONE);
+	second_step_finish(p);	/* the last step ends the run */
+	assert_true(p->done);
+	assert_true(p->leaf_before);
+	s2hyp_scenario_free(&sc);
+}
+
+/* The step of a walked access (a replayed fault line that counts as a
+ * walk) writes its vCPU's TLB (the leaves of the address go), reads the
+ * descriptors its walk reads, and makes no data access: the prediction
+ * the reduction uses says so, and the observation agrees. A plain access
+ * to the same cached page only reads the TLB and touches the line. */
+static void test_walked_step_footprint(void **state)
+{
+	(void)state;
+	struct second_step p;
+
+	second_read_fp(true, &p);
+	assert_false(p.fp.global);
+	assert_false(p.fp.mispredicted);
+	assert_int_equal(p.fp.thread, 0);
+	assert_false(p.leaf_after);		/* the leaf went, and the walk goes on */
+	assert_true(p.walk_reads >= 1);
+	assert_true(fp_has(&p.fp, S2HYP_FP_TLB, true, 0, 1));
+	assert_true(fp_has(&p.fp, S2HYP_FP_DESC, false, p.read_lo, p.read_hi));
+	assert_false(fp_has_loc(&p.fp, S2HYP_FP_LINE));
+	/* A store to the descriptor the walk read does not commute with it. */
+	struct s2hyp_footprint store = { .thread = S2HYP_FP_HYP, .n = 1 };
+	store.acc[0] = (struct s2hyp_fp_access){ S2HYP_FP_DESC, true, p.read_lo, p.read_lo + 8 };
+	assert_false(s2hyp_footprints_independent(&p.fp, &store));
+	/* Nor does whatever reads vCPU 0's TLB. */
+	struct s2hyp_footprint fill = { .thread = S2HYP_FP_BACKGROUND, .n = 1 };
+	fill.acc[0] = (struct s2hyp_fp_access){ S2HYP_FP_TLB, false, 0, 1 };
+	assert_false(s2hyp_footprints_independent(&p.fp, &fill));
+	s2hyp_delete(p.m);
+
+	second_read_fp(false, &p);
+	assert_false(p.fp.global);
+	assert_false(p.fp.mispredicted);
+	assert_true(p.leaf_after);
+	assert_int_equal(p.walk_reads, 0);
+	assert_true(fp_has(&p.fp, S2HYP_FP_TLB, false, 0, 1));
+	assert_false(fp_has(&p.fp, S2HYP_FP_TLB, true, 0, 1));
+	assert_false(fp_has_loc(&p.fp, S2HYP_FP_DESC));
+	assert_true(fp_has_loc(&p.fp, S2HYP_FP_LINE));
+	assert_true(s2hyp_footprints_independent(&p.fp, &fill));
+	s2hyp_delete(p.m);
+}
+
 /* The reduction loses no outcome: exhaustive search with and without it
  * reaches the same set of outcomes (with and without a preemption bound,
  * with background choices). */
@@ -1060,6 +1205,7 @@ int main(void)
 		cmocka_unit_test(test_walk_reads_commute),
 		cmocka_unit_test(test_same_line_write_read_dependent),
 		cmocka_unit_test(test_footprints_match_observation),
+		cmocka_unit_test(test_walked_step_footprint),
 		cmocka_unit_test(test_lost_exchange_reads),
 		cmocka_unit_test(test_reduction_loses_no_outcome),
 		cmocka_unit_test(test_source_sets_lose_no_outcome),
