@@ -880,6 +880,9 @@ static void mark_subtree(struct s2hyp_checker *c, s2_pte_t table, s2_level_t lev
 		gp->unlink_clean = true;
 	else
 		gp->unlink_seq = unlink_seq;
+	/* A last-level page holds no table (no scan of its entries). */
+	if (level + 1 >= S2_LEVEL_MAX)
+		return;
 	const s2_pte_t *t = va;
 	for (unsigned i = 0; i < s2pt_ptes_per_table(geom(c)); i++)
 		if (s2pt_pte_is_table(t[i], (s2_level_t)(level + 1)))

@@ -324,8 +324,10 @@ static void store_pte(struct s2hyp *m, s2_pte_t *ptep, s2_pte_t pte, bool releas
 		     0, release);
 }
 
-/* The hypervisor read the descriptor at ptep: footprints know. */
-static void hyp_read_new(struct s2hyp *m, const s2_pte_t *ptep)
+/* The hypervisor read the descriptor at ptep: footprints know. (Out of
+ * line: the common read, in the last range's page, then saves no
+ * registers.) */
+static __attribute__((noinline)) void hyp_read_new(struct s2hyp *m, const s2_pte_t *ptep)
 {
 	uintptr_t page = (uintptr_t)ptep & ~(((uintptr_t)1 << m->geom.granule_shift) - 1);
 	uint64_t pa = s2_pa_get(s2pool_pa(m->pool, (void *)(uintptr_t)ptep));
@@ -340,20 +342,34 @@ static void hyp_read_new(struct s2hyp *m, const s2_pte_t *ptep)
 	m->hyp_read_delta = pa - (uint64_t)(uintptr_t)ptep;
 }
 
-static inline void hyp_read(struct s2hyp *m, const s2_pte_t *ptep)
+/* A read in the page of the last range extends it: true, else false. */
+static inline bool hyp_read_extend(struct s2hyp *m, const s2_pte_t *ptep)
 {
 	uintptr_t va = (uintptr_t)ptep;
 
-	if (!m->hyp_read_page || (va ^ m->hyp_read_page) >> m->geom.granule_shift) {
-		hyp_read_new(m, ptep);
-		return;
-	}
+	if (!m->hyp_read_page || (va ^ m->hyp_read_page) >> m->geom.granule_shift)
+		return false;
 	struct hyp_read *r = m->hyp_read_cur;
 	uint64_t pa = (uint64_t)va + m->hyp_read_delta;
 	if (pa < r->lo)
 		r->lo = pa;
 	if (pa + sizeof(s2_pte_t) > r->hi)
 		r->hi = pa + sizeof(s2_pte_t);
+	return true;
+}
+
+static inline void hyp_read(struct s2hyp *m, const s2_pte_t *ptep)
+{
+	if (!hyp_read_extend(m, ptep))
+		hyp_read_new(m, ptep);
+}
+
+/* A fault's map that finds another walker's marker tries to break it and
+ * loses at once (s2hyp__fault_map counts it). */
+static inline void read_marker(struct s2hyp *m, s2_pte_t val)
+{
+	if (val == S2PT_PTE_LOCKED && m->op == OP_FAULT_MAP && m->op_thread >= 0)
+		m->vcpus[m->op_thread].break_lost = true;
 }
 
 /* A walk's load of an entry it decides on: for footprints, for the
@@ -369,10 +385,29 @@ static void mm_pte_read(void *ctx, const s2_pte_t *ptep, s2_pte_t val)
 		if (m->held[slot].held && m->held[slot].shared)
 			s2hyp_checker_pte_read(m->chk, slot, ptep, val);
 	}
-	/* A fault's map that finds another walker's marker tries to break it
-	 * and loses at once (s2hyp__fault_map counts it). */
-	if (val == S2PT_PTE_LOCKED && m->op == OP_FAULT_MAP && m->op_thread >= 0)
-		m->vcpus[m->op_thread].break_lost = true;
+	read_marker(m, val);
+}
+
+static __attribute__((noinline)) void pte_read_footprint_new(struct s2hyp *m,
+							      const s2_pte_t *ptep, s2_pte_t val)
+{
+	hyp_read_new(m, ptep);
+	read_marker(m, val);
+}
+
+/* The same when only footprints keep a read (no operation holds the lock
+ * for read, or the checker is off): the exhaustive search's walks, a
+ * thousand reads a run. A read in the last range's page is a leaf call;
+ * the rest is a tail call. */
+static void mm_pte_read_footprint(void *ctx, const s2_pte_t *ptep, s2_pte_t val)
+{
+	struct s2hyp *m = ctx;
+
+	if (!hyp_read_extend(m, ptep)) {
+		pte_read_footprint_new(m, ptep, val);
+		return;
+	}
+	read_marker(m, val);
 }
 
 static void mm_set_pte(void *ctx, s2_pte_t *ptep, s2_pte_t pte, bool release)
@@ -520,12 +555,15 @@ const struct s2pt_mm_ops s2hyp__mm_ops = MM_OPS(mm_pte_read);
 
 /* The same without pte_read: the walker then tells of no read. */
 static const struct s2pt_mm_ops mm_ops_unread = MM_OPS(NULL);
+/* The same telling footprints alone. */
+static const struct s2pt_mm_ops mm_ops_footprint = MM_OPS(mm_pte_read_footprint);
 
 /* The walker tells of its reads only when someone keeps them (mm_pte_read):
  * footprints, or the checker while an operation holds the lock for read. */
 void s2hyp__mm_ops_update(struct s2hyp *m)
 {
-	bool keep = m->cfg.footprints || (m->cfg.check && m->readers);
-	m->pt.ops = keep ? &s2hyp__mm_ops : &mm_ops_unread;
+	bool checker = m->cfg.check && m->readers;
+	m->pt.ops = checker ? &s2hyp__mm_ops :
+		    m->cfg.footprints ? &mm_ops_footprint : &mm_ops_unread;
 }
 
