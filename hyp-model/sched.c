@@ -154,31 +154,39 @@ static bool host_enabled(const struct s2hyp *m, unsigned minp)
 }
 
 /* The list is sized at creation for every choice that can be enabled at
- * once: no check on the hot path. */
-static inline void push_choice(struct s2hyp *m, unsigned *n, enum s2hyp_choice_kind k,
-			       unsigned vcpu)
+ * once: no check on the hot path. The enumerations write it through a
+ * local pointer and count in a local: a choice's bytes may alias anything,
+ * so every store through m would reload m's members. */
+static inline struct s2hyp_choice choice_of(enum s2hyp_choice_kind k, unsigned vcpu)
 {
-	m->sch->choices[(*n)++] = (struct s2hyp_choice){ (uint8_t)k, (uint8_t)vcpu, 0 };
+	return (struct s2hyp_choice){ (uint8_t)k, (uint8_t)vcpu, 0 };
 }
 
 /* The background choices after the n threads' ones: the end of a grace
  * period, speculative walks and evictions. */
 static unsigned push_background(struct s2hyp *m, unsigned n)
 {
+	struct s2hyp_choice *ch = m->sch->choices;
+	const unsigned nr = m->cfg.nr_vcpus;
+	const bool prefetch = m->cfg.explore_prefetch, evict = m->cfg.explore_evictions;
+	const struct vcpu *vs = m->vcpus;
+
 	/* The end of a grace period is a thread of its own, but optional: a
 	 * run does not go on for it (what is still queued at the end is freed
 	 * when the VM is torn down). */
 	if (m->rcu_n && s2hyp__rcu_ready(m))
-		push_choice(m, &n, S2HYP_CH_RCU, 0);
-	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
-		const struct vcpu *v = &m->vcpus[i];
-		if (m->cfg.explore_prefetch && v->nprog && v->state != V_DONE)
-			push_choice(m, &n, S2HYP_CH_PREFETCH, i);
-		if (m->cfg.explore_evictions && v->tlb_n + v->wc_n)
-			push_choice(m, &n, S2HYP_CH_TLB_EVICT, i);
+		ch[n++] = choice_of(S2HYP_CH_RCU, 0);
+	if (!prefetch && !evict)
+		return n;
+	for (unsigned i = 0; i < nr; i++) {
+		const struct vcpu *v = &vs[i];
+		if (prefetch && v->nprog && v->state != V_DONE)
+			ch[n++] = choice_of(S2HYP_CH_PREFETCH, i);
+		if (evict && v->tlb_n + v->wc_n)
+			ch[n++] = choice_of(S2HYP_CH_TLB_EVICT, i);
 	}
-	if (m->cfg.explore_evictions && s2cache_resident_count(m->cache))
-		push_choice(m, &n, S2HYP_CH_DC_EVICT, 0);
+	if (evict && s2cache_resident_count(m->cache))
+		ch[n++] = choice_of(S2HYP_CH_DC_EVICT, 0);
 	return n;
 }
 
@@ -186,22 +194,24 @@ static unsigned push_background(struct s2hyp *m, unsigned n)
  * (evictions and speculation alone do not keep a run going). */
 static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
 {
+	struct s2hyp_choice *ch = m->sch->choices;
+	const unsigned nr = m->cfg.nr_vcpus;
 	unsigned n = 0;
 	/* A strategy taking the first choice needs no other (the first is
 	 * never a background one). */
 	unsigned want = m->sch->st->choose ? UINT_MAX : 1;
 
 	if (in_op) {
-		push_choice(m, &n, S2HYP_CH_HYP, 0);
+		ch[n++] = choice_of(S2HYP_CH_HYP, 0);
 		if (n >= want)
 			return *mandatory = n;
 	}
 	unsigned minp = min_phase(m);
 	if (!in_op && host_enabled(m, minp))
-		push_choice(m, &n, S2HYP_CH_HOST, 0);
-	for (unsigned i = 0; i < m->cfg.nr_vcpus && n < want; i++)
+		ch[n++] = choice_of(S2HYP_CH_HOST, 0);
+	for (unsigned i = 0; i < nr && n < want; i++)
 		if (vcpu_enabled(m, &m->vcpus[i], minp))
-			push_choice(m, &n, S2HYP_CH_VCPU, i);
+			ch[n++] = choice_of(S2HYP_CH_VCPU, i);
 	*mandatory = n;
 	if ((!n && !in_op) || n >= want)
 		return n;
@@ -396,23 +406,25 @@ static bool vcpu_enabled_par(const struct s2hyp *m, const struct vcpu *v, unsign
 static unsigned enumerate_par(struct s2hyp *m, int self, unsigned *mandatory)
 {
 	struct s2hyp_sched *s = m->sch;
+	struct s2hyp_choice *ch = s->choices;
+	const unsigned nr = m->cfg.nr_vcpus;
 	unsigned n = 0;
 	/* As in enumerate: a strategy taking the first choice needs no other. */
 	unsigned want = s->st->choose ? UINT_MAX : 1;
 
 	if (self == HOST_SLOT)
-		push_choice(m, &n, S2HYP_CH_HOST, 0);
+		ch[n++] = choice_of(S2HYP_CH_HOST, 0);
 	else if (self >= 0)
-		push_choice(m, &n, S2HYP_CH_VCPU, (unsigned)self);
+		ch[n++] = choice_of(S2HYP_CH_VCPU, (unsigned)self);
 	if (n >= want)
 		return *mandatory = n;
 	unsigned minp = min_phase(m);
 	if (self != HOST_SLOT &&
 	    (s->op_ctx[HOST_SLOT] || (!s->in_flight && host_enabled(m, minp))))
-		push_choice(m, &n, S2HYP_CH_HOST, 0);
-	for (unsigned i = 0; i < m->cfg.nr_vcpus && n < want; i++)
+		ch[n++] = choice_of(S2HYP_CH_HOST, 0);
+	for (unsigned i = 0; i < nr && n < want; i++)
 		if ((int)i != self && (s->op_ctx[i] || vcpu_enabled_par(m, &m->vcpus[i], minp)))
-			push_choice(m, &n, S2HYP_CH_VCPU, i);
+			ch[n++] = choice_of(S2HYP_CH_VCPU, i);
 	*mandatory = n;
 	if (!n || n >= want)
 		return n;
