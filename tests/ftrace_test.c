@@ -1291,6 +1291,96 @@ static void test_rcu_callback_calls(void **state)
 	done(r);
 }
 
+/* An ageing a function trace shows finding a young entry (its
+ * stage2_try_set_pte under stage2_age_walker) with no fault on the page
+ * since the page's last ageing: the hardware set the flag. It becomes a
+ * read by the vCPU that faulted there, just before the ageing, and the
+ * config gets hw-af=1 though the marker has no dirty-bit management. A
+ * page a fault made young, an old page, or an ageing of a host without
+ * the flag (the layout's hw-af=0) writes none. */
+static void test_hw_young_from_function_trace(void **state)
+{
+	(void)state;
+#define FG(t) "   " t " |   0)   kvmrun-406   |"
+#define AGE(t, a, b) FG(t) "               |  /* kvm_age_hva: mmu notifier age hva: " a " -- " b " */\n" \
+	FG(t) "               |  kvm_age_gfn() {\n"
+#define YOUNG(t) FG(t) "               |        stage2_age_walker() {\n" \
+	FG(t) "   2.688 us    |          stage2_try_set_pte();\n" \
+	FG(t) " + 10.624 us   |        } /* stage2_age_walker */\n"
+#define OLD(t) FG(t) "   2.688 us    |        stage2_age_walker();\n"
+	static const char text[] =
+		"# tracer: function_graph\n"
+		FG("1.000000") "               |  /* s2emu-host vhe=1 fwb=1 range-tlbi=1 idc=1 dic=0 hw-dirty=0 lru-gen=0 */\n"
+		FG("1.000001") "               |  /* s2emu-vcpus n=2 */\n"
+		FG("1.000002") "               |  /* s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffaca00000 flags=none backing=4k */\n"
+		"   1.100000 |   1)   kvmrun-407   |               |  /* kvm_guest_fault: ipa 0x80200000, hsr 0x93cc8047, hxfar 0x80200000, pc 0x00000080000060 */\n"
+		"   1.200000 |   1)   kvmrun-407   |               |  /* kvm_guest_fault: ipa 0x80201000, hsr 0x93cc8047, hxfar 0x80201000, pc 0x00000080000060 */\n"
+		AGE("2.000000", "0xffffacc00000", "0xffffacc01000") YOUNG("2.000001")
+		AGE("2.100000", "0xffffacc01000", "0xffffacc02000") YOUNG("2.100001")
+		AGE("2.200000", "0xffffacc02000", "0xffffacc03000") OLD("2.200001")
+		"   2.300000 |   1)   kvmrun-407   |               |  /* kvm_guest_fault: ipa 0x80201000, hsr 0x93cc8047, hxfar 0x80201000, pc 0x00000080000060 */\n"
+		AGE("3.000000", "0xffffacc00000", "0xffffacc01000") YOUNG("3.000001")
+		AGE("3.100000", "0xffffacc01000", "0xffffacc02000") YOUNG("3.100001");
+	struct opts o = { 0 };
+	struct imported *r = import_opts(text, &o);
+	assert_int_equal(r->ret, 0);
+	assert_non_null(strstr(r->out, "config vcpus=2 fwb=1 idc=1 dic=0 rcu=1 range-tlbi=1 hw-af=1 "));
+	/* Only page 0x80200000's second ageing: the fault at 2.3 made the
+	 * other young again. */
+	assert_int_equal(count_lines(r->out, "vcpu 0 read ipa=0x80200000"), 1);
+	assert_int_equal(count_lines(r->out, "vcpu 0 read"), 1);
+	const char *rd = strstr(r->out, "vcpu 0 read ipa=0x80200000");
+	const char *age1 = strstr(r->out, "host age-hva hva=0xffffacc00000");
+	assert_non_null(rd);
+	assert_true(age1 < rd);
+	assert_true(rd < strstr(age1 + 1, "host age-hva hva=0xffffacc00000"));
+	assert_true(rd > strstr(r->out, "vcpu 0 fault ipa=0x80201000 esr=0x93cc8047 pc=0x80000060\n"
+				"host age-hva hva=0xffffacc00000"));
+	assert_null(strstr(r->out, "function stage2_try_set_pte"));
+	assert_true(has_line(r->out, "# unused: function stage2_age_walker x5"));
+	done(r);
+
+	/* The function tracer's "<-stage2_age_walker" says the same. */
+	r = import_opts(
+		KIT "1.0: tracing_mark_write: s2emu-host vhe=1 fwb=1 range-tlbi=1 idc=1 dic=0 hw-dirty=0\n"
+		KIT "1.1: tracing_mark_write: s2emu-vcpus n=1\n"
+		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=4k\n"
+		KIT "1.4: kvm_age_hva: mmu notifier age hva: 0xffffa3401000 -- 0xffffa3402000\n"
+		KIT "1.5: stage2_age_walker <-kvm_pgtable_walk\n"
+		KIT "1.6: stage2_try_set_pte <-stage2_age_walker\n"
+		KIT "1.7: kvm_age_hva: mmu notifier age hva: 0xffffa3402000 -- 0xffffa3403000\n"
+		KIT "1.8: stage2_age_walker <-kvm_pgtable_walk\n"
+		KIT "1.9: stage2_try_set_pte <-stage2_map_walker\n", &o);
+	assert_int_equal(r->ret, 0);
+	assert_int_equal(count_lines(r->out, "vcpu 0 read"), 1);
+	assert_true(has_line(r->out, "vcpu 0 read ipa=0x80001000"));
+	assert_non_null(strstr(r->out, " hw-af=1 "));
+	done(r);
+
+	/* No young entry: no read, and no hardware flag either. */
+	char old[sizeof(text)];
+	snprintf(old, sizeof(old), "%s", text);
+	for (char *p = old; (p = strstr(p, "stage2_try_set_pte")); p++)
+		memcpy(p, "stage2_try_set_XXX", 18);
+	r = import_opts(old, &o);
+	assert_int_equal(r->ret, 0);
+	assert_int_equal(count_lines(r->out, "vcpu 0 read"), 0);
+	assert_non_null(strstr(r->out, " hw-af=0 "));
+	done(r);
+
+	/* A layout that says the host has no hardware flag wins. */
+	struct opts lo = { .layout = "config hw-af=0\n" };
+	r = import_opts(text, &lo);
+	assert_int_equal(r->ret, 0);
+	assert_int_equal(count_lines(r->out, "vcpu 0 read"), 0);
+	assert_non_null(strstr(r->out, " hw-af=0 "));
+	done(r);
+#undef FG
+#undef AGE
+#undef YOUNG
+#undef OLD
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1328,6 +1418,7 @@ int main(void)
 		cmocka_unit_test(test_function_graph),
 		cmocka_unit_test(test_rcu_callback_calls),
 		cmocka_unit_test(test_function_tracer),
+		cmocka_unit_test(test_hw_young_from_function_trace),
 	};
 	return cmocka_run_group_tests_name("ftrace", tests, NULL, NULL);
 }

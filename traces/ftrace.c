@@ -16,6 +16,7 @@
 #include "arch/s2arm.h"
 #include "common/s2_bits.h"
 #include "common/s2_err.h"
+#include "common/s2_map.h"
 #include "common/s2_num.h"
 #include "host-mm/s2host.h"
 #include "traces/s2trace.h"
@@ -304,6 +305,7 @@ enum ev_kind {
 	EV_INV_BEGIN,		/* the kit's kprobe on kvm_mmu_invalidate_begin */
 	EV_INV_END,		/* ... and on kvm_mmu_invalidate_end */
 	EV_DIRTY_WP,		/* ... and on kvm_arch_mmu_enable_log_dirty_pt_masked */
+	EV_YOUNG,		/* a kvm_age_hva that found young entries (function trace) */
 };
 
 /* kvm_mmio's type, in __print_symbolic order. */
@@ -332,7 +334,7 @@ enum out_kind {
 	OUT_NONE,		/* nothing: vCPU attribution, or part of an earlier event */
 	OUT_FAULT,		/* vcpu N fault */
 	OUT_MMIO,		/* mmio vcpu=N */
-	OUT_READ,		/* vcpu N read (an access fault) */
+	OUT_READ,		/* vcpu N read (an access fault; EV_YOUNG: the hardware's) */
 	OUT_UNMAP,		/* host unmap-hva */
 	OUT_COW,		/* an unmap inside a write permission fault: the host's COW */
 	OUT_AGE,		/* host age-hva */
@@ -378,6 +380,9 @@ struct thr {
 	bool vcpu;		/* emitted an event only a vCPU thread emits */
 	int number;		/* the vCPU number given, -1 none yet */
 	size_t scan_next;
+	size_t age_ev;		/* 1 + the index of its kvm_age_hva being handled, 0: none */
+	size_t young_ev;	/* 1 + the index of that ageing's EV_YOUNG, 0: none yet */
+	bool in_age_walker;	/* its last traced call was stage2_age_walker */
 };
 
 struct slot {
@@ -429,6 +434,7 @@ struct s2trace_ftrace {
 	unsigned invalidating;	/* inv_begin events not yet ended (decide) */
 	bool vm_ends;		/* the system_event marker: the VM is destroyed at the end */
 	bool gdl_begin;		/* get_dirty_log_begin seen: get_dirty_log is a note */
+	uint64_t hw_young;	/* EV_YOUNG that only the hardware's access flag explains */
 	uint64_t last_ts;	/* function_graph lines without a timestamp take it */
 
 	/* The ftrace text. */
@@ -1532,12 +1538,60 @@ static enum fg_kind fgraph_line(struct s2trace_ftrace *imp, char *line, struct s
  * trace shows it, the replay frees the table there too, not at the end. */
 static const char rcu_free_fn[] = "kvm_pgtable_stage2_free_unlinked";
 
-/* One call of a traced kernel function: counted by name, and the RCU
- * callback's kept as an event. */
+/* KVM 6.12's stage2_age_walker clears the access flag of a valid entry
+ * that has it through stage2_try_set_pte, and calls nothing for an old
+ * one: in a function trace, that call under it is a young entry. */
+static const char age_walker_fn[] = "stage2_age_walker";
+static const char set_pte_fn[] = "stage2_try_set_pte";
+
+static bool fn_is(const char *fn, size_t n, const char *name)
+{
+	return n == strlen(name) && !strncmp(fn, name, n);
+}
+
+/* A young entry found by the ageing thread t is handling: one more on its
+ * EV_YOUNG, made at the first, which sorts just before the ageing. */
+static int add_young(struct s2trace_ftrace *imp, struct thr *t, unsigned long lineno)
+{
+	if (!t->young_ev) {
+		struct fev *y = new_event(imp);
+		if (!y)
+			return oom(imp, imp->name);
+		const struct fev *age = &imp->ev[t->age_ev - 1];
+		*y = (struct fev){ .kind = EV_YOUNG, .name = "kvm_age_hva", .line = lineno,
+				   .ts = age->ts, .seq = age->seq, .pid = age->pid,
+				   .a = age->a, .b = age->b };
+		t->young_ev = ++imp->nr_ev;
+	}
+	imp->ev[t->young_ev - 1].c++;
+	return 0;
+}
+
+/* One call of a traced kernel function: counted by name; the RCU
+ * callback's kept as an event, and so is an ageing's young entry (caller:
+ * the function tracer's "<-caller"; NULL for function_graph, where the
+ * thread's previous call is the caller when nothing came between). */
 static int count_call(struct s2trace_ftrace *imp, const struct s2trace_ftrace_line *l,
-		      unsigned long lineno, const char *fn, size_t n)
+		      unsigned long lineno, const char *fn, size_t n, const char *caller,
+		      size_t caller_n)
 {
 	char name[160];
+
+	if (l->pid < 0) {
+		/* no task: refused by the caller */
+	} else if (fn_is(fn, n, age_walker_fn) || fn_is(fn, n, set_pte_fn)) {
+		struct thr *t = thread_of(imp, l->pid);
+		if (!t)
+			return oom(imp, imp->name);
+		bool under = caller ? fn_is(caller, caller_n, age_walker_fn) : t->in_age_walker;
+		t->in_age_walker = fn_is(fn, n, age_walker_fn);
+		if (under && t->age_ev && fn_is(fn, n, set_pte_fn))
+			return add_young(imp, t, lineno);
+	} else if (!caller) {
+		struct thr *t = find_thread(imp, l->pid);
+		if (t && t->pid == l->pid)
+			t->in_age_walker = false;
+	}
 
 	if (n == strlen(rcu_free_fn) && !strncmp(fn, rcu_free_fn, n)) {
 		struct fev *e = new_event(imp);
@@ -1572,7 +1626,7 @@ static int read_event(struct s2trace_ftrace *imp, char *line, unsigned long line
 			return 0;
 		if (fk == FG_CALL) {
 			imp->stats.events++;
-			return count_call(imp, &l, lineno, l.event, l.event_len);
+			return count_call(imp, &l, lineno, l.event, l.event_len, NULL, 0);
 		}
 		if (fk == FG_NOT) {
 			/* Events missing from the middle (an unmap, an
@@ -1606,8 +1660,13 @@ static int read_event(struct s2trace_ftrace *imp, char *line, unsigned long line
 		while (is_ident(*e) || *e == '.')
 			e++;
 		imp->stats.events++;
-		if (e > l.payload && !strncmp(skip_blanks(e), "<-", 2))
-			return count_call(imp, &l, lineno, l.payload, (size_t)(e - l.payload));
+		if (e > l.payload && !strncmp(skip_blanks(e), "<-", 2)) {
+			const char *c = skip_blanks(skip_blanks(e) + 2), *ce = c;
+			while (is_ident(*ce) || *ce == '.')
+				ce++;
+			return count_call(imp, &l, lineno, l.payload, (size_t)(e - l.payload), c,
+					  (size_t)(ce - c));
+		}
 		/* Not "func <-caller" but the start of a kvm event's name and
 		 * nothing after it: the line was cut inside the event name. */
 		const char *cut = !*skip_blanks(e) ? cut_event_name(l.payload,
@@ -1657,6 +1716,9 @@ static int read_event(struct s2trace_ftrace *imp, char *line, unsigned long line
 	imp->nr_ev++;
 	if (k->vcpu_only)
 		t->vcpu = true;
+	/* The function trace of the ageing follows its event (add_young). */
+	t->age_ev = e->kind == EV_AGE_RANGE ? imp->nr_ev : 0;
+	t->young_ev = 0;
 	return 0;
 }
 
@@ -1706,7 +1768,10 @@ static int by_time(const void *pa, const void *pb)
 
 	if (a->ts != b->ts)
 		return a->ts < b->ts ? -1 : 1;
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
+	if (a->seq != b->seq)
+		return a->seq < b->seq ? -1 : 1;
+	/* An ageing's EV_YOUNG has its time and number: it goes first. */
+	return (b->kind == EV_YOUNG) - (a->kind == EV_YOUNG);
 }
 
 /* vCPU numbers: "CPU N/KVM" gives N; other vCPU threads get the free numbers
@@ -1853,10 +1918,55 @@ static int need_slots(struct s2trace_ftrace *imp, const struct fev *e, const cha
 		    " a layout or memslots must be given to the importer", what);
 }
 
-static int decide(struct s2trace_ftrace *imp)
+/* The pages an ageing covers, by fault page (hva range [a, b) in a slot). */
+static bool age_pages(const struct s2trace_ftrace *imp, const struct fev *e, uint64_t *first,
+		      uint64_t *n)
+{
+	for (unsigned i = 0; i < imp->nr_slots; i++) {
+		const struct slot *s = &imp->slots[i];
+		if (e->a >= s->hva && e->b <= s->hva + s->size && e->b > e->a) {
+			*first = FAULT_PAGE(s->ipa + (e->a - s->hva));
+			*n = FAULT_PAGE(e->b - e->a + 0xfff);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Who set an access flag. KVM sets it when it maps or handles an
+ * access-flag fault, each a fault line; an ageing clears it. An ageing
+ * that found a page young with no fault line on it since the last ageing
+ * found the flag set by the hardware (FEAT_HAFDBS, VTCR_EL2.HA, which KVM
+ * sets): a guest access walked without a fault, which a trace of faults
+ * never shows. It becomes a read by the vCPU that last faulted there, just
+ * before the ageing, where the page was valid (the kernel's walker found it
+ * so). pages: fault page + 1 -> vCPU + 1, | KVM_SET when a fault line came
+ * since the last ageing. Only a one-page ageing tells which page. */
+#define KVM_SET (1ull << 32)
+
+static int decide_young(struct s2trace_ftrace *imp, struct s2_map *pages, struct fev *e)
+{
+	const struct s2hyp_config *c = &imp->config.config.cfg;
+	uint64_t first, n, v = 0;
+
+	e->out = OUT_NONE;
+	if (!age_pages(imp, e, &first, &n) || n != 1)
+		return 0;
+	s2_map_get(pages, first + 1, &v);
+	/* A layout that says the host has no hardware access flag wins. */
+	if ((v & KVM_SET) || ((imp->config.config.given & S2T_CFG_HW_AF) && !c->hw_af))
+		return 0;
+	e->out = OUT_READ;
+	e->out_addr = first << 12;
+	e->thread = v ? (int)(uint32_t)v - 1 : 0;
+	imp->hw_young++;
+	return 0;
+}
+
+static int decide_events(struct s2trace_ftrace *imp, struct s2_map *pages)
 {
 	struct vstate vs[S2TRACE_FTRACE_MAX_VCPUS];
-	int ret;
+	int ret = 0;
 
 	memset(vs, 0, sizeof(vs));
 	/* With the kit's kprobe on the invalidation's end, an unmap in guest
@@ -1877,6 +1987,9 @@ static int decide(struct s2trace_ftrace *imp)
 		case EV_GUEST_FAULT:
 			v->af = v->mmio = false;
 			decide_fault(imp, e, v);
+			if (e->out == OUT_FAULT &&
+			    !s2_map_put(pages, FAULT_PAGE(e->a) + 1, KVM_SET | (uint32_t)(e->thread + 1)))
+				ret = oom(imp, imp->name);
 			break;
 		case EV_ACCESS_FAULT:
 			if (v->af && v->af_page == FAULT_PAGE(e->a)) {
@@ -1886,6 +1999,8 @@ static int decide(struct s2trace_ftrace *imp)
 				e->out_addr = e->a;
 			}
 			v->af = false;
+			if (!s2_map_put(pages, FAULT_PAGE(e->a) + 1, KVM_SET | (uint32_t)(e->thread + 1)))
+				ret = oom(imp, imp->name);
 			break;
 		case EV_MMIO:
 			decide_mmio(e, v);
@@ -1922,6 +2037,16 @@ static int decide(struct s2trace_ftrace *imp)
 			/* sub: this unmap begins an invalidation (see inv_end) */
 			e->sub = (e->out == OUT_UNMAP || e->out == OUT_COW) && inv_end && !inv_begin;
 			imp->invalidating += e->sub;
+			/* An ageing leaves the flags clear: a later young one is new. */
+			uint64_t first, n, val;
+			if (e->kind == EV_AGE_RANGE && age_pages(imp, e, &first, &n))
+				for (uint64_t p = first; p < first + n && !ret; p++)
+					if (s2_map_get(pages, p + 1, &val) &&
+					    !s2_map_put(pages, p + 1, val & ~KVM_SET))
+						ret = oom(imp, imp->name);
+			break;
+		case EV_YOUNG:
+			ret = decide_young(imp, pages, e);
 			break;
 		case EV_UNMAP_PAGE:
 		case EV_TEST_AGE:
@@ -1978,10 +2103,21 @@ static int decide(struct s2trace_ftrace *imp)
 					    e->a, imp->nr_slots);
 			break;
 		}
+		if (ret)
+			return ret;
 		if (e->out == OUT_OUTSIDE)
 			imp->stats.outside_guest++;
 	}
 	return 0;
+}
+
+static int decide(struct s2trace_ftrace *imp)
+{
+	struct s2_map pages = { 0 };
+	int ret = decide_events(imp, &pages);
+
+	s2_map_free(&pages);
+	return ret;
 }
 
 /* The thread of the lines an event becomes: flushes, notifiers and marker
@@ -2435,8 +2571,12 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 		ev.vcpu.op = (struct s2hyp_vcpu_op){ .access = S2HYP_ACC_READ, .ipa = e->out_addr,
 						     .size = 8, .mmu_on = true };
 		s2trace_print_event(f, &ev);
-		fprintf(f, "  # kvm_access_fault without its kvm_guest_fault: the access is not"
-			   " known, a read stands for it\n");
+		if (e->kind == EV_YOUNG)
+			fprintf(f, "  # kvm_age_hva finds it young with no fault since its last"
+				   " ageing: the hardware set the flag (hw-af)\n");
+		else
+			fprintf(f, "  # kvm_access_fault without its kvm_guest_fault: the access"
+				   " is not known, a read stands for it\n");
 		break;
 	case OUT_UNMAP:
 		if (e->sub && !imp->cows) {
@@ -2530,6 +2670,12 @@ static struct s2trace_event out_config(const struct s2trace_ftrace *imp)
 			*feats[i].field = !!(imp->host_feat & feats[i].feat);
 			*given |= feats[i].bit;
 		}
+	/* A young page no fault made young shows the hardware access flag,
+	 * whatever the marker says (HAFDBS 1 has no dirty-bit management). */
+	if (imp->hw_young && !(imp->config.config.given & S2T_CFG_HW_AF)) {
+		c->hw_af = true;
+		*given |= S2T_CFG_HW_AF;
+	}
 	/* A Linux host (the kit's) frees unlinked tables after RCU grace
 	 * periods; its cores have TLBs of a real size: Cortex-A57's 1024-entry
 	 * L2 TLB unless the layout says. */
