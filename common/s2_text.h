@@ -3,6 +3,7 @@
 #ifndef S2_TEXT_H
 #define S2_TEXT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,5 +23,14 @@ int s2_find_name(const void *table, unsigned n, size_t stride, const char *name)
  * name, counting until name(i) is NULL; -1 when none is. For the models'
  * built-in scenarios, which the models name but do not look up. */
 int s2_find_name_by(const char *(*name)(unsigned i), const char *s);
+
+/* Whether two words are the same, inline: a reader's keys and keywords are
+ * a few bytes, and a call to strcmp costs more than comparing them. */
+static inline bool s2_same_word(const char *a, const char *b)
+{
+	while (*a && *a == *b)
+		a++, b++;
+	return *a == *b;
+}
 
 #endif

@@ -53,6 +53,47 @@ static void test_refused(void **state)
 	assert_int_equal(v, 7);
 }
 
+/* Around the digits read without an overflow check (16 hex, 19 decimal):
+ * leading zeros past them, the 64-bit edge and one digit beyond it. */
+static void test_long_numbers(void **state)
+{
+	uint64_t v = 7;
+	(void)state;
+	assert_int_equal(ok("0xffffffffffffffff", 0), UINT64_MAX);
+	assert_int_equal(ok("0x00000000000000000001", 0), 1);
+	assert_int_equal(ok("0x0000000000000000fK", S2_NUM_SIZE), 15 << 10);
+	assert_int_equal(ok("9999999999999999999", 0), 9999999999999999999ull);
+	assert_int_equal(ok("00000000000000000000000042", 0), 42);
+	assert_int_equal(ok("0001000000000000000000", 0), 1000000000000000000ull);
+	assert_int_equal(s2_parse_u64("0x1ffffffffffffffff", 0, &v), S2_ERANGE);
+	assert_int_equal(s2_parse_u64("99999999999999999999", 0, &v), S2_ERANGE);
+	assert_int_equal(s2_parse_u64("00000000000000000001x", 0, &v), S2_EPARSE);
+	assert_int_equal(v, 7);
+}
+
+/* The inline common case reads what s2_parse_u64 reads, the same, and
+ * leaves everything else (suffixes, 0X, long digit runs, refusals) to it. */
+static void test_quick(void **state)
+{
+	static const char *const taken[] = {
+		"0", "7", "4096", "010", "0x0", "0x1F", "0xc0540000", "0xffffffffffffffff",
+		"9999999999999999999",
+	};
+	static const char *const left[] = {
+		"", "-1", "+1", " 5", "0x", "0x0x5", "5x", "64K", "0X1F", "0x00000000000000001",
+		"18446744073709551615", "00000000000000000001", "12a", "1 ",
+	};
+	uint64_t v, w;
+	(void)state;
+	for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++) {
+		assert_true(s2_parse_u64_quick(taken[i], &v));
+		assert_int_equal(s2_parse_u64(taken[i], S2_NUM_SIZE, &w), 0);
+		assert_int_equal(v, w);
+	}
+	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
+		assert_false(s2_parse_u64_quick(left[i], &v));
+}
+
 /* Scanning stops after the number and says where. */
 static void test_scan(void **state)
 {
@@ -71,6 +112,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_numbers),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_long_numbers),
+		cmocka_unit_test(test_quick),
 		cmocka_unit_test(test_scan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

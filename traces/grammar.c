@@ -9,6 +9,7 @@
 
 #include "cache-model/s2cache.h"
 #include "common/s2_bits.h"
+#include "common/s2_text.h"
 #include "host-mm/s2host_rules.h"
 #include "hyp-model/s2hyp_rules.h"
 #include "traces/s2trace.h"
@@ -129,10 +130,10 @@ int s2trace_word_parse(enum s2trace_words table, const char *word)
 {
 	if ((unsigned)table >= S2T_NR_WORDS || !word)
 		return -1;
-	/* The first byte tells most words apart without a call. */
+	const char *const *names = words[table].names;
+	/* The first byte tells most words apart. */
 	for (unsigned i = 0; i < words[table].n; i++)
-		if (words[table].names[i] && words[table].names[i][0] == word[0] &&
-		    !strcmp(words[table].names[i], word))
+		if (names[i] && names[i][0] == word[0] && s2_same_word(names[i], word))
 			return (int)i;
 	return -1;
 }

@@ -10,6 +10,7 @@
 #include "cache-model/s2cache.h"
 #include "common/s2_bits.h"
 #include "common/s2_num.h"
+#include "common/s2_text.h"
 #include "host-mm/s2host.h"
 #include "traces/s2trace.h"
 
@@ -195,8 +196,7 @@ static int split(struct s2trace_reader *r)
 			*p++ = '\0';
 		if (w->val)
 			for (unsigned i = 0; i + 1 < r->nw; i++)
-				if (r->w[i].val && r->w[i].key[0] == w->key[0] &&
-				    !strcmp(r->w[i].key, w->key))
+				if (r->w[i].val && s2_same_word(r->w[i].key, w->key))
 					return fail(r, "key '%s' given twice", w->key);
 	}
 }
@@ -204,7 +204,7 @@ static int split(struct s2trace_reader *r)
 static struct word *find(struct s2trace_reader *r, const char *key)
 {
 	for (unsigned i = 0; i < r->nw; i++) {
-		if (r->w[i].key[0] == key[0] && !strcmp(r->w[i].key, key)) {
+		if (s2_same_word(r->w[i].key, key)) {
 			r->w[i].used = true;
 			return &r->w[i];
 		}
@@ -214,6 +214,8 @@ static struct word *find(struct s2trace_reader *r, const char *key)
 
 static int parse_num(struct s2trace_reader *r, const char *key, const char *s, uint64_t *out)
 {
+	if (s && s2_parse_u64_quick(s, out))
+		return 0;
 	if (!s || !*s || *s == '-' || *s == '+')
 		return fail(r, "%s needs a number", key);
 	int ret = s2_parse_u64(s, S2_NUM_SIZE, out);
@@ -434,7 +436,8 @@ static int pos_value(struct s2trace_reader *r, const struct s2trace_field *f, un
 
 	switch (f->type) {
 	case S2T_F_DEC:
-		if (!*s || *s == '-' || *s == '+' || s2_parse_u64(s, S2_NUM_SIZE, v))
+		if (!s2_parse_u64_quick(s, v) &&
+		    (!*s || *s == '-' || *s == '+' || s2_parse_u64(s, S2_NUM_SIZE, v)))
 			return fail(r, "%s: '%s' is not %s", line_what(r, from, to, what, sizeof(what)), s, f->key);
 		if (*v < f->min || *v > f->max)
 			return fail(r, "%s: %s is %llu to %llu, not %s", line_what(r, from, to, what, sizeof(what)), f->key,
@@ -581,7 +584,7 @@ again:
 			continue;
 		struct word *w = NULL;
 		for (unsigned k = 1; left && k < r->nw && !w; k++)
-			if (!r->w[k].used && r->w[k].key[0] == f->key[0] && !strcmp(r->w[k].key, f->key))
+			if (!r->w[k].used && s2_same_word(r->w[k].key, f->key))
 				w = &r->w[k];
 		if (!w) {
 			if (f->flags & S2T_FF_REQUIRED)
@@ -919,7 +922,7 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 		int kind = s2trace_word_parse(S2T_W_LINE, kw);
 		if (r->layout && kind != S2T_CONFIG && kind != S2T_MEMSLOT)
 			return fail(r, "a layout holds config and memslot lines, not '%s'", kw);
-		if (!strcmp(kw, "s2emu-trace"))
+		if (kind < 0 && !strcmp(kw, "s2emu-trace"))
 			return fail(r, "a second 's2emu-trace' header");
 		if (kind < 0)
 			return fail(r, "unknown event '%s'", kw);
