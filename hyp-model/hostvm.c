@@ -244,7 +244,8 @@ int s2hyp__hostvm_create(struct s2hyp *m, const char **why)
 	if (!err)
 		err = s2hyp_kvm_create_on(hv->h, mm, &kc, &machine_stage2, m, &hv->k);
 	for (unsigned i = 0; i < m->nr_slots && !err; i++)
-		err = s2hyp_kvm_add_memslot(hv->k, m->slots[i].d.ipa, m->slots[i].d.size, bases[i]);
+		err = s2hyp_kvm_add_memslot(hv->k, m->slots[i].d.ipa, m->slots[i].d.size, bases[i],
+					    m->slots[i].d.hva);
 	if (err)
 		*why = "cannot build the host's memory for the memslots";
 	return err;

@@ -24,6 +24,7 @@ S2_RULE_LOOKUPS(s2hyp_kvm_rule, enum s2hyp_kvm_rule, rules, S2HYP_KVM_NR_RULES)
 
 struct kslot {
 	uint64_t ipa, size, hva;
+	uint64_t uaddr;		/* the slot's start as the VMM knows it: messages name it */
 };
 
 struct s2hyp_kvm {
@@ -134,26 +135,34 @@ static void rule_s2_noref(struct s2hyp_kvm *k, uint64_t ipa, const struct s2hyp_
 			(unsigned long long)ipa, (unsigned long long)lf->pfn);
 }
 
-/* INV-S2-SUBSET: leaf lf at ipa maps the page the host maps at hva (hp).
- * true when it does not (the violation is filed). */
-static bool rule_s2_subset(struct s2hyp_kvm *k, uint64_t ipa, const struct s2hyp_kvm_leaf *lf,
-			   const struct s2host_pte_view *hp, uint64_t hva, const char *who)
+/* The VMM's address of guest ipa (in slot s), the one the user knows (a
+ * trace's memslot hva= plus the offset): what messages name. */
+static unsigned long long vmm_addr(const struct kslot *s, uint64_t ipa)
+{
+	return (unsigned long long)(s->uaddr + (ipa - s->ipa));
+}
+
+/* INV-S2-SUBSET: leaf lf at ipa (in slot s) maps the page the host maps
+ * there (hp). true when it does not (the violation is filed). */
+static bool rule_s2_subset(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa,
+			   const struct s2hyp_kvm_leaf *lf, const struct s2host_pte_view *hp,
+			   const char *who)
 {
 	if (hp->present && hp->pfn == lf->pfn)
 		return false;
 	violate(k, S2HYP_KVM_RULE_S2_SUBSET, ipa,
 		"%s maps IPA %#llx to page %llu but the host maps %s at hva %#llx", who,
 		(unsigned long long)ipa, (unsigned long long)lf->pfn,
-		hp->present ? "another page" : "nothing", (unsigned long long)hva);
+		hp->present ? "another page" : "nothing", vmm_addr(s, ipa));
 	return true;
 }
 
-/* INV-S2-W: stage 2 at ipa is writable (s2_writable) only where the host
- * mapped the page writable (host_writable): its PTE at hva, or for a fault
- * about to install (f), what its GUP found. */
-static void rule_s2_writable(struct s2hyp_kvm *k, uint64_t ipa, bool s2_writable,
-			     bool host_writable, uint64_t hva, const struct s2hyp_kvm_fault *f,
-			     const char *who)
+/* INV-S2-W: stage 2 at ipa (in slot s) is writable (s2_writable) only
+ * where the host mapped the page writable (host_writable): its PTE there,
+ * or for a fault about to install (f), what its GUP found. */
+static void rule_s2_writable(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa,
+			     bool s2_writable, bool host_writable,
+			     const struct s2hyp_kvm_fault *f, const char *who)
 {
 	if (!s2_writable || host_writable)
 		return;
@@ -164,7 +173,7 @@ static void rule_s2_writable(struct s2hyp_kvm *k, uint64_t ipa, bool s2_writable
 	else
 		violate(k, S2HYP_KVM_RULE_S2_WRITABLE, ipa,
 			"%s maps IPA %#llx writable while the host's PTE at %#llx is read-only", who,
-			(unsigned long long)ipa, (unsigned long long)hva);
+			(unsigned long long)ipa, vmm_addr(s, ipa));
 }
 
 /* INV-S2-RETRY: fault f installs although the retry check failed (an
@@ -178,15 +187,15 @@ static void rule_s2_retry(struct s2hyp_kvm *k, const struct s2hyp_kvm_fault *f)
 		f->seq);
 }
 
-/* INV-UFFD-S2: stage 2 at ipa (hva) is writable although the VMM's uffd
- * monitor write-protected hva and has not un-protected it. */
-static void rule_s2_uffd_wp(struct s2hyp_kvm *k, uint64_t ipa, bool s2_writable, uint64_t hva,
-			    const char *who)
+/* INV-UFFD-S2: stage 2 at ipa (in slot s) is writable although the VMM's
+ * uffd monitor write-protected the page and has not un-protected it. */
+static void rule_s2_uffd_wp(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa,
+			    bool s2_writable, const char *who)
 {
-	if (s2_writable && s2host_uffd_protected(k->host, k->mm, hva))
+	if (s2_writable && s2host_uffd_protected(k->host, k->mm, s->hva + (ipa - s->ipa)))
 		violate(k, S2HYP_KVM_RULE_S2_UFFD_WP, ipa,
 			"%s maps IPA %#llx writable while the uffd monitor write-protected hva "
-			"%#llx", who, (unsigned long long)ipa, (unsigned long long)hva);
+			"%#llx", who, (unsigned long long)ipa, vmm_addr(s, ipa));
 }
 
 /* Every leaf against the host's page tables (only when no invalidation is
@@ -202,9 +211,9 @@ static void check_page(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa)
 	if (s2host_lookup(k->host, k->mm, hva, &hp))
 		return;
 	rule_s2_noref(k, ipa, &lf);
-	if (!rule_s2_subset(k, ipa, &lf, &hp, hva, "stage 2"))
-		rule_s2_writable(k, ipa, lf.writable, hp.writable, hva, NULL, "stage 2");
-	rule_s2_uffd_wp(k, ipa, lf.writable, hva, "stage 2");
+	if (!rule_s2_subset(k, s, ipa, &lf, &hp, "stage 2"))
+		rule_s2_writable(k, s, ipa, lf.writable, hp.writable, NULL, "stage 2");
+	rule_s2_uffd_wp(k, s, ipa, lf.writable, "stage 2");
 }
 
 /* The vCPUs' TLB entries for ipa, held to the same rules as the leaves. */
@@ -220,10 +229,10 @@ static void check_tlbs(struct s2hyp_kvm *k, const struct kslot *s, uint64_t ipa)
 	if (!n || s2host_lookup(k->host, k->mm, hva, &hp))
 		return;
 	for (unsigned i = 0; i < n && i < 16; i++) {
-		if (!rule_s2_subset(k, ipa, &tl[i], &hp, hva, "a vCPU's TLB"))
-			rule_s2_writable(k, ipa, tl[i].writable, hp.writable, hva, NULL,
+		if (!rule_s2_subset(k, s, ipa, &tl[i], &hp, "a vCPU's TLB"))
+			rule_s2_writable(k, s, ipa, tl[i].writable, hp.writable, NULL,
 					 "a vCPU's TLB");
-		rule_s2_uffd_wp(k, ipa, tl[i].writable, hva, "a vCPU's TLB");
+		rule_s2_uffd_wp(k, s, ipa, tl[i].writable, "a vCPU's TLB");
 	}
 }
 
@@ -433,7 +442,8 @@ void s2hyp_kvm_destroy(struct s2hyp_kvm *k)
 	free(k);
 }
 
-int s2hyp_kvm_add_memslot(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, uint64_t hva)
+int s2hyp_kvm_add_memslot(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, uint64_t hva,
+			  uint64_t uaddr)
 {
 	if (k->nr_slot == S2HYP_KVM_MAX_SLOTS)
 		return S2_EBUSY;
@@ -442,7 +452,7 @@ int s2hyp_kvm_add_memslot(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, uint
 	for (unsigned i = 0; i < k->nr_slot; i++)
 		if (ipa < k->slot[i].ipa + k->slot[i].size && k->slot[i].ipa < ipa + size)
 			return S2_EBUSY;
-	k->slot[k->nr_slot++] = (struct kslot){ ipa, size, hva };
+	k->slot[k->nr_slot++] = (struct kslot){ ipa, size, hva, uaddr };
 	return 0;
 }
 
@@ -514,8 +524,9 @@ int s2hyp_kvm_fault_check(struct s2hyp_kvm *k, struct s2hyp_kvm_fault *f)
 		rule_s2_retry(k, f);
 	}
 	f->map_writable = f->writable || k->cfg.map_writable_always;
-	rule_s2_writable(k, f->ipa, f->map_writable, f->writable, f->hva, f, "stage 2");
-	rule_s2_uffd_wp(k, f->ipa, f->map_writable, f->hva, "a fault");
+	const struct kslot *s = slot_of_ipa(k, f->ipa);
+	rule_s2_writable(k, s, f->ipa, f->map_writable, f->writable, f, "stage 2");
+	rule_s2_uffd_wp(k, s, f->ipa, f->map_writable, "a fault");
 	f->size = leaf_size(k, f);
 	return 0;
 }

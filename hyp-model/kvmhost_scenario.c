@@ -38,7 +38,7 @@ static int vm(struct s2host *h, struct s2hyp_kvm **k, uint64_t size, unsigned fl
 		cfg = &def;
 	}
 	TRY(s2hyp_kvm_create(h, p, cfg, k));
-	TRY(s2hyp_kvm_add_memslot(*k, GPA, size, 0));
+	TRY(s2hyp_kvm_add_memslot(*k, GPA, size, 0, 0));
 	return p;
 }
 

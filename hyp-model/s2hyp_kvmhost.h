@@ -96,8 +96,11 @@ int s2hyp_kvm_create_on(struct s2host *h, int mm, const struct s2hyp_kvm_config 
 			const struct s2hyp_kvm_stage2 *s2, void *arg, struct s2hyp_kvm **out);
 
 #define S2HYP_KVM_MAX_SLOTS 8
-/* Guest [ipa, ipa+size) is the VMM's [hva, hva+size); 4K aligned. */
-int s2hyp_kvm_add_memslot(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, uint64_t hva);
+/* Guest [ipa, ipa+size) is the VMM's [hva, hva+size) in the host model;
+ * 4K aligned. uaddr is where the VMM itself has it (its userspace_addr: a
+ * trace's memslot hva=), the address the rules' messages name. */
+int s2hyp_kvm_add_memslot(struct s2hyp_kvm *k, uint64_t ipa, uint64_t size, uint64_t hva,
+			  uint64_t uaddr);
 
 /* One fault in flight between its two halves. */
 struct s2hyp_kvm_fault {

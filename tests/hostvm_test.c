@@ -187,7 +187,9 @@ static void test_read_mapped_writable_fires_s2_writable(void **state)
  * the translation), then the host drops or migrates it. When the notifier's
  * unmap issues no TLB invalidation (injected), the invalidation ends with the
  * TLB still naming the old page: host-mm fires s2-subset on "a vCPU's TLB"
- * (the leaf itself is gone); with the invalidations nothing fires. */
+ * (the leaf itself is gone), naming the page's address in the VMM (the
+ * memslot's hva plus the offset, not the host model's own); with the
+ * invalidations nothing fires. */
 static unsigned tlb_after_invalidate(enum s2hyp_mm_op ev, bool drop_tlbi)
 {
 	struct s2hyp_config cfg;
@@ -195,8 +197,8 @@ static unsigned tlb_after_invalidate(enum s2hyp_mm_op ev, bool drop_tlbi)
 	const char *why = NULL;
 	struct s2hyp_memslot slot = { .ipa = IPA, .size = 0x400000, .hva = HVA,
 				      .backing = S2HYP_BACKING_4K };
-	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_WRITE, 0, IPA, 1) };
-	struct s2hyp_host_op h[] = { mmop(ev, 1, HVA, 0, 0) };
+	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_WRITE, 0, IPA + 0x3000, 1) };
+	struct s2hyp_host_op h[] = { mmop(ev, 1, HVA + 0x3000, 0, 0) };
 	unsigned fired = 0;
 
 	s2hyp_config_init(&cfg);
@@ -212,7 +214,8 @@ static unsigned tlb_after_invalidate(enum s2hyp_mm_op ev, bool drop_tlbi)
 	assert_int_equal(s2hyp_stats(m)->unmaps, 1);
 	const struct s2hyp_violation *v = host_mm_violation(m);
 	if (v) {
-		assert_non_null(strstr(v->detail, "s2-subset: a vCPU's TLB maps IPA"));
+		assert_non_null(strstr(v->detail, "s2-subset: a vCPU's TLB maps IPA 0x40003000"));
+		assert_non_null(strstr(v->detail, "at hva 0x7f0000003000"));
 		fired++;
 	}
 	if (!drop_tlbi)

@@ -42,7 +42,7 @@ static struct vm mk(enum s2host_policy pol, uint64_t size, unsigned flags, bool 
 	kc.no_retry_check = no_retry;
 	kc.map_writable_always = writable_always;
 	assert_int_equal(s2hyp_kvm_create(v.h, v.p, &kc, &v.k), 0);
-	assert_int_equal(s2hyp_kvm_add_memslot(v.k, GPA, size, 0), 0);
+	assert_int_equal(s2hyp_kvm_add_memslot(v.k, GPA, size, 0, 0), 0);
 	return v;
 }
 
@@ -118,7 +118,7 @@ static void test_seq4k_counts_match_capture(void **state)
 	assert_int_equal(s2host_mmap(v.h, v.p, 0, PAGES * K4, RW), 0);
 	s2hyp_kvm_config_init(&kc);
 	assert_int_equal(s2hyp_kvm_create(v.h, v.p, &kc, &v.k), 0);
-	assert_int_equal(s2hyp_kvm_add_memslot(v.k, GPA, PAGES * K4, 0), 0);
+	assert_int_equal(s2hyp_kvm_add_memslot(v.k, GPA, PAGES * K4, 0, 0), 0);
 	for (unsigned i = 0; i < PAGES; i++)
 		assert_int_equal(s2hyp_kvm_guest_read(v.k, GPA + i * K4, &x), 0);
 	uint64_t read_faults = s2hyp_kvm_stats(v.k)->faults_translation;
@@ -340,9 +340,9 @@ static void test_bad_arguments(void **state)
 	struct s2hyp_kvm_fault f;
 	uint64_t x;
 
-	assert_int_equal(s2hyp_kvm_add_memslot(v.k, GPA, K4, 0), S2_EBUSY);
-	assert_int_equal(s2hyp_kvm_add_memslot(v.k, 1, K4, 0), S2_EINVAL);
-	assert_int_equal(s2hyp_kvm_add_memslot(v.k, 1ull << 41, K4, 0), S2_EINVAL);
+	assert_int_equal(s2hyp_kvm_add_memslot(v.k, GPA, K4, 0, 0), S2_EBUSY);
+	assert_int_equal(s2hyp_kvm_add_memslot(v.k, 1, K4, 0, 0), S2_EINVAL);
+	assert_int_equal(s2hyp_kvm_add_memslot(v.k, 1ull << 41, K4, 0, 0), S2_EINVAL);
 	assert_int_equal(s2hyp_kvm_guest_read(v.k, GPA + K4, &x), S2_EFAULT);
 	assert_int_equal(s2hyp_kvm_fault_begin(v.k, 0, true, &f), S2_EFAULT);
 	done(&v);
