@@ -96,6 +96,9 @@ usage "--no-source-sets does nothing with --strategy random" fuzz seed --no-sour
 usage "--no-source-sets does nothing with --no-reduction" fuzz seed --strategy exhaustive --no-reduction --no-source-sets
 usage "--no-source-sets does nothing with --bound" fuzz seed --strategy exhaustive --bound 2 --no-source-sets
 usage "--shrink-runs does nothing with --no-shrink" fuzz seed --no-shrink --shrink-runs 9
+usage "--shrink-runs does nothing with --no-shrink" fuzz seed --shrink-runs 20000 --no-shrink
+out=$("$S2EMU" fuzz seed --no-shrink --shrink-runs 20000 2>&1 >/dev/null)
+[ "$(wc -l <<<"$out")" -eq 1 ] || { echo "bad_input: --shrink-runs with --no-shrink: not one line: $out"; fail=1; }
 usage "--json and --markdown are two formats" rules --json --markdown
 usage "--seed does nothing with --strategy sequential" run-guest build/guests/boot.bin --strategy sequential --seed 2
 usage "--schedule prints text; not with --json" run-guest build/guests/boot.bin --schedule --json
