@@ -252,6 +252,11 @@ struct s2hyp_vcpu_op {
 	 * up (the vCPU's next line is the same access on another page): no
 	 * invalidation, in progress or in the span, makes it retry. */
 	bool not_retried;
+	/* The trace shows that KVM's handler of a fault here lost its break
+	 * (a function trace: stage2_try_break_pte with no stage2_make_pte
+	 * after it): another walker held or changed the entry. The machine
+	 * does not use it; a replay's schedule does. */
+	bool lost_break;
 	const char *src;
 };
 
@@ -487,6 +492,9 @@ void s2hyp_record_schedule(struct s2hyp *m, bool on);
  * faulted yet (it may start, or its hardware steps are under way); ~0u
  * when it waits for a fault's handling, is done, or runs guest code. */
 unsigned s2hyp_vcpu_access_phase(const struct s2hyp *m, unsigned vcpu);
+/* Whether vcpu's fault handler has started and not ended (a machine with
+ * parallel faults: one that runs one operation at a time names it hyp). */
+bool s2hyp_vcpu_handling(const struct s2hyp *m, unsigned vcpu);
 /* The program item ahead items after vcpu's current one (0: the current
  * one, whatever its state); NULL past the program's end or for a vCPU that
  * runs guest code. */

@@ -716,6 +716,11 @@ unsigned s2hyp_vcpu_access_phase(const struct s2hyp *m, unsigned vcpu)
 	return v->prog[v->pc].phase;
 }
 
+bool s2hyp_vcpu_handling(const struct s2hyp *m, unsigned vcpu)
+{
+	return m->sch && m->sch->op_ctx[vcpu];
+}
+
 const struct s2hyp_vcpu_op *s2hyp_vcpu_item(const struct s2hyp *m, unsigned vcpu,
 					    unsigned ahead)
 {

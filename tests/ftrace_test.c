@@ -1381,6 +1381,62 @@ static void test_hw_young_from_function_trace(void **state)
 #undef OLD
 }
 
+/* A fault's handler whose stage2_try_break_pte has no stage2_make_pte after
+ * it in the same vCPU thread (until the thread's next vCPU event) lost its
+ * break: the fault line says lost-break. Another vCPU's calls in between,
+ * a host thread's break, and a handler that broke and made change nothing. */
+static void test_lost_break_calls(void **state)
+{
+	(void)state;
+	struct imported *r = import(
+		V0 "1.00: kvm_guest_fault: ipa 0x40000000, hsr 0x93c08047, hxfar 0x0, pc 0x1\n"
+		V1 "1.01: kvm_guest_fault: ipa 0x40000000, hsr 0x93c08047, hxfar 0x0, pc 0x1\n"
+		V0 "1.02: stage2_try_break_pte <-stage2_map_walker_try_leaf\n"
+		V1 "1.03: stage2_try_break_pte <-stage2_map_walker_try_leaf\n"
+		V1 "1.04: stage2_try_set_pte <-stage2_try_break_pte\n"
+		V0 "1.05: stage2_make_pte <-stage2_map_walker_try_leaf\n"
+		HOST "1.06: stage2_try_break_pte <-stage2_split_walker\n"
+		V1 "1.07: kvm_entry: PC: 0x1\n"
+		V1 "1.08: kvm_guest_fault: ipa 0x40001000, hsr 0x93c08047, hxfar 0x0, pc 0x1\n"
+		V1 "1.09: stage2_try_break_pte <-stage2_map_walker_try_leaf\n"
+		V1 "1.10: stage2_make_pte <-stage2_map_walker_try_leaf\n"
+		V0 "1.11: kvm_guest_fault: ipa 0x40002000, hsr 0x93c08047, hxfar 0x0, pc 0x1\n"
+		V0 "1.12: kvm_guest_fault: ipa 0x40003000, hsr 0x93c08047, hxfar 0x0, pc 0x1\n");
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		"vcpu 0 fault ipa=0x40000000 esr=0x93c08047 pc=0x1\n"
+		"vcpu 1 fault ipa=0x40000000 esr=0x93c08047 pc=0x1 lost-break\n"
+		"vcpu 1 fault ipa=0x40001000 esr=0x93c08047 pc=0x1\n"
+		"vcpu 0 fault ipa=0x40002000 esr=0x93c08047 pc=0x1\n"
+		"vcpu 0 fault ipa=0x40003000 esr=0x93c08047 pc=0x1\n");
+	/* The calls are used, not listed; the host's break is used too. */
+	assert_null(strstr(r->out, "function stage2_try_break_pte"));
+	assert_true(has_line(r->out, "# unused: function stage2_try_set_pte x1"));
+	done(r);
+	/* function_graph: a break that found the entry locked is a leaf; the
+	 * last fault of the trace is closed by its end. */
+	struct opts o = { .layout = LAYOUT };
+#define FG "   1.000000 |   0)   kvmrun-406   |"
+	r = import_opts(
+		FG "               |  /* kvm_guest_fault: ipa 0x40000000, hsr 0x93c08047, hxfar 0x0, pc 0x1 */\n"
+		FG "   2.736 us    |            stage2_try_break_pte();\n", &o);
+#undef FG
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out, "vcpu 0 fault ipa=0x40000000 esr=0x93c08047 pc=0x1 lost-break\n");
+	done(r);
+}
+
+/* A trace of calls only (no event names a thread) imports: the RCU
+ * callback's thread is known (it was looked up in an empty table). */
+static void test_calls_only(void **state)
+{
+	(void)state;
+	struct imported *r = import(KIT "1.0: kvm_pgtable_stage2_free_unlinked <-rcu_do_batch\n");
+	assert_int_equal(r->ret, 0);
+	assert_int_equal(count_lines(r->out, "host rcu-callback"), 1);
+	done(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1419,6 +1475,8 @@ int main(void)
 		cmocka_unit_test(test_rcu_callback_calls),
 		cmocka_unit_test(test_function_tracer),
 		cmocka_unit_test(test_hw_young_from_function_trace),
+		cmocka_unit_test(test_lost_break_calls),
+		cmocka_unit_test(test_calls_only),
 	};
 	return cmocka_run_group_tests_name("ftrace", tests, NULL, NULL);
 }

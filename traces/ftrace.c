@@ -306,6 +306,8 @@ enum ev_kind {
 	EV_INV_END,		/* ... and on kvm_mmu_invalidate_end */
 	EV_DIRTY_WP,		/* ... and on kvm_arch_mmu_enable_log_dirty_pt_masked */
 	EV_YOUNG,		/* a kvm_age_hva that found young entries (function trace) */
+	EV_BREAK,		/* a traced call of stage2_try_break_pte */
+	EV_MAKE,		/* ... and of stage2_make_pte */
 };
 
 /* kvm_mmio's type, in __print_symbolic order. */
@@ -371,6 +373,7 @@ struct fev {
 	char *text;		/* marker text */
 	uint8_t mflags;		/* s2emu-memslot: 0 none, 1 dirty, 2 ro */
 	uint8_t mbacking;	/* s2emu-memslot: index in kit_backings */
+	bool lost_break;	/* a fault whose handler's break lost (decide_breaks) */
 };
 
 struct thr {
@@ -1567,9 +1570,20 @@ static int add_young(struct s2trace_ftrace *imp, struct thr *t, unsigned long li
 	return 0;
 }
 
-/* One call of a traced kernel function: counted by name; the RCU
- * callback's kept as an event, and so is an ageing's young entry (caller:
- * the function tracer's "<-caller"; NULL for function_graph, where the
+/* The calls kept as events: the RCU callback, and the map walker's break
+ * and make, which tell whether a fault's handler lost its break. */
+static const struct {
+	const char *fn;
+	enum ev_kind kind;
+} kept_calls[] = {
+	{ rcu_free_fn, EV_RCU_CALLBACK },
+	{ "stage2_try_break_pte", EV_BREAK },
+	{ "stage2_make_pte", EV_MAKE },
+};
+
+/* One call of a traced kernel function: counted by name, or kept as an
+ * event (kept_calls), and so is an ageing's young entry (caller: the
+ * function tracer's "<-caller"; NULL for function_graph, where the
  * thread's previous call is the caller when nothing came between). */
 static int count_call(struct s2trace_ftrace *imp, const struct s2trace_ftrace_line *l,
 		      unsigned long lineno, const char *fn, size_t n, const char *caller,
@@ -1593,11 +1607,19 @@ static int count_call(struct s2trace_ftrace *imp, const struct s2trace_ftrace_li
 			t->in_age_walker = false;
 	}
 
-	if (n == strlen(rcu_free_fn) && !strncmp(fn, rcu_free_fn, n)) {
+	for (size_t i = 0; i < S2_ARRAY_SIZE(kept_calls); i++) {
+		if (n != strlen(kept_calls[i].fn) || strncmp(fn, kept_calls[i].fn, n))
+			continue;
+		/* A break or make without its task (function_graph without
+		 * funcgraph-proc) belongs to no known fault: only counted. */
+		if (l->pid < 0 && kept_calls[i].kind != EV_RCU_CALLBACK)
+			break;
 		struct fev *e = new_event(imp);
-		if (!e)
+		/* Every event's thread is known to finish(), even in a trace
+		 * of calls only. */
+		if (!e || !thread_of(imp, l->pid))
 			return oom(imp, imp->name);
-		e->kind = EV_RCU_CALLBACK;
+		e->kind = (uint8_t)kept_calls[i].kind;
 		e->line = lineno;
 		e->ts = l->ts_ns;
 		e->seq = imp->nr_ev;
@@ -2086,6 +2108,10 @@ static int decide_events(struct s2trace_ftrace *imp, struct s2_map *pages)
 		case EV_RCU_CALLBACK:
 			e->out = OUT_RCU;
 			break;
+		case EV_BREAK:
+		case EV_MAKE:
+			e->out = OUT_NONE;	/* see decide_breaks */
+			break;
 		case EV_INV_BEGIN:
 			imp->invalidating++;
 			e->out = OUT_INV;
@@ -2109,6 +2135,57 @@ static int decide_events(struct s2trace_ftrace *imp, struct s2_map *pages)
 			imp->stats.outside_guest++;
 	}
 	return 0;
+}
+
+/*
+ * A function trace shows what each fault's handler did to the entry: the
+ * map walker's stage2_try_break_pte, and stage2_make_pte once the break
+ * won. A break with no make after it in the same handler (the vCPU
+ * thread's calls from its kvm_guest_fault to its next vCPU event) lost:
+ * the entry held another walker's lock marker, or changed before the
+ * exchange, and the walk gave up (-EAGAIN). Such a fault line says so
+ * (lost-break), and replay lets its handler run while another holds the
+ * entry. Breaks of other threads (the VMM's eager split) belong to no
+ * fault.
+ */
+struct handler {
+	size_t fault;		/* index + 1 of the fault being handled, 0 none */
+	bool broke;		/* a break since its last make */
+};
+
+/* The handler of h's fault is over. */
+static void handler_done(struct s2trace_ftrace *imp, struct handler *h)
+{
+	if (h->fault && h->broke)
+		imp->ev[h->fault - 1].lost_break = true;
+	h->fault = 0;
+	h->broke = false;
+}
+
+static void decide_breaks(struct s2trace_ftrace *imp)
+{
+	struct handler h[S2TRACE_FTRACE_MAX_VCPUS];
+
+	memset(h, 0, sizeof(h));
+	for (size_t i = 0; i < imp->nr_ev; i++) {
+		const struct fev *e = &imp->ev[i];
+		if (e->vcpu_only && e->thread >= 0) {
+			handler_done(imp, &h[e->thread]);
+			h[e->thread].fault = e->out == OUT_FAULT ? i + 1 : 0;
+			continue;
+		}
+		if (e->kind != EV_BREAK && e->kind != EV_MAKE)
+			continue;
+		const struct thr *t = find_thread(imp, e->pid);
+		if (!t->vcpu || t->number < 0 || !h[t->number].fault)
+			continue;
+		struct handler *c = &h[t->number];
+		if (e->kind == EV_BREAK && c->broke)	/* two breaks, no make between */
+			imp->ev[c->fault - 1].lost_break = true;
+		c->broke = e->kind == EV_BREAK;
+	}
+	for (unsigned v = 0; v < S2TRACE_FTRACE_MAX_VCPUS; v++)
+		handler_done(imp, &h[v]);
 }
 
 static int decide(struct s2trace_ftrace *imp)
@@ -2351,6 +2428,7 @@ int s2trace_ftrace_finish(struct s2trace_ftrace *imp)
 
 	if ((ret = decide(imp)))
 		return ret;
+	decide_breaks(imp);
 	if (imp->phases)
 		assign_phases(imp);
 	imp->stats.used = imp->stats.events - imp->stats.unused;
@@ -2449,6 +2527,7 @@ static void write_fault(FILE *f, const struct s2trace_ftrace *imp, const struct 
 	ev.vcpu.op.ipa = e->a;
 	ev.vcpu.esr = e->b;
 	ev.vcpu.pc = e->d;
+	ev.vcpu.op.lost_break = e->lost_break;
 	s2trace_print_event(f, &ev);
 	fprintf(f, "  # %s%s %s", d.insn ? "exec" : d.write ? "write" : "read",
 		d.s1ptw ? " (stage-1 walk)" : "", s2arm_fault_name(d.type));

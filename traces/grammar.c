@@ -439,6 +439,7 @@ static const struct s2trace_field vcpu_fault_fields[] = {
 	{ .key = "value", .type = S2T_F_HEX, .flags = S2T_FF_NOWRITE, IN(vcpu.op.value), ANY,
 	  .accesses = 1u << S2HYP_ACC_WRITE },
 	VCPU_MMU(S2T_FF_NOWRITE), VCPU_OBSERVED(S2T_FF_NOWRITE),
+	{ .key = "lost-break", .type = S2T_F_FLAG, IN(vcpu.op.lost_break) },
 };
 
 /* The guest line: the image (a path, at most 1023 bytes as replay keeps

@@ -156,12 +156,16 @@ static unsigned overlap_rank(const struct overlap *ov, unsigned c)
 		return deep_waits(ov, c, cur) ? 6 : 0;	/* its access walks */
 	const struct s2hyp_vcpu_op *next = s2hyp_vcpu_item(ov->m, c, 1);
 	bool more = next && next->phase == cur->phase;
-	bool again = more && next->ipa >> 12 == cur->ipa >> 12;
+	/* It faulted again on the page (the trace's next line), or a
+	 * function trace shows its handler's break lost. */
+	bool loses = cur->lost_break || (more && next->ipa >> 12 == cur->ipa >> 12);
 	bool locked = entry_locked(ov->m, cur->ipa);
-	if (more && !again)
+	if (more && !loses)
 		return 1;			/* handled, its next access walks */
-	if (again)
+	if (loses)
 		return locked ? 2 : 5;		/* loses to the handler holding the entry */
+	if (locked && !s2hyp_vcpu_handling(ov->m, c))
+		return 7;			/* waits for the make, then finds it done */
 	return locked ? 4 : 3;		/* maps; holds the entry while others retry */
 }
 

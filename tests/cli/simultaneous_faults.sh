@@ -6,7 +6,8 @@
 # its own vCPU, when the other vCPU has had no line since its fault (its
 # handler was still mapping). A vCPU that faults again and again on the
 # page lost its break to the handler holding the entry each time: with
-# parallel faults every line faults and each but the last loses a break. A
+# parallel faults every line faults and each but the last loses a break;
+# so does a line marked lost-break (a function trace showed it). A
 # line of each vCPU in between, a host event before them, or another ESR,
 # keeps them one at a time. A translation fault at a deeper level than the
 # other's walked while the other's map had linked tables down to it: it is
@@ -91,6 +92,23 @@ vcpu 1 fault ipa=0x40000000 esr=0x93cc8047
 vcpu 1 fault ipa=0x40000000 esr=0x93cc8047
 vcpu 1 fault ipa=0x40000000 esr=0x93cc8047"
 r=$(faults "$again" upstream); [ "$r" = "5 5 2" ] || fail "upstream: faults again on the page: $r, not 5 5 2"
+# The same with the vCPUs swapped: vCPU 0's last fault, which is not to
+# lose, waits while vCPU 1's handler holds the entry (it was handled first
+# and lost a third break).
+swapped="vcpu 1 fault ipa=0x40005000 esr=0x93cc8046
+vcpu 1 fault ipa=0x40000000 esr=0x93cc8047
+vcpu 0 fault ipa=0x40000000 esr=0x93cc8047
+vcpu 0 fault ipa=0x40000000 esr=0x93cc8047
+vcpu 0 fault ipa=0x40000000 esr=0x93cc8047"
+r=$(faults "$swapped" upstream); [ "$r" = "5 5 2" ] || fail "upstream: vCPU 0 faults again on the page: $r, not 5 5 2"
+# A function trace shows which handler lost its break (lost-break), even
+# when the vCPU did not fault again: that handler runs while the other
+# holds the entry, and loses; without the flag it finds the page mapped.
+for lb in "$w0
+$w1 lost-break" "$w0 lost-break
+$w1"; do
+    r=$(faults "$lb" upstream); [ "$r" = "2 2 1" ] || fail "upstream: a lost-break line: $r, not 2 2 1"
+done
 # vCPU 1's fetch faulted at level 3 while vCPU 0's fetch fault at level 1
 # was being handled: its walk waits for the tables vCPU 0's map links.
 deep="vcpu 0 fault ipa=0x40000000 esr=0x82000005
