@@ -24,7 +24,7 @@ bool s2_map_get(const struct s2_map *t, uint64_t key, uint64_t *val)
 	}
 }
 
-bool s2_map_put(struct s2_map *t, uint64_t key, uint64_t val)
+uint64_t *s2_map_ref(struct s2_map *t, uint64_t key)
 {
 	if ((t->n + 1) * 2 > t->cap) {
 		uint32_t ncap = t->cap ? t->cap * 2 : 64;
@@ -33,7 +33,7 @@ bool s2_map_put(struct s2_map *t, uint64_t key, uint64_t val)
 		if (!keys || !vals) {
 			free(keys);
 			free(vals);
-			return false;
+			return NULL;
 		}
 		struct s2_map old = *t;
 		*t = (struct s2_map){ keys, vals, ncap, 0 };
@@ -46,10 +46,20 @@ bool s2_map_put(struct s2_map *t, uint64_t key, uint64_t val)
 	uint32_t i = slot(t, key);
 	while (t->keys[i] && t->keys[i] != key)
 		i = (i + 1) & (t->cap - 1);
-	if (!t->keys[i])
+	if (!t->keys[i]) {
 		t->n++;
-	t->keys[i] = key;
-	t->vals[i] = val;
+		t->keys[i] = key;
+		t->vals[i] = 0;
+	}
+	return &t->vals[i];
+}
+
+bool s2_map_put(struct s2_map *t, uint64_t key, uint64_t val)
+{
+	uint64_t *v = s2_map_ref(t, key);
+	if (!v)
+		return false;
+	*v = val;
 	return true;
 }
 
@@ -92,7 +102,8 @@ bool s2_map_next(const struct s2_map *t, uint32_t *pos, uint64_t *key, uint64_t 
 
 void s2_map_clear(struct s2_map *t)
 {
-	if (t->cap)
+	/* An empty map's keys are all zero already. */
+	if (t->n)
 		memset(t->keys, 0, t->cap * sizeof(*t->keys));
 	t->n = 0;
 }

@@ -17,6 +17,10 @@ struct s2_map {
 /* A zeroed struct s2_map is an empty map. put is false when out of memory. */
 bool s2_map_get(const struct s2_map *t, uint64_t key, uint64_t *val);
 bool s2_map_put(struct s2_map *t, uint64_t key, uint64_t val);
+/* key's value, to read and write in place, inserted as 0 when absent (one
+ * probe where a get and a put take two); valid until the next put, ref or
+ * del. NULL when out of memory. */
+uint64_t *s2_map_ref(struct s2_map *t, uint64_t key);
 void s2_map_del(struct s2_map *t, uint64_t key);
 /* Iterate: *pos starts at 0; false at the end. */
 bool s2_map_next(const struct s2_map *t, uint32_t *pos, uint64_t *key, uint64_t *val);

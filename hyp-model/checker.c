@@ -59,9 +59,13 @@ struct op_state {
 	bool in_rcu;			/* inside an RCU read-side section */
 	uint64_t rcu_seq;		/* when it entered (the checker's clock) */
 	uint64_t rcu_ipa, rcu_size;	/* what its walk covers */
-	struct s2_map read_ver;		/* ptep -> the entry's ver when this
-					 * operation last read or stored it */
-	struct s2_map read_val;		/* ptep -> the value it saw then */
+	struct s2_map read;		/* ptep -> 1 + its index in seen */
+	struct op_seen {
+		uint64_t ver;		/* the entry's ver when this operation
+					 * last read or stored it */
+		uint64_t val;		/* the value it saw then */
+	} *seen;
+	unsigned seen_n, seen_cap;
 };
 
 struct unclean {
@@ -141,10 +145,10 @@ void s2hyp_checker_reset(struct s2hyp_checker *c, const struct s2hyp_checker_con
 	c->viol = k.viol;
 	c->viol_cap = k.viol_cap;
 	for (unsigned i = 0; i < S2HYP_CHECKER_MAX_OPS; i++) {
-		c->ops[i].read_ver = k.ops[i].read_ver;
-		c->ops[i].read_val = k.ops[i].read_val;
-		s2_map_clear(&c->ops[i].read_ver);
-		s2_map_clear(&c->ops[i].read_val);
+		c->ops[i].read = k.ops[i].read;
+		c->ops[i].seen = k.ops[i].seen;
+		c->ops[i].seen_cap = k.ops[i].seen_cap;
+		s2_map_clear(&c->ops[i].read);
 	}
 }
 
@@ -161,8 +165,8 @@ void s2hyp_checker_delete(struct s2hyp_checker *c)
 	s2_map_free(&c->hpages);
 	s2_map_free(&c->logged);
 	for (unsigned i = 0; i < S2HYP_CHECKER_MAX_OPS; i++) {
-		s2_map_free(&c->ops[i].read_ver);
-		s2_map_free(&c->ops[i].read_val);
+		s2_map_free(&c->ops[i].read);
+		free(c->ops[i].seen);
 	}
 	free(c);
 }
@@ -896,8 +900,18 @@ static void op_saw(struct s2hyp_checker *c, int op, const s2_pte_t *ptep, uint64
 	if (op < 0)
 		return;
 	struct op_state *o = &c->ops[op];
-	s2_map_put(&o->read_ver, (uint64_t)(uintptr_t)ptep, ver);
-	s2_map_put(&o->read_val, (uint64_t)(uintptr_t)ptep, val);
+	uint64_t *at = s2_map_ref(&o->read, (uint64_t)(uintptr_t)ptep);
+	if (!at)
+		return;
+	if (!*at) {
+		if (!s2_grow((void **)&o->seen, &o->seen_cap, sizeof(*o->seen), o->seen_n + 1)) {
+			/* As a put that failed: the entry is not known read. */
+			s2_map_del(&o->read, (uint64_t)(uintptr_t)ptep);
+			return;
+		}
+		*at = ++o->seen_n;
+	}
+	o->seen[*at - 1] = (struct op_seen){ ver, val };
 }
 
 /* Everything a store means, by operation op (-1: not told), exchange when
@@ -944,8 +958,12 @@ static void store_entry(struct s2hyp_checker *c, s2_pte_t *ptep, s2_pte_t old, s
 			.old = old, .new = new, .ipa = ipa, .pa = pa, .level = level,
 		};
 		const struct op_state *o = &c->ops[op];
-		st.have_read = s2_map_get(&o->read_ver, (uint64_t)(uintptr_t)ptep, &st.read_ver) &&
-			       s2_map_get(&o->read_val, (uint64_t)(uintptr_t)ptep, &st.read_val);
+		uint64_t at;
+		st.have_read = s2_map_get(&o->read, (uint64_t)(uintptr_t)ptep, &at);
+		if (st.have_read) {
+			st.read_ver = o->seen[at - 1].ver;
+			st.read_val = o->seen[at - 1].val;
+		}
 		rule_store_unowned(c, &st);
 		rule_lost_update(c, &st);
 	}
@@ -1021,8 +1039,8 @@ void s2hyp_checker_op_begin(struct s2hyp_checker *c, unsigned op, bool shared)
 	o->active = true;
 	o->shared = shared;
 	o->in_rcu = false;
-	s2_map_clear(&o->read_ver);
-	s2_map_clear(&o->read_val);
+	s2_map_clear(&o->read);
+	o->seen_n = 0;
 	c->in_flight++;
 }
 
@@ -1046,8 +1064,8 @@ void s2hyp_checker_op_end(struct s2hyp_checker *c, unsigned op)
 	struct op_state *o = &c->ops[op];
 	o->active = false;
 	o->in_rcu = false;
-	s2_map_clear(&o->read_ver);
-	s2_map_clear(&o->read_val);
+	s2_map_clear(&o->read);
+	o->seen_n = 0;
 	c->in_flight--;
 	c->op_seq++;
 	if (!c->in_flight)
