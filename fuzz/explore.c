@@ -896,7 +896,7 @@ int s2fuzz__explore(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 		    struct s2fuzz_result *res, char *err, size_t errlen)
 {
 	struct explorer x = { .sc = sc, .o = o, .res = res };
-	struct s2hyp_strategy st = { x_choose, x_pick, &x };
+	struct s2hyp_strategy st = { .choose = x_choose, .pick_arg = x_pick, .arg = &x };
 	double t0 = s2_now_s();
 	int ret = 0;
 

@@ -167,6 +167,7 @@ static int run_seed(const struct s2hyp_scenario *sc, const struct s2fuzz_opts *o
 		inner.arg = &rng;
 	}
 	st.arg = &hs;
+	s2fuzz__hashing_lazy(&st, &inner);
 	s2hyp_record_schedule(m, sched != NULL);
 	r->outcome = (uint8_t)s2hyp_run(m, &st);
 	const struct s2hyp_stats *stats = s2hyp_stats(m);

@@ -46,6 +46,9 @@ struct s2fuzz__hashing {
 	uint64_t h;
 };
 extern const struct s2hyp_strategy s2fuzz__hashing_template;
+/* Give st (the hashing template) the lazy background choice when inner
+ * has it (struct s2hyp_strategy's choose_thread). */
+void s2fuzz__hashing_lazy(struct s2hyp_strategy *st, const struct s2hyp_strategy *inner);
 
 /*
  * Follows a wished-for schedule as far as it fits: a choice whose thread

@@ -157,7 +157,7 @@ static unsigned pct_pick(void *arg, unsigned n)
 	return below(&p->rng, n);
 }
 
-const struct s2hyp_strategy s2fuzz__pct_template = { pct_choose, pct_pick, NULL };
+const struct s2hyp_strategy s2fuzz__pct_template = { .choose = pct_choose, .pick_arg = pct_pick, .arg = NULL };
 
 /* ------------------------------------------------------------------ */
 /* Hashing                                                             */
@@ -181,7 +181,37 @@ static unsigned hash_pick(void *arg, unsigned n)
 	return a;
 }
 
-const struct s2hyp_strategy s2fuzz__hashing_template = { hash_choose, hash_pick, NULL };
+/* The same for an inner strategy that lists background choices when it
+ * draws them (s2fuzz__hashing_lazy sets these only then). */
+static unsigned hash_choose_thread(void *arg, const struct s2hyp_choice *choices, unsigned n,
+				   bool background, uint64_t step)
+{
+	struct s2fuzz__hashing *h = arg;
+	unsigned i = h->inner->choose_thread(h->inner->arg, choices, n, background, step);
+	if (i < n)
+		h->h = s2fuzz__mix(h->h, choices[i].kind | (uint64_t)choices[i].vcpu << 8);
+	return i;
+}
+
+static unsigned hash_choose_background(void *arg, const struct s2hyp_choice *choices,
+				       unsigned n, uint64_t step)
+{
+	struct s2fuzz__hashing *h = arg;
+	unsigned i = h->inner->choose_background(h->inner->arg, choices, n, step);
+	if (i < n)
+		h->h = s2fuzz__mix(h->h, choices[i].kind | (uint64_t)choices[i].vcpu << 8);
+	return i;
+}
+
+const struct s2hyp_strategy s2fuzz__hashing_template = { .choose = hash_choose, .pick_arg = hash_pick, .arg = NULL };
+
+void s2fuzz__hashing_lazy(struct s2hyp_strategy *st, const struct s2hyp_strategy *inner)
+{
+	if (inner->choose_thread && inner->choose_background) {
+		st->choose_thread = hash_choose_thread;
+		st->choose_background = hash_choose_background;
+	}
+}
 
 /* ------------------------------------------------------------------ */
 /* Following a schedule as far as it fits                              */
@@ -248,7 +278,7 @@ static unsigned follow_pick(void *arg, unsigned n)
 	return s->c.arg;
 }
 
-const struct s2hyp_strategy s2fuzz__follow_template = { follow_choose, follow_pick, NULL };
+const struct s2hyp_strategy s2fuzz__follow_template = { .choose = follow_choose, .pick_arg = follow_pick, .arg = NULL };
 
 size_t s2fuzz__follow_exact_len(const struct s2fuzz__follow *f)
 {

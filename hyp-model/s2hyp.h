@@ -288,12 +288,27 @@ struct s2hyp_choice {
  * pick_arg(n) which of n candidates. The fuzzer supplies its own.
  * choose NULL takes the first enabled choice, always, and the machine then
  * lists that one only; pick_arg NULL takes candidate 0.
+ *
+ * The background choices (s2hyp_choice_is_background) are listed after
+ * every other. A strategy that draws among the others first, all
+ * background ones together counting as one more, and among the background
+ * ones only when it drew those (the random one), may give both of
+ * choose_thread and choose_background: the machine then lists the
+ * background choices only when they are drawn, and calls no choose.
+ * choose_thread gets the n enabled choices that are not background, and
+ * whether any background one is enabled, and returns an index below n, or
+ * n to take a background one; choose_background then gets those and
+ * returns which. The schedule is the one choose would have made.
  */
 struct s2hyp_strategy {
 	unsigned (*choose)(void *arg, const struct s2hyp_choice *choices, unsigned n,
 			   uint64_t step);
 	unsigned (*pick_arg)(void *arg, unsigned n);
 	void *arg;
+	unsigned (*choose_thread)(void *arg, const struct s2hyp_choice *choices, unsigned n,
+				  bool background, uint64_t step);
+	unsigned (*choose_background)(void *arg, const struct s2hyp_choice *choices, unsigned n,
+				      uint64_t step);
 };
 
 /* The ESR_EL2 value of a stage-2 fault: kind 1 translation, 2 permission,

@@ -52,6 +52,9 @@ struct s2hyp_sched {
 	struct sctx fib[MAX_CTX];
 	struct sctx *cur;
 	unsigned in_flight;
+	/* This step, for a strategy that lists background choices when it
+	 * draws them (choose_thread): whether any is enabled. */
+	bool any_background;
 };
 
 bool s2hyp__sched_init(struct s2hyp *m)
@@ -162,8 +165,8 @@ static inline struct s2hyp_choice choice_of(enum s2hyp_choice_kind k, unsigned v
 	return (struct s2hyp_choice){ (uint8_t)k, (uint8_t)vcpu, 0 };
 }
 
-/* The background choices after the n threads' ones: the end of a grace
- * period, speculative walks and evictions. */
+/* The background choices after the others: speculative walks and
+ * evictions. */
 static unsigned push_background(struct s2hyp *m, unsigned n)
 {
 	struct s2hyp_choice *ch = m->sch->choices;
@@ -171,11 +174,6 @@ static unsigned push_background(struct s2hyp *m, unsigned n)
 	const bool prefetch = m->cfg.explore_prefetch, evict = m->cfg.explore_evictions;
 	const struct vcpu *vs = m->vcpus;
 
-	/* The end of a grace period is a thread of its own, but optional: a
-	 * run does not go on for it (what is still queued at the end is freed
-	 * when the VM is torn down). */
-	if (m->rcu_n && s2hyp__rcu_ready(m))
-		ch[n++] = choice_of(S2HYP_CH_RCU, 0);
 	if (!prefetch && !evict)
 		return n;
 	for (unsigned i = 0; i < nr; i++) {
@@ -190,6 +188,40 @@ static unsigned push_background(struct s2hyp *m, unsigned n)
 	return n;
 }
 
+/* Whether push_background would list any. */
+static bool any_background(const struct s2hyp *m)
+{
+	const bool prefetch = m->cfg.explore_prefetch, evict = m->cfg.explore_evictions;
+
+	if (!prefetch && !evict)
+		return false;
+	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
+		const struct vcpu *v = &m->vcpus[i];
+		if ((prefetch && v->nprog && v->state != V_DONE) || (evict && v->tlb_n + v->wc_n))
+			return true;
+	}
+	return evict && s2cache_resident_count(m->cache);
+}
+
+/* The optional choices after the n threads' ones: the end of a grace
+ * period, then the background ones, unless the strategy lists those only
+ * when it draws them (then whether there are any). */
+static unsigned push_optional(struct s2hyp *m, unsigned n)
+{
+	struct s2hyp_sched *s = m->sch;
+
+	/* The end of a grace period is a thread of its own, but optional: a
+	 * run does not go on for it (what is still queued at the end is freed
+	 * when the VM is torn down). */
+	if (m->rcu_n && s2hyp__rcu_ready(m))
+		s->choices[n++] = choice_of(S2HYP_CH_RCU, 0);
+	if (s->st->choose_thread) {
+		s->any_background = any_background(m);
+		return n;
+	}
+	return push_background(m, n);
+}
+
 /* The enabled choices; *mandatory counts those that are not optional
  * (evictions and speculation alone do not keep a run going). */
 static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
@@ -199,7 +231,7 @@ static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
 	unsigned n = 0;
 	/* A strategy taking the first choice needs no other (the first is
 	 * never a background one). */
-	unsigned want = m->sch->st->choose ? UINT_MAX : 1;
+	unsigned want = m->sch->st->choose || m->sch->st->choose_thread ? UINT_MAX : 1;
 
 	if (in_op) {
 		ch[n++] = choice_of(S2HYP_CH_HYP, 0);
@@ -215,7 +247,7 @@ static unsigned enumerate(struct s2hyp *m, bool in_op, unsigned *mandatory)
 	*mandatory = n;
 	if ((!n && !in_op) || n >= want)
 		return n;
-	return push_background(m, n);
+	return push_optional(m, n);
 }
 
 static unsigned arg_candidates(struct s2hyp *m, const struct s2hyp_choice *c)
@@ -249,8 +281,20 @@ static void record(struct s2hyp *m, const struct s2hyp_choice *c)
 /* Choose among n enabled choices; fills *c with the decision (arg included). */
 static bool decide(struct s2hyp *m, unsigned n, struct s2hyp_choice *c)
 {
-	const struct s2hyp_strategy *st = m->sch->st;
-	unsigned idx = st->choose ? st->choose(st->arg, m->sch->choices, n, m->step) : 0;
+	struct s2hyp_sched *s = m->sch;
+	const struct s2hyp_strategy *st = s->st;
+	unsigned idx;
+	if (st->choose_thread) {
+		/* The background choices are listed once drawn. */
+		idx = st->choose_thread(st->arg, s->choices, n, s->any_background, m->step);
+		if (idx == n && s->any_background) {
+			unsigned all = push_background(m, n);
+			idx = n + st->choose_background(st->arg, s->choices + n, all - n, m->step);
+			n = all;
+		}
+	} else {
+		idx = st->choose ? st->choose(st->arg, s->choices, n, m->step) : 0;
+	}
 	if (idx >= n) {
 		m->outcome = S2HYP_DIVERGED;
 		snprintf(m->error, sizeof(m->error), "the schedule diverged at step %llu",
@@ -258,7 +302,7 @@ static bool decide(struct s2hyp *m, unsigned n, struct s2hyp_choice *c)
 		m->stopped = true;
 		return false;
 	}
-	*c = m->sch->choices[idx];
+	*c = s->choices[idx];
 	unsigned cand = arg_candidates(m, c);
 	if (cand) {
 		unsigned a = st->pick_arg ? st->pick_arg(st->arg, cand) : 0;
@@ -410,7 +454,7 @@ static unsigned enumerate_par(struct s2hyp *m, int self, unsigned *mandatory)
 	const unsigned nr = m->cfg.nr_vcpus;
 	unsigned n = 0;
 	/* As in enumerate: a strategy taking the first choice needs no other. */
-	unsigned want = s->st->choose ? UINT_MAX : 1;
+	unsigned want = s->st->choose || s->st->choose_thread ? UINT_MAX : 1;
 
 	if (self == HOST_SLOT)
 		ch[n++] = choice_of(S2HYP_CH_HOST, 0);
@@ -428,7 +472,7 @@ static unsigned enumerate_par(struct s2hyp *m, int self, unsigned *mandatory)
 	*mandatory = n;
 	if (!n || n >= want)
 		return n;
-	return push_background(m, n);
+	return push_optional(m, n);
 }
 
 /* An operation, whole: the host's next one, or KVM's handling of a vCPU's
@@ -776,17 +820,38 @@ static unsigned random_choose(void *arg, const struct s2hyp_choice *choices, uns
 	return fg + (unsigned)(s2hyp_rng_next(arg) % (n - fg));
 }
 
+/* random_choose in two halves: the threads and, drawn as one, the
+ * background; then which background choice. The same draws. */
+static unsigned random_choose_thread(void *arg, const struct s2hyp_choice *choices, unsigned n,
+				     bool background, uint64_t step)
+{
+	(void)choices;
+	(void)step;
+	return (unsigned)(s2hyp_rng_next(arg) % (n + background));
+}
+
+static unsigned random_choose_background(void *arg, const struct s2hyp_choice *choices,
+					 unsigned n, uint64_t step)
+{
+	(void)choices;
+	(void)step;
+	return (unsigned)(s2hyp_rng_next(arg) % n);
+}
+
 static unsigned random_pick(void *arg, unsigned n)
 {
 	return (unsigned)(s2hyp_rng_next(arg) % n);
 }
 
 const struct s2hyp_strategy s2hyp_strategy_random_template = {
-	random_choose, random_pick, NULL,
+	.choose = random_choose,
+	.pick_arg = random_pick,
+	.choose_thread = random_choose_thread,
+	.choose_background = random_choose_background,
 };
 
 /* The first enabled choice at every step (see struct s2hyp_strategy). */
-const struct s2hyp_strategy s2hyp_strategy_sequential = { NULL, NULL, NULL };
+const struct s2hyp_strategy s2hyp_strategy_sequential = { .choose = NULL, .pick_arg = NULL, .arg = NULL };
 
 static unsigned replay_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
 			      uint64_t step)
@@ -826,5 +891,5 @@ static unsigned replay_pick(void *arg, unsigned n)
 }
 
 const struct s2hyp_strategy s2hyp_strategy_replay_template = {
-	replay_choose, replay_pick, NULL,
+	.choose = replay_choose, .pick_arg = replay_pick,
 };

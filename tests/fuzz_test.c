@@ -437,7 +437,7 @@ static bool probe_state(const struct s2hyp_scenario *sc, bool (*shape)(const str
 			struct probe *p, struct s2hyp_choice **prefix, size_t *n)
 {
 	for (uint64_t seed = 1; seed < 200; seed++) {
-		struct s2hyp_strategy st = { probe_choose, probe_pick, p };
+		struct s2hyp_strategy st = { .choose = probe_choose, .pick_arg = probe_pick, .arg = p };
 		assert_int_equal(s2hyp_scenario_instantiate(sc, &p->m, NULL), 0);
 		s2hyp_rng_seed(&p->rng, seed);
 		p->shape = shape;
@@ -570,7 +570,7 @@ static void test_footprints_match_observation(void **state)
 		for (uint64_t seed = 1; seed <= 8; seed++) {
 			struct s2hyp_scenario sc;
 			struct checker c = { 0 };
-			struct s2hyp_strategy st = { checker_choose, checker_pick, &c };
+			struct s2hyp_strategy st = { .choose = checker_choose, .pick_arg = checker_pick, .arg = &c };
 			/* Odd seeds: one operation at a time, whose hyp steps are
 			 * refined by observation; even: parallel faults. */
 			build(&sc, s2fuzz_scenario_name(s),
@@ -720,7 +720,7 @@ static void second_read_fp(bool walked, struct second_step *p)
 	struct s2hyp_scenario sc;
 	struct s2hyp_vcpu_op op = { .access = S2HYP_ACC_READ, .size = 8, .mmu_on = true,
 				    .ipa = S2HYP_SEED_IPA + 0x3000 };
-	struct s2hyp_strategy st = { second_step_choose, probe_pick, p };
+	struct s2hyp_strategy st = { .choose = second_step_choose, .pick_arg = probe_pick, .arg = p };
 
 	s2hyp_scenario_init(&sc);
 	sc.slots[0] = (struct s2hyp_memslot){ .ipa = S2HYP_SEED_IPA, .size = 0x200000,

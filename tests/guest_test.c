@@ -498,7 +498,7 @@ static unsigned smallest(void *arg, unsigned n)
 static void test_one_instruction_quanta(void **state)
 {
 	unsigned rr = 0;
-	struct s2hyp_strategy st = { first_choice, smallest, &rr };
+	struct s2hyp_strategy st = { .choose = first_choice, .pick_arg = smallest, .arg = &rr };
 	struct s2guest_config cfg;
 	struct image im;
 	(void)state;
@@ -585,7 +585,7 @@ static void test_every_instruction_retires_once(void **state)
 				q[i] = S2GUEST_Q_1_INSN;
 			q[k] = longer[l];
 			struct cycle cy = { .q = q, .n = k + 1 };
-			struct s2hyp_strategy st = { cycle_choose, cycle_pick, &cy };
+			struct s2hyp_strategy st = { .choose = cycle_choose, .pick_arg = cycle_pick, .arg = &cy };
 			struct s2guest_config cfg;
 			struct image im;
 			char what[64];
@@ -706,7 +706,7 @@ static void test_cmo_faults(void **state)
 		cfg.slots[0].backing = S2HYP_BACKING_4K;
 		struct s2guest *g = create(&cfg);
 		unsigned rr = 0;
-		struct s2hyp_strategy st = { first_choice, smallest, &rr };
+		struct s2hyp_strategy st = { .choose = first_choice, .pick_arg = smallest, .arg = &rr };
 		/* Run whole, and one instruction at a time. */
 		assert_int_equal(q ? s2guest_run(g, &st) : run_seed(g, 0), S2HYP_DONE);
 		const struct s2guest_vcpu_result *r = s2guest_vcpu(g, 0);

@@ -80,7 +80,7 @@ static void test_same_page_both_complete(void **state)
 	(void)state;
 	struct s2hyp *m = two_readers(S2PT_V_UPSTREAM, BASE, BASE);
 	struct turns t = { 1 };
-	struct s2hyp_strategy st = { turns_choose, turns_pick, &t };
+	struct s2hyp_strategy st = { .choose = turns_choose, .pick_arg = turns_pick, .arg = &t };
 
 	assert_int_equal(s2hyp_run(m, &st), S2HYP_DONE);
 	const struct s2hyp_stats *s = s2hyp_stats(m);
@@ -104,7 +104,7 @@ static void test_exclusive_one_at_a_time(void **state)
 	(void)state;
 	struct s2hyp *m = two_readers(S2PT_V_UPSTREAM_EXCLUSIVE, BASE, BASE);
 	struct turns t = { 1 };
-	struct s2hyp_strategy st = { turns_choose, turns_pick, &t };
+	struct s2hyp_strategy st = { .choose = turns_choose, .pick_arg = turns_pick, .arg = &t };
 
 	assert_int_equal(s2hyp_run(m, &st), S2HYP_DONE);
 	const struct s2hyp_stats *s = s2hyp_stats(m);

@@ -99,7 +99,7 @@ static unsigned first_pick(void *arg, unsigned n)
 	return 0;
 }
 
-static const struct s2hyp_strategy eager = { eager_choose, first_pick, NULL };
+static const struct s2hyp_strategy eager = { .choose = eager_choose, .pick_arg = first_pick, .arg = NULL };
 
 /* A strategy that takes the grace period frees the unlinked table during
  * the run, in one recorded step; the sequential one never chooses it (the

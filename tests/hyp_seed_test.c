@@ -73,6 +73,64 @@ static const struct {
 	{ S2PT_V_FREE_LEAK, BIT(S2HYP_RULE_LEAK), BIT(S2HYP_RULE_REFCOUNT) },
 };
 
+/* One run of the seed scenario (4 vCPUs, upstream) under strategy st,
+ * its schedule recorded: the schedule's length, copied into sched. */
+static size_t run_recorded(const struct s2hyp_strategy *st, struct s2hyp_stats *stats,
+			   struct s2hyp_choice *sched, size_t cap)
+{
+	struct s2hyp_scenario sc;
+	struct s2hyp *m;
+	const char *why = NULL;
+	size_t n;
+
+	assert_int_equal(s2hyp_scenario_build(&sc, S2HYP_SC_SEED, 4, S2PT_V_UPSTREAM), 0);
+	assert_int_equal(s2hyp_scenario_instantiate(&sc, &m, &why), 0);
+	s2hyp_record_schedule(m, true);
+	assert_int_equal(s2hyp_run(m, st), S2HYP_DONE);
+	const struct s2hyp_choice *s = s2hyp_schedule(m, &n);
+	assert_true(n <= cap);
+	memcpy(sched, s, n * sizeof(*s));
+	*stats = *s2hyp_stats(m);
+	s2hyp_delete(m);
+	s2hyp_scenario_free(&sc);
+	return n;
+}
+
+/* The random strategy's lazy background (choose_thread, choose_background:
+ * the machine lists background choices only when drawn) makes the very
+ * schedule its choose makes over the full list, background choices
+ * included (fails when the halves draw differently, or the machine lists
+ * another set of choices lazily). */
+static void test_random_lazy_background_same_schedule(void **state)
+{
+	(void)state;
+	static struct s2hyp_choice lazy[20000], full[20000];
+	unsigned background = 0;
+
+	for (uint64_t seed = 1; seed <= 12; seed++) {
+		struct s2hyp_rng r1, r2;
+		struct s2hyp_strategy st = s2hyp_strategy_random_template;
+		struct s2hyp_strategy eager = s2hyp_strategy_random_template;
+		struct s2hyp_stats s1, s2;
+
+		assert_non_null(st.choose_thread);
+		eager.choose_thread = NULL;
+		eager.choose_background = NULL;
+		s2hyp_rng_seed(&r1, seed);
+		s2hyp_rng_seed(&r2, seed);
+		st.arg = &r1;
+		eager.arg = &r2;
+		size_t n = run_recorded(&st, &s1, lazy, 20000);
+		size_t k = run_recorded(&eager, &s2, full, 20000);
+		assert_int_equal(n, k);
+		assert_memory_equal(lazy, full, n * sizeof(*lazy));
+		assert_memory_equal(&s1, &s2, sizeof(s1));
+		for (size_t i = 0; i < n; i++)
+			background += s2hyp_choice_is_background(&lazy[i]);
+	}
+	assert_true(background > 100);
+}
+
 /* Every variant fires exactly its expected rules, sequentially and under
  * random schedules with 2 and 4 vCPUs, and every run completes. */
 static void test_seed_every_variant(void **state)
@@ -383,6 +441,7 @@ int main(void)
 		cmocka_unit_test(test_seed_nocmo_stale_data_usually),
 		cmocka_unit_test(test_install_first_shortens_window),
 		cmocka_unit_test(test_record_replay_identical),
+		cmocka_unit_test(test_random_lazy_background_same_schedule),
 		cmocka_unit_test(test_replay_divergence_detected),
 		cmocka_unit_test(test_choice_text_round_trip),
 		cmocka_unit_test(test_other_scenarios_clean),

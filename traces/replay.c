@@ -215,7 +215,8 @@ void s2trace__strategy(struct replay *rp)
 		rp->st.arg = &rp->rp;
 	} else {
 		rp->ov.m = rp->m;
-		rp->st = (struct s2hyp_strategy){ overlap_choose, overlap_pick, &rp->ov };
+		rp->st = (struct s2hyp_strategy){ .choose = overlap_choose, .pick_arg = overlap_pick,
+						  .arg = &rp->ov };
 	}
 }
 
