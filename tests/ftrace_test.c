@@ -1017,6 +1017,19 @@ static void test_seed_corpus(void **state)
 
 #define KIT "          kvmrun-386     [001] .....    "
 #define KIT1 "          kvmrun-388     [000] .....    "
+/* The kit's marker of memslot 0 at time T: 64M at IPA 0x80000000, at
+ * 0xffffa3400000 in the VMM. */
+#define KIT_SLOT0(T, FLAGS, BACKING) \
+	KIT T ": tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 " \
+	"hva=0xffffa3400000 flags=" FLAGS " backing=" BACKING "\n"
+/* One vCPU and memslot 0 of 4K pages, started in linux mode, then dirty
+ * logging turned on for the slot by a VMM thread (times 1.1 to 1.5). */
+#define KIT_DIRTY_LOG_ON_4K \
+	KIT "1.1: tracing_mark_write: s2emu-vcpus n=1\n" \
+	KIT_SLOT0("1.2", "none", "4k") \
+	KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=linux\n" \
+	KIT "1.4: tracing_mark_write: s2emu-phase name=dirty_log_on slot=0 by=thread\n" \
+	KIT_SLOT0("1.5", "dirty", "4k")
 
 /* A kit trace needs no layout: s2emu-vcpus, s2emu-memslot and s2emu-host
  * give the header; flag changes are dirty-log events; phases are sections. */
@@ -1027,17 +1040,17 @@ static void test_kit_markers(void **state)
 	struct imported *r = import_opts(
 		KIT "1.0: tracing_mark_write: s2emu-host vhe=0 fwb=0 range-tlbi=0 idc=1 dic=0 hw-dirty=0\n"
 		KIT "1.1: tracing_mark_write: s2emu-vcpus n=2\n"
-		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=thp\n"
+		KIT_SLOT0("1.2", "none", "thp")
 		KIT "1.25: tracing_mark_write: s2emu-phase name=eager_split_chunk size=0x200000 supported_block_sizes=0x40201000\n"
 		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=raw\n"
 		KIT "1.4: kvm_guest_fault: ipa 0x80200000, hsr 0x93cc8046, hxfar 0x80200000, pc 0x80000060\n"
 		KIT "1.5: kvm_entry: PC: 0x80000060\n"
 		KIT "1.6: tracing_mark_write: s2emu-phase name=pass_done pass=1 vcpus=2\n"
 		KIT "1.7: tracing_mark_write: s2emu-phase name=dirty_log_on slot=0\n"
-		KIT "1.8: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=dirty backing=thp\n"
+		KIT_SLOT0("1.8", "dirty", "thp")
 		KIT "1.9: tracing_mark_write: s2emu-phase name=resume next_pass=2\n"
 		KIT "2.0: tracing_mark_write: s2emu-phase name=get_dirty_log slot=0 dirty_pages=3\n"
-		KIT "2.1: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=thp\n"
+		KIT_SLOT0("2.1", "none", "thp")
 		KIT "2.2: tracing_mark_write: s2emu-phase name=resume next_pass=2\n"
 		KIT "2.3: tracing_mark_write: s2emu-phase name=system_event vcpu=0 type=1\n"
 		KIT "2.4: kvm_entry: PC: 0x80000060\n", &o);
@@ -1071,7 +1084,7 @@ static void test_age_flush_without_lru_gen(void **state)
 {
 	(void)state;
 	static const char *const body =
-		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=4k\n"
+		KIT_SLOT0("1.2", "none", "4k")
 		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=raw\n"
 		KIT "1.4: kvm_age_hva: mmu notifier age hva: 0xffffa3400000 -- 0xffffa3401000\n"
 		KIT "1.5: kvm_test_age_hva: mmu notifier test age hva: 0xffffa3402000\n";
@@ -1104,11 +1117,7 @@ static void test_kit_get_dirty_log_begin(void **state)
 	(void)state;
 	struct opts o = { 0 };
 	struct imported *r = import_opts(
-		KIT "1.1: tracing_mark_write: s2emu-vcpus n=1\n"
-		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=4k\n"
-		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=linux\n"
-		KIT "1.4: tracing_mark_write: s2emu-phase name=dirty_log_on slot=0 by=thread\n"
-		KIT "1.5: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=dirty backing=4k\n"
+		KIT_DIRTY_LOG_ON_4K
 		KIT "1.6: tracing_mark_write: s2emu-phase name=get_dirty_log_begin slot=0\n"
 		KIT1 "1.7: kvm_guest_fault: ipa 0x80200000, hsr 0x9200004f, hxfar 0x80200000, pc 0x80000060\n"
 		KIT "1.8: tracing_mark_write: s2emu-phase name=get_dirty_log slot=0 dirty_pages=3\n", &o);
@@ -1124,11 +1133,7 @@ static void test_kit_get_dirty_log_begin(void **state)
 	 * its first call after the marker: the fault traced before it was
 	 * handled first. A marker no call follows keeps it. */
 	r = import_opts(
-		KIT "1.1: tracing_mark_write: s2emu-vcpus n=1\n"
-		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=4k\n"
-		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=linux\n"
-		KIT "1.4: tracing_mark_write: s2emu-phase name=dirty_log_on slot=0 by=thread\n"
-		KIT "1.5: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=dirty backing=4k\n"
+		KIT_DIRTY_LOG_ON_4K
 		KIT "1.6: tracing_mark_write: s2emu-phase name=get_dirty_log_begin slot=0\n"
 		KIT1 "1.7: kvm_guest_fault: ipa 0x80200000, hsr 0x9200004f, hxfar 0x80200000, pc 0x80000060\n"
 		KIT "1.75: dirty_wp: (kvm_arch_mmu_enable_log_dirty_pt_masked+0x0/0x60)\n"
@@ -1160,7 +1165,7 @@ static void test_kit_dirty_wp_pairs_by_thread(void **state)
 #define VMM2 "          kvmrun-390     [001] .....    "
 	struct imported *r = import_opts(
 		KIT "1.1: tracing_mark_write: s2emu-vcpus n=1\n"
-		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=dirty backing=4k\n"
+		KIT_SLOT0("1.2", "dirty", "4k")
 		KIT "1.21: tracing_mark_write: s2emu-memslot slot=1 gpa=0x90000000 size=0x4000000 hva=0xffffb3400000 flags=dirty backing=4k\n"
 		KIT "1.3: tracing_mark_write: s2emu-phase name=start mode=linux\n"
 		KIT "1.6: tracing_mark_write: s2emu-phase name=get_dirty_log_begin slot=0\n"
@@ -1344,7 +1349,7 @@ static void test_hw_young_from_function_trace(void **state)
 	r = import_opts(
 		KIT "1.0: tracing_mark_write: s2emu-host vhe=1 fwb=1 range-tlbi=1 idc=1 dic=0 hw-dirty=0\n"
 		KIT "1.1: tracing_mark_write: s2emu-vcpus n=1\n"
-		KIT "1.2: tracing_mark_write: s2emu-memslot slot=0 gpa=0x80000000 size=0x4000000 hva=0xffffa3400000 flags=none backing=4k\n"
+		KIT_SLOT0("1.2", "none", "4k")
 		KIT "1.4: kvm_age_hva: mmu notifier age hva: 0xffffa3401000 -- 0xffffa3402000\n"
 		KIT "1.5: stage2_age_walker <-kvm_pgtable_walk\n"
 		KIT "1.6: stage2_try_set_pte <-stage2_age_walker\n"
