@@ -1,4 +1,5 @@
 /* The names of the maintenance instructions (TLBI, DC, IC, DSB domains). */
+#include <stdbool.h>
 #include <strings.h>
 
 #include "arch/s2arm.h"
@@ -27,10 +28,17 @@ unsigned s2arm_tlbi_flags(enum s2arm_tlbi op)
 	return (unsigned)op < S2ARM_NR_TLBI ? tlbis[op].flags : 0;
 }
 
+/* Whether name is the mnemonic (lower case, starting with a letter) in
+ * any case; the first byte, folded, tells most apart without a call. */
+static bool is_mnemonic(const char *name, const char *mnemonic)
+{
+	return (char)(*name | 0x20) == *mnemonic && !strcasecmp(name, mnemonic);
+}
+
 int s2arm_tlbi_parse(const char *name)
 {
 	for (unsigned i = 0; i < S2ARM_NR_TLBI; i++)
-		if (!strcasecmp(name, tlbis[i].mnemonic))
+		if (is_mnemonic(name, tlbis[i].mnemonic))
 			return (int)i;
 	return -1;
 }
@@ -66,7 +74,7 @@ static const struct op_name *row(const struct op_name *t, unsigned n, unsigned i
 static int find(const struct op_name *t, unsigned n, const char *mnemonic)
 {
 	for (unsigned i = 0; i < n; i++)
-		if (!strcasecmp(mnemonic, t[i].mnemonic))
+		if (is_mnemonic(mnemonic, t[i].mnemonic))
 			return (int)i;
 	return -1;
 }

@@ -4,6 +4,7 @@
  * offline checker accepts (src/casemate-check-c/src/parser.c); see
  * s2trace_casemate.h for the shape of a record. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "common/s2_bits.h"
 #include "common/s2_err.h"
 #include "common/s2_map.h"
+#include "common/s2_text.h"
 #include "hyp-model/s2hyp_effect.h"
 #include "traces/s2trace.h"
 #include "traces/s2trace_casemate.h"
@@ -378,7 +380,7 @@ static const char *const tlbi_by_addr[] = {
 static bool in_list(const char *const *list, size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!strcmp(list[i], s))
+		if (list[i][0] == s[0] && s2_same_word(list[i], s))
 			return true;
 	return false;
 }
@@ -578,11 +580,11 @@ static int check_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *r
 
 	switch (rec->kind) {
 	case S2T_CM_BARRIER:
-		if (strcmp(rec->what, "dsb") && strcmp(rec->what, "isb"))
+		if (!s2_same_word(rec->what, "dsb") && !s2_same_word(rec->what, "isb"))
 			return fail_at(r, rec->line, "a barrier is dsb or isb, not '%s'", rec->what);
-		if (!strcmp(rec->what, "dsb") && !rec->domain[0])
+		if (s2_same_word(rec->what, "dsb") && !rec->domain[0])
 			return fail_at(r, rec->line, "dsb needs its kind: (kind ish), ishst, nsh or sy");
-		if (!strcmp(rec->what, "isb") && rec->domain[0])
+		if (s2_same_word(rec->what, "isb") && rec->domain[0])
 			return fail_at(r, rec->line, "isb takes no kind");
 		break;
 	case S2T_CM_TLBI:
@@ -785,6 +787,8 @@ static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *re
 {
 	const unsigned char *p = r->buf + r->pos, *e = r->buf + r->len, *q;
 	char val[S2TRACE_CM_MAX_TEXT], key[S2TRACE_CM_MAX_NAME];
+	const unsigned char *kp = NULL;	/* the key as written, copied to key when a message may name it */
+	size_t kn = 0;
 	const struct fspec *fields = NULL;
 	struct level level = { false, 0 };
 	unsigned given = 0, nf = 0, src = ~0u;
@@ -792,7 +796,7 @@ static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *re
 	if (!(q = span(p, e, C_ATOM)))
 		return 0;
 	for (size_t i = 0; i < S2_ARRAY_SIZE(kinds) && !fields; i++)
-		if (same_word(kinds[i].name, p, (size_t)(q - p))) {
+		if (kinds[i].name[0] == (char)*p && same_word(kinds[i].name, p, (size_t)(q - p))) {
 			memcpy(rec->name, kinds[i].name, (size_t)(q - p) + 1);
 			rec->kind = kinds[i].kind;
 			fields = kinds[i].fields;
@@ -820,8 +824,8 @@ static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *re
 				for (k = 0; k < nf && !same_word(fields[k].key, p, (size_t)(q - p)) &&
 					    !same_word(fields[k].alias, p, (size_t)(q - p)); k++)
 					;
-			memcpy(key, p, (size_t)(q - p));
-			key[q - p] = '\0';
+			kp = p;
+			kn = (size_t)(q - p);
 			p = q + 1;
 		} else if (*p == '"') {
 			k = src;
@@ -848,6 +852,10 @@ static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *re
 			return 0;
 		}
 		size_t n = (size_t)(q - p);
+		if (keyed) {
+			memcpy(key, kp, kn);
+			key[kn] = '\0';
+		}
 		struct value v = { keyed ? key : NULL, val, string, r->line };
 		if (n >= sizeof(val))
 			return 0;
@@ -874,11 +882,27 @@ static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *re
 	return 1;
 }
 
+/* A record with nothing given: every member 0, its two long texts empty
+ * (only their first byte: every writer ends a text with its NUL). */
+static void record_clear(struct s2trace_cm_record *rec)
+{
+	const size_t src = offsetof(struct s2trace_cm_record, src),
+		     after = offsetof(struct s2trace_cm_record, release),
+		     msg = offsetof(struct s2trace_cm_record, message);
+	_Static_assert(sizeof(struct s2trace_cm_record) - offsetof(struct s2trace_cm_record, message) -
+		       sizeof(((struct s2trace_cm_record *)0)->message) < sizeof(uint64_t),
+		       "the message is the record's last member");
+	memset(rec, 0, src);
+	rec->src[0] = '\0';
+	memset((char *)rec + after, 0, msg - after);
+	rec->message[0] = '\0';
+}
+
 int s2trace_cm_next(struct s2trace_cm_reader *r, struct s2trace_cm_record *rec)
 {
 	int t, c;
 
-	memset(rec, 0, sizeof(*rec));
+	record_clear(rec);
 	c = skip_space(r);
 	if (c == '!')
 		return read_verdict(r, rec);
