@@ -232,7 +232,9 @@ bool s2hyp__handle_fault(struct s2hyp *m, struct vcpu *v)
 	 * before it maps or relaxes anything; the guest runs again and takes
 	 * the fault again. */
 	if ((m->invalidating || o->host_invalidated) && !o->not_retried) {
-		m->stats.host_retries++;
+		/* (The next item handling this fault late is no retry.) */
+		if (v->pc + 1 >= v->nprog || !v->prog[v->pc + 1].deferred)
+			m->stats.host_retries++;
 		v->invalidate_retry = true;
 		return true;
 	}

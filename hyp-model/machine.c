@@ -955,6 +955,8 @@ static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2
 	v->esr = s2hyp_fault_esr(kind, level, o->access);
 	s2hyp__event(m, (int)v->id, EV_FAULT, o->ipa, v->esr, (unsigned)level, kind);
 	struct s2hyp_vcpu_stats *vs = &m->stats.vcpu[v->id];
+	if (o->deferred)
+		return;		/* the previous item's fault, counted there */
 	if (kind != FAULT_NONE && level >= -1 && level <= S2_LEVEL_MAX)
 		m->stats.faults[kind - 1][level + 1][o->access]++;
 	switch (kind) {

@@ -257,6 +257,12 @@ struct s2hyp_vcpu_op {
 	 * after it): another walker held or changed the entry. The machine
 	 * does not use it; a replay's schedule does. */
 	bool lost_break;
+	/* The late handling of the previous item's fault, which gave up
+	 * (host_invalidated): the trace shows KVM's handler of that fault
+	 * did not give up, so it sampled the invalidation sequence after the
+	 * invalidation ended and mapped after it. This access walks, faults
+	 * and is handled as any other, but its fault is not counted again. */
+	bool deferred;
 	const char *src;
 };
 

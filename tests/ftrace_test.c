@@ -390,6 +390,46 @@ static void test_invalidation_window(void **state)
 	assert_fails(r, S2_EPARSE, "ft:1: ", "malformed inv_end");
 }
 
+/* With the invalidation probe, the first kvm_entry of a vCPU after its
+ * fault line is that fault's end (KVM's handler ran until it): an entry
+ * line; the vCPU's next entry with no fault since writes none, nor does
+ * any entry in a capture without the probe (its lines would change
+ * nothing). */
+static void test_entry_ends_fault(void **state)
+{
+	(void)state;
+	static const char *const lines[] = {
+		V0 "1.0: kvm_guest_fault: ipa 0x40400000, hsr 0x93c18046, hxfar 0x0, pc 0x0\n",
+		HOST "1.5: kvm_unmap_hva_range: mmu notifier unmap range: 0x00ffff7c400000 -- 0x00ffff7c600000\n",
+		HOST "1.6: inv_end: (kvm_mmu_invalidate_end+0x0/0xa0)\n",
+		V0 "2.0: kvm_entry: PC: 0x80000060\n",
+		V0 "2.5: kvm_exit: IRQ: HSR_EC: 0x0000 (UNKNOWN), PC: 0x80000060\n",
+		V0 "3.0: kvm_entry: PC: 0x80000060\n",
+	};
+	char text[1024] = "", plain[1024] = "";
+	for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+		strcat(text, lines[i]);
+		if (i != 2)
+			strcat(plain, lines[i]);
+	}
+	struct imported *r = import(text);
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "vcpu 0 fault ipa=0x40400000 esr=0x93c18046 pc=0\n"
+		      "host invalidate-begin\n"
+		      "host unmap-hva hva=0xffff7c400000 size=2M\n"
+		      "host invalidate-end\n"
+		      "entry vcpu=0\n");
+	done(r);
+
+	r = import(plain);
+	assert_int_equal(r->ret, 0);
+	assert_events(r->out,
+		      "vcpu 0 fault ipa=0x40400000 esr=0x93c18046 pc=0\n"
+		      "host unmap-hva hva=0xffff7c400000 size=2M\n");
+	done(r);
+}
+
 /* Older kernels: kvm_set_spte_hva and kvm_unmap_hva unmap one host page,
  * whose size is the config's granule. */
 static void test_old_page_notifiers(void **state)
@@ -1453,6 +1493,7 @@ int main(void)
 		cmocka_unit_test(test_access_fault),
 		cmocka_unit_test(test_unmap_and_age),
 		cmocka_unit_test(test_invalidation_window),
+		cmocka_unit_test(test_entry_ends_fault),
 		cmocka_unit_test(test_old_page_notifiers),
 		cmocka_unit_test(test_mmio),
 		cmocka_unit_test(test_mmio_without_layout),

@@ -537,6 +537,18 @@ static void field_line(const struct s2trace_event *ev, char *buf, size_t size)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* entry lines (a vCPU back in the guest), read and written. */
+static void test_entry(void **state)
+{
+	(void)state;
+	struct s2trace_event ev = one("entry vcpu=15");
+	assert_int_equal(ev.kind, S2T_ENTRY);
+	assert_int_equal(ev.entry.vcpu, 15);
+	char buf[64];
+	field_line(&ev, buf, sizeof(buf));
+	assert_string_equal(buf, "entry vcpu=15");
+}
+
 /* buf with its word number pos (after the keyword) replaced by val. */
 static void field_edit_pos(char *buf, size_t size, unsigned pos, const char *val)
 {
@@ -705,6 +717,9 @@ static void test_fields_describe_lines(void **state)
 	check_fields(ev);
 
 	ev = (struct s2trace_event){ .kind = S2T_MMIO, .mmio = { .vcpu = 1, .ipa = 0x9000000 } };
+	check_fields(ev);
+
+	ev = (struct s2trace_event){ .kind = S2T_ENTRY, .entry.vcpu = 2 };
 	check_fields(ev);
 
 	for (unsigned a = 0; a <= S2HYP_ACC_EXEC + 1; a++) {
@@ -1337,6 +1352,8 @@ static void test_errors_missing_and_values(void **state)
 		{ HDR "vcpu 0 read ipa=0 mmu=maybe\n", 2, "mmu must be on or off" },
 		{ HDR "vcpu 0 read ipa=0 mmu\n", 2, "mmu must be on or off" },
 		{ HDR "mmio ipa=0\n", 2, "mmio needs vcpu=" },
+		{ HDR "entry\n", 2, "entry needs vcpu=" },
+		{ HDR "entry vcpu=16\n", 2, "vcpu=16 is out of range" },
 		{ HDR "mmio vcpu=0\n", 2, "mmio needs ipa=" },
 		{ HDR "mmio vcpu=0 ipa=0 write=1\n", 2, "write takes no value" },
 		{ HDR "effect 0\n", 2, "effect needs an operation: vtcr, vttbr, alloc" },
@@ -2001,6 +2018,7 @@ int main(void)
 		cmocka_unit_test(test_host_ops),
 		cmocka_unit_test(test_vcpu_ops),
 		cmocka_unit_test(test_mmio),
+		cmocka_unit_test(test_entry),
 		cmocka_unit_test(test_fields_describe_lines),
 		cmocka_unit_test(test_effects),
 		cmocka_unit_test(test_schedule),

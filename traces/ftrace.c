@@ -348,6 +348,7 @@ enum out_kind {
 	OUT_INV,		/* host invalidate-begin or -end (EV_INV_*) */
 	OUT_INV_UNPAIRED,	/* an end whose begin the trace lacks: a comment */
 	OUT_GDL,		/* host get-dirty-log where KVM write-protected (EV_DIRTY_WP) */
+	OUT_ENTRY,		/* entry vcpu=N: the end of a fault's handling (EV_ENTRY) */
 };
 
 enum mmio_why { WHY_OUTSIDE, WHY_READONLY, WHY_KVM_MMIO, WHY_FOLLOWED };
@@ -1865,6 +1866,7 @@ struct vstate {
 	bool read;		/* an MMIO read whose completion may follow */
 	uint64_t read_gpa;
 	bool wperm;		/* a write permission fault is being handled */
+	bool handling;		/* a fault line whose kvm_entry has not come */
 };
 
 static void decide_fault(struct s2trace_ftrace *imp, struct fev *e, struct vstate *v)
@@ -2028,9 +2030,12 @@ static int decide_events(struct s2trace_ftrace *imp, struct s2_map *pages)
 			decide_mmio(e, v);
 			break;
 		case EV_ENTRY:
-			/* Back in the guest: whatever the exit did is over. */
+			/* Back in the guest: whatever the exit did is over. In a
+			 * trace with invalidations, the first entry after a fault
+			 * line ends the span in which one makes KVM's handler of it
+			 * give up (docs/trace-format.md). */
+			e->out = v->handling && (inv_end || inv_begin) ? OUT_ENTRY : OUT_NONE;
 			memset(v, 0, sizeof(*v));
-			e->out = OUT_NONE;
 			break;
 		case EV_EXIT:
 			e->out = OUT_NONE;
@@ -2133,6 +2138,10 @@ static int decide_events(struct s2trace_ftrace *imp, struct s2_map *pages)
 			return ret;
 		if (e->out == OUT_OUTSIDE)
 			imp->stats.outside_guest++;
+		/* A fault KVM handles (not the hardware's young page, EV_YOUNG) */
+		if ((e->kind == EV_GUEST_FAULT || e->kind == EV_ACCESS_FAULT) &&
+		    (e->out == OUT_FAULT || e->out == OUT_READ))
+			v->handling = true;
 	}
 	return 0;
 }
@@ -2701,6 +2710,10 @@ static void write_event(FILE *f, const struct s2trace_ftrace *imp, const struct 
 		break;
 	case OUT_INV_UNPAIRED:
 		fprintf(f, "# inv_end without its inv_begin (the capture started inside it)\n");
+		break;
+	case OUT_ENTRY:
+		ev = (struct s2trace_event){ .kind = S2T_ENTRY, .entry.vcpu = (unsigned)e->thread };
+		s2trace_write_event(f, &ev);
 		break;
 	case OUT_MARKER:
 		fprintf(f, "# marker: ");

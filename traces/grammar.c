@@ -18,7 +18,7 @@ static const char *const lines[] = {
 	[S2T_CONFIG] = "config", [S2T_MEMSLOT] = "memslot", [S2T_PHASE] = "phase",
 	[S2T_HOST] = "host", [S2T_VCPU] = "vcpu", [S2T_MMIO] = "mmio", [S2T_EFFECT] = "effect",
 	[S2T_SCHEDULE] = "schedule", [S2T_EXPECT] = "expect", [S2T_GUEST] = "guest",
-	[S2T_SECTION] = "section",
+	[S2T_SECTION] = "section", [S2T_ENTRY] = "entry",
 };
 
 static const char *const hosts[] = {
@@ -315,6 +315,11 @@ static const struct s2trace_field mmio_fields[] = {
 	{ .key = "write", .type = S2T_F_FLAG, IN(mmio.write) },
 };
 
+static const struct s2trace_field entry_fields[] = {
+	{ .key = "vcpu", .type = S2T_F_DEC, .flags = S2T_FF_REQUIRED, IN(entry.vcpu), .min = 0,
+	  .max = S2HYP_MAX_VCPUS - 1 },
+};
+
 /* Host lines: the operation (which selects the keys), then its keys. */
 #define HOST_HEAD { .key = "an operation", .type = S2T_F_HOSTOP, \
 		    .flags = S2T_FF_POS | S2T_FF_REQUIRED | S2T_FF_SELECT, IN(host.kind) }
@@ -598,6 +603,8 @@ const struct s2trace_field *s2trace_fields(const struct s2trace_event *ev, unsig
 		return FIELDS(memslot_fields);
 	case S2T_MMIO:
 		return FIELDS(mmio_fields);
+	case S2T_ENTRY:
+		return FIELDS(entry_fields);
 	case S2T_GUEST:
 		return FIELDS(guest_fields);
 	case S2T_EFFECT:

@@ -162,10 +162,12 @@ static int handle(struct loader *l, const struct s2trace_event *ev)
 		return bad(l, ev->line, "a guest-code trace runs with 's2emu replay'; the fuzzer "
 					"takes traces of high-level events");
 	case S2T_MMIO:
+	case S2T_ENTRY:
 	case S2T_EXPECT:
 	case S2T_SECTION:
-		/* An exit that maps nothing; checks the loader's user makes itself;
-		 * a name for statistics. */
+		/* An exit that maps nothing; a return to the guest (it bounds
+		 * replay's view of a fault's handling); checks the loader's user
+		 * makes itself; a name for statistics. */
 		return 0;
 	}
 	return bad(l, ev->line, "unknown event");

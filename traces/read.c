@@ -760,11 +760,11 @@ static int parse_vcpu(struct s2trace_reader *r, struct s2trace_event *ev)
 	return all_used(r, 1);
 }
 
+/* An mmio or entry line: keys only. */
 static int parse_mmio(struct s2trace_reader *r, struct s2trace_event *ev)
 {
 	int ret;
 
-	ev->mmio.write = false;
 	if ((ret = read_fields(r, ev)))
 		return ret;
 	return all_used(r, 1);
@@ -970,6 +970,7 @@ int s2trace_next(struct s2trace_reader *r, struct s2trace_event *ev)
 			ret = parse_vcpu(r, ev);
 			break;
 		case S2T_MMIO:
+		case S2T_ENTRY:
 			r->event_seen = true;
 			ret = parse_mmio(r, ev);
 			break;

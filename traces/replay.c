@@ -437,8 +437,11 @@ static int add_host(struct replay *rp, const struct s2trace_event *ev)
 		struct s2hyp_scenario *sc = &rp->sc;
 		rp->invalidations = true;
 		for (unsigned v = 0; v < sc->cfg.nr_vcpus; v++)
-			if (rp->span_open[v] && sc->nvcpu[v])
+			if (rp->span_open[v] && sc->nvcpu[v]) {
 				sc->vcpu[v][sc->nvcpu[v] - 1].host_invalidated = true;
+				if (op.kind == S2HYP_HOST_INVALIDATE_END)
+					rp->span_end[v][0] = op.phase;
+			}
 	}
 	rp->destroy_seen |= op.kind == S2HYP_HOST_DESTROY;
 	rp->host_seen = true;
@@ -581,6 +584,43 @@ static int deep_add(struct replay *rp, unsigned v, unsigned p, uint64_t page, in
 	return 0;
 }
 
+/* vCPU v's item k - 1 faulted, an invalidation ended before the vCPU
+ * went back to the guest (in its span: host_invalidated), and the vCPU's
+ * later lines show that the handler did not give up: it sampled the
+ * sequence after that end (the last one in the span) and mapped then,
+ * before any later begin, so the guest's retry found the page mapped
+ * even where the invalidation unmapped it. The item gives up, as the
+ * sequence check would have made it, and its fault is handled again,
+ * uncounted, by a deferred item in the end's phase (after the end: host
+ * items of a phase run first), before item k; unless item k shares an
+ * earlier phase with another vCPU. Nonzero when out of memory. */
+static int defer_handler(struct replay *rp, unsigned v, size_t k)
+{
+	struct s2hyp_scenario *sc = &rp->sc;
+	size_t n = sc->nvcpu[v];
+	unsigned *ends = rp->span_end[v], at = (unsigned)(n - k);
+	if (k < n && sc->vcpu[v][k].phase < ends[at])
+		return 0;
+	struct s2hyp_vcpu_op late = sc->vcpu[v][k - 1];
+	sc->vcpu[v][k - 1].not_retried = false;
+	late.host_invalidated = false;
+	late.deferred = true;
+	late.phase = ends[at];
+	if (s2hyp_scenario_add_vcpu(sc, v, &late))
+		return 1;
+	struct s2hyp_vcpu_op *ops = sc->vcpu[v];
+	memmove(&ops[k + 1], &ops[k], (n - k) * sizeof(*ops));
+	ops[k] = late;
+	/* The items' bits and ends keep their places from the end; the
+	 * deferred item's are clear. */
+	uint8_t low = (uint8_t)(rp->s1_walks[v] & ((1u << at) - 1));
+	rp->s1_walks[v] = (uint8_t)((rp->s1_walks[v] >> at << (at + 1)) | low);
+	memmove(&ends[at + 1], &ends[at], (S2_ARRAY_SIZE(rp->span_end[v]) - at - 1) * sizeof(*ends));
+	ends[at] = 0;
+	rp->c.n++;
+	return 0;
+}
+
 static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 {
 	struct chunk *c = &rp->c;
@@ -592,22 +632,6 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 		return s2trace__bad(rp, ev->line, "vcpu %u: %s", v, why);
 	uint64_t page = op.ipa >> 12;
 	struct s2hyp_scenario *sc = &rp->sc;
-	if (ev->vcpu.fault && op.access != S2HYP_ACC_EXEC && !on_s1_walk(ev->vcpu.esr)) {
-		/* The same access on another page as the vCPU's last one of
-		 * that kind, with only fetches and other accesses (stage-1
-		 * walks) between: the guest's retry of it went through (the
-		 * faults between were the retry's own fetch and walk), so
-		 * KVM's handler of it did not give up, whatever invalidation
-		 * was in progress or in its span (it sampled the sequence
-		 * after one ended). */
-		struct s2hyp_vcpu_op *ops = sc->vcpu[v];
-		size_t n = sc->nvcpu[v], k = n;
-		while (k && n - k < 8 &&
-		       (ops[k - 1].access != op.access || (rp->s1_walks[v] >> (n - k) & 1)))
-			k--;
-		if (k && ops[k - 1].access == op.access && ops[k - 1].ipa >> 12 != page)
-			ops[k - 1].not_retried = true;
-	}
 	/* An access-flag fault's handler (mkyoung) never gives up for an
 	 * invalidation: a second one with no host change since (an ageing
 	 * would clear the flag again) proves overlap even once the host has
@@ -621,6 +645,27 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	uint64_t other = 0;
 	unsigned with = ev->vcpu.fault && (!rp->host_seen || af) && !rp->in_block ?
 				in_flight(rp, v, ev->vcpu.esr, page, &window, &other) : 0;
+	if (ev->vcpu.fault && op.access != S2HYP_ACC_EXEC && !on_s1_walk(ev->vcpu.esr)) {
+		/* The same access on another page as the vCPU's last one of
+		 * that kind, with only fetches and other accesses (stage-1
+		 * walks) between: the guest's retry of it went through (the
+		 * faults between were the retry's own fetch and walk), so
+		 * KVM's handler of it did not give up, whatever invalidation
+		 * was in progress or in its span (it sampled the sequence
+		 * after one ended). */
+		struct s2hyp_vcpu_op *ops = sc->vcpu[v];
+		size_t n = sc->nvcpu[v], k = n;
+		while (k && n - k < 8 &&
+		       (ops[k - 1].access != op.access || (rp->s1_walks[v] >> (n - k) & 1)))
+			k--;
+		if (k && ops[k - 1].access == op.access && ops[k - 1].ipa >> 12 != page &&
+		    !ops[k - 1].not_retried) {
+			ops[k - 1].not_retried = true;
+			if (ops[k - 1].host_invalidated && rp->span_end[v][n - k] && !with &&
+			    !rp->in_block && rp->entries && defer_handler(rp, v, k))
+				return s2trace__bad(rp, ev->line, "out of memory");
+		}
+	}
 	if (with) {
 		/* Another vCPU's fault on the page with this ESR, and none of
 		 * this vCPU's lines since: this access walked the tables
@@ -652,6 +697,9 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_vcpu(&rp->rec, v, &op)))
 		return s2trace__bad(rp, ev->line, "out of memory");
 	rp->s1_walks[v] = (uint8_t)(rp->s1_walks[v] << 1 | (ev->vcpu.fault && on_s1_walk(ev->vcpu.esr)));
+	memmove(&rp->span_end[v][1], &rp->span_end[v][0],
+		(S2_ARRAY_SIZE(rp->span_end[v]) - 1) * sizeof(rp->span_end[v][0]));
+	rp->span_end[v][0] = 0;
 	rp->span_open[v] = true;
 	c->n++;
 	rp->res->vcpu_events++;
@@ -943,6 +991,16 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 		rp->res->mmio_events++;
 		/* The vCPU is back from its last fault's handling. */
 		rp->lastv[ev->mmio.vcpu].seq = ++rp->lines;
+		return 0;
+	case S2T_ENTRY:
+		rp->res->events--;
+		if (ev->entry.vcpu >= rp->sc.cfg.nr_vcpus)
+			return s2trace__bad(rp, ev->line, "entry vcpu=%u: the configuration has %u vCPUs",
+				   ev->entry.vcpu, rp->sc.cfg.nr_vcpus);
+		/* Back in the guest: KVM's handling of the vCPU's last fault is
+		 * over, and no later invalidation is inside its span. */
+		rp->span_open[ev->entry.vcpu] = false;
+		rp->entries = true;
 		return 0;
 	case S2T_SECTION:
 		rp->res->events--;

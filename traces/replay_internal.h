@@ -98,6 +98,10 @@ struct replay {
 	 * invalidation falls inside its span; run_chunk_part holds it back). */
 	bool invalidations;
 	bool span_open[S2HYP_MAX_VCPUS];
+	bool entries;			/* the trace has entry lines */
+	/* Each vCPU's last items, newest first: the phase of the last
+	 * invalidate-end in the item's span (0: none; see defer_handler). */
+	unsigned span_end[S2HYP_MAX_VCPUS][16];
 	unsigned invalidating;	/* begins not yet ended, to refuse an end without one */
 	/* Each vCPU's last line: a fault or not, its phase (0: none yet),
 	 * its ESR and page, host_changes when it was read, and its number

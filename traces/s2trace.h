@@ -39,6 +39,7 @@ enum s2trace_kind {
 	S2T_EXPECT,
 	S2T_GUEST,
 	S2T_SECTION,
+	S2T_ENTRY,
 };
 
 /* Which config keys a line gave (the others keep their defaults). */
@@ -91,6 +92,9 @@ struct s2trace_event {
 			uint64_t ipa;
 			bool write;
 		} mmio;
+		struct {
+			unsigned vcpu;	/* back in the guest (a capture's kvm_entry) */
+		} entry;
 		struct {
 			unsigned thread;
 			enum s2trace_effect_kind kind;

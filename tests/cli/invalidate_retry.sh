@@ -6,6 +6,8 @@
 # A next line that is the same access on another page shows it did not,
 # even with an invalidation in progress at the fault.
 # Without invalidation lines the second attempt finds the page mapped.
+# An entry line ends the span; with entry lines, a handler that did not
+# give up although an invalidation ended in its span maps after that end.
 # Across chunk boundaries (a long trace), the span is kept all the same.
 set -u
 S2EMU=${S2EMU:-build/s2emu}
@@ -84,6 +86,39 @@ $far
 host invalidate-end
 vcpu 0 fault ipa=0x40001000 esr=0x92000087
 vcpu 0 fault ipa=0x40002000 esr=0x92000007"); [ "$r" = "3 3 0" ] || fail "a stage-1 walk, then a read elsewhere: $r, not 3 3 0"
+# An entry line (the vCPU back in the guest) ends the fault's span: an
+# invalidation after it is not in it.
+r=$(counts "$w0
+entry vcpu=0
+host invalidate-begin
+$far
+host invalidate-end
+$w0"); [ "$r" = "1 1 0" ] || fail "an invalidation after the entry: $r, not 1 1 0"
+# With entry lines, a fault whose span held an invalidation's end and
+# whose handler did not give up (a write elsewhere next) maps after that
+# end: here after the unmap of its own page, which it survives, and its
+# table with it (the next write faults at level 3, not 1). The fault is
+# counted once, and not as a retry.
+late="$w0
+host invalidate-begin
+host unmap-hva hva=0x7f0000000000 size=4K
+host invalidate-end
+entry vcpu=0
+vcpu 0 fault ipa=0x40001000 esr=0x93cc8047
+expect mapped ipa=0x40000000"
+r=$(counts "$late"); [ "$r" = "2 2 0" ] || fail "the handler after the end: $r, not 2 2 0"
+out=$("$S2EMU" replay --walker upstream --stats "$tmp/t.s2t")
+grep -q '^  stat s fault.translation.L3.write 1$' <<<"$out" ||
+    fail "the handler after the end: the next write is not a level-3 fault: $out"
+# Without entry lines, the rule before them: it mapped at the fault.
+printf '%s\n%s\n' "$head" "$(grep -v '^entry' <<<"$late")" >"$tmp/t.s2t"
+out=$("$S2EMU" replay --walker upstream "$tmp/t.s2t")
+[ $? = 1 ] && grep -q "ipa 0x40000000 is not mapped" <<<"$out" ||
+    fail "without entry lines, the page is not unmapped by the unmap after its fault: $out"
+printf '%s\n%s\n' "$head" "entry vcpu=2" >"$tmp/t.s2t"
+out=$("$S2EMU" replay "$tmp/t.s2t" 2>&1)
+[ $? = 2 ] && grep -q "t.s2t:5: entry vcpu=2: the configuration has 2 vCPUs" <<<"$out" ||
+    fail "an entry of a vCPU the configuration lacks is not bad input at its line: $out"
 printf '%s\n%s\n' "$head" "host invalidate-end" >"$tmp/t.s2t"
 out=$("$S2EMU" replay "$tmp/t.s2t" 2>&1)
 [ $? = 2 ] && grep -q "t.s2t:5: invalidate-end without" <<<"$out" ||
