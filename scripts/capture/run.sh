@@ -8,7 +8,8 @@
 # The kit (KIT, default ../shared/capture from the repository's root) is
 # read-only: it is copied to a temporary directory, this directory's patches
 # are applied to the copy (init.patch: the s2emu-host marker, lean event
-# sets for the `_lean` scenarios, and the project's scenarios simul4, htlb,
+# sets for the `_lean` scenarios (with kvm_entry and kvm_exit for
+# `_entry_lean`), and the project's scenarios simul4, htlb,
 # unmapload, reclaimload; kvmrun.patch: the VMM options those need), the VMM,
 # the raw guest and the initramfs are built there, and the kit's boot.sh runs
 # the scenarios (a comma-separated list, as the kit's README says) under
