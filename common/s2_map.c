@@ -10,18 +10,24 @@ static uint32_t slot(const struct s2_map *t, uint64_t key)
 	return (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (t->cap - 1);
 }
 
-bool s2_map_get(const struct s2_map *t, uint64_t key, uint64_t *val)
+uint64_t *s2_map_find(const struct s2_map *t, uint64_t key)
 {
 	if (!t->cap)
-		return false;
+		return NULL;
 	for (uint32_t i = slot(t, key);; i = (i + 1) & (t->cap - 1)) {
 		if (!t->keys[i])
-			return false;
-		if (t->keys[i] == key) {
-			*val = t->vals[i];
-			return true;
-		}
+			return NULL;
+		if (t->keys[i] == key)
+			return &t->vals[i];
 	}
+}
+
+bool s2_map_get(const struct s2_map *t, uint64_t key, uint64_t *val)
+{
+	const uint64_t *v = s2_map_find(t, key);
+	if (v)
+		*val = *v;
+	return v != NULL;
 }
 
 uint64_t *s2_map_ref(struct s2_map *t, uint64_t key)

@@ -21,6 +21,9 @@ bool s2_map_put(struct s2_map *t, uint64_t key, uint64_t val);
  * probe where a get and a put take two); valid until the next put, ref or
  * del. NULL when out of memory. */
 uint64_t *s2_map_ref(struct s2_map *t, uint64_t key);
+/* key's value in place, or NULL when absent (no insertion, no allocation);
+ * valid until the next put, ref or del. */
+uint64_t *s2_map_find(const struct s2_map *t, uint64_t key);
 void s2_map_del(struct s2_map *t, uint64_t key);
 /* Iterate: *pos starts at 0; false at the end. */
 bool s2_map_next(const struct s2_map *t, uint32_t *pos, uint64_t *key, uint64_t *val);

@@ -424,13 +424,15 @@ static bool tlb_inner_update(const struct s2hyp *m, struct vcpu *v,
 			     const struct s2hyp_tlb_entry *e, bool add)
 {
 	for (s2_level_t l = m->geom.min_block_level; l < (s2_level_t)e->level; l++) {
-		uint64_t key = entry_key(s2_align_down(e->ipa, s2pt_granule_size(&m->geom, l)), l), n;
-		if (!s2_map_get(&v->tlb_inner, key, &n))
-			n = 0;
-		if (add ? !s2_map_put(&v->tlb_inner, key, n + 1) :
-			  n > 1 ? !s2_map_put(&v->tlb_inner, key, n - 1) : false)
+		uint64_t key = entry_key(s2_align_down(e->ipa, s2pt_granule_size(&m->geom, l)), l);
+		uint64_t *n = add ? s2_map_ref(&v->tlb_inner, key) : s2_map_find(&v->tlb_inner, key);
+		if (add && !n)
 			return false;
-		if (!add && n <= 1)
+		if (add)
+			(*n)++;
+		else if (n && *n > 1)
+			(*n)--;
+		else
 			s2_map_del(&v->tlb_inner, key);
 	}
 	return true;
@@ -452,7 +454,7 @@ static void tlb_remove(const struct s2hyp *m, struct vcpu *v, unsigned i)
 	v->tlb_gen++;
 	if (i != --v->tlb_n) {
 		v->tlb[i] = v->tlb[v->tlb_n];
-		s2_map_put(&v->tlb_idx, entry_key(v->tlb[i].ipa, (s2_level_t)v->tlb[i].level), i);
+		*s2_map_find(&v->tlb_idx, entry_key(v->tlb[i].ipa, (s2_level_t)v->tlb[i].level)) = i;
 	}
 }
 
@@ -462,7 +464,7 @@ static void wc_remove(struct vcpu *v, unsigned i)
 	s2_map_del(&v->wc_idx, entry_key(e->ipa, e->level));
 	if (i != --v->wc_n) {
 		v->wc[i] = v->wc[v->wc_n];
-		s2_map_put(&v->wc_idx, entry_key(v->wc[i].ipa, v->wc[i].level), i);
+		*s2_map_find(&v->wc_idx, entry_key(v->wc[i].ipa, v->wc[i].level)) = i;
 	}
 }
 

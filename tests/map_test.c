@@ -1,5 +1,5 @@
 /* common/s2_map.h: the map against a plain array of the same keys, and the
- * in-place reference s2_map_ref gives. */
+ * in-place references s2_map_ref and s2_map_find give. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,7 +39,7 @@ static void test_ref_inserts_and_finds(void **state)
 	s2_map_free(&t);
 }
 
-/* Puts, refs and deletes of many keys (the table grows several times)
+/* Puts, refs, finds and deletes of many keys (the table grows several times)
  * leave the map holding exactly what an array indexed by key holds; a
  * clear empties it, and a clear of an empty map keeps it empty. */
 static void test_matches_array(void **state)
@@ -72,8 +72,16 @@ static void test_matches_array(void **state)
 			s2_map_del(&t, key);
 			have[k] = false;
 			break;
-		default:
+		default: {
+			uint64_t *f = s2_map_find(&t, key), n = t.n;
+			assert_int_equal(f != NULL, have[k]);
+			if (f) {
+				assert_int_equal(*f, want[k]);
+				*f = want[k] = x;
+			}
+			assert_int_equal(t.n, n);	/* no insertion */
 			break;
+		}
 		}
 	}
 	unsigned n = 0;
