@@ -371,6 +371,19 @@ static void bit_set(uint64_t *b, unsigned i)
 	b[i / 64] |= 1ull << (i % 64);
 }
 
+/* The highest index below i whose bit is clear, or -1. */
+static int prev_clear(const uint64_t *b, unsigned i)
+{
+	while (i) {
+		unsigned w = (i - 1) / 64, top = (i - 1) % 64;
+		uint64_t clear = ~b[w] & (top == 63 ? ~0ull : (2ull << top) - 1);
+		if (clear)
+			return (int)(w * 64 + 63 - (unsigned)__builtin_clzll(clear));
+		i = w * 64;
+	}
+	return -1;
+}
+
 static bool bits_grow(struct explorer *x, unsigned words)
 {
 	if (words <= x->bits_cap)
@@ -479,17 +492,15 @@ static bool analyze_step(struct explorer *x, unsigned j, const struct s2hyp_foot
 		return false;
 	memset(hb, 0, words * sizeof(*hb));
 	memset(x->cov, 0, words * sizeof(*x->cov));
-	for (unsigned i = j; i-- > 0;) {
+	/* The steps before j, last first, but for those before a step that
+	 * happens before j (cov): so are they, and they race with nothing. */
+	for (int k = prev_clear(x->cov, j); k >= 0; k = prev_clear(x->cov, (unsigned)k)) {
+		unsigned i = (unsigned)k;
 		const struct xnode *ni = &x->nodes[i];
-		/* Before a step that happens before j: so is everything before
-		 * it, and it races with nothing. */
-		if (bit(x->cov, i))
-			continue;
 		bool dep = fp->global || step_dep(ni, fp);
 		if (!dep && !bit(hb, i) && !opened_phase(x, i, j + 1))
 			continue;
-		if (dep && !bit(x->cov, i) &&
-		    (thread == S2HYP_FP_BACKGROUND || step_thread(ni) != thread))
+		if (dep && (thread == S2HYP_FP_BACKGROUND || step_thread(ni) != thread))
 			race(x, i, j, key, hb);
 		bit_set(hb, i);
 		for (unsigned w = 0; w < hb_words(i); w++) {
