@@ -142,7 +142,10 @@ static enum step_result walk_fp(const struct s2hyp *m, unsigned vid, struct hw_w
 		add_vcpu(fp, S2HYP_FP_WC, true, vid);
 		return STEP_END;
 	}
-	add(fp, S2HYP_FP_DESC, false, r.dpa, r.dpa + sizeof(s2_pte_t));
+	/* With the hardware access flag a leaf with AF clear gets it in this
+	 * step (machine.c): a write of the descriptor. */
+	bool hw_af = res == WALK_LEAF && m->cfg.hw_af && !(r.pte & S2PT_PTE_AF);
+	add(fp, S2HYP_FP_DESC, hw_af, r.dpa, r.dpa + sizeof(s2_pte_t));
 	if (res != WALK_MORE)
 		return STEP_END;
 	add(fp, S2HYP_FP_PAGE, false, s2_align_down(w->table_pa, granule(m)),

@@ -781,6 +781,72 @@ static void test_walked_step_footprint(void **state)
 	s2hyp_delete(p.m);
 }
 
+/* vCPU 0's walk steps of its second read (after an ageing with flush made
+ * the page old): whether one is predicted to write a descriptor. */
+struct af_steps {
+	struct s2hyp *m;
+	unsigned walk_steps, desc_writes;
+};
+
+static unsigned af_steps_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
+				uint64_t step)
+{
+	struct af_steps *p = arg;
+	const struct vcpu *v = &p->m->vcpus[0];
+	(void)step;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct s2hyp_footprint fp;
+		if (choices[i].kind != S2HYP_CH_VCPU || choices[i].vcpu != 0 || v->pc != 1 ||
+		    v->state != V_WALK)
+			continue;
+		assert_int_equal(s2hyp_choice_footprint(p->m, &choices[i], &fp), 0);
+		assert_false(fp.global);
+		p->walk_steps++;
+		for (unsigned j = 0; j < fp.n; j++)
+			p->desc_writes += fp.acc[j].loc == S2HYP_FP_DESC && fp.acc[j].write;
+		return i;
+	}
+	return 0;	/* the first choice is never a background one */
+}
+
+/* With the hardware access flag, the walk step that finds the page's access
+ * flag clear sets it (no fault): that step writes the descriptor, and the
+ * reduction must order it against anything reading it (an ageing's test of
+ * the flag, a walker's compare-and-exchange). Without the flag the same
+ * walk only reads, and the access takes an access-flag fault. */
+static void test_hw_af_walk_writes(void **state)
+{
+	(void)state;
+	for (int hw = 0; hw < 2; hw++) {
+		struct s2hyp_scenario sc;
+		struct s2hyp_vcpu_op rd = { .access = S2HYP_ACC_READ, .size = 8, .mmu_on = true,
+					    .ipa = S2HYP_SEED_IPA };
+		struct s2hyp_host_op age = { .kind = S2HYP_HOST_AGE_IPA, .phase = 1,
+					     .addr = S2HYP_SEED_IPA, .size = 0x1000, .flush = true };
+		struct af_steps p = { 0 };
+		struct s2hyp_strategy st = { af_steps_choose, probe_pick, &p };
+
+		s2hyp_scenario_init(&sc);
+		sc.cfg.hw_af = hw;
+		sc.slots[0] = (struct s2hyp_memslot){ .ipa = S2HYP_SEED_IPA, .size = 0x200000,
+						      .hva = S2HYP_SEED_HVA,
+						      .backing = S2HYP_BACKING_4K };
+		sc.nr_slots = 1;
+		assert_int_equal(s2hyp_scenario_add_vcpu(&sc, 0, &rd), 0);
+		assert_int_equal(s2hyp_scenario_add_host(&sc, &age), 0);
+		rd.phase = 2;
+		assert_int_equal(s2hyp_scenario_add_vcpu(&sc, 0, &rd), 0);
+		assert_int_equal(s2hyp_scenario_instantiate(&sc, &p.m, NULL), 0);
+		assert_int_equal(s2hyp_run(p.m, &st), S2HYP_DONE);
+		assert_true(p.walk_steps > 0);
+		assert_int_equal(p.desc_writes, hw ? 1 : 0);
+		assert_int_equal(s2hyp_stats(p.m)->vcpu[0].faults_access_flag, hw ? 0 : 1);
+		s2hyp_delete(p.m);
+		s2hyp_scenario_free(&sc);
+	}
+}
+
 /* The reduction loses no outcome: exhaustive search with and without it
  * reaches the same set of outcomes (with and without a preemption bound,
  * with background choices). */
@@ -1206,6 +1272,7 @@ int main(void)
 		cmocka_unit_test(test_same_line_write_read_dependent),
 		cmocka_unit_test(test_footprints_match_observation),
 		cmocka_unit_test(test_walked_step_footprint),
+		cmocka_unit_test(test_hw_af_walk_writes),
 		cmocka_unit_test(test_lost_exchange_reads),
 		cmocka_unit_test(test_reduction_loses_no_outcome),
 		cmocka_unit_test(test_source_sets_lose_no_outcome),
