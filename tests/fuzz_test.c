@@ -825,7 +825,8 @@ static void test_hw_af_walk_writes(void **state)
 		struct s2hyp_host_op age = { .kind = S2HYP_HOST_AGE_IPA, .phase = 1,
 					     .addr = S2HYP_SEED_IPA, .size = 0x1000, .flush = true };
 		struct af_steps p = { 0 };
-		struct s2hyp_strategy st = { af_steps_choose, probe_pick, &p };
+		struct s2hyp_strategy st = { .choose = af_steps_choose, .pick_arg = probe_pick,
+					       .arg = &p };
 
 		s2hyp_scenario_init(&sc);
 		sc.cfg.hw_af = hw;
