@@ -957,7 +957,7 @@ static void take_fault(struct s2hyp *m, struct vcpu *v, enum fault_kind kind, s2
 	v->esr = s2hyp_fault_esr(kind, level, o->access);
 	s2hyp__event(m, (int)v->id, EV_FAULT, o->ipa, v->esr, (unsigned)level, kind);
 	struct s2hyp_vcpu_stats *vs = &m->stats.vcpu[v->id];
-	if (o->deferred)
+	if (o->deferred && v->last_faulted)
 		return;		/* the previous item's fault, counted there */
 	if (kind != FAULT_NONE && level >= -1 && level <= S2_LEVEL_MAX)
 		m->stats.faults[kind - 1][level + 1][o->access]++;
@@ -975,6 +975,7 @@ void s2hyp__finish_item(struct s2hyp *m, struct vcpu *v)
 {
 	m->minp_valid = false;
 	v->pc++;
+	v->last_faulted = v->faults_this_access > 0;
 	v->faults_this_access = 0;
 	v->np_count = 0;
 	v->state = v->pc < v->nprog ? V_READY : V_DONE;

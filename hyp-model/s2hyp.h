@@ -261,7 +261,8 @@ struct s2hyp_vcpu_op {
 	 * (host_invalidated): the trace shows KVM's handler of that fault
 	 * did not give up, so it sampled the invalidation sequence after the
 	 * invalidation ended and mapped after it. This access walks, faults
-	 * and is handled as any other, but its fault is not counted again. */
+	 * and is handled as any other, but its fault is not counted again
+	 * (unless the previous item took none). */
 	bool deferred;
 	const char *src;
 };

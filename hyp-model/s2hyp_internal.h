@@ -111,6 +111,7 @@ struct vcpu {
 	uint64_t esr;		/* the syndrome of the last fault */
 	bool fault_in_window;
 	unsigned faults_this_access;
+	bool last_faulted;	/* the previous item faulted (see s2hyp_vcpu_op.deferred) */
 	/* no-progress: the last fault handled (kind, level, page), how many
 	 * times in a row, and the PTE-store count when its handler began */
 	uint64_t np_page, np_stores;

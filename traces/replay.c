@@ -342,6 +342,7 @@ static void run_chunk_part(struct replay *rp, bool whole)
 		return;
 	struct s2hyp_scenario *sc = &rp->sc;
 	unsigned limit = whole ? UINT_MAX : cut_phase(rp);
+	rp->handed = whole ? rp->ip + 1 : limit;
 	size_t nhost = upto_host(sc->host, sc->nhost, limit), bad;
 	size_t nv[S2HYP_MAX_VCPUS];
 	if (s2hyp_set_host_program(rp->m, sc->host, nhost, &why)) {
@@ -621,6 +622,35 @@ static int defer_handler(struct replay *rp, unsigned v, size_t k)
 	return 0;
 }
 
+/* Bookkeeping of one more item of vCPU v (the newest). */
+static void shift_item(struct replay *rp, unsigned v, bool s1_walk)
+{
+	rp->s1_walks[v] = (uint8_t)(rp->s1_walks[v] << 1 | s1_walk);
+	memmove(&rp->span_end[v][1], &rp->span_end[v][0],
+		(S2_ARRAY_SIZE(rp->span_end[v]) - 1) * sizeof(rp->span_end[v][0]));
+	rp->span_end[v][0] = 0;
+}
+
+/* vCPU v's fault line op, with host changes since the vCPU went back to
+ * the guest: its walk came a few guest instructions after the entry, and
+ * the line is traced after the exit (between them, qemu's threads may
+ * stall while the other CPU unmaps); its handling is at the line. The
+ * walk is an item in the entry's phase that faults and gives up; op
+ * handles the fault, deferred (its fault is counted only if the walk took
+ * none). Nonzero when out of memory. */
+static int walk_at_entry(struct replay *rp, unsigned v, struct s2hyp_vcpu_op *op, bool s1_walk)
+{
+	struct s2hyp_vcpu_op walk = *op;
+	walk.phase = rp->entry_phase[v];
+	walk.host_invalidated = true;
+	if (s2hyp_scenario_add_vcpu(&rp->sc, v, &walk))
+		return 1;
+	shift_item(rp, v, s1_walk);
+	rp->c.n++;
+	op->deferred = true;
+	return 0;
+}
+
 static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 {
 	struct chunk *c = &rp->c;
@@ -666,6 +696,15 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 				return s2trace__bad(rp, ev->line, "out of memory");
 		}
 	}
+	/* A translation fault with host changes since the vCPU went back to
+	 * the guest (with entry lines): its walk came before them. */
+	if (rp->entered[v] && rp->host_changes != rp->entry_changes[v] && op.walked && !af &&
+	    !sc->cfg.host_mm &&
+	    !with && !rp->in_block && rp->entry_phase[v] >= rp->handed &&
+	    (!sc->nvcpu[v] || rp->entry_phase[v] >= sc->vcpu[v][sc->nvcpu[v] - 1].phase) &&
+	    walk_at_entry(rp, v, &op, on_s1_walk(ev->vcpu.esr)))
+		return s2trace__bad(rp, ev->line, "out of memory");
+	rp->entered[v] = false;
 	if (with) {
 		/* Another vCPU's fault on the page with this ESR, and none of
 		 * this vCPU's lines since: this access walked the tables
@@ -696,10 +735,7 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 	if (!item_src(rp, ev->line, &op.src) || s2hyp_scenario_add_vcpu(&rp->sc, v, &op) ||
 	    (rp->opts && rp->opts->record && s2hyp_scenario_add_vcpu(&rp->rec, v, &op)))
 		return s2trace__bad(rp, ev->line, "out of memory");
-	rp->s1_walks[v] = (uint8_t)(rp->s1_walks[v] << 1 | (ev->vcpu.fault && on_s1_walk(ev->vcpu.esr)));
-	memmove(&rp->span_end[v][1], &rp->span_end[v][0],
-		(S2_ARRAY_SIZE(rp->span_end[v]) - 1) * sizeof(rp->span_end[v][0]));
-	rp->span_end[v][0] = 0;
+	shift_item(rp, v, ev->vcpu.fault && on_s1_walk(ev->vcpu.esr));
 	rp->span_open[v] = true;
 	c->n++;
 	rp->res->vcpu_events++;
@@ -1001,6 +1037,9 @@ static int handle(struct replay *rp, const struct s2trace_event *ev)
 		 * over, and no later invalidation is inside its span. */
 		rp->span_open[ev->entry.vcpu] = false;
 		rp->entries = true;
+		rp->entered[ev->entry.vcpu] = true;
+		rp->entry_phase[ev->entry.vcpu] = rp->ip;
+		rp->entry_changes[ev->entry.vcpu] = rp->host_changes;
 		return 0;
 	case S2T_SECTION:
 		rp->res->events--;

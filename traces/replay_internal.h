@@ -102,6 +102,12 @@ struct replay {
 	/* Each vCPU's last items, newest first: the phase of the last
 	 * invalidate-end in the item's span (0: none; see defer_handler). */
 	unsigned span_end[S2HYP_MAX_VCPUS][16];
+	/* Each vCPU's last entry line since its last line: the phase of the
+	 * event before it and host_changes then (see add_vcpu). */
+	bool entered[S2HYP_MAX_VCPUS];
+	unsigned entry_phase[S2HYP_MAX_VCPUS];
+	uint64_t entry_changes[S2HYP_MAX_VCPUS];
+	unsigned handed;		/* items of lower phases are the machine's */
 	unsigned invalidating;	/* begins not yet ended, to refuse an end without one */
 	/* Each vCPU's last line: a fault or not, its phase (0: none yet),
 	 * its ESR and page, host_changes when it was read, and its number

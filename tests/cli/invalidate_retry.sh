@@ -7,7 +7,8 @@
 # even with an invalidation in progress at the fault.
 # Without invalidation lines the second attempt finds the page mapped.
 # An entry line ends the span; with entry lines, a handler that did not
-# give up although an invalidation ended in its span maps after that end.
+# give up although an invalidation ended in its span maps after that end,
+# and a fault line's walk comes right after the vCPU's entry.
 # Across chunk boundaries (a long trace), the span is kept all the same.
 set -u
 S2EMU=${S2EMU:-build/s2emu}
@@ -28,6 +29,11 @@ counts() { # TRACE-BODY: the section's faults, maps and retries
     m=$(sed -n 's/^  stat s op.map //p' <<<"$out")
     r=$(sed -n 's/^  stat s retry //p' <<<"$out")
     echo "$f ${m:-0} ${r:-0}"
+}
+# has_stat TRACE-BODY STAT: its replay counts "stat s STAT"
+has_stat() {
+    printf '%s\n%s\n' "$head" "$1" >"$tmp/t.s2t"
+    "$S2EMU" replay --walker upstream --stats "$tmp/t.s2t" | grep -qx "  stat s $2"
 }
 r=$(counts "$w0
 $w0"); [ "$r" = "1 1 0" ] || fail "no invalidation: faults/maps/retries $r, not 1 1 0"
@@ -107,14 +113,28 @@ entry vcpu=0
 vcpu 0 fault ipa=0x40001000 esr=0x93cc8047
 expect mapped ipa=0x40000000"
 r=$(counts "$late"); [ "$r" = "2 2 0" ] || fail "the handler after the end: $r, not 2 2 0"
-out=$("$S2EMU" replay --walker upstream --stats "$tmp/t.s2t")
-grep -q '^  stat s fault.translation.L3.write 1$' <<<"$out" ||
-    fail "the handler after the end: the next write is not a level-3 fault: $out"
+has_stat "$late" "fault.translation.L3.write 1" ||
+    fail "the handler after the end: the next write is not a level-3 fault"
 # Without entry lines, the rule before them: it mapped at the fault.
 printf '%s\n%s\n' "$head" "$(grep -v '^entry' <<<"$late")" >"$tmp/t.s2t"
 out=$("$S2EMU" replay --walker upstream "$tmp/t.s2t")
 [ $? = 1 ] && grep -q "ipa 0x40000000 is not mapped" <<<"$out" ||
     fail "without entry lines, the page is not unmapped by the unmap after its fault: $out"
+# A fault line after an entry with a host change since: its walk came
+# soon after the entry, before the change. Here the unmap of the first
+# page frees its table; the second write walked before it, and faults at
+# level 3 (counted once), then is handled after it; without the entry
+# line it walks after the unmap and faults at level 1.
+early="$w0
+entry vcpu=0
+host unmap-hva hva=0x7f0000000000 size=4K
+vcpu 0 fault ipa=0x40001000 esr=0x93cc8047
+expect mapped ipa=0x40001000"
+r=$(counts "$early"); [ "$r" = "2 2 0" ] || fail "a walk at the entry: $r, not 2 2 0"
+has_stat "$early" "fault.translation.L3.write 1" ||
+    fail "a walk at the entry: the second write is not a level-3 fault"
+has_stat "$(grep -v '^entry' <<<"$early")" "fault.translation.L1.write 2" ||
+    fail "without the entry line, the second write is not a level-1 fault"
 printf '%s\n%s\n' "$head" "entry vcpu=2" >"$tmp/t.s2t"
 out=$("$S2EMU" replay "$tmp/t.s2t" 2>&1)
 [ $? = 2 ] && grep -q "t.s2t:5: entry vcpu=2: the configuration has 2 vCPUs" <<<"$out" ||
