@@ -12,8 +12,8 @@
  * (unmap through the MMU notifier and directly, write-protect, age, flush,
  * dirty logging on, get and off, host writes, an explicit split of a
  * range's blocks, destroy); on host memory (cfg.host_mm) host-mm events
- * too (gen_mm_op), and with S2FUZZ_GEN_UFFD memfd memory under the VMM's
- * userfaultfd (gen_uffd).
+ * too (gen_mm_op) and the VMM's O_DIRECT reads (gen_dio), and with
+ * S2FUZZ_GEN_UFFD memfd memory under the VMM's userfaultfd (gen_uffd).
  *
  * What it avoids, because the correct code would be blamed for the
  * guest's or the VMM's own mistakes (docs/checks.md, stale-data "Limit"):
@@ -42,6 +42,7 @@
 #define GEN_MM_HOT_ACCESS 60	/* a vCPU access to such a page */
 #define GEN_MM_SAME_CHILD 90	/* the child of the last event naming one */
 #define GEN_MM_REF_ON_PAGE 80	/* a reference read or dropped being one on the event's page */
+#define GEN_DIO_START 30	/* a phase starting an O_DIRECT read (gen_dio) */
 
 enum page_class { PC_DATA, PC_CODE, PC_IMAGE };
 
@@ -58,6 +59,7 @@ struct gen {
 	 * main stream, and so every other part of a seed's scenario, as it was. */
 	struct s2hyp_rng split_rng;	/* and the retried migrations' */
 	struct s2hyp_rng uffd_rng;	/* S2FUZZ_GEN_UFFD's, the same way */
+	struct s2hyp_rng dio_rng;	/* the VMM's O_DIRECT I/O's (gen_dio), the same way */
 	struct s2hyp_scenario *sc;
 	uint64_t page, block;
 	struct gen_page pages[GEN_MAX_PAGES];
@@ -83,6 +85,9 @@ struct gen {
 	 * Groce et al., ISSTA 2012), so that a run without pins can show
 	 * what an early fork-pin or pin-stable would otherwise cut short. */
 	unsigned mm_on;
+	/* The VMM's O_DIRECT I/O in flight: the references it holds. */
+	unsigned dio_ref[GEN_MAX_PHASES], ndio;
+	bool dio_on;	/* the scenario has any (one in two) */
 };
 
 static uint64_t rnd(struct gen *g, uint64_t n)
@@ -503,6 +508,51 @@ static void gen_split(struct gen *g, unsigned phase)
 	g->rng = main_rng;
 }
 
+/* On host memory, the VMM's O_DIRECT reads into guest memory (its block
+ * backend), in one scenario in two: some phases (GEN_DIO_START percent)
+ * start an I/O on a data page, mostly one that earlier host-mm events
+ * named, with a writable GUP reference that is not a pin
+ * (FOLL_GET|FOLL_WRITE); each later phase completes it (drops the
+ * reference) one time in two. In between, the host's events (reclaim,
+ * clear_refs, ...) and the guest's writes may take the page away from the
+ * reference, which get-stable watches (S2.3's FOLL_GET variant). Drawn
+ * from its own stream, first in each phase. The device's write itself is
+ * left out: the generator lets the host write only pages no vCPU touches
+ * in that phase (see the top of this file). */
+static void gen_dio(struct gen *g, unsigned phase)
+{
+	struct s2hyp_rng main_rng = g->rng;
+
+	g->rng = g->dio_rng;
+	for (unsigned i = 0; i < g->ndio;) {
+		unsigned r = g->dio_ref[i];
+		if (g->ref_dropped[r] || chance(g, 50)) {
+			if (!g->ref_dropped[r]) {
+				add_mm(g, S2HYP_MM_UNREF, phase, 0, 0, r);
+				g->ref_dropped[r] = true;
+			}
+			g->dio_ref[i] = g->dio_ref[--g->ndio];
+		} else {
+			i++;
+		}
+	}
+	if (g->dio_on && g->ndio < GEN_MAX_PHASES && g->nrefs < S2HYP_MAX_REFS &&
+	    chance(g, GEN_DIO_START)) {
+		unsigned pi = (unsigned)rnd(g, g->npages);
+		for (unsigned tries = 0; tries < 4 && g->pages[pi].cls != PC_DATA; tries++)
+			pi = (unsigned)rnd(g, g->npages);
+		if (g->nhot && chance(g, GEN_MM_HOT_PAGE))
+			pi = g->hot[rnd(g, g->nhot)];
+		const struct gen_page *p = &g->pages[pi];
+		const struct s2hyp_memslot *s = &g->sc->slots[p->slot];
+		add_mm(g, S2HYP_MM_GUP_WRITE, phase, s->hva + (p->ipa - s->ipa), 0, 0);
+		g->dio_ref[g->ndio++] = g->nrefs;
+		new_ref(g, pi);
+	}
+	g->dio_rng = g->rng;
+	g->rng = main_rng;
+}
+
 /* S2FUZZ_GEN_UFFD: in slot 0 (uffd-wp registered memfd memory), the VMM
  * write-protects data pages (a live snapshot) and un-protects some, punches
  * holes by fallocate or MADV_REMOVE with the truncation later in the same
@@ -593,6 +643,7 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 	s2hyp_rng_seed(&g->rng, seed ^ 0x5eed5cea7105ull);
 	s2hyp_rng_seed(&g->split_rng, seed ^ 0x5b1175b1175ull);
 	s2hyp_rng_seed(&g->uffd_rng, seed ^ 0x0ffdf00dull);
+	s2hyp_rng_seed(&g->dio_rng, seed ^ 0xd10d10d1full);
 	if ((pick & S2FUZZ_GEN_GRANULE) && !sc->cfg.host_mm)
 		sc->cfg.granule_shift = granules[rnd(g, 3)];
 	if (sc->cfg.host_mm)
@@ -604,6 +655,11 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 				g->mm_on |= 1u << c;
 		if (!g->mm_on)
 			g->mm_on = 1u << rnd(g, 16);
+		struct s2hyp_rng main_rng = g->rng;
+		g->rng = g->dio_rng;
+		g->dio_on = chance(g, 50);
+		g->dio_rng = g->rng;
+		g->rng = main_rng;
 	}
 	if (pick & S2FUZZ_GEN_VCPUS)
 		sc->cfg.nr_vcpus = 2 + (unsigned)rnd(g, 3);
@@ -647,6 +703,8 @@ int s2fuzz_scenario_generate(struct s2hyp_scenario *sc, const struct s2hyp_confi
 	}
 	for (unsigned ph = 1; ph < nphases; ph++) {
 		unsigned n = (unsigned)rnd(g, sc->cfg.host_mm ? 7 : 3);
+		if (sc->cfg.host_mm)
+			gen_dio(g, ph);
 		for (unsigned i = 0; i < n; i++)
 			gen_host_op(g, ph);
 		gen_split(g, ph);

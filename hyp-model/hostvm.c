@@ -62,6 +62,7 @@ unsigned s2hyp_mm_op_args(enum s2hyp_mm_op op)
 	case S2HYP_MM_PIN:
 	case S2HYP_MM_PIN_RO:
 	case S2HYP_MM_GUP:
+	case S2HYP_MM_GUP_WRITE:
 		return S2HYP_MM_ARG_HVA | S2HYP_MM_ARG_PROC;
 	case S2HYP_MM_UNREF:
 	case S2HYP_MM_REF_READ:
@@ -84,6 +85,12 @@ unsigned s2hyp_mm_op_args(enum s2hyp_mm_op op)
 		break;
 	}
 	return 0;
+}
+
+bool s2hyp_mm_op_takes_ref(enum s2hyp_mm_op op)
+{
+	return op == S2HYP_MM_PIN || op == S2HYP_MM_PIN_RO || op == S2HYP_MM_GUP ||
+	       op == S2HYP_MM_GUP_WRITE;
 }
 
 static uint64_t pfn_pa(uint64_t pfn)
@@ -474,8 +481,7 @@ static bool mm_names_ok(struct s2hyp *m, const struct s2hyp_host_op *op)
 				    MAX_PROCS - 1, MAX_PROCS);
 		return false;
 	}
-	if ((op->mm == S2HYP_MM_PIN || op->mm == S2HYP_MM_PIN_RO || op->mm == S2HYP_MM_GUP) &&
-	    hv->nr_ref == MAX_REFS) {
+	if (s2hyp_mm_op_takes_ref(op->mm) && hv->nr_ref == MAX_REFS) {
 		s2hyp__fail_host_op(m, op, "more than %d references", MAX_REFS);
 		return false;
 	}
@@ -587,7 +593,7 @@ static void mm_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 	 * reference keeps a number and its exit counts. */
 	if (s2hyp_mm_op_args(op->mm) & S2HYP_MM_ARG_PROC &&
 	    hv->proc_state[op->proc] == PROC_NO_FORK) {
-		if (op->mm == S2HYP_MM_PIN || op->mm == S2HYP_MM_PIN_RO || op->mm == S2HYP_MM_GUP)
+		if (s2hyp_mm_op_takes_ref(op->mm))
 			new_ref(hv, S2_EINVAL, NULL);
 		else if (op->mm == S2HYP_MM_EXIT)
 			hv->proc_state[op->proc] = PROC_EXITED;
@@ -644,6 +650,10 @@ static void mm_op(struct s2hyp *m, const struct s2hyp_host_op *op)
 		break;
 	case S2HYP_MM_GUP:
 		err = s2host_gup(h, mm, ha, 0, &r);
+		new_ref(hv, err, &r);
+		break;
+	case S2HYP_MM_GUP_WRITE:
+		err = s2host_gup(h, mm, ha, S2HOST_FOLL_WRITE, &r);
 		new_ref(hv, err, &r);
 		break;
 	case S2HYP_MM_UNREF:

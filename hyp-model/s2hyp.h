@@ -151,7 +151,7 @@ enum s2hyp_host_kind {
 };
 
 /* Host-mm events (S2HYP_HOST_MM). proc 0 is the VMM, fork adds 1, 2, ...;
- * pin and gup take references numbered 0, 1, ... in order. Addresses are
+ * pins and GUPs take references numbered 0, 1, ... in order. Addresses are
  * the VMM's (inside a memslot), the same in its forked children. Their
  * words in a trace are the grammar's (traces/grammar.c). */
 enum s2hyp_mm_op {
@@ -167,6 +167,8 @@ enum s2hyp_mm_op {
 	S2HYP_MM_PIN, /* a device pins the page at hva in proc, long-term and writable (vfio) */
 	S2HYP_MM_PIN_RO, /* a device pins the page at hva in proc, long-term and read-only */
 	S2HYP_MM_GUP, /* a read GUP reference to the page at hva in proc (vmsplice) */
+	S2HYP_MM_GUP_WRITE, /* a writable GUP reference that is not a pin (FOLL_GET|FOLL_WRITE:
+			     * O_DIRECT reading into the page at hva in proc) */
 	S2HYP_MM_UNREF, /* drop reference ref */
 	S2HYP_MM_REF_READ, /* read through reference ref (a pipe, a device) */
 	S2HYP_MM_REF_WRITE, /* DMA write of value through reference ref */
@@ -195,6 +197,8 @@ enum {
 	S2HYP_MM_ARG_VALUE = 1u << 4,
 };
 unsigned s2hyp_mm_op_args(enum s2hyp_mm_op op);
+/* Whether an mm op takes a reference (the next number). */
+bool s2hyp_mm_op_takes_ref(enum s2hyp_mm_op op);
 /* How many processes (the VMM and 15 forks) and references a machine holds. */
 #define S2HYP_MAX_PROCS 16
 #define S2HYP_MAX_REFS 256

@@ -424,6 +424,43 @@ static void test_mm_events_checked(void **state)
 	assert_int_equal(s2hyp_create(&cfg, &slot, 1, &m, &why), S2_EINVAL);
 }
 
+/* O_DIRECT's reference to a guest page (gup-write: FOLL_GET|FOLL_WRITE,
+ * not a pin), the page swapped out, then read and written by the guest
+ * (S2.3's FOLL_GET variant): whether get-stable fired. */
+static bool odirect_swap_breaks(enum s2host_policy pol, enum s2hyp_mm_op gup)
+{
+	struct s2hyp *m = mk(pol, 1, S2HYP_BACKING_4K);
+	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_READ, 1, IPA, 0),
+				     acc(S2HYP_ACC_WRITE, 2, IPA, 7) };
+	struct s2hyp_host_op h[] = { mmop(gup, 0, HVA, 0, 0), mmop(S2HYP_MM_RECLAIM, 0, HVA, 0, 0) };
+
+	assert_int_equal(s2hyp_set_vcpu_program(m, 0, p, 2, NULL), 0);
+	assert_int_equal(s2hyp_set_host_program(m, h, 2, NULL), 0);
+	run_seq(m);
+	bool fired = s2host_stats(s2hyp_host(m))->violations[S2HOST_RULE_GET_STABLE] > 0;
+	assert_int_equal(s2hyp_rule_fired(m, S2HYP_RULE_HOST_MM), fired);
+	s2hyp_delete(m);
+	return fired;
+}
+
+/* Under CNT (5.9, the page count) the guest's write copies the swapped-in
+ * page away from the reference: get-stable fires. */
+static void test_odirect_swap_fires_get_stable_under_cnt(void **state)
+{
+	(void)state;
+	assert_true(odirect_swap_breaks(S2HOST_POL_CNT, S2HYP_MM_GUP_WRITE));
+	assert_true(odirect_swap_breaks(S2HOST_POL_CNT2, S2HYP_MM_GUP_WRITE));
+}
+
+/* ...and its twins: under AE the swap PTE kept the page exclusive, so the
+ * write reuses it; a read reference (gup, vmsplice) promises nothing. */
+static void test_odirect_swap_clean_under_ae(void **state)
+{
+	(void)state;
+	assert_false(odirect_swap_breaks(S2HOST_POL_AE, S2HYP_MM_GUP_WRITE));
+	assert_false(odirect_swap_breaks(S2HOST_POL_CNT, S2HYP_MM_GUP));
+}
+
 /* An mm event naming a process never forked, one that exited, a
  * reference never taken or one an unref dropped stops the run with an error
  * naming that event's index; a valid twin runs to the end. */
@@ -477,6 +514,8 @@ int main(void)
 		cmocka_unit_test(test_tlb_flushed_by_invalidation_passes),
 		cmocka_unit_test(test_vmsplice_fires_under_map2),
 		cmocka_unit_test(test_vmsplice_clean_under_ae),
+		cmocka_unit_test(test_odirect_swap_fires_get_stable_under_cnt),
+		cmocka_unit_test(test_odirect_swap_clean_under_ae),
 		cmocka_unit_test(test_write_racing_fork_is_before_it),
 		cmocka_unit_test(test_clear_refs_breaks_pin_under_cnt),
 		cmocka_unit_test(test_clear_refs_keeps_pin_under_ae),

@@ -681,15 +681,13 @@ static int mm_names(struct s2trace_reader *r, const struct s2hyp_host_op *o)
 	case S2HYP_MM_UNREF:
 		r->ref_dropped[o->ref / 64] |= 1ull << (o->ref % 64);
 		break;
-	case S2HYP_MM_PIN:
-	case S2HYP_MM_PIN_RO:
-	case S2HYP_MM_GUP:
+	default:
+		break;
+	}
+	if (s2hyp_mm_op_takes_ref(o->mm)) {
 		if (r->nr_ref == S2HYP_MAX_REFS)
 			return fail(r, "more than %d references", S2HYP_MAX_REFS);
 		r->nr_ref++;
-		break;
-	default:
-		break;
 	}
 	return 0;
 }

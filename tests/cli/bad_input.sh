@@ -54,6 +54,7 @@ check_at mm-proc-none 4 "proc=7: no such process" "${M}host dontneed hva=0x7f000
 check_at mm-proc-gone 6 "proc=1: .*exited" "${M}host fork\nhost exit proc=1\n$A proc=1\n"
 check_at mm-ref-none 4 "ref=0: no such reference" "${M}host unref ref=0\n"
 check_at mm-ref-next 5 "ref=1: no such reference" "${M}host gup hva=0x7f0000000000\nhost ref-read ref=1\n"
+check_at mm-ref-gupw 6 "ref=2: no such reference (2 pin or gup lines" "${M}host gup-write hva=0x7f0000000000\nhost pin hva=0x7f0000001000\nhost unref ref=2\n"
 # A reference an unref dropped is gone: a second unref or a read through it is refused.
 G="host gup hva=0x7f0000000000\nhost unref ref=0\n"
 check_at mm-unref-twice 6 "ref=0: that reference was dropped" "${M}${G}host unref ref=0\n"
