@@ -336,29 +336,9 @@ static const char *event_src(const struct s2hyp *m, int thread)
 	return v->prog[v->pc].src;
 }
 
-void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
-		  uint64_t a, uint64_t b, unsigned level, unsigned flags)
+void s2hyp__event_observed(struct s2hyp *m, int thread, const struct s2hyp_event *e)
 {
-	struct s2hyp_event *ring;
-	unsigned *n;
-
-	if (thread == MACHINE_THREAD) {
-		ring = m->mach_hist;
-		n = &m->mach_hist_n;
-	} else if (thread < 0) {
-		ring = m->host_hist;
-		n = &m->host_hist_n;
-	} else {
-		ring = m->vcpus[thread].hist;
-		n = &m->vcpus[thread].hist_n;
-	}
-	ring[*n % S2HYP_HISTORY] = (struct s2hyp_event){
-		.step = m->step, .thread = (int8_t)thread, .kind = (uint8_t)kind,
-		.level = (uint8_t)level, .flags = (uint8_t)flags, .a = a, .b = b,
-	};
-	if (m->obs.event)
-		m->obs.event(m->obs.arg, m, &ring[*n % S2HYP_HISTORY], event_src(m, thread));
-	(*n)++;
+	m->obs.event(m->obs.arg, m, e, event_src(m, thread));
 }
 
 void s2hyp_set_observer(struct s2hyp *m, const struct s2hyp_observer *obs)

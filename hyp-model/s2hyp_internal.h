@@ -294,8 +294,34 @@ bool s2hyp__hostvm_host_waits(const struct s2hyp *m);
 
 /* machine.c: the machine. It calls nothing above it (kvm.c, mmops.c,
  * driver.c, sched.c). */
-void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
-		  uint64_t a, uint64_t b, unsigned level, unsigned flags);
+void s2hyp__event_observed(struct s2hyp *m, int thread, const struct s2hyp_event *e);
+/* An event of thread into its history ring (and to the observer). Inline:
+ * every effect of every step records one. */
+static inline void s2hyp__event(struct s2hyp *m, int thread, enum s2hyp_event_kind kind,
+				uint64_t a, uint64_t b, unsigned level, unsigned flags)
+{
+	struct s2hyp_event *ring;
+	unsigned *n;
+
+	if (thread == MACHINE_THREAD) {
+		ring = m->mach_hist;
+		n = &m->mach_hist_n;
+	} else if (thread < 0) {
+		ring = m->host_hist;
+		n = &m->host_hist_n;
+	} else {
+		ring = m->vcpus[thread].hist;
+		n = &m->vcpus[thread].hist_n;
+	}
+	struct s2hyp_event *e = &ring[*n % S2HYP_HISTORY];
+	*e = (struct s2hyp_event){
+		.step = m->step, .thread = (int8_t)thread, .kind = (uint8_t)kind,
+		.level = (uint8_t)level, .flags = (uint8_t)flags, .a = a, .b = b,
+	};
+	if (m->obs.event)
+		s2hyp__event_observed(m, thread, e);
+	(*n)++;
+}
 /* One hardware step of v's current item (V_READY, V_ACCESS, V_WALK,
  * V_FILL): lookup and access, a walk's descriptor read, the TLB fill, or
  * taking a fault (V_FAULT, for KVM). */

@@ -260,12 +260,12 @@ static void free_srcs(struct chunk *c)
 static bool item_src(struct replay *rp, unsigned line, const char **src)
 {
 	struct chunk *c = &rp->c;
-	const char *name = rp->name;
-	size_t len = strlen(name) + 16;
 
 	*src = NULL;
 	if (!rp->opts || !rp->opts->observer)
 		return true;
+	const char *name = rp->name;
+	size_t len = strlen(name) + 16;
 	if (!s2trace__grow((void **)&c->srcs, &c->srcs_cap, sizeof(*c->srcs), c->nsrcs + 1))
 		return false;
 	char *s = malloc(len);
