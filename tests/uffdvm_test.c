@@ -136,7 +136,9 @@ static void test_s53_guest_write_waits_for_handler(void **state)
 
 /* The same with a KVM that maps read faults writable: the read after the
  * protect maps the protected page writable (s2-uffd-wp, and s2-writable),
- * and the guest's write lands unseen (uffd-wp). */
+ * and the guest's write lands unseen (uffd-wp). s2-uffd-wp names the
+ * page's address in the VMM (the slot's hva plus the offset), not the
+ * host model's own layout. */
 static void test_writable_always_fires_s2_uffd_wp(void **state)
 {
 	struct opts o = { .writable_always = true };
@@ -145,6 +147,16 @@ static void test_writable_always_fires_s2_uffd_wp(void **state)
 	assert_int_equal(s2hyp_run(m, &s2hyp_strategy_sequential), S2HYP_DONE);
 	assert_true(s2hyp_rule_fired(m, S2HYP_RULE_HOST_MM));
 	assert_true(kvm_fired(m, S2HYP_KVM_RULE_S2_UFFD_WP));
+	const struct s2hyp_kvm *k = s2hyp_host_kvm(m);
+	const struct s2hyp_kvm_violation *wp = NULL;
+	for (unsigned i = 0; i < s2hyp_kvm_nr_violations(k); i++)
+		if (s2hyp_kvm_violation(k, i)->rule == S2HYP_KVM_RULE_S2_UFFD_WP)
+			wp = s2hyp_kvm_violation(k, i);
+	assert_non_null(wp);
+	char hva[64];
+	snprintf(hva, sizeof(hva), "write-protected hva %#llx",
+		 (unsigned long long)(S2HYP_SEED_HVA + (wp->ipa - S2HYP_SEED_IPA)));
+	assert_non_null(strstr(wp->what, hva));
 	assert_true(kvm_fired(m, S2HYP_KVM_RULE_S2_WRITABLE));
 	assert_true(host_fired(m, S2HOST_RULE_UFFD_WP));
 	assert_int_equal(s2hyp_stats(m)->host_uffd_waits, 0);
