@@ -71,7 +71,8 @@ struct s2cache__line {
 	uint64_t mem_ver, mem_stale;
 	uint64_t dc_ver, dc_stale;	/* meaningful while L_VALID */
 	uint64_t icpu;		/* CPUs whose icache holds the line */
-	uint32_t flags;
+	uint16_t flags;
+	uint16_t li;		/* the line's index in its page */
 	uint32_t res_idx;	/* index in the resident array while L_VALID */
 	uint64_t orphan;	/* granules whose latest value only the ghost holds */
 };
@@ -130,9 +131,12 @@ struct s2cache__map {
 	unsigned shift;
 };
 
+/* A resident line: its page and its record, kept up to date when the
+ * page's records move, so that the line whose entry moves when another
+ * leaves the array is reached in one load (its res_idx changes). */
 struct s2cache__res {
 	struct s2cache__frame *fr;
-	size_t li;
+	struct s2cache__line *l;
 };
 
 struct s2cache__iblks {
@@ -519,11 +523,13 @@ static inline uint64_t touch_mask(const struct s2cache *c, unsigned off, size_t 
 	return span_mask(off >> c->gshift, (unsigned)((off + len - 1) >> c->gshift));
 }
 
-/* memcpy, with the common access size inlined. */
+/* memcpy, with the common access and line sizes inlined. */
 static inline void copy(void *dst, const void *src, size_t n)
 {
 	if (n == 8)
 		memcpy(dst, src, 8);
+	else if (n == 64)
+		memcpy(dst, src, 64);
 	else
 		memcpy(dst, src, n);
 }
@@ -587,37 +593,78 @@ static inline struct s2cache__frame *frame_get(struct s2cache *c, uint64_t fn)
 	return f;
 }
 
+/* The bits of word w of a page's line bitmap for lines [first, last]. */
+static inline uint64_t have_span(size_t w, size_t first, size_t last)
+{
+	size_t lo = first > w * 64 ? first : w * 64, hi = last < w * 64 + 63 ? last : w * 64 + 63;
+
+	return span_mask((unsigned)(lo & 63), (unsigned)(hi & 63));
+}
+
+/*
+ * Records for lines [first, last] of a page, made where missing (untouched
+ * lines), all in one step: one array of the final size, not a growth and a
+ * move per line. Moves the page's records: a pointer to a record of this
+ * page taken before the call must be looked up again (the resident array's
+ * are updated here). S2_ENOMEM.
+ */
+static int lines_make(struct s2cache *c, struct s2cache__frame *f, size_t first, size_t last)
+{
+	struct s2cache__ent *e = f->ent;
+	size_t add = 0, slab = c->slab;
+
+	for (size_t w = first >> 6; w <= last >> 6; w++)
+		add += popcount64(~e->have[w] & have_span(w, first, last));
+	if (!add)
+		return S2_OK;
+	size_t n = ent_count(c, e), cap = rec_cap(n), ncap = rec_cap(n + add);
+	size_t at = ent_rank(e, first), in = last - first + 1 - add, tail = n - at - in;
+	uint8_t *old = e->recs, *r = old;
+	if (ncap != cap) {
+		r = recs_alloc(c, ncap);
+		if (!r)
+			return S2_ENOMEM;
+		if (at)
+			memcpy(r, old, at * slab);
+	}
+	/* From the top down, so that a move within the array never
+	 * overwrites a record not yet moved. */
+	if (tail)
+		memmove(r + (at + in + add) * slab, old + (at + in) * slab, tail * slab);
+	for (size_t li = last + 1, s = at + in, d = at + in + add; li-- > first;) {
+		uint8_t *to = r + --d * slab;
+		if (ent_has(e, li)) {
+			if (--s != d || r != old)
+				memmove(to, old + s * slab, slab);
+		} else {
+			memset(to, 0, slab);
+			((struct s2cache__line *)to)->li = (uint16_t)li;
+		}
+	}
+	for (size_t w = first >> 6; w <= last >> 6; w++)
+		e->have[w] |= have_span(w, first, last);
+	if (r != old) {
+		recs_free(c, old, cap);
+		e->recs = r;
+		at = 0;
+	}
+	for (size_t k = at; k < n + add; k++) {
+		struct s2cache__line *l = (struct s2cache__line *)(r + k * slab);
+		if (l->flags & L_VALID)
+			c->res[l->res_idx].l = l;
+	}
+	return S2_OK;
+}
+
 /*
  * The record of line li, made on first touch; NULL only when out of
- * memory. Making one moves the page's other records, so a pointer to a
- * line of this page taken before the call must be looked up again.
+ * memory. Making one moves the page's other records (lines_make).
  */
 static struct s2cache__line *line_get(struct s2cache *c, struct s2cache__frame *f, size_t li)
 {
-	struct s2cache__ent *e = f->ent;
-	size_t at = ent_rank(e, li), slab = c->slab;
-
-	if (ent_has(e, li))
-		return (struct s2cache__line *)(e->recs + at * slab);
-	size_t n = ent_count(c, e), cap = rec_cap(n);
-	if (n == cap) {
-		size_t ncap = cap ? cap * 2 : 1;
-		uint8_t *r = recs_alloc(c, ncap);
-		if (!r)
-			return NULL;
-		if (n) {
-			memcpy(r, e->recs, at * slab);
-			memcpy(r + (at + 1) * slab, e->recs + at * slab, (n - at) * slab);
-		}
-		recs_free(c, e->recs, cap);
-		e->recs = r;
-	} else {
-		memmove(e->recs + (at + 1) * slab, e->recs + at * slab, (n - at) * slab);
-	}
-	struct s2cache__line *l = (struct s2cache__line *)(e->recs + at * slab);
-	memset(l, 0, slab);
-	e->have[li >> 6] |= s2_bit((unsigned)(li & 63));
-	return l;
+	if (!ent_has(f->ent, li) && lines_make(c, f, li, li))
+		return NULL;
+	return ent_line(c, f->ent, li);
 }
 
 /* ---- Flags with their counters ---------------------------------------- */
@@ -753,18 +800,22 @@ static void record_lost(struct s2cache *c, enum s2cache_lost_kind kind,
 
 /* ---- Dcache line transitions ------------------------------------------ */
 
-static int dc_fill(struct s2cache *c, struct s2cache__frame *f, size_t li,
-		   struct s2cache__line *l)
+/* Fill the line from memory; with bytes false the caller overwrites the
+ * whole line at once, so memory's bytes need not be copied. */
+static int dc_fill(struct s2cache *c, struct s2cache__frame *f, struct s2cache__line *l,
+		   bool bytes)
 {
-	struct s2cache__res *res = grow(c, c->res, &c->rescap, c->nres, sizeof(*res));
-
-	if (!res)
-		return S2_ENOMEM;
-	c->res = res;
+	if (c->nres == c->rescap) {
+		struct s2cache__res *res = grow(c, c->res, &c->rescap, c->nres, sizeof(*res));
+		if (!res)
+			return S2_ENOMEM;
+		c->res = res;
+	}
 	assert(c->nres < UINT32_MAX);
-	c->res[c->nres] = (struct s2cache__res){ f, li };
+	c->res[c->nres] = (struct s2cache__res){ f, l };
 	l->res_idx = (uint32_t)c->nres++;
-	memcpy(l_dc(l), l_mem(c, l), c->line);
+	if (bytes)
+		copy(l_dc(l), l_mem(c, l), c->line);
 	l->dc_ver = l->mem_ver;
 	l->dc_stale = l->mem_stale;
 	l->flags |= L_VALID;
@@ -788,7 +839,7 @@ static void dc_writeback(struct s2cache *c, unsigned cpu, enum s2cache_op op,
 			    l_mem(c, l), l->mem_ver, l_dc(l));
 		ghost_save(c, f, li, l, clobber, l_mem(c, l));
 	}
-	memcpy(l_mem(c, l), l_dc(l), c->line);
+	copy(l_mem(c, l), l_dc(l), c->line);
 	l->mem_ver = l->dc_ver;
 	l->mem_stale = l->dc_stale;
 	flag_clear(c, f, l, L_DIRTY);
@@ -815,7 +866,7 @@ static void dc_drop(struct s2cache *c, unsigned cpu, enum s2cache_op op,
 	size_t i = l->res_idx, last = --c->nres;
 	if (i != last) {
 		c->res[i] = c->res[last];
-		fr_line(c, c->res[i].fr, c->res[i].li)->res_idx = (uint32_t)i;
+		c->res[i].l->res_idx = (uint32_t)i;
 	}
 	l->flags &= ~L_VALID;
 	cnt_add(f, CNT_RES, -1);
@@ -1131,19 +1182,13 @@ static int check_range(const struct s2cache *c, uint64_t pa, uint64_t n)
 	return S2_OK;
 }
 
-/* One write within one line. src NULL stores the writer copy's own bytes. */
-static int line_write(struct s2cache *c, uint64_t a, const uint8_t *src, size_t len,
+/* One write to bytes [off, off + len) of line li of page f, whose record
+ * is l. src NULL stores the writer copy's own bytes. */
+static int line_write(struct s2cache *c, struct s2cache__frame *f, size_t li,
+		      struct s2cache__line *l, unsigned off, const uint8_t *src, size_t len,
 		      bool cacheable)
 {
-	struct s2cache__frame *f = frame_get(c, a >> PAGE_SHIFT);
-	if (!f)
-		return S2_ENOMEM;
-	size_t poff = a & (PAGE_SIZE - 1);
-	size_t li = poff >> c->line_shift;
-	unsigned off = (unsigned)(a & (c->line - 1));
-	struct s2cache__line *l = line_get(c, f, li);
-	if (!l)
-		return S2_ENOMEM;
+	size_t poff = (li << c->line_shift) + off;
 	uint64_t touch = touch_mask(c, off, len);
 	uint64_t full = full_mask(c, off, len);
 	uint64_t orphaned = 0;
@@ -1151,7 +1196,10 @@ static int line_write(struct s2cache *c, uint64_t a, const uint8_t *src, size_t 
 	int err;
 
 	if (cacheable) {
-		if (!(l->flags & L_VALID) && (err = dc_fill(c, f, li, l)))
+		/* A whole line written needs no copy of memory's bytes first
+		 * (unless a PoU copy keeps them). */
+		bool whole = src && len == c->line && !c->split;
+		if (!(l->flags & L_VALID) && (err = dc_fill(c, f, l, !whole)))
 			return err;
 		if (c->split && !(l->flags & L_UNPOU) && (err = pou_keep(c, f, li, l)))
 			return err;
@@ -1207,16 +1255,29 @@ static S2_SLOW_PATH int write_slow(struct s2cache *c, unsigned cpu, uint64_t a,
 		return S2_EINVAL;
 	if ((err = check_range(c, a, n)))
 		return err;
+	/* A page at a time: its records made at once, then its lines in
+	 * order, each record next to the previous one. */
 	while (n) {
-		size_t len = c->line - (a & (c->line - 1));
-		if (len > n)
-			len = n;
-		if ((err = line_write(c, a, src, len, cacheable)))
+		struct s2cache__frame *f = frame_get(c, a >> PAGE_SHIFT);
+		if (!f)
+			return S2_ENOMEM;
+		size_t poff = a & (PAGE_SIZE - 1);
+		size_t in_page = PAGE_SIZE - poff < n ? PAGE_SIZE - poff : n;
+		size_t li = poff >> c->line_shift, last = (poff + in_page - 1) >> c->line_shift;
+		if ((err = lines_make(c, f, li, last)))
 			return err;
-		a += len;
-		n -= len;
-		if (src)
-			src += len;
+		uint8_t *rec = (uint8_t *)ent_line(c, f->ent, li);
+		for (; li <= last; li++, rec += c->slab) {
+			unsigned off = (unsigned)(a & (c->line - 1));
+			size_t len = c->line - off < n ? c->line - off : n;
+			if ((err = line_write(c, f, li, (struct s2cache__line *)rec, off, src, len,
+					      cacheable)))
+				return err;
+			a += len;
+			n -= len;
+			if (src)
+				src += len;
+		}
 	}
 	return S2_OK;
 }
@@ -1368,7 +1429,7 @@ static S2_SLOW_PATH int read_slow(struct s2cache *c, unsigned cpu, uint64_t a, u
 				struct s2cache__line *w = line_get(c, f, li);
 				if (!w)
 					return S2_ENOMEM;
-				if (!(w->flags & L_VALID) && (err = dc_fill(c, f, li, w)))
+				if (!(w->flags & L_VALID) && (err = dc_fill(c, f, w, true)))
 					return err;
 				l = w;
 				src = l_dc(l);
@@ -1489,15 +1550,11 @@ int s2cache_dc_zva(struct s2cache *c, unsigned cpu, s2_pa_t pa, bool cacheable)
 
 /* ---- Cache maintenance ------------------------------------------------- */
 
+/* op on line li of page f, whose record is l (an untouched line, with no
+ * record, is in no cache: nothing to maintain). */
 static void line_op(struct s2cache *c, unsigned cpu, enum s2cache_op op,
-		    struct s2cache__frame *f, size_t li)
+		    struct s2cache__frame *f, size_t li, struct s2cache__line *l)
 {
-	struct s2cache__line *l = fr_line(c, f, li);
-
-	/* An untouched line is in no cache: nothing to maintain. */
-	if (!l)
-		return;
-
 	switch (op) {
 	case S2CACHE_DC_CVAC:
 		if (l->flags & L_DIRTY)
@@ -1590,9 +1647,14 @@ int s2cache_cmo(struct s2cache *c, unsigned cpu, enum s2cache_op op, s2_pa_t pa,
 		 * record (line_op would return at once on the others). */
 		struct s2cache__frame *f = b->fr[(la >> PAGE_SHIFT) % BLK_FRAMES];
 		if (f && (!dc_only || f->cnt.v[CNT_RES])) {
+			/* The records of the lines visited are consecutive, and no
+			 * operation here moves them. */
+			const struct s2cache__ent *e = f->ent;
+			size_t li = (la & (PAGE_SIZE - 1)) >> c->line_shift;
 			size_t last = ((pend - 1) & (PAGE_SIZE - 1)) >> c->line_shift;
-			for (size_t li = (la & (PAGE_SIZE - 1)) >> c->line_shift; li <= last;) {
-				uint64_t w = f->ent->have[li >> 6] >> (li & 63);
+			uint8_t *rec = e->recs + ent_rank(e, li) * c->slab;
+			while (li <= last) {
+				uint64_t w = e->have[li >> 6] >> (li & 63);
 				if (!w) {
 					li = (li | 63) + 1;
 					continue;
@@ -1600,7 +1662,8 @@ int s2cache_cmo(struct s2cache *c, unsigned cpu, enum s2cache_op op, s2_pa_t pa,
 				li += (size_t)__builtin_ctzll(w);
 				if (li > last)
 					break;
-				line_op(c, cpu, op, f, li++);
+				line_op(c, cpu, op, f, li++, (struct s2cache__line *)rec);
+				rec += c->slab;
 			}
 		}
 		la = s2_align_up(pend, c->line);
@@ -1619,7 +1682,7 @@ int s2cache_resident_line(const struct s2cache *c, size_t k, s2_pa_t *line)
 {
 	if (k >= c->nres)
 		return S2_ENOENT;
-	*line = s2_pa(line_pa(c, c->res[k].fr, c->res[k].li));
+	*line = s2_pa(line_pa(c, c->res[k].fr, c->res[k].l->li));
 	return S2_OK;
 }
 
@@ -1627,7 +1690,7 @@ int s2cache_evict_kth(struct s2cache *c, size_t k)
 {
 	if (k >= c->nres)
 		return S2_ENOENT;
-	line_op(c, S2CACHE_NO_CPU, S2CACHE_EVICT, c->res[k].fr, c->res[k].li);
+	line_op(c, S2CACHE_NO_CPU, S2CACHE_EVICT, c->res[k].fr, c->res[k].l->li, c->res[k].l);
 	return S2_OK;
 }
 
@@ -1639,10 +1702,10 @@ int s2cache_evict(struct s2cache *c, s2_pa_t pa)
 		return S2_ERANGE;
 	struct s2cache__frame *f = frame_find(c, a >> PAGE_SHIFT);
 	size_t li = (a & (PAGE_SIZE - 1)) >> c->line_shift;
-	const struct s2cache__line *l = f ? fr_line(c, f, li) : NULL;
+	struct s2cache__line *l = f ? fr_line(c, f, li) : NULL;
 	if (!l || !(l->flags & L_VALID))
 		return S2_ENOENT;
-	line_op(c, S2CACHE_NO_CPU, S2CACHE_EVICT, f, li);
+	line_op(c, S2CACHE_NO_CPU, S2CACHE_EVICT, f, li, l);
 	return S2_OK;
 }
 
@@ -1914,7 +1977,7 @@ static bool verify_line(const struct s2cache *c, const struct s2cache__frame *f,
 	uint32_t fl = l->flags;
 	bool valid = fl & L_VALID, unpou = fl & L_UNPOU;
 
-	if (fl & ~(uint32_t)(L_VALID | L_DIRTY | L_UNPOU))
+	if (l->li != li || (fl & ~(uint32_t)(L_VALID | L_DIRTY | L_UNPOU)))
 		return false;
 	if (((fl & L_DIRTY) && !valid) || (unpou && !(fl & L_DIRTY)) ||
 	    (unpou && !c->track_unpou))
@@ -1938,7 +2001,7 @@ static bool verify_line(const struct s2cache *c, const struct s2cache__frame *f,
 		return false;
 	if (valid) {
 		if (l->res_idx >= c->nres || c->res[l->res_idx].fr != f ||
-		    c->res[l->res_idx].li != li)
+		    c->res[l->res_idx].l != l)
 			return false;
 		sum->v[CNT_RES]++;
 	}
