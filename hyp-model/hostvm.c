@@ -41,6 +41,7 @@ struct s2hyp_hostvm {
 static void hostvm_access(struct s2hyp *m, struct vcpu *v, uint64_t ipa, uint64_t pa,
 			  enum s2hyp_access a, const void *buf);
 static int hostvm_check_op(const struct s2hyp *m, const struct s2hyp_host_op *o, const char **why);
+static uint64_t machine_hva(const struct s2hyp *m, uint64_t ha);
 
 unsigned s2hyp_mm_op_args(enum s2hyp_mm_op op)
 {
@@ -109,7 +110,13 @@ static void sync_violations(struct s2hyp *m, int thread)
 		return;
 	for (; hv->host_seen < s2host_nr_violations(hv->h); hv->host_seen++) {
 		const struct s2host_violation *v = s2host_violation(hv->h, hv->host_seen);
-		snprintf(d, sizeof(d), "%s: %s", s2host_rule_name(v->rule), v->what);
+		/* The host model's address, and the one the user knows: the
+		 * memslot's hva plus the offset (children share the layout). */
+		uint64_t hva = v->hva == S2HOST_NO_PFN ? UINT64_MAX : machine_hva(m, v->hva);
+		int n = snprintf(d, sizeof(d), "%s: %s", s2host_rule_name(v->rule), v->what);
+		if (hva != UINT64_MAX && n > 0 && (size_t)n < sizeof(d))
+			snprintf(d + n, sizeof(d) - (size_t)n, " [0x%llx is the VMM's hva 0x%llx]",
+				 (unsigned long long)v->hva, (unsigned long long)hva);
 		s2hyp_checker_host_mm(m->chk, thread, UINT64_MAX,
 				     v->pfn == S2HOST_NO_PFN ? UINT64_MAX : pfn_pa(v->pfn), d);
 	}

@@ -426,19 +426,28 @@ static void test_mm_events_checked(void **state)
 
 /* O_DIRECT's reference to a guest page (gup-write: FOLL_GET|FOLL_WRITE,
  * not a pin), the page swapped out, then read and written by the guest
- * (S2.3's FOLL_GET variant): whether get-stable fired. */
+ * (S2.3's FOLL_GET variant): whether get-stable fired. The report names
+ * the page's address in the host model and in the VMM (the memslot's hva
+ * plus the offset). */
 static bool odirect_swap_breaks(enum s2host_policy pol, enum s2hyp_mm_op gup)
 {
 	struct s2hyp *m = mk(pol, 1, S2HYP_BACKING_4K);
-	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_READ, 1, IPA, 0),
-				     acc(S2HYP_ACC_WRITE, 2, IPA, 7) };
-	struct s2hyp_host_op h[] = { mmop(gup, 0, HVA, 0, 0), mmop(S2HYP_MM_RECLAIM, 0, HVA, 0, 0) };
+	struct s2hyp_vcpu_op p[] = { acc(S2HYP_ACC_READ, 1, IPA + 0x5000, 0),
+				     acc(S2HYP_ACC_WRITE, 2, IPA + 0x5000, 7) };
+	struct s2hyp_host_op h[] = { mmop(gup, 0, HVA + 0x5000, 0, 0),
+				     mmop(S2HYP_MM_RECLAIM, 0, HVA + 0x5000, 0, 0) };
 
 	assert_int_equal(s2hyp_set_vcpu_program(m, 0, p, 2, NULL), 0);
 	assert_int_equal(s2hyp_set_host_program(m, h, 2, NULL), 0);
 	run_seq(m);
 	bool fired = s2host_stats(s2hyp_host(m))->violations[S2HOST_RULE_GET_STABLE] > 0;
 	assert_int_equal(s2hyp_rule_fired(m, S2HYP_RULE_HOST_MM), fired);
+	if (fired) {
+		const char *d = host_mm_violation(m)->detail;
+		assert_non_null(strstr(d, "get-stable: process 0 maps page"));
+		assert_non_null(strstr(d, " at 0x5000, "));
+		assert_non_null(strstr(d, " [0x5000 is the VMM's hva 0x7f0000005000]"));
+	}
 	s2hyp_delete(m);
 	return fired;
 }
