@@ -29,18 +29,21 @@ extern const unsigned char s2_num_digit_plus1[256];
  * refuses. */
 static inline bool s2_parse_u64_quick(const char *s, uint64_t *out)
 {
-	const unsigned char *p = (const unsigned char *)s;
+	const unsigned char *p = (const unsigned char *)s, *digits;
 	uint64_t v = 0;
-	unsigned d, n = 0;
+	unsigned d;
+	bool hex = p[0] == '0' && p[1] == 'x';
 
-	if (p[0] == '0' && p[1] == 'x') {
-		for (p += 2; n < 16 && (d = s2_num_digit_plus1[*p]) != 0; p++, n++)
+	/* The loops do not count: a number too long is refused after them
+	 * (its value, wrapped, is then unused). */
+	if (hex) {
+		for (digits = p += 2; (d = s2_num_digit_plus1[*p]) != 0; p++)
 			v = v << 4 | (d - 1);
 	} else {
-		for (; n < 19 && (d = s2_num_digit_plus1[*p] - 1u) < 10; p++, n++)
+		for (digits = p; (d = s2_num_digit_plus1[*p] - 1u) < 10; p++)
 			v = v * 10 + d;
 	}
-	if (!n || *p)
+	if (p == digits || p - digits > (hex ? 16 : 19) || *p)
 		return false;
 	*out = v;
 	return true;
