@@ -40,9 +40,10 @@ struct s2trace_cm_reader {
 	FILE *f;
 	char name[256];
 	unsigned line;		/* of the next character */
-	/* The stream is read in blocks: buf[pos..len) is what is left. */
+	/* The stream is read in blocks: buf[pos..len) is what is left, and
+	 * buf[len] a NUL, in no byte class, that ends every byte loop. */
 	size_t pos, len;
-	unsigned char buf[READ_BUF];
+	unsigned char buf[READ_BUF + 1];
 	char tok[S2TRACE_CM_MAX_TEXT];
 	size_t tok_len;
 	unsigned tok_line;
@@ -91,7 +92,8 @@ const char *s2trace_cm_error(const struct s2trace_cm_reader *r)
 static bool refill(struct s2trace_cm_reader *r)
 {
 	r->pos = 0;
-	r->len = fread(r->buf, 1, sizeof(r->buf), r->f);
+	r->len = fread(r->buf, 1, READ_BUF, r->f);
+	r->buf[r->len] = '\0';
 	return r->len > 0;
 }
 
@@ -352,20 +354,20 @@ static const struct {
 	const char *name;
 	enum s2trace_cm_kind kind;
 	const struct fspec *fields;
-} kinds[] = {
+} kinds[] = {	/* the names differ: the order is only the search's, commonest first */
 	{ "mem-write", S2T_CM_MEM_WRITE, f_mem_write },
+	{ "barrier", S2T_CM_BARRIER, f_barrier },
+	{ "lock", S2T_CM_LOCK, f_lock },
+	{ "unlock", S2T_CM_UNLOCK, f_lock },
+	{ "tlbi", S2T_CM_TLBI, f_tlbi },
 	{ "mem-read", S2T_CM_MEM_READ, f_mem_read },
 	{ "mem-init", S2T_CM_MEM_INIT, f_mem_range },
 	{ "mem-free", S2T_CM_MEM_FREE, f_mem_range },
 	{ "mem-set", S2T_CM_MEM_SET, f_mem_set },
 	{ "sysreg-write", S2T_CM_SYSREG_WRITE, f_sysreg },
 	{ "msr", S2T_CM_SYSREG_WRITE, f_sysreg },
-	{ "barrier", S2T_CM_BARRIER, f_barrier },
-	{ "tlbi", S2T_CM_TLBI, f_tlbi },
 	{ "hint", S2T_CM_HINT, f_hint },
-	{ "lock", S2T_CM_LOCK, f_lock },
 	{ "trylock", S2T_CM_TRYLOCK, f_lock },
-	{ "unlock", S2T_CM_UNLOCK, f_lock },
 };
 
 /* TLBIs without an address operand, and ones that need it; any other
@@ -722,7 +724,7 @@ static const unsigned char *span(const unsigned char *p, const unsigned char *e,
 			break;
 		p += 8;
 	}
-	while (p < e && (cls[*p] & want))
+	while (cls[*p] & want)	/* *e is a NUL, in no class */
 		p++;
 	return p == e || p == s ? NULL : p;
 }
@@ -752,7 +754,7 @@ static const unsigned char *scan_num(const unsigned char *p, const unsigned char
 		if (p == s || p - s > 16)
 			return NULL;
 	} else {
-		for (s = p; p < e && p - s <= 19 && *p >= '0' && *p <= '9'; p++)
+		for (s = p; p - s <= 19 && (unsigned)(*p - '0') < 10; p++)	/* *e is a NUL */
 			v = v * 10 + (uint64_t)(*p - '0');
 		if (p == s || p - s > 19)
 			return NULL;
@@ -816,9 +818,11 @@ static int fast_record(struct s2trace_cm_reader *r, struct s2trace_cm_record *re
 		if (keyed) {
 			if (!(q = span(++p, e, C_ATOM)) || *q != ' ' || (size_t)(q - p) >= sizeof(key))
 				return 0;
-			/* casemate prints the fields in order: the next one first. */
-			while (k < nf && (given >> k & 1))
-				k++;
+			/* casemate prints the fields in order: the next one (the
+			 * lowest not given) first. */
+			k = given == ~0u ? nf : (unsigned)__builtin_ctz(~given);
+			if (k > nf)
+				k = nf;
 			if (k == nf || (!same_word(fields[k].key, p, (size_t)(q - p)) &&
 					!same_word(fields[k].alias, p, (size_t)(q - p))))
 				for (k = 0; k < nf && !same_word(fields[k].key, p, (size_t)(q - p)) &&
