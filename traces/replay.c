@@ -614,8 +614,8 @@ static int defer_handler(struct replay *rp, unsigned v, size_t k)
 	ops[k] = late;
 	/* The items' bits and ends keep their places from the end; the
 	 * deferred item's are clear. */
-	uint8_t low = (uint8_t)(rp->s1_walks[v] & ((1u << at) - 1));
-	rp->s1_walks[v] = (uint8_t)((rp->s1_walks[v] >> at << (at + 1)) | low);
+	uint16_t low = (uint16_t)(rp->s1_walks[v] & ((1u << at) - 1));
+	rp->s1_walks[v] = (uint16_t)((unsigned)rp->s1_walks[v] >> at << (at + 1) | low);
 	memmove(&ends[at + 1], &ends[at], (S2_ARRAY_SIZE(rp->span_end[v]) - at - 1) * sizeof(*ends));
 	ends[at] = 0;
 	rp->c.n++;
@@ -625,7 +625,7 @@ static int defer_handler(struct replay *rp, unsigned v, size_t k)
 /* Bookkeeping of one more item of vCPU v (the newest). */
 static void shift_item(struct replay *rp, unsigned v, bool s1_walk)
 {
-	rp->s1_walks[v] = (uint8_t)(rp->s1_walks[v] << 1 | s1_walk);
+	rp->s1_walks[v] = (uint16_t)(rp->s1_walks[v] << 1 | s1_walk);
 	memmove(&rp->span_end[v][1], &rp->span_end[v][0],
 		(S2_ARRAY_SIZE(rp->span_end[v]) - 1) * sizeof(rp->span_end[v][0]));
 	rp->span_end[v][0] = 0;
@@ -682,18 +682,24 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 		 * faults between were the retry's own fetch and walk), so
 		 * KVM's handler of it did not give up, whatever invalidation
 		 * was in progress or in its span (it sampled the sequence
-		 * after one ended). */
+		 * after one ended). Every line looked at is judged alike (a
+		 * stage-1 walk's read is no data read, however far back), over
+		 * the vCPU's last LOOKBACK lines: the kernel bounds nothing (a
+		 * retried fetch or walk may fault again and again), the bound
+		 * is the look-back's cost. */
 		struct s2hyp_vcpu_op *ops = sc->vcpu[v];
-		size_t n = sc->nvcpu[v], k = n;
-		while (k && n - k < 8 &&
-		       (ops[k - 1].access != op.access || (rp->s1_walks[v] >> (n - k) & 1)))
-			k--;
-		if (k && ops[k - 1].access == op.access && ops[k - 1].ipa >> 12 != page &&
-		    !ops[k - 1].not_retried) {
-			ops[k - 1].not_retried = true;
-			if (ops[k - 1].host_invalidated && rp->span_end[v][n - k] && !with &&
-			    !rp->in_block && rp->entries && defer_handler(rp, v, k))
-				return s2trace__bad(rp, ev->line, "out of memory");
+		size_t n = sc->nvcpu[v];
+		for (size_t back = 1; back <= n && back <= LOOKBACK; back++) {
+			struct s2hyp_vcpu_op *prev = &ops[n - back];
+			if (prev->access != op.access || (rp->s1_walks[v] >> (back - 1) & 1))
+				continue;
+			if (prev->ipa >> 12 != page && !prev->not_retried) {
+				prev->not_retried = true;
+				if (prev->host_invalidated && rp->span_end[v][back - 1] && !with &&
+				    !rp->in_block && rp->entries && defer_handler(rp, v, n - back + 1))
+					return s2trace__bad(rp, ev->line, "out of memory");
+			}
+			break;
 		}
 	}
 	/* A translation fault with host changes since the vCPU went back to

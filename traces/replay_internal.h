@@ -24,6 +24,10 @@ struct chunk {
 	unsigned srcs_cap;
 };
 
+/* How many of a vCPU's last lines the not-retried look-back reads
+ * (add_vcpu): the length of s1_walks and span_end. */
+#define LOOKBACK 16
+
 struct replay {
 	struct s2trace_reader *r;
 	const char *name;	/* the trace's, in reports (a casemate log has no reader) */
@@ -101,7 +105,7 @@ struct replay {
 	bool entries;			/* the trace has entry lines */
 	/* Each vCPU's last items, newest first: the phase of the last
 	 * invalidate-end in the item's span (0: none; see defer_handler). */
-	unsigned span_end[S2HYP_MAX_VCPUS][16];
+	unsigned span_end[S2HYP_MAX_VCPUS][LOOKBACK];
 	/* Each vCPU's last entry line since its last line: the phase of the
 	 * event before it and host_changes then (see add_vcpu). */
 	bool entered[S2HYP_MAX_VCPUS];
@@ -122,9 +126,10 @@ struct replay {
 	/* ... and its last few fault lines (a ring) */
 	struct last_line recent[S2HYP_MAX_VCPUS][256];
 	unsigned nrecent[S2HYP_MAX_VCPUS];
-	/* Each vCPU's last 8 items: bit i set when the item i+1 back was a
-	 * fault line on a stage-1 walk (the not-retried evidence skips it). */
-	uint8_t s1_walks[S2HYP_MAX_VCPUS];
+	/* Each vCPU's last LOOKBACK items: bit i set when the item i+1 back
+	 * was a fault line on a stage-1 walk (the not-retried evidence skips
+	 * it). */
+	uint16_t s1_walks[S2HYP_MAX_VCPUS];
 };
 
 /* Bad input: "FILE:LINE: problem" in the result, exit status 2; replay

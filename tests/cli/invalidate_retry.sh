@@ -4,7 +4,8 @@
 # while it handled the fault (before the vCPU's next attempt): the fault
 # maps nothing and the vCPU's next fault line on the page faults again.
 # A next line that is the same access on another page shows it did not,
-# even with an invalidation in progress at the fault.
+# even with an invalidation in progress at the fault, and however many
+# fetches and stage-1 walks (the retry's own) came between.
 # Without invalidation lines the second attempt finds the page mapped.
 # An entry line ends the span; with entry lines, a handler that did not
 # give up although an invalidation ended in its span maps after that end,
@@ -139,6 +140,24 @@ printf '%s\n%s\n' "$head" "entry vcpu=2" >"$tmp/t.s2t"
 out=$("$S2EMU" replay "$tmp/t.s2t" 2>&1)
 [ $? = 2 ] && grep -q "t.s2t:5: entry vcpu=2: the configuration has 2 vCPUs" <<<"$out" ||
     fail "an entry of a vCPU the configuration lacks is not bad input at its line: $out"
+# A stage-1 walk's read, however far back (here the ninth line), is no data
+# read the next read elsewhere shows went through: it still retries.
+fetches=$(for i in 1 2 3 4 5 6 7 8; do printf 'vcpu 0 fault ipa=%#x esr=0x82000007\n' $((0x40100000 + i * 4096)); done)
+r=$(counts "host invalidate-begin
+$far
+vcpu 0 fault ipa=0x40001000 esr=0x92000087
+host invalidate-end
+$fetches
+vcpu 0 fault ipa=0x40002000 esr=0x92000007"); [ "$r" = "10 9 1" ] || fail "a stage-1 walk nine lines back: $r, not 10 9 1"
+# ... and a data read further back than eight lines of fetches and walks
+# is still the one the next read elsewhere shows went through.
+r=$(counts "host invalidate-begin
+$far
+vcpu 0 fault ipa=0x40000000 esr=0x92000007
+host invalidate-end
+vcpu 0 fault ipa=0x40001000 esr=0x92000087
+$fetches
+vcpu 0 fault ipa=0x40002000 esr=0x92000007"); [ "$r" = "11 11 0" ] || fail "a read ten lines back: $r, not 11 11 0"
 printf '%s\n%s\n' "$head" "host invalidate-end" >"$tmp/t.s2t"
 out=$("$S2EMU" replay "$tmp/t.s2t" 2>&1)
 [ $? = 2 ] && grep -q "t.s2t:5: invalidate-end without" <<<"$out" ||
