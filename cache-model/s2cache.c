@@ -1246,6 +1246,33 @@ static int line_write(struct s2cache *c, struct s2cache__frame *f, size_t li,
 	return S2_OK;
 }
 
+/*
+ * line_write of a whole line, cacheable, to a line the dcache does not hold,
+ * with no PoU copy kept: every granule is written, so the masks are the
+ * line's (the invariants keep every mask within c->gall) and no ghost is
+ * involved; the effect is line_write's.
+ */
+static inline int line_write_whole(struct s2cache *c, struct s2cache__frame *f, size_t li,
+				   struct s2cache__line *l, const uint8_t *src)
+{
+	int err = dc_fill(c, f, l, false);
+
+	if (err)
+		return err;
+	l->dc_ver = c->ver + 1;
+	l->dc_stale &= ~c->gall;
+	l->mem_stale |= c->gall;
+	flag_set(c, f, l, L_DIRTY);
+	if (c->track_unpou)
+		flag_set(c, f, l, L_UNPOU);
+	copy(l_dc(l), src, c->line);
+	l->orphan &= ~c->gall;
+	l->latest = ++c->ver;
+	if (l->icpu)
+		ic_mark_stale(c, f, li, l, c->gall);
+	return S2_OK;
+}
+
 static S2_SLOW_PATH int write_slow(struct s2cache *c, unsigned cpu, uint64_t a,
 				   const uint8_t *src, size_t n, bool cacheable)
 {
@@ -1270,8 +1297,12 @@ static S2_SLOW_PATH int write_slow(struct s2cache *c, unsigned cpu, uint64_t a,
 		for (; li <= last; li++, rec += c->slab) {
 			unsigned off = (unsigned)(a & (c->line - 1));
 			size_t len = c->line - off < n ? c->line - off : n;
-			if ((err = line_write(c, f, li, (struct s2cache__line *)rec, off, src, len,
-					      cacheable)))
+			struct s2cache__line *l = (struct s2cache__line *)rec;
+			if (cacheable && src && len == c->line && !c->split && !(l->flags & L_VALID))
+				err = line_write_whole(c, f, li, l, src);
+			else
+				err = line_write(c, f, li, l, off, src, len, cacheable);
+			if (err)
 				return err;
 			a += len;
 			n -= len;
