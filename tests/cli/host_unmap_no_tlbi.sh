@@ -4,7 +4,10 @@
 # vCPU's TLB translating a page the host no longer maps, and the host-mm
 # rule fires s2-subset on "a vCPU's TLB", naming the trace's VMM address
 # (the memslot's hva plus the offset); the same trace without the knob
-# is clean. A recorded run carries the knob and fires again.
+# is clean. A fork write-protects the VMM's page: without the TLBIs the
+# vCPU's TLB keeps it writable, and s2-writable names the VMM address too
+# (its twin with the TLBIs is clean). A recorded run carries the knob and
+# fires again.
 # Run by scripts/run-tests.sh from the repository root with $S2EMU set.
 set -euo pipefail
 : "${S2EMU:?S2EMU must name the s2emu binary}"
@@ -41,6 +44,28 @@ trace "" "expect clean\n" > "$tmp/twin.s2t"
 "$S2EMU" replay "$tmp/twin.s2t" > "$tmp/twin.out" ||
 	fail "the twin with the notifier's TLBIs fired: $(cat "$tmp/twin.out")"
 grep -q 'rules:       none' "$tmp/twin.out" || fail "the twin: $(cat "$tmp/twin.out")"
+
+# fork CONFIG-WORDS: the guest writes a page, the VMM forks (its PTE goes
+# read-only, the notifier unmaps stage 2), the guest writes again.
+fork_trace() {
+	printf '%b' "s2emu-trace 1
+config granule=4k ipa-bits=40 vcpus=1 walker=upstream host-mm=AE$1
+memslot 0 ipa=0x40000000 size=4M hva=0x7f0000000000 backing=4k
+phase 0
+vcpu 0 write ipa=0x40001000 value=1
+phase 1
+host fork
+phase 2
+vcpu 0 write ipa=0x40001000 value=2
+"
+}
+fork_trace " host-unmap-no-tlbi" > "$tmp/fork.s2t"
+"$S2EMU" replay --json "$tmp/fork.s2t" > "$tmp/fork.json" || true
+grep -q "\"detail\": \"s2-writable: a vCPU's TLB maps IPA 0x40001000 writable while the host's PTE at 0x7f0000001000 is read-only" \
+	"$tmp/fork.json" || fail "no s2-writable on the vCPU's TLB at the trace's hva: $(cat "$tmp/fork.json")"
+fork_trace "" > "$tmp/fork-twin.s2t"
+"$S2EMU" replay "$tmp/fork-twin.s2t" > "$tmp/fork-twin.out" ||
+	fail "the fork twin with the notifier's TLBIs fired: $(cat "$tmp/fork-twin.out")"
 
 # Without expectations the firing trace fails replay (exit 1); its record
 # keeps the knob in its config line and fires the same when replayed.
