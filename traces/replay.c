@@ -651,6 +651,46 @@ static int walk_at_entry(struct replay *rp, unsigned v, struct s2hyp_vcpu_op *op
 	return 0;
 }
 
+/* vCPU v's item back lines back (1: its last) was a fault whose handler
+ * did not give up, as the vCPU's later lines show: no invalidation makes
+ * it retry, and with entry lines one that ended in its span defers it
+ * (defer_handler; with: the new line shares another vCPU's phase).
+ * Nonzero when out of memory. */
+static int went_through(struct replay *rp, unsigned v, size_t back, unsigned with)
+{
+	size_t n = rp->sc.nvcpu[v];
+	struct s2hyp_vcpu_op *prev = &rp->sc.vcpu[v][n - back];
+	if (prev->not_retried)
+		return 0;
+	prev->not_retried = true;
+	if (prev->host_invalidated && rp->span_end[v][back - 1] && !with && !rp->in_block &&
+	    rp->entries)
+		return defer_handler(rp, v, n - back + 1);
+	return 0;
+}
+
+/* The vCPU of the newest fault line on page among the vCPUs' recent
+ * ones; UINT_MAX: none. */
+static unsigned last_faulter(const struct replay *rp, uint64_t page)
+{
+	unsigned who = UINT_MAX;
+	uint64_t seq = 0;
+	for (unsigned a = 0; a < rp->sc.cfg.nr_vcpus; a++) {
+		unsigned n = rp->nrecent[a], size = S2_ARRAY_SIZE(rp->recent[a]);
+		for (unsigned k = 0; k < size && k < n; k++) {
+			const struct last_line *l = &rp->recent[a][(n - 1 - k) % size];
+			if (l->seq <= seq)
+				break;
+			if (l->page == page) {
+				who = a;
+				seq = l->seq;
+				break;
+			}
+		}
+	}
+	return who;
+}
+
 static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 {
 	struct chunk *c = &rp->c;
@@ -693,12 +733,25 @@ static int add_vcpu(struct replay *rp, const struct s2trace_event *ev)
 			struct s2hyp_vcpu_op *prev = &ops[n - back];
 			if (prev->access != op.access || (rp->s1_walks[v] >> (back - 1) & 1))
 				continue;
-			if (prev->ipa >> 12 != page && !prev->not_retried) {
-				prev->not_retried = true;
-				if (prev->host_invalidated && rp->span_end[v][back - 1] && !with &&
-				    !rp->in_block && rp->entries && defer_handler(rp, v, n - back + 1))
-					return s2trace__bad(rp, ev->line, "out of memory");
-			}
+			if (prev->ipa >> 12 != page && went_through(rp, v, back, with))
+				return s2trace__bad(rp, ev->line, "out of memory");
+			break;
+		}
+	}
+	/* An access-flag fault: the page was mapped (and aged since), so the
+	 * handler of the page's last fault line before it, a translation
+	 * fault of any vCPU, mapped it and did not give up, whatever
+	 * invalidation was in its span (the guest's retry would have faulted
+	 * again, and no one else faulted there since). */
+	if (af && !on_s1_walk(ev->vcpu.esr)) {
+		unsigned a = last_faulter(rp, page);
+		size_t n = a < sc->cfg.nr_vcpus ? sc->nvcpu[a] : 0;
+		for (size_t back = 1; back <= n && back <= LOOKBACK; back++) {
+			const struct s2hyp_vcpu_op *prev = &sc->vcpu[a][n - back];
+			if (prev->ipa >> 12 != page)
+				continue;
+			if (prev->walked && went_through(rp, a, back, with))
+				return s2trace__bad(rp, ev->line, "out of memory");
 			break;
 		}
 	}

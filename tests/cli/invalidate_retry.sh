@@ -5,7 +5,8 @@
 # maps nothing and the vCPU's next fault line on the page faults again.
 # A next line that is the same access on another page shows it did not,
 # even with an invalidation in progress at the fault, and however many
-# fetches and stage-1 walks (the retry's own) came between.
+# fetches and stage-1 walks (the retry's own) came between; so does an
+# access-flag fault on the page, of any vCPU, after an ageing.
 # Without invalidation lines the second attempt finds the page mapped.
 # An entry line ends the span; with entry lines, a handler that did not
 # give up although an invalidation ended in its span maps after that end,
@@ -158,6 +159,21 @@ host invalidate-end
 vcpu 0 fault ipa=0x40001000 esr=0x92000087
 $fetches
 vcpu 0 fault ipa=0x40002000 esr=0x92000007"); [ "$r" = "11 11 0" ] || fail "a read ten lines back: $r, not 11 11 0"
+# An access-flag fault on the page after an ageing shows the page was
+# mapped: the handler of the page's last fault line, this vCPU's or
+# another's, did not give up (before: it retried, and the access-flag
+# line took a translation fault).
+for v in 0 1; do
+    r=$(counts "vcpu $v fault ipa=0x40000000 esr=0x93cc8047
+host invalidate-begin
+$far
+host invalidate-end
+host age-hva hva=0x7f0000000000 size=4K
+vcpu 0 fault ipa=0x40000000 esr=0x93cc804b"); [ "$r" = "2 1 0" ] || fail "vCPU $v's fault, then an access-flag one: $r, not 2 1 0"
+    out=$("$S2EMU" replay --walker upstream --stats "$tmp/t.s2t")
+    grep -q '^  stat s fault.access-flag.L3.write 1$' <<<"$out" ||
+        fail "vCPU $v's fault, then an access-flag one: no access-flag fault: $out"
+done
 printf '%s\n%s\n' "$head" "host invalidate-end" >"$tmp/t.s2t"
 out=$("$S2EMU" replay "$tmp/t.s2t" 2>&1)
 [ $? = 2 ] && grep -q "t.s2t:5: invalidate-end without" <<<"$out" ||
