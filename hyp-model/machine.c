@@ -656,11 +656,12 @@ static enum walk_result walk_step(struct s2hyp *m, struct vcpu *v, struct hw_wal
 		if (i < 0 && wc_capacity(m) && v->wc_n >= wc_capacity(m))
 			wc_remove(v, v->wc_victim++ % v->wc_n);
 		if (i < 0) {
-			i = (int)v->wc_n++;
-			if (!s2_map_put(&v->wc_idx, key, (uint32_t)i)) {
+			/* Index first: a failed put leaves no uncounted entry. */
+			if (!s2_map_put(&v->wc_idx, key, v->wc_n)) {
 				s2hyp__fail(m, "out of memory");
 				return WALK_ABORT;
 			}
+			i = (int)v->wc_n++;
 		}
 		v->wc[i] = (struct wc_entry){
 			.ipa = s2_align_down(w->ipa, size), .size = size, .table_pa = w->table_pa,
@@ -882,8 +883,14 @@ static void tlb_fill(struct s2hyp *m, struct vcpu *v, const struct hw_walk *w)
 	} else {
 		if (m->cfg.tlb_entries && v->tlb_n >= m->cfg.tlb_entries)
 			tlb_make_room(m, v);
-		if (!s2_map_put(&v->tlb_idx, entry_key(e.ipa, (s2_level_t)e.level), v->tlb_n) ||
-		    !tlb_inner_update(m, v, &e, true)) {
+		uint64_t key = entry_key(e.ipa, (s2_level_t)e.level);
+		if (!s2_map_put(&v->tlb_idx, key, v->tlb_n)) {
+			s2hyp__fail(m, "out of memory");
+			return;
+		}
+		if (!tlb_inner_update(m, v, &e, true)) {
+			/* Take the index back: it names no entry. */
+			s2_map_del(&v->tlb_idx, key);
 			s2hyp__fail(m, "out of memory");
 			return;
 		}
