@@ -163,14 +163,21 @@ const struct s2hyp_strategy s2fuzz__pct_template = { .choose = pct_choose, .pick
 /* Hashing                                                             */
 /* ------------------------------------------------------------------ */
 
+/* The inner strategy's choice i of n, mixed into the hash when it is one. */
+static unsigned hash_chosen(struct s2fuzz__hashing *h, const struct s2hyp_choice *choices,
+			    unsigned n, unsigned i)
+{
+	if (i < n)
+		h->h = s2fuzz__mix(h->h, choices[i].kind | (uint64_t)choices[i].vcpu << 8);
+	return i;
+}
+
 static unsigned hash_choose(void *arg, const struct s2hyp_choice *choices, unsigned n,
 			    uint64_t step)
 {
 	struct s2fuzz__hashing *h = arg;
 	unsigned i = h->inner->choose(h->inner->arg, choices, n, step);
-	if (i < n)
-		h->h = s2fuzz__mix(h->h, choices[i].kind | (uint64_t)choices[i].vcpu << 8);
-	return i;
+	return hash_chosen(h, choices, n, i);
 }
 
 static unsigned hash_pick(void *arg, unsigned n)
@@ -188,9 +195,7 @@ static unsigned hash_choose_thread(void *arg, const struct s2hyp_choice *choices
 {
 	struct s2fuzz__hashing *h = arg;
 	unsigned i = h->inner->choose_thread(h->inner->arg, choices, n, background, step);
-	if (i < n)
-		h->h = s2fuzz__mix(h->h, choices[i].kind | (uint64_t)choices[i].vcpu << 8);
-	return i;
+	return hash_chosen(h, choices, n, i);
 }
 
 static unsigned hash_choose_background(void *arg, const struct s2hyp_choice *choices,
@@ -198,9 +203,7 @@ static unsigned hash_choose_background(void *arg, const struct s2hyp_choice *cho
 {
 	struct s2fuzz__hashing *h = arg;
 	unsigned i = h->inner->choose_background(h->inner->arg, choices, n, step);
-	if (i < n)
-		h->h = s2fuzz__mix(h->h, choices[i].kind | (uint64_t)choices[i].vcpu << 8);
-	return i;
+	return hash_chosen(h, choices, n, i);
 }
 
 const struct s2hyp_strategy s2fuzz__hashing_template = { .choose = hash_choose, .pick_arg = hash_pick, .arg = NULL };
