@@ -55,6 +55,12 @@ static const char *skip_blanks(const char *p)
 	return p;
 }
 
+/* Whether the n bytes at s are the whole of word. */
+static bool span_is(const char *s, size_t n, const char *word)
+{
+	return n == strlen(word) && !strncmp(s, word, n);
+}
+
 /*
  * A cursor over a payload that stops at the first mismatch: the decoders
  * write the expected text as a sequence of calls and test ok once.
@@ -1032,7 +1038,7 @@ static const struct known_event {
 static const struct known_event *find_known(const char *name, size_t n)
 {
 	for (size_t i = 0; i < S2_ARRAY_SIZE(known_events); i++)
-		if (strlen(known_events[i].name) == n && !strncmp(known_events[i].name, name, n))
+		if (span_is(name, n, known_events[i].name))
 			return &known_events[i];
 	return NULL;
 }
@@ -1138,7 +1144,7 @@ static int count_unused(struct s2trace_ftrace *imp, const char *name, size_t n)
 {
 	imp->stats.unused++;
 	for (size_t i = 0; i < imp->nr_unused; i++)
-		if (strlen(imp->unused[i].name) == n && !strncmp(imp->unused[i].name, name, n)) {
+		if (span_is(name, n, imp->unused[i].name)) {
 			imp->unused[i].count++;
 			return 0;
 		}
@@ -1406,9 +1412,9 @@ static const char *marker_text(const struct s2trace_ftrace_line *l)
 	static const char mark[] = "tracing_mark_write";
 	const char *p = l->payload;
 
-	if (l->event_len == strlen(mark) && !strncmp(l->event, mark, strlen(mark)))
+	if (span_is(l->event, l->event_len, mark))
 		return p;
-	if (l->event_len != 5 || strncmp(l->event, "print", 5))
+	if (!span_is(l->event, l->event_len, "print"))
 		return NULL;
 	if (!strncmp(p, mark, strlen(mark)) && p[strlen(mark)] == ':')
 		return skip_blanks(p + strlen(mark) + 1);
@@ -1548,11 +1554,6 @@ static const char rcu_free_fn[] = "kvm_pgtable_stage2_free_unlinked";
 static const char age_walker_fn[] = "stage2_age_walker";
 static const char set_pte_fn[] = "stage2_try_set_pte";
 
-static bool fn_is(const char *fn, size_t n, const char *name)
-{
-	return n == strlen(name) && !strncmp(fn, name, n);
-}
-
 /* A young entry found by the ageing thread t is handling: one more on its
  * EV_YOUNG, made at the first, which sorts just before the ageing. */
 static int add_young(struct s2trace_ftrace *imp, struct thr *t, unsigned long lineno)
@@ -1594,13 +1595,13 @@ static int count_call(struct s2trace_ftrace *imp, const struct s2trace_ftrace_li
 
 	if (l->pid < 0) {
 		/* no task: refused by the caller */
-	} else if (fn_is(fn, n, age_walker_fn) || fn_is(fn, n, set_pte_fn)) {
+	} else if (span_is(fn, n, age_walker_fn) || span_is(fn, n, set_pte_fn)) {
 		struct thr *t = thread_of(imp, l->pid);
 		if (!t)
 			return oom(imp, imp->name);
-		bool under = caller ? fn_is(caller, caller_n, age_walker_fn) : t->in_age_walker;
-		t->in_age_walker = fn_is(fn, n, age_walker_fn);
-		if (under && t->age_ev && fn_is(fn, n, set_pte_fn))
+		bool under = caller ? span_is(caller, caller_n, age_walker_fn) : t->in_age_walker;
+		t->in_age_walker = span_is(fn, n, age_walker_fn);
+		if (under && t->age_ev && span_is(fn, n, set_pte_fn))
 			return add_young(imp, t, lineno);
 	} else if (!caller) {
 		struct thr *t = find_thread(imp, l->pid);
@@ -1609,7 +1610,7 @@ static int count_call(struct s2trace_ftrace *imp, const struct s2trace_ftrace_li
 	}
 
 	for (size_t i = 0; i < S2_ARRAY_SIZE(kept_calls); i++) {
-		if (n != strlen(kept_calls[i].fn) || strncmp(fn, kept_calls[i].fn, n))
+		if (!span_is(fn, n, kept_calls[i].fn))
 			continue;
 		/* A break or make without its task (function_graph without
 		 * funcgraph-proc) belongs to no known fault: only counted. */
@@ -1677,7 +1678,7 @@ static int read_event(struct s2trace_ftrace *imp, char *line, unsigned long line
 				    "function_graph line without its task: record with "
 				    "options/funcgraph-proc");
 		}
-	} else if (l.event_len == strlen("function") && !strncmp(l.event, "function", 8)) {
+	} else if (span_is(l.event, l.event_len, "function")) {
 		/* The function tracer: "func <-caller". */
 		const char *e = l.payload;
 		while (is_ident(*e) || *e == '.')
