@@ -16,15 +16,20 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "host_unmap_no_tlbi: $*"; exit 1; }
 
+# preamble CONFIG-WORDS: one vCPU, one 4 MiB memslot at hva 0x7f0000000000,
+# and the guest's first write (to IPA 0x40001000).
+preamble() {
+	printf '%s\n' "s2emu-trace 1" \
+		"config granule=4k ipa-bits=40 vcpus=1 walker=upstream host-mm=AE$1" \
+		"memslot 0 ipa=0x40000000 size=4M hva=0x7f0000000000 backing=4k" \
+		"phase 0" "vcpu 0 write ipa=0x40001000 value=1"
+}
+
 # trace CONFIG-WORDS EXPECT-LINES: the guest writes two pages (the table
 # stays), the VMM drops one with MADV_DONTNEED, the VM goes.
 trace() {
-	printf '%b' "s2emu-trace 1
-config granule=4k ipa-bits=40 vcpus=1 walker=upstream host-mm=AE$1
-memslot 0 ipa=0x40000000 size=4M hva=0x7f0000000000 backing=4k
-phase 0
-vcpu 0 write ipa=0x40001000 value=1
-vcpu 0 write ipa=0x40002000 value=2
+	preamble "$1"
+	printf '%b' "vcpu 0 write ipa=0x40002000 value=2
 phase 1
 host dontneed hva=0x7f0000001000 size=4K
 phase 2
@@ -48,12 +53,8 @@ grep -q 'rules:       none' "$tmp/twin.out" || fail "the twin: $(cat "$tmp/twin.
 # fork CONFIG-WORDS: the guest writes a page, the VMM forks (its PTE goes
 # read-only, the notifier unmaps stage 2), the guest writes again.
 fork_trace() {
-	printf '%b' "s2emu-trace 1
-config granule=4k ipa-bits=40 vcpus=1 walker=upstream host-mm=AE$1
-memslot 0 ipa=0x40000000 size=4M hva=0x7f0000000000 backing=4k
-phase 0
-vcpu 0 write ipa=0x40001000 value=1
-phase 1
+	preamble "$1"
+	printf '%b' "phase 1
 host fork
 phase 2
 vcpu 0 write ipa=0x40001000 value=2
