@@ -165,6 +165,18 @@ static inline struct s2hyp_choice choice_of(enum s2hyp_choice_kind k, unsigned v
 	return (struct s2hyp_choice){ (uint8_t)k, (uint8_t)vcpu, 0 };
 }
 
+/* Whether vCPU v may walk speculatively, or lose a TLB or walk-cache
+ * entry: push_background lists these and any_background asks for them. */
+static inline bool can_prefetch(const struct vcpu *v)
+{
+	return v->nprog && v->state != V_DONE;
+}
+
+static inline bool can_evict(const struct vcpu *v)
+{
+	return v->tlb_n + v->wc_n;
+}
+
 /* The background choices after the others: speculative walks and
  * evictions. */
 static unsigned push_background(struct s2hyp *m, unsigned n)
@@ -178,9 +190,9 @@ static unsigned push_background(struct s2hyp *m, unsigned n)
 		return n;
 	for (unsigned i = 0; i < nr; i++) {
 		const struct vcpu *v = &vs[i];
-		if (prefetch && v->nprog && v->state != V_DONE)
+		if (prefetch && can_prefetch(v))
 			ch[n++] = choice_of(S2HYP_CH_PREFETCH, i);
-		if (evict && v->tlb_n + v->wc_n)
+		if (evict && can_evict(v))
 			ch[n++] = choice_of(S2HYP_CH_TLB_EVICT, i);
 	}
 	if (evict && s2cache_resident_count(m->cache))
@@ -197,7 +209,7 @@ static bool any_background(const struct s2hyp *m)
 		return false;
 	for (unsigned i = 0; i < m->cfg.nr_vcpus; i++) {
 		const struct vcpu *v = &m->vcpus[i];
-		if ((prefetch && v->nprog && v->state != V_DONE) || (evict && v->tlb_n + v->wc_n))
+		if ((prefetch && can_prefetch(v)) || (evict && can_evict(v)))
 			return true;
 	}
 	return evict && s2cache_resident_count(m->cache);
